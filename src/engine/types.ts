@@ -1,0 +1,113 @@
+// The engine's vocabulary: plans, transports and the typed run events renderers subscribe to
+// (see CORE-001 and CORE-002).
+import type { Host, Op, Registry } from '../registry/types.js';
+import type { CommandStatus, RunStatus } from './status.js';
+
+/** A command ready to run on one host: every template rendered, values shell-quoted. */
+export interface RenderedCommand {
+  readonly run: string;
+  readonly precheck?: string;
+  readonly postcheck?: string;
+  readonly cwd?: string;
+  /** The op's `env:` rendered, plus NIXFLEET_HOST, NIXFLEET_OP, NIXFLEET_PIPELINE, NIXFLEET_VAR_*. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The host a `runsOn: controller` op is journaled under. Not a valid host id, so it never collides. */
+export const CONTROLLER_HOST_ID = '@controller';
+
+export interface PlannedCommand {
+  /** A host id, or CONTROLLER_HOST_ID for `runsOn: controller`. */
+  readonly hostId: string;
+  readonly rendered: RenderedCommand;
+}
+
+export interface PlannedStage {
+  readonly index: number;
+  readonly op: Op;
+  /** One entry per host that runs this stage (exactly one, CONTROLLER_HOST_ID, for controller ops). */
+  readonly commands: readonly PlannedCommand[];
+}
+
+export interface Plan {
+  /** The pipeline id, or the op id when a single op is applied. */
+  readonly target: string;
+  readonly targetKind: 'pipeline' | 'op';
+  readonly selector: string;
+  /** Target host ids, in fleet-file order. */
+  readonly hosts: readonly string[];
+  readonly stages: readonly PlannedStage[];
+  readonly registry: Registry;
+}
+
+export interface ExecOptions {
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly timeoutMs: number;
+  /** Aborting kills the command's whole process tree now (second Ctrl-C, `cancel --kill`). */
+  readonly signal?: AbortSignal;
+  readonly onOutput?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  /** null when the process was killed by a signal or never started. */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly aborted: boolean;
+  /** A transport failure in one line (e.g. "ssh: connection refused to 10.0.0.5:22"). */
+  readonly transportError?: string;
+}
+
+/** How a command reaches a host (DESIGN.md decision 5). */
+export interface Transport {
+  exec(command: string, options: ExecOptions): Promise<ExecResult>;
+  /** Release connections (ssh multiplex masters). Idempotent. */
+  close(): Promise<void>;
+}
+
+export type TransportFactory = (host: Host | undefined, registry: Registry) => Transport;
+
+/** Events a run emits; renderers and reports subscribe and only display (DESIGN.md). */
+export type RunEvent =
+  | {
+      readonly type: 'run_started';
+      readonly runId: string;
+      readonly target: string;
+      readonly hosts: readonly string[];
+      readonly stages: readonly string[];
+      readonly at: number;
+    }
+  | {
+      readonly type: 'stage_started';
+      readonly runId: string;
+      readonly stage: number;
+      readonly op: string;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'command_status';
+      readonly runId: string;
+      readonly commandId: string;
+      readonly hostId: string;
+      readonly op: string;
+      readonly stage: number;
+      readonly status: CommandStatus;
+      readonly attempt: number;
+      readonly exitCode: number | null;
+      readonly error: string | null;
+      readonly durationMs: number | null;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'command_output';
+      readonly runId: string;
+      readonly commandId: string;
+      readonly hostId: string;
+      readonly stage: number;
+      readonly chunk: string;
+    }
+  | { readonly type: 'stage_finished'; readonly runId: string; readonly stage: number; readonly at: number }
+  | { readonly type: 'run_finished'; readonly runId: string; readonly status: RunStatus; readonly at: number };
+
+export type RunEventListener = (event: RunEvent) => void;
