@@ -94,3 +94,114 @@ export interface VersionedChange {
   readonly version: number;
   readonly change: Change;
 }
+
+/** A run to create: its PENDING commands claim the target hosts (see CORE-003, locks). */
+export interface NewRun {
+  readonly name: string;
+  readonly targetKind: 'pipeline' | 'op';
+  readonly hosts: readonly string[];
+  readonly stages: readonly string[];
+  /** Every command of the run, created PENDING in the same transaction. */
+  readonly commands: readonly { readonly stage: number; readonly hostId: string; readonly op: string }[];
+  readonly registryHash: string;
+  readonly retryOf?: string | null;
+  /** Who started it (`cli`, `dashboard`, `watch`), for the event log. */
+  readonly actor: string;
+}
+
+export interface BusyHost {
+  readonly hostId: string;
+  readonly runId: string;
+  readonly commandId: string;
+}
+
+export interface CommandPatch {
+  readonly exitCode?: number | null;
+  readonly error?: string | null;
+  readonly attempt?: number;
+}
+
+export interface NewEvent {
+  readonly category: string;
+  readonly level: EventLevel;
+  readonly actor?: string;
+  readonly hostId?: string | null;
+  readonly action: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+export interface OutputSink {
+  write(chunk: string | Uint8Array): void;
+  /** Flushes and closes the file. */
+  close(): Promise<void>;
+}
+
+export interface PruneResult {
+  readonly commands: number;
+  readonly pipelines: number;
+  readonly events: number;
+  readonly changes: number;
+  readonly outputFiles: number;
+}
+
+/**
+ * The journal: the single writer of state (DESIGN.md decision 2). Every mutation runs in one
+ * SQLite transaction that also appends its Change; the change's key is the new state version.
+ */
+export interface Journal {
+  readonly dataDir: string;
+  readonly dbPath: string;
+  readonly logsDir: string;
+  readonly owner: Owner;
+
+  /** Upserts the registry's hosts (host_added / host_updated); hosts no longer declared are removed (host_removed). */
+  syncHosts(
+    hosts: readonly { id: string; hostname: string; transport: TransportKind; tags: readonly string[] }[],
+  ): void;
+  listHosts(): HostRecord[];
+
+  /** Claims the hosts and creates the run RUNNING at stage 0 with all its commands PENDING (pipeline_started). Throws HostsBusyError. */
+  createRun(run: NewRun): { run: RunRecord; commands: CommandRecord[] };
+  /** Moves the run to `stage` (pipeline_updated). */
+  advanceRun(runId: string, stage: number): RunRecord;
+  /** Ends the run (pipeline_finished). */
+  finishRun(runId: string, status: RunStatus): RunRecord;
+  /** Marks the run for cancellation; the owning process notices (pipeline_updated). Works from any process. */
+  requestCancel(runId: string): RunRecord;
+  getRun(runId: string): RunRecord | undefined;
+  /** Newest first. */
+  listRuns(options?: { limit?: number; activeOnly?: boolean }): RunRecord[];
+
+  /** A legal step of the status machine, or it throws IllegalTransitionError (command_started / command_progress / command_finished). */
+  transitionCommand(commandId: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;
+  /** A live tail of output (command_progress). Callers throttle. */
+  reportProgress(commandId: string, tail: string): void;
+  getCommand(commandId: string): CommandRecord | undefined;
+  listCommands(options?: { runId?: string; hostId?: string; activeOnly?: boolean; limit?: number }): CommandRecord[];
+  /** Opens DATA_DIR/logs/<command-id>.log for streaming and records it in commands.output_file. */
+  openOutput(commandId: string): OutputSink;
+
+  logEvent(event: NewEvent): EventRecord;
+  /** Newest first. */
+  listEvents(options?: { limit?: number }): EventRecord[];
+
+  /** Stores the new current registry summary and appends registry_reloaded. */
+  recordRegistry(summary: RegistrySummary, diff: RegistryDiff): void;
+  currentRegistry(): RegistrySummary | null;
+
+  /** The current state version: the key of the last change (0 for a new journal). */
+  version(): number;
+  /** Changes with version > `version`, in order. */
+  changesSince(version: number, limit?: number): VersionedChange[];
+  /** The oldest version still kept; a client behind it needs the full state. */
+  oldestVersion(): number;
+
+  /** Marks what dead owners left as ORPHANED, with a warn event. Never touches a live owner's work. */
+  recoverOrphans(): { runs: number; commands: number };
+  /** Retention now (CONTRACT.md §4). */
+  prune(options?: { now?: number }): PruneResult;
+  /** Retention if it last ran more than a day ago. */
+  pruneIfDue(): PruneResult | null;
+  close(): void;
+}
