@@ -199,8 +199,11 @@ export interface Journal {
 
   /** Marks what dead owners left as ORPHANED, with a warn event. Never touches a live owner's work. */
   recoverOrphans(): { runs: number; commands: number };
-  /** Retention now (CONTRACT.md §4). */
-  prune(options?: { now?: number }): PruneResult;
+  /**
+   * Retention now (CONTRACT.md §4). `commandRetentionMs` / `eventRetentionMs` override the
+   * NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS policy (`nixfleet prune --older-than`).
+   */
+  prune(options?: { now?: number; commandRetentionMs?: number; eventRetentionMs?: number }): PruneResult;
   /** Retention if it last ran more than a day ago. */
   pruneIfDue(): PruneResult | null;
   close(): void;

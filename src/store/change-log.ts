@@ -1,0 +1,48 @@
+// The `changes` table: every mutation appends one row in its own transaction, and the row's
+// integer key is the State Sync version (DESIGN.md decision 2, see CORE-003 and CORE-004).
+import type { SqliteDatabase } from './database.js';
+import type { Change, VersionedChange } from './types.js';
+
+export interface ChangeLog {
+  /** Appends inside the caller's transaction; returns the new version. */
+  append(change: Change): number;
+  since(version: number, limit?: number): VersionedChange[];
+  version(): number;
+  oldest(): number;
+}
+
+interface ChangeRow {
+  version: number;
+  payload: string;
+}
+
+/** A reader asking for "everything" still gets bounded batches. */
+const DEFAULT_LIMIT = 10_000;
+
+export function createChangeLog(db: SqliteDatabase, now: () => number): ChangeLog {
+  const insert = db.prepare('INSERT INTO changes (type, created_at, payload) VALUES (?, ?, ?)');
+  const select = db.prepare('SELECT version, payload FROM changes WHERE version > ? ORDER BY version LIMIT ?');
+  // sqlite_sequence keeps the last version handed out even when retention emptied the table.
+  const head = db.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) AS v").pluck();
+  const first = db.prepare('SELECT min(version) FROM changes').pluck();
+
+  return {
+    append(change) {
+      return Number(insert.run(change.type, now(), JSON.stringify(change)).lastInsertRowid);
+    },
+    since(version, limit = DEFAULT_LIMIT) {
+      return (select.all(version, limit) as ChangeRow[]).map((row) => ({
+        version: row.version,
+        change: JSON.parse(row.payload) as Change,
+      }));
+    },
+    version() {
+      return head.get() as number;
+    },
+    oldest() {
+      const min = first.get() as number | null;
+      // Nothing kept: the next change is the oldest a reader could still get.
+      return min ?? (head.get() as number) + 1;
+    },
+  };
+}

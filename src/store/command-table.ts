@@ -1,0 +1,159 @@
+// The `commands` table: one op on one host within a run, moved only along the status machine of
+// CONTRACT.md §3 (see CORE-001, CORE-003). transition() is the engine's hot path: one indexed
+// read, one update and one change row, all through statements prepared once.
+import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../engine/status.js';
+import type { ChangeLog } from './change-log.js';
+import type { SqliteDatabase } from './database.js';
+import { RecordNotFoundError } from './record-not-found-error.js';
+import { type CommandRow, toCommandRecord } from './rows.js';
+import type { CommandPatch, CommandRecord, Owner } from './types.js';
+
+export interface NewCommandRow {
+  readonly id: string;
+  readonly runId: string;
+  readonly hostId: string;
+  readonly op: string;
+  readonly stage: number;
+}
+
+export interface CommandListOptions {
+  readonly runId?: string;
+  readonly hostId?: string;
+  readonly activeOnly?: boolean;
+  readonly limit?: number;
+}
+
+export interface CommandTable {
+  insert(command: NewCommandRow, owner: Owner, at: number): CommandRecord;
+  transition(id: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;
+  progress(id: string, tail: string): void;
+  setOutputFile(id: string, relativePath: string): void;
+  get(id: string): CommandRecord | undefined;
+  row(id: string): CommandRow | undefined;
+  list(options?: CommandListOptions): CommandRecord[];
+}
+
+const DEFAULT_LIST_LIMIT = 1000;
+
+export function createCommandTable(
+  db: SqliteDatabase,
+  changes: ChangeLog,
+  now: () => number,
+  dataDir: string,
+): CommandTable {
+  const insert = db.prepare(
+    `INSERT INTO commands (id, pipeline_id, host_id, op, stage, status, attempt, created_at,
+       owner_pid, owner_hostname, owner_started_at)
+     VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?)`,
+  );
+  const select = db.prepare('SELECT * FROM commands WHERE id = ?');
+  const update = db.prepare(
+    `UPDATE commands SET status = ?, attempt = ?, started_at = ?, finished_at = ?, exit_code = ?, error = ?
+     WHERE id = ?`,
+  );
+  const setOutput = db.prepare('UPDATE commands SET output_file = ? WHERE id = ?');
+  const listQueries = {
+    run: db.prepare(
+      "SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY stage, rowid LIMIT ?",
+    ),
+    host: db.prepare(
+      "SELECT * FROM commands WHERE host_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY created_at DESC, rowid DESC LIMIT ?",
+    ),
+    active: db.prepare(
+      "SELECT * FROM commands WHERE status IN ('PENDING', 'VALIDATING', 'EXECUTING') ORDER BY created_at DESC, rowid DESC LIMIT ?",
+    ),
+    all: db.prepare('SELECT * FROM commands ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+  };
+
+  const rowOf = (id: string): CommandRow => {
+    const row = select.get(id) as CommandRow | undefined;
+    if (!row) throw new RecordNotFoundError('command', id);
+    return row;
+  };
+
+  return {
+    insert(command, owner, at) {
+      insert.run(
+        command.id,
+        command.runId,
+        command.hostId,
+        command.op,
+        command.stage,
+        at,
+        owner.pid,
+        owner.hostname,
+        owner.startedAt,
+      );
+      return {
+        id: command.id,
+        runId: command.runId,
+        hostId: command.hostId,
+        op: command.op,
+        stage: command.stage,
+        status: 'PENDING',
+        attempt: 1,
+        createdAt: at,
+        startedAt: null,
+        finishedAt: null,
+        exitCode: null,
+        error: null,
+        outputFile: null,
+      };
+    },
+
+    transition(id, to, patch = {}) {
+      const row = rowOf(id);
+      const from = row.status as CommandStatus;
+      assertCommandTransition(id, from, to);
+      const at = now();
+      // CORE-001: EXECUTING -> EXECUTING is an automatic retry, so the attempt goes up by itself.
+      const retried = from === 'EXECUTING' && to === 'EXECUTING';
+      const next: CommandRow = {
+        ...row,
+        status: to,
+        attempt: patch.attempt ?? (retried ? row.attempt + 1 : row.attempt),
+        started_at: to === 'VALIDATING' ? at : row.started_at,
+        finished_at: isTerminalCommand(to) ? at : row.finished_at,
+        exit_code: patch.exitCode !== undefined ? patch.exitCode : retried ? null : row.exit_code,
+        error: patch.error !== undefined ? patch.error : retried ? null : row.error,
+      };
+      update.run(next.status, next.attempt, next.started_at, next.finished_at, next.exit_code, next.error, id);
+      const command = toCommandRecord(next, dataDir);
+      if (to === 'VALIDATING') changes.append({ type: 'command_started', command });
+      else if (isTerminalCommand(to)) changes.append({ type: 'command_finished', command });
+      else changes.append({ type: 'command_progress', command });
+      return command;
+    },
+
+    progress(id, tail) {
+      changes.append({ type: 'command_progress', command: toCommandRecord(rowOf(id), dataDir), tail });
+    },
+
+    setOutputFile(id, relativePath) {
+      if (setOutput.run(relativePath, id).changes === 0) throw new RecordNotFoundError('command', id);
+    },
+
+    get(id) {
+      const row = select.get(id) as CommandRow | undefined;
+      return row ? toCommandRecord(row, dataDir) : undefined;
+    },
+
+    row(id) {
+      return select.get(id) as CommandRow | undefined;
+    },
+
+    list(options = {}) {
+      const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+      const active = options.activeOnly ? 1 : 0;
+      let rows: CommandRow[];
+      if (options.runId !== undefined) rows = listQueries.run.all(options.runId, active, limit) as CommandRow[];
+      else if (options.hostId !== undefined) rows = listQueries.host.all(options.hostId, active, limit) as CommandRow[];
+      else if (options.activeOnly) rows = listQueries.active.all(limit) as CommandRow[];
+      else rows = listQueries.all.all(limit) as CommandRow[];
+      if (options.runId !== undefined && options.hostId !== undefined) {
+        rows = rows.filter((row) => row.host_id === options.hostId);
+      }
+      return rows.map((row) => toCommandRecord(row, dataDir));
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// The `event_log` table: the audit trail (who did what, when, on which host). Each event is also
+// a change, so the dashboard's event list updates live (see CORE-003).
+import type { ChangeLog } from './change-log.js';
+import type { SqliteDatabase } from './database.js';
+import { type EventRow, toEventRecord } from './rows.js';
+import type { EventRecord, NewEvent } from './types.js';
+
+export interface EventLog {
+  /** Writes the event and its change; call inside a transaction. */
+  append(event: NewEvent): EventRecord;
+  list(limit?: number): EventRecord[];
+}
+
+const DEFAULT_LIST_LIMIT = 100;
+
+export function createEventLog(db: SqliteDatabase, changes: ChangeLog, now: () => number): EventLog {
+  const insert = db.prepare(
+    `INSERT INTO event_log (timestamp, category, level, actor, host_id, action, message, details)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const newest = db.prepare('SELECT * FROM event_log ORDER BY id DESC LIMIT ?');
+  return {
+    append(event) {
+      const timestamp = now();
+      const details = event.details === undefined ? null : JSON.stringify(event.details);
+      const actor = event.actor ?? 'system';
+      const hostId = event.hostId ?? null;
+      const { lastInsertRowid } = insert.run(
+        timestamp,
+        event.category,
+        event.level,
+        actor,
+        hostId,
+        event.action,
+        event.message,
+        details,
+      );
+      const record: EventRecord = {
+        id: Number(lastInsertRowid),
+        timestamp,
+        category: event.category,
+        level: event.level,
+        actor,
+        hostId,
+        action: event.action,
+        message: event.message,
+        details: details === null ? null : JSON.parse(details),
+      };
+      changes.append({ type: 'event', event: record });
+      return record;
+    },
+    list(limit = DEFAULT_LIST_LIMIT) {
+      return (newest.all(limit) as EventRow[]).map(toEventRecord);
+    },
+  };
+}

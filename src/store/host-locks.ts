@@ -1,0 +1,62 @@
+// Host locks live in the database (DESIGN.md decision 3, see CORE-003): a host is busy while an
+// unfinished command on it (PENDING, VALIDATING, EXECUTING) belongs to a running run whose owner
+// is alive. The caller checks inside the BEGIN IMMEDIATE transaction that also inserts the new
+// run, so two processes can never both see a host free.
+import { CONTROLLER_HOST_ID } from '../engine/types.js';
+import type { SqliteDatabase } from './database.js';
+import type { BusyHost, Owner } from './types.js';
+
+export interface LockCheck {
+  readonly busy: BusyHost[];
+  /** Owners found holding a requested host that are dead: their work can be marked ORPHANED. */
+  readonly deadOwners: Owner[];
+}
+
+export interface HostLocks {
+  check(hostIds: readonly string[]): LockCheck;
+}
+
+interface HolderRow {
+  id: string;
+  pipeline_id: string;
+  owner_pid: number;
+  owner_hostname: string;
+  owner_started_at: number;
+}
+
+export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => boolean): HostLocks {
+  const holders = db.prepare(
+    `SELECT c.id, c.pipeline_id, c.owner_pid, c.owner_hostname, c.owner_started_at
+     FROM commands c JOIN pipelines p ON p.id = c.pipeline_id
+     WHERE c.host_id = ? AND c.status IN ('PENDING', 'VALIDATING', 'EXECUTING') AND p.status = 'RUNNING'
+     ORDER BY c.rowid LIMIT 1000`,
+  );
+
+  return {
+    check(hostIds) {
+      const busy: BusyHost[] = [];
+      const dead = new Map<string, Owner>();
+      const verdicts = new Map<string, boolean>();
+      for (const hostId of new Set(hostIds)) {
+        // CORE-003: controller ops run on the machine running nixfleet and never hold a host.
+        if (hostId === CONTROLLER_HOST_ID) continue;
+        for (const row of holders.all(hostId) as HolderRow[]) {
+          const owner = { pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at };
+          const key = `${owner.hostname}\u0000${owner.pid}\u0000${owner.startedAt}`;
+          let alive = verdicts.get(key);
+          if (alive === undefined) {
+            alive = isAlive(owner);
+            verdicts.set(key, alive);
+          }
+          if (!alive) {
+            dead.set(key, owner);
+            continue;
+          }
+          busy.push({ hostId, runId: row.pipeline_id, commandId: row.id });
+          break;
+        }
+      }
+      return { busy, deadOwners: [...dead.values()] };
+    },
+  };
+}

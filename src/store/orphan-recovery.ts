@@ -1,0 +1,83 @@
+// Recovery (DESIGN.md decision 4, see CORE-003): what a dead owner left unfinished is marked
+// ORPHANED, with one warn event per dead owner. A live owner's work, or work owned from another
+// machine (which we cannot check), is never touched.
+import type { CommandTable } from './command-table.js';
+import type { SqliteDatabase } from './database.js';
+import type { EventLog } from './event-log.js';
+import type { RunTable } from './run-table.js';
+import type { Owner } from './types.js';
+
+export interface RecoveryResult {
+  readonly runs: number;
+  readonly commands: number;
+}
+
+export interface OrphanRecovery {
+  /** Checks every owner with unfinished work; call inside an IMMEDIATE transaction. */
+  recover(): RecoveryResult;
+  /** Marks the given (already known dead) owners' unfinished work; call inside a transaction. */
+  markOrphans(owners: readonly Owner[]): RecoveryResult;
+}
+
+interface OwnerRow {
+  owner_pid: number;
+  owner_hostname: string;
+  owner_started_at: number;
+}
+
+export function createOrphanRecovery(
+  db: SqliteDatabase,
+  tables: { readonly runs: RunTable; readonly commands: CommandTable; readonly events: EventLog },
+  isAlive: (owner: Owner) => boolean,
+): OrphanRecovery {
+  const owners = db.prepare(
+    `SELECT owner_pid, owner_hostname, owner_started_at FROM pipelines WHERE status = 'RUNNING'
+     UNION
+     SELECT owner_pid, owner_hostname, owner_started_at FROM commands
+     WHERE status IN ('PENDING', 'VALIDATING', 'EXECUTING')`,
+  );
+  const ownerFilter = 'owner_pid = ? AND owner_hostname = ? AND owner_started_at = ?';
+  const unfinishedCommands = db
+    .prepare(
+      `SELECT id FROM commands WHERE status IN ('PENDING', 'VALIDATING', 'EXECUTING') AND ${ownerFilter} ORDER BY rowid`,
+    )
+    .pluck();
+  const runningRuns = db
+    .prepare(`SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${ownerFilter} ORDER BY rowid`)
+    .pluck();
+
+  const markOrphans = (dead: readonly Owner[]): RecoveryResult => {
+    let runCount = 0;
+    let commandCount = 0;
+    for (const owner of dead) {
+      const key = [owner.pid, owner.hostname, owner.startedAt];
+      const commandIds = unfinishedCommands.all(...key) as string[];
+      const runIds = runningRuns.all(...key) as string[];
+      if (commandIds.length === 0 && runIds.length === 0) continue;
+      const error = `orphaned: nixfleet process ${owner.pid} on ${owner.hostname} stopped before this finished`;
+      for (const id of commandIds) tables.commands.transition(id, 'ORPHANED', { error });
+      for (const id of runIds) tables.runs.finish(id, 'ORPHANED');
+      tables.events.append({
+        category: 'recovery',
+        level: 'warn',
+        actor: 'system',
+        action: 'orphaned',
+        message: `nixfleet process ${owner.pid} on ${owner.hostname} died: marked ${runIds.length} run(s) and ${commandIds.length} command(s) ORPHANED`,
+        details: { owner, runs: runIds, commands: commandIds },
+      });
+      runCount += runIds.length;
+      commandCount += commandIds.length;
+    }
+    return { runs: runCount, commands: commandCount };
+  };
+
+  return {
+    recover() {
+      const dead = (owners.all() as OwnerRow[])
+        .map((row) => ({ pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at }))
+        .filter((owner) => !isAlive(owner));
+      return markOrphans(dead);
+    },
+    markOrphans,
+  };
+}

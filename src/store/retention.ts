@@ -1,0 +1,126 @@
+// Retention (CONTRACT.md §4, see CORE-003): finished runs with their commands and output files
+// after 30 days, events after 7 (env overrides), and the change log down to what a reconnecting
+// dashboard could still use. Rows are deleted in one transaction; files after it commits, so a
+// rolled-back prune never loses output a kept row points to.
+import { rmSync } from 'node:fs';
+import type { SqliteDatabase } from './database.js';
+import type { EventLog } from './event-log.js';
+import type { MetaStore } from './meta.js';
+import { absoluteIn } from './rows.js';
+import type { PruneResult } from './types.js';
+
+export const DAY_MS = 86_400_000;
+export const DEFAULT_COMMAND_RETENTION_DAYS = 30;
+export const DEFAULT_EVENT_RETENTION_DAYS = 7;
+/** The change log keeps at least this many newest changes… */
+export const CHANGES_KEPT = 10_000;
+/** …and at least every change of the last day, whichever is more. */
+export const CHANGES_KEPT_MS = DAY_MS;
+export const LAST_PRUNE_KEY = 'last_prune_at';
+
+export interface RetentionPolicy {
+  readonly commandRetentionMs: number;
+  readonly eventRetentionMs: number;
+}
+
+export interface ResolvedPolicy {
+  readonly policy: RetentionPolicy;
+  /** Env values that were not a number of days (the default was used instead). */
+  readonly problems: string[];
+}
+
+export function retentionFromEnv(env: NodeJS.ProcessEnv): ResolvedPolicy {
+  const problems: string[] = [];
+  const days = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const value = Number(raw);
+    if (Number.isFinite(value) && value >= 0) return value;
+    problems.push(`${name}=${raw} is not a number of days (>= 0); using ${fallback}`);
+    return fallback;
+  };
+  return {
+    policy: {
+      commandRetentionMs: days('NIXFLEET_CMD_RETENTION_DAYS', DEFAULT_COMMAND_RETENTION_DAYS) * DAY_MS,
+      eventRetentionMs: days('NIXFLEET_LOG_RETENTION_DAYS', DEFAULT_EVENT_RETENTION_DAYS) * DAY_MS,
+    },
+    problems,
+  };
+}
+
+export interface Retention {
+  /** Deletes what the policy allows; runs its own IMMEDIATE transaction. */
+  prune(policy: RetentionPolicy, at: number, problems?: readonly string[]): PruneResult;
+}
+
+export function createRetention(
+  db: SqliteDatabase,
+  dataDir: string,
+  tables: { readonly events: EventLog; readonly meta: MetaStore },
+): Retention {
+  // Only finished runs none of whose commands is still unfinished: retention never races a run.
+  const expiredRuns = db
+    .prepare(
+      `SELECT id FROM pipelines p
+       WHERE p.status <> 'RUNNING' AND p.finished_at IS NOT NULL AND p.finished_at < ?
+         AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.pipeline_id = p.id
+                         AND c.status IN ('PENDING', 'VALIDATING', 'EXECUTING'))`,
+    )
+    .pluck();
+  const outputFiles = db
+    .prepare('SELECT output_file FROM commands WHERE pipeline_id = ? AND output_file IS NOT NULL')
+    .pluck();
+  const deleteCommands = db.prepare('DELETE FROM commands WHERE pipeline_id = ?');
+  const deleteRun = db.prepare('DELETE FROM pipelines WHERE id = ?');
+  const deleteEvents = db.prepare('DELETE FROM event_log WHERE timestamp < ?');
+  const head = db.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck();
+  const deleteChanges = db.prepare('DELETE FROM changes WHERE version <= ? AND created_at < ?');
+
+  const pruneRows = db.transaction((policy: RetentionPolicy, at: number, problems: readonly string[]) => {
+    const files: string[] = [];
+    let commands = 0;
+    let pipelines = 0;
+    for (const id of expiredRuns.all(at - policy.commandRetentionMs) as string[]) {
+      files.push(...(outputFiles.all(id) as string[]));
+      commands += deleteCommands.run(id).changes;
+      pipelines += deleteRun.run(id).changes;
+    }
+    const events = deleteEvents.run(at - policy.eventRetentionMs).changes;
+    const changes = deleteChanges.run((head.get() as number) - CHANGES_KEPT, at - CHANGES_KEPT_MS).changes;
+    const result: PruneResult = { commands, pipelines, events, changes, outputFiles: files.length };
+    for (const problem of problems) {
+      tables.events.append({ category: 'retention', level: 'warn', action: 'config', message: problem });
+    }
+    if (commands + pipelines + events + changes > 0) {
+      tables.events.append({
+        category: 'retention',
+        level: 'info',
+        action: 'pruned',
+        message: `retention removed ${pipelines} run(s), ${commands} command(s), ${events} event(s), ${changes} change(s)`,
+        details: {
+          ...result,
+          commandRetentionMs: policy.commandRetentionMs,
+          eventRetentionMs: policy.eventRetentionMs,
+        },
+      });
+    }
+    tables.meta.set(LAST_PRUNE_KEY, String(at));
+    return { result, files };
+  });
+
+  return {
+    prune(policy, at, problems = []) {
+      const { result, files } = pruneRows.immediate(policy, at, problems);
+      let removed = 0;
+      for (const file of files) {
+        try {
+          rmSync(absoluteIn(dataDir, file), { force: true });
+          removed++;
+        } catch {
+          // A file that cannot be removed is left behind; its row is gone, so nothing points to it.
+        }
+      }
+      return { ...result, outputFiles: removed };
+    },
+  };
+}

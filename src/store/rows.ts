@@ -1,0 +1,134 @@
+// The journal's rows as SQLite returns them (snake_case) and their records (camelCase).
+import { isAbsolute, join } from 'node:path';
+import type { CommandStatus, RunStatus } from '../engine/status.js';
+import type { TransportKind } from '../registry/types.js';
+import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RunRecord } from './types.js';
+
+export interface HostRow {
+  id: string;
+  hostname: string;
+  transport: string;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RunRow {
+  id: string;
+  name: string;
+  target_kind: string;
+  hosts: string;
+  stages: string;
+  current_stage: number;
+  status: string;
+  created_at: number;
+  finished_at: number | null;
+  registry_hash: string;
+  retry_of: string | null;
+  cancel_requested: number;
+  actor: string;
+  owner_pid: number;
+  owner_hostname: string;
+  owner_started_at: number;
+}
+
+export interface CommandRow {
+  id: string;
+  pipeline_id: string;
+  host_id: string;
+  op: string;
+  stage: number;
+  status: string;
+  attempt: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  exit_code: number | null;
+  error: string | null;
+  output_file: string | null;
+  owner_pid: number;
+  owner_hostname: string;
+  owner_started_at: number;
+}
+
+export interface EventRow {
+  id: number;
+  timestamp: number;
+  category: string;
+  level: string;
+  actor: string;
+  host_id: string | null;
+  action: string;
+  message: string;
+  details: string | null;
+}
+
+export function toHostRecord(row: HostRow): HostRecord {
+  return {
+    id: row.id,
+    hostname: row.hostname,
+    transport: row.transport as TransportKind,
+    tags: JSON.parse(row.tags) as string[],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function ownerOf(row: RunRow | CommandRow): Owner {
+  return { pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at };
+}
+
+export function toRunRecord(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    targetKind: row.target_kind as RunRecord['targetKind'],
+    hosts: JSON.parse(row.hosts) as string[],
+    stages: JSON.parse(row.stages) as string[],
+    currentStage: row.current_stage,
+    status: row.status as RunStatus,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    registryHash: row.registry_hash,
+    retryOf: row.retry_of,
+    cancelRequested: row.cancel_requested !== 0,
+    owner: ownerOf(row),
+  };
+}
+
+/** `output_file` is stored relative to the data directory so a moved data directory still works. */
+export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord {
+  return {
+    id: row.id,
+    runId: row.pipeline_id,
+    hostId: row.host_id,
+    op: row.op,
+    stage: row.stage,
+    status: row.status as CommandStatus,
+    attempt: row.attempt,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    exitCode: row.exit_code,
+    error: row.error,
+    outputFile: row.output_file === null ? null : absoluteIn(dataDir, row.output_file),
+  };
+}
+
+export function toEventRecord(row: EventRow): EventRecord {
+  return {
+    id: row.id,
+    timestamp: row.timestamp,
+    category: row.category,
+    level: row.level as EventLevel,
+    actor: row.actor,
+    hostId: row.host_id,
+    action: row.action,
+    message: row.message,
+    details: row.details === null ? null : JSON.parse(row.details),
+  };
+}
+
+export function absoluteIn(dataDir: string, path: string): string {
+  return isAbsolute(path) ? path : join(dataDir, path);
+}

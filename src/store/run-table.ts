@@ -1,0 +1,107 @@
+// The `pipelines` table: one row per run of a pipeline or single op (see CORE-002, CORE-003).
+import { assertRunTransition, type RunStatus } from '../engine/status.js';
+import type { ChangeLog } from './change-log.js';
+import type { SqliteDatabase } from './database.js';
+import { RecordNotFoundError } from './record-not-found-error.js';
+import { type RunRow, toRunRecord } from './rows.js';
+import type { NewRun, Owner, RunRecord } from './types.js';
+
+export interface RunTable {
+  /** Inserts the run RUNNING at stage 0; the caller appends pipeline_started with its commands. */
+  insert(id: string, run: NewRun, owner: Owner, at: number): RunRecord;
+  advance(id: string, stage: number): RunRecord;
+  finish(id: string, status: RunStatus): RunRecord;
+  requestCancel(id: string): RunRecord;
+  get(id: string): RunRecord | undefined;
+  list(options?: { limit?: number; activeOnly?: boolean }): RunRecord[];
+}
+
+const DEFAULT_LIST_LIMIT = 50;
+
+export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () => number): RunTable {
+  const insert = db.prepare(
+    `INSERT INTO pipelines (id, name, target_kind, hosts, stages, current_stage, status, created_at,
+       registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at)
+     VALUES (?, ?, ?, ?, ?, 0, 'RUNNING', ?, ?, ?, 0, ?, ?, ?, ?)`,
+  );
+  const select = db.prepare('SELECT * FROM pipelines WHERE id = ?');
+  const setStage = db.prepare('UPDATE pipelines SET current_stage = ? WHERE id = ?');
+  const setFinished = db.prepare('UPDATE pipelines SET status = ?, finished_at = ? WHERE id = ?');
+  const setCancel = db.prepare('UPDATE pipelines SET cancel_requested = 1 WHERE id = ?');
+  // Newest first; ids are `r<N>`, so the number breaks ties within one millisecond.
+  const order = 'ORDER BY created_at DESC, CAST(substr(id, 2) AS INTEGER) DESC LIMIT ?';
+  const newest = db.prepare(`SELECT * FROM pipelines ${order}`);
+  const newestActive = db.prepare(`SELECT * FROM pipelines WHERE status = 'RUNNING' ${order}`);
+
+  const rowOf = (id: string): RunRow => {
+    const row = select.get(id) as RunRow | undefined;
+    if (!row) throw new RecordNotFoundError('run', id);
+    return row;
+  };
+
+  return {
+    insert(id, run, owner, at) {
+      insert.run(
+        id,
+        run.name,
+        run.targetKind,
+        JSON.stringify(run.hosts),
+        JSON.stringify(run.stages),
+        at,
+        run.registryHash,
+        run.retryOf ?? null,
+        run.actor,
+        owner.pid,
+        owner.hostname,
+        owner.startedAt,
+      );
+      return toRunRecord(rowOf(id));
+    },
+
+    advance(id, stage) {
+      const row = rowOf(id);
+      assertRunTransition(id, row.status as RunStatus, 'RUNNING');
+      const stages = JSON.parse(row.stages) as string[];
+      if (!Number.isInteger(stage) || stage < row.current_stage || stage >= stages.length) {
+        throw new RangeError(
+          `run ${id}: cannot move to stage ${stage} (at stage ${row.current_stage} of ${stages.length})`,
+        );
+      }
+      setStage.run(stage, id);
+      const pipeline = toRunRecord({ ...row, current_stage: stage });
+      changes.append({ type: 'pipeline_updated', pipeline });
+      return pipeline;
+    },
+
+    finish(id, status) {
+      const row = rowOf(id);
+      assertRunTransition(id, row.status as RunStatus, status);
+      if (status === 'RUNNING') throw new RangeError(`run ${id}: finishing needs a final status, not RUNNING`);
+      const at = now();
+      setFinished.run(status, at, id);
+      const pipeline = toRunRecord({ ...row, status, finished_at: at });
+      changes.append({ type: 'pipeline_finished', pipeline });
+      return pipeline;
+    },
+
+    requestCancel(id) {
+      const row = rowOf(id);
+      // Asking twice, or after the run ended, changes nothing.
+      if (row.status !== 'RUNNING' || row.cancel_requested !== 0) return toRunRecord(row);
+      setCancel.run(id);
+      const pipeline = toRunRecord({ ...row, cancel_requested: 1 });
+      changes.append({ type: 'pipeline_updated', pipeline });
+      return pipeline;
+    },
+
+    get(id) {
+      const row = select.get(id) as RunRow | undefined;
+      return row ? toRunRecord(row) : undefined;
+    },
+
+    list(options = {}) {
+      const statement = options.activeOnly ? newestActive : newest;
+      return (statement.all(options.limit ?? DEFAULT_LIST_LIMIT) as RunRow[]).map(toRunRecord);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+// The journal's schema, as ordered migrations keyed by `PRAGMA user_version` (see CORE-003).
+// Migration N (1-based) moves a database from user_version N-1 to N. Never edit a shipped
+// migration: append a new one, so every existing data directory upgrades the same way.
+
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE hosts (
+    id TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE pipelines (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    hosts TEXT NOT NULL,
+    stages TEXT NOT NULL,
+    current_stage INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    registry_hash TEXT NOT NULL,
+    retry_of TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    actor TEXT NOT NULL,
+    owner_pid INTEGER NOT NULL,
+    owner_hostname TEXT NOT NULL,
+    owner_started_at INTEGER NOT NULL
+  );
+  CREATE INDEX pipelines_by_status ON pipelines(status);
+  CREATE INDEX pipelines_by_created ON pipelines(created_at);
+  CREATE INDEX pipelines_by_finished ON pipelines(finished_at) WHERE finished_at IS NOT NULL;
+
+  CREATE TABLE commands (
+    id TEXT PRIMARY KEY,
+    pipeline_id TEXT NOT NULL,
+    host_id TEXT NOT NULL,
+    op TEXT NOT NULL,
+    stage INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    exit_code INTEGER,
+    error TEXT,
+    output_file TEXT,
+    owner_pid INTEGER NOT NULL,
+    owner_hostname TEXT NOT NULL,
+    owner_started_at INTEGER NOT NULL
+  );
+  CREATE INDEX commands_by_pipeline ON commands(pipeline_id, stage);
+  CREATE INDEX commands_by_host ON commands(host_id, created_at);
+  -- Host locks and recovery only ever look at unfinished commands: keep that index tiny.
+  CREATE INDEX commands_active ON commands(host_id, status)
+    WHERE status IN ('PENDING', 'VALIDATING', 'EXECUTING');
+
+  CREATE TABLE event_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    level TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    host_id TEXT,
+    action TEXT NOT NULL,
+    message TEXT NOT NULL,
+    details TEXT
+  );
+  CREATE INDEX event_log_by_timestamp ON event_log(timestamp);
+
+  -- AUTOINCREMENT: a version is never handed out twice, even after retention empties the tail.
+  CREATE TABLE changes (
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    payload TEXT NOT NULL
+  );
+
+  INSERT INTO meta(key, value) VALUES ('next_run', '1'), ('next_command', '1');
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
