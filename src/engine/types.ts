@@ -68,6 +68,14 @@ export interface Transport {
 
 export type TransportFactory = (host: Host | undefined, registry: Registry) => Transport;
 
+/** A journaled command of a run, as announced by `run_started`. */
+export interface PlannedCommandRef {
+  readonly commandId: string;
+  readonly stage: number;
+  readonly hostId: string;
+  readonly op: string;
+}
+
 /** Events a run emits; renderers and reports subscribe and only display (DESIGN.md). */
 export type RunEvent =
   | {
@@ -76,6 +84,8 @@ export type RunEvent =
       readonly target: string;
       readonly hosts: readonly string[];
       readonly stages: readonly string[];
+      /** Every command of the run as created PENDING (a retry has none for stages a host already did). */
+      readonly commands?: readonly PlannedCommandRef[];
       readonly at: number;
     }
   | {

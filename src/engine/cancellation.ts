@@ -1,0 +1,60 @@
+// How a run learns it should stop (see CORE-002, cancel): a local request (Ctrl-C, the API) or a
+// request journaled by another process (`nixfleet cancel RUN_ID`, the dashboard), polled often
+// enough that it is honoured within a second.
+import type { Journal } from '../store/types.js';
+
+/** How often the journal is asked whether another process requested a cancel. */
+export const CANCEL_POLL_MS = 250;
+
+export interface RunCancellation {
+  /** Aborted when running commands must be killed too. */
+  readonly killSignal: AbortSignal;
+  isRequested(): boolean;
+  request(options?: { kill?: boolean }): void;
+  /** Called once, on the first request. */
+  onRequest(listener: () => void): void;
+  stop(): void;
+}
+
+export function createRunCancellation(journal: Journal, runId: string): RunCancellation {
+  const kill = new AbortController();
+  let requested = false;
+  const listeners: (() => void)[] = [];
+
+  const markRequested = () => {
+    if (requested) return;
+    requested = true;
+    for (const listener of listeners) listener();
+  };
+  const poll = setInterval(() => {
+    if (requested) return;
+    try {
+      if (journal.getRun(runId)?.cancelRequested) markRequested();
+    } catch {
+      // A busy or closing database must not kill the run; the next poll asks again.
+    }
+  }, CANCEL_POLL_MS);
+
+  return {
+    killSignal: kill.signal,
+    isRequested: () => requested,
+    request(options = {}) {
+      if (!requested) {
+        try {
+          // Journaled so every other view (dashboard, `nixfleet show`) sees the run is cancelling.
+          journal.requestCancel(runId);
+        } catch {
+          // The run may already be finished; the local flag is what stops it.
+        }
+      }
+      markRequested();
+      if (options.kill) kill.abort();
+    },
+    onRequest(listener) {
+      listeners.push(listener);
+    },
+    stop() {
+      clearInterval(poll);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+// The final status of a run and its exit code, from its commands' statuses (see CORE-002 and
+// CONTRACT.md §2-3). Pure.
+import { EXIT } from '../errors/user-error.js';
+import type { CommandStatus, RunStatus } from './status.js';
+import { CONTROLLER_HOST_ID } from './types.js';
+
+export interface CommandSummary {
+  readonly hostId: string;
+  readonly status: CommandStatus;
+}
+
+/**
+ * COMPLETE when every host finished every stage, PARTIAL when some did, FAILED when none did,
+ * CANCELLED when a cancel was requested before the end. A failed controller op fails every host.
+ */
+export function runStatusOf(
+  hosts: readonly string[],
+  commands: readonly CommandSummary[],
+  cancelled: boolean,
+): RunStatus {
+  if (cancelled) return 'CANCELLED';
+  const controllerFailed = commands.some((c) => c.hostId === CONTROLLER_HOST_ID && c.status !== 'SUCCESS');
+  const completed = controllerFailed
+    ? 0
+    : hosts.filter((host) => commands.every((c) => c.hostId !== host || c.status === 'SUCCESS')).length;
+  if (completed === hosts.length) return 'COMPLETE';
+  return completed > 0 ? 'PARTIAL' : 'FAILED';
+}
+
+/** 3 (BLOCKED) when prechecks blocked everything and no op ran; otherwise by run status. */
+export function exitCodeOf(status: RunStatus, commands: readonly CommandSummary[]): number {
+  if (status === 'COMPLETE') return EXIT.OK;
+  if (status === 'CANCELLED') return EXIT.CANCELLED;
+  const nothingRan = commands.every((c) => c.status === 'BLOCKED' || c.status === 'SKIPPED');
+  if (nothingRan && commands.some((c) => c.status === 'BLOCKED')) return EXIT.BLOCKED;
+  return EXIT.FAILED;
+}

@@ -1,0 +1,138 @@
+// The local transport: `settings.shell -c <command>` on the machine running nixfleet
+// (see CORE-001). The shell leads its own process group so a timeout or a kill reaches every
+// process the command started, not just the shell.
+import { isAbsolute, resolve } from 'node:path';
+import { execa } from 'execa';
+import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { isProcessGroupAlive, signalProcessGroup } from './process-group.js';
+
+/** CONTRACT.md §3: SIGTERM first, SIGKILL this long after if anything survives. */
+export const KILL_GRACE_MS = 5_000;
+/** After the shell exits, how long to keep reading output still held open by background children. */
+const DRAIN_MS = 100;
+
+export function createLocalTransport(options: { shell: string; cwd: string }): Transport {
+  return {
+    exec: (command, execOptions) => execLocal(command, options, execOptions),
+    close: async () => {},
+  };
+}
+
+function execLocal(command: string, base: { shell: string; cwd: string }, options: ExecOptions): Promise<ExecResult> {
+  const cwd =
+    options.cwd === undefined ? base.cwd : isAbsolute(options.cwd) ? options.cwd : resolve(base.cwd, options.cwd);
+  if (options.signal?.aborted) {
+    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true });
+  }
+  // `exec 2>&1` first: one pipe keeps stdout and stderr in the order the command wrote them.
+  const child = execa(base.shell, ['-c', `exec 2>&1\n${command}`], {
+    cwd,
+    env: options.env,
+    extendEnv: true,
+    detached: true,
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+  });
+  // The promise settles through the 'exit'/'error' events below; this only keeps it from being unhandled.
+  child.catch(() => {});
+
+  return new Promise<ExecResult>((settle) => {
+    let timedOut = false;
+    let aborted = false;
+    let forceKill: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    const killTree = (signal: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      signalProcessGroup(child.pid, signal);
+      if (signal === 'SIGTERM' && forceKill === undefined) {
+        forceKill = setTimeout(() => {
+          if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
+        }, KILL_GRACE_MS);
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killTree('SIGTERM');
+    }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      killTree('SIGKILL');
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => options.onOutput?.(chunk));
+      stream.on('error', () => {});
+    }
+
+    const finish = (result: ExecResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(forceKill);
+      options.signal?.removeEventListener('abort', onAbort);
+      settle(result);
+    };
+    // A timed-out or killed command is over only when its whole tree is gone: children that
+    // ignore SIGTERM get the SIGKILL at the end of the grace period (CONTRACT.md §3).
+    const finishWhenTreeIsGone = (result: ExecResult) => {
+      const pid = child.pid;
+      if (!(timedOut || aborted) || pid === undefined || !isProcessGroupAlive(pid)) {
+        finish(result);
+        return;
+      }
+      // Bounded: a zombie left for a non-reaping init would otherwise look alive forever.
+      const giveUpAt = Date.now() + KILL_GRACE_MS + 1_000;
+      const poll = setInterval(() => {
+        if (isProcessGroupAlive(pid) && Date.now() < giveUpAt) return;
+        clearInterval(poll);
+        finish(result);
+      }, 50);
+    };
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      finish({
+        exitCode: null,
+        signal: null,
+        timedOut,
+        aborted,
+        transportError: describeSpawnError(error, base.shell, cwd),
+      });
+    });
+    child.on('exit', (exitCode, signal) => {
+      const result: ExecResult = { exitCode, signal, timedOut, aborted };
+      // Background children may still hold stdout open; read what they already wrote, then stop.
+      const drain = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finishWhenTreeIsGone(result);
+      }, DRAIN_MS);
+      let open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded).length;
+      if (open === 0) {
+        clearTimeout(drain);
+        finishWhenTreeIsGone(result);
+        return;
+      }
+      for (const stream of [child.stdout, child.stderr]) {
+        stream?.once('end', () => {
+          open--;
+          if (open === 0) {
+            clearTimeout(drain);
+            finishWhenTreeIsGone(result);
+          }
+        });
+      }
+    });
+  });
+}
+
+function describeSpawnError(error: NodeJS.ErrnoException, shell: string, cwd: string): string {
+  if (error.code === 'ENOENT') return `local: cannot start ${shell} in ${cwd} (no such file or directory)`;
+  if (error.code === 'EACCES') return `local: cannot start ${shell} (permission denied)`;
+  return `local: ${error.message.split('\n')[0]}`;
+}
