@@ -1,0 +1,104 @@
+// The ssh transport (see CORE-007, DESIGN.md decision 5): runs an op's command on a host through
+// the system `ssh`, never prompting, with one multiplexed connection per host for a whole run.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Host, Settings } from '../../registry/types.js';
+import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { type ConnectionOptions, type ControlMode, destinationOf, identityFileOf, sshArgs } from './ssh/arguments.js';
+import { type ControlSocket, createControlSocket } from './ssh/control-socket.js';
+import { describeSshFailure } from './ssh/failure-reason.js';
+import { isMasterUp, startMaster, stopMaster } from './ssh/master.js';
+import { stopRemoteGroup } from './ssh/reaper.js';
+import { buildRemoteCommand } from './ssh/remote-command.js';
+import { runSession } from './ssh/session.js';
+
+export interface SshTransportOptions {
+  /** Parent of the private directory holding this transport's control socket. */
+  readonly controlDir: string;
+  /** An ssh_config file used instead of the user's and the system's (`ssh -F`); see NIXFLEET_SSH_CONFIG. */
+  readonly configFile?: string;
+}
+
+export function createSshTransport(host: Host, settings: Settings, options: SshTransportOptions): Transport {
+  const connection: ConnectionOptions = {
+    host,
+    settings: settings.ssh,
+    ...(options.configFile !== undefined ? { configFile: options.configFile } : {}),
+  };
+  const destination = destinationOf(host);
+  let control: ControlSocket | undefined;
+  // Commands of one host run one at a time, but a shared promise keeps two masters from racing.
+  let masterOpening: Promise<ExecResult | undefined> | undefined;
+
+  const openMaster = async (socket: ControlSocket, exec: ExecOptions): Promise<ExecResult | undefined> => {
+    const started = await startMaster(connection, socket, { timeoutMs: exec.timeoutMs, signal: exec.signal });
+    if (started.ok) return undefined;
+    if (started.stderr !== '') exec.onOutput?.(started.stderr);
+    const failure: ExecResult = {
+      exitCode: null,
+      signal: null,
+      timedOut: started.timedOut,
+      aborted: started.aborted,
+    };
+    if (started.timedOut || started.aborted) return failure;
+    return { ...failure, transportError: describeSshFailure(started.stderr, destination, started.exitCode) };
+  };
+
+  const exec = async (command: string, execOptions: ExecOptions): Promise<ExecResult> => {
+    const startedAt = Date.now();
+    if (execOptions.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true };
+    const identityFile = identityFileOf(host, settings.ssh);
+    if (identityFile !== undefined && !existsSync(identityFile)) {
+      return {
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        aborted: false,
+        transportError: `ssh: identity file ${identityFile} for ${host.id} does not exist`,
+      };
+    }
+
+    let mode: ControlMode = { kind: 'none' };
+    if (settings.ssh.multiplex) {
+      control ??= createControlSocket(options.controlDir);
+      const socket = control;
+      if (!isMasterUp(socket)) {
+        masterOpening ??= openMaster(socket, execOptions).finally(() => {
+          masterOpening = undefined;
+        });
+        const failure = await masterOpening;
+        if (failure) return failure;
+      }
+      mode = { kind: 'client', socketPath: socket.socketPath };
+    }
+
+    const startToken = `nixfleet-start-${randomBytes(8).toString('hex')}`;
+    const remoteCommand = buildRemoteCommand({
+      command,
+      env: execOptions.env,
+      cwd: execOptions.cwd,
+      shell: settings.shell,
+      startToken,
+    });
+    const sessionMode = mode;
+    return runSession({
+      args: sshArgs(connection, sessionMode, remoteCommand),
+      startToken,
+      destination,
+      exec: execOptions,
+      timeoutMs: execOptions.timeoutMs - (Date.now() - startedAt),
+      stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first),
+    });
+  };
+
+  return {
+    exec,
+    close: async () => {
+      const socket = control;
+      control = undefined;
+      if (!socket) return;
+      await stopMaster(connection, socket);
+      socket.remove();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// The command line the remote login shell runs (see CORE-007). sshd hands ssh's command string to
+// the user's login shell with `-c`, so everything we send is one POSIX shell line whose every
+// variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
+import { shellQuote } from '../../../config/shell-quote.js';
+
+export interface RemoteCommandOptions {
+  readonly command: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** The shell that runs the op's command on the host (settings.shell). */
+  readonly shell: string;
+  /** A per-command token; the remote side prints it with its process group id before anything else. */
+  readonly startToken: string;
+}
+
+/** The line the remote side writes to stderr first: `<token> <pgid>`. */
+export function startLine(token: string, pgid: number): string {
+  return `${token} ${pgid}`;
+}
+
+/**
+ * `printf '<token> %s\n' "$$" >&2; cd <cwd> && exec env K=V ... <shell> -c <command>`.
+ * sshd starts the login shell in a new session (setsid), so `$$` is also the process group id;
+ * `exec` keeps that pid through `env` and the op's shell, so killing the group later reaches the
+ * whole command tree (see CORE-007, timeouts). The token goes to stderr so stdout stays the
+ * command's own.
+ */
+export function buildRemoteCommand(options: RemoteCommandOptions): string {
+  const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`];
+  if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
+  parts.push('exec env');
+  for (const [name, value] of Object.entries(options.env)) parts.push(shellQuote(`${name}=${value}`));
+  parts.push(shellQuote(options.shell), '-c', shellQuote(options.command));
+  return parts.join(' ');
+}
+
+/** A leading `~` stays unquoted so the remote shell expands it to the remote user's home. */
+function remotePath(path: string): string {
+  if (path === '~') return '~';
+  if (path.startsWith('~/')) return path.length === 2 ? '~/' : `~/${shellQuote(path.slice(2))}`;
+  return shellQuote(path);
+}
+
+/**
+ * Stops a remote command's process group: `first` now, and when anything is still alive after
+ * `graceMs`, SIGKILL. Prints the signal that ended the group (TERM or KILL) so the caller can
+ * report it. Where `sleep` takes no fractions the wait loop ends at once and SIGKILL follows early.
+ */
+export function buildReaperCommand(pgid: number, first: 'TERM' | 'KILL', graceMs: number): string {
+  const group = `-${Math.trunc(pgid)}`;
+  const steps = Math.max(1, Math.ceil(graceMs / 100));
+  return [
+    `kill -${first} ${group} 2>/dev/null;`,
+    `i=0; while kill -0 ${group} 2>/dev/null && [ $i -lt ${steps} ]; do sleep 0.1 2>/dev/null; i=$((i+1)); done;`,
+    `if kill -0 ${group} 2>/dev/null; then kill -KILL ${group} 2>/dev/null; echo KILL; else echo ${first}; fi`,
+  ].join(' ');
+}

@@ -1,0 +1,177 @@
+// One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
+// and cancel on the remote side, and decides between the command's exit status and ssh's failure.
+import { execa } from 'execa';
+import type { ExecOptions, ExecResult } from '../../types.js';
+import type { SshDestination } from './arguments.js';
+import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
+import type { StopSignal } from './reaper.js';
+import { StartMarkerScanner } from './start-marker.js';
+
+/** After ssh exits, how long to keep reading output still in flight. */
+const DRAIN_MS = 100;
+
+export interface SessionOptions {
+  readonly args: readonly string[];
+  readonly startToken: string;
+  readonly destination: SshDestination;
+  readonly exec: ExecOptions;
+  /** What is left of the op's timeout once the connection is up. */
+  readonly timeoutMs: number;
+  /** Stops the remote process group; resolves with the signal that ended it, or null if it could not. */
+  readonly stopRemote: (pgid: number, first: StopSignal) => Promise<StopSignal | null>;
+}
+
+export function runSession(options: SessionOptions): Promise<ExecResult> {
+  const { exec } = options;
+  const child = execa('ssh', [...options.args], {
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+  });
+  child.catch(() => {});
+  const scanner = new StartMarkerScanner(options.startToken);
+
+  return new Promise<ExecResult>((settle) => {
+    let timedOut = false;
+    let aborted = false;
+    let exited = false;
+    let settled = false;
+    let stopWanted: StopSignal | undefined;
+    let stopping: Promise<void> | undefined;
+    let endedBy: StopSignal | null = null;
+
+    // Timeout and cancel act on the remote process group through a second ssh invocation (over
+    // the master when multiplexing); killing only the local ssh would leave the command running.
+    const stopRemoteNow = (pgid: number, first: StopSignal) => {
+      stopping = options.stopRemote(pgid, first).then((signal) => {
+        endedBy = signal;
+        if (!exited) child.kill('SIGKILL');
+      });
+    };
+    const stop = (first: StopSignal) => {
+      const escalates = stopWanted === 'TERM' && first === 'KILL';
+      if (stopWanted !== undefined && !escalates) return;
+      stopWanted = first;
+      const pgid = scanner.pgid;
+      if (pgid !== undefined) stopRemoteNow(pgid, first);
+      // Not started remotely yet: ending the local ssh ends the attempt (see CORE-007).
+      else child.kill('SIGTERM');
+    };
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        stop('TERM');
+      },
+      Math.max(0, options.timeoutMs),
+    );
+    const onAbort = () => {
+      aborted = true;
+      stop('KILL');
+    };
+    exec.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => exec.onOutput?.(chunk));
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      const hadStarted = scanner.pgid !== undefined;
+      const text = scanner.push(chunk);
+      if (text !== '') exec.onOutput?.(text);
+      const pgid = scanner.pgid;
+      if (!hadStarted && pgid !== undefined && stopWanted !== undefined && stopping === undefined) {
+        stopRemoteNow(pgid, stopWanted);
+      }
+    });
+    for (const stream of [child.stdout, child.stderr]) stream?.on('error', () => {});
+
+    const finish = (result: ExecResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      exec.signal?.removeEventListener('abort', onAbort);
+      settle(result);
+    };
+
+    const conclude = async (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (stopping) await stopping;
+      const pgid = scanner.pgid;
+      if (timedOut || aborted) {
+        const by = endedBy ?? stopWanted;
+        finish({ exitCode: null, signal: by ? `SIG${by}` : signal, timedOut, aborted });
+        return;
+      }
+      if (pgid === undefined) {
+        const stderr = scanner.beforeStart;
+        if (stderr !== '') exec.onOutput?.(stderr);
+        if (exitCode === 255 || exitCode === null) {
+          finish({
+            exitCode: null,
+            signal,
+            timedOut,
+            aborted,
+            transportError: describeSshFailure(stderr, options.destination, exitCode),
+          });
+          return;
+        }
+        // The login shell answered but never ran our line (e.g. nologin, or a non-POSIX shell).
+        finish({
+          exitCode,
+          signal,
+          timedOut,
+          aborted,
+          transportError: `ssh: the login shell on ${options.destination.address} did not run the command (exit ${exitCode})`,
+        });
+        return;
+      }
+      if (exitCode === 255 && isConnectionLoss(scanner.tail)) {
+        finish({
+          exitCode: null,
+          signal,
+          timedOut,
+          aborted,
+          transportError: connectionLossReason(options.destination),
+        });
+        return;
+      }
+      finish({ exitCode, signal, timedOut, aborted });
+    };
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      exited = true;
+      const reason =
+        error.code === 'ENOENT'
+          ? 'ssh: no `ssh` client on PATH (install OpenSSH)'
+          : `ssh: ${error.message.split('\n')[0]}`;
+      finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
+    });
+    child.on('exit', (exitCode, signal) => {
+      exited = true;
+      let open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded).length;
+      let concluded = false;
+      const done = () => {
+        if (concluded) return;
+        concluded = true;
+        void conclude(exitCode, signal);
+      };
+      if (open === 0) {
+        done();
+        return;
+      }
+      const drain = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        done();
+      }, DRAIN_MS);
+      for (const stream of [child.stdout, child.stderr]) {
+        stream?.once('end', () => {
+          open--;
+          if (open === 0) {
+            clearTimeout(drain);
+            done();
+          }
+        });
+      }
+    });
+  });
+}

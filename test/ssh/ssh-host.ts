@@ -1,0 +1,27 @@
+// Host and settings values for transport-level tests against the test sshd (see CORE-007).
+import type { Host, Settings, SshSettings } from '../../src/registry/types.js';
+import type { TestSshd } from '../support/sshd.js';
+
+export function sshHost(sshd: TestSshd, overrides: Partial<Host> = {}): Host {
+  return {
+    id: 'web1',
+    transport: 'ssh',
+    address: '127.0.0.1',
+    user: sshd.user,
+    port: sshd.port,
+    identityFile: sshd.clientKey,
+    tags: [],
+    vars: {},
+    source: { file: 'fleet.yaml', line: 1, column: 1 },
+    ...overrides,
+  };
+}
+
+export function sshSettings(ssh: Partial<SshSettings> = {}): Settings {
+  return {
+    concurrency: 10,
+    dataDir: '/nonexistent',
+    shell: '/bin/sh',
+    ssh: { strictHostKeyChecking: 'accept-new', connectTimeoutMs: 5_000, multiplex: true, ...ssh },
+  };
+}
