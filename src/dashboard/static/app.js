@@ -1,0 +1,177 @@
+// The dashboard: one State Sync connection (see CORE-004), the apply / cancel buttons, and the
+// output of the selected command. It decides nothing: the server's records are shown as they are.
+import { render, renderOutput } from './render.js';
+import { emptyModel, receive } from './sync-client.js';
+
+const token = new URLSearchParams(location.search).get('token') ?? '';
+const OUTPUT_TAIL_BYTES = 64 * 1024;
+const MAX_BACKOFF_MS = 10_000;
+
+let model = emptyModel();
+let socket = null;
+let attempts = 0;
+const ui = { connection: 'connecting', selectedRunId: null, selectedCommandId: null, message: null };
+
+function connect() {
+  const url = new URL('/ws', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = `?token=${encodeURIComponent(token)}`;
+  const ws = new WebSocket(url);
+  socket = ws;
+  // CORE-004: every (re)connection starts from the server's `init`; until then the old state is
+  // shown, marked as resyncing.
+  model = { ...model, awaitingState: true };
+  ws.addEventListener('open', () => {
+    attempts = 0;
+    setConnection('resyncing');
+  });
+  ws.addEventListener('message', (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    const result = receive(model, message);
+    model = result.model;
+    if (result.requestState && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'get_state' }));
+    setConnection(model.awaitingState ? 'resyncing' : 'live');
+    if (message.type === 'delta') followSelectedOutput(message.change);
+    if (message.type === 'init' || message.type === 'full_state') refreshOutput();
+  });
+  ws.addEventListener('close', (event) => {
+    if (socket !== ws) return;
+    socket = null;
+    if (event.code === 1008 || !token) {
+      setConnection(token ? 'refused' : 'no token in URL');
+    }
+    scheduleReconnect();
+  });
+}
+
+/** Exponential backoff with jitter, so a restarted server is not stampeded. */
+function scheduleReconnect() {
+  const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempts);
+  attempts++;
+  if (ui.connection !== 'no token in URL') setConnection('reconnecting');
+  setTimeout(connect, base / 2 + Math.random() * (base / 2));
+}
+
+function setConnection(connection) {
+  ui.connection = connection;
+  scheduleRender();
+}
+
+let renderTimer = null;
+function scheduleRender() {
+  // A burst of deltas is drawn once, not once per message.
+  if (renderTimer !== null) return;
+  renderTimer = setTimeout(() => {
+    renderTimer = null;
+    render({ model, ui, now: Date.now() }, actions);
+  }, 30);
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const isJson = (response.headers.get('content-type') ?? '').startsWith('application/json');
+  return { ok: response.ok, status: response.status, body: isJson ? await response.json() : await response.text() };
+}
+
+function showMessage(kind, text) {
+  ui.message = { kind, text };
+  scheduleRender();
+}
+
+const actions = {
+  async apply(target) {
+    const on = document.getElementById('selector').value.trim();
+    showMessage('info', `starting ${target}…`);
+    try {
+      const result = await api('POST', '/api/apply', on ? { target, on } : { target });
+      if (!result.ok) return showMessage('error', errorText(result));
+      ui.selectedRunId = result.body.runId;
+      ui.selectedCommandId = null;
+      showMessage('ok', `started ${result.body.runId} (${target})`);
+    } catch (error) {
+      showMessage('error', `could not reach the server: ${error.message}`);
+    }
+  },
+  async cancel(runId) {
+    try {
+      const result = await api('POST', `/api/runs/${encodeURIComponent(runId)}/cancel`);
+      showMessage(result.ok ? 'ok' : 'error', result.ok ? `cancel requested for ${runId}` : errorText(result));
+    } catch (error) {
+      showMessage('error', `could not reach the server: ${error.message}`);
+    }
+  },
+  selectRun(runId) {
+    ui.selectedRunId = runId;
+    scheduleRender();
+  },
+  selectCommand(command) {
+    ui.selectedRunId = command.runId;
+    ui.selectedCommandId = command.id;
+    scheduleRender();
+    refreshOutput();
+  },
+};
+
+function errorText(result) {
+  const body = result.body;
+  if (body && typeof body === 'object') return [body.error, body.hint].filter(Boolean).join(' — ');
+  return `HTTP ${result.status}`;
+}
+
+let outputTimer = null;
+let outputInFlight = false;
+function followSelectedOutput(change) {
+  const command = change.command;
+  if (!command || command.id !== ui.selectedCommandId) return;
+  if (change.type === 'command_progress' && change.tail !== undefined && !outputInFlight) {
+    renderOutput(titleOf(command), stripAnsi(change.tail));
+  }
+  // The file is the truth; the delta's tail only fills the gap until the next read.
+  if (outputTimer !== null) return;
+  outputTimer = setTimeout(() => {
+    outputTimer = null;
+    refreshOutput();
+  }, 300);
+}
+
+async function refreshOutput() {
+  const id = ui.selectedCommandId;
+  const command = model.state?.commands.find((c) => c.id === id);
+  if (!id || !command) return;
+  outputInFlight = true;
+  try {
+    const result = await api('GET', `/api/commands/${encodeURIComponent(id)}/output?tail=${OUTPUT_TAIL_BYTES}`);
+    if (ui.selectedCommandId !== id) return;
+    const text = result.ok ? String(result.body) : errorText(result);
+    renderOutput(titleOf(command), stripAnsi(text) || '(no output yet)');
+  } catch {
+    // The socket's reconnect will bring us back here through init.
+  } finally {
+    outputInFlight = false;
+  }
+}
+
+function titleOf(command) {
+  return `${command.id} · ${command.hostId} · ${command.op} · ${command.status}`;
+}
+
+function stripAnsi(text) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes are what we strip
+  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
+}
+
+// Durations of running commands tick without any message from the server.
+setInterval(() => {
+  if (model.state?.pipelines.some((p) => p.status === 'RUNNING')) scheduleRender();
+}, 1000);
+
+connect();

@@ -1,0 +1,244 @@
+// Draws the synced state into the page. Data only ever reaches the DOM as textContent or
+// attribute values, never as HTML (see CORE-004).
+import { defaultRunId, durationMs, formatClock, formatDuration, hostStatuses, runGrid } from './fleet-view.js';
+
+/** `el('td', {class: 'x', 'data-status': s}, 'text', child)` */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const byId = (id) => document.getElementById(id);
+const badge = (status) =>
+  status ? el('span', { class: 'badge', 'data-status': status }, status) : el('span', { class: 'muted' }, '·');
+
+export function render(view, actions) {
+  const { model, ui, now } = view;
+  const state = model.state;
+  renderConnection(ui.connection, model);
+  if (!state) return;
+  const runId =
+    ui.selectedRunId && state.pipelines.some((p) => p.id === ui.selectedRunId) ? ui.selectedRunId : defaultRunId(state);
+  renderRegistry(state.registry);
+  renderPipelines(state, ui, actions);
+  renderHosts(state, actions);
+  renderRun(state, runId, ui, now, actions);
+  renderRuns(state, runId, now, actions);
+  renderEvents(state.events);
+}
+
+function renderConnection(connection, model) {
+  const box = byId('connection');
+  box.dataset.state = connection;
+  byId('connection-text').textContent = connection;
+  byId('version').textContent = model.version === null ? '' : `v${model.version}`;
+}
+
+function renderRegistry(registry) {
+  const box = byId('registry-info');
+  if (!registry) return box.replaceChildren(el('span', { class: 'muted' }, 'no registry loaded'));
+  box.replaceChildren(
+    el('span', { class: 'file', title: registry.file }, registry.file.split('/').slice(-2).join('/')),
+    el('span', { class: 'hash', title: registry.hash }, registry.hash.slice(0, 10)),
+  );
+}
+
+function renderPipelines(state, ui, actions) {
+  const pipelines = state.registry?.pipelines ?? [];
+  const ops = state.registry?.ops ?? [];
+  const items = pipelines.map((p) =>
+    el(
+      'li',
+      { 'data-pipeline': p.id },
+      el(
+        'div',
+        { class: 'pipeline-line' },
+        el('span', { class: 'name' }, p.id),
+        p.id === state.registry?.defaultPipeline ? el('span', { class: 'tag' }, 'default') : null,
+        el('button', { class: 'apply', type: 'button', onclick: () => actions.apply(p.id) }, 'Apply'),
+      ),
+      el('div', { class: 'stages' }, p.ops.join(' → ')),
+      p.description ? el('div', { class: 'muted small' }, p.description) : null,
+    ),
+  );
+  if (pipelines.length === 0 && ops.length === 0) items.push(el('li', { class: 'muted' }, 'no pipelines'));
+  byId('pipelines').replaceChildren(...items);
+  const message = byId('message');
+  message.textContent = ui.message?.text ?? '';
+  message.dataset.kind = ui.message?.kind ?? '';
+}
+
+function renderHosts(state, actions) {
+  const rows = hostStatuses(state).map(({ host, current, last }) =>
+    el(
+      'tr',
+      { 'data-host': host.id },
+      el('td', { class: 'mono' }, host.id),
+      el('td', { class: 'muted' }, host.transport),
+      el('td', {}, current ? cellButton(current, `${current.op}`, actions) : el('span', { class: 'muted' }, 'idle')),
+      el('td', {}, last ? cellButton(last, last.op, actions) : el('span', { class: 'muted' }, '·')),
+    ),
+  );
+  byId('hosts-count').textContent = String(state.hosts.length);
+  byId('hosts').replaceChildren(
+    el('thead', {}, el('tr', {}, el('th', {}, 'host'), el('th', {}, 'via'), el('th', {}, 'now'), el('th', {}, 'last'))),
+    el('tbody', {}, rows),
+  );
+}
+
+function cellButton(command, label, actions) {
+  return el(
+    'button',
+    {
+      class: 'status-chip',
+      type: 'button',
+      'data-status': command.status,
+      title: `${command.id} ${command.status}`,
+      onclick: () => actions.selectCommand(command),
+    },
+    label,
+  );
+}
+
+function renderRun(state, runId, ui, now, actions) {
+  const head = byId('run-head');
+  const grid = byId('grid');
+  const data = runId ? runGrid(state, runId) : null;
+  if (!data) {
+    head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
+    return grid.replaceChildren();
+  }
+  const { run, rows } = data;
+  const stageText =
+    run.status === 'RUNNING' ? `stage ${run.currentStage + 1}/${run.stages.length}` : `${run.stages.length} stage(s)`;
+  head.replaceChildren(
+    el('h2', {}, 'Run'),
+    el('span', { class: 'mono strong', id: 'run-id' }, run.id),
+    el('span', { class: 'strong' }, run.name),
+    el('span', { id: 'run-status', 'data-run-id': run.id, 'data-status': run.status, class: 'badge' }, run.status),
+    el('span', { class: 'muted' }, stageText),
+    el('span', { class: 'muted' }, formatDuration(durationMs(run.createdAt, run.finishedAt, now))),
+    run.cancelRequested && run.status === 'RUNNING' ? el('span', { class: 'tag warn' }, 'cancel requested') : null,
+    el('span', { class: 'spacer' }),
+    run.status === 'RUNNING'
+      ? el(
+          'button',
+          { class: 'cancel', type: 'button', disabled: run.cancelRequested, onclick: () => actions.cancel(run.id) },
+          'Cancel',
+        )
+      : null,
+  );
+  const header = el(
+    'tr',
+    {},
+    el('th', { class: 'corner' }, 'host'),
+    run.stages.map((op, i) =>
+      el(
+        'th',
+        { class: i === run.currentStage && run.status === 'RUNNING' ? 'current' : '' },
+        el('span', { class: 'stage-no' }, String(i + 1)),
+        op,
+      ),
+    ),
+  );
+  const body = rows.map((row) =>
+    el(
+      'tr',
+      { 'data-host': row.hostId },
+      el('th', { class: 'mono' }, row.hostId),
+      row.cells.map(({ command }) => gridCell(command, ui, now, actions)),
+    ),
+  );
+  grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
+}
+
+function gridCell(command, ui, now, actions) {
+  if (!command) return el('td', { class: 'cell empty' }, '');
+  const duration = formatDuration(durationMs(command.startedAt, command.finishedAt, now));
+  const detail = [
+    command.exitCode !== null ? `exit ${command.exitCode}` : null,
+    command.attempt > 1 ? `try ${command.attempt}` : null,
+    duration,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  return el(
+    'td',
+    {
+      class: `cell${ui.selectedCommandId === command.id ? ' selected' : ''}`,
+      'data-status': command.status,
+      'data-command-id': command.id,
+      title: command.error ?? command.id,
+      onclick: () => actions.selectCommand(command),
+    },
+    el('div', { class: 'cell-status' }, command.status),
+    el('div', { class: 'cell-detail' }, detail),
+  );
+}
+
+function renderRuns(state, selectedRunId, now, actions) {
+  const rows = state.pipelines.slice(0, 25).map((run) =>
+    el(
+      'tr',
+      {
+        class: run.id === selectedRunId ? 'selected' : '',
+        'data-run-id': run.id,
+        onclick: () => actions.selectRun(run.id),
+      },
+      el('td', { class: 'mono' }, run.id),
+      el('td', {}, run.name),
+      el('td', {}, badge(run.status)),
+      el('td', { class: 'muted' }, String(run.hosts.length)),
+      el('td', { class: 'muted mono' }, formatClock(run.createdAt)),
+      el('td', { class: 'muted mono' }, formatDuration(durationMs(run.createdAt, run.finishedAt, now))),
+    ),
+  );
+  byId('runs').replaceChildren(
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        ['run', 'target', 'status', 'hosts', 'started', 'took'].map((h) => el('th', {}, h)),
+      ),
+    ),
+    el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { class: 'muted', colspan: 6 }, 'no runs yet'))),
+  );
+}
+
+function renderEvents(events) {
+  const rows = events
+    .slice(0, 100)
+    .map((event) =>
+      el(
+        'tr',
+        { 'data-level': event.level },
+        el('td', { class: 'muted mono' }, formatClock(event.timestamp)),
+        el('td', {}, el('span', { class: 'level', 'data-level': event.level }, event.level)),
+        el('td', { class: 'muted' }, event.category),
+        el('td', { class: 'mono' }, event.hostId ?? ''),
+        el('td', { class: 'message-cell' }, event.message),
+      ),
+    );
+  byId('events').replaceChildren(
+    el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { class: 'muted' }, 'no events'))),
+  );
+}
+
+export function renderOutput(title, text) {
+  byId('output-title').textContent = title;
+  const pre = byId('output');
+  const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  pre.textContent = text;
+  if (atBottom) pre.scrollTop = pre.scrollHeight;
+}

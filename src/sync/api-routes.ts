@@ -1,0 +1,159 @@
+// The HTTP API of `nixfleet serve` (CONTRACT.md §5, see CORE-004). Every /api route needs the
+// token: the mutating ones because they act, the reading ones because state and output may hold
+// secrets the socket (which needs the token too) would not give away either.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { readStaticFile } from '../dashboard/static-files.js';
+import { UserError } from '../errors/user-error.js';
+import { HostsBusyError } from '../store/hosts-busy-error.js';
+import type { Journal } from '../store/types.js';
+import { tokenOf, tokensMatch } from './access-token.js';
+import { sendError, sendJson } from './http-response.js';
+import { HttpRouter, type RouteContext, type RouteHandler } from './http-router.js';
+import { readJsonBody } from './json-body.js';
+import type { ApplyRequest, RunDispatcher } from './run-dispatcher.js';
+import { readSnapshot, type SnapshotLimits } from './state-snapshot.js';
+
+export interface ApiOptions {
+  readonly journal: Journal;
+  readonly token: string;
+  readonly dispatcher?: RunDispatcher;
+  readonly snapshotLimits: SnapshotLimits;
+  /** Where unexpected errors are reported (they are bugs; the client only sees a 500). */
+  readonly reportError: (error: unknown) => void;
+}
+
+export function createApiRouter(options: ApiOptions): HttpRouter {
+  const { journal, dispatcher } = options;
+  const guarded = (handler: RouteHandler, allowQueryToken = false): RouteHandler => {
+    return (ctx) => {
+      if (!tokensMatch(tokenOf(ctx.req, ctx.url, { allowQuery: allowQueryToken }), options.token)) {
+        ctx.res.setHeader('WWW-Authenticate', 'Bearer realm="nixfleet"');
+        return sendError(ctx.res, 401, 'missing or wrong token', {
+          hint: 'send Authorization: Bearer <token> (the token printed by `nixfleet serve`)',
+        });
+      }
+      return handler(ctx);
+    };
+  };
+
+  const staticFile = (name: string): RouteHandler => {
+    return async ({ res }) => {
+      const file = await readStaticFile(name);
+      if (!file) return sendError(res, 404, `no such file: ${name}`);
+      res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.body.length });
+      res.end(file.body);
+    };
+  };
+
+  return new HttpRouter()
+    .add('GET', '/', staticFile('index.html'))
+    .add('GET', '/assets/:name', (ctx) => staticFile(ctx.params.name ?? '')(ctx))
+    .add(
+      'GET',
+      '/api/state',
+      guarded(({ res }) => sendJson(res, 200, readSnapshot(journal, options.snapshotLimits))),
+    )
+    .add(
+      'POST',
+      '/api/apply',
+      guarded(async ({ req, res }) => {
+        if (!dispatcher) return sendError(res, 503, 'this server cannot start runs (no fleet file loaded)');
+        const body = await readJsonBody(req);
+        if (!body.ok) return sendError(res, body.status, body.error);
+        const request = applyRequestOf(body.value);
+        if (typeof request === 'string') return sendError(res, 400, request);
+        try {
+          sendJson(res, 202, dispatcher.apply(request));
+        } catch (error) {
+          sendFailure(res, error, options.reportError);
+        }
+      }),
+    )
+    .add(
+      'POST',
+      '/api/runs/:id/cancel',
+      guarded(({ res, params }) => {
+        if (!dispatcher) return sendError(res, 503, 'this server cannot cancel runs (no fleet file loaded)');
+        const runId = params.id ?? '';
+        try {
+          const run = dispatcher.cancel(runId);
+          if (!run) return sendError(res, 404, `no run ${runId}`, { hint: 'see `nixfleet runs` for run ids' });
+          sendJson(res, 202, { runId: run.id, status: run.status, cancelRequested: run.cancelRequested });
+        } catch (error) {
+          sendFailure(res, error, options.reportError);
+        }
+      }),
+    )
+    .add(
+      'GET',
+      '/api/commands/:id/output',
+      guarded((ctx) => streamOutput(ctx, journal), true),
+    );
+}
+
+function applyRequestOf(value: unknown): ApplyRequest | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'the body must be a JSON object {"target": "...", "on": "..."}';
+  }
+  const { target, on } = value as Record<string, unknown>;
+  for (const [name, field] of [
+    ['target', target],
+    ['on', on],
+  ] as const) {
+    if (field !== undefined && field !== null && (typeof field !== 'string' || field.length > 1000)) {
+      return `\`${name}\` must be a string`;
+    }
+  }
+  const request: { target?: string; on?: string } = {};
+  if (typeof target === 'string' && target.trim() !== '') request.target = target.trim();
+  if (typeof on === 'string' && on.trim() !== '') request.on = on.trim();
+  return request;
+}
+
+function sendFailure(res: RouteContext['res'], error: unknown, reportError: (error: unknown) => void): void {
+  if (error instanceof HostsBusyError) {
+    sendError(res, 409, error.message, {
+      busy: error.busy,
+      hint: 'wait for the running pipeline to finish, or cancel it',
+    });
+  } else if (error instanceof UserError) {
+    sendError(res, 400, error.message, error.hint === undefined ? {} : { hint: error.hint });
+  } else if (error instanceof Error && error.name === 'ConfigErrors') {
+    sendError(res, 400, error.message);
+  } else {
+    reportError(error);
+    sendError(res, 500, 'internal error (see the server output)');
+  }
+}
+
+/** Streams the command's output file; output never passes through memory in bulk (DESIGN.md 6). */
+async function streamOutput({ res, params, url }: RouteContext, journal: Journal): Promise<void> {
+  const commandId = params.id ?? '';
+  const command = journal.getCommand(commandId);
+  if (!command) return sendError(res, 404, `no command ${commandId}`);
+  const headers = { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' };
+  if (command.outputFile === null) {
+    res.writeHead(200, { ...headers, 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  let size: number;
+  try {
+    size = (await stat(command.outputFile)).size;
+  } catch {
+    return sendError(res, 404, `the output of ${commandId} is gone (retention removes old output files)`);
+  }
+  // `?tail=N`: only the last N bytes (the page's live tail starts from there).
+  const tail = Number(url.searchParams.get('tail'));
+  const start = Number.isInteger(tail) && tail > 0 ? Math.max(0, size - tail) : 0;
+  // Only what exists now: a file still being written must not make the response endless.
+  res.writeHead(200, { ...headers, 'Content-Length': size - start });
+  if (size === start) {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(command.outputFile, { start, end: size - 1 });
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}

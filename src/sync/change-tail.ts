@@ -1,0 +1,78 @@
+// Follows the journal's change log so that changes written by any process sharing the data
+// directory reach the clients in version order (DESIGN.md decision 2, see CORE-004).
+import type { Journal, VersionedChange } from '../store/types.js';
+
+export interface ChangeTailListener {
+  /** New changes, contiguous and in version order, never empty. */
+  onChanges(changes: readonly VersionedChange[]): void;
+  /**
+   * The log can no longer be followed from where the tail stood: the database went back in time
+   * (replaced by an older one) or retention removed changes the tail had not read yet.
+   * Every client needs the full state.
+   */
+  onReset(version: number): void;
+}
+
+export interface ChangeTailOptions {
+  /** Poll period; each poll is one `max(version)` read when nothing changed. */
+  readonly intervalMs?: number;
+  /** Changes read per query, so a burst never loads the whole log at once. */
+  readonly batchSize?: number;
+  /** Batches per poll before yielding to the event loop (sockets must get their turn). */
+  readonly maxBatchesPerPoll?: number;
+}
+
+export class ChangeTail {
+  private readonly journal: Journal;
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  private readonly maxBatches: number;
+  private timer: NodeJS.Timeout | undefined;
+  private listener: ChangeTailListener | undefined;
+  private position: number;
+
+  constructor(journal: Journal, options: ChangeTailOptions = {}) {
+    this.journal = journal;
+    this.intervalMs = options.intervalMs ?? 25;
+    this.batchSize = options.batchSize ?? 500;
+    this.maxBatches = options.maxBatchesPerPoll ?? 8;
+    this.position = journal.version();
+  }
+
+  /** The version of the last change handed to the listener. */
+  get version(): number {
+    return this.position;
+  }
+
+  start(listener: ChangeTailListener): void {
+    this.listener = listener;
+    this.timer ??= setInterval(() => this.poll(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.listener = undefined;
+  }
+
+  /** Reads whatever is new now; the beacon calls it first so its version is the journal's. */
+  poll(): void {
+    const listener = this.listener;
+    if (!listener) return;
+    const head = this.journal.version();
+    if (head === this.position) return;
+    if (head < this.position || this.journal.oldestVersion() > this.position + 1) {
+      this.position = head;
+      listener.onReset(head);
+      return;
+    }
+    for (let batch = 0; batch < this.maxBatches && this.position < head; batch++) {
+      const changes = this.journal.changesSince(this.position, this.batchSize);
+      const last = changes.at(-1);
+      if (!last) break;
+      this.position = last.version;
+      listener.onChanges(changes);
+    }
+  }
+}

@@ -1,0 +1,17 @@
+// What the dashboard may ask the server process to do (see CORE-004): start a run with the same
+// engine as `nixfleet apply`, and ask a run (owned by any process) to cancel.
+import type { RunRecord } from '../store/types.js';
+
+export interface ApplyRequest {
+  /** A pipeline or op id; undefined means settings.defaultPipeline. */
+  readonly target?: string;
+  /** A host selector; undefined means the pipeline's own `hosts`, else every host. */
+  readonly on?: string;
+}
+
+export interface RunDispatcher {
+  /** Starts the run and returns once it is journaled. Throws HostsBusyError or UserError. */
+  apply(request: ApplyRequest): { runId: string };
+  /** Marks the run for cancellation; undefined when no such run exists. */
+  cancel(runId: string): RunRecord | undefined;
+}

@@ -1,0 +1,162 @@
+// `nixfleet serve`'s server: HTTP API, the dashboard's files and the State Sync socket at /ws,
+// on one node:http server (CONTRACT.md §5, see CORE-004).
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { UserError } from '../errors/user-error.js';
+import type { Journal } from '../store/types.js';
+import { tokenOf, tokensMatch } from './access-token.js';
+import { createApiRouter } from './api-routes.js';
+import { ChangeTail } from './change-tail.js';
+import { ClientHub } from './client-hub.js';
+import { sendError, setSecurityHeaders } from './http-response.js';
+import { isOriginAllowed } from './origin-policy.js';
+import type { RunDispatcher } from './run-dispatcher.js';
+import { DEFAULT_SNAPSHOT_LIMITS, readSnapshot } from './state-snapshot.js';
+import { DEFAULT_BEACON_INTERVAL_MS, DEFAULT_INIT_EVENT_LIMIT } from './sync-settings.js';
+
+export const DEFAULT_PORT = 7420;
+export const DEFAULT_BIND = '127.0.0.1';
+
+export interface SyncServerOptions {
+  readonly journal: Journal;
+  readonly token: string;
+  /** Address to listen on; loopback unless the user asks otherwise. */
+  readonly bind?: string;
+  /** 0 picks a free port; `SyncServer.port` is the real one. */
+  readonly port?: number;
+  /** Without one, apply and cancel answer 503 (a server with no fleet file). */
+  readonly dispatcher?: RunDispatcher;
+  readonly beaconIntervalMs?: number;
+  readonly eventLimit?: number;
+  readonly pollIntervalMs?: number;
+  readonly maxBufferedBytes?: number;
+  readonly reportError?: (error: unknown) => void;
+}
+
+export interface SyncServer {
+  readonly bind: string;
+  readonly port: number;
+  /** `http://host:port/` (the token is not in it: callers decide where it may be printed). */
+  readonly url: string;
+  readonly hub: ClientHub;
+  close(): Promise<void>;
+}
+
+export async function startSyncServer(options: SyncServerOptions): Promise<SyncServer> {
+  const { journal, token } = options;
+  const bind = options.bind ?? DEFAULT_BIND;
+  const reportError = options.reportError ?? ((error: unknown) => console.error(error));
+  const snapshotLimits = { ...DEFAULT_SNAPSHOT_LIMITS, events: options.eventLimit ?? DEFAULT_INIT_EVENT_LIMIT };
+  const snapshot = () => readSnapshot(journal, snapshotLimits);
+
+  const hub = new ClientHub({
+    snapshot,
+    ...(options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes }),
+  });
+  const tail = new ChangeTail(journal, { intervalMs: options.pollIntervalMs ?? 25 });
+  tail.start({ onChanges: (changes) => hub.broadcastChanges(changes), onReset: () => hub.broadcastFullState() });
+  const beacon = setInterval(() => {
+    tail.poll();
+    hub.beacon(tail.version);
+  }, options.beaconIntervalMs ?? DEFAULT_BEACON_INTERVAL_MS);
+  beacon.unref();
+
+  const router = createApiRouter({
+    journal,
+    token,
+    snapshotLimits,
+    reportError,
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+  });
+
+  const server = createServer((req, res) => {
+    setSecurityHeaders(res);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = router.match(req.method ?? 'GET', url.pathname);
+    if (match.kind === 'not_found') return sendError(res, 404, `nothing at ${url.pathname}`);
+    if (match.kind === 'wrong_method') {
+      res.setHeader('Allow', match.allow.join(', '));
+      return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
+    }
+    Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((error: unknown) => {
+      reportError(error);
+      if (!res.headersSent) sendError(res, 500, 'internal error (see the server output)');
+      else res.destroy();
+    });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
+    // CORE-004: a page from another origin must never reach the socket, token or not.
+    if (!isOriginAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (!tokensMatch(tokenOf(req, url, { allowQuery: true }), token)) {
+      return refuseUpgrade(socket, 401, 'Unauthorized');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.setNoDelay(true);
+      hub.add(ws, socket);
+    });
+  });
+
+  await listen(server, bind, options.port ?? DEFAULT_PORT);
+  const port = (server.address() as AddressInfo).port;
+  const hostForUrl = bind.includes(':') ? `[${bind}]` : bind;
+
+  let closing: Promise<void> | undefined;
+  return {
+    bind,
+    port,
+    url: `http://${hostForUrl}:${port}/`,
+    hub,
+    close() {
+      closing ??= (async () => {
+        clearInterval(beacon);
+        tail.stop();
+        hub.closeAll();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        hub.terminateAll();
+      })();
+      return closing;
+    },
+  };
+}
+
+function refuseUpgrade(socket: Socket, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+function listen(server: Server, bind: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new UserError(`port ${port} on ${bind} is already in use`, {
+            hint: 'pass --port with another port, or --port 0 to pick a free one',
+          }),
+        );
+      } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+        reject(new UserError(`cannot listen on ${bind}: no such local address`, { hint: 'check --bind' }));
+      } else if (error.code === 'EACCES') {
+        reject(new UserError(`not allowed to listen on ${bind}:${port}`, { hint: 'use a port above 1023' }));
+      } else {
+        reject(error);
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, bind);
+  });
+}

@@ -1,0 +1,50 @@
+// A real server over a real journal in a temp data directory, plus a writer in another process.
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { openJournal } from '../../../src/store/journal.js';
+import type { Journal } from '../../../src/store/types.js';
+import { type SyncServer, type SyncServerOptions, startSyncServer } from '../../../src/sync/sync-server.js';
+import { makeTempDir } from '../../support/cli.js';
+
+export const TOKEN = 'test-token-0123456789';
+const WRITER = join(import.meta.dirname, 'journal-writer.mjs');
+
+export interface Fixture {
+  readonly dataDir: string;
+  journal: Journal;
+  server: SyncServer;
+  restart(options?: Partial<SyncServerOptions>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startFixture(
+  options: Partial<SyncServerOptions> = {},
+  dataDir = makeTempDir(),
+): Promise<Fixture> {
+  const open = async (port: number, more: Partial<SyncServerOptions>) => {
+    const journal = openJournal(dataDir);
+    const server = await startSyncServer({ journal, token: TOKEN, port, pollIntervalMs: 20, ...options, ...more });
+    return { journal, server };
+  };
+  const first = await open(0, {});
+  const fixture: Fixture = {
+    dataDir,
+    ...first,
+    async restart(more = {}) {
+      const port = fixture.server.port;
+      await fixture.close();
+      Object.assign(fixture, await open(port, more));
+    },
+    async close() {
+      await fixture.server.close();
+      fixture.journal.close();
+    },
+  };
+  return fixture;
+}
+
+/** Runs the writer in its own process and waits for it; returns its stdout. */
+export async function writeFromAnotherProcess(dataDir: string, ...args: string[]): Promise<string> {
+  const result = await execa('node', [WRITER, dataDir, ...args], { timeout: 30_000 });
+  return String(result.stdout).trim();
+}
