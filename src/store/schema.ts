@@ -60,8 +60,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX commands_by_pipeline ON commands(pipeline_id, stage);
   CREATE INDEX commands_by_host ON commands(host_id, created_at);
-  -- Host locks and recovery only ever look at unfinished commands: keep that index tiny.
-  CREATE INDEX commands_active ON commands(host_id, status)
+  -- Host locks and recovery only ever look at unfinished commands: keep that index tiny. Status
+  -- is not a key column, so PENDING -> VALIDATING -> EXECUTING never rewrites the index.
+  CREATE INDEX commands_active ON commands(host_id)
     WHERE status IN ('PENDING', 'VALIDATING', 'EXECUTING');
 
   CREATE TABLE event_log (
