@@ -1,0 +1,26 @@
+// Durations in the fleet file: `500ms`, `30s`, `2m`, `1h`, or a plain number of seconds
+// (see CORE-005). The schema accepts exactly the forms parseDuration understands.
+
+export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$';
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+const DURATION = new RegExp(DURATION_PATTERN.replace('(ms|s|m|h)', '(?<unit>ms|s|m|h)'));
+
+/** Milliseconds, or undefined when the value is not a duration. */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value * 1000) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = DURATION.exec(value);
+  const unit = match?.groups?.unit as keyof typeof UNIT_MS | undefined;
+  if (!match || !unit) return undefined;
+  const ms = Math.round(Number.parseFloat(value) * UNIT_MS[unit]);
+  return ms > 0 ? ms : undefined;
+}
+
+/** The shortest exact spelling of a duration, for tables and plans (`600000` -> `10m`). */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

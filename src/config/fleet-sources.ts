@@ -1,0 +1,102 @@
+// Reads the main fleet file and the files its `include:` globs name, parsing each with positions
+// and checking each against the schema (see CORE-005, loading). Nothing here knows about ids yet.
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import type { ConfigError } from '../errors/config-error.js';
+import type { FleetFile } from './fleet-file.js';
+import { validateAgainstSchema } from './schema.js';
+import { schemaErrorsToConfigErrors } from './schema-errors.js';
+import { locate, parseYamlSource, type YamlSource } from './yaml-source.js';
+
+export interface FleetSources {
+  readonly main: YamlSource;
+  readonly included: readonly YamlSource[];
+  /** Absolute include globs, for watchers. */
+  readonly includeGlobs: readonly string[];
+  readonly errors: readonly ConfigError[];
+}
+
+export function displayPathFor(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Reads and schema-checks every file; `errors` is empty only when all of them are well-formed. */
+export async function readFleetSources(mainPath: string, cwd: string): Promise<FleetSources> {
+  const main = await readSource(mainPath, cwd);
+  if ('error' in main)
+    return { main: emptySource(mainPath, cwd), included: [], includeGlobs: [], errors: [main.error] };
+  const errors: ConfigError[] = [...main.errors];
+  if (main.errors.length === 0) {
+    errors.push(...schemaErrorsToConfigErrors(main, validateAgainstSchema(main.data, 'main'), 'main'));
+  }
+  const patterns = includePatterns(main.data);
+  const baseDir = dirname(mainPath);
+  const includeGlobs = patterns.map((pattern) => resolve(baseDir, pattern));
+  const included: YamlSource[] = [];
+  const seen = new Set([mainPath]);
+  for (const [index, pattern] of patterns.entries()) {
+    const paths = await filesFor(pattern, baseDir);
+    if (paths.length === 0 && !isDynamicPattern(pattern)) {
+      const position = locate(main, ['include', index], 'value');
+      errors.push({
+        file: main.displayPath,
+        ...position,
+        path: `include[${index}]`,
+        message: `included file \`${pattern}\` does not exist`,
+      });
+    }
+    for (const path of paths) {
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const source = await readSource(path, cwd);
+      if ('error' in source) {
+        errors.push(source.error);
+        continue;
+      }
+      errors.push(...source.errors);
+      if (source.errors.length === 0) {
+        errors.push(...schemaErrorsToConfigErrors(source, validateAgainstSchema(source.data, 'included'), 'included'));
+      }
+      included.push(source);
+    }
+  }
+  return { main, included, includeGlobs, errors };
+}
+
+async function readSource(path: string, cwd: string): Promise<YamlSource | { error: ConfigError }> {
+  const displayPath = displayPathFor(path, cwd);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const missing = code === 'ENOENT';
+    return {
+      error: {
+        file: displayPath,
+        line: 0,
+        column: 0,
+        path: '',
+        message: missing ? 'fleet file not found' : `cannot read the fleet file (${code ?? String(error)})`,
+        ...(missing ? { hint: 'create one with `nixfleet init`, or pass `-f FILE`' } : {}),
+      },
+    };
+  }
+  return parseYamlSource(path, displayPath, text);
+}
+
+function emptySource(path: string, cwd: string): YamlSource {
+  return parseYamlSource(path, displayPathFor(path, cwd), '');
+}
+
+function includePatterns(data: unknown): string[] {
+  const include = (data as FleetFile | undefined)?.include;
+  return Array.isArray(include) ? include.filter((p): p is string => typeof p === 'string' && p !== '') : [];
+}
+
+async function filesFor(pattern: string, baseDir: string): Promise<string[]> {
+  const found = await glob(pattern, { cwd: baseDir, absolute: true, onlyFiles: true, expandDirectories: false });
+  return found.map((path) => resolve(path)).sort();
+}

@@ -1,0 +1,29 @@
+// The one way into a fleet: read the file and its includes, check them (YAML, schema, semantics)
+// and compile a Registry snapshot. Every problem found is thrown at once as ConfigErrors.
+import { resolve } from 'node:path';
+import { ConfigErrors } from '../errors/config-error.js';
+import { compileRegistry } from '../registry/compile.js';
+import type { Registry } from '../registry/types.js';
+import { readFleetSources } from './fleet-sources.js';
+import { mergeFleet } from './merged-fleet.js';
+import { checkFleet } from './semantic-checks.js';
+import { sortConfigErrors } from './sort-errors.js';
+
+export interface LoadOptions {
+  /** Overrides settings.dataDir. */
+  readonly dataDir?: string;
+  /** Base for relative paths and for the file names shown in errors (default: process.cwd()). */
+  readonly cwd?: string;
+}
+
+export async function loadRegistry(file: string, options: LoadOptions = {}): Promise<Registry> {
+  const cwd = options.cwd ?? process.cwd();
+  const mainPath = resolve(cwd, file);
+  const sources = await readFleetSources(mainPath, cwd);
+  if (sources.errors.length > 0) throw new ConfigErrors(sortConfigErrors(sources.errors, sources));
+  const { fleet, errors } = mergeFleet(sources.main, sources.included);
+  errors.push(...checkFleet(fleet));
+  if (errors.length > 0) throw new ConfigErrors(sortConfigErrors(errors, sources));
+  const dataDir = options.dataDir === undefined ? undefined : resolve(cwd, options.dataDir);
+  return compileRegistry(fleet, sources.includeGlobs, dataDir === undefined ? {} : { dataDir });
+}

@@ -1,0 +1,73 @@
+// The main file and its includes merged into one set of hosts, ops and pipelines, each entry
+// remembering where it was declared. Duplicate ids across files are reported here (see CORE-005).
+import type { ConfigError } from '../errors/config-error.js';
+import type { FleetFile, HostFile, IncludedFile, OpFile, PipelineFile, SettingsFile } from './fleet-file.js';
+import { keyPositions, type Position, type YamlSource } from './yaml-source.js';
+
+export type Section = 'hosts' | 'ops' | 'pipelines';
+
+export interface FleetEntry<T> {
+  readonly id: string;
+  readonly value: T;
+  readonly source: YamlSource;
+  /** Where the id (the key) is written. */
+  readonly position: Position;
+}
+
+export interface MergedFleet {
+  readonly main: YamlSource;
+  readonly files: readonly YamlSource[];
+  readonly settings: SettingsFile;
+  /** In file order: the main file's entries first, then each included file's. */
+  readonly hosts: ReadonlyMap<string, FleetEntry<HostFile>>;
+  readonly ops: ReadonlyMap<string, FleetEntry<OpFile>>;
+  readonly pipelines: ReadonlyMap<string, FleetEntry<PipelineFile>>;
+}
+
+const SINGULAR: Record<Section, string> = { hosts: 'host', ops: 'op', pipelines: 'pipeline' };
+
+export function mergeFleet(
+  main: YamlSource,
+  included: readonly YamlSource[],
+): { fleet: MergedFleet; errors: ConfigError[] } {
+  const errors: ConfigError[] = [];
+  const files = [main, ...included];
+  const hosts = new Map<string, FleetEntry<HostFile>>();
+  const ops = new Map<string, FleetEntry<OpFile>>();
+  const pipelines = new Map<string, FleetEntry<PipelineFile>>();
+  for (const source of files) {
+    const data = (source.data ?? {}) as FleetFile | IncludedFile;
+    addEntries(source, 'hosts', data.hosts, hosts, errors, (value) => value ?? {});
+    addEntries(source, 'ops', data.ops, ops, errors, (value) => value);
+    addEntries(source, 'pipelines', data.pipelines, pipelines, errors, (value) => value);
+  }
+  const settings = ((main.data ?? {}) as FleetFile).settings ?? {};
+  return { fleet: { main, files, settings, hosts, ops, pipelines }, errors };
+}
+
+function addEntries<Raw, T>(
+  source: YamlSource,
+  section: Section,
+  values: Readonly<Record<string, Raw>> | undefined,
+  into: Map<string, FleetEntry<T>>,
+  errors: ConfigError[],
+  normalize: (value: Raw) => T,
+): void {
+  if (!values) return;
+  const positions = keyPositions(source, [section]);
+  for (const [id, value] of Object.entries(values)) {
+    const position = positions.get(id) ?? { line: 1, column: 1 };
+    const previous = into.get(id);
+    if (previous) {
+      errors.push({
+        file: source.displayPath,
+        ...position,
+        path: `${section}.${id}`,
+        message: `${SINGULAR[section]} \`${id}\` is already defined at ${previous.source.displayPath}:${previous.position.line}:${previous.position.column}`,
+        hint: `ids must be unique across the fleet file and its includes; rename one of them`,
+      });
+      continue;
+    }
+    into.set(id, { id, value: normalize(value), source, position });
+  }
+}

@@ -1,0 +1,138 @@
+// Checks the schema cannot express (see CORE-005, semantic checks): references between hosts, ops
+// and pipelines, selectors, settings that name things, and options that only make sense together.
+import type { ConfigError } from '../errors/config-error.js';
+import { resolveSelector, type SelectableHost } from '../registry/selector.js';
+import { didYouMean } from './closest-name.js';
+import type { PipelineFile } from './fleet-file.js';
+import { errorAt } from './located-error.js';
+import type { FleetEntry, MergedFleet } from './merged-fleet.js';
+import { checkTemplates } from './template-checks.js';
+
+const SSH_ONLY = ['user', 'port', 'identityFile'] as const;
+
+export function checkFleet(fleet: MergedFleet): ConfigError[] {
+  return [
+    ...checkHosts(fleet),
+    ...checkOps(fleet),
+    ...checkPipelines(fleet),
+    ...checkSettings(fleet),
+    ...checkTemplates(fleet),
+  ];
+}
+
+export function selectableHosts(fleet: MergedFleet): SelectableHost[] {
+  return [...fleet.hosts.values()].map((entry) => ({ id: entry.id, tags: entry.value.tags ?? [] }));
+}
+
+function checkHosts(fleet: MergedFleet): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const { id, value, source } of fleet.hosts.values()) {
+    if ((value.transport ?? 'local') === 'ssh') continue;
+    for (const field of SSH_ONLY) {
+      if (value[field] === undefined) continue;
+      errors.push(
+        errorAt(
+          source,
+          ['hosts', id, field],
+          'key',
+          `\`${field}\` applies only to ssh hosts, and \`${id}\` is local`,
+          `set \`transport: ssh\` on \`${id}\`, or remove \`${field}\``,
+        ),
+      );
+    }
+  }
+  return errors;
+}
+
+function checkOps(fleet: MergedFleet): ConfigError[] {
+  const errors: ConfigError[] = [];
+  for (const { id, value, source } of fleet.ops.values()) {
+    if ((value.retries ?? 0) > 0 && value.retryable !== true) {
+      errors.push(
+        errorAt(
+          source,
+          ['ops', id, 'retries'],
+          'key',
+          `op \`${id}\` sets \`retries\` but is not retryable`,
+          'add `retryable: true` if the op is safe to run again, or remove `retries`',
+        ),
+      );
+    }
+  }
+  return errors;
+}
+
+function checkPipelines(fleet: MergedFleet): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const hosts = selectableHosts(fleet);
+  for (const entry of fleet.pipelines.values()) {
+    const { id, value, source } = entry;
+    const clash = fleet.ops.get(id);
+    if (clash) {
+      errors.push(
+        errorAt(
+          source,
+          ['pipelines', id],
+          'key',
+          `pipeline \`${id}\` has the same id as the op declared at ${clash.source.displayPath}:${clash.position.line}:${clash.position.column}`,
+          `\`nixfleet apply ${id}\` would be ambiguous; rename the pipeline or the op`,
+        ),
+      );
+    }
+    for (const [index, opId] of value.ops.entries()) {
+      if (fleet.ops.has(opId)) continue;
+      errors.push(
+        errorAt(
+          source,
+          ['pipelines', id, 'ops', index],
+          'value',
+          `unknown op \`${opId}\` in pipeline \`${id}\``,
+          didYouMean(opId, fleet.ops.keys()) ?? 'declare it under `ops:`',
+        ),
+      );
+    }
+    errors.push(...checkPipelineSelector(entry, hosts));
+  }
+  return errors;
+}
+
+function checkPipelineSelector(entry: FleetEntry<PipelineFile>, hosts: readonly SelectableHost[]): ConfigError[] {
+  const { id, value, source } = entry;
+  if (value.hosts === undefined) return [];
+  const path = ['pipelines', id, 'hosts'];
+  if (typeof value.hosts === 'string') {
+    const result = resolveSelector(hosts, value.hosts);
+    return result.ok ? [] : [errorAt(source, path, 'value', result.message, result.hint)];
+  }
+  const errors: ConfigError[] = [];
+  for (const [index, term] of value.hosts.entries()) {
+    // Each term alone first, so an unknown name points at its own list item.
+    const result = resolveSelector(hosts, term);
+    if (!result.ok && !result.message.endsWith('matches no host')) {
+      errors.push(errorAt(source, [...path, index], 'value', result.message, result.hint));
+    }
+  }
+  if (errors.length > 0) return errors;
+  const whole = resolveSelector(hosts, value.hosts.join(','));
+  return whole.ok ? [] : [errorAt(source, path, 'value', whole.message, whole.hint)];
+}
+
+function checkSettings(fleet: MergedFleet): ConfigError[] {
+  const target = fleet.settings.defaultPipeline;
+  if (target === undefined || fleet.pipelines.has(target) || fleet.ops.has(target)) return [];
+  return [
+    errorAt(
+      fleet.main,
+      ['settings', 'defaultPipeline'],
+      'value',
+      `unknown pipeline \`${target}\``,
+      didYouMean(target, [...fleet.pipelines.keys(), ...fleet.ops.keys()]) ?? 'declare it under `pipelines:`',
+    ),
+  ];
+}
+
+/** Pipeline hosts as one selector string (a list is its terms joined by commas). */
+export function selectorText(hosts: PipelineFile['hosts']): string | undefined {
+  if (hosts === undefined) return undefined;
+  return typeof hosts === 'string' ? hosts : hosts.join(',');
+}

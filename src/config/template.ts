@@ -1,0 +1,125 @@
+// Templating of op commands (see CORE-005): `{{ host.name }}`, `{{ host.address }}`,
+// `{{ host.user }}`, `{{ host.vars.KEY }}`, `{{ op.id }}`, `{{ pipeline.id }}`.
+// Parsing is checked when the registry compiles; rendering happens when a plan is built.
+import type { Host } from '../registry/types.js';
+import { didYouMean } from './closest-name.js';
+import { shellQuote } from './shell-quote.js';
+
+export type TemplateRef =
+  | { readonly kind: 'host.name' | 'host.address' | 'host.user' | 'op.id' | 'pipeline.id' }
+  | { readonly kind: 'host.vars'; readonly key: string };
+
+export type TemplatePart =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'ref'; readonly ref: TemplateRef; readonly offset: number; readonly text: string };
+
+/** A problem inside a template string; offset and length are in the string as the user wrote it. */
+export interface TemplateProblem {
+  readonly offset: number;
+  readonly length: number;
+  readonly message: string;
+  readonly hint?: string;
+}
+
+export interface ParsedTemplate {
+  readonly parts: readonly TemplatePart[];
+  readonly problems: readonly TemplateProblem[];
+}
+
+const FIXED_NAMES = ['host.name', 'host.address', 'host.user', 'op.id', 'pipeline.id'] as const;
+export const VAR_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
+const VAR_KEY = new RegExp(VAR_KEY_PATTERN);
+
+export function parseTemplate(source: string): ParsedTemplate {
+  const parts: TemplatePart[] = [];
+  const problems: TemplateProblem[] = [];
+  let cursor = 0;
+  while (cursor < source.length) {
+    const open = source.indexOf('{{', cursor);
+    if (open === -1) break;
+    if (open > cursor) parts.push({ kind: 'text', text: source.slice(cursor, open) });
+    const close = source.indexOf('}}', open + 2);
+    if (close === -1) {
+      problems.push({
+        offset: open,
+        length: 2,
+        message: '`{{` is never closed',
+        hint: 'placeholders look like `{{ host.name }}`',
+      });
+      return { parts, problems };
+    }
+    const text = source.slice(open, close + 2);
+    const name = source.slice(open + 2, close).trim();
+    const ref = refFor(name);
+    if (ref) parts.push({ kind: 'ref', ref, offset: open, text });
+    else problems.push({ offset: open, length: text.length, ...unknownNameProblem(name) });
+    cursor = close + 2;
+  }
+  if (cursor < source.length) parts.push({ kind: 'text', text: source.slice(cursor) });
+  return { parts, problems };
+}
+
+function refFor(name: string): TemplateRef | undefined {
+  if ((FIXED_NAMES as readonly string[]).includes(name)) return { kind: name as (typeof FIXED_NAMES)[number] };
+  if (name.startsWith('host.vars.')) {
+    const key = name.slice('host.vars.'.length);
+    if (VAR_KEY.test(key)) return { kind: 'host.vars', key };
+  }
+  return undefined;
+}
+
+function unknownNameProblem(name: string): { message: string; hint?: string } {
+  if (name === '') return { message: 'empty placeholder `{{ }}`', hint: 'placeholders look like `{{ host.name }}`' };
+  const hint =
+    didYouMean(name, [...FIXED_NAMES, 'host.vars.KEY']) ?? `known names: ${FIXED_NAMES.join(', ')}, host.vars.KEY`;
+  return { message: `unknown template name \`${name}\``, hint };
+}
+
+export function refName(ref: TemplateRef): string {
+  return ref.kind === 'host.vars' ? `host.vars.${ref.key}` : ref.kind;
+}
+
+export interface TemplateValues {
+  /** Undefined for `runsOn: controller` ops, which cannot use host names (checked at compile time). */
+  readonly host?: Host;
+  readonly opId: string;
+  readonly pipelineId: string;
+}
+
+/** How substituted values are written: shell-quoted for command lines, literal for cwd and env. */
+export type SubstitutionMode = 'shell' | 'literal';
+
+export type RenderResult =
+  | { readonly ok: true; readonly value: string }
+  | { readonly ok: false; readonly missing: string };
+
+export function renderTemplate(parsed: ParsedTemplate, values: TemplateValues, mode: SubstitutionMode): RenderResult {
+  let out = '';
+  for (const part of parsed.parts) {
+    if (part.kind === 'text') {
+      out += part.text;
+      continue;
+    }
+    const value = substitutedValue(part.ref, values);
+    if (value === undefined) return { ok: false, missing: refName(part.ref) };
+    out += mode === 'shell' ? shellQuote(value) : value;
+  }
+  return { ok: true, value: out };
+}
+
+function substitutedValue(ref: TemplateRef, values: TemplateValues): string | undefined {
+  switch (ref.kind) {
+    case 'op.id':
+      return values.opId;
+    case 'pipeline.id':
+      return values.pipelineId;
+    case 'host.name':
+      return values.host?.id;
+    case 'host.address':
+      return values.host?.address;
+    case 'host.user':
+      return values.host?.user;
+    case 'host.vars':
+      return values.host?.vars[ref.key];
+  }
+}

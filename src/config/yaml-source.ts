@@ -1,0 +1,150 @@
+// A YAML file parsed with its node positions kept, so every later error can point at the exact
+// line and column of the value (or key) it is about (see CORE-005, errors).
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { ConfigError } from '../errors/config-error.js';
+
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+}
+
+export interface YamlSource {
+  /** Absolute path. */
+  readonly path: string;
+  /** The path as shown to the user in errors. */
+  readonly displayPath: string;
+  readonly text: string;
+  readonly document: Document.Parsed;
+  readonly lineCounter: LineCounter;
+  /** The plain data, or undefined when the YAML itself is broken. */
+  readonly data: unknown;
+  readonly errors: readonly ConfigError[];
+}
+
+export type PathSegment = string | number;
+
+export function parseYamlSource(path: string, displayPath: string, text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  // merge: `<<: *defaults` keys are common in hand-written fleets; uniqueKeys: a repeated key is
+  // almost always a copy-paste mistake that would otherwise silently drop a value.
+  const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: true });
+  const errors: ConfigError[] = document.errors.map((error) => {
+    const position = error.linePos?.[0] ?? { line: 1, col: 1 };
+    return {
+      file: displayPath,
+      line: position.line,
+      column: position.col,
+      path: '',
+      message: `invalid YAML: ${firstLine(error.message)}`,
+    };
+  });
+  const data = errors.length === 0 ? document.toJS({ maxAliasCount: 1000 }) : undefined;
+  return { path, displayPath, text, document, lineCounter, data, errors };
+}
+
+function firstLine(message: string): string {
+  const line = message.split('\n')[0] ?? message;
+  return line.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+export function positionAt(source: YamlSource, offset: number): Position {
+  const { line, col } = source.lineCounter.linePos(offset);
+  return { line, column: col };
+}
+
+/**
+ * Where the value at `path` is written: `key` points at the key naming it (best for "unknown
+ * property", "missing field", "duplicate id"), `value` at the value itself. A path that does not
+ * exist in the document resolves to the deepest part that does.
+ */
+export function locate(source: YamlSource, path: readonly PathSegment[], target: 'key' | 'value'): Position {
+  return positionAt(source, locateOffset(source, path, target));
+}
+
+export function locateNode(source: YamlSource, path: readonly PathSegment[]): Node | undefined {
+  let node: unknown = source.document.contents;
+  for (const segment of path) {
+    const next = childOf(node, segment);
+    if (next === undefined) return undefined;
+    node = next.value;
+  }
+  return isNode(node) ? node : undefined;
+}
+
+function locateOffset(source: YamlSource, path: readonly PathSegment[], target: 'key' | 'value'): number {
+  let node: unknown = source.document.contents;
+  let offset = startOf(node) ?? 0;
+  for (const [index, segment] of path.entries()) {
+    const child = childOf(node, segment);
+    if (child === undefined) return offset;
+    const isLast = index === path.length - 1;
+    const keyOffset = startOf(child.key);
+    const valueOffset = startOf(child.value);
+    if (isLast) return (target === 'key' ? (keyOffset ?? valueOffset) : (valueOffset ?? keyOffset)) ?? offset;
+    offset = keyOffset ?? valueOffset ?? offset;
+    node = child.value;
+  }
+  return offset;
+}
+
+function childOf(node: unknown, segment: PathSegment): { key: unknown; value: unknown } | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (isPair(pair) && keyText(pair.key) === String(segment)) return { key: pair.key, value: pair.value };
+    }
+    return undefined;
+  }
+  if (isSeq(node) && /^\d+$/.test(String(segment))) {
+    const item = node.items[Number(segment)];
+    return item === undefined ? undefined : { key: undefined, value: item };
+  }
+  return undefined;
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return typeof key === 'string' ? key : undefined;
+}
+
+function isNode(value: unknown): value is Node {
+  return typeof value === 'object' && value !== null && 'range' in value;
+}
+
+function startOf(node: unknown): number | undefined {
+  return isNode(node) && node.range ? node.range[0] : undefined;
+}
+
+/** Positions of every key of the map at `path` (one pass, so large sections stay linear). */
+export function keyPositions(source: YamlSource, path: readonly PathSegment[]): Map<string, Position> {
+  const positions = new Map<string, Position>();
+  const node = path.length === 0 ? source.document.contents : locateNode(source, path);
+  if (!isMap(node)) return positions;
+  for (const pair of node.items) {
+    const key = keyText(pair.key);
+    const offset = startOf(pair.key);
+    if (key !== undefined && offset !== undefined) positions.set(key, positionAt(source, offset));
+  }
+  return positions;
+}
+
+/**
+ * Where `needle` (e.g. one `{{ ... }}` placeholder, found at `offsetInValue` of the parsed string)
+ * is written inside the scalar at `path`. Quoting and folding can move text around, so this
+ * searches the raw source of the scalar and falls back to the scalar's start.
+ */
+export function locateInScalar(
+  source: YamlSource,
+  path: readonly PathSegment[],
+  needle: string,
+  occurrence: number,
+): Position {
+  const node = locateNode(source, path);
+  if (!node?.range) return locate(source, path, 'value');
+  const raw = source.text.slice(node.range[0], node.range[1]);
+  let at = -1;
+  for (let i = 0; i <= occurrence; i++) {
+    at = raw.indexOf(needle, at + 1);
+    if (at === -1) return positionAt(source, node.range[0]);
+  }
+  return positionAt(source, node.range[0] + at);
+}

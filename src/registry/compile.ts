@@ -1,0 +1,122 @@
+// Compiles a checked, merged fleet into the immutable Registry snapshot every layer below config/
+// works from (see CORE-005, the registry). Defaults are applied here, once.
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseDuration } from '../config/duration.js';
+import type { MergedFleet } from '../config/merged-fleet.js';
+import { selectorText } from '../config/semantic-checks.js';
+import type { Host, Op, Pipeline, Registry, Settings } from './types.js';
+
+export const DEFAULTS = {
+  concurrency: 10,
+  dataDir: '.nixfleet',
+  shell: '/bin/sh',
+  timeoutMs: 600_000,
+  strictHostKeyChecking: 'accept-new',
+  connectTimeoutMs: 10_000,
+  multiplex: true,
+} as const;
+
+export interface CompileOptions {
+  /** Overrides settings.dataDir (already absolute, or relative to the working directory). */
+  readonly dataDir?: string;
+}
+
+export function compileRegistry(
+  fleet: MergedFleet,
+  includeGlobs: readonly string[],
+  options: CompileOptions = {},
+): Registry {
+  const file = fleet.main.path;
+  const rootDir = dirname(file);
+  const raw = fleet.settings;
+  const settings: Settings = {
+    concurrency: raw.concurrency ?? DEFAULTS.concurrency,
+    dataDir:
+      options.dataDir !== undefined ? resolve(options.dataDir) : resolve(rootDir, raw.dataDir ?? DEFAULTS.dataDir),
+    shell: raw.shell ?? DEFAULTS.shell,
+    ...(raw.defaultPipeline !== undefined ? { defaultPipeline: raw.defaultPipeline } : {}),
+    ssh: {
+      ...(raw.ssh?.identityFile !== undefined ? { identityFile: resolvePath(rootDir, raw.ssh.identityFile) } : {}),
+      strictHostKeyChecking: raw.ssh?.strictHostKeyChecking ?? DEFAULTS.strictHostKeyChecking,
+      connectTimeoutMs: parseDuration(raw.ssh?.connectTimeout) ?? DEFAULTS.connectTimeoutMs,
+      multiplex: raw.ssh?.multiplex ?? DEFAULTS.multiplex,
+    },
+  };
+  const hosts = new Map<string, Host>();
+  for (const { id, value, source, position } of fleet.hosts.values()) {
+    const host: Host = {
+      id,
+      transport: value.transport ?? 'local',
+      address: value.address ?? id,
+      ...(value.user !== undefined ? { user: value.user } : {}),
+      ...(value.port !== undefined ? { port: value.port } : {}),
+      ...(value.identityFile !== undefined
+        ? { identityFile: resolvePath(dirname(source.path), value.identityFile) }
+        : {}),
+      tags: Object.freeze([...(value.tags ?? [])]),
+      vars: Object.freeze(Object.fromEntries(Object.entries(value.vars ?? {}).map(([k, v]) => [k, String(v)]))),
+      source: { file: source.path, ...position },
+    };
+    hosts.set(id, Object.freeze(host));
+  }
+  const ops = new Map<string, Op>();
+  for (const { id, value, source, position } of fleet.ops.values()) {
+    const op: Op = {
+      id,
+      ...(value.description !== undefined ? { description: value.description } : {}),
+      run: value.run,
+      ...(value.precheck !== undefined ? { precheck: value.precheck } : {}),
+      ...(value.postcheck !== undefined ? { postcheck: value.postcheck } : {}),
+      timeoutMs: parseDuration(value.timeout) ?? DEFAULTS.timeoutMs,
+      retryable: value.retryable ?? false,
+      retries: value.retryable === true ? (value.retries ?? 0) : 0,
+      runsOn: value.runsOn ?? 'host',
+      env: Object.freeze(Object.fromEntries(Object.entries(value.env ?? {}).map(([k, v]) => [k, String(v)]))),
+      ...(value.cwd !== undefined ? { cwd: value.cwd } : {}),
+      source: { file: source.path, ...position },
+    };
+    ops.set(id, Object.freeze(op));
+  }
+  const pipelines = new Map<string, Pipeline>();
+  for (const { id, value, source, position } of fleet.pipelines.values()) {
+    const hostsSelector = selectorText(value.hosts);
+    const pipeline: Pipeline = {
+      id,
+      ...(value.description !== undefined ? { description: value.description } : {}),
+      ops: Object.freeze([...value.ops]),
+      ...(hostsSelector !== undefined ? { hosts: hostsSelector } : {}),
+      source: { file: source.path, ...position },
+    };
+    pipelines.set(id, Object.freeze(pipeline));
+  }
+  return Object.freeze({
+    file,
+    rootDir,
+    files: Object.freeze(fleet.files.map((source) => source.path)),
+    includeGlobs: Object.freeze([...includeGlobs]),
+    hash: contentHash(fleet),
+    settings: Object.freeze(settings),
+    hosts,
+    ops,
+    pipelines,
+  });
+}
+
+function resolvePath(baseDir: string, path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
+  return resolve(baseDir, path);
+}
+
+function contentHash(fleet: MergedFleet): string {
+  const hash = createHash('sha256');
+  for (const source of fleet.files) {
+    hash.update(source.path);
+    hash.update('\0');
+    hash.update(source.text);
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}

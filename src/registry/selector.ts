@@ -1,0 +1,88 @@
+// Host selectors (see CORE-005): comma-separated terms, each a host name, `@tag`, a `*` glob, or
+// any of those behind `!` to exclude. Only exclusions means "every host except". A selector that
+// selects nothing, or names a host or tag that does not exist, is an error, never a silent no-op.
+import picomatch from 'picomatch';
+import { didYouMean } from '../config/closest-name.js';
+import { UserError } from '../errors/user-error.js';
+import type { Registry } from './types.js';
+
+export interface SelectableHost {
+  readonly id: string;
+  readonly tags: readonly string[];
+}
+
+export type SelectorResult =
+  | { readonly ok: true; readonly hosts: readonly string[] }
+  | { readonly ok: false; readonly message: string; readonly hint?: string };
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+/** Host ids in file order; `hosts` must be in file order too. */
+export function resolveSelector(hosts: readonly SelectableHost[], selector: string): SelectorResult {
+  const terms = selector.split(',').map((term) => term.trim());
+  const included = new Set<string>();
+  const excluded = new Set<string>();
+  let hasInclusion = false;
+  for (const term of terms) {
+    const isExclusion = term.startsWith('!');
+    const body = isExclusion ? term.slice(1).trim() : term;
+    if (body === '') {
+      return {
+        ok: false,
+        message: `selector \`${selector}\` has an empty term`,
+        hint: 'terms are separated by commas',
+      };
+    }
+    const matched = matchTerm(hosts, body);
+    if (!matched.ok) return matched;
+    for (const id of matched.hosts) (isExclusion ? excluded : included).add(id);
+    if (!isExclusion) hasInclusion = true;
+  }
+  const selected = hosts
+    .filter((host) => (hasInclusion ? included.has(host.id) : true) && !excluded.has(host.id))
+    .map((host) => host.id);
+  if (selected.length === 0) {
+    return {
+      ok: false,
+      message: `selector \`${selector}\` matches no host`,
+      hint: 'run `nixfleet list hosts` to see the names and tags',
+    };
+  }
+  return { ok: true, hosts: selected };
+}
+
+function matchTerm(hosts: readonly SelectableHost[], term: string): SelectorResult {
+  if (term.startsWith('@')) {
+    const tag = term.slice(1);
+    const matched = hosts.filter((host) => host.tags.includes(tag)).map((host) => host.id);
+    if (matched.length > 0) return { ok: true, hosts: matched };
+    const hint = didYouMean(tag, new Set(hosts.flatMap((host) => host.tags)));
+    return { ok: false, message: `unknown tag \`@${tag}\``, hint: hint?.replace('`', '`@') };
+  }
+  if (GLOB_CHARS.test(term)) {
+    // A glob that matches nothing is fine on its own; the whole selector must still select a host.
+    const isMatch = picomatch(term);
+    return { ok: true, hosts: hosts.filter((host) => isMatch(host.id)).map((host) => host.id) };
+  }
+  if (hosts.some((host) => host.id === term)) return { ok: true, hosts: [term] };
+  return {
+    ok: false,
+    message: `unknown host \`${term}\``,
+    hint: didYouMean(
+      term,
+      hosts.map((host) => host.id),
+    ),
+  };
+}
+
+/** Host ids in file order; an undefined selector selects every host. */
+export function selectHosts(registry: Registry, selector: string | undefined): string[] {
+  const hosts = [...registry.hosts.values()];
+  if (selector === undefined) {
+    if (hosts.length === 0) throw new UserError('the fleet has no hosts', { hint: 'add hosts under `hosts:`' });
+    return hosts.map((host) => host.id);
+  }
+  const result = resolveSelector(hosts, selector);
+  if (!result.ok) throw new UserError(result.message, result.hint === undefined ? {} : { hint: result.hint });
+  return [...result.hosts];
+}
