@@ -1,10 +1,186 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet serve [--bind 127.0.0.1] [--port 7420] [--token T]` (CONTRACT.md §2 and §5, see
+// CORE-004): the dashboard and the State Sync endpoint over the data directory's journal, with
+// live reload of the fleet file. Runs until SIGINT/SIGTERM; a second signal kills the commands
+// of runs this server started.
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { relative } from 'node:path';
+import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
+import { EXIT, UserError } from '../../errors/user-error.js';
+import { openJournal } from '../../store/journal.js';
+import { generateToken } from '../../sync/access-token.js';
+import { createEngineDispatcher, type EngineDispatcher } from '../../sync/engine-dispatcher.js';
+import { DEFAULT_BIND, DEFAULT_PORT, type SyncServer, startSyncServer } from '../../sync/sync-server.js';
+import { syncSettingsFrom } from '../../sync/sync-settings.js';
+import { describeDiff } from '../../watch/describe-diff.js';
+import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
+import { dataDirFor, fleetFilePath } from '../load-fleet.js';
 
-export const usage = 'serve';
-export const options = {};
+export const usage = 'serve [--bind 127.0.0.1] [--port 7420] [--token T]';
+export const options = {
+  bind: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+} as const;
 export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`serve` is not available in this build yet');
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const bind = parseBind(ctx.values.bind as string | undefined);
+  const port = parsePort(ctx.values.port as string | undefined);
+  const token = parseToken((ctx.values.token as string | undefined) ?? nonEmpty(ctx.io.env.NIXFLEET_TOKEN));
+  const settings = syncSettingsFrom(ctx.io.env);
+  const file = fleetFilePath(ctx);
+  const dataDir = await dataDirFor(ctx);
+  const name = (path: string) => relative(ctx.io.cwd, path) || path;
+  const say = (text: string, json: Record<string, unknown>) =>
+    ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+  const printErrors = (errors: readonly ConfigError[]) => {
+    for (const e of errors) ctx.io.stderr.write(`${formatConfigError(e)}\n`);
+    ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; Apply waits for a valid save\n`);
+  };
+
+  const journal = openJournal(dataDir);
+  let watcher: RegistryWatcher | undefined;
+  let dispatcher: EngineDispatcher | undefined;
+  let server: SyncServer | undefined;
+  const stopped = waitForStopSignal(() => void dispatcher?.stopAll({ kill: true }));
+  try {
+    if (existsSync(file)) {
+      const live = watchRegistry(file, {
+        ...(ctx.global.dataDir === undefined && ctx.io.env.NIXFLEET_DATA_DIR === undefined ? {} : { dataDir }),
+        journal,
+        actor: 'serve',
+        onReload: (registry, diff, info) =>
+          say(`reloaded ${info.label} (v${info.version}): ${describeDiff(diff, info.settingsChanged)}`, {
+            type: 'reloaded',
+            version: info.version,
+            hash: registry.hash,
+          }),
+        onError: printErrors,
+      });
+      watcher = live;
+      dispatcher = createEngineDispatcher({
+        journal,
+        registry: () => live.current(),
+        onFinished: (runId, outcome) =>
+          outcome instanceof Error
+            ? ctx.io.stderr.write(`nixfleet serve: run ${runId} failed inside nixfleet: ${outcome.message}\n`)
+            : say(`run ${runId} ${outcome.status}`, { type: 'run_finished', runId, status: outcome.status }),
+      });
+      try {
+        await live.ready;
+      } catch (error) {
+        if (!(error instanceof ConfigErrors)) throw error;
+        printErrors(error.errors);
+      }
+    } else {
+      ctx.io.stderr.write(
+        `nixfleet serve: no fleet file at ${name(file)}; showing the journal in ${name(dataDir)} without Apply\n`,
+      );
+    }
+    journal.pruneIfDue();
+
+    server = await startSyncServer({
+      journal,
+      token,
+      bind,
+      port,
+      beaconIntervalMs: settings.beaconIntervalMs,
+      eventLimit: settings.eventLimit,
+      ...(dispatcher === undefined ? {} : { dispatcher }),
+      reportError: (error) =>
+        ctx.io.stderr.write(
+          `nixfleet serve: internal error: ${error instanceof Error ? error.stack : String(error)}\n`,
+        ),
+    });
+    const url = `${server.url}?token=${encodeURIComponent(token)}`;
+    if (!LOOPBACK.has(bind)) {
+      ctx.io.stderr.write(
+        `nixfleet serve: listening on ${bind}, not only loopback: anyone who can reach port ${server.port} and has the token can run pipelines\n`,
+      );
+    }
+    say(`nixfleet dashboard: ${url}\nserving ${name(dataDir)} (State Sync v${journal.version()}); Ctrl-C to stop`, {
+      type: 'listening',
+      url,
+      bind,
+      port: server.port,
+      token,
+      dataDir,
+      version: journal.version(),
+    });
+
+    await stopped.signal;
+    const running = dispatcher?.active.size ?? 0;
+    if (running > 0)
+      say(`cancelling ${running} run(s) started here (Ctrl-C again to kill running commands)`, {
+        type: 'cancelling',
+        runs: running,
+      });
+    await dispatcher?.stopAll();
+    say('stopped serving', { type: 'stopped' });
+    return running > 0 ? EXIT.CANCELLED : EXIT.OK;
+  } finally {
+    stopped.dispose();
+    await server?.close();
+    await watcher?.close();
+    journal.close();
+  }
+}
+
+function parseBind(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_BIND;
+  if (value === 'localhost' || isIP(value) !== 0) return value;
+  throw new UserError(`--bind must be an IP address (e.g. 127.0.0.1 or 0.0.0.0), got \`${value}\``);
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PORT;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n > 65_535) {
+    throw new UserError(`--port must be a whole number from 0 to 65535, got \`${value}\``, {
+      hint: '--port 0 picks a free port',
+    });
+  }
+  return n;
+}
+
+function parseToken(value: string | undefined): string {
+  if (value === undefined) return generateToken();
+  // The token travels in URLs and headers: keep it to characters that need no escaping anywhere.
+  if (!/^[A-Za-z0-9._~-]{16,256}$/.test(value)) {
+    throw new UserError('the token must be 16 to 256 characters of A-Z, a-z, 0-9, `.`, `_`, `~` or `-`', {
+      hint: 'leave out --token and $NIXFLEET_TOKEN to get a random one',
+    });
+  }
+  return value;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** Resolves on the first SIGINT/SIGTERM; later ones call `again` until disposed. */
+function waitForStopSignal(again: () => void): { signal: Promise<void>; dispose(): void } {
+  let count = 0;
+  let resolveSignal!: () => void;
+  const signal = new Promise<void>((resolve) => {
+    resolveSignal = resolve;
+  });
+  const onSignal = () => {
+    count += 1;
+    if (count === 1) resolveSignal();
+    else again();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

@@ -165,7 +165,6 @@ function titleOf(command) {
 }
 
 function stripAnsi(text) {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes are what we strip
   return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
 }
 

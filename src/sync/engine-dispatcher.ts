@@ -1,0 +1,72 @@
+// Runs dispatched from the dashboard (see CORE-004): planned from the server's current registry
+// snapshot and executed in the server process by the same engine as `nixfleet apply`.
+import { buildPlan } from '../engine/plan.js';
+import { type StartedRun, startRun } from '../engine/run.js';
+import { UserError } from '../errors/user-error.js';
+import type { Registry } from '../registry/types.js';
+import type { Journal } from '../store/types.js';
+import type { ApplyRequest, RunDispatcher } from './run-dispatcher.js';
+
+export interface EngineDispatcherOptions {
+  readonly journal: Journal;
+  /** The current registry snapshot; throws while the fleet file has never compiled. */
+  readonly registry: () => Registry;
+  /** Told when a run this process started ends (or fails inside the engine). */
+  readonly onFinished?: (runId: string, outcome: { status: string; exitCode: number } | Error) => void;
+}
+
+export interface EngineDispatcher extends RunDispatcher {
+  /** Runs started here and still going. */
+  readonly active: ReadonlyMap<string, StartedRun>;
+  /** Asks every active run to cancel (with `kill`, running commands die too); resolves when all ended. */
+  stopAll(options?: { kill?: boolean }): Promise<void>;
+}
+
+export function createEngineDispatcher(options: EngineDispatcherOptions): EngineDispatcher {
+  const { journal } = options;
+  const active = new Map<string, StartedRun>();
+
+  return {
+    active,
+    apply(request: ApplyRequest) {
+      let registry: Registry;
+      try {
+        registry = options.registry();
+      } catch {
+        throw new UserError('the fleet file has not compiled yet, so nothing can be planned', {
+          hint: 'fix the errors `nixfleet serve` printed; the page updates on the next good save',
+        });
+      }
+      // UserError for an unknown target or a selector matching nothing; HostsBusyError when a
+      // target host is held by another run. Either way nothing was journaled.
+      const plan = buildPlan(registry, request.target, request.on);
+      const started = startRun(plan, { journal, actor: 'dashboard' });
+      active.set(started.runId, started);
+      started.done.then(
+        (outcome) => {
+          active.delete(started.runId);
+          options.onFinished?.(started.runId, outcome);
+        },
+        (error: unknown) => {
+          active.delete(started.runId);
+          options.onFinished?.(started.runId, error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+      return { runId: started.runId };
+    },
+    cancel(runId: string) {
+      const run = journal.getRun(runId);
+      if (!run) return undefined;
+      // A run of this process stops through its engine at once; any other process's run
+      // notices the journaled request (CORE-002, cancel).
+      const own = active.get(runId);
+      if (own) own.cancel();
+      return run.status === 'RUNNING' ? journal.requestCancel(runId) : run;
+    },
+    async stopAll(stopOptions = {}) {
+      const runs = [...active.values()];
+      for (const run of runs) run.cancel(stopOptions);
+      await Promise.allSettled(runs.map((run) => run.done));
+    },
+  };
+}
