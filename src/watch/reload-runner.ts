@@ -1,0 +1,99 @@
+// `watch --run TARGET`: applies TARGET once the registry is valid and again after every good
+// reload (see CORE-006, re-runs). Each run is planned from the snapshot current when it starts
+// and keeps it to the end (the Plan holds its Registry); saves during a run queue one re-run.
+import { buildPlan } from '../engine/plan.js';
+import { type RunOutcome, type StartedRun, startRun } from '../engine/run.js';
+import type { Plan, RunEventListener, TransportFactory } from '../engine/types.js';
+import { UserError } from '../errors/user-error.js';
+import type { Registry } from '../registry/types.js';
+import { HostsBusyError } from '../store/hosts-busy-error.js';
+import type { Journal } from '../store/types.js';
+import { createRerunQueue } from './rerun-queue.js';
+
+export interface ReloadRunnerOptions {
+  readonly target: string | undefined;
+  readonly selector: string | undefined;
+  readonly journal: Journal;
+  readonly actor: string;
+  readonly concurrency?: number;
+  readonly transportFor?: TransportFactory;
+  /** The snapshot a new run starts from (the watcher's current one). */
+  current(): Registry;
+  /** Run events for the renderer of each run, given the plan it runs. */
+  listenerFor?(plan: Plan): RunEventListener | undefined;
+  onStarted?(run: StartedRun, plan: Plan, registryVersion: number): void;
+  onFinished?(outcome: RunOutcome): void;
+  /** The run could not start: unknown target, selector matching nothing, busy hosts. */
+  onNotStarted?(message: string, hint?: string): void;
+  /** A reload arrived during run `runId`: one re-run is queued behind it. */
+  onQueued?(runId: string): void;
+  /** The in-process registry version, for messages. */
+  version(): number;
+}
+
+export interface ReloadRunner {
+  /** A good snapshot is current (at start or after a reload): run now or queue one. */
+  request(): void;
+  /** The run in progress, if any. */
+  readonly active: StartedRun | undefined;
+  /** The outcome of the last finished run, if any. */
+  readonly lastOutcome: RunOutcome | undefined;
+  /** Cancels the run in progress (kill: its commands too), drops the queued one, waits for the end. */
+  stop(options?: { cancel?: boolean; kill?: boolean }): Promise<void>;
+}
+
+export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
+  let active: StartedRun | undefined;
+  let lastOutcome: RunOutcome | undefined;
+
+  const queue = createRerunQueue(async () => {
+    const started = startFromCurrent();
+    if (!started) return;
+    active = started;
+    try {
+      lastOutcome = await started.done;
+      options.onFinished?.(lastOutcome);
+    } finally {
+      active = undefined;
+    }
+  });
+
+  function startFromCurrent(): StartedRun | undefined {
+    try {
+      const plan = buildPlan(options.current(), options.target, options.selector);
+      const listener = options.listenerFor?.(plan);
+      const started = startRun(plan, {
+        journal: options.journal,
+        actor: options.actor,
+        ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        ...(options.transportFor === undefined ? {} : { transportFor: options.transportFor }),
+        ...(listener === undefined ? {} : { onEvent: listener }),
+      });
+      options.onStarted?.(started, plan, options.version());
+      return started;
+    } catch (error) {
+      // A save may remove the target or every host its selector matched; the next save may fix it.
+      if (error instanceof UserError) options.onNotStarted?.(error.message, error.hint);
+      else if (error instanceof HostsBusyError) options.onNotStarted?.(error.message, 'it runs after the next save');
+      else throw error;
+      return undefined;
+    }
+  }
+
+  return {
+    request() {
+      if (active && !queue.isQueued) options.onQueued?.(active.runId);
+      queue.request();
+    },
+    get active() {
+      return active;
+    },
+    get lastOutcome() {
+      return lastOutcome;
+    },
+    async stop(stopOptions = {}) {
+      if (stopOptions.cancel) active?.cancel(stopOptions.kill ? { kill: true } : {});
+      await queue.stop();
+    },
+  };
+}
