@@ -1,10 +1,86 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet init [DIR]`: writes a commented starter fleet.yaml; never overwrites one.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { EXIT, UserError } from '../../errors/user-error.js';
 import type { CommandContext } from '../command.js';
 
-export const usage = 'init';
+export const usage = 'init [DIR]';
 export const options = {};
-export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`init` is not available in this build yet');
+export const maxPositionals = 1;
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const dir = resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
+  const file = join(dir, 'fleet.yaml');
+  await mkdir(dir, { recursive: true });
+  try {
+    // 'wx' fails when the file exists, so two inits racing cannot clobber each other either.
+    await writeFile(file, STARTER_FLEET, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UserError(`${file} already exists; nothing was written`, {
+        hint: 'edit it, or run `nixfleet init DIR` to start a fleet somewhere else',
+      });
+    }
+    throw new UserError(`cannot write ${file}: ${(error as Error).message}`);
+  }
+  if (ctx.global.json) {
+    ctx.io.stdout.write(`${JSON.stringify({ file })}\n`);
+  } else {
+    ctx.io.stdout.write(
+      `wrote ${file}\nnext: \`nixfleet validate\`, then \`nixfleet plan\` to see what \`nixfleet apply\` would run\n`,
+    );
+  }
+  return EXIT.OK;
 }
+
+export const STARTER_FLEET = `# yaml-language-server: $schema=https://nixfleet.dev/schemas/fleet.schema.json
+# (or save \`nixfleet schema > fleet.schema.json\` and point the line above at that file)
+#
+# A nixfleet fleet: hosts, the ops that run on them, and pipelines of ops run in stages.
+# Try: nixfleet validate · nixfleet list · nixfleet plan · nixfleet apply
+version: 1
+
+settings:
+  concurrency: 10            # most hosts running one stage's op at once
+  defaultPipeline: update    # what a bare \`nixfleet apply\` runs
+  # dataDir: .nixfleet       # journal and output logs, relative to this file
+  # shell: /bin/sh
+  # ssh:
+  #   identityFile: ~/.ssh/id_ed25519
+  #   strictHostKeyChecking: accept-new   # yes | accept-new | no
+  #   connectTimeout: 10s
+
+hosts:
+  # A host that runs commands on this machine; handy to try things out.
+  workstation:
+    transport: local
+    tags: [dev]
+    vars: { greeting: hello }
+  # A remote host, reached with the system ssh:
+  # web1:
+  #   transport: ssh
+  #   address: 10.0.0.5
+  #   user: deploy
+  #   tags: [web]
+
+ops:
+  hello:
+    description: Say hello from each host
+    # Placeholders: {{ host.name }}, {{ host.address }}, {{ host.user }}, {{ host.vars.KEY }},
+    # {{ op.id }}, {{ pipeline.id }}. Values are shell-quoted for you.
+    run: echo {{ host.vars.greeting }} from {{ host.name }}
+    timeout: 30s             # 500ms | 30s | 2m | 1h, or a number of seconds
+  check:
+    description: Make sure the host answers
+    run: uname -a
+    retryable: true          # safe to run again: \`nixfleet retry\` offers it
+    retries: 1               # one automatic extra attempt after a failure
+
+pipelines:
+  update:
+    description: Say hello, then check
+    ops: [hello, check]      # stage by stage, with && semantics per host
+    # hosts: ["@web", db1]   # default selector when --on is not given (default: every host)
+
+# include: [ops/*.yaml]      # more files with hosts, ops and pipelines
+`;

@@ -1,10 +1,80 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet plan [TARGET] [--on SEL]`: stages × hosts with the rendered commands; runs nothing.
+import { formatDuration } from '../../config/duration.js';
+import { buildPlan } from '../../engine/plan.js';
+import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
+import { EXIT } from '../../errors/user-error.js';
 import type { CommandContext } from '../command.js';
+import { loadFleet } from '../load-fleet.js';
 
-export const usage = 'plan';
-export const options = {};
-export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`plan` is not available in this build yet');
+export const usage = 'plan [TARGET] [--on SEL]';
+export const options = { on: { type: 'string' } } as const;
+export const maxPositionals = 1;
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const registry = await loadFleet(ctx);
+  const on = ctx.values.on;
+  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined);
+  ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planText(plan));
+  return EXIT.OK;
+}
+
+export function planJson(plan: Plan) {
+  return {
+    target: plan.target,
+    targetKind: plan.targetKind,
+    selector: plan.selector,
+    hosts: plan.hosts,
+    stages: plan.stages.map((stage) => ({
+      index: stage.index,
+      op: stage.op.id,
+      description: stage.op.description ?? null,
+      runsOn: stage.op.runsOn,
+      timeoutMs: stage.op.timeoutMs,
+      retryable: stage.op.retryable,
+      retries: stage.op.retries,
+      commands: stage.commands.map((command) => ({ host: command.hostId, ...command.rendered })),
+    })),
+  };
+}
+
+function planText(plan: Plan): string {
+  const lines = [
+    `${plan.targetKind} ${plan.target} on ${plan.hosts.length} host(s) (selector ${plan.selector}): ${plan.hosts.join(', ')}`,
+  ];
+  const width = Math.max(...plan.stages.flatMap((stage) => stage.commands.map((c) => c.hostId.length)));
+  for (const stage of plan.stages) {
+    lines.push('', stageTitle(stage, plan.stages.length));
+    for (const command of stage.commands) lines.push(...commandLines(command, width));
+  }
+  lines.push('', `nothing was run; \`nixfleet apply ${plan.target}\` runs it`, '');
+  return lines.join('\n');
+}
+
+function stageTitle(stage: PlannedStage, total: number): string {
+  const op = stage.op;
+  const traits = [
+    `timeout ${formatDuration(op.timeoutMs)}`,
+    ...(op.runsOn === 'controller' ? ['once, on the controller'] : []),
+    ...(op.retryable
+      ? [op.retries > 0 ? `retryable, ${op.retries} automatic ${op.retries === 1 ? 'retry' : 'retries'}` : 'retryable']
+      : []),
+  ];
+  const description = op.description ? `: ${op.description}` : '';
+  return `stage ${stage.index + 1}/${total}  ${op.id}${description} (${traits.join(', ')})`;
+}
+
+function commandLines(command: PlannedCommand, width: number): string[] {
+  const { rendered } = command;
+  const label = command.hostId.padEnd(width);
+  const blank = ' '.repeat(width);
+  const entries: string[] = [];
+  if (rendered.cwd !== undefined) entries.push(`cd ${rendered.cwd}`);
+  if (rendered.precheck !== undefined) entries.push(`precheck  $ ${rendered.precheck}`);
+  entries.push(`$ ${rendered.run}`);
+  if (rendered.postcheck !== undefined) entries.push(`postcheck $ ${rendered.postcheck}`);
+  return entries.map((entry, index) => `  ${index === 0 ? label : blank}  ${indentContinuation(entry, width + 4)}`);
+}
+
+function indentContinuation(text: string, indent: number): string {
+  return text.replaceAll('\n', `\n${' '.repeat(indent + 2)}`);
 }
