@@ -1,10 +1,59 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet prune [--older-than 30d]`: applies the journal's retention now (CONTRACT.md §4, see
+// CORE-003). --older-than replaces the runs/commands age (NIXFLEET_CMD_RETENTION_DAYS); events
+// keep NIXFLEET_LOG_RETENTION_DAYS.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT, UserError } from '../../errors/user-error.js';
+import { DB_FILE, openJournal } from '../../store/journal.js';
+import { retentionFromEnv } from '../../store/retention.js';
 import type { CommandContext } from '../command.js';
+import { dataDirFor } from '../load-fleet.js';
 
-export const usage = 'prune';
-export const options = {};
+export const usage = 'prune [--older-than 30d]';
+export const options = { 'older-than': { type: 'string' } } as const;
 export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`prune` is not available in this build yet');
+
+const AGE = /^(?<amount>\d+(?:\.\d+)?)(?<unit>d|h|m)?$/;
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const olderThan = ctx.values['older-than'];
+  const commandRetentionMs = typeof olderThan === 'string' ? parseAge(olderThan) : undefined;
+  const { problems } = retentionFromEnv(ctx.io.env);
+  if (problems.length > 0) {
+    throw new UserError(problems.join('; '), { hint: 'set it to a number of days, e.g. 30, or unset it' });
+  }
+  const dataDir = await dataDirFor(ctx);
+  if (!existsSync(join(dataDir, DB_FILE))) {
+    // Nothing was ever journaled here: do not create a data directory just to prune it.
+    const empty = { commands: 0, pipelines: 0, events: 0, changes: 0, outputFiles: 0 };
+    ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify({ dataDir, ...empty })}\n` : `no journal in ${dataDir}\n`);
+    return EXIT.OK;
+  }
+  const journal = openJournal(dataDir, { env: ctx.io.env });
+  try {
+    const result = journal.prune(commandRetentionMs === undefined ? {} : { commandRetentionMs });
+    if (ctx.global.json) {
+      ctx.io.stdout.write(`${JSON.stringify({ dataDir, ...result })}\n`);
+    } else {
+      ctx.io.stdout.write(
+        `pruned ${result.pipelines} run(s), ${result.commands} command(s), ${result.outputFiles} output file(s), ` +
+          `${result.events} event(s) and ${result.changes} change(s) from ${dataDir}\n`,
+      );
+    }
+    return EXIT.OK;
+  } finally {
+    journal.close();
+  }
+}
+
+function parseAge(value: string): number {
+  const match = AGE.exec(value.trim());
+  if (!match?.groups) {
+    throw new UserError(`--older-than ${value}: not an age`, {
+      hint: 'use a number with d, h or m, e.g. --older-than 30d (a bare number means days)',
+    });
+  }
+  const unit = (match.groups.unit ?? 'd') as keyof typeof UNIT_MS;
+  return Number(match.groups.amount) * UNIT_MS[unit];
 }
