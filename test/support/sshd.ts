@@ -87,6 +87,9 @@ export async function startSshd(): Promise<TestSshd> {
       // The benchmark opens many connections at once; the default 10:30:100 would drop some.
       'MaxStartups 200',
       'MaxSessions 200',
+      // bash sources ~/.bashrc for ssh commands only at shell level 1; starting at 2 keeps the test
+      // user's rc files (pyenv, nvm: often a second per session) out of the tests and the benchmark.
+      'SetEnv SHLVL=1',
       // VERBOSE logs each accepted key, which the multiplexing test counts.
       'LogLevel VERBOSE',
       '',

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
-import type { StopSignal } from './reaper.js';
+import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
 import { StartMarkerScanner } from './start-marker.js';
 
 /** After ssh exits, how long to keep reading output still in flight. */
@@ -40,6 +40,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     let stopWanted: StopSignal | undefined;
     let stopping: Promise<void> | undefined;
     let endedBy: StopSignal | null = null;
+    let startWait: NodeJS.Timeout | undefined;
 
     // Timeout and cancel act on the remote process group through a second ssh invocation (over
     // the master when multiplexing); killing only the local ssh would leave the command running.
@@ -54,9 +55,16 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       if (stopWanted !== undefined && !escalates) return;
       stopWanted = first;
       const pgid = scanner.pgid;
-      if (pgid !== undefined) stopRemoteNow(pgid, first);
-      // Not started remotely yet: ending the local ssh ends the attempt (see CORE-007).
-      else child.kill('SIGTERM');
+      if (pgid !== undefined) {
+        stopRemoteNow(pgid, first);
+        return;
+      }
+      // Not started remotely yet. The login shell may be about to run it (slow rc files), and
+      // killing only the local ssh would then leave it running: wait, bounded, for the start line
+      // and stop it remotely; if it never comes, nothing started and ending ssh ends the attempt.
+      startWait ??= setTimeout(() => {
+        if (scanner.pgid === undefined && !exited) child.kill('SIGKILL');
+      }, KILL_GRACE_MS);
     };
     const timer = setTimeout(
       () => {
@@ -89,6 +97,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(startWait);
       exec.signal?.removeEventListener('abort', onAbort);
       settle(result);
     };

@@ -1,0 +1,197 @@
+// The ssh transport against a real sshd on 127.0.0.1 (see CORE-007). The "remote" side is this
+// machine, so remote processes are checked with kill(pid, 0) after reading the pids they wrote.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSshTransport } from '../../src/engine/transports/ssh.js';
+import type { ExecOptions, ExecResult, Transport } from '../../src/engine/types.js';
+import type { Host, Settings } from '../../src/registry/types.js';
+import { makeTempDir } from '../support/cli.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+import { sshHost, sshSettings } from './ssh-host.js';
+
+let sshd: TestSshd;
+let work: string;
+const open: Transport[] = [];
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  work = makeTempDir({}, 'nixfleet-ssh-work-');
+});
+afterAll(async () => {
+  await Promise.all(open.map((t) => t.close()));
+  await sshd?.stop();
+});
+
+function transport(host: Partial<Host> = {}, settings: Settings = sshSettings(), configFile = sshd.clientConfig) {
+  const t = createSshTransport(sshHost(sshd, host), settings, { controlDir: join(work, 'control'), configFile });
+  open.push(t);
+  return t;
+}
+
+async function run(t: Transport, command: string, options: Partial<ExecOptions> = {}) {
+  let output = '';
+  const result: ExecResult = await t.exec(command, {
+    env: {},
+    timeoutMs: 20_000,
+    onOutput: (chunk) => {
+      output += chunk;
+    },
+    ...options,
+  });
+  return { ...result, output };
+}
+
+/** Running, as opposed to gone or a zombie (this container's init may never reap orphans). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+async function waitForFile(file: string, withinMs = 10_000): Promise<string> {
+  const until = Date.now() + withinMs;
+  while (Date.now() < until) {
+    if (existsSync(file)) {
+      const text = readFileSync(file, 'utf8');
+      if (text.endsWith('\n')) return text;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${file} was not written within ${withinMs}ms`);
+}
+
+describe('output and exit codes', () => {
+  it('streams stdout and stderr and returns the remote exit code', async () => {
+    const t = transport();
+    const ok = await run(t, 'echo out; echo err >&2');
+    expect(ok).toMatchObject({ exitCode: 0, timedOut: false, aborted: false });
+    expect(ok.transportError).toBeUndefined();
+    expect(ok.output).toContain('out\n');
+    expect(ok.output).toContain('err\n');
+    expect(ok.output).not.toContain('nixfleet-start-');
+
+    const failed = await run(t, 'echo before; exit 7');
+    expect(failed.exitCode).toBe(7);
+    expect(failed.transportError).toBeUndefined();
+    expect(failed.output).toBe('before\n');
+  });
+
+  it('a command exiting 255 is the command failing, not ssh', async () => {
+    const result = await run(transport(), 'echo partial >&2; exit 255');
+    expect(result.exitCode).toBe(255);
+    expect(result.transportError).toBeUndefined();
+    expect(result.output).toBe('partial\n');
+  });
+});
+
+describe('env and quoting', () => {
+  it('env values with spaces, quotes, $, ;, backticks and newlines arrive literally', async () => {
+    const marker = join(work, 'injected');
+    const env = {
+      NIXFLEET_HOST: 'web1',
+      SPACES: 'a  b   c',
+      QUOTES: `it's "quoted"`,
+      DOLLAR: '$HOME ${PATH} $(id -u)',
+      SEMI: `x; touch ${marker}`,
+      TICKS: `\`touch ${marker}\``,
+      LINES: 'one\ntwo',
+    };
+    const names = Object.keys(env);
+    const command = names.map((name) => `printf '%s=[%s]\\n' ${name} "$${name}"`).join('; ');
+    const result = await run(transport(), command, { env });
+    expect(result.exitCode).toBe(0);
+    for (const [name, value] of Object.entries(env)) expect(result.output).toContain(`${name}=[${value}]\n`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('the command line itself reaches the remote shell unchanged', async () => {
+    const result = await run(transport(), `printf '%s|' "a b" 'c"d' "e'f" '$g' ; echo`);
+    expect(result.output).toBe(`a b|c"d|e'f|$g|\n`);
+  });
+});
+
+describe('cwd', () => {
+  it('runs in cwd on the remote side, even with spaces in the path', async () => {
+    const dir = join(work, 'a dir; with $pace');
+    mkdirSync(dir, { recursive: true });
+    const result = await run(transport(), 'pwd', { cwd: dir });
+    expect(result).toMatchObject({ exitCode: 0 });
+    expect(result.output).toBe(`${dir}\n`);
+  });
+
+  it('a missing cwd fails the command without running it', async () => {
+    const marker = join(work, 'ran-anyway');
+    const result = await run(transport(), `touch ${marker}`, { cwd: join(work, 'missing') });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.transportError).toBeUndefined();
+    expect(existsSync(marker)).toBe(false);
+  });
+});
+
+describe('timeout and cancel reach the remote process', () => {
+  it('a timeout terminates the remote command and its children (verified by pid)', async () => {
+    const pids = join(work, 'timeout.pids');
+    const started = Date.now();
+    const result = await run(transport(), `sleep 60 & echo "$$ $!" > ${pids}; wait`, { timeoutMs: 2_500 });
+    expect(result).toMatchObject({ exitCode: null, timedOut: true, aborted: false, signal: 'SIGTERM' });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    expect(isAlive(shell!)).toBe(false);
+    expect(isAlive(child!)).toBe(false);
+  });
+
+  it('a command that ignores SIGTERM is killed after the grace period', async () => {
+    const pids = join(work, 'stubborn.pids');
+    const result = await run(transport(), `trap '' TERM; sleep 60 & echo "$$ $!" > ${pids}; wait; wait`, {
+      timeoutMs: 1_500,
+    });
+    expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+    const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    expect(isAlive(shell!)).toBe(false);
+    expect(isAlive(child!)).toBe(false);
+  });
+
+  it('aborting (cancel --kill) kills the remote command at once', async () => {
+    const pids = join(work, 'abort.pids');
+    const controller = new AbortController();
+    const pending = run(transport(), `sleep 60 & echo "$$ $!" > ${pids}; wait`, { signal: controller.signal });
+    const [shell, child] = (await waitForFile(pids)).trim().split(' ').map(Number);
+    expect(isAlive(shell!)).toBe(true);
+    controller.abort();
+    const result = await pending;
+    expect(result).toMatchObject({ exitCode: null, aborted: true, timedOut: false, signal: 'SIGKILL' });
+    expect(isAlive(shell!)).toBe(false);
+    expect(isAlive(child!)).toBe(false);
+  });
+});
+
+describe('multiplexing', () => {
+  it('every command of one transport shares one connection, closed by close()', async () => {
+    const controlDir = join(work, 'mux');
+    const t = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
+    const before = sshd.acceptedLogins();
+    for (let i = 0; i < 3; i++) expect((await run(t, `echo ${i}`)).exitCode).toBe(0);
+    expect(sshd.acceptedLogins() - before).toBe(1);
+
+    const [directory] = readdirSync(controlDir);
+    const socketDir = join(controlDir, directory!);
+    expect(statSync(socketDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(socketDir, 'm')).isSocket()).toBe(true);
+
+    await t.close();
+    expect(existsSync(socketDir)).toBe(false);
+    await t.close();
+  });
+
+  it('with multiplex off, each command opens its own connection', async () => {
+    const t = transport({}, sshSettings({ multiplex: false }));
+    const before = sshd.acceptedLogins();
+    for (let i = 0; i < 2; i++) expect((await run(t, 'true')).exitCode).toBe(0);
+    expect(sshd.acceptedLogins() - before).toBe(2);
+  });
+});
