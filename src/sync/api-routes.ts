@@ -58,11 +58,11 @@ export function createApiRouter(options: ApiOptions): HttpRouter {
       'POST',
       '/api/apply',
       guarded(async ({ req, res }) => {
-        if (!dispatcher) return sendError(res, 503, 'this server cannot start runs (no fleet file loaded)');
         const body = await readJsonBody(req);
         if (!body.ok) return sendError(res, body.status, body.error);
         const request = applyRequestOf(body.value);
         if (typeof request === 'string') return sendError(res, 400, request);
+        if (!dispatcher) return sendError(res, 503, 'this server cannot start runs (no fleet file loaded)');
         try {
           sendJson(res, 202, dispatcher.apply(request));
         } catch (error) {

@@ -18,15 +18,13 @@ export interface ChangeTailOptions {
   readonly intervalMs?: number;
   /** Changes read per query, so a burst never loads the whole log at once. */
   readonly batchSize?: number;
-  /** Batches per poll before yielding to the event loop (sockets must get their turn). */
-  readonly maxBatchesPerPoll?: number;
 }
 
 export class ChangeTail {
   private readonly journal: Journal;
   private readonly intervalMs: number;
   private readonly batchSize: number;
-  private readonly maxBatches: number;
+  private catchUp: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   private listener: ChangeTailListener | undefined;
   private position: number;
@@ -34,8 +32,7 @@ export class ChangeTail {
   constructor(journal: Journal, options: ChangeTailOptions = {}) {
     this.journal = journal;
     this.intervalMs = options.intervalMs ?? 25;
-    this.batchSize = options.batchSize ?? 500;
-    this.maxBatches = options.maxBatchesPerPoll ?? 8;
+    this.batchSize = options.batchSize ?? 200;
     this.position = journal.version();
   }
 
@@ -52,7 +49,9 @@ export class ChangeTail {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.catchUp) clearImmediate(this.catchUp);
     this.timer = undefined;
+    this.catchUp = undefined;
     this.listener = undefined;
   }
 
@@ -67,12 +66,18 @@ export class ChangeTail {
       listener.onReset(head);
       return;
     }
-    for (let batch = 0; batch < this.maxBatches && this.position < head; batch++) {
-      const changes = this.journal.changesSince(this.position, this.batchSize);
-      const last = changes.at(-1);
-      if (!last) break;
-      this.position = last.version;
-      listener.onChanges(changes);
+    const changes = this.journal.changesSince(this.position, this.batchSize);
+    const last = changes.at(-1);
+    if (!last) return;
+    this.position = last.version;
+    listener.onChanges(changes);
+    // One batch at a time, with the event loop in between: sockets flush (and slow clients show
+    // up as such) between batches, so a burst never sits in memory all at once.
+    if (this.position < head && this.catchUp === undefined) {
+      this.catchUp = setImmediate(() => {
+        this.catchUp = undefined;
+        this.poll();
+      });
     }
   }
 }

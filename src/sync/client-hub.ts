@@ -68,12 +68,15 @@ export class ClientHub {
       text: JSON.stringify({ type: 'delta', version: c.version, change: c.change } satisfies ServerMessage),
     }));
     for (const client of this.clients) {
-      // Corking turns a burst of frames into one write per client instead of one per frame.
+      // The limit is checked once per batch: within one, even a fast client cannot drain, so
+      // a client holds at most the limit plus one batch (see ChangeTail's batch size).
+      if (!this.hasRoom(client)) continue;
+      // Corking turns a batch of frames into one write per client instead of one per frame.
       client.socket.cork();
       for (const frame of frames) {
         // A client that started from a newer snapshot already has these changes.
         if (frame.version <= client.version) continue;
-        if (!this.send(client, frame.text)) break;
+        client.ws.send(frame.text);
         client.version = frame.version;
       }
       process.nextTick(() => client.socket.uncork());
@@ -128,14 +131,18 @@ export class ClientHub {
 
   /** Queues a frame, or drops the client when its buffer is past the limit. */
   private send(client: Client, text: string): boolean {
-    if (client.ws.readyState !== client.ws.OPEN) return false;
-    if (client.ws.bufferedAmount > this.maxBufferedBytes) {
-      this.dropped++;
-      this.clients.delete(client);
-      client.ws.terminate();
-      return false;
-    }
+    if (!this.hasRoom(client)) return false;
     client.ws.send(text);
     return true;
+  }
+
+  /** False for a closed client, and for one past the buffer limit, which is dropped now. */
+  private hasRoom(client: Client): boolean {
+    if (client.ws.readyState !== client.ws.OPEN) return false;
+    if (client.ws.bufferedAmount <= this.maxBufferedBytes) return true;
+    this.dropped++;
+    this.clients.delete(client);
+    client.ws.terminate();
+    return false;
   }
 }

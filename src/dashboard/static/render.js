@@ -84,8 +84,8 @@ function renderHosts(state, actions) {
       { 'data-host': host.id },
       el('td', { class: 'mono' }, host.id),
       el('td', { class: 'muted' }, host.transport),
-      el('td', {}, current ? cellButton(current, `${current.op}`, actions) : el('span', { class: 'muted' }, 'idle')),
-      el('td', {}, last ? cellButton(last, last.op, actions) : el('span', { class: 'muted' }, '·')),
+      el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
+      el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
     ),
   );
   byId('hosts-count').textContent = String(state.hosts.length);
@@ -95,7 +95,8 @@ function renderHosts(state, actions) {
   );
 }
 
-function cellButton(command, label, actions) {
+function cellButton(command, actions) {
+  const label = `${command.status} ${command.op}`;
   return el(
     'button',
     {
@@ -120,7 +121,7 @@ function renderRun(state, runId, ui, now, actions) {
   const { run, rows } = data;
   const stageText =
     run.status === 'RUNNING' ? `stage ${run.currentStage + 1}/${run.stages.length}` : `${run.stages.length} stage(s)`;
-  head.replaceChildren(
+  const parts = [
     el('h2', {}, 'Run'),
     el('span', { class: 'mono strong', id: 'run-id' }, run.id),
     el('span', { class: 'strong' }, run.name),
@@ -136,7 +137,8 @@ function renderRun(state, runId, ui, now, actions) {
           'Cancel',
         )
       : null,
-  );
+  ];
+  head.replaceChildren(...parts.filter((part) => part !== null && part !== false));
   const header = el(
     'tr',
     {},
