@@ -1,0 +1,124 @@
+// CORE-003 retention with a driven clock: finished runs (with their commands and output files)
+// after 30 days, events after 7, env overrides, the change log's floor, and once a day at most.
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { openJournal } from '../../src/store/journal.js';
+import { CHANGES_KEPT, DAY_MS } from '../../src/store/retention.js';
+import type { Journal } from '../../src/store/types.js';
+import { fakeClock, newRun, tempDataDir } from './new-run.js';
+
+async function finishedRun(journal: Journal, host: string, output = 'done\n') {
+  const { run, commands } = journal.createRun(newRun([host]));
+  const id = commands[0]!.id;
+  journal.transitionCommand(id, 'VALIDATING');
+  journal.transitionCommand(id, 'EXECUTING');
+  const sink = journal.openOutput(id);
+  sink.write(output);
+  await sink.close();
+  journal.transitionCommand(id, 'SUCCESS', { exitCode: 0 });
+  journal.finishRun(run.id, 'COMPLETE');
+  return { runId: run.id, commandId: id, outputFile: journal.getCommand(id)!.outputFile! };
+}
+
+describe('retention', () => {
+  it('removes finished runs older than 30 days with their commands and output files, and events older than 7', async () => {
+    const clock = fakeClock();
+    const journal = openJournal(tempDataDir(), { now: clock.now, env: {} });
+    const old = await finishedRun(journal, 'web1');
+    journal.logEvent({ category: 'test', level: 'info', action: 'old', message: 'old event' });
+    clock.advance(25 * DAY_MS);
+    const recent = await finishedRun(journal, 'web1');
+    journal.logEvent({ category: 'test', level: 'info', action: 'recent', message: 'recent event' });
+    // Still running after 40 days: never pruned, whatever its age.
+    const running = journal.createRun(newRun(['web2']));
+    clock.advance(6 * DAY_MS);
+
+    expect(existsSync(old.outputFile)).toBe(true);
+    const result = journal.prune();
+    expect(result).toMatchObject({ pipelines: 1, commands: 1, outputFiles: 1, events: 1 });
+    expect(journal.getRun(old.runId)).toBeUndefined();
+    expect(journal.getCommand(old.commandId)).toBeUndefined();
+    expect(existsSync(old.outputFile)).toBe(false);
+    expect(existsSync(recent.outputFile)).toBe(true);
+    expect(journal.getRun(recent.runId)?.status).toBe('COMPLETE');
+    expect(journal.getRun(running.run.id)?.status).toBe('RUNNING');
+    const messages = journal.listEvents().map((e) => e.message);
+    expect(messages).toContain('recent event');
+    expect(messages).not.toContain('old event');
+    expect(journal.listEvents({ limit: 1 })[0]).toMatchObject({ category: 'retention', action: 'pruned' });
+
+    clock.advance(100 * DAY_MS);
+    journal.transitionCommand(running.commands[0]!.id, 'CANCELLED');
+    journal.finishRun(running.run.id, 'CANCELLED');
+    // Just finished: kept for 30 days from its end, not its start.
+    expect(journal.prune()).toMatchObject({ pipelines: 1, commands: 1 });
+    expect(journal.listRuns().map((r) => r.id)).toEqual([running.run.id]);
+    journal.close();
+  });
+
+  it('follows NIXFLEET_CMD_RETENTION_DAYS and NIXFLEET_LOG_RETENTION_DAYS, and an explicit age over both', async () => {
+    const clock = fakeClock();
+    const env = { NIXFLEET_CMD_RETENTION_DAYS: '2', NIXFLEET_LOG_RETENTION_DAYS: '0.5' };
+    const journal = openJournal(tempDataDir(), { now: clock.now, env });
+    const a = await finishedRun(journal, 'web1');
+    journal.logEvent({ category: 'test', level: 'info', action: 'a', message: 'a' });
+    clock.advance(DAY_MS);
+    const b = await finishedRun(journal, 'web1');
+    clock.advance(DAY_MS + 1);
+    expect(journal.prune()).toMatchObject({ pipelines: 1, events: 1 });
+    expect(journal.getRun(a.runId)).toBeUndefined();
+    expect(journal.getRun(b.runId)).toBeDefined();
+    expect(journal.prune({ commandRetentionMs: 0 })).toMatchObject({ pipelines: 1, outputFiles: 1 });
+    expect(readdirSync(journal.logsDir)).toEqual([]);
+    journal.close();
+  });
+
+  it('an unreadable env value falls back to the default and says so in a warn event', async () => {
+    const clock = fakeClock();
+    const journal = openJournal(tempDataDir(), { now: clock.now, env: { NIXFLEET_CMD_RETENTION_DAYS: 'forever' } });
+    const run = await finishedRun(journal, 'web1');
+    clock.advance(29 * DAY_MS);
+    expect(journal.prune().pipelines).toBe(0);
+    clock.advance(2 * DAY_MS);
+    expect(journal.prune().pipelines).toBe(1);
+    expect(journal.getRun(run.runId)).toBeUndefined();
+    const warnings = journal.listEvents().filter((e) => e.level === 'warn' && e.category === 'retention');
+    expect(warnings[0]?.message).toMatch(/NIXFLEET_CMD_RETENTION_DAYS=forever/);
+    journal.close();
+  });
+
+  it('keeps the newest changes and every change of the last day; versions are never reused', () => {
+    const clock = fakeClock();
+    const journal = openJournal(tempDataDir(), { now: clock.now, env: {} });
+    const total = CHANGES_KEPT + 500;
+    for (let i = 0; i < total; i++) {
+      journal.logEvent({ category: 'test', level: 'debug', action: 'tick', message: String(i) });
+    }
+    clock.advance(DAY_MS - 1);
+    expect(journal.prune().changes).toBe(0);
+    clock.advance(2);
+    const pruned = journal.prune();
+    expect(pruned.changes).toBe(500);
+    expect(journal.oldestVersion()).toBe(501);
+    // The prune wrote its own event (a change); versions continue from the highest ever given.
+    expect(journal.version()).toBe(total + 1);
+    expect(journal.changesSince(0)[0]!.version).toBe(501);
+    journal.close();
+  });
+
+  it('pruneIfDue runs at most once a day, across re-opens', () => {
+    const clock = fakeClock();
+    const dataDir = tempDataDir();
+    const journal = openJournal(dataDir, { now: clock.now, env: {} });
+    expect(journal.pruneIfDue()).not.toBeNull();
+    clock.advance(DAY_MS - 1);
+    expect(journal.pruneIfDue()).toBeNull();
+    journal.close();
+    const reopened = openJournal(dataDir, { now: clock.now, env: {} });
+    expect(reopened.pruneIfDue()).toBeNull();
+    clock.advance(1);
+    expect(reopened.pruneIfDue()).not.toBeNull();
+    expect(reopened.pruneIfDue()).toBeNull();
+    reopened.close();
+  });
+});
