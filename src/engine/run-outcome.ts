@@ -19,12 +19,15 @@ export function runStatusOf(
   cancelled: boolean,
 ): RunStatus {
   if (cancelled) return 'CANCELLED';
-  const controllerFailed = commands.some((c) => c.hostId === CONTROLLER_HOST_ID && c.status !== 'SUCCESS');
-  const completed = controllerFailed
-    ? 0
-    : hosts.filter((host) => commands.every((c) => c.hostId !== host || c.status === 'SUCCESS')).length;
+  const completed = completedHostsOf(hosts, commands).length;
   if (completed === hosts.length) return 'COMPLETE';
   return completed > 0 ? 'PARTIAL' : 'FAILED';
+}
+
+/** The hosts that finished every stage they had: all their commands, and every controller op, SUCCESS. */
+export function completedHostsOf(hosts: readonly string[], commands: readonly CommandSummary[]): string[] {
+  if (commands.some((c) => c.hostId === CONTROLLER_HOST_ID && c.status !== 'SUCCESS')) return [];
+  return hosts.filter((host) => commands.every((c) => c.hostId !== host || c.status === 'SUCCESS'));
 }
 
 /** 3 (BLOCKED) when prechecks blocked everything and no op ran; otherwise by run status. */

@@ -1,10 +1,46 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet cancel RUN_ID`: asks a running pipeline, owned by any process sharing the data
+// directory, to cancel (see CORE-002): its running commands finish, pending ones are cancelled.
+import { EXIT, UserError } from '../../errors/user-error.js';
+import { openJournal } from '../../store/journal.js';
 import type { CommandContext } from '../command.js';
+import { dataDirFor } from '../load-fleet.js';
 
-export const usage = 'cancel';
+export const usage = 'cancel RUN_ID';
 export const options = {};
-export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`cancel` is not available in this build yet');
+export const maxPositionals = 1;
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const runId = ctx.positionals[0];
+  if (runId === undefined)
+    throw new UserError('cancel needs a run id', { hint: 'see `nixfleet runs` for running ones' });
+  const journal = openJournal(await dataDirFor(ctx));
+  try {
+    const existing = journal.getRun(runId);
+    if (!existing) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for running ones' });
+    if (existing.status !== 'RUNNING') {
+      if (ctx.global.json)
+        ctx.io.stdout.write(`${JSON.stringify({ runId, status: existing.status, cancelRequested: false })}\n`);
+      else ctx.io.stderr.write(`run ${runId} already ended (${existing.status}); nothing to cancel\n`);
+      return EXIT.OK;
+    }
+    const updated = journal.requestCancel(runId);
+    journal.logEvent({
+      category: 'run',
+      level: 'info',
+      actor: 'cli',
+      action: 'cancel_requested',
+      message: `cancel of run ${runId} requested`,
+      details: { runId },
+    });
+    if (ctx.global.json) {
+      ctx.io.stdout.write(`${JSON.stringify({ runId, status: updated.status, cancelRequested: true })}\n`);
+    } else {
+      ctx.io.stdout.write(
+        `cancel requested for run ${runId} (pid ${updated.owner.pid}): running commands finish, pending ones are cancelled\n`,
+      );
+    }
+    return EXIT.OK;
+  } finally {
+    journal.close();
+  }
 }

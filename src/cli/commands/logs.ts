@@ -1,10 +1,72 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read from the
+// log files under DATA_DIR/logs/ (CONTRACT.md §2, §4).
+import { readFileSync } from 'node:fs';
+import { EXIT, UserError } from '../../errors/user-error.js';
+import { openJournal } from '../../store/journal.js';
+import type { CommandRecord } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
+import { dataDirFor } from '../load-fleet.js';
 
-export const usage = 'logs';
-export const options = {};
-export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`logs` is not available in this build yet');
+export const usage = 'logs COMMAND_ID | RUN_ID [--host H]';
+export const options = { host: { type: 'string' } } as const;
+export const maxPositionals = 1;
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const id = ctx.positionals[0];
+  if (id === undefined) {
+    throw new UserError('logs needs a command id or a run id', { hint: '`nixfleet show RUN_ID` lists command ids' });
+  }
+  const host = typeof ctx.values.host === 'string' ? ctx.values.host : undefined;
+  const journal = openJournal(await dataDirFor(ctx));
+  try {
+    const command = journal.getCommand(id);
+    if (command) {
+      if (host !== undefined) throw new UserError('--host goes with a run id, not a command id');
+      if (ctx.global.json) ctx.io.stdout.write(`${JSON.stringify(entryOf(command))}\n`);
+      else ctx.io.stdout.write(outputOf(command));
+      return EXIT.OK;
+    }
+    const found = journal.getRun(id);
+    if (!found) {
+      throw new UserError(`no command or run \`${id}\``, { hint: 'see `nixfleet runs`, then `nixfleet show RUN_ID`' });
+    }
+    if (host !== undefined && !found.hosts.includes(host) && !host.startsWith('@')) {
+      throw new UserError(`run ${id} has no host \`${host}\``, { hint: `its hosts: ${found.hosts.join(', ')}` });
+    }
+    const commands = journal
+      .listCommands({ runId: id, limit: 1_000_000 })
+      .filter((c) => host === undefined || c.hostId === host);
+    if (ctx.global.json) {
+      ctx.io.stdout.write(`${JSON.stringify(commands.map(entryOf), null, 2)}\n`);
+      return EXIT.OK;
+    }
+    for (const c of commands) {
+      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${c.op} ${c.status} <==\n`);
+      const text = outputOf(c);
+      ctx.io.stdout.write(text.length === 0 || text.endsWith('\n') ? text : `${text}\n`);
+    }
+    return EXIT.OK;
+  } finally {
+    journal.close();
+  }
+}
+
+function outputOf(command: CommandRecord): string {
+  if (command.outputFile === null) return '';
+  try {
+    return readFileSync(command.outputFile, 'utf8');
+  } catch {
+    // Retention removes old output files; the record says what ran, the output is gone.
+    return `(output of ${command.id} is no longer stored)\n`;
+  }
+}
+
+function entryOf(command: CommandRecord) {
+  return {
+    commandId: command.id,
+    hostId: command.hostId,
+    op: command.op,
+    status: command.status,
+    output: outputOf(command),
+  };
 }

@@ -1,10 +1,44 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet runs [--limit N]`: past and running pipeline runs, newest first (CONTRACT.md §2).
+import { EXIT, UserError } from '../../errors/user-error.js';
+import { openJournal } from '../../store/journal.js';
+import { formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
+import { dataDirFor } from '../load-fleet.js';
+import { textTable } from '../text-table.js';
 
-export const usage = 'runs';
-export const options = {};
+export const usage = 'runs [--limit N]';
+export const options = { limit: { type: 'string' } } as const;
 export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`runs` is not available in this build yet');
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const given = ctx.values.limit;
+  const limit = typeof given === 'string' ? Number(given) : 20;
+  if (typeof given === 'string' && (!/^[0-9]+$/.test(given) || limit < 1)) {
+    throw new UserError(`--limit must be a whole number of at least 1, got \`${given}\``);
+  }
+  const journal = openJournal(await dataDirFor(ctx));
+  try {
+    const runs = journal.listRuns({ limit });
+    if (ctx.global.json) {
+      ctx.io.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      return EXIT.OK;
+    }
+    if (runs.length === 0) {
+      ctx.io.stdout.write('no runs yet; `nixfleet apply` starts one\n');
+      return EXIT.OK;
+    }
+    const rows = runs.map((r) => [
+      r.id,
+      r.name,
+      runProgress(r),
+      String(r.hosts.length),
+      formatTimestamp(r.createdAt),
+      runDuration(r),
+      r.retryOf ? `retry of ${r.retryOf}` : '',
+    ]);
+    ctx.io.stdout.write(textTable(['RUN', 'TARGET', 'STATUS', 'HOSTS', 'STARTED', 'DURATION', ''], rows));
+    return EXIT.OK;
+  } finally {
+    journal.close();
+  }
 }

@@ -1,10 +1,50 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet show RUN_ID`: one run as hosts × stages with statuses, exit codes and durations,
+// then the reason of every command that did not succeed (CONTRACT.md §2).
+import { CONTROLLER_HOST_ID } from '../../engine/types.js';
+import { EXIT, UserError } from '../../errors/user-error.js';
+import { openJournal } from '../../store/journal.js';
+import { commandCell, formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
+import { dataDirFor } from '../load-fleet.js';
+import { textTable } from '../text-table.js';
 
-export const usage = 'show';
+export const usage = 'show RUN_ID';
 export const options = {};
-export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`show` is not available in this build yet');
+export const maxPositionals = 1;
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const runId = ctx.positionals[0];
+  if (runId === undefined) throw new UserError('show needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
+  const journal = openJournal(await dataDirFor(ctx));
+  try {
+    const found = journal.getRun(runId);
+    if (!found) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });
+    const commands = journal.listCommands({ runId, limit: 1_000_000 });
+    if (ctx.global.json) {
+      ctx.io.stdout.write(`${JSON.stringify({ run: found, commands }, null, 2)}\n`);
+      return EXIT.OK;
+    }
+    const hasController = commands.some((c) => c.hostId === CONTROLLER_HOST_ID);
+    const rowsFor = [...(hasController ? [CONTROLLER_HOST_ID] : []), ...found.hosts];
+    const cell = (hostId: string, stage: number) => commands.find((c) => c.hostId === hostId && c.stage === stage);
+    const lines = [
+      `run ${found.id}: ${found.targetKind} ${found.name}, ${runProgress(found)}`,
+      `started ${formatTimestamp(found.createdAt)}, took ${runDuration(found)}, registry ${found.registryHash.slice(0, 12)}${found.retryOf ? `, retry of ${found.retryOf}` : ''}`,
+      '',
+    ];
+    ctx.io.stdout.write(`${lines.join('\n')}\n`);
+    const header = ['HOST', ...found.stages.map((op, i) => `${i + 1}. ${op}`)];
+    const rows = rowsFor.map((host) => [host, ...found.stages.map((_, i) => commandCell(cell(host, i)))]);
+    ctx.io.stdout.write(textTable(header, rows));
+    const problems = commands.filter((c) => c.error !== null && c.status !== 'SUCCESS');
+    if (problems.length > 0) {
+      ctx.io.stdout.write(
+        `\n${problems.map((c) => `${c.id} [${c.hostId}] ${c.op} ${c.status}: ${c.error}`).join('\n')}\n`,
+      );
+      ctx.io.stdout.write('`nixfleet logs COMMAND_ID` shows the output\n');
+    }
+    return EXIT.OK;
+  } finally {
+    journal.close();
+  }
 }

@@ -1,0 +1,47 @@
+// What `nixfleet retry` runs again (see CORE-002, retry): for each host of a finished run that did
+// not complete, the stage where it stopped and everything after. Pure.
+import type { Registry } from '../registry/types.js';
+import type { CommandRecord, RunRecord } from '../store/types.js';
+import { CONTROLLER_HOST_ID } from './types.js';
+
+export interface RetryPlan {
+  /** Hosts to run again, in the run's order, with the first stage each runs. */
+  readonly fromStage: ReadonlyMap<string, number>;
+  /** Commands that stopped a host and may have changed it (they ran and failed, or were killed). */
+  readonly rerun: readonly CommandRecord[];
+}
+
+export function planRetry(run: RunRecord, commands: readonly CommandRecord[]): RetryPlan {
+  const stoppedAt = (hostId: string) =>
+    commands
+      .filter((c) => c.hostId === hostId && c.status !== 'SUCCESS')
+      .reduce<CommandRecord | undefined>(
+        (first, c) => (first === undefined || c.stage < first.stage ? c : first),
+        undefined,
+      );
+  const controllerStop = stoppedAt(CONTROLLER_HOST_ID);
+  const fromStage = new Map<string, number>();
+  const rerun = new Set<CommandRecord>();
+  for (const host of run.hosts) {
+    const own = stoppedAt(host);
+    // A failed controller op stopped every host at its stage.
+    const stop =
+      controllerStop !== undefined && (own === undefined || controllerStop.stage <= own.stage) ? controllerStop : own;
+    if (stop === undefined) continue;
+    fromStage.set(host, stop.stage);
+    if (mayHaveRun(stop)) rerun.add(stop);
+  }
+  return { fromStage, rerun: [...rerun] };
+}
+
+function mayHaveRun(command: CommandRecord): boolean {
+  if (command.status === 'ERROR' || command.status === 'TIMEOUT' || command.status === 'ORPHANED') return true;
+  // Killed while running (second Ctrl-C): it started, so it may have done part of its work.
+  return command.status === 'CANCELLED' && command.startedAt !== null;
+}
+
+/** The ops of `rerun` that the current registry does not mark retryable (or no longer has). */
+export function unsafeToRerun(rerun: readonly CommandRecord[], registry: Registry): string[] {
+  const ops = new Set(rerun.map((c) => c.op));
+  return [...ops].filter((op) => registry.ops.get(op)?.retryable !== true);
+}

@@ -1,0 +1,93 @@
+// Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
+// cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
+// outcome into the exit code of CONTRACT.md §2.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type StartedRun, startRun } from '../engine/run.js';
+import type { Plan, RunEvent } from '../engine/types.js';
+import { EXIT, UserError } from '../errors/user-error.js';
+import { HostsBusyError } from '../store/hosts-busy-error.js';
+import type { Journal } from '../store/types.js';
+import { jsonReport } from './json-report.js';
+import { junitXml } from './junit-report.js';
+import { createListrRenderer } from './listr-renderer.js';
+import { createPlainRenderer } from './plain-renderer.js';
+import { type RendererName, type RunRenderer, resolveRenderer } from './run-renderer.js';
+import { applyRunEvent, createRunView } from './run-view.js';
+
+export interface AttendedRunOptions {
+  readonly journal: Journal;
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly renderer: RendererName;
+  /** The global --json flag. */
+  readonly json: boolean;
+  readonly junitFile?: string;
+  readonly concurrency?: number;
+  readonly retryOf?: string;
+  readonly fromStage?: ReadonlyMap<string, number>;
+}
+
+export async function runAttended(plan: Plan, options: AttendedRunOptions): Promise<number> {
+  const kind = resolveRenderer(options.renderer, {
+    json: options.json,
+    isTTY: options.stdout.isTTY === true,
+    env: options.env,
+  });
+  const renderer: RunRenderer | undefined =
+    kind === 'tty'
+      ? createListrRenderer(options.stdout)
+      : kind === 'plain'
+        ? createPlainRenderer(options.stdout)
+        : undefined;
+  const view = createRunView();
+  const onEvent = (event: RunEvent) => {
+    applyRunEvent(view, event);
+    renderer?.onEvent(event);
+  };
+
+  let run: StartedRun;
+  try {
+    run = startRun(plan, {
+      journal: options.journal,
+      actor: 'cli',
+      onEvent,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
+      ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof HostsBusyError)) throw error;
+    const holders = [...new Set(error.busy.map((b) => b.runId))];
+    throw new UserError(`${error.message}; nothing was started`, {
+      exitCode: EXIT.BLOCKED,
+      hint: `wait for ${holders.map((r) => `run ${r}`).join(', ')} to finish, or \`nixfleet cancel ${holders[0]}\``,
+    });
+  }
+
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      options.stderr.write(
+        `\nnixfleet: cancelling run ${run.runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)\n`,
+      );
+      run.cancel();
+    } else {
+      options.stderr.write(`\nnixfleet: killing the running commands of run ${run.runId}\n`);
+      run.cancel({ kill: true });
+    }
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    const outcome = await run.done;
+    await renderer?.finish();
+    if (options.junitFile !== undefined) writeFileSync(resolve(options.cwd, options.junitFile), junitXml(view));
+    if (kind === 'json') options.stdout.write(`${JSON.stringify(jsonReport(view), null, 2)}\n`);
+    return outcome.exitCode;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}

@@ -1,0 +1,117 @@
+// The terminal renderer: a Listr2 tree, stage -> hosts, with a live tail of each running host's
+// output and durations (CONTRACT.md §2). It only follows RunEvents: every Listr task waits for the
+// event that settles it, so the tree never drives (or waits on) the engine.
+import { Listr, type ListrTask, PRESET_TIMER } from 'listr2';
+import { completedHostsOf } from '../engine/run-outcome.js';
+import { CONTROLLER_HOST_ID, type RunEvent } from '../engine/types.js';
+import { formatElapsed } from './elapsed.js';
+import type { RunRenderer } from './run-renderer.js';
+import { applyRunEvent, type CommandView, commandsOfStage, createRunView, isFailure } from './run-view.js';
+import { lastLines } from './terminal-text.js';
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const TERMINAL = new Set(['SUCCESS', 'ERROR', 'TIMEOUT', 'BLOCKED', 'SKIPPED', 'CANCELLED', 'ORPHANED']);
+
+export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
+  const view = createRunView();
+  const settled = new Map<string, Deferred<CommandView>>();
+  const outputListeners = new Map<string, (tail: string) => void>();
+  const stageStarted: Deferred<boolean>[] = [];
+  let tree: Promise<void> = Promise.resolve();
+
+  const hostTask = (command: CommandView): ListrTask => ({
+    title: label(command.hostId),
+    // The title carries the journaled duration; Listr's own timer would count the wait for a slot.
+    rendererOptions: { outputBar: 3, persistentOutput: false, timer: { ...PRESET_TIMER, condition: false } },
+    task: async (_ctx, task) => {
+      outputListeners.set(command.commandId, (tail) => {
+        task.output = lastLines(tail, 3).join('\n');
+      });
+      const final = await settled.get(command.commandId)!.promise;
+      outputListeners.delete(command.commandId);
+      const duration = final.durationMs !== null ? ` (${formatElapsed(final.durationMs)})` : '';
+      task.title = `${label(final.hostId)} ${final.status}${duration}`;
+      if (final.status === 'SKIPPED' || final.status === 'CANCELLED') task.skip(task.title);
+      else if (isFailure(final.status)) throw new Error(`${label(final.hostId)}: ${final.error ?? final.status}`);
+    },
+  });
+
+  const start = () => {
+    const stages = view.stages.map((op, index): ListrTask => {
+      stageStarted[index] = deferred<boolean>();
+      return {
+        title: `${index + 1}/${view.stages.length} ${op}`,
+        task: async (_ctx, task) => {
+          const didStart = await stageStarted[index]!.promise;
+          const commands = commandsOfStage(view, index);
+          if (!didStart || commands.length === 0) {
+            task.skip(`${index + 1}/${view.stages.length} ${op}: not run`);
+            return;
+          }
+          return task.newListr(commands.map(hostTask), { concurrent: true, exitOnError: false });
+        },
+      };
+    });
+    const listr = new Listr(stages, {
+      concurrent: false,
+      exitOnError: false,
+      registerSignalListeners: false,
+      rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: true, timer: PRESET_TIMER },
+    });
+    tree = listr.run().then(
+      () => undefined,
+      () => undefined,
+    );
+  };
+
+  const onEvent = (event: RunEvent) => {
+    const command = applyRunEvent(view, event);
+    switch (event.type) {
+      case 'run_started':
+        out.write(`run ${event.runId}: ${event.target} on ${event.hosts.length} host(s)\n`);
+        for (const c of view.commands.values()) settled.set(c.commandId, deferred<CommandView>());
+        start();
+        return;
+      case 'stage_started':
+        stageStarted[event.stage]?.resolve(true);
+        return;
+      case 'command_status':
+        if (command && TERMINAL.has(event.status)) settled.get(event.commandId)?.resolve(command);
+        return;
+      case 'command_output':
+        if (command) outputListeners.get(event.commandId)?.(command.tail);
+        return;
+      case 'run_finished':
+        // A cancelled run never starts its later stages: let their tasks skip.
+        for (const stage of stageStarted) stage.resolve(false);
+        return;
+      default:
+        return;
+    }
+  };
+
+  return {
+    onEvent,
+    finish: async () => {
+      await tree;
+      const elapsed = formatElapsed((view.finishedAt ?? Date.now()) - view.startedAt);
+      const completed = completedHostsOf(view.hosts, [...view.commands.values()]).length;
+      out.write(`run ${view.runId} ${view.status}: ${completed}/${view.hosts.length} host(s) completed (${elapsed})\n`);
+    },
+  };
+}
+
+function label(hostId: string): string {
+  return hostId === CONTROLLER_HOST_ID ? 'controller' : hostId;
+}

@@ -1,0 +1,49 @@
+// The renderer for logs and CI (no TTY, or CI set): one line per status change, prefixed by the
+// host, never an escape code (CONTRACT.md §2). Failures add the last lines of their output.
+import { completedHostsOf } from '../engine/run-outcome.js';
+import type { RunEvent } from '../engine/types.js';
+import { formatElapsed } from './elapsed.js';
+import type { RunRenderer } from './run-renderer.js';
+import { applyRunEvent, createRunView, isFailure } from './run-view.js';
+import { lastLines, stripTerminalCodes } from './terminal-text.js';
+
+/** Lines of output shown under a failed command. */
+const FAILURE_EXCERPT_LINES = 10;
+
+export function createPlainRenderer(out: NodeJS.WritableStream): RunRenderer {
+  const view = createRunView();
+  const write = (line: string) => out.write(`${stripTerminalCodes(line)}\n`);
+
+  const onEvent = (event: RunEvent) => {
+    const command = applyRunEvent(view, event);
+    switch (event.type) {
+      case 'run_started':
+        write(`run ${event.runId}: ${event.target} (${event.stages.length} stage(s)) on ${event.hosts.length} host(s)`);
+        return;
+      case 'stage_started':
+        write(`stage ${event.stage + 1}/${view.stages.length}: ${event.op}`);
+        return;
+      case 'command_status': {
+        let line = `[${event.hostId}] ${event.op} ${event.status}`;
+        if (event.status === 'EXECUTING' && event.attempt > 1) line += ` (attempt ${event.attempt})`;
+        if (event.durationMs !== null) line += ` (${formatElapsed(event.durationMs)})`;
+        if (event.error && event.status !== 'SKIPPED') line += `: ${event.error}`;
+        write(line);
+        if (isFailure(event.status) && command) {
+          for (const text of lastLines(command.tail, FAILURE_EXCERPT_LINES)) write(`[${event.hostId}]   | ${text}`);
+        }
+        return;
+      }
+      case 'run_finished': {
+        const elapsed = formatElapsed(event.at - view.startedAt);
+        write(
+          `run ${event.runId} ${event.status}: ${completedHostsOf(view.hosts, [...view.commands.values()]).length}/${view.hosts.length} host(s) completed (${elapsed})`,
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  return { onEvent, finish: async () => {} };
+}

@@ -1,0 +1,25 @@
+// What every renderer offers the command that drives a run (see CORE-002, renderers).
+import type { RunEventListener } from '../engine/types.js';
+
+export interface RunRenderer {
+  readonly onEvent: RunEventListener;
+  /** Resolves once everything is drawn (the TTY tree's last frame). */
+  finish(): Promise<void>;
+}
+
+export type RendererName = 'auto' | 'tty' | 'plain' | 'json';
+export const RENDERER_NAMES: readonly RendererName[] = ['auto', 'tty', 'plain', 'json'];
+
+/**
+ * `auto`: json with --json, the Listr2 tree in a terminal, plain lines without a TTY or with CI
+ * set (CONTRACT.md §2).
+ */
+export function resolveRenderer(
+  requested: RendererName,
+  context: { json: boolean; isTTY: boolean; env: NodeJS.ProcessEnv },
+): Exclude<RendererName, 'auto'> {
+  if (requested !== 'auto') return requested;
+  if (context.json) return 'json';
+  const isCI = context.env.CI !== undefined && context.env.CI !== '' && context.env.CI !== 'false';
+  return context.isTTY && !isCI ? 'tty' : 'plain';
+}

@@ -1,0 +1,33 @@
+// How stored runs read in a terminal (`runs`, `show`): plain text built from journal records.
+import type { CommandRecord, RunRecord } from '../store/types.js';
+import { formatElapsed } from './elapsed.js';
+
+export function formatTimestamp(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+export function runDuration(run: RunRecord, now: number = Date.now()): string {
+  return formatElapsed((run.finishedAt ?? now) - run.createdAt);
+}
+
+/** `RUNNING (stage 2/3)` while running; the final status after. */
+export function runProgress(run: RunRecord): string {
+  if (run.status !== 'RUNNING') return run.status;
+  const cancelling = run.cancelRequested ? ', cancelling' : '';
+  return `RUNNING (stage ${run.currentStage + 1}/${run.stages.length}${cancelling})`;
+}
+
+/** One cell of `show`: `SUCCESS 0.3s`, `ERROR(2) 1.0s`, `SKIPPED`. */
+export function commandCell(command: CommandRecord | undefined): string {
+  if (!command) return '-';
+  const code = command.exitCode !== null && command.status !== 'SUCCESS' ? `(${command.exitCode})` : '';
+  const took =
+    command.startedAt !== null && command.finishedAt !== null
+      ? ` ${formatElapsed(command.finishedAt - command.startedAt)}`
+      : '';
+  const attempts = command.attempt > 1 ? ` x${command.attempt}` : '';
+  return `${command.status}${code}${took}${attempts}`;
+}
