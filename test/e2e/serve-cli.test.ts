@@ -1,0 +1,155 @@
+// `nixfleet serve` end to end (CONTRACT.md §2 and §5, see CORE-004): the real CLI in a temp
+// directory, real sockets, and runs started by another `nixfleet` process and by the API.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDir, runCli } from '../support/cli.js';
+import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { SyncProbe } from '../sync/support/sync-probe.js';
+
+const FLEET = `version: 1
+settings:
+  defaultPipeline: deploy
+hosts:
+  web1: { tags: [web] }
+  web2: { tags: [web] }
+  db1: { tags: [db] }
+ops:
+  pull:
+    run: echo "pull on $NIXFLEET_HOST"
+  switch:
+    run: echo "switch on $NIXFLEET_HOST"
+  slow:
+    run: sleep 2
+pipelines:
+  deploy:
+    ops: [pull, switch]
+  long:
+    ops: [slow]
+`;
+
+let serve: ServeProcess | undefined;
+const probes: SyncProbe[] = [];
+afterEach(async () => {
+  for (const probe of probes.splice(0)) probe.close();
+  if (serve) await serve.stop('SIGKILL');
+  serve = undefined;
+});
+
+async function probeOf(server: ServeProcess): Promise<SyncProbe> {
+  const probe = await SyncProbe.connect(server.baseUrl, { token: server.token, followProtocol: true });
+  probes.push(probe);
+  await probe.waitFor(() => probe.model.version !== null, 5000, 'init');
+  return probe;
+}
+
+type Run = { id: string; status: string; owner: { pid: number } };
+const runsOf = (probe: SyncProbe) => (probe.model.state?.pipelines ?? []) as Run[];
+
+describe('starting and stopping', () => {
+  it('prints the URL with a generated token, listens on loopback and stops on SIGTERM', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{40,}$/);
+    expect(serve.port).toBeGreaterThan(0);
+    const page = await fetch(serve.baseUrl);
+    expect(page.status).toBe(200);
+    const code = await serve.stop('SIGTERM');
+    serve = undefined;
+    expect(code).toBe(0);
+  });
+
+  it('takes the token from $NIXFLEET_TOKEN, and --token over it', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir, [], { NIXFLEET_TOKEN: 'from-the-environment-123' });
+    expect(serve.token).toBe('from-the-environment-123');
+    await serve.stop();
+    serve = await startServe(dir, ['--token', 'from-the-flag-0123456789'], {
+      NIXFLEET_TOKEN: 'from-the-environment-123',
+    });
+    expect(serve.token).toBe('from-the-flag-0123456789');
+    const refused = await fetch(new URL('api/state', serve.baseUrl), {
+      headers: { Authorization: 'Bearer from-the-environment-123' },
+    });
+    expect(refused.status).toBe(401);
+  });
+
+  it('rejects a bad --port, --bind or token as a usage error without a stack trace', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    for (const args of [
+      ['serve', '--port', '70000'],
+      ['serve', '--bind', 'not an address'],
+      ['serve', '--token', 'short'],
+    ]) {
+      const result = await runCli(dir, args, { timeoutMs: 20_000 });
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/^nixfleet: /);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe('State Sync through `nixfleet serve`', () => {
+  it('an apply in another process reaches the socket as contiguous deltas ending COMPLETE', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    const probe = await probeOf(serve);
+    const start = probe.model.version!;
+    const applied = await runCli(dir, ['apply', 'deploy']);
+    expect(applied.exitCode).toBe(0);
+    await probe.waitFor(() => runsOf(probe).some((r) => r.status === 'COMPLETE'), 10_000, 'COMPLETE');
+    const versions = probe.deltas().map((d) => d.version);
+    expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => start + i + 1));
+    expect(probe.stateRequests).toBe(0);
+    const finished = probe.deltas().filter((d) => d.change.type === 'command_finished');
+    expect(finished).toHaveLength(6);
+  });
+
+  it('a run applied through the API runs in the server process; a second one is 409; cancel ends it', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    const probe = await probeOf(serve);
+    const post = (path: string, body?: unknown) =>
+      fetch(new URL(path, serve!.baseUrl), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${serve!.token}`, 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const first = await post('api/apply', { target: 'long', on: '@web' });
+    expect(first.status).toBe(202);
+    const { runId } = (await first.json()) as { runId: string };
+    const busy = await post('api/apply', { target: 'long' });
+    expect(busy.status).toBe(409);
+    expect(await busy.json()).toMatchObject({
+      busy: [
+        { hostId: 'web1', runId },
+        { hostId: 'web2', runId },
+      ],
+    });
+    const unknown = await post('api/apply', { target: 'nope' });
+    expect(unknown.status).toBe(400);
+
+    await probe.waitFor(() => runsOf(probe).some((r) => r.id === runId), 5000, runId);
+    expect(runsOf(probe).find((r) => r.id === runId)?.owner.pid).toBe(serve.child.pid);
+    const cancel = await post(`api/runs/${runId}/cancel`);
+    expect(cancel.status).toBe(202);
+    await probe.waitFor(() => runsOf(probe).find((r) => r.id === runId)?.status === 'CANCELLED', 10_000, 'CANCELLED');
+    expect((await post('api/runs/r999/cancel')).status).toBe(404);
+  });
+
+  it('saving the fleet file reaches the clients as registry_reloaded', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    const probe = await probeOf(serve);
+    const registry = () => probe.model.state?.registry as unknown as { hosts: { id: string }[] } | null;
+    expect(registry()?.hosts.map((h) => h.id)).toEqual(['web1', 'web2', 'db1']);
+    const file = join(dir, 'fleet.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('  db1: { tags: [db] }\n', '  db1: { tags: [db] }\n  db2: {}\n'),
+    );
+    await probe.waitFor(() => probe.deltas().some((d) => d.change.type === 'registry_reloaded'), 10_000, 'reload');
+    expect(registry()?.hosts.map((h) => h.id)).toEqual(['web1', 'web2', 'db1', 'db2']);
+    expect((probe.model.state?.hosts as { id: string }[]).map((h) => h.id)).toContain('db2');
+  });
+});
