@@ -96,6 +96,7 @@ describe('env and quoting', () => {
       NIXFLEET_HOST: 'web1',
       SPACES: 'a  b   c',
       QUOTES: `it's "quoted"`,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${...} the remote shell must not expand
       DOLLAR: '$HOME ${PATH} $(id -u)',
       SEMI: `x; touch ${marker}`,
       TICKS: `\`touch ${marker}\``,
