@@ -124,7 +124,10 @@ function patternMessage(pattern: string, value: string): [string, string] {
       'use letters, digits, `_` and `-`, starting with a letter or `_`',
     ];
   }
-  return [`\`${value}\` is not a valid name`, 'use letters, digits and `_`, starting with a letter or `_`'];
+  return [
+    `\`${value}\` is not a valid environment variable name`,
+    'use letters, digits and `_`, starting with a letter or `_`',
+  ];
 }
 
 function describeTypes(type: unknown): string {
@@ -138,7 +141,8 @@ function describeTypes(type: unknown): string {
     null: 'empty',
   };
   const types = Array.isArray(type) ? type.map(String) : String(type).split(',');
-  const words = types.map((t) => names[t] ?? t);
+  // In a list of choices `true or false` reads badly, so a boolean is just "a boolean" there.
+  const words = types.map((t) => (types.length > 1 && t === 'boolean' ? 'a boolean' : (names[t] ?? t)));
   return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : (words[0] ?? 'valid');
 }
 
