@@ -82,15 +82,14 @@ function renderHosts(state, actions) {
     el(
       'tr',
       { 'data-host': host.id },
-      el('td', { class: 'mono' }, host.id),
-      el('td', { class: 'muted' }, host.transport),
+      el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
       el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
       el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
     ),
   );
   byId('hosts-count').textContent = String(state.hosts.length);
   byId('hosts').replaceChildren(
-    el('thead', {}, el('tr', {}, el('th', {}, 'host'), el('th', {}, 'via'), el('th', {}, 'now'), el('th', {}, 'last'))),
+    el('thead', {}, el('tr', {}, el('th', {}, 'host'), el('th', {}, 'now'), el('th', {}, 'last'))),
     el('tbody', {}, rows),
   );
 }
@@ -138,7 +137,7 @@ function renderRun(state, runId, ui, now, actions) {
         )
       : null,
   ];
-  head.replaceChildren(...parts.filter((part) => part !== null && part !== false));
+  head.replaceChildren(...parts.filter((part) => part !== null && part !== false), progressBar(rows));
   const header = el(
     'tr',
     {},
@@ -161,6 +160,42 @@ function renderRun(state, runId, ui, now, actions) {
     ),
   );
   grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
+}
+
+/** One segment per command of the run, coloured by status: the run's shape at a glance. */
+function progressBar(rows) {
+  const commands = rows.flatMap((row) => row.cells.map((cell) => cell.command).filter(Boolean));
+  const order = [
+    'SUCCESS',
+    'ERROR',
+    'TIMEOUT',
+    'BLOCKED',
+    'ORPHANED',
+    'CANCELLED',
+    'SKIPPED',
+    'EXECUTING',
+    'VALIDATING',
+    'PENDING',
+  ];
+  const counts = order
+    .map((status) => [status, commands.filter((c) => c.status === status).length])
+    .filter(([, n]) => n > 0);
+  const finished = commands.filter((c) => !['PENDING', 'VALIDATING', 'EXECUTING'].includes(c.status)).length;
+  return el(
+    'div',
+    { class: 'progress', title: counts.map(([status, n]) => `${n} ${status}`).join(', ') },
+    el(
+      'div',
+      { class: 'progress-bar' },
+      counts.map(([status, n]) => {
+        const segment = el('span', { 'data-status': status });
+        // Through the CSSOM: the CSP forbids style attributes, not style properties.
+        segment.style.flexGrow = String(n);
+        return segment;
+      }),
+    ),
+    el('span', { class: 'progress-text mono muted' }, `${finished}/${commands.length}`),
+  );
 }
 
 function gridCell(command, ui, now, actions) {

@@ -22,7 +22,8 @@ export async function startServe(
   args: readonly string[] = [],
   env: Record<string, string> = {},
 ): Promise<ServeProcess> {
-  const child = spawnCli(cwd, ['--json', 'serve', '--port', '0', ...args], { env, timeoutMs: 120_000 });
+  const port = args.includes('--port') ? [] : ['--port', '0'];
+  const child = spawnCli(cwd, ['--json', 'serve', ...port, ...args], { env, timeoutMs: 120_000 });
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

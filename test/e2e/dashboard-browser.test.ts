@@ -1,0 +1,130 @@
+// The dashboard in a real browser (CORE-004): headless Debian chromium loads the page, a run
+// started by another `nixfleet apply` fills the grid live and ends COMPLETE without a reload,
+// and when the server dies mid-run the page reconnects and heals by itself.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
+import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+
+const FLEET = `version: 1
+settings:
+  defaultPipeline: deploy
+hosts:
+  web1: { tags: [web] }
+  web2: { tags: [web] }
+  db1: { tags: [db] }
+ops:
+  pull:
+    description: Fetch the new revision
+    run: echo "fetching on $NIXFLEET_HOST"; sleep 1
+  switch:
+    description: Activate it
+    run: echo "switching $NIXFLEET_HOST <img src=x onerror=alert(1)>"; sleep 1.5
+  test:
+    description: Smoke test
+    run: echo "smoke test passed on $NIXFLEET_HOST"; sleep 0.5
+pipelines:
+  deploy:
+    description: Full update cycle
+    ops: [pull, switch, test]
+  smoke:
+    description: Only the smoke test
+    ops: [test]
+`;
+
+const SCREENSHOT = join(ROOT, 'test-results/dashboard.png');
+const env = { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' };
+
+let browser: Browser;
+let serve: ServeProcess | undefined;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (serve) await serve.stop('SIGKILL');
+});
+
+const runStatus = (page: Page) => page.locator('#run-status').getAttribute('data-status');
+
+describe('the dashboard in a browser', () => {
+  it('shows an apply from another process live, heals after the server dies mid-run, and ends COMPLETE', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir, [], env);
+    const { token, port } = serve;
+    const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('dialog', (dialog) => {
+      pageErrors.push(`dialog: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+    await page.goto(serve.url);
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+    await page.waitForSelector('[data-pipeline="deploy"]');
+    expect(await page.locator('#hosts tbody tr').count()).toBe(3);
+    // Anything the page keeps in memory dies with a reload; this proves there was none.
+    await page.evaluate(() => {
+      (window as unknown as { loadMarker: number }).loadMarker = 42;
+    });
+
+    const apply = spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 60_000 });
+    await page.waitForSelector('#run-status[data-status="RUNNING"]', { timeout: 10_000 });
+    await page.waitForSelector('#grid .cell[data-status="SUCCESS"]', { timeout: 10_000 });
+    await page.locator('#grid tr[data-host="web1"] .cell').first().click();
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-results/dashboard-running.png'), fullPage: true });
+
+    // The socket dies with the server while the run goes on in the other process.
+    await serve.stop('SIGKILL');
+    serve = undefined;
+    await page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 5000 });
+    serve = await startServe(dir, ['--port', String(port), '--token', token], env);
+
+    await page.waitForSelector('#run-status[data-status="COMPLETE"]', { timeout: 20_000 });
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 5000 });
+    expect((await apply).exitCode).toBe(0);
+    expect(await runStatus(page)).toBe('COMPLETE');
+    const cells = await page
+      .locator('#grid .cell')
+      .evaluateAll((tds) => tds.map((td) => td.getAttribute('data-status')));
+    expect(cells).toEqual(Array(9).fill('SUCCESS'));
+    expect(await page.evaluate(() => (window as unknown as { loadMarker?: number }).loadMarker)).toBe(42);
+
+    // The page's version is the server's (beacons agree once nothing changes).
+    const state = (await (
+      await fetch(new URL('api/state', serve.baseUrl), { headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as { version: number };
+    await page.waitForFunction((v) => document.getElementById('version')?.textContent === `v${v}`, state.version, {
+      timeout: 5000,
+    });
+
+    // Output is shown as text: markup in it stays markup-looking text, never elements.
+    await page.locator('#grid tr[data-host="web2"] .cell').nth(1).click();
+    await page.waitForFunction(() => document.getElementById('output')?.textContent?.includes('switching web2'), null, {
+      timeout: 5000,
+    });
+    expect(await page.locator('#output').textContent()).toContain('<img src=x onerror=alert(1)>');
+    expect(await page.locator('#output img').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await page.close();
+  }, 90_000);
+});
