@@ -1,0 +1,245 @@
+// The ssh transport's cost (see CORE-007): a 20-host x 5-stage pipeline run by the real engine
+// over ssh with multiplexing, over ssh without it, and through the local transport (the baseline,
+// same commands, same run); plus the latency of one trivial command through each transport.
+// Every "host" is the same throwaway sshd on 127.0.0.1 (generated keys, temp dir), reached under
+// 20 host entries. Prints per-op overhead against local, ratios, and the connections sshd accepted.
+// Run: npm run build && node bench/ssh.bench.mjs   (needs /usr/sbin/sshd and ssh-keygen)
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { loadRegistry } = await import(join(root, 'dist/config/load.js'));
+const { buildPlan } = await import(join(root, 'dist/engine/plan.js'));
+const { startRun } = await import(join(root, 'dist/engine/run.js'));
+const { openJournal } = await import(join(root, 'dist/store/journal.js'));
+const { createSshTransport } = await import(join(root, 'dist/engine/transports/ssh.js'));
+const { createLocalTransport } = await import(join(root, 'dist/engine/transports/local.js'));
+
+const HOSTS = 20;
+const STAGES = 5;
+const CONCURRENCY = 10;
+const SINGLE_RUNS = 10;
+
+const sshd = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p));
+if (!sshd) {
+  console.error('ssh bench: no sshd found; install openssh-server');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'nixfleet-ssh-bench-'));
+const server = await startServer(work);
+try {
+  await main();
+} finally {
+  server.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function main() {
+  process.env.NIXFLEET_SSH_CONFIG = server.clientConfig;
+  const single = {
+    local: await singleLatency(createLocalTransport({ shell: '/bin/sh', cwd: work })),
+    mux: await singleLatency(
+      createSshTransport(hostFor('h'), settingsFor(true), { controlDir: work, configFile: server.clientConfig }),
+    ),
+    direct: await singleLatency(
+      createSshTransport(hostFor('h'), settingsFor(false), { controlDir: work, configFile: server.clientConfig }),
+    ),
+  };
+  const pipeline = {};
+  for (const mode of ['local', 'mux', 'direct']) pipeline[mode] = await runPipeline(mode);
+
+  console.log(`one command (\`true\`), ${SINGLE_RUNS} in a row on one host, median ms:`);
+  console.log(`  local ${fmt(single.local)}   ssh multiplexed ${fmt(single.mux)}   ssh direct ${fmt(single.direct)}`);
+  console.log(`  (the multiplexed figure excludes the first command, which opens the master)`);
+  console.log('');
+  console.log(
+    `pipeline: ${HOSTS} hosts x ${STAGES} stages = ${HOSTS * STAGES} ops, concurrency ${CONCURRENCY}, real engine + journal`,
+  );
+  console.log('transport         wall ms   op median ms   op p95 ms   overhead/op vs local   ssh logins');
+  for (const [mode, label] of [
+    ['local', 'local (baseline)'],
+    ['mux', 'ssh multiplexed'],
+    ['direct', 'ssh direct'],
+  ]) {
+    const r = pipeline[mode];
+    const overhead = mode === 'local' ? '-' : `${fmt(r.median - pipeline.local.median)} ms`;
+    console.log(
+      `${label.padEnd(17)} ${fmt(r.wall).padStart(7)}   ${fmt(r.median).padStart(12)}   ${fmt(r.p95).padStart(9)}   ${overhead.padStart(20)}   ${String(r.logins).padStart(10)}`,
+    );
+  }
+  console.log('');
+  console.log(
+    `ratios: pipeline wall  multiplexed/local ${ratio(pipeline.mux.wall, pipeline.local.wall)}, direct/local ${ratio(pipeline.direct.wall, pipeline.local.wall)}, direct/multiplexed ${ratio(pipeline.direct.wall, pipeline.mux.wall)}`,
+  );
+  console.log(
+    `        op median      multiplexed/local ${ratio(pipeline.mux.median, pipeline.local.median)}, direct/local ${ratio(pipeline.direct.median, pipeline.local.median)}, direct/multiplexed ${ratio(pipeline.direct.median, pipeline.mux.median)}`,
+  );
+}
+
+function hostFor(id) {
+  return {
+    id,
+    transport: 'ssh',
+    address: '127.0.0.1',
+    port: server.port,
+    user: server.user,
+    identityFile: server.clientKey,
+    tags: [],
+    vars: {},
+    source: { file: 'bench', line: 1, column: 1 },
+  };
+}
+
+function settingsFor(multiplex) {
+  return {
+    concurrency: CONCURRENCY,
+    dataDir: work,
+    shell: '/bin/sh',
+    ssh: { strictHostKeyChecking: 'accept-new', connectTimeoutMs: 10_000, multiplex },
+  };
+}
+
+async function singleLatency(transport) {
+  const times = [];
+  for (let i = 0; i <= SINGLE_RUNS; i++) {
+    const started = performance.now();
+    const result = await transport.exec('true', { env: {}, timeoutMs: 30_000 });
+    if (result.exitCode !== 0) throw new Error(`bench command failed: ${JSON.stringify(result)}`);
+    if (i > 0) times.push(performance.now() - started);
+  }
+  await transport.close();
+  return median(times);
+}
+
+async function runPipeline(mode) {
+  const dir = join(work, mode);
+  mkdirSync(dir);
+  const hosts = Array.from({ length: HOSTS }, (_, i) => {
+    const base = `  h${i + 1}: `;
+    if (mode === 'local') return `${base}{ transport: local }`;
+    return `${base}{ transport: ssh, address: 127.0.0.1, port: ${server.port}, user: ${server.user} }`;
+  });
+  const ops = Array.from({ length: STAGES }, (_, i) => `  s${i + 1}:\n    run: echo "$NIXFLEET_HOST stage ${i + 1}"`);
+  writeFileSync(
+    join(dir, 'fleet.yaml'),
+    [
+      'version: 1',
+      'settings:',
+      `  concurrency: ${CONCURRENCY}`,
+      '  ssh:',
+      `    identityFile: ${server.clientKey}`,
+      `    multiplex: ${mode === 'mux'}`,
+      'hosts:',
+      ...hosts,
+      'ops:',
+      ...ops,
+      'pipelines:',
+      '  bench:',
+      `    ops: [${Array.from({ length: STAGES }, (_, i) => `s${i + 1}`).join(', ')}]`,
+      '',
+    ].join('\n'),
+  );
+  const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+  const journal = openJournal(join(dir, '.nixfleet'));
+  const durations = [];
+  const loginsBefore = server.logins();
+  const started = performance.now();
+  const run = startRun(buildPlan(registry, 'bench', undefined), {
+    journal,
+    actor: 'bench',
+    onEvent: (event) => {
+      if (event.type === 'command_status' && event.durationMs !== null && event.status === 'SUCCESS') {
+        durations.push(event.durationMs);
+      }
+    },
+  });
+  const outcome = await run.done;
+  const wall = performance.now() - started;
+  journal.close?.();
+  if (outcome.status !== 'COMPLETE') throw new Error(`bench pipeline over ${mode} ended ${outcome.status}`);
+  return {
+    wall,
+    median: median(durations),
+    p95: quantile(durations, 0.95),
+    logins: mode === 'local' ? '-' : server.logins() - loginsBefore,
+  };
+}
+
+function quantile(values, q) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+function median(values) {
+  return quantile(values, 0.5);
+}
+function fmt(ms) {
+  return ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
+}
+function ratio(a, b) {
+  return `${(a / b).toFixed(1)}x`;
+}
+
+async function startServer(dir) {
+  for (const name of ['host_key', 'client_key']) {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)], { stdio: 'ignore' });
+  }
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  const port = await new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      'ListenAddress 127.0.0.1',
+      `Port ${port}`,
+      `HostKey ${join(dir, 'host_key')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'MaxStartups 200',
+      'MaxSessions 200',
+      // Keeps the benchmarking user's ~/.bashrc out of every session (bash reads it for ssh
+      // commands only at shell level 1): the numbers are ssh's, not the rc files'.
+      'SetEnv SHLVL=1',
+      'LogLevel VERBOSE',
+      '',
+    ].join('\n'),
+  );
+  const clientConfig = join(dir, 'ssh_config');
+  writeFileSync(
+    clientConfig,
+    `Host *\n  UserKnownHostsFile ${join(dir, 'known_hosts')}\n  GlobalKnownHostsFile /dev/null\n`,
+  );
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const child = spawn(sshd, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    log += chunk;
+  });
+  const deadline = Date.now() + 10_000;
+  while (!log.includes('Server listening on')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`sshd did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    port,
+    user: userInfo().username,
+    clientKey: join(dir, 'client_key'),
+    clientConfig,
+    logins: () => (log.match(/Accepted publickey for /g) ?? []).length,
+    stop: () => child.kill('SIGTERM'),
+  };
+}
