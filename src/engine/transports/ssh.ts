@@ -72,6 +72,9 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       mode = { kind: 'client', socketPath: socket.socketPath };
     }
 
+    const remainingMs = execOptions.timeoutMs - (Date.now() - startedAt);
+    // Connecting used the whole budget: starting the command only to kill it would be worse.
+    if (remainingMs <= 0) return { exitCode: null, signal: null, timedOut: true, aborted: false };
     const startToken = `nixfleet-start-${randomBytes(8).toString('hex')}`;
     const remoteCommand = buildRemoteCommand({
       command,
@@ -86,7 +89,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       startToken,
       destination,
       exec: execOptions,
-      timeoutMs: execOptions.timeoutMs - (Date.now() - startedAt),
+      timeoutMs: remainingMs,
       stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first),
     });
   };
