@@ -137,8 +137,10 @@ describe('cwd', () => {
 describe('timeout and cancel reach the remote process', () => {
   it('a timeout terminates the remote command and its children (verified by pid)', async () => {
     const pids = join(work, 'timeout.pids');
+    const t = transport();
+    await run(t, 'true');
     const started = Date.now();
-    const result = await run(transport(), `sleep 60 & echo "$$ $!" > ${pids}; wait`, { timeoutMs: 2_500 });
+    const result = await run(t, `sleep 60 & echo "$$ $!" > ${pids}; wait`, { timeoutMs: 2_500 });
     expect(result).toMatchObject({ exitCode: null, timedOut: true, aborted: false, signal: 'SIGTERM' });
     expect(Date.now() - started).toBeLessThan(8_000);
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
@@ -148,9 +150,10 @@ describe('timeout and cancel reach the remote process', () => {
 
   it('a command that ignores SIGTERM is killed after the grace period', async () => {
     const pids = join(work, 'stubborn.pids');
-    const result = await run(transport(), `trap '' TERM; sleep 60 & echo "$$ $!" > ${pids}; wait; wait`, {
-      timeoutMs: 1_500,
-    });
+    // The master is opened first so that the timeout is spent running the command, even on a busy machine.
+    const t = transport();
+    await run(t, 'true');
+    const result = await run(t, `trap '' TERM; sleep 60 & echo "$$ $!" > ${pids}; wait; wait`, { timeoutMs: 3_000 });
     expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
     expect(isAlive(shell!)).toBe(false);
