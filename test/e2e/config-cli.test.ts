@@ -1,0 +1,158 @@
+// CONTRACT.md §2 for init, validate, list, schema and plan: the real bin/nixfleet.js in temp
+// directories, asserting exit codes, stdout/stderr and JSON shapes as a user or script sees them.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir, runCli } from '../support/cli.js';
+
+// Several CLI runs per test on a shared 2-core machine: allow for a slow start under load.
+const SLOW = 120_000;
+
+const FLEET = `version: 1
+settings: { defaultPipeline: ship, dataDir: state }
+hosts:
+  web1: { tags: [web], vars: { greeting: "hi there" } }
+  db1: { tags: [db], vars: { greeting: hello } }
+ops:
+  hello:
+    description: Greet
+    run: echo {{ host.vars.greeting }} from {{ host.name }}
+  check:
+    run: "true"
+    timeout: 30s
+    retryable: true
+    retries: 1
+pipelines:
+  ship:
+    description: Greet then check
+    ops: [hello, check]
+    hosts: "@web"
+`;
+
+describe('nixfleet init', () => {
+  it(
+    'writes a starter fleet that validates and plans, and refuses to overwrite it',
+    async () => {
+      const dir = makeTempDir();
+      const created = await runCli(dir, ['init', 'site']);
+      expect(created.exitCode).toBe(0);
+      expect(created.stdout).toContain('wrote');
+      const file = join(dir, 'site/fleet.yaml');
+      const original = readFileSync(file, 'utf8');
+      expect(original).toContain('# yaml-language-server: $schema=');
+      expect((await runCli(join(dir, 'site'), ['validate'])).exitCode).toBe(0);
+      expect((await runCli(join(dir, 'site'), ['plan'])).exitCode).toBe(0);
+      const again = await runCli(dir, ['init', 'site']);
+      expect(again.exitCode).toBe(2);
+      expect(again.stderr).toContain('already exists; nothing was written');
+      expect(readFileSync(file, 'utf8')).toBe(original);
+    },
+    SLOW,
+  );
+});
+
+describe('nixfleet validate', () => {
+  it(
+    'reports a valid fleet on stdout with exit 0, and as JSON with --json',
+    async () => {
+      const dir = makeTempDir({ 'fleet.yaml': FLEET });
+      const text = await runCli(dir, ['validate']);
+      expect(text).toMatchObject({ exitCode: 0, stderr: '' });
+      expect(text.stdout).toBe('fleet.yaml: valid (2 hosts, 2 ops, 1 pipeline)');
+      const json = await runCli(dir, ['validate', '--json']);
+      expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, errors: [], hosts: 2, ops: 2, pipelines: 1 });
+    },
+    SLOW,
+  );
+
+  it(
+    'finds the fleet file through -f, then $NIXFLEET_FILE, then ./fleet.yaml',
+    async () => {
+      const dir = makeTempDir({ 'conf/a.yaml': FLEET, 'conf/b.yaml': 'version: 1\nhosts: { x: {} }\n' });
+      expect((await runCli(dir, ['validate'])).exitCode).toBe(2);
+      expect((await runCli(dir, ['validate'], { env: { NIXFLEET_FILE: 'conf/b.yaml' } })).stdout).toContain('1 host,');
+      const both = await runCli(dir, ['-f', 'conf/a.yaml', 'validate'], { env: { NIXFLEET_FILE: 'conf/b.yaml' } });
+      expect(both.stdout).toBe('conf/a.yaml: valid (2 hosts, 2 ops, 1 pipeline)');
+    },
+    SLOW,
+  );
+
+  it('says where the missing fleet file was looked for, and how to make one', async () => {
+    const result = await runCli(makeTempDir(), ['validate']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('fleet.yaml: fleet file not found (create one with `nixfleet init`');
+  });
+});
+
+describe('nixfleet list', () => {
+  it('prints hosts, ops and pipelines as tables', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = await runCli(dir, ['list']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('HOST  TRANSPORT  ADDRESS  TAGS\nweb1  local      web1     @web\n');
+    expect(result.stdout).toMatch(/check\s+host\s+30s\s+yes \(1 auto\)/);
+    expect(result.stdout).toMatch(/ship \(default\)\s+hello → check\s+@web\s+Greet then check/);
+  });
+
+  it('prints one kind as JSON with --json', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = await runCli(dir, ['list', 'ops', '--json']);
+    const ops = JSON.parse(result.stdout) as { id: string; timeoutMs: number }[];
+    expect(ops.map((op) => [op.id, op.timeoutMs])).toEqual([
+      ['hello', 600_000],
+      ['check', 30_000],
+    ]);
+  });
+
+  it('rejects an unknown kind with a suggestion and exit 2', async () => {
+    const result = await runCli(makeTempDir({ 'fleet.yaml': FLEET }), ['list', 'host']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe('nixfleet: cannot list `host`\n  hint: did you mean `hosts`?');
+  });
+});
+
+describe('nixfleet schema', () => {
+  it('prints the JSON Schema the fleet file is validated against', async () => {
+    const result = await runCli(makeTempDir(), ['schema']);
+    expect(result.exitCode).toBe(0);
+    const schema = JSON.parse(result.stdout) as { $id: string; title: string };
+    expect(schema.$id).toMatch(/fleet\.schema\.json$/);
+    expect(schema.title).toBe('nixfleet fleet file');
+  });
+});
+
+describe('nixfleet plan', () => {
+  it('shows stages × hosts with shell-quoted commands and runs nothing', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = await runCli(dir, ['plan']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('pipeline ship on 1 host(s) (selector @web): web1');
+    expect(result.stdout).toContain("web1  $ echo 'hi there' from web1");
+    expect(result.stdout).toContain('stage 2/2  check (timeout 30s, retryable, 1 automatic retry)');
+    expect(existsSync(join(dir, 'state'))).toBe(false);
+  });
+
+  it('plans a single op on --on hosts as JSON', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = await runCli(dir, ['plan', 'hello', '--on', '@db', '--json']);
+    expect(result.exitCode).toBe(0);
+    const plan = JSON.parse(result.stdout);
+    expect(plan).toMatchObject({ target: 'hello', targetKind: 'op', selector: '@db', hosts: ['db1'] });
+    expect(plan.stages[0].commands[0]).toMatchObject({ host: 'db1', run: 'echo hello from db1' });
+    expect(plan.stages[0].commands[0].env).toMatchObject({ NIXFLEET_HOST: 'db1', NIXFLEET_VAR_GREETING: 'hello' });
+  });
+
+  it(
+    'exits 2 with a hint for an unknown target or a selector that matches nothing',
+    async () => {
+      const dir = makeTempDir({ 'fleet.yaml': FLEET });
+      const unknown = await runCli(dir, ['plan', 'shop']);
+      expect(unknown.exitCode).toBe(2);
+      expect(unknown.stderr).toBe('nixfleet: unknown pipeline or op `shop`\n  hint: did you mean `ship`?');
+      const nothing = await runCli(dir, ['plan', '--on', '@web,!web1']);
+      expect(nothing.exitCode).toBe(2);
+      expect(nothing.stderr).toContain('selector `@web,!web1` matches no host');
+    },
+    SLOW,
+  );
+});

@@ -1,0 +1,65 @@
+// CORE-005, selectors: names, `@tag`, `*` globs and `!exclusions`, comma-separated; a selector
+// that selects nothing or names an unknown host or tag is an error, never a silent no-op.
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors/user-error.js';
+import { resolveSelector, selectHosts } from '../../src/registry/selector.js';
+import type { Registry } from '../../src/registry/types.js';
+
+const HOSTS = [
+  { id: 'web1', tags: ['web', 'eu'] },
+  { id: 'web2', tags: ['web', 'us'] },
+  { id: 'db1', tags: ['db', 'eu'] },
+  { id: 'cache-eu', tags: [] },
+];
+const select = (selector: string) => resolveSelector(HOSTS, selector);
+
+describe('resolveSelector', () => {
+  it('selects names and tags, in file order whatever the order of the terms', () => {
+    expect(select('db1,@web')).toEqual({ ok: true, hosts: ['web1', 'web2', 'db1'] });
+  });
+
+  it('matches globs against host ids', () => {
+    expect(select('web*')).toEqual({ ok: true, hosts: ['web1', 'web2'] });
+    expect(select('*-eu')).toEqual({ ok: true, hosts: ['cache-eu'] });
+    expect(select('*')).toEqual({ ok: true, hosts: ['web1', 'web2', 'db1', 'cache-eu'] });
+  });
+
+  it('subtracts exclusions; only exclusions means every host except those', () => {
+    expect(select('@eu,!db1')).toEqual({ ok: true, hosts: ['web1'] });
+    expect(select('!@web')).toEqual({ ok: true, hosts: ['db1', 'cache-eu'] });
+    expect(select('*, !web*, !@db')).toEqual({ ok: true, hosts: ['cache-eu'] });
+  });
+
+  it('rejects unknown names and tags with a suggestion', () => {
+    expect(select('web1,db2')).toEqual({ ok: false, message: 'unknown host `db2`', hint: 'did you mean `db1`?' });
+    expect(select('@wbe')).toEqual({ ok: false, message: 'unknown tag `@wbe`', hint: 'did you mean `@web`?' });
+    expect(select('!nosuch')).toMatchObject({ ok: false, message: 'unknown host `nosuch`' });
+  });
+
+  it('rejects a selector that selects nothing, and an empty term', () => {
+    expect(select('@web,!web*')).toMatchObject({ ok: false, message: 'selector `@web,!web*` matches no host' });
+    expect(select('zzz*')).toMatchObject({ ok: false, message: 'selector `zzz*` matches no host' });
+    expect(select('web1,,db1')).toMatchObject({ ok: false, message: 'selector `web1,,db1` has an empty term' });
+  });
+});
+
+describe('selectHosts', () => {
+  const registry = {
+    hosts: new Map(HOSTS.map((h) => [h.id, { ...h, transport: 'local', address: h.id, vars: {} }])),
+  } as unknown as Registry;
+
+  it('selects every host when no selector is given', () => {
+    expect(selectHosts(registry, undefined)).toEqual(['web1', 'web2', 'db1', 'cache-eu']);
+  });
+
+  it('throws a UserError with exit code 2 when nothing matches', () => {
+    try {
+      selectHosts(registry, '@nope');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).exitCode).toBe(2);
+      expect((error as UserError).message).toBe('unknown tag `@nope`');
+    }
+  });
+});
