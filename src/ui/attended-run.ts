@@ -48,28 +48,14 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     renderer?.onEvent(event);
   };
 
-  let run: StartedRun;
-  try {
-    run = startRun(plan, {
-      journal: options.journal,
-      actor: 'cli',
-      onEvent,
-      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-      ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
-      ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
-    });
-  } catch (error) {
-    if (!(error instanceof HostsBusyError)) throw error;
-    const holders = [...new Set(error.busy.map((b) => b.runId))];
-    throw new UserError(`${error.message}; nothing was started`, {
-      exitCode: EXIT.BLOCKED,
-      hint: `wait for ${holders.map((r) => `run ${r}`).join(', ')} to finish, or \`nixfleet cancel ${holders[0]}\``,
-    });
-  }
-
+  // Listening before the run starts: its first command is spawned inside startRun, and a Ctrl-C
+  // arriving before a listener exists would kill nixfleet with the commands still running.
+  let run: StartedRun | undefined;
   let interrupts = 0;
   const onInterrupt = () => {
     interrupts++;
+    // Handlers run from the event loop, so only after startRun has returned.
+    if (run === undefined) return;
     if (interrupts === 1) {
       options.stderr.write(
         `\nnixfleet: cancelling run ${run.runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)\n`,
@@ -81,6 +67,25 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     }
   };
   process.on('SIGINT', onInterrupt);
+  try {
+    run = startRun(plan, {
+      journal: options.journal,
+      actor: 'cli',
+      onEvent,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
+      ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
+    });
+  } catch (error) {
+    process.off('SIGINT', onInterrupt);
+    if (!(error instanceof HostsBusyError)) throw error;
+    const holders = [...new Set(error.busy.map((b) => b.runId))];
+    throw new UserError(`${error.message}; nothing was started`, {
+      exitCode: EXIT.BLOCKED,
+      hint: `wait for ${holders.map((r) => `run ${r}`).join(', ')} to finish, or \`nixfleet cancel ${holders[0]}\``,
+    });
+  }
+
   try {
     const outcome = await run.done;
     await renderer?.finish();

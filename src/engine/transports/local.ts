@@ -8,7 +8,7 @@ import { isProcessGroupAlive, signalProcessGroup } from './process-group.js';
 
 /** CONTRACT.md §3: SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
-/** After the shell exits, how long to keep reading output still held open by background children. */
+/** After the shell exits, how often to look whether only background children still hold its output open. */
 const DRAIN_MS = 100;
 
 export function createLocalTransport(options: { shell: string; cwd: string }): Transport {
@@ -107,11 +107,20 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     child.on('exit', (exitCode, signal) => {
       const result: ExecResult = { exitCode, signal, timedOut, aborted };
       // Background children may still hold stdout open; read what they already wrote, then stop.
-      const drain = setTimeout(() => {
+      // Output still in the pipe arrives late on a loaded machine: keep reading while nothing of
+      // the group is alive (the pipe is about to close), stop once only background children hold it.
+      const giveUpAt = Date.now() + KILL_GRACE_MS;
+      const checkDrain = () => {
+        const pid = child.pid;
+        if (pid !== undefined && !isProcessGroupAlive(pid) && Date.now() < giveUpAt) {
+          drain = setTimeout(checkDrain, DRAIN_MS);
+          return;
+        }
         child.stdout?.destroy();
         child.stderr?.destroy();
         finishWhenTreeIsGone(result);
-      }, DRAIN_MS);
+      };
+      let drain = setTimeout(checkDrain, DRAIN_MS);
       let open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded).length;
       if (open === 0) {
         clearTimeout(drain);

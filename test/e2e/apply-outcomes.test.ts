@@ -1,0 +1,118 @@
+// `nixfleet apply` end to end: outcomes, exit codes and every renderer, through the real CLI.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, runCli } from '../support/cli.js';
+import { parseXml } from '../ui/support/xml-well-formed.js';
+
+// web2 fails `check` (so it is SKIPPED for `finish`), db1 fails `check` too.
+const FLEET = `version: 1
+settings: { concurrency: 4, defaultPipeline: all }
+hosts:
+  web1: { vars: { health: ok } }
+  web2: { vars: { health: bad } }
+  db1: { vars: { health: bad } }
+ops:
+  hello:
+    run: printf '\\033[31mhello\\033[0m from %s\\n' "$NIXFLEET_HOST"
+  check:
+    run: echo "health <{{ host.vars.health }}> & more"; test {{ host.vars.health }} = ok
+  finish:
+    run: echo done
+  fail:
+    run: exit 5
+pipelines:
+  all: { ops: [hello, check, finish] }
+  healthy: { ops: [hello, finish], hosts: web1 }
+`;
+
+let dir: string;
+beforeAll(() => {
+  dir = makeTempDir({ 'fleet.yaml': FLEET });
+});
+
+describe('apply outcomes', () => {
+  it('every host finishing every stage is COMPLETE, exit 0', async () => {
+    const result = await runCli(dir, ['apply', 'healthy']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^run r\d+ COMPLETE: 1\/1 host\(s\) completed/m);
+  });
+
+  it('some hosts failing is PARTIAL, exit 1; the failed hosts are SKIPPED later', async () => {
+    const result = await runCli(dir, ['apply']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('[web2] check ERROR');
+    expect(result.stdout).toContain('[web2] finish SKIPPED');
+    expect(result.stdout).toContain('[web1] finish SUCCESS');
+    expect(result.stdout).toMatch(/^run r\d+ PARTIAL: 1\/3 host\(s\) completed/m);
+  });
+
+  it('no host finishing is FAILED, exit 1', async () => {
+    const result = await runCli(dir, ['apply', 'fail']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/^\[db1\] fail ERROR \(\d+\.\ds\): exit code 5$/m);
+    expect(result.stdout).toMatch(/^run r\d+ FAILED: 0\/3/m);
+  });
+
+  it('plain output has one line per status change and no escape codes, even from commands', async () => {
+    const result = await runCli(dir, ['apply', 'all', '--renderer', 'plain', '--on', 'web2']);
+    expect(result.stdout).not.toMatch(/\u001b/);
+    expect(result.stdout).toContain('[web2] check ERROR');
+    expect(result.stdout).toContain('[web2]   | health <bad> & more');
+    const web2Lines = result.stdout.split('\n').filter((l) => l.startsWith('[web2] hello'));
+    expect(web2Lines.map((l) => l.split(' ')[2])).toEqual(['VALIDATING', 'EXECUTING', 'SUCCESS']);
+  });
+
+  it('--json prints only the final report on stdout', async () => {
+    const result = await runCli(dir, ['apply', '--json']);
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ target: 'all', status: 'PARTIAL' });
+    expect(report.runId).toMatch(/^r\d+$/);
+    expect(Object.keys(report.hosts)).toEqual(['web1', 'web2', 'db1']);
+    expect(report.hosts.web2).toEqual([
+      { op: 'hello', status: 'SUCCESS', exitCode: 0, durationMs: expect.any(Number), error: null },
+      { op: 'check', status: 'ERROR', exitCode: 1, durationMs: expect.any(Number), error: 'exit code 1' },
+      { op: 'finish', status: 'SKIPPED', exitCode: null, durationMs: null, error: null },
+    ]);
+    expect(result.stderr).toBe('');
+  });
+
+  it('--junit writes well-formed XML: one testsuite per stage, one testcase per host', async () => {
+    const result = await runCli(dir, ['apply', '--junit', 'report.xml']);
+    expect(result.exitCode).toBe(1);
+    const xml = readFileSync(join(dir, 'report.xml'), 'utf8');
+    const { root, problems } = parseXml(xml);
+    expect(problems).toEqual([]);
+    expect(root?.name).toBe('testsuites');
+    const suites = root!.children;
+    expect(suites.map((s) => s.attributes.name)).toEqual(['1. hello', '2. check', '3. finish']);
+    expect(suites.map((s) => s.children.map((c) => c.attributes.name))).toEqual([
+      ['web1', 'web2', 'db1'],
+      ['web1', 'web2', 'db1'],
+      ['web1', 'web2', 'db1'],
+    ]);
+    const check = suites[1]!;
+    expect(check.attributes).toMatchObject({ tests: '3', failures: '2', skipped: '0' });
+    const failure = check.children[1]!.children[0]!;
+    expect(failure.name).toBe('failure');
+    expect(failure.attributes.message).toBe('exit code 1');
+    // Command output with <, > and & is escaped, and decodes back to what the command printed.
+    expect(failure.text).toContain('health <bad> & more');
+    expect(suites[2]!.children[1]!.children[0]!.name).toBe('skipped');
+    expect(suites[2]!.attributes).toMatchObject({ tests: '3', failures: '0', skipped: '2' });
+  });
+
+  it('usage mistakes are exit 2 with a hint, before anything runs', async () => {
+    const bad = await runCli(dir, ['apply', '--concurrency', '0']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--concurrency must be a whole number');
+    const renderer = await runCli(dir, ['apply', '--renderer', 'fancy']);
+    expect(renderer.exitCode).toBe(2);
+    expect(renderer.stderr).toContain('unknown renderer `fancy`');
+    const target = await runCli(dir, ['apply', 'nope']);
+    expect(target.exitCode).toBe(2);
+    expect(target.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,124 @@
+// Ctrl-C, `nixfleet cancel` from another process, busy hosts and a killed runner, end to end.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { liveGroupMembers } from '../../src/engine/transports/process-group.js';
+import { openJournal } from '../../src/store/journal.js';
+import { waitForFile } from '../engine/support/wait-for.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+
+// Real processes on a shared two-core machine: generous bounds, every wait still bounded.
+vi.setConfig({ testTimeout: 90_000 });
+
+const FLEET = `version: 1
+settings: { concurrency: 1 }
+hosts: { h1: {}, h2: {}, h3: {} }
+ops:
+  work:
+    run: echo $$ > pgid-$NIXFLEET_HOST; touch started-$NIXFLEET_HOST; sleep 1.5; touch finished-$NIXFLEET_HOST
+  after:
+    run: "true"
+  hang:
+    run: echo $$ > pgid-$NIXFLEET_HOST; touch started-$NIXFLEET_HOST; sleep 30
+pipelines:
+  two: { ops: [work, after] }
+`;
+
+function statuses(dir: string, runId: string) {
+  const journal = openJournal(join(dir, '.nixfleet'));
+  try {
+    return {
+      run: journal.getRun(runId)?.status,
+      commands: Object.fromEntries(journal.listCommands({ runId }).map((c) => [`${c.stage}:${c.hostId}`, c.status])),
+    };
+  } finally {
+    journal.close();
+  }
+}
+
+describe('Ctrl-C', () => {
+  it('the first SIGINT lets the running command finish, cancels the rest, exit 130', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const apply = spawnCli(dir, ['apply', 'two', '--json']);
+    await waitForFile(join(dir, 'started-h1'));
+    apply.kill('SIGINT');
+    const result = await apply;
+    expect(result.exitCode).toBe(130);
+    const report = JSON.parse(String(result.stdout));
+    expect(report.status).toBe('CANCELLED');
+    expect(String(result.stderr)).toContain('cancelling run');
+    expect(readFileSync(join(dir, 'finished-h1'), 'utf8')).toBe('');
+    expect(statuses(dir, report.runId)).toEqual({
+      run: 'CANCELLED',
+      commands: {
+        '0:h1': 'SUCCESS',
+        '0:h2': 'CANCELLED',
+        '0:h3': 'CANCELLED',
+        '1:h1': 'CANCELLED',
+        '1:h2': 'CANCELLED',
+        '1:h3': 'CANCELLED',
+      },
+    });
+  });
+
+  it('a second SIGINT kills the running command too', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const apply = spawnCli(dir, ['apply', 'hang', '--json']);
+    await waitForFile(join(dir, 'started-h1'));
+    apply.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 200));
+    const killedAt = Date.now();
+    apply.kill('SIGINT');
+    const result = await apply;
+    expect(result.exitCode).toBe(130);
+    expect(Date.now() - killedAt).toBeLessThan(3000);
+    const report = JSON.parse(String(result.stdout));
+    expect(report.hosts.h1[0]).toMatchObject({ status: 'CANCELLED', error: 'killed by cancel' });
+    expect(report.hosts.h2[0]).toMatchObject({ status: 'CANCELLED' });
+    expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid-h1'), 'utf8')))).toEqual([]);
+  });
+});
+
+describe('busy hosts and cancel from another process', () => {
+  it('a second apply on a busy host exits 3 and starts nothing; `nixfleet cancel` stops the first within a second', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const first = spawnCli(dir, ['apply', 'hang', '--on', 'h1', '--json']);
+    await waitForFile(join(dir, 'started-h1'));
+    const second = await runCli(dir, ['apply', 'hang', '--on', 'h2,h1']);
+    expect(second.exitCode).toBe(3);
+    expect(second.stderr).toMatch(/host\(s\) busy: h1 \(run r1\)/);
+    expect(second.stderr).toContain('nixfleet cancel r1');
+    const runs = await runCli(dir, ['runs', '--json']);
+    expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r1']);
+
+    // The running command finishes (it has 30 s left), so kill it through its group once cancel is seen.
+    const cancel = await runCli(dir, ['cancel', 'r1']);
+    expect(cancel.exitCode).toBe(0);
+    expect(cancel.stdout).toContain('cancel requested for run r1');
+    const pgid = Number(readFileSync(join(dir, 'pgid-h1'), 'utf8'));
+    await new Promise((r) => setTimeout(r, 1000));
+    process.kill(-pgid, 'SIGTERM');
+    const result = await first;
+    expect(result.exitCode).toBe(130);
+    expect(JSON.parse(String(result.stdout)).status).toBe('CANCELLED');
+  });
+});
+
+describe('a killed runner', () => {
+  it('SIGKILL leaves the run to be marked ORPHANED by the next nixfleet process', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const apply = spawnCli(dir, ['apply', 'hang', '--on', 'h1']);
+    await waitForFile(join(dir, 'started-h1'));
+    apply.kill('SIGKILL');
+    await apply;
+    const pgid = Number(readFileSync(join(dir, 'pgid-h1'), 'utf8'));
+    process.kill(-pgid, 'SIGKILL');
+    const runs = await runCli(dir, ['runs', '--json']);
+    expect(JSON.parse(runs.stdout)[0]).toMatchObject({ id: 'r1', status: 'ORPHANED' });
+    const show = await runCli(dir, ['show', 'r1']);
+    expect(show.stdout).toMatch(/^h1\s+ORPHANED/m);
+    // The host is free again.
+    const again = await runCli(dir, ['apply', 'after', '--on', 'h1']);
+    expect(again.exitCode).toBe(0);
+  });
+});

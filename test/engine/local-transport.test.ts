@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLocalTransport, KILL_GRACE_MS } from '../../src/engine/transports/local.js';
+import { liveGroupMembers } from '../../src/engine/transports/process-group.js';
+import { makeTempDir } from '../support/cli.js';
+
+const transportIn = (cwd: string) => createLocalTransport({ shell: '/bin/sh', cwd });
+
+describe('the local transport', () => {
+  it('runs in the root directory (or the op cwd under it) with the given environment, output interleaved in order', async () => {
+    const dir = makeTempDir({ 'sub/marker': '' });
+    let output = '';
+    const result = await transportIn(dir).exec('pwd; echo out; echo err >&2; echo "$GREETING"; exit 3', {
+      env: { GREETING: 'hi there' },
+      timeoutMs: 5000,
+      onOutput: (chunk) => {
+        output += chunk;
+      },
+      cwd: 'sub',
+    });
+    expect(result).toEqual({ exitCode: 3, signal: null, timedOut: false, aborted: false });
+    expect(output).toBe(`${join(dir, 'sub')}\nout\nerr\nhi there\n`);
+  });
+
+  it('a missing working directory is a transport error, not an exit code', async () => {
+    const dir = makeTempDir();
+    const result = await transportIn(dir).exec('true', { env: {}, timeoutMs: 5000, cwd: 'missing' });
+    expect(result.exitCode).toBeNull();
+    expect(result.transportError).toMatch(/^local: cannot start \/bin\/sh in .*missing/);
+  });
+
+  it('a command leaving a background child still finishes when the shell exits', async () => {
+    const dir = makeTempDir();
+    const started = Date.now();
+    const result = await transportIn(dir).exec('echo $$ > pgid; sleep 3 & echo started', { env: {}, timeoutMs: 5000 });
+    expect(result.exitCode).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2000);
+    process.kill(-Number(readFileSync(join(dir, 'pgid'), 'utf8')), 'SIGKILL');
+  });
+
+  it('children that ignore SIGTERM get SIGKILL after the grace period; nothing survives', async () => {
+    const dir = makeTempDir();
+    const started = Date.now();
+    const result = await transportIn(dir).exec("trap '' TERM; echo $$ > pgid; sleep 30 & sleep 31; wait", {
+      env: {},
+      timeoutMs: 300,
+    });
+    const took = Date.now() - started;
+    expect(result.timedOut).toBe(true);
+    expect(took).toBeGreaterThanOrEqual(300 + KILL_GRACE_MS);
+    expect(took).toBeLessThan(300 + KILL_GRACE_MS + 1500);
+    expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid'), 'utf8')))).toEqual([]);
+  }, 15_000);
+
+  it('aborting kills the whole tree at once', async () => {
+    const dir = makeTempDir();
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 200);
+    const started = Date.now();
+    const result = await transportIn(dir).exec('echo $$ > pgid; sleep 30 & sleep 31; wait', {
+      env: {},
+      timeoutMs: 10_000,
+      signal: abort.signal,
+    });
+    expect(result).toMatchObject({ aborted: true, timedOut: false, exitCode: null });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid'), 'utf8')))).toEqual([]);
+  });
+});
