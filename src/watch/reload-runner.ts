@@ -21,6 +21,8 @@ export interface ReloadRunnerOptions {
   current(): Registry;
   /** Run events for the renderer of each run, given the plan it runs. */
   listenerFor?(plan: Plan): RunEventListener | undefined;
+  /** About to start a run of `plan`, planned from registry version `registryVersion`. */
+  onStarting?(plan: Plan, registryVersion: number): void;
   onStarted?(run: StartedRun, plan: Plan, registryVersion: number): void;
   onFinished?(outcome: RunOutcome): void;
   /** The run could not start: unknown target, selector matching nothing, busy hosts. */
@@ -61,6 +63,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
   function startFromCurrent(): StartedRun | undefined {
     try {
       const plan = buildPlan(options.current(), options.target, options.selector);
+      options.onStarting?.(plan, options.version());
       const listener = options.listenerFor?.(plan);
       const started = startRun(plan, {
         journal: options.journal,

@@ -1,10 +1,182 @@
-// Placeholder until the command lands; replaced by its real implementation.
-import { UserError } from '../../errors/user-error.js';
+// `nixfleet watch [--run TARGET] [--on SEL]` (CONTRACT.md §2, see CORE-006): live-reloads the
+// fleet file and its includes, printing each reload and each broken save in one line; with
+// `--run`, applies TARGET once the fleet is valid and after every good reload, one run at a time.
+// Stops on SIGINT/SIGTERM: exit 0 when idle, 130 when a run had to be cancelled.
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import type { RunEventListener } from '../../engine/types.js';
+import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
+import { EXIT, UserError } from '../../errors/user-error.js';
+import { openJournal } from '../../store/journal.js';
+import { createPlainRenderer } from '../../ui/plain-renderer.js';
+import { describeDiff } from '../../watch/describe-diff.js';
+import { watchRegistry } from '../../watch/registry-watcher.js';
+import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
 import type { CommandContext } from '../command.js';
+import { dataDirFor, fleetFilePath } from '../load-fleet.js';
 
-export const usage = 'watch';
-export const options = {};
+export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N]';
+export const options = {
+  run: { type: 'string' },
+  on: { type: 'string' },
+  concurrency: { type: 'string' },
+} as const;
 export const maxPositionals = 0;
-export async function run(_ctx: CommandContext): Promise<number> {
-  throw new UserError('`watch` is not available in this build yet');
+
+type Line = Record<string, unknown> & { type: string };
+
+export async function run(ctx: CommandContext): Promise<number> {
+  const file = fleetFilePath(ctx);
+  if (!existsSync(file)) {
+    throw new UserError(`no fleet file at ${relative(ctx.io.cwd, file) || file}`, {
+      hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
+    });
+  }
+  const target = ctx.values.run as string | undefined;
+  const selector = ctx.values.on as string | undefined;
+  const concurrency = parseConcurrency(ctx.values.concurrency as string | undefined);
+  const dataDirOverride = ctx.global.dataDir ?? (ctx.io.env.NIXFLEET_DATA_DIR || undefined);
+  const dataDir = dataDirOverride === undefined ? undefined : resolve(ctx.io.cwd, dataDirOverride);
+  const isRunning = ctx.values.run !== undefined;
+  const say = (text: string, json: Line) =>
+    ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+  const name = (path: string) => relative(ctx.io.cwd, path) || path;
+
+  // A run needs the journal (and then reloads are journaled too); without --run, watching writes
+  // nothing to the data directory: it is a live `validate`.
+  const journal = isRunning ? openJournal(await dataDirFor(ctx)) : undefined;
+  let runner: ReloadRunner | undefined;
+
+  const startRunsOn = () => {
+    if (!journal || runner) return;
+    runner = createReloadRunner({
+      target,
+      selector,
+      journal,
+      actor: 'watch',
+      ...(concurrency === undefined ? {} : { concurrency }),
+      current: () => watcher.current(),
+      version: () => watcher.version(),
+      // CONTRACT.md §2: without a TTY, plain lines; watch output is a log, so always plain here.
+      listenerFor: (): RunEventListener | undefined =>
+        ctx.global.json ? undefined : createPlainRenderer(ctx.io.stdout).onEvent,
+      onStarting: (plan, version) =>
+        ctx.global.json ||
+        say(`applying ${plan.target} on ${hostList(plan.hosts)} (registry v${version})`, { type: '' }),
+      onStarted: (started, plan, version) =>
+        ctx.global.json &&
+        say('', { type: 'run_started', runId: started.runId, target: plan.target, version, hosts: plan.hosts }),
+      // The plain renderer already printed the run's last line; JSON readers get the outcome.
+      onFinished: (outcome) => ctx.global.json && say('', { type: 'run_finished', ...outcome }),
+      onNotStarted: (message, hint) =>
+        say(`run not started: ${message}${hint ? ` (${hint})` : ''}`, { type: 'run_not_started', message }),
+      onQueued: (runId) => say(`saved during run ${runId}: one re-run queued`, { type: 'run_queued', after: runId }),
+    });
+  };
+
+  const reportErrors = (errors: readonly ConfigError[]) => {
+    const kept = watcher.version() > 0 ? `kept v${watcher.version()}` : 'waiting for a valid save';
+    if (ctx.global.json) {
+      say('', { type: 'invalid', errors, keptVersion: watcher.version() || null });
+      return;
+    }
+    for (const e of errors) ctx.io.stderr.write(`${formatConfigError(e)}\n`);
+    ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; ${kept}\n`);
+  };
+
+  const watcher = watchRegistry(file, {
+    cwd: ctx.io.cwd,
+    actor: 'watch',
+    ...(journal === undefined ? {} : { journal }),
+    ...(dataDir === undefined ? {} : { dataDir }),
+    onReload: (registry, diff, info) => {
+      say(`reloaded ${info.label} (v${info.version}): ${describeDiff(diff, info.settingsChanged)}`, {
+        type: 'reloaded',
+        version: info.version,
+        files: info.changedFiles.map(name),
+        hash: registry.hash,
+        diff,
+        settingsChanged: info.settingsChanged,
+      });
+      startRunsOn();
+      runner?.request();
+    },
+    onError: reportErrors,
+    onRestored: (registry) =>
+      say(`${name(registry.file)} is valid again, unchanged since v${watcher.version()}`, {
+        type: 'restored',
+        version: watcher.version(),
+      }),
+  });
+
+  const stopped = waitForStopSignal(() => {
+    // CONTRACT.md §3: a second Ctrl-C kills the commands still running.
+    runner?.active?.cancel({ kill: true });
+  });
+
+  try {
+    const first = await watcher.ready;
+    say(
+      `watching ${name(first.file)} (${first.files.length} file(s): ${first.hosts.size} hosts, ${first.ops.size} ops, ${first.pipelines.size} pipelines) v1; Ctrl-C to stop`,
+      { type: 'watching', version: 1, file: name(first.file), files: first.files.map(name), hash: first.hash },
+    );
+    startRunsOn();
+    runner?.request();
+  } catch (error) {
+    if (!(error instanceof ConfigErrors)) {
+      stopped.dispose();
+      await watcher.close();
+      journal?.close();
+      throw error;
+    }
+    reportErrors(error.errors);
+    say(`watching ${name(file)}; Ctrl-C to stop`, { type: 'watching', version: 0, file: name(file) });
+  }
+
+  await stopped.signal;
+  const wasRunning = runner?.active !== undefined;
+  if (wasRunning)
+    say(`cancelling run ${runner?.active?.runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling' });
+  await runner?.stop({ cancel: true });
+  stopped.dispose();
+  await watcher.close();
+  journal?.close();
+  say('stopped watching', { type: 'stopped' });
+  return wasRunning ? EXIT.CANCELLED : EXIT.OK;
+}
+
+/** Resolves on the first SIGINT/SIGTERM; later ones call `again` until disposed. */
+function waitForStopSignal(again: () => void): { signal: Promise<void>; dispose(): void } {
+  let count = 0;
+  let resolveSignal!: () => void;
+  const signal = new Promise<void>((r) => {
+    resolveSignal = r;
+  });
+  const onSignal = () => {
+    count += 1;
+    if (count === 1) resolveSignal();
+    else again();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+function parseConcurrency(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UserError(`--concurrency must be a whole number of at least 1, got \`${value}\``);
+  }
+  return n;
+}
+
+function hostList(hosts: readonly string[]): string {
+  return hosts.length <= 5 ? hosts.join(', ') : `${hosts.length} hosts`;
 }

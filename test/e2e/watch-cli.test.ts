@@ -1,0 +1,157 @@
+// The real `nixfleet watch` in a temp directory, driven by real saves (CORE-006).
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { pause, waitFor } from '../watch/fleet-edits.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempFleet(content: string): string {
+  const dir = makeTempDir({ 'fleet.yaml': content }, 'nixfleet-e2e-watch-');
+  dirs.push(dir);
+  return dir;
+}
+
+/** Starts `nixfleet watch ...` and keeps what it printed so far readable while it runs. */
+function startWatch(dir: string, args: string[]) {
+  const proc = spawnCli(dir, ['watch', ...args], { timeoutMs: 110_000 });
+  const seen = { stdout: '', stderr: '' };
+  proc.stdout?.on('data', (chunk: Buffer) => {
+    seen.stdout += chunk.toString();
+  });
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    seen.stderr += chunk.toString();
+  });
+  // The message is built on failure, so it shows what was printed by then.
+  const until = async (what: string, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 30_000) => {
+    try {
+      return await waitFor(what, () => pattern.test(seen[stream]), timeoutMs);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; ${stream} so far:\n${seen[stream].slice(-600)}`);
+    }
+  };
+  return { proc, seen, until };
+}
+
+const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
+
+const plainFleet = (description: string) => `version: 1
+hosts:
+  web1: {}
+ops:
+  hello:
+    description: ${description}
+    run: echo hello
+pipelines:
+  all:
+    ops: [hello]
+`;
+
+// `gate` waits until a file `go` exists; `say` appends the word it was defined with to said.txt.
+const gatedFleet = (word: string) => `version: 1
+hosts:
+  web1: {}
+ops:
+  gate:
+    run: while [ ! -e go ]; do sleep 0.02; done
+    timeout: 30s
+  say:
+    run: echo ${word} >> said.txt
+pipelines:
+  all:
+    ops: [gate, say]
+`;
+
+// Each test starts the real CLI; on a loaded two-core machine that alone can take seconds.
+describe('nixfleet watch (CONTRACT.md §2, CORE-006)', { timeout: 120_000 }, () => {
+  it('prints each reload and each broken save compactly, writes nothing, and exits 0 on SIGINT', async () => {
+    const dir = tempFleet(plainFleet('first'));
+    const { proc, seen, until } = startWatch(dir, []);
+    await until('the start line', 'stdout', /watching fleet\.yaml .*v1/);
+
+    writeFileSync(join(dir, 'fleet.yaml'), plainFleet('second'));
+    await until('the reload', 'stdout', /reloaded fleet\.yaml \(v2\): ~op hello/);
+
+    writeFileSync(join(dir, 'fleet.yaml'), plainFleet('third').replace('[hello]', '[hello, nope]'));
+    await until('the error', 'stderr', /kept v2/);
+    expect(seen.stderr).toMatch(/^fleet\.yaml:10:\d+: pipelines\.all\.ops\[1\]: .*nope/m);
+
+    writeFileSync(join(dir, 'fleet.yaml'), plainFleet('fourth'));
+    await until('the reload after the fix', 'stdout', /reloaded fleet\.yaml \(v3\): ~op hello/);
+
+    proc.kill('SIGINT');
+    const result = await proc;
+    expect(result.exitCode).toBe(0);
+    expect(seen.stdout).toMatch(/stopped watching\n$/);
+    expect(existsSync(join(dir, '.nixfleet'))).toBe(false);
+  });
+
+  it('--run applies once at start and once per burst; saves during a run queue one re-run and the run keeps its definitions', async () => {
+    const dir = tempFleet(gatedFleet('v1'));
+    writeFileSync(join(dir, 'go'), '');
+    const said = () =>
+      existsSync(join(dir, 'said.txt')) ? readFileSync(join(dir, 'said.txt'), 'utf8').split('\n').filter(Boolean) : [];
+    const { proc, seen, until } = startWatch(dir, ['--run', 'all']);
+    await until('the first run', 'stdout', /run r1 COMPLETE/);
+
+    // A burst of 20 writes while idle: one reload, one run.
+    for (let i = 1; i <= 20; i++) {
+      writeFileSync(join(dir, 'fleet.yaml'), gatedFleet(`burst-${i}`));
+      await pause(3);
+    }
+    await until('the run after the burst', 'stdout', /run r2 COMPLETE/);
+    await pause(150);
+    writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('barrier'));
+    await until('the run after the barrier save', 'stdout', /run r3 COMPLETE/);
+    expect(said()).toEqual(['v1', 'burst-20', 'barrier']);
+    expect(count(seen.stdout, /reloaded fleet\.yaml/)).toBe(2);
+
+    // A run blocked at its gate; two saves during it queue exactly one re-run.
+    rmSync(join(dir, 'go'));
+    writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('slow'));
+    await until('the slow run at its gate', 'stdout', /run r4:[\s\S]*\[web1\] gate EXECUTING/);
+    writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('during-1'));
+    await until('the first save during the run', 'stdout', /saved during run r4: one re-run queued/);
+    writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('during-2'));
+    await until('the second save during the run', 'stdout', /reloaded fleet\.yaml \(v6\)/);
+    writeFileSync(join(dir, 'go'), '');
+    await until('the queued run', 'stdout', /run r5 COMPLETE/);
+
+    proc.kill('SIGINT');
+    const result = await proc;
+    expect(result.exitCode).toBe(0);
+    expect(said()).toEqual(['v1', 'burst-20', 'barrier', 'slow', 'during-2']);
+    expect(count(seen.stdout, /one re-run queued/)).toBe(1);
+    expect(seen.stdout).not.toMatch(/run r6/);
+    expect(seen.stdout).toMatch(/applying all on web1 \(registry v6\)/);
+  });
+
+  it('SIGINT during a run cancels it and exits 130', async () => {
+    const dir = tempFleet(gatedFleet('never'));
+    const { proc, seen, until } = startWatch(dir, ['--run', 'all']);
+    await until('the run at its gate', 'stdout', /\[web1\] gate EXECUTING/);
+
+    proc.kill('SIGINT');
+    await until('the cancel notice', 'stdout', /cancelling run r1/);
+    // Running commands finish on the first Ctrl-C (CONTRACT.md §3): let the gate through.
+    writeFileSync(join(dir, 'go'), '');
+    const result = await proc;
+
+    expect(result.exitCode).toBe(130);
+    expect(seen.stdout).toMatch(/run r1 CANCELLED/);
+    expect(existsSync(join(dir, 'said.txt'))).toBe(false);
+  });
+
+  it('refuses to start without a fleet file (exit 2)', async () => {
+    const dir = makeTempDir({}, 'nixfleet-e2e-watch-');
+    dirs.push(dir);
+    const result = await runCli(dir, ['watch']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/no fleet file at fleet\.yaml/);
+    expect(result.stderr).toMatch(/nixfleet init/);
+  });
+});
