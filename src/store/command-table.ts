@@ -56,6 +56,9 @@ export function createCommandTable(
     run: db.prepare(
       "SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY stage, rowid LIMIT ?",
     ),
+    runHost: db.prepare(
+      "SELECT * FROM commands WHERE pipeline_id = ? AND host_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY stage, rowid LIMIT ?",
+    ),
     host: db.prepare(
       "SELECT * FROM commands WHERE host_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY created_at DESC, rowid DESC LIMIT ?",
     ),
@@ -146,13 +149,12 @@ export function createCommandTable(
       const limit = options.limit ?? DEFAULT_LIST_LIMIT;
       const active = options.activeOnly ? 1 : 0;
       let rows: CommandRow[];
-      if (options.runId !== undefined) rows = listQueries.run.all(options.runId, active, limit) as CommandRow[];
+      if (options.runId !== undefined && options.hostId !== undefined) {
+        rows = listQueries.runHost.all(options.runId, options.hostId, active, limit) as CommandRow[];
+      } else if (options.runId !== undefined) rows = listQueries.run.all(options.runId, active, limit) as CommandRow[];
       else if (options.hostId !== undefined) rows = listQueries.host.all(options.hostId, active, limit) as CommandRow[];
       else if (options.activeOnly) rows = listQueries.active.all(limit) as CommandRow[];
       else rows = listQueries.all.all(limit) as CommandRow[];
-      if (options.runId !== undefined && options.hostId !== undefined) {
-        rows = rows.filter((row) => row.host_id === options.hostId);
-      }
       return rows.map((row) => toCommandRecord(row, dataDir));
     },
   };

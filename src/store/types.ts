@@ -170,7 +170,7 @@ export interface Journal {
   /** Marks the run for cancellation; the owning process notices (pipeline_updated). Works from any process. */
   requestCancel(runId: string): RunRecord;
   getRun(runId: string): RunRecord | undefined;
-  /** Newest first. */
+  /** Newest first; default limit 50. */
   listRuns(options?: { limit?: number; activeOnly?: boolean }): RunRecord[];
 
   /** A legal step of the status machine, or it throws IllegalTransitionError (command_started / command_progress / command_finished). */
@@ -178,12 +178,13 @@ export interface Journal {
   /** A live tail of output (command_progress). Callers throttle. */
   reportProgress(commandId: string, tail: string): void;
   getCommand(commandId: string): CommandRecord | undefined;
+  /** With runId: in stage order, as created. Otherwise newest first. Default limit 1000. */
   listCommands(options?: { runId?: string; hostId?: string; activeOnly?: boolean; limit?: number }): CommandRecord[];
   /** Opens DATA_DIR/logs/<command-id>.log for streaming and records it in commands.output_file. */
   openOutput(commandId: string): OutputSink;
 
   logEvent(event: NewEvent): EventRecord;
-  /** Newest first. */
+  /** Newest first; default limit 100. */
   listEvents(options?: { limit?: number }): EventRecord[];
 
   /** Stores the new current registry summary and appends registry_reloaded. */
