@@ -9,6 +9,7 @@ import { connectionArgs, controlArgs, sshArgs } from '../../src/engine/transport
 import { createControlSocket, MAX_SOCKET_PATH } from '../../src/engine/transports/ssh/control-socket.js';
 import { describeSshFailure, isConnectionLoss } from '../../src/engine/transports/ssh/failure-reason.js';
 import { buildRemoteCommand } from '../../src/engine/transports/ssh/remote-command.js';
+import { StartMarkerScanner } from '../../src/engine/transports/ssh/start-marker.js';
 import type { Host, SshSettings } from '../../src/registry/types.js';
 import { makeTempDir } from '../support/cli.js';
 
@@ -91,6 +92,27 @@ describe('the remote command line', () => {
   it('a leading ~ in cwd is left for the remote shell to expand', () => {
     const line = buildRemoteCommand({ command: 'pwd', env: {}, cwd: '~/app dir', shell: '/bin/sh', startToken: 't' });
     expect(line).toContain("cd ~/'app dir' &&");
+  });
+});
+
+describe('the start line', () => {
+  it('is found across chunks and after a partial line, and removed from the output', () => {
+    const scanner = new StartMarkerScanner('nixfleet-start-ab12');
+    let output = scanner.push('rc: hello');
+    output += scanner.push(' nixfleet-start-');
+    expect(scanner.pgid).toBeUndefined();
+    output += scanner.push('ab12 4242\ncommand stderr\n');
+    expect(scanner.pgid).toBe(4242);
+    output += scanner.push('more\n');
+    expect(output).toBe('rc: hello command stderr\nmore\n');
+    expect(scanner.tail).toBe('command stderr\nmore\n');
+  });
+
+  it('keeps everything for the diagnosis when it never comes', () => {
+    const scanner = new StartMarkerScanner('nixfleet-start-ab12');
+    expect(scanner.push('ssh: connect to host x port 22: Connection refused\n')).toBe('');
+    expect(scanner.pgid).toBeUndefined();
+    expect(scanner.beforeStart).toContain('Connection refused');
   });
 });
 

@@ -89,6 +89,19 @@ describe('output and exit codes', () => {
   });
 });
 
+describe('a connection lost under a running command', () => {
+  it.each([true, false])('is reported as lost, not as exit 255 (multiplex: %s)', async (multiplex) => {
+    // Killing the command's sshd process drops the connection while the command runs.
+    const result = await run(
+      transport({}, sshSettings({ multiplex })),
+      'echo started; sleep 1; kill -9 $PPID; sleep 5',
+    );
+    expect(result.output).toContain('started\n');
+    expect(result.exitCode).toBeNull();
+    expect(result.transportError).toBe(`ssh: connection to 127.0.0.1:${sshd.port} was lost while the command ran`);
+  });
+});
+
 describe('env and quoting', () => {
   it('env values with spaces, quotes, $, ;, backticks and newlines arrive literally', async () => {
     const marker = join(work, 'injected');

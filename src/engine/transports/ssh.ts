@@ -60,7 +60,14 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
 
     let mode: ControlMode = { kind: 'none' };
     if (settings.ssh.multiplex) {
-      control ??= createControlSocket(options.controlDir);
+      if (!control) {
+        try {
+          control = createControlSocket(options.controlDir);
+        } catch (error) {
+          const reason = (error as Error).message.split('\n')[0];
+          return { exitCode: null, signal: null, timedOut: false, aborted: false, transportError: `ssh: ${reason}` };
+        }
+      }
       const socket = control;
       if (!isMasterUp(socket)) {
         masterOpening ??= openMaster(socket, execOptions).finally(() => {
@@ -91,6 +98,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       exec: execOptions,
       timeoutMs: remainingMs,
       stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first),
+      isConnectionUp: () => sessionMode.kind !== 'client' || existsSync(sessionMode.socketPath),
     });
   };
 

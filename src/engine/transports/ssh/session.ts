@@ -19,6 +19,8 @@ export interface SessionOptions {
   readonly timeoutMs: number;
   /** Stops the remote process group; resolves with the signal that ended it, or null if it could not. */
   readonly stopRemote: (pgid: number, first: StopSignal) => Promise<StopSignal | null>;
+  /** False once the connection the session rode on is gone (a multiplexing master that died). */
+  readonly isConnectionUp: () => boolean;
 }
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
@@ -133,7 +135,8 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
         });
         return;
       }
-      if (exitCode === 255 && isConnectionLoss(scanner.tail)) {
+      // A mux client says nothing when its master dies; the master's socket being gone tells.
+      if (exitCode === 255 && (isConnectionLoss(scanner.tail) || !options.isConnectionUp())) {
         finish({
           exitCode: null,
           signal,

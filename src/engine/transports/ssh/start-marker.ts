@@ -13,7 +13,8 @@ export class StartMarkerScanner {
   readonly #pattern: RegExp;
 
   constructor(token: string) {
-    this.#pattern = new RegExp(`(?:^|\\n)${token} (\\d+)\\n`);
+    // The token is random, so it is matched anywhere: an rc file may have printed a partial line.
+    this.#pattern = new RegExp(`${token} (\\d+)\\n`);
   }
 
   /** The remote process group id, once the start line has been seen. */
@@ -41,8 +42,7 @@ export class StartMarkerScanner {
     const match = this.#pattern.exec(this.#pending);
     if (!match) return '';
     this.#pgid = Number(match[1]);
-    const lineStart = match.index + (match[0].startsWith('\n') ? 1 : 0);
-    const before = this.#pending.slice(0, lineStart);
+    const before = this.#pending.slice(0, match.index);
     const after = this.#pending.slice(match.index + match[0].length);
     this.#pending = '';
     this.#remember(after);
