@@ -1,6 +1,7 @@
 // How a run learns it should stop (see CORE-002, cancel): a local request (Ctrl-C, the API) or a
 // request journaled by another process (`nixfleet cancel RUN_ID`, the dashboard), polled often
 // enough that it is honoured within a second.
+import { setMaxListeners } from 'node:events';
 import type { Journal } from '../store/types.js';
 
 /** How often the journal is asked whether another process requested a cancel. */
@@ -18,6 +19,8 @@ export interface RunCancellation {
 
 export function createRunCancellation(journal: Journal, runId: string): RunCancellation {
   const kill = new AbortController();
+  // Every running command listens on the one kill signal: hundreds at a time is expected.
+  setMaxListeners(0, kill.signal);
   let requested = false;
   const listeners: (() => void)[] = [];
 

@@ -1,0 +1,100 @@
+// `nixfleet apply` throughput (see CORE-002): 300 local hosts × 3 no-op stages (`true`) at
+// concurrency 50, every command fully journaled (PENDING -> VALIDATING -> EXECUTING -> SUCCESS,
+// stage barriers, the run's changes). Baselines measured in the same run, on the same machine:
+//   xargs       `xargs -P 50` running the same 900 `sh -c true` (no journal, no barriers)
+//   node spawn  Node's own child_process.spawn of the same 900 `sh -c true` at 50 at a time
+//               (the floor for any Node engine: where the time goes that the journal does not take)
+// Rounds alternate so load from the rest of the machine hits every contender alike.
+// Run: npx tsc -p tsconfig.build.json && node bench/apply.bench.mjs
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRegistry } from '../dist/config/load.js';
+import { buildPlan } from '../dist/engine/plan.js';
+import { startRun } from '../dist/engine/run.js';
+import { openJournal } from '../dist/store/journal.js';
+
+const HOSTS = 300;
+const STAGES = 3;
+const CONCURRENCY = 50;
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const COMMANDS = HOSTS * STAGES;
+
+function fleetYaml() {
+  const hosts = Array.from({ length: HOSTS }, (_, i) => `  h${i}: {}`).join('\n');
+  const ops = Array.from({ length: STAGES }, (_, i) => `  s${i}:\n    run: "true"`).join('\n');
+  const stages = Array.from({ length: STAGES }, (_, i) => `s${i}`).join(', ');
+  return `version: 1\nsettings: { concurrency: ${CONCURRENCY} }\nhosts:\n${hosts}\nops:\n${ops}\npipelines:\n  bench: { ops: [${stages}] }\n`;
+}
+
+async function benchNixfleet(root) {
+  const dir = mkdtempSync(join(root, 'nixfleet-'));
+  writeFileSync(join(dir, 'fleet.yaml'), fleetYaml());
+  const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+  const plan = buildPlan(registry, 'bench', undefined);
+  const started = performance.now();
+  const journal = openJournal(registry.settings.dataDir);
+  const run = startRun(plan, { journal, actor: 'bench', concurrency: CONCURRENCY });
+  const outcome = await run.done;
+  const ms = performance.now() - started;
+  const succeeded = journal.listCommands({ runId: run.runId, limit: COMMANDS }).filter((c) => c.status === 'SUCCESS');
+  journal.close();
+  if (outcome.status !== 'COMPLETE' || succeeded.length !== COMMANDS) {
+    throw new Error(`bench run ended ${outcome.status} with ${succeeded.length}/${COMMANDS} SUCCESS`);
+  }
+  return ms;
+}
+
+function benchXargs() {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('sh', ['-c', `seq ${COMMANDS} | xargs -P ${CONCURRENCY} -I{} sh -c true`], { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`xargs: ${code}`))));
+  });
+}
+
+async function benchNodeSpawn() {
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < COMMANDS) {
+      next++;
+      await new Promise((resolve) => {
+        const child = spawn('/bin/sh', ['-c', 'true'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        child.on('close', resolve);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return performance.now() - started;
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const root = mkdtempSync(join(tmpdir(), 'nixfleet-apply-bench-'));
+const results = { nixfleet: [], xargs: [], node: [] };
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    results.xargs.push(await benchXargs());
+    results.nixfleet.push(await benchNixfleet(root));
+    results.node.push(await benchNodeSpawn());
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
+
+const fmt = (ms) => `${(ms / 1000).toFixed(2)}s`;
+console.log(`${HOSTS} hosts × ${STAGES} no-op stages = ${COMMANDS} commands, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`);
+console.log('contender                     median    per round');
+for (const [name, label] of [
+  ['nixfleet', 'nixfleet (journaled)'],
+  ['xargs', 'xargs -P 50 sh -c true'],
+  ['node', 'node spawn, no journal'],
+]) {
+  console.log(`${label.padEnd(30)}${fmt(median(results[name])).padEnd(10)}${results[name].map(fmt).join(' ')}`);
+}
+const ratio = median(results.nixfleet) / median(results.xargs);
+console.log(`ratio nixfleet / xargs:        ${ratio.toFixed(2)} (target <= 1.30)`);
+console.log(`ratio nixfleet / node spawn:   ${(median(results.nixfleet) / median(results.node)).toFixed(2)} (engine + journal over Node's spawn floor)`);
+console.log(`ratio node spawn / xargs:      ${(median(results.node) / median(results.xargs)).toFixed(2)} (Node's own process spawning)`);
