@@ -72,7 +72,10 @@ export function checkTemplates(fleet: MergedFleet): ConfigError[] {
           );
           continue;
         }
-        uses.push({ field, ref: part.ref, offset: part.offset, text: part.text });
+        // host.name and host.address always have a value; only user and vars can be missing.
+        if (part.ref.kind === 'host.user' || part.ref.kind === 'host.vars') {
+          uses.push({ field, ref: part.ref, offset: part.offset, text: part.text });
+        }
       }
     }
     usesByOp.set(op.id, uses);

@@ -1,7 +1,8 @@
 // A YAML file parsed with its node positions kept, so every later error can point at the exact
 // line and column of the value (or key) it is about (see CORE-005, errors).
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { ConfigError } from '../errors/config-error.js';
+import { formatPath } from './path-format.js';
 
 export interface Position {
   readonly line: number;
@@ -25,9 +26,10 @@ export type PathSegment = string | number;
 
 export function parseYamlSource(path: string, displayPath: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
-  // merge: `<<: *defaults` keys are common in hand-written fleets; uniqueKeys: a repeated key is
-  // almost always a copy-paste mistake that would otherwise silently drop a value.
-  const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: true });
+  // merge: `<<: *defaults` keys are common in hand-written fleets. uniqueKeys is off because the
+  // yaml package checks it pairwise (quadratic in a 2,000-host map); duplicateKeyErrors does the
+  // same check in one pass.
+  const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true });
   const errors: ConfigError[] = document.errors.map((error) => {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
     return {
@@ -38,8 +40,53 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
       message: `invalid YAML: ${firstLine(error.message)}`,
     };
   });
+  if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));
   const data = errors.length === 0 ? document.toJS({ maxAliasCount: 1000 }) : undefined;
   return { path, displayPath, text, document, lineCounter, data, errors };
+}
+
+/** A key repeated in one mapping is almost always a copy-paste mistake that drops a value. */
+function duplicateKeyErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  visit(document, {
+    Map(_, map, ancestors) {
+      const seen = new Map<string, number>();
+      for (const pair of map.items) {
+        const key = keyText(pair.key);
+        const offset = startOf(pair.key);
+        if (key === undefined || offset === undefined) continue;
+        const first = seen.get(key);
+        if (first === undefined) {
+          seen.set(key, offset);
+          continue;
+        }
+        const { line, col } = lineCounter.linePos(offset);
+        errors.push({
+          file: displayPath,
+          line,
+          column: col,
+          path: formatPath([...pathOf(ancestors), key]),
+          message: `duplicate key \`${key}\`, first written at line ${lineCounter.linePos(first).line}`,
+          hint: 'a repeated key would silently replace the first value; rename or merge them',
+        });
+      }
+    },
+  });
+  return errors;
+}
+
+function pathOf(ancestors: readonly unknown[]): PathSegment[] {
+  const path: PathSegment[] = [];
+  for (const [index, node] of ancestors.entries()) {
+    if (isPair(node)) {
+      const key = keyText(node.key);
+      if (key !== undefined) path.push(key);
+    } else if (isSeq(node)) {
+      const child = ancestors[index + 1];
+      path.push(node.items.indexOf(child as never));
+    }
+  }
+  return path;
 }
 
 function firstLine(message: string): string {

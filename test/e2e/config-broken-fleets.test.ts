@@ -12,6 +12,8 @@ import { type CliResult, ROOT, runCli } from '../support/cli.js';
 
 const CORPUS = join(ROOT, 'test/fixtures/broken');
 const fixtures = globSync(['*.yaml', '*/fleet.yaml'], { cwd: CORPUS }).sort();
+// A child node process can take many seconds to start on a busy 2-core machine.
+const SPAWN_TIMEOUT = 120_000;
 const SPAWNED = [
   'yaml-syntax.yaml',
   'bad-duration.yaml',
@@ -49,26 +51,34 @@ describe('a broken fleet file is reported at its exact position, with exit 2 and
     expectReported(await runInProcess(CORPUS, ['validate', '-f', fixture]), expectationOf(fixture));
   });
 
-  it.concurrent.each(SPAWNED)('%s, through bin/nixfleet.js', async (fixture) => {
-    expectReported(await runCli(CORPUS, ['validate', '-f', fixture]), expectationOf(fixture));
-  });
+  it.concurrent.each(SPAWNED)(
+    '%s, through bin/nixfleet.js',
+    async (fixture) => {
+      expectReported(await runCli(CORPUS, ['validate', '-f', fixture]), expectationOf(fixture));
+    },
+    SPAWN_TIMEOUT,
+  );
 
-  it('validate --json lists every error with file, line, column, path and message on stdout', async () => {
-    const result = await runCli(CORPUS, ['validate', '--json', '-f', 'unknown-op-in-pipeline.yaml']);
-    expect(result.exitCode).toBe(2);
-    expect(result.stderr).toBe('');
-    expect(JSON.parse(result.stdout)).toEqual({
-      valid: false,
-      errors: [
-        {
-          file: 'unknown-op-in-pipeline.yaml',
-          line: 10,
-          column: 17,
-          path: 'pipelines.do-all.ops[1]',
-          message: 'unknown op `swtch` in pipeline `do-all`',
-          hint: 'did you mean `switch`?',
-        },
-      ],
-    });
-  });
+  it(
+    'validate --json lists every error with file, line, column, path and message on stdout',
+    async () => {
+      const result = await runCli(CORPUS, ['validate', '--json', '-f', 'unknown-op-in-pipeline.yaml']);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toEqual({
+        valid: false,
+        errors: [
+          {
+            file: 'unknown-op-in-pipeline.yaml',
+            line: 10,
+            column: 17,
+            path: 'pipelines.do-all.ops[1]',
+            message: 'unknown op `swtch` in pipeline `do-all`',
+            hint: 'did you mean `switch`?',
+          },
+        ],
+      });
+    },
+    SPAWN_TIMEOUT,
+  );
 });
