@@ -2,7 +2,7 @@
 // directory, real sockets, and runs started by another `nixfleet` process and by the API.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTempDir, runCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -28,6 +28,8 @@ pipelines:
     ops: [slow]
 `;
 
+vi.setConfig({ testTimeout: 60_000 });
+
 let serve: ServeProcess | undefined;
 const probes: SyncProbe[] = [];
 afterEach(async () => {
@@ -39,7 +41,7 @@ afterEach(async () => {
 async function probeOf(server: ServeProcess): Promise<SyncProbe> {
   const probe = await SyncProbe.connect(server.baseUrl, { token: server.token, followProtocol: true });
   probes.push(probe);
-  await probe.waitFor(() => probe.model.version !== null, 5000, 'init');
+  await probe.waitFor(() => probe.model.version !== null, 15_000, 'init');
   return probe;
 }
 
@@ -97,7 +99,7 @@ describe('State Sync through `nixfleet serve`', () => {
     const start = probe.model.version!;
     const applied = await runCli(dir, ['apply', 'deploy']);
     expect(applied.exitCode).toBe(0);
-    await probe.waitFor(() => runsOf(probe).some((r) => r.status === 'COMPLETE'), 10_000, 'COMPLETE');
+    await probe.waitFor(() => runsOf(probe).some((r) => r.status === 'COMPLETE'), 20_000, 'COMPLETE');
     const versions = probe.deltas().map((d) => d.version);
     expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => start + i + 1));
     expect(probe.stateRequests).toBe(0);
@@ -129,11 +131,11 @@ describe('State Sync through `nixfleet serve`', () => {
     const unknown = await post('api/apply', { target: 'nope' });
     expect(unknown.status).toBe(400);
 
-    await probe.waitFor(() => runsOf(probe).some((r) => r.id === runId), 5000, runId);
+    await probe.waitFor(() => runsOf(probe).some((r) => r.id === runId), 20_000, runId);
     expect(runsOf(probe).find((r) => r.id === runId)?.owner.pid).toBe(serve.child.pid);
     const cancel = await post(`api/runs/${runId}/cancel`);
     expect(cancel.status).toBe(202);
-    await probe.waitFor(() => runsOf(probe).find((r) => r.id === runId)?.status === 'CANCELLED', 10_000, 'CANCELLED');
+    await probe.waitFor(() => runsOf(probe).find((r) => r.id === runId)?.status === 'CANCELLED', 20_000, 'CANCELLED');
     expect((await post('api/runs/r999/cancel')).status).toBe(404);
   });
 
@@ -148,7 +150,7 @@ describe('State Sync through `nixfleet serve`', () => {
       file,
       readFileSync(file, 'utf8').replace('  db1: { tags: [db] }\n', '  db1: { tags: [db] }\n  db2: {}\n'),
     );
-    await probe.waitFor(() => probe.deltas().some((d) => d.change.type === 'registry_reloaded'), 10_000, 'reload');
+    await probe.waitFor(() => probe.deltas().some((d) => d.change.type === 'registry_reloaded'), 20_000, 'reload');
     expect(registry()?.hosts.map((h) => h.id)).toEqual(['web1', 'web2', 'db1', 'db2']);
     expect((probe.model.state?.hosts as { id: string }[]).map((h) => h.id)).toContain('db2');
   });

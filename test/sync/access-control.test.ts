@@ -1,10 +1,12 @@
 // CORE-004 access rules, against a real server: the token guards the socket and every /api call,
 // a foreign Origin never gets a socket, and the server listens on loopback unless told otherwise.
 import { networkInterfaces } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { type Fixture, startFixture, TOKEN } from './support/sync-fixture.js';
 import { SyncProbe } from './support/sync-probe.js';
+
+vi.setConfig({ testTimeout: 60_000 });
 
 let fixture: Fixture | undefined;
 afterEach(async () => {

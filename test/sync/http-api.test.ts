@@ -1,7 +1,9 @@
 // The HTTP side of `nixfleet serve` (CORE-004): the page and its files with security headers,
 // 404/405/413 answers, and command output streamed from the journal's files.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Fixture, startFixture, TOKEN, writeFromAnotherProcess } from './support/sync-fixture.js';
+
+vi.setConfig({ testTimeout: 60_000 });
 
 let fixture: Fixture | undefined;
 afterEach(async () => {

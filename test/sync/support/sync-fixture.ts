@@ -45,6 +45,6 @@ export async function startFixture(
 
 /** Runs the writer in its own process and waits for it; returns its stdout. */
 export async function writeFromAnotherProcess(dataDir: string, ...args: string[]): Promise<string> {
-  const result = await execa('node', [WRITER, dataDir, ...args], { timeout: 30_000 });
+  const result = await execa('node', [WRITER, dataDir, ...args], { timeout: 90_000 });
   return String(result.stdout).trim();
 }

@@ -84,7 +84,7 @@ export class SyncProbe {
   }
 
   /** Resolves once `check` holds, checked after every message; rejects after `timeoutMs`. */
-  async waitFor(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  async waitFor(check: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
     if (check()) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
