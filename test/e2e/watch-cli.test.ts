@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { pause, waitFor } from '../watch/fleet-edits.js';
+import { pause, waitFor, writeBurst } from '../watch/fleet-edits.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -99,10 +99,10 @@ describe('nixfleet watch (CONTRACT.md §2, CORE-006)', { timeout: 120_000 }, () 
     await until('the first run', 'stdout', /run r1 COMPLETE/);
 
     // A burst of 20 writes while idle: one reload, one run.
-    for (let i = 1; i <= 20; i++) {
-      writeFileSync(join(dir, 'fleet.yaml'), gatedFleet(`burst-${i}`));
-      await pause(3);
-    }
+    writeBurst(
+      join(dir, 'fleet.yaml'),
+      Array.from({ length: 20 }, (_, i) => gatedFleet(`burst-${i + 1}`)),
+    );
     await until('the run after the burst', 'stdout', /run r2 COMPLETE/);
     await pause(150);
     writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('barrier'));

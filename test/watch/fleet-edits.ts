@@ -30,6 +30,18 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
 
 export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Writes `contents` one after another, about `gapMs` apart, without yielding to the event loop:
+ * on a loaded machine a timer can fire far later than asked, which would split one burst in two.
+ */
+export function writeBurst(path: string, contents: readonly string[], gapMs = 2): void {
+  const gap = new Int32Array(new SharedArrayBuffer(4));
+  for (const content of contents) {
+    writeFileSync(path, content);
+    Atomics.wait(gap, 0, 0, gapMs);
+  }
+}
+
 /** A small fleet: one local host, ops `hello` (+ whatever `extraOps` adds), pipeline `all`. */
 export function fleetYaml(
   options: { helloRun?: string; description?: string; include?: string[]; extra?: string } = {},

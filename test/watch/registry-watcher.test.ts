@@ -6,7 +6,7 @@ import type { ConfigError } from '../../src/errors/config-error.js';
 import type { Registry, RegistryDiff } from '../../src/registry/types.js';
 import { type RegistryWatcher, type ReloadInfo, watchRegistry } from '../../src/watch/registry-watcher.js';
 import { makeTempDir } from '../support/cli.js';
-import { fleetYaml, opsYaml, pause, saveByRename, saveWithBackup, waitFor } from './fleet-edits.js';
+import { fleetYaml, opsYaml, pause, saveByRename, saveWithBackup, waitFor, writeBurst } from './fleet-edits.js';
 
 interface Seen {
   reloads: { registry: Registry; diff: RegistryDiff; info: ReloadInfo }[];
@@ -50,10 +50,10 @@ describe('live reload of the fleet file (CORE-006)', () => {
     expect(watcher.current()).toBe(first);
     expect(watcher.version()).toBe(1);
 
-    for (let i = 1; i <= 20; i++) {
-      writeFileSync(fleet, fleetYaml({ description: `edit ${i}` }));
-      await pause(3);
-    }
+    writeBurst(
+      fleet,
+      Array.from({ length: 20 }, (_, i) => fleetYaml({ description: `edit ${i + 1}` })),
+    );
     await waitFor('the burst to reload', () => seen.reloads.length >= 1);
     // A later, separate save is a barrier: a second reload from the burst would arrive before it.
     await pause(150);
