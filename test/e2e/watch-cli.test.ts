@@ -154,4 +154,11 @@ describe('nixfleet watch (CONTRACT.md §2, CORE-006)', { timeout: 120_000 }, () 
     expect(result.stderr).toMatch(/no fleet file at fleet\.yaml/);
     expect(result.stderr).toMatch(/nixfleet init/);
   });
+
+  it('refuses --on without --run (exit 2)', async () => {
+    const dir = tempFleet(plainFleet('first'));
+    const result = await runCli(dir, ['watch', '--on', 'web1']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/--on only applies to runs: it needs --run TARGET/);
+  });
 });

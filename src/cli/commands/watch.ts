@@ -32,6 +32,13 @@ export async function run(ctx: CommandContext): Promise<number> {
       hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
     });
   }
+  for (const flag of ['on', 'concurrency'] as const) {
+    if (ctx.values[flag] !== undefined && ctx.values.run === undefined) {
+      throw new UserError(`--${flag} only applies to runs: it needs --run TARGET`, {
+        hint: `usage: nixfleet ${usage}`,
+      });
+    }
+  }
   const target = ctx.values.run as string | undefined;
   const selector = ctx.values.on as string | undefined;
   const concurrency = parseConcurrency(ctx.values.concurrency as string | undefined);
