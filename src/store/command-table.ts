@@ -47,24 +47,26 @@ export function createCommandTable(
      VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?)`,
   );
   const select = db.prepare('SELECT * FROM commands WHERE id = ?');
+  // Two statements: only the final step sets finished_at, so the others never touch the
+  // unfinished-commands index (see schema.ts). This is most of the hot path's disk writes.
   const update = db.prepare(
-    `UPDATE commands SET status = ?, attempt = ?, started_at = ?, finished_at = ?, exit_code = ?, error = ?
-     WHERE id = ?`,
+    'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ? WHERE id = ?',
+  );
+  const finish = db.prepare(
+    'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?, finished_at = ? WHERE id = ?',
   );
   const setOutput = db.prepare('UPDATE commands SET output_file = ? WHERE id = ?');
   const listQueries = {
     run: db.prepare(
-      "SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY stage, rowid LIMIT ?",
+      'SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
     ),
     runHost: db.prepare(
-      "SELECT * FROM commands WHERE pipeline_id = ? AND host_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY stage, rowid LIMIT ?",
+      'SELECT * FROM commands WHERE pipeline_id = ? AND host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
     ),
     host: db.prepare(
-      "SELECT * FROM commands WHERE host_id = ? AND (? = 0 OR status IN ('PENDING', 'VALIDATING', 'EXECUTING')) ORDER BY created_at DESC, rowid DESC LIMIT ?",
+      'SELECT * FROM commands WHERE host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY created_at DESC, rowid DESC LIMIT ?',
     ),
-    active: db.prepare(
-      "SELECT * FROM commands WHERE status IN ('PENDING', 'VALIDATING', 'EXECUTING') ORDER BY created_at DESC, rowid DESC LIMIT ?",
-    ),
+    active: db.prepare('SELECT * FROM commands WHERE finished_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?'),
     all: db.prepare('SELECT * FROM commands ORDER BY created_at DESC, rowid DESC LIMIT ?'),
   };
 
@@ -120,7 +122,11 @@ export function createCommandTable(
         exit_code: patch.exitCode !== undefined ? patch.exitCode : retried ? null : row.exit_code,
         error: patch.error !== undefined ? patch.error : retried ? null : row.error,
       };
-      update.run(next.status, next.attempt, next.started_at, next.finished_at, next.exit_code, next.error, id);
+      if (isTerminalCommand(to)) {
+        finish.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, next.finished_at, id);
+      } else {
+        update.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, id);
+      }
       const command = toCommandRecord(next, dataDir);
       if (to === 'VALIDATING') changes.append({ type: 'command_started', command });
       else if (isTerminalCommand(to)) changes.append({ type: 'command_finished', command });

@@ -28,7 +28,7 @@ export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => b
   const holders = db.prepare(
     `SELECT c.id, c.pipeline_id, c.owner_pid, c.owner_hostname, c.owner_started_at
      FROM commands c JOIN pipelines p ON p.id = c.pipeline_id
-     WHERE c.host_id = ? AND c.status IN ('PENDING', 'VALIDATING', 'EXECUTING') AND p.status = 'RUNNING'
+     WHERE c.host_id = ? AND c.finished_at IS NULL AND p.status = 'RUNNING'
      ORDER BY c.rowid LIMIT 1000`,
   );
 

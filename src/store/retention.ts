@@ -63,8 +63,7 @@ export function createRetention(
     .prepare(
       `SELECT id FROM pipelines p
        WHERE p.status <> 'RUNNING' AND p.finished_at IS NOT NULL AND p.finished_at < ?
-         AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.pipeline_id = p.id
-                         AND c.status IN ('PENDING', 'VALIDATING', 'EXECUTING'))`,
+         AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.pipeline_id = p.id AND c.finished_at IS NULL)`,
     )
     .pluck();
   const outputFiles = db

@@ -60,10 +60,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX commands_by_pipeline ON commands(pipeline_id, stage);
   CREATE INDEX commands_by_host ON commands(host_id, created_at);
-  -- Host locks and recovery only ever look at unfinished commands: keep that index tiny. Status
-  -- is not a key column, so PENDING -> VALIDATING -> EXECUTING never rewrites the index.
-  CREATE INDEX commands_active ON commands(host_id)
-    WHERE status IN ('PENDING', 'VALIDATING', 'EXECUTING');
+  -- Host locks and recovery only ever look at unfinished commands: keep that index tiny. It is
+  -- keyed on finished_at (set once, by the final transition) rather than status, because SQLite
+  -- rewrites an index whenever an UPDATE sets a column it mentions: PENDING -> VALIDATING ->
+  -- EXECUTING leave it alone, and only the final step removes the entry.
+  CREATE INDEX commands_unfinished ON commands(host_id) WHERE finished_at IS NULL;
 
   CREATE TABLE event_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -52,7 +52,7 @@ describe('nixfleet prune', () => {
     const pruned = await runCli(cwd, ['prune', '--older-than', '2d', '--json', '--data-dir', dataDir]);
     expect(pruned.exitCode).toBe(0);
     expect(JSON.parse(pruned.stdout)).toMatchObject({ pipelines: 1, commands: 1, outputFiles: 1 });
-  });
+  }, 90_000);
 
   it('NIXFLEET_CMD_RETENTION_DAYS shortens retention', async () => {
     const { cwd } = await journalWithRunFinished(3);
@@ -71,7 +71,7 @@ describe('nixfleet prune', () => {
     expect(`${badFlag.stderr}${badEnv.stderr}`).not.toMatch(/\s+at /);
     // Nothing was pruned by the refused calls.
     expect((await runCli(cwd, ['prune'])).stdout).toMatch(/^pruned 1 run\(s\)/);
-  });
+  }, 120_000);
 
   it('does not create a data directory that never held a journal', async () => {
     const cwd = makeTempDir();

@@ -1,5 +1,6 @@
 // A separate nixfleet-like process for the cross-process tests (see CORE-003): it opens the
 // journal from the built dist/ and obeys one line per command on stdin, answering one JSON line.
+import { existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { openJournal } from '../../dist/store/journal.js';
 
@@ -48,7 +49,11 @@ async function handle(line) {
       journal.transitionCommand(running.id, 'EXECUTING');
       const runningOut = journal.openOutput(running.id);
       runningOut.write('half of the output\n');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The sink is still open when we get killed; wait until the bytes reached the file.
+      const path = journal.getCommand(running.id).outputFile;
+      for (let i = 0; i < 500 && !(existsSync(path) && statSync(path).size > 0); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       journal.logEvent({ category: 'run', level: 'info', action: 'note', message: 'written before the kill' });
       return { runId: run.id, commands: commands.map((c) => c.id), version: journal.version() };
     }
