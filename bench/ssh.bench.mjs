@@ -22,7 +22,7 @@ const { createLocalTransport } = await import(join(root, 'dist/engine/transports
 const HOSTS = 20;
 const STAGES = 5;
 const CONCURRENCY = 10;
-const SINGLE_RUNS = 10;
+const SINGLE_RUNS = 5;
 
 const sshd = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p));
 if (!sshd) {
@@ -134,6 +134,8 @@ async function runPipeline(mode) {
       '  ssh:',
       `    identityFile: ${server.clientKey}`,
       `    multiplex: ${mode === 'mux'}`,
+      // Generous: on a loaded machine the key exchange alone can pass the 10 s default.
+      '    connectTimeout: 60s',
       'hosts:',
       ...hosts,
       'ops:',
@@ -147,21 +149,24 @@ async function runPipeline(mode) {
   const registry = await loadRegistry(join(dir, 'fleet.yaml'));
   const journal = openJournal(join(dir, '.nixfleet'));
   const durations = [];
+  const failures = [];
   const loginsBefore = server.logins();
   const started = performance.now();
   const run = startRun(buildPlan(registry, 'bench', undefined), {
     journal,
     actor: 'bench',
     onEvent: (event) => {
-      if (event.type === 'command_status' && event.durationMs !== null && event.status === 'SUCCESS') {
-        durations.push(event.durationMs);
-      }
+      if (event.type !== 'command_status') return;
+      if (event.status === 'SUCCESS' && event.durationMs !== null) durations.push(event.durationMs);
+      if (event.error) failures.push(`${event.hostId} ${event.op} ${event.status}: ${event.error}`);
     },
   });
   const outcome = await run.done;
   const wall = performance.now() - started;
   journal.close?.();
-  if (outcome.status !== 'COMPLETE') throw new Error(`bench pipeline over ${mode} ended ${outcome.status}`);
+  if (outcome.status !== 'COMPLETE') {
+    throw new Error(`bench pipeline over ${mode} ended ${outcome.status}:\n${failures.slice(0, 10).join('\n')}`);
+  }
   return {
     wall,
     median: median(durations),

@@ -51,7 +51,7 @@ ops:
     run: echo "done $NIXFLEET_HOST" >> ${JSON.stringify(join(workdir, 'done.txt'))}
   hang:
     run: echo "$$" > ${JSON.stringify(join(workdir, 'hang.pid'))}; exec sleep 60
-    timeout: 2s
+    timeout: 8s
 pipelines:
   do-all:
     ops: [info, quoted, fail-db, last]
@@ -80,9 +80,10 @@ interface ReportEntry {
 }
 
 describe('nixfleet apply over ssh', () => {
-  it('runs a pipeline over several ssh hosts; failures stay with their host', async () => {
+  // Generous bounds: each case starts the real CLI, which opens real ssh connections.
+  it('runs a pipeline over several ssh hosts; failures stay with their host', { timeout: 120_000 }, async () => {
     const before = sshd.acceptedLogins();
-    const result = await runCli(dir, ['apply', 'do-all', '--json'], { env: env() });
+    const result = await runCli(dir, ['apply', 'do-all', '--json'], { env: env(), timeoutMs: 110_000 });
     expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
     expect(result.exitCode).toBe(1);
     const report = JSON.parse(result.stdout) as { status: string; hosts: Record<string, ReportEntry[]> };
@@ -114,8 +115,8 @@ describe('nixfleet apply over ssh', () => {
     expect(logs.stdout).toContain(`web2|info|it's $HOME|${workdir}\n`);
   });
 
-  it('a timed-out op is killed on the remote side and marked TIMEOUT', async () => {
-    const result = await runCli(dir, ['apply', 'hang', '--on', 'web1', '--json'], { env: env() });
+  it('a timed-out op is killed on the remote side and marked TIMEOUT', { timeout: 120_000 }, async () => {
+    const result = await runCli(dir, ['apply', 'hang', '--on', 'web1', '--json'], { env: env(), timeoutMs: 110_000 });
     expect(result.exitCode).toBe(1);
     const report = JSON.parse(result.stdout) as { hosts: Record<string, ReportEntry[]> };
     expect(report.hosts.web1![0]!.status).toBe('TIMEOUT');

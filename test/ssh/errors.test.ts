@@ -4,12 +4,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import type { Host, Settings } from '../../src/registry/types.js';
 import { makeTempDir } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 import { sshHost, sshSettings } from './ssh-host.js';
+
+// Real connections: a loaded machine (CI, parallel suites) can take seconds per login.
+vi.setConfig({ testTimeout: 90_000 });
 
 let sshd: TestSshd;
 let work: string;
@@ -40,7 +43,7 @@ async function attempt(host: Partial<Host>, settings: Settings = sshSettings(), 
   try {
     const result = await t.exec(`touch ${marker}`, {
       env: {},
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       onOutput: (chunk) => {
         output += chunk;
       },

@@ -2,13 +2,16 @@
 // machine, so remote processes are checked with kill(pid, 0) after reading the pids they wrote.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/engine/types.js';
 import type { Host, Settings } from '../../src/registry/types.js';
 import { makeTempDir } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 import { sshHost, sshSettings } from './ssh-host.js';
+
+// Real connections: a loaded machine (CI, parallel suites) can take seconds per login.
+vi.setConfig({ testTimeout: 90_000 });
 
 let sshd: TestSshd;
 let work: string;
@@ -33,7 +36,7 @@ async function run(t: Transport, command: string, options: Partial<ExecOptions> 
   let output = '';
   const result: ExecResult = await t.exec(command, {
     env: {},
-    timeoutMs: 20_000,
+    timeoutMs: 60_000,
     onOutput: (chunk) => {
       output += chunk;
     },

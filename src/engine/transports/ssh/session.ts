@@ -7,8 +7,12 @@ import { connectionLossReason, describeSshFailure, isConnectionLoss } from './fa
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
 import { StartMarkerScanner } from './start-marker.js';
 
-/** After ssh exits, how long to keep reading output still in flight. */
-const DRAIN_MS = 100;
+/**
+ * After ssh exits, the longest wait for its stdout and stderr to reach end-of-file. Normally they
+ * end at once, but a busy event loop may see 'exit' before the last chunks (the start line among
+ * them) are read, and a mux client's master holds copies of the pipes until the session closes.
+ */
+const DRAIN_MS = 2_000;
 
 export interface SessionOptions {
   readonly args: readonly string[];
