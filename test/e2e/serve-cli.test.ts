@@ -152,6 +152,6 @@ describe('State Sync through `nixfleet serve`', () => {
     );
     await probe.waitFor(() => probe.deltas().some((d) => d.change.type === 'registry_reloaded'), 20_000, 'reload');
     expect(registry()?.hosts.map((h) => h.id)).toEqual(['web1', 'web2', 'db1', 'db2']);
-    expect((probe.model.state?.hosts as { id: string }[]).map((h) => h.id)).toContain('db2');
+    expect(((probe.model.state?.hosts ?? []) as { id: string }[]).map((h) => h.id)).toContain('db2');
   });
 });
