@@ -37,7 +37,10 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
       line: position.line,
       column: position.col,
       path: '',
-      message: `invalid YAML: ${firstLine(error.message)}`,
+      message:
+        error.code === 'MULTIPLE_DOCS'
+          ? 'invalid YAML: a fleet file holds one document, but this one has more (a second `---`)'
+          : `invalid YAML: ${firstLine(error.message)}`,
     };
   });
   if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));

@@ -11,7 +11,13 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const dir = resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
   const file = join(dir, 'fleet.yaml');
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new UserError(`cannot create the directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+      hint: 'pass a directory that does not exist or is a directory',
+    });
+  }
   try {
     // 'wx' fails when the file exists, so two inits racing cannot clobber each other either.
     await writeFile(file, STARTER_FLEET, { flag: 'wx' });
