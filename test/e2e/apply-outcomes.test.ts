@@ -1,9 +1,12 @@
 // `nixfleet apply` end to end: outcomes, exit codes and every renderer, through the real CLI.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeTempDir, runCli } from '../support/cli.js';
 import { parseXml } from '../ui/support/xml-well-formed.js';
+
+// Real CLI processes on a shared two-core machine: generous bounds, every wait still bounded.
+vi.setConfig({ testTimeout: 120_000 });
 
 // web2 fails `check` (so it is SKIPPED for `finish`), db1 fails `check` too.
 const FLEET = `version: 1
@@ -35,13 +38,13 @@ describe('apply outcomes', () => {
   it('every host finishing every stage is COMPLETE, exit 0', async () => {
     const result = await runCli(dir, ['apply', 'healthy']);
     expect(result.stderr).toBe('');
-    expect(result.exitCode).toBe(0);
+    expect(result.exitCode, String(result.stderr)).toBe(0);
     expect(result.stdout).toMatch(/^run r\d+ COMPLETE: 1\/1 host\(s\) completed/m);
   });
 
   it('some hosts failing is PARTIAL, exit 1; the failed hosts are SKIPPED later', async () => {
     const result = await runCli(dir, ['apply']);
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode, String(result.stderr)).toBe(1);
     expect(result.stdout).toContain('[web2] check ERROR');
     expect(result.stdout).toContain('[web2] finish SKIPPED');
     expect(result.stdout).toContain('[web1] finish SUCCESS');
@@ -50,7 +53,7 @@ describe('apply outcomes', () => {
 
   it('no host finishing is FAILED, exit 1', async () => {
     const result = await runCli(dir, ['apply', 'fail']);
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode, String(result.stderr)).toBe(1);
     expect(result.stdout).toMatch(/^\[db1\] fail ERROR \(\d+\.\ds\): exit code 5$/m);
     expect(result.stdout).toMatch(/^run r\d+ FAILED: 0\/3/m);
   });
@@ -66,7 +69,7 @@ describe('apply outcomes', () => {
 
   it('--json prints only the final report on stdout', async () => {
     const result = await runCli(dir, ['apply', '--json']);
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode, String(result.stderr)).toBe(1);
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ target: 'all', status: 'PARTIAL' });
     expect(report.runId).toMatch(/^r\d+$/);
@@ -81,7 +84,7 @@ describe('apply outcomes', () => {
 
   it('--junit writes well-formed XML: one testsuite per stage, one testcase per host', async () => {
     const result = await runCli(dir, ['apply', '--junit', 'report.xml']);
-    expect(result.exitCode).toBe(1);
+    expect(result.exitCode, String(result.stderr)).toBe(1);
     const xml = readFileSync(join(dir, 'report.xml'), 'utf8');
     const { root, problems } = parseXml(xml);
     expect(problems).toEqual([]);
@@ -106,13 +109,13 @@ describe('apply outcomes', () => {
 
   it('usage mistakes are exit 2 with a hint, before anything runs', async () => {
     const bad = await runCli(dir, ['apply', '--concurrency', '0']);
-    expect(bad.exitCode).toBe(2);
+    expect(bad.exitCode, String(bad.stderr)).toBe(2);
     expect(bad.stderr).toContain('--concurrency must be a whole number');
     const renderer = await runCli(dir, ['apply', '--renderer', 'fancy']);
-    expect(renderer.exitCode).toBe(2);
+    expect(renderer.exitCode, String(renderer.stderr)).toBe(2);
     expect(renderer.stderr).toContain('unknown renderer `fancy`');
     const target = await runCli(dir, ['apply', 'nope']);
-    expect(target.exitCode).toBe(2);
+    expect(target.exitCode, String(target.stderr)).toBe(2);
     expect(target.stderr).not.toMatch(/\n\s+at /);
   });
 });

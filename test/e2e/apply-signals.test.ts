@@ -8,7 +8,7 @@ import { waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 
 // Real processes on a shared two-core machine: generous bounds, every wait still bounded.
-vi.setConfig({ testTimeout: 90_000 });
+vi.setConfig({ testTimeout: 240_000 });
 
 const FLEET = `version: 1
 settings: { concurrency: 1 }
@@ -19,7 +19,7 @@ ops:
   after:
     run: "true"
   hang:
-    run: echo $$ > pgid-$NIXFLEET_HOST; touch started-$NIXFLEET_HOST; sleep 30
+    run: echo $$ > pgid-$NIXFLEET_HOST; touch started-$NIXFLEET_HOST; sleep 600
 pipelines:
   two: { ops: [work, after] }
 `;
@@ -39,11 +39,11 @@ function statuses(dir: string, runId: string) {
 describe('Ctrl-C', () => {
   it('the first SIGINT lets the running command finish, cancels the rest, exit 130', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    const apply = spawnCli(dir, ['apply', 'two', '--json']);
+    const apply = spawnCli(dir, ['apply', 'two', '--json'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'started-h1'));
     apply.kill('SIGINT');
     const result = await apply;
-    expect(result.exitCode).toBe(130);
+    expect(result.exitCode, String(result.stderr)).toBe(130);
     const report = JSON.parse(String(result.stdout));
     expect(report.status).toBe('CANCELLED');
     expect(String(result.stderr)).toContain('cancelling run');
@@ -63,15 +63,15 @@ describe('Ctrl-C', () => {
 
   it('a second SIGINT kills the running command too', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    const apply = spawnCli(dir, ['apply', 'hang', '--json']);
+    const apply = spawnCli(dir, ['apply', 'hang', '--json'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'started-h1'));
     apply.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 200));
     const killedAt = Date.now();
     apply.kill('SIGINT');
     const result = await apply;
-    expect(result.exitCode).toBe(130);
-    expect(Date.now() - killedAt).toBeLessThan(3000);
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
     const report = JSON.parse(String(result.stdout));
     expect(report.hosts.h1[0]).toMatchObject({ status: 'CANCELLED', error: 'killed by cancel' });
     expect(report.hosts.h2[0]).toMatchObject({ status: 'CANCELLED' });
@@ -80,12 +80,12 @@ describe('Ctrl-C', () => {
 });
 
 describe('busy hosts and cancel from another process', () => {
-  it('a second apply on a busy host exits 3 and starts nothing; `nixfleet cancel` stops the first within a second', async () => {
+  it('a second apply on a busy host exits 3 and starts nothing; `nixfleet cancel` from another process cancels the first', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    const first = spawnCli(dir, ['apply', 'hang', '--on', 'h1', '--json']);
+    const first = spawnCli(dir, ['apply', 'hang', '--on', 'h1', '--json'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'started-h1'));
     const second = await runCli(dir, ['apply', 'hang', '--on', 'h2,h1']);
-    expect(second.exitCode).toBe(3);
+    expect(second.exitCode, String(second.stderr)).toBe(3);
     expect(second.stderr).toMatch(/host\(s\) busy: h1 \(run r1\)/);
     expect(second.stderr).toContain('nixfleet cancel r1');
     const runs = await runCli(dir, ['runs', '--json']);
@@ -93,13 +93,13 @@ describe('busy hosts and cancel from another process', () => {
 
     // The running command finishes (it has 30 s left), so kill it through its group once cancel is seen.
     const cancel = await runCli(dir, ['cancel', 'r1']);
-    expect(cancel.exitCode).toBe(0);
+    expect(cancel.exitCode, String(cancel.stderr)).toBe(0);
     expect(cancel.stdout).toContain('cancel requested for run r1');
     const pgid = Number(readFileSync(join(dir, 'pgid-h1'), 'utf8'));
     await new Promise((r) => setTimeout(r, 1000));
     process.kill(-pgid, 'SIGTERM');
     const result = await first;
-    expect(result.exitCode).toBe(130);
+    expect(result.exitCode, String(result.stderr)).toBe(130);
     expect(JSON.parse(String(result.stdout)).status).toBe('CANCELLED');
   });
 });
@@ -107,7 +107,7 @@ describe('busy hosts and cancel from another process', () => {
 describe('a killed runner', () => {
   it('SIGKILL leaves the run to be marked ORPHANED by the next nixfleet process', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    const apply = spawnCli(dir, ['apply', 'hang', '--on', 'h1']);
+    const apply = spawnCli(dir, ['apply', 'hang', '--on', 'h1'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'started-h1'));
     apply.kill('SIGKILL');
     await apply;
@@ -119,6 +119,6 @@ describe('a killed runner', () => {
     expect(show.stdout).toMatch(/^h1\s+ORPHANED/m);
     // The host is free again.
     const again = await runCli(dir, ['apply', 'after', '--on', 'h1']);
-    expect(again.exitCode).toBe(0);
+    expect(again.exitCode, String(again.stderr)).toBe(0);
   });
 });
