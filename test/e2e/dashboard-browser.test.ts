@@ -18,7 +18,7 @@ hosts:
 ops:
   pull:
     description: Fetch the new revision
-    run: echo "fetching on $NIXFLEET_HOST"; sleep 1
+    run: echo "fetching on $NIXFLEET_HOST"; sleep 2
   switch:
     description: Activate it
     run: echo "switching $NIXFLEET_HOST <img src=x onerror=alert(1)>"; sleep 1.5
@@ -76,7 +76,7 @@ describe('the dashboard in a browser', () => {
       void dialog.dismiss();
     });
     await page.goto(serve.url);
-    await page.waitForSelector('#connection[data-state="live"]', { timeout: 10_000 });
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
     await page.waitForSelector('[data-pipeline="deploy"]');
     expect(await page.locator('#hosts tbody tr').count()).toBe(3);
     // Anything the page keeps in memory dies with a reload; this proves there was none.
@@ -84,9 +84,9 @@ describe('the dashboard in a browser', () => {
       (window as unknown as { loadMarker: number }).loadMarker = 42;
     });
 
-    const apply = spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 60_000 });
-    await page.waitForSelector('#run-status[data-status="RUNNING"]', { timeout: 10_000 });
-    await page.waitForSelector('#grid .cell[data-status="SUCCESS"]', { timeout: 10_000 });
+    const apply = spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 180_000 });
+    await page.waitForSelector('#run-status[data-status="RUNNING"]', { timeout: 30_000 });
+    await page.waitForSelector('#grid .cell[data-status="SUCCESS"]', { timeout: 30_000 });
     await page.locator('#grid tr[data-host="web1"] .cell').first().click();
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results/dashboard-running.png'), fullPage: true });
@@ -94,11 +94,11 @@ describe('the dashboard in a browser', () => {
     // The socket dies with the server while the run goes on in the other process.
     await serve.stop('SIGKILL');
     serve = undefined;
-    await page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 5000 });
+    await page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 30_000 });
     serve = await startServe(dir, ['--port', String(port), '--token', token], env);
 
-    await page.waitForSelector('#run-status[data-status="COMPLETE"]', { timeout: 20_000 });
-    await page.waitForSelector('#connection[data-state="live"]', { timeout: 5000 });
+    await page.waitForSelector('#run-status[data-status="COMPLETE"]', { timeout: 30_000 });
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
     expect((await apply).exitCode).toBe(0);
     expect(await runStatus(page)).toBe('COMPLETE');
     const cells = await page
@@ -112,13 +112,13 @@ describe('the dashboard in a browser', () => {
       await fetch(new URL('api/state', serve.baseUrl), { headers: { Authorization: `Bearer ${token}` } })
     ).json()) as { version: number };
     await page.waitForFunction((v) => document.getElementById('version')?.textContent === `v${v}`, state.version, {
-      timeout: 5000,
+      timeout: 30_000,
     });
 
     // Output is shown as text: markup in it stays markup-looking text, never elements.
     await page.locator('#grid tr[data-host="web2"] .cell').nth(1).click();
     await page.waitForFunction(() => document.getElementById('output')?.textContent?.includes('switching web2'), null, {
-      timeout: 5000,
+      timeout: 30_000,
     });
     expect(await page.locator('#output').textContent()).toContain('<img src=x onerror=alert(1)>');
     expect(await page.locator('#output img').count()).toBe(0);
@@ -126,5 +126,5 @@ describe('the dashboard in a browser', () => {
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await page.close();
-  }, 90_000);
+  }, 240_000);
 });

@@ -28,7 +28,7 @@ pipelines:
     ops: [slow]
 `;
 
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 150_000 });
 
 let serve: ServeProcess | undefined;
 const probes: SyncProbe[] = [];

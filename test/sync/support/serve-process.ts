@@ -30,7 +30,7 @@ export async function startServe(
     stderr += chunk.toString();
   });
   const listening = await new Promise<{ url: string; port: number; token: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 20 s:\n${stdout}\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start in 60 s:\n${stdout}\n${stderr}`)), 60_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       for (const line of stdout.split('\n')) {
