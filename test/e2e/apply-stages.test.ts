@@ -29,7 +29,7 @@ ops:
   slot:
     run: >-
       mkdir -p slots && mkdir slots/$NIXFLEET_HOST &&
-      ls slots | wc -l >> counts.txt && sleep 0.3 && rmdir slots/$NIXFLEET_HOST
+      ls slots | wc -l >> counts.txt && sleep 1 && rmdir slots/$NIXFLEET_HOST
   literal:
     run: printf '%s\\n' {{ host.vars.weird }} > literal-$NIXFLEET_HOST.txt
   guarded:

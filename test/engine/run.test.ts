@@ -9,6 +9,7 @@ import { openJournal } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';
 import { makeTempDir } from '../support/cli.js';
 import { handPlan } from './support/hand-plan.js';
+import { waitForFile } from './support/wait-for.js';
 
 const open: Journal[] = [];
 function setup() {
@@ -167,12 +168,14 @@ describe('cancellation', () => {
       dir,
       ['a', 'b', 'c'],
       [
-        { id: 'one', run: 'sleep 0.4; touch "$NIXFLEET_HOST.done"' },
+        { id: 'one', run: 'touch "$NIXFLEET_HOST.started"; sleep 1' },
         { id: 'two', run: 'true' },
       ],
     );
     const run = startRun(plan, { journal, actor: 'test', concurrency: 2 });
-    setTimeout(() => run.cancel(), 150);
+    await waitForFile(join(dir, 'a.started'));
+    await waitForFile(join(dir, 'b.started'));
+    run.cancel();
     expect(await run.done).toMatchObject({ status: 'CANCELLED', exitCode: 130 });
     expect(statusesOf(journal, run.runId)).toEqual({
       '0:a': 'SUCCESS',

@@ -1,7 +1,7 @@
 // Bounded polling for tests that watch real processes: never an open-ended sleep.
 import { existsSync } from 'node:fs';
 
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
