@@ -51,7 +51,9 @@ function benchXargs() {
     const started = performance.now();
     const child = spawn('sh', ['-c', `seq ${COMMANDS} | xargs -P ${CONCURRENCY} -I{} sh -c true`], { stdio: 'ignore' });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`xargs: ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(performance.now() - started) : reject(new Error(`xargs: ${code}`)),
+    );
   });
 }
 
@@ -85,7 +87,9 @@ try {
 }
 
 const fmt = (ms) => `${(ms / 1000).toFixed(2)}s`;
-console.log(`${HOSTS} hosts × ${STAGES} no-op stages = ${COMMANDS} commands, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`);
+console.log(
+  `${HOSTS} hosts × ${STAGES} no-op stages = ${COMMANDS} commands, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`,
+);
 console.log('contender                     median    per round');
 for (const [name, label] of [
   ['nixfleet', 'nixfleet (journaled)'],
@@ -96,5 +100,9 @@ for (const [name, label] of [
 }
 const ratio = median(results.nixfleet) / median(results.xargs);
 console.log(`ratio nixfleet / xargs:        ${ratio.toFixed(2)} (target <= 1.30)`);
-console.log(`ratio nixfleet / node spawn:   ${(median(results.nixfleet) / median(results.node)).toFixed(2)} (engine + journal over Node's spawn floor)`);
-console.log(`ratio node spawn / xargs:      ${(median(results.node) / median(results.xargs)).toFixed(2)} (Node's own process spawning)`);
+console.log(
+  `ratio nixfleet / node spawn:   ${(median(results.nixfleet) / median(results.node)).toFixed(2)} (engine + journal over Node's spawn floor)`,
+);
+console.log(
+  `ratio node spawn / xargs:      ${(median(results.node) / median(results.xargs)).toFixed(2)} (Node's own process spawning)`,
+);
