@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
+import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
 
 interface CommandEntry {
@@ -123,6 +124,10 @@ function reportError(error: unknown, io: CliIO): number {
   if (error instanceof ConfigErrors) {
     for (const e of error.errors) io.stderr.write(`${formatConfigError(e)}\n`);
     io.stderr.write(`${error.errors.length} error(s) in the fleet file; nothing was run\n`);
+    return EXIT.USAGE;
+  }
+  if (error instanceof RecordNotFoundError) {
+    io.stderr.write(`nixfleet: ${error.message}\n  hint: see \`nixfleet runs\` for recent runs\n`);
     return EXIT.USAGE;
   }
   if (error instanceof UserError) {

@@ -3,7 +3,7 @@
 // the run COMPLETE / PARTIAL / FAILED / CANCELLED. Everything it does is journaled first, then
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
-import type { Journal } from '../store/types.js';
+import type { EventLevel, Journal } from '../store/types.js';
 import { createRunCancellation, type RunCancellation } from './cancellation.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { createConcurrencyLimiter } from './concurrency-limiter.js';
@@ -76,6 +76,14 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
     actor: options.actor,
   });
   const runId = created.run.id;
+  journal.logEvent({
+    category: 'run',
+    level: 'info',
+    actor: options.actor,
+    action: 'started',
+    message: `run ${runId} started: ${plan.target} on ${plan.hosts.length} host(s)`,
+    details: { runId, target: plan.target, hosts: plan.hosts, retryOf: options.retryOf ?? null },
+  });
   const commands = createRunCommands(created.commands);
   const cancellation = createRunCancellation(journal, runId);
   const emit: RunEventListener = (event) => {
@@ -196,6 +204,14 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     const summaries = commands.all();
     const status = runStatusOf(plan.hosts, summaries, cancelled);
     const finished = journal.finishRun(runId, status);
+    journal.logEvent({
+      category: 'run',
+      level: RUN_FINISHED_LEVEL[status],
+      actor: options.actor,
+      action: 'finished',
+      message: `run ${runId} ${status}: ${plan.target}`,
+      details: { runId, status },
+    });
     emit({ type: 'run_finished', runId, status, at: finished.finishedAt ?? Date.now() });
     return { runId, status, exitCode: exitCodeOf(status, summaries) };
   } finally {
@@ -203,5 +219,15 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
   }
 }
+
+/** How loud a finished run is in the event log: the dashboard and audits read it. */
+const RUN_FINISHED_LEVEL: Readonly<Record<RunStatus, EventLevel>> = {
+  RUNNING: 'info',
+  COMPLETE: 'info',
+  PARTIAL: 'warn',
+  FAILED: 'error',
+  CANCELLED: 'warn',
+  ORPHANED: 'warn',
+};
 
 export type { RunEvent };

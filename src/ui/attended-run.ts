@@ -66,7 +66,15 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       run.cancel({ kill: true });
     }
   };
+  // SIGTERM (a CI job cancelled, systemd stopping us) leaves no time to wait: kill the running
+  // commands so none outlives us, and journal the run CANCELLED (CONTRACT.md §3).
+  const onTerminate = () => {
+    if (run === undefined) return;
+    options.stderr.write(`\nnixfleet: terminated: killing the running commands of run ${run.runId}\n`);
+    run.cancel({ kill: true });
+  };
   process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerminate);
   try {
     run = startRun(plan, {
       journal: options.journal,
@@ -78,6 +86,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     });
   } catch (error) {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
     if (!(error instanceof HostsBusyError)) throw error;
     const holders = [...new Set(error.busy.map((b) => b.runId))];
     throw new UserError(`${error.message}; nothing was started`, {
@@ -94,5 +103,6 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
   }
 }

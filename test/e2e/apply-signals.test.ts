@@ -79,6 +79,35 @@ describe('Ctrl-C', () => {
   });
 });
 
+describe('SIGTERM', () => {
+  it('kills the running command, cancels the rest, journals the run CANCELLED, exit 130', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const apply = spawnCli(dir, ['apply', 'hang', '--json'], { timeoutMs: 240_000 });
+    await waitForFile(join(dir, 'started-h1'));
+    const terminatedAt = Date.now();
+    apply.kill('SIGTERM');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(Date.now() - terminatedAt).toBeLessThan(15_000);
+    const report = JSON.parse(String(result.stdout));
+    expect(statuses(dir, report.runId)).toEqual({
+      run: 'CANCELLED',
+      commands: { '0:h1': 'CANCELLED', '0:h2': 'CANCELLED', '0:h3': 'CANCELLED' },
+    });
+    expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid-h1'), 'utf8')))).toEqual([]);
+    const journal = openJournal(join(dir, '.nixfleet'));
+    try {
+      const runEvents = journal.listEvents().filter((e) => e.category === 'run');
+      expect(runEvents.map((e) => [e.action, e.level, e.actor])).toEqual([
+        ['finished', 'warn', 'cli'],
+        ['started', 'info', 'cli'],
+      ]);
+    } finally {
+      journal.close();
+    }
+  });
+});
+
 describe('busy hosts and cancel from another process', () => {
   it('a second apply on a busy host exits 3 and starts nothing; `nixfleet cancel` from another process cancels the first', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
