@@ -16,6 +16,7 @@ import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
 import { dataDirFor, fleetFilePath } from '../load-fleet.js';
+import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'serve [--bind 127.0.0.1] [--port 7420] [--token T]';
 export const options = {
@@ -160,27 +161,4 @@ function parseToken(value: string | undefined): string {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
-}
-
-/** Resolves on the first SIGINT/SIGTERM; later ones call `again` until disposed. */
-function waitForStopSignal(again: () => void): { signal: Promise<void>; dispose(): void } {
-  let count = 0;
-  let resolveSignal!: () => void;
-  const signal = new Promise<void>((resolve) => {
-    resolveSignal = resolve;
-  });
-  const onSignal = () => {
-    count += 1;
-    if (count === 1) resolveSignal();
-    else again();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal,
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }

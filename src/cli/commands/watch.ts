@@ -14,6 +14,7 @@ import { watchRegistry } from '../../watch/registry-watcher.js';
 import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
 import type { CommandContext } from '../command.js';
 import { dataDirFor, fleetFilePath } from '../load-fleet.js';
+import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N]';
 export const options = {
@@ -150,29 +151,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   journal?.close();
   say('stopped watching', { type: 'stopped' });
   return wasRunning ? EXIT.CANCELLED : EXIT.OK;
-}
-
-/** Resolves on the first SIGINT/SIGTERM; later ones call `again` until disposed. */
-function waitForStopSignal(again: () => void): { signal: Promise<void>; dispose(): void } {
-  let count = 0;
-  let resolveSignal!: () => void;
-  const signal = new Promise<void>((r) => {
-    resolveSignal = r;
-  });
-  const onSignal = () => {
-    count += 1;
-    if (count === 1) resolveSignal();
-    else again();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal,
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 function parseConcurrency(value: string | undefined): number | undefined {
