@@ -175,7 +175,8 @@ function drainer(port) {
 
 async function measure(name, startServer, triggerBurst, expectsInit) {
   const t0 = performance.now();
-  const log = (...a) => process.env.BENCH_DEBUG && console.error(`${((performance.now() - t0) / 1000).toFixed(1)}s`, name, ...a);
+  const log = (...a) =>
+    process.env.BENCH_DEBUG && console.error(`${((performance.now() - t0) / 1000).toFixed(1)}s`, name, ...a);
   const { child, port } = await startServer();
   const ask = (message) => new Promise((resolve) => child.once('message', resolve) && child.send(message));
   let pending = SAMPLERS * CHANGES;
