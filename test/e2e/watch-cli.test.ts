@@ -57,7 +57,7 @@ hosts:
   web1: {}
 ops:
   gate:
-    run: while [ ! -e go ]; do sleep 0.02; done
+    run: i=0; while [ ! -e go ] && [ $i -lt 1500 ]; do i=$((i+1)); sleep 0.02; done
     timeout: 30s
   say:
     run: echo ${word} >> said.txt

@@ -16,7 +16,7 @@ hosts:
   web1: {}
 ops:
   wait-for-go:
-    run: while [ ! -e go ]; do sleep 0.02; done
+    run: i=0; while [ ! -e go ] && [ $i -lt 1500 ]; do i=$((i+1)); sleep 0.02; done
     timeout: 20s
   say:
     run: echo said-${word}
