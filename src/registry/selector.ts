@@ -56,8 +56,10 @@ function matchTerm(hosts: readonly SelectableHost[], term: string): SelectorResu
     const tag = term.slice(1);
     const matched = hosts.filter((host) => host.tags.includes(tag)).map((host) => host.id);
     if (matched.length > 0) return { ok: true, hosts: matched };
-    const hint = didYouMean(tag, new Set(hosts.flatMap((host) => host.tags)));
-    return { ok: false, message: `unknown tag \`@${tag}\``, hint: hint?.replace('`', '`@') };
+    const tags = [...new Set(hosts.flatMap((host) => host.tags))];
+    const close = didYouMean(tag, tags)?.replace('`', '`@');
+    const known = tags.length > 0 ? `known tags: ${tags.map((t) => `@${t}`).join(', ')}` : 'no host has tags';
+    return { ok: false, message: `unknown tag \`@${tag}\``, hint: close ?? known };
   }
   if (GLOB_CHARS.test(term)) {
     // A glob that matches nothing is fine on its own; the whole selector must still select a host.

@@ -60,6 +60,7 @@ describe('selectHosts', () => {
       expect(error).toBeInstanceOf(UserError);
       expect((error as UserError).exitCode).toBe(2);
       expect((error as UserError).message).toBe('unknown tag `@nope`');
+      expect((error as UserError).hint).toMatch(/^known tags: @/);
     }
   });
 });
