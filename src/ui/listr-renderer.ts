@@ -43,7 +43,11 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
       const duration = final.durationMs !== null ? ` (${formatElapsed(final.durationMs)})` : '';
       task.title = `${label(final.hostId)} ${final.status}${duration}`;
       if (final.status === 'SKIPPED' || final.status === 'CANCELLED') task.skip(task.title);
-      else if (isFailure(final.status)) throw new Error(`${label(final.hostId)}: ${final.error ?? final.status}`);
+      else if (isFailure(final.status)) {
+        // The reason, then the last lines the command printed: usually what says why.
+        const said = lastLines(final.tail, 3).map((line) => `  | ${line}`);
+        throw new Error([`${label(final.hostId)}: ${final.error ?? final.status}`, ...said].join('\n'));
+      }
     },
   });
 
