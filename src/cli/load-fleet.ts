@@ -13,7 +13,8 @@ export function fleetFilePath(ctx: CommandContext): string {
   return resolve(ctx.io.cwd, given);
 }
 
-function dataDirOverride(ctx: CommandContext): string | undefined {
+/** --data-dir, else $NIXFLEET_DATA_DIR, resolved; undefined when neither is given. */
+export function dataDirOverride(ctx: CommandContext): string | undefined {
   const given = ctx.global.dataDir ?? nonEmpty(ctx.io.env.NIXFLEET_DATA_DIR);
   return given === undefined ? undefined : resolve(ctx.io.cwd, given);
 }

@@ -27,3 +27,13 @@ export function summarizeRegistry(registry: Registry): RegistrySummary {
     ...(registry.settings.defaultPipeline !== undefined ? { defaultPipeline: registry.settings.defaultPipeline } : {}),
   };
 }
+
+/** The hosts as the journal's `hosts` table records them (Journal.syncHosts). */
+export function declaredHosts(registry: Registry) {
+  return [...registry.hosts.values()].map((host) => ({
+    id: host.id,
+    hostname: host.address,
+    transport: host.transport,
+    tags: host.tags,
+  }));
+}

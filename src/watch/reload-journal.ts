@@ -3,7 +3,7 @@
 // `registry/reload_failed` warn event. The dashboard learns about both through State Sync.
 import { type ConfigError, formatConfigError } from '../errors/config-error.js';
 import { diffSummaries } from '../registry/diff.js';
-import { summarizeRegistry } from '../registry/summary.js';
+import { declaredHosts, summarizeRegistry } from '../registry/summary.js';
 import type { Registry, RegistryDiff } from '../registry/types.js';
 import type { Journal } from '../store/types.js';
 import { describeDiff } from './describe-diff.js';
@@ -81,7 +81,5 @@ export function journalReloadFailure(
 
 /** The hosts table follows the fleet: hosts a save adds or removes appear live (only real differences are changes). */
 function syncDeclaredHosts(journal: Journal, registry: Registry): void {
-  journal.syncHosts(
-    [...registry.hosts.values()].map((h) => ({ id: h.id, hostname: h.address, transport: h.transport, tags: h.tags })),
-  );
+  journal.syncHosts(declaredHosts(registry));
 }

@@ -7,14 +7,13 @@ import { EXIT, UserError } from '../../errors/user-error.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
-import { ioOf, openFleetJournal, parseRunOptions } from './apply.js';
+import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
+import { ioOf, openFleetJournal } from './apply.js';
 
 export const usage = 'retry RUN_ID [--force] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
 export const options = {
   force: { type: 'boolean', default: false },
-  concurrency: { type: 'string' },
-  renderer: { type: 'string' },
-  junit: { type: 'string' },
+  ...RUN_OPTIONS,
 } as const;
 export const maxPositionals = 1;
 

@@ -3,7 +3,7 @@
 // `--run`, applies TARGET once the fleet is valid and after every good reload, one run at a time.
 // Stops on SIGINT/SIGTERM: exit 0 when idle, 130 when a run had to be cancelled.
 import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import type { RunEventListener } from '../../engine/types.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
@@ -13,7 +13,8 @@ import { describeDiff } from '../../watch/describe-diff.js';
 import { watchRegistry } from '../../watch/registry-watcher.js';
 import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor, fleetFilePath } from '../load-fleet.js';
+import { dataDirFor, dataDirOverride, fleetFilePath } from '../load-fleet.js';
+import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N]';
@@ -42,9 +43,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const target = ctx.values.run as string | undefined;
   const selector = ctx.values.on as string | undefined;
-  const concurrency = parseConcurrency(ctx.values.concurrency as string | undefined);
-  const dataDirOverride = ctx.global.dataDir ?? (ctx.io.env.NIXFLEET_DATA_DIR || undefined);
-  const dataDir = dataDirOverride === undefined ? undefined : resolve(ctx.io.cwd, dataDirOverride);
+  const concurrency = parseConcurrency(ctx.values.concurrency);
+  const dataDir = dataDirOverride(ctx);
   const isRunning = ctx.values.run !== undefined;
   const say = (text: string, json: Line) =>
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
@@ -151,15 +151,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   journal?.close();
   say('stopped watching', { type: 'stopped' });
   return wasRunning ? EXIT.CANCELLED : EXIT.OK;
-}
-
-function parseConcurrency(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UserError(`--concurrency must be a whole number of at least 1, got \`${value}\``);
-  }
-  return n;
 }
 
 function hostList(hosts: readonly string[]): string {

@@ -1,0 +1,45 @@
+// The flags every command that starts runs shares (`apply`, `retry`, `watch --run`), checked
+// before anything is loaded so a typo costs nothing (exit 2).
+import { UserError } from '../errors/user-error.js';
+import { RENDERER_NAMES, type RendererName } from '../ui/run-renderer.js';
+import type { CommandContext } from './command.js';
+
+export const RUN_OPTIONS = {
+  concurrency: { type: 'string' },
+  renderer: { type: 'string' },
+  junit: { type: 'string' },
+} as const;
+
+/** --concurrency N: a whole number of at least 1, or undefined when not given. */
+export function parseConcurrency(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1) {
+    throw new UserError(`--concurrency must be a whole number of at least 1, got \`${value}\``, {
+      hint: 'e.g. `--concurrency 20`',
+    });
+  }
+  return n;
+}
+
+export interface RunFlags {
+  readonly renderer: RendererName;
+  readonly concurrency?: number;
+  readonly junitFile?: string;
+}
+
+/** --concurrency, --renderer and --junit, checked before anything is loaded (exit 2). */
+export function parseRunOptions(ctx: CommandContext): RunFlags {
+  const { renderer, junit } = ctx.values;
+  const parsedConcurrency = parseConcurrency(ctx.values.concurrency);
+  const rendererName = typeof renderer === 'string' ? renderer : 'auto';
+  if (!RENDERER_NAMES.includes(rendererName as RendererName)) {
+    throw new UserError(`unknown renderer \`${rendererName}\``, { hint: `use one of ${RENDERER_NAMES.join(', ')}` });
+  }
+  if (junit === '') throw new UserError('--junit needs a file name', { hint: 'e.g. `--junit report.xml`' });
+  return {
+    renderer: rendererName as RendererName,
+    ...(parsedConcurrency !== undefined ? { concurrency: parsedConcurrency } : {}),
+    ...(typeof junit === 'string' ? { junitFile: junit } : {}),
+  };
+}
