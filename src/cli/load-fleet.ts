@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { DEFAULTS } from '../config/compile-registry.js';
 import { loadRegistry } from '../config/load.js';
-import { DEFAULTS } from '../registry/compile.js';
 import type { Registry } from '../registry/types.js';
 import type { CommandContext } from './command.js';
 

@@ -2,8 +2,8 @@
 // and compile a Registry snapshot. Every problem found is thrown at once as ConfigErrors.
 import { resolve } from 'node:path';
 import { ConfigErrors } from '../errors/config-error.js';
-import { compileRegistry } from '../registry/compile.js';
 import type { Registry } from '../registry/types.js';
+import { compileRegistry } from './compile-registry.js';
 import { readFleetSources } from './fleet-sources.js';
 import { mergeFleet } from './merged-fleet.js';
 import { checkFleet } from './semantic-checks.js';

@@ -1,6 +1,7 @@
 // How a location inside the fleet file is named in messages: `ops.pull.timeout`,
 // `pipelines.do-all.ops[1]` (see CORE-005, errors).
-import type { PathSegment } from './yaml-source.js';
+/** One step of a path into the fleet file: a mapping key or a sequence index. */
+export type PathSegment = string | number;
 
 export function formatPath(segments: readonly PathSegment[]): string {
   let out = '';

@@ -1,8 +1,8 @@
 // Turns ajv's errors into ConfigErrors a person can act on: the position of the offending key or
 // value, the dotted path, a message naming the problem and, where one helps, a hint.
 import type { ErrorObject } from 'ajv';
+import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
-import { didYouMean } from './closest-name.js';
 import { DURATION_PATTERN } from './duration.js';
 import { formatPath } from './path-format.js';
 import { VAR_KEY_PATTERN } from './template.js';

@@ -1,8 +1,9 @@
 // Checks the schema cannot express (see CORE-005, semantic checks): references between hosts, ops
 // and pipelines, selectors, settings that name things, and options that only make sense together.
+
+import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { resolveSelector, type SelectableHost } from '../registry/selector.js';
-import { didYouMean } from './closest-name.js';
 import type { PipelineFile } from './fleet-file.js';
 import { errorAt } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';

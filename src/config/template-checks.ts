@@ -1,9 +1,10 @@
 // Compile-time checks of op templates (see CORE-005, templating): every placeholder names a known
 // value, controller ops use no host values, and the hosts a pipeline runs on by default define
 // the vars and users its ops use, so nothing renders as an empty string at run time.
+
+import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { resolveSelector } from '../registry/selector.js';
-import { didYouMean } from './closest-name.js';
 import type { HostFile, OpFile } from './fleet-file.js';
 import { errorAtPosition } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';

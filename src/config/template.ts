@@ -1,8 +1,9 @@
 // Templating of op commands (see CORE-005): `{{ host.name }}`, `{{ host.address }}`,
 // `{{ host.user }}`, `{{ host.vars.KEY }}`, `{{ op.id }}`, `{{ pipeline.id }}`.
 // Parsing is checked when the registry compiles; rendering happens when a plan is built.
+
+import { didYouMean } from '../domain/closest-name.js';
 import type { Host } from '../registry/types.js';
-import { didYouMean } from './closest-name.js';
 import { shellQuote } from './shell-quote.js';
 
 export type TemplateRef =

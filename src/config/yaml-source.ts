@@ -2,7 +2,9 @@
 // line and column of the value (or key) it is about (see CORE-005, errors).
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { ConfigError } from '../errors/config-error.js';
-import { formatPath } from './path-format.js';
+import { formatPath, type PathSegment } from './path-format.js';
+
+export type { PathSegment };
 
 export interface Position {
   readonly line: number;
@@ -21,8 +23,6 @@ export interface YamlSource {
   readonly data: unknown;
   readonly errors: readonly ConfigError[];
 }
-
-export type PathSegment = string | number;
 
 export function parseYamlSource(path: string, displayPath: string, text: string): YamlSource {
   const lineCounter = new LineCounter();

@@ -1,12 +1,13 @@
 // Runs one op on one host: PENDING -> VALIDATING (precheck) -> EXECUTING (run, postcheck,
 // automatic retries) -> SUCCESS | ERROR | TIMEOUT, or BLOCKED / CANCELLED (see CORE-001).
 // Every status change goes through the journal, which enforces the status machine.
+
+import type { CommandStatus } from '../domain/status.js';
 import type { Op } from '../registry/types.js';
 import type { Journal, OutputSink } from '../store/types.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
 import { createOutputTail } from './output-tail.js';
-import type { CommandStatus } from './status.js';
 import type { ExecResult, RenderedCommand, RunEventListener, Transport } from './types.js';
 
 export interface CommandJob {

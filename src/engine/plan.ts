@@ -1,18 +1,12 @@
 // Turns a target (pipeline or op) and a selector into stages × hosts with every command rendered
 // (see CORE-005, templating, and CORE-002, stages). Pure: it reads the registry and nothing else.
 import { isAbsolute, resolve } from 'node:path';
-import { didYouMean } from '../config/closest-name.js';
 import { type ParsedTemplate, parseTemplate, renderTemplate, type SubstitutionMode } from '../config/template.js';
+import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
 import { selectHosts } from '../registry/selector.js';
-import type { Host, Op, Registry } from '../registry/types.js';
-import {
-  CONTROLLER_HOST_ID,
-  type Plan,
-  type PlannedCommand,
-  type PlannedStage,
-  type RenderedCommand,
-} from './types.js';
+import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
+import type { Plan, PlannedCommand, PlannedStage, RenderedCommand } from './types.js';
 
 export function buildPlan(registry: Registry, target: string | undefined, selector: string | undefined): Plan {
   const targetId = target ?? registry.settings.defaultPipeline;

@@ -1,8 +1,8 @@
 // What `nixfleet retry` runs again (see CORE-002, retry): for each host of a finished run that did
 // not complete, the stage where it stopped and everything after. Pure.
 import type { Registry } from '../registry/types.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { CommandRecord, RunRecord } from '../store/types.js';
-import { CONTROLLER_HOST_ID } from './types.js';
 
 export interface RetryPlan {
   /** Hosts to run again, in the run's order, with the first stage each runs. */

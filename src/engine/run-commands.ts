@@ -1,7 +1,8 @@
 // The executor's view of its run's commands: ids by stage and host, and the status each last
 // reached (mirrors what the journal accepted, so the hot path never reads SQLite back).
+
+import type { CommandStatus } from '../domain/status.js';
 import type { CommandRecord } from '../store/types.js';
-import type { CommandStatus } from './status.js';
 
 export interface RunCommand {
   readonly id: string;

@@ -1,8 +1,9 @@
 // The final status of a run and its exit code, from its commands' statuses (see CORE-002 and
 // CONTRACT.md §2-3). Pure.
+
+import type { CommandStatus, RunStatus } from '../domain/status.js';
 import { EXIT } from '../errors/user-error.js';
-import type { CommandStatus, RunStatus } from './status.js';
-import { CONTROLLER_HOST_ID } from './types.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
 
 export interface CommandSummary {
   readonly hostId: string;

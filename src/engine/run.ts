@@ -3,6 +3,8 @@
 // the run COMPLETE / PARTIAL / FAILED / CANCELLED. Everything it does is journaled first, then
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
+import type { RunStatus } from '../domain/status.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
 import { createRunCancellation, type RunCancellation } from './cancellation.js';
 import { commandStatusEvent } from './command-status-event.js';
@@ -10,17 +12,8 @@ import { createConcurrencyLimiter } from './concurrency-limiter.js';
 import { runCommand } from './op-runner.js';
 import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
-import type { RunStatus } from './status.js';
 import { createTransportFactory } from './transports/factory.js';
-import {
-  CONTROLLER_HOST_ID,
-  type Plan,
-  type PlannedStage,
-  type RunEvent,
-  type RunEventListener,
-  type Transport,
-  type TransportFactory,
-} from './types.js';
+import type { Plan, PlannedStage, RunEvent, RunEventListener, Transport, TransportFactory } from './types.js';
 
 export interface StartRunOptions {
   readonly journal: Journal;

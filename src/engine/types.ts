@@ -1,7 +1,8 @@
 // The engine's vocabulary: plans, transports and the typed run events renderers subscribe to
 // (see CORE-001 and CORE-002).
+
+import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { Host, Op, Registry } from '../registry/types.js';
-import type { CommandStatus, RunStatus } from './status.js';
 
 /** A command ready to run on one host: every template rendered, values shell-quoted. */
 export interface RenderedCommand {
@@ -12,9 +13,6 @@ export interface RenderedCommand {
   /** The op's `env:` rendered, plus NIXFLEET_HOST, NIXFLEET_OP, NIXFLEET_PIPELINE, NIXFLEET_VAR_*. */
   readonly env: Readonly<Record<string, string>>;
 }
-
-/** The host a `runsOn: controller` op is journaled under. Not a valid host id, so it never collides. */
-export const CONTROLLER_HOST_ID = '@controller';
 
 export interface PlannedCommand {
   /** A host id, or CONTROLLER_HOST_ID for `runsOn: controller`. */

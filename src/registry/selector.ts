@@ -2,7 +2,7 @@
 // any of those behind `!` to exclude. Only exclusions means "every host except". A selector that
 // selects nothing, or names a host or tag that does not exist, is an error, never a silent no-op.
 import picomatch from 'picomatch';
-import { didYouMean } from '../config/closest-name.js';
+import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from './types.js';
 

@@ -112,3 +112,6 @@ export interface IdDiff {
   readonly removed: readonly string[];
   readonly modified: readonly string[];
 }
+
+/** The host a `runsOn: controller` op is journaled under. Not a valid host id, so it never collides. */
+export const CONTROLLER_HOST_ID = '@controller';

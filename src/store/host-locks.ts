@@ -2,7 +2,7 @@
 // unfinished command on it (PENDING, VALIDATING, EXECUTING) belongs to a running run whose owner
 // is alive. The caller checks inside the BEGIN IMMEDIATE transaction that also inserts the new
 // run, so two processes can never both see a host free.
-import { CONTROLLER_HOST_ID } from '../engine/types.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { SqliteDatabase } from './database.js';
 import type { BusyHost, Owner } from './types.js';
 

@@ -1,6 +1,6 @@
 // The journal's rows as SQLite returns them (snake_case) and their records (camelCase).
 import { isAbsolute, join } from 'node:path';
-import type { CommandStatus, RunStatus } from '../engine/status.js';
+import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { TransportKind } from '../registry/types.js';
 import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RunRecord } from './types.js';
 

@@ -1,5 +1,5 @@
 // The `pipelines` table: one row per run of a pipeline or single op (see CORE-002, CORE-003).
-import { assertRunTransition, type RunStatus } from '../engine/status.js';
+import { assertRunTransition, type RunStatus } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';

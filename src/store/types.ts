@@ -1,6 +1,6 @@
 // The journal's records as the rest of nixfleet sees them (see CORE-003). Timestamps are epoch
 // milliseconds. Ids: runs are `r<N>`, commands `c<N>`, never reused (even after retention).
-import type { CommandStatus, RunStatus } from '../engine/status.js';
+import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RegistryDiff, RegistrySummary, TransportKind } from '../registry/types.js';
 
 /** The process that owns a run and its commands; recovery compares it with what is alive. */

@@ -1,5 +1,5 @@
 // The `--json` report of a run: one object, the only thing apply prints on stdout (CONTRACT.md §2).
-import type { CommandStatus, RunStatus } from '../engine/status.js';
+import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RunView } from './run-view.js';
 
 export interface JsonReportEntry {

@@ -3,7 +3,8 @@
 // event that settles it, so the tree never drives (or waits on) the engine.
 import { Listr, type ListrTask, PRESET_TIMER } from 'listr2';
 import { completedHostsOf } from '../engine/run-outcome.js';
-import { CONTROLLER_HOST_ID, type RunEvent } from '../engine/types.js';
+import type { RunEvent } from '../engine/types.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
 import type { RunRenderer } from './run-renderer.js';
 import { applyRunEvent, type CommandView, commandsOfStage, createRunView, isFailure } from './run-view.js';

@@ -1,6 +1,6 @@
 // What every renderer and report knows about a run: folded from RunEvents only, never from the
 // engine's state (DESIGN.md: renderers only display).
-import type { CommandStatus, RunStatus } from '../engine/status.js';
+import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RunEvent } from '../engine/types.js';
 
 /** Characters of output kept per command for failure excerpts and live tails. */

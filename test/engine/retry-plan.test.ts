@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { CommandStatus } from '../../src/domain/status.js';
 import { planRetry } from '../../src/engine/retry-plan.js';
-import type { CommandStatus } from '../../src/engine/status.js';
-import { CONTROLLER_HOST_ID } from '../../src/engine/types.js';
+import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
 import type { CommandRecord, RunRecord } from '../../src/store/types.js';
 
 const run = { id: 'r1', hosts: ['a', 'b', 'c'], stages: ['x', 'y', 'z'] } as unknown as RunRecord;

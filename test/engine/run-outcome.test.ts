@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf, runStatusOf } from '../../src/engine/run-outcome.js';
-import { CONTROLLER_HOST_ID } from '../../src/engine/types.js';
+import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
 
 const hosts = ['a', 'b'];
 

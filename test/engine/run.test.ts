@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRun } from '../../src/engine/run.js';
 import type { RunEvent } from '../../src/engine/types.js';
-import { CONTROLLER_HOST_ID } from '../../src/engine/types.js';
+import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
 import { HostsBusyError } from '../../src/store/hosts-busy-error.js';
 import { openJournal } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';

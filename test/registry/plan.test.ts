@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/config/load.js';
 import { buildPlan } from '../../src/engine/plan.js';
-import { CONTROLLER_HOST_ID } from '../../src/engine/types.js';
 import { UserError } from '../../src/errors/user-error.js';
 import { summarizeRegistry } from '../../src/registry/summary.js';
+import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
 import { makeTempDir } from '../support/cli.js';
 
 const FLEET = `version: 1

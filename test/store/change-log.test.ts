@@ -1,8 +1,8 @@
 // CORE-003 / CORE-004: every mutation appends exactly one change in its own transaction; versions
 // are contiguous, persisted, and shared by every journal open on the same data directory.
 import { describe, expect, it } from 'vitest';
-import { CONTROLLER_HOST_ID } from '../../src/engine/types.js';
 import type { RegistryDiff, RegistrySummary } from '../../src/registry/types.js';
+import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
 import { openJournal } from '../../src/store/journal.js';
 import { fakeClock, newRun, tempDataDir } from './new-run.js';
 

@@ -2,7 +2,7 @@
 // a busy host blocks the whole new run and nothing of it is written.
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { CONTROLLER_HOST_ID } from '../../src/engine/types.js';
+import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
 import { HostsBusyError } from '../../src/store/hosts-busy-error.js';
 import { openJournal } from '../../src/store/journal.js';
 import { currentOwner } from '../../src/store/owner.js';

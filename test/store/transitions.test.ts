@@ -7,7 +7,7 @@ import {
   canTransitionCommand,
   IllegalTransitionError,
   isTerminalCommand,
-} from '../../src/engine/status.js';
+} from '../../src/domain/status.js';
 import { openJournal } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';
 import { fakeClock, newRun, tempDataDir } from './new-run.js';

@@ -1,6 +1,7 @@
 // `nixfleet list [hosts|ops|pipelines]`: the registry as tables, or --json.
-import { didYouMean } from '../../config/closest-name.js';
+
 import { formatDuration } from '../../config/duration.js';
+import { didYouMean } from '../../domain/closest-name.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { Registry } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';

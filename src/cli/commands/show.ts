@@ -1,7 +1,8 @@
 // `nixfleet show RUN_ID`: one run as hosts × stages with statuses, exit codes and durations,
 // then the reason of every command that did not succeed (CONTRACT.md §2).
-import { CONTROLLER_HOST_ID } from '../../engine/types.js';
+
 import { EXIT, UserError } from '../../errors/user-error.js';
+import { CONTROLLER_HOST_ID } from '../../registry/types.js';
 import { openJournal } from '../../store/journal.js';
 import { commandCell, formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';

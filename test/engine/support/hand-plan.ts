@@ -1,8 +1,8 @@
 // Hand-built registries and plans for engine tests: no fleet file, no templating, so a test states
 // exactly which shell line each host runs.
 import type { Plan, PlannedStage } from '../../../src/engine/types.js';
-import { CONTROLLER_HOST_ID } from '../../../src/engine/types.js';
 import type { Host, Op, Registry } from '../../../src/registry/types.js';
+import { CONTROLLER_HOST_ID } from '../../../src/registry/types.js';
 
 const source = { file: 'fleet.yaml', line: 1, column: 1 };
 

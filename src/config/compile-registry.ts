@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { parseDuration } from '../config/duration.js';
-import type { MergedFleet } from '../config/merged-fleet.js';
-import { selectorText } from '../config/semantic-checks.js';
-import type { Host, Op, Pipeline, Registry, Settings } from './types.js';
+import type { Host, Op, Pipeline, Registry, Settings } from '../registry/types.js';
+import { parseDuration } from './duration.js';
+import type { MergedFleet } from './merged-fleet.js';
+import { selectorText } from './semantic-checks.js';
 
 export const DEFAULTS = {
   concurrency: 10,
