@@ -41,7 +41,11 @@ const median = (values) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
-console.log(`load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}, ${ROUNDS} rounds, median`);
+console.log(
+  `load average ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')}, ${ROUNDS} rounds, median`,
+);
 const baseline = [];
 const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
 for (let round = 0; round < ROUNDS; round++) {
