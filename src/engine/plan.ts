@@ -110,7 +110,7 @@ function renderCommand(
   };
 }
 
-/** `NIXFLEET_VAR_<KEY>`: the key upper-cased, `-` as `_` (CONTRACT.md §1). */
+/** `NIXFLEET_VAR_<KEY>`: the key upper-cased, `-` as `_` (CORE-005). */
 export function varEnvName(key: string): string {
   return `NIXFLEET_VAR_${key.toUpperCase().replaceAll('-', '_')}`;
 }

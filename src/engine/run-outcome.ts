@@ -1,5 +1,5 @@
 // The final status of a run and its exit code, from its commands' statuses (see CORE-002 and
-// CONTRACT.md §2-3). Pure.
+// its sections on run statuses and exit codes). Pure.
 
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import { EXIT } from '../errors/user-error.js';

@@ -57,7 +57,7 @@ export interface ExecResult {
   readonly transportError?: string;
 }
 
-/** How a command reaches a host (DESIGN.md decision 5). */
+/** How a command reaches a host (specs/README.md, decision 5). */
 export interface Transport {
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
   /** Release connections (ssh multiplex masters). Idempotent. */
@@ -74,7 +74,7 @@ export interface PlannedCommandRef {
   readonly op: string;
 }
 
-/** Events a run emits; renderers and reports subscribe and only display (DESIGN.md). */
+/** Events a run emits; renderers and reports subscribe and only display (specs/README.md, the one-way flow). */
 export type RunEvent =
   | {
       readonly type: 'run_started';

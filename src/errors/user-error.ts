@@ -1,5 +1,5 @@
 // A mistake the user can fix (bad flag, unknown run id, selector matching nothing, busy hosts).
-// Carries the exit code of CONTRACT.md §2; the CLI prints the message (and hint) without a stack.
+// Carries its exit code (CORE-002); the CLI prints the message (and hint) without a stack.
 
 export const EXIT = {
   OK: 0,

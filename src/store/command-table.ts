@@ -1,5 +1,5 @@
 // The `commands` table: one op on one host within a run, moved only along the status machine of
-// CONTRACT.md §3 (see CORE-001, CORE-003). transition() is the engine's hot path: one indexed
+// CORE-001 (see also CORE-003). transition() is the engine's hot path: one indexed
 // read, one update and one change row, all through statements prepared once.
 import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';

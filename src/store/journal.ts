@@ -1,4 +1,4 @@
-// openJournal: the single writer of nixfleet's state (DESIGN.md decisions 2–4 and 6, see
+// openJournal: the single writer of nixfleet's state (specs/README.md, decisions 2–4 and 6; see
 // CORE-003). Every mutation below runs in one BEGIN IMMEDIATE transaction that also appends its
 // change, so the state version moves exactly when the state does, across processes.
 import { mkdirSync } from 'node:fs';

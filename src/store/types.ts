@@ -146,7 +146,7 @@ export interface PruneResult {
 }
 
 /**
- * The journal: the single writer of state (DESIGN.md decision 2). Every mutation runs in one
+ * The journal: the single writer of state (specs/README.md, decision 2). Every mutation runs in one
  * SQLite transaction that also appends its Change; the change's key is the new state version.
  */
 export interface Journal {
@@ -201,7 +201,7 @@ export interface Journal {
   /** Marks what dead owners left as ORPHANED, with a warn event. Never touches a live owner's work. */
   recoverOrphans(): { runs: number; commands: number };
   /**
-   * Retention now (CONTRACT.md §4). `commandRetentionMs` / `eventRetentionMs` override the
+   * Retention now (CORE-003). `commandRetentionMs` / `eventRetentionMs` override the
    * NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS policy (`nixfleet prune --older-than`).
    */
   prune(options?: { now?: number; commandRetentionMs?: number; eventRetentionMs?: number }): PruneResult;

@@ -1,6 +1,6 @@
 // Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
 // cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
-// outcome into the exit code of CONTRACT.md §2.
+// outcome into the exit code of CORE-002.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type StartedRun, startRun } from '../engine/run.js';
@@ -67,7 +67,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     }
   };
   // SIGTERM (a CI job cancelled, systemd stopping us) leaves no time to wait: kill the running
-  // commands so none outlives us, and journal the run CANCELLED (CONTRACT.md §3).
+  // commands so none outlives us, and journal the run CANCELLED (CORE-002).
   const onTerminate = () => {
     if (run === undefined) return;
     options.stderr.write(`\nnixfleet: terminated: killing the running commands of run ${run.runId}\n`);

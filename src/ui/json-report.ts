@@ -1,4 +1,4 @@
-// The `--json` report of a run: one object, the only thing apply prints on stdout (CONTRACT.md §2).
+// The `--json` report of a run: one object, the only thing apply prints on stdout (CORE-002).
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RunView } from './run-view.js';
 

@@ -1,4 +1,4 @@
-// `--junit FILE`: the run as JUnit XML so CI systems show it like a test run (CONTRACT.md §2):
+// `--junit FILE`: the run as JUnit XML so CI systems show it like a test run (see CORE-002):
 // one testsuite per stage, one testcase per host. SUCCESS passes; ERROR, TIMEOUT, BLOCKED and
 // ORPHANED are failures; SKIPPED and CANCELLED are skipped.
 import type { RunView } from './run-view.js';

@@ -1,5 +1,5 @@
 // The terminal renderer: a Listr2 tree, stage -> hosts, with a live tail of each running host's
-// output and durations (CONTRACT.md §2). It only follows RunEvents: every Listr task waits for the
+// output and durations (CORE-002). It only follows RunEvents: every Listr task waits for the
 // event that settles it, so the tree never drives (or waits on) the engine.
 import { Listr, type ListrTask, PRESET_TIMER } from 'listr2';
 import { completedHostsOf } from '../engine/run-outcome.js';

@@ -1,5 +1,5 @@
 // The renderer for logs and CI (no TTY, or CI set): one line per status change, prefixed by the
-// host, never an escape code (CONTRACT.md §2). Failures add the last lines of their output.
+// host, never an escape code (CORE-002). Failures add the last lines of their output.
 import { completedHostsOf } from '../engine/run-outcome.js';
 import type { RunEvent } from '../engine/types.js';
 import { formatElapsed } from './elapsed.js';

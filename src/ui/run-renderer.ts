@@ -12,7 +12,7 @@ export const RENDERER_NAMES: readonly RendererName[] = ['auto', 'tty', 'plain', 
 
 /**
  * `auto`: json with --json, the Listr2 tree in a terminal, plain lines without a TTY or with CI
- * set (CONTRACT.md §2).
+ * set (CORE-002).
  */
 export function resolveRenderer(
   requested: RendererName,

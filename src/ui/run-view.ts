@@ -1,5 +1,5 @@
 // What every renderer and report knows about a run: folded from RunEvents only, never from the
-// engine's state (DESIGN.md: renderers only display).
+// engine's state (specs/README.md, the one-way flow: renderers only display).
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RunEvent } from '../engine/types.js';
 

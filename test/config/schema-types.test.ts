@@ -1,4 +1,4 @@
-// STYLE.md: the JSON Schema and the TypeScript types of the fleet file must not drift. Each list
+// CORE-005: the JSON Schema and the TypeScript types of the fleet file must not drift. Each list
 // below is typed so that tsc fails when it misses or invents a property of the interface; the
 // test then fails when the schema's properties differ from the list.
 import { readFileSync } from 'node:fs';

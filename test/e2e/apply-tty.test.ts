@@ -1,5 +1,5 @@
 // `apply` in a real terminal: the CLI runs under script(1), which gives it a pseudo-terminal, so
-// the Listr2 tree renderer is chosen exactly as it would be for a person (CONTRACT.md §2).
+// the Listr2 tree renderer is chosen exactly as it would be for a person (CORE-002).
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { BIN, makeTempDir } from '../support/cli.js';

@@ -1,5 +1,5 @@
 // `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read from the
-// log files under DATA_DIR/logs/ (CONTRACT.md §2, §4).
+// log files under DATA_DIR/logs/ (see CORE-002, CORE-003).
 import { readFileSync } from 'node:fs';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';

@@ -1,5 +1,5 @@
 // `nixfleet show RUN_ID`: one run as hosts × stages with statuses, exit codes and durations,
-// then the reason of every command that did not succeed (CONTRACT.md §2).
+// then the reason of every command that did not succeed (CORE-002).
 
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';

@@ -1,4 +1,4 @@
-// `nixfleet watch [--run TARGET] [--on SEL]` (CONTRACT.md §2, see CORE-006): live-reloads the
+// `nixfleet watch [--run TARGET] [--on SEL]` (see CORE-006): live-reloads the
 // fleet file and its includes, printing each reload and each broken save in one line; with
 // `--run`, applies TARGET once the fleet is valid and after every good reload, one run at a time.
 // Stops on SIGINT/SIGTERM: exit 0 when idle, 130 when a run had to be cancelled.
@@ -65,7 +65,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ...(concurrency === undefined ? {} : { concurrency }),
       current: () => watcher.current(),
       version: () => watcher.version(),
-      // CONTRACT.md §2: without a TTY, plain lines; watch output is a log, so always plain here.
+      // CORE-002: without a TTY, plain lines; watch output is a log, so always plain here.
       listenerFor: (): RunEventListener | undefined =>
         ctx.global.json ? undefined : createPlainRenderer(ctx.io.stdout).onEvent,
       onStarting: (plan, version) =>
@@ -118,7 +118,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   });
 
   const stopped = waitForStopSignal(() => {
-    // CONTRACT.md §3: a second Ctrl-C kills the commands still running.
+    // CORE-002: a second Ctrl-C kills the commands still running.
     runner?.active?.cancel({ kill: true });
   });
 

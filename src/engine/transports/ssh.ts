@@ -1,4 +1,4 @@
-// The ssh transport (see CORE-007, DESIGN.md decision 5): runs an op's command on a host through
+// The ssh transport (see CORE-007 and specs/README.md, decision 5): runs an op's command on a host through
 // the system `ssh`, never prompting, with one multiplexed connection per host for a whole run.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
