@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One real PostgreSQL server per run: the journal contract is tested on both engines (CORE-012).
+    globalSetup: ['test/support/postgres-global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: end-to-end tests spawn real processes, so keep the pool small and predictable.

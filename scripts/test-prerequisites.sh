@@ -12,6 +12,7 @@ REQUIREMENTS='
 openssh-server /usr/sbin/sshd /usr/local/sbin/sshd /usr/bin/sshd
 openssh-client ssh ssh-keygen
 chromium       /usr/bin/chromium
+postgresql     /usr/lib/postgresql/*/bin/initdb
 '
 
 # Succeeds when the programs of one package are there: every bare name, and one of the paths.

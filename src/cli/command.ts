@@ -16,6 +16,8 @@ export interface GlobalOptions {
   readonly file?: string;
   /** --data-dir as given, else undefined (then $NIXFLEET_DATA_DIR, then settings.dataDir). */
   readonly dataDir?: string;
+  /** --store as given, else undefined (then $NIXFLEET_DATABASE_URL, then settings.store; see CORE-012). */
+  readonly store?: string;
   readonly json: boolean;
   readonly color: boolean;
 }

@@ -1,11 +1,15 @@
 // Where a command finds its fleet file and data directory (CORE-005): -f/--file, else
 // $NIXFLEET_FILE, else ./fleet.yaml; --data-dir, else $NIXFLEET_DATA_DIR, else settings.dataDir.
+// And its journal (CORE-012): --store, else $NIXFLEET_DATABASE_URL, else settings.store, else
+// the embedded SQLite journal in the data directory.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULTS } from '../config/compile-registry.js';
 import { loadRegistry } from '../config/load.js';
+import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
+import { isPostgresUrl } from '../store/journal.js';
 import type { CommandContext } from './command.js';
 
 export function fleetFilePath(ctx: CommandContext): string {
@@ -32,20 +36,55 @@ export async function dataDirFor(ctx: CommandContext): Promise<string> {
   const override = dataDirOverride(ctx);
   if (override !== undefined) return override;
   const file = fleetFilePath(ctx);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return resolve(ctx.io.cwd, DEFAULTS.dataDir);
+  const configured = await settingOf(file, 'dataDir');
+  if (configured === undefined && !(await readable(file))) return resolve(ctx.io.cwd, DEFAULTS.dataDir);
+  return resolve(dirname(file), configured ?? DEFAULTS.dataDir);
+}
+
+/**
+ * The journal to open, as openJournal's options: `{ store: URL }` for PostgreSQL, `{}` for SQLite.
+ * Read without compiling the fleet, like dataDirFor.
+ */
+export async function storeFor(ctx: CommandContext): Promise<{ store?: string }> {
+  let where = '--store';
+  let given = nonEmpty(ctx.global.store);
+  if (given === undefined && nonEmpty(ctx.io.env.NIXFLEET_DATABASE_URL) !== undefined) {
+    where = '$NIXFLEET_DATABASE_URL';
+    given = ctx.io.env.NIXFLEET_DATABASE_URL;
   }
+  if (given === undefined) {
+    where = `settings.store in ${fleetFilePath(ctx)}`;
+    given = await settingOf(fleetFilePath(ctx), 'store');
+  }
+  if (given === undefined) return {};
+  if (!isPostgresUrl(given)) {
+    throw new UserError(`${where}: \`${given}\` is not a PostgreSQL URL`, {
+      hint: 'give postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it unset for the embedded SQLite journal',
+    });
+  }
+  return { store: given };
+}
+
+/** A string setting of the fleet file, or undefined (no file, not YAML, not set, empty). */
+async function settingOf(file: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
   let configured: unknown;
   try {
-    configured = (parse(text) as { settings?: { dataDir?: unknown } } | null)?.settings?.dataDir;
+    configured = (parse(await readFile(file, 'utf8')) as { settings?: Record<string, unknown> } | null)?.settings?.[
+      key
+    ];
   } catch {
     configured = undefined;
   }
-  const dataDir = typeof configured === 'string' && configured !== '' ? configured : DEFAULTS.dataDir;
-  return resolve(dirname(file), dataDir);
+  return typeof configured === 'string' && configured !== '' ? configured : undefined;
+}
+
+async function readable(file: string): Promise<boolean> {
+  try {
+    await readFile(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -37,6 +37,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
 const GLOBAL_OPTIONS = {
   file: { type: 'string', short: 'f' },
   'data-dir': { type: 'string' },
+  store: { type: 'string' },
   json: { type: 'boolean', default: false },
   color: { type: 'boolean' },
   'no-color': { type: 'boolean' },
@@ -92,6 +93,7 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
     global: {
       file: values.file as string | undefined,
       dataDir: values['data-dir'] as string | undefined,
+      store: values.store as string | undefined,
       json: values.json === true,
       color: !noColor && (values.color === true || io.stdout.isTTY === true),
     },
@@ -117,7 +119,7 @@ function parseCommandArgs(name: string, args: string[], module: CommandModule) {
 function isValueOfGlobalFlag(argv: readonly string[], arg: string): boolean {
   const i = argv.indexOf(arg);
   const prev = argv[i - 1];
-  return prev === '-f' || prev === '--file' || prev === '--data-dir';
+  return prev === '-f' || prev === '--file' || prev === '--data-dir' || prev === '--store';
 }
 
 function reportError(error: unknown, io: CliIO): number {
@@ -148,7 +150,7 @@ function topLevelHelp(): string {
   return [
     'nixfleet: declarative operations across a fleet of hosts',
     '',
-    'usage: nixfleet [-f FILE] [--data-dir DIR] [--json] [--no-color] <command> [args]',
+    'usage: nixfleet [-f FILE] [--data-dir DIR] [--store postgres://…] [--json] [--no-color] <command> [args]',
     '',
     'commands:',
     ...lines,
@@ -165,7 +167,7 @@ function commandHelp(entry: CommandEntry, module: CommandModule): string {
   });
   return [`nixfleet ${module.usage}`, '', entry.summary, '', ...(opts.length ? ['options:', ...opts, ''] : [])]
     .join('\n')
-    .concat('global: -f/--file FILE, --data-dir DIR, --json, --no-color\n');
+    .concat('global: -f/--file FILE, --data-dir DIR, --store postgres://…, --json, --no-color\n');
 }
 
 function suggestCommand(name: string): string {

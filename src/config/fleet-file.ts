@@ -26,6 +26,8 @@ export interface IncludedFile {
 export interface SettingsFile {
   readonly concurrency?: number;
   readonly dataDir?: string;
+  /** A postgres:// URL: the shared PostgreSQL journal (CORE-012). */
+  readonly store?: string;
   readonly shell?: string;
   readonly defaultPipeline?: string;
   readonly ssh?: SshSettingsFile;

@@ -9,6 +9,8 @@ import { VAR_KEY_PATTERN } from './template.js';
 import { locate, type PathSegment, type YamlSource } from './yaml-source.js';
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
+/** settings.store (CORE-012). */
+const STORE_PATTERN = '^postgres(ql)?://';
 const MAIN_FILE_ONLY = new Set(['settings', 'include']);
 
 export function schemaErrorsToConfigErrors(
@@ -116,6 +118,12 @@ function patternMessage(pattern: string, value: string): [string, string] {
       fixed && fixed !== value
         ? `ids use lowercase letters, digits and hyphens, e.g. \`${fixed}\``
         : 'ids use lowercase letters, digits and hyphens',
+    ];
+  }
+  if (pattern === STORE_PATTERN) {
+    return [
+      `\`${value}\` is not a PostgreSQL URL`,
+      'use postgres://USER:PASSWORD@HOST:PORT/DATABASE, or remove settings.store for the embedded SQLite journal',
     ];
   }
   if (pattern === VAR_KEY_PATTERN) {

@@ -13,8 +13,10 @@ import { createHostTable } from './host-table.js';
 import { HostsBusyError } from './hosts-busy-error.js';
 import { createMetaStore } from './meta.js';
 import { createOrphanRecovery } from './orphan-recovery.js';
+import { fileSize, readFileRange } from './output-reader.js';
 import { createOutputSink } from './output-sink.js';
 import { currentOwner, isOwnerAlive } from './owner.js';
+import { openPostgresJournal } from './postgres/postgres-journal.js';
 import { createRetention, DAY_MS, LAST_PRUNE_KEY, retentionFromEnv } from './retention.js';
 import { createRunTable } from './run-table.js';
 import type { CommandRecord, Journal, NewRun, Owner } from './types.js';
@@ -26,13 +28,36 @@ export interface JournalOptions {
   readonly owner?: Owner;
   /** Where NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS are read; defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * A postgres:// (or postgresql://) URL selects the PostgreSQL journal (see CORE-012); unset, the
+   * embedded SQLite journal in DATA_DIR/nixfleet.db. The data directory stays local either way.
+   */
+  readonly store?: string;
+  /** PostgreSQL only: the owner's lease; else $NIXFLEET_LEASE_SECONDS, else 30 s. */
+  readonly leaseMs?: number;
+}
+
+/** Whether a --store value names a PostgreSQL database. */
+export function isPostgresUrl(store: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(store);
 }
 
 export const DB_FILE = 'nixfleet.db';
 export const LOGS_DIR = 'logs';
 const REGISTRY_KEY = 'registry';
 
+/** The one place the engine is chosen: a PostgreSQL URL in `store`, else SQLite in the data directory. */
 export function openJournal(dataDir: string, options: JournalOptions = {}): Journal {
+  if (options.store !== undefined && options.store !== '') {
+    if (!isPostgresUrl(options.store)) {
+      throw new RangeError(`store ${options.store} is not a postgres:// URL`);
+    }
+    return openPostgresJournal(dataDir, options.store, options);
+  }
+  return openSqliteJournal(dataDir, options);
+}
+
+function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
   const root = resolve(dataDir);
   const logsDir = join(root, LOGS_DIR);
   mkdirSync(logsDir, { recursive: true });
@@ -114,6 +139,8 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
       if (commands.row(commandId)?.output_file !== relative) setOutputFile(commandId, relative);
       return createOutputSink(join(root, relative));
     },
+    outputSize: (commandId) => fileSize(commands.get(commandId)?.outputFile ?? null),
+    readOutput: (commandId, range = {}) => readFileRange(commands.get(commandId)?.outputFile ?? null, range),
 
     logEvent: write(events.append),
     listEvents: (listOptions) => events.list(listOptions?.limit),

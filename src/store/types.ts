@@ -36,7 +36,10 @@ export interface CommandRecord {
   readonly finishedAt: number | null;
   readonly exitCode: number | null;
   readonly error: string | null;
-  /** Absolute path of the output file under DATA_DIR/logs/, or null before any output. */
+  /**
+   * Where the output is stored, or null before any output: the absolute path of DATA_DIR/logs/<id>.log
+   * on SQLite, `postgres:<id>` on PostgreSQL (chunks in the database). Read it with Journal.readOutput.
+   */
   readonly outputFile: string | null;
 }
 
@@ -147,10 +150,12 @@ export interface PruneResult {
 
 /**
  * The journal: the single writer of state (specs/README.md, decision 2). Every mutation runs in one
- * SQLite transaction that also appends its Change; the change's key is the new state version.
+ * transaction that also appends its Change; the change's key is the new state version. Two engines
+ * keep this contract: SQLite (embedded, the default) and PostgreSQL (see CORE-012).
  */
 export interface Journal {
   readonly dataDir: string;
+  /** The SQLite file, or the PostgreSQL URL without its password. */
   readonly dbPath: string;
   readonly logsDir: string;
   readonly owner: Owner;
@@ -180,8 +185,12 @@ export interface Journal {
   getCommand(commandId: string): CommandRecord | undefined;
   /** With runId: in stage order, as created. Otherwise newest first. Default limit 1000. */
   listCommands(options?: { runId?: string; hostId?: string; activeOnly?: boolean; limit?: number }): CommandRecord[];
-  /** Opens DATA_DIR/logs/<command-id>.log for streaming and records it in commands.output_file. */
+  /** Opens the command's output for streaming (a log file on SQLite, chunks on PostgreSQL) and records it in commands.output_file. */
   openOutput(commandId: string): OutputSink;
+  /** Bytes of output stored so far (0 before any). */
+  outputSize(commandId: string): number;
+  /** The stored output, bytes [start, end) (default: all of it); empty before any output. */
+  readOutput(commandId: string, range?: { readonly start?: number; readonly end?: number }): Buffer;
 
   logEvent(event: NewEvent): EventRecord;
   /** Newest first; default limit 100. */

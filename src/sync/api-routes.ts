@@ -3,6 +3,7 @@
 // secrets the socket (which needs the token too) would not give away either.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { readStaticFile } from '../dashboard/static-files.js';
 import { UserError } from '../errors/user-error.js';
 import { HostsBusyError } from '../store/hosts-busy-error.js';
@@ -138,6 +139,8 @@ async function streamOutput({ res, params, url }: RouteContext, journal: Journal
     res.end();
     return;
   }
+  // PostgreSQL keeps output in the database (CORE-012): read it through the journal, by range.
+  if (!isAbsolute(command.outputFile)) return sendStoredOutput(res, url, journal, commandId, headers);
   let size: number;
   try {
     size = (await stat(command.outputFile)).size;
@@ -156,4 +159,26 @@ async function streamOutput({ res, params, url }: RouteContext, journal: Journal
   const stream = createReadStream(command.outputFile, { start, end: size - 1 });
   stream.on('error', () => res.destroy());
   stream.pipe(res);
+}
+
+/** Bytes of output sent per journal read: the response never holds a large output whole. */
+const OUTPUT_PIECE_BYTES = 256 * 1024;
+
+async function sendStoredOutput(
+  res: RouteContext['res'],
+  url: URL,
+  journal: Journal,
+  commandId: string,
+  headers: Record<string, string>,
+): Promise<void> {
+  const size = journal.outputSize(commandId);
+  const tail = Number(url.searchParams.get('tail'));
+  const start = Number.isInteger(tail) && tail > 0 ? Math.max(0, size - tail) : 0;
+  res.writeHead(200, { ...headers, 'Content-Length': size - start });
+  for (let at = start; at < size; at += OUTPUT_PIECE_BYTES) {
+    const piece = journal.readOutput(commandId, { start: at, end: Math.min(size, at + OUTPUT_PIECE_BYTES) });
+    if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve));
+    if (res.destroyed) return;
+  }
+  res.end();
 }

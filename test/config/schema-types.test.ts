@@ -28,7 +28,14 @@ const TYPES = {
     include: true,
   }),
   includedFile: keys<IncludedFile>({ $schema: true, version: true, hosts: true, ops: true, pipelines: true }),
-  settings: keys<SettingsFile>({ concurrency: true, dataDir: true, shell: true, defaultPipeline: true, ssh: true }),
+  settings: keys<SettingsFile>({
+    concurrency: true,
+    dataDir: true,
+    store: true,
+    shell: true,
+    defaultPipeline: true,
+    ssh: true,
+  }),
   ssh: keys<SshSettingsFile>({
     identityFile: true,
     strictHostKeyChecking: true,

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RegistryDiff, RegistrySummary } from '../../src/registry/types.js';
 import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
-import { openJournal } from '../../src/store/journal.js';
-import { fakeClock, newRun, tempDataDir } from './new-run.js';
+import { ENGINES } from './engines.js';
+import { fakeClock, newRun } from './new-run.js';
 
 const SUMMARY: RegistrySummary = {
   file: '/srv/fleet.yaml',
@@ -19,10 +19,10 @@ const DIFF: RegistryDiff = {
   pipelines: { added: [], removed: [], modified: [] },
 };
 
-describe('the change log', () => {
+describe.each(ENGINES)('the change log on $name', (engine) => {
   it('maps each mutation to its change type with the record as it is after the change', () => {
     const clock = fakeClock();
-    const journal = openJournal(tempDataDir(), { now: clock.now });
+    const journal = engine.open({ now: clock.now });
     const created = journal.createRun(newRun(['web1'], ['pull', 'switch']));
     const [c1] = created.commands;
     const validating = journal.transitionCommand(c1!.id, 'VALIDATING');
@@ -59,9 +59,9 @@ describe('the change log', () => {
   });
 
   it('stays contiguous when two journals (as two processes would) write the same data directory', () => {
-    const dataDir = tempDataDir();
-    const a = openJournal(dataDir);
-    const b = openJournal(dataDir);
+    const store = engine.newStore();
+    const a = engine.open({}, store);
+    const b = engine.open({}, store);
     const runA = a.createRun(newRun(['web1']));
     const runB = b.createRun(newRun(['web2']));
     for (let i = 0; i < 20; i++) {
@@ -78,7 +78,7 @@ describe('the change log', () => {
   });
 
   it('host sync appends only real differences', () => {
-    const journal = openJournal(tempDataDir());
+    const journal = engine.open();
     journal.syncHosts([
       { id: 'web1', hostname: '10.0.0.5', transport: 'ssh', tags: ['web'] },
       { id: 'db1', hostname: 'db1', transport: 'local', tags: [] },
@@ -100,7 +100,7 @@ describe('the change log', () => {
   });
 
   it('a controller op gets a command like any other and never needs a host row', () => {
-    const journal = openJournal(tempDataDir());
+    const journal = engine.open();
     const run = newRun(['web1'], ['build', 'pull']);
     const { commands } = journal.createRun({
       ...run,
@@ -117,7 +117,7 @@ describe('the change log', () => {
   });
 
   it('a new journal is at version 0 and its oldest kept version is the next one', () => {
-    const journal = openJournal(tempDataDir());
+    const journal = engine.open();
     expect(journal.version()).toBe(0);
     expect(journal.oldestVersion()).toBe(1);
     journal.logEvent({ category: 'test', level: 'info', action: 'a', message: 'b' });

@@ -1,12 +1,12 @@
 // CORE-003: the read side the CLI (`runs`, `show`, `logs`) and the sync snapshot use.
 import { describe, expect, it } from 'vitest';
-import { openJournal } from '../../src/store/journal.js';
-import { fakeClock, newRun, tempDataDir } from './new-run.js';
+import { ENGINES } from './engines.js';
+import { fakeClock, newRun } from './new-run.js';
 
-describe('reading the journal', () => {
+describe.each(ENGINES)('reading the journal on $name', (engine) => {
   it('lists runs newest first, active ones on request, and commands by run, host and activity', () => {
     const clock = fakeClock();
-    const journal = openJournal(tempDataDir(), { now: clock.now });
+    const journal = engine.open({ now: clock.now });
     const first = journal.createRun(newRun(['web1', 'web2'], ['pull', 'switch']));
     for (const command of first.commands) journal.transitionCommand(command.id, 'SKIPPED');
     journal.finishRun(first.run.id, 'FAILED');
@@ -40,7 +40,7 @@ describe('reading the journal', () => {
   });
 
   it('lists events newest first with their details', () => {
-    const journal = openJournal(tempDataDir());
+    const journal = engine.open();
     for (let i = 0; i < 5; i++) {
       journal.logEvent({
         category: 'run',

@@ -1,12 +1,12 @@
 // CORE-003 retention with a driven clock: finished runs (with their commands and output files)
 // after 30 days, events after 7, env overrides, the change log's floor, and once a day at most.
-import { existsSync, readdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openJournal } from '../../src/store/journal.js';
 import { CHANGES_KEPT, DAY_MS } from '../../src/store/retention.js';
 import type { Journal } from '../../src/store/types.js';
-import { fakeClock, newRun, tempDataDir } from './new-run.js';
+import { psql } from '../support/postgres.js';
+import { ENGINES, outputStored } from './engines.js';
+import { fakeClock, newRun } from './new-run.js';
 
 async function finishedRun(journal: Journal, host: string, output = 'done\n') {
   const { run, commands } = journal.createRun(newRun([host]));
@@ -21,10 +21,11 @@ async function finishedRun(journal: Journal, host: string, output = 'done\n') {
   return { runId: run.id, commandId: id, outputFile: journal.getCommand(id)!.outputFile! };
 }
 
-describe('retention', () => {
+describe.each(ENGINES)('retention on $name', (engine) => {
   it('removes finished runs older than 30 days with their commands and output files, and events older than 7', async () => {
     const clock = fakeClock();
-    const journal = openJournal(tempDataDir(), { now: clock.now, env: {} });
+    const store = engine.newStore();
+    const journal = engine.open({ now: clock.now, env: {} }, store);
     const old = await finishedRun(journal, 'web1');
     journal.logEvent({ category: 'test', level: 'info', action: 'old', message: 'old event' });
     clock.advance(25 * DAY_MS);
@@ -34,13 +35,13 @@ describe('retention', () => {
     const running = journal.createRun(newRun(['web2']));
     clock.advance(6 * DAY_MS);
 
-    expect(existsSync(old.outputFile)).toBe(true);
+    expect(outputStored(store, old.commandId, old.outputFile)).toBe(true);
     const result = journal.prune();
     expect(result).toMatchObject({ pipelines: 1, commands: 1, outputFiles: 1, events: 1 });
     expect(journal.getRun(old.runId)).toBeUndefined();
     expect(journal.getCommand(old.commandId)).toBeUndefined();
-    expect(existsSync(old.outputFile)).toBe(false);
-    expect(existsSync(recent.outputFile)).toBe(true);
+    expect(outputStored(store, old.commandId, old.outputFile)).toBe(false);
+    expect(outputStored(store, recent.commandId, recent.outputFile)).toBe(true);
     expect(journal.getRun(recent.runId)?.status).toBe('COMPLETE');
     expect(journal.getRun(running.run.id)?.status).toBe('RUNNING');
     const messages = journal.listEvents().map((e) => e.message);
@@ -60,7 +61,8 @@ describe('retention', () => {
   it('follows NIXFLEET_CMD_RETENTION_DAYS and NIXFLEET_LOG_RETENTION_DAYS, and an explicit age over both', async () => {
     const clock = fakeClock();
     const env = { NIXFLEET_CMD_RETENTION_DAYS: '2', NIXFLEET_LOG_RETENTION_DAYS: '0.5' };
-    const journal = openJournal(tempDataDir(), { now: clock.now, env });
+    const store = engine.newStore();
+    const journal = engine.open({ now: clock.now, env }, store);
     const a = await finishedRun(journal, 'web1');
     journal.logEvent({ category: 'test', level: 'info', action: 'a', message: 'a' });
     clock.advance(DAY_MS);
@@ -70,13 +72,14 @@ describe('retention', () => {
     expect(journal.getRun(a.runId)).toBeUndefined();
     expect(journal.getRun(b.runId)).toBeDefined();
     expect(journal.prune({ commandRetentionMs: 0 })).toMatchObject({ pipelines: 1, outputFiles: 1 });
-    expect(readdirSync(journal.logsDir)).toEqual([]);
+    expect(outputStored(store, a.commandId, a.outputFile)).toBe(false);
+    expect(outputStored(store, b.commandId, b.outputFile)).toBe(false);
     journal.close();
   });
 
   it('an unreadable env value falls back to the default and says so in a warn event', async () => {
     const clock = fakeClock();
-    const journal = openJournal(tempDataDir(), { now: clock.now, env: { NIXFLEET_CMD_RETENTION_DAYS: 'forever' } });
+    const journal = engine.open({ now: clock.now, env: { NIXFLEET_CMD_RETENTION_DAYS: 'forever' } });
     const run = await finishedRun(journal, 'web1');
     clock.advance(29 * DAY_MS);
     expect(journal.prune().pipelines).toBe(0);
@@ -90,16 +93,28 @@ describe('retention', () => {
 
   it('keeps the newest changes and every change of the last day; versions are never reused', () => {
     const clock = fakeClock();
-    const journal = openJournal(tempDataDir(), { now: clock.now, env: {} });
+    const store = engine.newStore();
+    const journal = engine.open({ now: clock.now, env: {} }, store);
     const total = CHANGES_KEPT + 500;
     // Written in one transaction through a second connection: the journal's own appends are
     // covered elsewhere, and 10,500 separate commits would only make this test slow.
-    const db = new Database(journal.dbPath);
-    const insert = db.prepare("INSERT INTO changes (type, created_at, payload) VALUES ('event', ?, ?)");
-    db.transaction(() => {
-      for (let i = 0; i < total; i++) insert.run(clock.now(), JSON.stringify({ type: 'event', n: i }));
-    })();
-    db.close();
+    if (store.store === undefined) {
+      const db = new Database(journal.dbPath);
+      const insert = db.prepare("INSERT INTO changes (type, created_at, payload) VALUES ('event', ?, ?)");
+      db.transaction(() => {
+        for (let i = 0; i < total; i++) insert.run(clock.now(), JSON.stringify({ type: 'event', n: i }));
+      })();
+      db.close();
+    } else {
+      psql(
+        store.store,
+        `BEGIN;
+         INSERT INTO changes (version, type, created_at, payload)
+           SELECT n, 'event', ${clock.now()}, '{"type":"event"}' FROM generate_series(1, ${total}) AS n;
+         UPDATE meta SET value = '${total}' WHERE key = 'change_head';
+         COMMIT;`,
+      );
+    }
     expect(journal.version()).toBe(total);
     clock.advance(DAY_MS - 1);
     expect(journal.prune().changes).toBe(0);
@@ -115,13 +130,13 @@ describe('retention', () => {
 
   it('pruneIfDue runs at most once a day, across re-opens', () => {
     const clock = fakeClock();
-    const dataDir = tempDataDir();
-    const journal = openJournal(dataDir, { now: clock.now, env: {} });
+    const store = engine.newStore();
+    const journal = engine.open({ now: clock.now, env: {} }, store);
     expect(journal.pruneIfDue()).not.toBeNull();
     clock.advance(DAY_MS - 1);
     expect(journal.pruneIfDue()).toBeNull();
     journal.close();
-    const reopened = openJournal(dataDir, { now: clock.now, env: {} });
+    const reopened = engine.open({ now: clock.now, env: {} }, store);
     expect(reopened.pruneIfDue()).toBeNull();
     clock.advance(1);
     expect(reopened.pruneIfDue()).not.toBeNull();

@@ -8,9 +8,9 @@ import {
   IllegalTransitionError,
   isTerminalCommand,
 } from '../../src/domain/status.js';
-import { openJournal } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';
-import { fakeClock, newRun, tempDataDir } from './new-run.js';
+import { ENGINES, type Engine } from './engines.js';
+import { fakeClock, newRun } from './new-run.js';
 
 /** How to bring a fresh PENDING command to each status. */
 const PATH_TO: Record<CommandStatus, readonly CommandStatus[]> = {
@@ -36,15 +36,21 @@ afterEach(() => {
   journal = undefined;
 });
 
-// One journal for the whole machine walk: each case gets its own host, so no lock is in the way.
-const shared = { clock: fakeClock(), journal: undefined as Journal | undefined, hosts: 0 };
-afterAll(() => shared.journal?.close());
+// One journal per engine for the whole machine walk: each case gets its own host, so no lock is in the way.
+const shared = new Map<Engine, { clock: ReturnType<typeof fakeClock>; journal: Journal; hosts: number }>();
+afterAll(() => {
+  for (const walk of shared.values()) walk.journal.close();
+});
 
-function commandAt(status: CommandStatus) {
-  const clock = shared.clock;
-  shared.journal ??= openJournal(tempDataDir(), { now: clock.now });
-  const journal = shared.journal;
-  const { commands } = journal.createRun(newRun([`h${shared.hosts++}`]));
+function commandAt(engine: Engine, status: CommandStatus) {
+  let walk = shared.get(engine);
+  if (!walk) {
+    const clock = fakeClock();
+    walk = { clock, journal: engine.open({ now: clock.now }), hosts: 0 };
+    shared.set(engine, walk);
+  }
+  const { clock, journal } = walk;
+  const { commands } = journal.createRun(newRun([`h${walk.hosts++}`]));
   const id = commands[0]!.id;
   for (const step of PATH_TO[status]) {
     clock.advance(10);
@@ -53,14 +59,14 @@ function commandAt(status: CommandStatus) {
   return { id, journal, clock };
 }
 
-describe('command transitions', () => {
+describe.each(ENGINES)('command transitions on $name', (engine) => {
   it('covers the whole machine: 10 statuses, legal and illegal pairs', () => {
     expect(LEGAL.length + ILLEGAL.length).toBe(100);
     expect(LEGAL.length).toBeGreaterThan(15);
   });
 
   it.each(LEGAL)('%s -> %s is journaled with its change', (from, to) => {
-    const { id, journal: j, clock } = commandAt(from);
+    const { id, journal: j, clock } = commandAt(engine, from);
     const before = j.getCommand(id)!;
     const version = j.version();
     clock.advance(1000);
@@ -78,7 +84,7 @@ describe('command transitions', () => {
   });
 
   it.each(ILLEGAL)('%s -> %s throws and writes nothing', (from, to) => {
-    const { id, journal: j } = commandAt(from);
+    const { id, journal: j } = commandAt(engine, from);
     const before = j.getCommand(id);
     const version = j.version();
     expect(() => j.transitionCommand(id, to)).toThrow(IllegalTransitionError);
@@ -87,7 +93,7 @@ describe('command transitions', () => {
   });
 
   it('an automatic retry (EXECUTING -> EXECUTING) raises the attempt and clears the last failure', () => {
-    const { id, journal: j } = commandAt('EXECUTING');
+    const { id, journal: j } = commandAt(engine, 'EXECUTING');
     j.transitionCommand(id, 'EXECUTING', { exitCode: 1, error: 'exit 1' });
     const retried = j.transitionCommand(id, 'EXECUTING');
     expect(retried).toMatchObject({ attempt: 3, exitCode: null, error: null });
@@ -95,15 +101,15 @@ describe('command transitions', () => {
   });
 
   it('an unknown command id is an error, not a silent no-op', () => {
-    const { journal: j } = commandAt('PENDING');
+    const { journal: j } = commandAt(engine, 'PENDING');
     expect(() => j.transitionCommand('c999', 'VALIDATING')).toThrow(/no command with id c999/);
   });
 });
 
-describe('run transitions', () => {
+describe.each(ENGINES)('run transitions on $name', (engine) => {
   it('a run advances through its stages and finishes once', () => {
     const clock = fakeClock();
-    journal = openJournal(tempDataDir(), { now: clock.now });
+    journal = engine.open({ now: clock.now });
     const { run } = journal.createRun(newRun(['web1'], ['pull', 'switch', 'test']));
     expect(run).toMatchObject({ id: 'r1', status: 'RUNNING', currentStage: 0, finishedAt: null });
     expect(journal.advanceRun(run.id, 1).currentStage).toBe(1);
@@ -121,7 +127,7 @@ describe('run transitions', () => {
   });
 
   it('a cancel request is recorded once, for a running run only', () => {
-    journal = openJournal(tempDataDir());
+    journal = engine.open();
     const { run } = journal.createRun(newRun(['web1']));
     const version = journal.version();
     expect(journal.requestCancel(run.id).cancelRequested).toBe(true);

@@ -7,7 +7,7 @@ import { openJournal } from '../../store/journal.js';
 import type { Journal } from '../../store/types.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
-import { loadFleet } from '../load-fleet.js';
+import { loadFleet, storeFor } from '../load-fleet.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
 export const usage = 'apply [TARGET] [--on SEL] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
@@ -19,7 +19,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const registry = await loadFleet(ctx);
   const on = ctx.values.on;
   const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined);
-  const journal = openFleetJournal(registry);
+  const journal = openFleetJournal(registry, await storeFor(ctx));
   try {
     return await runAttended(plan, { journal, ...ioOf(ctx), ...runOptions });
   } finally {
@@ -27,9 +27,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-/** The journal of the fleet's data directory, with the registry's hosts recorded and retention applied. */
-export function openFleetJournal(registry: Registry): Journal {
-  const journal = openJournal(registry.settings.dataDir);
+/**
+ * The fleet's journal (the data directory's SQLite, or PostgreSQL when `store` names one; see
+ * CORE-012), with the registry's hosts recorded and retention applied.
+ */
+export function openFleetJournal(registry: Registry, store: { store?: string }): Journal {
+  const journal = openJournal(registry.settings.dataDir, store);
   try {
     journal.syncHosts(declaredHosts(registry));
     journal.pruneIfDue();

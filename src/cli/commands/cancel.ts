@@ -3,7 +3,7 @@
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { dataDirFor, storeFor } from '../load-fleet.js';
 
 export const usage = 'cancel RUN_ID';
 export const options = {};
@@ -13,7 +13,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined)
     throw new UserError('cancel needs a run id', { hint: 'see `nixfleet runs` for running ones' });
-  const journal = openJournal(await dataDirFor(ctx));
+  const journal = openJournal(await dataDirFor(ctx), await storeFor(ctx));
   try {
     const existing = journal.getRun(runId);
     if (!existing) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for running ones' });

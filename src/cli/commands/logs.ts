@@ -1,11 +1,11 @@
-// `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read from the
-// log files under DATA_DIR/logs/ (see CORE-002, CORE-003).
-import { readFileSync } from 'node:fs';
+// `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read through the
+// journal: the log files under DATA_DIR/logs/, or the database's chunks on PostgreSQL (see CORE-002,
+// CORE-003, CORE-012).
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
-import type { CommandRecord } from '../../store/types.js';
+import type { CommandRecord, Journal } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { dataDirFor, storeFor } from '../load-fleet.js';
 
 export const usage = 'logs COMMAND_ID | RUN_ID [--host H]';
 export const options = { host: { type: 'string' } } as const;
@@ -17,13 +17,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('logs needs a command id or a run id', { hint: '`nixfleet show RUN_ID` lists command ids' });
   }
   const host = typeof ctx.values.host === 'string' ? ctx.values.host : undefined;
-  const journal = openJournal(await dataDirFor(ctx));
+  const journal = openJournal(await dataDirFor(ctx), await storeFor(ctx));
   try {
     const command = journal.getCommand(id);
     if (command) {
       if (host !== undefined) throw new UserError('--host goes with a run id, not a command id');
-      if (ctx.global.json) ctx.io.stdout.write(`${JSON.stringify(entryOf(command))}\n`);
-      else ctx.io.stdout.write(outputOf(command));
+      if (ctx.global.json) ctx.io.stdout.write(`${JSON.stringify(entryOf(journal, command))}\n`);
+      else ctx.io.stdout.write(outputOf(journal, command));
       return EXIT.OK;
     }
     const found = journal.getRun(id);
@@ -37,12 +37,18 @@ export async function run(ctx: CommandContext): Promise<number> {
       .listCommands({ runId: id, limit: 1_000_000 })
       .filter((c) => host === undefined || c.hostId === host);
     if (ctx.global.json) {
-      ctx.io.stdout.write(`${JSON.stringify(commands.map(entryOf), null, 2)}\n`);
+      ctx.io.stdout.write(
+        `${JSON.stringify(
+          commands.map((c) => entryOf(journal, c)),
+          null,
+          2,
+        )}\n`,
+      );
       return EXIT.OK;
     }
     for (const c of commands) {
       ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${c.op} ${c.status} <==\n`);
-      const text = outputOf(c);
+      const text = outputOf(journal, c);
       ctx.io.stdout.write(text.length === 0 || text.endsWith('\n') ? text : `${text}\n`);
     }
     return EXIT.OK;
@@ -51,22 +57,22 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-function outputOf(command: CommandRecord): string {
+function outputOf(journal: Journal, command: CommandRecord): string {
   if (command.outputFile === null) return '';
   try {
-    return readFileSync(command.outputFile, 'utf8');
+    return journal.readOutput(command.id).toString('utf8');
   } catch {
     // Retention removes old output files; the record says what ran, the output is gone.
     return `(output of ${command.id} is no longer stored)\n`;
   }
 }
 
-function entryOf(command: CommandRecord) {
+function entryOf(journal: Journal, command: CommandRecord) {
   return {
     commandId: command.id,
     hostId: command.hostId,
     op: command.op,
     status: command.status,
-    output: outputOf(command),
+    output: outputOf(journal, command),
   };
 }

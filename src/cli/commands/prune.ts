@@ -7,7 +7,7 @@ import { EXIT, UserError } from '../../errors/user-error.js';
 import { DB_FILE, openJournal } from '../../store/journal.js';
 import { retentionFromEnv } from '../../store/retention.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { dataDirFor, storeFor } from '../load-fleet.js';
 
 export const usage = 'prune [--older-than 30d]';
 export const options = { 'older-than': { type: 'string' } } as const;
@@ -24,13 +24,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError(problems.join('; '), { hint: 'set it to a number of days, e.g. 30, or unset it' });
   }
   const dataDir = await dataDirFor(ctx);
-  if (!existsSync(join(dataDir, DB_FILE))) {
+  const store = await storeFor(ctx);
+  if (store.store === undefined && !existsSync(join(dataDir, DB_FILE))) {
     // Nothing was ever journaled here: do not create a data directory just to prune it.
     const empty = { commands: 0, pipelines: 0, events: 0, changes: 0, outputFiles: 0 };
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify({ dataDir, ...empty })}\n` : `no journal in ${dataDir}\n`);
     return EXIT.OK;
   }
-  const journal = openJournal(dataDir, { env: ctx.io.env });
+  const journal = openJournal(dataDir, { ...store, env: ctx.io.env });
   try {
     const result = journal.prune(commandRetentionMs === undefined ? {} : { commandRetentionMs });
     if (ctx.global.json) {

@@ -6,7 +6,7 @@ import { planRetry, unsafeToRerun } from '../../engine/retry-plan.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
-import { loadFleet } from '../load-fleet.js';
+import { loadFleet, storeFor } from '../load-fleet.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 import { ioOf, openFleetJournal } from './apply.js';
 
@@ -22,7 +22,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (runId === undefined) throw new UserError('retry needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
   const runOptions = parseRunOptions(ctx);
   const registry = await loadFleet(ctx);
-  const journal = openFleetJournal(registry);
+  const journal = openFleetJournal(registry, await storeFor(ctx));
   try {
     const previous = journal.getRun(runId);
     if (!previous) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });

@@ -15,7 +15,7 @@ import { syncSettingsFrom } from '../../sync/sync-settings.js';
 import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor, fleetFilePath } from '../load-fleet.js';
+import { dataDirFor, fleetFilePath, storeFor } from '../load-fleet.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'serve [--bind 127.0.0.1] [--port 7420] [--token T]';
@@ -43,7 +43,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; Apply waits for a valid save\n`);
   };
 
-  const journal = openJournal(dataDir);
+  const journal = openJournal(dataDir, await storeFor(ctx));
   let watcher: RegistryWatcher | undefined;
   let dispatcher: EngineDispatcher | undefined;
   let server: SyncServer | undefined;

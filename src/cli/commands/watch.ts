@@ -13,7 +13,7 @@ import { describeDiff } from '../../watch/describe-diff.js';
 import { watchRegistry } from '../../watch/registry-watcher.js';
 import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor, dataDirOverride, fleetFilePath } from '../load-fleet.js';
+import { dataDirFor, dataDirOverride, fleetFilePath, storeFor } from '../load-fleet.js';
 import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
@@ -52,7 +52,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 
   // A run needs the journal (and then reloads are journaled too); without --run, watching writes
   // nothing to the data directory: it is a live `validate`.
-  const journal = isRunning ? openJournal(await dataDirFor(ctx)) : undefined;
+  const journal = isRunning ? openJournal(await dataDirFor(ctx), await storeFor(ctx)) : undefined;
   let runner: ReloadRunner | undefined;
 
   const startRunsOn = () => {

@@ -1,0 +1,132 @@
+// The `commands` table on PostgreSQL: one op on one host, moved only along CORE-001's status
+// machine (the same rules as command-table.ts; see CORE-003).
+import type pg from 'pg';
+import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../../domain/status.js';
+import type { NewCommandRow } from '../command-table.js';
+import { RecordNotFoundError } from '../record-not-found-error.js';
+import { type CommandRow, toCommandRecord } from '../rows.js';
+import type { CommandPatch, CommandRecord, Owner } from '../types.js';
+import { appendChange } from './pg-changes.js';
+
+const DEFAULT_LIST_LIMIT = 1000;
+
+/** Output lives in output_chunks; output_file only says that there is some (see CORE-012). */
+export function toPgCommandRecord(row: CommandRow): CommandRecord {
+  return { ...toCommandRecord(row, '/'), outputFile: row.output_file };
+}
+
+export async function commandRow(db: pg.ClientBase, id: string): Promise<CommandRow | undefined> {
+  const { rows } = await db.query<CommandRow>('SELECT * FROM commands WHERE id = $1', [id]);
+  return rows[0];
+}
+
+async function existingRow(db: pg.ClientBase, id: string): Promise<CommandRow> {
+  const row = await commandRow(db, id);
+  if (!row) throw new RecordNotFoundError('command', id);
+  return row;
+}
+
+export async function insertCommands(
+  db: pg.ClientBase,
+  commands: readonly NewCommandRow[],
+  owner: Owner,
+  at: number,
+): Promise<CommandRecord[]> {
+  if (commands.length > 0) {
+    // One statement for the whole fan-out: a 900-command run is one round trip, not 900.
+    await db.query(
+      `INSERT INTO commands (id, pipeline_id, host_id, op, stage, status, attempt, created_at,
+         owner_pid, owner_hostname, owner_started_at)
+       SELECT id, $2, host_id, op, stage, 'PENDING', 1, $3, $4, $5, $6
+       FROM unnest($1::text[], $7::text[], $8::text[], $9::int[]) WITH ORDINALITY AS c(id, host_id, op, stage, n)
+       ORDER BY n`,
+      [
+        commands.map((c) => c.id),
+        commands[0]!.runId,
+        at,
+        owner.pid,
+        owner.hostname,
+        owner.startedAt,
+        commands.map((c) => c.hostId),
+        commands.map((c) => c.op),
+        commands.map((c) => c.stage),
+      ],
+    );
+  }
+  return commands.map((command) => ({
+    id: command.id,
+    runId: command.runId,
+    hostId: command.hostId,
+    op: command.op,
+    stage: command.stage,
+    status: 'PENDING',
+    attempt: 1,
+    createdAt: at,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    error: null,
+    outputFile: null,
+  }));
+}
+
+export async function transitionCommand(
+  db: pg.ClientBase,
+  id: string,
+  to: CommandStatus,
+  patch: CommandPatch,
+  at: number,
+): Promise<CommandRecord> {
+  const row = await existingRow(db, id);
+  const from = row.status as CommandStatus;
+  assertCommandTransition(id, from, to);
+  // CORE-001: EXECUTING -> EXECUTING is an automatic retry, so the attempt goes up by itself.
+  const retried = from === 'EXECUTING' && to === 'EXECUTING';
+  const next: CommandRow = {
+    ...row,
+    status: to,
+    attempt: patch.attempt ?? (retried ? row.attempt + 1 : row.attempt),
+    started_at: to === 'VALIDATING' ? at : row.started_at,
+    finished_at: isTerminalCommand(to) ? at : row.finished_at,
+    exit_code: patch.exitCode !== undefined ? patch.exitCode : retried ? null : row.exit_code,
+    error: patch.error !== undefined ? patch.error : retried ? null : row.error,
+  };
+  await db.query(
+    'UPDATE commands SET status = $1, attempt = $2, started_at = $3, exit_code = $4, error = $5, finished_at = $6 WHERE id = $7',
+    [next.status, next.attempt, next.started_at, next.exit_code, next.error, next.finished_at, id],
+  );
+  const command = toPgCommandRecord(next);
+  const type =
+    to === 'VALIDATING' ? 'command_started' : isTerminalCommand(to) ? 'command_finished' : 'command_progress';
+  await appendChange(db, { type, command }, at);
+  return command;
+}
+
+export async function reportProgress(db: pg.ClientBase, id: string, tail: string, at: number): Promise<void> {
+  const command = toPgCommandRecord(await existingRow(db, id));
+  await appendChange(db, { type: 'command_progress', command, tail }, at);
+}
+
+export async function setOutputFile(db: pg.ClientBase, id: string, marker: string): Promise<void> {
+  const result = await db.query('UPDATE commands SET output_file = $1 WHERE id = $2', [marker, id]);
+  if (result.rowCount === 0) throw new RecordNotFoundError('command', id);
+}
+
+export async function listCommands(
+  db: pg.ClientBase,
+  options: { runId?: string; hostId?: string; activeOnly?: boolean; limit?: number } = {},
+): Promise<CommandRecord[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (options.runId !== undefined) where.push(`pipeline_id = $${params.push(options.runId)}`);
+  if (options.hostId !== undefined) where.push(`host_id = $${params.push(options.hostId)}`);
+  if (options.activeOnly) where.push('finished_at IS NULL');
+  const order = options.runId !== undefined ? 'stage, seq' : 'created_at DESC, seq DESC';
+  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  const limit = `$${params.push(options.limit ?? DEFAULT_LIST_LIMIT)}`;
+  const { rows } = await db.query<CommandRow>(
+    `SELECT * FROM commands ${filter} ORDER BY ${order} LIMIT ${limit}`,
+    params,
+  );
+  return rows.map(toPgCommandRecord);
+}

@@ -1,0 +1,162 @@
+// The PostgreSQL journal's operations, as they run on its worker thread (see CORE-012). Each
+// mutation is one transaction that first takes the journal's write lock (a transaction-level
+// advisory lock), the PostgreSQL counterpart of SQLite's BEGIN IMMEDIATE: host claims from any
+// number of controllers serialize, and change versions commit contiguously and in order.
+import pg from 'pg';
+import { HostsBusyError } from '../hosts-busy-error.js';
+import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
+import type { CommandRecord, NewRun, Owner } from '../types.js';
+import { appendChange, changesSince, headVersion, oldestVersion } from './pg-changes.js';
+import * as commands from './pg-commands.js';
+import { appendEvent, listEvents } from './pg-events.js';
+import { listHosts, syncHosts } from './pg-hosts.js';
+import { releaseLease, renewLease, startHeartbeat } from './pg-lease.js';
+import { getMeta, reserve, setMeta } from './pg-meta.js';
+import { migrate } from './pg-migrate.js';
+import { appendOutput, outputSize, readOutput } from './pg-output.js';
+import { checkLocks, deadOwners, markOrphans } from './pg-recovery.js';
+import { pruneRows } from './pg-retention.js';
+import * as runs from './pg-runs.js';
+
+export const WRITE_LOCK_KEY = 7_140_002;
+const REGISTRY_KEY = 'registry';
+/** Marks a command whose output is in output_chunks (CommandRecord.outputFile). */
+export const OUTPUT_MARKER_PREFIX = 'postgres:';
+
+/** BIGINT columns (timestamps in ms, versions) come back as numbers; they stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8
+      ? Number
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export type PgOperations = ReturnType<typeof operations>;
+
+export interface PgCore {
+  readonly operations: PgOperations;
+  close(): Promise<void>;
+}
+
+export async function openPgCore(url: string, owner: Owner, leaseMs: number): Promise<PgCore> {
+  const db = new pg.Client({ connectionString: url, types });
+  // The heartbeat has its own connection: a long transaction on the main one never delays it.
+  const beat = new pg.Client({ connectionString: url, types });
+  await db.connect();
+  try {
+    await beat.connect();
+    await migrate(db, redact(url));
+    await renewLease(beat, owner, leaseMs);
+  } catch (error) {
+    await Promise.allSettled([db.end(), beat.end()]);
+    throw error;
+  }
+  const stopHeartbeat = startHeartbeat(beat, owner, leaseMs);
+  return {
+    operations: operations(db, owner, leaseMs, beat),
+    async close() {
+      await stopHeartbeat();
+      await releaseLease(beat, owner).catch(() => undefined);
+      await Promise.allSettled([db.end(), beat.end()]);
+    },
+  };
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the PostgreSQL store';
+  }
+}
+
+function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Client) {
+  const write = async <R>(fn: () => Promise<R>): Promise<R> => {
+    await db.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+    try {
+      const result = await fn();
+      await db.query('COMMIT');
+      return result;
+    } catch (error) {
+      await db.query('ROLLBACK');
+      throw error;
+    }
+  };
+
+  return {
+    syncHosts: (at: number, hosts: Parameters<typeof syncHosts>[1]) => write(() => syncHosts(db, hosts, at)),
+    listHosts: () => listHosts(db),
+
+    createRun: (at: number, run: NewRun) =>
+      write(async () => {
+        for (const command of run.commands) {
+          if (!Number.isInteger(command.stage) || command.stage < 0 || command.stage >= run.stages.length) {
+            throw new RangeError(`new run ${run.name}: command stage ${command.stage} is not one of its stages`);
+          }
+        }
+        const check = await checkLocks(
+          db,
+          run.commands.map((command) => command.hostId),
+        );
+        // A holder whose lease expired is recovered now, so a crashed run never blocks its hosts.
+        if (check.deadOwners.length > 0) await markOrphans(db, check.deadOwners, at);
+        if (check.busy.length > 0) throw new HostsBusyError(check.busy);
+        // A run is only ever created under a fresh lease.
+        await renewLease(beat, owner, leaseMs);
+        const runId = `r${await reserve(db, 'next_run', 1)}`;
+        const first = await reserve(db, 'next_command', run.commands.length);
+        const record = await runs.insertRun(db, runId, run, owner, at);
+        const rows = run.commands.map((command, index) => ({ id: `c${first + index}`, runId, ...command }));
+        const commandRecords: CommandRecord[] = await commands.insertCommands(db, rows, owner, at);
+        await appendChange(db, { type: 'pipeline_started', pipeline: record, commands: commandRecords }, at);
+        return { run: record, commands: commandRecords };
+      }),
+    advanceRun: (at: number, id: string, stage: number) => write(() => runs.advanceRun(db, id, stage, at)),
+    finishRun: (at: number, id: string, status: Parameters<typeof runs.finishRun>[2]) =>
+      write(() => runs.finishRun(db, id, status, at)),
+    requestCancel: (at: number, id: string) => write(() => runs.requestCancel(db, id, at)),
+    getRun: (id: string) => runs.getRun(db, id),
+    listRuns: (options?: Parameters<typeof runs.listRuns>[1]) => runs.listRuns(db, options),
+
+    transitionCommand: (at: number, id: string, to: Parameters<typeof commands.transitionCommand>[2], patch = {}) =>
+      write(() => commands.transitionCommand(db, id, to, patch, at)),
+    reportProgress: (at: number, id: string, tail: string) => write(() => commands.reportProgress(db, id, tail, at)),
+    getCommand: async (id: string) => {
+      const row = await commands.commandRow(db, id);
+      return row ? commands.toPgCommandRecord(row) : undefined;
+    },
+    listCommands: (options?: Parameters<typeof commands.listCommands>[1]) => commands.listCommands(db, options),
+    openOutput: async (id: string) => {
+      const marker = `${OUTPUT_MARKER_PREFIX}${id}`;
+      if ((await commands.commandRow(db, id))?.output_file !== marker) await commands.setOutputFile(db, id, marker);
+    },
+    appendOutput: (id: string, data: Uint8Array) => appendOutput(db, id, data),
+    outputSize: (id: string) => outputSize(db, id),
+    readOutput: (id: string, start: number, end: number) => readOutput(db, id, start, end),
+
+    logEvent: (at: number, event: Parameters<typeof appendEvent>[1]) => write(() => appendEvent(db, event, at)),
+    listEvents: (limit?: number) => listEvents(db, limit),
+
+    recordRegistry: (at: number, summary: unknown, diff: unknown) =>
+      write(async () => {
+        await setMeta(db, REGISTRY_KEY, JSON.stringify(summary));
+        await appendChange(db, { type: 'registry_reloaded', registry: summary, diff } as never, at);
+      }),
+    currentRegistry: async () => {
+      const stored = await getMeta(db, REGISTRY_KEY);
+      return stored === undefined ? null : JSON.parse(stored);
+    },
+    lastPrune: () => getMeta(db, LAST_PRUNE_KEY),
+
+    version: () => headVersion(db),
+    changesSince: (version: number, limit?: number) => changesSince(db, version, limit),
+    oldestVersion: () => oldestVersion(db),
+
+    recoverOrphans: (at: number) => write(async () => markOrphans(db, await deadOwners(db), at)),
+    prune: (at: number, policy: RetentionPolicy, problems: readonly string[]) =>
+      write(() => pruneRows(db, policy, at, problems)),
+  };
+}

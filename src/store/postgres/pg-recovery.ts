@@ -1,0 +1,116 @@
+// Host locks and orphan recovery on PostgreSQL (see CORE-003, CORE-012): the same rules as
+// host-locks.ts and orphan-recovery.ts, with "alive" meaning "holds an unexpired lease" instead of
+// a pid check, because the owner may run on another machine. Call inside a write transaction.
+import type pg from 'pg';
+import { CONTROLLER_HOST_ID } from '../../registry/types.js';
+import type { BusyHost, Owner } from '../types.js';
+import { transitionCommand } from './pg-commands.js';
+import { appendEvent } from './pg-events.js';
+import { ownerIsLive } from './pg-lease.js';
+import { finishRun } from './pg-runs.js';
+
+interface OwnerRow {
+  owner_pid: number;
+  owner_hostname: string;
+  owner_started_at: number;
+}
+
+interface HolderRow extends OwnerRow {
+  id: string;
+  pipeline_id: string;
+  host_id: string;
+  alive: boolean;
+}
+
+const ownerOf = (row: OwnerRow): Owner => ({
+  pid: row.owner_pid,
+  hostname: row.owner_hostname,
+  startedAt: row.owner_started_at,
+});
+
+export async function checkLocks(
+  db: pg.ClientBase,
+  hostIds: readonly string[],
+): Promise<{ busy: BusyHost[]; deadOwners: Owner[] }> {
+  const wanted = [...new Set(hostIds)].filter((hostId) => hostId !== CONTROLLER_HOST_ID);
+  const { rows } = await db.query<HolderRow>(
+    `SELECT c.id, c.pipeline_id, c.host_id, c.owner_pid, c.owner_hostname, c.owner_started_at, ${ownerIsLive('c')} AS alive
+     FROM commands c JOIN pipelines p ON p.id = c.pipeline_id
+     WHERE c.host_id = ANY($1::text[]) AND c.finished_at IS NULL AND p.status = 'RUNNING'
+     ORDER BY c.seq`,
+    [wanted],
+  );
+  const busy: BusyHost[] = [];
+  const dead = new Map<string, Owner>();
+  for (const hostId of wanted) {
+    const holders = rows.filter((row) => row.host_id === hostId);
+    for (const row of holders.filter((holder) => !holder.alive)) {
+      dead.set(`${row.owner_hostname}\u0000${row.owner_pid}\u0000${row.owner_started_at}`, ownerOf(row));
+    }
+    const live = holders.find((holder) => holder.alive);
+    if (live) busy.push({ hostId, runId: live.pipeline_id, commandId: live.id });
+  }
+  return { busy, deadOwners: [...dead.values()] };
+}
+
+/** Every owner with unfinished work whose lease has expired (or was given up). */
+export async function deadOwners(db: pg.ClientBase): Promise<Owner[]> {
+  const { rows } = await db.query<OwnerRow>(
+    `SELECT DISTINCT owner_pid, owner_hostname, owner_started_at FROM (
+       SELECT owner_pid, owner_hostname, owner_started_at FROM pipelines WHERE status = 'RUNNING'
+       UNION
+       SELECT owner_pid, owner_hostname, owner_started_at FROM commands WHERE finished_at IS NULL
+     ) w WHERE NOT ${ownerIsLive('w')}`,
+  );
+  return rows.map(ownerOf);
+}
+
+export async function markOrphans(
+  db: pg.ClientBase,
+  dead: readonly Owner[],
+  at: number,
+): Promise<{ runs: number; commands: number }> {
+  let runCount = 0;
+  let commandCount = 0;
+  for (const owner of dead) {
+    const key = [owner.pid, owner.hostname, owner.startedAt];
+    const filter = 'owner_pid = $1 AND owner_hostname = $2 AND owner_started_at = $3';
+    const commands = await db.query<{ id: string }>(
+      `SELECT id FROM commands WHERE finished_at IS NULL AND ${filter} ORDER BY seq`,
+      key,
+    );
+    const runs = await db.query<{ id: string }>(
+      `SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${filter} ORDER BY seq`,
+      key,
+    );
+    const commandIds = commands.rows.map((row) => row.id);
+    const runIds = runs.rows.map((row) => row.id);
+    if (commandIds.length === 0 && runIds.length === 0) continue;
+    // Both in the database's clock: when the lease ran out (null if it was given up) and now.
+    const lease = await db.query<{ expired_at: number | null; noticed_at: number }>(
+      `SELECT (SELECT (extract(epoch FROM lease_expires_at) * 1000)::bigint FROM owners WHERE ${filter}) AS expired_at,
+              (extract(epoch FROM now()) * 1000)::bigint AS noticed_at`,
+      key,
+    );
+    const { expired_at: leaseExpiredAt, noticed_at: noticedAt } = lease.rows[0]!;
+    const error = `orphaned: nixfleet process ${owner.pid} on ${owner.hostname} stopped before this finished (its lease expired)`;
+    for (const id of commandIds) await transitionCommand(db, id, 'ORPHANED', { error }, at);
+    for (const id of runIds) await finishRun(db, id, 'ORPHANED', at);
+    await appendEvent(
+      db,
+      {
+        category: 'recovery',
+        level: 'warn',
+        actor: 'system',
+        action: 'orphaned',
+        message: `nixfleet process ${owner.pid} on ${owner.hostname} stopped renewing its lease: marked ${runIds.length} run(s) and ${commandIds.length} command(s) ORPHANED`,
+        details: { owner, runs: runIds, commands: commandIds, leaseExpiredAt, noticedAt },
+      },
+      at,
+    );
+    await db.query(`DELETE FROM owners WHERE ${filter} AND lease_expires_at < now()`, key);
+    runCount += runIds.length;
+    commandCount += commandIds.length;
+  }
+  return { runs: runCount, commands: commandCount };
+}

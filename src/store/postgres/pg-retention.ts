@@ -1,0 +1,67 @@
+// Retention on PostgreSQL (see CORE-003): the same policy as retention.ts; a pruned command's
+// output chunks go in the same transaction as its row, so nothing is ever left pointing nowhere.
+import type pg from 'pg';
+import { CHANGES_KEPT, CHANGES_KEPT_MS, LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
+import type { PruneResult } from '../types.js';
+import { headVersion } from './pg-changes.js';
+import { appendEvent } from './pg-events.js';
+import { setMeta } from './pg-meta.js';
+
+export async function pruneRows(
+  db: pg.ClientBase,
+  policy: RetentionPolicy,
+  at: number,
+  problems: readonly string[],
+): Promise<PruneResult> {
+  const expired = await db.query<{ id: string }>(
+    `SELECT id FROM pipelines p
+     WHERE p.status <> 'RUNNING' AND p.finished_at IS NOT NULL AND p.finished_at < $1
+       AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.pipeline_id = p.id AND c.finished_at IS NULL)`,
+    [at - policy.commandRetentionMs],
+  );
+  const runIds = expired.rows.map((row) => row.id);
+  const withOutput = await db.query<{ n: number }>(
+    'SELECT count(*)::bigint AS n FROM commands WHERE pipeline_id = ANY($1::text[]) AND output_file IS NOT NULL',
+    [runIds],
+  );
+  await db.query(
+    `DELETE FROM output_chunks WHERE command_id IN (
+       SELECT id FROM commands WHERE pipeline_id = ANY($1::text[]) AND output_file IS NOT NULL)`,
+    [runIds],
+  );
+  const commands = (await db.query('DELETE FROM commands WHERE pipeline_id = ANY($1::text[])', [runIds])).rowCount ?? 0;
+  const pipelines = (await db.query('DELETE FROM pipelines WHERE id = ANY($1::text[])', [runIds])).rowCount ?? 0;
+  const events =
+    (await db.query('DELETE FROM event_log WHERE timestamp < $1', [at - policy.eventRetentionMs])).rowCount ?? 0;
+  const head = await headVersion(db);
+  const changes =
+    (
+      await db.query('DELETE FROM changes WHERE version <= $1 AND created_at < $2', [
+        head - CHANGES_KEPT,
+        at - CHANGES_KEPT_MS,
+      ])
+    ).rowCount ?? 0;
+  const result: PruneResult = { commands, pipelines, events, changes, outputFiles: withOutput.rows[0]!.n };
+  for (const problem of problems) {
+    await appendEvent(db, { category: 'retention', level: 'warn', action: 'config', message: problem }, at);
+  }
+  if (commands + pipelines + events + changes > 0) {
+    await appendEvent(
+      db,
+      {
+        category: 'retention',
+        level: 'info',
+        action: 'pruned',
+        message: `retention removed ${pipelines} run(s), ${commands} command(s), ${events} event(s), ${changes} change(s)`,
+        details: {
+          ...result,
+          commandRetentionMs: policy.commandRetentionMs,
+          eventRetentionMs: policy.eventRetentionMs,
+        },
+      },
+      at,
+    );
+  }
+  await setMeta(db, LAST_PRUNE_KEY, String(at));
+  return result;
+}

@@ -1,0 +1,95 @@
+// The `pipelines` table on PostgreSQL: one row per run (the same rules as run-table.ts; see CORE-003).
+import type pg from 'pg';
+import { assertRunTransition, type RunStatus } from '../../domain/status.js';
+import { RecordNotFoundError } from '../record-not-found-error.js';
+import { type RunRow, toRunRecord } from '../rows.js';
+import type { NewRun, Owner, RunRecord } from '../types.js';
+import { appendChange } from './pg-changes.js';
+
+const DEFAULT_LIST_LIMIT = 50;
+
+async function runRow(db: pg.ClientBase, id: string): Promise<RunRow> {
+  const { rows } = await db.query<RunRow>('SELECT * FROM pipelines WHERE id = $1', [id]);
+  if (!rows[0]) throw new RecordNotFoundError('run', id);
+  return rows[0];
+}
+
+export async function insertRun(
+  db: pg.ClientBase,
+  id: string,
+  run: NewRun,
+  owner: Owner,
+  at: number,
+): Promise<RunRecord> {
+  await db.query(
+    `INSERT INTO pipelines (id, name, target_kind, hosts, stages, current_stage, status, created_at,
+       registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at)
+     VALUES ($1, $2, $3, $4, $5, 0, 'RUNNING', $6, $7, $8, 0, $9, $10, $11, $12)`,
+    [
+      id,
+      run.name,
+      run.targetKind,
+      JSON.stringify(run.hosts),
+      JSON.stringify(run.stages),
+      at,
+      run.registryHash,
+      run.retryOf ?? null,
+      run.actor,
+      owner.pid,
+      owner.hostname,
+      owner.startedAt,
+    ],
+  );
+  return toRunRecord(await runRow(db, id));
+}
+
+export async function advanceRun(db: pg.ClientBase, id: string, stage: number, at: number): Promise<RunRecord> {
+  const row = await runRow(db, id);
+  assertRunTransition(id, row.status as RunStatus, 'RUNNING');
+  const stages = JSON.parse(row.stages) as string[];
+  if (!Number.isInteger(stage) || stage < row.current_stage || stage >= stages.length) {
+    throw new RangeError(
+      `run ${id}: cannot move to stage ${stage} (at stage ${row.current_stage} of ${stages.length})`,
+    );
+  }
+  await db.query('UPDATE pipelines SET current_stage = $1 WHERE id = $2', [stage, id]);
+  const pipeline = toRunRecord({ ...row, current_stage: stage });
+  await appendChange(db, { type: 'pipeline_updated', pipeline }, at);
+  return pipeline;
+}
+
+export async function finishRun(db: pg.ClientBase, id: string, status: RunStatus, at: number): Promise<RunRecord> {
+  const row = await runRow(db, id);
+  assertRunTransition(id, row.status as RunStatus, status);
+  if (status === 'RUNNING') throw new RangeError(`run ${id}: finishing needs a final status, not RUNNING`);
+  await db.query('UPDATE pipelines SET status = $1, finished_at = $2 WHERE id = $3', [status, at, id]);
+  const pipeline = toRunRecord({ ...row, status, finished_at: at });
+  await appendChange(db, { type: 'pipeline_finished', pipeline }, at);
+  return pipeline;
+}
+
+export async function requestCancel(db: pg.ClientBase, id: string, at: number): Promise<RunRecord> {
+  const row = await runRow(db, id);
+  if (row.status !== 'RUNNING' || row.cancel_requested !== 0) return toRunRecord(row);
+  await db.query('UPDATE pipelines SET cancel_requested = 1 WHERE id = $1', [id]);
+  const pipeline = toRunRecord({ ...row, cancel_requested: 1 });
+  await appendChange(db, { type: 'pipeline_updated', pipeline }, at);
+  return pipeline;
+}
+
+export async function getRun(db: pg.ClientBase, id: string): Promise<RunRecord | undefined> {
+  const { rows } = await db.query<RunRow>('SELECT * FROM pipelines WHERE id = $1', [id]);
+  return rows[0] ? toRunRecord(rows[0]) : undefined;
+}
+
+export async function listRuns(
+  db: pg.ClientBase,
+  options: { limit?: number; activeOnly?: boolean } = {},
+): Promise<RunRecord[]> {
+  const where = options.activeOnly ? "WHERE status = 'RUNNING'" : '';
+  const { rows } = await db.query<RunRow>(
+    `SELECT * FROM pipelines ${where} ORDER BY created_at DESC, seq DESC LIMIT $1`,
+    [options.limit ?? DEFAULT_LIST_LIMIT],
+  );
+  return rows.map(toRunRecord);
+}

@@ -1,0 +1,50 @@
+// The PostgreSQL journal's worker thread (see CORE-012): it owns the `pg` connections and the
+// lease heartbeat, and answers the main thread's synchronous calls (postgres-journal.ts) through
+// synckit. One worker serves every PostgreSQL journal a process opens, each by its handle.
+import { runAsWorker } from 'synckit';
+import type { Owner } from '../types.js';
+import { openPgCore, type PgCore, type PgOperations } from './pg-core.js';
+import { type EncodedError, encodeError } from './remote-error.js';
+
+export type PgRequest =
+  | { readonly kind: 'open'; readonly url: string; readonly owner: Owner; readonly leaseMs: number }
+  | { readonly kind: 'call'; readonly handle: number; readonly method: keyof PgOperations; readonly args: unknown[] }
+  | { readonly kind: 'close'; readonly handle: number };
+
+export type PgReply =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: EncodedError };
+
+const cores = new Map<number, PgCore>();
+let nextHandle = 1;
+
+async function handle(request: PgRequest): Promise<unknown> {
+  switch (request.kind) {
+    case 'open': {
+      const core = await openPgCore(request.url, request.owner, request.leaseMs);
+      const id = nextHandle++;
+      cores.set(id, core);
+      return id;
+    }
+    case 'call': {
+      const core = cores.get(request.handle);
+      if (!core) throw new Error(`the PostgreSQL journal (handle ${request.handle}) is closed`);
+      const operation = core.operations[request.method] as (...args: unknown[]) => Promise<unknown>;
+      return await operation(...request.args);
+    }
+    case 'close': {
+      const core = cores.get(request.handle);
+      cores.delete(request.handle);
+      await core?.close();
+      return undefined;
+    }
+  }
+}
+
+runAsWorker(async (request: PgRequest): Promise<PgReply> => {
+  try {
+    return { ok: true, value: await handle(request) };
+  } catch (error) {
+    return { ok: false, error: encodeError(error) };
+  }
+});

@@ -1,0 +1,126 @@
+// The PostgreSQL journal (see CORE-012): the same synchronous Journal as the SQLite one, so no
+// caller changes. Its `pg` connections live on a worker thread; each call blocks on Atomics.wait
+// (synckit) until the worker answers, which keeps the SQLite path untouched. The worker also runs
+// the owner's lease heartbeat, independent of what the main thread is doing.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createSyncFn } from 'synckit';
+import { currentOwner } from '../owner.js';
+import { DAY_MS, retentionFromEnv } from '../retention.js';
+import type { Journal, Owner, PruneResult } from '../types.js';
+import { redact } from './pg-core.js';
+import { DEFAULT_LEASE_MS } from './pg-lease.js';
+import { createPgOutputSink } from './pg-output-sink.js';
+import type { PgReply, PgRequest } from './pg-worker-entry.js';
+import { decodeError } from './remote-error.js';
+
+export interface PostgresJournalOptions {
+  readonly now?: () => number;
+  readonly owner?: Owner;
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long an owner's lease lasts without a heartbeat; else $NIXFLEET_LEASE_SECONDS, else 30 s. */
+  readonly leaseMs?: number;
+}
+
+// Under vitest this file runs as TypeScript, which a Node 20 worker thread cannot load: the
+// worker then comes from the build (dist/), which the store tests rebuild when it is stale.
+const ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('../../../dist/store/postgres/pg-worker-entry.js', import.meta.url)
+  : new URL('./pg-worker-entry.js', import.meta.url);
+
+let worker: ((request: PgRequest) => PgReply) | undefined;
+
+function ask(request: PgRequest): unknown {
+  worker ??= createSyncFn<(request: PgRequest) => Promise<PgReply>>(ENTRY);
+  const reply = worker(request);
+  if (!reply.ok) throw decodeError(reply.error);
+  return reply.value;
+}
+
+export function leaseMsFrom(env: NodeJS.ProcessEnv): number {
+  const raw = env.NIXFLEET_LEASE_SECONDS;
+  const seconds = raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) : DEFAULT_LEASE_MS;
+}
+
+export function openPostgresJournal(dataDir: string, url: string, options: PostgresJournalOptions = {}): Journal {
+  const root = resolve(dataDir);
+  mkdirSync(root, { recursive: true });
+  const now = options.now ?? Date.now;
+  const owner = options.owner ?? currentOwner();
+  const env = options.env ?? process.env;
+  const leaseMs = options.leaseMs ?? leaseMsFrom(env);
+  let handle: number;
+  try {
+    handle = ask({ kind: 'open', url, owner, leaseMs }) as number;
+  } catch (error) {
+    throw new Error(`cannot open the PostgreSQL journal at ${redact(url)}: ${(error as Error).message}`);
+  }
+  const call = (method: Extract<PgRequest, { kind: 'call' }>['method'], ...args: unknown[]): never =>
+    ask({ kind: 'call', handle, method, args }) as never;
+
+  const journal: Journal = {
+    dataDir: root,
+    dbPath: redact(url),
+    logsDir: join(root, 'logs'),
+    owner,
+
+    syncHosts: (hosts) => call('syncHosts', now(), hosts),
+    listHosts: () => call('listHosts'),
+
+    createRun: (run) => call('createRun', now(), run),
+    advanceRun: (runId, stage) => call('advanceRun', now(), runId, stage),
+    finishRun: (runId, status) => call('finishRun', now(), runId, status),
+    requestCancel: (runId) => call('requestCancel', now(), runId),
+    getRun: (runId) => call('getRun', runId),
+    listRuns: (listOptions) => call('listRuns', listOptions),
+
+    transitionCommand: (commandId, to, patch) => call('transitionCommand', now(), commandId, to, patch ?? {}),
+    reportProgress: (commandId, tail) => call('reportProgress', now(), commandId, tail),
+    getCommand: (commandId) => call('getCommand', commandId),
+    listCommands: (listOptions) => call('listCommands', listOptions),
+    openOutput(commandId) {
+      call('openOutput', commandId);
+      return createPgOutputSink((data) => call('appendOutput', commandId, data));
+    },
+    outputSize: (commandId) => call('outputSize', commandId),
+    readOutput(commandId, range = {}) {
+      const start = range.start ?? 0;
+      const end = range.end ?? Number.MAX_SAFE_INTEGER;
+      return Buffer.from(call('readOutput', commandId, start, end) as Uint8Array);
+    },
+
+    logEvent: (event) => call('logEvent', now(), event),
+    listEvents: (listOptions) => call('listEvents', listOptions?.limit),
+
+    recordRegistry: (summary, diff) => call('recordRegistry', now(), summary, diff),
+    currentRegistry: () => call('currentRegistry'),
+
+    version: () => call('version'),
+    changesSince: (version, limit) => call('changesSince', version, limit),
+    oldestVersion: () => call('oldestVersion'),
+
+    recoverOrphans: () => call('recoverOrphans', now()),
+    prune(pruneOptions = {}): PruneResult {
+      const { policy, problems } = retentionFromEnv(env);
+      const resolved = {
+        commandRetentionMs: pruneOptions.commandRetentionMs ?? policy.commandRetentionMs,
+        eventRetentionMs: pruneOptions.eventRetentionMs ?? policy.eventRetentionMs,
+      };
+      return call('prune', pruneOptions.now ?? now(), resolved, problems);
+    },
+    pruneIfDue() {
+      const at = now();
+      const last = Number(call('lastPrune') ?? Number.NEGATIVE_INFINITY);
+      // CORE-003: at most once a day; a clock set back also counts as due.
+      if (at - last < DAY_MS && at >= last) return null;
+      return journal.prune({ now: at });
+    },
+    close: () => {
+      ask({ kind: 'close', handle });
+    },
+  };
+
+  journal.recoverOrphans();
+  return journal;
+}

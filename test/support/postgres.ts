@@ -1,0 +1,57 @@
+// Fresh PostgreSQL databases on the test run's server (test/support/postgres-global-setup.ts):
+// one per journal a test opens, so tests never see each other's rows.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+
+let counter = 0;
+
+/** Creates an empty database and returns its postgres:// URL. */
+export function freshDatabaseUrl(): string {
+  const server = new URL(inject('postgresUrl'));
+  const name = `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  execFileSync(
+    join(inject('postgresBin'), 'psql'),
+    [
+      '-X',
+      '-q',
+      '-h',
+      server.hostname,
+      '-p',
+      server.port,
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
+      '-c',
+      `CREATE DATABASE ${name}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  server.pathname = `/${name}`;
+  return server.toString();
+}
+
+/** Runs one query with psql against `url` and returns its unaligned, tuples-only output. */
+export function psql(url: string, query: string): string {
+  const target = new URL(url);
+  return execFileSync(
+    join(inject('postgresBin'), 'psql'),
+    [
+      '-X',
+      '-q',
+      '-tA',
+      '-h',
+      target.hostname,
+      '-p',
+      target.port,
+      '-U',
+      'postgres',
+      '-d',
+      target.pathname.slice(1),
+      '-c',
+      query,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  ).trim();
+}
