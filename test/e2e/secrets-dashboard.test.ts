@@ -36,7 +36,10 @@ type Command = { id: string };
 
 describe('secrets on the dashboard', () => {
   it('appear in no frame, page, API answer or data file', async () => {
-    const dir = secretFleetDir(secretFleet('  h1: {}\n  h2: {}'));
+    const absent = '  absent:\n    run: echo {{ secret.absent }}\n';
+    const dir = secretFleetDir(
+      secretFleet('  h1: {}\n  h2: {}', absent).replace('secrets:\n', 'secrets:\n  absent: { env: NF_NOT_SET }\n'),
+    );
     serve = await startServe(dir, [], env);
     const auth = { Authorization: `Bearer ${serve.token}` };
     const api = (path: string) => fetch(new URL(path, serve!.baseUrl), { headers: auth });
@@ -51,6 +54,17 @@ describe('secrets on the dashboard', () => {
     });
     await page.goto(serve.url);
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
+
+    // A secret the server cannot read refuses the Apply (400, named), and nothing is journaled.
+    const refused = await fetch(new URL('api/apply', serve.baseUrl), {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: 'absent' }),
+    });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain(
+      'secret `absent` (env NF_NOT_SET): environment variable NF_NOT_SET is not set',
+    );
 
     // One run inside the server (the page's Apply goes through this endpoint), one from another process.
     const applied = await fetch(new URL('api/apply', serve.baseUrl), {
