@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Host, Op, Pipeline, Registry, Settings } from '../registry/types.js';
+import type { Host, Op, Pipeline, Registry, SecretDeclaration, SecretSource, Settings } from '../registry/types.js';
 import { parseDuration } from './duration.js';
 import type { MergedFleet } from './merged-fleet.js';
 import { selectorText } from './semantic-checks.js';
@@ -91,6 +91,17 @@ export function compileRegistry(
     };
     pipelines.set(id, Object.freeze(pipeline));
   }
+  const secrets = new Map<string, SecretDeclaration>();
+  for (const { id, value, source, position } of fleet.secrets.values()) {
+    // The secret checks made sure exactly one source is given.
+    const from: SecretSource =
+      value.env !== undefined
+        ? { kind: 'env', variable: value.env }
+        : value.file !== undefined
+          ? { kind: 'file', path: resolvePath(rootDir, value.file) }
+          : { kind: 'command', command: value.command ?? '' };
+    secrets.set(id, Object.freeze({ name: id, source: from, sourceLocation: { file: source.path, ...position } }));
+  }
   return Object.freeze({
     file,
     rootDir,
@@ -101,6 +112,7 @@ export function compileRegistry(
     hosts,
     ops,
     pipelines,
+    secrets,
   });
 }
 

@@ -11,6 +11,7 @@ export interface FleetFile {
   readonly hosts?: Readonly<Record<string, HostFile | null>>;
   readonly ops?: Readonly<Record<string, OpFile>>;
   readonly pipelines?: Readonly<Record<string, PipelineFile>>;
+  readonly secrets?: Readonly<Record<string, SecretFile>>;
   readonly include?: readonly string[];
 }
 
@@ -59,6 +60,14 @@ export interface OpFile {
   readonly runsOn?: 'host' | 'controller';
   readonly env?: Readonly<Record<string, VarValue>>;
   readonly cwd?: string;
+}
+
+/** Where a secret's value comes from: exactly one of env, file, command (see CORE-010). */
+export interface SecretFile {
+  readonly description?: string;
+  readonly env?: string;
+  readonly file?: string;
+  readonly command?: string;
 }
 
 export interface PipelineFile {

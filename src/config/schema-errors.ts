@@ -9,7 +9,8 @@ import { VAR_KEY_PATTERN } from './template.js';
 import { locate, type PathSegment, type YamlSource } from './yaml-source.js';
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
-const MAIN_FILE_ONLY = new Set(['settings', 'include']);
+const MAIN_FILE_ONLY = new Set(['settings', 'include', 'secrets']);
+const SECRET_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_]*$';
 
 export function schemaErrorsToConfigErrors(
   source: YamlSource,
@@ -123,6 +124,9 @@ function patternMessage(pattern: string, value: string): [string, string] {
       `\`${value}\` is not a valid variable name`,
       'use letters, digits, `_` and `-`, starting with a letter or `_`',
     ];
+  }
+  if (pattern === SECRET_NAME_PATTERN) {
+    return [`\`${value}\` is not a valid secret name`, 'use letters, digits and `_`, starting with a letter'];
   }
   return [
     `\`${value}\` is not a valid environment variable name`,

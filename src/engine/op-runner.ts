@@ -8,7 +8,9 @@ import type { Journal, OutputSink } from '../store/types.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
 import { createOutputTail } from './output-tail.js';
-import type { ExecResult, RenderedCommand, RunEventListener, Transport } from './types.js';
+import { privateEnvOf } from './secrets/private-env.js';
+import { createRedactor, type Redactor, redactText } from './secrets/secret-redactor.js';
+import type { ExecOptions, ExecResult, RenderedCommand, RunEventListener, Transport } from './types.js';
 
 export interface CommandJob {
   readonly runId: string;
@@ -18,6 +20,10 @@ export interface CommandJob {
   readonly op: Op;
   readonly rendered: RenderedCommand;
   readonly transport: Transport;
+  /** The run's resolved secrets, by name (see CORE-010). */
+  readonly secrets?: ReadonlyMap<string, string>;
+  /** What to redact from output and error messages: every secret the run resolved. */
+  readonly redact?: readonly string[];
 }
 
 export interface CommandRunContext {
@@ -56,19 +62,44 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     emit({ type: 'command_output', runId: job.runId, commandId, hostId: job.hostId, stage: job.stage, chunk });
   };
   const env = { ...job.rendered.env, NIXFLEET_RUN_ID: job.runId, NIXFLEET_COMMAND_ID: commandId };
-  const exec = (command: string): Promise<ExecResult> =>
-    job.transport.exec(command, {
+  const privateEnv = privateEnvOf(job.rendered, job.secrets ?? new Map());
+  const patterns = job.redact ?? [];
+  const exec = async (command: string): Promise<ExecResult> => {
+    // CORE-010: secrets are redacted before output reaches the file, the tail or any listener;
+    // one redactor per pipe, flushed when the command ends so nothing held back is lost.
+    const redactors = new Map<string, Redactor>();
+    const options: ExecOptions = {
       env,
       ...(job.rendered.cwd !== undefined ? { cwd: job.rendered.cwd } : {}),
       timeoutMs: op.timeoutMs,
       signal: ctx.killSignal,
-      onOutput,
-    });
+      onOutput: (chunk, stream) => {
+        const key = stream ?? 'merged';
+        let redactor = redactors.get(key);
+        if (!redactor) {
+          redactor = createRedactor(patterns);
+          redactors.set(key, redactor);
+        }
+        const safe = redactor.push(chunk);
+        if (safe !== '') onOutput(safe);
+      },
+      ...(Object.keys(privateEnv).length > 0 ? { privateEnv } : {}),
+    };
+    const result = await job.transport.exec(command, options);
+    for (const redactor of redactors.values()) {
+      const rest = redactor.flush();
+      if (rest !== '') onOutput(rest);
+    }
+    return result.transportError === undefined
+      ? result
+      : { ...result, transportError: redactText(result.transportError, patterns) };
+  };
   const finish = async (verdict: Verdict) => {
     tail.stop();
     // The log file is complete before anyone can see the final status.
     await sink?.close().catch(() => {});
-    return transition(verdict.status, { exitCode: verdict.exitCode, error: verdict.error });
+    const error = verdict.error === null ? null : redactText(verdict.error, patterns);
+    return transition(verdict.status, { exitCode: verdict.exitCode, error });
   };
 
   transition('VALIDATING');

@@ -1,12 +1,18 @@
 // Turns a target (pipeline or op) and a selector into stages × hosts with every command rendered
 // (see CORE-005, templating, and CORE-002, stages). Pure: it reads the registry and nothing else.
 import { isAbsolute, resolve } from 'node:path';
-import { type ParsedTemplate, parseTemplate, renderTemplate, type SubstitutionMode } from '../config/template.js';
+import {
+  type ParsedTemplate,
+  parseTemplate,
+  renderTemplate,
+  type SubstitutionMode,
+  secretNames,
+} from '../config/template.js';
 import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
 import { selectHosts } from '../registry/selector.js';
 import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
-import type { Plan, PlannedCommand, PlannedStage, RenderedCommand } from './types.js';
+import type { Plan, PlannedCommand, PlannedStage, RenderedCommand, SecretEnvPart } from './types.js';
 
 export function buildPlan(registry: Registry, target: string | undefined, selector: string | undefined): Plan {
   const targetId = target ?? registry.settings.defaultPipeline;
@@ -91,7 +97,29 @@ function renderCommand(
     );
   };
   const env: Record<string, string> = {};
-  for (const [key, template] of templates.env) env[key] = render(template, 'literal');
+  // CORE-010: an env value that uses a secret stays as written; the op runner fills it in at exec
+  // time and the transport hands it over privately.
+  const secretEnv: Record<string, SecretEnvPart[]> = {};
+  for (const [key, template] of templates.env) {
+    if (secretNames(template).length === 0) {
+      env[key] = render(template, 'literal');
+      continue;
+    }
+    const parts: SecretEnvPart[] = [];
+    for (const part of template.parts) {
+      const piece =
+        part.kind === 'text'
+          ? part.text
+          : part.ref.kind === 'secret'
+            ? { secret: part.ref.name }
+            : render({ parts: [part], problems: [] }, 'literal');
+      const last = parts.at(-1);
+      if (typeof piece === 'string' && typeof last === 'string') parts[parts.length - 1] = last + piece;
+      else parts.push(piece);
+    }
+    secretEnv[key] = parts;
+  }
+  const secrets = secretsUsed(templates);
   // CORE-005: the NIXFLEET_* variables are nixfleet's and win over an op's env of the same name.
   if (host) env.NIXFLEET_HOST = host.id;
   env.NIXFLEET_OP = op.id;
@@ -107,7 +135,17 @@ function renderCommand(
     // stays relative to the login directory.
     ...(cwd !== undefined ? { cwd: runsLocally && !isAbsolute(cwd) ? resolve(registry.rootDir, cwd) : cwd } : {}),
     env,
+    ...(secrets.length > 0 ? { secrets } : {}),
+    ...(Object.keys(secretEnv).length > 0 ? { secretEnv } : {}),
   };
+}
+
+/** Every secret any of the op's templates uses, whatever fields the op has (see CORE-010). */
+function secretsUsed(templates: OpTemplates): string[] {
+  const parsed = Object.values(templates).flatMap((value: ParsedTemplate | OpTemplates['env']) =>
+    Array.isArray(value) ? value.map(([, template]) => template) : [value as ParsedTemplate],
+  );
+  return [...new Set(parsed.flatMap(secretNames))];
 }
 
 /** `NIXFLEET_VAR_<KEY>`: the key upper-cased, `-` as `_` (CORE-005). */

@@ -12,6 +12,8 @@ import { createConcurrencyLimiter } from './concurrency-limiter.js';
 import { runCommand } from './op-runner.js';
 import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
+import { redactionPatterns } from './secrets/secret-redactor.js';
+import { resolveSecrets } from './secrets/secret-resolution.js';
 import { createTransportFactory } from './transports/factory.js';
 import type { Plan, PlannedStage, RunEvent, RunEventListener, Transport, TransportFactory } from './types.js';
 
@@ -27,6 +29,8 @@ export interface StartRunOptions {
   readonly retryOf?: string;
   /** Per host, the first stage to run (`nixfleet retry`); hosts absent from the map start at 0. */
   readonly fromStage?: ReadonlyMap<string, number>;
+  /** Where `env:` secrets are read from; defaults to this process's environment. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface RunOutcome {
@@ -44,7 +48,8 @@ export interface StartedRun {
 
 /**
  * Claims the plan's hosts and starts running it. Throws HostsBusyError synchronously when a
- * target host is busy: then nothing was journaled and nothing runs.
+ * target host is busy, and UserError when a secret the run uses cannot be read (CORE-010): then
+ * nothing was journaled and nothing runs.
  */
 export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
   const { journal } = options;
@@ -56,14 +61,20 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
           ? plan.hosts.some((h) => firstStageOf(h) <= stage.index)
           : firstStageOf(c.hostId) <= stage.index,
       )
-      .map((c) => ({ stage: stage.index, hostId: c.hostId, op: stage.op.id })),
+      .map((c) => ({ stage: stage.index, hostId: c.hostId, op: stage.op.id, secrets: c.rendered.secrets ?? [] })),
+  );
+  // CORE-010: read once per run, only what the commands that will run use, before anything is journaled.
+  const secrets = resolveSecrets(
+    plan.registry,
+    wanted.flatMap((c) => c.secrets),
+    options.env,
   );
   const created = journal.createRun({
     name: plan.target,
     targetKind: plan.targetKind,
     hosts: plan.hosts,
     stages: plan.stages.map((s) => s.op.id),
-    commands: wanted,
+    commands: wanted.map(({ stage, hostId, op }) => ({ stage, hostId, op })),
     registryHash: plan.registry.hash,
     retryOf: options.retryOf ?? null,
     actor: options.actor,
@@ -95,7 +106,14 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
     commands: created.commands.map((c) => ({ commandId: c.id, stage: c.stage, hostId: c.hostId, op: c.op })),
     at: created.run.createdAt,
   });
-  const done = executeRun(plan, options, { runId, commands, cancellation, emit });
+  const done = executeRun(plan, options, {
+    runId,
+    commands,
+    cancellation,
+    emit,
+    secrets,
+    redact: redactionPatterns(secrets.values()),
+  });
   return { runId, done, cancel: (cancelOptions) => cancellation.request(cancelOptions) };
 }
 
@@ -104,6 +122,8 @@ interface RunState {
   readonly commands: RunCommands;
   readonly cancellation: RunCancellation;
   readonly emit: RunEventListener;
+  readonly secrets: ReadonlyMap<string, string>;
+  readonly redact: readonly string[];
 }
 
 async function executeRun(plan: Plan, options: StartRunOptions, state: RunState): Promise<RunOutcome> {
@@ -148,6 +168,8 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         op: stage.op,
         rendered: planned.rendered,
         transport: transportOf(hostId),
+        secrets: state.secrets,
+        redact: state.redact,
       },
       {
         journal,

@@ -12,7 +12,14 @@ export interface RenderedCommand {
   readonly cwd?: string;
   /** The op's `env:` rendered, plus NIXFLEET_HOST, NIXFLEET_OP, NIXFLEET_PIPELINE, NIXFLEET_VAR_*. */
   readonly env: Readonly<Record<string, string>>;
+  /** Names of the secrets the command uses; resolved when the run starts (see CORE-010). */
+  readonly secrets?: readonly string[];
+  /** `env:` entries that use secrets: other placeholders rendered, secrets by name; filled in at exec time. */
+  readonly secretEnv?: Readonly<Record<string, readonly SecretEnvPart[]>>;
 }
+
+/** A piece of an env value that uses secrets: literal text, or the secret of that name (see CORE-010). */
+export type SecretEnvPart = string | { readonly secret: string };
 
 export interface PlannedCommand {
   /** A host id, or CONTROLLER_HOST_ID for `runsOn: controller`. */
@@ -44,7 +51,17 @@ export interface ExecOptions {
   readonly timeoutMs: number;
   /** Aborting kills the command's whole process tree now (second Ctrl-C, `cancel --kill`). */
   readonly signal?: AbortSignal;
-  readonly onOutput?: (chunk: string) => void;
+  /**
+   * Output as it arrives. `stream` tells apart pipes a transport reads separately (ssh's stdout
+   * and stderr), so a redactor can follow each one (see CORE-010); absent for one merged pipe.
+   */
+  readonly onOutput?: (chunk: string, stream?: 'stdout' | 'stderr') => void;
+  /**
+   * Variables whose values are secret (`NIXFLEET_SECRET_<NAME>`, env entries using secrets): handed
+   * over privately, never on a command line; the child's environment locally, the stdin preamble
+   * over ssh (see CORE-010).
+   */
+  readonly privateEnv?: Readonly<Record<string, string>>;
 }
 
 export interface ExecResult {

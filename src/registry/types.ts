@@ -74,6 +74,19 @@ export interface Pipeline {
   readonly source: SourceLocation;
 }
 
+/** Where a secret's value comes from; read on the controller only when a run needs it (see CORE-010). */
+export type SecretSource =
+  | { readonly kind: 'env'; readonly variable: string }
+  /** Absolute path, resolved against the fleet file's directory. */
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'command'; readonly command: string };
+
+export interface SecretDeclaration {
+  readonly name: string;
+  readonly source: SecretSource;
+  readonly sourceLocation: SourceLocation;
+}
+
 export interface Registry {
   /** Absolute path of the main fleet file. */
   readonly file: string;
@@ -89,6 +102,8 @@ export interface Registry {
   readonly hosts: ReadonlyMap<string, Host>;
   readonly ops: ReadonlyMap<string, Op>;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
+  /** Declared secrets by name: where each value comes from, never the value. */
+  readonly secrets: ReadonlyMap<string, SecretDeclaration>;
 }
 
 /** What the dashboard and the journal keep of a registry (no templates' host data, no positions). */

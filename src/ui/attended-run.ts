@@ -80,6 +80,8 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       journal: options.journal,
       actor: 'cli',
       onEvent,
+      // CORE-010: `env:` secrets come from the environment the command was given.
+      env: options.env,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
       ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),

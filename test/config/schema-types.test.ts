@@ -9,6 +9,7 @@ import type {
   IncludedFile,
   OpFile,
   PipelineFile,
+  SecretFile,
   SettingsFile,
   SshSettingsFile,
 } from '../../src/config/fleet-file.js';
@@ -25,6 +26,7 @@ const TYPES = {
     hosts: true,
     ops: true,
     pipelines: true,
+    secrets: true,
     include: true,
   }),
   includedFile: keys<IncludedFile>({ $schema: true, version: true, hosts: true, ops: true, pipelines: true }),
@@ -57,6 +59,7 @@ const TYPES = {
     cwd: true,
   }),
   pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true }),
+  secret: keys<SecretFile>({ description: true, env: true, file: true, command: true }),
 };
 
 interface SchemaNode {
@@ -77,6 +80,7 @@ const schemaObjects: Record<keyof typeof TYPES, SchemaNode> = {
   host: defs.host!,
   op: defs.op!,
   pipeline: defs.pipeline!,
+  secret: defs.secret!,
 };
 
 describe('schemas/fleet.schema.json and src/config/fleet-file.ts agree', () => {

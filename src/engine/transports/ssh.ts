@@ -10,6 +10,7 @@ import { describeSshFailure } from './ssh/failure-reason.js';
 import { isMasterUp, startMaster, stopMaster } from './ssh/master.js';
 import { stopRemoteGroup } from './ssh/reaper.js';
 import { buildRemoteCommand } from './ssh/remote-command.js';
+import { secretPreamble } from './ssh/secret-preamble.js';
 import { runSession } from './ssh/session.js';
 
 export interface SshTransportOptions {
@@ -89,11 +90,15 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       cwd: execOptions.cwd,
       shell: settings.shell,
       startToken,
+      ...(execOptions.privateEnv !== undefined ? { privateEnv: execOptions.privateEnv } : {}),
     });
     const sessionMode = mode;
     return runSession({
       args: sshArgs(connection, sessionMode, remoteCommand),
       startToken,
+      ...(execOptions.privateEnv !== undefined && Object.keys(execOptions.privateEnv).length > 0
+        ? { input: secretPreamble(execOptions.privateEnv) }
+        : {}),
       destination,
       exec: execOptions,
       timeoutMs: remainingMs,
