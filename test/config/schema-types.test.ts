@@ -9,6 +9,7 @@ import type {
   IncludedFile,
   OpFile,
   PipelineFile,
+  RolloutFile,
   SettingsFile,
   SshSettingsFile,
 } from '../../src/config/fleet-file.js';
@@ -56,7 +57,8 @@ const TYPES = {
     env: true,
     cwd: true,
   }),
-  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true }),
+  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true, rollout: true }),
+  rollout: keys<RolloutFile>({ strategy: true, batch: true, canary: true, maxFailures: true, pause: true }),
 };
 
 interface SchemaNode {
@@ -77,6 +79,7 @@ const schemaObjects: Record<keyof typeof TYPES, SchemaNode> = {
   host: defs.host!,
   op: defs.op!,
   pipeline: defs.pipeline!,
+  rollout: defs.rollout!,
 };
 
 describe('schemas/fleet.schema.json and src/config/fleet-file.ts agree', () => {
