@@ -187,7 +187,8 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         released,
         concurrency - running.size,
       );
-      stopped = decision.stopped;
+      // The first reason is the one the SKIPPED commands carry; later failures do not rewrite it.
+      stopped ??= decision.stopped;
       for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);
       if (decision.release) {
         if (released.size > 0 && state.rollout.pauseMs > 0) {
