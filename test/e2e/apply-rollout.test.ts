@@ -200,3 +200,58 @@ describe('the failure budget', () => {
     expect([...stamps(dir).keys()].sort()).toEqual(['h1', 'h2', 'h3']);
   });
 });
+
+describe('plan and flags', () => {
+  it('plan shows the canary, the batches and the budget, in text and --json; flags override the file', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 3, maxFailures: 20%, pause: 30s }'));
+    const text = await runCli(dir, ['plan', 'deploy']);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      'rollout: canary h1 first, alone; 3 batch(es), each through every stage; failure budget 2 host(s) (20%); pause 30s between batches',
+    );
+    expect(text.stdout).toMatch(/^ {2}canary\s+h1$/m);
+    expect(text.stdout).toMatch(/^ {2}batch 1\/3\s+h2, h3, h4$/m);
+    expect(text.stdout).toMatch(/^ {2}batch 3\/3\s+h8, h9, h10$/m);
+    const json = await runCli(dir, [
+      'plan',
+      'deploy',
+      '--json',
+      '--batch',
+      '50%',
+      '--canary',
+      'h10',
+      '--max-failures',
+      '0',
+    ]);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).rollout).toEqual({
+      strategy: 'batches',
+      canary: ['h10'],
+      batches: 3,
+      maxFailures: 0,
+      maxFailuresSpec: '0',
+      pauseMs: 30_000,
+      waves: [
+        { batch: 0, hosts: ['h10'] },
+        { batch: 1, hosts: ['h1', 'h2', 'h3', 'h4'] },
+        { batch: 2, hosts: ['h5', 'h6', 'h7', 'h8'] },
+        { batch: 3, hosts: ['h9'] },
+      ],
+    });
+  });
+
+  it('bad rollout flags are exit 2 with a hint, before anything runs', async () => {
+    const dir = dirWithFleet(fleet('{ strategy: stages }'));
+    for (const [args, message] of [
+      [['--batch', '0'], '--batch must be a whole number of at least 1 or a percentage, got `0`'],
+      [['--max-failures', 'lots'], '--max-failures must be a whole number of at least 0 or a percentage, got `lots`'],
+      [['--canary', 'web9'], 'unknown host `web9`'],
+    ] as const) {
+      const result = await runCli(dir, ['apply', 'deploy', ...args]);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    }
+    expect(existsSync(join(dir, '.nixfleet'))).toBe(false);
+  });
+});
