@@ -18,8 +18,6 @@ export interface RunCommands {
   statusOf(commandId: string): CommandStatus | undefined;
   byId(commandId: string): RunCommand | undefined;
   setStatus(commandId: string, status: CommandStatus): void;
-  /** The host's PENDING commands in stages after `afterStage`. */
-  pendingOf(hostId: string, afterStage: number): readonly RunCommand[];
   pending(): readonly RunCommand[];
   all(): readonly RunCommand[];
 }
@@ -47,8 +45,6 @@ export function createRunCommands(records: readonly CommandRecord[]): RunCommand
       const command = byId.get(id);
       if (command) command.status = status;
     },
-    pendingOf: (hostId, afterStage) =>
-      list.filter((c) => c.hostId === hostId && c.stage > afterStage && c.status === 'PENDING'),
     pending: () => list.filter((c) => c.status === 'PENDING'),
     all: () => list,
   };

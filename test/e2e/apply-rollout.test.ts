@@ -114,6 +114,27 @@ describe('canary and batches', () => {
     }
     expect(readFileSync(junit, 'utf8')).toContain(`<skipped message="SKIPPED: ${reason}"/>`);
   });
+  it('pause: the next wave starts no sooner than the pause after the previous one ended', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 9, pause: 1500ms }'));
+    const result = await runCli(dir, ['apply', 'deploy', '--renderer', 'plain']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const all = stamps(dir);
+    // A lower bound only: a pause is a minimum wait, however loaded the machine.
+    const gapNs = span(all, HOSTS.slice(1)).first - span(all, ['h1']).last;
+    expect(gapNs >= 1_500_000_000n, `gap ${gapNs} ns`).toBe(true);
+  });
+  it('Ctrl-C during a pause ends it: the run is CANCELLED at once, no later wave starts', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 3, pause: 1h }'));
+    const apply = spawnCli(dir, ['apply', 'deploy', '--json'], { timeoutMs: 240_000 });
+    await waitFor(() => existsSync(join(dir, 'stamps', 'h1.check.end')), 'the canary finished');
+    apply.kill('SIGINT');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    const report = JSON.parse(String(result.stdout));
+    expect(report.status).toBe('CANCELLED');
+    expect([...stamps(dir).keys()]).toEqual(['h1']);
+    for (const h of HOSTS.slice(1)) expect(report.hosts[h][0].status).toBe('CANCELLED');
+  });
 });
 
 describe('the failure budget', () => {

@@ -60,18 +60,26 @@ export function decide(
   });
   if (stopped !== null) return { skip, start: [], stopped };
 
+  // Grouped once: a run may have hundreds of one-host waves, and this is asked after every change.
+  const byBatch = new Map<number, ScheduledCommand[]>();
+  for (const c of open) {
+    const group = byBatch.get(c.batch);
+    if (group) group.push(c);
+    else byBatch.set(c.batch, [c]);
+  }
   for (const wave of plan.waves) {
-    const inWave = open.filter((c) => c.batch === wave.batch);
-    if (inWave.length === 0) continue;
+    const inWave = byBatch.get(wave.batch);
+    if (inWave === undefined) continue;
     if (!released.has(wave.batch)) return { skip, start: [], release: wave, stopped };
     // The stage barrier holds inside a wave: its stage k+1 waits for all of its stage k.
-    const stage = Math.min(...inWave.map((c) => c.stage));
+    const stage = inWave.reduce((least, c) => Math.min(least, c.stage), Number.POSITIVE_INFINITY);
     const start: string[] = [];
     for (const c of inWave) {
       if (c.stage !== stage || !waiting(c)) continue;
-      const activeHosts = wave.hosts.some((h) => !dropped.has(h));
-      if (c.hostId === CONTROLLER_HOST_ID && !activeHosts) skip.push({ id: c.id, reason: null });
-      else if (start.length < freeSlots) start.push(c.id);
+      // CORE-002: a controller op with no host left to use it is SKIPPED.
+      if (c.hostId === CONTROLLER_HOST_ID && wave.hosts.every((h) => dropped.has(h))) {
+        skip.push({ id: c.id, reason: null });
+      } else if (start.length < freeSlots) start.push(c.id);
     }
     return { skip, start, stopped };
   }
