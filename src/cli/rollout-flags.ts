@@ -24,13 +24,16 @@ export function parseRolloutFlags(ctx: CommandContext): RolloutOverrides {
     }
     return parsed;
   };
-  if (canary === '')
-    throw new UserError('--canary needs hosts or a number', { hint: 'e.g. `--canary 1` or `--canary web1`' });
+  if (canary === '' || (typeof canary === 'string' && /^0+$/.test(canary))) {
+    throw new UserError(`--canary needs hosts or a number of at least 1, got \`${canary}\``, {
+      hint: 'e.g. `--canary 1` or `--canary web1`; leave it out for no canary',
+    });
+  }
   return {
     ...(typeof batch === 'string' ? { batch: amount('--batch', batch, 1) } : {}),
     ...(typeof maxFailures === 'string' ? { maxFailures: amount('--max-failures', maxFailures, 0) } : {}),
     ...(typeof canary === 'string'
-      ? { canary: /^[0-9]+$/.test(canary) ? { count: Math.max(1, Number(canary)) } : { selector: canary } }
+      ? { canary: /^[0-9]+$/.test(canary) ? { count: Number(canary) } : { selector: canary } }
       : {}),
   };
 }

@@ -267,6 +267,7 @@ describe('plan and flags', () => {
       [['--batch', '0'], '--batch must be a whole number of at least 1 or a percentage, got `0`'],
       [['--max-failures', 'lots'], '--max-failures must be a whole number of at least 0 or a percentage, got `lots`'],
       [['--canary', 'web9'], 'unknown host `web9`'],
+      [['--canary', '0'], '--canary needs hosts or a number of at least 1, got `0`'],
     ] as const) {
       const result = await runCli(dir, ['apply', 'deploy', ...args]);
       expect(result.exitCode, result.stderr).toBe(2);
