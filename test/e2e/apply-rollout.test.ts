@@ -22,12 +22,10 @@ function fleet(
 ) {
   const failing = (options.fail ?? []).map((h) => `[ "$NIXFLEET_HOST" = ${h} ]`).join(' || ');
   const failLine = failing ? `if ${failing}; then exit 1; fi` : 'true';
+  // The failing hosts never wait at the gate: they fail while the others are held there.
+  const gateLoop = `while ! { ${failing || 'false'}; } && [ ! -f gate ]; do sleep 0.05; done; `;
   const body = (op: string) =>
-    op === (options.failIn ?? 'check')
-      ? `sleep 0.05; ${failLine}`
-      : op === 'build' && options.gate
-        ? `while ! { ${failing || 'false'}; } && [ ! -f gate ]; do sleep 0.05; done`
-        : 'sleep 0.05';
+    `${op === 'build' && options.gate ? gateLoop : ''}sleep 0.05; ${op === (options.failIn ?? 'check') ? failLine : 'true'}`;
   const stamp = (op: string) =>
     `date +%s%N > stamps/$NIXFLEET_HOST.${op}.start; ( ${body(op)} ); s=$?; date +%s%N > stamps/$NIXFLEET_HOST.${op}.end; exit $s`;
   return `version: 1
