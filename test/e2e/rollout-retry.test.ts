@@ -86,3 +86,48 @@ describe('retry after kill -9 in a batched run', () => {
     expect(again.stderr).toContain('nothing to retry');
   });
 });
+
+describe('retry after the failure budget stopped a batched run', () => {
+  it('runs the failed host and every SKIPPED one again, batch by batch, with the same budget', async () => {
+    // h3 fails `a` until the file `fixed` exists; fail-fast, batches of 2.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {}, h6: {} }
+ops:
+  a: { run: 'echo "$NIXFLEET_HOST a" >> ran.txt; [ "$NIXFLEET_HOST" != h3 ] || [ -f fixed ]', retryable: true }
+  b: { run: 'echo "$NIXFLEET_HOST b" >> ran.txt' }
+pipelines:
+  deploy:
+    ops: [a, b]
+    rollout: { batch: 2, maxFailures: 0 }
+`,
+    });
+    const first = await runCli(dir, ['apply', 'deploy', '--json']);
+    expect(first.exitCode, first.stderr).toBe(1);
+    const reason = 'failure budget exceeded: 1 of 6 hosts failed, limit 0';
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'FAILED', stopped: reason });
+    expect(ran(dir).filter((l) => /^h[56]/.test(l))).toEqual([]);
+
+    writeFileSync(join(dir, 'fixed'), '');
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const retry = await runCli(dir, ['retry', 'r1', '--json']);
+    expect(retry.exitCode, retry.stderr).toBe(0);
+    const report = JSON.parse(retry.stdout);
+    expect(report).toMatchObject({ status: 'COMPLETE', stopped: null });
+    const summary = Object.fromEntries(
+      Object.entries(report.hosts as Record<string, { op: string; batch: number }[]>).map(([host, entries]) => [
+        host,
+        entries.map((e) => `${e.op}:${e.batch}`),
+      ]),
+    );
+    // h4's `a` had finished before the stop; only its `b` was SKIPPED, so only that runs again.
+    expect(summary).toEqual({ h3: ['a:2', 'b:2'], h4: ['b:2'], h5: ['a:3', 'b:3'], h6: ['a:3', 'b:3'] });
+    const lines = ran(dir);
+    expect(lines[0]).toBe('h3 a');
+    expect(lines.slice(1, 3).sort()).toEqual(['h3 b', 'h4 b']);
+    expect(lines.slice(3, 5).sort()).toEqual(['h5 a', 'h6 a']);
+    expect(lines.slice(5).sort()).toEqual(['h5 b', 'h6 b']);
+    const shown = JSON.parse((await runCli(dir, ['show', 'r2', '--json'])).stdout);
+    expect(shown.run).toMatchObject({ retryOf: 'r1', rollout: { strategy: 'batches', batches: 3, maxFailures: 0 } });
+  });
+});
