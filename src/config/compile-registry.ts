@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { Host, Op, Pipeline, Registry, SecretDeclaration, SecretSource, Settings } from '../registry/types.js';
 import { parseDuration } from './duration.js';
 import type { MergedFleet } from './merged-fleet.js';
+import { compileRollout } from './rollout-compile.js';
 import { selectorText } from './semantic-checks.js';
 
 export const DEFAULTS = {
@@ -87,6 +88,7 @@ export function compileRegistry(
       ...(value.description !== undefined ? { description: value.description } : {}),
       ops: Object.freeze([...value.ops]),
       ...(hostsSelector !== undefined ? { hosts: hostsSelector } : {}),
+      ...(value.rollout !== undefined ? { rollout: compileRollout(value.rollout) } : {}),
       source: { file: source.path, ...position },
     };
     pipelines.set(id, Object.freeze(pipeline));

@@ -74,4 +74,16 @@ export interface PipelineFile {
   readonly description?: string;
   readonly ops: readonly string[];
   readonly hosts?: string | readonly string[];
+  readonly rollout?: RolloutFile;
+}
+
+/** A number of hosts, or a percentage of them (`20%`). */
+export type AmountFile = number | string;
+
+export interface RolloutFile {
+  readonly strategy?: 'stages' | 'batches';
+  readonly batch?: AmountFile;
+  readonly canary?: number | string;
+  readonly maxFailures?: AmountFile;
+  readonly pause?: Duration;
 }

@@ -12,9 +12,16 @@ import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
 import { selectHosts } from '../registry/selector.js';
 import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
+import { planRollout, type RolloutOverrides, type RolloutPlan } from './rollout/rollout-plan.js';
 import type { Plan, PlannedCommand, PlannedStage, RenderedCommand, SecretEnvPart } from './types.js';
 
-export function buildPlan(registry: Registry, target: string | undefined, selector: string | undefined): Plan {
+export function buildPlan(
+  registry: Registry,
+  target: string | undefined,
+  selector: string | undefined,
+  /** The `apply` flags, or a rollout already settled (`retry` resumes the journaled one). */
+  rolloutOverrides?: RolloutOverrides | RolloutPlan,
+): Plan {
   const targetId = target ?? registry.settings.defaultPipeline;
   if (targetId === undefined) {
     throw new UserError('no target given and the fleet file sets no `settings.defaultPipeline`', {
@@ -40,6 +47,19 @@ export function buildPlan(registry: Registry, target: string | undefined, select
     if (!op) throw new Error(`registry invariant broken: pipeline \`${targetId}\` names unknown op \`${opId}\``);
     return { index, op, commands: planStage(registry, op, hosts, pipelineId) };
   });
+  const rollout =
+    rolloutOverrides !== undefined && 'waves' in rolloutOverrides
+      ? rolloutOverrides
+      : planRollout(registry, hostIds, pipeline?.rollout, rolloutOverrides);
+  const controllerOp = stages.find((s) => s.op.runsOn === 'controller');
+  if (rollout.waves.length > 1 && controllerOp) {
+    throw new UserError(
+      `controller op \`${controllerOp.op.id}\` runs once per run, so \`${targetId}\` cannot run in batches`,
+      {
+        hint: 'leave out --batch and --canary for this target',
+      },
+    );
+  }
   return {
     target: targetId,
     targetKind: pipeline ? 'pipeline' : 'op',
@@ -47,6 +67,7 @@ export function buildPlan(registry: Registry, target: string | undefined, select
     hosts: hostIds,
     stages,
     registry,
+    rollout,
   };
 }
 

@@ -3,6 +3,7 @@
 
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { Host, Op, Registry } from '../registry/types.js';
+import type { RolloutPlan } from './rollout/rollout-plan.js';
 
 /** A command ready to run on one host: every template rendered, values shell-quoted. */
 export interface RenderedCommand {
@@ -43,6 +44,8 @@ export interface Plan {
   readonly hosts: readonly string[];
   readonly stages: readonly PlannedStage[];
   readonly registry: Registry;
+  /** Canary, batches and budget (see CORE-008); absent: every host in one wave, no budget. */
+  readonly rollout?: RolloutPlan;
 }
 
 export interface ExecOptions {
@@ -89,6 +92,8 @@ export interface PlannedCommandRef {
   readonly stage: number;
   readonly hostId: string;
   readonly op: string;
+  /** The rollout batch (0: canary), null for runs journaled before rollouts (see CORE-008). */
+  readonly batch?: number | null;
 }
 
 /** Events a run emits; renderers and reports subscribe and only display (specs/README.md, the one-way flow). */
@@ -101,6 +106,17 @@ export type RunEvent =
       readonly stages: readonly string[];
       /** Every command of the run as created PENDING (a retry has none for stages a host already did). */
       readonly commands?: readonly PlannedCommandRef[];
+      readonly rollout?: RolloutPlan;
+      readonly at: number;
+    }
+  | {
+      /** A wave of the rollout begins (see CORE-008): batch 0 is the canary. */
+      readonly type: 'batch_started';
+      readonly runId: string;
+      readonly batch: number;
+      readonly hosts: readonly string[];
+      /** Batches after the canary. */
+      readonly batches: number;
       readonly at: number;
     }
   | {
@@ -108,6 +124,7 @@ export type RunEvent =
       readonly runId: string;
       readonly stage: number;
       readonly op: string;
+      readonly batch?: number;
       readonly at: number;
     }
   | {
@@ -133,6 +150,13 @@ export type RunEvent =
       readonly chunk: string;
     }
   | { readonly type: 'stage_finished'; readonly runId: string; readonly stage: number; readonly at: number }
-  | { readonly type: 'run_finished'; readonly runId: string; readonly status: RunStatus; readonly at: number };
+  | {
+      readonly type: 'run_finished';
+      readonly runId: string;
+      readonly status: RunStatus;
+      /** Why a rollout stopped early (budget exceeded, canary failed); see CORE-008. */
+      readonly stopped?: string;
+      readonly at: number;
+    };
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -71,6 +71,7 @@ export interface Pipeline {
   readonly ops: readonly string[];
   /** Default selector when `--on` is not given; undefined means every host. */
   readonly hosts?: string;
+  readonly rollout?: Rollout;
   readonly source: SourceLocation;
 }
 
@@ -85,6 +86,18 @@ export interface SecretDeclaration {
   readonly name: string;
   readonly source: SecretSource;
   readonly sourceLocation: SourceLocation;
+}
+
+/** A number of hosts, or a percentage of some set of hosts (see CORE-008). */
+export type HostAmount = { readonly count: number } | { readonly percent: number };
+
+/** A pipeline's `rollout:` block as compiled (see CORE-008); the engine resolves it per run. */
+export interface Rollout {
+  readonly strategy: 'stages' | 'batches';
+  readonly batch?: HostAmount;
+  readonly canary?: { readonly count: number } | { readonly selector: string };
+  readonly maxFailures?: HostAmount;
+  readonly pauseMs: number;
 }
 
 export interface Registry {

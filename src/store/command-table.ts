@@ -14,6 +14,7 @@ export interface NewCommandRow {
   readonly hostId: string;
   readonly op: string;
   readonly stage: number;
+  readonly batch?: number;
 }
 
 export interface CommandListOptions {
@@ -43,8 +44,8 @@ export function createCommandTable(
 ): CommandTable {
   const insert = db.prepare(
     `INSERT INTO commands (id, pipeline_id, host_id, op, stage, status, attempt, created_at,
-       owner_pid, owner_hostname, owner_started_at)
-     VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?)`,
+       owner_pid, owner_hostname, owner_started_at, batch)
+     VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?, ?)`,
   );
   const select = db.prepare('SELECT * FROM commands WHERE id = ?');
   // Two statements: only the final step sets finished_at, so the others never touch the
@@ -88,6 +89,7 @@ export function createCommandTable(
         owner.pid,
         owner.hostname,
         owner.startedAt,
+        command.batch ?? null,
       );
       return {
         id: command.id,
@@ -103,6 +105,7 @@ export function createCommandTable(
         exitCode: null,
         error: null,
         outputFile: null,
+        batch: command.batch ?? null,
       };
     },
 

@@ -77,7 +77,14 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
     const record = runs.insert(runId, run, owner, at);
     const commandRecords: CommandRecord[] = run.commands.map((command, index) =>
       commands.insert(
-        { id: `c${firstCommand + index}`, runId, hostId: command.hostId, op: command.op, stage: command.stage },
+        {
+          id: `c${firstCommand + index}`,
+          runId,
+          hostId: command.hostId,
+          op: command.op,
+          stage: command.stage,
+          ...(command.batch !== undefined ? { batch: command.batch } : {}),
+        },
         owner,
         at,
       ),

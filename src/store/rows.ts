@@ -2,7 +2,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { TransportKind } from '../registry/types.js';
-import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RunRecord } from './types.js';
+import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RolloutRecord, RunRecord } from './types.js';
 
 export interface HostRow {
   id: string;
@@ -25,6 +25,7 @@ export interface RunRow {
   finished_at: number | null;
   registry_hash: string;
   retry_of: string | null;
+  rollout?: string | null;
   cancel_requested: number;
   actor: string;
   owner_pid: number;
@@ -46,6 +47,7 @@ export interface CommandRow {
   exit_code: number | null;
   error: string | null;
   output_file: string | null;
+  batch?: number | null;
   owner_pid: number;
   owner_hostname: string;
   owner_started_at: number;
@@ -93,6 +95,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     retryOf: row.retry_of,
     cancelRequested: row.cancel_requested !== 0,
     owner: ownerOf(row),
+    rollout: row.rollout ? (JSON.parse(row.rollout) as RolloutRecord) : null,
   };
 }
 
@@ -112,6 +115,7 @@ export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord
     exitCode: row.exit_code,
     error: row.error,
     outputFile: row.output_file === null ? null : absoluteIn(dataDir, row.output_file),
+    batch: row.batch ?? null,
   };
 }
 

@@ -89,6 +89,12 @@ export const MIGRATIONS: readonly string[] = [
 
   INSERT INTO meta(key, value) VALUES ('next_run', '1'), ('next_command', '1');
   `,
+  // CORE-008: a run's rollout (canary, batches, budget) and each command's batch, so `retry` can
+  // resume a batched run where it stopped. NULL for runs journaled before rollouts existed.
+  `
+  ALTER TABLE pipelines ADD COLUMN rollout TEXT;
+  ALTER TABLE commands ADD COLUMN batch INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -38,6 +38,8 @@ export interface CommandRecord {
   readonly error: string | null;
   /** Absolute path of the output file under DATA_DIR/logs/, or null before any output. */
   readonly outputFile: string | null;
+  /** The rollout batch the command ran in (0: canary), or null (see CORE-008). */
+  readonly batch: number | null;
 }
 
 export interface RunRecord {
@@ -56,6 +58,22 @@ export interface RunRecord {
   readonly retryOf: string | null;
   readonly cancelRequested: boolean;
   readonly owner: Owner;
+  /** How the hosts went through the stages (see CORE-008); null for runs from before rollouts. */
+  readonly rollout: RolloutRecord | null;
+}
+
+/** How a run's hosts went through its stages (see CORE-008), journaled so `retry` can resume it. */
+export interface RolloutRecord {
+  readonly strategy: 'stages' | 'batches';
+  /** The hosts that went first, alone (batch 0); empty without a canary. */
+  readonly canary: readonly string[];
+  /** Batches after the canary (numbered from 1). */
+  readonly batches: number;
+  /** Most hosts that may fail before the rest is SKIPPED; null: no budget. */
+  readonly maxFailures: number | null;
+  /** The budget as given (`2`, `20%`), for display. */
+  readonly maxFailuresSpec: string | null;
+  readonly pauseMs: number;
 }
 
 export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -102,8 +120,14 @@ export interface NewRun {
   readonly hosts: readonly string[];
   readonly stages: readonly string[];
   /** Every command of the run, created PENDING in the same transaction. */
-  readonly commands: readonly { readonly stage: number; readonly hostId: string; readonly op: string }[];
+  readonly commands: readonly {
+    readonly stage: number;
+    readonly hostId: string;
+    readonly op: string;
+    readonly batch?: number;
+  }[];
   readonly registryHash: string;
+  readonly rollout?: RolloutRecord;
   readonly retryOf?: string | null;
   /** Who started it (`cli`, `dashboard`, `watch`), for the event log. */
   readonly actor: string;

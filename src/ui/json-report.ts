@@ -8,12 +8,16 @@ export interface JsonReportEntry {
   readonly exitCode: number | null;
   readonly durationMs: number | null;
   readonly error: string | null;
+  /** The rollout batch (0: canary), see CORE-008. */
+  readonly batch: number | null;
 }
 
 export interface JsonReport {
   readonly runId: string;
   readonly target: string;
   readonly status: RunStatus;
+  /** Why the rollout stopped early (budget exceeded, canary failed), else null (see CORE-008). */
+  readonly stopped: string | null;
   /** Per host (and `@controller` for controller ops), its commands in stage order. */
   readonly hosts: Record<string, JsonReportEntry[]>;
 }
@@ -30,7 +34,8 @@ export function jsonReport(view: RunView): JsonReport {
       exitCode: c.exitCode,
       durationMs: c.durationMs,
       error: c.error,
+      batch: c.batch,
     });
   }
-  return { runId: view.runId, target: view.target, status: view.status, hosts };
+  return { runId: view.runId, target: view.target, status: view.status, stopped: view.stopped, hosts };
 }

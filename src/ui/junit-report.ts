@@ -23,7 +23,9 @@ export function junitXml(view: RunView): string {
         return `${open}>\n      <failure type="${c.status}" message="${attr(message)}">${text(body)}</failure>\n    </testcase>`;
       }
       if (c.status !== 'SUCCESS') {
-        return `${open}>\n      <skipped message="${attr(c.status)}"/>\n    </testcase>`;
+        // CORE-008: a rollout's SKIPPED says why (budget exceeded, canary failed).
+        const message = c.error ? `${c.status}: ${c.error}` : c.status;
+        return `${open}>\n      <skipped message="${attr(message)}"/>\n    </testcase>`;
       }
       return `${open}/>`;
     });

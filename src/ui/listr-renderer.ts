@@ -7,7 +7,7 @@ import type { RunEvent } from '../engine/types.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
 import type { RunRenderer } from './run-renderer.js';
-import { applyRunEvent, type CommandView, commandsOfStage, createRunView, isFailure } from './run-view.js';
+import { applyRunEvent, batchLabel, type CommandView, commandsOfStage, createRunView, isFailure } from './run-view.js';
 import { lastLines } from './terminal-text.js';
 
 interface Deferred<T> {
@@ -31,8 +31,13 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
   const stageStarted: Deferred<boolean>[] = [];
   let tree: Promise<void> = Promise.resolve();
 
+  // CORE-008: in a rollout with several waves each host says which one it is in.
+  const hostLabel = (command: CommandView) => {
+    const batch = batchLabel(view, command.batch);
+    return batch ? `${label(command.hostId)} [${batch}]` : label(command.hostId);
+  };
   const hostTask = (command: CommandView): ListrTask => ({
-    title: label(command.hostId),
+    title: hostLabel(command),
     // The title carries the journaled duration; Listr's own timer would count the wait for a slot.
     rendererOptions: { outputBar: 3, persistentOutput: false, timer: { ...PRESET_TIMER, condition: false } },
     task: async (_ctx, task) => {
@@ -42,9 +47,10 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
       const final = await settled.get(command.commandId)!.promise;
       outputListeners.delete(command.commandId);
       const duration = final.durationMs !== null ? ` (${formatElapsed(final.durationMs)})` : '';
-      task.title = `${label(final.hostId)} ${final.status}${duration}`;
-      if (final.status === 'SKIPPED' || final.status === 'CANCELLED') task.skip(task.title);
-      else if (isFailure(final.status)) {
+      task.title = `${hostLabel(final)} ${final.status}${duration}`;
+      if (final.status === 'SKIPPED' || final.status === 'CANCELLED') {
+        task.skip(final.error ? `${task.title}: ${final.error}` : task.title);
+      } else if (isFailure(final.status)) {
         // The reason, then the last lines the command printed: usually what says why.
         const said = lastLines(final.tail, 3).map((line) => `  | ${line}`);
         throw new Error([`${label(final.hostId)}: ${final.error ?? final.status}`, ...said].join('\n'));
@@ -69,7 +75,8 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
       };
     });
     const listr = new Listr(stages, {
-      concurrent: false,
+      // Batches revisit every stage, so later stages must be able to show while earlier ones wait.
+      concurrent: (view.rollout?.waves.length ?? 1) > 1,
       exitOnError: false,
       registerSignalListeners: false,
       rendererOptions: { collapseSubtasks: false, collapseErrors: false, showErrorMessage: true, timer: PRESET_TIMER },
@@ -112,6 +119,7 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
       await tree;
       const elapsed = formatElapsed((view.finishedAt ?? Date.now()) - view.startedAt);
       const completed = completedHostsOf(view.hosts, [...view.commands.values()]).length;
+      if (view.stopped) out.write(`rollout stopped: ${view.stopped}\n`);
       out.write(`run ${view.runId} ${view.status}: ${completed}/${view.hosts.length} host(s) completed (${elapsed})\n`);
     },
   };

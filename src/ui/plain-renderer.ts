@@ -4,7 +4,7 @@ import { completedHostsOf } from '../engine/run-outcome.js';
 import type { RunEvent } from '../engine/types.js';
 import { formatElapsed } from './elapsed.js';
 import type { RunRenderer } from './run-renderer.js';
-import { applyRunEvent, createRunView, isFailure } from './run-view.js';
+import { applyRunEvent, batchLabel, createRunView, isFailure } from './run-view.js';
 import { lastLines, stripTerminalCodes } from './terminal-text.js';
 
 /** Lines of output shown under a failed command. */
@@ -20,14 +20,21 @@ export function createPlainRenderer(out: NodeJS.WritableStream): RunRenderer {
       case 'run_started':
         write(`run ${event.runId}: ${event.target} (${event.stages.length} stage(s)) on ${event.hosts.length} host(s)`);
         return;
-      case 'stage_started':
-        write(`stage ${event.stage + 1}/${view.stages.length}: ${event.op}`);
+      case 'batch_started':
+        if ((view.rollout?.waves.length ?? 1) > 1) {
+          write(`${batchLabel(view, event.batch)}: ${event.hosts.join(', ')}`);
+        }
         return;
+      case 'stage_started': {
+        const batch = batchLabel(view, event.batch ?? null);
+        write(`stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`);
+        return;
+      }
       case 'command_status': {
         let line = `[${event.hostId}] ${event.op} ${event.status}`;
         if (event.status === 'EXECUTING' && event.attempt > 1) line += ` (attempt ${event.attempt})`;
         if (event.durationMs !== null) line += ` (${formatElapsed(event.durationMs)})`;
-        if (event.error && event.status !== 'SKIPPED') line += `: ${event.error}`;
+        if (event.error) line += `: ${event.error}`;
         write(line);
         if (isFailure(event.status) && command) {
           for (const text of lastLines(command.tail, FAILURE_EXCERPT_LINES)) write(`[${event.hostId}]   | ${text}`);
@@ -35,6 +42,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream): RunRenderer {
         return;
       }
       case 'run_finished': {
+        if (event.stopped) write(`rollout stopped: ${event.stopped}`);
         const elapsed = formatElapsed(event.at - view.startedAt);
         write(
           `run ${event.runId} ${event.status}: ${completedHostsOf(view.hosts, [...view.commands.values()]).length}/${view.hosts.length} host(s) completed (${elapsed})`,

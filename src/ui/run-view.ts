@@ -1,6 +1,7 @@
 // What every renderer and report knows about a run: folded from RunEvents only, never from the
 // engine's state (specs/README.md, the one-way flow: renderers only display).
 import type { CommandStatus, RunStatus } from '../domain/status.js';
+import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
 import type { RunEvent } from '../engine/types.js';
 
 /** Characters of output kept per command for failure excerpts and live tails. */
@@ -11,6 +12,8 @@ export interface CommandView {
   readonly hostId: string;
   readonly op: string;
   readonly stage: number;
+  /** The rollout batch (0: canary), null when unknown (see CORE-008). */
+  readonly batch: number | null;
   status: CommandStatus;
   attempt: number;
   exitCode: number | null;
@@ -27,6 +30,9 @@ export interface RunView {
   status: RunStatus;
   startedAt: number;
   finishedAt: number | null;
+  rollout: RolloutPlan | null;
+  /** Why the rollout stopped early, if it did (see CORE-008). */
+  stopped: string | null;
   /** In run_started order: by stage, then host. */
   readonly commands: Map<string, CommandView>;
 }
@@ -40,6 +46,8 @@ export function createRunView(): RunView {
     status: 'RUNNING',
     startedAt: 0,
     finishedAt: null,
+    rollout: null,
+    stopped: null,
     commands: new Map(),
   };
 }
@@ -53,12 +61,14 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       view.hosts = event.hosts;
       view.stages = event.stages;
       view.startedAt = event.at;
+      view.rollout = event.rollout ?? null;
       for (const c of event.commands ?? []) {
         view.commands.set(c.commandId, {
           commandId: c.commandId,
           hostId: c.hostId,
           op: c.op,
           stage: c.stage,
+          batch: c.batch ?? null,
           status: 'PENDING',
           attempt: 1,
           exitCode: null,
@@ -71,7 +81,7 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
     case 'command_status': {
       let command = view.commands.get(event.commandId);
       if (!command) {
-        command = { ...event, tail: '' };
+        command = { ...event, batch: null, tail: '' };
         view.commands.set(event.commandId, command);
       }
       command.status = event.status;
@@ -89,6 +99,7 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
     case 'run_finished':
       view.status = event.status;
       view.finishedAt = event.at;
+      view.stopped = event.stopped ?? null;
       return undefined;
     default:
       return undefined;
@@ -98,6 +109,12 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
 /** The view's commands of one stage, in host order. */
 export function commandsOfStage(view: RunView, stage: number): CommandView[] {
   return [...view.commands.values()].filter((c) => c.stage === stage);
+}
+
+/** `canary`, `batch 2/4`, or nothing when the run has a single wave (see CORE-008). */
+export function batchLabel(view: RunView, batch: number | null): string | null {
+  if (batch === null || view.rollout === null || view.rollout.waves.length <= 1) return null;
+  return batch === 0 ? 'canary' : `batch ${batch}/${view.rollout.batches}`;
 }
 
 export const isFailure = (status: CommandStatus) =>

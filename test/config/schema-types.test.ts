@@ -9,6 +9,7 @@ import type {
   IncludedFile,
   OpFile,
   PipelineFile,
+  RolloutFile,
   SecretFile,
   SettingsFile,
   SshSettingsFile,
@@ -58,8 +59,9 @@ const TYPES = {
     env: true,
     cwd: true,
   }),
-  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true }),
   secret: keys<SecretFile>({ description: true, env: true, file: true, command: true }),
+  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true, rollout: true }),
+  rollout: keys<RolloutFile>({ strategy: true, batch: true, canary: true, maxFailures: true, pause: true }),
 };
 
 interface SchemaNode {
@@ -81,6 +83,7 @@ const schemaObjects: Record<keyof typeof TYPES, SchemaNode> = {
   op: defs.op!,
   pipeline: defs.pipeline!,
   secret: defs.secret!,
+  rollout: defs.rollout!,
 };
 
 describe('schemas/fleet.schema.json and src/config/fleet-file.ts agree', () => {

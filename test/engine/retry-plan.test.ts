@@ -20,6 +20,7 @@ const command = (hostId: string, stage: number, status: CommandStatus, started =
   exitCode: null,
   error: null,
   outputFile: null,
+  batch: null,
 });
 
 describe('what retry runs again', () => {

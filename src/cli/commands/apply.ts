@@ -8,17 +8,20 @@ import type { Journal } from '../../store/types.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
+import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
-export const usage = 'apply [TARGET] [--on SEL] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
-export const options = { on: { type: 'string' }, ...RUN_OPTIONS } as const;
+export const usage =
+  'apply [TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--renderer auto|tty|plain|json] [--junit FILE]';
+export const options = { on: { type: 'string' }, ...RUN_OPTIONS, ...ROLLOUT_OPTIONS } as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const runOptions = parseRunOptions(ctx);
+  const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
   const on = ctx.values.on;
-  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined);
+  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
   const journal = openFleetJournal(registry);
   try {
     return await runAttended(plan, { journal, ...ioOf(ctx), ...runOptions });

@@ -5,15 +5,18 @@ import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
+import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
+import { rolloutLines } from '../rollout-text.js';
 
-export const usage = 'plan [TARGET] [--on SEL]';
-export const options = { on: { type: 'string' } } as const;
+export const usage = 'plan [TARGET] [--on SEL] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%]';
+export const options = { on: { type: 'string' }, ...ROLLOUT_OPTIONS } as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
+  const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
   const on = ctx.values.on;
-  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined);
+  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
   ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planText(plan));
   return EXIT.OK;
 }
@@ -24,6 +27,7 @@ export function planJson(plan: Plan) {
     targetKind: plan.targetKind,
     selector: plan.selector,
     hosts: plan.hosts,
+    rollout: plan.rollout ?? null,
     stages: plan.stages.map((stage) => ({
       index: stage.index,
       op: stage.op.id,
@@ -41,6 +45,7 @@ function planText(plan: Plan): string {
   const lines = [
     `${plan.targetKind} ${plan.target} on ${plan.hosts.length} host(s) (selector ${plan.selector}): ${plan.hosts.join(', ')}`,
   ];
+  if (plan.rollout) lines.push(...rolloutLines(plan.rollout));
   const width = Math.max(...plan.stages.flatMap((stage) => stage.commands.map((c) => c.hostId.length)));
   for (const stage of plan.stages) {
     lines.push('', stageTitle(stage, plan.stages.length));

@@ -117,7 +117,7 @@ function renderRun(state, runId, ui, now, actions) {
     head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
     return grid.replaceChildren();
   }
-  const { run, rows } = data;
+  const { run, rows, rollout } = data;
   const stageText =
     run.status === 'RUNNING' ? `stage ${run.currentStage + 1}/${run.stages.length}` : `${run.stages.length} stage(s)`;
   const parts = [
@@ -128,6 +128,7 @@ function renderRun(state, runId, ui, now, actions) {
     el('span', { class: 'muted' }, stageText),
     el('span', { class: 'muted' }, formatDuration(durationMs(run.createdAt, run.finishedAt, now))),
     run.cancelRequested && run.status === 'RUNNING' ? el('span', { class: 'tag warn' }, 'cancel requested') : null,
+    ...rolloutTags(rollout),
     el('span', { class: 'spacer' }),
     run.status === 'RUNNING'
       ? el(
@@ -155,11 +156,42 @@ function renderRun(state, runId, ui, now, actions) {
     el(
       'tr',
       { 'data-host': row.hostId },
-      el('th', { class: 'mono' }, row.hostId),
+      el(
+        'th',
+        { class: 'mono' },
+        row.hostId,
+        rollout?.labels.has(row.hostId) ? el('span', { class: 'batch-tag' }, rollout.labels.get(row.hostId)) : null,
+      ),
       row.cells.map(({ command }) => gridCell(command, ui, now, actions)),
     ),
   );
   grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
+}
+
+/** CORE-008: how many waves the run has and how much of its failure budget is used. */
+function rolloutTags(rollout) {
+  if (!rollout) return [];
+  const tags = [];
+  if (rollout.labels.size > 0) {
+    const waves = `${rollout.batches} batch(es)${rollout.canary ? ' after a canary' : ''}`;
+    tags.push(el('span', { class: 'tag', id: 'run-batches' }, waves));
+  }
+  if (rollout.budget) {
+    const { used, limit } = rollout.budget;
+    tags.push(
+      el(
+        'span',
+        {
+          class: `tag${used > limit ? ' warn' : ''}`,
+          id: 'run-budget',
+          'data-used': String(used),
+          'data-limit': String(limit),
+        },
+        `failure budget ${used}/${limit}`,
+      ),
+    );
+  }
+  return tags;
 }
 
 /** One segment per command of the run, coloured by status: the run's shape at a glance. */
