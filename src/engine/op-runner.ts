@@ -4,11 +4,13 @@
 
 import type { CommandStatus } from '../domain/status.js';
 import type { Op } from '../registry/types.js';
-import type { Journal, OutputSink } from '../store/types.js';
+import type { Journal } from '../store/types.js';
+import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
-import { createOutputTail } from './output-tail.js';
+import { createRollbackGuard } from './rollback.js';
 import type { ExecResult, RenderedCommand, RunEventListener, Transport } from './types.js';
+import type { Verdict } from './verdict.js';
 
 export interface CommandJob {
   readonly runId: string;
@@ -18,6 +20,8 @@ export interface CommandJob {
   readonly op: Op;
   readonly rendered: RenderedCommand;
   readonly transport: Transport;
+  /** settings.shell: an armed rollback timer runs the rollback with it on the host (CORE-009). */
+  readonly shell?: string;
 }
 
 export interface CommandRunContext {
@@ -28,12 +32,8 @@ export interface CommandRunContext {
   readonly killSignal: AbortSignal;
   /** A plain cancel lets a running attempt finish but starts no automatic retry. */
   readonly isCancelRequested: () => boolean;
-}
-
-interface Verdict {
-  readonly status: CommandStatus;
-  readonly exitCode: number | null;
-  readonly error: string | null;
+  /** False with `--no-rollback`: no rollback runs and no timer is armed (CORE-009). */
+  readonly rollback?: boolean;
 }
 
 /** Runs the command to a terminal status and returns it. Never throws for a failing command. */
@@ -46,15 +46,8 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     return record.status;
   };
 
-  // Output is opened on the first chunk: a silent command costs no file (see CORE-001).
-  let sink: OutputSink | undefined;
-  const tail = createOutputTail((text) => journal.reportProgress(commandId, text));
-  const onOutput = (chunk: string) => {
-    sink ??= journal.openOutput(commandId);
-    sink.write(chunk);
-    tail.append(chunk);
-    emit({ type: 'command_output', runId: job.runId, commandId, hostId: job.hostId, stage: job.stage, chunk });
-  };
+  const output = createCommandOutput(journal, emit, job);
+  const onOutput = output.write;
   const env = { ...job.rendered.env, NIXFLEET_RUN_ID: job.runId, NIXFLEET_COMMAND_ID: commandId };
   const exec = (command: string): Promise<ExecResult> =>
     job.transport.exec(command, {
@@ -65,11 +58,11 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       onOutput,
     });
   const finish = async (verdict: Verdict) => {
-    tail.stop();
     // The log file is complete before anyone can see the final status.
-    await sink?.close().catch(() => {});
+    await output.close();
     return transition(verdict.status, { exitCode: verdict.exitCode, error: verdict.error });
   };
+  const guard = createRollbackGuard(job, ctx, env);
 
   transition('VALIDATING');
   if (job.rendered.precheck !== undefined) {
@@ -77,12 +70,29 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     if (blocked) return finish(blocked);
   }
 
+  // CORE-009: an armed timer is left on the host before anything there changes.
+  const unarmed = await guard?.arm(onOutput);
+  if (unarmed) return finish(unarmed);
+
   transition('EXECUTING');
   const attempts = 1 + (op.retryable ? op.retries : 0);
   for (let attempt = 1; ; attempt++) {
     const verdict = await runAttempt(job, exec);
     const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested();
-    if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) return finish(verdict);
+    if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) {
+      if (!guard) return finish(verdict);
+      const settled = await guard.settle(verdict, onOutput);
+      await output.close();
+      // The rollback is created while the failed command still holds the host (CORE-009).
+      const rollback = guard.reserve(settled);
+      const record = journal.transitionCommand(commandId, settled.status, {
+        exitCode: settled.exitCode,
+        error: settled.error,
+      });
+      emit({ ...commandStatusEvent(record), ...(rollback ? { rollbackId: rollback.id } : {}) });
+      if (rollback) await guard.run(rollback);
+      return record.status;
+    }
     journal.logEvent({
       category: 'command',
       level: 'warn',

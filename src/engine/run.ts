@@ -4,12 +4,14 @@
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
 import type { RunStatus } from '../domain/status.js';
+import { EXIT } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
 import { createRunCancellation, type RunCancellation } from './cancellation.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { createConcurrencyLimiter } from './concurrency-limiter.js';
 import { runCommand } from './op-runner.js';
+import { failedRollbacks } from './rollback.js';
 import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
 import { createTransportFactory } from './transports/factory.js';
@@ -27,6 +29,8 @@ export interface StartRunOptions {
   readonly retryOf?: string;
   /** Per host, the first stage to run (`nixfleet retry`); hosts absent from the map start at 0. */
   readonly fromStage?: ReadonlyMap<string, number>;
+  /** False (`--no-rollback`): failed ops are not rolled back and no timer is armed (CORE-009). */
+  readonly rollback?: boolean;
 }
 
 export interface RunOutcome {
@@ -148,6 +152,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         op: stage.op,
         rendered: planned.rendered,
         transport: transportOf(hostId),
+        shell: plan.registry.settings.shell,
       },
       {
         journal,
@@ -155,6 +160,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         emit,
         killSignal: cancellation.killSignal,
         isCancelRequested: cancellation.isRequested,
+        ...(options.rollback === false ? { rollback: false } : {}),
       },
     );
     commands.setStatus(commandId, status);
@@ -206,7 +212,9 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
       details: { runId, status },
     });
     emit({ type: 'run_finished', runId, status, at: finished.finishedAt ?? Date.now() });
-    return { runId, status, exitCode: exitCodeOf(status, summaries) };
+    // CORE-009: a rollback that did not succeed outranks every other outcome: a host needs a person.
+    const rollbackFailed = failedRollbacks(journal, runId).length > 0;
+    return { runId, status, exitCode: rollbackFailed ? EXIT.ROLLBACK_FAILED : exitCodeOf(status, summaries) };
   } finally {
     cancellation.stop();
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));

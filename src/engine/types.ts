@@ -1,6 +1,7 @@
 // The engine's vocabulary: plans, transports and the typed run events renderers subscribe to
 // (see CORE-001 and CORE-002).
 
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { Host, Op, Registry } from '../registry/types.js';
 
@@ -9,6 +10,8 @@ export interface RenderedCommand {
   readonly run: string;
   readonly precheck?: string;
   readonly postcheck?: string;
+  /** The op's rollback, rendered like `run` (see CORE-009). */
+  readonly rollback?: string;
   readonly cwd?: string;
   /** The op's `env:` rendered, plus NIXFLEET_HOST, NIXFLEET_OP, NIXFLEET_PIPELINE, NIXFLEET_VAR_*. */
   readonly env: Readonly<Record<string, string>>;
@@ -45,6 +48,8 @@ export interface ExecOptions {
   /** Aborting kills the command's whole process tree now (second Ctrl-C, `cancel --kill`). */
   readonly signal?: AbortSignal;
   readonly onOutput?: (chunk: string) => void;
+  /** ssh: a new connection, never the multiplexed master, to prove the host can still be reached (CORE-009). */
+  readonly fresh?: boolean;
 }
 
 export interface ExecResult {
@@ -105,6 +110,21 @@ export type RunEvent =
       readonly exitCode: number | null;
       readonly error: string | null;
       readonly durationMs: number | null;
+      /** For a rollback, the command it undoes (CORE-009). */
+      readonly rollbackOf?: string | null;
+      /** On a failed command's final status: the rollback about to run (CORE-009). */
+      readonly rollbackId?: string;
+      readonly at: number;
+    }
+  | {
+      /** An armed rollback timer of an op changed state (CORE-009). */
+      readonly type: 'armed_rollback';
+      readonly runId: string;
+      readonly commandId: string;
+      readonly hostId: string;
+      readonly stage: number;
+      readonly delayMs: number;
+      readonly state: ArmedState;
       readonly at: number;
     }
   | {

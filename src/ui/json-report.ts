@@ -1,6 +1,7 @@
 // The `--json` report of a run: one object, the only thing apply prints on stdout (CONTRACT.md §2).
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
-import type { RunView } from './run-view.js';
+import { type RunView, rollbackOfCommand } from './run-view.js';
 
 export interface JsonReportEntry {
   readonly op: string;
@@ -8,6 +9,16 @@ export interface JsonReportEntry {
   readonly exitCode: number | null;
   readonly durationMs: number | null;
   readonly error: string | null;
+  /** The rollback that ran after this command failed (CORE-009). */
+  readonly rollback?: {
+    readonly commandId: string;
+    readonly status: CommandStatus;
+    readonly exitCode: number | null;
+    readonly durationMs: number | null;
+    readonly error: string | null;
+  };
+  /** The armed rollback timer this command ran under (CORE-009). */
+  readonly armed?: { readonly delayMs: number; readonly state: ArmedState };
 }
 
 export interface JsonReport {
@@ -21,15 +32,28 @@ export interface JsonReport {
 export function jsonReport(view: RunView): JsonReport {
   const hosts: Record<string, JsonReportEntry[]> = {};
   for (const host of view.hosts) hosts[host] = [];
-  const ordered = [...view.commands.values()].sort((a, b) => a.stage - b.stage);
+  const ordered = [...view.commands.values()].filter((c) => c.rollbackOf === null).sort((a, b) => a.stage - b.stage);
   for (const c of ordered) {
     hosts[c.hostId] ??= [];
+    const rollback = rollbackOfCommand(view, c.commandId);
     hosts[c.hostId]!.push({
       op: c.op,
       status: c.status,
       exitCode: c.exitCode,
       durationMs: c.durationMs,
       error: c.error,
+      ...(rollback
+        ? {
+            rollback: {
+              commandId: rollback.commandId,
+              status: rollback.status,
+              exitCode: rollback.exitCode,
+              durationMs: rollback.durationMs,
+              error: rollback.error,
+            },
+          }
+        : {}),
+      ...(c.armed ? { armed: { ...c.armed } } : {}),
     });
   }
   return { runId: view.runId, target: view.target, status: view.status, hosts };

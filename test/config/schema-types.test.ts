@@ -9,6 +9,7 @@ import type {
   IncludedFile,
   OpFile,
   PipelineFile,
+  RollbackFile,
   SettingsFile,
   SshSettingsFile,
 } from '../../src/config/fleet-file.js';
@@ -55,7 +56,9 @@ const TYPES = {
     runsOn: true,
     env: true,
     cwd: true,
+    rollback: true,
   }),
+  rollback: keys<RollbackFile>({ run: true, timeout: true, armed: true }),
   pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true }),
 };
 
@@ -76,6 +79,7 @@ const schemaObjects: Record<keyof typeof TYPES, SchemaNode> = {
   ssh: defs.settings!.properties!.ssh!,
   host: defs.host!,
   op: defs.op!,
+  rollback: defs.op!.properties!.rollback!,
   pipeline: defs.pipeline!,
 };
 

@@ -20,6 +20,8 @@ const command = (hostId: string, stage: number, status: CommandStatus, started =
   exitCode: null,
   error: null,
   outputFile: null,
+  rollbackOf: null,
+  armed: null,
 });
 
 describe('what retry runs again', () => {

@@ -10,7 +10,8 @@ import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
-export const usage = 'apply [TARGET] [--on SEL] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
+export const usage =
+  'apply [TARGET] [--on SEL] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
 export const options = { on: { type: 'string' }, ...RUN_OPTIONS } as const;
 export const maxPositionals = 1;
 

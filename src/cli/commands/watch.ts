@@ -17,11 +17,12 @@ import { dataDirFor, dataDirOverride, fleetFilePath } from '../load-fleet.js';
 import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
-export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N]';
+export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N] [--no-rollback]';
 export const options = {
   run: { type: 'string' },
   on: { type: 'string' },
   concurrency: { type: 'string' },
+  'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 export const maxPositionals = 0;
 
@@ -63,6 +64,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       journal,
       actor: 'watch',
       ...(concurrency === undefined ? {} : { concurrency }),
+      ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
       current: () => watcher.current(),
       version: () => watcher.version(),
       // CONTRACT.md §2: without a TTY, plain lines; watch output is a log, so always plain here.
