@@ -75,12 +75,12 @@ export function createRollbackGuard(
     onOutput,
     fresh,
   });
-  /** Runs a timer script over a fresh connection; the reply, or why the host was not reached. */
-  const ask = async (script: string, timeoutMs: number): Promise<TimerReply | string> => {
+  /** Runs a timer script (over a fresh connection unless told); the reply, or why the host was not reached. */
+  const ask = async (script: string, timeoutMs: number, fresh = true): Promise<TimerReply | string> => {
     let text = '';
     const result = await job.transport.exec(
       script,
-      execOptions(timeoutMs, (chunk) => (text += chunk), true),
+      execOptions(timeoutMs, (chunk) => (text += chunk), fresh),
     );
     const reason = failureReason('run', result, timeoutMs);
     const reply = reason === null ? parseTimerReply(text) : undefined;
@@ -108,7 +108,8 @@ export function createRollbackGuard(
     async arm(onOutput) {
       if (delayMs === undefined) return undefined;
       const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command);
-      const reply = await ask(script, job.op.timeoutMs);
+      // Arming may use the op's own connection: nothing on the host has changed yet.
+      const reply = await ask(script, job.op.timeoutMs, false);
       if (typeof reply === 'string' || reply.kind !== 'armed') {
         const reason = `could not arm the rollback timer: ${typeof reply === 'string' ? reply : reply.kind}`;
         onOutput(`[nixfleet] ${reason}\n`);
