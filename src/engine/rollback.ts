@@ -241,7 +241,8 @@ export function createRollbackGuard(
     return {
       status: 'ERROR',
       exitCode: null,
-      error: `the armed rollback's outcome is unknown (${why})`,
+      // A person will want the timer's own record: say where it is kept on the host.
+      error: `the armed rollback's outcome is unknown (${why}); the host keeps it in ~/.nixfleet/armed/${name}/`,
     };
   }
 }

@@ -74,7 +74,9 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
         const said = lastLines(final.tail, 3).map((line) => `  | ${line}`);
         const lines = [`${label(final.hostId)}: ${final.error ?? final.status}`, ...said];
         if (rollback && rollback.status !== 'SUCCESS') {
-          lines.push(`${label(final.hostId)}: rollback ${rollback.commandId} ${rollback.error ?? rollback.status}`);
+          lines.push(
+            `${label(final.hostId)}: rollback ${rollback.commandId} ${rollback.status}: ${rollback.error ?? ''}`,
+          );
           lines.push(...lastLines(rollback.tail, 3).map((line) => `  | ${line}`));
         }
         throw new Error(lines.join('\n'));

@@ -2,7 +2,8 @@
 // the host still succeeds over the multiplexed master, but the fresh connection is refused, so
 // the host's own timer restores access and a later run gets in; a success is disarmed and the
 // rollback never runs on the host.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,12 @@ ops:
       armed: 3s
   ping:
     run: echo pong
+  lock-out-for-good:
+    run: mv ${keys} ${away}
+    rollback:
+      run: echo this rollback does not restore the key
+      armed: 2s
+      timeout: 4s
 `,
   );
 });
@@ -90,5 +97,29 @@ describe('armed rollback over ssh', () => {
     await sleep(6_000);
     expect(readFileSync(join(dir, 'mark'), 'utf8')).toBe('changed\n');
     expect(existsSync(join(dir, 'rollback-ran'))).toBe(false);
+  });
+
+  it('a host that stays unreachable: the outcome of its rollback is unknown, exit 4, a person is needed', {
+    timeout: 120_000,
+  }, async () => {
+    const result = await cli(['apply', 'lock-out-for-good', '--json']);
+    // Let later runs in (the rollback above deliberately did not).
+    renameSync(join(sshd.dir, 'authorized_keys.away'), join(sshd.dir, 'authorized_keys'));
+    expect(result.exitCode, result.stderr).toBe(4);
+    const entry = JSON.parse(result.stdout).hosts.box[0];
+    expect(entry.status).toBe('ERROR');
+    expect(entry.armed).toEqual({ delayMs: 2000, state: 'unknown' });
+    expect(entry.rollback.status).toBe('ERROR');
+    expect(entry.rollback.error).toMatch(
+      /^the armed rollback's outcome is unknown \(not reached: ssh: permission denied \(publickey\) for .+@127\.0\.0\.1\); the host keeps it in ~\/\.nixfleet\/armed\/r\d+-c\d+-[0-9a-f]{12}\/$/,
+    );
+    expect(result.stderr).toContain(
+      `nixfleet: rollback ${entry.rollback.commandId} of lock-out-for-good on box ERROR:`,
+    );
+    expect(result.stderr).toContain('box needs a person');
+    // The host kept the timer's record under the login home (sshd takes it from passwd): it ran.
+    const kept = join(userInfo().homedir, /~\/(\.nixfleet\/armed\/\S+)\/$/.exec(entry.rollback.error)![1]!);
+    expect(readFileSync(join(kept, 'log'), 'utf8')).toBe('this rollback does not restore the key\n');
+    rmSync(kept, { recursive: true, force: true });
   });
 });
