@@ -12,13 +12,10 @@ export function rollbackLines(commands: readonly CommandRecord[]): string[] {
       );
     }
     if (c.rollbackOf !== null) {
-      const loud = c.status === 'SUCCESS' || !isOver(c) ? '' : `; ${c.hostId} needs a person`;
+      // CORE-009: a finished rollback that did not succeed leaves the host to a person.
+      const loud = c.status === 'SUCCESS' || c.finishedAt === null ? '' : `; ${c.hostId} needs a person`;
       lines.push(`${c.id} [${c.hostId}] ${c.op}: rollback of ${c.rollbackOf} ${commandCell(c)}${loud}`);
     }
   }
   return lines;
-}
-
-function isOver(command: CommandRecord): boolean {
-  return command.finishedAt !== null;
 }
