@@ -76,8 +76,12 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
 
   transition('EXECUTING');
   const attempts = 1 + (op.retryable ? op.retries : 0);
+  // CORE-009: an op is rolled back if any attempt started on the host, even if the last did not.
+  let started = false;
   for (let attempt = 1; ; attempt++) {
-    const verdict = await runAttempt(job, exec);
+    const attempted = await runAttempt(job, exec);
+    started ||= attempted.notRun !== true;
+    const verdict = started ? { ...attempted, notRun: false } : attempted;
     const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested();
     if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) {
       if (!guard) return finish(verdict);
@@ -123,7 +127,10 @@ async function runAttempt(job: CommandJob, exec: (command: string) => Promise<Ex
   const timeoutMs = job.op.timeoutMs;
   const result = await exec(job.rendered.run);
   const reason = failureReason('run', result, timeoutMs);
-  if (reason !== null) return verdictOf(result, reason);
+  if (reason !== null) {
+    const notRun = result.transportError !== undefined && result.started !== true;
+    return { ...verdictOf(result, reason), notRun };
+  }
   if (job.rendered.postcheck === undefined) return { status: 'SUCCESS', exitCode: 0, error: null };
   const check = await exec(job.rendered.postcheck);
   const checkReason = failureReason('postcheck', check, timeoutMs);

@@ -60,6 +60,8 @@ export interface ExecResult {
   readonly aborted: boolean;
   /** A transport failure in one line (e.g. "ssh: connection refused to 10.0.0.5:22"). */
   readonly transportError?: string;
+  /** With a transportError: true when the command had started on the host before it (CORE-009). */
+  readonly started?: boolean;
 }
 
 /** How a command reaches a host (DESIGN.md decision 5). */

@@ -39,6 +39,10 @@ ops:
     rollback: echo "cannot undo"; exit 7
   after:
     run: echo after > after-{{ host.name }}
+  nowhere:
+    run: echo changed > state-{{ host.name }}
+    cwd: no-such-directory
+    rollback: echo restored > ../state-{{ host.name }}
   armed-ok:
     run: echo changed > state-{{ host.name }}
     rollback:
@@ -136,6 +140,16 @@ describe('rollback', () => {
     const runId = /^run (r\d+)/m.exec(result.stdout)![1]!;
     const shown = (await cli(['show', runId])).stdout;
     expect(shown).toMatch(/rollback of c\d+ ERROR\(7\) \S+; b needs a person/);
+  });
+
+  it('an op whose command never started (the transport failed first) is not rolled back', async () => {
+    const result = await cli(['apply', 'nowhere', '--on', 'a', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const entry = JSON.parse(result.stdout).hosts.a[0];
+    expect(entry.error).toMatch(/^local: cannot start \/bin\/sh in .*no-such-directory/);
+    expect(entry).not.toHaveProperty('rollback');
+    const shown = JSON.parse((await cli(['show', JSON.parse(result.stdout).runId, '--json'])).stdout);
+    expect(shown.commands.map((c: { rollbackOf: string | null }) => c.rollbackOf)).toEqual([null]);
   });
 
   it('--no-rollback runs no rollback and journals none', async () => {

@@ -30,6 +30,7 @@ settings:
     connectTimeout: 5s
 hosts:
   box: ${host}
+  stranger: ${JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.strangerKey })}
 ops:
   lock-out:
     run: mv ${keys} ${away}; echo keys moved away
@@ -45,6 +46,9 @@ ops:
       armed: 3s
   ping:
     run: echo pong
+  plain-rollback:
+    run: exit 3
+    rollback: echo undone
   lock-out-for-good:
     run: mv ${keys} ${away}
     rollback:
@@ -65,7 +69,7 @@ describe('armed rollback over ssh', () => {
   it('locked out: the fresh connection fails, the host rolls itself back, a later run gets in', {
     timeout: 120_000,
   }, async () => {
-    const result = await cli(['apply', 'lock-out', '--json']);
+    const result = await cli(['apply', 'lock-out', '--on', 'box', '--json']);
     expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
     const entry = JSON.parse(result.stdout).hosts.box[0];
     expect(entry.status).toBe('ERROR');
@@ -80,16 +84,25 @@ describe('armed rollback over ssh', () => {
     const logs = await cli(['logs', entry.rollback.commandId]);
     expect(logs.stdout).toContain('key restored');
 
-    const later = await cli(['apply', 'ping', '--json']);
+    const later = await cli(['apply', 'ping', '--on', 'box', '--json']);
     expect(later.exitCode, later.stderr).toBe(0);
     expect(JSON.parse(later.stdout).hosts.box[0].status).toBe('SUCCESS');
+  });
+
+  it('rolls back where the op ran and failed, not where ssh never got in', { timeout: 120_000 }, async () => {
+    const result = await cli(['apply', 'plain-rollback', '--on', 'box,stranger', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.hosts.box[0].rollback).toMatchObject({ status: 'SUCCESS' });
+    expect(report.hosts.stranger[0].error).toMatch(/^ssh: permission denied \(publickey\)/);
+    expect(report.hosts.stranger[0]).not.toHaveProperty('rollback');
   });
 
   it('a success is disarmed over a fresh connection: after the delay the rollback has not run', {
     timeout: 120_000,
   }, async () => {
     const before = sshd.acceptedLogins();
-    const result = await cli(['apply', 'safe', '--json']);
+    const result = await cli(['apply', 'safe', '--on', 'box', '--json']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).hosts.box[0].armed).toEqual({ delayMs: 3000, state: 'disarmed' });
     // Arming, the op and its postcheck share the master; the disarm is a login of its own.
@@ -102,7 +115,7 @@ describe('armed rollback over ssh', () => {
   it('a host that stays unreachable: the outcome of its rollback is unknown, exit 4, a person is needed', {
     timeout: 120_000,
   }, async () => {
-    const result = await cli(['apply', 'lock-out-for-good', '--json']);
+    const result = await cli(['apply', 'lock-out-for-good', '--on', 'box', '--json']);
     // Let later runs in (the rollback above deliberately did not).
     renameSync(join(sshd.dir, 'authorized_keys.away'), join(sshd.dir, 'authorized_keys'));
     expect(result.exitCode, result.stderr).toBe(4);
