@@ -1,11 +1,11 @@
 // `rollback:` end to end (see CORE-009): the real CLI on local hosts, a real journal. A rollback
 // runs only where its op failed, is journaled as its own command and shown everywhere; a failed
 // rollback exits 4; `--no-rollback` turns rollbacks off; armed timers fire or stay quiet.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { parseXml } from '../ui/support/xml-well-formed.js';
 
 vi.setConfig({ testTimeout: 120_000 });
@@ -39,6 +39,9 @@ ops:
     rollback: echo "cannot undo"; exit 7
   after:
     run: echo after > after-{{ host.name }}
+  held:
+    run: exit 1
+    rollback: i=0; while [ ! -e release ] && [ $i -lt 1500 ]; do i=$((i+1)); sleep 0.02; done
   nowhere:
     run: echo changed > state-{{ host.name }}
     cwd: no-such-directory
@@ -140,6 +143,26 @@ describe('rollback', () => {
     const runId = /^run (r\d+)/m.exec(result.stdout)![1]!;
     const shown = (await cli(['show', runId])).stdout;
     expect(shown).toMatch(/rollback of c\d+ ERROR\(7\) \S+; b needs a person/);
+  });
+
+  it('the host stays claimed until its rollback ends: another run on it is refused (exit 3)', async () => {
+    const first = spawnCli(dir, ['apply', 'held', '--on', 'b'], { env: { HOME: join(dir, 'home') } });
+    const rollbackRuns = async () => {
+      const shown = await cli(['show', 'r1', '--json']);
+      if (shown.exitCode !== 0) return false;
+      const commands = JSON.parse(shown.stdout).commands as { rollbackOf: string | null; status: string }[];
+      return commands.some((c) => c.rollbackOf !== null && c.status === 'EXECUTING');
+    };
+    const deadline = Date.now() + 30_000;
+    while (!(await rollbackRuns())) {
+      expect(Date.now(), 'the rollback never started').toBeLessThan(deadline);
+      await sleep(100);
+    }
+    const second = await cli(['apply', 'after', '--on', 'b']);
+    writeFileSync(join(dir, 'release'), '');
+    expect(second.exitCode, second.stderr).toBe(3);
+    expect(second.stderr).toMatch(/b.*busy|busy.*b/);
+    expect((await first).exitCode).toBe(1);
   });
 
   it('an op whose command never started (the transport failed first) is not rolled back', async () => {

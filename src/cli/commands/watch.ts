@@ -35,7 +35,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
     });
   }
-  for (const flag of ['on', 'concurrency'] as const) {
+  for (const flag of ['on', 'concurrency', 'no-rollback'] as const) {
     if (ctx.values[flag] !== undefined && ctx.values.run === undefined) {
       throw new UserError(`--${flag} only applies to runs: it needs --run TARGET`, {
         hint: `usage: nixfleet ${usage}`,
