@@ -146,7 +146,10 @@ export function createRollbackGuard(
       // `done` carries the host's rollback output, which the timer's directory no longer holds.
       hostReply = reply;
       if (reply.kind === 'done' || reply.kind === 'running') setArmed('fired');
-      const reason = `the armed rollback fired before nixfleet could disarm it (armed ${formatDuration(delayMs)})`;
+      const reason =
+        reply.kind === 'missing'
+          ? "the armed rollback's state is gone from the host; nixfleet cannot tell whether it fired"
+          : `the armed rollback fired before nixfleet could disarm it (armed ${formatDuration(delayMs)})`;
       onOutput(`[nixfleet] ${reason}\n`);
       return verdict.status === 'SUCCESS' ? { status: 'ERROR', exitCode: null, error: reason } : verdict;
     },
