@@ -19,22 +19,25 @@ export function timerSeconds(delayMs: number): number {
 
 /**
  * Leaves a detached timer that, after the delay, renames `token` to `fired` and runs the rollback
- * with `shell` in the op's working directory and environment (inherited from this script), its
- * output in `log` and its exit status in `exit`. Prints `nixfleet-armed:armed` once it is set.
+ * (kept in the file `rollback`) with `shell` in the op's working directory and environment
+ * (inherited from this script), its output in `log` and its exit status in `exit`. Prints
+ * `nixfleet-armed:armed` once it is set.
  */
 export function armScript(name: string, delayMs: number, shell: string, rollback: string): string {
   const timer =
     'sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
-    '"$4" -c "$5" >"$1/log" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; mv "$1/exit.tmp" "$1/exit"';
+    '"$4" "$1/rollback" >"$1/log" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; mv "$1/exit.tmp" "$1/exit"';
   return [
     'umask 077',
     `d=${timerDirectory(name)}`,
-    'mkdir -p "$d" && : >"$d/token" || exit 1',
+    // The command waits in the private directory, not on the timer's command line, where `ps`
+    // would show it (and any secret rendered into it) to every user for the whole delay.
+    `mkdir -p "$d" && printf '%s\n' ${shellQuote(rollback)} >"$d/rollback" && : >"$d/token" || exit 1`,
     'w=$(pwd)',
     // setsid takes the timer out of the op's process group and session, so stopping the op (a
     // timeout, a cancel) or the end of the ssh session cannot stop the timer with it.
     'if command -v setsid >/dev/null 2>&1; then s=setsid; else s=; fi',
-    `nohup $s ${shellQuote(shell)} -c ${shellQuote(timer)} nixfleet-armed "$d" "$w" ${timerSeconds(delayMs)} ${shellQuote(shell)} ${shellQuote(rollback)} </dev/null >/dev/null 2>&1 &`,
+    `nohup $s ${shellQuote(shell)} -c ${shellQuote(timer)} nixfleet-armed "$d" "$w" ${timerSeconds(delayMs)} ${shellQuote(shell)} </dev/null >/dev/null 2>&1 &`,
     `echo ${MARK}armed`,
   ].join('\n');
 }

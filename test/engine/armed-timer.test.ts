@@ -1,6 +1,6 @@
 // The armed rollback timer's scripts (see CORE-009), run by a real /bin/sh with a home of the
 // test's own: the race for `token` has exactly one winner, and what the timer did is read back.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,22 @@ describe('the armed timer on a host', () => {
   it('claimed before it fires: the rollback never runs', async () => {
     expect(await sh(armScript('r1-c1-a', 1000, '/bin/sh', 'touch rolled-back'))).toEqual({ kind: 'armed' });
     expect(await sh(statusScript('r1-c1-a'))).toEqual({ kind: 'armed' });
+    // The command waits in a private file, never on a command line `ps` shows to other users.
+    const dir = join(home, '.nixfleet/armed/r1-c1-a');
+    expect(readFileSync(join(dir, 'rollback'), 'utf8')).toBe('touch rolled-back\n');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'rollback')).mode & 0o777).toBe(0o600);
+    const cmdlines = readdirSync('/proc')
+      .filter((pid) => /^[0-9]+$/.test(pid))
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        } catch {
+          return '';
+        }
+      });
+    expect(cmdlines.some((line) => line.includes('nixfleet-armed'))).toBe(true);
+    expect(cmdlines.some((line) => line.includes('touch rolled-back'))).toBe(false);
     expect(await sh(claimScript('r1-c1-a'))).toEqual({ kind: 'claimed' });
     await sleep(2500);
     expect(existsSync(join(home, 'rolled-back'))).toBe(false);
