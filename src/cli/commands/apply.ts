@@ -1,5 +1,6 @@
 // `nixfleet apply [TARGET] [--on SEL]`: runs a pipeline or a single op across the selected hosts
-// (CONTRACT.md §2, see CORE-002). Exit 0 COMPLETE, 1 PARTIAL/FAILED, 3 BLOCKED, 130 CANCELLED.
+// (CONTRACT.md §2, see CORE-002). Exit 0 COMPLETE, 1 PARTIAL/FAILED, 3 BLOCKED, 4 a rollback failed
+// (CORE-009), 130 CANCELLED.
 import { buildPlan } from '../../engine/plan.js';
 import { declaredHosts } from '../../registry/summary.js';
 import type { Registry } from '../../registry/types.js';
