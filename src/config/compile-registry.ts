@@ -3,8 +3,18 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Host, Op, Pipeline, Registry, SecretDeclaration, SecretSource, Settings } from '../registry/types.js';
+import type {
+  Host,
+  Op,
+  Pipeline,
+  Registry,
+  Rollback,
+  SecretDeclaration,
+  SecretSource,
+  Settings,
+} from '../registry/types.js';
 import { parseDuration } from './duration.js';
+import type { Duration, RollbackFile } from './fleet-file.js';
 import type { MergedFleet } from './merged-fleet.js';
 import { compileRollout } from './rollout-compile.js';
 import { selectorText } from './semantic-checks.js';
@@ -76,6 +86,7 @@ export function compileRegistry(
       runsOn: value.runsOn ?? 'host',
       env: Object.freeze(Object.fromEntries(Object.entries(value.env ?? {}).map(([k, v]) => [k, String(v)]))),
       ...(value.cwd !== undefined ? { cwd: value.cwd } : {}),
+      ...(value.rollback !== undefined ? { rollback: compileRollback(value.rollback, value.timeout) } : {}),
       source: { file: source.path, ...position },
     };
     ops.set(id, Object.freeze(op));
@@ -115,6 +126,17 @@ export function compileRegistry(
     ops,
     pipelines,
     secrets,
+  });
+}
+
+/** CORE-009: a rollback's timeout defaults to its op's. */
+function compileRollback(rollback: string | RollbackFile, opTimeout: Duration | undefined): Rollback {
+  const long = typeof rollback === 'string' ? { run: rollback } : rollback;
+  const armedMs = parseDuration(long.armed);
+  return Object.freeze({
+    run: long.run,
+    timeoutMs: parseDuration(long.timeout) ?? parseDuration(opTimeout) ?? DEFAULTS.timeoutMs,
+    ...(armedMs !== undefined ? { armedMs } : {}),
   });
 }
 

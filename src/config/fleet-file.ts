@@ -60,6 +60,14 @@ export interface OpFile {
   readonly runsOn?: 'host' | 'controller';
   readonly env?: Readonly<Record<string, VarValue>>;
   readonly cwd?: string;
+  readonly rollback?: string | RollbackFile;
+}
+
+/** `rollback:` in its long form (see CORE-009). */
+export interface RollbackFile {
+  readonly run: string;
+  readonly timeout?: Duration;
+  readonly armed?: Duration;
 }
 
 /** Where a secret's value comes from: exactly one of env, file, command (see CORE-010). */

@@ -85,6 +85,7 @@ interface OpTemplates {
   readonly run: ParsedTemplate;
   readonly precheck?: ParsedTemplate;
   readonly postcheck?: ParsedTemplate;
+  readonly rollback?: ParsedTemplate;
   readonly cwd?: ParsedTemplate;
   readonly env: readonly (readonly [string, ParsedTemplate])[];
 }
@@ -94,6 +95,7 @@ function parseOpTemplates(op: Op): OpTemplates {
     run: parseTemplate(op.run),
     ...(op.precheck !== undefined ? { precheck: parseTemplate(op.precheck) } : {}),
     ...(op.postcheck !== undefined ? { postcheck: parseTemplate(op.postcheck) } : {}),
+    ...(op.rollback !== undefined ? { rollback: parseTemplate(op.rollback.run) } : {}),
     ...(op.cwd !== undefined ? { cwd: parseTemplate(op.cwd) } : {}),
     env: Object.entries(op.env).map(([key, value]) => [key, parseTemplate(value)] as const),
   };
@@ -152,6 +154,7 @@ function renderCommand(
     run: render(templates.run, 'shell'),
     ...(templates.precheck ? { precheck: render(templates.precheck, 'shell') } : {}),
     ...(templates.postcheck ? { postcheck: render(templates.postcheck, 'shell') } : {}),
+    ...(templates.rollback ? { rollback: render(templates.rollback, 'shell') } : {}),
     // Local commands resolve a relative cwd against the fleet file's directory; on an ssh host it
     // stays relative to the login directory.
     ...(cwd !== undefined ? { cwd: runsLocally && !isAbsolute(cwd) ? resolve(registry.rootDir, cwd) : cwd } : {}),

@@ -4,11 +4,13 @@
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
 import type { RunStatus } from '../domain/status.js';
+import { EXIT } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
 import { createRunCancellation, type RunCancellation } from './cancellation.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { runCommand } from './op-runner.js';
+import { failedRollbacks } from './rollback.js';
 import { batchesOf, rolloutRecordOf } from './rollout/batch-of.js';
 import { pauseUnlessCancelled } from './rollout/rollout-pause.js';
 import { type RolloutPlan, singleWave } from './rollout/rollout-plan.js';
@@ -34,6 +36,8 @@ export interface StartRunOptions {
   readonly fromStage?: ReadonlyMap<string, number>;
   /** Where `env:` secrets are read from; defaults to this process's environment. */
   readonly env?: NodeJS.ProcessEnv;
+  /** False (`--no-rollback`): failed ops are not rolled back and no timer is armed (CORE-009). */
+  readonly rollback?: boolean;
 }
 
 export interface RunOutcome {
@@ -181,6 +185,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         op: stage.op,
         rendered: planned.rendered,
         transport: transportOf(hostId),
+        shell: plan.registry.settings.shell,
         secrets: state.secrets,
         redact: state.redact,
       },
@@ -190,6 +195,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         emit,
         killSignal: cancellation.killSignal,
         isCancelRequested: cancellation.isRequested,
+        ...(options.rollback === false ? { rollback: false } : {}),
       },
     );
     commands.setStatus(commandId, status);
@@ -279,7 +285,9 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
       ...(stopped !== null && !cancelled ? { stopped } : {}),
       at: finished.finishedAt ?? Date.now(),
     });
-    return { runId, status, exitCode: exitCodeOf(status, summaries) };
+    // CORE-009: a rollback that did not succeed outranks every other outcome: a host needs a person.
+    const rollbackFailed = failedRollbacks(journal, runId).length > 0;
+    return { runId, status, exitCode: rollbackFailed ? EXIT.ROLLBACK_FAILED : exitCodeOf(status, summaries) };
   } finally {
     cancellation.stop();
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));

@@ -1,6 +1,7 @@
 // The engine's vocabulary: plans, transports and the typed run events renderers subscribe to
 // (see CORE-001 and CORE-002).
 
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { Host, Op, Registry } from '../registry/types.js';
 import type { RolloutPlan } from './rollout/rollout-plan.js';
@@ -10,6 +11,8 @@ export interface RenderedCommand {
   readonly run: string;
   readonly precheck?: string;
   readonly postcheck?: string;
+  /** The op's rollback, rendered like `run` (see CORE-009). */
+  readonly rollback?: string;
   readonly cwd?: string;
   /** The op's `env:` rendered, plus NIXFLEET_HOST, NIXFLEET_OP, NIXFLEET_PIPELINE, NIXFLEET_VAR_*. */
   readonly env: Readonly<Record<string, string>>;
@@ -65,6 +68,8 @@ export interface ExecOptions {
    * over ssh (see CORE-010).
    */
   readonly privateEnv?: Readonly<Record<string, string>>;
+  /** ssh: a new connection, never the multiplexed master, to prove the host can still be reached (CORE-009). */
+  readonly fresh?: boolean;
 }
 
 export interface ExecResult {
@@ -75,6 +80,8 @@ export interface ExecResult {
   readonly aborted: boolean;
   /** A transport failure in one line (e.g. "ssh: connection refused to 10.0.0.5:22"). */
   readonly transportError?: string;
+  /** With a transportError: true when the command had started on the host before it (CORE-009). */
+  readonly started?: boolean;
 }
 
 /** How a command reaches a host (specs/README.md, decision 5). */
@@ -139,6 +146,21 @@ export type RunEvent =
       readonly exitCode: number | null;
       readonly error: string | null;
       readonly durationMs: number | null;
+      /** For a rollback, the command it undoes (CORE-009). */
+      readonly rollbackOf?: string | null;
+      /** On a failed command's final status: the rollback about to run (CORE-009). */
+      readonly rollbackId?: string;
+      readonly at: number;
+    }
+  | {
+      /** An armed rollback timer of an op changed state (CORE-009). */
+      readonly type: 'armed_rollback';
+      readonly runId: string;
+      readonly commandId: string;
+      readonly hostId: string;
+      readonly stage: number;
+      readonly delayMs: number;
+      readonly state: ArmedState;
       readonly at: number;
     }
   | {

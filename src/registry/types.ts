@@ -61,7 +61,17 @@ export interface Op {
   readonly runsOn: RunsOn;
   readonly env: Readonly<Record<string, Template>>;
   readonly cwd?: Template;
+  /** Runs where the op failed (see CORE-009). */
+  readonly rollback?: Rollback;
   readonly source: SourceLocation;
+}
+
+/** An op's `rollback:` (see CORE-009). */
+export interface Rollback {
+  readonly run: Template;
+  readonly timeoutMs: number;
+  /** With a delay, a timer left on the host runs the rollback unless nixfleet disarms it. */
+  readonly armedMs?: number;
 }
 
 export interface Pipeline {

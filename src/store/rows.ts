@@ -1,5 +1,6 @@
 // The journal's rows as SQLite returns them (snake_case) and their records (camelCase).
 import { isAbsolute, join } from 'node:path';
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { TransportKind } from '../registry/types.js';
 import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RolloutRecord, RunRecord } from './types.js';
@@ -51,6 +52,9 @@ export interface CommandRow {
   owner_pid: number;
   owner_hostname: string;
   owner_started_at: number;
+  rollback_of: string | null;
+  armed_ms: number | null;
+  armed_state: string | null;
 }
 
 export interface EventRow {
@@ -116,6 +120,11 @@ export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord
     error: row.error,
     outputFile: row.output_file === null ? null : absoluteIn(dataDir, row.output_file),
     batch: row.batch ?? null,
+    rollbackOf: row.rollback_of ?? null,
+    armed:
+      row.armed_ms === null || row.armed_ms === undefined
+        ? null
+        : { delayMs: row.armed_ms, state: (row.armed_state ?? 'unknown') as ArmedState },
   };
 }
 

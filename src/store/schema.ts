@@ -95,6 +95,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE pipelines ADD COLUMN rollout TEXT;
   ALTER TABLE commands ADD COLUMN batch INTEGER;
   `,
+  // CORE-009: a rollback is its own command, linked to the one that failed; an op with an armed
+  // rollback records the timer's delay and what became of it.
+  `
+  ALTER TABLE commands ADD COLUMN rollback_of TEXT;
+  ALTER TABLE commands ADD COLUMN armed_ms INTEGER;
+  ALTER TABLE commands ADD COLUMN armed_state TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,5 +1,6 @@
 // The journal's records as the rest of nixfleet sees them (see CORE-003). Timestamps are epoch
 // milliseconds. Ids: runs are `r<N>`, commands `c<N>`, never reused (even after retention).
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RegistryDiff, RegistrySummary, TransportKind } from '../registry/types.js';
 
@@ -40,6 +41,10 @@ export interface CommandRecord {
   readonly outputFile: string | null;
   /** The rollout batch the command ran in (0: canary), or null (see CORE-008). */
   readonly batch: number | null;
+  /** For a rollback, the command whose failure it undoes (see CORE-009); null otherwise. */
+  readonly rollbackOf: string | null;
+  /** For an op run under an armed rollback timer: its delay and what became of it (CORE-009). */
+  readonly armed: { readonly delayMs: number; readonly state: ArmedState } | null;
 }
 
 export interface RunRecord {
@@ -204,6 +209,13 @@ export interface Journal {
   getCommand(commandId: string): CommandRecord | undefined;
   /** With runId: in stage order, as created. Otherwise newest first. Default limit 1000. */
   listCommands(options?: { runId?: string; hostId?: string; activeOnly?: boolean; limit?: number }): CommandRecord[];
+  /**
+   * A PENDING rollback command for `commandId`, in its run, host, stage and op (CORE-009). Made
+   * while the failed command still holds the host, so no other run can claim it in between.
+   */
+  addRollback(commandId: string): CommandRecord;
+  /** Records an armed rollback timer's delay and state on its op's command (command_progress). */
+  setArmed(commandId: string, delayMs: number, state: ArmedState): CommandRecord;
   /** Opens DATA_DIR/logs/<command-id>.log for streaming and records it in commands.output_file. */
   openOutput(commandId: string): OutputSink;
 

@@ -36,6 +36,27 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
     const batch = batchLabel(view, command.batch);
     return batch ? `${label(command.hostId)} [${batch}]` : label(command.hostId);
   };
+  const rollbackIds = new Map<string, string>();
+  const settledOf = (commandId: string) => {
+    let entry = settled.get(commandId);
+    if (!entry) {
+      entry = deferred<CommandView>();
+      settled.set(commandId, entry);
+    }
+    return entry;
+  };
+  const followRollback = async (rollbackId: string, task: { title: string; output: string }) => {
+    const title = task.title;
+    task.title = `${title}, rolling back`;
+    outputListeners.set(rollbackId, (tail) => {
+      task.output = lastLines(tail, 3).join('\n');
+    });
+    const rollback = await settledOf(rollbackId).promise;
+    outputListeners.delete(rollbackId);
+    task.title = title;
+    return rollback;
+  };
+
   const hostTask = (command: CommandView): ListrTask => ({
     title: hostLabel(command),
     // The title carries the journaled duration; Listr's own timer would count the wait for a slot.
@@ -44,16 +65,27 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
       outputListeners.set(command.commandId, (tail) => {
         task.output = lastLines(tail, 3).join('\n');
       });
-      const final = await settled.get(command.commandId)!.promise;
+      const final = await settledOf(command.commandId).promise;
       outputListeners.delete(command.commandId);
       const duration = final.durationMs !== null ? ` (${formatElapsed(final.durationMs)})` : '';
-      task.title = `${hostLabel(final)} ${final.status}${duration}`;
+      task.title = `${hostLabel(final)} ${final.status}${duration}${armedText(final)}`;
+      // CORE-009: the host's line stays open while its rollback runs, then says how it went.
+      const rollbackId = rollbackIds.get(command.commandId);
+      const rollback = rollbackId !== undefined ? await followRollback(rollbackId, task) : undefined;
+      if (rollback) task.title += `, ${rollbackText(rollback)}`;
       if (final.status === 'SKIPPED' || final.status === 'CANCELLED') {
         task.skip(final.error ? `${task.title}: ${final.error}` : task.title);
       } else if (isFailure(final.status)) {
         // The reason, then the last lines the command printed: usually what says why.
         const said = lastLines(final.tail, 3).map((line) => `  | ${line}`);
-        throw new Error([`${label(final.hostId)}: ${final.error ?? final.status}`, ...said].join('\n'));
+        const lines = [`${label(final.hostId)}: ${final.error ?? final.status}`, ...said];
+        if (rollback && rollback.status !== 'SUCCESS') {
+          lines.push(
+            `${label(final.hostId)}: rollback ${rollback.commandId} ${rollback.status}: ${rollback.error ?? ''}`,
+          );
+          lines.push(...lastLines(rollback.tail, 3).map((line) => `  | ${line}`));
+        }
+        throw new Error(lines.join('\n'));
       }
     },
   });
@@ -99,7 +131,8 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
         stageStarted[event.stage]?.resolve(true);
         return;
       case 'command_status':
-        if (command && TERMINAL.has(event.status)) settled.get(event.commandId)?.resolve(command);
+        if (event.rollbackId !== undefined) rollbackIds.set(event.commandId, event.rollbackId);
+        if (command && TERMINAL.has(event.status)) settledOf(event.commandId).resolve(command);
         return;
       case 'command_output':
         if (command) outputListeners.get(event.commandId)?.(command.tail);
@@ -123,6 +156,16 @@ export function createListrRenderer(out: NodeJS.WritableStream): RunRenderer {
       out.write(`run ${view.runId} ${view.status}: ${completed}/${view.hosts.length} host(s) completed (${elapsed})\n`);
     },
   };
+}
+
+function armedText(command: CommandView): string {
+  return command.armed ? `, rollback timer ${command.armed.state}` : '';
+}
+
+function rollbackText(rollback: CommandView): string {
+  const duration = rollback.durationMs !== null ? ` (${formatElapsed(rollback.durationMs)})` : '';
+  if (rollback.status === 'SUCCESS') return `rolled back${duration}`;
+  return `rollback ${rollback.status}${duration}: ${rollback.hostId} needs a person`;
 }
 
 function label(hostId: string): string {

@@ -1,5 +1,6 @@
 // The renderer for logs and CI (no TTY, or CI set): one line per status change, prefixed by the
 // host, never an escape code (CORE-002). Failures add the last lines of their output.
+import { isTerminalCommand } from '../domain/status.js';
 import { completedHostsOf } from '../engine/run-outcome.js';
 import type { RunEvent } from '../engine/types.js';
 import { formatElapsed } from './elapsed.js';
@@ -30,15 +31,24 @@ export function createPlainRenderer(out: NodeJS.WritableStream): RunRenderer {
         write(`stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`);
         return;
       }
+      case 'armed_rollback':
+        write(
+          `[${event.hostId}] ${command?.op ?? ''} rollback timer ${event.state} (armed ${formatElapsed(event.delayMs)})`,
+        );
+        return;
       case 'command_status': {
-        let line = `[${event.hostId}] ${event.op} ${event.status}`;
+        const what = event.rollbackOf ? `${event.op} rollback` : event.op;
+        let line = `[${event.hostId}] ${what} ${event.status}`;
         if (event.status === 'EXECUTING' && event.attempt > 1) line += ` (attempt ${event.attempt})`;
         if (event.durationMs !== null) line += ` (${formatElapsed(event.durationMs)})`;
         if (event.error) line += `: ${event.error}`;
         write(line);
-        if (isFailure(event.status) && command) {
+        const failedRollback = event.rollbackOf && isTerminalCommand(event.status) && event.status !== 'SUCCESS';
+        if ((isFailure(event.status) || failedRollback) && command) {
           for (const text of lastLines(command.tail, FAILURE_EXCERPT_LINES)) write(`[${event.hostId}]   | ${text}`);
         }
+        if (failedRollback)
+          write(`[${event.hostId}] rollback ${event.commandId} failed: ${event.hostId} needs a person`);
         return;
       }
       case 'run_finished': {

@@ -1,5 +1,6 @@
 // What every renderer and report knows about a run: folded from RunEvents only, never from the
 // engine's state (specs/README.md, the one-way flow: renderers only display).
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
 import type { RunEvent } from '../engine/types.js';
@@ -20,6 +21,10 @@ export interface CommandView {
   error: string | null;
   durationMs: number | null;
   tail: string;
+  /** For a rollback, the command it undoes (CORE-009). */
+  rollbackOf: string | null;
+  /** For an op under an armed rollback timer, its delay and state (CORE-009). */
+  armed: { delayMs: number; state: ArmedState } | null;
 }
 
 export interface RunView {
@@ -75,13 +80,15 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
           error: null,
           durationMs: null,
           tail: '',
+          rollbackOf: null,
+          armed: null,
         });
       }
       return undefined;
     case 'command_status': {
       let command = view.commands.get(event.commandId);
       if (!command) {
-        command = { ...event, batch: null, tail: '' };
+        command = { ...event, batch: null, tail: '', rollbackOf: event.rollbackOf ?? null, armed: null };
         view.commands.set(event.commandId, command);
       }
       command.status = event.status;
@@ -96,6 +103,11 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       if (command) command.tail = (command.tail + event.chunk).slice(-VIEW_TAIL_LIMIT);
       return command;
     }
+    case 'armed_rollback': {
+      const command = view.commands.get(event.commandId);
+      if (command) command.armed = { delayMs: event.delayMs, state: event.state };
+      return command;
+    }
     case 'run_finished':
       view.status = event.status;
       view.finishedAt = event.at;
@@ -106,9 +118,15 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
   }
 }
 
-/** The view's commands of one stage, in host order. */
+/** The view's commands of one stage, in host order (rollbacks are reached through rollbackOfCommand). */
 export function commandsOfStage(view: RunView, stage: number): CommandView[] {
-  return [...view.commands.values()].filter((c) => c.stage === stage);
+  return [...view.commands.values()].filter((c) => c.stage === stage && c.rollbackOf === null);
+}
+
+/** The rollback of a failed command, if one ran (CORE-009). */
+export function rollbackOfCommand(view: RunView, commandId: string): CommandView | undefined {
+  for (const c of view.commands.values()) if (c.rollbackOf === commandId) return c;
+  return undefined;
 }
 
 /** `canary`, `batch 2/4`, or nothing when the run has a single wave (see CORE-008). */

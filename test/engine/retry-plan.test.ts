@@ -21,6 +21,8 @@ const command = (hostId: string, stage: number, status: CommandStatus, started =
   error: null,
   outputFile: null,
   batch: null,
+  rollbackOf: null,
+  armed: null,
 });
 
 describe('what retry runs again', () => {

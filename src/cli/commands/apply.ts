@@ -1,5 +1,6 @@
 // `nixfleet apply [TARGET] [--on SEL]`: runs a pipeline or a single op across the selected hosts
-// (see CORE-002). Exit 0 COMPLETE, 1 PARTIAL/FAILED, 3 BLOCKED, 130 CANCELLED.
+// (see CORE-002). Exit 0 COMPLETE, 1 PARTIAL/FAILED, 3 BLOCKED, 4 a rollback failed (CORE-009),
+// 130 CANCELLED.
 import { buildPlan } from '../../engine/plan.js';
 import { declaredHosts } from '../../registry/summary.js';
 import type { Registry } from '../../registry/types.js';
@@ -12,7 +13,7 @@ import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
 export const usage =
-  'apply [TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--renderer auto|tty|plain|json] [--junit FILE]';
+  'apply [TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
 export const options = { on: { type: 'string' }, ...RUN_OPTIONS, ...ROLLOUT_OPTIONS } as const;
 export const maxPositionals = 1;
 

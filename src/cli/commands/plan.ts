@@ -3,6 +3,7 @@ import { formatDuration } from '../../config/duration.js';
 import { buildPlan } from '../../engine/plan.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
+import type { Rollback } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
@@ -36,6 +37,9 @@ export function planJson(plan: Plan) {
       timeoutMs: stage.op.timeoutMs,
       retryable: stage.op.retryable,
       retries: stage.op.retries,
+      rollback: stage.op.rollback
+        ? { timeoutMs: stage.op.rollback.timeoutMs, armedMs: stage.op.rollback.armedMs ?? null }
+        : null,
       commands: stage.commands.map((command) => ({ host: command.hostId, ...command.rendered })),
     })),
   };
@@ -63,9 +67,16 @@ function stageTitle(stage: PlannedStage, total: number): string {
     ...(op.retryable
       ? [op.retries > 0 ? `retryable, ${op.retries} automatic ${op.retries === 1 ? 'retry' : 'retries'}` : 'retryable']
       : []),
+    ...(op.rollback ? [rollbackTrait(op.rollback)] : []),
   ];
   const description = op.description ? `: ${op.description}` : '';
   return `stage ${stage.index + 1}/${total}  ${op.id}${description} (${traits.join(', ')})`;
+}
+
+/** CORE-009: the plan says how long a rollback may run and when an armed one would fire. */
+function rollbackTrait(rollback: Rollback): string {
+  const armed = rollback.armedMs !== undefined ? `, armed ${formatDuration(rollback.armedMs)}` : '';
+  return `rollback timeout ${formatDuration(rollback.timeoutMs)}${armed}`;
 }
 
 function commandLines(command: PlannedCommand, width: number): string[] {
@@ -77,6 +88,7 @@ function commandLines(command: PlannedCommand, width: number): string[] {
   if (rendered.precheck !== undefined) entries.push(`precheck  $ ${rendered.precheck}`);
   entries.push(`$ ${rendered.run}`);
   if (rendered.postcheck !== undefined) entries.push(`postcheck $ ${rendered.postcheck}`);
+  if (rendered.rollback !== undefined) entries.push(`rollback  $ ${rendered.rollback}`);
   return entries.map((entry, index) => `  ${index === 0 ? label : blank}  ${indentContinuation(entry, width + 4)}`);
 }
 

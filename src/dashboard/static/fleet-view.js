@@ -44,8 +44,14 @@ export function runGrid(state, runId) {
   const run = state.pipelines.find((p) => p.id === runId);
   if (!run) return null;
   const cells = new Map();
+  // CORE-009: a rollback shares its op's host and stage; it rides on the op's cell, never replaces it.
+  const rollbacks = new Map();
   for (const command of state.commands) {
     if (command.runId !== runId) continue;
+    if (command.rollbackOf) {
+      rollbacks.set(command.rollbackOf, command);
+      continue;
+    }
     const key = `${command.hostId}\u0000${command.stage}`;
     const existing = cells.get(key);
     if (!existing || command.attempt >= existing.attempt) cells.set(key, command);
@@ -57,7 +63,10 @@ export function runGrid(state, runId) {
     rollout: rolloutSummary(run, [...cells.values()]),
     rows: rows.map((hostId) => ({
       hostId,
-      cells: run.stages.map((op, stage) => ({ op, stage, command: cells.get(`${hostId}\u0000${stage}`) ?? null })),
+      cells: run.stages.map((op, stage) => {
+        const command = cells.get(`${hostId}\u0000${stage}`) ?? null;
+        return { op, stage, command, rollback: command ? (rollbacks.get(command.id) ?? null) : null };
+      }),
     })),
   };
 }

@@ -95,7 +95,7 @@ function renderHosts(state, actions) {
 }
 
 function cellButton(command, actions) {
-  const label = `${command.status} ${command.op}`;
+  const label = `${command.status} ${command.rollbackOf ? '↺ ' : ''}${command.op}`;
   return el(
     'button',
     {
@@ -162,7 +162,7 @@ function renderRun(state, runId, ui, now, actions) {
         row.hostId,
         rollout?.labels.has(row.hostId) ? el('span', { class: 'batch-tag' }, rollout.labels.get(row.hostId)) : null,
       ),
-      row.cells.map(({ command }) => gridCell(command, ui, now, actions)),
+      row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
     ),
   );
   grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
@@ -230,12 +230,13 @@ function progressBar(rows) {
   );
 }
 
-function gridCell(command, ui, now, actions) {
+function gridCell(command, ui, now, actions, rollback) {
   if (!command) return el('td', { class: 'cell empty' }, '');
   const duration = formatDuration(durationMs(command.startedAt, command.finishedAt, now));
   const detail = [
     command.exitCode !== null ? `exit ${command.exitCode}` : null,
     command.attempt > 1 ? `try ${command.attempt}` : null,
+    command.armed ? `armed ${command.armed.state}` : null,
     duration,
   ]
     .filter(Boolean)
@@ -251,6 +252,26 @@ function gridCell(command, ui, now, actions) {
     },
     el('div', { class: 'cell-status' }, command.status),
     el('div', { class: 'cell-detail' }, detail),
+    rollback ? rollbackChip(rollback, actions) : null,
+  );
+}
+
+/** CORE-009: the rollback that ran where this op failed; a click shows its output. */
+function rollbackChip(rollback, actions) {
+  return el(
+    'button',
+    {
+      class: 'status-chip rollback-chip',
+      type: 'button',
+      'data-status': rollback.status,
+      'data-command-id': rollback.id,
+      title: `rollback ${rollback.id} ${rollback.status}${rollback.error ? `: ${rollback.error}` : ''}`,
+      onclick: (event) => {
+        event.stopPropagation();
+        actions.selectCommand(rollback);
+      },
+    },
+    `↺ ${rollback.status}`,
   );
 }
 
