@@ -140,3 +140,34 @@ describe.each(ENGINES)('run transitions on $name', (engine) => {
     expect(() => journal!.requestCancel('r42')).toThrow(/no run with id r42/);
   });
 });
+
+describe.each(ENGINES)('rollback commands on $name', (engine) => {
+  it('a rollback is a new PENDING command in the failed one’s run, host, stage and op, linked to it', () => {
+    journal = engine.open();
+    const { run, commands } = journal.createRun(newRun(['web1'], ['pull', 'switch']));
+    const failed = commands[0]!;
+    journal.transitionCommand(failed.id, 'VALIDATING');
+    journal.transitionCommand(failed.id, 'EXECUTING');
+    const armed = journal.setArmed(failed.id, 60_000, 'armed');
+    expect(armed.armed).toEqual({ delayMs: 60_000, state: 'armed' });
+    journal.transitionCommand(failed.id, 'ERROR', { exitCode: 1 });
+    const version = journal.version();
+    const rollback = journal.addRollback(failed.id);
+    expect(rollback).toMatchObject({
+      id: 'c3',
+      runId: run.id,
+      hostId: 'web1',
+      stage: 0,
+      op: 'pull',
+      status: 'PENDING',
+      rollbackOf: failed.id,
+      armed: null,
+    });
+    expect(journal.getCommand(rollback.id)).toEqual(rollback);
+    expect(journal.getCommand(failed.id)?.armed).toEqual({ delayMs: 60_000, state: 'armed' });
+    expect(journal.changesSince(version)).toEqual([
+      { version: version + 1, change: { type: 'command_progress', command: rollback } },
+    ]);
+    expect(() => journal!.addRollback('c999')).toThrow(/no command c999/);
+  });
+});

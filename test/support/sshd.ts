@@ -130,6 +130,10 @@ export async function startSshd(): Promise<TestSshd> {
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3_000))]);
       }
+      // Per-connection sshd processes can outlive the listener and still write to the shared
+      // stderr pipe: stop reading it before its log file goes away.
+      child.stderr?.removeAllListeners('data');
+      child.stderr?.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -47,7 +47,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       return EXIT.OK;
     }
     for (const c of commands) {
-      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${c.op} ${c.status} <==\n`);
+      const what = c.rollbackOf === null ? c.op : `${c.op} rollback of ${c.rollbackOf}`;
+      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
       const text = outputOf(journal, c);
       ctx.io.stdout.write(text.length === 0 || text.endsWith('\n') ? text : `${text}\n`);
     }
@@ -73,6 +74,7 @@ function entryOf(journal: Journal, command: CommandRecord) {
     hostId: command.hostId,
     op: command.op,
     status: command.status,
+    rollbackOf: command.rollbackOf,
     output: outputOf(journal, command),
   };
 }

@@ -34,7 +34,8 @@ function execLocal(
   // `exec 2>&1` first: one pipe keeps stdout and stderr in the order the command wrote them.
   const child = execa(base.shell, ['-c', `exec 2>&1\n${command}`], {
     cwd,
-    env: { ...base.inherited, ...options.env },
+    // CORE-010: secrets travel in the environment, which `ps` does not show to other users.
+    env: { ...base.inherited, ...options.env, ...options.privateEnv },
     extendEnv: false,
     detached: true,
     stdin: 'ignore',

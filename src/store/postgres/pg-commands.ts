@@ -1,6 +1,7 @@
 // The `commands` table on PostgreSQL: one op on one host, moved only along CORE-001's status
 // machine (the same rules as command-table.ts; see CORE-003).
 import type pg from 'pg';
+import type { ArmedState } from '../../domain/armed-state.js';
 import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../../domain/status.js';
 import type { NewCommandRow } from '../command-table.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
@@ -36,9 +37,10 @@ export async function insertCommands(
     // One statement for the whole fan-out: a 900-command run is one round trip, not 900.
     await db.query(
       `INSERT INTO commands (id, pipeline_id, host_id, op, stage, status, attempt, created_at,
-         owner_pid, owner_hostname, owner_started_at)
-       SELECT id, $2, host_id, op, stage, 'PENDING', 1, $3, $4, $5, $6
-       FROM unnest($1::text[], $7::text[], $8::text[], $9::int[]) WITH ORDINALITY AS c(id, host_id, op, stage, n)
+         owner_pid, owner_hostname, owner_started_at, batch, rollback_of)
+       SELECT id, $2, host_id, op, stage, 'PENDING', 1, $3, $4, $5, $6, batch, rollback_of
+       FROM unnest($1::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::text[])
+         WITH ORDINALITY AS c(id, host_id, op, stage, batch, rollback_of, n)
        ORDER BY n`,
       [
         commands.map((c) => c.id),
@@ -50,6 +52,8 @@ export async function insertCommands(
         commands.map((c) => c.hostId),
         commands.map((c) => c.op),
         commands.map((c) => c.stage),
+        commands.map((c) => c.batch ?? null),
+        commands.map((c) => c.rollbackOf ?? null),
       ],
     );
   }
@@ -67,7 +71,24 @@ export async function insertCommands(
     exitCode: null,
     error: null,
     outputFile: null,
+    batch: command.batch ?? null,
+    rollbackOf: command.rollbackOf ?? null,
+    armed: null,
   }));
+}
+
+export async function setArmed(
+  db: pg.ClientBase,
+  id: string,
+  delayMs: number,
+  state: ArmedState,
+  at: number,
+): Promise<CommandRecord> {
+  const row = { ...(await existingRow(db, id)), armed_ms: delayMs, armed_state: state };
+  await db.query('UPDATE commands SET armed_ms = $1, armed_state = $2 WHERE id = $3', [delayMs, state, id]);
+  const command = toPgCommandRecord(row);
+  await appendChange(db, { type: 'command_progress', command }, at);
+  return command;
 }
 
 export async function transitionCommand(

@@ -124,6 +124,19 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Clien
     transitionCommand: (at: number, id: string, to: Parameters<typeof commands.transitionCommand>[2], patch = {}) =>
       write(() => commands.transitionCommand(db, id, to, patch, at)),
     reportProgress: (at: number, id: string, tail: string) => write(() => commands.reportProgress(db, id, tail, at)),
+    addRollback: (at: number, failedId: string) =>
+      write(async () => {
+        const failed = await commands.commandRow(db, failedId);
+        if (!failed) throw new RangeError(`no command ${failedId} to roll back`);
+        const id = `c${await reserve(db, 'next_command', 1)}`;
+        const row = { id, runId: failed.pipeline_id, hostId: failed.host_id, op: failed.op, stage: failed.stage };
+        const [record] = await commands.insertCommands(db, [{ ...row, rollbackOf: failedId }], owner, at);
+        // Dashboards upsert commands from any change that carries one (CORE-004).
+        await appendChange(db, { type: 'command_progress', command: record! }, at);
+        return record!;
+      }),
+    setArmed: (at: number, id: string, delayMs: number, state: Parameters<typeof commands.setArmed>[3]) =>
+      write(() => commands.setArmed(db, id, delayMs, state, at)),
     getCommand: async (id: string) => {
       const row = await commands.commandRow(db, id);
       return row ? commands.toPgCommandRecord(row) : undefined;

@@ -23,8 +23,8 @@ export async function insertRun(
 ): Promise<RunRecord> {
   await db.query(
     `INSERT INTO pipelines (id, name, target_kind, hosts, stages, current_stage, status, created_at,
-       registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at)
-     VALUES ($1, $2, $3, $4, $5, 0, 'RUNNING', $6, $7, $8, 0, $9, $10, $11, $12)`,
+       registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at, rollout)
+     VALUES ($1, $2, $3, $4, $5, 0, 'RUNNING', $6, $7, $8, 0, $9, $10, $11, $12, $13)`,
     [
       id,
       run.name,
@@ -38,6 +38,7 @@ export async function insertRun(
       owner.pid,
       owner.hostname,
       owner.startedAt,
+      run.rollout ? JSON.stringify(run.rollout) : null,
     ],
   );
   return toRunRecord(await runRow(db, id));

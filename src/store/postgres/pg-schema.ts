@@ -108,6 +108,17 @@ export const PG_MIGRATIONS: readonly string[] = [
 
   INSERT INTO meta(key, value) VALUES ('next_run', '1'), ('next_command', '1'), ('change_head', '0');
   `,
+  // CORE-008: a run's rollout and each command's batch (schema.ts, the same migration).
+  `
+  ALTER TABLE pipelines ADD COLUMN rollout TEXT;
+  ALTER TABLE commands ADD COLUMN batch INTEGER;
+  `,
+  // CORE-009: rollback commands and armed rollback timers (schema.ts, the same migration).
+  `
+  ALTER TABLE commands ADD COLUMN rollback_of TEXT;
+  ALTER TABLE commands ADD COLUMN armed_ms BIGINT;
+  ALTER TABLE commands ADD COLUMN armed_state TEXT;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -78,6 +78,8 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     transitionCommand: (commandId, to, patch) => call('transitionCommand', now(), commandId, to, patch ?? {}),
     reportProgress: (commandId, tail) => call('reportProgress', now(), commandId, tail),
     getCommand: (commandId) => call('getCommand', commandId),
+    addRollback: (commandId) => call('addRollback', now(), commandId),
+    setArmed: (commandId, delayMs, state) => call('setArmed', now(), commandId, delayMs, state),
     listCommands: (listOptions) => call('listCommands', listOptions),
     openOutput(commandId) {
       call('openOutput', commandId);
