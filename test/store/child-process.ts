@@ -14,8 +14,16 @@ export interface JournalChild {
   end(): Promise<void>;
 }
 
-export async function startChild(dataDir: string): Promise<JournalChild> {
-  const child: ChildProcess = spawn(process.execPath, [CHILD, dataDir], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** `store`: a postgres:// URL for the PostgreSQL journal; `env` adds to this process's environment. */
+export async function startChild(
+  dataDir: string,
+  options: { store?: string; env?: Record<string, string> } = {},
+): Promise<JournalChild> {
+  const args = [CHILD, dataDir, ...(options.store ? [options.store] : [])];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...options.env },
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const waiting: ((line: string) => void)[] = [];
   const buffered: string[] = [];

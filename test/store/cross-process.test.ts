@@ -1,43 +1,19 @@
 // CORE-003 across real processes: exactly one of two racing processes claims a host, a process
 // killed with SIGKILL leaves ORPHANED rows (and everything it wrote before, intact), and a live
 // process's work is never touched. The children run the built dist/ (journal-child.mjs).
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostsBusyError } from '../../src/store/hosts-busy-error.js';
 import { openJournal } from '../../src/store/journal.js';
+import { ensureBuiltDist } from '../support/built-dist.js';
 import { type JournalChild, startChild } from './child-process.js';
 import { newRun, tempDataDir } from './new-run.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 const children: JournalChild[] = [];
 
-/** dist/ is what the children import: rebuild it when any source the store uses is newer. */
-function isDistStale(): boolean {
-  const sources = ['src/store', 'src/engine'].flatMap((dir) =>
-    readdirSync(join(ROOT, dir))
-      .filter((f) => f.endsWith('.ts'))
-      .map((f) => join(dir, f)),
-  );
-  return sources.some((source) => {
-    const built = join(ROOT, source.replace(/^src/, 'dist').replace(/\.ts$/, '.js'));
-    return !existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, source)).mtimeMs;
-  });
-}
-
+// dist/ is what the children import.
 beforeAll(() => {
-  if (isDistStale()) {
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-        cwd: ROOT,
-        stdio: 'ignore',
-      });
-    } catch {
-      // tsc still emits when another part of the tree has type errors; the check below is what matters.
-    }
-  }
-  expect(isDistStale()).toBe(false);
+  expect(ensureBuiltDist()).toBe(true);
 }, 300_000);
 
 afterEach(async () => {

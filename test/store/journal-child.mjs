@@ -1,10 +1,10 @@
-// A separate nixfleet-like process for the cross-process tests (see CORE-003): it opens the
-// journal from the built dist/ and obeys one line per command on stdin, answering one JSON line.
-import { existsSync, statSync } from 'node:fs';
+// A separate nixfleet-like process for the cross-process tests (see CORE-003, CORE-012): it opens
+// the journal from the built dist/ (argv: data directory, then optionally a postgres:// store) and
+// obeys one line per command on stdin, answering one JSON line.
 import { createInterface } from 'node:readline';
 import { openJournal } from '../../dist/store/journal.js';
 
-const journal = openJournal(process.argv[2]);
+const journal = openJournal(process.argv[2], process.argv[3] ? { store: process.argv[3] } : {});
 let held;
 
 function newRun(hosts, stages) {
@@ -49,9 +49,8 @@ async function handle(line) {
       journal.transitionCommand(running.id, 'EXECUTING');
       const runningOut = journal.openOutput(running.id);
       runningOut.write('half of the output\n');
-      // The sink is still open when we get killed; wait until the bytes reached the file.
-      const path = journal.getCommand(running.id).outputFile;
-      for (let i = 0; i < 500 && !(existsSync(path) && statSync(path).size > 0); i++) {
+      // The sink is still open when we get killed; wait until the bytes are stored.
+      for (let i = 0; i < 500 && journal.outputSize(running.id) === 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       journal.logEvent({ category: 'run', level: 'info', action: 'note', message: 'written before the kill' });
