@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
+import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
 
 interface CommandEntry {
@@ -130,6 +131,13 @@ function reportError(error: unknown, io: CliIO): number {
   }
   if (error instanceof RecordNotFoundError) {
     io.stderr.write(`nixfleet: ${error.message}\n  hint: see \`nixfleet runs\` for recent runs\n`);
+    return EXIT.USAGE;
+  }
+  if (error instanceof StoreUnavailableError) {
+    io.stderr.write(`nixfleet: ${error.message}\n`);
+    io.stderr.write(
+      '  hint: check --store, $NIXFLEET_DATABASE_URL or settings.store, and that the server is running and reachable\n',
+    );
     return EXIT.USAGE;
   }
   if (error instanceof UserError) {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { createSyncFn } from 'synckit';
 import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
+import { StoreUnavailableError } from '../store-unavailable-error.js';
 import type { Journal, Owner, PruneResult } from '../types.js';
 import { redact } from './pg-core.js';
 import { DEFAULT_LEASE_MS } from './pg-lease.js';
@@ -54,7 +55,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   try {
     handle = ask({ kind: 'open', url, owner, leaseMs }) as number;
   } catch (error) {
-    throw new Error(`cannot open the PostgreSQL journal at ${redact(url)}: ${(error as Error).message}`);
+    throw new StoreUnavailableError(redact(url), (error as Error).message);
   }
   const call = (method: Extract<PgRequest, { kind: 'call' }>['method'], ...args: unknown[]): never =>
     ask({ kind: 'call', handle, method, args }) as never;

@@ -1,0 +1,12 @@
+// Thrown by openJournal when the PostgreSQL journal cannot be opened: the server is unreachable,
+// refuses the login, or the database does not exist (see CORE-012). The CLI turns it into a user
+// error (exit 2) naming the URL without its password.
+export class StoreUnavailableError extends Error {
+  /** The store URL without its password. */
+  readonly where: string;
+  constructor(where: string, reason: string) {
+    super(`cannot open the PostgreSQL journal at ${where}: ${reason}`);
+    this.name = 'StoreUnavailableError';
+    this.where = where;
+  }
+}

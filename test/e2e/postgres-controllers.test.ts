@@ -1,0 +1,149 @@
+// CORE-012 end to end: the real CLI as controllers on separate machines would run it, each with its
+// own data directory, all on one PostgreSQL ($NIXFLEET_DATABASE_URL). Two applies never run a
+// command on one host at once, `serve` from a third data directory shows both runs live, and a
+// controller killed with SIGKILL is orphaned once its lease expires and finished by `retry`.
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { freshDatabaseUrl } from '../support/postgres.js';
+import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { SyncProbe } from '../sync/support/sync-probe.js';
+
+vi.setConfig({ testTimeout: 180_000 });
+
+// The op waits (at most two minutes) for the gate file, and logs when it starts and ends on a host.
+function fleet(dir: string): string {
+  const gate = join(dir, 'gate');
+  const log = join(dir, 'commands.log');
+  return `version: 1
+hosts:
+  web1: { tags: [web] }
+  web2: { tags: [web] }
+ops:
+  gated:
+    run: echo "start $NIXFLEET_HOST" >> ${log}; i=0; while [ ! -e ${gate} ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done; echo "end $NIXFLEET_HOST" >> ${log}; echo "done on $NIXFLEET_HOST"
+    timeout: 5m
+    retryable: true
+`;
+}
+
+let serve: ServeProcess | undefined;
+const probes: SyncProbe[] = [];
+beforeAll(() => {
+  // Nothing to build here: bin/nixfleet.js imports dist/, which `npm test` builds first.
+  expect(existsSync(join(import.meta.dirname, '../../dist/store/postgres/pg-worker-entry.js'))).toBe(true);
+});
+afterEach(async () => {
+  for (const probe of probes.splice(0)) probe.close();
+  if (serve) await serve.stop('SIGKILL');
+  serve = undefined;
+});
+
+type Run = { id: string; status: string; hosts: string[]; owner: { pid: number }; retryOf: string | null };
+
+async function runsVia(dir: string, env: Record<string, string>, dataDir: string): Promise<Run[]> {
+  const result = await runCli(dir, ['--data-dir', dataDir, 'runs', '--json'], { env });
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as Run[];
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+describe('controllers with their own data directories on one PostgreSQL', () => {
+  it('never run a command on one host at once, and serve from a third directory shows both runs live', async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
+    const env = { NIXFLEET_DATABASE_URL: freshDatabaseUrl() };
+    serve = await startServe(dir, ['--data-dir', 'serve-data'], env);
+    const probe = await SyncProbe.connect(serve.baseUrl, { token: serve.token, followProtocol: true });
+    probes.push(probe);
+    await probe.waitFor(() => probe.model.version !== null, 30_000, 'init');
+    const runs = () => (probe.model.state?.pipelines ?? []) as Run[];
+
+    const first = spawnCli(dir, ['--data-dir', 'a-data', 'apply', 'gated', '--on', 'web1'], {
+      env,
+      timeoutMs: 170_000,
+    });
+    await probe.waitFor(() => runs().some((r) => r.status === 'RUNNING'), 60_000, 'the first run');
+    const web1Run = runs().find((r) => r.status === 'RUNNING')!;
+
+    // Another controller, another data directory: web1 is busy (exit 3), web2 is free.
+    const blocked = await runCli(dir, ['--data-dir', 'b-data', 'apply', 'gated', '--on', 'web1'], { env });
+    expect(blocked.exitCode, blocked.stderr).toBe(3);
+    expect(blocked.stderr).toContain('web1');
+    const second = spawnCli(dir, ['--data-dir', 'b-data', 'apply', 'gated', '--on', 'web2'], {
+      env,
+      timeoutMs: 170_000,
+    });
+    await probe.waitFor(() => runs().filter((r) => r.status === 'RUNNING').length === 2, 60_000, 'both runs live');
+    const live = runs().filter((r) => r.status === 'RUNNING');
+    expect(new Set(live.map((r) => r.owner.pid))).toEqual(new Set([first.pid, second.pid]));
+    expect(live.map((r) => r.hosts[0]).sort()).toEqual(['web1', 'web2']);
+
+    appendFileSync(join(dir, 'gate'), '');
+    expect((await first).exitCode).toBe(0);
+    expect((await second).exitCode).toBe(0);
+    await probe.waitFor(() => runs().filter((r) => r.status === 'COMPLETE').length === 2, 60_000, 'both COMPLETE');
+    // The blocked apply never started a command: web1 ran exactly once.
+    const log = readFileSync(join(dir, 'commands.log'), 'utf8').trim().split('\n').sort();
+    expect(log).toEqual(['end web1', 'end web2', 'start web1', 'start web2']);
+    // Output lives in the database: any data directory reads it.
+    const logs = await runCli(dir, ['--data-dir', 'elsewhere', 'logs', web1Run.id], { env });
+    expect(logs.stdout).toContain('done on web1');
+  });
+
+  it('a controller killed with SIGKILL is orphaned once its lease expires; retry elsewhere finishes the run', async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
+    const env = { NIXFLEET_DATABASE_URL: freshDatabaseUrl(), NIXFLEET_LEASE_SECONDS: '2' };
+    const doomed = spawnCli(dir, ['--data-dir', 'doomed-data', 'apply', 'gated', '--on', 'web1'], { env });
+    const running = await until('the run', async () =>
+      (await runsVia(dir, env, 'other-data')).find((r) => r.status === 'RUNNING'),
+    );
+    expect(running.owner.pid).toBe(doomed.pid);
+    doomed.kill('SIGKILL');
+    await doomed;
+
+    // Every `runs` opens the journal and recovers: the run turns ORPHANED once the lease is gone.
+    await until('ORPHANED', async () =>
+      (await runsVia(dir, env, 'other-data')).find((r) => r.id === running.id && r.status === 'ORPHANED'),
+    );
+    appendFileSync(join(dir, 'gate'), '');
+    const retried = await runCli(dir, ['--data-dir', 'other-data', 'retry', running.id], { env });
+    expect(retried.exitCode, retried.stderr).toBe(0);
+    const after = await runsVia(dir, env, 'third-data');
+    expect(after.find((r) => r.retryOf === running.id)).toMatchObject({ status: 'COMPLETE' });
+  });
+});
+
+describe('choosing the store', () => {
+  it('a store that is not a PostgreSQL URL, or a server that is not there, is exit 2 with one line and a hint', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nsettings:\n  store: mysql://db/fleet\nhosts:\n  web1: {}\n' });
+    const flag = await runCli(dir, ['--store', 'sqlite:///tmp/x', 'runs']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain('--store: `sqlite:///tmp/x` is not a PostgreSQL URL');
+    const fromEnv = await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: 'db.internal' } });
+    expect(fromEnv.exitCode).toBe(2);
+    expect(fromEnv.stderr).toContain('$NIXFLEET_DATABASE_URL: `db.internal` is not a PostgreSQL URL');
+    const fromFile = await runCli(dir, ['runs']);
+    expect(fromFile.exitCode).toBe(2);
+    expect(fromFile.stderr).toMatch(/settings\.store in .*fleet\.yaml: `mysql:\/\/db\/fleet` is not a PostgreSQL URL/);
+    const validate = await runCli(dir, ['validate']);
+    expect(validate.exitCode).toBe(2);
+    expect(validate.stderr).toContain('`mysql://db/fleet` is not a PostgreSQL URL');
+    // Port 1 on loopback: nothing listens there.
+    const down = await runCli(dir, ['--store', 'postgres://nixfleet:secret@127.0.0.1:1/fleet', 'runs']);
+    expect(down.exitCode).toBe(2);
+    expect(down.stderr).toContain('cannot open the PostgreSQL journal at postgres://nixfleet:***@127.0.0.1:1/fleet');
+    expect(down.stderr).not.toContain('secret');
+    for (const result of [flag, fromEnv, fromFile, down]) expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
