@@ -95,9 +95,32 @@ describe('controllers with their own data directories on one PostgreSQL', () => 
     // The blocked apply never started a command: web1 ran exactly once.
     const log = readFileSync(join(dir, 'commands.log'), 'utf8').trim().split('\n').sort();
     expect(log).toEqual(['end web1', 'end web2', 'start web1', 'start web2']);
-    // Output lives in the database: any data directory reads it.
-    const logs = await runCli(dir, ['--data-dir', 'elsewhere', 'logs', web1Run.id], { env });
-    expect(logs.stdout).toContain('done on web1');
+    // Output lives in the database: any data directory reads it, and so does the dashboard.
+    const logs = await runCli(dir, ['--data-dir', 'elsewhere', '--json', 'logs', web1Run.id], { env });
+    const [entry] = JSON.parse(logs.stdout) as { commandId: string; output: string }[];
+    expect(entry!.output).toBe('done on web1\n');
+    const output = await fetch(new URL(`api/commands/${entry!.commandId}/output?tail=8`, serve.baseUrl), {
+      headers: { Authorization: `Bearer ${serve.token}` },
+    });
+    expect(output.status).toBe(200);
+    expect(await output.text()).toBe('on web1\n');
+  });
+
+  it('serve notices a killed controller by itself: its run turns ORPHANED live once the lease expires', async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
+    const env = { NIXFLEET_DATABASE_URL: freshDatabaseUrl(), NIXFLEET_LEASE_SECONDS: '2' };
+    serve = await startServe(dir, ['--data-dir', 'serve-data'], env);
+    const probe = await SyncProbe.connect(serve.baseUrl, { token: serve.token, followProtocol: true });
+    probes.push(probe);
+    await probe.waitFor(() => probe.model.version !== null, 30_000, 'init');
+    const runs = () => (probe.model.state?.pipelines ?? []) as Run[];
+    const doomed = spawnCli(dir, ['--data-dir', 'doomed-data', 'apply', 'gated', '--on', 'web2'], { env });
+    await probe.waitFor(() => runs().some((r) => r.status === 'RUNNING'), 60_000, 'the run');
+    doomed.kill('SIGKILL');
+    await doomed;
+    await probe.waitFor(() => runs().some((r) => r.status === 'ORPHANED'), 60_000, 'ORPHANED');
+    appendFileSync(join(dir, 'gate'), '');
   });
 
   it('a controller killed with SIGKILL is orphaned once its lease expires; retry elsewhere finishes the run', async () => {

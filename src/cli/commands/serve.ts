@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
+import { leaseMsFrom } from '../../store/postgres/postgres-journal.js';
 import { generateToken } from '../../sync/access-token.js';
 import { createEngineDispatcher, type EngineDispatcher } from '../../sync/engine-dispatcher.js';
 import { DEFAULT_BIND, DEFAULT_PORT, type SyncServer, startSyncServer } from '../../sync/sync-server.js';
@@ -43,7 +44,21 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; Apply waits for a valid save\n`);
   };
 
-  const journal = openJournal(dataDir, await storeFor(ctx));
+  const store = await storeFor(ctx);
+  const journal = openJournal(dataDir, store);
+  // CORE-012: on a shared journal, serve is often the one process watching when a controller on
+  // another machine dies; it looks for expired leases twice per lease.
+  const recovery =
+    store.store === undefined
+      ? undefined
+      : setInterval(() => {
+          try {
+            journal.recoverOrphans();
+          } catch (error) {
+            ctx.io.stderr.write(`nixfleet serve: looking for orphaned runs failed: ${(error as Error).message}\n`);
+          }
+        }, leaseMsFrom(ctx.io.env) / 2);
+  recovery?.unref();
   let watcher: RegistryWatcher | undefined;
   let dispatcher: EngineDispatcher | undefined;
   let server: SyncServer | undefined;
@@ -125,6 +140,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return running > 0 ? EXIT.CANCELLED : EXIT.OK;
   } finally {
     stopped.dispose();
+    clearInterval(recovery);
     await server?.close();
     await watcher?.close();
     journal.close();
