@@ -6,16 +6,17 @@ import { CONTROLLER_HOST_ID } from '../../src/registry/types.js';
 import { HostsBusyError } from '../../src/store/hosts-busy-error.js';
 import { openJournal } from '../../src/store/journal.js';
 import { currentOwner } from '../../src/store/owner.js';
+import { ENGINES } from './engines.js';
 import { newRun, tempDataDir } from './new-run.js';
 
 /** Above Linux's largest pid_max (2^22), so no process can have it. */
 const DEAD_PID = 2 ** 30;
 
-describe('host locks', () => {
+describe.each(ENGINES)('host locks on $name', (engine) => {
   it('a second run on a busy host is refused, naming the holder, and writes nothing', () => {
-    const dataDir = tempDataDir();
-    const first = openJournal(dataDir);
-    const second = openJournal(dataDir);
+    const store = engine.newStore();
+    const first = engine.open({}, store);
+    const second = engine.open({}, store);
     const held = first.createRun(newRun(['web1', 'web2']));
     const version = second.version();
     let error: unknown;
@@ -35,7 +36,7 @@ describe('host locks', () => {
   });
 
   it('a host is free again once its command finished, even while the run goes on', () => {
-    const journal = openJournal(tempDataDir());
+    const journal = engine.open();
     const { commands } = journal.createRun(newRun(['web1', 'web2']));
     expect(() => journal.createRun(newRun(['web1']))).toThrow(HostsBusyError);
     journal.transitionCommand(commands[0]!.id, 'SKIPPED');
@@ -45,7 +46,7 @@ describe('host locks', () => {
   });
 
   it('a finished run holds nothing, whatever its commands were left at', () => {
-    const journal = openJournal(tempDataDir());
+    const journal = engine.open();
     const { run } = journal.createRun(newRun(['web1'], ['pull', 'switch']));
     journal.finishRun(run.id, 'FAILED');
     expect(journal.createRun(newRun(['web1'])).run.status).toBe('RUNNING');
@@ -53,7 +54,7 @@ describe('host locks', () => {
   });
 
   it('controller commands never lock', () => {
-    const journal = openJournal(tempDataDir());
+    const journal = engine.open();
     const controllerOnly = {
       ...newRun([], ['build']),
       commands: [{ stage: 0, hostId: CONTROLLER_HOST_ID, op: 'build' }],
@@ -63,6 +64,21 @@ describe('host locks', () => {
     journal.close();
   });
 
+  it('a dead owner’s hold is recovered by the claim itself: its work becomes ORPHANED and the host is taken', () => {
+    const store = engine.newStore();
+    // A journal that closes gives its owner up (on SQLite its pid is dead, on PostgreSQL its lease is released).
+    const dead = engine.open({ owner: { pid: DEAD_PID, hostname: hostname(), startedAt: 1 } }, store);
+    const stale = dead.createRun(newRun(['web1']));
+    dead.close();
+    const local = engine.open({}, store);
+    expect(local.createRun(newRun(['web1'])).run.id).toBe('r2');
+    expect(local.getRun(stale.run.id)?.status).toBe('ORPHANED');
+    expect(local.getCommand(stale.commands[0]!.id)?.status).toBe('ORPHANED');
+    local.close();
+  });
+});
+
+describe('host locks on SQLite', () => {
   it('a host held by an owner on another machine stays busy (we cannot check it) and is never orphaned', () => {
     const dataDir = tempDataDir();
     const remote = openJournal(dataDir, { owner: { pid: DEAD_PID, hostname: `${hostname()}-other`, startedAt: 1 } });
