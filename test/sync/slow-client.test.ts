@@ -2,6 +2,7 @@
 // others keep getting every delta on time and the server's memory stays bounded.
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ENGINES } from '../store/engines.js';
 import { type Fixture, startFixture, TOKEN, writeFromAnotherProcess } from './support/sync-fixture.js';
 import { SyncProbe } from './support/sync-probe.js';
 
@@ -39,9 +40,9 @@ function stalledClient(port: number): Promise<Socket> {
   });
 }
 
-describe('a slow client', () => {
+describe.each(ENGINES)('a slow client on $name', (engine) => {
   it('is dropped past the buffer limit while a healthy client gets every delta', async () => {
-    fixture = await startFixture({ maxBufferedBytes: 256 * 1024 });
+    fixture = await startFixture({ maxBufferedBytes: 256 * 1024 }, undefined, engine.newStore().store);
     stalled = await stalledClient(fixture.server.port);
     const healthy = await SyncProbe.connect(fixture.server.url, { token: TOKEN, followProtocol: true });
     await healthy.waitFor(() => healthy.model.version !== null);

@@ -4,6 +4,7 @@ import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readState } from '../../src/sync/state-snapshot.js';
+import { ENGINES } from '../store/engines.js';
 import { makeTempDir } from '../support/cli.js';
 import { type Fixture, startFixture, TOKEN, writeFromAnotherProcess } from './support/sync-fixture.js';
 import { SyncProbe } from './support/sync-probe.js';
@@ -38,135 +39,145 @@ function byId(state: unknown): Record<string, unknown> {
   };
 }
 
-describe('init on connect', () => {
-  it('sends the journal state and its version first', async () => {
-    fixture = await startFixture();
-    await writeFromAnotherProcess(fixture.dataDir, 'hosts', 'web1,web2');
-    const probe = await connect();
-    await probe.waitFor(() => probe.messages.length > 0, 15_000, 'init');
-    const init = probe.messages[0]!;
-    expect(init.type).toBe('init');
-    if (init.type !== 'init') return;
-    expect(init.version).toBe(fixture.journal.version());
-    expect(init.state.hosts.map((h) => h.id)).toEqual(['web1', 'web2']);
-    expect(init.state).toHaveProperty('registry', null);
-  });
-});
-
-describe('deltas from another process', () => {
-  it('a run written by a separate process arrives as contiguous deltas that rebuild the same state', async () => {
-    fixture = await startFixture();
-    const probe = await connect();
-    await probe.waitFor(() => probe.model.version !== null, 15_000, 'init');
-    const start = probe.model.version!;
-    const runId = await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1,web2,db1');
-    const head = fixture.journal.version();
-    await probe.waitFor(() => probe.model.version === head, 15_000, `version ${head}`);
-    const versions = probe.deltas().map((d) => d.version);
-    expect(versions).toEqual(Array.from({ length: head - start }, (_, i) => start + i + 1));
-    expect(probe.stateRequests).toBe(0);
-    const kinds = new Set(probe.deltas().map((d) => d.change.type));
-    for (const kind of ['host_added', 'pipeline_started', 'command_started', 'command_progress', 'command_finished']) {
-      expect(kinds).toContain(kind);
-    }
-    expect(probe.deltas().at(-1)?.change).toMatchObject({
-      type: 'pipeline_finished',
-      pipeline: { id: runId, status: 'COMPLETE' },
+describe.each(ENGINES)('State Sync on $name', (engine) => {
+  describe('init on connect', () => {
+    it('sends the journal state and its version first', async () => {
+      fixture = await startFixture({}, undefined, engine.newStore().store);
+      await writeFromAnotherProcess(fixture.dataDir, 'hosts', 'web1,web2');
+      const probe = await connect();
+      await probe.waitFor(() => probe.messages.length > 0, 15_000, 'init');
+      const init = probe.messages[0]!;
+      expect(init.type).toBe('init');
+      if (init.type !== 'init') return;
+      expect(init.version).toBe(fixture.journal.version());
+      expect(init.state.hosts.map((h) => h.id)).toEqual(['web1', 'web2']);
+      expect(init.state).toHaveProperty('registry', null);
     });
-    expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
-  });
-});
-
-describe('the sync beacon', () => {
-  it('carries the current version every NIXFLEET_SYNC_BEACON_INTERVAL', async () => {
-    fixture = await startFixture({ beaconIntervalMs: 100 });
-    await writeFromAnotherProcess(fixture.dataDir, 'events', '3');
-    const probe = await connect();
-    await probe.waitFor(() => probe.messages.filter((m) => m.type === 'sync').length >= 2, 15_000, 'two beacons');
-    const beacons = probe.messages.filter((m) => m.type === 'sync');
-    expect(beacons.every((b) => b.version === fixture!.journal.version())).toBe(true);
-    expect(probe.stateRequests).toBe(0);
-  });
-});
-
-describe('get_state', () => {
-  it('answers with full_state at the current version', async () => {
-    fixture = await startFixture();
-    await writeFromAnotherProcess(fixture.dataDir, 'events', '5');
-    const probe = await connect({ followProtocol: false });
-    await probe.waitFor(() => probe.messages.length > 0);
-    probe.send({ type: 'get_state' });
-    await probe.waitFor(() => probe.messages.some((m) => m.type === 'full_state'), 15_000, 'full_state');
-    const full = probe.messages.find((m) => m.type === 'full_state');
-    expect(full).toMatchObject({ type: 'full_state', version: fixture.journal.version() });
-    if (full?.type === 'full_state') expect(full.state.events).toHaveLength(5);
   });
 
-  it('closes the socket on a message that is not get_state', async () => {
-    fixture = await startFixture();
-    const probe = await connect({ followProtocol: false });
-    probe.send({ type: 'drop_tables' });
-    await probe.waitFor(() => !probe.isOpen, 15_000, 'close');
-    expect(probe.isOpen).toBe(false);
-  });
-});
-
-describe('healing', () => {
-  it('a client that drops messages catches up within one beacon', async () => {
-    fixture = await startFixture({ beaconIntervalMs: 400 });
-    // Loses every delta after the 5th: nothing after it reveals a gap, only the beacon can.
-    let seen = 0;
-    let lastLoss = 0;
-    let probe: SyncProbe | undefined;
-    probe = await connect({
-      drop: (m) => {
-        if (m.type !== 'delta' || ++seen <= 5) return false;
-        lastLoss = probe?.messages.length ?? 0;
-        return true;
-      },
+  describe('deltas from another process', () => {
+    it('a run written by a separate process arrives as contiguous deltas that rebuild the same state', async () => {
+      fixture = await startFixture({}, undefined, engine.newStore().store);
+      const probe = await connect();
+      await probe.waitFor(() => probe.model.version !== null, 15_000, 'init');
+      const start = probe.model.version!;
+      const runId = await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1,web2,db1');
+      const head = fixture.journal.version();
+      await probe.waitFor(() => probe.model.version === head, 15_000, `version ${head}`);
+      const versions = probe.deltas().map((d) => d.version);
+      expect(versions).toEqual(Array.from({ length: head - start }, (_, i) => start + i + 1));
+      expect(probe.stateRequests).toBe(0);
+      const kinds = new Set(probe.deltas().map((d) => d.change.type));
+      for (const kind of [
+        'host_added',
+        'pipeline_started',
+        'command_started',
+        'command_progress',
+        'command_finished',
+      ]) {
+        expect(kinds).toContain(kind);
+      }
+      expect(probe.deltas().at(-1)?.change).toMatchObject({
+        type: 'pipeline_finished',
+        pipeline: { id: runId, status: 'COMPLETE' },
+      });
+      expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
     });
-    await probe.waitFor(() => probe.model.version !== null);
-    await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1,web2');
-    const head = fixture.journal.version();
-    await probe.waitFor(() => probe.model.version === head, 15_000, 'healed version');
-    // Counted in beacons, not milliseconds, so a loaded machine cannot make this flaky: the
-    // first beacon after the last loss is the one that healed it.
-    const afterLoss = probe.messages.slice(lastLoss);
-    const healedAt = afterLoss.findIndex((m) => m.type === 'full_state');
-    expect(healedAt).toBeGreaterThan(0);
-    expect(afterLoss.slice(0, healedAt).filter((m) => m.type === 'sync')).toHaveLength(1);
-    expect(probe.stateRequests).toBeGreaterThanOrEqual(1);
-    expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
   });
 
-  it('a version gap makes the client ask for the state at once', async () => {
-    fixture = await startFixture({ beaconIntervalMs: 60_000 });
-    let seen = 0;
-    const probe = await connect({ drop: (m) => m.type === 'delta' && ++seen === 2 });
-    await probe.waitFor(() => probe.model.version !== null);
-    await writeFromAnotherProcess(fixture.dataDir, 'events', '10');
-    const head = fixture.journal.version();
-    await probe.waitFor(() => probe.model.version === head, 15_000, 'healed version');
-    expect(probe.stateRequests).toBe(1);
-    expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
+  describe('the sync beacon', () => {
+    it('carries the current version every NIXFLEET_SYNC_BEACON_INTERVAL', async () => {
+      fixture = await startFixture({ beaconIntervalMs: 100 }, undefined, engine.newStore().store);
+      await writeFromAnotherProcess(fixture.dataDir, 'events', '3');
+      const probe = await connect();
+      await probe.waitFor(() => probe.messages.filter((m) => m.type === 'sync').length >= 2, 15_000, 'two beacons');
+      const beacons = probe.messages.filter((m) => m.type === 'sync');
+      expect(beacons.every((b) => b.version === fixture!.journal.version())).toBe(true);
+      expect(probe.stateRequests).toBe(0);
+    });
+  });
+
+  describe('get_state', () => {
+    it('answers with full_state at the current version', async () => {
+      fixture = await startFixture({}, undefined, engine.newStore().store);
+      await writeFromAnotherProcess(fixture.dataDir, 'events', '5');
+      const probe = await connect({ followProtocol: false });
+      await probe.waitFor(() => probe.messages.length > 0);
+      probe.send({ type: 'get_state' });
+      await probe.waitFor(() => probe.messages.some((m) => m.type === 'full_state'), 15_000, 'full_state');
+      const full = probe.messages.find((m) => m.type === 'full_state');
+      expect(full).toMatchObject({ type: 'full_state', version: fixture.journal.version() });
+      if (full?.type === 'full_state') expect(full.state.events).toHaveLength(5);
+    });
+
+    it('closes the socket on a message that is not get_state', async () => {
+      fixture = await startFixture({}, undefined, engine.newStore().store);
+      const probe = await connect({ followProtocol: false });
+      probe.send({ type: 'drop_tables' });
+      await probe.waitFor(() => !probe.isOpen, 15_000, 'close');
+      expect(probe.isOpen).toBe(false);
+    });
+  });
+
+  describe('healing', () => {
+    it('a client that drops messages catches up within one beacon', async () => {
+      fixture = await startFixture({ beaconIntervalMs: 400 }, undefined, engine.newStore().store);
+      // Loses every delta after the 5th: nothing after it reveals a gap, only the beacon can.
+      let seen = 0;
+      let lastLoss = 0;
+      let probe: SyncProbe | undefined;
+      probe = await connect({
+        drop: (m) => {
+          if (m.type !== 'delta' || ++seen <= 5) return false;
+          lastLoss = probe?.messages.length ?? 0;
+          return true;
+        },
+      });
+      await probe.waitFor(() => probe.model.version !== null);
+      await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1,web2');
+      const head = fixture.journal.version();
+      await probe.waitFor(() => probe.model.version === head, 15_000, 'healed version');
+      // Counted in beacons, not milliseconds, so a loaded machine cannot make this flaky: the
+      // first beacon after the last loss is the one that healed it.
+      const afterLoss = probe.messages.slice(lastLoss);
+      const healedAt = afterLoss.findIndex((m) => m.type === 'full_state');
+      expect(healedAt).toBeGreaterThan(0);
+      expect(afterLoss.slice(0, healedAt).filter((m) => m.type === 'sync')).toHaveLength(1);
+      expect(probe.stateRequests).toBeGreaterThanOrEqual(1);
+      expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
+    });
+
+    it('a version gap makes the client ask for the state at once', async () => {
+      fixture = await startFixture({ beaconIntervalMs: 60_000 }, undefined, engine.newStore().store);
+      let seen = 0;
+      const probe = await connect({ drop: (m) => m.type === 'delta' && ++seen === 2 });
+      await probe.waitFor(() => probe.model.version !== null);
+      await writeFromAnotherProcess(fixture.dataDir, 'events', '10');
+      const head = fixture.journal.version();
+      await probe.waitFor(() => probe.model.version === head, 15_000, 'healed version');
+      expect(probe.stateRequests).toBe(1);
+      expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
+    });
+  });
+
+  describe('restarts', () => {
+    it('the version survives a server restart and keeps counting from there', async () => {
+      fixture = await startFixture({}, undefined, engine.newStore().store);
+      await writeFromAnotherProcess(fixture.dataDir, 'events', '7');
+      const before = fixture.journal.version();
+      expect(before).toBeGreaterThanOrEqual(7);
+      await fixture.restart();
+      const probe = await connect();
+      await probe.waitFor(() => probe.model.version !== null);
+      expect(probe.model.version).toBe(before);
+      await writeFromAnotherProcess(fixture.dataDir, 'events', '1');
+      await probe.waitFor(() => probe.model.version === before + 1, 15_000, 'next version');
+      expect(probe.deltas().map((d) => d.version)).toEqual([before + 1]);
+    });
   });
 });
 
-describe('restarts', () => {
-  it('the version survives a server restart and keeps counting from there', async () => {
-    fixture = await startFixture();
-    await writeFromAnotherProcess(fixture.dataDir, 'events', '7');
-    const before = fixture.journal.version();
-    expect(before).toBeGreaterThanOrEqual(7);
-    await fixture.restart();
-    const probe = await connect();
-    await probe.waitFor(() => probe.model.version !== null);
-    expect(probe.model.version).toBe(before);
-    await writeFromAnotherProcess(fixture.dataDir, 'events', '1');
-    await probe.waitFor(() => probe.model.version === before + 1, 15_000, 'next version');
-    expect(probe.deltas().map((d) => d.version)).toEqual([before + 1]);
-  });
-
+describe('restarts on SQLite', () => {
   it('a client ahead of the server (restarted on an older database) takes the older state', async () => {
     const dataDir = makeTempDir();
     fixture = await startFixture({}, dataDir);

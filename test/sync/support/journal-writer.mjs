@@ -6,7 +6,9 @@
 import { openJournal } from '../../../dist/store/journal.js';
 
 const [dataDir, scenario, arg1, arg2] = process.argv.slice(2);
-const journal = openJournal(dataDir);
+// $NIXFLEET_DATABASE_URL: the PostgreSQL store the test's server reads (CORE-012).
+const store = process.env.NIXFLEET_DATABASE_URL;
+const journal = openJournal(dataDir, store ? { store } : {});
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 if (scenario === 'events') {

@@ -11,24 +11,32 @@ const WRITER = join(import.meta.dirname, 'journal-writer.mjs');
 
 export interface Fixture {
   readonly dataDir: string;
+  /** The PostgreSQL store (CORE-012), or undefined for SQLite in dataDir. */
+  readonly store: string | undefined;
   journal: Journal;
   server: SyncServer;
   restart(options?: Partial<SyncServerOptions>): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Which store each fixture's data directory uses, so writers in other processes open the same one. */
+const stores = new Map<string, string>();
+
 export async function startFixture(
   options: Partial<SyncServerOptions> = {},
   dataDir = makeTempDir(),
+  store?: string,
 ): Promise<Fixture> {
+  if (store !== undefined) stores.set(dataDir, store);
   const open = async (port: number, more: Partial<SyncServerOptions>) => {
-    const journal = openJournal(dataDir);
+    const journal = openJournal(dataDir, store === undefined ? {} : { store });
     const server = await startSyncServer({ journal, token: TOKEN, port, pollIntervalMs: 20, ...options, ...more });
     return { journal, server };
   };
   const first = await open(0, {});
   const fixture: Fixture = {
     dataDir,
+    store,
     ...first,
     async restart(more = {}) {
       const port = fixture.server.port;
@@ -45,6 +53,8 @@ export async function startFixture(
 
 /** Runs the writer in its own process and waits for it; returns its stdout. */
 export async function writeFromAnotherProcess(dataDir: string, ...args: string[]): Promise<string> {
-  const result = await execa('node', [WRITER, dataDir, ...args], { timeout: 90_000 });
+  const store = stores.get(dataDir);
+  const env = store === undefined ? {} : { NIXFLEET_DATABASE_URL: store };
+  const result = await execa('node', [WRITER, dataDir, ...args], { timeout: 90_000, env });
   return String(result.stdout).trim();
 }
