@@ -104,6 +104,10 @@ describe('controllers with their own data directories on one PostgreSQL', () => 
     });
     expect(output.status).toBe(200);
     expect(await output.text()).toBe('on web1\n');
+    // Retention from any machine prunes the runs and their output in the database.
+    const pruned = await runCli(dir, ['--data-dir', 'elsewhere', '--json', 'prune', '--older-than', '0'], { env });
+    expect(JSON.parse(pruned.stdout)).toMatchObject({ pipelines: 2, commands: 2, outputFiles: 2 });
+    expect((await runCli(dir, ['--data-dir', 'elsewhere', 'logs', web1Run.id], { env })).exitCode).toBe(2);
   });
 
   it('serve notices a killed controller by itself: its run turns ORPHANED live once the lease expires', async () => {
