@@ -42,6 +42,10 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
   const db = new pg.Client({ connectionString: url, types });
   // The heartbeat has its own connection: a long transaction on the main one never delays it.
   const beat = new pg.Client({ connectionString: url, types });
+  // A connection the server drops must not take the worker thread down (every caller would then
+  // wait on it forever): the next query on it fails instead, and its caller gets that error.
+  db.on('error', () => undefined);
+  beat.on('error', () => undefined);
   await db.connect();
   try {
     await beat.connect();

@@ -13,7 +13,7 @@ import { redact } from './pg-core.js';
 import { DEFAULT_LEASE_MS } from './pg-lease.js';
 import { createPgOutputSink } from './pg-output-sink.js';
 import type { PgReply, PgRequest } from './pg-worker-entry.js';
-import { decodeError } from './remote-error.js';
+import { decodeError, type EncodedError } from './remote-error.js';
 
 export interface PostgresJournalOptions {
   readonly now?: () => number;
@@ -31,11 +31,21 @@ const ENTRY = import.meta.url.endsWith('.ts')
 
 let worker: ((request: PgRequest) => PgReply) | undefined;
 
-function ask(request: PgRequest): unknown {
+function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
   worker ??= createSyncFn<(request: PgRequest) => Promise<PgReply>>(ENTRY);
   const reply = worker(request);
-  if (!reply.ok) throw decodeError(reply.error);
-  return reply.value;
+  if (reply.ok) return reply.value;
+  if (isConnectionLoss(reply.error)) {
+    throw new StoreUnavailableError(where, reply.error.message, request.kind === 'open' ? 'opening' : 'in use');
+  }
+  throw decodeError(reply.error);
+}
+
+/** A lost or refused connection (a system error, SQLSTATE class 08, or a server shutting down), not a bug. */
+function isConnectionLoss(error: EncodedError): boolean {
+  const code = typeof error.props.code === 'string' ? error.props.code : '';
+  if (/^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P0')) return true;
+  return error.name === 'Error' && /connection|not queryable/i.test(error.message);
 }
 
 export function leaseMsFrom(env: NodeJS.ProcessEnv): number {
@@ -53,12 +63,13 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   const leaseMs = options.leaseMs ?? leaseMsFrom(env);
   let handle: number;
   try {
-    handle = ask({ kind: 'open', url, owner, leaseMs }) as number;
+    handle = ask({ kind: 'open', url, owner, leaseMs }, redact(url)) as number;
   } catch (error) {
+    if (error instanceof StoreUnavailableError) throw error;
     throw new StoreUnavailableError(redact(url), (error as Error).message);
   }
   const call = (method: Extract<PgRequest, { kind: 'call' }>['method'], ...args: unknown[]): never =>
-    ask({ kind: 'call', handle, method, args }) as never;
+    ask({ kind: 'call', handle, method, args }, redact(url)) as never;
 
   const journal: Journal = {
     dataDir: root,
