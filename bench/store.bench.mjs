@@ -155,9 +155,15 @@ const openBefore =
 try {
   const results = { sqlite: [], sqliteBefore: [], postgres: [], fanSqlite: [], fanPostgres: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    results.sqlite.push(transitionsPerSecond(() => openJournal(mkdtempSync(join(root, 'sqlite-'))), 30));
-    if (openBefore)
-      results.sqliteBefore.push(transitionsPerSecond(() => openBefore(mkdtempSync(join(root, 'before-'))), 30));
+    // Before and after swap places every round: whichever runs first follows the previous
+    // round's PostgreSQL work (the server's background writes), and neither side should get that.
+    const sides = [
+      () => results.sqlite.push(transitionsPerSecond(() => openJournal(mkdtempSync(join(root, 'sqlite-'))), 30)),
+      () =>
+        openBefore &&
+        results.sqliteBefore.push(transitionsPerSecond(() => openBefore(mkdtempSync(join(root, 'before-'))), 30)),
+    ];
+    for (const side of round % 2 === 0 ? sides : sides.reverse()) side();
     results.postgres.push(
       transitionsPerSecond(() => openJournal(mkdtempSync(join(root, 'pgdata-')), { store: freshUrl() }), 10),
     );

@@ -9,7 +9,7 @@ import { DEFAULTS } from '../config/compile-registry.js';
 import { loadRegistry } from '../config/load.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
-import { isPostgresUrl } from '../store/journal.js';
+import { isPostgresUrl } from '../store/store-url.js';
 import type { CommandContext } from './command.js';
 
 export function fleetFilePath(ctx: CommandContext): string {

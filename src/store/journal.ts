@@ -19,6 +19,7 @@ import { currentOwner, isOwnerAlive } from './owner.js';
 import { openPostgresJournal } from './postgres/postgres-journal.js';
 import { createRetention, DAY_MS, LAST_PRUNE_KEY, retentionFromEnv } from './retention.js';
 import { createRunTable } from './run-table.js';
+import { isPostgresUrl } from './store-url.js';
 import type { CommandRecord, Journal, NewRun, Owner } from './types.js';
 
 export interface JournalOptions {
@@ -35,11 +36,6 @@ export interface JournalOptions {
   readonly store?: string;
   /** PostgreSQL only: the owner's lease; else $NIXFLEET_LEASE_SECONDS, else 30 s. */
   readonly leaseMs?: number;
-}
-
-/** Whether a --store value names a PostgreSQL database. */
-export function isPostgresUrl(store: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(store);
 }
 
 export const DB_FILE = 'nixfleet.db';

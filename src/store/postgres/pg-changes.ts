@@ -7,13 +7,15 @@ import type { Change, VersionedChange } from '../types.js';
 const DEFAULT_LIMIT = 10_000;
 
 export async function appendChange(db: pg.ClientBase, change: Change, at: number): Promise<number> {
-  const { rows } = await db.query<{ version: number }>(
-    `WITH head AS (
+  const { rows } = await db.query<{ version: number }>({
+    // Named: prepared once per connection (every write appends one).
+    name: 'nixfleet_append_change',
+    text: `WITH head AS (
        UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'change_head' RETURNING value::bigint AS version
      )
      INSERT INTO changes (version, type, created_at, payload) SELECT version, $1, $2, $3 FROM head RETURNING version`,
-    [change.type, at, JSON.stringify(change)],
-  );
+    values: [change.type, at, JSON.stringify(change)],
+  });
   return rows[0]!.version;
 }
 

@@ -4,7 +4,10 @@
 // number of controllers serialize, and change versions commit contiguously and in order.
 import pg from 'pg';
 import { HostsBusyError } from '../hosts-busy-error.js';
+import { RecordNotFoundError } from '../record-not-found-error.js';
 import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
+import type { CommandRow } from '../rows.js';
+import { redact } from '../store-url.js';
 import type { CommandRecord, NewRun, Owner } from '../types.js';
 import { appendChange, changesSince, headVersion, oldestVersion } from './pg-changes.js';
 import * as commands from './pg-commands.js';
@@ -66,22 +69,15 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
   };
 }
 
-/** The URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the PostgreSQL store';
-  }
-}
-
 function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Client) {
-  const write = async <R>(fn: () => Promise<R>): Promise<R> => {
-    await db.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`);
+  /**
+   * Runs `fn` in a transaction holding the write lock. `read`, a query without parameters, goes in
+   * the same round trip as BEGIN and the lock, and `fn` gets its result.
+   */
+  const write = async <R>(fn: (read?: pg.QueryResult) => Promise<R>, read?: string): Promise<R> => {
+    const begun = await db.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})${read ? `; ${read}` : ''}`);
     try {
-      const result = await fn();
+      const result = await fn(read ? (begun as unknown as pg.QueryResult[])[2] : undefined);
       await db.query('COMMIT');
       return result;
     } catch (error) {
@@ -125,8 +121,17 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Clien
     getRun: (id: string) => runs.getRun(db, id),
     listRuns: (options?: Parameters<typeof runs.listRuns>[1]) => runs.listRuns(db, options),
 
+    // Three round trips: begin + lock + read (the id quoted as a literal, as a multi-statement
+    // query takes no parameters), update + change, commit.
     transitionCommand: (at: number, id: string, to: Parameters<typeof commands.transitionCommand>[2], patch = {}) =>
-      write(() => commands.transitionCommand(db, id, to, patch, at)),
+      write(
+        (read) => {
+          const row = read?.rows[0] as CommandRow | undefined;
+          if (!row) throw new RecordNotFoundError('command', id);
+          return commands.transitionCommand(db, id, to, patch, at, row);
+        },
+        `SELECT * FROM commands WHERE id = ${db.escapeLiteral(id)}`,
+      ),
     reportProgress: (at: number, id: string, tail: string) => write(() => commands.reportProgress(db, id, tail, at)),
     addRollback: (at: number, failedId: string) =>
       write(async () => {
