@@ -7,6 +7,7 @@ import { resolveSelector, type SelectableHost } from '../registry/selector.js';
 import type { PipelineFile } from './fleet-file.js';
 import { errorAt } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
+import { checkPlaceholderQuoting } from './placeholder-quoting-checks.js';
 import { checkTemplates } from './template-checks.js';
 
 const SSH_ONLY = ['user', 'port', 'identityFile'] as const;
@@ -18,6 +19,7 @@ export function checkFleet(fleet: MergedFleet): ConfigError[] {
     ...checkPipelines(fleet),
     ...checkSettings(fleet),
     ...checkTemplates(fleet),
+    ...checkPlaceholderQuoting(fleet),
   ];
 }
 
