@@ -44,6 +44,7 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
     };
   });
   if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));
+  if (errors.length === 0) errors.push(...nulByteErrors(document, lineCounter, displayPath));
   const data = errors.length === 0 ? document.toJS({ maxAliasCount: 1000 }) : undefined;
   return { path, displayPath, text, document, lineCounter, data, errors };
 }
@@ -73,6 +74,31 @@ function duplicateKeyErrors(document: Document.Parsed, lineCounter: LineCounter,
           hint: 'a repeated key would silently replace the first value; rename or merge them',
         });
       }
+    },
+  });
+  return errors;
+}
+
+/**
+ * No command line, argument or environment variable can hold a NUL byte (`"\0"` in a quoted
+ * scalar): such a value could only fail when a command starts (see CORE-001, spawn failures), so
+ * it is refused here, wherever it is written, even where no command uses it yet.
+ */
+function nulByteErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  visit(document, {
+    Scalar(key, scalar, ancestors) {
+      if (typeof scalar.value !== 'string' || !scalar.value.includes('\0')) return;
+      const { line, col } = lineCounter.linePos(scalar.range?.[0] ?? 0);
+      errors.push({
+        file: displayPath,
+        line,
+        column: col,
+        // A key's path would print the NUL itself: name the mapping that holds it instead.
+        path: formatPath(key === 'key' ? pathOf(ancestors).slice(0, -1) : pathOf([...ancestors, scalar])),
+        message: `${key === 'key' ? 'a key' : 'value'} contains a NUL byte (\\0), which no command or environment variable can carry`,
+        hint: 'remove the NUL byte',
+      });
     },
   });
   return errors;

@@ -74,4 +74,29 @@ describe('a command that cannot be started', () => {
     });
     expect(again.exitCode, again.stderr).toBe(0);
   });
+
+  // A NUL byte can never reach a command: validate refuses it wherever it is written, so apply
+  // exits 2 before locking anything instead of waiting for ever (bounded by the CLI timeout).
+  it('a NUL byte in a host var or an env value no command uses: validate and apply exit 2 with its place', {
+    timeout: 80_000,
+  }, async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  web1: { vars: { unused: "a\\0b" } }
+ops:
+  hello:
+    run: echo hello
+    env: { UNUSED: "x\\0" }
+`,
+    });
+    for (const command of [['validate'], ['apply', 'hello']]) {
+      const result = await runCli(dir, command, { timeoutMs: 30_000 });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(
+        'fleet.yaml:3:27: hosts.web1.vars.unused: value contains a NUL byte (\\0), which no command or environment variable can carry (remove the NUL byte)',
+      );
+      expect(result.stderr).toContain('fleet.yaml:7:20: ops.hello.env.UNUSED: value contains a NUL byte');
+    }
+  });
 });
