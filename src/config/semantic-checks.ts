@@ -4,6 +4,7 @@
 import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { resolveSelector, type SelectableHost } from '../registry/selector.js';
+import { checkDurations } from './duration-checks.js';
 import type { PipelineFile } from './fleet-file.js';
 import { errorAt } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
@@ -18,6 +19,7 @@ export function checkFleet(fleet: MergedFleet): ConfigError[] {
     ...checkOps(fleet),
     ...checkPipelines(fleet),
     ...checkSettings(fleet),
+    ...checkDurations(fleet),
     ...checkTemplates(fleet),
     ...checkPlaceholderQuoting(fleet),
   ];
