@@ -215,3 +215,18 @@ describe('multiplexing', () => {
     expect(sshd.acceptedLogins() - before).toBe(2);
   });
 });
+
+// execa throws at once for a NUL byte in ssh's arguments (the env and command travel in them):
+// the session must return a transport error, not throw or wait for an event that never comes.
+describe('commands that cannot be started', () => {
+  it.each([
+    ['a NUL byte in the environment', { env: { VALUE: 'a\0b' } }, 'true', /NUL byte/],
+    ['a NUL byte in the command', { env: {} }, 'echo a\0b', /NUL byte/],
+    ['an environment over the kernel limit', { env: { VALUE: 'x'.repeat(300_000) } }, 'true', /too large \(E2BIG\)/],
+  ])('%s is a transport error', async (_, options, command, reason) => {
+    const result = await run(transport(), command, options);
+    expect(result).toMatchObject({ exitCode: null, timedOut: false, aborted: false });
+    expect(result.transportError).toMatch(/^ssh: cannot start ssh: /);
+    expect(result.transportError).toMatch(reason);
+  });
+});
