@@ -1,8 +1,11 @@
 // Selectors whose matching used to backtrack for ever (see CORE-005, selectors), through the real
 // CLI in a child process: each run is bounded by its timeout, so a regression fails instead of
 // hanging the suite. `validate` reports them at their position, `plan` and `apply --on` exit 2.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { waitFor } from '../watch/fleet-edits.js';
 
 // 25-character ids of one repeated letter: the worst case for nested or repeated stars.
 const IDS = Array.from({ length: 30 }, (_, i) => `${'e'.repeat(23)}${String(i).padStart(2, '0')}`);
@@ -49,5 +52,30 @@ describe('selectors that made matching backtrack for ever', () => {
     expect(apply.exitCode, apply.stderr).toBe(2);
     expect(apply.stderr).toContain('cannot contain `(`');
     expect(apply.stdout).not.toContain('run r');
+  });
+
+  it('watch reports such a save, keeps the last good fleet and still stops on SIGTERM', {
+    timeout: 80_000,
+  }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': fleet('*') });
+    const watch = spawnCli(dir, ['watch'], { timeoutMs: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    watch.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    watch.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    await waitFor('the start line', () => /watching fleet\.yaml .*v1/.test(stdout), 30_000);
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(NESTED));
+    await waitFor('the error', () => /kept v1/.test(stderr), 30_000);
+    expect(stderr).toContain(
+      `fleet.yaml:38:12: pipelines.ship.hosts: selector term \`${NESTED}\` cannot contain \`(\``,
+    );
+    watch.kill('SIGTERM');
+    const result = await watch;
+    expect(result.timedOut).toBe(false);
+    expect(result.exitCode).toBe(0);
   });
 });
