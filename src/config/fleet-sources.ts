@@ -5,6 +5,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
+import { includeGlob } from './include-pattern.js';
 import { validateAgainstSchema } from './schema.js';
 import { schemaErrorsToConfigErrors } from './schema-errors.js';
 import { locate, parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -33,11 +34,11 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
   }
   const patterns = includePatterns(main.data);
   const baseDir = dirname(mainPath);
-  const includeGlobs = patterns.map((pattern) => resolve(baseDir, pattern));
+  const includeGlobs = patterns.map((pattern) => resolve(baseDir, includeGlob(pattern)));
   const included: YamlSource[] = [];
   const seen = new Set([mainPath]);
   for (const [index, pattern] of patterns.entries()) {
-    const paths = await filesFor(pattern, baseDir);
+    const paths = await filesFor(includeGlob(pattern), baseDir);
     if (paths.length === 0 && !isDynamicPattern(pattern)) {
       const position = locate(main, ['include', index], 'value');
       errors.push({
@@ -97,6 +98,13 @@ function includePatterns(data: unknown): string[] {
 }
 
 async function filesFor(pattern: string, baseDir: string): Promise<string[]> {
-  const found = await glob(pattern, { cwd: baseDir, absolute: true, onlyFiles: true, expandDirectories: false });
+  // No extglobs, and include-pattern.ts made `(`, `)` and `|` literal: both could backtrack for ever.
+  const found = await glob(pattern, {
+    cwd: baseDir,
+    absolute: true,
+    onlyFiles: true,
+    expandDirectories: false,
+    extglob: false,
+  });
   return found.map((path) => resolve(path)).sort();
 }

@@ -4,7 +4,8 @@
 // echoed whole. Every CLI run is bounded by its timeout.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { waitFor } from '../watch/fleet-edits.js';
 
 const BOUND = { timeoutMs: 60_000 };
 const TEST_TIMEOUT = 70_000;
@@ -100,5 +101,49 @@ describe('files that are not fleet files', () => {
     );
     expect(result.stderr).toMatch(/^blob\.bin:1:1: must be a mapping, not `.{40}\.\.\.` \(400000 characters\)$/m);
     expect(result.stderr.length).toBeLessThan(1000);
+  });
+});
+
+describe('include patterns', () => {
+  // Parentheses became nested regular-expression groups that backtracked for ever against
+  // 25-character file names; they now match only themselves.
+  const files = Object.fromEntries(
+    Array.from({ length: 5 }, (_, i) => [`${'e'.repeat(24)}${i}.yaml`, `ops:\n  op${i}: { run: echo ${i} }\n`]),
+  );
+  const fleet = (include: string) =>
+    `version: 1\ninclude: [${JSON.stringify(include)}, "a(b).yaml"]\nhosts: { h1: {} }\nops:\n  hi: { run: echo hi }\n`;
+  const NESTED = '*(*(*(*(*(*(e*)*)*)*)*)*)*x';
+
+  it('with nested parentheses load in bounded time; a file name with parentheses still matches', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({
+      ...files,
+      'a(b).yaml': 'ops:\n  paren: { run: echo paren }\n',
+      'fleet.yaml': fleet(NESTED),
+    });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('fleet.yaml and 1 included file(s): valid (1 host, 2 ops, 0 pipelines)');
+  });
+
+  it('with nested parentheses do not freeze watch, which still stops on SIGTERM', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({
+      ...files,
+      'a(b).yaml': 'ops:\n  paren: { run: echo paren }\n',
+      'fleet.yaml': fleet(NESTED),
+    });
+    const watch = spawnCli(dir, ['watch'], { timeoutMs: 60_000 });
+    let stdout = '';
+    watch.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    await waitFor('the start line', () => /watching fleet\.yaml .*v1/.test(stdout), 50_000);
+    watch.kill('SIGTERM');
+    const result = await watch;
+    expect(result.timedOut).toBe(false);
+    expect(result.exitCode).toBe(0);
   });
 });
