@@ -32,7 +32,7 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
   // yaml package checks it pairwise (quadratic in a 2,000-host map); duplicateKeyErrors does the
   // same check in one pass.
   const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true });
-  const errors: ConfigError[] = document.errors.map((error) => {
+  const errors: ConfigError[] = document.errors.slice(0, MAX_SYNTAX_ERRORS).map((error) => {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
     return {
       file: displayPath,
@@ -42,9 +42,21 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
       message:
         error.code === 'MULTIPLE_DOCS'
           ? 'invalid YAML: a fleet file holds one document, but this one has more (a second `---`)'
-          : `invalid YAML: ${firstLine(error.message)}`,
+          : `invalid YAML: ${shortMessage(firstLine(error.message))}`,
     };
   });
+  const more = document.errors[MAX_SYNTAX_ERRORS];
+  if (more) {
+    const position = more.linePos?.[0] ?? { line: 1, col: 1 };
+    errors.push({
+      file: displayPath,
+      line: position.line,
+      column: position.col,
+      path: '',
+      message: `invalid YAML: ${document.errors.length - MAX_SYNTAX_ERRORS} more error(s) in this file`,
+      hint: 'is it a fleet file?',
+    });
+  }
   if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));
   if (errors.length === 0) errors.push(...nulByteErrors(document, lineCounter, displayPath));
   if (errors.length === 0) errors.push(...structureErrors(document, lineCounter, displayPath));
@@ -176,6 +188,19 @@ function pathOf(ancestors: readonly unknown[]): PathSegment[] {
     }
   }
   return path;
+}
+
+/**
+ * A binary or other non-YAML file yields an error per line, some quoting whole lines of it (an
+ * included `/usr/bin/ssh` printed 3.5 MB): show the first few, each cut short (see CORE-005).
+ */
+const MAX_SYNTAX_ERRORS = 10;
+const MAX_MESSAGE_LENGTH = 160;
+
+function shortMessage(message: string): string {
+  const clean = message.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const chars = [...clean];
+  return chars.length <= MAX_MESSAGE_LENGTH ? clean : `${chars.slice(0, MAX_MESSAGE_LENGTH).join('')}...`;
 }
 
 function firstLine(message: string): string {

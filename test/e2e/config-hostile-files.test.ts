@@ -3,6 +3,8 @@
 // were internal errors, exit 1), and a huge or binary file is quoted in a short excerpt, never
 // echoed whole. Every CLI run is bounded by its timeout.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { waitFor } from '../watch/fleet-edits.js';
@@ -101,6 +103,22 @@ describe('files that are not fleet files', () => {
     );
     expect(result.stderr).toMatch(/^blob\.bin:1:1: must be a mapping, not `.{40}\.\.\.` \(400000 characters\)$/m);
     expect(result.stderr.length).toBeLessThan(1000);
+  });
+
+  it('an included binary file gives a few short errors, not one per line of it', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\ninclude: [blob.bin]\n' });
+    // Random bytes with newlines: the YAML parser finds an error on almost every line.
+    const lines = Array.from({ length: 3000 }, () => randomBytes(200).toString('latin1').replaceAll('\n', ''));
+    writeFileSync(join(dir, 'blob.bin'), Buffer.from(lines.join('\n'), 'latin1'));
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode, result.stderr.slice(0, 2000)).toBe(2);
+    expect(result.stderr).not.toContain('internal error');
+    const reported = result.stderr.split('\n').filter((line) => line.startsWith('blob.bin:'));
+    expect(reported.length).toBeLessThanOrEqual(11);
+    expect(reported.every((line) => line.length < 300)).toBe(true);
+    expect(result.stderr.length).toBeLessThan(4000);
   });
 });
 
