@@ -2,9 +2,8 @@
 // line and column of the value (or key) it is about (see CORE-005, errors).
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { ConfigError } from '../errors/config-error.js';
-import { aliasExpansionProblem, aliasTargets, MAX_EXPANDED_NODES } from './alias-expansion.js';
-import { badMergeOffset } from './merge-keys.js';
 import { formatPath, type PathSegment } from './path-format.js';
+import { aliasStructureErrors } from './yaml-alias-checks.js';
 
 export type { PathSegment };
 
@@ -59,42 +58,9 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
   }
   if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));
   if (errors.length === 0) errors.push(...nulByteErrors(document, lineCounter, displayPath));
-  if (errors.length === 0) errors.push(...structureErrors(document, lineCounter, displayPath));
+  if (errors.length === 0) errors.push(...aliasStructureErrors(document, lineCounter, displayPath));
   const data = errors.length === 0 ? toData(document, lineCounter, displayPath, errors) : undefined;
   return { path, displayPath, text, document, lineCounter, data, errors };
-}
-
-/** Merge keys of anything but mappings, and aliases expanding to too much data or to themselves. */
-function structureErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
-  const error = (offset: number, message: string, hint: string): ConfigError[] => {
-    const { line, col } = lineCounter.linePos(offset);
-    return [{ file: displayPath, line, column: col, path: '', message, hint }];
-  };
-  const targets = aliasTargets(document);
-  const merge = badMergeOffset(document, targets);
-  if (merge !== undefined) {
-    return error(
-      merge,
-      'invalid YAML: `<<` merges mappings only',
-      'write `<<: *defaults` or `<<: [*a, *b]`, where each anchor is a mapping',
-    );
-  }
-  const expansion = aliasExpansionProblem(document, targets);
-  if (expansion?.kind === 'recursive') {
-    return error(
-      expansion.offset,
-      `invalid YAML: alias \`*${expansion.anchor}\` is inside its own anchor`,
-      'an alias must refer to a value that does not contain it',
-    );
-  }
-  if (expansion?.kind === 'too-large') {
-    return error(
-      expansion.offset,
-      `invalid YAML: aliases expand this file to more than ${MAX_EXPANDED_NODES.toLocaleString('en-US')} values`,
-      'nested aliases repeat their anchors; write the values out or use fewer levels of aliases',
-    );
-  }
-  return [];
 }
 
 /** The plain data; anything the checks above did not foresee is still a positioned error, not a crash. */
