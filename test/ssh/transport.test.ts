@@ -229,4 +229,10 @@ describe('commands that cannot be started', () => {
     expect(result.transportError).toMatch(/^ssh: cannot start ssh: /);
     expect(result.transportError).toMatch(reason);
   });
+
+  it('the multiplexing master that cannot be started is a transport error too', async () => {
+    const result = await run(transport({ address: '127.0.0.1\0' }), 'true');
+    expect(result).toMatchObject({ exitCode: null, timedOut: false, aborted: false });
+    expect(result.transportError).toBe('ssh: cannot start ssh: the command or its environment contains a NUL byte');
+  });
 });
