@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { isProcessGroupAlive, signalProcessGroup } from './process-group.js';
+import { onSpawnFailure, spawnFailureReason, tryStart } from './spawn-failure.js';
 
 /** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
@@ -32,17 +33,24 @@ function execLocal(
     return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true });
   }
   // `exec 2>&1` first: one pipe keeps stdout and stderr in the order the command wrote them.
-  const child = execa(base.shell, ['-c', `exec 2>&1\n${command}`], {
-    cwd,
-    // CORE-010: secrets travel in the environment, which `ps` does not show to other users.
-    env: { ...base.inherited, ...options.env, ...options.privateEnv },
-    extendEnv: false,
-    detached: true,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
-  });
+  const started = tryStart(() =>
+    execa(base.shell, ['-c', `exec 2>&1\n${command}`], {
+      cwd,
+      // CORE-010: secrets travel in the environment, which `ps` does not show to other users.
+      env: { ...base.inherited, ...options.env, ...options.privateEnv },
+      extendEnv: false,
+      detached: true,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      stripFinalNewline: false,
+    }),
+  );
+  if (!('child' in started)) {
+    const transportError = describeSpawnError(started.cause, base.shell, cwd);
+    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, transportError });
+  }
+  const { child } = started;
   // The promise settles through the 'exit'/'error' events below; this only keeps it from being unhandled.
   child.catch(() => {});
 
@@ -103,7 +111,7 @@ function execLocal(
       }, 50);
     };
 
-    child.on('error', (error: NodeJS.ErrnoException) => {
+    const failedToStart = (error: unknown) => {
       finish({
         exitCode: null,
         signal: null,
@@ -111,7 +119,10 @@ function execLocal(
         aborted,
         transportError: describeSpawnError(error, base.shell, cwd),
       });
-    });
+    };
+    child.on('error', failedToStart);
+    // A spawn Node refuses outright emits no event at all (see spawn-failure.ts).
+    onSpawnFailure(child, failedToStart);
     child.on('exit', (exitCode, signal) => {
       const result: ExecResult = { exitCode, signal, timedOut, aborted };
       // Background children may still hold stdout open; read what they already wrote, then stop.
@@ -148,8 +159,9 @@ function execLocal(
   });
 }
 
-function describeSpawnError(error: NodeJS.ErrnoException, shell: string, cwd: string): string {
-  if (error.code === 'ENOENT') return `local: cannot start ${shell} in ${cwd} (no such file or directory)`;
-  if (error.code === 'EACCES') return `local: cannot start ${shell} (permission denied)`;
-  return `local: ${error.message.split('\n')[0]}`;
+function describeSpawnError(error: unknown, shell: string, cwd: string): string {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    return `local: cannot start ${shell} in ${cwd} (no such file or directory)`;
+  }
+  return `local: ${spawnFailureReason(error, shell)}`;
 }

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { spawnFailureReason, tryStart } from '../spawn-failure.js';
 import { type ConnectionOptions, connectionArgs, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 
@@ -35,14 +36,21 @@ export async function startMaster(
 ): Promise<MasterStart> {
   const logFile = join(control.directory, 'master.log');
   const mode = { kind: 'master', socketPath: control.socketPath, persistSeconds: MASTER_PERSIST_SECONDS } as const;
-  const result = await execa('ssh', sshArgs(connection, mode), {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: { file: logFile },
-    reject: false,
-    timeout: Math.max(1, limits.timeoutMs),
-    cancelSignal: limits.signal,
-  });
+  const started = tryStart(() =>
+    execa('ssh', sshArgs(connection, mode), {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: { file: logFile },
+      reject: false,
+      timeout: Math.max(1, limits.timeoutMs),
+      cancelSignal: limits.signal,
+    }),
+  );
+  if (!('child' in started)) {
+    const stderr = spawnFailureReason(started.cause, 'ssh');
+    return { ok: false, stderr, exitCode: null, timedOut: false, aborted: false };
+  }
+  const result = await started.child;
   if (result.exitCode === 0 && isMasterUp(control)) return { ok: true };
   const stderr = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
   return {

@@ -2,6 +2,7 @@
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
 import { execa } from 'execa';
 import type { ExecOptions, ExecResult } from '../../types.js';
+import { onSpawnFailure, spawnFailureReason, tryStart } from '../spawn-failure.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
@@ -31,12 +32,19 @@ export interface SessionOptions {
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
   const { exec } = options;
-  const child = execa('ssh', [...options.args], {
-    stdin: options.input !== undefined ? 'pipe' : 'ignore',
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
-  });
+  const started = tryStart(() =>
+    execa('ssh', [...options.args], {
+      stdin: options.input !== undefined ? 'pipe' : 'ignore',
+      buffer: false,
+      reject: false,
+      stripFinalNewline: false,
+    }),
+  );
+  if (!('child' in started)) {
+    const transportError = `ssh: ${spawnFailureReason(started.cause, 'ssh')}`;
+    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, transportError });
+  }
+  const { child } = started;
   child.catch(() => {});
   if (options.input !== undefined && child.stdin) {
     // EPIPE when the remote side is gone early: the exit status tells what happened.
@@ -162,14 +170,17 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       finish({ exitCode, signal, timedOut, aborted });
     };
 
-    child.on('error', (error: NodeJS.ErrnoException) => {
+    const failedToStart = (error: unknown) => {
       exited = true;
       const reason =
-        error.code === 'ENOENT'
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
           ? 'ssh: no `ssh` client on PATH (install OpenSSH)'
-          : `ssh: ${error.message.split('\n')[0]}`;
+          : `ssh: ${spawnFailureReason(error, 'ssh')}`;
       finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
-    });
+    };
+    child.on('error', failedToStart);
+    // A spawn Node refuses outright emits no event at all (see spawn-failure.ts).
+    onSpawnFailure(child, failedToStart);
     child.on('exit', (exitCode, signal) => {
       exited = true;
       child.stdin?.destroy();
