@@ -3,6 +3,7 @@
 // advisory lock), the PostgreSQL counterpart of SQLite's BEGIN IMMEDIATE: host claims from any
 // number of controllers serialize, and change versions commit contiguously and in order.
 import pg from 'pg';
+import type { RegistryDiff, RegistrySummary } from '../../registry/types.js';
 import { HostsBusyError } from '../hosts-busy-error.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
 import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
@@ -162,10 +163,10 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Clien
     logEvent: (at: number, event: Parameters<typeof appendEvent>[1]) => write(() => appendEvent(db, event, at)),
     listEvents: (limit?: number) => listEvents(db, limit),
 
-    recordRegistry: (at: number, summary: unknown, diff: unknown) =>
+    recordRegistry: (at: number, summary: RegistrySummary, diff: RegistryDiff) =>
       write(async () => {
         await setMeta(db, REGISTRY_KEY, JSON.stringify(summary));
-        await appendChange(db, { type: 'registry_reloaded', registry: summary, diff } as never, at);
+        await appendChange(db, { type: 'registry_reloaded', registry: summary, diff }, at);
       }),
     currentRegistry: async () => {
       const stored = await getMeta(db, REGISTRY_KEY);

@@ -68,6 +68,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     if (error instanceof StoreUnavailableError) throw error;
     throw new StoreUnavailableError(redact(url), (error as Error).message);
   }
+  // The worker answers with the operation's result (PgOperations); the Journal signature each call fills types it.
   const call = (method: Extract<PgRequest, { kind: 'call' }>['method'], ...args: unknown[]): never =>
     ask({ kind: 'call', handle, method, args }, redact(url)) as never;
 
