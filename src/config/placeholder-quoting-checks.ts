@@ -1,4 +1,4 @@
-// Compile-time check that every placeholder in `run`, `precheck` and `postcheck` stands in a bare
+// Compile-time check that every placeholder in `run`, `precheck`, `postcheck` and `rollback` stands in a bare
 // word, where its shell-quoted value is exactly one word (see CORE-005, templating). Inside quotes,
 // a here-document, a comment or behind `\` or `$` the quoting would not hold, so those are errors
 // with the fix, never rendered.
@@ -10,7 +10,7 @@ import { type UnsafeContext, unsafePlaceholders } from './shell-context.js';
 import { refName, type TemplateRef } from './template.js';
 import { at as errorAtPlaceholder, templateFields } from './template-checks.js';
 
-const COMMAND_FIELDS = new Set(['run', 'precheck', 'postcheck']);
+const COMMAND_FIELDS = new Set(['run', 'precheck', 'postcheck', 'rollback']);
 
 export function checkPlaceholderQuoting(fleet: MergedFleet): ConfigError[] {
   const errors: ConfigError[] = [];
