@@ -45,6 +45,21 @@ export interface ExecOptions {
   /** Aborting kills the command's whole process tree now (second Ctrl-C, `cancel --kill`). */
   readonly signal?: AbortSignal;
   readonly onOutput?: (chunk: string) => void;
+  /** Called once the command's processes exist, and again when more is known (CORE-011). */
+  readonly onProcess?: (process: CommandProcess) => void;
+}
+
+/**
+ * What it takes to check and kill a running command after its nixfleet died (CORE-011): a local
+ * process group whose life spans the command's (the shell for local commands, the ssh client for
+ * ssh ones), its leader's start time (a reused pid is not the same process), and for ssh the
+ * remote process group.
+ */
+export interface CommandProcess {
+  readonly group: number;
+  /** Epoch ms the group leader started; null where /proc is not available. */
+  readonly startedAt: number | null;
+  readonly remoteGroup?: number;
 }
 
 export interface ExecResult {

@@ -6,7 +6,7 @@ import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
 import { type CommandRow, toCommandRecord } from './rows.js';
-import type { CommandPatch, CommandRecord, Owner } from './types.js';
+import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from './types.js';
 
 export interface NewCommandRow {
   readonly id: string;
@@ -28,6 +28,7 @@ export interface CommandTable {
   transition(id: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;
   progress(id: string, tail: string): void;
   setOutputFile(id: string, relativePath: string): void;
+  setProcess(id: string, process: CommandProcessRecord): void;
   get(id: string): CommandRecord | undefined;
   row(id: string): CommandRow | undefined;
   list(options?: CommandListOptions): CommandRecord[];
@@ -56,6 +57,9 @@ export function createCommandTable(
     'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?, finished_at = ? WHERE id = ?',
   );
   const setOutput = db.prepare('UPDATE commands SET output_file = ? WHERE id = ?');
+  const setProcessRow = db.prepare(
+    'UPDATE commands SET process_group = ?, process_started_at = ?, remote_group = ? WHERE id = ?',
+  );
   const listQueries = {
     run: db.prepare(
       'SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
@@ -140,6 +144,11 @@ export function createCommandTable(
 
     setOutputFile(id, relativePath) {
       if (setOutput.run(relativePath, id).changes === 0) throw new RecordNotFoundError('command', id);
+    },
+
+    setProcess(id, process) {
+      const changed = setProcessRow.run(process.group, process.startedAt, process.remoteGroup ?? null, id).changes;
+      if (changed === 0) throw new RecordNotFoundError('command', id);
     },
 
     get(id) {

@@ -26,6 +26,8 @@ export interface RunRow {
   registry_hash: string;
   retry_of: string | null;
   cancel_requested: number;
+  kill_requested: number;
+  kill_hosts: string;
   actor: string;
   owner_pid: number;
   owner_hostname: string;
@@ -49,6 +51,9 @@ export interface CommandRow {
   owner_pid: number;
   owner_hostname: string;
   owner_started_at: number;
+  process_group: number | null;
+  process_started_at: number | null;
+  remote_group: number | null;
 }
 
 export interface EventRow {
@@ -92,6 +97,8 @@ export function toRunRecord(row: RunRow): RunRecord {
     registryHash: row.registry_hash,
     retryOf: row.retry_of,
     cancelRequested: row.cancel_requested !== 0,
+    killRequested: row.kill_requested !== 0,
+    killHosts: JSON.parse(row.kill_hosts) as string[],
     owner: ownerOf(row),
   };
 }

@@ -3,8 +3,10 @@
 // process the command started, not just the shell.
 import { isAbsolute, resolve } from 'node:path';
 import { execa } from 'execa';
+import { isProcessGroupAlive, signalProcessGroup } from '../../domain/process-group.js';
+import { processStartTime } from '../../store/owner.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
-import { isProcessGroupAlive, signalProcessGroup } from './process-group.js';
+import { holdGroup, releaseGroup } from './lifeline.js';
 
 /** CONTRACT.md §3: SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
@@ -44,6 +46,13 @@ function execLocal(
   });
   // The promise settles through the 'exit'/'error' events below; this only keeps it from being unhandled.
   child.catch(() => {});
+  // CORE-011: if nixfleet dies while the command runs, the lifeline kills its group, and the
+  // journal knows the group (and its leader's start time) so recovery can tell whether it is gone.
+  const pgid = child.pid;
+  if (pgid !== undefined) {
+    holdGroup(pgid);
+    options.onProcess?.({ group: pgid, startedAt: processStartTime(pgid) ?? null });
+  }
 
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
@@ -80,6 +89,7 @@ function execLocal(
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
+      if (pgid !== undefined) releaseGroup(pgid);
       clearTimeout(timer);
       clearTimeout(forceKill);
       options.signal?.removeEventListener('abort', onAbort);

@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Host, Settings } from '../../registry/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { holdProcess, releaseProcess } from './lifeline.js';
 import { type ConnectionOptions, type ControlMode, destinationOf, identityFileOf, sshArgs } from './ssh/arguments.js';
 import { type ControlSocket, createControlSocket } from './ssh/control-socket.js';
 import { describeSshFailure } from './ssh/failure-reason.js';
-import { isMasterUp, startMaster, stopMaster } from './ssh/master.js';
+import { isMasterUp, masterPid, startMaster, stopMaster } from './ssh/master.js';
 import { stopRemoteGroup } from './ssh/reaper.js';
 import { buildRemoteCommand } from './ssh/remote-command.js';
 import { runSession } from './ssh/session.js';
@@ -27,12 +28,19 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
   };
   const destination = destinationOf(host);
   let control: ControlSocket | undefined;
+  /** The running master's pid, held by the lifeline so it does not outlive nixfleet (CORE-011). */
+  let masterProcess: number | undefined;
   // Commands of one host run one at a time, but a shared promise keeps two masters from racing.
   let masterOpening: Promise<ExecResult | undefined> | undefined;
 
   const openMaster = async (socket: ControlSocket, exec: ExecOptions): Promise<ExecResult | undefined> => {
     const started = await startMaster(connection, socket, { timeoutMs: exec.timeoutMs, signal: exec.signal });
-    if (started.ok) return undefined;
+    if (started.ok) {
+      if (masterProcess !== undefined) releaseProcess(masterProcess);
+      masterProcess = await masterPid(connection, socket);
+      if (masterProcess !== undefined) holdProcess(masterProcess);
+      return undefined;
+    }
     if (started.stderr !== '') exec.onOutput?.(started.stderr);
     const failure: ExecResult = {
       exitCode: null,
@@ -109,6 +117,8 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       control = undefined;
       if (!socket) return;
       await stopMaster(connection, socket);
+      if (masterProcess !== undefined) releaseProcess(masterProcess);
+      masterProcess = undefined;
       socket.remove();
     },
   };

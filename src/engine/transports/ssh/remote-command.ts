@@ -2,6 +2,7 @@
 // the user's login shell with `-c`, so everything we send is one POSIX shell line whose every
 // variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
 import { shellQuote } from '../../../config/shell-quote.js';
+import { REMOTE_LIFELINE } from './lifeline.js';
 
 export interface RemoteCommandOptions {
   readonly command: string;
@@ -19,14 +20,14 @@ export function startLine(token: string, pgid: number): string {
 }
 
 /**
- * `printf '<token> %s\n' "$$" >&2; cd <cwd> && exec env K=V ... <shell> -c <command>`.
+ * `printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && exec env K=V ... <shell> -c <command>`.
  * sshd starts the login shell in a new session (setsid), so `$$` is also the process group id;
  * `exec` keeps that pid through `env` and the op's shell, so killing the group later reaches the
  * whole command tree (see CORE-007, timeouts). The token goes to stderr so stdout stays the
  * command's own.
  */
 export function buildRemoteCommand(options: RemoteCommandOptions): string {
-  const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`];
+  const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`, REMOTE_LIFELINE];
   if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
   parts.push('exec env');
   for (const [name, value] of Object.entries(options.env)) parts.push(shellQuote(`${name}=${value}`));

@@ -1,7 +1,9 @@
 // One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
 import { execa } from 'execa';
+import { processStartTime } from '../../../store/owner.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
+import { holdGroup, releaseGroup } from '../lifeline.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
@@ -29,14 +31,26 @@ export interface SessionOptions {
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
   const { exec } = options;
+  // CORE-011: ssh's stdin is the remote lifeline (see ssh/lifeline.ts): a pipe nixfleet keeps open
+  // until the command ends. ssh leads its own process group so a Ctrl-C at the terminal reaches
+  // nixfleet only (the first one lets running commands finish), and the local lifeline can kill
+  // ssh if nixfleet dies, which closes the session and so the remote lifeline too.
   const child = execa('ssh', [...options.args], {
-    stdin: 'ignore',
+    stdin: 'pipe',
+    detached: true,
     buffer: false,
     reject: false,
     stripFinalNewline: false,
   });
   child.catch(() => {});
+  child.stdin?.on('error', () => {});
   const scanner = new StartMarkerScanner(options.startToken);
+  const group = child.pid;
+  const startedAt = group === undefined ? null : (processStartTime(group) ?? null);
+  if (group !== undefined) {
+    holdGroup(group);
+    exec.onProcess?.({ group, startedAt });
+  }
 
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
@@ -93,6 +107,9 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       const text = scanner.push(chunk);
       if (text !== '') exec.onOutput?.(text);
       const pgid = scanner.pgid;
+      if (!hadStarted && pgid !== undefined && group !== undefined) {
+        exec.onProcess?.({ group, startedAt, remoteGroup: pgid });
+      }
       if (!hadStarted && pgid !== undefined && stopWanted !== undefined && stopping === undefined) {
         stopRemoteNow(pgid, stopWanted);
       }
@@ -102,6 +119,8 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
+      if (group !== undefined) releaseGroup(group);
+      child.stdin?.destroy();
       clearTimeout(timer);
       clearTimeout(startWait);
       exec.signal?.removeEventListener('abort', onAbort);
