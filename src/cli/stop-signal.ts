@@ -1,5 +1,7 @@
-// How long-running commands (`watch`, `serve`) stop: the first SIGINT/SIGTERM asks them to wind
-// down; any later one calls `again` (kill what is still running) until disposed.
+// How long-running commands (`watch`, `serve`) stop: the first SIGINT/SIGTERM/SIGHUP asks them to
+// wind down; any later one calls `again` (kill what is still running) until disposed. SIGHUP (the
+// terminal closed) counts like the others, so nixfleet never dies of it with commands running
+// (CORE-011).
 
 export interface StopSignal {
   readonly signal: Promise<void>;
@@ -19,11 +21,13 @@ export function waitForStopSignal(again: () => void): StopSignal {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   return {
     signal,
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
     },
   };
 }
