@@ -58,6 +58,20 @@ describe('Kill in the dashboard', () => {
       body: JSON.stringify({ kill: true }),
     });
     expect(refused.status).toBe(401);
+    // Bodies that say something else than cancel, kill, or kill one host of the run are refused.
+    for (const [body, error] of [
+      [{ host: 'web1' }, '`host` needs `"kill": true` (a single host can only be killed)'],
+      [{ kill: 'yes' }, '`kill` must be true or false'],
+      [{ kill: true, host: 'db9' }, 'run r1 has no host `db9`'],
+    ] as const) {
+      const answer = await fetch(new URL('api/runs/r1/cancel', serve.baseUrl), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${serve.token}` },
+        body: JSON.stringify(body),
+      });
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+      expect(((await answer.json()) as { error: string }).error).toBe(error);
+    }
 
     const cell = (host: string, stage: number) => `#grid tr[data-host="${host}"] .cell:nth-of-type(${stage + 1})`;
     await page.waitForSelector('[data-kill-host="web1"]', { timeout: 30_000 });
