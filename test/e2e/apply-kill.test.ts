@@ -74,3 +74,20 @@ describe('nixfleet cancel RUN --kill from another process', () => {
     }
   });
 });
+
+describe('SIGHUP to `nixfleet watch --run`', () => {
+  it('kills the running command at once (no second signal can come), the run is CANCELLED, exit 130', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const watch = spawnCli(dir, ['watch', '--run', 'hang'], { timeoutMs: 240_000 });
+    await waitForFile(join(dir, 'started-h1'));
+    watch.kill('SIGHUP');
+    const result = await watch;
+    expect(result.signal, String(result.stderr)).toBeUndefined();
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(commandStatuses(dir, 'r1')).toEqual({
+      run: 'CANCELLED',
+      commands: { h1: ['CANCELLED', 'killed by cancel'], h2: ['CANCELLED', null] },
+    });
+    expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid-h1'), 'utf8')))).toEqual([]);
+  });
+});
