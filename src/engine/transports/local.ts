@@ -10,6 +10,8 @@ import { holdGroup, releaseGroup } from './lifeline.js';
 
 /** CONTRACT.md §3: SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
+/** Blocks until nixfleet says go (one line on stdin); end-of-file instead means nixfleet died first. */
+const START_GATE = 'read -r _ || exit 125; exec </dev/null';
 /** After the shell exits, how often to look whether only background children still hold its output open. */
 const DRAIN_MS = 100;
 
@@ -34,12 +36,15 @@ function execLocal(
     return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true });
   }
   // `exec 2>&1` first: one pipe keeps stdout and stderr in the order the command wrote them.
-  const child = execa(base.shell, ['-c', `exec 2>&1\n${command}`], {
+  // Then the gate (CORE-011): the shell waits for one line on stdin, which nixfleet writes only
+  // once the lifeline holds the group and the journal knows it; a nixfleet killed in between
+  // closes the pipe instead and the command never starts. The command itself reads /dev/null.
+  const child = execa(base.shell, ['-c', `exec 2>&1\n${START_GATE}\n${command}`], {
     cwd,
     env: { ...base.inherited, ...options.env },
     extendEnv: false,
     detached: true,
-    stdin: 'ignore',
+    stdin: 'pipe',
     buffer: false,
     reject: false,
     stripFinalNewline: false,
@@ -53,6 +58,8 @@ function execLocal(
     holdGroup(pgid);
     options.onProcess?.({ group: pgid, startedAt: processStartTime(pgid) ?? null });
   }
+  child.stdin?.on('error', () => {});
+  child.stdin?.end('\n');
 
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
