@@ -60,6 +60,8 @@ export interface CommandProcess {
   /** Epoch ms the group leader started; null where /proc is not available. */
   readonly startedAt: number | null;
   readonly remoteGroup?: number;
+  /** NIXFLEET_PROCESS_TAG of a local command: finds what left the group (Linux). */
+  readonly tag?: string;
 }
 
 export interface ExecResult {

@@ -58,7 +58,7 @@ export function createCommandTable(
   );
   const setOutput = db.prepare('UPDATE commands SET output_file = ? WHERE id = ?');
   const setProcessRow = db.prepare(
-    'UPDATE commands SET process_group = ?, process_started_at = ?, remote_group = ? WHERE id = ?',
+    'UPDATE commands SET process_group = ?, process_started_at = ?, remote_group = ?, process_tag = ? WHERE id = ?',
   );
   const listQueries = {
     run: db.prepare(
@@ -147,7 +147,13 @@ export function createCommandTable(
     },
 
     setProcess(id, process) {
-      const changed = setProcessRow.run(process.group, process.startedAt, process.remoteGroup ?? null, id).changes;
+      const changed = setProcessRow.run(
+        process.group,
+        process.startedAt,
+        process.remoteGroup ?? null,
+        process.tag ?? null,
+        id,
+      ).changes;
       if (changed === 0) throw new RecordNotFoundError('command', id);
     },
 

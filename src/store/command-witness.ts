@@ -3,11 +3,14 @@
 // local command, the ssh client of a remote one: it exits only once the remote session closed)
 // and the start time of its leader. Recovery never frees a host while that group is alive.
 import { isProcessGroupAlive, signalProcessGroup } from '../domain/process-group.js';
+import { signalTaggedProcesses, taggedProcesses } from '../domain/tagged-processes.js';
 import { processStartTime } from './owner.js';
 
 export interface CommandWitness {
   readonly group: number;
   readonly startedAt: number | null;
+  /** NIXFLEET_PROCESS_TAG: processes that left the group still carry it (Linux). */
+  readonly tag?: string | null;
 }
 
 /** Boot time is whole seconds: start times derived at different moments may differ by one. */
@@ -16,6 +19,10 @@ const START_TIME_TOLERANCE_MS = 2000;
 export const WITNESS_KILL_WAIT_MS = 3_000;
 
 export function isWitnessAlive(witness: CommandWitness): boolean {
+  return isGroupAlive(witness) || (witness.tag ? taggedProcesses(witness.tag).length > 0 : false);
+}
+
+function isGroupAlive(witness: CommandWitness): boolean {
   const leaderStart = processStartTime(witness.group);
   // The leader's pid now belongs to a process that started later: the kernel never hands out a
   // pid still used as a process group id, so the group we recorded is gone.
@@ -32,7 +39,10 @@ export function isWitnessAlive(witness: CommandWitness): boolean {
  */
 export function killWitnesses(witnesses: readonly CommandWitness[]): boolean {
   let alive = witnesses.filter(isWitnessAlive);
-  for (const witness of alive) signalProcessGroup(witness.group, 'SIGKILL');
+  for (const witness of alive) {
+    if (isGroupAlive(witness)) signalProcessGroup(witness.group, 'SIGKILL');
+    if (witness.tag) signalTaggedProcesses(witness.tag, 'SIGKILL');
+  }
   const giveUpAt = Date.now() + WITNESS_KILL_WAIT_MS;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   while (alive.length > 0 && Date.now() < giveUpAt) {

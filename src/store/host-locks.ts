@@ -25,12 +25,13 @@ interface HolderRow {
   owner_started_at: number;
   process_group: number | null;
   process_started_at: number | null;
+  process_tag: string | null;
 }
 
 export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => boolean): HostLocks {
   const holders = db.prepare(
     `SELECT c.id, c.pipeline_id, c.owner_pid, c.owner_hostname, c.owner_started_at, c.process_group,
-       c.process_started_at
+       c.process_started_at, c.process_tag
      FROM commands c JOIN pipelines p ON p.id = c.pipeline_id
      WHERE c.host_id = ? AND c.finished_at IS NULL AND p.status = 'RUNNING'
      ORDER BY c.rowid LIMIT 1000`,
@@ -56,7 +57,7 @@ export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => b
           const stillRunning =
             !alive &&
             row.process_group !== null &&
-            isWitnessAlive({ group: row.process_group, startedAt: row.process_started_at });
+            isWitnessAlive({ group: row.process_group, startedAt: row.process_started_at, tag: row.process_tag });
           if (!alive) dead.set(key, owner);
           if (!alive && !stillRunning) continue;
           busy.push({ hostId, runId: row.pipeline_id, commandId: row.id });

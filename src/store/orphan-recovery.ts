@@ -24,6 +24,7 @@ interface UnfinishedRow {
   id: string;
   process_group: number | null;
   process_started_at: number | null;
+  process_tag: string | null;
 }
 
 interface OwnerRow {
@@ -44,7 +45,7 @@ export function createOrphanRecovery(
   );
   const ownerFilter = 'owner_pid = ? AND owner_hostname = ? AND owner_started_at = ?';
   const unfinishedCommands = db.prepare(
-    `SELECT id, process_group, process_started_at FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
+    `SELECT id, process_group, process_started_at, process_tag FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
   );
   const runningRuns = db
     .prepare(`SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${ownerFilter} ORDER BY rowid`)
@@ -61,7 +62,7 @@ export function createOrphanRecovery(
       // hosts stay busy until a later recovery finds the processes gone.
       const witnesses: CommandWitness[] = unfinished
         .filter((row) => row.process_group !== null)
-        .map((row) => ({ group: row.process_group!, startedAt: row.process_started_at }));
+        .map((row) => ({ group: row.process_group!, startedAt: row.process_started_at, tag: row.process_tag }));
       if (!killWitnesses(witnesses)) continue;
       // No ORDER BY in SQL: it would make SQLite scan the table instead of the small index.
       const commandIds = unfinished.map((row) => row.id).sort(byIdNumber);

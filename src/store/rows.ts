@@ -54,6 +54,7 @@ export interface CommandRow {
   process_group: number | null;
   process_started_at: number | null;
   remote_group: number | null;
+  process_tag: string | null;
 }
 
 export interface EventRow {

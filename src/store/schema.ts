@@ -96,6 +96,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE commands ADD COLUMN process_group INTEGER;
   ALTER TABLE commands ADD COLUMN process_started_at INTEGER;
   ALTER TABLE commands ADD COLUMN remote_group INTEGER;
+  ALTER TABLE commands ADD COLUMN process_tag TEXT;
   ALTER TABLE pipelines ADD COLUMN kill_requested INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE pipelines ADD COLUMN kill_hosts TEXT NOT NULL DEFAULT '[]';
   `,

@@ -46,6 +46,7 @@ export interface CommandProcessRecord {
   readonly group: number;
   readonly startedAt: number | null;
   readonly remoteGroup?: number;
+  readonly tag?: string;
 }
 
 export interface RunRecord {

@@ -70,3 +70,52 @@ describe('kill -9 of nixfleet during a local run', () => {
     }
   });
 });
+
+// `setsid` moves the daemon out of the command's process group; on Linux it still carries the
+// command's NIXFLEET_PROCESS_TAG, which is how it is found.
+const DAEMON_FLEET = `version: 1
+hosts: { h1: {} }
+ops:
+  daemon-and-wait:
+    run: setsid sh -c 'echo $$ > daemon-pid; exec sleep 600' </dev/null >/dev/null 2>&1 & sleep 600
+  daemon-and-time-out:
+    run: setsid sh -c 'trap "" TERM; echo $$ > daemon-pid; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & sleep 600
+    timeout: 2s
+  daemon-and-succeed:
+    run: setsid sh -c 'echo $$ > daemon-pid; exec sleep 600' </dev/null >/dev/null 2>&1 &
+`;
+
+describe('a daemon an op moved out of its process group (setsid)', () => {
+  const daemonPid = (dir: string) => Number(readFileSync(join(dir, 'daemon-pid'), 'utf8'));
+
+  it('is killed by the lifeline when nixfleet is killed with SIGKILL', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
+    const apply = spawnCli(dir, ['apply', 'daemon-and-wait'], { timeoutMs: 240_000 });
+    await waitForFile(join(dir, 'daemon-pid'));
+    const daemon = daemonPid(dir);
+    expect(isRunning(daemon)).toBe(true);
+    apply.kill('SIGKILL');
+    await apply;
+    await waitFor(() => !isRunning(daemon), 'the setsid daemon to end', 30_000);
+  });
+
+  it('is killed with its command on timeout, even when it ignores SIGTERM', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
+    const result = await runCli(dir, ['apply', 'daemon-and-time-out', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout).hosts.h1[0].status).toBe('TIMEOUT');
+    expect(isRunning(daemonPid(dir))).toBe(false);
+  });
+
+  it('is left running when the command that started it succeeded, as a daemon should be', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
+    const result = await runCli(dir, ['apply', 'daemon-and-succeed']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    await waitForFile(join(dir, 'daemon-pid'));
+    const daemon = daemonPid(dir);
+    // nixfleet has exited and its lifeline has read end-of-file: the daemon was released first.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(isRunning(daemon)).toBe(true);
+    process.kill(daemon, 'SIGKILL');
+  });
+});

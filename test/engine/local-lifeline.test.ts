@@ -6,12 +6,12 @@ import type { CommandProcess } from '../../src/engine/types.js';
 import { makeTempDir } from '../support/cli.js';
 
 describe('a local command and the lifeline', () => {
-  it('is reported (group = its shell, with a start time) before it runs, and reads /dev/null', async () => {
+  it('is reported (group = its shell, start time, NIXFLEET_PROCESS_TAG) before it runs, and reads /dev/null', async () => {
     const transport = createLocalTransport({ shell: '/bin/sh', cwd: makeTempDir() });
     const reported: CommandProcess[] = [];
     let outputBeforeReport = false;
     let output = '';
-    const result = await transport.exec('echo "$$"; readlink /proc/$$/fd/0; cat; echo end', {
+    const result = await transport.exec('echo "$$"; readlink /proc/$$/fd/0; cat; echo "$NIXFLEET_PROCESS_TAG"', {
       env: {},
       timeoutMs: 30_000,
       onProcess: (process) => reported.push(process),
@@ -22,9 +22,9 @@ describe('a local command and the lifeline', () => {
     });
     expect(result.exitCode, output).toBe(0);
     expect(outputBeforeReport).toBe(false);
-    const [pid, stdin, end] = output.trim().split('\n');
+    const [pid, stdin, tag] = output.trim().split('\n');
     expect(stdin).toBe('/dev/null');
-    expect(end).toBe('end');
-    expect(reported).toEqual([{ group: Number(pid), startedAt: expect.any(Number) }]);
+    expect(tag).toMatch(/^[0-9a-f]{16}$/);
+    expect(reported).toEqual([{ group: Number(pid), startedAt: expect.any(Number), tag }]);
   });
 });

@@ -43,6 +43,31 @@ describe('a dead owner’s recorded processes', () => {
     }
   });
 
+  it('a process that left the group is found by its NIXFLEET_PROCESS_TAG and killed too', async () => {
+    const dataDir = tempDataDir();
+    const dead = openJournal(dataDir, { owner: deadOwner });
+    const { commands } = dead.createRun(newRun(['web1']));
+    const tag = 'a1b2c3d4e5f60718';
+    const escaped = spawn('sleep', ['600'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, NIXFLEET_PROCESS_TAG: tag },
+    });
+    escaped.unref();
+    await waitFor(() => processStartTime(escaped.pid!) !== undefined, 'the sleep to start', 10_000);
+    // The recorded group itself is long gone (no process has this pid).
+    dead.recordProcess(commands[0]!.id, { group: DEAD_PID, startedAt: 1, tag });
+    dead.close();
+
+    const next = openJournal(dataDir);
+    try {
+      expect(isRunning(escaped.pid!)).toBe(false);
+      expect(next.getRun('r1')?.status).toBe('ORPHANED');
+    } finally {
+      next.close();
+    }
+  });
+
   it('a leader pid reused by a later process is not the command: nothing is signalled, the host is freed', async () => {
     const dataDir = tempDataDir();
     const dead = openJournal(dataDir, { owner: deadOwner });

@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
 /**
- * `+ g<pgid>` / `+ p<pid>` add, `- g<pgid>` / `- p<pid>` remove. At end-of-file groups get
- * SIGKILL (nothing is left to wait for them) and single pids (ssh masters) SIGTERM, which lets
- * ssh remove its control socket. It ignores the terminal's signals: a closed terminal (SIGHUP)
+ * `+ g<pgid>` / `+ p<pid>` / `+ t<tag>` add, `- …` remove. At end-of-file groups get SIGKILL
+ * (nothing is left to wait for them), single pids (ssh masters) SIGTERM, which lets ssh remove its
+ * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL. It ignores the terminal's signals: a closed terminal (SIGHUP)
  * or Ctrl-C must not take it down before nixfleet has cleaned up.
  */
 const LIFELINE_SCRIPT = `trap '' HUP INT TERM PIPE
@@ -24,7 +24,17 @@ for id in $w; do
   case $id in
     g*) kill -KILL "-\${id#g}" 2>/dev/null ;;
     p*) kill -TERM "\${id#p}" 2>/dev/null ;;
+    t*) tags="$tags \${id#t}" ;;
   esac
+done
+[ -n "$tags" ] && [ -d /proc/self ] || exit 0
+for e in /proc/[0-9]*/environ; do
+  vars=$(tr '\\0' '\\n' < "$e" 2>/dev/null) || continue
+  for t in $tags; do
+    case "$vars" in *"NIXFLEET_PROCESS_TAG=$t"*)
+      p=\${e#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null ;;
+    esac
+  done
 done
 `;
 
@@ -56,6 +66,18 @@ export function holdGroup(pgid: number): void {
 
 export function releaseGroup(pgid: number): void {
   send(`- g${Math.trunc(pgid)}`);
+}
+
+/**
+ * Kill (SIGKILL) every process whose environment holds NIXFLEET_PROCESS_TAG=<tag> if nixfleet
+ * dies before `releaseTag`: what a local command moved out of its group (Linux only).
+ */
+export function holdTag(tag: string): void {
+  if (/^[0-9a-f]+$/.test(tag)) send(`+ t${tag}`);
+}
+
+export function releaseTag(tag: string): void {
+  if (/^[0-9a-f]+$/.test(tag)) send(`- t${tag}`);
 }
 
 /** Stop this process (SIGTERM) if nixfleet dies before `releaseProcess`: ssh masters. */

@@ -1,12 +1,14 @@
 // The local transport: `settings.shell -c <command>` on the machine running nixfleet
 // (see CORE-001). The shell leads its own process group so a timeout or a kill reaches every
 // process the command started, not just the shell.
+import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { execa } from 'execa';
 import { isProcessGroupAlive, signalProcessGroup } from '../../domain/process-group.js';
+import { PROCESS_TAG_VARIABLE, signalTaggedProcesses, taggedProcesses } from '../../domain/tagged-processes.js';
 import { processStartTime } from '../../store/owner.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
-import { holdGroup, releaseGroup } from './lifeline.js';
+import { holdGroup, holdTag, releaseGroup, releaseTag } from './lifeline.js';
 
 /** CONTRACT.md §3: SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
@@ -35,13 +37,15 @@ function execLocal(
   if (options.signal?.aborted) {
     return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true });
   }
+  // CORE-011: what escapes the group (`setsid`) is still found by this tag in its environment.
+  const tag = randomBytes(8).toString('hex');
   // `exec 2>&1` first: one pipe keeps stdout and stderr in the order the command wrote them.
   // Then the gate (CORE-011): the shell waits for one line on stdin, which nixfleet writes only
   // once the lifeline holds the group and the journal knows it; a nixfleet killed in between
   // closes the pipe instead and the command never starts. The command itself reads /dev/null.
   const child = execa(base.shell, ['-c', `exec 2>&1\n${START_GATE}\n${command}`], {
     cwd,
-    env: { ...base.inherited, ...options.env },
+    env: { ...base.inherited, ...options.env, [PROCESS_TAG_VARIABLE]: tag },
     extendEnv: false,
     detached: true,
     stdin: 'pipe',
@@ -56,7 +60,8 @@ function execLocal(
   const pgid = child.pid;
   if (pgid !== undefined) {
     holdGroup(pgid);
-    options.onProcess?.({ group: pgid, startedAt: processStartTime(pgid) ?? null });
+    holdTag(tag);
+    options.onProcess?.({ group: pgid, startedAt: processStartTime(pgid) ?? null, tag });
   }
   child.stdin?.on('error', () => {});
   child.stdin?.end('\n');
@@ -70,9 +75,11 @@ function execLocal(
     const killTree = (signal: NodeJS.Signals) => {
       if (child.pid === undefined) return;
       signalProcessGroup(child.pid, signal);
+      signalTaggedProcesses(tag, signal);
       if (signal === 'SIGTERM' && forceKill === undefined) {
         forceKill = setTimeout(() => {
           if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
+          signalTaggedProcesses(tag, 'SIGKILL');
         }, KILL_GRACE_MS);
       }
     };
@@ -96,7 +103,10 @@ function execLocal(
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
-      if (pgid !== undefined) releaseGroup(pgid);
+      if (pgid !== undefined) {
+        releaseGroup(pgid);
+        releaseTag(tag);
+      }
       clearTimeout(timer);
       clearTimeout(forceKill);
       options.signal?.removeEventListener('abort', onAbort);
@@ -104,16 +114,18 @@ function execLocal(
     };
     // A timed-out or killed command is over only when its whole tree is gone: children that
     // ignore SIGTERM get the SIGKILL at the end of the grace period (CONTRACT.md §3).
+    // The tree includes what left the group but carries the command's tag (CORE-011).
+    const isTreeAlive = (pid: number) => isProcessGroupAlive(pid) || taggedProcesses(tag).length > 0;
     const finishWhenTreeIsGone = (result: ExecResult) => {
       const pid = child.pid;
-      if (!(timedOut || aborted) || pid === undefined || !isProcessGroupAlive(pid)) {
+      if (!(timedOut || aborted) || pid === undefined || !isTreeAlive(pid)) {
         finish(result);
         return;
       }
       // Bounded: a zombie left for a non-reaping init would otherwise look alive forever.
       const giveUpAt = Date.now() + KILL_GRACE_MS + 1_000;
       const poll = setInterval(() => {
-        if (isProcessGroupAlive(pid) && Date.now() < giveUpAt) return;
+        if (isTreeAlive(pid) && Date.now() < giveUpAt) return;
         clearInterval(poll);
         finish(result);
       }, 50);
