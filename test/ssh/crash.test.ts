@@ -29,6 +29,11 @@ hosts: { h1: ${host}, h2: ${host} }
 ops:
   hang:
     run: echo $$ > ${file('shell-')}$NIXFLEET_HOST; sleep 600 & echo $! > ${file('child-')}$NIXFLEET_HOST; wait
+  daemon:
+    run: setsid sh -c 'echo $$ > ${file('daemon-pid')}; exec sleep 600' </dev/null >/dev/null 2>&1 & sleep 600
+  daemon-timeout:
+    run: setsid sh -c 'trap "" TERM; echo $$ > ${file('daemon-pid')}; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & sleep 600
+    timeout: 3s
   check:
     run: |
       for f in shell-$NIXFLEET_HOST child-$NIXFLEET_HOST; do
@@ -65,4 +70,33 @@ describe('kill -9 of nixfleet during an ssh run', () => {
       expect(runs.map((r) => r.status)).toEqual(['COMPLETE', 'ORPHANED']);
     });
   }
+});
+
+describe('a daemon an ssh op moved out of its process group (setsid)', () => {
+  const setup = () => {
+    const dir = makeTempDir();
+    const workdir = join(dir, 'remote');
+    mkdirSync(workdir);
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(workdir, true));
+    return { dir, daemonFile: join(workdir, 'daemon-pid'), env: { NIXFLEET_SSH_CONFIG: sshd.clientConfig } };
+  };
+
+  it('is killed on the host by the remote lifeline when nixfleet is killed with SIGKILL', async () => {
+    const { dir, daemonFile, env } = setup();
+    const apply = spawnCli(dir, ['apply', 'daemon', '--on', 'h1'], { env, timeoutMs: 240_000 });
+    await waitForFile(daemonFile);
+    const daemon = Number(readFileSync(daemonFile, 'utf8'));
+    expect(isRunning(daemon)).toBe(true);
+    apply.kill('SIGKILL');
+    await apply;
+    await waitFor(() => !isRunning(daemon), 'the remote setsid daemon to end', 30_000);
+  });
+
+  it('is killed with its command on timeout by the remote reaper, even when it ignores SIGTERM', async () => {
+    const { dir, daemonFile, env } = setup();
+    const result = await runCli(dir, ['apply', 'daemon-timeout', '--on', 'h1', '--json'], { env, timeoutMs: 120_000 });
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout).hosts.h1[0].status).toBe('TIMEOUT');
+    expect(isRunning(Number(readFileSync(daemonFile, 'utf8')))).toBe(false);
+  });
 });

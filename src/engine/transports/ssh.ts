@@ -2,6 +2,7 @@
 // the system `ssh`, never prompting, with one multiplexed connection per host for a whole run.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { PROCESS_TAG_VARIABLE } from '../../domain/tagged-processes.js';
 import type { Host, Settings } from '../../registry/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdProcess, releaseProcess } from './lifeline.js';
@@ -91,9 +92,12 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
     // Connecting used the whole budget: starting the command only to kill it would be worse.
     if (remainingMs <= 0) return { exitCode: null, signal: null, timedOut: true, aborted: false };
     const startToken = `nixfleet-start-${randomBytes(8).toString('hex')}`;
+    // CORE-011: what the command moves out of its group (`setsid`) still carries this tag.
+    const tag = randomBytes(8).toString('hex');
     const remoteCommand = buildRemoteCommand({
       command,
-      env: execOptions.env,
+      env: { ...execOptions.env, [PROCESS_TAG_VARIABLE]: tag },
+      tag,
       cwd: execOptions.cwd,
       shell: settings.shell,
       startToken,
@@ -105,7 +109,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       destination,
       exec: execOptions,
       timeoutMs: remainingMs,
-      stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first),
+      stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first, tag),
       isConnectionUp: () => sessionMode.kind !== 'client' || existsSync(sessionMode.socketPath),
     });
   };

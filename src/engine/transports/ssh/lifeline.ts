@@ -17,5 +17,18 @@
  * `exec`) still runs: a command that ended normally closes the session, and whatever it left in
  * the background on purpose is left alone, as with the local transport.
  */
-export const REMOTE_LIFELINE =
-  'exec 3<&0 </dev/null; (while read -r _; do :; done <&3; kill -0 $$ 2>/dev/null && kill -KILL -$$) >/dev/null 2>&1 & exec 3<&-;';
+export function remoteLifeline(tag?: string): string {
+  const killAll = tag === undefined ? 'kill -KILL -$$' : `{ ${signalTagged(tag, 'KILL')} kill -KILL -$$; }`;
+  return `exec 3<&0 </dev/null; (while read -r _; do :; done <&3; kill -0 $$ 2>/dev/null && ${killAll}) >/dev/null 2>&1 & exec 3<&-;`;
+}
+
+/**
+ * Signals every process on the host whose environment holds NIXFLEET_PROCESS_TAG=<tag>: what the
+ * command moved out of its group (`setsid`). Linux `/proc` only; elsewhere the glob matches
+ * nothing readable and nothing is signalled. The watcher itself does not carry the tag: it is set
+ * by the `env` that starts the op's shell.
+ */
+export function signalTagged(tag: string, signal: 'TERM' | 'KILL'): string {
+  if (!/^[0-9a-f]+$/.test(tag)) throw new RangeError(`not a process tag: ${tag}`);
+  return `for e in /proc/[0-9]*/environ; do case "$(tr '\\0' '\\n' < "$e" 2>/dev/null)" in *NIXFLEET_PROCESS_TAG=${tag}*) p=\${e#/proc/}; kill -${signal} "\${p%/environ}" 2>/dev/null;; esac; done;`;
+}

@@ -14,8 +14,9 @@ export async function stopRemoteGroup(
   mode: ControlMode,
   pgid: number,
   first: StopSignal,
+  tag?: string,
 ): Promise<StopSignal | null> {
-  const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS);
+  const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS, tag);
   const result = await execa('ssh', sshArgs(connection, mode, remote), {
     stdin: 'ignore',
     reject: false,

@@ -2,7 +2,7 @@
 // the user's login shell with `-c`, so everything we send is one POSIX shell line whose every
 // variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
 import { shellQuote } from '../../../config/shell-quote.js';
-import { REMOTE_LIFELINE } from './lifeline.js';
+import { remoteLifeline, signalTagged } from './lifeline.js';
 
 export interface RemoteCommandOptions {
   readonly command: string;
@@ -12,6 +12,8 @@ export interface RemoteCommandOptions {
   readonly shell: string;
   /** A per-command token; the remote side prints it with its process group id before anything else. */
   readonly startToken: string;
+  /** NIXFLEET_PROCESS_TAG of this execution (already in `env`): the lifeline also kills by it. */
+  readonly tag?: string;
 }
 
 /** The line the remote side writes to stderr first: `<token> <pgid>`. */
@@ -27,7 +29,7 @@ export function startLine(token: string, pgid: number): string {
  * command's own.
  */
 export function buildRemoteCommand(options: RemoteCommandOptions): string {
-  const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`, REMOTE_LIFELINE];
+  const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`, remoteLifeline(options.tag)];
   if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
   parts.push('exec env');
   for (const [name, value] of Object.entries(options.env)) parts.push(shellQuote(`${name}=${value}`));
@@ -47,12 +49,16 @@ function remotePath(path: string): string {
  * `graceMs`, SIGKILL. Prints the signal that ended the group (TERM or KILL) so the caller can
  * report it. Where `sleep` takes no fractions the wait loop ends at once and SIGKILL follows early.
  */
-export function buildReaperCommand(pgid: number, first: 'TERM' | 'KILL', graceMs: number): string {
+export function buildReaperCommand(pgid: number, first: 'TERM' | 'KILL', graceMs: number, tag?: string): string {
   const group = `-${Math.trunc(pgid)}`;
   const steps = Math.max(1, Math.ceil(graceMs / 100));
+  // CORE-011: what left the group but carries the tag gets `first` with it and SIGKILL at the end.
+  const tagged = (signal: 'TERM' | 'KILL') => (tag === undefined ? [] : [signalTagged(tag, signal)]);
   return [
     `kill -${first} ${group} 2>/dev/null;`,
+    ...tagged(first),
     `i=0; while kill -0 ${group} 2>/dev/null && [ $i -lt ${steps} ]; do sleep 0.1 2>/dev/null; i=$((i+1)); done;`,
+    ...tagged('KILL'),
     `if kill -0 ${group} 2>/dev/null; then kill -KILL ${group} 2>/dev/null; echo KILL; else echo ${first}; fi`,
   ].join(' ');
 }
