@@ -1,6 +1,7 @@
 // How a run learns it should stop (see CORE-002, cancel): a local request (Ctrl-C, the API) or a
-// request journaled by another process (`nixfleet cancel RUN_ID`, the dashboard), polled often
-// enough that it is honoured within a second.
+// request journaled by another process (`nixfleet cancel RUN_ID [--kill]`, the dashboard), polled
+// often enough that it is honoured within a second. Kills reach the whole run or one host's
+// running command (CORE-011).
 import { setMaxListeners } from 'node:events';
 import type { Journal } from '../store/types.js';
 
@@ -10,8 +11,12 @@ export const CANCEL_POLL_MS = 250;
 export interface RunCancellation {
   /** Aborted when running commands must be killed too. */
   readonly killSignal: AbortSignal;
+  /** Aborted when the run is killed, or this host's running command is (per-host kill). */
+  killSignalFor(hostId: string): AbortSignal;
   isRequested(): boolean;
   request(options?: { kill?: boolean }): void;
+  /** Kills the running command of one host (journaled, so every view sees it); the run goes on. */
+  killHost(hostId: string): void;
   /** Called once, on the first request. */
   onRequest(listener: () => void): void;
   stop(): void;
@@ -23,6 +28,16 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
   setMaxListeners(0, kill.signal);
   let requested = false;
   const listeners: (() => void)[] = [];
+  const hostKills = new Map<string, AbortController>();
+  const hostKill = (hostId: string) => {
+    let controller = hostKills.get(hostId);
+    if (!controller) {
+      controller = new AbortController();
+      setMaxListeners(0, controller.signal);
+      hostKills.set(hostId, controller);
+    }
+    return controller;
+  };
 
   const markRequested = () => {
     if (requested) return;
@@ -30,9 +45,12 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     for (const listener of listeners) listener();
   };
   const poll = setInterval(() => {
-    if (requested) return;
+    if (kill.signal.aborted) return;
     try {
-      if (journal.getRun(runId)?.cancelRequested) markRequested();
+      const run = journal.getRun(runId);
+      if (run?.cancelRequested) markRequested();
+      if (run?.killRequested) kill.abort();
+      for (const hostId of run?.killHosts ?? []) hostKill(hostId).abort();
     } catch {
       // A busy or closing database must not kill the run; the next poll asks again.
     }
@@ -42,16 +60,27 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     killSignal: kill.signal,
     isRequested: () => requested,
     request(options = {}) {
-      if (!requested) {
+      if (!requested || (options.kill && !kill.signal.aborted)) {
         try {
           // Journaled so every other view (dashboard, `nixfleet show`) sees the run is cancelling.
-          journal.requestCancel(runId);
+          journal.requestCancel(runId, options.kill ? { kill: true } : {});
         } catch {
           // The run may already be finished; the local flag is what stops it.
         }
       }
       markRequested();
       if (options.kill) kill.abort();
+    },
+    killHost(hostId) {
+      try {
+        journal.requestCancel(runId, { kill: true, hostId });
+      } catch {
+        // Finished already: nothing runs to kill.
+      }
+      hostKill(hostId).abort();
+    },
+    killSignalFor(hostId) {
+      return AbortSignal.any([kill.signal, hostKill(hostId).signal]);
     },
     onRequest(listener) {
       listeners.push(listener);

@@ -68,6 +68,13 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       timeoutMs: op.timeoutMs,
       signal: ctx.killSignal,
       onOutput,
+      onProcess: (process) => {
+        try {
+          journal.recordProcess(commandId, process);
+        } catch {
+          // Only recovery after a crash reads it; a busy database must not fail the command.
+        }
+      },
     });
   const finish = async (verdict: Verdict) => {
     // The log file is complete before anyone can see the final status.

@@ -51,6 +51,8 @@ export interface StartedRun {
   readonly done: Promise<RunOutcome>;
   /** First call: running commands finish, the rest is CANCELLED. With `kill`, running ones die too. */
   cancel(options?: { kill?: boolean }): void;
+  /** Kills the running command of one host (it ends CANCELLED, the host drops out); the run goes on. */
+  killHost(hostId: string): void;
 }
 
 /**
@@ -138,7 +140,12 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
     secrets,
     redact: redactionPatterns(secrets.values()),
   });
-  return { runId, done, cancel: (cancelOptions) => cancellation.request(cancelOptions) };
+  return {
+    runId,
+    done,
+    cancel: (cancelOptions) => cancellation.request(cancelOptions),
+    killHost: (hostId) => cancellation.killHost(hostId),
+  };
 }
 
 interface RunState {
@@ -193,7 +200,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         journal,
         actor: options.actor,
         emit,
-        killSignal: cancellation.killSignal,
+        killSignal: cancellation.killSignalFor(hostId),
         isCancelRequested: cancellation.isRequested,
         ...(options.rollback === false ? { rollback: false } : {}),
       },

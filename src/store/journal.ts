@@ -67,9 +67,14 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
         throw new RangeError(`new run ${run.name}: command stage ${command.stage} is not one of its stages`);
       }
     }
-    const check = locks.check(run.commands.map((command) => command.hostId));
-    // A dead holder found here is recovered now, so a crashed run never blocks its hosts.
-    if (check.deadOwners.length > 0) recovery.markOrphans(check.deadOwners);
+    const hostIds = run.commands.map((command) => command.hostId);
+    let check = locks.check(hostIds);
+    // A dead holder found here is recovered now, so a crashed run never blocks its hosts; one
+    // whose command still runs is killed first (CORE-011), so look again afterwards.
+    if (check.deadOwners.length > 0) {
+      recovery.markOrphans(check.deadOwners);
+      check = locks.check(hostIds);
+    }
     if (check.busy.length > 0) throw new HostsBusyError(check.busy);
     const at = now();
     const runId = `r${meta.reserve('next_run', 1)}`;
@@ -94,6 +99,7 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
   });
 
   const setOutputFile = write(commands.setOutputFile);
+  const setProcess = write(commands.setProcess);
 
   const addRollback = write((commandId: string) => {
     const failed = commands.get(commandId);
@@ -134,6 +140,8 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
       if (commands.row(commandId)?.output_file !== relative) setOutputFile(commandId, relative);
       return createOutputSink(join(root, relative));
     },
+
+    recordProcess: (commandId, process) => setProcess(commandId, process),
 
     logEvent: write(events.append),
     listEvents: (listOptions) => events.list(listOptions?.limit),

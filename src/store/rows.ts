@@ -28,6 +28,8 @@ export interface RunRow {
   retry_of: string | null;
   rollout?: string | null;
   cancel_requested: number;
+  kill_requested: number;
+  kill_hosts: string;
   actor: string;
   owner_pid: number;
   owner_hostname: string;
@@ -55,6 +57,10 @@ export interface CommandRow {
   rollback_of: string | null;
   armed_ms: number | null;
   armed_state: string | null;
+  process_group: number | null;
+  process_started_at: number | null;
+  remote_group: number | null;
+  process_tag: string | null;
 }
 
 export interface EventRow {
@@ -98,6 +104,8 @@ export function toRunRecord(row: RunRow): RunRecord {
     registryHash: row.registry_hash,
     retryOf: row.retry_of,
     cancelRequested: row.cancel_requested !== 0,
+    killRequested: row.kill_requested !== 0,
+    killHosts: JSON.parse(row.kill_hosts) as string[],
     owner: ownerOf(row),
     rollout: row.rollout ? (JSON.parse(row.rollout) as RolloutRecord) : null,
   };

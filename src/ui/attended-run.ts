@@ -68,15 +68,22 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       run.cancel({ kill: true });
     }
   };
-  // SIGTERM (a CI job cancelled, systemd stopping us) leaves no time to wait: kill the running
-  // commands so none outlives us, and journal the run CANCELLED (CORE-002).
-  const onTerminate = () => {
+  // SIGTERM (a CI job cancelled, systemd stopping us) and SIGHUP (the terminal closed) leave no
+  // time to wait: kill the running commands so none outlives us, and journal the run CANCELLED
+  // (CORE-002, CORE-011).
+  const onTerminate = (signal: NodeJS.Signals) => {
     if (run === undefined) return;
-    options.stderr.write(`\nnixfleet: terminated: killing the running commands of run ${run.runId}\n`);
+    const why = signal === 'SIGHUP' ? 'the terminal closed' : 'terminated';
+    try {
+      options.stderr.write(`\nnixfleet: ${why}: killing the running commands of run ${run.runId}\n`);
+    } catch {
+      // A hung-up terminal may refuse the write; the kill matters, not the message.
+    }
     run.cancel({ kill: true });
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onTerminate);
+  process.on('SIGHUP', onTerminate);
   try {
     run = startRun(plan, {
       journal: options.journal,
@@ -92,6 +99,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   } catch (error) {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
+    process.off('SIGHUP', onTerminate);
     if (!(error instanceof HostsBusyError)) throw error;
     const holders = [...new Set(error.busy.map((b) => b.runId))];
     throw new UserError(`${error.message}; nothing was started`, {
@@ -116,5 +124,6 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
+    process.off('SIGHUP', onTerminate);
   }
 }
