@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type ConnectionOptions, connectionArgs, sshArgs } from './arguments.js';
+import { type ConnectionOptions, connectionArgs, controlPathOption, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 
 /**
@@ -62,7 +62,7 @@ export async function stopMaster(connection: ConnectionOptions, control: Control
     [
       ...connectionArgs(connection),
       '-o',
-      `ControlPath=${control.socketPath}`,
+      controlPathOption(control.socketPath),
       '-O',
       'exit',
       '--',
