@@ -153,6 +153,11 @@ export interface Journal {
   readonly dataDir: string;
   readonly dbPath: string;
   readonly logsDir: string;
+  /**
+   * Set when the journal is a read-only in-memory copy (`readOnly` open of a full or read-only
+   * disk): why, for the CLI to say so. Writes to such a journal are lost (see CORE-003).
+   */
+  snapshotReason?: string;
   readonly owner: Owner;
 
   /** Upserts the registry's hosts (host_added / host_updated); hosts no longer declared are removed (host_removed). */
