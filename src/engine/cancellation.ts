@@ -2,6 +2,7 @@
 // request journaled by another process (`nixfleet cancel RUN_ID`, the dashboard), polled often
 // enough that it is honoured within a second.
 import { setMaxListeners } from 'node:events';
+import { JournalError } from '../store/journal-error.js';
 import type { Journal } from '../store/types.js';
 
 /** How often the journal is asked whether another process requested a cancel. */
@@ -14,6 +15,8 @@ export interface RunCancellation {
   request(options?: { kill?: boolean }): void;
   /** Called once, on the first request. */
   onRequest(listener: () => void): void;
+  /** Called when the poll finds the journal unusable (replaced, disk full): the run must stop. */
+  onJournalFailure(listener: (error: JournalError) => void): void;
   stop(): void;
 }
 
@@ -23,6 +26,7 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
   setMaxListeners(0, kill.signal);
   let requested = false;
   const listeners: (() => void)[] = [];
+  const failureListeners: ((error: JournalError) => void)[] = [];
 
   const markRequested = () => {
     if (requested) return;
@@ -33,8 +37,10 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     if (requested) return;
     try {
       if (journal.getRun(runId)?.cancelRequested) markRequested();
-    } catch {
-      // A busy or closing database must not kill the run; the next poll asks again.
+    } catch (error) {
+      // A busy database must not kill the run; the next poll asks again. A journal that was
+      // replaced must: this poll is what notices it while commands run for a long time.
+      if (error instanceof JournalError) for (const listener of failureListeners) listener(error);
     }
   }, CANCEL_POLL_MS);
 
@@ -55,6 +61,9 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     },
     onRequest(listener) {
       listeners.push(listener);
+    },
+    onJournalFailure(listener) {
+      failureListeners.push(listener);
     },
     stop() {
       clearInterval(poll);

@@ -4,6 +4,7 @@
 
 import type { CommandStatus } from '../domain/status.js';
 import type { Op } from '../registry/types.js';
+import { LOGS_DIR } from '../store/journal.js';
 import type { Journal, OutputSink } from '../store/types.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
@@ -28,6 +29,11 @@ export interface CommandRunContext {
   readonly killSignal: AbortSignal;
   /** A plain cancel lets a running attempt finish but starts no automatic retry. */
   readonly isCancelRequested: () => boolean;
+  /**
+   * The journal failed outside the command's own status steps (opening its output, a progress
+   * report): the run must stop (see CORE-002). Errors of the status steps are thrown instead.
+   */
+  readonly onJournalFailure: (error: unknown) => void;
 }
 
 interface Verdict {
@@ -48,10 +54,26 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
 
   // Output is opened on the first chunk: a silent command costs no file (see CORE-001).
   let sink: OutputSink | undefined;
-  const tail = createOutputTail((text) => journal.reportProgress(commandId, text));
+  // Both run from stream and timer callbacks, where a throw would crash nixfleet with every
+  // command still running: a journal failure there is handed to the run instead.
+  const tail = createOutputTail((text) => {
+    try {
+      journal.reportProgress(commandId, text);
+    } catch (error) {
+      ctx.onJournalFailure(error);
+    }
+  });
+  let sinkFailed = false;
   const onOutput = (chunk: string) => {
-    sink ??= journal.openOutput(commandId);
-    sink.write(chunk);
+    if (sink === undefined && !sinkFailed) {
+      try {
+        sink = journal.openOutput(commandId);
+      } catch (error) {
+        sinkFailed = true;
+        ctx.onJournalFailure(error);
+      }
+    }
+    sink?.write(chunk);
     tail.append(chunk);
     emit({ type: 'command_output', runId: job.runId, commandId, hostId: job.hostId, stage: job.stage, chunk });
   };
@@ -67,8 +89,12 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   const finish = async (verdict: Verdict) => {
     tail.stop();
     // The log file is complete before anyone can see the final status.
-    await sink?.close().catch(() => {});
-    return transition(verdict.status, { exitCode: verdict.exitCode, error: verdict.error });
+    const lost = await sink?.close().then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    const final = lost === undefined ? verdict : withLostOutput(verdict, `${LOGS_DIR}/${commandId}.log`, lost);
+    return transition(final.status, { exitCode: final.exitCode, error: final.error });
   };
 
   transition('VALIDATING');
@@ -95,6 +121,19 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     onOutput(`\n[nixfleet] ${verdict.error}; attempt ${attempt + 1} of ${attempts}\n`);
     transition('EXECUTING');
   }
+}
+
+/**
+ * CORE-001: output that could not be stored (a full disk) is never lost silently. The record says
+ * so, and a command that otherwise succeeded is an ERROR, so the run cannot end COMPLETE with
+ * its output missing and the host does not go on writing to a disk that refuses writes.
+ */
+function withLostOutput(verdict: Verdict, file: string, reason: string): Verdict {
+  const note = `output not stored (${file}): ${reason}`;
+  if (verdict.status === 'SUCCESS') {
+    return { status: 'ERROR', exitCode: verdict.exitCode, error: `${note}; the command itself succeeded` };
+  }
+  return { ...verdict, error: verdict.error === null ? note : `${verdict.error}; ${note}` };
 }
 
 function checkPrecheck(result: ExecResult, timeoutMs: number): Verdict | null {

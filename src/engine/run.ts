@@ -133,6 +133,23 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     const to = cancellation.isRequested() ? 'CANCELLED' : 'SKIPPED';
     for (const later of commands.pendingOf(hostId, afterStage)) settle(later.id, to);
   };
+  // CORE-002: when the journal fails (a full disk, the journal replaced), nothing more can be
+  // recorded, so nothing more may run: every running command is killed, queued ones never start,
+  // and the run ends by rethrowing the failure once they all stopped.
+  let journalFailure: { error: unknown } | undefined;
+  const onJournalFailure = (error: unknown) => {
+    if (journalFailure !== undefined) return;
+    journalFailure = { error };
+    cancellation.request({ kill: true });
+  };
+  cancellation.onJournalFailure(onJournalFailure);
+  const guarded = async (task: () => Promise<void>) => {
+    try {
+      await task();
+    } catch (error) {
+      onJournalFailure(error);
+    }
+  };
   const runOne = async (stage: PlannedStage, hostId: string, commandId: string) => {
     if (cancellation.isRequested()) {
       settle(commandId, 'CANCELLED');
@@ -155,6 +172,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         emit,
         killSignal: cancellation.killSignal,
         isCancelRequested: cancellation.isRequested,
+        onJournalFailure,
       },
     );
     commands.setStatus(commandId, status);
@@ -174,22 +192,29 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         const controller = stageCommands[0]!;
         if (active.size === 0) settle(controller.id, 'SKIPPED');
         else {
-          const status = await limiter.run(() => runOne(stage, CONTROLLER_HOST_ID, controller.id));
-          // CORE-002: a controller op that fails stops every host.
-          if (status !== 'SUCCESS') for (const host of [...active]) dropHost(host, stage.index);
+          await limiter.run(() =>
+            guarded(async () => {
+              const status = await runOne(stage, CONTROLLER_HOST_ID, controller.id);
+              // CORE-002: a controller op that fails stops every host.
+              if (status !== 'SUCCESS') for (const host of [...active]) dropHost(host, stage.index);
+            }),
+          );
         }
       } else {
         await Promise.all(
           stageCommands
             .filter((c) => commands.statusOf(c.id) === 'PENDING')
             .map((c) =>
-              limiter.run(async () => {
-                const status = await runOne(stage, c.hostId, c.id);
-                if (status !== 'SUCCESS') dropHost(c.hostId, stage.index);
-              }),
+              limiter.run(() =>
+                guarded(async () => {
+                  const status = await runOne(stage, c.hostId, c.id);
+                  if (status !== 'SUCCESS') dropHost(c.hostId, stage.index);
+                }),
+              ),
             ),
         );
       }
+      if (journalFailure !== undefined) throw journalFailure.error;
       emit({ type: 'stage_finished', runId, stage: stage.index, at: Date.now() });
     }
     const cancelled = cancellation.isRequested();
