@@ -218,11 +218,12 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
         problems,
       );
     },
-    pruneIfDue() {
+    pruneIfDue(everyMs = DAY_MS) {
       const at = now();
       const last = Number(meta.get(LAST_PRUNE_KEY) ?? Number.NEGATIVE_INFINITY);
-      // CORE-003: apply and serve prune at most once a day; a clock set back also counts as due.
-      if (at - last < DAY_MS && at >= last) return null;
+      // CORE-003: apply and serve prune at most once a day (serve: once per its interval); a
+      // clock set back also counts as due.
+      if (at - last < everyMs && at >= last) return null;
       return journal.prune({ now: at });
     },
     close: () => db.close(),

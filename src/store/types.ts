@@ -210,7 +210,7 @@ export interface Journal {
    * NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS policy (`nixfleet prune --older-than`).
    */
   prune(options?: { now?: number; commandRetentionMs?: number; eventRetentionMs?: number }): PruneResult;
-  /** Retention if it last ran more than a day ago. */
-  pruneIfDue(): PruneResult | null;
+  /** Retention if it last ran (in any process) at least `everyMs` ago (default a day). */
+  pruneIfDue(everyMs?: number): PruneResult | null;
   close(): void;
 }

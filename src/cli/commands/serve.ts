@@ -16,6 +16,7 @@ import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
 import { dataDirFor, fleetFilePath } from '../load-fleet.js';
+import { type PruneSchedule, pruneIntervalFrom, schedulePrune } from '../prune-schedule.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'serve [--bind 127.0.0.1] [--port 7420] [--token T]';
@@ -33,6 +34,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const port = parsePort(ctx.values.port as string | undefined);
   const token = parseToken((ctx.values.token as string | undefined) ?? nonEmpty(ctx.io.env.NIXFLEET_TOKEN));
   const settings = syncSettingsFrom(ctx.io.env);
+  const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
   const file = fleetFilePath(ctx);
   const dataDir = await dataDirFor(ctx);
   const name = (path: string) => relative(ctx.io.cwd, path) || path;
@@ -47,6 +49,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   let watcher: RegistryWatcher | undefined;
   let dispatcher: EngineDispatcher | undefined;
   let server: SyncServer | undefined;
+  let pruning: PruneSchedule | undefined;
   const stopped = waitForStopSignal(() => void dispatcher?.stopAll({ kill: true }));
   try {
     if (existsSync(file)) {
@@ -82,7 +85,19 @@ export async function run(ctx: CommandContext): Promise<number> {
         `nixfleet serve: no fleet file at ${name(file)}; showing the journal in ${name(dataDir)} without Apply\n`,
       );
     }
-    journal.pruneIfDue();
+    journal.pruneIfDue(pruneEveryMs);
+    pruning = schedulePrune(journal, pruneEveryMs, {
+      onPruned: (result) =>
+        result.pipelines + result.events > 0 &&
+        say(`pruned ${result.pipelines} run(s) and ${result.events} event(s) by retention`, {
+          type: 'pruned',
+          ...result,
+        }),
+      onError: (error) =>
+        ctx.io.stderr.write(
+          `nixfleet serve: retention failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        ),
+    });
 
     server = await startSyncServer({
       journal,
@@ -124,6 +139,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     say('stopped serving', { type: 'stopped' });
     return running > 0 ? EXIT.CANCELLED : EXIT.OK;
   } finally {
+    pruning?.stop();
     stopped.dispose();
     await server?.close();
     await watcher?.close();
