@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { fillDisk, mountTmpfs, type SmallDisk } from '../support/small-disk.js';
+import { startServe } from '../sync/support/serve-process.js';
 
 interface Report {
   status: string;
@@ -123,7 +124,7 @@ ops:
   });
 });
 
-describe('a journal replaced under a running apply', () => {
+describe('a journal replaced under a running process', () => {
   it('the -wal deleted: the running apply stops and kills its commands instead of forking history', {
     timeout: 120_000,
   }, async () => {
@@ -151,5 +152,22 @@ ops:
     // Killed, not waited for: the journal is checked while commands run, not only at their end.
     expect(isAlive(pid)).toBe(false);
     expect(existsSync(finished)).toBe(false);
+  });
+
+  it('the -wal deleted under serve: it stops with the reason (exit 1), no stack trace', {
+    timeout: 120_000,
+  }, async () => {
+    const cwd = makeTempDir();
+    const serve = await startServe(cwd);
+    const wal = join(cwd, '.nixfleet', 'nixfleet.db-wal');
+    expect(existsSync(wal)).toBe(true);
+    rmSync(wal);
+    const result = await serve.child;
+    const stderr = String(result.stderr);
+    expect(stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(stderr).toMatch(
+      /^nixfleet serve: stopped: .*nixfleet\.db-wal was deleted while nixfleet had the journal open.*\n {2}hint: /m,
+    );
+    expect(result.exitCode).toBe(1);
   });
 });

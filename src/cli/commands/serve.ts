@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
+import { JournalError } from '../../store/journal-error.js';
 import { generateToken } from '../../sync/access-token.js';
 import { createEngineDispatcher, type EngineDispatcher } from '../../sync/engine-dispatcher.js';
 import { DEFAULT_BIND, DEFAULT_PORT, type SyncServer, startSyncServer } from '../../sync/sync-server.js';
@@ -46,6 +47,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   };
 
   const journal = openJournal(dataDir);
+  let failWith!: (error: unknown) => void;
+  const journalFailed = new Promise<unknown>((resolve) => {
+    failWith = resolve;
+  });
   let watcher: RegistryWatcher | undefined;
   let dispatcher: EngineDispatcher | undefined;
   let server: SyncServer | undefined;
@@ -107,6 +112,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       beaconIntervalMs: settings.beaconIntervalMs,
       eventLimit: settings.eventLimit,
       ...(dispatcher === undefined ? {} : { dispatcher }),
+      onJournalFailure: (error) => failWith(error),
       reportError: (error) =>
         ctx.io.stderr.write(
           `nixfleet serve: internal error: ${error instanceof Error ? error.stack : String(error)}\n`,
@@ -128,7 +134,17 @@ export async function run(ctx: CommandContext): Promise<number> {
       version: journal.version(),
     });
 
-    await stopped.signal;
+    const failure = await Promise.race([stopped.signal.then(() => undefined), journalFailed]);
+    if (failure !== undefined) {
+      // CORE-003: a journal that fails or was replaced under us is not followed or written any
+      // further: the runs started here are killed and serve exits 1 with the reason.
+      await dispatcher?.stopAll({ kill: true });
+      if (failure instanceof JournalError) {
+        ctx.io.stderr.write(`nixfleet serve: stopped: ${failure.message}\n  hint: ${failure.hint}\n`);
+        return EXIT.FAILED;
+      }
+      throw failure;
+    }
     const running = dispatcher?.active.size ?? 0;
     if (running > 0)
       say(`cancelling ${running} run(s) started here (Ctrl-C again to kill running commands)`, {
