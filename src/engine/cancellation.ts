@@ -3,6 +3,7 @@
 // often enough that it is honoured within a second. Kills reach the whole run or one host's
 // running command (CORE-011).
 import { setMaxListeners } from 'node:events';
+import { JournalError } from '../store/journal-error.js';
 import type { Journal } from '../store/types.js';
 
 /** How often the journal is asked whether another process requested a cancel. */
@@ -19,6 +20,8 @@ export interface RunCancellation {
   killHost(hostId: string): void;
   /** Called once, on the first request. */
   onRequest(listener: () => void): void;
+  /** Called when the poll finds the journal unusable (replaced, disk full): the run must stop. */
+  onJournalFailure(listener: (error: JournalError) => void): void;
   stop(): void;
 }
 
@@ -38,6 +41,7 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     }
     return controller;
   };
+  const failureListeners: ((error: JournalError) => void)[] = [];
 
   const markRequested = () => {
     if (requested) return;
@@ -51,8 +55,10 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
       if (run?.cancelRequested) markRequested();
       if (run?.killRequested) kill.abort();
       for (const hostId of run?.killHosts ?? []) hostKill(hostId).abort();
-    } catch {
-      // A busy or closing database must not kill the run; the next poll asks again.
+    } catch (error) {
+      // A busy database must not kill the run; the next poll asks again. A journal that was
+      // replaced must: this poll is what notices it while commands run for a long time.
+      if (error instanceof JournalError) for (const listener of failureListeners) listener(error);
     }
   }, CANCEL_POLL_MS);
 
@@ -84,6 +90,9 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     },
     onRequest(listener) {
       listeners.push(listener);
+    },
+    onJournalFailure(listener) {
+      failureListeners.push(listener);
     },
     stop() {
       clearInterval(poll);

@@ -195,6 +195,11 @@ export interface Journal {
   readonly dataDir: string;
   readonly dbPath: string;
   readonly logsDir: string;
+  /**
+   * Set when the journal is a read-only in-memory copy (`readOnly` open of a full or read-only
+   * disk): why, for the CLI to say so. Writes to such a journal are lost (see CORE-003).
+   */
+  snapshotReason?: string;
   readonly owner: Owner;
 
   /** Upserts the registry's hosts (host_added / host_updated); hosts no longer declared are removed (host_removed). */
@@ -260,7 +265,7 @@ export interface Journal {
    * NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS policy (`nixfleet prune --older-than`).
    */
   prune(options?: { now?: number; commandRetentionMs?: number; eventRetentionMs?: number }): PruneResult;
-  /** Retention if it last ran more than a day ago. */
-  pruneIfDue(): PruneResult | null;
+  /** Retention if it last ran (in any process) at least `everyMs` ago (default a day). */
+  pruneIfDue(everyMs?: number): PruneResult | null;
   close(): void;
 }

@@ -109,9 +109,14 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   }
 
   try {
-    const outcome = await run.done;
+    const outcome = await run.done.catch(async (error: unknown) => {
+      await renderer?.finish();
+      // CORE-002: the journal failed mid-run; the engine killed every running command first.
+      options.stderr.write(`nixfleet: run ${run?.runId} stopped and its running commands were killed\n`);
+      throw error;
+    });
     await renderer?.finish();
-    if (options.junitFile !== undefined) writeFileSync(resolve(options.cwd, options.junitFile), junitXml(view));
+    // The run's own outcome is printed first: a report that cannot be written must not hide it.
     if (kind === 'json') options.stdout.write(`${JSON.stringify(jsonReport(view), null, 2)}\n`);
     // CORE-009: a rollback that did not succeed is said on stderr too, whatever the renderer.
     for (const c of view.commands.values()) {
@@ -120,10 +125,26 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
         `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`nixfleet logs ${c.commandId}\`)\n`,
       );
     }
+    if (options.junitFile !== undefined && !writeReport(options, junitXml(view))) {
+      return outcome.exitCode === EXIT.OK ? EXIT.FAILED : outcome.exitCode;
+    }
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
     process.off('SIGHUP', onTerminate);
+  }
+}
+
+/** Writes the JUnit report; false (with the reason on stderr) when it cannot be written. */
+function writeReport(options: AttendedRunOptions, xml: string): boolean {
+  const path = resolve(options.cwd, options.junitFile!);
+  try {
+    writeFileSync(path, xml);
+    return true;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    options.stderr.write(`nixfleet: the JUnit report was not written to ${path}: ${reason}\n`);
+    return false;
   }
 }

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { spawnFailureReason, tryStart } from '../spawn-failure.js';
-import { type ConnectionOptions, connectionArgs, sshArgs } from './arguments.js';
+import { type ConnectionOptions, connectionArgs, controlPathOption, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 
 /**
@@ -86,7 +86,7 @@ function controlArgs(connection: ConnectionOptions, control: ControlSocket, comm
   return [
     ...connectionArgs(connection),
     '-o',
-    `ControlPath=${control.socketPath}`,
+    controlPathOption(control.socketPath),
     '-O',
     command,
     '--',
