@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { createLocalTransport, KILL_GRACE_MS } from '../../src/engine/transports/local.js';
-import { liveGroupMembers } from '../../src/engine/transports/process-group.js';
 import { makeTempDir } from '../support/cli.js';
 
 const transportIn = (cwd: string) => createLocalTransport({ shell: '/bin/sh', cwd });

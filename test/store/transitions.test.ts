@@ -171,3 +171,25 @@ describe.each(ENGINES)('rollback commands on $name', (engine) => {
     expect(() => journal!.addRollback('c999')).toThrow(/no command c999/);
   });
 });
+
+describe.each(ENGINES)('kill requests and recorded processes on $name', (engine) => {
+  it('a per-host kill is recorded once and the run goes on; a run kill also cancels it (CORE-011)', () => {
+    journal = engine.open();
+    const { run, commands } = journal.createRun(newRun(['web1', 'web2']));
+    const version = journal.version();
+    expect(journal.requestCancel(run.id, { hostId: 'web2' })).toMatchObject({
+      killHosts: ['web2'],
+      cancelRequested: false,
+      killRequested: false,
+    });
+    expect(journal.requestCancel(run.id, { hostId: 'web2' }).killHosts).toEqual(['web2']);
+    expect(journal.requestCancel(run.id, { kill: true })).toMatchObject({ cancelRequested: true, killRequested: true });
+    expect(journal.changesSince(version).map((c) => c.change.type)).toEqual(['pipeline_updated', 'pipeline_updated']);
+    expect(journal.getRun(run.id)).toMatchObject({ killHosts: ['web2'], killRequested: true });
+
+    const before = journal.version();
+    journal.recordProcess(commands[0]!.id, { group: 4242, startedAt: 7, remoteGroup: 99, tag: 'nixfleet-x' });
+    expect(journal.version()).toBe(before);
+    expect(() => journal!.recordProcess('c999', { group: 1, startedAt: null })).toThrow(/no command with id c999/);
+  });
+});

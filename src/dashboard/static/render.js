@@ -1,6 +1,7 @@
 // Draws the synced state into the page. Data only ever reaches the DOM as textContent or
 // attribute values, never as HTML (see CORE-004).
 import { defaultRunId, durationMs, formatClock, formatDuration, hostStatuses, runGrid } from './fleet-view.js';
+import { hostKillButton, runKillButton } from './kill-buttons.js';
 
 /** `el('td', {class: 'x', 'data-status': s}, 'text', child)` */
 export function el(tag, attributes = {}, ...children) {
@@ -137,6 +138,7 @@ function renderRun(state, runId, ui, now, actions) {
           'Cancel',
         )
       : null,
+    runKillButton(el, run, actions),
   ];
   head.replaceChildren(...parts.filter((part) => part !== null && part !== false), progressBar(rows));
   const header = el(
@@ -161,6 +163,7 @@ function renderRun(state, runId, ui, now, actions) {
         { class: 'mono' },
         row.hostId,
         rollout?.labels.has(row.hostId) ? el('span', { class: 'batch-tag' }, rollout.labels.get(row.hostId)) : null,
+        hostKillButton(el, run, row, actions),
       ),
       row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
     ),

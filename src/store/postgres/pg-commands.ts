@@ -6,7 +6,7 @@ import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '
 import type { NewCommandRow } from '../command-table.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
 import { type CommandRow, toCommandRecord } from '../rows.js';
-import type { CommandPatch, CommandRecord, Owner } from '../types.js';
+import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from '../types.js';
 import { appendChange } from './pg-changes.js';
 
 const DEFAULT_LIST_LIMIT = 1000;
@@ -142,6 +142,14 @@ export async function transitionCommand(
     ],
   });
   return command;
+}
+
+export async function setProcess(db: pg.ClientBase, id: string, process: CommandProcessRecord): Promise<void> {
+  const result = await db.query(
+    'UPDATE commands SET process_group = $1, process_started_at = $2, remote_group = $3, process_tag = $4 WHERE id = $5',
+    [process.group, process.startedAt, process.remoteGroup ?? null, process.tag ?? null, id],
+  );
+  if (result.rowCount === 0) throw new RecordNotFoundError('command', id);
 }
 
 export async function reportProgress(db: pg.ClientBase, id: string, tail: string, at: number): Promise<void> {

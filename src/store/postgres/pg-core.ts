@@ -118,7 +118,8 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Clien
     advanceRun: (at: number, id: string, stage: number) => write(() => runs.advanceRun(db, id, stage, at)),
     finishRun: (at: number, id: string, status: Parameters<typeof runs.finishRun>[2]) =>
       write(() => runs.finishRun(db, id, status, at)),
-    requestCancel: (at: number, id: string) => write(() => runs.requestCancel(db, id, at)),
+    requestCancel: (at: number, id: string, options: { kill?: boolean; hostId?: string } = {}) =>
+      write(() => runs.requestCancel(db, id, options, at)),
     getRun: (id: string) => runs.getRun(db, id),
     listRuns: (options?: Parameters<typeof runs.listRuns>[1]) => runs.listRuns(db, options),
 
@@ -156,6 +157,8 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Clien
       const marker = `${OUTPUT_MARKER_PREFIX}${id}`;
       if ((await commands.commandRow(db, id))?.output_file !== marker) await commands.setOutputFile(db, id, marker);
     },
+    recordProcess: (id: string, process: Parameters<typeof commands.setProcess>[2]) =>
+      write(() => commands.setProcess(db, id, process)),
     appendOutput: (id: string, data: Uint8Array) => appendOutput(db, id, data),
     outputSize: (id: string) => outputSize(db, id),
     readOutput: (id: string, start: number, end: number) => readOutput(db, id, start, end),

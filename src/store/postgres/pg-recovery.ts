@@ -1,8 +1,13 @@
 // Host locks and orphan recovery on PostgreSQL (see CORE-003, CORE-012): the same rules as
 // host-locks.ts and orphan-recovery.ts, with "alive" meaning "holds an unexpired lease" instead of
 // a pid check, because the owner may run on another machine. Call inside a write transaction.
+// A dead owner's command whose processes still run on this machine (CORE-011) is handled as on
+// SQLite: it keeps its host busy, and recovery kills it before marking it ORPHANED. On another
+// machine we cannot see its processes; its lifeline ends them there.
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
+import { type CommandWitness, isWitnessAlive, killWitnesses } from '../command-witness.js';
 import type { BusyHost, Owner } from '../types.js';
 import { transitionCommand } from './pg-commands.js';
 import { appendEvent } from './pg-events.js';
@@ -15,11 +20,23 @@ interface OwnerRow {
   owner_started_at: number;
 }
 
-interface HolderRow extends OwnerRow {
+interface WitnessRow {
+  process_group: number | null;
+  process_started_at: number | null;
+  process_tag: string | null;
+}
+
+interface HolderRow extends OwnerRow, WitnessRow {
   id: string;
   pipeline_id: string;
   host_id: string;
   alive: boolean;
+}
+
+/** The command's processes, if they were recorded on this machine. */
+function localWitness(owner: OwnerRow, row: WitnessRow): CommandWitness | undefined {
+  if (row.process_group === null || owner.owner_hostname !== hostname()) return undefined;
+  return { group: row.process_group, startedAt: row.process_started_at, tag: row.process_tag };
 }
 
 const ownerOf = (row: OwnerRow): Owner => ({
@@ -34,7 +51,8 @@ export async function checkLocks(
 ): Promise<{ busy: BusyHost[]; deadOwners: Owner[] }> {
   const wanted = [...new Set(hostIds)].filter((hostId) => hostId !== CONTROLLER_HOST_ID);
   const { rows } = await db.query<HolderRow>(
-    `SELECT c.id, c.pipeline_id, c.host_id, c.owner_pid, c.owner_hostname, c.owner_started_at, ${ownerIsLive('c')} AS alive
+    `SELECT c.id, c.pipeline_id, c.host_id, c.owner_pid, c.owner_hostname, c.owner_started_at, c.process_group,
+       c.process_started_at, c.process_tag, ${ownerIsLive('c')} AS alive
      FROM commands c JOIN pipelines p ON p.id = c.pipeline_id
      WHERE c.host_id = ANY($1::text[]) AND c.finished_at IS NULL AND p.status = 'RUNNING'
      ORDER BY c.seq`,
@@ -47,7 +65,11 @@ export async function checkLocks(
     for (const row of holders.filter((holder) => !holder.alive)) {
       dead.set(`${row.owner_hostname}\u0000${row.owner_pid}\u0000${row.owner_started_at}`, ownerOf(row));
     }
-    const live = holders.find((holder) => holder.alive);
+    // A dead owner's command whose processes still run here keeps the host busy (CORE-011).
+    const live = holders.find((holder) => {
+      const witness = holder.alive ? undefined : localWitness(holder, holder);
+      return holder.alive || (witness !== undefined && isWitnessAlive(witness));
+    });
     if (live) busy.push({ hostId, runId: live.pipeline_id, commandId: live.id });
   }
   return { busy, deadOwners: [...dead.values()] };
@@ -75,10 +97,15 @@ export async function markOrphans(
   for (const owner of dead) {
     const key = [owner.pid, owner.hostname, owner.startedAt];
     const filter = 'owner_pid = $1 AND owner_hostname = $2 AND owner_started_at = $3';
-    const commands = await db.query<{ id: string }>(
-      `SELECT id FROM commands WHERE finished_at IS NULL AND ${filter} ORDER BY seq`,
+    const commands = await db.query<{ id: string } & WitnessRow>(
+      `SELECT id, process_group, process_started_at, process_tag FROM commands
+       WHERE finished_at IS NULL AND ${filter} ORDER BY seq`,
       key,
     );
+    const ownerRow = { owner_pid: owner.pid, owner_hostname: owner.hostname, owner_started_at: owner.startedAt };
+    const witnesses = commands.rows.flatMap((row) => localWitness(ownerRow, row) ?? []);
+    // Processes that will not die leave the owner's work as it is, its hosts busy, for a later look.
+    if (!killWitnesses(witnesses)) continue;
     const runs = await db.query<{ id: string }>(
       `SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${filter} ORDER BY seq`,
       key,

@@ -69,11 +69,35 @@ export async function finishRun(db: pg.ClientBase, id: string, status: RunStatus
   return pipeline;
 }
 
-export async function requestCancel(db: pg.ClientBase, id: string, at: number): Promise<RunRecord> {
+export async function requestCancel(
+  db: pg.ClientBase,
+  id: string,
+  options: { kill?: boolean; hostId?: string },
+  at: number,
+): Promise<RunRecord> {
   const row = await runRow(db, id);
-  if (row.status !== 'RUNNING' || row.cancel_requested !== 0) return toRunRecord(row);
-  await db.query('UPDATE pipelines SET cancel_requested = 1 WHERE id = $1', [id]);
-  const pipeline = toRunRecord({ ...row, cancel_requested: 1 });
+  const next = { ...row };
+  if (options.hostId !== undefined) {
+    // CORE-011: a per-host kill ends that host's running command; the run goes on.
+    const hosts = JSON.parse(row.kill_hosts) as string[];
+    if (!hosts.includes(options.hostId)) next.kill_hosts = JSON.stringify([...hosts, options.hostId]);
+  } else {
+    next.cancel_requested = 1;
+    if (options.kill) next.kill_requested = 1;
+  }
+  // Asking twice, or after the run ended, changes nothing.
+  const same =
+    next.cancel_requested === row.cancel_requested &&
+    next.kill_requested === row.kill_requested &&
+    next.kill_hosts === row.kill_hosts;
+  if (row.status !== 'RUNNING' || same) return toRunRecord(row);
+  await db.query('UPDATE pipelines SET cancel_requested = $1, kill_requested = $2, kill_hosts = $3 WHERE id = $4', [
+    next.cancel_requested,
+    next.kill_requested,
+    next.kill_hosts,
+    id,
+  ]);
+  const pipeline = toRunRecord(next);
   await appendChange(db, { type: 'pipeline_updated', pipeline }, at);
   return pipeline;
 }

@@ -119,6 +119,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE commands ADD COLUMN armed_ms BIGINT;
   ALTER TABLE commands ADD COLUMN armed_state TEXT;
   `,
+  // CORE-011: a running command's processes, and kill requests (schema.ts, the same migration).
+  `
+  ALTER TABLE commands ADD COLUMN process_group INTEGER;
+  ALTER TABLE commands ADD COLUMN process_started_at BIGINT;
+  ALTER TABLE commands ADD COLUMN remote_group INTEGER;
+  ALTER TABLE commands ADD COLUMN process_tag TEXT;
+  ALTER TABLE pipelines ADD COLUMN kill_requested INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE pipelines ADD COLUMN kill_hosts TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

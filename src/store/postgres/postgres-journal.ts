@@ -84,7 +84,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     createRun: (run) => call('createRun', now(), run),
     advanceRun: (runId, stage) => call('advanceRun', now(), runId, stage),
     finishRun: (runId, status) => call('finishRun', now(), runId, status),
-    requestCancel: (runId) => call('requestCancel', now(), runId),
+    requestCancel: (runId, cancelOptions) => call('requestCancel', now(), runId, cancelOptions ?? {}),
     getRun: (runId) => call('getRun', runId),
     listRuns: (listOptions) => call('listRuns', listOptions),
 
@@ -99,6 +99,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
       return createPgOutputSink((data) => call('appendOutput', commandId, data));
     },
     outputSize: (commandId) => call('outputSize', commandId),
+    recordProcess: (commandId, process) => call('recordProcess', commandId, process),
     readOutput(commandId, range = {}) {
       const start = range.start ?? 0;
       const end = range.end ?? Number.MAX_SAFE_INTEGER;
@@ -124,11 +125,11 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
       };
       return call('prune', pruneOptions.now ?? now(), resolved, problems);
     },
-    pruneIfDue() {
+    pruneIfDue(everyMs = DAY_MS) {
       const at = now();
       const last = Number(call('lastPrune') ?? Number.NEGATIVE_INFINITY);
-      // CORE-003: at most once a day; a clock set back also counts as due.
-      if (at - last < DAY_MS && at >= last) return null;
+      // CORE-003: at most once a day (serve: once per its interval); a clock set back also counts as due.
+      if (at - last < everyMs && at >= last) return null;
       return journal.prune({ now: at });
     },
     close: () => {

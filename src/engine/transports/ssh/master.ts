@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { spawnFailureReason, tryStart } from '../spawn-failure.js';
-import { type ConnectionOptions, connectionArgs, sshArgs } from './arguments.js';
+import { type ConnectionOptions, connectionArgs, controlPathOption, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 
 /**
@@ -62,20 +62,34 @@ export async function startMaster(
   };
 }
 
+/**
+ * The master's pid (`ssh -O check` says `Master running (pid=N)`), so the lifeline can stop it if
+ * nixfleet dies (CORE-011); undefined when it cannot be told.
+ */
+export async function masterPid(connection: ConnectionOptions, control: ControlSocket): Promise<number | undefined> {
+  const result = await execa('ssh', controlArgs(connection, control, 'check'), {
+    stdin: 'ignore',
+    reject: false,
+    timeout: 5_000,
+  });
+  const match = /pid=(\d+)/.exec(`${result.stderr}\n${result.stdout}`);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Asks the master to exit; bounded, and quiet when it is already gone. */
 export async function stopMaster(connection: ConnectionOptions, control: ControlSocket): Promise<void> {
   if (!isMasterUp(control)) return;
-  await execa(
-    'ssh',
-    [
-      ...connectionArgs(connection),
-      '-o',
-      `ControlPath=${control.socketPath}`,
-      '-O',
-      'exit',
-      '--',
-      connection.host.address,
-    ],
-    { stdin: 'ignore', reject: false, timeout: 5_000 },
-  );
+  await execa('ssh', controlArgs(connection, control, 'exit'), { stdin: 'ignore', reject: false, timeout: 5_000 });
+}
+
+function controlArgs(connection: ConnectionOptions, control: ControlSocket, command: 'check' | 'exit'): string[] {
+  return [
+    ...connectionArgs(connection),
+    '-o',
+    controlPathOption(control.socketPath),
+    '-O',
+    command,
+    '--',
+    connection.host.address,
+  ];
 }

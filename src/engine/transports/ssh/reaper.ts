@@ -15,8 +15,9 @@ export async function stopRemoteGroup(
   mode: ControlMode,
   pgid: number,
   first: StopSignal,
+  tag?: string,
 ): Promise<StopSignal | null> {
-  const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS);
+  const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS, tag);
   const started = tryStart(() =>
     execa('ssh', sshArgs(connection, mode, remote), {
       stdin: 'ignore',

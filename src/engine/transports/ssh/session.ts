@@ -1,7 +1,9 @@
 // One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
 import { execa } from 'execa';
+import { processStartTime } from '../../../store/owner.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
+import { holdGroup, releaseGroup } from '../lifeline.js';
 import { onSpawnFailure, spawnFailureReason, tryStart } from '../spawn-failure.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
@@ -32,9 +34,14 @@ export interface SessionOptions {
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
   const { exec } = options;
+  // CORE-011: ssh's stdin is the remote lifeline (see ssh/lifeline.ts): a pipe nixfleet keeps open
+  // until the command ends. ssh leads its own process group so a Ctrl-C at the terminal reaches
+  // nixfleet only (the first one lets running commands finish), and the local lifeline can kill
+  // ssh if nixfleet dies, which closes the session and so the remote lifeline too.
   const started = tryStart(() =>
     execa('ssh', [...options.args], {
-      stdin: options.input !== undefined ? 'pipe' : 'ignore',
+      stdin: 'pipe',
+      detached: true,
       buffer: false,
       reject: false,
       stripFinalNewline: false,
@@ -46,12 +53,17 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
   }
   const { child } = started;
   child.catch(() => {});
-  if (options.input !== undefined && child.stdin) {
-    // EPIPE when the remote side is gone early: the exit status tells what happened.
-    child.stdin.on('error', () => {});
-    child.stdin.write(options.input);
-  }
+  // EPIPE when the remote side is gone early: the exit status tells what happened.
+  child.stdin?.on('error', () => {});
+  // CORE-010: the secret preamble goes first on that channel; the pipe then stays open.
+  if (options.input !== undefined) child.stdin?.write(options.input);
   const scanner = new StartMarkerScanner(options.startToken);
+  const group = child.pid;
+  const startedAt = group === undefined ? null : (processStartTime(group) ?? null);
+  if (group !== undefined) {
+    holdGroup(group);
+    exec.onProcess?.({ group, startedAt });
+  }
 
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
@@ -108,6 +120,9 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       const text = scanner.push(chunk);
       if (text !== '') exec.onOutput?.(text, 'stderr');
       const pgid = scanner.pgid;
+      if (!hadStarted && pgid !== undefined && group !== undefined) {
+        exec.onProcess?.({ group, startedAt, remoteGroup: pgid });
+      }
       if (!hadStarted && pgid !== undefined && stopWanted !== undefined && stopping === undefined) {
         stopRemoteNow(pgid, stopWanted);
       }
@@ -117,6 +132,8 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
+      if (group !== undefined) releaseGroup(group);
+      child.stdin?.destroy();
       clearTimeout(timer);
       clearTimeout(startWait);
       exec.signal?.removeEventListener('abort', onAbort);
