@@ -60,6 +60,14 @@ export interface OpFile {
   readonly runsOn?: 'host' | 'controller';
   readonly env?: Readonly<Record<string, VarValue>>;
   readonly cwd?: string;
+  readonly rollback?: string | RollbackFile;
+}
+
+/** `rollback:` in its long form (see CORE-009). */
+export interface RollbackFile {
+  readonly run: string;
+  readonly timeout?: Duration;
+  readonly armed?: Duration;
 }
 
 /** Where a secret's value comes from: exactly one of env, file, command (see CORE-010). */
@@ -74,4 +82,16 @@ export interface PipelineFile {
   readonly description?: string;
   readonly ops: readonly string[];
   readonly hosts?: string | readonly string[];
+  readonly rollout?: RolloutFile;
+}
+
+/** A number of hosts, or a percentage of them (`20%`). */
+export type AmountFile = number | string;
+
+export interface RolloutFile {
+  readonly strategy?: 'stages' | 'batches';
+  readonly batch?: AmountFile;
+  readonly canary?: number | string;
+  readonly maxFailures?: AmountFile;
+  readonly pause?: Duration;
 }

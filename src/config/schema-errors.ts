@@ -4,6 +4,7 @@ import type { ErrorObject } from 'ajv';
 import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { DURATION_PATTERN } from './duration.js';
+import { AMOUNT_PATTERN } from './host-amount.js';
 import { formatPath } from './path-format.js';
 import { VAR_KEY_PATTERN } from './template.js';
 import { locate, type PathSegment, type YamlSource } from './yaml-source.js';
@@ -106,6 +107,9 @@ function mapError(source: YamlSource, error: ErrorObject, kind: 'main' | 'includ
 function patternMessage(pattern: string, value: string): [string, string] {
   if (pattern === DURATION_PATTERN) {
     return [`\`${value}\` is not a duration`, 'use 500ms, 30s, 2m, 1h or a number of seconds'];
+  }
+  if (pattern === AMOUNT_PATTERN) {
+    return [`\`${value}\` is not a number of hosts`, 'use a whole number such as `3`, or a percentage such as `20%`'];
   }
   if (pattern === ID_PATTERN) {
     const fixed = value

@@ -7,6 +7,7 @@ import { resolveSelector, type SelectableHost } from '../registry/selector.js';
 import type { PipelineFile } from './fleet-file.js';
 import { errorAt } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
+import { checkRollout } from './rollout-checks.js';
 import { checkSecrets } from './secret-checks.js';
 import { checkTemplates } from './template-checks.js';
 
@@ -95,6 +96,7 @@ function checkPipelines(fleet: MergedFleet): ConfigError[] {
       );
     }
     errors.push(...checkPipelineSelector(entry, hosts));
+    errors.push(...checkRollout(fleet, entry, hosts));
   }
   return errors;
 }

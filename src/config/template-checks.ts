@@ -25,6 +25,9 @@ export function templateFields(op: FleetEntry<OpFile>): TemplateField[] {
     const text = op.value[name];
     if (typeof text === 'string') fields.push({ path: [...base, name], text });
   }
+  const rollback = op.value.rollback;
+  if (typeof rollback === 'string') fields.push({ path: [...base, 'rollback'], text: rollback });
+  else if (rollback !== undefined) fields.push({ path: [...base, 'rollback', 'run'], text: rollback.run });
   for (const [key, value] of Object.entries(op.value.env ?? {})) {
     fields.push({ path: [...base, 'env', key], text: String(value) });
   }

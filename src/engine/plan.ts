@@ -12,9 +12,16 @@ import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
 import { selectHosts } from '../registry/selector.js';
 import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
+import { planRollout, type RolloutOverrides, type RolloutPlan } from './rollout/rollout-plan.js';
 import type { Plan, PlannedCommand, PlannedStage, RenderedCommand, SecretEnvPart } from './types.js';
 
-export function buildPlan(registry: Registry, target: string | undefined, selector: string | undefined): Plan {
+export function buildPlan(
+  registry: Registry,
+  target: string | undefined,
+  selector: string | undefined,
+  /** The `apply` flags, or a rollout already settled (`retry` resumes the journaled one). */
+  rolloutOverrides?: RolloutOverrides | RolloutPlan,
+): Plan {
   const targetId = target ?? registry.settings.defaultPipeline;
   if (targetId === undefined) {
     throw new UserError('no target given and the fleet file sets no `settings.defaultPipeline`', {
@@ -40,6 +47,19 @@ export function buildPlan(registry: Registry, target: string | undefined, select
     if (!op) throw new Error(`registry invariant broken: pipeline \`${targetId}\` names unknown op \`${opId}\``);
     return { index, op, commands: planStage(registry, op, hosts, pipelineId) };
   });
+  const rollout =
+    rolloutOverrides !== undefined && 'waves' in rolloutOverrides
+      ? rolloutOverrides
+      : planRollout(registry, hostIds, pipeline?.rollout, rolloutOverrides);
+  const controllerOp = stages.find((s) => s.op.runsOn === 'controller');
+  if (rollout.waves.length > 1 && controllerOp) {
+    throw new UserError(
+      `controller op \`${controllerOp.op.id}\` runs once per run, so \`${targetId}\` cannot run in batches`,
+      {
+        hint: 'leave out --batch and --canary for this target',
+      },
+    );
+  }
   return {
     target: targetId,
     targetKind: pipeline ? 'pipeline' : 'op',
@@ -47,6 +67,7 @@ export function buildPlan(registry: Registry, target: string | undefined, select
     hosts: hostIds,
     stages,
     registry,
+    rollout,
   };
 }
 
@@ -64,6 +85,7 @@ interface OpTemplates {
   readonly run: ParsedTemplate;
   readonly precheck?: ParsedTemplate;
   readonly postcheck?: ParsedTemplate;
+  readonly rollback?: ParsedTemplate;
   readonly cwd?: ParsedTemplate;
   readonly env: readonly (readonly [string, ParsedTemplate])[];
 }
@@ -73,6 +95,7 @@ function parseOpTemplates(op: Op): OpTemplates {
     run: parseTemplate(op.run),
     ...(op.precheck !== undefined ? { precheck: parseTemplate(op.precheck) } : {}),
     ...(op.postcheck !== undefined ? { postcheck: parseTemplate(op.postcheck) } : {}),
+    ...(op.rollback !== undefined ? { rollback: parseTemplate(op.rollback.run) } : {}),
     ...(op.cwd !== undefined ? { cwd: parseTemplate(op.cwd) } : {}),
     env: Object.entries(op.env).map(([key, value]) => [key, parseTemplate(value)] as const),
   };
@@ -131,6 +154,7 @@ function renderCommand(
     run: render(templates.run, 'shell'),
     ...(templates.precheck ? { precheck: render(templates.precheck, 'shell') } : {}),
     ...(templates.postcheck ? { postcheck: render(templates.postcheck, 'shell') } : {}),
+    ...(templates.rollback ? { rollback: render(templates.rollback, 'shell') } : {}),
     // Local commands resolve a relative cwd against the fleet file's directory; on an ssh host it
     // stays relative to the login directory.
     ...(cwd !== undefined ? { cwd: runsLocally && !isAbsolute(cwd) ? resolve(registry.rootDir, cwd) : cwd } : {}),

@@ -6,6 +6,8 @@ export const EXIT = {
   FAILED: 1,
   USAGE: 2,
   BLOCKED: 3,
+  /** A rollback did not succeed: a host needs a person (see CORE-009). */
+  ROLLBACK_FAILED: 4,
   CANCELLED: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -61,7 +61,17 @@ export interface Op {
   readonly runsOn: RunsOn;
   readonly env: Readonly<Record<string, Template>>;
   readonly cwd?: Template;
+  /** Runs where the op failed (see CORE-009). */
+  readonly rollback?: Rollback;
   readonly source: SourceLocation;
+}
+
+/** An op's `rollback:` (see CORE-009). */
+export interface Rollback {
+  readonly run: Template;
+  readonly timeoutMs: number;
+  /** With a delay, a timer left on the host runs the rollback unless nixfleet disarms it. */
+  readonly armedMs?: number;
 }
 
 export interface Pipeline {
@@ -71,6 +81,7 @@ export interface Pipeline {
   readonly ops: readonly string[];
   /** Default selector when `--on` is not given; undefined means every host. */
   readonly hosts?: string;
+  readonly rollout?: Rollout;
   readonly source: SourceLocation;
 }
 
@@ -85,6 +96,18 @@ export interface SecretDeclaration {
   readonly name: string;
   readonly source: SecretSource;
   readonly sourceLocation: SourceLocation;
+}
+
+/** A number of hosts, or a percentage of some set of hosts (see CORE-008). */
+export type HostAmount = { readonly count: number } | { readonly percent: number };
+
+/** A pipeline's `rollout:` block as compiled (see CORE-008); the engine resolves it per run. */
+export interface Rollout {
+  readonly strategy: 'stages' | 'batches';
+  readonly batch?: HostAmount;
+  readonly canary?: { readonly count: number } | { readonly selector: string };
+  readonly maxFailures?: HostAmount;
+  readonly pauseMs: number;
 }
 
 export interface Registry {

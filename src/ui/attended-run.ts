@@ -28,6 +28,8 @@ export interface AttendedRunOptions {
   readonly concurrency?: number;
   readonly retryOf?: string;
   readonly fromStage?: ReadonlyMap<string, number>;
+  /** False with --no-rollback (CORE-009). */
+  readonly rollback?: false;
 }
 
 export async function runAttended(plan: Plan, options: AttendedRunOptions): Promise<number> {
@@ -85,6 +87,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
       ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
+      ...(options.rollback === false ? { rollback: false } : {}),
     });
   } catch (error) {
     process.off('SIGINT', onInterrupt);
@@ -102,6 +105,13 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     await renderer?.finish();
     if (options.junitFile !== undefined) writeFileSync(resolve(options.cwd, options.junitFile), junitXml(view));
     if (kind === 'json') options.stdout.write(`${JSON.stringify(jsonReport(view), null, 2)}\n`);
+    // CORE-009: a rollback that did not succeed is said on stderr too, whatever the renderer.
+    for (const c of view.commands.values()) {
+      if (c.rollbackOf === null || c.status === 'SUCCESS') continue;
+      options.stderr.write(
+        `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`nixfleet logs ${c.commandId}\`)\n`,
+      );
+    }
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onInterrupt);

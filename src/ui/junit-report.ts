@@ -2,7 +2,7 @@
 // one testsuite per stage, one testcase per host. SUCCESS passes; ERROR, TIMEOUT, BLOCKED and
 // ORPHANED are failures; SKIPPED and CANCELLED are skipped.
 import type { RunView } from './run-view.js';
-import { commandsOfStage, isFailure } from './run-view.js';
+import { type CommandView, commandsOfStage, isFailure, rollbackOfCommand } from './run-view.js';
 import { lastLines } from './terminal-text.js';
 
 const EXCERPT_LINES = 40;
@@ -14,21 +14,31 @@ export function junitXml(view: RunView): string {
   let failures = 0;
   let skipped = 0;
   view.stages.forEach((op, stage) => {
-    const commands = commandsOfStage(view, stage);
+    const ops = commandsOfStage(view, stage);
+    // CORE-009: a rollback is its own testcase, `HOST rollback`, right after the op it undid.
+    const commands = ops.flatMap((c) => {
+      const rollback = rollbackOfCommand(view, c.commandId);
+      return rollback ? [c, rollback] : [c];
+    });
+    // A rollback that did not succeed is a failure, even a killed one: the host needs a person.
+    const failed = (c: CommandView) => isFailure(c.status) || (c.rollbackOf !== null && c.status !== 'SUCCESS');
     const cases = commands.map((c) => {
-      const open = `    <testcase classname="${attr(`${view.target}.${op}`)}" name="${attr(c.hostId)}" time="${seconds(c.durationMs)}"`;
-      if (isFailure(c.status)) {
+      const name = c.rollbackOf === null ? c.hostId : `${c.hostId} rollback`;
+      const open = `    <testcase classname="${attr(`${view.target}.${op}`)}" name="${attr(name)}" time="${seconds(c.durationMs)}"`;
+      if (failed(c)) {
         const message = c.error ?? c.status;
         const body = lastLines(c.tail, EXCERPT_LINES).join('\n');
         return `${open}>\n      <failure type="${c.status}" message="${attr(message)}">${text(body)}</failure>\n    </testcase>`;
       }
       if (c.status !== 'SUCCESS') {
-        return `${open}>\n      <skipped message="${attr(c.status)}"/>\n    </testcase>`;
+        // CORE-008: a rollout's SKIPPED says why (budget exceeded, canary failed).
+        const message = c.error ? `${c.status}: ${c.error}` : c.status;
+        return `${open}>\n      <skipped message="${attr(message)}"/>\n    </testcase>`;
       }
       return `${open}/>`;
     });
-    const suiteFailures = commands.filter((c) => isFailure(c.status)).length;
-    const suiteSkipped = commands.filter((c) => !isFailure(c.status) && c.status !== 'SUCCESS').length;
+    const suiteFailures = commands.filter(failed).length;
+    const suiteSkipped = commands.filter((c) => !failed(c) && c.status !== 'SUCCESS').length;
     const time = commands.reduce((sum, c) => sum + (c.durationMs ?? 0), 0);
     total += commands.length;
     failures += suiteFailures;

@@ -9,6 +9,8 @@ import type {
   IncludedFile,
   OpFile,
   PipelineFile,
+  RollbackFile,
+  RolloutFile,
   SecretFile,
   SettingsFile,
   SshSettingsFile,
@@ -57,9 +59,12 @@ const TYPES = {
     runsOn: true,
     env: true,
     cwd: true,
+    rollback: true,
   }),
-  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true }),
   secret: keys<SecretFile>({ description: true, env: true, file: true, command: true }),
+  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true, rollout: true }),
+  rollout: keys<RolloutFile>({ strategy: true, batch: true, canary: true, maxFailures: true, pause: true }),
+  rollback: keys<RollbackFile>({ run: true, timeout: true, armed: true }),
 };
 
 interface SchemaNode {
@@ -79,8 +84,10 @@ const schemaObjects: Record<keyof typeof TYPES, SchemaNode> = {
   ssh: defs.settings!.properties!.ssh!,
   host: defs.host!,
   op: defs.op!,
+  rollback: defs.op!.properties!.rollback!,
   pipeline: defs.pipeline!,
   secret: defs.secret!,
+  rollout: defs.rollout!,
 };
 
 describe('schemas/fleet.schema.json and src/config/fleet-file.ts agree', () => {

@@ -41,7 +41,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       return EXIT.OK;
     }
     for (const c of commands) {
-      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${c.op} ${c.status} <==\n`);
+      const what = c.rollbackOf === null ? c.op : `${c.op} rollback of ${c.rollbackOf}`;
+      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
       const text = outputOf(c);
       ctx.io.stdout.write(text.length === 0 || text.endsWith('\n') ? text : `${text}\n`);
     }
@@ -67,6 +68,7 @@ function entryOf(command: CommandRecord) {
     hostId: command.hostId,
     op: command.op,
     status: command.status,
+    rollbackOf: command.rollbackOf,
     output: outputOf(command),
   };
 }

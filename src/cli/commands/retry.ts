@@ -3,6 +3,7 @@
 // already ran and failed is run again only when it is marked `retryable`, unless --force.
 import { buildPlan } from '../../engine/plan.js';
 import { planRetry, unsafeToRerun } from '../../engine/retry-plan.js';
+import { resumeRollout, singleWave } from '../../engine/rollout/rollout-plan.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
@@ -10,7 +11,8 @@ import { loadFleet } from '../load-fleet.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 import { ioOf, openFleetJournal } from './apply.js';
 
-export const usage = 'retry RUN_ID [--force] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
+export const usage =
+  'retry RUN_ID [--force] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
 export const options = {
   force: { type: 'boolean', default: false },
   ...RUN_OPTIONS,
@@ -29,7 +31,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (previous.status === 'RUNNING') {
       throw new UserError(`run ${runId} is still running`, { hint: `wait for it, or \`nixfleet cancel ${runId}\`` });
     }
-    const retry = planRetry(previous, journal.listCommands({ runId, limit: 1_000_000 }));
+    const previousCommands = journal.listCommands({ runId, limit: 1_000_000 });
+    const retry = planRetry(previous, previousCommands);
     if (retry.fromStage.size === 0) {
       ctx.io.stderr.write(`run ${runId} completed on every host; nothing to retry\n`);
       return EXIT.OK;
@@ -41,7 +44,13 @@ export async function run(ctx: CommandContext): Promise<number> {
         hint: `apply the pipeline again with \`nixfleet apply ${previous.name} --on ...\``,
       });
     }
-    const plan = buildPlan(registry, previous.name, hosts.join(','));
+    // CORE-008: the retry keeps the run's canary, batches, budget and pause, each host in its batch.
+    const batchOf = new Map(previousCommands.map((c) => [c.hostId, c.batch ?? 1]));
+    const rollout =
+      previous.rollout === null
+        ? singleWave(hosts)
+        : resumeRollout(previous.rollout, hosts, (host) => batchOf.get(host) ?? 1);
+    const plan = buildPlan(registry, previous.name, hosts.join(','), rollout);
     const ops = plan.stages.map((s) => s.op.id);
     if (ops.join(' ') !== previous.stages.join(' ')) {
       throw new UserError(

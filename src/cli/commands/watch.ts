@@ -17,11 +17,12 @@ import { dataDirFor, dataDirOverride, fleetFilePath } from '../load-fleet.js';
 import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
-export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N]';
+export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N] [--no-rollback]';
 export const options = {
   run: { type: 'string' },
   on: { type: 'string' },
   concurrency: { type: 'string' },
+  'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 export const maxPositionals = 0;
 
@@ -34,7 +35,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
     });
   }
-  for (const flag of ['on', 'concurrency'] as const) {
+  for (const flag of ['on', 'concurrency', 'no-rollback'] as const) {
     if (ctx.values[flag] !== undefined && ctx.values.run === undefined) {
       throw new UserError(`--${flag} only applies to runs: it needs --run TARGET`, {
         hint: `usage: nixfleet ${usage}`,
@@ -63,6 +64,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       journal,
       actor: 'watch',
       ...(concurrency === undefined ? {} : { concurrency }),
+      ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
       current: () => watcher.current(),
       version: () => watcher.version(),
       // CORE-002: without a TTY, plain lines; watch output is a log, so always plain here.

@@ -95,7 +95,7 @@ function renderHosts(state, actions) {
 }
 
 function cellButton(command, actions) {
-  const label = `${command.status} ${command.op}`;
+  const label = `${command.status} ${command.rollbackOf ? '↺ ' : ''}${command.op}`;
   return el(
     'button',
     {
@@ -117,7 +117,7 @@ function renderRun(state, runId, ui, now, actions) {
     head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
     return grid.replaceChildren();
   }
-  const { run, rows } = data;
+  const { run, rows, rollout } = data;
   const stageText =
     run.status === 'RUNNING' ? `stage ${run.currentStage + 1}/${run.stages.length}` : `${run.stages.length} stage(s)`;
   const parts = [
@@ -128,6 +128,7 @@ function renderRun(state, runId, ui, now, actions) {
     el('span', { class: 'muted' }, stageText),
     el('span', { class: 'muted' }, formatDuration(durationMs(run.createdAt, run.finishedAt, now))),
     run.cancelRequested && run.status === 'RUNNING' ? el('span', { class: 'tag warn' }, 'cancel requested') : null,
+    ...rolloutTags(rollout),
     el('span', { class: 'spacer' }),
     run.status === 'RUNNING'
       ? el(
@@ -155,11 +156,42 @@ function renderRun(state, runId, ui, now, actions) {
     el(
       'tr',
       { 'data-host': row.hostId },
-      el('th', { class: 'mono' }, row.hostId),
-      row.cells.map(({ command }) => gridCell(command, ui, now, actions)),
+      el(
+        'th',
+        { class: 'mono' },
+        row.hostId,
+        rollout?.labels.has(row.hostId) ? el('span', { class: 'batch-tag' }, rollout.labels.get(row.hostId)) : null,
+      ),
+      row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
     ),
   );
   grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
+}
+
+/** CORE-008: how many waves the run has and how much of its failure budget is used. */
+function rolloutTags(rollout) {
+  if (!rollout) return [];
+  const tags = [];
+  if (rollout.labels.size > 0) {
+    const waves = `${rollout.batches} batch(es)${rollout.canary ? ' after a canary' : ''}`;
+    tags.push(el('span', { class: 'tag', id: 'run-batches' }, waves));
+  }
+  if (rollout.budget) {
+    const { used, limit } = rollout.budget;
+    tags.push(
+      el(
+        'span',
+        {
+          class: `tag${used > limit ? ' warn' : ''}`,
+          id: 'run-budget',
+          'data-used': String(used),
+          'data-limit': String(limit),
+        },
+        `failure budget ${used}/${limit}`,
+      ),
+    );
+  }
+  return tags;
 }
 
 /** One segment per command of the run, coloured by status: the run's shape at a glance. */
@@ -198,12 +230,13 @@ function progressBar(rows) {
   );
 }
 
-function gridCell(command, ui, now, actions) {
+function gridCell(command, ui, now, actions, rollback) {
   if (!command) return el('td', { class: 'cell empty' }, '');
   const duration = formatDuration(durationMs(command.startedAt, command.finishedAt, now));
   const detail = [
     command.exitCode !== null ? `exit ${command.exitCode}` : null,
     command.attempt > 1 ? `try ${command.attempt}` : null,
+    command.armed ? `armed ${command.armed.state}` : null,
     duration,
   ]
     .filter(Boolean)
@@ -219,6 +252,26 @@ function gridCell(command, ui, now, actions) {
     },
     el('div', { class: 'cell-status' }, command.status),
     el('div', { class: 'cell-detail' }, detail),
+    rollback ? rollbackChip(rollback, actions) : null,
+  );
+}
+
+/** CORE-009: the rollback that ran where this op failed; a click shows its output. */
+function rollbackChip(rollback, actions) {
+  return el(
+    'button',
+    {
+      class: 'status-chip rollback-chip',
+      type: 'button',
+      'data-status': rollback.status,
+      'data-command-id': rollback.id,
+      title: `rollback ${rollback.id} ${rollback.status}${rollback.error ? `: ${rollback.error}` : ''}`,
+      onclick: (event) => {
+        event.stopPropagation();
+        actions.selectCommand(rollback);
+      },
+    },
+    `↺ ${rollback.status}`,
   );
 }
 

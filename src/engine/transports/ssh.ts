@@ -60,7 +60,8 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
     }
 
     let mode: ControlMode = { kind: 'none' };
-    if (settings.ssh.multiplex) {
+    // CORE-009: a fresh connection proves the host still lets nixfleet in; the master would not.
+    if (settings.ssh.multiplex && execOptions.fresh !== true) {
       if (!control) {
         try {
           control = createControlSocket(options.controlDir);

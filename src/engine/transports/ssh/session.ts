@@ -154,6 +154,8 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
           timedOut,
           aborted,
           transportError: connectionLossReason(options.destination),
+          // CORE-009: the command was running, so it may have changed the host.
+          started: true,
         });
         return;
       }
