@@ -26,6 +26,9 @@ function connect() {
     setConnection('resyncing');
   });
   ws.addEventListener('message', (event) => {
+    // User Timing marks (CORE-004, "The page"): what taking in a message and drawing it cost,
+    // visible in the browser's performance panel and read by bench/dashboard.bench.mjs.
+    const started = performance.now();
     let message;
     try {
       message = JSON.parse(event.data);
@@ -38,6 +41,7 @@ function connect() {
     setConnection(model.awaitingState ? 'resyncing' : 'live');
     if (message.type === 'deltas') for (const delta of message.changes) followSelectedOutput(delta.change);
     if (message.type === 'init' || message.type === 'full_state') refreshOutput();
+    timed('nixfleet:apply', started);
   });
   ws.addEventListener('close', (event) => {
     if (socket !== ws) return;
@@ -64,13 +68,21 @@ function setConnection(connection) {
   scheduleRender();
 }
 
+/** One User Timing entry for observers (a PerformanceObserver); none kept, so none pile up. */
+function timed(name, started) {
+  performance.measure(name, { start: started, detail: { version: model.version } });
+  performance.clearMeasures(name);
+}
+
 let renderTimer = null;
 function scheduleRender() {
   // A burst of deltas is drawn once, not once per message.
   if (renderTimer !== null) return;
   renderTimer = setTimeout(() => {
     renderTimer = null;
+    const started = performance.now();
     render({ model, ui, now: Date.now() }, actions);
+    timed('nixfleet:render', started);
   }, 30);
 }
 
