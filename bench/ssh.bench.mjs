@@ -3,9 +3,14 @@
 // same commands, same run); plus the latency of one trivial command through each transport.
 // Every "host" is the same throwaway sshd on 127.0.0.1 (generated keys, temp dir), reached under
 // 20 host entries. Prints per-op overhead against local, ratios, and the connections sshd accepted.
+// Baselines for the ssh figures, in the same run: bare OpenSSH with ControlMaster, no Node in the
+// path: one `ssh -S <socket> host true` over an open master (single command), and the 20 x 5
+// pipeline as `xargs -P 10` of `ssh -o ControlMaster=auto -o ControlPath=<per host>` per stage.
+// As root, the target account is a plain user created here (nfbench, login shell /bin/sh, no rc
+// files), so the figures are ssh's and nixfleet's, not a login shell's start-up.
 // Run: npm run build && node bench/ssh.bench.mjs   (needs /usr/sbin/sshd and ssh-keygen)
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,12 +55,16 @@ async function main() {
       createSshTransport(hostFor('h'), settingsFor(false), { controlDir: work, configFile: server.clientConfig }),
     ),
   };
+  const bare = { single: bareSingle(), pipeline: barePipeline() };
   const pipeline = {};
   for (const mode of ['local', 'mux', 'direct']) pipeline[mode] = await runPipeline(mode);
 
   console.log(`one command (\`true\`), ${SINGLE_RUNS} in a row on one host, median ms:`);
   console.log(`  local ${fmt(single.local)}   ssh multiplexed ${fmt(single.mux)}   ssh direct ${fmt(single.direct)}`);
   console.log(`  (the multiplexed figure excludes the first command, which opens the master)`);
+  console.log(
+    `  bare \`ssh -S\` over an open master ${fmt(bare.single)}; nixfleet multiplexed / bare ${ratio2(single.mux, bare.single)} (goal 1.2)`,
+  );
   console.log('');
   console.log(
     `pipeline: ${HOSTS} hosts x ${STAGES} stages = ${HOSTS * STAGES} ops, concurrency ${CONCURRENCY}, real engine + journal`,
@@ -72,6 +81,10 @@ async function main() {
       `${label.padEnd(17)} ${fmt(r.wall).padStart(7)}   ${fmt(r.median).padStart(12)}   ${fmt(r.p95).padStart(9)}   ${overhead.padStart(20)}   ${String(r.logins).padStart(10)}`,
     );
   }
+  console.log(
+    `bare ssh, ControlMaster=auto, xargs -P ${CONCURRENCY} per stage: wall ${fmt(bare.pipeline)} ms; nixfleet multiplexed / bare ${ratio2(pipeline.mux.wall, bare.pipeline)} (goal 1.2)`,
+  );
+  console.log(`target account: ${server.user} (login shell ${server.shell})`);
   console.log('');
   console.log(
     `ratios: pipeline wall  multiplexed/local ${ratio(pipeline.mux.wall, pipeline.local.wall)}, direct/local ${ratio(pipeline.direct.wall, pipeline.local.wall)}, direct/multiplexed ${ratio(pipeline.direct.wall, pipeline.mux.wall)}`,
@@ -185,6 +198,63 @@ function median(values) {
 function fmt(ms) {
   return ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
 }
+function ratio2(a, b) {
+  return `${(a / b).toFixed(2)}x`;
+}
+
+/** The ssh options both baselines use: the same config, key and account as nixfleet's. */
+function bareArgs(extra) {
+  return [
+    '-F',
+    server.clientConfig,
+    '-i',
+    server.clientKey,
+    '-p',
+    String(server.port),
+    '-l',
+    server.user,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    ...extra,
+  ];
+}
+
+/** Median of one `ssh -S socket host true` over a master opened beforehand. */
+function bareSingle() {
+  const socket = join(work, 'bare-single.sock');
+  execFileSync('ssh', bareArgs(['-M', '-N', '-f', '-S', socket, '-o', 'ControlPersist=60', '127.0.0.1']));
+  const times = [];
+  for (let i = 0; i <= SINGLE_RUNS; i++) {
+    const started = performance.now();
+    execFileSync('ssh', bareArgs(['-S', socket, '127.0.0.1', 'true']), { stdio: 'ignore' });
+    if (i > 0) times.push(performance.now() - started);
+  }
+  spawnSync('ssh', bareArgs(['-S', socket, '-O', 'exit', '127.0.0.1']), { stdio: 'ignore' });
+  return median(times);
+}
+
+/** The pipeline as a shell script: per stage, every host at concurrency 10, a barrier between. */
+function barePipeline() {
+  const hosts = Array.from({ length: HOSTS }, (_, i) => `h${i + 1}`).join(' ');
+  const ssh = ['ssh', ...bareArgs(['-o', 'ControlMaster=auto', '-o', 'ControlPersist=60'])]
+    .map((a) => `'${a}'`)
+    .join(' ');
+  const script = [
+    `for stage in $(seq ${STAGES}); do`,
+    `  printf '%s\\n' ${hosts} | xargs -P ${CONCURRENCY} -I{} ${ssh} -o 'ControlPath=${work}/bare-{}.sock' 127.0.0.1 "echo {} stage $stage" >/dev/null || exit 1`,
+    'done',
+  ].join('\n');
+  const started = performance.now();
+  execFileSync('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const wall = performance.now() - started;
+  for (let i = 1; i <= HOSTS; i++) {
+    spawnSync('ssh', bareArgs(['-S', join(work, `bare-h${i}.sock`), '-O', 'exit', '127.0.0.1']), { stdio: 'ignore' });
+  }
+  return wall;
+}
+
 function ratio(a, b) {
   return `${(a / b).toFixed(1)}x`;
 }
@@ -194,6 +264,7 @@ async function startServer(dir) {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)], { stdio: 'ignore' });
   }
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  const account = benchAccount(dir);
   const port = await new Promise((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address();
@@ -241,10 +312,28 @@ async function startServer(dir) {
   }
   return {
     port,
-    user: userInfo().username,
+    user: account.user,
+    shell: account.shell,
     clientKey: join(dir, 'client_key'),
     clientConfig,
     logins: () => (log.match(/Accepted publickey for /g) ?? []).length,
     stop: () => child.kill('SIGTERM'),
   };
+}
+
+/**
+ * As root: the plain account nfbench (created once, login shell /bin/sh, which reads no rc file
+ * for `sh -c`), and the temp directory opened so that sshd, acting as that user, can read
+ * authorized_keys. Otherwise: whoever runs the bench.
+ */
+function benchAccount(dir) {
+  if (process.getuid?.() !== 0) return { user: userInfo().username, shell: userInfo().shell ?? '?' };
+  if (spawnSync('id', ['nfbench'], { stdio: 'ignore' }).status !== 0) {
+    execFileSync('useradd', ['-m', '-s', '/bin/sh', 'nfbench'], { stdio: 'inherit' });
+  }
+  // useradd leaves the account locked ('!'), which sshd refuses without PAM; '*' is no password.
+  execFileSync('usermod', ['-p', '*', 'nfbench'], { stdio: 'inherit' });
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'authorized_keys'), 0o644);
+  return { user: 'nfbench', shell: '/bin/sh' };
 }
