@@ -27,7 +27,7 @@ const { createLocalTransport } = await import(join(root, 'dist/engine/transports
 const HOSTS = 20;
 const STAGES = 5;
 const CONCURRENCY = 10;
-const SINGLE_RUNS = 5;
+const SINGLE_RUNS = 15;
 
 const sshd = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p));
 if (!sshd) {
@@ -46,16 +46,22 @@ try {
 
 async function main() {
   process.env.NIXFLEET_SSH_CONFIG = server.clientConfig;
+  const muxAndBare = await muxAgainstBare(
+    createSshTransport(hostFor('h'), settingsFor(true), { controlDir: work, configFile: server.clientConfig }),
+  );
   const single = {
     local: await singleLatency(createLocalTransport({ shell: '/bin/sh', cwd: work })),
-    mux: await singleLatency(
-      createSshTransport(hostFor('h'), settingsFor(true), { controlDir: work, configFile: server.clientConfig }),
-    ),
+    mux: muxAndBare.mux,
     direct: await singleLatency(
       createSshTransport(hostFor('h'), settingsFor(false), { controlDir: work, configFile: server.clientConfig }),
     ),
   };
-  const bare = { single: bareSingle(), pipeline: barePipeline() };
+  const bare = { single: muxAndBare.bare };
+  if (process.env.BENCH_SINGLE_ONLY) {
+    console.log(`one command: nixfleet multiplexed ${fmt(single.mux)}, bare ssh -S ${fmt(bare.single)} ms`);
+    return;
+  }
+  bare.pipeline = await barePipeline();
   const pipeline = {};
   for (const mode of ['local', 'mux', 'direct']) pipeline[mode] = await runPipeline(mode);
 
@@ -82,7 +88,7 @@ async function main() {
     );
   }
   console.log(
-    `bare ssh, ControlMaster=auto, xargs -P ${CONCURRENCY} per stage: wall ${fmt(bare.pipeline)} ms; nixfleet multiplexed / bare ${ratio2(pipeline.mux.wall, bare.pipeline)} (goal 1.2)`,
+    `bare ssh, a master per host (-M -N -f) then xargs -P ${CONCURRENCY} per stage: wall ${fmt(bare.pipeline)} ms; nixfleet multiplexed / bare ${ratio2(pipeline.mux.wall, bare.pipeline)} (goal 1.2)`,
   );
   console.log(`target account: ${server.user} (login shell ${server.shell})`);
   console.log('');
@@ -221,36 +227,62 @@ function bareArgs(extra) {
   ];
 }
 
-/** Median of one `ssh -S socket host true` over a master opened beforehand. */
-function bareSingle() {
-  const socket = join(work, 'bare-single.sock');
-  execFileSync('ssh', bareArgs(['-M', '-N', '-f', '-S', socket, '-o', 'ControlPersist=60', '127.0.0.1']));
-  const times = [];
-  for (let i = 0; i <= SINGLE_RUNS; i++) {
-    const started = performance.now();
-    execFileSync('ssh', bareArgs(['-S', socket, '127.0.0.1', 'true']), { stdio: 'ignore' });
-    if (i > 0) times.push(performance.now() - started);
-  }
-  spawnSync('ssh', bareArgs(['-S', socket, '-O', 'exit', '127.0.0.1']), { stdio: 'ignore' });
-  return median(times);
+/**
+ * Runs a command to its exit. Never synchronously: sshd is this process's child and writes its
+ * log into a pipe read here, so a blocked event loop would stall sshd and every login with it.
+ */
+function run(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+  });
 }
 
-/** The pipeline as a shell script: per stage, every host at concurrency 10, a barrier between. */
-function barePipeline() {
+/**
+ * One `true` through nixfleet's multiplexed transport and one bare `ssh -S socket host true` over
+ * a master opened beforehand, alternating, so that load from the rest of the machine hits both
+ * alike. Medians; the first nixfleet command (which opens its master) is left out.
+ */
+async function muxAgainstBare(transport) {
+  const socket = join(work, 'bare-single.sock');
+  await run('ssh', bareArgs(['-M', '-N', '-f', '-S', socket, '-o', 'ControlPersist=60', '127.0.0.1']));
+  const times = { mux: [], bare: [] };
+  for (let i = 0; i <= SINGLE_RUNS; i++) {
+    let started = performance.now();
+    const result = await transport.exec('true', { env: {}, timeoutMs: 30_000 });
+    if (result.exitCode !== 0) throw new Error(`bench command failed: ${JSON.stringify(result)}`);
+    if (i > 0) times.mux.push(performance.now() - started);
+    started = performance.now();
+    await run('ssh', bareArgs(['-S', socket, '127.0.0.1', 'true']));
+    if (i > 0) times.bare.push(performance.now() - started);
+  }
+  await transport.close();
+  await run('ssh', bareArgs(['-S', socket, '-O', 'exit', '127.0.0.1'])).catch(() => {});
+  return { mux: median(times.mux), bare: median(times.bare) };
+}
+
+/**
+ * The pipeline as a shell script, timed whole: the 20 masters opened at concurrency 10 (as the
+ * engine opens one per host), then per stage every host over its master at concurrency 10, with a
+ * barrier between stages.
+ */
+async function barePipeline() {
   const hosts = Array.from({ length: HOSTS }, (_, i) => `h${i + 1}`).join(' ');
-  const ssh = ['ssh', ...bareArgs(['-o', 'ControlMaster=auto', '-o', 'ControlPersist=60'])]
-    .map((a) => `'${a}'`)
-    .join(' ');
+  const ssh = ['ssh', ...bareArgs([])].map((a) => `'${a}'`).join(' ');
+  const socket = `'${work}/bare-{}.sock'`;
+  const each = (command) => `printf '%s\\n' ${hosts} | xargs -P ${CONCURRENCY} -I{} ${command} || exit 1`;
   const script = [
+    each(`${ssh} -M -N -f -o ControlPersist=60 -S ${socket} 127.0.0.1`),
     `for stage in $(seq ${STAGES}); do`,
-    `  printf '%s\\n' ${hosts} | xargs -P ${CONCURRENCY} -I{} ${ssh} -o 'ControlPath=${work}/bare-{}.sock' 127.0.0.1 "echo {} stage $stage" >/dev/null || exit 1`,
+    `  ${each(`${ssh} -S ${socket} 127.0.0.1 "echo {} stage $stage" >/dev/null`)}`,
     'done',
   ].join('\n');
   const started = performance.now();
-  execFileSync('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await run('sh', ['-c', script]);
   const wall = performance.now() - started;
   for (let i = 1; i <= HOSTS; i++) {
-    spawnSync('ssh', bareArgs(['-S', join(work, `bare-h${i}.sock`), '-O', 'exit', '127.0.0.1']), { stdio: 'ignore' });
+    await run('ssh', bareArgs(['-S', join(work, `bare-h${i}.sock`), '-O', 'exit', '127.0.0.1'])).catch(() => {});
   }
   return wall;
 }

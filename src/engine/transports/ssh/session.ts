@@ -1,6 +1,6 @@
 // One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
@@ -31,13 +31,11 @@ export interface SessionOptions {
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
   const { exec } = options;
-  const child = execa('ssh', [...options.args], {
-    stdin: options.input !== undefined ? 'pipe' : 'ignore',
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
+  // Node's own spawn, not execa: nothing here needs execa's buffering or promise, and its set-up
+  // was a measurable part of one command over an open master (CORE-007, "Measured").
+  const child = spawn('ssh', [...options.args], {
+    stdio: [options.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
-  child.catch(() => {});
   if (options.input !== undefined && child.stdin) {
     // EPIPE when the remote side is gone early: the exit status tells what happened.
     child.stdin.on('error', () => {});
