@@ -73,8 +73,14 @@ describe('secrets on the dashboard', () => {
       body: JSON.stringify({ target: 'leak' }),
     });
     expect(applied.status).toBe(202);
-    const other = spawnCli(dir, ['apply', 'fail', '--renderer', 'plain'], { env, timeoutMs: 110_000 });
     const runs = () => (probe!.model.state?.pipelines ?? []) as Run[];
+    // The two runs share their hosts, so the second starts once the first has let them go.
+    await probe.waitFor(
+      () => runs().length === 1 && runs().every((run) => run.status !== 'RUNNING'),
+      90_000,
+      'the dashboard run to finish',
+    );
+    const other = spawnCli(dir, ['apply', 'fail', '--renderer', 'plain'], { env, timeoutMs: 110_000 });
     await probe.waitFor(
       () => runs().length === 2 && runs().every((run) => run.status !== 'RUNNING'),
       90_000,

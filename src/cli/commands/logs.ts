@@ -2,10 +2,9 @@
 // log files under DATA_DIR/logs/ (see CORE-002, CORE-003).
 import { readFileSync } from 'node:fs';
 import { EXIT, UserError } from '../../errors/user-error.js';
-import { openJournal } from '../../store/journal.js';
 import type { CommandRecord } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { openJournalToRead } from '../read-journal.js';
 
 export const usage = 'logs COMMAND_ID | RUN_ID [--host H]';
 export const options = { host: { type: 'string' } } as const;
@@ -17,7 +16,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('logs needs a command id or a run id', { hint: '`nixfleet show RUN_ID` lists command ids' });
   }
   const host = typeof ctx.values.host === 'string' ? ctx.values.host : undefined;
-  const journal = openJournal(await dataDirFor(ctx));
+  const journal = await openJournalToRead(ctx);
   try {
     const command = journal.getCommand(id);
     if (command) {

@@ -1,9 +1,8 @@
 // `nixfleet runs [--limit N]`: past and running pipeline runs, newest first (CORE-002).
 import { EXIT, UserError } from '../../errors/user-error.js';
-import { openJournal } from '../../store/journal.js';
 import { formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { openJournalToRead } from '../read-journal.js';
 import { textTable } from '../text-table.js';
 
 export const usage = 'runs [--limit N]';
@@ -16,7 +15,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (typeof given === 'string' && (!/^[0-9]+$/.test(given) || limit < 1)) {
     throw new UserError(`--limit must be a whole number of at least 1, got \`${given}\``);
   }
-  const journal = openJournal(await dataDirFor(ctx));
+  const journal = await openJournalToRead(ctx);
   try {
     const runs = journal.listRuns({ limit });
     if (ctx.global.json) {

@@ -3,12 +3,11 @@
 
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
-import { openJournal } from '../../store/journal.js';
 import type { CommandRecord } from '../../store/types.js';
 import { rollbackLines } from '../../ui/rollback-lines.js';
 import { commandCell, formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { openJournalToRead } from '../read-journal.js';
 import { textTable } from '../text-table.js';
 
 export const usage = 'show RUN_ID';
@@ -18,7 +17,7 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined) throw new UserError('show needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
-  const journal = openJournal(await dataDirFor(ctx));
+  const journal = await openJournalToRead(ctx);
   try {
     const found = journal.getRun(runId);
     if (!found) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });

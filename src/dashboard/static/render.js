@@ -2,6 +2,7 @@
 // attribute values, never as HTML (see CORE-004).
 import { defaultRunId, durationMs, formatClock, formatDuration, hostStatuses, runGrid } from './fleet-view.js';
 import { syncRows, tableBody } from './keyed-rows.js';
+import { hostKillButton, runKillButton } from './kill-buttons.js';
 
 /** `el('td', {class: 'x', 'data-status': s}, 'text', child)` */
 export function el(tag, attributes = {}, ...children) {
@@ -144,6 +145,7 @@ function renderRun(state, runId, ui, now, actions) {
           'Cancel',
         )
       : null,
+    runKillButton(el, run, actions),
   ];
   head.replaceChildren(...parts.filter((part) => part !== null && part !== false), progressBar(rows));
   const header = el(
@@ -162,12 +164,14 @@ function renderRun(state, runId, ui, now, actions) {
   const body = tableBody(grid, () => el('thead'));
   grid.tHead.replaceWith(el('thead', {}, header));
   // Redrawn per host row, only where something the row shows changed: a command or rollback
-  // record, the batch label, the selection, or the ticking duration of an unfinished command.
+  // record, the batch label, the selection, the ticking duration of an unfinished command, or
+  // what the host's Kill button depends on (kill-buttons.js).
   syncRows(
     body,
     rows.map((row) => {
       const label = rollout?.labels.get(row.hostId) ?? null;
-      const inputs = [label];
+      const inputs = [label, run.id, run.status, run.killRequested === true];
+      inputs.push((run.killHosts ?? []).includes(row.hostId));
       for (const { command, rollback } of row.cells) {
         const ticking = command && command.finishedAt === null ? durationMs(command.startedAt, null, now) : null;
         inputs.push(command, rollback, ticking === null ? null : formatDuration(ticking));
@@ -180,7 +184,13 @@ function renderRun(state, runId, ui, now, actions) {
           el(
             'tr',
             { 'data-host': row.hostId },
-            el('th', { class: 'mono' }, row.hostId, label === null ? null : el('span', { class: 'batch-tag' }, label)),
+            el(
+              'th',
+              { class: 'mono' },
+              row.hostId,
+              label === null ? null : el('span', { class: 'batch-tag' }, label),
+              hostKillButton(el, run, row, actions),
+            ),
             row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
           ),
       };
