@@ -3,9 +3,14 @@
 // same commands, same run); plus the latency of one trivial command through each transport.
 // Every "host" is the same throwaway sshd on 127.0.0.1 (generated keys, temp dir), reached under
 // 20 host entries. Prints per-op overhead against local, ratios, and the connections sshd accepted.
+// Baselines for the ssh figures, in the same run: bare OpenSSH with ControlMaster, no Node in the
+// path: one `ssh -S <socket> host true` over an open master (single command), and the 20 x 5
+// pipeline as `xargs -P 10` of `ssh -o ControlMaster=auto -o ControlPath=<per host>` per stage.
+// As root, the target account is a plain user created here (nfbench, login shell /bin/sh, no rc
+// files), so the figures are ssh's and nixfleet's, not a login shell's start-up.
 // Run: npm run build && node bench/ssh.bench.mjs   (needs /usr/sbin/sshd and ssh-keygen)
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,7 +27,7 @@ const { createLocalTransport } = await import(join(root, 'dist/engine/transports
 const HOSTS = 20;
 const STAGES = 5;
 const CONCURRENCY = 10;
-const SINGLE_RUNS = 5;
+const SINGLE_RUNS = 15;
 
 const sshd = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p));
 if (!sshd) {
@@ -41,21 +46,31 @@ try {
 
 async function main() {
   process.env.NIXFLEET_SSH_CONFIG = server.clientConfig;
+  const muxAndBare = await muxAgainstBare(
+    createSshTransport(hostFor('h'), settingsFor(true), { controlDir: work, configFile: server.clientConfig }),
+  );
   const single = {
     local: await singleLatency(createLocalTransport({ shell: '/bin/sh', cwd: work })),
-    mux: await singleLatency(
-      createSshTransport(hostFor('h'), settingsFor(true), { controlDir: work, configFile: server.clientConfig }),
-    ),
+    mux: muxAndBare.mux,
     direct: await singleLatency(
       createSshTransport(hostFor('h'), settingsFor(false), { controlDir: work, configFile: server.clientConfig }),
     ),
   };
+  const bare = { single: muxAndBare.bare };
+  if (process.env.BENCH_SINGLE_ONLY) {
+    console.log(`one command: nixfleet multiplexed ${fmt(single.mux)}, bare ssh -S ${fmt(bare.single)} ms`);
+    return;
+  }
+  bare.pipeline = await barePipeline();
   const pipeline = {};
   for (const mode of ['local', 'mux', 'direct']) pipeline[mode] = await runPipeline(mode);
 
   console.log(`one command (\`true\`), ${SINGLE_RUNS} in a row on one host, median ms:`);
   console.log(`  local ${fmt(single.local)}   ssh multiplexed ${fmt(single.mux)}   ssh direct ${fmt(single.direct)}`);
   console.log(`  (the multiplexed figure excludes the first command, which opens the master)`);
+  console.log(
+    `  bare \`ssh -S\` over an open master ${fmt(bare.single)}; nixfleet multiplexed / bare ${ratio2(single.mux, bare.single)} (goal 1.2)`,
+  );
   console.log('');
   console.log(
     `pipeline: ${HOSTS} hosts x ${STAGES} stages = ${HOSTS * STAGES} ops, concurrency ${CONCURRENCY}, real engine + journal`,
@@ -72,6 +87,10 @@ async function main() {
       `${label.padEnd(17)} ${fmt(r.wall).padStart(7)}   ${fmt(r.median).padStart(12)}   ${fmt(r.p95).padStart(9)}   ${overhead.padStart(20)}   ${String(r.logins).padStart(10)}`,
     );
   }
+  console.log(
+    `bare ssh, a master per host (-M -N -f) then xargs -P ${CONCURRENCY} per stage: wall ${fmt(bare.pipeline)} ms; nixfleet multiplexed / bare ${ratio2(pipeline.mux.wall, bare.pipeline)} (goal 1.2)`,
+  );
+  console.log(`target account: ${server.user} (login shell ${server.shell})`);
   console.log('');
   console.log(
     `ratios: pipeline wall  multiplexed/local ${ratio(pipeline.mux.wall, pipeline.local.wall)}, direct/local ${ratio(pipeline.direct.wall, pipeline.local.wall)}, direct/multiplexed ${ratio(pipeline.direct.wall, pipeline.mux.wall)}`,
@@ -185,6 +204,89 @@ function median(values) {
 function fmt(ms) {
   return ms >= 100 ? ms.toFixed(0) : ms.toFixed(1);
 }
+function ratio2(a, b) {
+  return `${(a / b).toFixed(2)}x`;
+}
+
+/** The ssh options both baselines use: the same config, key and account as nixfleet's. */
+function bareArgs(extra) {
+  return [
+    '-F',
+    server.clientConfig,
+    '-i',
+    server.clientKey,
+    '-p',
+    String(server.port),
+    '-l',
+    server.user,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    ...extra,
+  ];
+}
+
+/**
+ * Runs a command to its exit. Never synchronously: sshd is this process's child and writes its
+ * log into a pipe read here, so a blocked event loop would stall sshd and every login with it.
+ */
+function run(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}`))));
+  });
+}
+
+/**
+ * One `true` through nixfleet's multiplexed transport and one bare `ssh -S socket host true` over
+ * a master opened beforehand, alternating, so that load from the rest of the machine hits both
+ * alike. Medians; the first nixfleet command (which opens its master) is left out.
+ */
+async function muxAgainstBare(transport) {
+  const socket = join(work, 'bare-single.sock');
+  await run('ssh', bareArgs(['-M', '-N', '-f', '-S', socket, '-o', 'ControlPersist=60', '127.0.0.1']));
+  const times = { mux: [], bare: [] };
+  for (let i = 0; i <= SINGLE_RUNS; i++) {
+    let started = performance.now();
+    const result = await transport.exec('true', { env: {}, timeoutMs: 30_000 });
+    if (result.exitCode !== 0) throw new Error(`bench command failed: ${JSON.stringify(result)}`);
+    if (i > 0) times.mux.push(performance.now() - started);
+    started = performance.now();
+    await run('ssh', bareArgs(['-S', socket, '127.0.0.1', 'true']));
+    if (i > 0) times.bare.push(performance.now() - started);
+  }
+  await transport.close();
+  await run('ssh', bareArgs(['-S', socket, '-O', 'exit', '127.0.0.1'])).catch(() => {});
+  return { mux: median(times.mux), bare: median(times.bare) };
+}
+
+/**
+ * The pipeline as a shell script, timed whole: the 20 masters opened at concurrency 10 (as the
+ * engine opens one per host), then per stage every host over its master at concurrency 10, with a
+ * barrier between stages.
+ */
+async function barePipeline() {
+  const hosts = Array.from({ length: HOSTS }, (_, i) => `h${i + 1}`).join(' ');
+  const ssh = ['ssh', ...bareArgs([])].map((a) => `'${a}'`).join(' ');
+  const socket = `'${work}/bare-{}.sock'`;
+  const each = (command) => `printf '%s\\n' ${hosts} | xargs -P ${CONCURRENCY} -I{} ${command} || exit 1`;
+  const script = [
+    each(`${ssh} -M -N -f -o ControlPersist=60 -S ${socket} 127.0.0.1`),
+    `for stage in $(seq ${STAGES}); do`,
+    `  ${each(`${ssh} -S ${socket} 127.0.0.1 "echo {} stage $stage" >/dev/null`)}`,
+    'done',
+  ].join('\n');
+  const started = performance.now();
+  await run('sh', ['-c', script]);
+  const wall = performance.now() - started;
+  for (let i = 1; i <= HOSTS; i++) {
+    await run('ssh', bareArgs(['-S', join(work, `bare-h${i}.sock`), '-O', 'exit', '127.0.0.1'])).catch(() => {});
+  }
+  return wall;
+}
+
 function ratio(a, b) {
   return `${(a / b).toFixed(1)}x`;
 }
@@ -194,6 +296,7 @@ async function startServer(dir) {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)], { stdio: 'ignore' });
   }
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
+  const account = benchAccount(dir);
   const port = await new Promise((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address();
@@ -241,10 +344,28 @@ async function startServer(dir) {
   }
   return {
     port,
-    user: userInfo().username,
+    user: account.user,
+    shell: account.shell,
     clientKey: join(dir, 'client_key'),
     clientConfig,
     logins: () => (log.match(/Accepted publickey for /g) ?? []).length,
     stop: () => child.kill('SIGTERM'),
   };
+}
+
+/**
+ * As root: the plain account nfbench (created once, login shell /bin/sh, which reads no rc file
+ * for `sh -c`), and the temp directory opened so that sshd, acting as that user, can read
+ * authorized_keys. Otherwise: whoever runs the bench.
+ */
+function benchAccount(dir) {
+  if (process.getuid?.() !== 0) return { user: userInfo().username, shell: userInfo().shell ?? '?' };
+  if (spawnSync('id', ['nfbench'], { stdio: 'ignore' }).status !== 0) {
+    execFileSync('useradd', ['-m', '-s', '/bin/sh', 'nfbench'], { stdio: 'inherit' });
+  }
+  // useradd leaves the account locked ('!'), which sshd refuses without PAM; '*' is no password.
+  execFileSync('usermod', ['-p', '*', 'nfbench'], { stdio: 'inherit' });
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'authorized_keys'), 0o644);
+  return { user: 'nfbench', shell: '/bin/sh' };
 }

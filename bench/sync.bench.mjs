@@ -58,6 +58,19 @@ async function nixfleetServer(dataDir) {
   const journal = openJournal(dataDir);
   const server = await startSyncServer({ journal, token: TOKEN, port: 0, beaconIntervalMs: 600_000 });
   const memory = trackPeakMemory();
+  if (process.env.BENCH_TRACE) {
+    // Where the latency arises: at read time (journal -> server) or after (server -> client).
+    const original = server.hub.broadcastChanges.bind(server.hub);
+    const trace = [];
+    server.hub.broadcastChanges = (changes) => {
+      const t = Date.now();
+      original(changes);
+      const lag = changes.map((c) => t - (c.change.event?.timestamp ?? t));
+      trace.push(`${changes.length} lagMax=${Math.max(...lag)} write=${Date.now() - t}`);
+    };
+    process.on('exit', () => console.error(trace.join('\n')));
+    setTimeout(() => console.error(trace.join('\n')), 20000).unref();
+  }
   process.on('message', async (message) => {
     if (message === 'reset') memory.reset();
     if (message === 'report')
@@ -130,7 +143,7 @@ async function writer(dataDir, count, relayPort) {
 
 function sampler(port, received, expectsInit) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${TOKEN}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${TOKEN}&protocol=2`);
     const state = { ws, version: null, latencies: [], contiguous: true, last: 0 };
     ws.on('message', (data) => {
       const at = Date.now();
@@ -139,12 +152,15 @@ function sampler(port, received, expectsInit) {
         state.version = message.version;
         return resolve(state);
       }
-      if (message.type !== 'delta') return;
-      if (state.version !== null && message.version !== state.version + 1) state.contiguous = false;
-      if (state.version === null && message.version !== 1) state.contiguous = false;
-      state.version = message.version;
-      state.latencies.push(at - message.change.event.timestamp);
-      received();
+      // nixfleet sends one `deltas` message per batch (protocol 2); the baseline one `delta` each.
+      const deltas = message.type === 'deltas' ? message.changes : message.type === 'delta' ? [message] : [];
+      for (const delta of deltas) {
+        if (state.version !== null && delta.version !== state.version + 1) state.contiguous = false;
+        if (state.version === null && delta.version !== 1) state.contiguous = false;
+        state.version = delta.version;
+        state.latencies.push(at - delta.change.event.timestamp);
+        received();
+      }
     });
     ws.on('open', () => {
       // The bare server sends no init: the connection itself is the start.
@@ -158,8 +174,10 @@ function drainer(port) {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
       socket.write(
-        `GET /ws?token=${TOKEN} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        `GET /ws?token=${TOKEN}&protocol=2 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+          // What browsers offer; a server that does not compress ignores it.
+          'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n',
       );
     });
     const state = { socket, bytes: 0 };
@@ -239,7 +257,9 @@ async function measure(name, startServer, triggerBurst, expectsInit) {
 }
 
 function startChild(args) {
-  const child = fork(SELF, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_PROFILE=dir writes the server's CPU profile there (NODE_OPTIONS cannot carry --cpu-prof).
+  const execArgv = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = fork(SELF, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ child, port: message.port }));
     child.once('error', reject);
@@ -269,6 +289,7 @@ async function main() {
       () => runWriter(ourDir),
       true,
     );
+    if (process.env.BENCH_ONLY === 'nixfleet') return print([nixfleet]);
     const bare = await measure(
       'bare ws broadcast (no journal)',
       () => startChild(['bare-server']),
@@ -322,6 +343,7 @@ function print(rows) {
   console.log(line(header));
   for (const row of table) console.log(line(row));
   const [ours, base] = rows;
+  if (!base) return;
   console.log(
     `\nratio nixfleet / bare ws: p50 ${f(ours.p50 / Math.max(1, base.p50))}x, p99 ${f(ours.p99 / Math.max(1, base.p99))}x, ` +
       `peak RSS ${f(ours.peakRssMb / base.peakRssMb)}x; target p99 < 100 ms: ${ours.p99 < 100 ? 'met' : 'NOT met'}`,

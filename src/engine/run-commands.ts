@@ -11,6 +11,8 @@ export interface RunCommand {
   /** The rollout batch (see CORE-008). */
   readonly batch: number;
   status: CommandStatus;
+  /** Handed to the op runner (it may still read PENDING for a moment); what the scheduler asks. */
+  started: boolean;
 }
 
 export interface RunCommands {
@@ -18,6 +20,7 @@ export interface RunCommands {
   statusOf(commandId: string): CommandStatus | undefined;
   byId(commandId: string): RunCommand | undefined;
   setStatus(commandId: string, status: CommandStatus): void;
+  markStarted(commandId: string): void;
   pending(): readonly RunCommand[];
   all(): readonly RunCommand[];
 }
@@ -29,6 +32,7 @@ export function createRunCommands(records: readonly CommandRecord[]): RunCommand
     hostId: r.hostId,
     batch: r.batch ?? 1,
     status: r.status,
+    started: false,
   }));
   const byId = new Map(list.map((c) => [c.id, c]));
   const byStage = new Map<number, RunCommand[]>();
@@ -44,6 +48,10 @@ export function createRunCommands(records: readonly CommandRecord[]): RunCommand
     setStatus(id, status) {
       const command = byId.get(id);
       if (command) command.status = status;
+    },
+    markStarted(id) {
+      const command = byId.get(id);
+      if (command) command.started = true;
     },
     pending: () => list.filter((c) => c.status === 'PENDING'),
     all: () => list,

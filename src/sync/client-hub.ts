@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import type { VersionedChange } from '../store/types.js';
 import type { ServerMessage } from './protocol.js';
 import type { SyncSnapshot } from './state-snapshot.js';
-import { encodeTextFrame } from './websocket-frame.js';
+import { encodeDeflatedTextFrame, encodeTextFrame } from './websocket-frame.js';
 
 export interface ClientHubOptions {
   /** Reads a fresh full state from the journal. */
@@ -24,6 +24,8 @@ interface Client {
   readonly socket: Socket;
   /** The version of the last state or delta sent to this client. */
   version: number;
+  /** Takes the batches compressed once for all (see `add`). */
+  readonly deflate: boolean;
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -50,10 +52,13 @@ export class ClientHub {
     return this.dropped;
   }
 
-  /** Registers an upgraded socket and sends it `init`. */
-  add(ws: WebSocket, socket: Socket): void {
+  /**
+   * Registers an upgraded socket and sends it `init`. `deflate`: it negotiated permessage-deflate
+   * in the form one compression can serve for all (no context takeover, full window).
+   */
+  add(ws: WebSocket, socket: Socket, deflate = false): void {
     const { version, state } = this.snapshot();
-    const client: Client = { ws, socket, version };
+    const client: Client = { ws, socket, version, deflate };
     this.clients.add(client);
     ws.on('close', () => this.clients.delete(client));
     ws.on('error', () => this.clients.delete(client));
@@ -62,31 +67,40 @@ export class ClientHub {
   }
 
   /**
-   * One `delta` per change. Each is serialized and framed once; the batch's frames are one
-   * buffer written to every client as is, so the cost per client is one write per batch, not
-   * one JSON encoding and one write per change (bench/sync.bench.mjs measures the difference).
+   * One `deltas` message per batch (CORE-004, protocol 2), serialized, compressed and framed once
+   * and written to every client as is: the cost per client is one write per batch, and the bytes
+   * on the wire are the batch compressed once for every client that speaks permessage-deflate
+   * (bench/sync.bench.mjs measures it).
    */
   broadcastChanges(changes: readonly VersionedChange[]): void {
     if (this.clients.size === 0 || changes.length === 0) return;
-    const frames = changes.map((c) =>
-      encodeTextFrame(JSON.stringify({ type: 'delta', version: c.version, change: c.change } satisfies ServerMessage)),
-    );
-    const batch = Buffer.concat(frames);
-    const offsets: number[] = [];
-    let offset = 0;
-    for (const frame of frames) {
-      offsets.push(offset);
-      offset += frame.length;
-    }
     const lastVersion = changes.at(-1)!.version;
+    // Encoded on first use: a client that started from a newer snapshot than the batch's start
+    // gets only the changes it lacks, and plain or deflated as it negotiated.
+    const texts = new Map<number, string>();
+    const frames = new Map<string, Buffer>();
+    const frameFor = (first: number, deflate: boolean): Buffer => {
+      const key = `${first}:${deflate}`;
+      let frame = frames.get(key);
+      if (frame === undefined) {
+        let text = texts.get(first);
+        if (text === undefined) {
+          const slice = first === 0 ? changes : changes.slice(first);
+          text = JSON.stringify({ type: 'deltas', changes: slice } satisfies ServerMessage);
+          texts.set(first, text);
+        }
+        frame = deflate ? encodeDeflatedTextFrame(text) : encodeTextFrame(text);
+        frames.set(key, frame);
+      }
+      return frame;
+    };
     for (const client of this.clients) {
       // The limit is checked once per batch: within one, even a fast client cannot drain, so
       // a client holds at most the limit plus one batch (see ChangeTail's batch size).
       if (client.version >= lastVersion || !this.hasRoom(client)) continue;
-      // A client that started from a newer snapshot already has the first changes of the batch.
-      const first = changes.findIndex((c) => c.version > client.version);
-      // Frames are whole and ws writes whole frames too, so they never interleave mid-frame.
-      client.socket.write(first === 0 ? batch : batch.subarray(offsets[first]));
+      const first = client.version < changes[0]!.version ? 0 : changes.findIndex((c) => c.version > client.version);
+      // A whole frame in one write; ws writes whole frames too, so they never interleave.
+      client.socket.write(frameFor(first, client.deflate));
       client.version = lastVersion;
     }
   }

@@ -3,6 +3,23 @@
 import type { RegistrySummary } from '../registry/types.js';
 import type { Change, CommandRecord, EventRecord, HostRecord, RunRecord } from '../store/types.js';
 
+/**
+ * The protocol a client asks for with `?protocol=2` in the /ws URL. 2 carries the changes of one
+ * read of the log in one `deltas` message; a client asking for anything else (a page loaded
+ * before the change, which asked for none) is closed with PROTOCOL_MISMATCH_CLOSE (CORE-004).
+ */
+export const PROTOCOL_VERSION = 2;
+/** Close code (application range) and reason for a client speaking another protocol. */
+export const PROTOCOL_MISMATCH_CLOSE = {
+  code: 4000,
+  reason: `nixfleet State Sync protocol ${PROTOCOL_VERSION} is required: reload the page`,
+} as const;
+
+export interface VersionedDelta {
+  readonly version: number;
+  readonly change: Change;
+}
+
 export interface SyncState {
   readonly hosts: readonly HostRecord[];
   readonly commands: readonly CommandRecord[];
@@ -13,7 +30,7 @@ export interface SyncState {
 
 export type ServerMessage =
   | { readonly type: 'init'; readonly version: number; readonly state: SyncState }
-  | { readonly type: 'delta'; readonly version: number; readonly change: Change }
+  | { readonly type: 'deltas'; readonly changes: readonly VersionedDelta[] }
   | { readonly type: 'sync'; readonly version: number }
   | { readonly type: 'full_state'; readonly version: number; readonly state: SyncState };
 

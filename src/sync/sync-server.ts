@@ -11,6 +11,7 @@ import { ChangeTail } from './change-tail.js';
 import { ClientHub } from './client-hub.js';
 import { sendError, setSecurityHeaders } from './http-response.js';
 import { isOriginAllowed } from './origin-policy.js';
+import { PROTOCOL_MISMATCH_CLOSE, PROTOCOL_VERSION } from './protocol.js';
 import type { RunDispatcher } from './run-dispatcher.js';
 import { DEFAULT_SNAPSHOT_LIMITS, readSnapshot } from './state-snapshot.js';
 import { DEFAULT_BEACON_INTERVAL_MS, DEFAULT_INIT_EVENT_LIMIT } from './sync-settings.js';
@@ -92,7 +93,23 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    // CORE-004, fan-out: the hub compresses each batch once for all clients, which is valid only
+    // with no context carried between messages and the full window (see `shareable` below). ws
+    // itself compresses nothing (threshold), so what it sends never waits on zlib and stays in
+    // order with the hub's writes.
+    perMessageDeflate: { serverNoContextTakeover: true, threshold: Number.POSITIVE_INFINITY },
+  });
+  // The upgrades whose negotiated permessage-deflate can take the shared compressed batches: a
+  // client that asked for a smaller server window gets them uncompressed.
+  const shareable = new WeakSet<IncomingMessage>();
+  wss.on('headers', (headers, req) => {
+    const extensions = headers.find((h) => h.toLowerCase().startsWith('sec-websocket-extensions:'));
+    const window = /server_max_window_bits=(\d+)/.exec(extensions ?? '')?.[1];
+    if (extensions?.includes('permessage-deflate') && (window === undefined || window === '15')) shareable.add(req);
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
@@ -103,7 +120,13 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.setNoDelay(true);
-      hub.add(ws, socket);
+      // A page loaded before protocol 2 asks for none; it is told to reload instead of being fed
+      // messages it would misread.
+      if (url.searchParams.get('protocol') !== String(PROTOCOL_VERSION)) {
+        ws.close(PROTOCOL_MISMATCH_CLOSE.code, PROTOCOL_MISMATCH_CLOSE.reason);
+        return;
+      }
+      hub.add(ws, socket, shareable.has(req));
     });
   });
 

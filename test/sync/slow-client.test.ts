@@ -20,7 +20,7 @@ function stalledClient(port: number): Promise<Socket> {
     const socket = connect(port, '127.0.0.1', () => {
       socket.write(
         [
-          `GET /ws?token=${TOKEN} HTTP/1.1`,
+          `GET /ws?token=${TOKEN}&protocol=2 HTTP/1.1`,
           `Host: 127.0.0.1:${port}`,
           'Upgrade: websocket',
           'Connection: Upgrade',

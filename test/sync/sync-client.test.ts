@@ -37,7 +37,7 @@ describe('deltas', () => {
       [12, { type: 'host_updated', host: host('web1', 5) }],
       [13, { type: 'host_removed', hostId: 'web2' }],
     ] as const) {
-      const result = receive(model, { type: 'delta', version, change });
+      const result = receive(model, { type: 'deltas', changes: [{ version, change }] });
       expect(result.requestState).toBe(false);
       model = result.model;
     }
@@ -47,25 +47,63 @@ describe('deltas', () => {
 
   it('a gap asks for the state once and applies nothing until it comes', () => {
     const model = started();
-    const gap = receive(model, { type: 'delta', version: 12, change: { type: 'host_added', host: host('db1') } });
+    const gap = receive(model, {
+      type: 'deltas',
+      changes: [{ version: 12, change: { type: 'host_added', host: host('db1') } }],
+    });
     expect(gap.requestState).toBe(true);
     expect(gap.model.state.hosts).toHaveLength(1);
-    const next = receive(gap.model, { type: 'delta', version: 13, change: { type: 'host_removed', hostId: 'web1' } });
+    const next = receive(gap.model, {
+      type: 'deltas',
+      changes: [{ version: 13, change: { type: 'host_removed', hostId: 'web1' } }],
+    });
     expect(next.requestState).toBe(false);
     expect(next.model.state.hosts).toHaveLength(1);
     const healed = receive(next.model, { type: 'full_state', version: 13, state: state([host('db1')]) });
     expect(healed.model).toMatchObject({ version: 13, awaitingState: false });
     expect(
-      receive(healed.model, { type: 'delta', version: 14, change: { type: 'host_removed', hostId: 'db1' } }).model.state
-        .hosts,
+      receive(healed.model, {
+        type: 'deltas',
+        changes: [{ version: 14, change: { type: 'host_removed', hostId: 'db1' } }],
+      }).model.state.hosts,
     ).toEqual([]);
   });
 
   it('a delta the state already includes is ignored', () => {
     const model = started(20);
-    const result = receive(model, { type: 'delta', version: 19, change: { type: 'host_removed', hostId: 'web1' } });
+    const result = receive(model, {
+      type: 'deltas',
+      changes: [{ version: 19, change: { type: 'host_removed', hostId: 'web1' } }],
+    });
     expect(result.requestState).toBe(false);
     expect(result.model).toBe(model);
+  });
+
+  it('a batch applies its changes in order, skipping those the state already includes', () => {
+    const result = receive(started(11), {
+      type: 'deltas',
+      changes: [
+        { version: 11, change: { type: 'host_removed', hostId: 'web1' } },
+        { version: 12, change: { type: 'host_added', host: host('web2') } },
+        { version: 13, change: { type: 'host_updated', host: host('web2', 7) } },
+      ],
+    });
+    expect(result.requestState).toBe(false);
+    expect(result.model).toMatchObject({ version: 13, awaitingState: false });
+    expect(result.model.state.hosts).toEqual([host('web1'), host('web2', 7)]);
+  });
+
+  it('a gap inside a batch keeps what came before it and asks for the state', () => {
+    const result = receive(started(10), {
+      type: 'deltas',
+      changes: [
+        { version: 11, change: { type: 'host_added', host: host('web2') } },
+        { version: 13, change: { type: 'host_removed', hostId: 'web1' } },
+      ],
+    });
+    expect(result.requestState).toBe(true);
+    expect(result.model).toMatchObject({ version: 11, awaitingState: true });
+    expect(result.model.state.hosts.map((h: { id: string }) => h.id)).toEqual(['web1', 'web2']);
   });
 
   it('events are not duplicated and are capped at the newest 100', () => {
@@ -113,9 +151,8 @@ describe('init and full_state', () => {
 
   it('nothing is applied before the first init', () => {
     const result = receive(emptyModel(), {
-      type: 'delta',
-      version: 1,
-      change: { type: 'host_added', host: host('x') },
+      type: 'deltas',
+      changes: [{ version: 1, change: { type: 'host_added', host: host('x') } }],
     });
     expect(result.model.state).toBeNull();
     expect(result.requestState).toBe(false);

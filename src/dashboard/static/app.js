@@ -1,7 +1,7 @@
 // The dashboard: one State Sync connection (see CORE-004), the apply / cancel buttons, and the
 // output of the selected command. It decides nothing: the server's records are shown as they are.
 import { render, renderOutput } from './render.js';
-import { emptyModel, receive } from './sync-client.js';
+import { emptyModel, PROTOCOL_MISMATCH_CODE, PROTOCOL_VERSION, receive } from './sync-client.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const OUTPUT_TAIL_BYTES = 64 * 1024;
@@ -15,7 +15,7 @@ const ui = { connection: 'connecting', selectedRunId: null, selectedCommandId: n
 function connect() {
   const url = new URL('/ws', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.search = `?token=${encodeURIComponent(token)}`;
+  url.search = `?token=${encodeURIComponent(token)}&protocol=${PROTOCOL_VERSION}`;
   const ws = new WebSocket(url);
   socket = ws;
   // CORE-004: every (re)connection starts from the server's `init`; until then the old state is
@@ -26,6 +26,9 @@ function connect() {
     setConnection('resyncing');
   });
   ws.addEventListener('message', (event) => {
+    // User Timing marks (CORE-004, "The page"): what taking in a message and drawing it cost,
+    // visible in the browser's performance panel and read by bench/dashboard.bench.mjs.
+    const started = performance.now();
     let message;
     try {
       message = JSON.parse(event.data);
@@ -36,12 +39,15 @@ function connect() {
     model = result.model;
     if (result.requestState && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'get_state' }));
     setConnection(model.awaitingState ? 'resyncing' : 'live');
-    if (message.type === 'delta') followSelectedOutput(message.change);
+    if (message.type === 'deltas') for (const delta of message.changes) followSelectedOutput(delta.change);
     if (message.type === 'init' || message.type === 'full_state') refreshOutput();
+    timed('nixfleet:apply', started);
   });
   ws.addEventListener('close', (event) => {
     if (socket !== ws) return;
     socket = null;
+    // A server that speaks another protocol: this page is out of date; reconnecting cannot help.
+    if (event.code === PROTOCOL_MISMATCH_CODE) return setConnection(event.reason || 'reload the page');
     if (event.code === 1008 || !token) {
       setConnection(token ? 'refused' : 'no token in URL');
     }
@@ -62,13 +68,21 @@ function setConnection(connection) {
   scheduleRender();
 }
 
+/** One User Timing entry for observers (a PerformanceObserver); none kept, so none pile up. */
+function timed(name, started) {
+  performance.measure(name, { start: started, detail: { version: model.version } });
+  performance.clearMeasures(name);
+}
+
 let renderTimer = null;
 function scheduleRender() {
   // A burst of deltas is drawn once, not once per message.
   if (renderTimer !== null) return;
   renderTimer = setTimeout(() => {
     renderTimer = null;
+    const started = performance.now();
     render({ model, ui, now: Date.now() }, actions);
+    timed('nixfleet:render', started);
   }, 30);
 }
 

@@ -57,7 +57,14 @@ export function runGrid(state, runId) {
     if (!existing || command.attempt >= existing.attempt) cells.set(key, command);
   }
   const rows = [...run.hosts];
-  for (const command of cells.values()) if (!rows.includes(command.hostId)) rows.push(command.hostId);
+  // A Set, not rows.includes: with thousands of hosts the list scan per command was quadratic.
+  const inRun = new Set(rows);
+  for (const command of cells.values()) {
+    if (!inRun.has(command.hostId)) {
+      inRun.add(command.hostId);
+      rows.push(command.hostId);
+    }
+  }
   return {
     run,
     rollout: rolloutSummary(run, [...cells.values()]),

@@ -1,6 +1,7 @@
 // Draws the synced state into the page. Data only ever reaches the DOM as textContent or
 // attribute values, never as HTML (see CORE-004).
 import { defaultRunId, durationMs, formatClock, formatDuration, hostStatuses, runGrid } from './fleet-view.js';
+import { syncRows, tableBody } from './keyed-rows.js';
 import { hostKillButton, runKillButton } from './kill-buttons.js';
 
 /** `el('td', {class: 'x', 'data-status': s}, 'text', child)` */
@@ -79,19 +80,25 @@ function renderPipelines(state, ui, actions) {
 }
 
 function renderHosts(state, actions) {
-  const rows = hostStatuses(state).map(({ host, current, last }) =>
-    el(
-      'tr',
-      { 'data-host': host.id },
-      el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
-      el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
-      el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
-    ),
-  );
   byId('hosts-count').textContent = String(state.hosts.length);
-  byId('hosts').replaceChildren(
+  const body = tableBody(byId('hosts'), () =>
     el('thead', {}, el('tr', {}, el('th', {}, 'host'), el('th', {}, 'now'), el('th', {}, 'last'))),
-    el('tbody', {}, rows),
+  );
+  // Redrawn per row, only where the host or one of its two commands is a different record.
+  syncRows(
+    body,
+    hostStatuses(state).map(({ host, current, last }) => ({
+      key: host.id,
+      inputs: [host, current, last],
+      build: () =>
+        el(
+          'tr',
+          { 'data-host': host.id },
+          el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
+          el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
+          el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
+        ),
+    })),
   );
 }
 
@@ -154,21 +161,41 @@ function renderRun(state, runId, ui, now, actions) {
       ),
     ),
   );
-  const body = rows.map((row) =>
-    el(
-      'tr',
-      { 'data-host': row.hostId },
-      el(
-        'th',
-        { class: 'mono' },
-        row.hostId,
-        rollout?.labels.has(row.hostId) ? el('span', { class: 'batch-tag' }, rollout.labels.get(row.hostId)) : null,
-        hostKillButton(el, run, row, actions),
-      ),
-      row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
-    ),
+  const body = tableBody(grid, () => el('thead'));
+  grid.tHead.replaceWith(el('thead', {}, header));
+  // Redrawn per host row, only where something the row shows changed: a command or rollback
+  // record, the batch label, the selection, the ticking duration of an unfinished command, or
+  // what the host's Kill button depends on (kill-buttons.js).
+  syncRows(
+    body,
+    rows.map((row) => {
+      const label = rollout?.labels.get(row.hostId) ?? null;
+      const inputs = [label, run.id, run.status, run.killRequested === true];
+      inputs.push((run.killHosts ?? []).includes(row.hostId));
+      for (const { command, rollback } of row.cells) {
+        const ticking = command && command.finishedAt === null ? durationMs(command.startedAt, null, now) : null;
+        inputs.push(command, rollback, ticking === null ? null : formatDuration(ticking));
+        inputs.push(command !== null && command.id === ui.selectedCommandId);
+      }
+      return {
+        key: row.hostId,
+        inputs,
+        build: () =>
+          el(
+            'tr',
+            { 'data-host': row.hostId },
+            el(
+              'th',
+              { class: 'mono' },
+              row.hostId,
+              label === null ? null : el('span', { class: 'batch-tag' }, label),
+              hostKillButton(el, run, row, actions),
+            ),
+            row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
+          ),
+      };
+    }),
   );
-  grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
 }
 
 /** CORE-008: how many waves the run has and how much of its failure budget is used. */

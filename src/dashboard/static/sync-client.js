@@ -3,6 +3,8 @@
 //
 //   receive(model, message) -> { model, requestState }
 //
+// Protocol 2 (the page asks for it in the /ws URL): the changes of one read of the journal arrive
+// together in one `deltas` message, each with its version, and are applied in order.
 // `requestState` true means: send {"type":"get_state"} now. It is true on a version gap and on a
 // beacon that differs from the model's version. `init` and `full_state` are always taken as they
 // are, even when older than what the model had (the server may have restarted on an older
@@ -10,6 +12,11 @@
 
 /** How much history the page keeps beyond the active work (the server sends as much). */
 export const KEEP = { pipelines: 50, events: 100 };
+
+/** The State Sync protocol this page speaks; `?protocol=` of the /ws URL (CORE-004). */
+export const PROTOCOL_VERSION = 2;
+/** The close code of a server that speaks another protocol: the page itself is out of date. */
+export const PROTOCOL_MISMATCH_CODE = 4000;
 
 /** @returns {{version: number|null, state: object|null, tails: Record<string,string>, awaitingState: boolean}} */
 export function emptyModel() {
@@ -24,8 +31,8 @@ export function receive(model, message) {
         model: { version: message.version, state: normalizeState(message.state), tails: {}, awaitingState: false },
         requestState: false,
       };
-    case 'delta':
-      return receiveDelta(model, message);
+    case 'deltas':
+      return receiveDeltas(model, message.changes ?? []);
     case 'sync':
       // A beacon that disagrees always asks again, even while a request is out: that request's
       // answer may be what got lost.
@@ -37,18 +44,24 @@ export function receive(model, message) {
   }
 }
 
-function receiveDelta(model, message) {
+/** Each change in order, as if it had arrived on its own; a gap stops the batch and asks. */
+function receiveDeltas(model, changes) {
   if (model.state === null) return { model, requestState: false };
-  // Already included in the state we hold (it was newer than the delta stream).
-  if (message.version <= model.version) return { model, requestState: false };
-  if (message.version !== model.version + 1) {
-    return { model: { ...model, awaitingState: true }, requestState: !model.awaitingState };
+  let { version, state, tails, awaitingState } = model;
+  for (const delta of changes) {
+    // Already included in the state we hold (it was newer than the delta stream).
+    if (delta.version <= version) continue;
+    if (delta.version !== version + 1) {
+      return { model: { version, state, tails, awaitingState: true }, requestState: !awaitingState };
+    }
+    const next = applyChange(state, tails, delta.change);
+    version = delta.version;
+    state = next.state;
+    tails = next.tails;
+    awaitingState = false;
   }
-  const next = applyChange(model.state, model.tails, message.change);
-  return {
-    model: { version: message.version, state: next.state, tails: next.tails, awaitingState: false },
-    requestState: false,
-  };
+  if (version === model.version) return { model, requestState: false };
+  return { model: { version, state, tails, awaitingState }, requestState: false };
 }
 
 export function normalizeState(state) {

@@ -3,7 +3,8 @@
 // environment, arguments or environment over the kernel's limit: E2BIG), and execa then reports
 // the failure only through its promise, never through the child's 'error' or 'exit' events. A
 // transport listening only to the events would wait for ever, so each transport starts its child
-// with `tryStart` and also hands it to `onSpawnFailure`.
+// with `tryStart` and hands an execa child to `onSpawnFailure` too (ssh sessions use Node's own
+// spawn, which throws at once for what it refuses: `tryStart` alone covers them).
 
 /** The child, or why it could not even be created. */
 export function tryStart<T>(start: () => T): { readonly child: T } | { readonly cause: unknown } {

@@ -32,6 +32,8 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
   let control: ControlSocket | undefined;
   /** The running master's pid, held by the lifeline so it does not outlive nixfleet (CORE-011). */
   let masterProcess: number | undefined;
+  /** The question for that pid, while it is out. */
+  let masterAsked: Promise<void> | undefined;
   // Commands of one host run one at a time, but a shared promise keeps two masters from racing.
   let masterOpening: Promise<ExecResult | undefined> | undefined;
 
@@ -39,8 +41,15 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
     const started = await startMaster(connection, socket, { timeoutMs: exec.timeoutMs, signal: exec.signal });
     if (started.ok) {
       if (masterProcess !== undefined) releaseProcess(masterProcess);
-      masterProcess = await masterPid(connection, socket);
-      if (masterProcess !== undefined) holdProcess(masterProcess);
+      masterProcess = undefined;
+      // Asked beside the first command, not before it: `ssh -O check` is one more process and
+      // round trip, and waiting for it put both on every host's first command (CORE-007,
+      // "Against bare OpenSSH"). The master is unheld for that moment either way.
+      masterAsked = masterPid(connection, socket).then((pid) => {
+        if (pid === undefined || control !== socket) return;
+        masterProcess = pid;
+        holdProcess(pid);
+      });
       return undefined;
     }
     if (started.stderr !== '') exec.onOutput?.(started.stderr);
@@ -126,6 +135,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       const socket = control;
       control = undefined;
       if (!socket) return;
+      await masterAsked;
       await stopMaster(connection, socket);
       if (masterProcess !== undefined) releaseProcess(masterProcess);
       masterProcess = undefined;

@@ -3,7 +3,7 @@
 import { WebSocket } from 'ws';
 // @ts-expect-error: plain ESM served to the browser as is, without types
 import { emptyModel, receive } from '../../../src/dashboard/static/sync-client.js';
-import type { ServerMessage } from '../../../src/sync/protocol.js';
+import { PROTOCOL_VERSION, type ServerMessage, type VersionedDelta } from '../../../src/sync/protocol.js';
 
 export interface SyncModel {
   version: number | null;
@@ -19,6 +19,13 @@ export interface ProbeOptions {
   readonly followProtocol?: boolean;
   /** Messages for which this returns true are thrown away before anything sees them. */
   readonly drop?: (message: ServerMessage) => boolean;
+  /**
+   * Changes of a `deltas` message for which this returns true are cut out of it before anything
+   * sees it (a message left with none is thrown away): a change lost inside a batch.
+   */
+  readonly dropChange?: (delta: VersionedDelta) => boolean;
+  /** The `?protocol=` to ask for; the server's own unless a test plays an outdated page. */
+  readonly protocol?: string | null;
   /** The model a reconnecting dashboard still holds from its previous connection. */
   readonly initialModel?: SyncModel;
 }
@@ -34,8 +41,13 @@ export class SyncProbe {
     this.ws = ws;
     if (options.initialModel) this.model = options.initialModel;
     ws.on('message', (data) => {
-      const message = JSON.parse(String(data)) as ServerMessage;
+      let message = JSON.parse(String(data)) as ServerMessage;
       if (options.drop?.(message)) return;
+      if (message.type === 'deltas' && options.dropChange) {
+        const kept = message.changes.filter((d) => !options.dropChange?.(d));
+        if (kept.length === 0) return;
+        message = { ...message, changes: kept };
+      }
       this.messages.push(message);
       if (options.followProtocol) {
         const result = receive(this.model, message);
@@ -56,6 +68,8 @@ export class SyncProbe {
     const url = new URL('/ws', baseUrl);
     url.protocol = 'ws:';
     if (options.token !== undefined) url.searchParams.set('token', options.token);
+    const protocol = options.protocol === undefined ? String(PROTOCOL_VERSION) : options.protocol;
+    if (protocol !== null) url.searchParams.set('protocol', protocol);
     const ws = new WebSocket(url, {
       headers: { ...(options.origin ? { Origin: options.origin } : {}), ...options.headers },
     });
@@ -79,8 +93,9 @@ export class SyncProbe {
     this.ws.send(JSON.stringify(message));
   }
 
-  deltas(): Extract<ServerMessage, { type: 'delta' }>[] {
-    return this.messages.filter((m) => m.type === 'delta') as Extract<ServerMessage, { type: 'delta' }>[];
+  /** Every change received, in arrival order, out of all `deltas` messages. */
+  deltas(): VersionedDelta[] {
+    return this.messages.flatMap((m) => (m.type === 'deltas' ? m.changes : []));
   }
 
   /** Resolves once `check` holds, checked after every message; rejects after `timeoutMs`. */

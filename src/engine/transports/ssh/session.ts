@@ -1,10 +1,10 @@
 // One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { processStartTime } from '../../../store/owner.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import { holdGroup, releaseGroup } from '../lifeline.js';
-import { onSpawnFailure, spawnFailureReason, tryStart } from '../spawn-failure.js';
+import { spawnFailureReason, tryStart } from '../spawn-failure.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
@@ -38,21 +38,16 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
   // until the command ends. ssh leads its own process group so a Ctrl-C at the terminal reaches
   // nixfleet only (the first one lets running commands finish), and the local lifeline can kill
   // ssh if nixfleet dies, which closes the session and so the remote lifeline too.
-  const started = tryStart(() =>
-    execa('ssh', [...options.args], {
-      stdin: 'pipe',
-      detached: true,
-      buffer: false,
-      reject: false,
-      stripFinalNewline: false,
-    }),
-  );
+  // Node's own spawn, not execa: nothing here needs execa's buffering or promise, and its set-up
+  // was a measurable part of one command over an open master (CORE-007, "Against bare OpenSSH").
+  // Node throws at once for what it refuses (a NUL byte, E2BIG), which tryStart catches, and
+  // reports a missing or unrunnable ssh through 'error'.
+  const started = tryStart(() => spawn('ssh', [...options.args], { stdio: 'pipe', detached: true }));
   if (!('child' in started)) {
     const transportError = `ssh: ${spawnFailureReason(started.cause, 'ssh')}`;
     return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, transportError });
   }
   const { child } = started;
-  child.catch(() => {});
   // EPIPE when the remote side is gone early: the exit status tells what happened.
   child.stdin?.on('error', () => {});
   // CORE-010: the secret preamble goes first on that channel; the pipe then stays open.
@@ -196,8 +191,6 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
     };
     child.on('error', failedToStart);
-    // A spawn Node refuses outright emits no event at all (see spawn-failure.ts).
-    onSpawnFailure(child, failedToStart);
     child.on('exit', (exitCode, signal) => {
       exited = true;
       child.stdin?.destroy();
