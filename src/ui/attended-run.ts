@@ -1,23 +1,24 @@
 // Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
 // cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
 // outcome into the exit code of CONTRACT.md §2.
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEvent } from '../engine/types.js';
 import { EXIT, UserError } from '../errors/user-error.js';
 import { HostsBusyError } from '../store/hosts-busy-error.js';
 import type { Journal } from '../store/types.js';
+import { jobSummaryMarkdown } from './job-summary.js';
 import { jsonReport } from './json-report.js';
 import { junitXml } from './junit-report.js';
-import { createListrRenderer } from './listr-renderer.js';
 import { createPlainRenderer } from './plain-renderer.js';
 import { type RendererName, type RunRenderer, resolveRenderer } from './run-renderer.js';
 import { applyRunEvent, createRunView } from './run-view.js';
+import { createTtyRenderer } from './tty-renderer.js';
 
 export interface AttendedRunOptions {
   readonly journal: Journal;
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
   readonly stderr: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
@@ -38,15 +39,18 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   });
   const renderer: RunRenderer | undefined =
     kind === 'tty'
-      ? createListrRenderer(options.stdout)
+      ? createTtyRenderer(options.stdout)
       : kind === 'plain'
-        ? createPlainRenderer(options.stdout)
+        ? createPlainRenderer(options.stdout, { github: onGitHubActions(options.env) })
         : undefined;
   const view = createRunView();
   const onEvent = (event: RunEvent) => {
     applyRunEvent(view, event);
     renderer?.onEvent(event);
   };
+
+  // A message while the tree is live goes above it, or the next redraw would erase it.
+  const tell = (text: string) => (renderer?.log ? renderer.log(text) : options.stderr.write(`\n${text}\n`));
 
   // Listening before the run starts: its first command is spawned inside startRun, and a Ctrl-C
   // arriving before a listener exists would kill nixfleet with the commands still running.
@@ -57,12 +61,12 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     // Handlers run from the event loop, so only after startRun has returned.
     if (run === undefined) return;
     if (interrupts === 1) {
-      options.stderr.write(
-        `\nnixfleet: cancelling run ${run.runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)\n`,
+      tell(
+        `nixfleet: cancelling run ${run.runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)`,
       );
       run.cancel();
     } else {
-      options.stderr.write(`\nnixfleet: killing the running commands of run ${run.runId}\n`);
+      tell(`nixfleet: killing the running commands of run ${run.runId}`);
       run.cancel({ kill: true });
     }
   };
@@ -70,7 +74,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   // commands so none outlives us, and journal the run CANCELLED (CONTRACT.md §3).
   const onTerminate = () => {
     if (run === undefined) return;
-    options.stderr.write(`\nnixfleet: terminated: killing the running commands of run ${run.runId}\n`);
+    tell(`nixfleet: terminated: killing the running commands of run ${run.runId}`);
     run.cancel({ kill: true });
   };
   process.on('SIGINT', onInterrupt);
@@ -99,10 +103,16 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     const outcome = await run.done;
     await renderer?.finish();
     if (options.junitFile !== undefined) writeFileSync(resolve(options.cwd, options.junitFile), junitXml(view));
+    const summaryFile = options.env.GITHUB_STEP_SUMMARY;
+    if (onGitHubActions(options.env) && summaryFile) appendFileSync(summaryFile, jobSummaryMarkdown(view));
     if (kind === 'json') options.stdout.write(`${JSON.stringify(jsonReport(view), null, 2)}\n`);
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
   }
+}
+
+function onGitHubActions(env: NodeJS.ProcessEnv): boolean {
+  return env.GITHUB_ACTIONS === 'true';
 }

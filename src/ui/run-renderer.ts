@@ -5,6 +5,8 @@ export interface RunRenderer {
   readonly onEvent: RunEventListener;
   /** Resolves once everything is drawn (the TTY tree's last frame). */
   finish(): Promise<void>;
+  /** Prints a line of its own without breaking what is drawn (the tty frame redraws below it). */
+  log?(text: string): void;
 }
 
 export type RendererName = 'auto' | 'tty' | 'plain' | 'json';
