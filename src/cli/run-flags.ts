@@ -5,9 +5,17 @@ import { RENDERER_NAMES, type RendererName } from '../ui/run-renderer.js';
 import type { CommandContext } from './command.js';
 
 export const RUN_OPTIONS = {
-  concurrency: { type: 'string' },
-  renderer: { type: 'string' },
-  junit: { type: 'string' },
+  concurrency: {
+    type: 'string',
+    valueName: 'N',
+    description: 'most hosts running a stage at once (default settings.concurrency)',
+  },
+  renderer: {
+    type: 'string',
+    valueName: 'auto|tty|plain|json',
+    description: 'output: the live view in a terminal, plain lines in CI (default auto)',
+  },
+  junit: { type: 'string', valueName: 'FILE', description: 'also write a JUnit XML report to FILE' },
 } as const;
 
 /** --concurrency N: a whole number of at least 1, or undefined when not given. */

@@ -11,7 +11,10 @@ import { loadFleet } from '../load-fleet.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
 export const usage = 'apply [TARGET] [--on SEL] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
-export const options = { on: { type: 'string' }, ...RUN_OPTIONS } as const;
+export const options = {
+  on: { type: 'string', valueName: 'SEL', description: 'only these hosts: web1,db1  @tag  web*  !web3' },
+  ...RUN_OPTIONS,
+} as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -2,13 +2,14 @@
 // log files under DATA_DIR/logs/ (CONTRACT.md §2, §4).
 import { readFileSync } from 'node:fs';
 import { EXIT, UserError } from '../../errors/user-error.js';
-import { openJournal } from '../../store/journal.js';
 import type { CommandRecord } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { openExistingJournal } from '../existing-journal.js';
 
 export const usage = 'logs COMMAND_ID | RUN_ID [--host H]';
-export const options = { host: { type: 'string' } } as const;
+export const options = {
+  host: { type: 'string', valueName: 'H', description: 'with a run id: only this host' },
+} as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -17,7 +18,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('logs needs a command id or a run id', { hint: '`nixfleet show RUN_ID` lists command ids' });
   }
   const host = typeof ctx.values.host === 'string' ? ctx.values.host : undefined;
-  const journal = openJournal(await dataDirFor(ctx));
+  const journal = await openExistingJournal(ctx);
   try {
     const command = journal.getCommand(id);
     if (command) {

@@ -7,7 +7,9 @@ import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
 
 export const usage = 'plan [TARGET] [--on SEL]';
-export const options = { on: { type: 'string' } } as const;
+export const options = {
+  on: { type: 'string', valueName: 'SEL', description: 'only these hosts: web1,db1  @tag  web*  !web3' },
+} as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {

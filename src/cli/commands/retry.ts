@@ -12,7 +12,7 @@ import { ioOf, openFleetJournal } from './apply.js';
 
 export const usage = 'retry RUN_ID [--force] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
 export const options = {
-  force: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false, description: 'also rerun failed ops that are not retryable' },
   ...RUN_OPTIONS,
 } as const;
 export const maxPositionals = 1;

@@ -3,10 +3,9 @@
 
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
-import { openJournal } from '../../store/journal.js';
 import { commandCell, formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor } from '../load-fleet.js';
+import { openExistingJournal } from '../existing-journal.js';
 import { textTable } from '../text-table.js';
 
 export const usage = 'show RUN_ID';
@@ -16,7 +15,7 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined) throw new UserError('show needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
-  const journal = openJournal(await dataDirFor(ctx));
+  const journal = await openExistingJournal(ctx);
   try {
     const found = journal.getRun(runId);
     if (!found) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });

@@ -21,9 +21,9 @@ import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N]';
 export const options = {
-  run: { type: 'string' },
-  on: { type: 'string' },
-  concurrency: { type: 'string' },
+  run: { type: 'string', valueName: 'TARGET', description: 'apply TARGET at start and after every good save' },
+  on: { type: 'string', valueName: 'SEL', description: 'with --run: only these hosts (web1,db1  @tag  web*  !web3)' },
+  concurrency: { type: 'string', valueName: 'N', description: 'with --run: most hosts running a stage at once' },
 } as const;
 export const maxPositionals = 0;
 
