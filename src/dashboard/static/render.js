@@ -156,7 +156,7 @@ function renderRun(state, runId, ui, now, actions) {
     ),
   );
   grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
-  renderHostList(run, rows, ui, now, actions);
+  renderHostList(run, rows, ui, actions);
 }
 
 /** What can be done to the shown run: each action one button, in this order (see CORE-004). */
@@ -195,7 +195,7 @@ const FAILED_COMMAND_STATUSES = ['ERROR', 'TIMEOUT', 'BLOCKED', 'ORPHANED'];
  * one shows): each host with the stage that stopped it (or runs now) and its reason, then one
  * chip per stage.
  */
-function renderHostList(run, rows, ui, now, actions) {
+function renderHostList(run, rows, ui, actions) {
   const items = rows.map((row) => {
     const commands = row.cells.map((cell) => cell.command).filter(Boolean);
     const failed = commands.find((c) => FAILED_COMMAND_STATUSES.includes(c.status));
