@@ -22,6 +22,9 @@ function validators() {
     // allErrors: report every problem at once; verbose: keep the failing schema so messages can
     // name the allowed properties and values.
     const ajv = new Ajv2020({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true });
+    // For editors (yaml-language-server shows it instead of "does not match the pattern"); the CLI
+    // words its own messages with the value in them (schema-errors.ts).
+    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
     const main = ajv.compile(schema);
     const included = ajv.getSchema(`${schema.$id}#/$defs/includedFile`);
     if (!included) throw new Error('schemas/fleet.schema.json has no $defs/includedFile');
