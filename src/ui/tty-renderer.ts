@@ -71,7 +71,8 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
         out.write(`${text}\n`);
         return;
       }
-      out.write(`${erase()}${text}\n`);
+      // Wrapped like any line: only the frame is drawn with auto-wrap off.
+      out.write(`${erase()}${WRAP}${text}\n${NO_WRAP}`);
       drawn = 0;
       draw();
     },

@@ -173,6 +173,37 @@ ops:
   });
 });
 
+describe('Ctrl-C in a terminal', { timeout: 180_000 }, () => {
+  it('prints the cancel notice whole, above the live tree, and ends with the recap', async () => {
+    const dir = makeTempDir();
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { a: {}, b: {}, c: {} }
+ops:
+  slow:
+    run: echo started; ${waitFor(join(dir, 'gate'))}
+  after:
+    run: "true"
+pipelines:
+  p: { ops: [slow, after] }
+`,
+    );
+    const run = start(dir, ['apply', 'p', '--concurrency', '2'], 24, 80);
+    await run.waitFor((s) => s.includes('2 running · 1 queued'));
+    run.type('\u0003');
+    const screen = await run.waitFor((s) => s.includes('nixfleet: cancelling run r1'));
+    // Wrapped, not cut at the edge: the whole notice is on screen, and the tree is still below it.
+    expect(screen.replace(/\n/g, '')).toContain('pending ones are cancelled (Ctrl-C again to kill them)');
+    expect(screen).toMatch(/nixfleet: cancelling run r1[\s\S]*1\/2 slow/);
+    writeFileSync(join(dir, 'gate'), '');
+    expect((await run.done).exitCode, run.raw()).toBe(130);
+    const end = (await run.screen()).join('\n');
+    expect(end).toMatch(/c\s+ok=0\s+failed=0\s+skipped=2\s+run cancelled/);
+    expect(end).toContain('run r1 CANCELLED: 0/3 host(s) completed');
+  });
+});
+
 describe('watch --run in a terminal', { timeout: 180_000 }, () => {
   it('draws the same tree and recap as apply', async () => {
     const dir = makeTempDir({

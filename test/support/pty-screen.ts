@@ -15,6 +15,8 @@ export interface PtyRun {
   readonly done: ResultPromise;
   /** Raw bytes written, for failure messages. */
   raw(): string;
+  /** Types into the terminal: `\u0003` is Ctrl-C, delivered by the tty as SIGINT. */
+  type(keys: string): void;
 }
 
 export function runInPty(
@@ -31,7 +33,7 @@ export function runInPty(
   const done = execa(
     'script',
     ['-qec', `stty cols ${size.columns} rows ${size.rows}; exec node ${BIN} ${quoted}`, '/dev/null'],
-    { cwd, env: fullEnv, extendEnv: false, reject: false, stdin: 'ignore', timeout: 180_000, buffer: false },
+    { cwd, env: fullEnv, extendEnv: false, reject: false, stdin: 'pipe', timeout: 180_000, buffer: false },
   );
   let raw = '';
   let written = Promise.resolve();
@@ -60,6 +62,9 @@ export function runInPty(
     history,
     done,
     raw: () => raw,
+    type: (keys) => {
+      done.stdin?.write(keys);
+    },
     async waitFor(test, timeoutMs = 90_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
