@@ -1,21 +1,20 @@
 // Draws the synced state into the page. Data only ever reaches the DOM as textContent or
 // attribute values, never as HTML (see CORE-004).
-import { defaultRunId, durationMs, formatClock, formatDuration, hostStatuses, runGrid } from './fleet-view.js';
+import { el } from './dom.js';
+import {
+  defaultRunId,
+  durationMs,
+  FAILED_COMMAND_STATUSES,
+  formatClock,
+  formatDuration,
+  hostStatuses,
+  runGrid,
+} from './fleet-view.js';
+import { renderHostList } from './host-list.js';
+import { runActions } from './run-actions.js';
 
-/** `el('td', {class: 'x', 'data-status': s}, 'text', child)` */
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+export { el } from './dom.js';
+export { renderNoAccess } from './no-access.js';
 
 const byId = (id) => document.getElementById(id);
 const badge = (status) =>
@@ -159,84 +158,6 @@ function renderRun(state, runId, ui, now, actions) {
   renderHostList(run, rows, ui, actions);
 }
 
-/** What can be done to the shown run: each action one button, in this order (see CORE-004). */
-function runActions(run, actions) {
-  const buttons = [];
-  if (run.status === 'RUNNING') {
-    buttons.push(
-      el(
-        'button',
-        { class: 'cancel', type: 'button', disabled: run.cancelRequested, onclick: () => actions.cancel(run.id) },
-        'Cancel',
-      ),
-    );
-  }
-  if (RETRYABLE_RUN_STATUSES.includes(run.status)) {
-    buttons.push(
-      el(
-        'button',
-        {
-          class: 'retry',
-          type: 'button',
-          title: 'run again, on each host that did not complete, from the stage where it stopped',
-          onclick: () => actions.retry(run.id),
-        },
-        'Retry',
-      ),
-    );
-  }
-  return buttons;
-}
-const RETRYABLE_RUN_STATUSES = ['PARTIAL', 'FAILED', 'CANCELLED', 'ORPHANED'];
-const FAILED_COMMAND_STATUSES = ['ERROR', 'TIMEOUT', 'BLOCKED', 'ORPHANED'];
-
-/**
- * The run host by host, for narrow screens where the grid's columns do not fit (CSS picks which
- * one shows): each host with the stage that stopped it (or runs now) and its reason, then one
- * chip per stage.
- */
-function renderHostList(run, rows, ui, actions) {
-  const items = rows.map((row) => {
-    const commands = row.cells.map((cell) => cell.command).filter(Boolean);
-    const failed = commands.find((c) => FAILED_COMMAND_STATUSES.includes(c.status));
-    const running = commands.find((c) => c.status === 'EXECUTING' || c.status === 'VALIDATING');
-    const headline = failed ?? running ?? commands.at(-1);
-    return el(
-      'li',
-      { 'data-host': row.hostId, 'data-status': headline?.status },
-      el(
-        'div',
-        { class: 'host-line' },
-        el('span', { class: 'mono strong' }, row.hostId),
-        headline ? el('span', { class: 'badge', 'data-status': headline.status }, headline.status) : null,
-        headline ? el('span', { class: 'muted mono' }, headline.op) : null,
-      ),
-      failed?.error ? el('div', { class: 'cell-reason' }, failed.error) : null,
-      el(
-        'div',
-        { class: 'stage-chips' },
-        row.cells.map(({ command }, i) =>
-          command
-            ? el(
-                'button',
-                {
-                  class: `status-chip${ui.selectedCommandId === command.id ? ' selected' : ''}`,
-                  type: 'button',
-                  'data-status': command.status,
-                  'data-command-id': command.id,
-                  title: `${run.stages[i]}: ${command.status}${command.error ? ` (${command.error})` : ''}`,
-                  onclick: () => actions.selectCommand(command),
-                },
-                `${i + 1} ${run.stages[i]}`,
-              )
-            : el('span', { class: 'status-chip empty' }, `${i + 1} ${run.stages[i]}`),
-        ),
-      ),
-    );
-  });
-  byId('host-list').replaceChildren(...items);
-}
-
 /** One segment per command of the run, coloured by status: the run's shape at a glance. */
 function progressBar(rows) {
   const commands = rows.flatMap((row) => row.cells.map((cell) => cell.command).filter(Boolean));
@@ -357,34 +278,4 @@ export function renderOutput(title, text) {
   const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
   pre.textContent = text;
   if (atBottom) pre.scrollTop = pre.scrollHeight;
-}
-
-/** Shown instead of the dashboard when the address has no token or a refused one. */
-export function renderNoAccess(reason) {
-  const origin = location.origin;
-  byId('no-access').replaceChildren(
-    el('h1', {}, 'This dashboard needs its access token'),
-    el('p', {}, reason),
-    el(
-      'p',
-      {},
-      'Open the address that ',
-      el('code', {}, 'nixfleet serve'),
-      ' printed when it started: it ends in ',
-      el('code', {}, '/?token=…'),
-      '.',
-    ),
-    el(
-      'p',
-      {},
-      'Lost it? Restart the server with a token you choose, ',
-      el('code', {}, 'nixfleet serve --token YOUR_TOKEN'),
-      ' (or set ',
-      el('code', {}, 'NIXFLEET_TOKEN'),
-      '), and open ',
-      el('code', {}, `${origin}/?token=YOUR_TOKEN`),
-      '.',
-    ),
-  );
-  document.body.dataset.access = 'none';
 }
