@@ -9,7 +9,7 @@ import type { Journal } from '../store/types.js';
 import type { CommandContext } from './command.js';
 import { dataDirFor } from './load-fleet.js';
 
-/** The data directory when it holds a journal, else undefined. */
+/** The data directory, and whether a journal is in it (nothing is created to find out). */
 export async function existingDataDir(ctx: CommandContext): Promise<{ dir: string; exists: boolean }> {
   const dir = await dataDirFor(ctx);
   return { dir, exists: existsSync(join(dir, DB_FILE)) };
