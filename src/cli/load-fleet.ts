@@ -1,4 +1,4 @@
-// Where a command finds its fleet file and data directory (CONTRACT.md §2): -f/--file, else
+// Where a command finds its fleet file and data directory (CORE-005): -f/--file, else
 // $NIXFLEET_FILE, else ./fleet.yaml; --data-dir, else $NIXFLEET_DATA_DIR, else settings.dataDir.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

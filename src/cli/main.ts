@@ -1,5 +1,5 @@
 // The `nixfleet` entry point: global flags, dispatch to one module per command, and the only
-// place that turns errors into messages and exit codes (CONTRACT.md §2).
+// place that turns errors into messages and exit codes (CORE-002).
 import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
 import { ConfigErrors, formatConfigError } from '../errors/config-error.js';

@@ -16,6 +16,7 @@ export const RUN_OPTIONS = {
     description: 'output: the live view in a terminal, plain lines in CI (default auto)',
   },
   junit: { type: 'string', valueName: 'FILE', description: 'also write a JUnit XML report to FILE' },
+  'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 
 /** --concurrency N: a whole number of at least 1, or undefined when not given. */
@@ -34,6 +35,8 @@ export interface RunFlags {
   readonly renderer: RendererName;
   readonly concurrency?: number;
   readonly junitFile?: string;
+  /** False with --no-rollback (CORE-009). */
+  readonly rollback?: false;
 }
 
 /** --concurrency, --renderer and --junit, checked before anything is loaded (exit 2). */
@@ -49,5 +52,6 @@ export function parseRunOptions(ctx: CommandContext): RunFlags {
     renderer: rendererName as RendererName,
     ...(parsedConcurrency !== undefined ? { concurrency: parsedConcurrency } : {}),
     ...(typeof junit === 'string' ? { junitFile: junit } : {}),
+    ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
   };
 }

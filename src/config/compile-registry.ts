@@ -3,9 +3,20 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Host, Op, Pipeline, Registry, Settings } from '../registry/types.js';
+import type {
+  Host,
+  Op,
+  Pipeline,
+  Registry,
+  Rollback,
+  SecretDeclaration,
+  SecretSource,
+  Settings,
+} from '../registry/types.js';
 import { parseDuration } from './duration.js';
+import type { Duration, RollbackFile } from './fleet-file.js';
 import type { MergedFleet } from './merged-fleet.js';
+import { compileRollout } from './rollout-compile.js';
 import { selectorText } from './semantic-checks.js';
 
 export const DEFAULTS = {
@@ -75,6 +86,7 @@ export function compileRegistry(
       runsOn: value.runsOn ?? 'host',
       env: Object.freeze(Object.fromEntries(Object.entries(value.env ?? {}).map(([k, v]) => [k, String(v)]))),
       ...(value.cwd !== undefined ? { cwd: value.cwd } : {}),
+      ...(value.rollback !== undefined ? { rollback: compileRollback(value.rollback, value.timeout) } : {}),
       source: { file: source.path, ...position },
     };
     ops.set(id, Object.freeze(op));
@@ -87,9 +99,21 @@ export function compileRegistry(
       ...(value.description !== undefined ? { description: value.description } : {}),
       ops: Object.freeze([...value.ops]),
       ...(hostsSelector !== undefined ? { hosts: hostsSelector } : {}),
+      ...(value.rollout !== undefined ? { rollout: compileRollout(value.rollout) } : {}),
       source: { file: source.path, ...position },
     };
     pipelines.set(id, Object.freeze(pipeline));
+  }
+  const secrets = new Map<string, SecretDeclaration>();
+  for (const { id, value, source, position } of fleet.secrets.values()) {
+    // The secret checks made sure exactly one source is given.
+    const from: SecretSource =
+      value.env !== undefined
+        ? { kind: 'env', variable: value.env }
+        : value.file !== undefined
+          ? { kind: 'file', path: resolvePath(rootDir, value.file) }
+          : { kind: 'command', command: value.command ?? '' };
+    secrets.set(id, Object.freeze({ name: id, source: from, sourceLocation: { file: source.path, ...position } }));
   }
   return Object.freeze({
     file,
@@ -101,6 +125,18 @@ export function compileRegistry(
     hosts,
     ops,
     pipelines,
+    secrets,
+  });
+}
+
+/** CORE-009: a rollback's timeout defaults to its op's. */
+function compileRollback(rollback: string | RollbackFile, opTimeout: Duration | undefined): Rollback {
+  const long = typeof rollback === 'string' ? { run: rollback } : rollback;
+  const armedMs = parseDuration(long.armed);
+  return Object.freeze({
+    run: long.run,
+    timeoutMs: parseDuration(long.timeout) ?? parseDuration(opTimeout) ?? DEFAULTS.timeoutMs,
+    ...(armedMs !== undefined ? { armedMs } : {}),
   });
 }
 

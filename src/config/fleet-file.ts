@@ -11,6 +11,7 @@ export interface FleetFile {
   readonly hosts?: Readonly<Record<string, HostFile | null>>;
   readonly ops?: Readonly<Record<string, OpFile>>;
   readonly pipelines?: Readonly<Record<string, PipelineFile>>;
+  readonly secrets?: Readonly<Record<string, SecretFile>>;
   readonly include?: readonly string[];
 }
 
@@ -59,10 +60,38 @@ export interface OpFile {
   readonly runsOn?: 'host' | 'controller';
   readonly env?: Readonly<Record<string, VarValue>>;
   readonly cwd?: string;
+  readonly rollback?: string | RollbackFile;
+}
+
+/** `rollback:` in its long form (see CORE-009). */
+export interface RollbackFile {
+  readonly run: string;
+  readonly timeout?: Duration;
+  readonly armed?: Duration;
+}
+
+/** Where a secret's value comes from: exactly one of env, file, command (see CORE-010). */
+export interface SecretFile {
+  readonly description?: string;
+  readonly env?: string;
+  readonly file?: string;
+  readonly command?: string;
 }
 
 export interface PipelineFile {
   readonly description?: string;
   readonly ops: readonly string[];
   readonly hosts?: string | readonly string[];
+  readonly rollout?: RolloutFile;
+}
+
+/** A number of hosts, or a percentage of them (`20%`). */
+export type AmountFile = number | string;
+
+export interface RolloutFile {
+  readonly strategy?: 'stages' | 'batches';
+  readonly batch?: AmountFile;
+  readonly canary?: number | string;
+  readonly maxFailures?: AmountFile;
+  readonly pause?: Duration;
 }

@@ -2,7 +2,6 @@
 // and checking each against the schema (see CORE-005, loading). Nothing here knows about ids yet.
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
 import { validateAgainstSchema } from './schema.js';
@@ -29,7 +28,7 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
     return { main: emptySource(mainPath, cwd), included: [], includeGlobs: [], errors: [main.error] };
   const errors: ConfigError[] = [...main.errors];
   if (main.errors.length === 0) {
-    errors.push(...schemaErrorsToConfigErrors(main, validateAgainstSchema(main.data, 'main'), 'main'));
+    errors.push(...schemaErrorsToConfigErrors(main, await validateAgainstSchema(main.data, 'main'), 'main'));
   }
   const patterns = includePatterns(main.data);
   const baseDir = dirname(mainPath);
@@ -37,7 +36,10 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
   const included: YamlSource[] = [];
   const seen = new Set([mainPath]);
   for (const [index, pattern] of patterns.entries()) {
-    const paths = await filesFor(pattern, baseDir);
+    const { glob, isDynamicPattern } = await import('tinyglobby');
+    const paths = (await glob(pattern, { cwd: baseDir, absolute: true, onlyFiles: true, expandDirectories: false }))
+      .map((path) => resolve(path))
+      .sort();
     if (paths.length === 0 && !isDynamicPattern(pattern)) {
       const position = locate(main, ['include', index], 'value');
       errors.push({
@@ -57,7 +59,9 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
       }
       errors.push(...source.errors);
       if (source.errors.length === 0) {
-        errors.push(...schemaErrorsToConfigErrors(source, validateAgainstSchema(source.data, 'included'), 'included'));
+        errors.push(
+          ...schemaErrorsToConfigErrors(source, await validateAgainstSchema(source.data, 'included'), 'included'),
+        );
       }
       included.push(source);
     }
@@ -94,9 +98,4 @@ function emptySource(path: string, cwd: string): YamlSource {
 function includePatterns(data: unknown): string[] {
   const include = (data as FleetFile | undefined)?.include;
   return Array.isArray(include) ? include.filter((p): p is string => typeof p === 'string' && p !== '') : [];
-}
-
-async function filesFor(pattern: string, baseDir: string): Promise<string[]> {
-  const found = await glob(pattern, { cwd: baseDir, absolute: true, onlyFiles: true, expandDirectories: false });
-  return found.map((path) => resolve(path)).sort();
 }

@@ -1,10 +1,18 @@
 // The main file and its includes merged into one set of hosts, ops and pipelines, each entry
 // remembering where it was declared. Duplicate ids across files are reported here (see CORE-005).
 import type { ConfigError } from '../errors/config-error.js';
-import type { FleetFile, HostFile, IncludedFile, OpFile, PipelineFile, SettingsFile } from './fleet-file.js';
+import type {
+  FleetFile,
+  HostFile,
+  IncludedFile,
+  OpFile,
+  PipelineFile,
+  SecretFile,
+  SettingsFile,
+} from './fleet-file.js';
 import { keyPositions, type Position, type YamlSource } from './yaml-source.js';
 
-export type Section = 'hosts' | 'ops' | 'pipelines';
+export type Section = 'hosts' | 'ops' | 'pipelines' | 'secrets';
 
 export interface FleetEntry<T> {
   readonly id: string;
@@ -22,9 +30,11 @@ export interface MergedFleet {
   readonly hosts: ReadonlyMap<string, FleetEntry<HostFile>>;
   readonly ops: ReadonlyMap<string, FleetEntry<OpFile>>;
   readonly pipelines: ReadonlyMap<string, FleetEntry<PipelineFile>>;
+  /** From the main file only (see CORE-010). */
+  readonly secrets: ReadonlyMap<string, FleetEntry<SecretFile>>;
 }
 
-const SINGULAR: Record<Section, string> = { hosts: 'host', ops: 'op', pipelines: 'pipeline' };
+const SINGULAR: Record<Section, string> = { hosts: 'host', ops: 'op', pipelines: 'pipeline', secrets: 'secret' };
 
 export function mergeFleet(
   main: YamlSource,
@@ -42,7 +52,9 @@ export function mergeFleet(
     addEntries(source, 'pipelines', data.pipelines, pipelines, errors, (value) => value);
   }
   const settings = ((main.data ?? {}) as FleetFile).settings ?? {};
-  return { fleet: { main, files, settings, hosts, ops, pipelines }, errors };
+  const secrets = new Map<string, FleetEntry<SecretFile>>();
+  addEntries(main, 'secrets', ((main.data ?? {}) as FleetFile).secrets, secrets, errors, (value) => value ?? {});
+  return { fleet: { main, files, settings, hosts, ops, pipelines, secrets }, errors };
 }
 
 function addEntries<Raw, T>(

@@ -4,12 +4,14 @@ import type { ErrorObject } from 'ajv';
 import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { DURATION_PATTERN } from './duration.js';
+import { AMOUNT_PATTERN } from './host-amount.js';
 import { formatPath } from './path-format.js';
 import { VAR_KEY_PATTERN } from './template.js';
 import { locate, type PathSegment, type YamlSource } from './yaml-source.js';
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
-const MAIN_FILE_ONLY = new Set(['settings', 'include']);
+const MAIN_FILE_ONLY = new Set(['settings', 'include', 'secrets']);
+const SECRET_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_]*$';
 
 export function schemaErrorsToConfigErrors(
   source: YamlSource,
@@ -106,6 +108,9 @@ function patternMessage(pattern: string, value: string): [string, string] {
   if (pattern === DURATION_PATTERN) {
     return [`\`${value}\` is not a duration`, 'use 500ms, 30s, 2m, 1h or a number of seconds'];
   }
+  if (pattern === AMOUNT_PATTERN) {
+    return [`\`${value}\` is not a number of hosts`, 'use a whole number such as `3`, or a percentage such as `20%`'];
+  }
   if (pattern === ID_PATTERN) {
     const fixed = value
       .toLowerCase()
@@ -123,6 +128,9 @@ function patternMessage(pattern: string, value: string): [string, string] {
       `\`${value}\` is not a valid variable name`,
       'use letters, digits, `_` and `-`, starting with a letter or `_`',
     ];
+  }
+  if (pattern === SECRET_NAME_PATTERN) {
+    return [`\`${value}\` is not a valid secret name`, 'use letters, digits and `_`, starting with a letter'];
   }
   return [
     `\`${value}\` is not a valid environment variable name`,

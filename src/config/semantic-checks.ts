@@ -7,6 +7,8 @@ import { resolveSelector, type SelectableHost } from '../registry/selector.js';
 import type { PipelineFile } from './fleet-file.js';
 import { errorAt } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
+import { checkRollout } from './rollout-checks.js';
+import { checkSecrets } from './secret-checks.js';
 import { checkTemplates } from './template-checks.js';
 
 const SSH_ONLY = ['user', 'port', 'identityFile'] as const;
@@ -17,6 +19,7 @@ export function checkFleet(fleet: MergedFleet): ConfigError[] {
     ...checkOps(fleet),
     ...checkPipelines(fleet),
     ...checkSettings(fleet),
+    ...checkSecrets(fleet),
     ...checkTemplates(fleet),
   ];
 }
@@ -93,6 +96,7 @@ function checkPipelines(fleet: MergedFleet): ConfigError[] {
       );
     }
     errors.push(...checkPipelineSelector(entry, hosts));
+    errors.push(...checkRollout(fleet, entry, hosts));
   }
   return errors;
 }

@@ -25,6 +25,9 @@ export function templateFields(op: FleetEntry<OpFile>): TemplateField[] {
     const text = op.value[name];
     if (typeof text === 'string') fields.push({ path: [...base, name], text });
   }
+  const rollback = op.value.rollback;
+  if (typeof rollback === 'string') fields.push({ path: [...base, 'rollback'], text: rollback });
+  else if (rollback !== undefined) fields.push({ path: [...base, 'rollback', 'run'], text: rollback.run });
   for (const [key, value] of Object.entries(op.value.env ?? {})) {
     fields.push({ path: [...base, 'env', key], text: String(value) });
   }
@@ -45,6 +48,11 @@ export function checkTemplates(fleet: MergedFleet): ConfigError[] {
       }
       for (const part of field.parsed.parts) {
         if (part.kind !== 'ref') continue;
+        if (part.ref.kind === 'secret') {
+          const problem = secretUseProblem(fleet, field, part.ref.name);
+          if (problem) errors.push(at(op, field, part.text, part.offset, problem.message, problem.hint));
+          continue;
+        }
         if (!part.ref.kind.startsWith('host.')) continue;
         if (op.value.runsOn === 'controller') {
           errors.push(
@@ -83,6 +91,30 @@ export function checkTemplates(fleet: MergedFleet): ConfigError[] {
   }
   errors.push(...checkPipelineHosts(fleet, usesByOp));
   return errors;
+}
+
+/** CORE-010: a secret must be declared, and cannot be a working directory (it would be on a command line). */
+function secretUseProblem(
+  fleet: MergedFleet,
+  field: TemplateField,
+  name: string,
+): { message: string; hint: string } | undefined {
+  if (field.path.at(-1) === 'cwd') {
+    return {
+      message: `\`secret.${name}\` cannot be used in \`cwd\``,
+      hint: 'secrets are handed to commands privately; use them in `run`, the checks or `env`',
+    };
+  }
+  if (fleet.secrets.has(name)) return undefined;
+  const declared = [...fleet.secrets.keys()];
+  return {
+    message: `unknown secret \`${name}\``,
+    hint:
+      didYouMean(name, declared) ??
+      (declared.length > 0
+        ? `declared secrets: ${declared.join(', ')}`
+        : `declare it under \`secrets:\` in the main fleet file, e.g. \`${name}: { env: ${name.toUpperCase()} }\``),
+  };
 }
 
 function checkPipelineHosts(

@@ -1,14 +1,17 @@
 // Templating of op commands (see CORE-005): `{{ host.name }}`, `{{ host.address }}`,
-// `{{ host.user }}`, `{{ host.vars.KEY }}`, `{{ op.id }}`, `{{ pipeline.id }}`.
+// `{{ host.user }}`, `{{ host.vars.KEY }}`, `{{ op.id }}`, `{{ pipeline.id }}`, and
+// `{{ secret.NAME }}`, which never renders to its value in a command line (see CORE-010).
 // Parsing is checked when the registry compiles; rendering happens when a plan is built.
 
 import { didYouMean } from '../domain/closest-name.js';
 import type { Host } from '../registry/types.js';
+import { secretReference } from './secret-reference.js';
 import { shellQuote } from './shell-quote.js';
 
 export type TemplateRef =
   | { readonly kind: 'host.name' | 'host.address' | 'host.user' | 'op.id' | 'pipeline.id' }
-  | { readonly kind: 'host.vars'; readonly key: string };
+  | { readonly kind: 'host.vars'; readonly key: string }
+  | { readonly kind: 'secret'; readonly name: string };
 
 export type TemplatePart =
   | { readonly kind: 'text'; readonly text: string }
@@ -30,6 +33,7 @@ export interface ParsedTemplate {
 const FIXED_NAMES = ['host.name', 'host.address', 'host.user', 'op.id', 'pipeline.id'] as const;
 export const VAR_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
 const VAR_KEY = new RegExp(VAR_KEY_PATTERN);
+const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export function parseTemplate(source: string): ParsedTemplate {
   const parts: TemplatePart[] = [];
@@ -66,18 +70,34 @@ function refFor(name: string): TemplateRef | undefined {
     const key = name.slice('host.vars.'.length);
     if (VAR_KEY.test(key)) return { kind: 'host.vars', key };
   }
+  if (name.startsWith('secret.')) {
+    const secret = name.slice('secret.'.length);
+    if (SECRET_NAME.test(secret)) return { kind: 'secret', name: secret };
+  }
   return undefined;
 }
 
 function unknownNameProblem(name: string): { message: string; hint?: string } {
   if (name === '') return { message: 'empty placeholder `{{ }}`', hint: 'placeholders look like `{{ host.name }}`' };
   const hint =
-    didYouMean(name, [...FIXED_NAMES, 'host.vars.KEY']) ?? `known names: ${FIXED_NAMES.join(', ')}, host.vars.KEY`;
+    didYouMean(name, [...FIXED_NAMES, 'host.vars.KEY', 'secret.NAME']) ??
+    `known names: ${FIXED_NAMES.join(', ')}, host.vars.KEY, secret.NAME`;
   return { message: `unknown template name \`${name}\``, hint };
 }
 
+/** The names of the secrets a template uses, in order of first use. */
+export function secretNames(parsed: ParsedTemplate): string[] {
+  const names: string[] = [];
+  for (const part of parsed.parts) {
+    if (part.kind === 'ref' && part.ref.kind === 'secret' && !names.includes(part.ref.name)) names.push(part.ref.name);
+  }
+  return names;
+}
+
 export function refName(ref: TemplateRef): string {
-  return ref.kind === 'host.vars' ? `host.vars.${ref.key}` : ref.kind;
+  if (ref.kind === 'host.vars') return `host.vars.${ref.key}`;
+  if (ref.kind === 'secret') return `secret.${ref.name}`;
+  return ref.kind;
 }
 
 export interface TemplateValues {
@@ -85,9 +105,14 @@ export interface TemplateValues {
   readonly host?: Host;
   readonly opId: string;
   readonly pipelineId: string;
+  /** Secret values by name: only when a value itself is wanted (`literal` mode at exec time). */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
-/** How substituted values are written: shell-quoted for command lines, literal for cwd and env. */
+/**
+ * How substituted values are written: shell-quoted for command lines, literal for cwd and env.
+ * In `shell` mode a secret is a quoted variable reference, never its value (see CORE-010).
+ */
 export type SubstitutionMode = 'shell' | 'literal';
 
 export type RenderResult =
@@ -99,6 +124,10 @@ export function renderTemplate(parsed: ParsedTemplate, values: TemplateValues, m
   for (const part of parsed.parts) {
     if (part.kind === 'text') {
       out += part.text;
+      continue;
+    }
+    if (part.ref.kind === 'secret' && mode === 'shell') {
+      out += secretReference(part.ref.name);
       continue;
     }
     const value = substitutedValue(part.ref, values);
@@ -122,5 +151,7 @@ function substitutedValue(ref: TemplateRef, values: TemplateValues): string | un
       return values.host?.user;
     case 'host.vars':
       return values.host?.vars[ref.key];
+    case 'secret':
+      return values.secrets?.[ref.name];
   }
 }

@@ -1,4 +1,4 @@
-// The status machines of CONTRACT.md §3 (see CORE-001 for commands, CORE-002 for runs).
+// The status machines (see CORE-001 for commands, CORE-002 for runs).
 // Every status change in nixfleet goes through assertCommandTransition / assertRunTransition:
 // an illegal step is a bug in nixfleet, so it throws.
 

@@ -17,6 +17,7 @@ export function commandStatusEvent(command: CommandRecord, at: number = Date.now
     error: command.error,
     durationMs:
       command.startedAt !== null && command.finishedAt !== null ? command.finishedAt - command.startedAt : null,
+    rollbackOf: command.rollbackOf,
     at,
   };
 }

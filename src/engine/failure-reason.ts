@@ -4,7 +4,7 @@ import { formatDuration } from '../config/duration.js';
 import type { ExecResult } from './types.js';
 
 /** Which part of an op ran: the reason names it unless it is the op's `run` command. */
-export type Phase = 'precheck' | 'run' | 'postcheck';
+export type Phase = 'precheck' | 'run' | 'postcheck' | 'rollback';
 
 /** Null when the result is a success (exit 0, not timed out, not killed). */
 export function failureReason(phase: Phase, result: ExecResult, timeoutMs: number): string | null {

@@ -4,11 +4,16 @@
 
 import type { CommandStatus } from '../domain/status.js';
 import type { Op } from '../registry/types.js';
-import type { Journal, OutputSink } from '../store/types.js';
+import type { Journal } from '../store/types.js';
+import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
-import { createOutputTail } from './output-tail.js';
+import { createRollbackGuard } from './rollback.js';
+import { privateEnvOf } from './secrets/private-env.js';
+import { redactText } from './secrets/secret-redactor.js';
+import { withSecrets } from './secrets/secret-transport.js';
 import type { ExecResult, RenderedCommand, RunEventListener, Transport } from './types.js';
+import type { Verdict } from './verdict.js';
 
 export interface CommandJob {
   readonly runId: string;
@@ -18,6 +23,12 @@ export interface CommandJob {
   readonly op: Op;
   readonly rendered: RenderedCommand;
   readonly transport: Transport;
+  /** settings.shell: an armed rollback timer runs the rollback with it on the host (CORE-009). */
+  readonly shell?: string;
+  /** The run's resolved secrets, by name (see CORE-010). */
+  readonly secrets?: ReadonlyMap<string, string>;
+  /** What to redact from output and error messages: every secret the run resolved. */
+  readonly redact?: readonly string[];
 }
 
 export interface CommandRunContext {
@@ -28,12 +39,8 @@ export interface CommandRunContext {
   readonly killSignal: AbortSignal;
   /** A plain cancel lets a running attempt finish but starts no automatic retry. */
   readonly isCancelRequested: () => boolean;
-}
-
-interface Verdict {
-  readonly status: CommandStatus;
-  readonly exitCode: number | null;
-  readonly error: string | null;
+  /** False with `--no-rollback`: no rollback runs and no timer is armed (CORE-009). */
+  readonly rollback?: boolean;
 }
 
 /** Runs the command to a terminal status and returns it. Never throws for a failing command. */
@@ -46,18 +53,16 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     return record.status;
   };
 
-  // Output is opened on the first chunk: a silent command costs no file (see CORE-001).
-  let sink: OutputSink | undefined;
-  const tail = createOutputTail((text) => journal.reportProgress(commandId, text));
-  const onOutput = (chunk: string) => {
-    sink ??= journal.openOutput(commandId);
-    sink.write(chunk);
-    tail.append(chunk);
-    emit({ type: 'command_output', runId: job.runId, commandId, hostId: job.hostId, stage: job.stage, chunk });
-  };
+  const output = createCommandOutput(journal, emit, job);
+  const onOutput = output.write;
   const env = { ...job.rendered.env, NIXFLEET_RUN_ID: job.runId, NIXFLEET_COMMAND_ID: commandId };
+  // CORE-010: every command of this job (checks, run, rollback, armed timer) gets the secrets
+  // privately and has them redacted from its output before the file, the tail or any listener.
+  const patterns = job.redact ?? [];
+  const transport = withSecrets(job.transport, privateEnvOf(job.rendered, job.secrets ?? new Map()), patterns);
+  const redact = (error: string | null) => (error === null ? null : redactText(error, patterns));
   const exec = (command: string): Promise<ExecResult> =>
-    job.transport.exec(command, {
+    transport.exec(command, {
       env,
       ...(job.rendered.cwd !== undefined ? { cwd: job.rendered.cwd } : {}),
       timeoutMs: op.timeoutMs,
@@ -65,11 +70,11 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       onOutput,
     });
   const finish = async (verdict: Verdict) => {
-    tail.stop();
     // The log file is complete before anyone can see the final status.
-    await sink?.close().catch(() => {});
-    return transition(verdict.status, { exitCode: verdict.exitCode, error: verdict.error });
+    await output.close();
+    return transition(verdict.status, { exitCode: verdict.exitCode, error: redact(verdict.error) });
   };
+  const guard = createRollbackGuard({ ...job, transport }, ctx, env);
 
   transition('VALIDATING');
   if (job.rendered.precheck !== undefined) {
@@ -77,12 +82,33 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     if (blocked) return finish(blocked);
   }
 
+  // CORE-009: an armed timer is left on the host before anything there changes.
+  const unarmed = await guard?.arm(onOutput);
+  if (unarmed) return finish(unarmed);
+
   transition('EXECUTING');
   const attempts = 1 + (op.retryable ? op.retries : 0);
+  // CORE-009: an op is rolled back if any attempt started on the host, even if the last did not.
+  let started = false;
   for (let attempt = 1; ; attempt++) {
-    const verdict = await runAttempt(job, exec);
+    const attempted = await runAttempt(job, exec);
+    started ||= attempted.notRun !== true;
+    const verdict = started ? { ...attempted, notRun: false } : attempted;
     const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested();
-    if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) return finish(verdict);
+    if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) {
+      if (!guard) return finish(verdict);
+      const settled = await guard.settle(verdict, onOutput);
+      await output.close();
+      // The rollback is created while the failed command still holds the host (CORE-009).
+      const rollback = guard.reserve(settled);
+      const record = journal.transitionCommand(commandId, settled.status, {
+        exitCode: settled.exitCode,
+        error: redact(settled.error),
+      });
+      emit({ ...commandStatusEvent(record), ...(rollback ? { rollbackId: rollback.id } : {}) });
+      if (rollback) await guard.run(rollback);
+      return record.status;
+    }
     journal.logEvent({
       category: 'command',
       level: 'warn',
@@ -113,7 +139,10 @@ async function runAttempt(job: CommandJob, exec: (command: string) => Promise<Ex
   const timeoutMs = job.op.timeoutMs;
   const result = await exec(job.rendered.run);
   const reason = failureReason('run', result, timeoutMs);
-  if (reason !== null) return verdictOf(result, reason);
+  if (reason !== null) {
+    const notRun = result.transportError !== undefined && result.started !== true;
+    return { ...verdictOf(result, reason), notRun };
+  }
   if (job.rendered.postcheck === undefined) return { status: 'SUCCESS', exitCode: 0, error: null };
   const check = await exec(job.rendered.postcheck);
   const checkReason = failureReason('postcheck', check, timeoutMs);

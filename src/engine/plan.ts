@@ -1,14 +1,27 @@
 // Turns a target (pipeline or op) and a selector into stages × hosts with every command rendered
 // (see CORE-005, templating, and CORE-002, stages). Pure: it reads the registry and nothing else.
 import { isAbsolute, resolve } from 'node:path';
-import { type ParsedTemplate, parseTemplate, renderTemplate, type SubstitutionMode } from '../config/template.js';
+import {
+  type ParsedTemplate,
+  parseTemplate,
+  renderTemplate,
+  type SubstitutionMode,
+  secretNames,
+} from '../config/template.js';
 import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
 import { selectHosts } from '../registry/selector.js';
 import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
-import type { Plan, PlannedCommand, PlannedStage, RenderedCommand } from './types.js';
+import { planRollout, type RolloutOverrides, type RolloutPlan } from './rollout/rollout-plan.js';
+import type { Plan, PlannedCommand, PlannedStage, RenderedCommand, SecretEnvPart } from './types.js';
 
-export function buildPlan(registry: Registry, target: string | undefined, selector: string | undefined): Plan {
+export function buildPlan(
+  registry: Registry,
+  target: string | undefined,
+  selector: string | undefined,
+  /** The `apply` flags, or a rollout already settled (`retry` resumes the journaled one). */
+  rolloutOverrides?: RolloutOverrides | RolloutPlan,
+): Plan {
   const targetId = target ?? registry.settings.defaultPipeline;
   if (targetId === undefined) {
     throw new UserError('no target given and the fleet file sets no `settings.defaultPipeline`', {
@@ -34,6 +47,19 @@ export function buildPlan(registry: Registry, target: string | undefined, select
     if (!op) throw new Error(`registry invariant broken: pipeline \`${targetId}\` names unknown op \`${opId}\``);
     return { index, op, commands: planStage(registry, op, hosts, pipelineId) };
   });
+  const rollout =
+    rolloutOverrides !== undefined && 'waves' in rolloutOverrides
+      ? rolloutOverrides
+      : planRollout(registry, hostIds, pipeline?.rollout, rolloutOverrides);
+  const controllerOp = stages.find((s) => s.op.runsOn === 'controller');
+  if (rollout.waves.length > 1 && controllerOp) {
+    throw new UserError(
+      `controller op \`${controllerOp.op.id}\` runs once per run, so \`${targetId}\` cannot run in batches`,
+      {
+        hint: 'leave out --batch and --canary for this target',
+      },
+    );
+  }
   return {
     target: targetId,
     targetKind: pipeline ? 'pipeline' : 'op',
@@ -41,6 +67,7 @@ export function buildPlan(registry: Registry, target: string | undefined, select
     hosts: hostIds,
     stages,
     registry,
+    rollout,
   };
 }
 
@@ -58,6 +85,7 @@ interface OpTemplates {
   readonly run: ParsedTemplate;
   readonly precheck?: ParsedTemplate;
   readonly postcheck?: ParsedTemplate;
+  readonly rollback?: ParsedTemplate;
   readonly cwd?: ParsedTemplate;
   readonly env: readonly (readonly [string, ParsedTemplate])[];
 }
@@ -67,6 +95,7 @@ function parseOpTemplates(op: Op): OpTemplates {
     run: parseTemplate(op.run),
     ...(op.precheck !== undefined ? { precheck: parseTemplate(op.precheck) } : {}),
     ...(op.postcheck !== undefined ? { postcheck: parseTemplate(op.postcheck) } : {}),
+    ...(op.rollback !== undefined ? { rollback: parseTemplate(op.rollback.run) } : {}),
     ...(op.cwd !== undefined ? { cwd: parseTemplate(op.cwd) } : {}),
     env: Object.entries(op.env).map(([key, value]) => [key, parseTemplate(value)] as const),
   };
@@ -91,7 +120,29 @@ function renderCommand(
     );
   };
   const env: Record<string, string> = {};
-  for (const [key, template] of templates.env) env[key] = render(template, 'literal');
+  // CORE-010: an env value that uses a secret stays as written; the op runner fills it in at exec
+  // time and the transport hands it over privately.
+  const secretEnv: Record<string, SecretEnvPart[]> = {};
+  for (const [key, template] of templates.env) {
+    if (secretNames(template).length === 0) {
+      env[key] = render(template, 'literal');
+      continue;
+    }
+    const parts: SecretEnvPart[] = [];
+    for (const part of template.parts) {
+      const piece =
+        part.kind === 'text'
+          ? part.text
+          : part.ref.kind === 'secret'
+            ? { secret: part.ref.name }
+            : render({ parts: [part], problems: [] }, 'literal');
+      const last = parts.at(-1);
+      if (typeof piece === 'string' && typeof last === 'string') parts[parts.length - 1] = last + piece;
+      else parts.push(piece);
+    }
+    secretEnv[key] = parts;
+  }
+  const secrets = secretsUsed(templates);
   // CORE-005: the NIXFLEET_* variables are nixfleet's and win over an op's env of the same name.
   if (host) env.NIXFLEET_HOST = host.id;
   env.NIXFLEET_OP = op.id;
@@ -103,14 +154,25 @@ function renderCommand(
     run: render(templates.run, 'shell'),
     ...(templates.precheck ? { precheck: render(templates.precheck, 'shell') } : {}),
     ...(templates.postcheck ? { postcheck: render(templates.postcheck, 'shell') } : {}),
+    ...(templates.rollback ? { rollback: render(templates.rollback, 'shell') } : {}),
     // Local commands resolve a relative cwd against the fleet file's directory; on an ssh host it
     // stays relative to the login directory.
     ...(cwd !== undefined ? { cwd: runsLocally && !isAbsolute(cwd) ? resolve(registry.rootDir, cwd) : cwd } : {}),
     env,
+    ...(secrets.length > 0 ? { secrets } : {}),
+    ...(Object.keys(secretEnv).length > 0 ? { secretEnv } : {}),
   };
 }
 
-/** `NIXFLEET_VAR_<KEY>`: the key upper-cased, `-` as `_` (CONTRACT.md §1). */
+/** Every secret any of the op's templates uses, whatever fields the op has (see CORE-010). */
+function secretsUsed(templates: OpTemplates): string[] {
+  const parsed = Object.values(templates).flatMap((value: ParsedTemplate | OpTemplates['env']) =>
+    Array.isArray(value) ? value.map(([, template]) => template) : [value as ParsedTemplate],
+  );
+  return [...new Set(parsed.flatMap(secretNames))];
+}
+
+/** `NIXFLEET_VAR_<KEY>`: the key upper-cased, `-` as `_` (CORE-005). */
 export function varEnvName(key: string): string {
   return `NIXFLEET_VAR_${key.toUpperCase().replaceAll('-', '_')}`;
 }

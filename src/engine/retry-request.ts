@@ -7,6 +7,7 @@ import type { Registry } from '../registry/types.js';
 import type { Journal } from '../store/types.js';
 import { buildPlan } from './plan.js';
 import { planRetry, unsafeToRerun } from './retry-plan.js';
+import { resumeRollout, singleWave } from './rollout/rollout-plan.js';
 import type { Plan } from './types.js';
 
 export type RetryRequest =
@@ -24,7 +25,8 @@ export function prepareRetry(
   if (previous.status === 'RUNNING') {
     throw new UserError(`run ${runId} is still running`, { hint: `wait for it, or \`nixfleet cancel ${runId}\`` });
   }
-  const retry = planRetry(previous, journal.listCommands({ runId, limit: 1_000_000 }));
+  const previousCommands = journal.listCommands({ runId, limit: 1_000_000 });
+  const retry = planRetry(previous, previousCommands);
   if (retry.fromStage.size === 0) {
     return { kind: 'nothing', message: `run ${runId} completed on every host; nothing to retry` };
   }
@@ -35,7 +37,13 @@ export function prepareRetry(
       hint: `apply the pipeline again with \`nixfleet apply ${previous.name} --on ...\``,
     });
   }
-  const plan = buildPlan(registry, previous.name, hosts.join(','));
+  // CORE-008: the retry keeps the run's canary, batches, budget and pause, each host in its batch.
+  const batchOf = new Map(previousCommands.map((c) => [c.hostId, c.batch ?? 1]));
+  const rollout =
+    previous.rollout === null
+      ? singleWave(hosts)
+      : resumeRollout(previous.rollout, hosts, (host) => batchOf.get(host) ?? 1);
+  const plan = buildPlan(registry, previous.name, hosts.join(','), rollout);
   const ops = plan.stages.map((s) => s.op.id);
   if (ops.join(' ') !== previous.stages.join(' ')) {
     throw new UserError(

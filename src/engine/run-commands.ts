@@ -8,21 +8,28 @@ export interface RunCommand {
   readonly id: string;
   readonly stage: number;
   readonly hostId: string;
+  /** The rollout batch (see CORE-008). */
+  readonly batch: number;
   status: CommandStatus;
 }
 
 export interface RunCommands {
   ofStage(stage: number): readonly RunCommand[];
   statusOf(commandId: string): CommandStatus | undefined;
+  byId(commandId: string): RunCommand | undefined;
   setStatus(commandId: string, status: CommandStatus): void;
-  /** The host's PENDING commands in stages after `afterStage`. */
-  pendingOf(hostId: string, afterStage: number): readonly RunCommand[];
   pending(): readonly RunCommand[];
   all(): readonly RunCommand[];
 }
 
 export function createRunCommands(records: readonly CommandRecord[]): RunCommands {
-  const list: RunCommand[] = records.map((r) => ({ id: r.id, stage: r.stage, hostId: r.hostId, status: r.status }));
+  const list: RunCommand[] = records.map((r) => ({
+    id: r.id,
+    stage: r.stage,
+    hostId: r.hostId,
+    batch: r.batch ?? 1,
+    status: r.status,
+  }));
   const byId = new Map(list.map((c) => [c.id, c]));
   const byStage = new Map<number, RunCommand[]>();
   for (const command of list) {
@@ -33,12 +40,11 @@ export function createRunCommands(records: readonly CommandRecord[]): RunCommand
   return {
     ofStage: (stage) => byStage.get(stage) ?? [],
     statusOf: (id) => byId.get(id)?.status,
+    byId: (id) => byId.get(id),
     setStatus(id, status) {
       const command = byId.get(id);
       if (command) command.status = status;
     },
-    pendingOf: (hostId, afterStage) =>
-      list.filter((c) => c.hostId === hostId && c.stage > afterStage && c.status === 'PENDING'),
     pending: () => list.filter((c) => c.status === 'PENDING'),
     all: () => list,
   };

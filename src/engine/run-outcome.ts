@@ -1,5 +1,5 @@
 // The final status of a run and its exit code, from its commands' statuses (see CORE-002 and
-// CONTRACT.md §2-3). Pure.
+// its sections on run statuses and exit codes). Pure.
 
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import { EXIT } from '../errors/user-error.js';
@@ -13,13 +13,16 @@ export interface CommandSummary {
 /**
  * COMPLETE when every host finished every stage, PARTIAL when some did, FAILED when none did,
  * CANCELLED when a cancel was requested before the end. A failed controller op fails every host.
+ * A rollout stopped by its failure budget or a failed canary is FAILED (see CORE-008).
  */
 export function runStatusOf(
   hosts: readonly string[],
   commands: readonly CommandSummary[],
   cancelled: boolean,
+  rolloutStopped = false,
 ): RunStatus {
   if (cancelled) return 'CANCELLED';
+  if (rolloutStopped) return 'FAILED';
   const completed = completedHostsOf(hosts, commands).length;
   if (completed === hosts.length) return 'COMPLETE';
   return completed > 0 ? 'PARTIAL' : 'FAILED';

@@ -4,14 +4,21 @@
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
 import type { RunStatus } from '../domain/status.js';
+import { EXIT } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
 import { createRunCancellation, type RunCancellation } from './cancellation.js';
 import { commandStatusEvent } from './command-status-event.js';
-import { createConcurrencyLimiter } from './concurrency-limiter.js';
 import { runCommand } from './op-runner.js';
+import { failedRollbacks } from './rollback.js';
+import { batchesOf, rolloutRecordOf } from './rollout/batch-of.js';
+import { pauseUnlessCancelled } from './rollout/rollout-pause.js';
+import { type RolloutPlan, singleWave } from './rollout/rollout-plan.js';
+import { decide } from './rollout/scheduler.js';
 import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
+import { redactionPatterns } from './secrets/secret-redactor.js';
+import { resolveSecrets } from './secrets/secret-resolution.js';
 import { createTransportFactory } from './transports/factory.js';
 import type { Plan, PlannedStage, RunEvent, RunEventListener, Transport, TransportFactory } from './types.js';
 
@@ -27,6 +34,10 @@ export interface StartRunOptions {
   readonly retryOf?: string;
   /** Per host, the first stage to run (`nixfleet retry`); hosts absent from the map start at 0. */
   readonly fromStage?: ReadonlyMap<string, number>;
+  /** Where `env:` secrets are read from; defaults to this process's environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** False (`--no-rollback`): failed ops are not rolled back and no timer is armed (CORE-009). */
+  readonly rollback?: boolean;
 }
 
 export interface RunOutcome {
@@ -44,11 +55,14 @@ export interface StartedRun {
 
 /**
  * Claims the plan's hosts and starts running it. Throws HostsBusyError synchronously when a
- * target host is busy: then nothing was journaled and nothing runs.
+ * target host is busy, and UserError when a secret the run uses cannot be read (CORE-010): then
+ * nothing was journaled and nothing runs.
  */
 export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
   const { journal } = options;
   const firstStageOf = (hostId: string) => options.fromStage?.get(hostId) ?? 0;
+  const rollout = plan.rollout ?? singleWave(plan.hosts);
+  const batchOf = batchesOf(rollout);
   const wanted = plan.stages.flatMap((stage) =>
     stage.commands
       .filter((c) =>
@@ -56,17 +70,30 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
           ? plan.hosts.some((h) => firstStageOf(h) <= stage.index)
           : firstStageOf(c.hostId) <= stage.index,
       )
-      .map((c) => ({ stage: stage.index, hostId: c.hostId, op: stage.op.id })),
+      .map((c) => ({
+        stage: stage.index,
+        hostId: c.hostId,
+        op: stage.op.id,
+        batch: batchOf(c.hostId),
+        secrets: c.rendered.secrets ?? [],
+      })),
+  );
+  // CORE-010: read once per run, only what the commands that will run use, before anything is journaled.
+  const secrets = resolveSecrets(
+    plan.registry,
+    wanted.flatMap((c) => c.secrets),
+    options.env,
   );
   const created = journal.createRun({
     name: plan.target,
     targetKind: plan.targetKind,
     hosts: plan.hosts,
     stages: plan.stages.map((s) => s.op.id),
-    commands: wanted,
+    commands: wanted.map(({ stage, hostId, op, batch }) => ({ stage, hostId, op, batch })),
     registryHash: plan.registry.hash,
     retryOf: options.retryOf ?? null,
     actor: options.actor,
+    rollout: rolloutRecordOf(rollout),
   });
   const runId = created.run.id;
   journal.logEvent({
@@ -92,10 +119,25 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
     target: plan.target,
     hosts: plan.hosts,
     stages: plan.stages.map((s) => s.op.id),
-    commands: created.commands.map((c) => ({ commandId: c.id, stage: c.stage, hostId: c.hostId, op: c.op })),
+    commands: created.commands.map((c) => ({
+      commandId: c.id,
+      stage: c.stage,
+      hostId: c.hostId,
+      op: c.op,
+      batch: c.batch,
+    })),
+    rollout,
     at: created.run.createdAt,
   });
-  const done = executeRun(plan, options, { runId, commands, cancellation, emit });
+  const done = executeRun(plan, options, {
+    runId,
+    commands,
+    cancellation,
+    emit,
+    rollout,
+    secrets,
+    redact: redactionPatterns(secrets.values()),
+  });
   return { runId, done, cancel: (cancelOptions) => cancellation.request(cancelOptions) };
 }
 
@@ -104,6 +146,9 @@ interface RunState {
   readonly commands: RunCommands;
   readonly cancellation: RunCancellation;
   readonly emit: RunEventListener;
+  readonly rollout: RolloutPlan;
+  readonly secrets: ReadonlyMap<string, string>;
+  readonly redact: readonly string[];
 }
 
 async function executeRun(plan: Plan, options: StartRunOptions, state: RunState): Promise<RunOutcome> {
@@ -119,19 +164,11 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     }
     return transport;
   };
-  const limiter = createConcurrencyLimiter(options.concurrency ?? plan.registry.settings.concurrency);
-  const active = new Set(plan.hosts);
-  const settle = (commandId: string, to: 'SKIPPED' | 'CANCELLED') => {
-    const record = journal.transitionCommand(commandId, to);
+  const concurrency = options.concurrency ?? plan.registry.settings.concurrency;
+  const settle = (commandId: string, to: 'SKIPPED' | 'CANCELLED', reason: string | null = null) => {
+    const record = journal.transitionCommand(commandId, to, reason !== null ? { error: reason } : undefined);
     commands.setStatus(commandId, record.status);
     emit(commandStatusEvent(record));
-  };
-  // CORE-002: a host whose command is not SUCCESS drops out; its later commands are SKIPPED at
-  // once, which also frees the host for other runs.
-  const dropHost = (hostId: string, afterStage: number) => {
-    active.delete(hostId);
-    const to = cancellation.isRequested() ? 'CANCELLED' : 'SKIPPED';
-    for (const later of commands.pendingOf(hostId, afterStage)) settle(later.id, to);
   };
   const runOne = async (stage: PlannedStage, hostId: string, commandId: string) => {
     if (cancellation.isRequested()) {
@@ -148,6 +185,9 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         op: stage.op,
         rendered: planned.rendered,
         transport: transportOf(hostId),
+        shell: plan.registry.settings.shell,
+        secrets: state.secrets,
+        redact: state.redact,
       },
       {
         journal,
@@ -155,58 +195,99 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         emit,
         killSignal: cancellation.killSignal,
         isCancelRequested: cancellation.isRequested,
+        ...(options.rollback === false ? { rollback: false } : {}),
       },
     );
     commands.setStatus(commandId, status);
     return status;
   };
 
-  let currentStage = 0;
+  // CORE-008: the rollout scheduler decides what starts next and what is SKIPPED; this loop only
+  // does it, then waits for a running command to end and asks again.
+  const released = new Set<number>();
+  const started = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  let stopped: string | null = null;
+  let journaledStage = 0;
+  let current: { batch: number; stage: number } | undefined;
   try {
-    for (const stage of plan.stages) {
-      const stageCommands = commands.ofStage(stage.index);
-      if (stageCommands.length === 0) continue;
-      if (cancellation.isRequested()) break;
-      if (stage.index !== currentStage) journal.advanceRun(runId, stage.index);
-      currentStage = stage.index;
-      emit({ type: 'stage_started', runId, stage: stage.index, op: stage.op.id, at: Date.now() });
-      if (stage.op.runsOn === 'controller') {
-        const controller = stageCommands[0]!;
-        if (active.size === 0) settle(controller.id, 'SKIPPED');
-        else {
-          const status = await limiter.run(() => runOne(stage, CONTROLLER_HOST_ID, controller.id));
-          // CORE-002: a controller op that fails stops every host.
-          if (status !== 'SUCCESS') for (const host of [...active]) dropHost(host, stage.index);
+    for (;;) {
+      if (cancellation.isRequested()) {
+        await Promise.all(running.values());
+        break;
+      }
+      const decision = decide(
+        state.rollout,
+        commands.all().map((c) => ({ ...c, started: started.has(c.id) })),
+        released,
+        concurrency - running.size,
+      );
+      // The first reason is the one the SKIPPED commands carry; later failures do not rewrite it.
+      stopped ??= decision.stopped;
+      for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);
+      if (decision.release) {
+        if (released.size > 0 && state.rollout.pauseMs > 0) {
+          await pauseUnlessCancelled(state.rollout.pauseMs, cancellation.isRequested);
+          if (cancellation.isRequested()) continue;
         }
-      } else {
-        await Promise.all(
-          stageCommands
-            .filter((c) => commands.statusOf(c.id) === 'PENDING')
-            .map((c) =>
-              limiter.run(async () => {
-                const status = await runOne(stage, c.hostId, c.id);
-                if (status !== 'SUCCESS') dropHost(c.hostId, stage.index);
-              }),
-            ),
+        released.add(decision.release.batch);
+        const { batch, hosts } = decision.release;
+        emit({ type: 'batch_started', runId, batch, hosts, batches: state.rollout.batches, at: Date.now() });
+        continue;
+      }
+      for (const id of decision.start) {
+        const command = commands.byId(id)!;
+        const stage = plan.stages[command.stage]!;
+        if (current?.batch !== command.batch || current.stage !== command.stage) {
+          if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
+          current = { batch: command.batch, stage: command.stage };
+          if (command.stage > journaledStage) journal.advanceRun(runId, command.stage);
+          journaledStage = Math.max(journaledStage, command.stage);
+          emit({
+            type: 'stage_started',
+            runId,
+            stage: command.stage,
+            op: stage.op.id,
+            batch: command.batch,
+            at: Date.now(),
+          });
+        }
+        started.add(id);
+        running.set(
+          id,
+          runOne(stage, command.hostId, id).then(() => {
+            running.delete(id);
+          }),
         );
       }
-      emit({ type: 'stage_finished', runId, stage: stage.index, at: Date.now() });
+      if (decision.start.length > 0 || decision.skip.length > 0) continue;
+      if (running.size === 0) break;
+      await Promise.race(running.values());
     }
+    if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
     const cancelled = cancellation.isRequested();
     for (const left of commands.pending()) settle(left.id, cancelled ? 'CANCELLED' : 'SKIPPED');
     const summaries = commands.all();
-    const status = runStatusOf(plan.hosts, summaries, cancelled);
+    const status = runStatusOf(plan.hosts, summaries, cancelled, stopped !== null);
     const finished = journal.finishRun(runId, status);
     journal.logEvent({
       category: 'run',
       level: RUN_FINISHED_LEVEL[status],
       actor: options.actor,
       action: 'finished',
-      message: `run ${runId} ${status}: ${plan.target}`,
-      details: { runId, status },
+      message: `run ${runId} ${status}: ${plan.target}${stopped !== null && !cancelled ? ` (${stopped})` : ''}`,
+      details: { runId, status, stopped },
     });
-    emit({ type: 'run_finished', runId, status, at: finished.finishedAt ?? Date.now() });
-    return { runId, status, exitCode: exitCodeOf(status, summaries) };
+    emit({
+      type: 'run_finished',
+      runId,
+      status,
+      ...(stopped !== null && !cancelled ? { stopped } : {}),
+      at: finished.finishedAt ?? Date.now(),
+    });
+    // CORE-009: a rollback that did not succeed outranks every other outcome: a host needs a person.
+    const rollbackFailed = failedRollbacks(journal, runId).length > 0;
+    return { runId, status, exitCode: rollbackFailed ? EXIT.ROLLBACK_FAILED : exitCodeOf(status, summaries) };
   } finally {
     cancellation.stop();
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));

@@ -1,18 +1,29 @@
 // The engine's vocabulary: plans, transports and the typed run events renderers subscribe to
 // (see CORE-001 and CORE-002).
 
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { Host, Op, Registry } from '../registry/types.js';
+import type { RolloutPlan } from './rollout/rollout-plan.js';
 
 /** A command ready to run on one host: every template rendered, values shell-quoted. */
 export interface RenderedCommand {
   readonly run: string;
   readonly precheck?: string;
   readonly postcheck?: string;
+  /** The op's rollback, rendered like `run` (see CORE-009). */
+  readonly rollback?: string;
   readonly cwd?: string;
   /** The op's `env:` rendered, plus NIXFLEET_HOST, NIXFLEET_OP, NIXFLEET_PIPELINE, NIXFLEET_VAR_*. */
   readonly env: Readonly<Record<string, string>>;
+  /** Names of the secrets the command uses; resolved when the run starts (see CORE-010). */
+  readonly secrets?: readonly string[];
+  /** `env:` entries that use secrets: other placeholders rendered, secrets by name; filled in at exec time. */
+  readonly secretEnv?: Readonly<Record<string, readonly SecretEnvPart[]>>;
 }
+
+/** A piece of an env value that uses secrets: literal text, or the secret of that name (see CORE-010). */
+export type SecretEnvPart = string | { readonly secret: string };
 
 export interface PlannedCommand {
   /** A host id, or CONTROLLER_HOST_ID for `runsOn: controller`. */
@@ -36,6 +47,8 @@ export interface Plan {
   readonly hosts: readonly string[];
   readonly stages: readonly PlannedStage[];
   readonly registry: Registry;
+  /** Canary, batches and budget (see CORE-008); absent: every host in one wave, no budget. */
+  readonly rollout?: RolloutPlan;
 }
 
 export interface ExecOptions {
@@ -44,7 +57,19 @@ export interface ExecOptions {
   readonly timeoutMs: number;
   /** Aborting kills the command's whole process tree now (second Ctrl-C, `cancel --kill`). */
   readonly signal?: AbortSignal;
-  readonly onOutput?: (chunk: string) => void;
+  /**
+   * Output as it arrives. `stream` tells apart pipes a transport reads separately (ssh's stdout
+   * and stderr), so a redactor can follow each one (see CORE-010); absent for one merged pipe.
+   */
+  readonly onOutput?: (chunk: string, stream?: 'stdout' | 'stderr') => void;
+  /**
+   * Variables whose values are secret (`NIXFLEET_SECRET_<NAME>`, env entries using secrets): handed
+   * over privately, never on a command line; the child's environment locally, the stdin preamble
+   * over ssh (see CORE-010).
+   */
+  readonly privateEnv?: Readonly<Record<string, string>>;
+  /** ssh: a new connection, never the multiplexed master, to prove the host can still be reached (CORE-009). */
+  readonly fresh?: boolean;
 }
 
 export interface ExecResult {
@@ -55,9 +80,11 @@ export interface ExecResult {
   readonly aborted: boolean;
   /** A transport failure in one line (e.g. "ssh: connection refused to 10.0.0.5:22"). */
   readonly transportError?: string;
+  /** With a transportError: true when the command had started on the host before it (CORE-009). */
+  readonly started?: boolean;
 }
 
-/** How a command reaches a host (DESIGN.md decision 5). */
+/** How a command reaches a host (specs/README.md, decision 5). */
 export interface Transport {
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
   /** Release connections (ssh multiplex masters). Idempotent. */
@@ -72,9 +99,11 @@ export interface PlannedCommandRef {
   readonly stage: number;
   readonly hostId: string;
   readonly op: string;
+  /** The rollout batch (0: canary), null for runs journaled before rollouts (see CORE-008). */
+  readonly batch?: number | null;
 }
 
-/** Events a run emits; renderers and reports subscribe and only display (DESIGN.md). */
+/** Events a run emits; renderers and reports subscribe and only display (specs/README.md, the one-way flow). */
 export type RunEvent =
   | {
       readonly type: 'run_started';
@@ -84,6 +113,17 @@ export type RunEvent =
       readonly stages: readonly string[];
       /** Every command of the run as created PENDING (a retry has none for stages a host already did). */
       readonly commands?: readonly PlannedCommandRef[];
+      readonly rollout?: RolloutPlan;
+      readonly at: number;
+    }
+  | {
+      /** A wave of the rollout begins (see CORE-008): batch 0 is the canary. */
+      readonly type: 'batch_started';
+      readonly runId: string;
+      readonly batch: number;
+      readonly hosts: readonly string[];
+      /** Batches after the canary. */
+      readonly batches: number;
       readonly at: number;
     }
   | {
@@ -91,6 +131,7 @@ export type RunEvent =
       readonly runId: string;
       readonly stage: number;
       readonly op: string;
+      readonly batch?: number;
       readonly at: number;
     }
   | {
@@ -105,6 +146,21 @@ export type RunEvent =
       readonly exitCode: number | null;
       readonly error: string | null;
       readonly durationMs: number | null;
+      /** For a rollback, the command it undoes (CORE-009). */
+      readonly rollbackOf?: string | null;
+      /** On a failed command's final status: the rollback about to run (CORE-009). */
+      readonly rollbackId?: string;
+      readonly at: number;
+    }
+  | {
+      /** An armed rollback timer of an op changed state (CORE-009). */
+      readonly type: 'armed_rollback';
+      readonly runId: string;
+      readonly commandId: string;
+      readonly hostId: string;
+      readonly stage: number;
+      readonly delayMs: number;
+      readonly state: ArmedState;
       readonly at: number;
     }
   | {
@@ -116,6 +172,13 @@ export type RunEvent =
       readonly chunk: string;
     }
   | { readonly type: 'stage_finished'; readonly runId: string; readonly stage: number; readonly at: number }
-  | { readonly type: 'run_finished'; readonly runId: string; readonly status: RunStatus; readonly at: number };
+  | {
+      readonly type: 'run_finished';
+      readonly runId: string;
+      readonly status: RunStatus;
+      /** Why a rollout stopped early (budget exceeded, canary failed); see CORE-008. */
+      readonly stopped?: string;
+      readonly at: number;
+    };
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -1,4 +1,4 @@
-// Errors are values with positions (DESIGN.md decision 7). The CLI prints them as
+// Errors are values with positions (specs/README.md, decision 7). The CLI prints them as
 // `file:line:col: path: message` and exits 2; nothing below cli/ decides how they look.
 
 export interface ConfigError {

@@ -1,11 +1,13 @@
 // A mistake the user can fix (bad flag, unknown run id, selector matching nothing, busy hosts).
-// Carries the exit code of CONTRACT.md §2; the CLI prints the message (and hint) without a stack.
+// Carries its exit code (CORE-002); the CLI prints the message (and hint) without a stack.
 
 export const EXIT = {
   OK: 0,
   FAILED: 1,
   USAGE: 2,
   BLOCKED: 3,
+  /** A rollback did not succeed: a host needs a person (see CORE-009). */
+  ROLLBACK_FAILED: 4,
   CANCELLED: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

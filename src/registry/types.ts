@@ -61,7 +61,17 @@ export interface Op {
   readonly runsOn: RunsOn;
   readonly env: Readonly<Record<string, Template>>;
   readonly cwd?: Template;
+  /** Runs where the op failed (see CORE-009). */
+  readonly rollback?: Rollback;
   readonly source: SourceLocation;
+}
+
+/** An op's `rollback:` (see CORE-009). */
+export interface Rollback {
+  readonly run: Template;
+  readonly timeoutMs: number;
+  /** With a delay, a timer left on the host runs the rollback unless nixfleet disarms it. */
+  readonly armedMs?: number;
 }
 
 export interface Pipeline {
@@ -71,7 +81,33 @@ export interface Pipeline {
   readonly ops: readonly string[];
   /** Default selector when `--on` is not given; undefined means every host. */
   readonly hosts?: string;
+  readonly rollout?: Rollout;
   readonly source: SourceLocation;
+}
+
+/** Where a secret's value comes from; read on the controller only when a run needs it (see CORE-010). */
+export type SecretSource =
+  | { readonly kind: 'env'; readonly variable: string }
+  /** Absolute path, resolved against the fleet file's directory. */
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'command'; readonly command: string };
+
+export interface SecretDeclaration {
+  readonly name: string;
+  readonly source: SecretSource;
+  readonly sourceLocation: SourceLocation;
+}
+
+/** A number of hosts, or a percentage of some set of hosts (see CORE-008). */
+export type HostAmount = { readonly count: number } | { readonly percent: number };
+
+/** A pipeline's `rollout:` block as compiled (see CORE-008); the engine resolves it per run. */
+export interface Rollout {
+  readonly strategy: 'stages' | 'batches';
+  readonly batch?: HostAmount;
+  readonly canary?: { readonly count: number } | { readonly selector: string };
+  readonly maxFailures?: HostAmount;
+  readonly pauseMs: number;
 }
 
 export interface Registry {
@@ -89,6 +125,8 @@ export interface Registry {
   readonly hosts: ReadonlyMap<string, Host>;
   readonly ops: ReadonlyMap<string, Op>;
   readonly pipelines: ReadonlyMap<string, Pipeline>;
+  /** Declared secrets by name: where each value comes from, never the value. */
+  readonly secrets: ReadonlyMap<string, SecretDeclaration>;
 }
 
 /** What the dashboard and the journal keep of a registry (no templates' host data, no positions). */

@@ -1,5 +1,5 @@
 // The `changes` table: every mutation appends one row in its own transaction, and the row's
-// integer key is the State Sync version (DESIGN.md decision 2, see CORE-003 and CORE-004).
+// integer key is the State Sync version (specs/README.md, decision 2; see CORE-003, CORE-004).
 import type { SqliteDatabase } from './database.js';
 import type { Change, VersionedChange } from './types.js';
 

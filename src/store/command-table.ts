@@ -1,6 +1,7 @@
 // The `commands` table: one op on one host within a run, moved only along the status machine of
-// CONTRACT.md §3 (see CORE-001, CORE-003). transition() is the engine's hot path: one indexed
+// CORE-001 (see also CORE-003). transition() is the engine's hot path: one indexed
 // read, one update and one change row, all through statements prepared once.
+import type { ArmedState } from '../domain/armed-state.js';
 import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
@@ -14,6 +15,8 @@ export interface NewCommandRow {
   readonly hostId: string;
   readonly op: string;
   readonly stage: number;
+  readonly batch?: number;
+  readonly rollbackOf?: string;
 }
 
 export interface CommandListOptions {
@@ -28,6 +31,7 @@ export interface CommandTable {
   transition(id: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;
   progress(id: string, tail: string): void;
   setOutputFile(id: string, relativePath: string): void;
+  setArmed(id: string, delayMs: number, state: ArmedState): CommandRecord;
   get(id: string): CommandRecord | undefined;
   row(id: string): CommandRow | undefined;
   list(options?: CommandListOptions): CommandRecord[];
@@ -43,8 +47,8 @@ export function createCommandTable(
 ): CommandTable {
   const insert = db.prepare(
     `INSERT INTO commands (id, pipeline_id, host_id, op, stage, status, attempt, created_at,
-       owner_pid, owner_hostname, owner_started_at)
-     VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?)`,
+       owner_pid, owner_hostname, owner_started_at, batch, rollback_of)
+     VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?, ?, ?)`,
   );
   const select = db.prepare('SELECT * FROM commands WHERE id = ?');
   // Two statements: only the final step sets finished_at, so the others never touch the
@@ -56,6 +60,7 @@ export function createCommandTable(
     'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?, finished_at = ? WHERE id = ?',
   );
   const setOutput = db.prepare('UPDATE commands SET output_file = ? WHERE id = ?');
+  const setArmedState = db.prepare('UPDATE commands SET armed_ms = ?, armed_state = ? WHERE id = ?');
   const listQueries = {
     run: db.prepare(
       'SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
@@ -88,6 +93,8 @@ export function createCommandTable(
         owner.pid,
         owner.hostname,
         owner.startedAt,
+        command.batch ?? null,
+        command.rollbackOf ?? null,
       );
       return {
         id: command.id,
@@ -103,6 +110,9 @@ export function createCommandTable(
         exitCode: null,
         error: null,
         outputFile: null,
+        batch: command.batch ?? null,
+        rollbackOf: command.rollbackOf ?? null,
+        armed: null,
       };
     },
 
@@ -140,6 +150,14 @@ export function createCommandTable(
 
     setOutputFile(id, relativePath) {
       if (setOutput.run(relativePath, id).changes === 0) throw new RecordNotFoundError('command', id);
+    },
+
+    setArmed(id, delayMs, state) {
+      const row = { ...rowOf(id), armed_ms: delayMs, armed_state: state };
+      setArmedState.run(delayMs, state, id);
+      const command = toCommandRecord(row, dataDir);
+      changes.append({ type: 'command_progress', command });
+      return command;
     },
 
     get(id) {

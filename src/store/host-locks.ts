@@ -1,4 +1,4 @@
-// Host locks live in the database (DESIGN.md decision 3, see CORE-003): a host is busy while an
+// Host locks live in the database (specs/README.md, decision 3; see CORE-003): a host is busy while an
 // unfinished command on it (PENDING, VALIDATING, EXECUTING) belongs to a running run whose owner
 // is alive. The caller checks inside the BEGIN IMMEDIATE transaction that also inserts the new
 // run, so two processes can never both see a host free.

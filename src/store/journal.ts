@@ -1,4 +1,4 @@
-// openJournal: the single writer of nixfleet's state (DESIGN.md decisions 2–4 and 6, see
+// openJournal: the single writer of nixfleet's state (specs/README.md, decisions 2–4 and 6; see
 // CORE-003). Every mutation below runs in one BEGIN IMMEDIATE transaction that also appends its
 // change, so the state version moves exactly when the state does, across processes.
 import { mkdirSync } from 'node:fs';
@@ -77,7 +77,14 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
     const record = runs.insert(runId, run, owner, at);
     const commandRecords: CommandRecord[] = run.commands.map((command, index) =>
       commands.insert(
-        { id: `c${firstCommand + index}`, runId, hostId: command.hostId, op: command.op, stage: command.stage },
+        {
+          id: `c${firstCommand + index}`,
+          runId,
+          hostId: command.hostId,
+          op: command.op,
+          stage: command.stage,
+          ...(command.batch !== undefined ? { batch: command.batch } : {}),
+        },
         owner,
         at,
       ),
@@ -87,6 +94,17 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
   });
 
   const setOutputFile = write(commands.setOutputFile);
+
+  const addRollback = write((commandId: string) => {
+    const failed = commands.get(commandId);
+    if (!failed) throw new RangeError(`no command ${commandId} to roll back`);
+    const id = `c${meta.reserve('next_command', 1)}`;
+    const { runId, hostId, op, stage } = failed;
+    const record = commands.insert({ id, runId, hostId, op, stage, rollbackOf: commandId }, owner, now());
+    // Dashboards upsert commands from any change that carries one (CORE-004).
+    changes.append({ type: 'command_progress', command: record });
+    return record;
+  });
 
   const journal: Journal = {
     dataDir: root,
@@ -108,6 +126,8 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
     transitionCommand: write(commands.transition),
     reportProgress: write(commands.progress),
     getCommand: (commandId) => commands.get(commandId),
+    addRollback,
+    setArmed: write(commands.setArmed),
     listCommands: (listOptions) => commands.list(listOptions),
     openOutput(commandId) {
       const relative = `${LOGS_DIR}/${commandId}.log`;

@@ -1,4 +1,4 @@
-// Recovery (DESIGN.md decision 4, see CORE-003): what a dead owner left unfinished is marked
+// Recovery (specs/README.md, decision 4; see CORE-003): what a dead owner left unfinished is marked
 // ORPHANED, with one warn event per dead owner. A live owner's work, or work owned from another
 // machine (which we cannot check), is never touched.
 import type { CommandTable } from './command-table.js';

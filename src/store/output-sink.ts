@@ -1,5 +1,5 @@
 // A command's output streams to DATA_DIR/logs/<command-id>.log, never into SQLite or memory in
-// bulk (DESIGN.md decision 6, see CORE-003). Appends, so a retried attempt keeps earlier output.
+// bulk (specs/README.md, decision 6; see CORE-003). Appends, so a retried attempt keeps earlier output.
 import { createWriteStream } from 'node:fs';
 import type { OutputSink } from './types.js';
 

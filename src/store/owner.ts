@@ -1,4 +1,4 @@
-// Who owns a run: pid, hostname and process start time (DESIGN.md decision 4, see CORE-003).
+// Who owns a run: pid, hostname and process start time (specs/README.md, decision 4; see CORE-003).
 // The start time makes a reused pid harmless: a new process with the same pid started later.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';

@@ -1,4 +1,4 @@
-// Retention (CONTRACT.md §4, see CORE-003): finished runs with their commands and output files
+// Retention (see CORE-003): finished runs with their commands and output files
 // after 30 days, events after 7 (env overrides), and the change log down to what a reconnecting
 // dashboard could still use. Rows are deleted in one transaction; files after it commits, so a
 // rolled-back prune never loses output a kept row points to.

@@ -1,8 +1,9 @@
 // The journal's rows as SQLite returns them (snake_case) and their records (camelCase).
 import { isAbsolute, join } from 'node:path';
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { TransportKind } from '../registry/types.js';
-import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RunRecord } from './types.js';
+import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RolloutRecord, RunRecord } from './types.js';
 
 export interface HostRow {
   id: string;
@@ -25,6 +26,7 @@ export interface RunRow {
   finished_at: number | null;
   registry_hash: string;
   retry_of: string | null;
+  rollout?: string | null;
   cancel_requested: number;
   actor: string;
   owner_pid: number;
@@ -46,9 +48,13 @@ export interface CommandRow {
   exit_code: number | null;
   error: string | null;
   output_file: string | null;
+  batch?: number | null;
   owner_pid: number;
   owner_hostname: string;
   owner_started_at: number;
+  rollback_of: string | null;
+  armed_ms: number | null;
+  armed_state: string | null;
 }
 
 export interface EventRow {
@@ -93,6 +99,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     retryOf: row.retry_of,
     cancelRequested: row.cancel_requested !== 0,
     owner: ownerOf(row),
+    rollout: row.rollout ? (JSON.parse(row.rollout) as RolloutRecord) : null,
   };
 }
 
@@ -112,6 +119,12 @@ export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord
     exitCode: row.exit_code,
     error: row.error,
     outputFile: row.output_file === null ? null : absoluteIn(dataDir, row.output_file),
+    batch: row.batch ?? null,
+    rollbackOf: row.rollback_of ?? null,
+    armed:
+      row.armed_ms === null || row.armed_ms === undefined
+        ? null
+        : { delayMs: row.armed_ms, state: (row.armed_state ?? 'unknown') as ArmedState },
   };
 }
 

@@ -21,8 +21,8 @@ const DEFAULT_LIST_LIMIT = 50;
 export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () => number): RunTable {
   const insert = db.prepare(
     `INSERT INTO pipelines (id, name, target_kind, hosts, stages, current_stage, status, created_at,
-       registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at)
-     VALUES (?, ?, ?, ?, ?, 0, 'RUNNING', ?, ?, ?, 0, ?, ?, ?, ?)`,
+       registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at, rollout)
+     VALUES (?, ?, ?, ?, ?, 0, 'RUNNING', ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
   );
   const select = db.prepare('SELECT * FROM pipelines WHERE id = ?');
   const setStage = db.prepare('UPDATE pipelines SET current_stage = ? WHERE id = ?');
@@ -54,6 +54,7 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
         owner.pid,
         owner.hostname,
         owner.startedAt,
+        run.rollout ? JSON.stringify(run.rollout) : null,
       );
       return toRunRecord(rowOf(id));
     },

@@ -89,6 +89,19 @@ export const MIGRATIONS: readonly string[] = [
 
   INSERT INTO meta(key, value) VALUES ('next_run', '1'), ('next_command', '1');
   `,
+  // CORE-008: a run's rollout (canary, batches, budget) and each command's batch, so `retry` can
+  // resume a batched run where it stopped. NULL for runs journaled before rollouts existed.
+  `
+  ALTER TABLE pipelines ADD COLUMN rollout TEXT;
+  ALTER TABLE commands ADD COLUMN batch INTEGER;
+  `,
+  // CORE-009: a rollback is its own command, linked to the one that failed; an op with an armed
+  // rollback records the timer's delay and what became of it.
+  `
+  ALTER TABLE commands ADD COLUMN rollback_of TEXT;
+  ALTER TABLE commands ADD COLUMN armed_ms INTEGER;
+  ALTER TABLE commands ADD COLUMN armed_state TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

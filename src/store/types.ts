@@ -1,5 +1,6 @@
 // The journal's records as the rest of nixfleet sees them (see CORE-003). Timestamps are epoch
 // milliseconds. Ids: runs are `r<N>`, commands `c<N>`, never reused (even after retention).
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { RegistryDiff, RegistrySummary, TransportKind } from '../registry/types.js';
 
@@ -38,6 +39,12 @@ export interface CommandRecord {
   readonly error: string | null;
   /** Absolute path of the output file under DATA_DIR/logs/, or null before any output. */
   readonly outputFile: string | null;
+  /** The rollout batch the command ran in (0: canary), or null (see CORE-008). */
+  readonly batch: number | null;
+  /** For a rollback, the command whose failure it undoes (see CORE-009); null otherwise. */
+  readonly rollbackOf: string | null;
+  /** For an op run under an armed rollback timer: its delay and what became of it (CORE-009). */
+  readonly armed: { readonly delayMs: number; readonly state: ArmedState } | null;
 }
 
 export interface RunRecord {
@@ -56,6 +63,22 @@ export interface RunRecord {
   readonly retryOf: string | null;
   readonly cancelRequested: boolean;
   readonly owner: Owner;
+  /** How the hosts went through the stages (see CORE-008); null for runs from before rollouts. */
+  readonly rollout: RolloutRecord | null;
+}
+
+/** How a run's hosts went through its stages (see CORE-008), journaled so `retry` can resume it. */
+export interface RolloutRecord {
+  readonly strategy: 'stages' | 'batches';
+  /** The hosts that went first, alone (batch 0); empty without a canary. */
+  readonly canary: readonly string[];
+  /** Batches after the canary (numbered from 1). */
+  readonly batches: number;
+  /** Most hosts that may fail before the rest is SKIPPED; null: no budget. */
+  readonly maxFailures: number | null;
+  /** The budget as given (`2`, `20%`), for display. */
+  readonly maxFailuresSpec: string | null;
+  readonly pauseMs: number;
 }
 
 export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -102,8 +125,14 @@ export interface NewRun {
   readonly hosts: readonly string[];
   readonly stages: readonly string[];
   /** Every command of the run, created PENDING in the same transaction. */
-  readonly commands: readonly { readonly stage: number; readonly hostId: string; readonly op: string }[];
+  readonly commands: readonly {
+    readonly stage: number;
+    readonly hostId: string;
+    readonly op: string;
+    readonly batch?: number;
+  }[];
   readonly registryHash: string;
+  readonly rollout?: RolloutRecord;
   readonly retryOf?: string | null;
   /** Who started it (`cli`, `dashboard`, `watch`), for the event log. */
   readonly actor: string;
@@ -146,7 +175,7 @@ export interface PruneResult {
 }
 
 /**
- * The journal: the single writer of state (DESIGN.md decision 2). Every mutation runs in one
+ * The journal: the single writer of state (specs/README.md, decision 2). Every mutation runs in one
  * SQLite transaction that also appends its Change; the change's key is the new state version.
  */
 export interface Journal {
@@ -180,6 +209,13 @@ export interface Journal {
   getCommand(commandId: string): CommandRecord | undefined;
   /** With runId: in stage order, as created. Otherwise newest first. Default limit 1000. */
   listCommands(options?: { runId?: string; hostId?: string; activeOnly?: boolean; limit?: number }): CommandRecord[];
+  /**
+   * A PENDING rollback command for `commandId`, in its run, host, stage and op (CORE-009). Made
+   * while the failed command still holds the host, so no other run can claim it in between.
+   */
+  addRollback(commandId: string): CommandRecord;
+  /** Records an armed rollback timer's delay and state on its op's command (command_progress). */
+  setArmed(commandId: string, delayMs: number, state: ArmedState): CommandRecord;
   /** Opens DATA_DIR/logs/<command-id>.log for streaming and records it in commands.output_file. */
   openOutput(commandId: string): OutputSink;
 
@@ -201,7 +237,7 @@ export interface Journal {
   /** Marks what dead owners left as ORPHANED, with a warn event. Never touches a live owner's work. */
   recoverOrphans(): { runs: number; commands: number };
   /**
-   * Retention now (CONTRACT.md §4). `commandRetentionMs` / `eventRetentionMs` override the
+   * Retention now (CORE-003). `commandRetentionMs` / `eventRetentionMs` override the
    * NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS policy (`nixfleet prune --older-than`).
    */
   prune(options?: { now?: number; commandRetentionMs?: number; eventRetentionMs?: number }): PruneResult;

@@ -1,4 +1,4 @@
-// The token that guards everything but the static page (CONTRACT.md §5, see CORE-004).
+// The token that guards everything but the static page (see CORE-004).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 

@@ -1,4 +1,4 @@
-// The HTTP API of `nixfleet serve` (CONTRACT.md §5, see CORE-004). Every /api route needs the
+// The HTTP API of `nixfleet serve` (see CORE-004). Every /api route needs the
 // token: the mutating ones because they act, the reading ones because state and output may hold
 // secrets the socket (which needs the token too) would not give away either.
 import { createReadStream } from 'node:fs';
@@ -145,7 +145,7 @@ function sendFailure(res: RouteContext['res'], error: unknown, reportError: (err
   }
 }
 
-/** Streams the command's output file; output never passes through memory in bulk (DESIGN.md 6). */
+/** Streams the command's output file; output never passes through memory in bulk (specs/README.md, decision 6). */
 async function streamOutput({ res, params, url }: RouteContext, journal: Journal): Promise<void> {
   const commandId = params.id ?? '';
   const command = journal.getCommand(commandId);

@@ -1,5 +1,5 @@
 // Follows the journal's change log so that changes written by any process sharing the data
-// directory reach the clients in version order (DESIGN.md decision 2, see CORE-004).
+// directory reach the clients in version order (specs/README.md, decision 2; see CORE-004).
 import type { Journal, VersionedChange } from '../store/types.js';
 
 export interface ChangeTailListener {

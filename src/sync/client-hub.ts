@@ -99,7 +99,7 @@ export class ClientHub {
     for (const client of this.clients) if (this.send(client, text)) client.version = version;
   }
 
-  /** The beacon: a client whose version differs asks for the full state (CONTRACT.md §5). */
+  /** The beacon: a client whose version differs asks for the full state (CORE-004). */
   beacon(version: number): void {
     const text = JSON.stringify({ type: 'sync', version } satisfies ServerMessage);
     for (const client of this.clients) this.send(client, text);

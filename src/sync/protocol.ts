@@ -1,4 +1,4 @@
-// State Sync messages (CONTRACT.md §5, see CORE-004). The one place these shapes are defined;
+// State Sync messages (see CORE-004). The one place these shapes are defined;
 // the server and the dashboard client both follow it.
 import type { RegistrySummary } from '../registry/types.js';
 import type { Change, CommandRecord, EventRecord, HostRecord, RunRecord } from '../store/types.js';

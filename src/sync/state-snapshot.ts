@@ -1,4 +1,4 @@
-// The full state a client starts from: `init` and `full_state` (CONTRACT.md §5, see CORE-004).
+// The full state a client starts from: `init` and `full_state` (see CORE-004).
 // Read from the journal, so it is the same whichever process made the changes.
 import type { CommandRecord, Journal, RunRecord } from '../store/types.js';
 import type { SyncState } from './protocol.js';

@@ -1,5 +1,5 @@
 // `nixfleet serve`'s server: HTTP API, the dashboard's files and the State Sync socket at /ws,
-// on one node:http server (CONTRACT.md §5, see CORE-004).
+// on one node:http server (see CORE-004).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';

@@ -1,4 +1,4 @@
-// The tunables of State Sync that come from the environment (CONTRACT.md §5, see CORE-004).
+// The tunables of State Sync that come from the environment (see CORE-004).
 // Bad values are user errors naming the variable, never silently replaced by a default.
 import { UserError } from '../errors/user-error.js';
 

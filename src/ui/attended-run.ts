@@ -1,6 +1,6 @@
 // Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
 // cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
-// outcome into the exit code of CONTRACT.md §2.
+// outcome into the exit code of CORE-002.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type StartedRun, startRun } from '../engine/run.js';
@@ -29,6 +29,8 @@ export interface AttendedRunOptions {
   readonly concurrency?: number;
   readonly retryOf?: string;
   readonly fromStage?: ReadonlyMap<string, number>;
+  /** False with --no-rollback (CORE-009). */
+  readonly rollback?: false;
 }
 
 export async function runAttended(plan: Plan, options: AttendedRunOptions): Promise<number> {
@@ -71,7 +73,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     }
   };
   // SIGTERM (a CI job cancelled, systemd stopping us) leaves no time to wait: kill the running
-  // commands so none outlives us, and journal the run CANCELLED (CONTRACT.md §3).
+  // commands so none outlives us, and journal the run CANCELLED (CORE-002).
   const onTerminate = () => {
     if (run === undefined) return;
     tell(`nixfleet: terminated: killing the running commands of run ${run.runId}`);
@@ -84,9 +86,12 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       journal: options.journal,
       actor: 'cli',
       onEvent,
+      // CORE-010: `env:` secrets come from the environment the command was given.
+      env: options.env,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
       ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
+      ...(options.rollback === false ? { rollback: false } : {}),
     });
   } catch (error) {
     process.off('SIGINT', onInterrupt);
@@ -106,6 +111,13 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     const summaryFile = options.env.GITHUB_STEP_SUMMARY;
     if (onGitHubActions(options.env) && summaryFile) appendFileSync(summaryFile, jobSummaryMarkdown(view));
     if (kind === 'json') options.stdout.write(`${JSON.stringify(jsonReport(view), null, 2)}\n`);
+    // CORE-009: a rollback that did not succeed is said on stderr too, whatever the renderer.
+    for (const c of view.commands.values()) {
+      if (c.rollbackOf === null || c.status === 'SUCCESS') continue;
+      options.stderr.write(
+        `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`nixfleet logs ${c.commandId}\`)\n`,
+      );
+    }
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onInterrupt);

@@ -4,8 +4,19 @@
 // fit the terminal's height, the frame drops detail in steps (output tails first, then one line
 // per running host), so the failures and the counts stay on screen at any fleet size.
 import { formatElapsed } from './elapsed.js';
-import { failureText, hostLabel } from './run-recap.js';
-import { type CommandView, commandsOfStage, isFailure, isNotRun, isRunning, type RunView } from './run-view.js';
+import { hostWithBatch } from './host-label.js';
+import { armedText, rollbackFailureLines, rollbackText } from './rollback-text.js';
+import { failureText } from './run-recap.js';
+import {
+  type CommandView,
+  commandsOfStage,
+  isFailure,
+  isNotRun,
+  isRollingBack,
+  isRunning,
+  type RunView,
+  rollbackOfCommand,
+} from './run-view.js';
 import { lastLines } from './terminal-text.js';
 
 export interface FrameSize {
@@ -22,6 +33,8 @@ type Detail = 'full' | 'one-line' | 'running-collapsed' | 'failed-collapsed';
 const DETAILS: readonly Detail[] = ['full', 'one-line', 'running-collapsed', 'failed-collapsed'];
 
 interface StageCounts {
+  /** Failed, with their rollback still running (CORE-009): the stage is not over for them. */
+  rollingBack: number;
   ok: number;
   failed: number;
   notRun: number;
@@ -51,9 +64,10 @@ function frameLines(view: RunView, detail: Detail, now: number, tick: number): s
   const lines: string[] = [];
   view.stages.forEach((op, stage) => {
     const commands = commandsOfStage(view, stage);
-    const counts = countStage(commands);
+    const counts = countStage(view, commands);
     const started = view.startedStages.has(stage) || commands.every((c) => c.status !== 'PENDING');
-    const finished = commands.length > 0 && counts.running === 0 && counts.queued === 0 && started;
+    const finished =
+      commands.length > 0 && counts.running === 0 && counts.queued === 0 && counts.rollingBack === 0 && started;
     const symbol = !started ? '○' : !finished ? spinner : counts.failed > 0 ? '✖' : counts.ok > 0 ? '✔' : '-';
     const head = `${symbol} ${stage + 1}/${view.stages.length} ${op}`;
     const skipped = counts.notRun > 0 ? ` · ${counts.notRun} skipped` : '';
@@ -61,23 +75,20 @@ function frameLines(view: RunView, detail: Detail, now: number, tick: number): s
     const failed = commands.filter((c) => isFailure(c.status));
     const running = commands.filter((c) => isRunning(c.status));
     if (detail === 'failed-collapsed' && failed.length > 0) {
-      lines.push(`    ✖ ${failed.map((c) => `${hostLabel(c.hostId)} (${c.error ?? c.status})`).join(', ')}`);
+      lines.push(`    ✖ ${failed.map((c) => `${hostWithBatch(view, c)} (${c.error ?? c.status})`).join(', ')}`);
     } else {
-      for (const c of failed) {
-        lines.push(`    ✖ ${hostLabel(c.hostId)} ${failureText(c)}${duration(c)}`);
-        if (detail === 'full') for (const text of lastLines(c.tail, TAIL_LINES)) lines.push(`        | ${text}`);
-      }
+      for (const c of failed) lines.push(...failedHostLines(view, c, detail));
     }
     if (running.length === 0) return;
     if (detail === 'running-collapsed' || detail === 'failed-collapsed') {
-      lines.push(`    ${spinner} ${running.map((c) => `${hostLabel(c.hostId)} ${elapsed(c, now)}`).join(', ')}`);
+      lines.push(`    ${spinner} ${running.map((c) => `${hostWithBatch(view, c)} ${elapsed(c, now)}`).join(', ')}`);
       return;
     }
     for (const c of running) {
       const tail = lastLines(c.tail, detail === 'full' ? TAIL_LINES : 1);
       const attempt = c.attempt > 1 ? ` (attempt ${c.attempt})` : '';
       const checking = c.status === 'VALIDATING' ? ' precheck' : '';
-      const head = `    ${spinner} ${hostLabel(c.hostId)} ${elapsed(c, now)}${checking}${attempt}`;
+      const head = `    ${spinner} ${hostWithBatch(view, c)} ${elapsed(c, now)}${checking}${attempt}${armedText(c)}`;
       if (detail === 'full') {
         lines.push(head);
         for (const text of tail) lines.push(`        › ${text}`);
@@ -87,12 +98,31 @@ function frameLines(view: RunView, detail: Detail, now: number, tick: number): s
   return lines;
 }
 
-function countStage(commands: readonly CommandView[]): StageCounts {
-  const counts: StageCounts = { ok: 0, failed: 0, notRun: 0, running: 0, queued: 0 };
+/**
+ * A failed host: its reason, and (CORE-009) its rollback: `, rolling back` with the rollback's
+ * output while it runs (the host's line stays open), then `, rolled back` or, loudly, the failed
+ * rollback's reason and output.
+ */
+function failedHostLines(view: RunView, c: CommandView, detail: Detail): string[] {
+  const rollback = rollbackOfCommand(view, c.commandId);
+  const rollingBack = isRollingBack(view, c);
+  const outcome = rollingBack ? ', rolling back' : rollback ? `, ${rollbackText(rollback)}` : '';
+  const lines = [`    ✖ ${hostWithBatch(view, c)} ${failureText(c)}${duration(c)}${armedText(c)}${outcome}`];
+  if (detail !== 'full') return lines;
+  for (const text of lastLines(c.tail, TAIL_LINES)) lines.push(`        | ${text}`);
+  if (rollingBack && rollback) for (const text of lastLines(rollback.tail, TAIL_LINES)) lines.push(`        ↺ ${text}`);
+  else if (rollback) for (const text of rollbackFailureLines(rollback, TAIL_LINES)) lines.push(`        ${text}`);
+  return lines;
+}
+
+function countStage(view: RunView, commands: readonly CommandView[]): StageCounts {
+  const counts: StageCounts = { rollingBack: 0, ok: 0, failed: 0, notRun: 0, running: 0, queued: 0 };
   for (const c of commands) {
     if (c.status === 'SUCCESS') counts.ok++;
-    else if (isFailure(c.status)) counts.failed++;
-    else if (isNotRun(c.status)) counts.notRun++;
+    else if (isFailure(c.status)) {
+      counts.failed++;
+      if (isRollingBack(view, c)) counts.rollingBack++;
+    } else if (isNotRun(c.status)) counts.notRun++;
     else if (isRunning(c.status)) counts.running++;
     else counts.queued++;
   }
@@ -105,6 +135,7 @@ function describeCounts(counts: StageCounts): string {
   if (counts.queued > 0) parts.push(`${counts.queued} queued`);
   parts.push(`${counts.ok} ok`);
   if (counts.failed > 0) parts.push(`${counts.failed} failed`);
+  if (counts.rollingBack > 0) parts.push(`${counts.rollingBack} rolling back`);
   if (counts.notRun > 0) parts.push(`${counts.notRun} skipped`);
   return parts.join(' · ');
 }

@@ -1,7 +1,7 @@
 // The run as a GitHub Actions job summary (Markdown appended to $GITHUB_STEP_SUMMARY, see
 // CORE-002, CI output): the status line, a table of hosts with their counts and what stopped each,
 // and the next step. Hosts that did not complete come first: that is what the reader is after.
-import { hostLabel, hostRecaps, runStatusLine } from './run-recap.js';
+import { hostRecaps, runStatusLine } from './run-recap.js';
 import type { RunView } from './run-view.js';
 import { stripTerminalCodes } from './terminal-text.js';
 
@@ -9,7 +9,7 @@ export function jobSummaryMarkdown(view: RunView): string {
   const recaps = hostRecaps(view).sort((a, b) => Number(a.reason === null) - Number(b.reason === null));
   const rows = recaps.map(
     (r) =>
-      `| ${cell(hostLabel(r.hostId))} | ${r.reason === null ? '✅' : '❌'} | ${r.ok} | ${r.failed} | ${r.skipped} | ${cell(r.reason ?? '')} |`,
+      `| ${cell(r.name)} | ${r.reason === null ? '✅' : '❌'} | ${r.ok} | ${r.failed} | ${r.skipped} | ${cell(r.reason ?? '')} |`,
   );
   const next =
     view.status === 'COMPLETE'

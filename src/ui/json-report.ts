@@ -1,6 +1,7 @@
-// The `--json` report of a run: one object, the only thing apply prints on stdout (CONTRACT.md §2).
+// The `--json` report of a run: one object, the only thing apply prints on stdout (CORE-002).
+import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
-import type { RunView } from './run-view.js';
+import { type RunView, rollbackOfCommand } from './run-view.js';
 
 export interface JsonReportEntry {
   readonly op: string;
@@ -8,12 +9,26 @@ export interface JsonReportEntry {
   readonly exitCode: number | null;
   readonly durationMs: number | null;
   readonly error: string | null;
+  /** The rollout batch (0: canary), see CORE-008. */
+  readonly batch: number | null;
+  /** The rollback that ran after this command failed (CORE-009). */
+  readonly rollback?: {
+    readonly commandId: string;
+    readonly status: CommandStatus;
+    readonly exitCode: number | null;
+    readonly durationMs: number | null;
+    readonly error: string | null;
+  };
+  /** The armed rollback timer this command ran under (CORE-009). */
+  readonly armed?: { readonly delayMs: number; readonly state: ArmedState };
 }
 
 export interface JsonReport {
   readonly runId: string;
   readonly target: string;
   readonly status: RunStatus;
+  /** Why the rollout stopped early (budget exceeded, canary failed), else null (see CORE-008). */
+  readonly stopped: string | null;
   /** Per host (and `@controller` for controller ops), its commands in stage order. */
   readonly hosts: Record<string, JsonReportEntry[]>;
 }
@@ -21,16 +36,30 @@ export interface JsonReport {
 export function jsonReport(view: RunView): JsonReport {
   const hosts: Record<string, JsonReportEntry[]> = {};
   for (const host of view.hosts) hosts[host] = [];
-  const ordered = [...view.commands.values()].sort((a, b) => a.stage - b.stage);
+  const ordered = [...view.commands.values()].filter((c) => c.rollbackOf === null).sort((a, b) => a.stage - b.stage);
   for (const c of ordered) {
     hosts[c.hostId] ??= [];
+    const rollback = rollbackOfCommand(view, c.commandId);
     hosts[c.hostId]!.push({
       op: c.op,
       status: c.status,
       exitCode: c.exitCode,
       durationMs: c.durationMs,
       error: c.error,
+      batch: c.batch,
+      ...(rollback
+        ? {
+            rollback: {
+              commandId: rollback.commandId,
+              status: rollback.status,
+              exitCode: rollback.exitCode,
+              durationMs: rollback.durationMs,
+              error: rollback.error,
+            },
+          }
+        : {}),
+      ...(c.armed ? { armed: { ...c.armed } } : {}),
     });
   }
-  return { runId: view.runId, target: view.target, status: view.status, hosts };
+  return { runId: view.runId, target: view.target, status: view.status, stopped: view.stopped, hosts };
 }

@@ -1,9 +1,9 @@
-// `--junit FILE`: the run as JUnit XML so CI systems show it like a test run (CONTRACT.md §2):
+// `--junit FILE`: the run as JUnit XML so CI systems show it like a test run (see CORE-002):
 // one testsuite per stage, one testcase per host. SUCCESS passes; ERROR, TIMEOUT, BLOCKED and
 // ORPHANED are failures; SKIPPED and CANCELLED are skipped, with the reason. The shape is the
 // common junit-4 schema (test/fixtures/junit/junit-4.xsd): `skipped` counts only on testsuites.
 import type { RunView } from './run-view.js';
-import { commandsOfStage, isFailure, notRunReason } from './run-view.js';
+import { type CommandView, commandsOfStage, isFailure, notRunReason, rollbackOfCommand } from './run-view.js';
 import { lastLines } from './terminal-text.js';
 
 const EXCERPT_LINES = 40;
@@ -14,21 +14,30 @@ export function junitXml(view: RunView): string {
   let total = 0;
   let failures = 0;
   view.stages.forEach((op, stage) => {
-    const commands = commandsOfStage(view, stage);
+    const ops = commandsOfStage(view, stage);
+    // CORE-009: a rollback is its own testcase, `HOST rollback`, right after the op it undid.
+    const commands = ops.flatMap((c) => {
+      const rollback = rollbackOfCommand(view, c.commandId);
+      return rollback ? [c, rollback] : [c];
+    });
+    // A rollback that did not succeed is a failure, even a killed one: the host needs a person.
+    const failed = (c: CommandView) => isFailure(c.status) || (c.rollbackOf !== null && c.status !== 'SUCCESS');
     const cases = commands.map((c) => {
-      const open = `    <testcase classname="${attr(`${view.target}.${op}`)}" name="${attr(c.hostId)}" time="${seconds(c.durationMs)}"`;
-      if (isFailure(c.status)) {
+      const name = c.rollbackOf === null ? c.hostId : `${c.hostId} rollback`;
+      const open = `    <testcase classname="${attr(`${view.target}.${op}`)}" name="${attr(name)}" time="${seconds(c.durationMs)}"`;
+      if (failed(c)) {
         const message = c.error ?? c.status;
         const body = lastLines(c.tail, EXCERPT_LINES).join('\n');
         return `${open}>\n      <failure type="${c.status}" message="${attr(message)}">${text(body)}</failure>\n    </testcase>`;
       }
       if (c.status !== 'SUCCESS') {
+        // CORE-008: a rollout's SKIPPED carries its own reason (budget exceeded, canary failed).
         return `${open}>\n      <skipped message="${attr(`${c.status}: ${notRunReason(view, c)}`)}"/>\n    </testcase>`;
       }
       return `${open}/>`;
     });
-    const suiteFailures = commands.filter((c) => isFailure(c.status)).length;
-    const suiteSkipped = commands.filter((c) => !isFailure(c.status) && c.status !== 'SUCCESS').length;
+    const suiteFailures = commands.filter(failed).length;
+    const suiteSkipped = commands.filter((c) => !failed(c) && c.status !== 'SUCCESS').length;
     const time = commands.reduce((sum, c) => sum + (c.durationMs ?? 0), 0);
     total += commands.length;
     failures += suiteFailures;

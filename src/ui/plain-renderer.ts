@@ -1,14 +1,17 @@
 // The renderer for logs and CI (no TTY, or CI set; see CORE-002, plain output): one line per
 // finished command, prefixed by the host, never an escape code; a command still running after a
 // few seconds gets one line saying so; failures add the last lines of their output; the run ends
-// with the recap. Under GitHub Actions each stage is a collapsible group and each host that failed
+// with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
+// CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
 // becomes an error annotation.
+import { isTerminalCommand } from '../domain/status.js';
 import type { RunEvent } from '../engine/types.js';
 import { formatElapsed } from './elapsed.js';
 import { annotationError, groupEnd, groupStart } from './github-actions.js';
-import { failureText, hostLabel, hostRecaps, recapLines } from './run-recap.js';
+import { hostLabel } from './host-label.js';
+import { hostRecaps, recapLines } from './run-recap.js';
 import type { RunRenderer } from './run-renderer.js';
-import { applyRunEvent, createRunView, isFailure, isNotRun, isRunning, notRunReason } from './run-view.js';
+import { applyRunEvent, batchLabel, createRunView, isFailure, isNotRun, isRunning, notRunReason } from './run-view.js';
 import { lastLines, stripTerminalCodes } from './terminal-text.js';
 
 /** Lines of output shown under a failed command. */
@@ -50,8 +53,12 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         timer = setInterval(announceLongRunning, 500);
         timer.unref();
         return;
+      case 'batch_started':
+        if ((view.rollout?.waves.length ?? 1) > 1) write(`${batchLabel(view, event.batch)}: ${event.hosts.join(', ')}`);
+        return;
       case 'stage_started': {
-        const title = `stage ${event.stage + 1}/${view.stages.length}: ${event.op}`;
+        const batch = batchLabel(view, event.batch ?? null);
+        const title = `stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`;
         closeGroup();
         if (options.github) {
           out.write(`${groupStart(title)}\n`);
@@ -62,20 +69,29 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
       case 'stage_finished':
         closeGroup();
         return;
+      case 'armed_rollback':
+        write(
+          `[${event.hostId}] ${command?.op ?? ''} rollback timer ${event.state} (armed ${formatElapsed(event.delayMs)})`,
+        );
+        return;
       case 'command_status': {
         if (!command) return;
         const host = `[${event.hostId}]`;
+        const what = event.rollbackOf ? `${event.op} rollback` : event.op;
         if (event.status === 'EXECUTING' && event.attempt > 1) {
-          write(`${host} ${event.op} failed, retrying (attempt ${event.attempt})`);
+          write(`${host} ${what} failed, retrying (attempt ${event.attempt})`);
           return;
         }
-        if (event.status === 'SUCCESS') write(`${host} ${event.op} SUCCESS${duration(event.durationMs)}`);
-        else if (isNotRun(event.status)) write(`${host} ${event.op} ${event.status} (${notRunReason(view, command)})`);
-        else if (isFailure(event.status)) {
-          write(
-            `${host} ${event.op} ${event.status}${duration(event.durationMs)}${event.error ? `: ${event.error}` : ''}`,
-          );
+        // CORE-009: a rollback that did not succeed (even a killed one) leaves the host to a person.
+        const failedRollback = event.rollbackOf && isTerminalCommand(event.status) && event.status !== 'SUCCESS';
+        if (event.status === 'SUCCESS') write(`${host} ${what} SUCCESS${duration(event.durationMs)}`);
+        else if (isNotRun(event.status) && !failedRollback)
+          write(`${host} ${what} ${event.status} (${notRunReason(view, command)})`);
+        else if (isFailure(event.status) || failedRollback) {
+          write(`${host} ${what} ${event.status}${duration(event.durationMs)}${event.error ? `: ${event.error}` : ''}`);
           for (const text of lastLines(command.tail, FAILURE_EXCERPT_LINES)) write(`${host}   | ${text}`);
+          if (failedRollback) write(`${host} rollback ${event.commandId} failed: ${event.hostId} needs a person`);
+          else if (event.rollbackId !== undefined) write(`${host} ${event.op} rolling back`);
         }
         return;
       }
@@ -84,12 +100,10 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         closeGroup();
         for (const line of recapLines(view)) write(line);
         if (options.github) {
-          const commands = [...view.commands.values()];
           for (const r of hostRecaps(view)) {
-            const failed = commands.find((c) => c.hostId === r.hostId && isFailure(c.status));
-            if (failed)
+            if (r.failed > 0 && r.reason !== null)
               out.write(
-                `${annotationError(`${hostLabel(r.hostId)}: ${failureText(failed)}`, `nixfleet ${view.runId}: ${hostLabel(r.hostId)} failed`)}\n`,
+                `${annotationError(`${hostLabel(r.hostId)}: ${r.reason}`, `nixfleet ${view.runId}: ${hostLabel(r.hostId)} failed`)}\n`,
               );
           }
         }

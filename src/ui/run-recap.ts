@@ -4,13 +4,17 @@
 import { completedHostsOf } from '../engine/run-outcome.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
-import { type CommandView, isFailure, isNotRun, notRunReason, type RunView } from './run-view.js';
+import { hostLabel, hostWithBatch } from './host-label.js';
+import { rollbackText } from './rollback-text.js';
+import { type CommandView, isFailure, isNotRun, notRunReason, type RunView, rollbackOfCommand } from './run-view.js';
 
 export interface HostRecap {
   readonly hostId: string;
   readonly ok: number;
   readonly failed: number;
   readonly skipped: number;
+  /** The host with its rollout batch, `h2 [batch 1/3]` (CORE-008). */
+  readonly name: string;
   /** The first failed command of the host (or of the controller op that stopped it), in words. */
   readonly reason: string | null;
 }
@@ -21,15 +25,21 @@ export function hostRecaps(view: RunView): HostRecap[] {
     ? [CONTROLLER_HOST_ID, ...view.hosts]
     : [...view.hosts];
   return hosts.map((hostId) => {
-    const own = commands.filter((c) => c.hostId === hostId).sort((a, b) => a.stage - b.stage);
+    // A rollback (CORE-009) is not one of the host's stages: it shows in the failure's reason.
+    const own = commands.filter((c) => c.hostId === hostId && c.rollbackOf === null).sort((a, b) => a.stage - b.stage);
     const failed = own.find((c) => isFailure(c.status));
     const firstNotRun = own.find((c) => isNotRun(c.status));
+    // CORE-009: how the failed op's rollback went belongs to why the host did not complete.
+    const rollback = failed ? rollbackOfCommand(view, failed.commandId) : undefined;
+    const rolledBack = rollback ? `, ${rollbackText(rollback)}` : '';
+    const batch = own.find((c) => c.batch !== null)?.batch ?? null;
     return {
       hostId,
+      name: hostWithBatch(view, { hostId, batch }),
       ok: own.filter((c) => c.status === 'SUCCESS').length,
       failed: own.filter((c) => isFailure(c.status)).length,
       skipped: own.filter((c) => isNotRun(c.status)).length,
-      reason: failed ? failureText(failed) : firstNotRun ? notRunReason(view, firstNotRun) : null,
+      reason: failed ? `${failureText(failed)}${rolledBack}` : firstNotRun ? notRunReason(view, firstNotRun) : null,
     };
   });
 }
@@ -37,10 +47,6 @@ export function hostRecaps(view: RunView): HostRecap[] {
 /** `deploy ERROR: exit code 3`. */
 export function failureText(command: CommandView): string {
   return `${command.op} ${command.status}${command.error ? `: ${command.error}` : ''}`;
-}
-
-export function hostLabel(hostId: string): string {
-  return hostId === CONTROLLER_HOST_ID ? 'controller' : hostId;
 }
 
 /** `run r1 PARTIAL: 38/40 host(s) completed (12.3s)`. */
@@ -63,8 +69,8 @@ export function recapLines(view: RunView): string[] {
   const stopped = recaps.filter((r) => r.reason !== null);
   const folded = completed.length > LISTED_COMPLETED_HOSTS ? foldCompleted(completed) : [];
   const rows: [string, HostRecap][] = [
-    ...(folded.length > 0 ? folded : completed.map((r): [string, HostRecap] => [hostLabel(r.hostId), r])),
-    ...stopped.map((r): [string, HostRecap] => [hostLabel(r.hostId), r]),
+    ...(folded.length > 0 ? folded : completed.map((r): [string, HostRecap] => [r.name, r])),
+    ...stopped.map((r): [string, HostRecap] => [r.name, r]),
   ];
   const width = Math.max(...rows.map(([name]) => name.length), 4);
   const lines = [`RECAP ${view.runId} ${view.target}`];
@@ -72,6 +78,7 @@ export function recapLines(view: RunView): string[] {
     const counts = `ok=${String(r.ok).padEnd(3)} failed=${String(r.failed).padEnd(3)} skipped=${String(r.skipped).padEnd(3)}`;
     lines.push(`  ${name.padEnd(width)}  ${counts}${r.reason ? ` ${r.reason}` : ''}`.trimEnd());
   }
+  if (view.stopped) lines.push(`rollout stopped: ${view.stopped}`);
   lines.push(runStatusLine(view));
   lines.push(...nextStep(view, recaps));
   return lines;

@@ -13,8 +13,8 @@ export type RendererName = 'auto' | 'tty' | 'plain' | 'json';
 export const RENDERER_NAMES: readonly RendererName[] = ['auto', 'tty', 'plain', 'json'];
 
 /**
- * `auto`: json with --json, the Listr2 tree in a terminal, plain lines without a TTY or with CI
- * set (CONTRACT.md §2).
+ * `auto`: json with --json, the live terminal view in a terminal, plain lines without a TTY or with CI
+ * set (CORE-002).
  */
 export function resolveRenderer(
   requested: RendererName,

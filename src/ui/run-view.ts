@@ -1,6 +1,8 @@
 // What every renderer and report knows about a run: folded from RunEvents only, never from the
-// engine's state (DESIGN.md: renderers only display).
-import type { CommandStatus, RunStatus } from '../domain/status.js';
+// engine's state (specs/README.md, the one-way flow: renderers only display).
+import type { ArmedState } from '../domain/armed-state.js';
+import { type CommandStatus, isTerminalCommand, type RunStatus } from '../domain/status.js';
+import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
 import type { RunEvent } from '../engine/types.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 
@@ -12,6 +14,8 @@ export interface CommandView {
   readonly hostId: string;
   readonly op: string;
   readonly stage: number;
+  /** The rollout batch (0: canary), null when unknown (see CORE-008). */
+  readonly batch: number | null;
   status: CommandStatus;
   attempt: number;
   exitCode: number | null;
@@ -20,6 +24,12 @@ export interface CommandView {
   /** When the command left PENDING (its precheck or run began); null while it waits for a slot. */
   startedAt: number | null;
   tail: string;
+  /** For a rollback, the command it undoes (CORE-009). */
+  rollbackOf: string | null;
+  /** For a failed op, the rollback that runs (or is about to run) where it failed (CORE-009). */
+  rollbackId: string | null;
+  /** For an op under an armed rollback timer, its delay and state (CORE-009). */
+  armed: { delayMs: number; state: ArmedState } | null;
 }
 
 export interface RunView {
@@ -32,6 +42,9 @@ export interface RunView {
   finishedAt: number | null;
   /** Stages whose stage_started arrived. */
   readonly startedStages: Set<number>;
+  rollout: RolloutPlan | null;
+  /** Why the rollout stopped early, if it did (see CORE-008). */
+  stopped: string | null;
   /** In run_started order: by stage, then host. */
   readonly commands: Map<string, CommandView>;
 }
@@ -46,6 +59,8 @@ export function createRunView(): RunView {
     startedAt: 0,
     finishedAt: null,
     startedStages: new Set(),
+    rollout: null,
+    stopped: null,
     commands: new Map(),
   };
 }
@@ -59,12 +74,14 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       view.hosts = event.hosts;
       view.stages = event.stages;
       view.startedAt = event.at;
+      view.rollout = event.rollout ?? null;
       for (const c of event.commands ?? []) {
         view.commands.set(c.commandId, {
           commandId: c.commandId,
           hostId: c.hostId,
           op: c.op,
           stage: c.stage,
+          batch: c.batch ?? null,
           status: 'PENDING',
           attempt: 1,
           exitCode: null,
@@ -72,6 +89,9 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
           durationMs: null,
           startedAt: null,
           tail: '',
+          rollbackOf: null,
+          rollbackId: null,
+          armed: null,
         });
       }
       return undefined;
@@ -81,7 +101,15 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
     case 'command_status': {
       let command = view.commands.get(event.commandId);
       if (!command) {
-        command = { ...event, startedAt: null, tail: '' };
+        command = {
+          ...event,
+          batch: null,
+          startedAt: null,
+          tail: '',
+          rollbackOf: event.rollbackOf ?? null,
+          rollbackId: null,
+          armed: null,
+        };
         view.commands.set(event.commandId, command);
       }
       command.status = event.status;
@@ -89,6 +117,7 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       command.exitCode = event.exitCode;
       command.error = event.error;
       command.durationMs = event.durationMs;
+      if (event.rollbackId !== undefined) command.rollbackId = event.rollbackId;
       if (command.startedAt === null && (event.status === 'VALIDATING' || event.status === 'EXECUTING')) {
         command.startedAt = event.at;
       }
@@ -99,18 +128,48 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       if (command) command.tail = (command.tail + event.chunk).slice(-VIEW_TAIL_LIMIT);
       return command;
     }
+    case 'armed_rollback': {
+      const command = view.commands.get(event.commandId);
+      if (command) command.armed = { delayMs: event.delayMs, state: event.state };
+      return command;
+    }
     case 'run_finished':
       view.status = event.status;
       view.finishedAt = event.at;
+      view.stopped = event.stopped ?? null;
       return undefined;
     default:
       return undefined;
   }
 }
 
-/** The view's commands of one stage, in host order. */
+/** The view's commands of one stage, in host order (rollbacks are reached through rollbackOfCommand). */
 export function commandsOfStage(view: RunView, stage: number): CommandView[] {
-  return [...view.commands.values()].filter((c) => c.stage === stage);
+  return [...view.commands.values()].filter((c) => c.stage === stage && c.rollbackOf === null);
+}
+
+/** The rollback of a failed command, if one ran (CORE-009). */
+export function rollbackOfCommand(view: RunView, commandId: string): CommandView | undefined {
+  const rollbackId = view.commands.get(commandId)?.rollbackId;
+  if (rollbackId) {
+    const rollback = view.commands.get(rollbackId);
+    if (rollback) return rollback;
+  }
+  for (const c of view.commands.values()) if (c.rollbackOf === commandId) return c;
+  return undefined;
+}
+
+/** A failed op whose rollback has not ended yet: its host is still being worked on (CORE-009). */
+export function isRollingBack(view: RunView, command: CommandView): boolean {
+  if (command.rollbackId === null) return false;
+  const rollback = rollbackOfCommand(view, command.commandId);
+  return rollback === undefined || !isTerminalCommand(rollback.status);
+}
+
+/** `canary`, `batch 2/4`, or nothing when the run has a single wave (see CORE-008). */
+export function batchLabel(view: RunView, batch: number | null): string | null {
+  if (batch === null || view.rollout === null || view.rollout.waves.length <= 1) return null;
+  return batch === 0 ? 'canary' : `batch ${batch}/${view.rollout.batches}`;
 }
 
 /** Started and not yet settled: the host is working on it (as opposed to queued for a slot). */
@@ -121,9 +180,14 @@ export const isRunning = (status: CommandStatus) => status === 'VALIDATING' || s
  * every host, or the cancel (SKIPPED and CANCELLED commands carry no error of their own).
  */
 export function notRunReason(view: RunView, command: CommandView): string {
+  // CORE-008: a rollout's SKIPPED carries its own reason (failure budget exceeded, canary failed).
+  if (command.error) return command.error;
   if (command.status === 'CANCELLED') return 'run cancelled';
   const earlier = [...view.commands.values()].filter(
-    (c) => c.stage < command.stage && (c.hostId === command.hostId || c.hostId === CONTROLLER_HOST_ID),
+    (c) =>
+      c.stage < command.stage &&
+      c.rollbackOf === null &&
+      (c.hostId === command.hostId || c.hostId === CONTROLLER_HOST_ID),
   );
   const failed = earlier.find((c) => isFailure(c.status));
   if (failed === undefined) return command.hostId === CONTROLLER_HOST_ID ? 'no host left to run it' : 'not run';

@@ -1,5 +1,5 @@
 // Output from commands made safe for plain logs: no escape sequences, no carriage-return
-// redraws, no other control characters (CONTRACT.md §2: plain output never has escape codes).
+// redraws, no other control characters (CORE-002: plain output never has escape codes).
 
 const ESCAPE_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;

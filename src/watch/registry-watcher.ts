@@ -5,11 +5,11 @@
 import { stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
-import { loadRegistry } from '../config/load.js';
 import { type ConfigError, ConfigErrors } from '../errors/config-error.js';
 import { diffRegistries, sameContent } from '../registry/diff.js';
 import type { Registry, RegistryDiff } from '../registry/types.js';
 import type { Journal } from '../store/types.js';
+import { compileInWorker } from './compile-in-worker.js';
 import { journalInitialRegistry, journalReload, journalReloadFailure } from './reload-journal.js';
 import { createSaveCoalescer } from './save-coalescer.js';
 import { deriveWatchTargets, type WatchTargets } from './watch-targets.js';
@@ -65,7 +65,7 @@ export const DEFAULT_DEBOUNCE_MS = 60;
 export function watchRegistry(file: string, options: WatchRegistryOptions): RegistryWatcher {
   const cwd = options.cwd ?? process.cwd();
   const mainFile = resolve(cwd, file);
-  const compile = options.compile ?? loadRegistry;
+  const compile = options.compile ?? compileInWorker;
   const actor = options.actor ?? 'watch';
   const compileOptions = { cwd, ...(options.dataDir === undefined ? {} : { dataDir: resolve(cwd, options.dataDir) }) };
 

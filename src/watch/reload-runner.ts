@@ -16,6 +16,8 @@ export interface ReloadRunnerOptions {
   readonly journal: Journal;
   readonly actor: string;
   readonly concurrency?: number;
+  /** False with --no-rollback (CORE-009). */
+  readonly rollback?: false;
   readonly transportFor?: TransportFactory;
   /** The snapshot a new run starts from (the watcher's current one). */
   current(): Registry;
@@ -70,6 +72,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
         journal: options.journal,
         actor: options.actor,
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+        ...(options.rollback === false ? { rollback: false } : {}),
         ...(options.transportFor === undefined ? {} : { transportFor: options.transportFor }),
         ...(listener === undefined ? {} : { onEvent: listener }),
       });

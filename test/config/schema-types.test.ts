@@ -1,4 +1,4 @@
-// STYLE.md: the JSON Schema and the TypeScript types of the fleet file must not drift. Each list
+// CORE-005: the JSON Schema and the TypeScript types of the fleet file must not drift. Each list
 // below is typed so that tsc fails when it misses or invents a property of the interface; the
 // test then fails when the schema's properties differ from the list.
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,9 @@ import type {
   IncludedFile,
   OpFile,
   PipelineFile,
+  RollbackFile,
+  RolloutFile,
+  SecretFile,
   SettingsFile,
   SshSettingsFile,
 } from '../../src/config/fleet-file.js';
@@ -25,6 +28,7 @@ const TYPES = {
     hosts: true,
     ops: true,
     pipelines: true,
+    secrets: true,
     include: true,
   }),
   includedFile: keys<IncludedFile>({ $schema: true, version: true, hosts: true, ops: true, pipelines: true }),
@@ -55,8 +59,12 @@ const TYPES = {
     runsOn: true,
     env: true,
     cwd: true,
+    rollback: true,
   }),
-  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true }),
+  secret: keys<SecretFile>({ description: true, env: true, file: true, command: true }),
+  pipeline: keys<PipelineFile>({ description: true, ops: true, hosts: true, rollout: true }),
+  rollout: keys<RolloutFile>({ strategy: true, batch: true, canary: true, maxFailures: true, pause: true }),
+  rollback: keys<RollbackFile>({ run: true, timeout: true, armed: true }),
 };
 
 interface SchemaNode {
@@ -76,7 +84,10 @@ const schemaObjects: Record<keyof typeof TYPES, SchemaNode> = {
   ssh: defs.settings!.properties!.ssh!,
   host: defs.host!,
   op: defs.op!,
+  rollback: defs.op!.properties!.rollback!,
   pipeline: defs.pipeline!,
+  secret: defs.secret!,
+  rollout: defs.rollout!,
 };
 
 describe('schemas/fleet.schema.json and src/config/fleet-file.ts agree', () => {

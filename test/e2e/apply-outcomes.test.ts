@@ -76,9 +76,9 @@ describe('apply outcomes', () => {
     expect(report.runId).toMatch(/^r\d+$/);
     expect(Object.keys(report.hosts)).toEqual(['web1', 'web2', 'db1']);
     expect(report.hosts.web2).toEqual([
-      { op: 'hello', status: 'SUCCESS', exitCode: 0, durationMs: expect.any(Number), error: null },
-      { op: 'check', status: 'ERROR', exitCode: 1, durationMs: expect.any(Number), error: 'exit code 1' },
-      { op: 'finish', status: 'SKIPPED', exitCode: null, durationMs: null, error: null },
+      { op: 'hello', status: 'SUCCESS', exitCode: 0, durationMs: expect.any(Number), error: null, batch: 1 },
+      { op: 'check', status: 'ERROR', exitCode: 1, durationMs: expect.any(Number), error: 'exit code 1', batch: 1 },
+      { op: 'finish', status: 'SKIPPED', exitCode: null, durationMs: null, error: null, batch: 1 },
     ]);
     expect(result.stderr).toBe('');
   });

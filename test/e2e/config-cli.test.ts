@@ -1,4 +1,4 @@
-// CONTRACT.md §2 for init, validate, list, schema and plan: the real bin/nixfleet.js in temp
+// CORE-005 for init, validate, list, schema and plan: the real bin/nixfleet.js in temp
 // directories, asserting exit codes, stdout/stderr and JSON shapes as a user or script sees them.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// `nixfleet serve` end to end (CONTRACT.md §2 and §5, see CORE-004): the real CLI in a temp
+// `nixfleet serve` end to end (see CORE-004): the real CLI in a temp
 // directory, real sockets, and runs started by another `nixfleet` process and by the API.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// `nixfleet prune` as a user runs it (CONTRACT.md §2 and §4, see CORE-003): the real CLI on a
+// `nixfleet prune` as a user runs it (see CORE-003): the real CLI on a
 // real data directory whose journal holds runs finished long ago.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -67,7 +67,7 @@ pipelines:
 `;
 
 // Each test starts the real CLI; on a loaded two-core machine that alone can take seconds.
-describe('nixfleet watch (CONTRACT.md §2, CORE-006)', { timeout: 120_000 }, () => {
+describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
   it('prints each reload and each broken save compactly, writes nothing, and exits 0 on SIGINT', async () => {
     const dir = tempFleet(plainFleet('first'));
     const { proc, seen, until } = startWatch(dir, []);
@@ -137,7 +137,7 @@ describe('nixfleet watch (CONTRACT.md §2, CORE-006)', { timeout: 120_000 }, () 
 
     proc.kill('SIGINT');
     await until('the cancel notice', 'stdout', /cancelling run r1/);
-    // Running commands finish on the first Ctrl-C (CONTRACT.md §3): let the gate through.
+    // Running commands finish on the first Ctrl-C (CORE-002): let the gate through.
     writeFileSync(join(dir, 'go'), '');
     const result = await proc;
 

@@ -20,6 +20,9 @@ const command = (hostId: string, stage: number, status: CommandStatus, started =
   exitCode: null,
   error: null,
   outputFile: null,
+  batch: null,
+  rollbackOf: null,
+  armed: null,
 });
 
 describe('what retry runs again', () => {

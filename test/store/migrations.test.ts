@@ -32,7 +32,7 @@ describe('schema and migrations', () => {
     db.close();
   });
 
-  it('has the tables and columns of CONTRACT.md §4', () => {
+  it('has the tables and columns of CORE-003', () => {
     const journal = openJournal(tempDataDir());
     const { dbPath } = journal;
     journal.close();

@@ -1,4 +1,4 @@
-// CORE-003: every command status change is a legal step of CONTRACT.md §3's machine, journaled
+// CORE-003: every command status change is a legal step of CORE-001's machine, journaled
 // with its change; an illegal one throws and writes nothing.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {

@@ -1,6 +1,7 @@
 // A real OpenSSH server for the ssh transport's tests (see CORE-007): 127.0.0.1, a free port, a
 // generated host key and client key in a temp directory, and a client ssh_config that points
-// known_hosts there too, so nothing touches ~/.ssh. A missing sshd fails loudly: CI installs it.
+// known_hosts there too, so nothing touches ~/.ssh. A missing sshd fails loudly: `npm test` installs
+// it first (scripts/test-prerequisites.sh).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -35,7 +36,7 @@ export function findSshd(): string {
   if (!found) {
     throw new Error(
       `sshd not found (looked in ${SSHD_CANDIDATES.join(', ')}): the ssh transport tests need a real OpenSSH server; ` +
-        'install it with `apt-get install openssh-server` (CI does this in .ci/run)',
+        'install it with `apt-get install openssh-server` (`npm test` does this when run as root)',
     );
   }
   return found;
@@ -129,6 +130,10 @@ export async function startSshd(): Promise<TestSshd> {
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3_000))]);
       }
+      // Per-connection sshd processes can outlive the listener and still write to the shared
+      // stderr pipe: stop reading it before its log file goes away.
+      child.stderr?.removeAllListeners('data');
+      child.stderr?.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
   };

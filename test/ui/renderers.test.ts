@@ -94,14 +94,15 @@ describe('reports', () => {
       runId: 'r1',
       target: 'deploy',
       status: 'PARTIAL',
+      stopped: null,
       hosts: {
         web1: [
-          { op: 'pull', status: 'SUCCESS', exitCode: 0, durationMs: 1200, error: null },
-          { op: 'switch', status: 'SUCCESS', exitCode: 0, durationMs: 50, error: null },
+          { op: 'pull', status: 'SUCCESS', exitCode: 0, durationMs: 1200, error: null, batch: null },
+          { op: 'switch', status: 'SUCCESS', exitCode: 0, durationMs: 50, error: null, batch: null },
         ],
         'db"1': [
-          { op: 'pull', status: 'ERROR', exitCode: 2, durationMs: 300, error: 'exit code 2 <&>' },
-          { op: 'switch', status: 'SKIPPED', exitCode: null, durationMs: null, error: null },
+          { op: 'pull', status: 'ERROR', exitCode: 2, durationMs: 300, error: 'exit code 2 <&>', batch: null },
+          { op: 'switch', status: 'SKIPPED', exitCode: null, durationMs: null, error: null, batch: null },
         ],
       },
     });

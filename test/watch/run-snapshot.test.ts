@@ -53,7 +53,7 @@ const outputOf = (events: RunEvent[]) =>
     .map((e) => e.chunk)
     .join('');
 
-describe('runs keep the snapshot they started with (CORE-006, DESIGN.md decision 1)', () => {
+describe('runs keep the snapshot they started with (CORE-006; specs/README.md, decision 1)', () => {
   it('a run started before a save finishes with the old definitions; the next run uses the new ones', async () => {
     const { dir, journal, watcher, reloads } = await setUp();
     const events: RunEvent[] = [];

@@ -1,5 +1,6 @@
 // `nixfleet apply [TARGET] [--on SEL]`: runs a pipeline or a single op across the selected hosts
-// (CONTRACT.md §2, see CORE-002). Exit 0 COMPLETE, 1 PARTIAL/FAILED, 3 BLOCKED, 130 CANCELLED.
+// (see CORE-002). Exit 0 COMPLETE, 1 PARTIAL/FAILED, 3 BLOCKED, 4 a rollback failed (CORE-009),
+// 130 CANCELLED.
 import { buildPlan } from '../../engine/plan.js';
 import { declaredHosts } from '../../registry/summary.js';
 import type { Registry } from '../../registry/types.js';
@@ -8,20 +9,24 @@ import type { Journal } from '../../store/types.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
+import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
-export const usage = 'apply [TARGET] [--on SEL] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
+export const usage =
+  'apply [TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
 export const options = {
   on: { type: 'string', valueName: 'SEL', description: 'only these hosts: web1,db1  @tag  web*  !web3' },
   ...RUN_OPTIONS,
+  ...ROLLOUT_OPTIONS,
 } as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const runOptions = parseRunOptions(ctx);
+  const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
   const on = ctx.values.on;
-  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined);
+  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
   const journal = openFleetJournal(registry);
   try {
     return await runAttended(plan, { journal, ...ioOf(ctx), ...runOptions });

@@ -1,5 +1,5 @@
 // `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read from the
-// log files under DATA_DIR/logs/ (CONTRACT.md §2, §4).
+// log files under DATA_DIR/logs/ (see CORE-002, CORE-003).
 import { readFileSync } from 'node:fs';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { CommandRecord } from '../../store/types.js';
@@ -42,7 +42,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       return EXIT.OK;
     }
     for (const c of commands) {
-      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${c.op} ${c.status} <==\n`);
+      const what = c.rollbackOf === null ? c.op : `${c.op} rollback of ${c.rollbackOf}`;
+      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
       const text = outputOf(c);
       ctx.io.stdout.write(text.length === 0 || text.endsWith('\n') ? text : `${text}\n`);
     }
@@ -68,6 +69,7 @@ function entryOf(command: CommandRecord) {
     hostId: command.hostId,
     op: command.op,
     status: command.status,
+    rollbackOf: command.rollbackOf,
     output: outputOf(command),
   };
 }

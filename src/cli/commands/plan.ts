@@ -3,19 +3,24 @@ import { formatDuration } from '../../config/duration.js';
 import { buildPlan } from '../../engine/plan.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
+import type { Rollback } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
+import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
+import { rolloutLines } from '../rollout-text.js';
 
-export const usage = 'plan [TARGET] [--on SEL]';
+export const usage = 'plan [TARGET] [--on SEL] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%]';
 export const options = {
   on: { type: 'string', valueName: 'SEL', description: 'only these hosts: web1,db1  @tag  web*  !web3' },
+  ...ROLLOUT_OPTIONS,
 } as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
+  const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
   const on = ctx.values.on;
-  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined);
+  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
   ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planText(plan));
   return EXIT.OK;
 }
@@ -26,6 +31,7 @@ export function planJson(plan: Plan) {
     targetKind: plan.targetKind,
     selector: plan.selector,
     hosts: plan.hosts,
+    rollout: plan.rollout ?? null,
     stages: plan.stages.map((stage) => ({
       index: stage.index,
       op: stage.op.id,
@@ -34,6 +40,9 @@ export function planJson(plan: Plan) {
       timeoutMs: stage.op.timeoutMs,
       retryable: stage.op.retryable,
       retries: stage.op.retries,
+      rollback: stage.op.rollback
+        ? { timeoutMs: stage.op.rollback.timeoutMs, armedMs: stage.op.rollback.armedMs ?? null }
+        : null,
       commands: stage.commands.map((command) => ({ host: command.hostId, ...command.rendered })),
     })),
   };
@@ -43,6 +52,7 @@ function planText(plan: Plan): string {
   const lines = [
     `${plan.targetKind} ${plan.target} on ${plan.hosts.length} host(s) (selector ${plan.selector}): ${plan.hosts.join(', ')}`,
   ];
+  if (plan.rollout) lines.push(...rolloutLines(plan.rollout));
   const width = Math.max(...plan.stages.flatMap((stage) => stage.commands.map((c) => c.hostId.length)));
   for (const stage of plan.stages) {
     lines.push('', stageTitle(stage, plan.stages.length));
@@ -60,9 +70,16 @@ function stageTitle(stage: PlannedStage, total: number): string {
     ...(op.retryable
       ? [op.retries > 0 ? `retryable, ${op.retries} automatic ${op.retries === 1 ? 'retry' : 'retries'}` : 'retryable']
       : []),
+    ...(op.rollback ? [rollbackTrait(op.rollback)] : []),
   ];
   const description = op.description ? `: ${op.description}` : '';
   return `stage ${stage.index + 1}/${total}  ${op.id}${description} (${traits.join(', ')})`;
+}
+
+/** CORE-009: the plan says how long a rollback may run and when an armed one would fire. */
+function rollbackTrait(rollback: Rollback): string {
+  const armed = rollback.armedMs !== undefined ? `, armed ${formatDuration(rollback.armedMs)}` : '';
+  return `rollback timeout ${formatDuration(rollback.timeoutMs)}${armed}`;
 }
 
 function commandLines(command: PlannedCommand, width: number): string[] {
@@ -74,6 +91,7 @@ function commandLines(command: PlannedCommand, width: number): string[] {
   if (rendered.precheck !== undefined) entries.push(`precheck  $ ${rendered.precheck}`);
   entries.push(`$ ${rendered.run}`);
   if (rendered.postcheck !== undefined) entries.push(`postcheck $ ${rendered.postcheck}`);
+  if (rendered.rollback !== undefined) entries.push(`rollback  $ ${rendered.rollback}`);
   return entries.map((entry, index) => `  ${index === 0 ? label : blank}  ${indentContinuation(entry, width + 4)}`);
 }
 

@@ -1,4 +1,4 @@
-// `nixfleet prune [--older-than 30d]`: applies the journal's retention now (CONTRACT.md §4, see
+// `nixfleet prune [--older-than 30d]`: applies the journal's retention now (see
 // CORE-003). --older-than replaces the runs/commands age (NIXFLEET_CMD_RETENTION_DAYS); events
 // keep NIXFLEET_LOG_RETENTION_DAYS.
 import { existsSync } from 'node:fs';

@@ -9,7 +9,8 @@ import { loadFleet } from '../load-fleet.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 import { ioOf, openFleetJournal } from './apply.js';
 
-export const usage = 'retry RUN_ID [--force] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE]';
+export const usage =
+  'retry RUN_ID [--force] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
 export const options = {
   force: { type: 'boolean', default: false, description: 'also rerun failed ops that are not retryable' },
   ...RUN_OPTIONS,

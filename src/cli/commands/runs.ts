@@ -1,4 +1,4 @@
-// `nixfleet runs [--limit N]`: past and running pipeline runs, newest first (CONTRACT.md §2).
+// `nixfleet runs [--limit N]`: past and running pipeline runs, newest first (CORE-002).
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
 import { formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';

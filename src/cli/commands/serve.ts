@@ -1,4 +1,4 @@
-// `nixfleet serve [--bind 127.0.0.1] [--port 7420] [--token T]` (CONTRACT.md §2 and §5, see
+// `nixfleet serve [--bind 127.0.0.1] [--port 7420] [--token T]` (see
 // CORE-004): the dashboard and the State Sync endpoint over the data directory's journal, with
 // live reload of the fleet file. Runs until SIGINT/SIGTERM; a second signal kills the commands
 // of runs this server started.

@@ -1,8 +1,10 @@
 // `nixfleet show RUN_ID`: one run as hosts × stages with statuses, exit codes and durations,
-// then the reason of every command that did not succeed (CONTRACT.md §2).
+// then the reason of every command that did not succeed (CORE-002).
 
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
+import type { CommandRecord } from '../../store/types.js';
+import { rollbackLines } from '../../ui/rollback-lines.js';
 import { commandCell, formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
 import { openExistingJournal } from '../existing-journal.js';
@@ -26,7 +28,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
     const hasController = commands.some((c) => c.hostId === CONTROLLER_HOST_ID);
     const rowsFor = [...(hasController ? [CONTROLLER_HOST_ID] : []), ...found.hosts];
-    const cell = (hostId: string, stage: number) => commands.find((c) => c.hostId === hostId && c.stage === stage);
+    const cell = (hostId: string, stage: number) =>
+      commands.find((c) => c.hostId === hostId && c.stage === stage && c.rollbackOf === null);
     const lines = [
       `run ${found.id}: ${found.targetKind} ${found.name}, ${runProgress(found)}`,
       `started ${formatTimestamp(found.createdAt)}, took ${runDuration(found)}, registry ${found.registryHash.slice(0, 12)}${found.retryOf ? `, retry of ${found.retryOf}` : ''}`,
@@ -36,10 +39,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     const header = ['HOST', ...found.stages.map((op, i) => `${i + 1}. ${op}`)];
     const rows = rowsFor.map((host) => [host, ...found.stages.map((_, i) => commandCell(cell(host, i)))]);
     ctx.io.stdout.write(textTable(header, rows));
+    const rollbacks = rollbackLines(commands);
+    if (rollbacks.length > 0) ctx.io.stdout.write(`\n${rollbacks.join('\n')}\n`);
     const problems = commands.filter((c) => c.error !== null && c.status !== 'SUCCESS');
     if (problems.length > 0) {
+      const what = (c: CommandRecord) => (c.rollbackOf === null ? c.op : `${c.op} rollback`);
       ctx.io.stdout.write(
-        `\n${problems.map((c) => `${c.id} [${c.hostId}] ${c.op} ${c.status}: ${c.error}`).join('\n')}\n`,
+        `\n${problems.map((c) => `${c.id} [${c.hostId}] ${what(c)} ${c.status}: ${c.error}`).join('\n')}\n`,
       );
       ctx.io.stdout.write('`nixfleet logs COMMAND_ID` shows the output\n');
     }

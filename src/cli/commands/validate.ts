@@ -1,4 +1,4 @@
-// `nixfleet validate`: schema and semantic checks, every error with file:line:col (CONTRACT.md §1).
+// `nixfleet validate`: schema and semantic checks, every error with file:line:col (CORE-005).
 import { displayPathFor } from '../../config/fleet-sources.js';
 import { ConfigErrors } from '../../errors/config-error.js';
 import { EXIT } from '../../errors/user-error.js';

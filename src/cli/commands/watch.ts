@@ -1,4 +1,4 @@
-// `nixfleet watch [--run TARGET] [--on SEL]` (CONTRACT.md §2, see CORE-006): live-reloads the
+// `nixfleet watch [--run TARGET] [--on SEL]` (see CORE-006): live-reloads the
 // fleet file and its includes, printing each reload and each broken save in one line; with
 // `--run`, applies TARGET once the fleet is valid and after every good reload, one run at a time.
 // Stops on SIGINT/SIGTERM: exit 0 when idle, 130 when a run had to be cancelled.
@@ -19,11 +19,12 @@ import { dataDirFor, dataDirOverride, fleetFilePath } from '../load-fleet.js';
 import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
-export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N]';
+export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N] [--no-rollback]';
 export const options = {
   run: { type: 'string', valueName: 'TARGET', description: 'apply TARGET at start and after every good save' },
   on: { type: 'string', valueName: 'SEL', description: 'with --run: only these hosts (web1,db1  @tag  web*  !web3)' },
   concurrency: { type: 'string', valueName: 'N', description: 'with --run: most hosts running a stage at once' },
+  'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 export const maxPositionals = 0;
 
@@ -36,7 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
     });
   }
-  for (const flag of ['on', 'concurrency'] as const) {
+  for (const flag of ['on', 'concurrency', 'no-rollback'] as const) {
     if (ctx.values[flag] !== undefined && ctx.values.run === undefined) {
       throw new UserError(`--${flag} only applies to runs: it needs --run TARGET`, {
         hint: `usage: nixfleet ${usage}`,
@@ -72,6 +73,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       journal,
       actor: 'watch',
       ...(concurrency === undefined ? {} : { concurrency }),
+      ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
       current: () => watcher.current(),
       version: () => watcher.version(),
       listenerFor: (): RunEventListener | undefined => {
@@ -136,7 +138,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   });
 
   const stopped = waitForStopSignal(() => {
-    // CONTRACT.md §3: a second Ctrl-C kills the commands still running.
+    // CORE-002: a second Ctrl-C kills the commands still running.
     runner?.active?.cancel({ kill: true });
   });
 

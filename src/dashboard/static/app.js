@@ -198,7 +198,8 @@ async function refreshOutput() {
 }
 
 function titleOf(command) {
-  return `${command.id} · ${command.hostId} · ${command.op} · ${command.status}`;
+  const what = command.rollbackOf ? `${command.op} rollback of ${command.rollbackOf}` : command.op;
+  return `${command.id} · ${command.hostId} · ${what} · ${command.status}`;
 }
 
 function stripAnsi(text) {

@@ -44,8 +44,14 @@ export function runGrid(state, runId) {
   const run = state.pipelines.find((p) => p.id === runId);
   if (!run) return null;
   const cells = new Map();
+  // CORE-009: a rollback shares its op's host and stage; it rides on the op's cell, never replaces it.
+  const rollbacks = new Map();
   for (const command of state.commands) {
     if (command.runId !== runId) continue;
+    if (command.rollbackOf) {
+      rollbacks.set(command.rollbackOf, command);
+      continue;
+    }
     const key = `${command.hostId}\u0000${command.stage}`;
     const existing = cells.get(key);
     if (!existing || command.attempt >= existing.attempt) cells.set(key, command);
@@ -54,11 +60,43 @@ export function runGrid(state, runId) {
   for (const command of cells.values()) if (!rows.includes(command.hostId)) rows.push(command.hostId);
   return {
     run,
+    rollout: rolloutSummary(run, [...cells.values()]),
     rows: rows.map((hostId) => ({
       hostId,
-      cells: run.stages.map((op, stage) => ({ op, stage, command: cells.get(`${hostId}\u0000${stage}`) ?? null })),
+      cells: run.stages.map((op, stage) => {
+        const command = cells.get(`${hostId}\u0000${stage}`) ?? null;
+        return { op, stage, command, rollback: command ? (rollbacks.get(command.id) ?? null) : null };
+      }),
     })),
   };
+}
+
+/** Hosts whose command ended so count against a run's failure budget (see CORE-008). */
+const FAILED = new Set(['ERROR', 'TIMEOUT', 'BLOCKED', 'ORPHANED']);
+
+/**
+ * A run's rollout as the grid shows it (see CORE-008): each host's batch label when the run went
+ * in several waves, and the failure budget used / limit. Null for a plain run.
+ */
+export function rolloutSummary(run, commands) {
+  const rollout = run.rollout;
+  if (!rollout) return null;
+  const batchOf = new Map();
+  for (const command of commands)
+    if (command.batch !== null && command.batch !== undefined) batchOf.set(command.hostId, command.batch);
+  const batches = new Set(batchOf.values());
+  const labels = new Map();
+  if (batches.size > 1 || rollout.canary.length > 0) {
+    for (const [hostId, batch] of batchOf) {
+      if (hostId !== '@controller') labels.set(hostId, batch === 0 ? 'canary' : `batch ${batch}/${rollout.batches}`);
+    }
+  }
+  const failed = new Set(
+    commands.filter((c) => c.hostId !== '@controller' && FAILED.has(c.status)).map((c) => c.hostId),
+  );
+  const budget = rollout.maxFailures === null ? null : { used: failed.size, limit: rollout.maxFailures };
+  if (labels.size === 0 && budget === null) return null;
+  return { labels, budget, batches: rollout.batches, canary: rollout.canary.length > 0 };
 }
 
 export function durationMs(startedAt, finishedAt, now) {

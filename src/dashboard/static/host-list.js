@@ -1,15 +1,17 @@
 // The run host by host, the narrow-screen form of the grid (see CORE-004).
 import { el } from './dom.js';
 import { FAILED_COMMAND_STATUSES } from './fleet-view.js';
+import { rollbackChip } from './rollback-chip.js';
+import { batchTag } from './rollout-tags.js';
 
 const byId = (id) => document.getElementById(id);
 
 /**
  * The run host by host, for narrow screens where the grid's columns do not fit (CSS picks which
  * one shows): each host with the stage that stopped it (or runs now) and its reason, then one
- * chip per stage.
+ * chip per stage (and its rollback's chip, CORE-009); a rollout's batch beside the host (CORE-008).
  */
-export function renderHostList(run, rows, ui, actions) {
+export function renderHostList(run, rows, ui, actions, rollout) {
   const items = rows.map((row) => {
     const commands = row.cells.map((cell) => cell.command).filter(Boolean);
     const failed = commands.find((c) => FAILED_COMMAND_STATUSES.includes(c.status));
@@ -22,6 +24,7 @@ export function renderHostList(run, rows, ui, actions) {
         'div',
         { class: 'host-line' },
         el('span', { class: 'mono strong' }, row.hostId),
+        batchTag(rollout, row.hostId),
         headline ? el('span', { class: 'badge', 'data-status': headline.status }, headline.status) : null,
         headline ? el('span', { class: 'muted mono' }, headline.op) : null,
       ),
@@ -29,7 +32,7 @@ export function renderHostList(run, rows, ui, actions) {
       el(
         'div',
         { class: 'stage-chips' },
-        row.cells.map(({ command }, i) =>
+        row.cells.flatMap(({ command, rollback }, i) => [
           command
             ? el(
                 'button',
@@ -44,7 +47,8 @@ export function renderHostList(run, rows, ui, actions) {
                 `${i + 1} ${run.stages[i]}`,
               )
             : el('span', { class: 'status-chip empty' }, `${i + 1} ${run.stages[i]}`),
-        ),
+          rollback ? rollbackChip(rollback, actions) : null,
+        ]),
       ),
     );
   });

@@ -11,6 +11,8 @@ import {
   runGrid,
 } from './fleet-view.js';
 import { renderHostList } from './host-list.js';
+import { rollbackChip } from './rollback-chip.js';
+import { batchTag, rolloutTags } from './rollout-tags.js';
 import { runActions } from './run-actions.js';
 
 export { el } from './dom.js';
@@ -95,7 +97,7 @@ function renderHosts(state, actions) {
 }
 
 function cellButton(command, actions) {
-  const label = `${command.status} ${command.op}`;
+  const label = `${command.status} ${command.rollbackOf ? '↺ ' : ''}${command.op}`;
   return el(
     'button',
     {
@@ -118,7 +120,7 @@ function renderRun(state, runId, ui, now, actions) {
     byId('host-list').replaceChildren();
     return grid.replaceChildren();
   }
-  const { run, rows } = data;
+  const { run, rows, rollout } = data;
   const stageText =
     run.status === 'RUNNING' ? `stage ${run.currentStage + 1}/${run.stages.length}` : `${run.stages.length} stage(s)`;
   const parts = [
@@ -129,6 +131,7 @@ function renderRun(state, runId, ui, now, actions) {
     el('span', { class: 'muted' }, stageText),
     el('span', { class: 'muted' }, formatDuration(durationMs(run.createdAt, run.finishedAt, now))),
     run.cancelRequested && run.status === 'RUNNING' ? el('span', { class: 'tag warn' }, 'cancel requested') : null,
+    ...rolloutTags(rollout),
     el('span', { class: 'spacer' }),
     ...runActions(run, actions),
   ];
@@ -150,12 +153,12 @@ function renderRun(state, runId, ui, now, actions) {
     el(
       'tr',
       { 'data-host': row.hostId },
-      el('th', { class: 'mono' }, row.hostId),
-      row.cells.map(({ command }) => gridCell(command, ui, now, actions)),
+      el('th', { class: 'mono' }, row.hostId, batchTag(rollout, row.hostId)),
+      row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
     ),
   );
   grid.replaceChildren(el('thead', {}, header), el('tbody', {}, body));
-  renderHostList(run, rows, ui, actions);
+  renderHostList(run, rows, ui, actions, rollout);
 }
 
 /** One segment per command of the run, coloured by status: the run's shape at a glance. */
@@ -194,12 +197,13 @@ function progressBar(rows) {
   );
 }
 
-function gridCell(command, ui, now, actions) {
+function gridCell(command, ui, now, actions, rollback) {
   if (!command) return el('td', { class: 'cell empty' }, '');
   const duration = formatDuration(durationMs(command.startedAt, command.finishedAt, now));
   const detail = [
     command.exitCode !== null ? `exit ${command.exitCode}` : null,
     command.attempt > 1 ? `try ${command.attempt}` : null,
+    command.armed ? `armed ${command.armed.state}` : null,
     duration,
   ]
     .filter(Boolean)
@@ -219,6 +223,7 @@ function gridCell(command, ui, now, actions) {
     FAILED_COMMAND_STATUSES.includes(command.status) && command.error
       ? el('div', { class: 'cell-reason' }, command.error)
       : null,
+    rollback ? rollbackChip(rollback, actions) : null,
   );
 }
 

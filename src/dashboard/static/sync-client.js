@@ -1,4 +1,4 @@
-// The dashboard's half of State Sync (CONTRACT.md §5, see CORE-004), with no DOM and no socket:
+// The dashboard's half of State Sync (see CORE-004), with no DOM and no socket:
 // the page and the tests feed it server messages and act on what it returns.
 //
 //   receive(model, message) -> { model, requestState }

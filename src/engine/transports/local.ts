@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { isProcessGroupAlive, signalProcessGroup } from './process-group.js';
 
-/** CONTRACT.md §3: SIGTERM first, SIGKILL this long after if anything survives. */
+/** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
 /** After the shell exits, how often to look whether only background children still hold its output open. */
 const DRAIN_MS = 100;
@@ -34,7 +34,8 @@ function execLocal(
   // `exec 2>&1` first: one pipe keeps stdout and stderr in the order the command wrote them.
   const child = execa(base.shell, ['-c', `exec 2>&1\n${command}`], {
     cwd,
-    env: { ...base.inherited, ...options.env },
+    // CORE-010: secrets travel in the environment, which `ps` does not show to other users.
+    env: { ...base.inherited, ...options.env, ...options.privateEnv },
     extendEnv: false,
     detached: true,
     stdin: 'ignore',
@@ -86,7 +87,7 @@ function execLocal(
       settle(result);
     };
     // A timed-out or killed command is over only when its whole tree is gone: children that
-    // ignore SIGTERM get the SIGKILL at the end of the grace period (CONTRACT.md §3).
+    // ignore SIGTERM get the SIGKILL at the end of the grace period (CORE-001).
     const finishWhenTreeIsGone = (result: ExecResult) => {
       const pid = child.pid;
       if (!(timedOut || aborted) || pid === undefined || !isProcessGroupAlive(pid)) {

@@ -1,4 +1,4 @@
-// The ssh transport (see CORE-007, DESIGN.md decision 5): runs an op's command on a host through
+// The ssh transport (see CORE-007 and specs/README.md, decision 5): runs an op's command on a host through
 // the system `ssh`, never prompting, with one multiplexed connection per host for a whole run.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { describeSshFailure } from './ssh/failure-reason.js';
 import { isMasterUp, startMaster, stopMaster } from './ssh/master.js';
 import { stopRemoteGroup } from './ssh/reaper.js';
 import { buildRemoteCommand } from './ssh/remote-command.js';
+import { secretPreamble } from './ssh/secret-preamble.js';
 import { runSession } from './ssh/session.js';
 
 export interface SshTransportOptions {
@@ -59,7 +60,8 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
     }
 
     let mode: ControlMode = { kind: 'none' };
-    if (settings.ssh.multiplex) {
+    // CORE-009: a fresh connection proves the host still lets nixfleet in; the master would not.
+    if (settings.ssh.multiplex && execOptions.fresh !== true) {
       if (!control) {
         try {
           control = createControlSocket(options.controlDir);
@@ -89,11 +91,15 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       cwd: execOptions.cwd,
       shell: settings.shell,
       startToken,
+      ...(execOptions.privateEnv !== undefined ? { privateEnv: execOptions.privateEnv } : {}),
     });
     const sessionMode = mode;
     return runSession({
       args: sshArgs(connection, sessionMode, remoteCommand),
       startToken,
+      ...(execOptions.privateEnv !== undefined && Object.keys(execOptions.privateEnv).length > 0
+        ? { input: secretPreamble(execOptions.privateEnv) }
+        : {}),
       destination,
       exec: execOptions,
       timeoutMs: remainingMs,

@@ -54,6 +54,7 @@ export function handRegistry(rootDir: string, hosts: readonly string[], ops: rea
     hosts: hostMap,
     ops: opMap,
     pipelines: new Map([['p', { id: 'p', ops: ops.map((o) => o.id), source }]]),
+    secrets: new Map(),
   };
 }
 

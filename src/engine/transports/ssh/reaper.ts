@@ -6,7 +6,7 @@ import { buildReaperCommand } from './remote-command.js';
 
 export type StopSignal = 'TERM' | 'KILL';
 
-/** CONTRACT.md §3: SIGTERM first, SIGKILL this long after if anything survives. */
+/** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
 
 export async function stopRemoteGroup(

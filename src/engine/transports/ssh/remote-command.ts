@@ -2,6 +2,7 @@
 // the user's login shell with `-c`, so everything we send is one POSIX shell line whose every
 // variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
 import { shellQuote } from '../../../config/shell-quote.js';
+import { preambleReader } from './secret-preamble.js';
 
 export interface RemoteCommandOptions {
   readonly command: string;
@@ -11,6 +12,11 @@ export interface RemoteCommandOptions {
   readonly shell: string;
   /** A per-command token; the remote side prints it with its process group id before anything else. */
   readonly startToken: string;
+  /**
+   * Secret variables: only their names are in the line; the values come on stdin (see
+   * secret-preamble.ts and CORE-010), and the op's command then gets /dev/null as stdin.
+   */
+  readonly privateEnv?: Readonly<Record<string, string>>;
 }
 
 /** The line the remote side writes to stderr first: `<token> <pgid>`. */
@@ -27,10 +33,13 @@ export function startLine(token: string, pgid: number): string {
  */
 export function buildRemoteCommand(options: RemoteCommandOptions): string {
   const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`];
+  const secret = options.privateEnv !== undefined && Object.keys(options.privateEnv).length > 0;
+  if (secret) parts.push(preambleReader(options.privateEnv ?? {}));
   if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
   parts.push('exec env');
   for (const [name, value] of Object.entries(options.env)) parts.push(shellQuote(`${name}=${value}`));
   parts.push(shellQuote(options.shell), '-c', shellQuote(options.command));
+  if (secret) parts.push('</dev/null');
   return parts.join(' ');
 }
 

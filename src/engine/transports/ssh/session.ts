@@ -17,6 +17,8 @@ const DRAIN_MS = 2_000;
 export interface SessionOptions {
   readonly args: readonly string[];
   readonly startToken: string;
+  /** Written first on ssh's stdin, which then stays open until ssh exits (the secret preamble, CORE-010). */
+  readonly input?: string;
   readonly destination: SshDestination;
   readonly exec: ExecOptions;
   /** What is left of the op's timeout once the connection is up. */
@@ -30,12 +32,17 @@ export interface SessionOptions {
 export function runSession(options: SessionOptions): Promise<ExecResult> {
   const { exec } = options;
   const child = execa('ssh', [...options.args], {
-    stdin: 'ignore',
+    stdin: options.input !== undefined ? 'pipe' : 'ignore',
     buffer: false,
     reject: false,
     stripFinalNewline: false,
   });
   child.catch(() => {});
+  if (options.input !== undefined && child.stdin) {
+    // EPIPE when the remote side is gone early: the exit status tells what happened.
+    child.stdin.on('error', () => {});
+    child.stdin.write(options.input);
+  }
   const scanner = new StartMarkerScanner(options.startToken);
 
   return new Promise<ExecResult>((settle) => {
@@ -86,12 +93,12 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     exec.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => exec.onOutput?.(chunk));
+    child.stdout?.on('data', (chunk: string) => exec.onOutput?.(chunk, 'stdout'));
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       const hadStarted = scanner.pgid !== undefined;
       const text = scanner.push(chunk);
-      if (text !== '') exec.onOutput?.(text);
+      if (text !== '') exec.onOutput?.(text, 'stderr');
       const pgid = scanner.pgid;
       if (!hadStarted && pgid !== undefined && stopWanted !== undefined && stopping === undefined) {
         stopRemoteNow(pgid, stopWanted);
@@ -147,6 +154,8 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
           timedOut,
           aborted,
           transportError: connectionLossReason(options.destination),
+          // CORE-009: the command was running, so it may have changed the host.
+          started: true,
         });
         return;
       }
@@ -163,6 +172,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     });
     child.on('exit', (exitCode, signal) => {
       exited = true;
+      child.stdin?.destroy();
       let open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded).length;
       let concluded = false;
       const done = () => {

@@ -1,0 +1,19 @@
+// `batch` and `maxFailures` (see CORE-008): a number of hosts, or a percentage such as `20%`.
+// The fleet file and the `apply` flags accept exactly the same spellings.
+import type { HostAmount } from '../registry/types.js';
+
+export const AMOUNT_PATTERN = '^[0-9]+%$';
+
+/** The amount, or undefined when the value is neither a whole number nor `N%`. */
+export function parseHostAmount(value: unknown): HostAmount | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? { count: value } : undefined;
+  if (typeof value !== 'string') return undefined;
+  if (/^[0-9]+$/.test(value)) return { count: Number(value) };
+  if (new RegExp(AMOUNT_PATTERN).test(value)) return { percent: Number(value.slice(0, -1)) };
+  return undefined;
+}
+
+/** As written in the fleet file: `3` or `20%`. */
+export function formatHostAmount(amount: HostAmount): string {
+  return 'count' in amount ? String(amount.count) : `${amount.percent}%`;
+}

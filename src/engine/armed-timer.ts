@@ -1,0 +1,85 @@
+// The armed rollback timer's scripts, run on the host through any transport (see CORE-009).
+// POSIX sh only: `mkdir`, `mv`, `sleep`, `nohup`, and `setsid` when the host has it. The timer
+// and nixfleet race for one file with `mv`, which is atomic: whoever renames `token` first decides
+// whether the rollback runs on the host (`fired`) or not (`claimed`), never both.
+import { shellQuote } from '../config/shell-quote.js';
+
+/** The marker that starts the line nixfleet reads back; anything an rc file prints is ignored. */
+const MARK = 'nixfleet-armed:';
+
+/** The timer's state directory on the host: private, per op command, under the remote home. */
+export function timerDirectory(name: string): string {
+  return `"\${HOME:-/tmp}/.nixfleet/armed/"${shellQuote(name)}`;
+}
+
+/** Whole seconds, at least one: POSIX `sleep` takes no fractions. */
+export function timerSeconds(delayMs: number): number {
+  return Math.max(1, Math.ceil(delayMs / 1000));
+}
+
+/**
+ * Leaves a detached timer that, after the delay, renames `token` to `fired` and runs the rollback
+ * (kept in the file `rollback`) with `shell` in the op's working directory and environment
+ * (inherited from this script), its output in `log` and its exit status in `exit`. Prints
+ * `nixfleet-armed:armed` once it is set.
+ */
+export function armScript(name: string, delayMs: number, shell: string, rollback: string): string {
+  const timer =
+    'sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
+    '"$4" "$1/rollback" >"$1/log" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; mv "$1/exit.tmp" "$1/exit"';
+  return [
+    'umask 077',
+    `d=${timerDirectory(name)}`,
+    // The command waits in the private directory, not on the timer's command line, where `ps`
+    // would show it (and any secret rendered into it) to every user for the whole delay.
+    `mkdir -p "$d" && printf '%s\n' ${shellQuote(rollback)} >"$d/rollback" && : >"$d/token" || exit 1`,
+    'w=$(pwd)',
+    // setsid takes the timer out of the op's process group and session, so stopping the op (a
+    // timeout, a cancel) or the end of the ssh session cannot stop the timer with it.
+    'if command -v setsid >/dev/null 2>&1; then s=setsid; else s=; fi',
+    `nohup $s ${shellQuote(shell)} -c ${shellQuote(timer)} nixfleet-armed "$d" "$w" ${timerSeconds(delayMs)} ${shellQuote(shell)} </dev/null >/dev/null 2>&1 &`,
+    `echo ${MARK}armed`,
+  ].join('\n');
+}
+
+const STATUS = [
+  'if [ -e "$d/token" ]; then echo MARKarmed',
+  'elif [ -e "$d/exit" ]; then echo "MARKdone $(cat "$d/exit")"; cat "$d/log" 2>/dev/null; rm -rf "$d"',
+  'elif [ -e "$d/fired" ]; then echo MARKrunning',
+  'else echo MARKmissing; fi',
+]
+  .join('\n')
+  .replaceAll('MARK', MARK);
+
+/** Takes the token if the timer has not: the timer will do nothing. Otherwise reports like statusScript. */
+export function claimScript(name: string): string {
+  return [
+    `d=${timerDirectory(name)}`,
+    `if mv "$d/token" "$d/claimed" 2>/dev/null; then rm -rf "$d"; echo ${MARK}claimed; exit 0; fi`,
+    STATUS,
+  ].join('\n');
+}
+
+/** What the timer did; once its rollback has finished, prints its output and removes the directory. */
+export function statusScript(name: string): string {
+  return [`d=${timerDirectory(name)}`, STATUS].join('\n');
+}
+
+export type TimerReply =
+  | { readonly kind: 'armed' | 'claimed' | 'running' | 'missing' }
+  | { readonly kind: 'done'; readonly exitCode: number | null; readonly log: string };
+
+/** The reply of a script above, or undefined when the output carries no marker line. */
+export function parseTimerReply(output: string): TimerReply | undefined {
+  const start = output.startsWith(MARK) ? 0 : output.indexOf(`\n${MARK}`) + 1;
+  if (start === 0 && !output.startsWith(MARK)) return undefined;
+  const end = output.indexOf('\n', start);
+  const line = output.slice(start + MARK.length, end === -1 ? undefined : end).trim();
+  const [kind, code] = line.split(' ');
+  if (kind === 'done') {
+    const exitCode = /^[0-9]+$/.test(code ?? '') ? Number(code) : null;
+    return { kind, exitCode, log: end === -1 ? '' : output.slice(end + 1) };
+  }
+  if (kind === 'armed' || kind === 'claimed' || kind === 'running' || kind === 'missing') return { kind };
+  return undefined;
+}

@@ -1,0 +1,135 @@
+// Reads the secrets a run uses, on the controller, once per run and only those its selected
+// commands use (see CORE-010). Any problem is a UserError naming the secret and its source, raised
+// before the run is journaled, so nothing runs. Values stay in memory: nothing here writes them.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { UserError } from '../../errors/user-error.js';
+import type { Registry, SecretDeclaration } from '../../registry/types.js';
+import { MIN_SECRET_LENGTH } from './secret-redactor.js';
+
+/** A secret command that takes longer than this is stuck (waiting for a passphrase, a network). */
+export const SECRET_COMMAND_TIMEOUT_MS = 60_000;
+
+/**
+ * The values of `names`, by name. Synchronous on purpose: it runs inside `startRun`, before the
+ * run is journaled, for every way a run starts (apply, retry, watch, the dashboard).
+ */
+export function resolveSecrets(
+  registry: Registry,
+  names: Iterable<string>,
+  env: NodeJS.ProcessEnv = process.env,
+): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const name of names) {
+    if (values.has(name)) continue;
+    const declaration = registry.secrets.get(name);
+    if (!declaration) {
+      throw new UserError(`unknown secret \`${name}\``, { hint: 'declare it under `secrets:` in the fleet file' });
+    }
+    const value = readValue(declaration, registry, env);
+    checkValue(declaration, value);
+    values.set(name, value);
+  }
+  return values;
+}
+
+function readValue(declaration: SecretDeclaration, registry: Registry, env: NodeJS.ProcessEnv): string {
+  const { source } = declaration;
+  const fail = (problem: string, hint: string): never => {
+    throw new UserError(`secret \`${declaration.name}\` (${describeSource(declaration)}): ${problem}`, { hint });
+  };
+  switch (source.kind) {
+    case 'env': {
+      const value = env[source.variable];
+      if (value === undefined) {
+        return fail(
+          `environment variable ${source.variable} is not set`,
+          `export ${source.variable} before running nixfleet`,
+        );
+      }
+      return value;
+    }
+    case 'file': {
+      let mode: number;
+      try {
+        const stat = statSync(source.path);
+        if (!stat.isFile())
+          return fail('is not a regular file', `point \`secrets.${declaration.name}.file\` at a file`);
+        mode = stat.mode;
+      } catch (error) {
+        return fail(fileProblem(error), `create it, or fix \`secrets.${declaration.name}.file\``);
+      }
+      // Like ssh with a private key: a file others may read or write is not a secret any more.
+      if ((mode & 0o077) !== 0) {
+        const octal = (mode & 0o777).toString(8).padStart(4, '0');
+        return fail(`is accessible by group or others (mode ${octal})`, `chmod 600 ${source.path}`);
+      }
+      try {
+        return trimTrailingNewlines(readFileSync(source.path, 'utf8'));
+      } catch (error) {
+        return fail(fileProblem(error), `make ${source.path} readable by the user running nixfleet`);
+      }
+    }
+    case 'command': {
+      const result = spawnSync(registry.settings.shell, ['-c', source.command], {
+        cwd: registry.rootDir,
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: SECRET_COMMAND_TIMEOUT_MS,
+        maxBuffer: 1024 * 1024,
+      });
+      const hint = `run the command by hand in ${registry.rootDir} to see what it needs`;
+      if (result.error !== undefined) {
+        const code = (result.error as NodeJS.ErrnoException).code;
+        if (code === 'ETIMEDOUT') return fail(`did not finish within ${SECRET_COMMAND_TIMEOUT_MS / 1000}s`, hint);
+        return fail(`could not run (${result.error.message.split('\n')[0]})`, hint);
+      }
+      if (result.status !== 0) {
+        const said = lastLine(result.stderr);
+        const how =
+          result.status === null ? `was killed by ${result.signal}` : `failed with exit code ${result.status}`;
+        return fail(said === '' ? how : `${how}: ${said}`, hint);
+      }
+      return trimTrailingNewlines(result.stdout);
+    }
+  }
+}
+
+function checkValue(declaration: SecretDeclaration, value: string): void {
+  const where = `secret \`${declaration.name}\` (${describeSource(declaration)})`;
+  if (value.includes('\0')) {
+    throw new UserError(`${where}: the value contains a NUL byte, which no environment variable can carry`, {
+      hint: 'encode it (e.g. base64) and decode it in the command',
+    });
+  }
+  if (value.length < MIN_SECRET_LENGTH) {
+    throw new UserError(
+      `${where}: the value is ${value.length} character(s) long; values shorter than ${MIN_SECRET_LENGTH} cannot be redacted from output safely`,
+      { hint: `use a longer secret, or pass this value as a plain \`env:\` entry if it is not secret` },
+    );
+  }
+}
+
+export function describeSource(declaration: SecretDeclaration): string {
+  const { source } = declaration;
+  if (source.kind === 'env') return `env ${source.variable}`;
+  if (source.kind === 'file') return `file ${source.path}`;
+  return `command \`${source.command}\``;
+}
+
+function fileProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'cannot be read (permission denied)';
+  return `cannot be read (${(error as Error).message.split('\n')[0]})`;
+}
+
+function trimTrailingNewlines(text: string): string {
+  return text.replace(/(\r?\n)+$/, '');
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return (lines.at(-1) ?? '').trim().slice(0, 200);
+}

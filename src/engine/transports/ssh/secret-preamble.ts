@@ -1,0 +1,47 @@
+// How secrets reach an ssh host without being on any command line (see CORE-010): nixfleet
+// writes their values on the remote command's standard input as a short preamble, and the remote
+// wrapper reads them with shell builtins (`read`, `export`; no process is started, so no argv
+// ever holds a value) before it execs the op's command with stdin from /dev/null.
+//
+// The stdin contract: the preamble comes first, then the channel stays open until the session
+// ends (other users of the channel, such as a liveness signal, read after the preamble).
+// Preamble format, per variable in the order the reader names them: a line with the number of
+// lines of the value, then the value's lines, each ended by `\n`. Values hold no NUL bytes
+// (resolution refuses them), so `IFS= read -r` gives each line back byte for byte.
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** What nixfleet writes first on ssh's stdin for these variables. */
+export function secretPreamble(variables: Readonly<Record<string, string>>): string {
+  let text = '';
+  for (const value of Object.values(variables)) {
+    const lines = value.split('\n');
+    text += `${lines.length}\n${lines.join('\n')}\n`;
+  }
+  return text;
+}
+
+/**
+ * Shell text for the remote login shell that reads `secretPreamble(variables)` from stdin into
+ * exported variables of the same names. A truncated preamble (nixfleet gone) exits 125 at once.
+ */
+export function preambleReader(variables: Readonly<Record<string, string>>): string {
+  const names = Object.keys(variables);
+  for (const name of names) {
+    // The names are from the fleet file's schema-checked keys; anything else must never reach eval.
+    if (!NAME.test(name)) throw new Error(`not a variable name: ${JSON.stringify(name)}`);
+  }
+  const read = [
+    'nixfleet_read() {',
+    'IFS= read -r nixfleet_n || exit 125;',
+    'nixfleet_v=; nixfleet_i=0;',
+    'while [ "$nixfleet_i" -lt "$nixfleet_n" ]; do',
+    'IFS= read -r nixfleet_l || exit 125;',
+    'if [ "$nixfleet_i" -gt 0 ]; then nixfleet_v="$nixfleet_v\n"; fi;',
+    'nixfleet_v="$nixfleet_v$nixfleet_l"; nixfleet_i=$((nixfleet_i+1));',
+    'done;',
+    'eval "export $1=\\"\\$nixfleet_v\\""; };',
+  ].join(' ');
+  const calls = names.map((name) => `nixfleet_read ${name};`).join(' ');
+  return `${read} ${calls} unset nixfleet_n nixfleet_v nixfleet_l nixfleet_i;`;
+}

@@ -1,0 +1,221 @@
+// `rollback:` end to end (see CORE-009): the real CLI on local hosts, a real journal. A rollback
+// runs only where its op failed, is journaled as its own command and shown everywhere; a failed
+// rollback exits 4; `--no-rollback` turns rollbacks off; armed timers fire or stay quiet.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { parseXml } from '../ui/support/xml-well-formed.js';
+
+vi.setConfig({ testTimeout: 120_000 });
+
+// Each host writes `state-HOST`; `b` fails every op that reads `$FAIL`, and its rollback
+// restores the file. `broken-rollback` fails and so does its rollback.
+const FLEET = `version: 1
+hosts:
+  a: { vars: { fail: "" } }
+  b: { vars: { fail: "yes" } }
+ops:
+  change:
+    run: echo changed > state-{{ host.name }}; echo "changing {{ host.name }}"; test -z "$FAIL"
+    env: { FAIL: "{{ host.vars.fail }}" }
+    rollback: echo "undo $NIXFLEET_ROLLBACK_OF on {{ host.name }}"; echo restored > state-{{ host.name }}
+  checked:
+    run: echo changed > state-{{ host.name }}
+    postcheck: test -z "$FAIL"
+    env: { FAIL: "{{ host.vars.fail }}" }
+    rollback: echo restored > state-{{ host.name }}
+  slow:
+    run: echo changed > state-{{ host.name }}; test -z "$FAIL" || sleep 30
+    env: { FAIL: "{{ host.vars.fail }}" }
+    timeout: 1s
+    rollback:
+      run: echo restored > state-{{ host.name }}
+      timeout: 20s
+  broken-rollback:
+    run: echo changed > state-{{ host.name }}; test -z "$FAIL"
+    env: { FAIL: "{{ host.vars.fail }}" }
+    rollback: echo "cannot undo"; exit 7
+  after:
+    run: echo after > after-{{ host.name }}
+  held:
+    run: exit 1
+    rollback: i=0; while [ ! -e release ] && [ $i -lt 1500 ]; do i=$((i+1)); sleep 0.02; done
+  nowhere:
+    run: echo changed > state-{{ host.name }}
+    cwd: no-such-directory
+    rollback: echo restored > ../state-{{ host.name }}
+  armed-ok:
+    run: echo changed > state-{{ host.name }}
+    rollback:
+      run: echo restored > state-{{ host.name }}
+      armed: 2s
+  armed-late:
+    run: echo changed > state-{{ host.name }}; sleep 4
+    rollback:
+      run: echo timer > state-{{ host.name }}; echo from the timer
+      armed: 1s
+pipelines:
+  deploy: { ops: [change, after] }
+`;
+
+let dir: string;
+beforeEach(() => {
+  dir = makeTempDir({ 'fleet.yaml': FLEET, 'home/.keep': '' });
+});
+const state = (host: string) => readFileSync(join(dir, `state-${host}`), 'utf8').trim();
+// The armed timer keeps its state under $HOME: a home of the test's own.
+const cli = (args: string[]) => runCli(dir, args, { env: { HOME: join(dir, 'home') } });
+
+describe('rollback', () => {
+  it('runs only where the op failed, as its own journaled command, shown by show, logs, --json and JUnit', async () => {
+    const result = await cli(['apply', 'deploy', '--json', '--junit', 'report.xml']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(state('a')).toBe('changed');
+    expect(state('b')).toBe('restored');
+    expect(existsSync(join(dir, 'after-b'))).toBe(false);
+
+    const report = JSON.parse(result.stdout);
+    expect(report.hosts.a[0]).not.toHaveProperty('rollback');
+    expect(report.hosts.b[0]).toMatchObject({ op: 'change', status: 'ERROR', exitCode: 1 });
+    expect(report.hosts.b[0].rollback).toEqual({
+      commandId: expect.stringMatching(/^c\d+$/),
+      status: 'SUCCESS',
+      exitCode: 0,
+      durationMs: expect.any(Number),
+      error: null,
+    });
+    expect(report.hosts.b[1]).toMatchObject({ op: 'after', status: 'SKIPPED' });
+    const rollbackId = report.hosts.b[0].rollback.commandId as string;
+
+    const shown = JSON.parse((await cli(['show', report.runId, '--json'])).stdout);
+    const rollbacks = shown.commands.filter((c: { rollbackOf: string | null }) => c.rollbackOf !== null);
+    const failed = shown.commands.find((c: { hostId: string; op: string }) => c.hostId === 'b' && c.op === 'change');
+    expect(rollbacks).toEqual([
+      expect.objectContaining({ id: rollbackId, hostId: 'b', op: 'change', stage: 0, status: 'SUCCESS' }),
+    ]);
+    expect(rollbacks[0].rollbackOf).toBe(failed.id);
+    expect(rollbacks[0].outputFile).not.toBe(failed.outputFile);
+
+    const text = (await cli(['show', report.runId])).stdout;
+    expect(text).toContain(`${rollbackId} [b] change: rollback of ${failed.id} SUCCESS`);
+    expect(text).toMatch(/^b\s+ERROR\(1\) \S+\s+SKIPPED$/m);
+
+    const logs = await cli(['logs', rollbackId]);
+    expect(logs.stdout).toBe(`undo ${failed.id} on b`);
+    const runLogs = (await cli(['logs', report.runId, '--host', 'b'])).stdout;
+    expect(runLogs).toContain(`==> ${rollbackId} [b] change rollback of ${failed.id} SUCCESS <==\nundo`);
+    expect(runLogs).toContain(`==> ${failed.id} [b] change ERROR <==\nchanging b\n`);
+
+    const xml = readFileSync(join(dir, 'report.xml'), 'utf8');
+    parseXml(xml);
+    expect(xml).toMatch(/<testcase classname="deploy.change" name="b rollback" time="[0-9.]+"\/>/);
+    expect(xml).toContain('<testsuite name="1. change" tests="3" failures="1"');
+  });
+
+  it('a failed postcheck and a timeout are rolled back too', async () => {
+    const checked = await cli(['apply', 'checked', '--json']);
+    expect(checked.exitCode, checked.stderr).toBe(1);
+    expect(JSON.parse(checked.stdout).hosts.b[0].rollback.status).toBe('SUCCESS');
+    expect(state('b')).toBe('restored');
+    expect(state('a')).toBe('changed');
+
+    const slow = await cli(['apply', 'slow', '--json']);
+    expect(slow.exitCode, slow.stderr).toBe(1);
+    const entry = JSON.parse(slow.stdout).hosts.b[0];
+    expect(entry.status).toBe('TIMEOUT');
+    expect(entry.rollback.status).toBe('SUCCESS');
+    expect(state('b')).toBe('restored');
+  });
+
+  it('a rollback that fails is loud: exit 4, a line on stderr, JUnit failure, `show` says a person is needed', async () => {
+    const result = await cli(['apply', 'broken-rollback', '--junit', 'report.xml']);
+    expect(result.exitCode, result.stderr).toBe(4);
+    expect(result.stdout).toMatch(/^\[b\] broken-rollback rollback ERROR \(\d+\.\ds\): rollback failed \(exit 7\)$/m);
+    expect(result.stdout).toContain('[b]   | cannot undo');
+    expect(result.stderr).toMatch(
+      /^nixfleet: rollback (c\d+) of broken-rollback on b ERROR: rollback failed \(exit 7\); b needs a person \(`nixfleet logs \1`\)$/m,
+    );
+    const xml = readFileSync(join(dir, 'report.xml'), 'utf8');
+    expect(xml).toContain('name="b rollback"');
+    expect(xml).toContain('<failure type="ERROR" message="rollback failed (exit 7)">cannot undo</failure>');
+    const runId = /^run (r\d+)/m.exec(result.stdout)![1]!;
+    const shown = (await cli(['show', runId])).stdout;
+    expect(shown).toMatch(/rollback of c\d+ ERROR\(7\) \S+; b needs a person/);
+  });
+
+  it('the host stays claimed until its rollback ends: another run on it is refused (exit 3)', async () => {
+    const first = spawnCli(dir, ['apply', 'held', '--on', 'b'], { env: { HOME: join(dir, 'home') } });
+    const rollbackRuns = async () => {
+      const shown = await cli(['show', 'r1', '--json']);
+      if (shown.exitCode !== 0) return false;
+      const commands = JSON.parse(shown.stdout).commands as { rollbackOf: string | null; status: string }[];
+      return commands.some((c) => c.rollbackOf !== null && c.status === 'EXECUTING');
+    };
+    const deadline = Date.now() + 30_000;
+    while (!(await rollbackRuns())) {
+      expect(Date.now(), 'the rollback never started').toBeLessThan(deadline);
+      await sleep(100);
+    }
+    const second = await cli(['apply', 'after', '--on', 'b']);
+    writeFileSync(join(dir, 'release'), '');
+    expect(second.exitCode, second.stderr).toBe(3);
+    expect(second.stderr).toMatch(/b.*busy|busy.*b/);
+    expect((await first).exitCode).toBe(1);
+  });
+
+  it('an op whose command never started (the transport failed first) is not rolled back', async () => {
+    const result = await cli(['apply', 'nowhere', '--on', 'a', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const entry = JSON.parse(result.stdout).hosts.a[0];
+    expect(entry.error).toMatch(/^local: cannot start \/bin\/sh in .*no-such-directory/);
+    expect(entry).not.toHaveProperty('rollback');
+    const shown = JSON.parse((await cli(['show', JSON.parse(result.stdout).runId, '--json'])).stdout);
+    expect(shown.commands.map((c: { rollbackOf: string | null }) => c.rollbackOf)).toEqual([null]);
+  });
+
+  it('--no-rollback runs no rollback and journals none', async () => {
+    const result = await cli(['apply', 'deploy', '--no-rollback', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(state('b')).toBe('changed');
+    const report = JSON.parse(result.stdout);
+    expect(report.hosts.b[0]).not.toHaveProperty('rollback');
+    const shown = JSON.parse((await cli(['show', report.runId, '--json'])).stdout);
+    expect(shown.commands.filter((c: { rollbackOf: string | null }) => c.rollbackOf !== null)).toEqual([]);
+  });
+
+  it('plan shows each host’s rendered rollback and the armed delay', async () => {
+    const plan = await cli(['plan', 'armed-ok', '--on', 'b']);
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('armed-ok (timeout 10m, rollback timeout 10m, armed 2s)');
+    expect(plan.stdout).toContain('rollback  $ echo restored > state-b');
+    const json = JSON.parse((await cli(['plan', 'slow', '--json'])).stdout);
+    expect(json.stages[0].rollback).toEqual({ timeoutMs: 20_000, armedMs: null });
+    expect(json.stages[0].commands[0].rollback).toBe('echo restored > state-a');
+  });
+});
+
+describe('armed rollback on a local host', () => {
+  it('a success disarms the timer: after the delay the rollback has not run', async () => {
+    const result = await cli(['apply', 'armed-ok', '--on', 'a', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).hosts.a[0].armed).toEqual({ delayMs: 2000, state: 'disarmed' });
+    // Twice the delay, then the file is still what the op wrote.
+    await sleep(4000);
+    expect(state('a')).toBe('changed');
+  });
+
+  it('an op outliving the delay fails: the timer ran the rollback, journaled with its output', async () => {
+    const result = await cli(['apply', 'armed-late', '--on', 'a', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const entry = JSON.parse(result.stdout).hosts.a[0];
+    expect(entry.error).toBe('the armed rollback fired before nixfleet could disarm it (armed 1s)');
+    expect(entry.armed).toEqual({ delayMs: 1000, state: 'fired' });
+    expect(entry.rollback).toMatchObject({ status: 'SUCCESS', exitCode: 0 });
+    // The op wrote `changed` first; the timer's rollback overwrote it while the op slept.
+    expect(state('a')).toBe('timer');
+    const logs = await cli(['logs', entry.rollback.commandId]);
+    expect(logs.stdout).toContain('from the timer');
+  });
+});

@@ -1,0 +1,279 @@
+// CORE-008 end to end: the real CLI, a real journal, local hosts. Every command stamps when it
+// started and ended (`date +%s%N`), so the order of the rollout is read from what the commands
+// themselves saw, never from wall-clock guesses in the test.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it, vi } from 'vitest';
+import { waitFor } from '../engine/support/wait-for.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+
+vi.setConfig({ testTimeout: 240_000 });
+
+const HOSTS = Array.from({ length: 10 }, (_, i) => `h${i + 1}`);
+
+/**
+ * Ten local hosts through build, switch, check. `fail` hosts exit 1 in `failIn` (default check);
+ * with `gate`, every other host's build waits until the file `gate` exists.
+ */
+function fleet(
+  rollout: string,
+  options: { fail?: string[]; failIn?: string; concurrency?: number; gate?: boolean } = {},
+) {
+  const failing = (options.fail ?? []).map((h) => `[ "$NIXFLEET_HOST" = ${h} ]`).join(' || ');
+  const failLine = failing ? `if ${failing}; then exit 1; fi` : 'true';
+  // The failing hosts never wait at the gate: they fail while the others are held there.
+  const gateLoop = `while ! { ${failing || 'false'}; } && [ ! -f gate ]; do sleep 0.05; done; `;
+  const body = (op: string) =>
+    `${op === 'build' && options.gate ? gateLoop : ''}sleep 0.05; ${op === (options.failIn ?? 'check') ? failLine : 'true'}`;
+  const stamp = (op: string) =>
+    `date +%s%N > stamps/$NIXFLEET_HOST.${op}.start; ( ${body(op)} ); s=$?; date +%s%N > stamps/$NIXFLEET_HOST.${op}.end; exit $s`;
+  return `version: 1
+settings: { concurrency: ${options.concurrency ?? 10} }
+hosts: { ${HOSTS.map((h) => `${h}: {}`).join(', ')} }
+ops:
+  build: { run: '${stamp('build')}', retryable: true }
+  switch: { run: '${stamp('switch')}', retryable: true }
+  check: { run: '${stamp('check')}', retryable: true }
+pipelines:
+  deploy:
+    ops: [build, switch, check]
+    rollout: ${rollout}
+`;
+}
+
+function dirWithFleet(text: string): string {
+  return makeTempDir({ 'fleet.yaml': text, 'stamps/.keep': '' });
+}
+
+/** host -> op -> [start, end] in nanoseconds, as the commands wrote them. */
+function stamps(dir: string): Map<string, Map<string, [bigint, bigint]>> {
+  const out = new Map<string, Map<string, [bigint, bigint]>>();
+  for (const name of readdirSync(join(dir, 'stamps'))) {
+    const [host, op, edge] = name.split('.');
+    if (edge !== 'start') continue;
+    const read = (e: string) => BigInt(readFileSync(join(dir, 'stamps', `${host}.${op}.${e}`), 'utf8').trim());
+    const ops = out.get(host!) ?? new Map<string, [bigint, bigint]>();
+    ops.set(op!, [read('start'), read('end')]);
+    out.set(host!, ops);
+  }
+  return out;
+}
+
+const span = (all: ReturnType<typeof stamps>, hosts: string[], ops?: string[]) => {
+  const pairs = hosts.flatMap((h) => [...(all.get(h)?.entries() ?? [])].filter(([op]) => !ops || ops.includes(op)));
+  const starts = pairs.map(([, [s]]) => s);
+  const ends = pairs.map(([, [, e]]) => e);
+  const sorted = (values: bigint[]) => values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { first: sorted(starts)[0]!, last: sorted(ends).at(-1)! };
+};
+
+describe('canary and batches', () => {
+  it('10 hosts, canary 1, batch 3: the canary alone through every stage, then batches of 3, each through every stage', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 3 }'));
+    const result = await runCli(dir, ['apply', 'deploy', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.status).toBe('COMPLETE');
+    expect(report.hosts.h1.map((e: { batch: number }) => e.batch)).toEqual([0, 0, 0]);
+    expect(report.hosts.h4[0].batch).toBe(1);
+    expect(report.hosts.h5[0].batch).toBe(2);
+    expect(report.hosts.h10[0].batch).toBe(3);
+
+    const all = stamps(dir);
+    expect(all.size).toBe(10);
+    const waves = [['h1'], ['h2', 'h3', 'h4'], ['h5', 'h6', 'h7'], ['h8', 'h9', 'h10']];
+    for (let i = 0; i + 1 < waves.length; i++) {
+      // Every stage of a wave ended before anything of the next one started.
+      expect(span(all, waves[i]!).last < span(all, waves[i + 1]!).first, `wave ${i} before wave ${i + 1}`).toBe(true);
+    }
+    for (const wave of waves) {
+      // The stage barrier holds inside each wave.
+      expect(span(all, wave, ['build']).last < span(all, wave, ['switch']).first).toBe(true);
+      expect(span(all, wave, ['switch']).last < span(all, wave, ['check']).first).toBe(true);
+    }
+    // The canary ran alone: nothing else overlapped it.
+    const canary = span(all, ['h1']);
+    expect(canary.last < span(all, HOSTS.slice(1)).first).toBe(true);
+  });
+
+  it('a failing canary stops the run: nothing else started, the rest SKIPPED with the reason, exit 1', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 3 }', { fail: ['h1'] }));
+    const junit = join(dir, 'report.xml');
+    const result = await runCli(dir, ['apply', 'deploy', '--json', '--junit', junit]);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout);
+    const reason = 'canary failed on h1: the other hosts were not started';
+    expect(report).toMatchObject({ status: 'FAILED', stopped: reason });
+    expect([...stamps(dir).keys()]).toEqual(['h1']);
+    expect(report.hosts.h1.map((e: { status: string }) => e.status)).toEqual(['SUCCESS', 'SUCCESS', 'ERROR']);
+    for (const host of HOSTS.slice(1)) {
+      for (const entry of report.hosts[host]) expect(entry).toMatchObject({ status: 'SKIPPED', error: reason });
+    }
+    expect(readFileSync(junit, 'utf8')).toContain(`<skipped message="SKIPPED: ${reason}"/>`);
+  });
+  it('pause: the next wave starts no sooner than the pause after the previous one ended', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 9, pause: 1500ms }'));
+    const result = await runCli(dir, ['apply', 'deploy', '--renderer', 'plain']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const all = stamps(dir);
+    // A lower bound only: a pause is a minimum wait, however loaded the machine.
+    const gapNs = span(all, HOSTS.slice(1)).first - span(all, ['h1']).last;
+    expect(gapNs >= 1_500_000_000n, `gap ${gapNs} ns`).toBe(true);
+  });
+  it('Ctrl-C during a pause ends it: the run is CANCELLED at once, no later wave starts', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 3, pause: 1h }'));
+    const apply = spawnCli(dir, ['apply', 'deploy', '--json'], { timeoutMs: 240_000 });
+    await waitFor(() => existsSync(join(dir, 'stamps', 'h1.check.end')), 'the canary finished');
+    apply.kill('SIGINT');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    const report = JSON.parse(String(result.stdout));
+    expect(report.status).toBe('CANCELLED');
+    expect([...stamps(dir).keys()]).toEqual(['h1']);
+    for (const h of HOSTS.slice(1)) expect(report.hosts[h][0].status).toBe('CANCELLED');
+  });
+});
+
+describe('the failure budget', () => {
+  it('maxFailures 2 with 4 failing hosts: the third failure stops new hosts, the rest SKIPPED with the reason', async () => {
+    // One at a time, so exactly which hosts ran is determined: h2, h3 fail, h5 is the third failure.
+    const dir = dirWithFleet(fleet('{ maxFailures: 2 }', { fail: ['h2', 'h3', 'h5', 'h6'], concurrency: 1 }));
+    const result = await runCli(dir, ['apply', 'deploy', '--renderer', 'plain']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const reason = 'failure budget exceeded: 3 of 10 hosts failed, limit 2';
+    expect(result.stdout).toContain(`[h6] check SKIPPED (${reason})`);
+    // The recap says why each skipped host did not complete, then why the rollout stopped.
+    expect(result.stdout).toMatch(new RegExp(`^\\s+h6\\s+ok=2\\s+failed=0\\s+skipped=1\\s+${reason}$`, 'm'));
+    expect(result.stdout).toContain(`rollout stopped: ${reason}`);
+    expect(result.stdout).toMatch(/^run r1 FAILED: 2\/10 host\(s\) completed/m);
+    const all = stamps(dir);
+    // Stages strategy: every host's build ran before the budget was exceeded in the check stage,
+    // then checks ran one at a time up to h5.
+    expect([...all.keys()].sort()).toEqual([...HOSTS].sort());
+    const checked = HOSTS.filter((h) => all.get(h)?.has('check'));
+    expect(checked).toEqual(['h1', 'h2', 'h3', 'h4', 'h5']);
+
+    const show = await runCli(dir, ['show', 'r1', '--json']);
+    const commands = JSON.parse(show.stdout).commands as {
+      hostId: string;
+      op: string;
+      status: string;
+      error: string;
+    }[];
+    const check = Object.fromEntries(commands.filter((c) => c.op === 'check').map((c) => [c.hostId, c]));
+    expect(HOSTS.map((h) => check[h]!.status)).toEqual([
+      'SUCCESS',
+      'ERROR',
+      'ERROR',
+      'SUCCESS',
+      'ERROR',
+      'SKIPPED',
+      'SKIPPED',
+      'SKIPPED',
+      'SKIPPED',
+      'SKIPPED',
+    ]);
+    for (const h of HOSTS.slice(5)) expect(check[h]!.error).toBe(reason);
+  });
+
+  it('--max-failures 0 stops at the first failure while the commands already running finish', async () => {
+    // h1 fails at once; h2 and h3 are running (they wait for a gate); 3 at a time.
+    const dir = dirWithFleet(
+      fleet('{ strategy: stages }', { fail: ['h1'], failIn: 'build', concurrency: 3, gate: true }),
+    );
+    const apply = spawnCli(dir, ['apply', 'deploy', '--max-failures', '0', '--json'], { timeoutMs: 240_000 });
+    const db = join(dir, '.nixfleet', 'nixfleet.db');
+    const status = (host: string, op: string) => {
+      if (!existsSync(db)) return undefined;
+      const conn = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        const row = conn.prepare('SELECT status FROM commands WHERE host_id = ? AND op = ?').get(host, op) as
+          | { status: string }
+          | undefined;
+        return row?.status;
+      } catch {
+        return undefined; // the journal is still being created
+      } finally {
+        conn.close();
+      }
+    };
+    // The budget is exceeded (h4 is SKIPPED) while h2 and h3 are still running their build.
+    await waitFor(() => status('h4', 'build') === 'SKIPPED', 'h4 build SKIPPED');
+    expect(status('h2', 'build')).toBe('EXECUTING');
+    expect(status('h3', 'build')).toBe('EXECUTING');
+    writeFileSync(join(dir, 'gate'), '');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    const report = JSON.parse(String(result.stdout));
+    const reason = 'failure budget exceeded: 1 of 10 hosts failed, limit 0';
+    expect(report).toMatchObject({ status: 'FAILED', stopped: reason });
+    expect(report.hosts.h1[0]).toMatchObject({ op: 'build', status: 'ERROR' });
+    for (const h of ['h2', 'h3']) {
+      expect(report.hosts[h][0]).toMatchObject({ op: 'build', status: 'SUCCESS' });
+      expect(report.hosts[h][1]).toMatchObject({ op: 'switch', status: 'SKIPPED', error: reason });
+    }
+    for (const h of HOSTS.slice(3)) {
+      expect(
+        report.hosts[h].every((e: { status: string; error: string }) => e.status === 'SKIPPED' && e.error === reason),
+      ).toBe(true);
+    }
+    expect([...stamps(dir).keys()].sort()).toEqual(['h1', 'h2', 'h3']);
+  });
+});
+
+describe('plan and flags', () => {
+  it('plan shows the canary, the batches and the budget, in text and --json; flags override the file', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 1, batch: 3, maxFailures: 20%, pause: 30s }'));
+    const text = await runCli(dir, ['plan', 'deploy']);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      'rollout: canary h1 first, alone; 3 batch(es), each through every stage; failure budget 2 host(s) (20%); pause 30s between batches',
+    );
+    expect(text.stdout).toMatch(/^ {2}canary\s+h1$/m);
+    expect(text.stdout).toMatch(/^ {2}batch 1\/3\s+h2, h3, h4$/m);
+    expect(text.stdout).toMatch(/^ {2}batch 3\/3\s+h8, h9, h10$/m);
+    const json = await runCli(dir, [
+      'plan',
+      'deploy',
+      '--json',
+      '--batch',
+      '50%',
+      '--canary',
+      'h10',
+      '--max-failures',
+      '0',
+    ]);
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).rollout).toEqual({
+      strategy: 'batches',
+      canary: ['h10'],
+      batches: 3,
+      maxFailures: 0,
+      maxFailuresSpec: '0',
+      pauseMs: 30_000,
+      waves: [
+        { batch: 0, hosts: ['h10'] },
+        { batch: 1, hosts: ['h1', 'h2', 'h3', 'h4'] },
+        { batch: 2, hosts: ['h5', 'h6', 'h7', 'h8'] },
+        { batch: 3, hosts: ['h9'] },
+      ],
+    });
+  });
+
+  it('bad rollout flags are exit 2 with a hint, before anything runs', async () => {
+    const dir = dirWithFleet(fleet('{ strategy: stages }'));
+    for (const [args, message] of [
+      [['--batch', '0'], '--batch must be a whole number of at least 1 or a percentage, got `0`'],
+      [['--max-failures', 'lots'], '--max-failures must be a whole number of at least 0 or a percentage, got `lots`'],
+      [['--canary', 'web9'], 'unknown host `web9`'],
+      [['--canary', '0'], '--canary needs hosts or a number of at least 1, got `0`'],
+    ] as const) {
+      const result = await runCli(dir, ['apply', 'deploy', ...args]);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    }
+    expect(existsSync(join(dir, '.nixfleet'))).toBe(false);
+  });
+});

@@ -1,0 +1,75 @@
+// Rollbacks on the dashboard (see CORE-009), in headless Debian chromium: a run where one host's
+// op fails and is rolled back, started by another `nixfleet apply`, shows the op's own status in
+// its grid cell with a rollback chip beside it; the chip opens the rollback's output, as text.
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
+import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+
+const FLEET = `version: 1
+hosts:
+  web1: {}
+  web2: {}
+ops:
+  switch:
+    run: echo "switching $NIXFLEET_HOST"; test "$NIXFLEET_HOST" = web1
+    rollback: echo "undo on $NIXFLEET_HOST <b>bold</b>"
+  check:
+    run: echo checked
+pipelines:
+  deploy: { ops: [switch, check] }
+`;
+
+let browser: Browser;
+let serve: ServeProcess | undefined;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (serve) await serve.stop('SIGKILL');
+});
+
+describe('rollbacks on the dashboard', () => {
+  it('a rolled-back cell keeps its ERROR and carries a rollback chip that opens the rollback output', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(serve.url);
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
+
+    const apply = await spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 60_000 });
+    expect(apply.exitCode).toBe(1);
+    await page.waitForSelector('#run-status[data-status="PARTIAL"]', { timeout: 30_000 });
+    const chip = '#grid tr[data-host="web2"] .rollback-chip';
+    await page.waitForSelector(`${chip}[data-status="SUCCESS"]`, { timeout: 30_000 });
+
+    const cells = await page
+      .locator('#grid tr[data-host="web2"] .cell')
+      .evaluateAll((tds) => tds.map((td) => td.getAttribute('data-status')));
+    expect(cells).toEqual(['ERROR', 'SKIPPED']);
+    expect(await page.locator('#grid tr[data-host="web1"] .rollback-chip').count()).toBe(0);
+    expect(await page.locator(chip).textContent()).toBe('↺ SUCCESS');
+
+    await page.evaluate((selector) => document.querySelector<HTMLElement>(selector)?.click(), chip);
+    await page.waitForFunction(() => document.getElementById('output')?.textContent?.includes('undo on web2'), null, {
+      timeout: 30_000,
+    });
+    expect(await page.locator('#output').textContent()).toContain('<b>bold</b>');
+    expect(await page.locator('#output-title').textContent()).toMatch(
+      /^c\d+ · web2 · switch rollback of c\d+ · SUCCESS$/,
+    );
+    expect(await page.locator('#output b').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await page.screenshot({ path: join(ROOT, 'test-results/dashboard-rollback.png'), fullPage: true });
+    await page.close();
+  }, 120_000);
+});

@@ -1,0 +1,69 @@
+// CORE-008 on the dashboard, in a real browser: a batched run with a failure budget started by
+// another `nixfleet apply` shows each host's batch and the budget used / limit, read from the
+// journal through State Sync.
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, ROOT, runCli } from '../support/cli.js';
+import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+
+// h3 fails, and the budget allows one failure: the run goes on and ends PARTIAL.
+const FLEET = `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {} }
+ops:
+  build: { run: 'test "$NIXFLEET_HOST" != h3' }
+  check: { run: 'true' }
+pipelines:
+  deploy:
+    ops: [build, check]
+    rollout: { canary: 1, batch: 2, maxFailures: 1 }
+`;
+
+let browser: Browser;
+let serve: ServeProcess | undefined;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (serve) await serve.stop('SIGKILL');
+});
+
+describe('a rollout on the dashboard', () => {
+  it('shows each host’s batch and the failure budget used / limit', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const applied = await runCli(dir, ['apply', 'deploy']);
+    expect(applied.exitCode, applied.stderr).toBe(1);
+    serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(serve.url);
+    await page.waitForSelector('#run-status[data-status="PARTIAL"]', { timeout: 60_000 });
+
+    const budget = page.locator('#run-budget');
+    expect(await budget.textContent()).toBe('failure budget 1/1');
+    expect(await budget.getAttribute('data-used')).toBe('1');
+    expect(await page.locator('#run-batches').textContent()).toBe('2 batch(es) after a canary');
+    const labels = await page
+      .locator('#grid tbody tr')
+      .evaluateAll((rows) =>
+        rows.map((row) => [row.getAttribute('data-host'), row.querySelector('.batch-tag')?.textContent ?? null]),
+      );
+    expect(labels).toEqual([
+      ['h1', 'canary'],
+      ['h2', 'batch 1/2'],
+      ['h3', 'batch 1/2'],
+      ['h4', 'batch 2/2'],
+      ['h5', 'batch 2/2'],
+    ]);
+    expect(pageErrors).toEqual([]);
+    await page.screenshot({ path: join(ROOT, 'test-results/dashboard-rollout.png'), fullPage: true });
+    await page.close();
+  }, 240_000);
+});

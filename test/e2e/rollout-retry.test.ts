@@ -1,0 +1,133 @@
+// CORE-008 end to end: nixfleet is killed (-9) in the middle of a batched run; the next process
+// marks what it left ORPHANED, and `retry` finishes exactly the hosts and stages that were left,
+// batch by batch, with the rollout the first run journaled.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it, vi } from 'vitest';
+import { waitFor } from '../engine/support/wait-for.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+
+vi.setConfig({ testTimeout: 240_000 });
+
+// Six hosts in batches of 2; h3's `b` waits for the file `gate`, so the kill lands inside batch 2.
+const FLEET = `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {}, h6: {} }
+ops:
+  a: { run: 'echo "$NIXFLEET_HOST a" >> ran.txt', retryable: true }
+  b:
+    run: 'echo "$NIXFLEET_HOST b" >> ran.txt; if [ "$NIXFLEET_HOST" = h3 ]; then while [ ! -f gate ]; do sleep 0.05; done; fi'
+    retryable: true
+pipelines:
+  deploy:
+    ops: [a, b]
+    rollout: { strategy: batches, batch: 2, maxFailures: 1 }
+`;
+
+const ran = (dir: string) =>
+  existsSync(join(dir, 'ran.txt')) ? readFileSync(join(dir, 'ran.txt'), 'utf8').trim().split('\n').filter(Boolean) : [];
+
+function commandStatus(dir: string, host: string, op: string): string | undefined {
+  const db = join(dir, '.nixfleet', 'nixfleet.db');
+  if (!existsSync(db)) return undefined;
+  const conn = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    const row = conn.prepare('SELECT status FROM commands WHERE host_id = ? AND op = ?').get(host, op) as
+      | { status: string }
+      | undefined;
+    return row?.status;
+  } catch {
+    return undefined; // the journal is still being created
+  } finally {
+    conn.close();
+  }
+}
+
+describe('retry after kill -9 in a batched run', () => {
+  it('recovery marks the run ORPHANED; retry runs exactly what was left, batch by batch', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const apply = spawnCli(dir, ['apply', 'deploy', '--json'], { timeoutMs: 240_000 });
+    await waitFor(() => ran(dir).includes('h3 b') && commandStatus(dir, 'h4', 'b') === 'SUCCESS', 'h3 b running');
+    apply.kill('SIGKILL');
+    await apply;
+    writeFileSync(join(dir, 'gate'), ''); // lets the orphaned h3 command end; it writes nothing more
+    expect(ran(dir).sort()).toEqual(['h1 a', 'h1 b', 'h2 a', 'h2 b', 'h3 a', 'h3 b', 'h4 a', 'h4 b']);
+
+    const runs = await runCli(dir, ['runs', '--json']);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(JSON.parse(runs.stdout)[0]).toMatchObject({ id: 'r1', status: 'ORPHANED' });
+    expect(commandStatus(dir, 'h3', 'b')).toBe('ORPHANED');
+    expect(commandStatus(dir, 'h5', 'a')).toBe('ORPHANED');
+
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const retry = await runCli(dir, ['retry', 'r1', '--json']);
+    expect(retry.exitCode, retry.stderr).toBe(0);
+    const report = JSON.parse(retry.stdout);
+    expect(report).toMatchObject({ runId: 'r2', status: 'COMPLETE', stopped: null });
+    const summary = Object.fromEntries(
+      Object.entries(report.hosts as Record<string, { op: string; status: string; batch: number }[]>).map(
+        ([host, entries]) => [host, entries.map((e) => `${e.op}:${e.status}:${e.batch}`)],
+      ),
+    );
+    expect(summary).toEqual({
+      h3: ['b:SUCCESS:2'],
+      h5: ['a:SUCCESS:3', 'b:SUCCESS:3'],
+      h6: ['a:SUCCESS:3', 'b:SUCCESS:3'],
+    });
+    // Batch 2's leftover ran first, then batch 3 with its stage barrier.
+    const lines = ran(dir);
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toBe('h3 b');
+    expect(lines.slice(1, 3).sort()).toEqual(['h5 a', 'h6 a']);
+    expect(lines.slice(3).sort()).toEqual(['h5 b', 'h6 b']);
+
+    const again = await runCli(dir, ['retry', 'r2']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toContain('nothing to retry');
+  });
+});
+
+describe('retry after the failure budget stopped a batched run', () => {
+  it('runs the failed host and every SKIPPED one again, batch by batch, with the same budget', async () => {
+    // h3 fails `a` until the file `fixed` exists; fail-fast, batches of 2.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {}, h6: {} }
+ops:
+  a: { run: 'echo "$NIXFLEET_HOST a" >> ran.txt; [ "$NIXFLEET_HOST" != h3 ] || [ -f fixed ]', retryable: true }
+  b: { run: 'echo "$NIXFLEET_HOST b" >> ran.txt' }
+pipelines:
+  deploy:
+    ops: [a, b]
+    rollout: { batch: 2, maxFailures: 0 }
+`,
+    });
+    const first = await runCli(dir, ['apply', 'deploy', '--json']);
+    expect(first.exitCode, first.stderr).toBe(1);
+    const reason = 'failure budget exceeded: 1 of 6 hosts failed, limit 0';
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'FAILED', stopped: reason });
+    expect(ran(dir).filter((l) => /^h[56]/.test(l))).toEqual([]);
+
+    writeFileSync(join(dir, 'fixed'), '');
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const retry = await runCli(dir, ['retry', 'r1', '--json']);
+    expect(retry.exitCode, retry.stderr).toBe(0);
+    const report = JSON.parse(retry.stdout);
+    expect(report).toMatchObject({ status: 'COMPLETE', stopped: null });
+    const summary = Object.fromEntries(
+      Object.entries(report.hosts as Record<string, { op: string; batch: number }[]>).map(([host, entries]) => [
+        host,
+        entries.map((e) => `${e.op}:${e.batch}`),
+      ]),
+    );
+    // h4's `a` had finished before the stop; only its `b` was SKIPPED, so only that runs again.
+    expect(summary).toEqual({ h3: ['a:2', 'b:2'], h4: ['b:2'], h5: ['a:3', 'b:3'], h6: ['a:3', 'b:3'] });
+    const lines = ran(dir);
+    expect(lines[0]).toBe('h3 a');
+    expect(lines.slice(1, 3).sort()).toEqual(['h3 b', 'h4 b']);
+    expect(lines.slice(3, 5).sort()).toEqual(['h5 a', 'h6 a']);
+    expect(lines.slice(5).sort()).toEqual(['h5 b', 'h6 b']);
+    const shown = JSON.parse((await runCli(dir, ['show', 'r2', '--json'])).stdout);
+    expect(shown.run).toMatchObject({ retryOf: 'r1', rollout: { strategy: 'batches', batches: 3, maxFailures: 0 } });
+  });
+});

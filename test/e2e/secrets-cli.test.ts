@@ -1,0 +1,193 @@
+// CORE-010 end to end with the real CLI on local hosts: secrets from the environment, a file and
+// a command reach the commands that use them, and their values appear nowhere nixfleet writes or
+// prints: not in the data directory (SQLite, WAL, output files), the terminal, --json or JUnit.
+// Bad secrets stop the run before anything is journaled (exit 2).
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { filesUnder, KEY, leaks, secretFleet, secretFleetDir, sha256, TOKEN } from './support/secret-fleet.js';
+
+const HOSTS = '  h1: {}\n  h2: {}';
+const ENV = { NF_TEST_TOKEN: TOKEN };
+
+async function runsOf(dir: string): Promise<unknown[]> {
+  const runs = await runCli(dir, ['runs', '--json']);
+  return JSON.parse(runs.stdout) as unknown[];
+}
+
+describe('secrets reach the commands and nothing else', () => {
+  it('prints them whole, split across writes, line by line and through env: all redacted everywhere', async () => {
+    const dir = secretFleetDir(secretFleet(HOSTS));
+    const plain = await runCli(dir, ['apply', '--renderer', 'plain', '--junit', 'plain.xml'], { env: ENV });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    const json = await runCli(dir, ['--json', 'apply', '--junit', 'report.xml'], { env: ENV });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const failed = await runCli(dir, ['apply', 'fail', '--renderer', 'plain', '--junit', 'fail.xml'], { env: ENV });
+    expect(failed.exitCode).toBe(1);
+    const failedJson = await runCli(dir, ['--json', 'apply', 'fail'], { env: ENV });
+
+    const logs = await runCli(dir, ['logs', 'r1']);
+    // The commands got the real values: their hashes match.
+    expect(logs.stdout).toContain(`sha=${sha256(TOKEN)}`);
+    expect(logs.stdout).toContain(`keysha=${sha256(KEY)}`);
+    // Whole, on stderr too, split across two writes on each pipe, each line and through env.
+    expect(logs.stdout).toMatch(/==> c1 \[h1\] whole SUCCESS <==\ntoken=\*\*\*\n\*\*\*sha=/);
+    expect(logs.stdout).toMatch(/==> c3 \[h1\] split SUCCESS <==\n\*\*\*\n\*\*\*\n/);
+    expect(logs.stdout).toContain('***\n***\nkeysha=');
+    expect(logs.stdout).toContain(`Bearer *** on h1\ncmd=***\n`);
+
+    const texts: Record<string, string> = {
+      'apply stdout': plain.stdout,
+      'apply stderr': plain.stderr,
+      '--json stdout': json.stdout,
+      '--json stderr': json.stderr,
+      'failed apply': failed.stdout + failed.stderr,
+      'failed --json': failedJson.stdout + failedJson.stderr,
+      logs: logs.stdout,
+      'logs r3': (await runCli(dir, ['logs', 'r3'])).stdout,
+      'show r3': (await runCli(dir, ['--json', 'show', 'r3'])).stdout,
+      runs: (await runCli(dir, ['--json', 'runs'])).stdout,
+      plan: (await runCli(dir, ['--json', 'plan'])).stdout,
+    };
+    for (const report of ['plain.xml', 'report.xml', 'fail.xml'])
+      texts[report] = readFileSync(join(dir, report), 'utf8');
+    expect(texts['fail.xml']).toContain('failure');
+    expect(texts['logs r3']).toContain('failing with ***');
+    const dataFiles = filesUnder(join(dir, '.nixfleet'));
+    expect(dataFiles.some((file) => file.endsWith('nixfleet.db'))).toBe(true);
+    expect(dataFiles.some((file) => file.includes('/logs/'))).toBe(true);
+    expect(leaks(texts, dataFiles)).toEqual([]);
+  });
+
+  it('resolves only the secrets of the commands that run', async () => {
+    const dir = secretFleetDir(secretFleet(HOSTS));
+    chmodSync(join(dir, 'secrets/key.pem'), 0o644);
+    // `whole` uses only the token; the too-open key file is never read.
+    const result = await runCli(dir, ['apply', 'whole', '--renderer', 'plain'], { env: ENV });
+    expect(result.exitCode, result.stderr).toBe(0);
+  });
+});
+
+describe('a secret that cannot be read stops the run before it starts (exit 2)', () => {
+  const cases: [string, (dir: string) => void, Record<string, string>, RegExp][] = [
+    [
+      'a missing environment variable',
+      () => {},
+      {},
+      /^nixfleet: secret `token` \(env NF_TEST_TOKEN\): environment variable NF_TEST_TOKEN is not set$/m,
+    ],
+    [
+      'a world-readable file',
+      (dir) => chmodSync(join(dir, 'secrets/key.pem'), 0o644),
+      ENV,
+      /secret `key` \(file \S+key\.pem\): is accessible by group or others \(mode 0644\)[\s\S]*chmod 600 \S+key\.pem/,
+    ],
+    [
+      'a missing file',
+      (dir) => writeFileSync(join(dir, 'fleet.yaml'), secretFleet(HOSTS).replace('secrets/key.pem', 'secrets/nope')),
+      ENV,
+      /secret `key` \(file \S+nope\): no such file/,
+    ],
+    [
+      'a failing command',
+      (dir) =>
+        writeFileSync(
+          join(dir, 'fleet.yaml'),
+          secretFleet(HOSTS).replace('"cat secrets/cmd-value.txt"', `"echo 'vault: permission denied' >&2; exit 7"`),
+        ),
+      ENV,
+      /secret `fromcmd` \(command `echo 'vault: permission denied' >&2; exit 7`\): failed with exit code 7: vault: permission denied/,
+    ],
+    [
+      'a value too short to redact',
+      () => {},
+      { NF_TEST_TOKEN: 'abc' },
+      /secret `token` \(env NF_TEST_TOKEN\): the value is 3 character\(s\) long; values shorter than 6 cannot be redacted/,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_name, spoil, env, message) => {
+    const dir = secretFleetDir(secretFleet(HOSTS));
+    spoil(dir);
+    const result = await runCli(dir, ['apply', '--renderer', 'plain'], { env });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).not.toContain('run r1');
+    expect(await runsOf(dir)).toEqual([]);
+    // Nothing ran: no output file was ever written.
+    expect(existsSync(join(dir, '.nixfleet/logs')) && filesUnder(join(dir, '.nixfleet/logs')).length > 0).toBe(false);
+  });
+});
+
+describe('validate and plan never resolve secrets', () => {
+  it('pass with the variable unset, the file too open and the command failing', async () => {
+    const dir = secretFleetDir(secretFleet(HOSTS).replace('"cat secrets/cmd-value.txt"', '"exit 7"'));
+    chmodSync(join(dir, 'secrets/key.pem'), 0o644);
+    const validate = await runCli(dir, ['validate']);
+    expect(validate.exitCode, validate.stderr).toBe(0);
+    const plan = await runCli(dir, ['plan']);
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain(`printf 'token=%s\\n' "$NIXFLEET_SECRET_token"`);
+    const planJson = await runCli(dir, ['--json', 'plan']);
+    const viaenv = (JSON.parse(planJson.stdout) as { stages: { commands: unknown[] }[] }).stages[3]!.commands[0];
+    expect(viaenv).toMatchObject({
+      secrets: ['fromcmd'],
+      secretEnv: { AUTH: ['Bearer ', { secret: 'fromcmd' }, ' on h1'] },
+    });
+    expect(existsSync(join(dir, 'secrets/cmd-value.txt'))).toBe(true);
+    expect(leaks({ plan: plan.stdout + planJson.stdout, validate: validate.stdout })).toEqual([]);
+  });
+
+  it.each([
+    ['{{ secret.tokn }}', /ops\.whole\.run: unknown secret `tokn` \(did you mean `token`\?\)/],
+    ['{{ secret.tok-en }}', /unknown template name `secret\.tok-en`/],
+  ])('refuses %s with its position', async (placeholder, message) => {
+    const dir = secretFleetDir(
+      secretFleet(HOSTS).replace("printf 'token=%s\\n' {{ secret.token }}", `echo ${placeholder}`),
+    );
+    const result = await runCli(dir, ['validate']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^fleet\.yaml:\d+:\d+: /m);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('refuses a secret with no or two sources, a bad name, a secret in cwd and `secrets` in an include', async () => {
+    const fleet = secretFleet(HOSTS)
+      .replace('fromcmd: { command:', 'fromcmd: { env: X, command:')
+      .replace('  token: {', '  empty: {}\n  9lives: { env: Y }\n  token: {')
+      .replace('  fail:\n', '  fail:\n    cwd: "/tmp/{{ secret.token }}"\n');
+    const dir = secretFleetDir(`${fleet}include: [more.yaml]\n`);
+    writeFileSync(join(dir, 'more.yaml'), 'secrets:\n  other: { env: Z }\n');
+    const result = await runCli(dir, ['validate']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      '`9lives` is not a valid secret name (use letters, digits and `_`, starting with a letter)',
+    );
+    expect(result.stderr).toMatch(/more\.yaml:1:1: secrets: `secrets` is only allowed in the main fleet file/);
+    writeFileSync(join(dir, 'more.yaml'), 'hosts: {}\n');
+    writeFileSync(join(dir, 'fleet.yaml'), `${fleet.replace('  9lives: { env: Y }\n', '')}include: [more.yaml]\n`);
+    const semantic = await runCli(dir, ['validate']);
+    expect(semantic.exitCode).toBe(2);
+    expect(semantic.stderr).toMatch(/secrets\.empty: secret `empty` names no source/);
+    expect(semantic.stderr).toMatch(/secrets\.fromcmd\.command: secret `fromcmd` names 2 sources \(`env`, `command`\)/);
+    expect(semantic.stderr).toMatch(/ops\.fail\.cwd: `secret\.token` cannot be used in `cwd`/);
+  });
+});
+
+describe('the value is handed over privately', () => {
+  it('is in the child environment, not on its command line', async () => {
+    const fleet = secretFleet(
+      HOSTS,
+      `  peek:\n    run: tr '\\\\000' ' ' < /proc/$$/cmdline; echo; printf '%s' {{ secret.token }} | wc -c\n`,
+    );
+    const dir = secretFleetDir(fleet);
+    const result = await runCli(dir, ['apply', 'peek', '--on', 'h1', '--renderer', 'plain'], { env: ENV });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const logs = (await runCli(dir, ['logs', 'r1'])).stdout;
+    expect(logs).toContain('"$NIXFLEET_SECRET_token"');
+    // The command saw the whole value through its environment.
+    expect(logs).toMatch(new RegExp(`\\n\\s*${TOKEN.length}\\s*$`));
+  });
+});

@@ -1,0 +1,69 @@
+// The armed rollback timer's scripts (see CORE-009), run by a real /bin/sh with a home of the
+// test's own: the race for `token` has exactly one winner, and what the timer did is read back.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { armScript, claimScript, parseTimerReply, statusScript } from '../../src/engine/armed-timer.js';
+
+const home = mkdtempSync(join(tmpdir(), 'nixfleet-armed-'));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+const sh = async (script: string) => {
+  const result = await execa('/bin/sh', ['-c', script], {
+    env: { HOME: home },
+    cwd: home,
+    timeout: 10_000,
+    stripFinalNewline: false,
+  });
+  return parseTimerReply(String(result.stdout));
+};
+
+describe('the armed timer on a host', () => {
+  it('claimed before it fires: the rollback never runs', async () => {
+    expect(await sh(armScript('r1-c1-a', 1000, '/bin/sh', 'touch rolled-back'))).toEqual({ kind: 'armed' });
+    expect(await sh(statusScript('r1-c1-a'))).toEqual({ kind: 'armed' });
+    // The command waits in a private file, never on a command line `ps` shows to other users.
+    const dir = join(home, '.nixfleet/armed/r1-c1-a');
+    expect(readFileSync(join(dir, 'rollback'), 'utf8')).toBe('touch rolled-back\n');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'rollback')).mode & 0o777).toBe(0o600);
+    const cmdlines = readdirSync('/proc')
+      .filter((pid) => /^[0-9]+$/.test(pid))
+      .map((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        } catch {
+          return '';
+        }
+      });
+    expect(cmdlines.some((line) => line.includes('nixfleet-armed'))).toBe(true);
+    expect(cmdlines.some((line) => line.includes('touch rolled-back'))).toBe(false);
+    expect(await sh(claimScript('r1-c1-a'))).toEqual({ kind: 'claimed' });
+    await sleep(2500);
+    expect(existsSync(join(home, 'rolled-back'))).toBe(false);
+    expect(await sh(statusScript('r1-c1-a'))).toEqual({ kind: 'missing' });
+  });
+
+  it('fired first: a claim loses and reads the rollback’s exit status and output, once', async () => {
+    await sh(armScript('r1-c2-b', 1000, '/bin/sh', 'echo "it\'s undone; $HOME"; exit 7'));
+    const exitFile = join(home, '.nixfleet/armed/r1-c2-b/exit');
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(exitFile)) {
+      expect(Date.now(), 'the timer never finished').toBeLessThan(deadline);
+      await sleep(100);
+    }
+    expect(await sh(claimScript('r1-c2-b'))).toEqual({ kind: 'done', exitCode: 7, log: `it's undone; ${home}\n` });
+    expect(await sh(statusScript('r1-c2-b'))).toEqual({ kind: 'missing' });
+  });
+
+  it('the reply is found after anything a login shell printed first', () => {
+    expect(parseTimerReply('Welcome!\nnixfleet-armed:done 0\nline\n')).toEqual({
+      kind: 'done',
+      exitCode: 0,
+      log: 'line\n',
+    });
+    expect(parseTimerReply('no marker here\n')).toBeUndefined();
+  });
+});

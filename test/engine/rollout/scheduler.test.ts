@@ -1,0 +1,158 @@
+// CORE-008: the rollout scheduler as a pure function. A small driver plays a run against it: it
+// applies every decision, finishes running commands one at a time with the outcome the test says,
+// and records what started when, so each rule is checked on the order of events.
+import { describe, expect, it } from 'vitest';
+import type { CommandStatus } from '../../../src/domain/status.js';
+import type { RolloutPlan } from '../../../src/engine/rollout/rollout-plan.js';
+import { decide, type ScheduledCommand } from '../../../src/engine/rollout/scheduler.js';
+
+interface Sim extends ScheduledCommand {
+  status: CommandStatus;
+  started: boolean;
+  reason: string | null;
+}
+
+const hosts = (n: number) => Array.from({ length: n }, (_, i) => `h${i + 1}`);
+
+function rollout(waves: string[][], options: { canary?: boolean; maxFailures?: number } = {}): RolloutPlan {
+  return {
+    strategy: 'batches',
+    canary: options.canary ? waves[0]! : [],
+    batches: waves.length - (options.canary ? 1 : 0),
+    maxFailures: options.maxFailures ?? null,
+    maxFailuresSpec: options.maxFailures === undefined ? null : String(options.maxFailures),
+    pauseMs: 0,
+    waves: waves.map((members, i) => ({ batch: options.canary ? i : i + 1, hosts: members })),
+  };
+}
+
+/** Plays the run; `fails(host, stage)` says which commands end in ERROR. Returns the log and the commands. */
+function play(plan: RolloutPlan, stages: number, slots: number, fails: (host: string, stage: number) => boolean) {
+  const commands: Sim[] = [];
+  let next = 1;
+  for (const wave of plan.waves) {
+    for (let stage = 0; stage < stages; stage++) {
+      for (const hostId of wave.hosts) {
+        commands.push({
+          id: `c${next++}`,
+          stage,
+          hostId,
+          batch: wave.batch,
+          status: 'PENDING',
+          started: false,
+          reason: null,
+        });
+      }
+    }
+  }
+  const byId = new Map(commands.map((c) => [c.id, c]));
+  const released = new Set<number>();
+  const running: Sim[] = [];
+  const log: string[] = [];
+  let stopped: string | null = null;
+  for (let guard = 0; guard < 10_000; guard++) {
+    const d = decide(plan, commands, released, slots - running.length);
+    stopped ??= d.stopped;
+    for (const s of d.skip) Object.assign(byId.get(s.id)!, { status: 'SKIPPED', reason: s.reason });
+    if (d.release) {
+      released.add(d.release.batch);
+      log.push(`release ${d.release.batch}`);
+      continue;
+    }
+    for (const id of d.start) {
+      const c = byId.get(id)!;
+      c.started = true;
+      running.push(c);
+      log.push(`start ${c.hostId}/${c.stage}`);
+    }
+    if (d.start.length > 0 || d.skip.length > 0) continue;
+    const done = running.shift();
+    if (!done) return { log, commands, stopped };
+    done.status = fails(done.hostId, done.stage) ? 'ERROR' : 'SUCCESS';
+    log.push(`end ${done.hostId}/${done.stage}`);
+  }
+  throw new Error('the scheduler never finished');
+}
+
+/** Index in the log of the first / last entry matching. */
+const first = (log: string[], re: RegExp) => log.findIndex((l) => re.test(l));
+const last = (log: string[], re: RegExp) => log.length - 1 - [...log].reverse().findIndex((l) => re.test(l));
+
+describe('the rollout scheduler (CORE-008)', () => {
+  it('runs the canary alone through every stage, then each batch through every stage before the next', () => {
+    const all = hosts(10);
+    const plan = rollout([all.slice(0, 1), all.slice(1, 4), all.slice(4, 7), all.slice(7, 10)], { canary: true });
+    const { log, commands } = play(plan, 3, 10, () => false);
+    expect(commands.every((c) => c.status === 'SUCCESS')).toBe(true);
+    expect(log.filter((l) => l.startsWith('release'))).toEqual(['release 0', 'release 1', 'release 2', 'release 3']);
+    // The canary's last stage ends before anything else starts.
+    expect(last(log, /^end h1\/2$/)).toBeLessThan(first(log, /^start h[2-9]|^start h10/));
+    // Batch 1 (h2-h4) finishes stage 3 before batch 2 (h5-h7) starts, and so on.
+    expect(last(log, /^end h[2-4]\/2$/)).toBeLessThan(first(log, /^start h[5-7]\//));
+    expect(last(log, /^end h[5-7]\/2$/)).toBeLessThan(first(log, /^start (h[89]|h10)\//));
+    // Inside a batch the stage barrier holds: stage 2 starts after all of stage 1 ended.
+    expect(last(log, /^end h[2-4]\/0$/)).toBeLessThan(first(log, /^start h[2-4]\/1$/));
+  });
+
+  it('a failed canary stops the run: nothing else starts, the rest is SKIPPED with the reason', () => {
+    const all = hosts(4);
+    const plan = rollout([all.slice(0, 1), all.slice(1)], { canary: true });
+    const { log, commands, stopped } = play(plan, 2, 10, (host, stage) => host === 'h1' && stage === 1);
+    expect(log.filter((l) => l.startsWith('start'))).toEqual(['start h1/0', 'start h1/1']);
+    expect(stopped).toBe('canary failed on h1: the other hosts were not started');
+    const rest = commands.filter((c) => c.hostId !== 'h1');
+    expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
+  });
+
+  it('once more hosts failed than the budget allows, no new command starts and the rest is SKIPPED', () => {
+    // One wave, 10 hosts, 2 at a time; h2, h3, h5 and h6 fail; the budget is 2.
+    const plan = rollout([hosts(10)], { maxFailures: 2 });
+    const failing = new Set(['h2', 'h3', 'h5', 'h6']);
+    const { log, commands, stopped } = play(plan, 1, 2, (host) => failing.has(host));
+    expect(stopped).toBe('failure budget exceeded: 3 of 10 hosts failed, limit 2');
+    // h5 was the third failure; h6 was already running and finished; nothing started after h5 ended.
+    expect(log.slice(first(log, /^end h5\//)).filter((l) => l.startsWith('start'))).toEqual([]);
+    const ran = commands.filter((c) => c.started).map((c) => c.hostId);
+    expect(ran).toEqual(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+    const skipped = commands.filter((c) => c.status === 'SKIPPED');
+    expect(skipped.map((c) => c.hostId)).toEqual(['h7', 'h8', 'h9', 'h10']);
+    expect(skipped.every((c) => c.reason === stopped)).toBe(true);
+  });
+
+  it('maxFailures 0 is fail-fast; a host that failed drops out of later stages (reason null: &&)', () => {
+    const plan = rollout([hosts(3)], { maxFailures: 0 });
+    const { commands, stopped } = play(plan, 2, 1, (host, stage) => host === 'h1' && stage === 0);
+    expect(stopped).toBe('failure budget exceeded: 1 of 3 hosts failed, limit 0');
+    const h1Later = commands.find((c) => c.hostId === 'h1' && c.stage === 1)!;
+    expect(h1Later).toMatchObject({ status: 'SKIPPED', reason: null });
+    expect(commands.filter((c) => c.hostId !== 'h1').every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(
+      true,
+    );
+  });
+
+  it('without a budget a failure only drops its own host (today’s && semantics)', () => {
+    const plan = rollout([hosts(3)]);
+    const { commands, stopped } = play(plan, 2, 10, (host, stage) => host === 'h2' && stage === 0);
+    expect(stopped).toBeNull();
+    expect(commands.filter((c) => c.status === 'SUCCESS').map((c) => `${c.hostId}/${c.stage}`)).toEqual([
+      'h1/0',
+      'h3/0',
+      'h1/1',
+      'h3/1',
+    ]);
+  });
+
+  it('never starts more than the free slots', () => {
+    const plan = rollout([hosts(5)]);
+    const commands: ScheduledCommand[] = hosts(5).map((hostId, i) => ({
+      id: `c${i}`,
+      stage: 0,
+      hostId,
+      batch: 1,
+      status: 'PENDING',
+      started: false,
+    }));
+    expect(decide(plan, commands, new Set([1]), 2).start).toEqual(['c0', 'c1']);
+    expect(decide(plan, commands, new Set(), 2).release?.batch).toBe(1);
+  });
+});

@@ -1,0 +1,42 @@
+// CORE-010: the stdin preamble and the remote reader agree, byte for byte, for values with
+// newlines, quotes, backslashes, `$`, spaces at either end and carriage returns, under each POSIX
+// shell that may be a login shell here; and the values appear on no command line.
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { preambleReader, secretPreamble } from '../../src/engine/transports/ssh/secret-preamble.js';
+
+const VALUES = {
+  NIXFLEET_SECRET_plain: 'hunter2-tok',
+  NIXFLEET_SECRET_odd: ` lead 'q' "dq" \\n \\ $HOME \`id\` $(id) ;|& trail \t`,
+  NIXFLEET_SECRET_multi: '-----BEGIN-----\r\nline two\n\nline four\n-----END-----',
+  AUTH: 'Bearer hunter2-tok',
+};
+
+const SHELLS = ['/bin/sh', '/bin/bash', '/bin/dash', '/usr/bin/zsh'].filter((shell) => existsSync(shell));
+
+describe('secretPreamble + preambleReader', () => {
+  it.each(SHELLS)('%s reads back every value exactly, and the command gets no stdin', async (shell) => {
+    const names = Object.keys(VALUES);
+    const dump = names.map((name) => `printf '%s\\0' "$${name}"`).join('; ');
+    const script = `${preambleReader(VALUES)} exec ${shell} -c 'cat; ${dump.replaceAll("'", `'"'"'`)}' </dev/null`;
+    const result = await execa(shell, ['-c', script], { input: `${secretPreamble(VALUES)}after the preamble\n` });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.split('\0').slice(0, -1)).toEqual(Object.values(VALUES));
+    expect(script).not.toContain('hunter2');
+  });
+
+  it('exits 125 when the preamble is cut short', async () => {
+    const preamble = secretPreamble(VALUES);
+    const result = await execa('/bin/sh', ['-c', `${preambleReader(VALUES)} echo ran`], {
+      input: preamble.slice(0, preamble.length - 10),
+      reject: false,
+    });
+    expect(result.exitCode).toBe(125);
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses a name that is not a variable name', () => {
+    expect(() => preambleReader({ 'X; rm -rf /': 'value-1' })).toThrow(/not a variable name/);
+  });
+});
