@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
 import { ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
+import { JournalError } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
 import { commandHelp, topLevelHelp } from './help-text.js';
@@ -168,6 +169,12 @@ function reportError(error: unknown, io: CliIO): number {
   if (error instanceof RecordNotFoundError) {
     io.stderr.write(`nixfleet: ${error.message}\n  hint: see \`nixfleet runs\` for recent runs\n`);
     return EXIT.USAGE;
+  }
+  if (error instanceof JournalError) {
+    // A data directory that cannot be used as found is the user's to fix (exit 2); a write that
+    // failed or a journal replaced mid-work stopped that work (exit 1). See CORE-003.
+    io.stderr.write(`nixfleet: ${error.message}\n  hint: ${error.hint}\n`);
+    return error.kind === 'unusable' ? EXIT.USAGE : EXIT.FAILED;
   }
   if (error instanceof UserError) {
     io.stderr.write(`nixfleet: ${error.message}\n`);

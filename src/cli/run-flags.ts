@@ -3,6 +3,7 @@
 import { UserError } from '../errors/user-error.js';
 import { RENDERER_NAMES, type RendererName } from '../ui/run-renderer.js';
 import type { CommandContext } from './command.js';
+import { checkReportPath } from './report-path.js';
 
 export const RUN_OPTIONS = {
   concurrency: {
@@ -48,6 +49,7 @@ export function parseRunOptions(ctx: CommandContext): RunFlags {
     throw new UserError(`unknown renderer \`${rendererName}\``, { hint: `use one of ${RENDERER_NAMES.join(', ')}` });
   }
   if (junit === '') throw new UserError('--junit needs a file name', { hint: 'e.g. `--junit report.xml`' });
+  if (typeof junit === 'string') checkReportPath('--junit', junit, ctx.io.cwd);
   return {
     renderer: rendererName as RendererName,
     ...(parsedConcurrency !== undefined ? { concurrency: parsedConcurrency } : {}),

@@ -1,5 +1,7 @@
 // How long-running commands (`watch`, `serve`) stop: the first SIGINT/SIGTERM asks them to wind
-// down; any later one calls `again` (kill what is still running) until disposed.
+// down; any later one calls `again` (kill what is still running) until disposed. SIGHUP (the
+// terminal closed) winds down and kills at once: nobody is left to send a second signal, and
+// nixfleet must not die of it with commands running (CORE-011).
 
 export interface StopSignal {
   readonly signal: Promise<void>;
@@ -12,18 +14,21 @@ export function waitForStopSignal(again: () => void): StopSignal {
   const signal = new Promise<void>((resolve) => {
     resolveSignal = resolve;
   });
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     count += 1;
     if (count === 1) resolveSignal();
-    else again();
+    // A closed terminal cannot send the second signal: SIGHUP kills at once, like a second one.
+    if (count > 1 || signal === 'SIGHUP') again();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   return {
     signal,
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
     },
   };
 }

@@ -4,6 +4,13 @@
 export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/**
+ * The longest duration a fleet file may give: 576h (24 days). Every duration reaches a Node timer
+ * (an op's timeout, and ssh's connect timeout through the reaper's bound), and a timer over
+ * 2^31-1 ms (about 24.8 days) fires at once, so `timeout: 720h` killed ops after about 1 ms.
+ */
+export const MAX_DURATION_MS = 576 * UNIT_MS.h;
 const DURATION = new RegExp(DURATION_PATTERN.replace('(ms|s|m|h)', '(?<unit>ms|s|m|h)'));
 
 /** Milliseconds, or undefined when the value is not a duration. */

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
+import { includeGlob } from './include-pattern.js';
 import { validateAgainstSchema } from './schema.js';
 import { schemaErrorsToConfigErrors } from './schema-errors.js';
 import { locate, parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -32,15 +33,12 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
   }
   const patterns = includePatterns(main.data);
   const baseDir = dirname(mainPath);
-  const includeGlobs = patterns.map((pattern) => resolve(baseDir, pattern));
+  const includeGlobs = patterns.map((pattern) => resolve(baseDir, includeGlob(pattern)));
   const included: YamlSource[] = [];
   const seen = new Set([mainPath]);
   for (const [index, pattern] of patterns.entries()) {
-    const { glob, isDynamicPattern } = await import('tinyglobby');
-    const paths = (await glob(pattern, { cwd: baseDir, absolute: true, onlyFiles: true, expandDirectories: false }))
-      .map((path) => resolve(path))
-      .sort();
-    if (paths.length === 0 && !isDynamicPattern(pattern)) {
+    const paths = await filesFor(includeGlob(pattern), baseDir);
+    if (paths.length === 0 && !(await import('tinyglobby')).isDynamicPattern(pattern)) {
       const position = locate(main, ['include', index], 'value');
       errors.push({
         file: main.displayPath,
@@ -98,4 +96,18 @@ function emptySource(path: string, cwd: string): YamlSource {
 function includePatterns(data: unknown): string[] {
   const include = (data as FleetFile | undefined)?.include;
   return Array.isArray(include) ? include.filter((p): p is string => typeof p === 'string' && p !== '') : [];
+}
+
+async function filesFor(pattern: string, baseDir: string): Promise<string[]> {
+  // Loaded only for a fleet with `include:` (start-up, see CORE-005).
+  const { glob } = await import('tinyglobby');
+  // No extglobs, and include-pattern.ts made `(`, `)` and `|` literal: both could backtrack for ever.
+  const found = await glob(pattern, {
+    cwd: baseDir,
+    absolute: true,
+    onlyFiles: true,
+    expandDirectories: false,
+    extglob: false,
+  });
+  return found.map((path) => resolve(path)).sort();
 }

@@ -7,6 +7,7 @@ import { DURATION_PATTERN } from './duration.js';
 import { AMOUNT_PATTERN } from './host-amount.js';
 import { formatPath } from './path-format.js';
 import { VAR_KEY_PATTERN } from './template.js';
+import { EXCERPT_LENGTH, quoteExcerpt } from './value-excerpt.js';
 import { locate, type PathSegment, type YamlSource } from './yaml-source.js';
 
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
@@ -62,7 +63,7 @@ function mapError(source: YamlSource, error: ErrorObject, kind: 'main' | 'includ
       }
       const allowed = Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
       const hint = didYouMean(name, allowed) ?? (allowed.length ? `allowed: ${allowed.join(', ')}` : undefined);
-      return at([...path, name], 'key', `unknown property \`${name}\``, hint);
+      return at([...path, name], 'key', `unknown property ${quoteExcerpt(name)}`, hint);
     }
     case 'required': {
       const name = String(params.missingProperty);
@@ -105,8 +106,9 @@ function mapError(source: YamlSource, error: ErrorObject, kind: 'main' | 'includ
 }
 
 function patternMessage(pattern: string, value: string): [string, string] {
+  const quoted = quoteExcerpt(value);
   if (pattern === DURATION_PATTERN) {
-    return [`\`${value}\` is not a duration`, 'use 500ms, 30s, 2m, 1h or a number of seconds'];
+    return [`${quoted} is not a duration`, 'use 500ms, 30s, 2m, 1h or a number of seconds'];
   }
   if (pattern === AMOUNT_PATTERN) {
     return [`\`${value}\` is not a number of hosts`, 'use a whole number such as `3`, or a percentage such as `20%`'];
@@ -117,15 +119,15 @@ function patternMessage(pattern: string, value: string): [string, string] {
       .replace(/[^a-z0-9-]+/g, '-')
       .replace(/^-+/, '');
     return [
-      `\`${value}\` is not a valid id`,
-      fixed && fixed !== value
+      `${quoted} is not a valid id`,
+      fixed && fixed !== value && fixed.length <= EXCERPT_LENGTH
         ? `ids use lowercase letters, digits and hyphens, e.g. \`${fixed}\``
         : 'ids use lowercase letters, digits and hyphens',
     ];
   }
   if (pattern === VAR_KEY_PATTERN) {
     return [
-      `\`${value}\` is not a valid variable name`,
+      `${quoted} is not a valid variable name`,
       'use letters, digits, `_` and `-`, starting with a letter or `_`',
     ];
   }
@@ -133,7 +135,7 @@ function patternMessage(pattern: string, value: string): [string, string] {
     return [`\`${value}\` is not a valid secret name`, 'use letters, digits and `_`, starting with a letter'];
   }
   return [
-    `\`${value}\` is not a valid environment variable name`,
+    `${quoted} is not a valid environment variable name`,
     'use letters, digits and `_`, starting with a letter or `_`',
   ];
 }
@@ -158,8 +160,7 @@ function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'empty';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `\`${value}\``;
-  return `\`${String(value)}\``;
+  return quoteExcerpt(String(value));
 }
 
 /** JSON pointer -> path segments, with array indices as numbers. */

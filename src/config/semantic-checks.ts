@@ -4,9 +4,11 @@
 import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { resolveSelector, type SelectableHost } from '../registry/selector.js';
+import { checkDurations } from './duration-checks.js';
 import type { PipelineFile } from './fleet-file.js';
 import { errorAt } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
+import { checkPlaceholderQuoting } from './placeholder-quoting-checks.js';
 import { checkRollout } from './rollout-checks.js';
 import { checkSecrets } from './secret-checks.js';
 import { checkTemplates } from './template-checks.js';
@@ -20,7 +22,9 @@ export function checkFleet(fleet: MergedFleet): ConfigError[] {
     ...checkPipelines(fleet),
     ...checkSettings(fleet),
     ...checkSecrets(fleet),
+    ...checkDurations(fleet),
     ...checkTemplates(fleet),
+    ...checkPlaceholderQuoting(fleet),
   ];
 }
 

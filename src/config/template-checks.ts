@@ -181,7 +181,7 @@ function listIds(ids: readonly string[]): string {
   return ids.length > 3 ? `${shown.join(', ')} and ${ids.length - 3} more` : shown.join(', ');
 }
 
-function at(
+export function at(
   op: FleetEntry<OpFile>,
   field: TemplateField,
   needle: string,

@@ -3,6 +3,7 @@
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { ConfigError } from '../errors/config-error.js';
 import { formatPath, type PathSegment } from './path-format.js';
+import { aliasStructureErrors } from './yaml-alias-checks.js';
 
 export type { PathSegment };
 
@@ -30,7 +31,7 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
   // yaml package checks it pairwise (quadratic in a 2,000-host map); duplicateKeyErrors does the
   // same check in one pass.
   const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true });
-  const errors: ConfigError[] = document.errors.map((error) => {
+  const errors: ConfigError[] = document.errors.slice(0, MAX_SYNTAX_ERRORS).map((error) => {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
     return {
       file: displayPath,
@@ -40,12 +41,50 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
       message:
         error.code === 'MULTIPLE_DOCS'
           ? 'invalid YAML: a fleet file holds one document, but this one has more (a second `---`)'
-          : `invalid YAML: ${firstLine(error.message)}`,
+          : `invalid YAML: ${shortMessage(firstLine(error.message))}`,
     };
   });
+  const more = document.errors[MAX_SYNTAX_ERRORS];
+  if (more) {
+    const position = more.linePos?.[0] ?? { line: 1, col: 1 };
+    errors.push({
+      file: displayPath,
+      line: position.line,
+      column: position.col,
+      path: '',
+      message: `invalid YAML: ${document.errors.length - MAX_SYNTAX_ERRORS} more error(s) in this file`,
+      hint: 'is it a fleet file?',
+    });
+  }
   if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));
-  const data = errors.length === 0 ? document.toJS({ maxAliasCount: 1000 }) : undefined;
+  if (errors.length === 0) errors.push(...nulByteErrors(document, lineCounter, displayPath));
+  if (errors.length === 0) errors.push(...aliasStructureErrors(document, lineCounter, displayPath));
+  const data = errors.length === 0 ? toData(document, lineCounter, displayPath, errors) : undefined;
   return { path, displayPath, text, document, lineCounter, data, errors };
+}
+
+/** The plain data; anything the checks above did not foresee is still a positioned error, not a crash. */
+function toData(
+  document: Document.Parsed,
+  lineCounter: LineCounter,
+  displayPath: string,
+  errors: ConfigError[],
+): unknown {
+  try {
+    // aliasExpansionProblem bounds the expanded size exactly; the package's own alias count
+    // would refuse ordinary fleets (see alias-expansion.ts).
+    return document.toJS({ maxAliasCount: -1 });
+  } catch (error) {
+    const { line, col } = lineCounter.linePos(document.contents?.range?.[0] ?? 0);
+    errors.push({
+      file: displayPath,
+      line,
+      column: col,
+      path: '',
+      message: `invalid YAML: ${firstLine(String((error as Error).message))}`,
+    });
+    return undefined;
+  }
 }
 
 /** A key repeated in one mapping is almost always a copy-paste mistake that drops a value. */
@@ -78,6 +117,31 @@ function duplicateKeyErrors(document: Document.Parsed, lineCounter: LineCounter,
   return errors;
 }
 
+/**
+ * No command line, argument or environment variable can hold a NUL byte (`"\0"` in a quoted
+ * scalar): such a value could only fail when a command starts (see CORE-001, spawn failures), so
+ * it is refused here, wherever it is written, even where no command uses it yet.
+ */
+function nulByteErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  visit(document, {
+    Scalar(key, scalar, ancestors) {
+      if (typeof scalar.value !== 'string' || !scalar.value.includes('\0')) return;
+      const { line, col } = lineCounter.linePos(scalar.range?.[0] ?? 0);
+      errors.push({
+        file: displayPath,
+        line,
+        column: col,
+        // A key's path would print the NUL itself: name the mapping that holds it instead.
+        path: formatPath(key === 'key' ? pathOf(ancestors).slice(0, -1) : pathOf([...ancestors, scalar])),
+        message: `${key === 'key' ? 'a key' : 'value'} contains a NUL byte (\\0), which no command or environment variable can carry`,
+        hint: 'remove the NUL byte',
+      });
+    },
+  });
+  return errors;
+}
+
 function pathOf(ancestors: readonly unknown[]): PathSegment[] {
   const path: PathSegment[] = [];
   for (const [index, node] of ancestors.entries()) {
@@ -90,6 +154,19 @@ function pathOf(ancestors: readonly unknown[]): PathSegment[] {
     }
   }
   return path;
+}
+
+/**
+ * A binary or other non-YAML file yields an error per line, some quoting whole lines of it (an
+ * included `/usr/bin/ssh` printed 3.5 MB): show the first few, each cut short (see CORE-005).
+ */
+const MAX_SYNTAX_ERRORS = 10;
+const MAX_MESSAGE_LENGTH = 160;
+
+function shortMessage(message: string): string {
+  const clean = message.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  const chars = [...clean];
+  return chars.length <= MAX_MESSAGE_LENGTH ? clean : `${chars.slice(0, MAX_MESSAGE_LENGTH).join('')}...`;
 }
 
 function firstLine(message: string): string {

@@ -1,7 +1,9 @@
 // How a run learns it should stop (see CORE-002, cancel): a local request (Ctrl-C, the API) or a
-// request journaled by another process (`nixfleet cancel RUN_ID`, the dashboard), polled often
-// enough that it is honoured within a second.
+// request journaled by another process (`nixfleet cancel RUN_ID [--kill]`, the dashboard), polled
+// often enough that it is honoured within a second. Kills reach the whole run or one host's
+// running command (CORE-011).
 import { setMaxListeners } from 'node:events';
+import { JournalError } from '../store/journal-error.js';
 import type { Journal } from '../store/types.js';
 
 /** How often the journal is asked whether another process requested a cancel. */
@@ -10,10 +12,16 @@ export const CANCEL_POLL_MS = 250;
 export interface RunCancellation {
   /** Aborted when running commands must be killed too. */
   readonly killSignal: AbortSignal;
+  /** Aborted when the run is killed, or this host's running command is (per-host kill). */
+  killSignalFor(hostId: string): AbortSignal;
   isRequested(): boolean;
   request(options?: { kill?: boolean }): void;
+  /** Kills the running command of one host (journaled, so every view sees it); the run goes on. */
+  killHost(hostId: string): void;
   /** Called once, on the first request. */
   onRequest(listener: () => void): void;
+  /** Called when the poll finds the journal unusable (replaced, disk full): the run must stop. */
+  onJournalFailure(listener: (error: JournalError) => void): void;
   stop(): void;
 }
 
@@ -23,6 +31,17 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
   setMaxListeners(0, kill.signal);
   let requested = false;
   const listeners: (() => void)[] = [];
+  const hostKills = new Map<string, AbortController>();
+  const hostKill = (hostId: string) => {
+    let controller = hostKills.get(hostId);
+    if (!controller) {
+      controller = new AbortController();
+      setMaxListeners(0, controller.signal);
+      hostKills.set(hostId, controller);
+    }
+    return controller;
+  };
+  const failureListeners: ((error: JournalError) => void)[] = [];
 
   const markRequested = () => {
     if (requested) return;
@@ -30,11 +49,16 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     for (const listener of listeners) listener();
   };
   const poll = setInterval(() => {
-    if (requested) return;
+    if (kill.signal.aborted) return;
     try {
-      if (journal.getRun(runId)?.cancelRequested) markRequested();
-    } catch {
-      // A busy or closing database must not kill the run; the next poll asks again.
+      const run = journal.getRun(runId);
+      if (run?.cancelRequested) markRequested();
+      if (run?.killRequested) kill.abort();
+      for (const hostId of run?.killHosts ?? []) hostKill(hostId).abort();
+    } catch (error) {
+      // A busy database must not kill the run; the next poll asks again. A journal that was
+      // replaced must: this poll is what notices it while commands run for a long time.
+      if (error instanceof JournalError) for (const listener of failureListeners) listener(error);
     }
   }, CANCEL_POLL_MS);
 
@@ -42,10 +66,10 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     killSignal: kill.signal,
     isRequested: () => requested,
     request(options = {}) {
-      if (!requested) {
+      if (!requested || (options.kill && !kill.signal.aborted)) {
         try {
           // Journaled so every other view (dashboard, `nixfleet show`) sees the run is cancelling.
-          journal.requestCancel(runId);
+          journal.requestCancel(runId, options.kill ? { kill: true } : {});
         } catch {
           // The run may already be finished; the local flag is what stops it.
         }
@@ -53,8 +77,22 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
       markRequested();
       if (options.kill) kill.abort();
     },
+    killHost(hostId) {
+      try {
+        journal.requestCancel(runId, { kill: true, hostId });
+      } catch {
+        // Finished already: nothing runs to kill.
+      }
+      hostKill(hostId).abort();
+    },
+    killSignalFor(hostId) {
+      return AbortSignal.any([kill.signal, hostKill(hostId).signal]);
+    },
     onRequest(listener) {
       listeners.push(listener);
+    },
+    onJournalFailure(listener) {
+      failureListeners.push(listener);
     },
     stop() {
       clearInterval(poll);

@@ -1,33 +1,57 @@
 // A command's output as it streams in (see CORE-001, output): the log file opened on the first
 // chunk, a throttled live tail for the dashboard, and `command_output` events for renderers.
+// Output that cannot be stored is never dropped silently: close() says why, and the journal
+// failing from a stream or timer callback is handed to the run instead of crashing nixfleet with
+// every command still running (CORE-002).
 import type { Journal, OutputSink } from '../store/types.js';
 import { createOutputTail } from './output-tail.js';
 import type { RunEventListener } from './types.js';
 
 export interface CommandOutput {
   readonly write: (chunk: string) => void;
-  /** Stops the tail and closes the log file: call before the final status is journaled. */
-  close(): Promise<void>;
+  /**
+   * Stops the tail and closes the log file: call before the final status is journaled. Resolves
+   * to why the output could not be stored, or undefined when all of it was.
+   */
+  close(): Promise<string | undefined>;
 }
 
 export function createCommandOutput(
   journal: Journal,
   emit: RunEventListener,
   ids: { readonly runId: string; readonly commandId: string; readonly hostId: string; readonly stage: number },
+  onJournalFailure: (error: unknown) => void = () => {},
 ): CommandOutput {
   // A silent command costs no file (see CORE-001).
   let sink: OutputSink | undefined;
-  const tail = createOutputTail((text) => journal.reportProgress(ids.commandId, text));
+  let sinkFailed = false;
+  const tail = createOutputTail((text) => {
+    try {
+      journal.reportProgress(ids.commandId, text);
+    } catch (error) {
+      onJournalFailure(error);
+    }
+  });
   return {
     write(chunk) {
-      sink ??= journal.openOutput(ids.commandId);
-      sink.write(chunk);
+      if (sink === undefined && !sinkFailed) {
+        try {
+          sink = journal.openOutput(ids.commandId);
+        } catch (error) {
+          sinkFailed = true;
+          onJournalFailure(error);
+        }
+      }
+      sink?.write(chunk);
       tail.append(chunk);
       emit({ type: 'command_output', ...ids, chunk });
     },
     async close() {
       tail.stop();
-      await sink?.close().catch(() => {});
+      return sink?.close().then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
     },
   };
 }

@@ -4,6 +4,7 @@
 
 import type { CommandStatus } from '../domain/status.js';
 import type { Op } from '../registry/types.js';
+import { LOGS_DIR } from '../store/journal.js';
 import type { Journal } from '../store/types.js';
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
@@ -13,7 +14,7 @@ import { privateEnvOf } from './secrets/private-env.js';
 import { redactText } from './secrets/secret-redactor.js';
 import { withSecrets } from './secrets/secret-transport.js';
 import type { ExecResult, RenderedCommand, RunEventListener, Transport } from './types.js';
-import type { Verdict } from './verdict.js';
+import { type Verdict, withLostOutput } from './verdict.js';
 
 export interface CommandJob {
   readonly runId: string;
@@ -41,6 +42,11 @@ export interface CommandRunContext {
   readonly isCancelRequested: () => boolean;
   /** False with `--no-rollback`: no rollback runs and no timer is armed (CORE-009). */
   readonly rollback?: boolean;
+  /**
+   * The journal failed outside the command's own status steps (opening its output, a progress
+   * report): the run must stop (see CORE-002). Errors of the status steps are thrown instead.
+   */
+  readonly onJournalFailure: (error: unknown) => void;
 }
 
 /** Runs the command to a terminal status and returns it. Never throws for a failing command. */
@@ -53,7 +59,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     return record.status;
   };
 
-  const output = createCommandOutput(journal, emit, job);
+  const output = createCommandOutput(journal, emit, job, ctx.onJournalFailure);
   const onOutput = output.write;
   const env = { ...job.rendered.env, NIXFLEET_RUN_ID: job.runId, NIXFLEET_COMMAND_ID: commandId };
   // CORE-010: every command of this job (checks, run, rollback, armed timer) gets the secrets
@@ -68,11 +74,19 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       timeoutMs: op.timeoutMs,
       signal: ctx.killSignal,
       onOutput,
+      onProcess: (process) => {
+        try {
+          journal.recordProcess(commandId, process);
+        } catch {
+          // Only recovery after a crash reads it; a busy database must not fail the command.
+        }
+      },
     });
   const finish = async (verdict: Verdict) => {
     // The log file is complete before anyone can see the final status.
-    await output.close();
-    return transition(verdict.status, { exitCode: verdict.exitCode, error: redact(verdict.error) });
+    const lost = await output.close();
+    const final = lost === undefined ? verdict : withLostOutput(verdict, `${LOGS_DIR}/${commandId}.log`, lost);
+    return transition(final.status, { exitCode: final.exitCode, error: redact(final.error) });
   };
   const guard = createRollbackGuard({ ...job, transport }, ctx, env);
 
@@ -97,10 +111,12 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested();
     if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) {
       if (!guard) return finish(verdict);
-      const settled = await guard.settle(verdict, onOutput);
-      await output.close();
-      // The rollback is created while the failed command still holds the host (CORE-009).
-      const rollback = guard.reserve(settled);
+      const outcome = await guard.settle(verdict, onOutput);
+      const lost = await output.close();
+      const settled = lost === undefined ? outcome : withLostOutput(outcome, `${LOGS_DIR}/${commandId}.log`, lost);
+      // The rollback is created while the failed command still holds the host (CORE-009); output
+      // that could not be stored is no reason to undo a change that worked.
+      const rollback = guard.reserve(outcome);
       const record = journal.transitionCommand(commandId, settled.status, {
         exitCode: settled.exitCode,
         error: redact(settled.error),

@@ -8,13 +8,14 @@ import { formatDuration } from '../config/duration.js';
 import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus } from '../domain/status.js';
 import type { Op } from '../registry/types.js';
+import { LOGS_DIR } from '../store/journal.js';
 import type { CommandRecord, Journal } from '../store/types.js';
 import { armScript, claimScript, parseTimerReply, statusScript, type TimerReply } from './armed-timer.js';
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
 import type { RenderedCommand, RunEventListener, Transport } from './types.js';
-import { isRollbackWorthy, type Verdict } from './verdict.js';
+import { isRollbackWorthy, type Verdict, withLostOutput } from './verdict.js';
 
 export interface RollbackJob {
   readonly runId: string;
@@ -170,8 +171,9 @@ export function createRollbackGuard(
       };
       transition('VALIDATING');
       transition('EXECUTING');
-      const verdict = byHost ? await followHost(output.write) : await runHere(output.write, rollback.id);
-      await output.close();
+      const outcome = byHost ? await followHost(output.write) : await runHere(output.write, rollback.id);
+      const lost = await output.close();
+      const verdict = lost === undefined ? outcome : withLostOutput(outcome, `${LOGS_DIR}/${rollback.id}.log`, lost);
       const record = transition(verdict.status, { exitCode: verdict.exitCode, error: verdict.error });
       if (verdict.status === 'SUCCESS') {
         log('info', 'succeeded', `rollback ${rollback.id} of ${job.op.id} on ${job.hostId} succeeded`, {

@@ -51,6 +51,8 @@ export interface StartedRun {
   readonly done: Promise<RunOutcome>;
   /** First call: running commands finish, the rest is CANCELLED. With `kill`, running ones die too. */
   cancel(options?: { kill?: boolean }): void;
+  /** Kills the running command of one host (it ends CANCELLED, the host drops out); the run goes on. */
+  killHost(hostId: string): void;
 }
 
 /**
@@ -138,7 +140,12 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
     secrets,
     redact: redactionPatterns(secrets.values()),
   });
-  return { runId, done, cancel: (cancelOptions) => cancellation.request(cancelOptions) };
+  return {
+    runId,
+    done,
+    cancel: (cancelOptions) => cancellation.request(cancelOptions),
+    killHost: (hostId) => cancellation.killHost(hostId),
+  };
 }
 
 interface RunState {
@@ -170,6 +177,16 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     commands.setStatus(commandId, record.status);
     emit(commandStatusEvent(record));
   };
+  // CORE-002: when the journal fails (a full disk, the journal replaced), nothing more can be
+  // recorded, so nothing more may run: every running command is killed, queued ones never start,
+  // and the run ends by rethrowing the failure once they all stopped.
+  let journalFailure: { error: unknown } | undefined;
+  const onJournalFailure = (error: unknown) => {
+    if (journalFailure !== undefined) return;
+    journalFailure = { error };
+    cancellation.request({ kill: true });
+  };
+  cancellation.onJournalFailure(onJournalFailure);
   const runOne = async (stage: PlannedStage, hostId: string, commandId: string) => {
     if (cancellation.isRequested()) {
       settle(commandId, 'CANCELLED');
@@ -193,9 +210,10 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         journal,
         actor: options.actor,
         emit,
-        killSignal: cancellation.killSignal,
+        killSignal: cancellation.killSignalFor(hostId),
         isCancelRequested: cancellation.isRequested,
         ...(options.rollback === false ? { rollback: false } : {}),
+        onJournalFailure,
       },
     );
     commands.setStatus(commandId, status);
@@ -255,15 +273,18 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         started.add(id);
         running.set(
           id,
-          runOne(stage, command.hostId, id).then(() => {
-            running.delete(id);
-          }),
+          runOne(stage, command.hostId, id)
+            .catch(onJournalFailure)
+            .then(() => {
+              running.delete(id);
+            }),
         );
       }
       if (decision.start.length > 0 || decision.skip.length > 0) continue;
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
+    if (journalFailure !== undefined) throw journalFailure.error;
     if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
     const cancelled = cancellation.isRequested();
     for (const left of commands.pending()) settle(left.id, cancelled ? 'CANCELLED' : 'SKIPPED');

@@ -70,6 +70,23 @@ export interface ExecOptions {
   readonly privateEnv?: Readonly<Record<string, string>>;
   /** ssh: a new connection, never the multiplexed master, to prove the host can still be reached (CORE-009). */
   readonly fresh?: boolean;
+  /** Called once the command's processes exist, and again when more is known (CORE-011). */
+  readonly onProcess?: (process: CommandProcess) => void;
+}
+
+/**
+ * What it takes to check and kill a running command after its nixfleet died (CORE-011): a local
+ * process group whose life spans the command's (the shell for local commands, the ssh client for
+ * ssh ones), its leader's start time (a reused pid is not the same process), and for ssh the
+ * remote process group.
+ */
+export interface CommandProcess {
+  readonly group: number;
+  /** Epoch ms the group leader started; null where /proc is not available. */
+  readonly startedAt: number | null;
+  readonly remoteGroup?: number;
+  /** NIXFLEET_PROCESS_TAG of a local command: finds what left the group (Linux). */
+  readonly tag?: string;
 }
 
 export interface ExecResult {

@@ -1,9 +1,9 @@
 // Host selectors (see CORE-005): comma-separated terms, each a host name, `@tag`, a `*` glob, or
 // any of those behind `!` to exclude. Only exclusions means "every host except". A selector that
 // selects nothing, or names a host or tag that does not exist, is an error, never a silent no-op.
-import picomatch from 'picomatch';
 import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
+import { compileHostGlob } from './host-glob.js';
 import type { Registry } from './types.js';
 
 export interface SelectableHost {
@@ -17,9 +17,27 @@ export type SelectorResult =
 
 const GLOB_CHARS = /[*?[\]{}]/;
 
+/** Terms are separated by commas, except the commas of `{a,b}` alternatives. */
+function splitTerms(selector: string): string[] {
+  const terms: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < selector.length; i++) {
+    const c = selector[i];
+    if (c === '{') depth++;
+    else if (c === '}' && depth > 0) depth--;
+    else if (c === ',' && depth === 0) {
+      terms.push(selector.slice(start, i));
+      start = i + 1;
+    }
+  }
+  terms.push(selector.slice(start));
+  return terms.map((term) => term.trim());
+}
+
 /** Host ids in file order; `hosts` must be in file order too. */
 export function resolveSelector(hosts: readonly SelectableHost[], selector: string): SelectorResult {
-  const terms = selector.split(',').map((term) => term.trim());
+  const terms = splitTerms(selector);
   const included = new Set<string>();
   const excluded = new Set<string>();
   let hasInclusion = false;
@@ -63,8 +81,9 @@ function matchTerm(hosts: readonly SelectableHost[], term: string): SelectorResu
   }
   if (GLOB_CHARS.test(term)) {
     // A glob that matches nothing is fine on its own; the whole selector must still select a host.
-    const isMatch = picomatch(term);
-    return { ok: true, hosts: hosts.filter((host) => isMatch(host.id)).map((host) => host.id) };
+    const glob = compileHostGlob(term);
+    if (!glob.ok) return glob;
+    return { ok: true, hosts: hosts.filter((host) => glob.matches(host.id)).map((host) => host.id) };
   }
   if (hosts.some((host) => host.id === term)) return { ok: true, hosts: [term] };
   return {

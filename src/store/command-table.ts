@@ -7,7 +7,7 @@ import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
 import { type CommandRow, toCommandRecord } from './rows.js';
-import type { CommandPatch, CommandRecord, Owner } from './types.js';
+import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from './types.js';
 
 export interface NewCommandRow {
   readonly id: string;
@@ -32,6 +32,7 @@ export interface CommandTable {
   progress(id: string, tail: string): void;
   setOutputFile(id: string, relativePath: string): void;
   setArmed(id: string, delayMs: number, state: ArmedState): CommandRecord;
+  setProcess(id: string, process: CommandProcessRecord): void;
   get(id: string): CommandRecord | undefined;
   row(id: string): CommandRow | undefined;
   list(options?: CommandListOptions): CommandRecord[];
@@ -61,6 +62,9 @@ export function createCommandTable(
   );
   const setOutput = db.prepare('UPDATE commands SET output_file = ? WHERE id = ?');
   const setArmedState = db.prepare('UPDATE commands SET armed_ms = ?, armed_state = ? WHERE id = ?');
+  const setProcessRow = db.prepare(
+    'UPDATE commands SET process_group = ?, process_started_at = ?, remote_group = ?, process_tag = ? WHERE id = ?',
+  );
   const listQueries = {
     run: db.prepare(
       'SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
@@ -158,6 +162,17 @@ export function createCommandTable(
       const command = toCommandRecord(row, dataDir);
       changes.append({ type: 'command_progress', command });
       return command;
+    },
+
+    setProcess(id, process) {
+      const changed = setProcessRow.run(
+        process.group,
+        process.startedAt,
+        process.remoteGroup ?? null,
+        process.tag ?? null,
+        id,
+      ).changes;
+      if (changed === 0) throw new RecordNotFoundError('command', id);
     },
 
     get(id) {

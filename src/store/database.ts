@@ -2,17 +2,25 @@
 // never block the writer, a busy timeout so concurrent processes wait instead of failing, and
 // synchronous=NORMAL (in WAL a crash of the process loses nothing committed; only a power loss
 // can drop the last transactions). Then brings the schema up to date.
+import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { JournalError } from './journal-error.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type SqliteDatabase = Database.Database;
 
 export const BUSY_TIMEOUT_MS = 5000;
 
-export function openDatabase(dbPath: string): SqliteDatabase {
-  const db = new Database(dbPath);
+export function openDatabase(dbPath: string, options: { readonly?: boolean } = {}): SqliteDatabase {
+  const db = new Database(dbPath, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
   try {
+    if (db.readonly) {
+      // Reading only: no pragma that writes, and a schema this build cannot read is refused.
+      if (userVersion(db) !== SCHEMA_VERSION) migrate(db, dbPath);
+      return db;
+    }
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    refuseForeign(db, dbPath);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     migrate(db, dbPath);
@@ -29,8 +37,11 @@ function migrate(db: SqliteDatabase, dbPath: string): void {
   db.transaction(() => {
     const from = userVersion(db);
     if (from > SCHEMA_VERSION) {
-      throw new Error(
-        `${dbPath} has schema version ${from}, newer than this nixfleet understands (${SCHEMA_VERSION}); upgrade nixfleet or use another --data-dir`,
+      throw new JournalError(
+        'unusable',
+        dbPath,
+        `${dbPath} has schema version ${from}, newer than this nixfleet understands (${SCHEMA_VERSION})`,
+        'upgrade nixfleet, or choose another data directory with --data-dir',
       );
     }
     for (let version = from; version < SCHEMA_VERSION; version++) {
@@ -40,6 +51,43 @@ function migrate(db: SqliteDatabase, dbPath: string): void {
   }).immediate();
 }
 
+/** Another program's database is never touched (not even switched to WAL) and never migrated. */
+function refuseForeign(db: SqliteDatabase, dbPath: string): void {
+  if (userVersion(db) !== 0) return;
+  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
+  if (tables > 0) {
+    throw new JournalError(
+      'unusable',
+      dbPath,
+      `${dbPath} is not a nixfleet journal (it has tables but no nixfleet schema version)`,
+      'move the data directory away to start a new journal, or choose another data directory with --data-dir',
+    );
+  }
+}
+
 function userVersion(db: SqliteDatabase): number {
   return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * A private in-memory copy of the database file, for commands that only read, when the file cannot
+ * be opened in place (a full or read-only disk: WAL mode needs a writable `-shm`). It holds what
+ * was checkpointed into the file; what only the `-wal` holds is missing (see CORE-003).
+ */
+export function openSnapshot(dbPath: string): SqliteDatabase {
+  const bytes = readFileSync(dbPath);
+  // Header bytes 18-19 are 2 in WAL mode; a copy in memory cannot use a WAL, so it reads it as a
+  // rollback-journal database, which is the same file format otherwise.
+  if (bytes.length >= 20) {
+    bytes[18] = 1;
+    bytes[19] = 1;
+  }
+  const db = new Database(bytes);
+  try {
+    migrate(db, dbPath);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }

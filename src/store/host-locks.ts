@@ -3,6 +3,7 @@
 // is alive. The caller checks inside the BEGIN IMMEDIATE transaction that also inserts the new
 // run, so two processes can never both see a host free.
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
+import { isWitnessAlive } from './command-witness.js';
 import type { SqliteDatabase } from './database.js';
 import type { BusyHost, Owner } from './types.js';
 
@@ -22,11 +23,15 @@ interface HolderRow {
   owner_pid: number;
   owner_hostname: string;
   owner_started_at: number;
+  process_group: number | null;
+  process_started_at: number | null;
+  process_tag: string | null;
 }
 
 export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => boolean): HostLocks {
   const holders = db.prepare(
-    `SELECT c.id, c.pipeline_id, c.owner_pid, c.owner_hostname, c.owner_started_at
+    `SELECT c.id, c.pipeline_id, c.owner_pid, c.owner_hostname, c.owner_started_at, c.process_group,
+       c.process_started_at, c.process_tag
      FROM commands c JOIN pipelines p ON p.id = c.pipeline_id
      WHERE c.host_id = ? AND c.finished_at IS NULL AND p.status = 'RUNNING'
      ORDER BY c.rowid LIMIT 1000`,
@@ -48,10 +53,13 @@ export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => b
             alive = isAlive(owner);
             verdicts.set(key, alive);
           }
-          if (!alive) {
-            dead.set(key, owner);
-            continue;
-          }
+          // CORE-011: a dead owner's command whose processes still run keeps its host busy.
+          const stillRunning =
+            !alive &&
+            row.process_group !== null &&
+            isWitnessAlive({ group: row.process_group, startedAt: row.process_started_at, tag: row.process_tag });
+          if (!alive) dead.set(key, owner);
+          if (!alive && !stillRunning) continue;
           busy.push({ hostId, runId: row.pipeline_id, commandId: row.id });
           break;
         }

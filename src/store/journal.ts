@@ -1,16 +1,18 @@
 // openJournal: the single writer of nixfleet's state (specs/README.md, decisions 2–4 and 6; see
 // CORE-003). Every mutation below runs in one BEGIN IMMEDIATE transaction that also appends its
 // change, so the state version moves exactly when the state does, across processes.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createChangeLog } from './change-log.js';
 import { createCommandTable } from './command-table.js';
-import { openDatabase } from './database.js';
+import { openDatabase, openSnapshot, type SqliteDatabase } from './database.js';
 import { createEventLog } from './event-log.js';
 import { createHostLocks } from './host-locks.js';
 import { createHostTable } from './host-table.js';
 import { HostsBusyError } from './hosts-busy-error.js';
+import { type JournalPaths, journalErrorOf } from './journal-error.js';
+import { type JournalIdentity, watchJournalIdentity } from './journal-identity.js';
 import { createMetaStore } from './meta.js';
 import { createOrphanRecovery } from './orphan-recovery.js';
 import { createOutputSink } from './output-sink.js';
@@ -26,6 +28,11 @@ export interface JournalOptions {
   readonly owner?: Owner;
   /** Where NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS are read; defaults to process.env. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * For commands that only read (`runs`, `show`, `logs`): when the database cannot be opened in
+   * place because its disk is full or read-only, read an in-memory copy instead (see CORE-003).
+   */
+  readonly readOnly?: boolean;
 }
 
 export const DB_FILE = 'nixfleet.db';
@@ -34,10 +41,78 @@ const REGISTRY_KEY = 'registry';
 
 export function openJournal(dataDir: string, options: JournalOptions = {}): Journal {
   const root = resolve(dataDir);
-  const logsDir = join(root, LOGS_DIR);
-  mkdirSync(logsDir, { recursive: true });
-  const dbPath = join(root, DB_FILE);
-  const db = openDatabase(dbPath);
+  const paths = { dataDir: root, dbPath: join(root, DB_FILE), logsDir: join(root, LOGS_DIR) };
+  try {
+    return openWith(paths, options, () => {
+      mkdirSync(paths.logsDir, { recursive: true });
+      return { db: openDatabase(paths.dbPath) };
+    });
+  } catch (error) {
+    // Only a disk that refuses writes is worked around, and only for reading: a damaged or
+    // foreign database is reported as it is.
+    const refused = journalErrorOf(error, paths, 'use');
+    if (options.readOnly === true && refused?.kind === 'write' && existsSync(paths.dbPath)) {
+      const readOnly = openReadOnly(paths, options, refused.message);
+      if (readOnly !== undefined) return readOnly;
+    }
+    throw journalErrorOf(error, paths, 'open') ?? error;
+  }
+}
+
+/**
+ * For commands that only read, on a disk that refuses writes: first a read-only connection, which
+ * sees everything (including the -wal) when the -shm already exists; else an in-memory copy of the
+ * database file. Neither runs orphan recovery on the file (see CORE-003).
+ */
+function openReadOnly(paths: JournalPaths, options: JournalOptions, problem: string): Journal | undefined {
+  try {
+    return openWith(paths, options, () => ({
+      db: openDatabase(paths.dbPath, { readonly: true }),
+      snapshotReason: `${problem}; showing the journal read-only`,
+    }));
+  } catch {
+    // No usable -shm: fall back to a copy of the file.
+  }
+  const pending = fileSize(`${paths.dbPath}-wal`) > 0;
+  const reason = `${problem}; showing a read-only copy${pending ? ' that may miss the newest changes (they are still in its -wal file)' : ''}`;
+  try {
+    return openWith(paths, options, () => ({ db: openSnapshot(paths.dbPath), snapshotReason: reason }));
+  } catch {
+    return undefined;
+  }
+}
+
+interface Opened {
+  readonly db: SqliteDatabase;
+  readonly snapshotReason?: string;
+}
+
+function openWith(paths: JournalPaths, options: JournalOptions, open: () => Opened): Journal {
+  let opened: Opened | undefined;
+  try {
+    opened = open();
+    const journal = createJournal(opened, paths, options);
+    if (!opened.db.readonly) journal.recoverOrphans();
+    return journal;
+  } catch (error) {
+    opened?.db.close();
+    throw error;
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function createJournal(opened: Opened, paths: JournalPaths, options: JournalOptions): Journal {
+  const { db } = opened;
+  const { dataDir: root, dbPath, logsDir } = paths;
+  // A snapshot lives in memory: there is no file whose identity could change.
+  const identity = opened.snapshotReason === undefined ? watchJournalIdentity(dbPath) : { check() {} };
 
   const now = options.now ?? Date.now;
   const owner = options.owner ?? currentOwner();
@@ -67,9 +142,14 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
         throw new RangeError(`new run ${run.name}: command stage ${command.stage} is not one of its stages`);
       }
     }
-    const check = locks.check(run.commands.map((command) => command.hostId));
-    // A dead holder found here is recovered now, so a crashed run never blocks its hosts.
-    if (check.deadOwners.length > 0) recovery.markOrphans(check.deadOwners);
+    const hostIds = run.commands.map((command) => command.hostId);
+    let check = locks.check(hostIds);
+    // A dead holder found here is recovered now, so a crashed run never blocks its hosts; one
+    // whose command still runs is killed first (CORE-011), so look again afterwards.
+    if (check.deadOwners.length > 0) {
+      recovery.markOrphans(check.deadOwners);
+      check = locks.check(hostIds);
+    }
     if (check.busy.length > 0) throw new HostsBusyError(check.busy);
     const at = now();
     const runId = `r${meta.reserve('next_run', 1)}`;
@@ -94,6 +174,7 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
   });
 
   const setOutputFile = write(commands.setOutputFile);
+  const setProcess = write(commands.setProcess);
 
   const addRollback = write((commandId: string) => {
     const failed = commands.get(commandId);
@@ -135,6 +216,8 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
       return createOutputSink(join(root, relative));
     },
 
+    recordProcess: (commandId, process) => setProcess(commandId, process),
+
     logEvent: write(events.append),
     listEvents: (listOptions) => events.list(listOptions?.limit),
 
@@ -163,16 +246,38 @@ export function openJournal(dataDir: string, options: JournalOptions = {}): Jour
         problems,
       );
     },
-    pruneIfDue() {
+    pruneIfDue(everyMs = DAY_MS) {
       const at = now();
       const last = Number(meta.get(LAST_PRUNE_KEY) ?? Number.NEGATIVE_INFINITY);
-      // CORE-003: apply and serve prune at most once a day; a clock set back also counts as due.
-      if (at - last < DAY_MS && at >= last) return null;
+      // CORE-003: apply and serve prune at most once a day (serve: once per its interval); a
+      // clock set back also counts as due.
+      if (at - last < everyMs && at >= last) return null;
       return journal.prune({ now: at });
     },
     close: () => db.close(),
   };
-
-  journal.recoverOrphans();
+  if (opened.snapshotReason !== undefined) journal.snapshotReason = opened.snapshotReason;
+  guardJournal(journal, paths, identity);
   return journal;
+}
+
+/**
+ * Every call first checks that the journal's files are still the ones opened, and turns a failure
+ * of SQLite or the disk (full, I/O error, damaged rows) into a JournalError naming the path and
+ * the fix, so no caller ever sees a raw SqliteError (see CORE-003, errors).
+ */
+function guardJournal(journal: Journal, paths: JournalPaths, identity: JournalIdentity): void {
+  const methods = journal as unknown as Record<string, unknown>;
+  for (const [name, value] of Object.entries(methods)) {
+    if (typeof value !== 'function' || name === 'close') continue;
+    const method = value as (...args: unknown[]) => unknown;
+    methods[name] = (...args: unknown[]) => {
+      try {
+        identity.check();
+        return method(...args);
+      } catch (error) {
+        throw journalErrorOf(error, paths, 'use') ?? error;
+      }
+    };
+  }
 }

@@ -2,6 +2,7 @@
 // ORPHANED, with one warn event per dead owner. A live owner's work, or work owned from another
 // machine (which we cannot check), is never touched.
 import type { CommandTable } from './command-table.js';
+import { type CommandWitness, killWitnesses } from './command-witness.js';
 import type { SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { RunTable } from './run-table.js';
@@ -17,6 +18,13 @@ export interface OrphanRecovery {
   recover(): RecoveryResult;
   /** Marks the given (already known dead) owners' unfinished work; call inside a transaction. */
   markOrphans(owners: readonly Owner[]): RecoveryResult;
+}
+
+interface UnfinishedRow {
+  id: string;
+  process_group: number | null;
+  process_started_at: number | null;
+  process_tag: string | null;
 }
 
 interface OwnerRow {
@@ -36,7 +44,9 @@ export function createOrphanRecovery(
      SELECT owner_pid, owner_hostname, owner_started_at FROM commands WHERE finished_at IS NULL`,
   );
   const ownerFilter = 'owner_pid = ? AND owner_hostname = ? AND owner_started_at = ?';
-  const unfinishedCommands = db.prepare(`SELECT id FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`).pluck();
+  const unfinishedCommands = db.prepare(
+    `SELECT id, process_group, process_started_at, process_tag FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
+  );
   const runningRuns = db
     .prepare(`SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${ownerFilter} ORDER BY rowid`)
     .pluck();
@@ -46,8 +56,16 @@ export function createOrphanRecovery(
     let commandCount = 0;
     for (const owner of dead) {
       const key = [owner.pid, owner.hostname, owner.startedAt];
+      const unfinished = unfinishedCommands.all(...key) as UnfinishedRow[];
+      // CORE-011: a dead owner's command whose processes still run (its lifeline did not get to
+      // them yet) is killed now; if it will not die, the owner's work stays as it is and its
+      // hosts stay busy until a later recovery finds the processes gone.
+      const witnesses: CommandWitness[] = unfinished
+        .filter((row) => row.process_group !== null)
+        .map((row) => ({ group: row.process_group!, startedAt: row.process_started_at, tag: row.process_tag }));
+      if (!killWitnesses(witnesses)) continue;
       // No ORDER BY in SQL: it would make SQLite scan the table instead of the small index.
-      const commandIds = (unfinishedCommands.all(...key) as string[]).sort(byIdNumber);
+      const commandIds = unfinished.map((row) => row.id).sort(byIdNumber);
       const runIds = runningRuns.all(...key) as string[];
       if (commandIds.length === 0 && runIds.length === 0) continue;
       const error = `orphaned: nixfleet process ${owner.pid} on ${owner.hostname} stopped before this finished`;

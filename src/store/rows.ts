@@ -28,6 +28,8 @@ export interface RunRow {
   retry_of: string | null;
   rollout?: string | null;
   cancel_requested: number;
+  kill_requested: number;
+  kill_hosts: string;
   actor: string;
   owner_pid: number;
   owner_hostname: string;
@@ -55,6 +57,10 @@ export interface CommandRow {
   rollback_of: string | null;
   armed_ms: number | null;
   armed_state: string | null;
+  process_group: number | null;
+  process_started_at: number | null;
+  remote_group: number | null;
+  process_tag: string | null;
 }
 
 export interface EventRow {
@@ -74,7 +80,7 @@ export function toHostRecord(row: HostRow): HostRecord {
     id: row.id,
     hostname: row.hostname,
     transport: row.transport as TransportKind,
-    tags: JSON.parse(row.tags) as string[],
+    tags: jsonColumn('hosts', row.id, 'tags', row.tags) as string[],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -89,8 +95,8 @@ export function toRunRecord(row: RunRow): RunRecord {
     id: row.id,
     name: row.name,
     targetKind: row.target_kind as RunRecord['targetKind'],
-    hosts: JSON.parse(row.hosts) as string[],
-    stages: JSON.parse(row.stages) as string[],
+    hosts: jsonColumn('pipelines', row.id, 'hosts', row.hosts) as string[],
+    stages: jsonColumn('pipelines', row.id, 'stages', row.stages) as string[],
     currentStage: row.current_stage,
     status: row.status as RunStatus,
     createdAt: row.created_at,
@@ -98,6 +104,8 @@ export function toRunRecord(row: RunRow): RunRecord {
     registryHash: row.registry_hash,
     retryOf: row.retry_of,
     cancelRequested: row.cancel_requested !== 0,
+    killRequested: row.kill_requested !== 0,
+    killHosts: JSON.parse(row.kill_hosts) as string[],
     owner: ownerOf(row),
     rollout: row.rollout ? (JSON.parse(row.rollout) as RolloutRecord) : null,
   };
@@ -138,10 +146,27 @@ export function toEventRecord(row: EventRow): EventRecord {
     hostId: row.host_id,
     action: row.action,
     message: row.message,
-    details: row.details === null ? null : JSON.parse(row.details),
+    details: row.details === null ? null : jsonColumn('event_log', String(row.id), 'details', row.details),
   };
 }
 
 export function absoluteIn(dataDir: string, path: string): string {
   return isAbsolute(path) ? path : join(dataDir, path);
+}
+
+/** A damaged row: what was found, for the journal to report with the database's path (CORE-003). */
+export class CorruptRowError extends Error {
+  readonly code = 'NIXFLEET_CORRUPT_ROW';
+  constructor(table: string, id: string, column: string) {
+    super(`row ${id} of table ${table} has an unreadable ${column}`);
+    this.name = 'CorruptRowError';
+  }
+}
+
+function jsonColumn(table: string, id: string, column: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CorruptRowError(table, id, column);
+  }
 }

@@ -11,7 +11,7 @@ export interface RunTable {
   insert(id: string, run: NewRun, owner: Owner, at: number): RunRecord;
   advance(id: string, stage: number): RunRecord;
   finish(id: string, status: RunStatus): RunRecord;
-  requestCancel(id: string): RunRecord;
+  requestCancel(id: string, options?: { kill?: boolean; hostId?: string }): RunRecord;
   get(id: string): RunRecord | undefined;
   list(options?: { limit?: number; activeOnly?: boolean }): RunRecord[];
 }
@@ -27,7 +27,9 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
   const select = db.prepare('SELECT * FROM pipelines WHERE id = ?');
   const setStage = db.prepare('UPDATE pipelines SET current_stage = ? WHERE id = ?');
   const setFinished = db.prepare('UPDATE pipelines SET status = ?, finished_at = ? WHERE id = ?');
-  const setCancel = db.prepare('UPDATE pipelines SET cancel_requested = 1 WHERE id = ?');
+  const setCancel = db.prepare(
+    'UPDATE pipelines SET cancel_requested = ?, kill_requested = ?, kill_hosts = ? WHERE id = ?',
+  );
   // Newest first; ids are `r<N>`, so the number breaks ties within one millisecond.
   const order = 'ORDER BY created_at DESC, CAST(substr(id, 2) AS INTEGER) DESC LIMIT ?';
   const newest = db.prepare(`SELECT * FROM pipelines ${order}`);
@@ -85,12 +87,25 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
       return pipeline;
     },
 
-    requestCancel(id) {
+    requestCancel(id, options = {}) {
       const row = rowOf(id);
+      const next = { ...row };
+      if (options.hostId !== undefined) {
+        // CORE-011: a per-host kill ends that host's running command; the run goes on.
+        const hosts = JSON.parse(row.kill_hosts) as string[];
+        if (!hosts.includes(options.hostId)) next.kill_hosts = JSON.stringify([...hosts, options.hostId]);
+      } else {
+        next.cancel_requested = 1;
+        if (options.kill) next.kill_requested = 1;
+      }
       // Asking twice, or after the run ended, changes nothing.
-      if (row.status !== 'RUNNING' || row.cancel_requested !== 0) return toRunRecord(row);
-      setCancel.run(id);
-      const pipeline = toRunRecord({ ...row, cancel_requested: 1 });
+      const same =
+        next.cancel_requested === row.cancel_requested &&
+        next.kill_requested === row.kill_requested &&
+        next.kill_hosts === row.kill_hosts;
+      if (row.status !== 'RUNNING' || same) return toRunRecord(row);
+      setCancel.run(next.cancel_requested, next.kill_requested, next.kill_hosts, id);
+      const pipeline = toRunRecord(next);
       changes.append({ type: 'pipeline_updated', pipeline });
       return pipeline;
     },

@@ -102,6 +102,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE commands ADD COLUMN armed_ms INTEGER;
   ALTER TABLE commands ADD COLUMN armed_state TEXT;
   `,
+  // CORE-011: what it takes to check and kill a command after its nixfleet died (the local
+  // process group whose life spans the command's, its leader's start time, the remote group over
+  // ssh), and kill requests from other processes: the whole run, or single hosts.
+  `
+  ALTER TABLE commands ADD COLUMN process_group INTEGER;
+  ALTER TABLE commands ADD COLUMN process_started_at INTEGER;
+  ALTER TABLE commands ADD COLUMN remote_group INTEGER;
+  ALTER TABLE commands ADD COLUMN process_tag TEXT;
+  ALTER TABLE pipelines ADD COLUMN kill_requested INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE pipelines ADD COLUMN kill_hosts TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -47,6 +47,15 @@ export interface CommandRecord {
   readonly armed: { readonly delayMs: number; readonly state: ArmedState } | null;
 }
 
+/** A running command's processes as the journal keeps them (see CORE-011). */
+export interface CommandProcessRecord {
+  /** A local process group whose life spans the command's: its shell, or its ssh client. */
+  readonly group: number;
+  readonly startedAt: number | null;
+  readonly remoteGroup?: number;
+  readonly tag?: string;
+}
+
 export interface RunRecord {
   readonly id: string;
   /** The pipeline id or op id that was applied. */
@@ -62,6 +71,10 @@ export interface RunRecord {
   readonly registryHash: string;
   readonly retryOf: string | null;
   readonly cancelRequested: boolean;
+  /** Running commands must be killed, not waited for (`cancel --kill`, see CORE-011). */
+  readonly killRequested: boolean;
+  /** Hosts whose running command must be killed while the run goes on (the dashboard's per-host Kill). */
+  readonly killHosts: readonly string[];
   readonly owner: Owner;
   /** How the hosts went through the stages (see CORE-008); null for runs from before rollouts. */
   readonly rollout: RolloutRecord | null;
@@ -182,6 +195,11 @@ export interface Journal {
   readonly dataDir: string;
   readonly dbPath: string;
   readonly logsDir: string;
+  /**
+   * Set when the journal is a read-only in-memory copy (`readOnly` open of a full or read-only
+   * disk): why, for the CLI to say so. Writes to such a journal are lost (see CORE-003).
+   */
+  snapshotReason?: string;
   readonly owner: Owner;
 
   /** Upserts the registry's hosts (host_added / host_updated); hosts no longer declared are removed (host_removed). */
@@ -196,8 +214,12 @@ export interface Journal {
   advanceRun(runId: string, stage: number): RunRecord;
   /** Ends the run (pipeline_finished). */
   finishRun(runId: string, status: RunStatus): RunRecord;
-  /** Marks the run for cancellation; the owning process notices (pipeline_updated). Works from any process. */
-  requestCancel(runId: string): RunRecord;
+  /**
+   * Marks the run for cancellation; the owning process notices (pipeline_updated). Works from any
+   * process. `kill`: running commands are killed too; with `hostId`, only that host's running
+   * command is killed and the run goes on (CORE-011).
+   */
+  requestCancel(runId: string, options?: { kill?: boolean; hostId?: string }): RunRecord;
   getRun(runId: string): RunRecord | undefined;
   /** Newest first; default limit 50. */
   listRuns(options?: { limit?: number; activeOnly?: boolean }): RunRecord[];
@@ -218,6 +240,8 @@ export interface Journal {
   setArmed(commandId: string, delayMs: number, state: ArmedState): CommandRecord;
   /** Opens DATA_DIR/logs/<command-id>.log for streaming and records it in commands.output_file. */
   openOutput(commandId: string): OutputSink;
+  /** Records the processes of a running command, for recovery after a crash (CORE-011). No change is appended. */
+  recordProcess(commandId: string, process: CommandProcessRecord): void;
 
   logEvent(event: NewEvent): EventRecord;
   /** Newest first; default limit 100. */
@@ -241,7 +265,7 @@ export interface Journal {
    * NIXFLEET_CMD_RETENTION_DAYS / NIXFLEET_LOG_RETENTION_DAYS policy (`nixfleet prune --older-than`).
    */
   prune(options?: { now?: number; commandRetentionMs?: number; eventRetentionMs?: number }): PruneResult;
-  /** Retention if it last ran more than a day ago. */
-  pruneIfDue(): PruneResult | null;
+  /** Retention if it last ran (in any process) at least `everyMs` ago (default a day). */
+  pruneIfDue(everyMs?: number): PruneResult | null;
   close(): void;
 }

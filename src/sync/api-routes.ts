@@ -11,7 +11,7 @@ import { tokenOf, tokensMatch } from './access-token.js';
 import { sendError, sendJson } from './http-response.js';
 import { HttpRouter, type RouteContext, type RouteHandler } from './http-router.js';
 import { readJsonBody } from './json-body.js';
-import type { ApplyRequest, RunDispatcher } from './run-dispatcher.js';
+import type { ApplyRequest, CancelRequest, RunDispatcher } from './run-dispatcher.js';
 import { readSnapshot, type SnapshotLimits } from './state-snapshot.js';
 
 export interface ApiOptions {
@@ -73,13 +73,23 @@ export function createApiRouter(options: ApiOptions): HttpRouter {
     .add(
       'POST',
       '/api/runs/:id/cancel',
-      guarded(({ res, params }) => {
+      guarded(async ({ req, res, params }) => {
+        const body = await readJsonBody(req);
+        if (!body.ok) return sendError(res, body.status, body.error);
+        const request = cancelRequestOf(body.value);
+        if (typeof request === 'string') return sendError(res, 400, request);
         if (!dispatcher) return sendError(res, 503, 'this server cannot cancel runs (no fleet file loaded)');
         const runId = params.id ?? '';
         try {
-          const run = dispatcher.cancel(runId);
+          const run = dispatcher.cancel(runId, request);
           if (!run) return sendError(res, 404, `no run ${runId}`, { hint: 'see `nixfleet runs` for run ids' });
-          sendJson(res, 202, { runId: run.id, status: run.status, cancelRequested: run.cancelRequested });
+          sendJson(res, 202, {
+            runId: run.id,
+            status: run.status,
+            cancelRequested: run.cancelRequested,
+            killRequested: run.killRequested,
+            killHosts: run.killHosts,
+          });
         } catch (error) {
           sendFailure(res, error, options.reportError);
         }
@@ -127,6 +137,20 @@ function applyRequestOf(value: unknown): ApplyRequest | string {
   if (typeof target === 'string' && target.trim() !== '') request.target = target.trim();
   if (typeof on === 'string' && on.trim() !== '') request.on = on.trim();
   return request;
+}
+
+/** `{}` cancels, `{"kill": true}` kills the run's running commands, with `"host"` only that host's (CORE-011). */
+function cancelRequestOf(value: unknown): CancelRequest | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'the body must be a JSON object: {}, {"kill": true} or {"kill": true, "host": "HOST"}';
+  }
+  const { kill, host } = value as Record<string, unknown>;
+  if (kill !== undefined && typeof kill !== 'boolean') return '`kill` must be true or false';
+  if (host !== undefined && (typeof host !== 'string' || host === '' || host.length > 1000)) {
+    return '`host` must be a host id';
+  }
+  if (host !== undefined && kill !== true) return '`host` needs `"kill": true` (a single host can only be killed)';
+  return { ...(kill === true ? { kill: true } : {}), ...(typeof host === 'string' ? { hostId: host } : {}) };
 }
 
 function sendFailure(res: RouteContext['res'], error: unknown, reportError: (error: unknown) => void): void {

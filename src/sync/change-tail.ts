@@ -11,6 +11,11 @@ export interface ChangeTailListener {
    * Every client needs the full state.
    */
   onReset(version: number): void;
+  /**
+   * The journal failed (a full disk, its files replaced: CORE-003): the tail has stopped. Without
+   * this, the error is thrown from the poll.
+   */
+  onFailure?(error: unknown): void;
 }
 
 export interface ChangeTailOptions {
@@ -59,6 +64,19 @@ export class ChangeTail {
   poll(): void {
     const listener = this.listener;
     if (!listener) return;
+    if (listener.onFailure === undefined) {
+      this.read(listener);
+      return;
+    }
+    try {
+      this.read(listener);
+    } catch (error) {
+      this.stop();
+      listener.onFailure(error);
+    }
+  }
+
+  private read(listener: ChangeTailListener): void {
     const head = this.journal.version();
     if (head === this.position) return;
     if (head < this.position || this.journal.oldestVersion() > this.position + 1) {

@@ -6,7 +6,7 @@ import { type StartedRun, startRun } from '../engine/run.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import type { Journal } from '../store/types.js';
-import type { ApplyRequest, RunDispatcher } from './run-dispatcher.js';
+import type { ApplyRequest, CancelRequest, RunDispatcher } from './run-dispatcher.js';
 
 export interface EngineDispatcherOptions {
   readonly journal: Journal;
@@ -67,14 +67,24 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       if (retry.kind === 'nothing') return { nothing: retry.message };
       return track(startRun(retry.plan, { journal, actor: 'dashboard', retryOf: runId, fromStage: retry.fromStage }));
     },
-    cancel(runId: string) {
+    cancel(runId: string, request: CancelRequest = {}) {
       const run = journal.getRun(runId);
       if (!run) return undefined;
+      if (request.hostId !== undefined && !run.hosts.includes(request.hostId)) {
+        throw new UserError(`run ${runId} has no host \`${request.hostId}\``, {
+          hint: `its hosts: ${run.hosts.join(', ')}`,
+        });
+      }
       // A run of this process stops through its engine at once; any other process's run
-      // notices the journaled request (CORE-002, cancel).
+      // notices the journaled request (CORE-002, cancel; CORE-011, kill).
       const own = active.get(runId);
-      if (own) own.cancel();
-      return run.status === 'RUNNING' ? journal.requestCancel(runId) : run;
+      if (own && request.hostId !== undefined) own.killHost(request.hostId);
+      else if (own) own.cancel(request.kill ? { kill: true } : {});
+      if (run.status !== 'RUNNING') return run;
+      return journal.requestCancel(runId, {
+        ...(request.kill ? { kill: true } : {}),
+        ...(request.hostId !== undefined ? { hostId: request.hostId } : {}),
+      });
     },
     async stopAll(stopOptions = {}) {
       const runs = [...active.values()];

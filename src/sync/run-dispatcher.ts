@@ -10,6 +10,11 @@ export interface ApplyRequest {
   readonly on?: string;
 }
 
+export interface CancelRequest {
+  readonly kill?: boolean;
+  readonly hostId?: string;
+}
+
 export interface RunDispatcher {
   /** Starts the run and returns once it is journaled. Throws HostsBusyError or UserError. */
   apply(request: ApplyRequest): { runId: string };
@@ -18,6 +23,10 @@ export interface RunDispatcher {
    * --force). Throws UserError (cannot be retried), RecordNotFound as UserError, HostsBusyError.
    */
   retry(runId: string): { runId: string } | { nothing: string };
-  /** Marks the run for cancellation; undefined when no such run exists. */
-  cancel(runId: string): RunRecord | undefined;
+  /**
+   * Marks the run for cancellation; undefined when no such run exists. `kill`: running commands
+   * are killed too; with `hostId`, only that host's running command is killed and the run goes
+   * on (CORE-011).
+   */
+  cancel(runId: string, options?: CancelRequest): RunRecord | undefined;
 }

@@ -32,6 +32,8 @@ export interface SyncServerOptions {
   readonly pollIntervalMs?: number;
   readonly maxBufferedBytes?: number;
   readonly reportError?: (error: unknown) => void;
+  /** The journal failed while being followed (CORE-003); the server stops following it. */
+  readonly onJournalFailure?: (error: unknown) => void;
 }
 
 export interface SyncServer {
@@ -55,7 +57,11 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     ...(options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes }),
   });
   const tail = new ChangeTail(journal, { intervalMs: options.pollIntervalMs ?? 25 });
-  tail.start({ onChanges: (changes) => hub.broadcastChanges(changes), onReset: () => hub.broadcastFullState() });
+  tail.start({
+    onChanges: (changes) => hub.broadcastChanges(changes),
+    onReset: () => hub.broadcastFullState(),
+    ...(options.onJournalFailure === undefined ? {} : { onFailure: options.onJournalFailure }),
+  });
   const beacon = setInterval(() => {
     tail.poll();
     hub.beacon(tail.version);

@@ -72,15 +72,22 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       run.cancel({ kill: true });
     }
   };
-  // SIGTERM (a CI job cancelled, systemd stopping us) leaves no time to wait: kill the running
-  // commands so none outlives us, and journal the run CANCELLED (CORE-002).
-  const onTerminate = () => {
+  // SIGTERM (a CI job cancelled, systemd stopping us) and SIGHUP (the terminal closed) leave no
+  // time to wait: kill the running commands so none outlives us, and journal the run CANCELLED
+  // (CORE-002, CORE-011).
+  const onTerminate = (signal: NodeJS.Signals) => {
     if (run === undefined) return;
-    tell(`nixfleet: terminated: killing the running commands of run ${run.runId}`);
+    const why = signal === 'SIGHUP' ? 'the terminal closed' : 'terminated';
+    try {
+      tell(`nixfleet: ${why}: killing the running commands of run ${run.runId}`);
+    } catch {
+      // A hung-up terminal may refuse the write; the kill matters, not the message.
+    }
     run.cancel({ kill: true });
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onTerminate);
+  process.on('SIGHUP', onTerminate);
   try {
     run = startRun(plan, {
       journal: options.journal,
@@ -96,6 +103,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   } catch (error) {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
+    process.off('SIGHUP', onTerminate);
     if (!(error instanceof HostsBusyError)) throw error;
     const holders = [...new Set(error.busy.map((b) => b.runId))];
     throw new UserError(`${error.message}; nothing was started`, {
@@ -105,11 +113,14 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   }
 
   try {
-    const outcome = await run.done;
+    const outcome = await run.done.catch(async (error: unknown) => {
+      await renderer?.finish();
+      // CORE-002: the journal failed mid-run; the engine killed every running command first.
+      options.stderr.write(`nixfleet: run ${run?.runId} stopped and its running commands were killed\n`);
+      throw error;
+    });
     await renderer?.finish();
-    if (options.junitFile !== undefined) writeFileSync(resolve(options.cwd, options.junitFile), junitXml(view));
-    const summaryFile = options.env.GITHUB_STEP_SUMMARY;
-    if (onGitHubActions(options.env) && summaryFile) appendFileSync(summaryFile, jobSummaryMarkdown(view));
+    // The run's own outcome is printed first: a report that cannot be written must not hide it.
     if (kind === 'json') options.stdout.write(`${JSON.stringify(jsonReport(view), null, 2)}\n`);
     // CORE-009: a rollback that did not succeed is said on stderr too, whatever the renderer.
     for (const c of view.commands.values()) {
@@ -118,10 +129,39 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
         `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`nixfleet logs ${c.commandId}\`)\n`,
       );
     }
+    const summaryFile = options.env.GITHUB_STEP_SUMMARY;
+    if (onGitHubActions(options.env) && summaryFile) writeJobSummary(options, summaryFile, jobSummaryMarkdown(view));
+    if (options.junitFile !== undefined && !writeReport(options, junitXml(view))) {
+      return outcome.exitCode === EXIT.OK ? EXIT.FAILED : outcome.exitCode;
+    }
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
+    process.off('SIGHUP', onTerminate);
+  }
+}
+
+/** Writes the JUnit report; false (with the reason on stderr) when it cannot be written. */
+function writeReport(options: AttendedRunOptions, xml: string): boolean {
+  const path = resolve(options.cwd, options.junitFile!);
+  try {
+    writeFileSync(path, xml);
+    return true;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    options.stderr.write(`nixfleet: the JUnit report was not written to ${path}: ${reason}\n`);
+    return false;
+  }
+}
+
+/** Appends the run to the GitHub job summary; a summary that cannot be written is said, not thrown. */
+function writeJobSummary(options: AttendedRunOptions, path: string, markdown: string): void {
+  try {
+    appendFileSync(path, markdown);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    options.stderr.write(`nixfleet: the job summary was not written to ${path}: ${reason}\n`);
   }
 }
 

@@ -40,13 +40,16 @@ export function deriveWatchTargets(files: Iterable<string>, includeGlobs: readon
   };
 }
 
+/** As config/fleet-sources.ts reads includes: extglobs could backtrack for ever (CORE-005). */
+const NO_EXTGLOB = { noextglob: true } as const;
+
 function toGlobWatch(glob: string): GlobWatch {
   const scan = picomatch.scan(glob);
   // A literal include (no glob characters) is watched through its directory, so it is noticed
   // when it is created, renamed over or deleted.
   const base = scan.isGlob ? scan.base : dirname(glob);
   const rest = scan.isGlob ? scan.glob : glob.slice(base.length + 1);
-  return { base, segments: rest.split('/'), matches: picomatch(glob) };
+  return { base, segments: rest.split('/'), matches: picomatch(glob, NO_EXTGLOB) };
 }
 
 function globMayReach(glob: GlobWatch, dir: string): boolean {
@@ -58,7 +61,7 @@ function globMayReach(glob: GlobWatch, dir: string): boolean {
     const segment = glob.segments[i];
     if (segment === undefined || i === glob.segments.length - 1) return false;
     if (segment === '**') return parts.slice(i).every((p) => !p.startsWith('.') && !NEVER_DESCEND.has(p));
-    if (!picomatch.isMatch(part, segment)) return false;
+    if (!picomatch.isMatch(part, segment, NO_EXTGLOB)) return false;
   }
   return true;
 }

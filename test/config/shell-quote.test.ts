@@ -18,6 +18,8 @@ const NASTY = [
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion that must stay literal
   '$HOME ${HOME}',
   '-n',
+  'FOO=bar',
+  '--name=a=b',
   '\\backslash\\',
   'ünïcødé ✓',
 ];
@@ -35,6 +37,12 @@ describe('shellQuote', () => {
     expect(shellQuote('')).toBe("''");
     expect(shellQuote("it's")).toBe("'it'\\''s'");
     expect(shellQuote('$(id)')).toBe("'$(id)'");
+  });
+
+  it('quotes `NAME=value`, which bare as a first word would be an assignment', () => {
+    expect(shellQuote('FOO=injected')).toBe("'FOO=injected'");
+    const script = `${shellQuote('FOO=injected')} 2>/dev/null; echo "[$FOO]"`;
+    expect(execFileSync('/bin/sh', ['-c', script], { encoding: 'utf8' })).toBe('[]\n');
   });
 
   it('round-trips every value through a real /bin/sh as one argument', () => {

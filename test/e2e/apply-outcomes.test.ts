@@ -19,7 +19,7 @@ ops:
   hello:
     run: printf '\\033[31mhello\\033[0m from %s\\n' "$NIXFLEET_HOST"
   check:
-    run: echo "health <{{ host.vars.health }}> & more"; test {{ host.vars.health }} = ok
+    run: echo "health <"{{ host.vars.health }}"> & more"; test {{ host.vars.health }} = ok
   finish:
     run: echo done
   fail:

@@ -18,9 +18,9 @@ hosts:
   b: { vars: { fail: "yes" } }
 ops:
   change:
-    run: echo changed > state-{{ host.name }}; echo "changing {{ host.name }}"; test -z "$FAIL"
+    run: echo changed > state-{{ host.name }}; echo changing {{ host.name }}; test -z "$FAIL"
     env: { FAIL: "{{ host.vars.fail }}" }
-    rollback: echo "undo $NIXFLEET_ROLLBACK_OF on {{ host.name }}"; echo restored > state-{{ host.name }}
+    rollback: echo "undo $NIXFLEET_ROLLBACK_OF on" {{ host.name }}; echo restored > state-{{ host.name }}
   checked:
     run: echo changed > state-{{ host.name }}
     postcheck: test -z "$FAIL"

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { liveGroupMembers } from '../../src/engine/transports/process-group.js';
+import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { openJournal } from '../../src/store/journal.js';
 import { makeTempDir, runCli } from '../support/cli.js';
 
@@ -34,5 +34,33 @@ describe('timeouts', () => {
     const pgid = Number(readFileSync(join(dir, 'pgid'), 'utf8'));
     expect(pgid).toBeGreaterThan(1);
     expect(liveGroupMembers(pgid)).toEqual([]);
+  });
+
+  // Node fires a timer over 2^31-1 ms at once: `timeout: 720h` validated and killed the op after
+  // about 1 ms. Durations up to 576h are honoured; longer ones are refused at their position.
+  it('the longest timeout (576h) lets the op finish; a longer one is refused by validate and apply', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {} }
+ops:
+  long:
+    run: sleep 0.5; echo finished
+    timeout: 576h
+  too-long:
+    run: sleep 0.5; echo finished
+    timeout: 720h
+`,
+    });
+    for (const command of [['validate'], ['apply', 'long']]) {
+      const refused = await runCli(dir, command);
+      expect(refused.exitCode, refused.stderr).toBe(2);
+      expect(refused.stderr).toContain(
+        'fleet.yaml:9:14: ops.too-long.timeout: `720h` is longer than 576h (24 days), the longest duration nixfleet can wait for (use at most 576h)',
+      );
+    }
+    const fixed = makeTempDir({ 'fleet.yaml': readFileSync(join(dir, 'fleet.yaml'), 'utf8').replace('720h', '576h') });
+    const result = await runCli(fixed, ['apply', 'too-long', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).hosts.h1[0]).toMatchObject({ status: 'SUCCESS', error: null });
   });
 });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { createLocalTransport, KILL_GRACE_MS } from '../../src/engine/transports/local.js';
-import { liveGroupMembers } from '../../src/engine/transports/process-group.js';
 import { makeTempDir } from '../support/cli.js';
 
 const transportIn = (cwd: string) => createLocalTransport({ shell: '/bin/sh', cwd });
@@ -66,5 +66,19 @@ describe('the local transport', () => {
     expect(result).toMatchObject({ aborted: true, timedOut: false, exitCode: null });
     expect(Date.now() - started).toBeLessThan(1500);
     expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid'), 'utf8')))).toEqual([]);
+  });
+
+  // Node refuses these spawns before any process exists; execa then emits no event at all.
+  it.each([
+    ['a NUL byte in the environment', { env: { VALUE: 'a\0b' } }, 'true', /NUL byte/],
+    ['a NUL byte in the command', { env: {} }, 'echo a\0b', /NUL byte/],
+    ['an environment over the kernel limit', { env: { VALUE: 'x'.repeat(300_000) } }, 'true', /too large \(E2BIG\)/],
+  ])('%s is a transport error, never a wait for ever', { timeout: 20_000 }, async (_, options, command, reason) => {
+    const dir = makeTempDir();
+    const result = await transportIn(dir).exec(command, { ...options, timeoutMs: 60_000 });
+    expect(result).toMatchObject({ exitCode: null, timedOut: false, aborted: false });
+    expect(result.transportError).toMatch(/^local: cannot start \/bin\/sh: /);
+    expect(result.transportError).toMatch(reason);
+    expect(result.transportError?.length).toBeLessThan(200);
   });
 });

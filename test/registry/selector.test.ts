@@ -43,6 +43,42 @@ describe('resolveSelector', () => {
   });
 });
 
+describe('selector globs', () => {
+  it('support `?`, `[...]` (ranges, `!` and `^` negation) and `{a,b}`, whose commas do not split terms', () => {
+    expect(select('web?')).toEqual({ ok: true, hosts: ['web1', 'web2'] });
+    expect(select('web[2-9]')).toEqual({ ok: true, hosts: ['web2'] });
+    expect(select('web[!2]')).toEqual({ ok: true, hosts: ['web1'] });
+    expect(select('*[^0-9]')).toEqual({ ok: true, hosts: ['cache-eu'] });
+    expect(select('{db,cache}*')).toEqual({ ok: true, hosts: ['db1', 'cache-eu'] });
+    expect(select('{web{1,2},db1}, !web2')).toEqual({ ok: true, hosts: ['web1', 'db1'] });
+    expect(select('w**1')).toEqual({ ok: true, hosts: ['web1'] });
+  });
+
+  // Terms that made a backtracking matcher run for ever are tested through the CLI, in a child
+  // process with a timeout (test/e2e/selector-bounds.test.ts): a synchronous hang here could not
+  // be interrupted by the test timeout.
+  it('refuse what is out of bounds or malformed, with the reason', () => {
+    expect(select('+(web|db)*')).toMatchObject({ ok: false, message: 'selector term `+(web|db)*` cannot contain `+`' });
+    expect(select('web[12')).toMatchObject({
+      ok: false,
+      message: 'selector term `web[12` has a `[` that is never closed',
+    });
+    expect(select('{web,db')).toMatchObject({
+      ok: false,
+      message: 'selector term `{web,db` has a `{` that is never closed',
+    });
+    const many = '{a,b,c,d}'.repeat(5);
+    expect(select(many)).toMatchObject({
+      ok: false,
+      message: `selector term \`${many}\` expands to more than 256 alternatives`,
+    });
+    expect(select(`*${'?'.repeat(300)}`)).toMatchObject({
+      ok: false,
+      message: 'selector term is 301 characters long, more than 256',
+    });
+  });
+});
+
 describe('selectHosts', () => {
   const registry = {
     hosts: new Map(HOSTS.map((h) => [h.id, { ...h, transport: 'local', address: h.id, vars: {} }])),

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_SOCKET_PATH } from '../../src/engine/transports/ssh/control-socket.js';
 import { makeTempDir, runCli } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
@@ -129,5 +130,25 @@ describe('nixfleet apply over ssh', () => {
       alive = false;
     }
     expect(alive).toBe(false);
+  });
+
+  it('a --data-dir with spaces, % and quotes reaches every host (ControlPath escaped)', {
+    timeout: 120_000,
+  }, async () => {
+    // Short enough that the control socket lives under the data directory itself (CORE-007).
+    const dataDir = join(makeTempDir({}, 'nf-'), `my "fleet" 100%d`);
+    expect(join(dataDir, 'ssh', 'ssh-XXXXXX', 'm').length).toBeLessThanOrEqual(MAX_SOCKET_PATH);
+    const before = sshd.acceptedLogins();
+    const result = await runCli(dir, ['apply', 'do-all', '--on', 'web1,web2', '--data-dir', dataDir, '--json'], {
+      env: env(),
+      timeoutMs: 110_000,
+    });
+    expect(result.stderr).toBe('');
+    const report = JSON.parse(result.stdout) as { status: string; hosts: Record<string, ReportEntry[]> };
+    expect(report.hosts.web1!.map((e) => e.error)).toEqual([null, null, null, null]);
+    expect(report.status).toBe('COMPLETE');
+    expect(result.exitCode).toBe(0);
+    // Multiplexed as usual: one login per host for the four stages.
+    expect(sshd.acceptedLogins() - before).toBe(2);
   });
 });

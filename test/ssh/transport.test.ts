@@ -215,3 +215,24 @@ describe('multiplexing', () => {
     expect(sshd.acceptedLogins() - before).toBe(2);
   });
 });
+
+// execa throws at once for a NUL byte in ssh's arguments (the env and command travel in them):
+// the session must return a transport error, not throw or wait for an event that never comes.
+describe('commands that cannot be started', () => {
+  it.each([
+    ['a NUL byte in the environment', { env: { VALUE: 'a\0b' } }, 'true', /NUL byte/],
+    ['a NUL byte in the command', { env: {} }, 'echo a\0b', /NUL byte/],
+    ['an environment over the kernel limit', { env: { VALUE: 'x'.repeat(300_000) } }, 'true', /too large \(E2BIG\)/],
+  ])('%s is a transport error', async (_, options, command, reason) => {
+    const result = await run(transport(), command, options);
+    expect(result).toMatchObject({ exitCode: null, timedOut: false, aborted: false });
+    expect(result.transportError).toMatch(/^ssh: cannot start ssh: /);
+    expect(result.transportError).toMatch(reason);
+  });
+
+  it('the multiplexing master that cannot be started is a transport error too', async () => {
+    const result = await run(transport({ address: '127.0.0.1\0' }), 'true');
+    expect(result).toMatchObject({ exitCode: null, timedOut: false, aborted: false });
+    expect(result.transportError).toBe('ssh: cannot start ssh: the command or its environment contains a NUL byte');
+  });
+});

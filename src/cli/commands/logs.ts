@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { CommandRecord } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
-import { openExistingJournal } from '../existing-journal.js';
+import { openJournalToRead } from '../read-journal.js';
 
 export const usage = 'logs COMMAND_ID | RUN_ID [--host H]';
 export const options = {
@@ -18,7 +18,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError('logs needs a command id or a run id', { hint: '`nixfleet show RUN_ID` lists command ids' });
   }
   const host = typeof ctx.values.host === 'string' ? ctx.values.host : undefined;
-  const journal = await openExistingJournal(ctx);
+  const journal = await openJournalToRead(ctx);
   try {
     const command = journal.getCommand(id);
     if (command) {

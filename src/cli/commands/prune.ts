@@ -1,7 +1,7 @@
 // `nixfleet prune [--older-than 30d]`: applies the journal's retention now (see
 // CORE-003). --older-than replaces the runs/commands age (NIXFLEET_CMD_RETENTION_DAYS); events
 // keep NIXFLEET_LOG_RETENTION_DAYS.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { DB_FILE, openJournal } from '../../store/journal.js';
@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw new UserError(problems.join('; '), { hint: 'set it to a number of days, e.g. 30, or unset it' });
   }
   const dataDir = await dataDirFor(ctx);
-  if (!existsSync(join(dataDir, DB_FILE))) {
+  if (!existsSync(join(dataDir, DB_FILE)) && isDirectoryOrMissing(dataDir)) {
     // Nothing was ever journaled here: do not create a data directory just to prune it.
     const empty = { commands: 0, pipelines: 0, events: 0, changes: 0, outputFiles: 0 };
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify({ dataDir, ...empty })}\n` : `no journal in ${dataDir}\n`);
@@ -62,4 +62,13 @@ function parseAge(value: string): number {
   }
   const unit = (match.groups.unit ?? 'd') as keyof typeof UNIT_MS;
   return Number(match.groups.amount) * UNIT_MS[unit];
+}
+
+/** A data directory that is a file (or under one) is opened anyway, so the error names it (CORE-003). */
+function isDirectoryOrMissing(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }

@@ -1,9 +1,9 @@
 // `nixfleet runs [--limit N]`: past and running pipeline runs, newest first (CORE-002).
 import { EXIT, UserError } from '../../errors/user-error.js';
-import { openJournal } from '../../store/journal.js';
 import { formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
 import { existingDataDir, NO_JOURNAL_HINT, noJournalText } from '../existing-journal.js';
+import { openJournalInToRead } from '../read-journal.js';
 import { textTable } from '../text-table.js';
 
 export const usage = 'runs [--limit N]';
@@ -25,7 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     else ctx.io.stdout.write(`${noJournalText(ctx, dir)}\n  hint: ${NO_JOURNAL_HINT}\n`);
     return EXIT.OK;
   }
-  const journal = openJournal(dir);
+  const journal = openJournalInToRead(ctx, dir);
   try {
     const runs = journal.listRuns({ limit });
     if (ctx.global.json) {

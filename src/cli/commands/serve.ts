@@ -8,6 +8,7 @@ import { relative } from 'node:path';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
+import { JournalError } from '../../store/journal-error.js';
 import { generateToken } from '../../sync/access-token.js';
 import { createEngineDispatcher, type EngineDispatcher } from '../../sync/engine-dispatcher.js';
 import { DEFAULT_BIND, DEFAULT_PORT, type SyncServer, startSyncServer } from '../../sync/sync-server.js';
@@ -16,6 +17,7 @@ import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
 import { dataDirFor, fleetFilePath } from '../load-fleet.js';
+import { type PruneSchedule, pruneIntervalFrom, schedulePrune } from '../prune-schedule.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'serve [--bind 127.0.0.1] [--port 7420] [--token T]';
@@ -37,6 +39,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const port = parsePort(ctx.values.port as string | undefined);
   const token = parseToken((ctx.values.token as string | undefined) ?? nonEmpty(ctx.io.env.NIXFLEET_TOKEN));
   const settings = syncSettingsFrom(ctx.io.env);
+  const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
   const file = fleetFilePath(ctx);
   const dataDir = await dataDirFor(ctx);
   const name = (path: string) => relative(ctx.io.cwd, path) || path;
@@ -48,9 +51,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   };
 
   const journal = openJournal(dataDir);
+  let failWith!: (error: unknown) => void;
+  const journalFailed = new Promise<unknown>((resolve) => {
+    failWith = resolve;
+  });
   let watcher: RegistryWatcher | undefined;
   let dispatcher: EngineDispatcher | undefined;
   let server: SyncServer | undefined;
+  let pruning: PruneSchedule | undefined;
   const stopped = waitForStopSignal(() => void dispatcher?.stopAll({ kill: true }));
   try {
     if (existsSync(file)) {
@@ -86,7 +94,19 @@ export async function run(ctx: CommandContext): Promise<number> {
         `nixfleet serve: no fleet file at ${name(file)}; showing the journal in ${name(dataDir)} without Apply\n`,
       );
     }
-    journal.pruneIfDue();
+    journal.pruneIfDue(pruneEveryMs);
+    pruning = schedulePrune(journal, pruneEveryMs, {
+      onPruned: (result) =>
+        result.pipelines + result.events > 0 &&
+        say(`pruned ${result.pipelines} run(s) and ${result.events} event(s) by retention`, {
+          type: 'pruned',
+          ...result,
+        }),
+      onError: (error) =>
+        ctx.io.stderr.write(
+          `nixfleet serve: retention failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        ),
+    });
 
     server = await startSyncServer({
       journal,
@@ -96,6 +116,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       beaconIntervalMs: settings.beaconIntervalMs,
       eventLimit: settings.eventLimit,
       ...(dispatcher === undefined ? {} : { dispatcher }),
+      onJournalFailure: (error) => failWith(error),
       reportError: (error) =>
         ctx.io.stderr.write(
           `nixfleet serve: internal error: ${error instanceof Error ? error.stack : String(error)}\n`,
@@ -117,7 +138,17 @@ export async function run(ctx: CommandContext): Promise<number> {
       version: journal.version(),
     });
 
-    await stopped.signal;
+    const failure = await Promise.race([stopped.signal.then(() => undefined), journalFailed]);
+    if (failure !== undefined) {
+      // CORE-003: a journal that fails or was replaced under us is not followed or written any
+      // further: the runs started here are killed and serve exits 1 with the reason.
+      await dispatcher?.stopAll({ kill: true });
+      if (failure instanceof JournalError) {
+        ctx.io.stderr.write(`nixfleet serve: stopped: ${failure.message}\n  hint: ${failure.hint}\n`);
+        return EXIT.FAILED;
+      }
+      throw failure;
+    }
     const running = dispatcher?.active.size ?? 0;
     if (running > 0)
       say(`cancelling ${running} run(s) started here (Ctrl-C again to kill running commands)`, {
@@ -128,6 +159,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     say('stopped serving', { type: 'stopped' });
     return running > 0 ? EXIT.CANCELLED : EXIT.OK;
   } finally {
+    pruning?.stop();
     stopped.dispose();
     await server?.close();
     await watcher?.close();

@@ -7,7 +7,7 @@ import type { CommandRecord } from '../../store/types.js';
 import { rollbackLines } from '../../ui/rollback-lines.js';
 import { commandCell, formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
-import { openExistingJournal } from '../existing-journal.js';
+import { openJournalToRead } from '../read-journal.js';
 import { textTable } from '../text-table.js';
 
 export const usage = 'show RUN_ID';
@@ -17,7 +17,7 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined) throw new UserError('show needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
-  const journal = await openExistingJournal(ctx);
+  const journal = await openJournalToRead(ctx);
   try {
     const found = journal.getRun(runId);
     if (!found) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });

@@ -146,6 +146,17 @@ const actions = {
       showMessage('error', `could not reach the server: ${error.message}`);
     }
   },
+  /** CORE-011: kills the run's running commands, or with `hostId` only that host's. */
+  async kill(runId, hostId) {
+    const what = hostId ? `${hostId} in ${runId}` : runId;
+    try {
+      const body = hostId ? { kill: true, host: hostId } : { kill: true };
+      const result = await api('POST', `/api/runs/${encodeURIComponent(runId)}/cancel`, body);
+      showMessage(result.ok ? 'ok' : 'error', result.ok ? `kill requested for ${what}` : errorText(result));
+    } catch (error) {
+      showMessage('error', `could not reach the server: ${error.message}`);
+    }
+  },
   selectRun(runId) {
     ui.selectedRunId = runId;
     scheduleRender();

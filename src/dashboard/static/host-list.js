@@ -3,6 +3,7 @@ import { el } from './dom.js';
 import { FAILED_COMMAND_STATUSES } from './fleet-view.js';
 import { rollbackChip } from './rollback-chip.js';
 import { batchTag } from './rollout-tags.js';
+import { hostActions } from './run-actions.js';
 
 const byId = (id) => document.getElementById(id);
 
@@ -27,6 +28,7 @@ export function renderHostList(run, rows, ui, actions, rollout) {
         batchTag(rollout, row.hostId),
         headline ? el('span', { class: 'badge', 'data-status': headline.status }, headline.status) : null,
         headline ? el('span', { class: 'muted mono' }, headline.op) : null,
+        ...hostActions(run, row, actions),
       ),
       failed?.error ? el('div', { class: 'cell-reason' }, failed.error) : null,
       el(

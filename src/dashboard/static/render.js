@@ -13,7 +13,7 @@ import {
 import { renderHostList } from './host-list.js';
 import { rollbackChip } from './rollback-chip.js';
 import { batchTag, rolloutTags } from './rollout-tags.js';
-import { runActions } from './run-actions.js';
+import { hostActions, runActions } from './run-actions.js';
 
 export { el } from './dom.js';
 export { renderNoAccess } from './no-access.js';
@@ -153,7 +153,7 @@ function renderRun(state, runId, ui, now, actions) {
     el(
       'tr',
       { 'data-host': row.hostId },
-      el('th', { class: 'mono' }, row.hostId, batchTag(rollout, row.hostId)),
+      el('th', { class: 'mono' }, row.hostId, batchTag(rollout, row.hostId), ...hostActions(run, row, actions)),
       row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
     ),
   );

@@ -2,12 +2,14 @@
 // the system `ssh`, never prompting, with one multiplexed connection per host for a whole run.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { PROCESS_TAG_VARIABLE } from '../../domain/tagged-processes.js';
 import type { Host, Settings } from '../../registry/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
+import { holdProcess, releaseProcess } from './lifeline.js';
 import { type ConnectionOptions, type ControlMode, destinationOf, identityFileOf, sshArgs } from './ssh/arguments.js';
 import { type ControlSocket, createControlSocket } from './ssh/control-socket.js';
 import { describeSshFailure } from './ssh/failure-reason.js';
-import { isMasterUp, startMaster, stopMaster } from './ssh/master.js';
+import { isMasterUp, masterPid, startMaster, stopMaster } from './ssh/master.js';
 import { stopRemoteGroup } from './ssh/reaper.js';
 import { buildRemoteCommand } from './ssh/remote-command.js';
 import { secretPreamble } from './ssh/secret-preamble.js';
@@ -28,12 +30,19 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
   };
   const destination = destinationOf(host);
   let control: ControlSocket | undefined;
+  /** The running master's pid, held by the lifeline so it does not outlive nixfleet (CORE-011). */
+  let masterProcess: number | undefined;
   // Commands of one host run one at a time, but a shared promise keeps two masters from racing.
   let masterOpening: Promise<ExecResult | undefined> | undefined;
 
   const openMaster = async (socket: ControlSocket, exec: ExecOptions): Promise<ExecResult | undefined> => {
     const started = await startMaster(connection, socket, { timeoutMs: exec.timeoutMs, signal: exec.signal });
-    if (started.ok) return undefined;
+    if (started.ok) {
+      if (masterProcess !== undefined) releaseProcess(masterProcess);
+      masterProcess = await masterPid(connection, socket);
+      if (masterProcess !== undefined) holdProcess(masterProcess);
+      return undefined;
+    }
     if (started.stderr !== '') exec.onOutput?.(started.stderr);
     const failure: ExecResult = {
       exitCode: null,
@@ -85,9 +94,12 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
     // Connecting used the whole budget: starting the command only to kill it would be worse.
     if (remainingMs <= 0) return { exitCode: null, signal: null, timedOut: true, aborted: false };
     const startToken = `nixfleet-start-${randomBytes(8).toString('hex')}`;
+    // CORE-011: what the command moves out of its group (`setsid`) still carries this tag.
+    const tag = randomBytes(8).toString('hex');
     const remoteCommand = buildRemoteCommand({
       command,
-      env: execOptions.env,
+      env: { ...execOptions.env, [PROCESS_TAG_VARIABLE]: tag },
+      tag,
       cwd: execOptions.cwd,
       shell: settings.shell,
       startToken,
@@ -103,7 +115,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       destination,
       exec: execOptions,
       timeoutMs: remainingMs,
-      stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first),
+      stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first, tag),
       isConnectionUp: () => sessionMode.kind !== 'client' || existsSync(sessionMode.socketPath),
     });
   };
@@ -115,6 +127,8 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       control = undefined;
       if (!socket) return;
       await stopMaster(connection, socket);
+      if (masterProcess !== undefined) releaseProcess(masterProcess);
+      masterProcess = undefined;
       socket.remove();
     },
   };

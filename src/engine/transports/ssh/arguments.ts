@@ -72,6 +72,16 @@ export type ControlMode =
   | { readonly kind: 'master'; readonly socketPath: string; readonly persistSeconds: number }
   | { readonly kind: 'client'; readonly socketPath: string };
 
+/**
+ * `ControlPath=...` for a socket path as written on disk. ssh splits an option's value at spaces
+ * (quotes group it, with backslash escaping `\\` and `"`) and expands `%` tokens, so a data
+ * directory named `my fleet` or `100%` would otherwise break every ssh host (see CORE-007).
+ */
+export function controlPathOption(socketPath: string): string {
+  const escaped = socketPath.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, '%%');
+  return `ControlPath="${escaped}"`;
+}
+
 export function controlArgs(mode: ControlMode): string[] {
   switch (mode.kind) {
     case 'none':
@@ -83,14 +93,14 @@ export function controlArgs(mode: ControlMode): string[] {
         '-o',
         'ControlMaster=yes',
         '-o',
-        `ControlPath=${mode.socketPath}`,
+        controlPathOption(mode.socketPath),
         '-o',
         `ControlPersist=${mode.persistSeconds}`,
         '-N',
         '-f',
       ];
     case 'client':
-      return ['-o', 'ControlMaster=no', '-o', `ControlPath=${mode.socketPath}`];
+      return ['-o', 'ControlMaster=no', '-o', controlPathOption(mode.socketPath)];
   }
 }
 

@@ -4,7 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type ConnectionOptions, connectionArgs, sshArgs } from './arguments.js';
+import { spawnFailureReason, tryStart } from '../spawn-failure.js';
+import { type ConnectionOptions, connectionArgs, controlPathOption, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 
 /**
@@ -35,14 +36,21 @@ export async function startMaster(
 ): Promise<MasterStart> {
   const logFile = join(control.directory, 'master.log');
   const mode = { kind: 'master', socketPath: control.socketPath, persistSeconds: MASTER_PERSIST_SECONDS } as const;
-  const result = await execa('ssh', sshArgs(connection, mode), {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: { file: logFile },
-    reject: false,
-    timeout: Math.max(1, limits.timeoutMs),
-    cancelSignal: limits.signal,
-  });
+  const started = tryStart(() =>
+    execa('ssh', sshArgs(connection, mode), {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: { file: logFile },
+      reject: false,
+      timeout: Math.max(1, limits.timeoutMs),
+      cancelSignal: limits.signal,
+    }),
+  );
+  if (!('child' in started)) {
+    const stderr = spawnFailureReason(started.cause, 'ssh');
+    return { ok: false, stderr, exitCode: null, timedOut: false, aborted: false };
+  }
+  const result = await started.child;
   if (result.exitCode === 0 && isMasterUp(control)) return { ok: true };
   const stderr = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
   return {
@@ -54,20 +62,34 @@ export async function startMaster(
   };
 }
 
+/**
+ * The master's pid (`ssh -O check` says `Master running (pid=N)`), so the lifeline can stop it if
+ * nixfleet dies (CORE-011); undefined when it cannot be told.
+ */
+export async function masterPid(connection: ConnectionOptions, control: ControlSocket): Promise<number | undefined> {
+  const result = await execa('ssh', controlArgs(connection, control, 'check'), {
+    stdin: 'ignore',
+    reject: false,
+    timeout: 5_000,
+  });
+  const match = /pid=(\d+)/.exec(`${result.stderr}\n${result.stdout}`);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Asks the master to exit; bounded, and quiet when it is already gone. */
 export async function stopMaster(connection: ConnectionOptions, control: ControlSocket): Promise<void> {
   if (!isMasterUp(control)) return;
-  await execa(
-    'ssh',
-    [
-      ...connectionArgs(connection),
-      '-o',
-      `ControlPath=${control.socketPath}`,
-      '-O',
-      'exit',
-      '--',
-      connection.host.address,
-    ],
-    { stdin: 'ignore', reject: false, timeout: 5_000 },
-  );
+  await execa('ssh', controlArgs(connection, control, 'exit'), { stdin: 'ignore', reject: false, timeout: 5_000 });
+}
+
+function controlArgs(connection: ConnectionOptions, control: ControlSocket, command: 'check' | 'exit'): string[] {
+  return [
+    ...connectionArgs(connection),
+    '-o',
+    controlPathOption(control.socketPath),
+    '-O',
+    command,
+    '--',
+    connection.host.address,
+  ];
 }

@@ -2,6 +2,7 @@
 // the user's login shell with `-c`, so everything we send is one POSIX shell line whose every
 // variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
 import { shellQuote } from '../../../config/shell-quote.js';
+import { remoteLifeline, signalTagged } from './lifeline.js';
 import { preambleReader } from './secret-preamble.js';
 
 export interface RemoteCommandOptions {
@@ -17,6 +18,8 @@ export interface RemoteCommandOptions {
    * secret-preamble.ts and CORE-010), and the op's command then gets /dev/null as stdin.
    */
   readonly privateEnv?: Readonly<Record<string, string>>;
+  /** NIXFLEET_PROCESS_TAG of this execution (already in `env`): the lifeline also kills by it. */
+  readonly tag?: string;
 }
 
 /** The line the remote side writes to stderr first: `<token> <pgid>`. */
@@ -25,7 +28,7 @@ export function startLine(token: string, pgid: number): string {
 }
 
 /**
- * `printf '<token> %s\n' "$$" >&2; cd <cwd> && exec env K=V ... <shell> -c <command>`.
+ * `printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && exec env K=V ... <shell> -c <command>`.
  * sshd starts the login shell in a new session (setsid), so `$$` is also the process group id;
  * `exec` keeps that pid through `env` and the op's shell, so killing the group later reaches the
  * whole command tree (see CORE-007, timeouts). The token goes to stderr so stdout stays the
@@ -33,13 +36,15 @@ export function startLine(token: string, pgid: number): string {
  */
 export function buildRemoteCommand(options: RemoteCommandOptions): string {
   const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`];
+  // The stdin contract (CORE-010, CORE-011): the secret preamble is read first, then the lifeline
+  // takes the rest of the channel, and the op's command gets /dev/null.
   const secret = options.privateEnv !== undefined && Object.keys(options.privateEnv).length > 0;
   if (secret) parts.push(preambleReader(options.privateEnv ?? {}));
+  parts.push(remoteLifeline(options.tag));
   if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
   parts.push('exec env');
   for (const [name, value] of Object.entries(options.env)) parts.push(shellQuote(`${name}=${value}`));
   parts.push(shellQuote(options.shell), '-c', shellQuote(options.command));
-  if (secret) parts.push('</dev/null');
   return parts.join(' ');
 }
 
@@ -55,12 +60,16 @@ function remotePath(path: string): string {
  * `graceMs`, SIGKILL. Prints the signal that ended the group (TERM or KILL) so the caller can
  * report it. Where `sleep` takes no fractions the wait loop ends at once and SIGKILL follows early.
  */
-export function buildReaperCommand(pgid: number, first: 'TERM' | 'KILL', graceMs: number): string {
+export function buildReaperCommand(pgid: number, first: 'TERM' | 'KILL', graceMs: number, tag?: string): string {
   const group = `-${Math.trunc(pgid)}`;
   const steps = Math.max(1, Math.ceil(graceMs / 100));
+  // CORE-011: what left the group but carries the tag gets `first` with it and SIGKILL at the end.
+  const tagged = (signal: 'TERM' | 'KILL') => (tag === undefined ? [] : [signalTagged(tag, signal)]);
   return [
     `kill -${first} ${group} 2>/dev/null;`,
+    ...tagged(first),
     `i=0; while kill -0 ${group} 2>/dev/null && [ $i -lt ${steps} ]; do sleep 0.1 2>/dev/null; i=$((i+1)); done;`,
+    ...tagged('KILL'),
     `if kill -0 ${group} 2>/dev/null; then kill -KILL ${group} 2>/dev/null; echo KILL; else echo ${first}; fi`,
   ].join(' ');
 }

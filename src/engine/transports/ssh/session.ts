@@ -1,7 +1,10 @@
 // One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
 import { execa } from 'execa';
+import { processStartTime } from '../../../store/owner.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
+import { holdGroup, releaseGroup } from '../lifeline.js';
+import { onSpawnFailure, spawnFailureReason, tryStart } from '../spawn-failure.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
@@ -31,19 +34,36 @@ export interface SessionOptions {
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
   const { exec } = options;
-  const child = execa('ssh', [...options.args], {
-    stdin: options.input !== undefined ? 'pipe' : 'ignore',
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
-  });
-  child.catch(() => {});
-  if (options.input !== undefined && child.stdin) {
-    // EPIPE when the remote side is gone early: the exit status tells what happened.
-    child.stdin.on('error', () => {});
-    child.stdin.write(options.input);
+  // CORE-011: ssh's stdin is the remote lifeline (see ssh/lifeline.ts): a pipe nixfleet keeps open
+  // until the command ends. ssh leads its own process group so a Ctrl-C at the terminal reaches
+  // nixfleet only (the first one lets running commands finish), and the local lifeline can kill
+  // ssh if nixfleet dies, which closes the session and so the remote lifeline too.
+  const started = tryStart(() =>
+    execa('ssh', [...options.args], {
+      stdin: 'pipe',
+      detached: true,
+      buffer: false,
+      reject: false,
+      stripFinalNewline: false,
+    }),
+  );
+  if (!('child' in started)) {
+    const transportError = `ssh: ${spawnFailureReason(started.cause, 'ssh')}`;
+    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, transportError });
   }
+  const { child } = started;
+  child.catch(() => {});
+  // EPIPE when the remote side is gone early: the exit status tells what happened.
+  child.stdin?.on('error', () => {});
+  // CORE-010: the secret preamble goes first on that channel; the pipe then stays open.
+  if (options.input !== undefined) child.stdin?.write(options.input);
   const scanner = new StartMarkerScanner(options.startToken);
+  const group = child.pid;
+  const startedAt = group === undefined ? null : (processStartTime(group) ?? null);
+  if (group !== undefined) {
+    holdGroup(group);
+    exec.onProcess?.({ group, startedAt });
+  }
 
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
@@ -100,6 +120,9 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       const text = scanner.push(chunk);
       if (text !== '') exec.onOutput?.(text, 'stderr');
       const pgid = scanner.pgid;
+      if (!hadStarted && pgid !== undefined && group !== undefined) {
+        exec.onProcess?.({ group, startedAt, remoteGroup: pgid });
+      }
       if (!hadStarted && pgid !== undefined && stopWanted !== undefined && stopping === undefined) {
         stopRemoteNow(pgid, stopWanted);
       }
@@ -109,6 +132,8 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
+      if (group !== undefined) releaseGroup(group);
+      child.stdin?.destroy();
       clearTimeout(timer);
       clearTimeout(startWait);
       exec.signal?.removeEventListener('abort', onAbort);
@@ -162,14 +187,17 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       finish({ exitCode, signal, timedOut, aborted });
     };
 
-    child.on('error', (error: NodeJS.ErrnoException) => {
+    const failedToStart = (error: unknown) => {
       exited = true;
       const reason =
-        error.code === 'ENOENT'
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
           ? 'ssh: no `ssh` client on PATH (install OpenSSH)'
-          : `ssh: ${error.message.split('\n')[0]}`;
+          : `ssh: ${spawnFailureReason(error, 'ssh')}`;
       finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
-    });
+    };
+    child.on('error', failedToStart);
+    // A spawn Node refuses outright emits no event at all (see spawn-failure.ts).
+    onSpawnFailure(child, failedToStart);
     child.on('exit', (exitCode, signal) => {
       exited = true;
       child.stdin?.destroy();

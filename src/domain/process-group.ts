@@ -1,5 +1,6 @@
-// Signals a whole process group: local commands run detached, so the shell's pid is also the
-// group id and one kill reaches every child it started (see CORE-001, timeouts).
+// Signals and inspects whole process groups: local commands run detached, so the shell's pid is
+// also the group id and one kill reaches every child it started (see CORE-001, timeouts); recovery
+// asks whether a dead nixfleet's command group is still alive (see CORE-011).
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** Sends `signal` to the group led by `pid`; false when the group is already gone. */

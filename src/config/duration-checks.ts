@@ -1,0 +1,28 @@
+// Durations longer than nixfleet can wait for (see CORE-005, durations): the schema only knows
+// their form, so the limit is checked here, at the value.
+import type { ConfigError } from '../errors/config-error.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
+import { errorAt } from './located-error.js';
+import type { MergedFleet } from './merged-fleet.js';
+import type { PathSegment, YamlSource } from './yaml-source.js';
+
+export function checkDurations(fleet: MergedFleet): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const check = (source: YamlSource, path: readonly PathSegment[], value: unknown) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= MAX_DURATION_MS) return;
+    const limit = formatDuration(MAX_DURATION_MS);
+    errors.push(
+      errorAt(
+        source,
+        path,
+        'value',
+        `\`${String(value)}\` is longer than ${limit} (24 days), the longest duration nixfleet can wait for`,
+        `use at most ${limit}`,
+      ),
+    );
+  };
+  check(fleet.main, ['settings', 'ssh', 'connectTimeout'], fleet.settings.ssh?.connectTimeout);
+  for (const op of fleet.ops.values()) check(op.source, ['ops', op.id, 'timeout'], op.value.timeout);
+  return errors;
+}

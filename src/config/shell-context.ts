@@ -1,0 +1,231 @@
+// Where in a shell command each placeholder stands (see CORE-005, templating). A substituted
+// value is shell-quoted for a bare word (`echo {{ host.vars.x }}`); written anywhere else the
+// quotes themselves become the way out: inside "..." or '...' they close the surrounding quote,
+// inside a here-document or a comment they are plain text and a newline ends the line, behind a
+// backslash or `$` they stop quoting. Those positions are refused, never quoted differently.
+//
+// The scan follows POSIX sh lexing closely enough to tell a bare word from every quoting context:
+// quotes, backslashes, `$'...'`, backquotes, `$(...)`, `${...}`, `$((...))`, comments and
+// here-documents. When it cannot be sure (e.g. `case` patterns inside `$(...)`) it errs towards
+// a quoting context, so a mistake refuses a placeholder rather than letting one through.
+
+/** One placeholder in the command text: its offset and length as written. */
+export interface PlaceholderSpan {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Why a placeholder cannot stand where it is; each ends the sentence "`{{ x }}` is ...". */
+export type UnsafeContext =
+  | 'inside double quotes'
+  | 'inside single quotes'
+  | "inside `$'...'` quotes"
+  | 'inside backquotes'
+  | 'inside a `${...}` expansion'
+  | 'inside `$((...))` arithmetic'
+  | 'inside a here-document'
+  | 'in a here-document delimiter'
+  | 'inside a comment'
+  | 'right after a backslash'
+  | 'right after `$`';
+
+type FrameKind = 'top' | 'cmdsub' | 'dq' | 'sq' | 'ansi' | 'bq' | 'param' | 'arith';
+
+interface Frame {
+  readonly kind: FrameKind;
+  /** Open parentheses (cmdsub, arith) or braces (param) not yet closed inside this frame. */
+  depth: number;
+}
+
+const FRAME_CONTEXT: Record<Exclude<FrameKind, 'top' | 'cmdsub'>, UnsafeContext> = {
+  dq: 'inside double quotes',
+  sq: 'inside single quotes',
+  ansi: "inside `$'...'` quotes",
+  bq: 'inside backquotes',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax in a message, not a JS template
+  param: 'inside a `${...}` expansion',
+  arith: 'inside `$((...))` arithmetic',
+};
+
+/** Characters after which a `#` starts a comment (a new word begins). */
+const WORD_BREAK = /[\s;&|()<>]/;
+
+/** The placeholders that stand anywhere but in a bare word, by offset, with the reason. */
+export function unsafePlaceholders(text: string, placeholders: readonly PlaceholderSpan[]): Map<number, UnsafeContext> {
+  const lengths = new Map(placeholders.map((p) => [p.offset, p.length]));
+  const found = new Map<number, UnsafeContext>();
+  const flag = (offset: number, why: UnsafeContext) => {
+    if (!found.has(offset)) found.set(offset, why);
+  };
+  const flagRange = (from: number, to: number, why: UnsafeContext) => {
+    for (const offset of lengths.keys()) if (offset >= from && offset < to) flag(offset, why);
+  };
+  const stack: Frame[] = [{ kind: 'top', depth: 0 }];
+  const pendingHeredocs: { delimiter: string; stripTabs: boolean }[] = [];
+  let wordStart = true;
+  let i = 0;
+
+  // A backslash quotes the next character: in front of a placeholder it would quote the
+  // value's opening quote instead.
+  const backslash = () => {
+    if (lengths.has(i + 1)) {
+      flag(i + 1, 'right after a backslash');
+      i += 1;
+    } else i += 2;
+  };
+  const dollar = (frame: Frame) => {
+    if (lengths.has(i + 1)) {
+      flag(i + 1, 'right after `$`');
+      i += 1;
+    } else if (text.startsWith('$((', i)) {
+      stack.push({ kind: 'arith', depth: 0 });
+      i += 3;
+    } else if (text.startsWith('$(', i)) {
+      stack.push({ kind: 'cmdsub', depth: 0 });
+      i += 2;
+    } else if (text.startsWith('${', i)) {
+      stack.push({ kind: 'param', depth: 0 });
+      i += 2;
+    } else if (text.startsWith("$'", i) && frame.kind !== 'dq') {
+      stack.push({ kind: 'ansi', depth: 0 });
+      i += 2;
+    } else i += 1;
+  };
+  const heredocOperator = () => {
+    let j = i + 2;
+    if (text[j] === '<') {
+      i = j + 1; // `<<<` is a here-string: its word is an ordinary word
+      return;
+    }
+    const stripTabs = text[j] === '-';
+    if (stripTabs) j++;
+    while (text[j] === ' ' || text[j] === '\t') j++;
+    const from = j;
+    let delimiter = '';
+    while (j < text.length && !WORD_BREAK.test(text[j] as string)) {
+      const placeholder = lengths.get(j);
+      if (placeholder !== undefined) {
+        j += placeholder;
+        continue;
+      }
+      const c = text[j] as string;
+      if (c === "'" || c === '"') {
+        const close = text.indexOf(c, j + 1);
+        const end = close === -1 ? text.length : close;
+        delimiter += text.slice(j + 1, end);
+        j = end + 1;
+      } else if (c === '\\') {
+        delimiter += text[j + 1] ?? '';
+        j += 2;
+      } else {
+        delimiter += c;
+        j++;
+      }
+    }
+    flagRange(from, j, 'in a here-document delimiter');
+    pendingHeredocs.push({ delimiter, stripTabs });
+    i = j;
+  };
+  // After the newline that ends the line of a `<<` operator come the documents' bodies.
+  const heredocBodies = () => {
+    let pos = i + 1;
+    for (const doc of pendingHeredocs) {
+      while (pos < text.length) {
+        const newline = text.indexOf('\n', pos);
+        const end = newline === -1 ? text.length : newline;
+        const line = text.slice(pos, end);
+        const next = newline === -1 ? text.length : newline + 1;
+        if ((doc.stripTabs ? line.replace(/^\t+/, '') : line) === doc.delimiter) {
+          pos = next;
+          break;
+        }
+        flagRange(pos, end, 'inside a here-document');
+        pos = next;
+      }
+    }
+    pendingHeredocs.length = 0;
+    i = pos;
+  };
+
+  while (i < text.length) {
+    const frame = stack[stack.length - 1] as Frame;
+    const placeholder = lengths.get(i);
+    if (placeholder !== undefined) {
+      if (frame.kind !== 'top' && frame.kind !== 'cmdsub') flag(i, FRAME_CONTEXT[frame.kind]);
+      i += placeholder;
+      wordStart = false;
+      continue;
+    }
+    const c = text[i] as string;
+    if (frame.kind === 'sq') {
+      if (c === "'") stack.pop();
+      i++;
+      continue;
+    }
+    if (frame.kind === 'ansi' || frame.kind === 'bq') {
+      if (c === '\\') backslash();
+      else {
+        if (c === (frame.kind === 'ansi' ? "'" : '`')) stack.pop();
+        i++;
+      }
+      continue;
+    }
+    if (frame.kind === 'dq') {
+      if (c === '\\') backslash();
+      else if (c === '$') dollar(frame);
+      else {
+        if (c === '"') stack.pop();
+        else if (c === '`') stack.push({ kind: 'bq', depth: 0 });
+        i++;
+      }
+      continue;
+    }
+    // top, cmdsub, param, arith: unquoted text.
+    const isCommand = frame.kind === 'top' || frame.kind === 'cmdsub';
+    const startsWord = wordStart;
+    wordStart = WORD_BREAK.test(c);
+    if (c === '\\') {
+      backslash();
+      continue;
+    }
+    if (c === '$') {
+      dollar(frame);
+      continue;
+    }
+    if (c === '#' && startsWord && isCommand) {
+      const newline = text.indexOf('\n', i);
+      const end = newline === -1 ? text.length : newline;
+      flagRange(i, end, 'inside a comment');
+      i = end;
+      wordStart = true;
+      continue;
+    }
+    if (c === '<' && text[i + 1] === '<' && isCommand) {
+      heredocOperator();
+      continue;
+    }
+    if (c === '\n' && isCommand && pendingHeredocs.length > 0) {
+      heredocBodies();
+      continue;
+    }
+    if (c === "'") stack.push({ kind: 'sq', depth: 0 });
+    else if (c === '"') stack.push({ kind: 'dq', depth: 0 });
+    else if (c === '`') stack.push({ kind: 'bq', depth: 0 });
+    else if (c === '(' && (frame.kind === 'cmdsub' || frame.kind === 'arith')) frame.depth++;
+    else if (c === '{' && frame.kind === 'param') frame.depth++;
+    else if (c === ')' && frame.kind === 'cmdsub') {
+      if (frame.depth === 0) stack.pop();
+      else frame.depth--;
+    } else if (c === ')' && frame.kind === 'arith') {
+      if (frame.depth === 0 && text[i + 1] === ')') {
+        stack.pop();
+        i++;
+      } else if (frame.depth > 0) frame.depth--;
+    } else if (c === '}' && frame.kind === 'param') {
+      if (frame.depth === 0) stack.pop();
+      else frame.depth--;
+    }
+    i++;
+  }
+  return found;
+}

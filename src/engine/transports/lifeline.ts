@@ -1,0 +1,95 @@
+// The local lifeline (see CORE-011): one small `sh` per nixfleet process, in its own session, that
+// holds the list of process groups and pids nixfleet started (local command groups, ssh clients,
+// ssh masters) and reads a pipe whose only writer is nixfleet. When nixfleet dies, even by
+// SIGKILL, the kernel closes that pipe; the lifeline reads end-of-file and kills everything still
+// on its list. A command that ends normally is taken off the list first, so nothing it left in the
+// background on purpose is touched while nixfleet lives.
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/**
+ * `+ g<pgid>` / `+ p<pid>` / `+ t<tag>` add, `- …` remove. At end-of-file groups get SIGKILL
+ * (nothing is left to wait for them), single pids (ssh masters) SIGTERM, which lets ssh remove its
+ * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL. It ignores the terminal's signals: a closed terminal (SIGHUP)
+ * or Ctrl-C must not take it down before nixfleet has cleaned up.
+ */
+const LIFELINE_SCRIPT = `trap '' HUP INT TERM PIPE
+w=' '
+while read -r op id; do
+  case $op in
+    +) w="$w$id " ;;
+    -) case $w in *" $id "*) w="\${w%% $id *} \${w#* $id }" ;; esac ;;
+  esac
+done
+for id in $w; do
+  case $id in
+    g*) kill -KILL "-\${id#g}" 2>/dev/null ;;
+    p*) kill -TERM "\${id#p}" 2>/dev/null ;;
+    t*) tags="$tags \${id#t}" ;;
+  esac
+done
+[ -n "$tags" ] && [ -d /proc/self ] || exit 0
+for e in /proc/[0-9]*/environ; do
+  vars=$(tr '\\0' '\\n' < "$e" 2>/dev/null) || continue
+  for t in $tags; do
+    case "$vars" in *"NIXFLEET_PROCESS_TAG=$t"*)
+      p=\${e#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null ;;
+    esac
+  done
+done
+`;
+
+let lifeline: ChildProcess | undefined;
+
+function send(line: string): void {
+  if (!lifeline) {
+    const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    // Neither the process nor its pipe may keep nixfleet's event loop alive.
+    child.unref();
+    child.stdin?.on('error', () => {});
+    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    child.on('error', () => {});
+    child.on('exit', () => {
+      if (lifeline === child) lifeline = undefined;
+    });
+    lifeline = child;
+  }
+  lifeline.stdin?.write(`${line}\n`);
+}
+
+/** Kill this process group (SIGKILL) if nixfleet dies before `releaseGroup`. */
+export function holdGroup(pgid: number): void {
+  send(`+ g${Math.trunc(pgid)}`);
+}
+
+export function releaseGroup(pgid: number): void {
+  send(`- g${Math.trunc(pgid)}`);
+}
+
+/**
+ * Kill (SIGKILL) every process whose environment holds NIXFLEET_PROCESS_TAG=<tag> if nixfleet
+ * dies before `releaseTag`: what a local command moved out of its group (Linux only).
+ */
+export function holdTag(tag: string): void {
+  if (/^[0-9a-f]+$/.test(tag)) send(`+ t${tag}`);
+}
+
+export function releaseTag(tag: string): void {
+  if (/^[0-9a-f]+$/.test(tag)) send(`- t${tag}`);
+}
+
+/** Stop this process (SIGTERM) if nixfleet dies before `releaseProcess`: ssh masters. */
+export function holdProcess(pid: number): void {
+  send(`+ p${Math.trunc(pid)}`);
+}
+
+export function releaseProcess(pid: number): void {
+  send(`- p${Math.trunc(pid)}`);
+}
+
+/** The lifeline's pid, once started (tests check it runs apart from nixfleet). */
+export function lifelinePid(): number | undefined {
+  return lifeline?.pid;
+}

@@ -1,0 +1,44 @@
+// A child process that never started (see CORE-001, transports). execa throws at once for a NUL
+// byte in an argument; Node refuses other spawns before any process exists (a NUL byte in the
+// environment, arguments or environment over the kernel's limit: E2BIG), and execa then reports
+// the failure only through its promise, never through the child's 'error' or 'exit' events. A
+// transport listening only to the events would wait for ever, so each transport starts its child
+// with `tryStart` and also hands it to `onSpawnFailure`.
+
+/** The child, or why it could not even be created. */
+export function tryStart<T>(start: () => T): { readonly child: T } | { readonly cause: unknown } {
+  try {
+    return { child: start() };
+  } catch (cause) {
+    return { cause };
+  }
+}
+
+/** Calls `report` with the cause when `child` never started; at most once, never throws. */
+export function onSpawnFailure(
+  child: PromiseLike<{ readonly failed: boolean; readonly cause?: unknown }> & { readonly pid?: number | undefined },
+  report: (cause: unknown) => void,
+): void {
+  child.then(
+    (result) => {
+      if (result.failed && child.pid === undefined) report(result.cause);
+    },
+    (error: unknown) => {
+      if (child.pid === undefined) report((error as { cause?: unknown }).cause ?? error);
+    },
+  );
+}
+
+/** Why a spawn failed, in a few words and without echoing the (possibly huge) command or values. */
+export function spawnFailureReason(cause: unknown, program: string): string {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (code === 'ENOENT') return `cannot start ${program} (no such file or directory)`;
+  if (code === 'EACCES') return `cannot start ${program} (permission denied)`;
+  if (code === 'E2BIG') return `cannot start ${program}: the command or its environment is too large (E2BIG)`;
+  if (/null bytes/.test(message)) {
+    return `cannot start ${program}: the command or its environment contains a NUL byte`;
+  }
+  const line = message.split('\n')[0] ?? '';
+  return `cannot start ${program}: ${line.length > 120 ? `${line.slice(0, 117)}...` : line}`;
+}

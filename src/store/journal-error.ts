@@ -1,0 +1,224 @@
+// The journal could not be used: a bad data directory, a damaged or foreign database, a full or
+// read-only disk, or a journal replaced under a running process (see CORE-003, errors). One line
+// that names the path, and a hint with the fix; the CLI prints both without a stack trace.
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * `unusable`: the data directory or database cannot be used as found (exit 2 in the CLI).
+ * `write`: the disk refused a write while working (full, read-only, I/O error); work in progress
+ * was stopped. `replaced`: the database or its WAL file changed under this process; it stops
+ * rather than fork history.
+ */
+export type JournalErrorKind = 'unusable' | 'write' | 'replaced';
+
+/** When the failure happened: while opening, everything makes the journal unusable. */
+export type JournalPhase = 'open' | 'use';
+
+export class JournalError extends Error {
+  readonly kind: JournalErrorKind;
+  readonly path: string;
+  readonly hint: string;
+  constructor(kind: JournalErrorKind, path: string, message: string, hint: string) {
+    super(message);
+    this.name = 'JournalError';
+    this.kind = kind;
+    this.path = path;
+    this.hint = hint;
+  }
+}
+
+export interface JournalPaths {
+  readonly dataDir: string;
+  readonly dbPath: string;
+  readonly logsDir: string;
+}
+
+const ELSEWHERE = 'or choose another data directory with --data-dir';
+const FRESH = `move the data directory away to start a new journal (keep it if you need its history), ${ELSEWHERE}`;
+
+/** The JournalError for a failure of the file system or SQLite, or undefined when it is neither. */
+export function journalErrorOf(error: unknown, paths: JournalPaths, phase: JournalPhase): JournalError | undefined {
+  if (error instanceof JournalError) {
+    return phase === 'open' && error.kind === 'write'
+      ? new JournalError('unusable', error.path, error.message, error.hint)
+      : error;
+  }
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  const { dbPath } = paths;
+  // While working, a disk that refuses writes stops the work; anything else means bad data.
+  const refused = phase === 'open' ? 'unusable' : 'write';
+  if (code === 'NIXFLEET_CORRUPT_ROW') {
+    return new JournalError(
+      'unusable',
+      dbPath,
+      `${dbPath} is damaged: ${error.message}`,
+      `restore it from a backup, or ${FRESH}`,
+    );
+  }
+  if (code.startsWith('SQLITE_')) return sqliteError(code, error.message, paths, refused);
+  const path = (error as { path?: unknown }).path;
+  const where = typeof path === 'string' ? path : paths.dataDir;
+  switch (code) {
+    case 'ENOTDIR':
+    case 'EEXIST': {
+      const file = firstNonDirectory([paths.logsDir, dbPath], where);
+      return new JournalError('unusable', file, `${file} is a file, not a directory`, `move it away, ${ELSEWHERE}`);
+    }
+    case 'EACCES':
+    case 'EPERM':
+      return new JournalError(
+        refused,
+        where,
+        `cannot write ${where}: permission denied`,
+        `make it writable, ${ELSEWHERE}`,
+      );
+    case 'ENOENT': {
+      // mkdir -p on a read-only file system can report the missing directory instead of EROFS.
+      const ancestor = existingAncestor(where);
+      const readOnly = unwritable(ancestor);
+      if (readOnly === undefined) return undefined;
+      return new JournalError(
+        refused,
+        ancestor,
+        `cannot create ${where}: ${ancestor} ${readOnly}`,
+        `make it writable, ${ELSEWHERE}`,
+      );
+    }
+    case 'EROFS':
+      return new JournalError(
+        refused,
+        where,
+        `${where} is on a read-only file system`,
+        `remount it read-write, ${ELSEWHERE}`,
+      );
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new JournalError(
+        refused,
+        where,
+        `no space left for ${where}`,
+        'free some space on its file system, then run again',
+      );
+    default:
+      return undefined;
+  }
+}
+
+function sqliteError(
+  code: string,
+  message: string,
+  paths: JournalPaths,
+  refused: JournalErrorKind,
+): JournalError | undefined {
+  const { dbPath } = paths;
+  const kind = 'unusable';
+  // SQLite reports a directory in place of one of its files as whatever it tried to do with it.
+  const directory = [dbPath, `${dbPath}-wal`, `${dbPath}-shm`].find(isDirectory);
+  if (directory !== undefined) {
+    return new JournalError(
+      kind,
+      directory,
+      `${directory} is a directory, not a journal file`,
+      `move it away, ${ELSEWHERE}`,
+    );
+  }
+  if (code === 'SQLITE_NOTADB') {
+    return new JournalError(kind, dbPath, `${dbPath} is not a SQLite database (${message})`, FRESH);
+  }
+  if (code.startsWith('SQLITE_CORRUPT')) {
+    return new JournalError(kind, dbPath, `${dbPath} is damaged (${message})`, `restore it from a backup, or ${FRESH}`);
+  }
+  if (code.startsWith('SQLITE_CANTOPEN')) {
+    const readOnly = unwritable(dirname(dbPath));
+    if (readOnly !== undefined) {
+      return new JournalError(
+        refused,
+        dbPath,
+        `cannot open ${dbPath}: ${dirname(dbPath)} ${readOnly}`,
+        `make it writable, ${ELSEWHERE}`,
+      );
+    }
+    return new JournalError(
+      kind,
+      dbPath,
+      `cannot open ${dbPath} (${message})`,
+      `check that ${dirname(dbPath)} is a writable directory, ${ELSEWHERE}`,
+    );
+  }
+  if (code === 'SQLITE_FULL') {
+    return new JournalError(
+      refused,
+      dbPath,
+      `cannot write ${dbPath}: the disk is full`,
+      'free some space on its file system, then run again',
+    );
+  }
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new JournalError(
+      refused,
+      dbPath,
+      `cannot write ${dbPath}: it is read-only (${message})`,
+      `make the data directory writable, ${ELSEWHERE}`,
+    );
+  }
+  if (code.startsWith('SQLITE_IOERR')) {
+    return new JournalError(
+      refused,
+      dbPath,
+      `cannot use ${dbPath}: ${message} (${code})`,
+      'check that its disk has free space and that the data directory was not removed, then run again',
+    );
+  }
+  if (code === 'SQLITE_ERROR' && /no such (table|column)|already exists|has no column/.test(message)) {
+    return new JournalError(kind, dbPath, `${dbPath} is not a nixfleet journal (${message})`, FRESH);
+  }
+  return undefined;
+}
+
+/** The first of `candidates` or of `path`'s ancestors that exists but is not a directory. */
+function firstNonDirectory(candidates: readonly string[], path: string): string {
+  for (let at = path; ; at = dirname(at)) {
+    if (exists(at) && !isDirectory(at)) return at;
+    if (dirname(at) === at) break;
+  }
+  return candidates.find((candidate) => exists(candidate) && !isDirectory(candidate)) ?? path;
+}
+
+function existingAncestor(path: string): string {
+  let at = path;
+  while (!exists(at) && dirname(at) !== at) at = dirname(at);
+  return at;
+}
+
+/** Why `path` cannot be written to ("is on a read-only file system"), or undefined when it can. */
+function unwritable(path: string): string | undefined {
+  try {
+    accessSync(path, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EROFS') return 'is on a read-only file system';
+    if (code === 'EACCES' || code === 'EPERM') return 'is not writable (permission denied)';
+    return undefined;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,64 @@
+// Notices that the journal's files were replaced under this process (see CORE-003, the journal
+// replaced). SQLite keeps writing to the files it opened even after they were deleted or renamed:
+// a deleted `-wal` makes the next process start from the last checkpoint, hand out the same run
+// ids again and take hosts this process holds, so the two histories fork and one of them is lost.
+// While a connection is open SQLite itself never deletes or replaces either file, so a different
+// device/inode (or a missing file) can only mean someone else did.
+import { statSync } from 'node:fs';
+import { JournalError } from './journal-error.js';
+
+interface FileId {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+export interface JournalIdentity {
+  /** Throws a `replaced` JournalError when the database or its WAL file is no longer the one opened. */
+  check(): void;
+}
+
+export function watchJournalIdentity(dbPath: string): JournalIdentity {
+  const walPath = `${dbPath}-wal`;
+  const db = fileId(dbPath);
+  // The WAL exists once the connection has read in WAL mode (openDatabase does); if it does not
+  // yet, it is remembered the first time it is seen.
+  let wal = fileId(walPath);
+  let broken: JournalError | undefined;
+  const fail = (path: string, what: string) => {
+    broken = new JournalError(
+      'replaced',
+      path,
+      `${path} was ${what} while nixfleet had the journal open; stopped so that two histories do not fork`,
+      'do not delete or replace the journal files of a data directory in use; the runs of this process may be missing from the journal',
+    );
+    throw broken;
+  };
+  return {
+    check() {
+      if (broken) throw broken;
+      const nowDb = fileId(dbPath);
+      if (nowDb === undefined) fail(dbPath, 'deleted');
+      else if (db !== undefined && !same(db, nowDb)) fail(dbPath, 'replaced');
+      const nowWal = fileId(walPath);
+      if (wal === undefined) {
+        wal = nowWal;
+        return;
+      }
+      if (nowWal === undefined) fail(walPath, 'deleted');
+      else if (!same(wal, nowWal)) fail(walPath, 'replaced');
+    },
+  };
+}
+
+function fileId(path: string): FileId | undefined {
+  try {
+    const stat = statSync(path, { bigint: false });
+    return { dev: stat.dev, ino: stat.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function same(a: FileId, b: FileId): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}

@@ -1,0 +1,121 @@
+// A nixfleet killed with SIGKILL mid-run (see CORE-011): its commands do not outlive it, and the
+// next run on those hosts never overlaps a command that is still running.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { openJournal } from '../../src/store/journal.js';
+import { waitFor, waitForFile } from '../engine/support/wait-for.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { childrenMatching, isRunning } from '../support/processes.js';
+
+vi.setConfig({ testTimeout: 240_000 });
+
+// `hang` leaves a shell and a background child per host, each writing its pid; `check` fails if
+// any of them still runs when it starts (state read from /proc: a zombie is dead).
+const FLEET = `version: 1
+hosts: { h1: {}, h2: {} }
+ops:
+  hang:
+    run: echo $$ > shell-$NIXFLEET_HOST; sleep 600 & echo $! > child-$NIXFLEET_HOST; wait
+  check:
+    run: |
+      for f in shell-$NIXFLEET_HOST child-$NIXFLEET_HOST; do
+        s=$(sed 's/.*) //' /proc/$(cat $f)/stat 2>/dev/null | cut -d' ' -f1)
+        if [ -n "$s" ] && [ "$s" != Z ]; then echo "$f still running"; exit 7; fi
+      done
+`;
+
+const PID_FILES = ['shell-h1', 'child-h1', 'shell-h2', 'child-h2'];
+
+async function startAndKill(dir: string, alsoKillLifeline: boolean): Promise<number[]> {
+  const apply = spawnCli(dir, ['apply', 'hang'], { timeoutMs: 240_000 });
+  for (const file of PID_FILES) await waitForFile(join(dir, file));
+  const lifelines = childrenMatching(apply.pid!, 'while read -r op id');
+  expect(lifelines).toHaveLength(1);
+  // Killed first: it would otherwise see nixfleet go and clean up before the test could stop it.
+  if (alsoKillLifeline) process.kill(lifelines[0]!, 'SIGKILL');
+  apply.kill('SIGKILL');
+  await apply;
+  return PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
+}
+
+describe('kill -9 of nixfleet during a local run', () => {
+  it('leaves no process of the run alive; the next apply on those hosts runs after them', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const pids = await startAndKill(dir, false);
+    // The lifeline kills the groups as soon as nixfleet is gone; bounded for a loaded machine.
+    await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the killed run’s processes to end', 30_000);
+    const next = await runCli(dir, ['apply', 'check']);
+    expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+    const runs = JSON.parse((await runCli(dir, ['runs', '--json'])).stdout) as { id: string; status: string }[];
+    expect(runs.map((r) => [r.id, r.status])).toEqual([
+      ['r2', 'COMPLETE'],
+      ['r1', 'ORPHANED'],
+    ]);
+  });
+
+  it('when the lifeline died too, recovery kills the still-running commands before freeing their hosts', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const pids = await startAndKill(dir, true);
+    // Nothing killed them: they still run, and the journal knows their groups.
+    expect(pids.filter(isRunning)).toEqual(pids);
+    const next = await runCli(dir, ['apply', 'check']);
+    expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+    expect(pids.filter(isRunning)).toEqual([]);
+    const journal = openJournal(join(dir, '.nixfleet'));
+    try {
+      expect(journal.getRun('r1')?.status).toBe('ORPHANED');
+    } finally {
+      journal.close();
+    }
+  });
+});
+
+// `setsid` moves the daemon out of the command's process group; on Linux it still carries the
+// command's NIXFLEET_PROCESS_TAG, which is how it is found.
+const DAEMON_FLEET = `version: 1
+hosts: { h1: {} }
+ops:
+  daemon-and-wait:
+    run: setsid sh -c 'echo $$ > daemon-pid; exec sleep 600' </dev/null >/dev/null 2>&1 & sleep 600
+  daemon-and-time-out:
+    run: setsid sh -c 'trap "" TERM; echo $$ > daemon-pid; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & sleep 600
+    timeout: 2s
+  daemon-and-succeed:
+    run: setsid sh -c 'echo $$ > daemon-pid; exec sleep 600' </dev/null >/dev/null 2>&1 &
+`;
+
+describe('a daemon an op moved out of its process group (setsid)', () => {
+  const daemonPid = (dir: string) => Number(readFileSync(join(dir, 'daemon-pid'), 'utf8'));
+
+  it('is killed by the lifeline when nixfleet is killed with SIGKILL', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
+    const apply = spawnCli(dir, ['apply', 'daemon-and-wait'], { timeoutMs: 240_000 });
+    await waitForFile(join(dir, 'daemon-pid'));
+    const daemon = daemonPid(dir);
+    expect(isRunning(daemon)).toBe(true);
+    apply.kill('SIGKILL');
+    await apply;
+    await waitFor(() => !isRunning(daemon), 'the setsid daemon to end', 30_000);
+  });
+
+  it('is killed with its command on timeout, even when it ignores SIGTERM', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
+    const result = await runCli(dir, ['apply', 'daemon-and-time-out', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout).hosts.h1[0].status).toBe('TIMEOUT');
+    expect(isRunning(daemonPid(dir))).toBe(false);
+  });
+
+  it('is left running when the command that started it succeeded, as a daemon should be', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
+    const result = await runCli(dir, ['apply', 'daemon-and-succeed']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    await waitForFile(join(dir, 'daemon-pid'));
+    const daemon = daemonPid(dir);
+    // nixfleet has exited and its lifeline has read end-of-file: the daemon was released first.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(isRunning(daemon)).toBe(true);
+    process.kill(daemon, 'SIGKILL');
+  });
+});

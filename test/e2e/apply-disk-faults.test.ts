@@ -1,0 +1,173 @@
+// `nixfleet apply` when the disk fails it (see CORE-001, CORE-002, CORE-003): output that cannot
+// be stored, a journal whose disk fills up mid-run, and a journal whose -wal file is deleted under
+// a running process. The real CLI, real files, and a real small tmpfs where mounting is permitted.
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { fillDisk, mountTmpfs, type SmallDisk } from '../support/small-disk.js';
+import { startServe } from '../sync/support/serve-process.js';
+
+interface Report {
+  status: string;
+  hosts: Record<string, { op: string; status: string; exitCode: number | null; error: string | null }[]>;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForFile(path: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(path)) {
+      const text = readFileSync(path, 'utf8').trim();
+      if (text !== '') return text;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${path} never appeared`);
+}
+
+const disks: SmallDisk[] = [];
+afterAll(async () => {
+  for (const disk of disks) await disk.unmount();
+});
+
+describe('output that cannot be stored', () => {
+  it('is in the command record, and the run is not COMPLETE (exit 1)', { timeout: 120_000 }, async () => {
+    const cwd = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  a: {}
+ops:
+  talk:
+    run: seq 1 20000
+  later:
+    run: echo later
+pipelines:
+  p:
+    ops: [talk, later]
+`,
+    });
+    // The first command's output file is a device that refuses every write with ENOSPC.
+    mkdirSync(join(cwd, '.nixfleet', 'logs'), { recursive: true });
+    symlinkSync('/dev/full', join(cwd, '.nixfleet', 'logs', 'c1.log'));
+    const result = await runCli(cwd, ['apply', 'p', '--json']);
+    expect(result.stderr).not.toMatch(/internal error/);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.hosts.a![0]).toMatchObject({ op: 'talk', status: 'ERROR', exitCode: 0 });
+    expect(report.hosts.a![0]!.error).toMatch(
+      /^output not stored \(logs\/c1\.log\): ENOSPC: no space left on device.*; the command itself succeeded$/,
+    );
+    expect(report.hosts.a![1]!.status).toBe('SKIPPED');
+    expect(report.status).toBe('FAILED');
+    expect(result.exitCode).toBe(1);
+    const show = await runCli(cwd, ['show', 'r1']);
+    expect(show.stdout).toMatch(/c1 \[a\] talk ERROR: output not stored/);
+  });
+});
+
+describe('a disk that fills up', () => {
+  it('mid-run: running commands are killed, the exit is a clear message, and reading still works', {
+    timeout: 180_000,
+  }, async () => {
+    const disk = await mountTmpfs('2m');
+    if (disk === undefined) {
+      // Mounting needs root (CI runs as root); say so rather than pass silently.
+      console.warn('skipped: cannot mount a tmpfs here');
+      return;
+    }
+    disks.push(disk);
+    const cwd = makeTempDir();
+    const pidFile = join(cwd, 'b.pid');
+    const fleet = join(cwd, 'fleet.yaml');
+    writeFileSync(
+      fleet,
+      `version: 1
+hosts:
+  a: {}
+  b: {}
+ops:
+  fill:
+    # a waits until b runs, then writes 3 MB of output onto a 2 MB disk.
+    run: |
+      if [ "$NIXFLEET_HOST" = b ]; then echo $$ > ${JSON.stringify(pidFile)}; exec sleep 60; fi
+      while [ ! -s ${JSON.stringify(pidFile)} ]; do sleep 0.05; done
+      head -c 3000000 /dev/zero | tr '\\0' x
+`,
+    );
+    const dataDir = join(disk.dir, 'data');
+    const result = await runCli(cwd, ['apply', 'fill', '--data-dir', dataDir], { timeoutMs: 120_000 });
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(result.stderr).toMatch(/run r1 stopped and its running commands were killed/);
+    expect(result.stderr).toMatch(/nixfleet: .*nixfleet\.db.*\n {2}hint: .*free/);
+    expect(result.exitCode).toBe(1);
+    // b's command did not outlive nixfleet.
+    expect(isAlive(Number(await waitForFile(pidFile)))).toBe(false);
+
+    // Still full: reading commands read it, with a warning; writing ones refuse cleanly (exit 2).
+    await fillDisk(disk.dir);
+    const runs = await runCli(cwd, ['runs', '--data-dir', dataDir]);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(runs.stdout).toMatch(/^r1\s+fill\s/m);
+    expect(runs.stderr).toMatch(/^nixfleet: warning: /);
+    const again = await runCli(cwd, ['apply', 'fill', '--data-dir', dataDir]);
+    expect(again.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(again.stderr).toMatch(/^nixfleet: .*nixfleet\.db/);
+    expect(again.exitCode).toBe(2);
+  });
+});
+
+describe('a journal replaced under a running process', () => {
+  it('the -wal deleted: the running apply stops and kills its commands instead of forking history', {
+    timeout: 120_000,
+  }, async () => {
+    const cwd = makeTempDir();
+    const pidFile = join(cwd, 'hold.pid');
+    const finished = join(cwd, 'finished');
+    writeFileSync(
+      join(cwd, 'fleet.yaml'),
+      `version: 1
+hosts:
+  a: {}
+ops:
+  hold:
+    run: echo $$ > ${JSON.stringify(pidFile)}; sleep 30; touch ${JSON.stringify(finished)}
+`,
+    );
+    const first = spawnCli(cwd, ['apply', 'hold'], { timeoutMs: 90_000 });
+    const pid = Number(await waitForFile(pidFile));
+    rmSync(join(cwd, '.nixfleet', 'nixfleet.db-wal'));
+    const result = await first;
+    const stderr = String(result.stderr);
+    expect(stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(stderr).toMatch(/nixfleet\.db-wal was deleted while nixfleet had the journal open/);
+    expect(result.exitCode).toBe(1);
+    // Killed, not waited for: the journal is checked while commands run, not only at their end.
+    expect(isAlive(pid)).toBe(false);
+    expect(existsSync(finished)).toBe(false);
+  });
+
+  it('the -wal deleted under serve: it stops with the reason (exit 1), no stack trace', {
+    timeout: 120_000,
+  }, async () => {
+    const cwd = makeTempDir();
+    const serve = await startServe(cwd);
+    const wal = join(cwd, '.nixfleet', 'nixfleet.db-wal');
+    expect(existsSync(wal)).toBe(true);
+    rmSync(wal);
+    const result = await serve.child;
+    const stderr = String(result.stderr);
+    expect(stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(stderr).toMatch(
+      /^nixfleet serve: stopped: .*nixfleet\.db-wal was deleted while nixfleet had the journal open.*\n {2}hint: /m,
+    );
+    expect(result.exitCode).toBe(1);
+  });
+});

@@ -1,0 +1,102 @@
+// A command whose process cannot even be created (see CORE-001, transports): an environment over
+// the kernel's limit (E2BIG) is refused by Node before any process exists. It must end the
+// command ERROR with a one-line reason, locally and over ssh, while the other hosts carry on;
+// before, `apply` stayed EXECUTING for ever with the host locked. Every wait here is bounded, so
+// a regression fails instead of hanging the suite.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, runCli } from '../support/cli.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+
+let sshd: TestSshd;
+// Each NIXFLEET_VAR_* is one environment string; one over 128 KiB is more than execve accepts.
+const HUGE = 'x'.repeat(300_000);
+
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+interface Report {
+  status: string;
+  hosts: Record<string, { op: string; status: string; error: string | null }[]>;
+}
+
+function fleet(): string {
+  const ssh = (vars: Record<string, string>) =>
+    JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user, vars });
+  return `version: 1
+settings:
+  ssh: { identityFile: ${JSON.stringify(sshd.clientKey)}, connectTimeout: 5s }
+hosts:
+  big: { vars: { blob: ${HUGE} } }
+  small: { vars: { blob: y } }
+  remote-big: ${ssh({ blob: HUGE })}
+  remote-small: ${ssh({ blob: 'y' })}
+ops:
+  hello:
+    run: echo hello
+  after:
+    run: echo after
+pipelines:
+  both: { ops: [hello, after] }
+`;
+}
+
+describe('a command that cannot be started', () => {
+  it('is ERROR with a one-line reason on local and ssh hosts; the run ends and releases its hosts', {
+    timeout: 150_000,
+  }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': fleet() });
+    const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig };
+    const result = await runCli(dir, ['apply', 'both', '--json'], { env, timeoutMs: 120_000 });
+    expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.status).toBe('PARTIAL');
+    const statuses = (host: string) => report.hosts[host]!.map((entry) => entry.status);
+    expect(statuses('big')).toEqual(['ERROR', 'SKIPPED']);
+    expect(report.hosts.big![0]!.error).toBe(
+      'local: cannot start /bin/sh: the command or its environment is too large (E2BIG)',
+    );
+    expect(statuses('remote-big')).toEqual(['ERROR', 'SKIPPED']);
+    expect(report.hosts['remote-big']![0]!.error).toBe(
+      'ssh: cannot start ssh: the command or its environment is too large (E2BIG)',
+    );
+    expect(statuses('small')).toEqual(['SUCCESS', 'SUCCESS']);
+    expect(statuses('remote-small')).toEqual(['SUCCESS', 'SUCCESS']);
+
+    // The hosts were released: the next run is not BLOCKED (exit 3) by a lock left behind.
+    const again = await runCli(dir, ['apply', 'hello', '--on', 'small,remote-small', '--json'], {
+      env,
+      timeoutMs: 120_000,
+    });
+    expect(again.exitCode, again.stderr).toBe(0);
+  });
+
+  // A NUL byte can never reach a command: validate refuses it wherever it is written, so apply
+  // exits 2 before locking anything instead of waiting for ever (bounded by the CLI timeout).
+  it('a NUL byte in a host var or an env value no command uses: validate and apply exit 2 with its place', {
+    timeout: 80_000,
+  }, async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  web1: { vars: { unused: "a\\0b" } }
+ops:
+  hello:
+    run: echo hello
+    env: { UNUSED: "x\\0" }
+`,
+    });
+    for (const command of [['validate'], ['apply', 'hello']]) {
+      const result = await runCli(dir, command, { timeoutMs: 30_000 });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain(
+        'fleet.yaml:3:27: hosts.web1.vars.unused: value contains a NUL byte (\\0), which no command or environment variable can carry (remove the NUL byte)',
+      );
+      expect(result.stderr).toContain('fleet.yaml:7:20: ops.hello.env.UNUSED: value contains a NUL byte');
+    }
+  });
+});

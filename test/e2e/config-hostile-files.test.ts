@@ -1,0 +1,167 @@
+// Fleet files that are large, hostile or not fleet files at all (see CORE-005, YAML and errors):
+// normal alias use passes, alias bombs and bad merge keys are positioned errors with exit 2 (they
+// were internal errors, exit 1), and a huge or binary file is quoted in a short excerpt, never
+// echoed whole. Every CLI run is bounded by its timeout.
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { waitFor } from '../watch/fleet-edits.js';
+
+const BOUND = { timeoutMs: 60_000 };
+const TEST_TIMEOUT = 70_000;
+
+function expectRefused(result: { exitCode: number; stdout: string; stderr: string }, firstLine: string): void {
+  expect(result.exitCode, result.stderr.slice(0, 2000)).toBe(2);
+  expect(result.stderr.split('\n')[0]).toBe(firstLine);
+  expect(result.stderr).not.toContain('internal error');
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('YAML aliases and merge keys', () => {
+  it('1,000 hosts sharing `<<: *defaults` validate', { timeout: TEST_TIMEOUT }, async () => {
+    const hosts = Array.from({ length: 1000 }, (_, i) => `  web${i}:\n    <<: *defaults\n    vars: { n: "${i}" }`);
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  base: &defaults
+    tags: [web]
+    vars: { role: web }
+${hosts.join('\n')}
+ops:
+  hello: { run: echo hello }
+`,
+    });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('fleet.yaml: valid (1001 hosts, 1 op, 0 pipelines)');
+  });
+
+  it('a billion-laughs file is refused at the alias where it grows too large', { timeout: TEST_TIMEOUT }, async () => {
+    const levels = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [index, name] of [...'bcdefghi'].entries()) {
+      const previous = String.fromCharCode(97 + index);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    }
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1\nhosts:\n  web1:\n    vars:\n${levels.map((l) => `      ${l}`).join('\n')}\n`,
+    });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expectRefused(
+      result,
+      'fleet.yaml:11:18: invalid YAML: aliases expand this file to more than 1,000,000 values (nested aliases repeat their anchors; write the values out or use fewer levels of aliases)',
+    );
+  });
+
+  it.each([
+    ['an alias to a list', 'lists: &list [1, 2]\nhosts:\n  web1:\n    <<: *list\n', 'fleet.yaml:5:9'],
+    ['a list holding a scalar', 'hosts:\n  web0: &m { tags: [a] }\n  web1:\n    <<: [*m, 2]\n', 'fleet.yaml:5:14'],
+  ])('a merge key pointing at %s is refused at the value', { timeout: TEST_TIMEOUT }, async (_, body, place) => {
+    const dir = makeTempDir({ 'fleet.yaml': `version: 1\n${body}ops:\n  hello: { run: echo hi }\n` });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expectRefused(
+      result,
+      `${place}: invalid YAML: \`<<\` merges mappings only (write \`<<: *defaults\` or \`<<: [*a, *b]\`, where each anchor is a mapping)`,
+    );
+  });
+
+  it('an alias inside its own anchor is refused', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: &self\n    tags: [*self]\n' });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expectRefused(
+      result,
+      'fleet.yaml:4:12: invalid YAML: alias `*self` is inside its own anchor (an alias must refer to a value that does not contain it)',
+    );
+  });
+});
+
+describe('files that are not fleet files', () => {
+  it('a 2 MB scalar is quoted in a short excerpt', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': `${'x'.repeat(2_000_000)}\n` });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expectRefused(result, `fleet.yaml:1:1: must be a mapping, not \`${'x'.repeat(40)}...\` (2000000 characters)`);
+    expect(result.stderr.length).toBeLessThan(500);
+  });
+
+  it('an included passwd-like file or binary file is quoted in a short excerpt', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const passwd = Array.from({ length: 2000 }, (_, i) => `user${i}:x:${1000 + i}:100::/home/user${i}:/bin/sh`).join(
+      '\n',
+    );
+    const dir = makeTempDir({
+      'fleet.yaml': 'version: 1\ninclude: [passwd, blob.bin]\n',
+      passwd: `${passwd}\n`,
+      // Printable bytes only: YAML refuses most control characters outright, which is fine too.
+      'blob.bin': `${randomBytes(300_000).toString('base64')}\n`,
+    });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode, result.stderr.slice(0, 2000)).toBe(2);
+    expect(result.stderr).toContain(
+      'passwd:1:1: must be a mapping, not `user0:x:1000:100::/home/user0:/bin/sh us...` (',
+    );
+    expect(result.stderr).toMatch(/^blob\.bin:1:1: must be a mapping, not `.{40}\.\.\.` \(400000 characters\)$/m);
+    expect(result.stderr.length).toBeLessThan(1000);
+  });
+
+  it('an included binary file gives a few short errors, not one per line of it', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\ninclude: [blob.bin]\n' });
+    // Random bytes with newlines: the YAML parser finds an error on almost every line.
+    const lines = Array.from({ length: 3000 }, () => randomBytes(200).toString('latin1').replaceAll('\n', ''));
+    writeFileSync(join(dir, 'blob.bin'), Buffer.from(lines.join('\n'), 'latin1'));
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode, result.stderr.slice(0, 2000)).toBe(2);
+    expect(result.stderr).not.toContain('internal error');
+    const reported = result.stderr.split('\n').filter((line) => line.startsWith('blob.bin:'));
+    expect(reported.length).toBeLessThanOrEqual(11);
+    expect(reported.every((line) => line.length < 300)).toBe(true);
+    expect(result.stderr.length).toBeLessThan(4000);
+  });
+});
+
+describe('include patterns', () => {
+  // Parentheses became nested regular-expression groups that backtracked for ever against
+  // 25-character file names; they now match only themselves.
+  const files = Object.fromEntries(
+    Array.from({ length: 5 }, (_, i) => [`${'e'.repeat(24)}${i}.yaml`, `ops:\n  op${i}: { run: echo ${i} }\n`]),
+  );
+  const fleet = (include: string) =>
+    `version: 1\ninclude: [${JSON.stringify(include)}, "a(b).yaml"]\nhosts: { h1: {} }\nops:\n  hi: { run: echo hi }\n`;
+  const NESTED = '*(*(*(*(*(*(e*)*)*)*)*)*)*x';
+
+  it('with nested parentheses load in bounded time; a file name with parentheses still matches', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({
+      ...files,
+      'a(b).yaml': 'ops:\n  paren: { run: echo paren }\n',
+      'fleet.yaml': fleet(NESTED),
+    });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('fleet.yaml and 1 included file(s): valid (1 host, 2 ops, 0 pipelines)');
+  });
+
+  it('with nested parentheses do not freeze watch, which still stops on SIGTERM', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({
+      ...files,
+      'a(b).yaml': 'ops:\n  paren: { run: echo paren }\n',
+      'fleet.yaml': fleet(NESTED),
+    });
+    const watch = spawnCli(dir, ['watch'], { timeoutMs: 60_000 });
+    let stdout = '';
+    watch.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    await waitFor('the start line', () => /watching fleet\.yaml .*v1/.test(stdout), 50_000);
+    watch.kill('SIGTERM');
+    const result = await watch;
+    expect(result.timedOut).toBe(false);
+    expect(result.exitCode).toBe(0);
+  });
+});

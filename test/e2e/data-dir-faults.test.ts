@@ -1,0 +1,287 @@
+// Bad data directories, end to end (see CORE-003, errors): every command that opens the journal
+// (`apply`, `runs`, `show`, `logs`, `serve`, `prune`), run by the real CLI against a data
+// directory broken in one way, answers with one line naming the path, a hint with the fix, and
+// exit 2: never `internal error` and a stack trace.
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openJournal } from '../../src/store/journal.js';
+import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { makeTempDir, runCli } from '../support/cli.js';
+import { mountTmpfs, type SmallDisk } from '../support/small-disk.js';
+
+const FLEET = `version: 1
+hosts:
+  a: {}
+ops:
+  hi:
+    run: echo hi
+`;
+
+/** A journal holding one finished run (r1, command c1), checkpointed into the file on close. */
+function realJournal(dataDir: string): string {
+  const journal = openJournal(dataDir);
+  const { run, commands } = journal.createRun({
+    name: 'hi',
+    targetKind: 'op',
+    hosts: ['a'],
+    stages: ['hi'],
+    commands: [{ stage: 0, hostId: 'a', op: 'hi' }],
+    registryHash: 'sha256:faults',
+    actor: 'cli',
+  });
+  const id = commands[0]!.id;
+  journal.transitionCommand(id, 'VALIDATING');
+  journal.transitionCommand(id, 'EXECUTING');
+  journal.transitionCommand(id, 'SUCCESS', { exitCode: 0 });
+  journal.finishRun(run.id, 'COMPLETE');
+  journal.close();
+  return join(dataDir, 'nixfleet.db');
+}
+
+let template: string;
+let readOnlyDisk: SmallDisk | undefined;
+
+interface Fault {
+  readonly name: string;
+  /** Breaks the data directory `dataDir`; returns the path the error must name. */
+  readonly make: (dataDir: string) => string;
+  /** The commands that meet the fault; all of COMMANDS unless said. */
+  readonly commands?: readonly string[];
+}
+
+/** A data directory holding a copy of the template journal. */
+function withJournal(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  copyFileSync(template, join(dataDir, 'nixfleet.db'));
+  return join(dataDir, 'nixfleet.db');
+}
+
+const FAULTS: readonly Fault[] = [
+  {
+    name: 'the data directory is a file',
+    make: (d) => {
+      writeFileSync(d, 'not a directory');
+      return d;
+    },
+  },
+  {
+    name: 'a parent of the data directory is a file',
+    make: (d) => {
+      writeFileSync(d, 'x');
+      return d;
+    },
+  },
+  {
+    name: 'logs is a file',
+    make: (d) => {
+      withJournal(d);
+      writeFileSync(join(d, 'logs'), 'x');
+      return join(d, 'logs');
+    },
+  },
+  {
+    name: 'nixfleet.db is a directory',
+    make: (d) => {
+      mkdirSync(join(d, 'nixfleet.db'), { recursive: true });
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'nixfleet.db-wal is a directory',
+    make: (d) => {
+      withJournal(d);
+      mkdirSync(join(d, 'nixfleet.db-wal'));
+      return join(d, 'nixfleet.db-wal');
+    },
+  },
+  {
+    name: 'nixfleet.db-shm is a directory',
+    make: (d) => {
+      withJournal(d);
+      mkdirSync(join(d, 'nixfleet.db-shm'));
+      return join(d, 'nixfleet.db-shm');
+    },
+  },
+  {
+    name: 'nixfleet.db is garbage',
+    make: (d) => {
+      mkdirSync(d);
+      writeFileSync(join(d, 'nixfleet.db'), Buffer.alloc(8192, 0xa5));
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'nixfleet.db is a text file',
+    make: (d) => {
+      mkdirSync(d);
+      writeFileSync(join(d, 'nixfleet.db'), 'hello, world\n');
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'nixfleet.db is truncated to its header',
+    make: (d) => {
+      mkdirSync(d);
+      copyFileSync(template, join(d, 'nixfleet.db'));
+      truncateSync(join(d, 'nixfleet.db'), 100);
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'nixfleet.db is truncated to half',
+    make: (d) => {
+      mkdirSync(d);
+      const bytes = readFileSync(template);
+      writeFileSync(join(d, 'nixfleet.db'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'nixfleet.db is another program’s SQLite database',
+    make: (d) => {
+      mkdirSync(d);
+      const db = new Database(join(d, 'nixfleet.db'));
+      db.exec('CREATE TABLE meta (name TEXT, size INTEGER); CREATE TABLE pipelines (x)');
+      db.close();
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'nixfleet.db claims the current schema but lacks its tables',
+    make: (d) => {
+      mkdirSync(d);
+      const db = new Database(join(d, 'nixfleet.db'));
+      db.exec('CREATE TABLE notes (text TEXT)');
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.close();
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'nixfleet.db comes from a newer nixfleet',
+    make: (d) => {
+      mkdirSync(d);
+      copyFileSync(template, join(d, 'nixfleet.db'));
+      const db = new Database(join(d, 'nixfleet.db'));
+      db.pragma(`user_version = ${SCHEMA_VERSION + 7}`);
+      db.close();
+      return join(d, 'nixfleet.db');
+    },
+  },
+  {
+    name: 'a run row is corrupt',
+    make: (d) => {
+      mkdirSync(d);
+      copyFileSync(template, join(d, 'nixfleet.db'));
+      const db = new Database(join(d, 'nixfleet.db'));
+      db.prepare("UPDATE pipelines SET hosts = '[not json' WHERE id = 'r1'").run();
+      db.close();
+      return join(d, 'nixfleet.db');
+    },
+    // Only the commands that read that row meet it.
+    commands: ['runs', 'show'],
+  },
+  {
+    name: 'the data directory is a symlink to a file',
+    make: (d) => {
+      const file = `${d}-target`;
+      writeFileSync(file, 'x');
+      symlinkSync(file, d);
+      return d;
+    },
+  },
+];
+
+/** Each command that opens the journal, as a user would type it. */
+const COMMANDS: Readonly<Record<string, readonly string[]>> = {
+  apply: ['apply', 'hi'],
+  runs: ['runs'],
+  show: ['show', 'r1'],
+  logs: ['logs', 'c1'],
+  serve: ['serve', '--port', '0'],
+  prune: ['prune'],
+};
+
+beforeAll(() => {
+  template = realJournal(join(makeTempDir(), 'data'));
+});
+afterAll(async () => {
+  await readOnlyDisk?.unmount();
+});
+
+/** The data directory for one fault; "a parent is a file" nests it under the file. */
+function dataDirFor(fault: Fault, cwd: string): { dataDir: string; broken: string } {
+  if (fault.name === 'a parent of the data directory is a file') {
+    const parent = join(cwd, 'parent');
+    return { dataDir: join(parent, 'data'), broken: fault.make(parent) };
+  }
+  const dataDir = join(cwd, 'data');
+  return { dataDir, broken: fault.make(dataDir) };
+}
+
+async function expectCleanRefusal(cwd: string, dataDir: string, broken: string, command: string) {
+  const result = await runCli(cwd, [...COMMANDS[command]!, '--data-dir', dataDir], { timeoutMs: 60_000 });
+  const context = `${command}: ${result.stderr}`;
+  expect(result.stderr, context).not.toMatch(/internal error|\n\s+at /);
+  expect(result.exitCode, context).toBe(2);
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines, context).toHaveLength(2);
+  expect(lines[0], context).toMatch(/^nixfleet: /);
+  expect(lines[0], context).toContain(broken);
+  expect(lines[1], context).toMatch(/^ {2}hint: \S/);
+}
+
+describe('a broken data directory is one clear line and exit 2 for every command that opens the journal', () => {
+  it.each(FAULTS.map((fault) => [fault.name, fault] as const))('%s', { timeout: 180_000 }, async (_name, fault) => {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    const { dataDir, broken } = dataDirFor(fault, cwd);
+    const commands = fault.commands ?? Object.keys(COMMANDS);
+    await Promise.all(commands.map((command) => expectCleanRefusal(cwd, dataDir, broken, command)));
+  });
+});
+
+describe('a read-only file system', () => {
+  it('with no journal yet: every command that needs one names the directory and exits 2', {
+    timeout: 180_000,
+  }, async () => {
+    readOnlyDisk = await mountTmpfs('4m');
+    if (readOnlyDisk === undefined) {
+      // Mounting needs root (CI runs as root); say so rather than pass silently.
+      console.warn('skipped: cannot mount a tmpfs here');
+      return;
+    }
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    mkdirSync(join(readOnlyDisk.dir, 'empty'));
+    realJournal(join(readOnlyDisk.dir, 'kept'));
+    await readOnlyDisk.remount('ro');
+    const dataDir = join(readOnlyDisk.dir, 'empty', 'data');
+    await Promise.all(
+      ['apply', 'show', 'logs', 'serve'].map((command) =>
+        expectCleanRefusal(cwd, dataDir, join(readOnlyDisk!.dir, 'empty'), command),
+      ),
+    );
+    // Listing nothing is not an error (CORE-002): runs says where it looked and creates nothing.
+    const runs = await runCli(cwd, ['runs', '--data-dir', dataDir]);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(runs.stdout).toContain(`no journal in ${dataDir}: nothing has run here yet`);
+  });
+
+  it('with a journal: apply, serve and prune refuse (exit 2); runs, show and logs still read it', {
+    timeout: 180_000,
+  }, async () => {
+    if (readOnlyDisk === undefined) return;
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    const dataDir = join(readOnlyDisk.dir, 'kept');
+    const db = join(dataDir, 'nixfleet.db');
+    await Promise.all(['apply', 'serve', 'prune'].map((command) => expectCleanRefusal(cwd, dataDir, db, command)));
+    const runs = await runCli(cwd, ['runs', '--data-dir', dataDir]);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(runs.stdout).toMatch(/^r1\s+hi\s+COMPLETE/m);
+    expect(runs.stderr).toMatch(/^nixfleet: warning: .*nixfleet\.db.*read-only/);
+    const show = await runCli(cwd, ['show', 'r1', '--data-dir', dataDir]);
+    expect(show.exitCode, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^a\s+SUCCESS/m);
+  });
+});

@@ -1,0 +1,64 @@
+// `nixfleet serve` against what used to freeze it (see CORE-001 spawn failures, CORE-005
+// selectors): a selector that made matching backtrack for ever froze the whole server on one
+// `POST /api/apply`, and a command that could not be started left the run RUNNING and the
+// server deaf to SIGTERM. Every wait here is bounded, so a regression fails instead of hanging.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeTempDir } from '../support/cli.js';
+import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { SyncProbe } from '../sync/support/sync-probe.js';
+
+vi.setConfig({ testTimeout: 150_000 });
+
+// 25-character ids, and one host whose var is over the kernel's limit for one environment string.
+const ID = 'e'.repeat(23);
+const FLEET = `version: 1
+hosts:
+  ${ID}01: {}
+  ${ID}02: { vars: { blob: ${'x'.repeat(300_000)} } }
+ops:
+  hello:
+    run: echo hello
+`;
+const NESTED = '*(*(*(*(*(*(e*)*)*)*)*)*)*x';
+
+let serve: ServeProcess | undefined;
+let probe: SyncProbe | undefined;
+afterEach(async () => {
+  probe?.close();
+  probe = undefined;
+  if (serve) await serve.stop('SIGKILL');
+  serve = undefined;
+});
+
+type Run = { id: string; status: string };
+
+describe('serve stays responsive', () => {
+  it('refuses a runaway selector at once, ends a run whose command cannot start (PARTIAL), and stops on SIGTERM', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const server = await startServe(dir);
+    serve = server;
+    const post = (path: string, body: unknown) =>
+      fetch(new URL(path, server.baseUrl), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+
+    const refused = await post('api/apply', { target: 'hello', on: NESTED });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: `selector term \`${NESTED}\` cannot contain \`(\`` });
+
+    probe = await SyncProbe.connect(server.baseUrl, { token: server.token, followProtocol: true });
+    const watcher = probe;
+    await watcher.waitFor(() => watcher.model.version !== null, 30_000, 'init');
+    const started = await post('api/apply', { target: 'hello' });
+    expect(started.status).toBe(202);
+    const { runId } = (await started.json()) as { runId: string };
+    const runOf = () => ((watcher.model.state?.pipelines ?? []) as Run[]).find((run) => run.id === runId);
+    await watcher.waitFor(() => runOf()?.status === 'PARTIAL', 60_000, `${runId} PARTIAL`);
+
+    serve = undefined;
+    expect(await server.stop('SIGTERM')).toBe(0);
+  });
+});

@@ -1,0 +1,102 @@
+// A nixfleet killed with SIGKILL during an ssh run (see CORE-011): the remote commands, the local
+// ssh clients and the multiplexing master all end within seconds, and the next run on those
+// hosts never overlaps a command that is still running. Real sshd on loopback.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { waitFor, waitForFile } from '../engine/support/wait-for.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { isRunning, processesMatching } from '../support/processes.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+
+vi.setConfig({ testTimeout: 240_000 });
+
+let sshd: TestSshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+function fleet(workdir: string, multiplex: boolean): string {
+  const host = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user });
+  const file = (name: string) => JSON.stringify(join(workdir, name));
+  return `version: 1
+settings:
+  ssh: { identityFile: ${JSON.stringify(sshd.clientKey)}, connectTimeout: 10s, multiplex: ${multiplex} }
+hosts: { h1: ${host}, h2: ${host} }
+ops:
+  hang:
+    run: echo $$ > ${file('shell-')}$NIXFLEET_HOST; sleep 600 & echo $! > ${file('child-')}$NIXFLEET_HOST; wait
+  daemon:
+    run: setsid sh -c 'echo $$ > ${file('daemon-pid')}; exec sleep 600' </dev/null >/dev/null 2>&1 & sleep 600
+  daemon-timeout:
+    run: setsid sh -c 'trap "" TERM; echo $$ > ${file('daemon-pid')}; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & sleep 600
+    timeout: 3s
+  check:
+    run: |
+      for f in shell-$NIXFLEET_HOST child-$NIXFLEET_HOST; do
+        s=$(sed 's/.*) //' /proc/$(cat ${JSON.stringify(workdir)}/$f)/stat 2>/dev/null | cut -d' ' -f1)
+        if [ -n "$s" ] && [ "$s" != Z ]; then echo "$f still running"; exit 7; fi
+      done
+`;
+}
+
+describe('kill -9 of nixfleet during an ssh run', () => {
+  for (const multiplex of [true, false]) {
+    it(`leaves nothing running, remote or local (multiplex: ${multiplex}); the next apply does not overlap`, async () => {
+      const dir = makeTempDir();
+      const workdir = join(dir, 'remote');
+      mkdirSync(workdir);
+      writeFileSync(join(dir, 'fleet.yaml'), fleet(workdir, multiplex));
+      const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig };
+      const apply = spawnCli(dir, ['apply', 'hang'], { env, timeoutMs: 240_000 });
+      const files = ['shell-h1', 'child-h1', 'shell-h2', 'child-h2'].map((f) => join(workdir, f));
+      for (const file of files) await waitForFile(file);
+      const pids = files.map((file) => Number(readFileSync(file, 'utf8')));
+      // Every ssh process of this run names the data directory (its control socket or its key).
+      const sshMarker = multiplex ? join(dir, '.nixfleet', 'ssh') : sshd.clientKey;
+      expect(processesMatching(sshMarker).length).toBeGreaterThan(0);
+
+      apply.kill('SIGKILL');
+      await apply;
+      await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the remote commands to end', 30_000);
+      await waitFor(() => processesMatching(sshMarker).length === 0, 'the ssh clients and master', 30_000);
+
+      const next = await runCli(dir, ['apply', 'check'], { env });
+      expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+      const runs = JSON.parse((await runCli(dir, ['runs', '--json'], { env })).stdout) as { status: string }[];
+      expect(runs.map((r) => r.status)).toEqual(['COMPLETE', 'ORPHANED']);
+    });
+  }
+});
+
+describe('a daemon an ssh op moved out of its process group (setsid)', () => {
+  const setup = () => {
+    const dir = makeTempDir();
+    const workdir = join(dir, 'remote');
+    mkdirSync(workdir);
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(workdir, true));
+    return { dir, daemonFile: join(workdir, 'daemon-pid'), env: { NIXFLEET_SSH_CONFIG: sshd.clientConfig } };
+  };
+
+  it('is killed on the host by the remote lifeline when nixfleet is killed with SIGKILL', async () => {
+    const { dir, daemonFile, env } = setup();
+    const apply = spawnCli(dir, ['apply', 'daemon', '--on', 'h1'], { env, timeoutMs: 240_000 });
+    await waitForFile(daemonFile);
+    const daemon = Number(readFileSync(daemonFile, 'utf8'));
+    expect(isRunning(daemon)).toBe(true);
+    apply.kill('SIGKILL');
+    await apply;
+    await waitFor(() => !isRunning(daemon), 'the remote setsid daemon to end', 30_000);
+  });
+
+  it('is killed with its command on timeout by the remote reaper, even when it ignores SIGTERM', async () => {
+    const { dir, daemonFile, env } = setup();
+    const result = await runCli(dir, ['apply', 'daemon-timeout', '--on', 'h1', '--json'], { env, timeoutMs: 120_000 });
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout).hosts.h1[0].status).toBe('TIMEOUT');
+    expect(isRunning(Number(readFileSync(daemonFile, 'utf8')))).toBe(false);
+  });
+});

@@ -1,0 +1,41 @@
+// Reading the machine's processes from /proc, for tests that check nothing of a run survives.
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** True while `pid` exists and is not a zombie (a killed process waiting to be reaped is dead). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** Running processes whose command line contains `text`. */
+export function processesMatching(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue;
+    }
+    if (cmdline.includes(text) && isRunning(Number(entry))) found.push(Number(entry));
+  }
+  return found;
+}
+
+/** Children of `parent` whose command line contains `text`. */
+export function childrenMatching(parent: number, text: string): number[] {
+  return processesMatching(text).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+    } catch {
+      return false;
+    }
+  });
+}
