@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createConcurrencyLimiter } from '../../src/engine/concurrency-limiter.js';
 import { failureReason } from '../../src/engine/failure-reason.js';
 import { createOutputTail, TAIL_LIMIT } from '../../src/engine/output-tail.js';
 
@@ -33,25 +32,5 @@ describe('one-line failure reasons', () => {
     expect(failureReason('run', { ...result, transportError: 'ssh: connection refused' }, 1000)).toBe(
       'ssh: connection refused',
     );
-  });
-});
-
-describe('the concurrency limiter', () => {
-  it('never runs more than the limit, and runs that many', async () => {
-    const limiter = createConcurrencyLimiter(3);
-    let running = 0;
-    let peak = 0;
-    await Promise.all(
-      Array.from({ length: 10 }, () =>
-        limiter.run(async () => {
-          running++;
-          peak = Math.max(peak, running);
-          await new Promise((r) => setTimeout(r, 10));
-          running--;
-        }),
-      ),
-    );
-    expect(peak).toBe(3);
-    expect(() => createConcurrencyLimiter(0)).toThrow(RangeError);
   });
 });
