@@ -97,7 +97,8 @@ describe('the dashboard in a browser', () => {
     await serve.stop('SIGKILL');
     serve = undefined;
     await page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 30_000 });
-    serve = await startServe(dir, ['--port', String(port), '--token', token], env);
+    // `--token=` form: a generated token may start with `-`, which parseArgs would take for a flag.
+    serve = await startServe(dir, ['--port', String(port), `--token=${token}`], env);
 
     await page.waitForSelector('#run-status[data-status="COMPLETE"]', { timeout: 30_000 });
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });

@@ -71,5 +71,18 @@ describe('rollbacks on the dashboard', () => {
     expect(pageErrors).toEqual([]);
     await page.screenshot({ path: join(ROOT, 'test-results/dashboard-rollback.png'), fullPage: true });
     await page.close();
+
+    // On a phone the host list stands in for the grid: the chip rides beside web2's stage chip.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(serve.url);
+    const listed = '#host-list li[data-host="web2"] .rollback-chip';
+    await phone.waitForSelector(`${listed}[data-status="SUCCESS"]`, { timeout: 30_000 });
+    expect(await phone.locator(listed).textContent()).toBe('↺ SUCCESS');
+    expect(await phone.locator('#host-list li[data-host="web1"] .rollback-chip').count()).toBe(0);
+    await phone.locator(listed).click();
+    await phone.waitForFunction(() => document.getElementById('output')?.textContent?.includes('undo on web2'), null, {
+      timeout: 30_000,
+    });
+    await phone.close();
   }, 120_000);
 });

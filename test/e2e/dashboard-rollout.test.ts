@@ -65,5 +65,18 @@ describe('a rollout on the dashboard', () => {
     expect(pageErrors).toEqual([]);
     await page.screenshot({ path: join(ROOT, 'test-results/dashboard-rollout.png'), fullPage: true });
     await page.close();
+
+    // On a phone the host list stands in for the grid, with the same batch beside each host.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(serve.url);
+    await phone.waitForSelector('#host-list li[data-host="h5"] .batch-tag', { timeout: 60_000 });
+    const listed = await phone
+      .locator('#host-list li')
+      .evaluateAll((items) =>
+        items.map((item) => [item.getAttribute('data-host'), item.querySelector('.batch-tag')?.textContent ?? null]),
+      );
+    expect(listed).toEqual(labels);
+    expect(await phone.locator('#run-budget').isVisible()).toBe(true);
+    await phone.close();
   }, 240_000);
 });
