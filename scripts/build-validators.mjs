@@ -11,8 +11,9 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const schema = JSON.parse(readFileSync(resolve(root, 'schemas/fleet.schema.json'), 'utf8'));
 // Runs after tsc: the options are the ones the sources compile with, plus code generation.
-const { AJV_OPTIONS } = await import('../dist/config/schema.js');
+const { AJV_OPTIONS, EDITOR_KEYWORDS } = await import('../dist/config/schema.js');
 const ajv = new Ajv2020({ ...AJV_OPTIONS, code: { source: true, esm: true } });
+for (const keyword of EDITOR_KEYWORDS) ajv.addKeyword(keyword);
 ajv.addSchema(schema);
 let code = standaloneCode.default(ajv, { main: schema.$id, included: `${schema.$id}#/$defs/includedFile` });
 // ajv's ES module output still loads its runtime helpers with require(); turn each into an import.

@@ -1,8 +1,19 @@
 // What every `nixfleet <command>` module exports, and the context it runs in.
 // Commands return their exit code; only cli/ decides codes and how errors are printed.
-import type { ParseArgsConfig } from 'node:util';
+/**
+ * A node:util parseArgs option plus what `--help` prints for it (see CORE-002, the command line):
+ * `description` is one short line; `valueName` names a string option's value (default VALUE).
+ */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly multiple?: boolean;
+  readonly default?: string | boolean | string[] | boolean[];
+  readonly description: string;
+  readonly valueName?: string;
+}
 
-export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 export interface CliIO {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -32,6 +43,8 @@ export interface CommandContext {
 export interface CommandModule {
   /** One line, e.g. `apply [TARGET] [--on SEL] [--concurrency N]`. */
   readonly usage: string;
+  /** Lines of help between the usage and the options (arguments, examples); optional. */
+  readonly details?: readonly string[];
   readonly options: OptionSpecs;
   /** Most positionals accepted. */
   readonly maxPositionals: number;

@@ -1,12 +1,14 @@
 // The `nixfleet` entry point: global flags, dispatch to one module per command, and the only
 // place that turns errors into messages and exit codes (CORE-002).
 import { parseArgs } from 'node:util';
+import { closestName } from '../domain/closest-name.js';
 import { ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
 import { JournalError } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
+import { commandHelp, topLevelHelp } from './help-text.js';
 
 interface CommandEntry {
   readonly summary: string;
@@ -37,14 +39,28 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
 };
 
 const GLOBAL_OPTIONS = {
-  file: { type: 'string', short: 'f' },
-  'data-dir': { type: 'string' },
-  store: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  color: { type: 'boolean' },
-  'no-color': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'V' },
+  file: {
+    type: 'string',
+    short: 'f',
+    valueName: 'FILE',
+    description: 'the fleet file (else $NIXFLEET_FILE, else ./fleet.yaml)',
+  },
+  'data-dir': {
+    type: 'string',
+    valueName: 'DIR',
+    description: 'the journal directory (else $NIXFLEET_DATA_DIR, else settings.dataDir, else .nixfleet)',
+  },
+  store: {
+    type: 'string',
+    valueName: 'postgres://…',
+    description:
+      'a shared PostgreSQL journal (else $NIXFLEET_DATABASE_URL, else settings.store, else SQLite in the data directory)',
+  },
+  json: { type: 'boolean', default: false, description: 'machine-readable output on stdout, nothing else there' },
+  color: { type: 'boolean', description: 'colours even when stdout is not a terminal' },
+  'no-color': { type: 'boolean', description: 'no colours (also with NO_COLOR set)' },
+  help: { type: 'boolean', short: 'h', description: 'this help; `nixfleet help COMMAND` for a command' },
+  version: { type: 'boolean', short: 'V', description: 'print the version' },
 } as const satisfies OptionSpecs;
 
 const defaultIO: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
@@ -63,19 +79,27 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
     io.stdout.write(`${await packageVersion()}\n`);
     return EXIT.OK;
   }
-  if (name === undefined || name === 'help') {
-    io.stdout.write(topLevelHelp());
-    return name === undefined && !argv.includes('--help') && !argv.includes('-h') ? EXIT.USAGE : EXIT.OK;
+  if (name === 'help') {
+    // `nixfleet help apply` is `nixfleet apply --help`.
+    const topic = argv.slice(argv.indexOf(name) + 1).find((a) => !a.startsWith('-'));
+    if (topic === undefined) {
+      io.stdout.write(topLevelHelp(COMMANDS, GLOBAL_OPTIONS));
+      return EXIT.OK;
+    }
+    const entry = commandEntry(topic);
+    io.stdout.write(commandHelp(entry.summary, await entry.load(), GLOBAL_OPTIONS));
+    return EXIT.OK;
   }
-  const entry = COMMANDS[name];
-  if (!entry) {
-    throw new UserError(`unknown command \`${name}\``, { hint: suggestCommand(name) });
+  if (name === undefined) {
+    io.stdout.write(topLevelHelp(COMMANDS, GLOBAL_OPTIONS));
+    return !argv.includes('--help') && !argv.includes('-h') ? EXIT.USAGE : EXIT.OK;
   }
+  const entry = commandEntry(name);
   const module = await entry.load();
   const rest = [...argv];
   rest.splice(rest.indexOf(name), 1);
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(commandHelp(entry, module));
+    io.stdout.write(commandHelp(entry.summary, module, GLOBAL_OPTIONS));
     return EXIT.OK;
   }
   const { values, positionals } = parseCommandArgs(name, rest, module);
@@ -112,10 +136,30 @@ function parseCommandArgs(name: string, args: string[], module: CommandModule) {
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: string }).code;
+    const unknown = /Unknown option '(-{1,2})([^']*)'/.exec(message);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+      const flags = Object.keys({ ...GLOBAL_OPTIONS, ...module.options });
+      const close = closestName(unknown[2]!, flags);
+      throw new UserError(`${name}: unknown flag \`${unknown[1]}${unknown[2]}\``, {
+        hint: close
+          ? `did you mean \`--${close}\`? (\`nixfleet help ${name}\` lists every flag)`
+          : `\`nixfleet help ${name}\` lists every flag`,
+      });
+    }
     throw new UserError(`${name}: ${message.replace(/\. To specify a positional argument.*$/s, '')}`, {
       hint: `usage: nixfleet ${module.usage}`,
     });
   }
+}
+
+function commandEntry(name: string): CommandEntry {
+  const entry = COMMANDS[name];
+  if (entry) return entry;
+  const close = closestName(name, Object.keys(COMMANDS));
+  throw new UserError(`unknown command \`${name}\``, {
+    hint: close ? `did you mean \`${close}\`? Run \`nixfleet help\` for the list` : 'run `nixfleet help` for the list',
+  });
 }
 
 function isValueOfGlobalFlag(argv: readonly string[], arg: string): boolean {
@@ -157,39 +201,6 @@ function reportError(error: unknown, io: CliIO): number {
     `nixfleet: internal error (please report it)\n${error instanceof Error ? error.stack : String(error)}\n`,
   );
   return EXIT.FAILED;
-}
-
-function topLevelHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const lines = Object.entries(COMMANDS).map(([n, e]) => `  ${n.padEnd(width)}  ${e.summary}`);
-  return [
-    'nixfleet: declarative operations across a fleet of hosts',
-    '',
-    'usage: nixfleet [-f FILE] [--data-dir DIR] [--store postgres://…] [--json] [--no-color] <command> [args]',
-    '',
-    'commands:',
-    ...lines,
-    '',
-    'Run `nixfleet <command> --help` for a command’s options.',
-    '',
-  ].join('\n');
-}
-
-function commandHelp(entry: CommandEntry, module: CommandModule): string {
-  const opts = Object.entries(module.options).map(([flag, spec]) => {
-    const short = spec.short ? `-${spec.short}, ` : '';
-    return `  ${short}--${flag}${spec.type === 'string' ? ' VALUE' : ''}`;
-  });
-  return [`nixfleet ${module.usage}`, '', entry.summary, '', ...(opts.length ? ['options:', ...opts, ''] : [])]
-    .join('\n')
-    .concat('global: -f/--file FILE, --data-dir DIR, --store postgres://…, --json, --no-color\n');
-}
-
-function suggestCommand(name: string): string {
-  const close = Object.keys(COMMANDS).find((c) => c.startsWith(name.slice(0, 2)));
-  return close
-    ? `did you mean \`${close}\`? Run \`nixfleet --help\` for the list`
-    : 'run `nixfleet --help` for the list';
 }
 
 async function packageVersion(): Promise<string> {

@@ -1,13 +1,22 @@
 // The journal for commands that only read it (`runs`, `show`, `logs`): they keep working when the
-// data directory's disk is full or read-only, from a read-only copy, and say so (see CORE-003);
-// on a PostgreSQL store (CORE-012) the data directory's disk plays no part.
+// data directory's disk is full or read-only, from a read-only copy, and say so (see CORE-003).
+// Like every reading command they create nothing: without a journal they say where they looked
+// (existing-journal.ts).
+import { UserError } from '../errors/user-error.js';
 import { openJournal } from '../store/journal.js';
 import type { Journal } from '../store/types.js';
 import type { CommandContext } from './command.js';
-import { dataDirFor, storeFor } from './load-fleet.js';
+import { existingDataDir, NO_JOURNAL_HINT, noJournalText } from './existing-journal.js';
 
 export async function openJournalToRead(ctx: CommandContext): Promise<Journal> {
-  const journal = openJournal(await dataDirFor(ctx), { ...(await storeFor(ctx)), readOnly: true });
+  const { dir, exists, store } = await existingDataDir(ctx);
+  if (!exists) throw new UserError(noJournalText(ctx, dir), { hint: NO_JOURNAL_HINT });
+  return openJournalInToRead(ctx, dir, store);
+}
+
+/** Opens the journal known to be in `dir` for reading. */
+export function openJournalInToRead(ctx: CommandContext, dir: string, store: { store?: string } = {}): Journal {
+  const journal = openJournal(dir, { ...store, readOnly: true });
   if (journal.snapshotReason !== undefined) ctx.io.stderr.write(`nixfleet: warning: ${journal.snapshotReason}\n`);
   return journal;
 }

@@ -6,9 +6,17 @@ import type { CommandContext } from './command.js';
 import { checkReportPath } from './report-path.js';
 
 export const RUN_OPTIONS = {
-  concurrency: { type: 'string' },
-  renderer: { type: 'string' },
-  junit: { type: 'string' },
+  concurrency: {
+    type: 'string',
+    valueName: 'N',
+    description: 'most hosts running a stage at once (default settings.concurrency)',
+  },
+  renderer: {
+    type: 'string',
+    valueName: 'auto|tty|plain|json',
+    description: 'output: the live view in a terminal, plain lines in CI (default auto)',
+  },
+  junit: { type: 'string', valueName: 'FILE', description: 'also write a JUnit XML report to FILE' },
   'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 

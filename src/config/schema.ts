@@ -13,6 +13,11 @@ const PRECOMPILED_PATH = new URL('./fleet-validators.js', import.meta.url);
 /** The options both the build and this module compile with (see scripts/build-validators.mjs). */
 export const AJV_OPTIONS = { allErrors: true, verbose: true, allowUnionTypes: true, strict: true } as const;
 
+/** Keywords only editors read (yaml-language-server shows `patternErrorMessage` instead of "does
+ * not match the pattern"); the CLI words its own messages with the value in them
+ * (schema-errors.ts). Declared so that strict mode accepts them. */
+export const EDITOR_KEYWORDS = [{ keyword: 'patternErrorMessage', schemaType: 'string' }] as const;
+
 interface Validator {
   (data: unknown): boolean;
   errors?: ErrorObject[] | null;
@@ -39,6 +44,7 @@ export async function compileValidators(): Promise<Validators> {
   const { Ajv2020 } = await import('ajv/dist/2020.js');
   const schema = JSON.parse(readSchemaText()) as { $id: string };
   const ajv = new Ajv2020(AJV_OPTIONS);
+  for (const keyword of EDITOR_KEYWORDS) ajv.addKeyword(keyword);
   const main = ajv.compile(schema);
   const included = ajv.getSchema(`${schema.$id}#/$defs/includedFile`);
   if (!included) throw new Error('schemas/fleet.schema.json has no $defs/includedFile');

@@ -97,6 +97,24 @@ export function createApiRouter(options: ApiOptions): HttpRouter {
       }),
     )
     .add(
+      'POST',
+      '/api/runs/:id/retry',
+      guarded(({ res, params }) => {
+        if (!dispatcher) return sendError(res, 503, 'this server cannot start runs (no fleet file loaded)');
+        const runId = params.id ?? '';
+        if (!journal.getRun(runId)) {
+          return sendError(res, 404, `no run ${runId}`, { hint: 'see `nixfleet runs` for run ids' });
+        }
+        try {
+          const result = dispatcher.retry(runId);
+          if ('nothing' in result) return sendError(res, 409, result.nothing);
+          sendJson(res, 202, { runId: result.runId, retryOf: runId });
+        } catch (error) {
+          sendFailure(res, error, options.reportError);
+        }
+      }),
+    )
+    .add(
       'GET',
       '/api/commands/:id/output',
       guarded((ctx) => streamOutput(ctx, journal), true),

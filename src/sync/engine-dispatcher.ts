@@ -1,6 +1,7 @@
 // Runs dispatched from the dashboard (see CORE-004): planned from the server's current registry
 // snapshot and executed in the server process by the same engine as `nixfleet apply`.
 import { buildPlan } from '../engine/plan.js';
+import { prepareRetry } from '../engine/retry-request.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
@@ -26,33 +27,45 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
   const { journal } = options;
   const active = new Map<string, StartedRun>();
 
+  const currentRegistry = (): Registry => {
+    try {
+      return options.registry();
+    } catch {
+      throw new UserError('the fleet file has not compiled yet, so nothing can be planned', {
+        hint: 'fix the errors `nixfleet serve` printed; the page updates on the next good save',
+      });
+    }
+  };
+  const track = (started: StartedRun) => {
+    active.set(started.runId, started);
+    started.done.then(
+      (outcome) => {
+        active.delete(started.runId);
+        options.onFinished?.(started.runId, outcome);
+      },
+      (error: unknown) => {
+        active.delete(started.runId);
+        options.onFinished?.(started.runId, error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+    return { runId: started.runId };
+  };
+
   return {
     active,
     apply(request: ApplyRequest) {
-      let registry: Registry;
-      try {
-        registry = options.registry();
-      } catch {
-        throw new UserError('the fleet file has not compiled yet, so nothing can be planned', {
-          hint: 'fix the errors `nixfleet serve` printed; the page updates on the next good save',
-        });
-      }
       // UserError for an unknown target or a selector matching nothing; HostsBusyError when a
       // target host is held by another run. Either way nothing was journaled.
-      const plan = buildPlan(registry, request.target, request.on);
-      const started = startRun(plan, { journal, actor: 'dashboard' });
-      active.set(started.runId, started);
-      started.done.then(
-        (outcome) => {
-          active.delete(started.runId);
-          options.onFinished?.(started.runId, outcome);
-        },
-        (error: unknown) => {
-          active.delete(started.runId);
-          options.onFinished?.(started.runId, error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-      return { runId: started.runId };
+      const plan = buildPlan(currentRegistry(), request.target, request.on);
+      return track(startRun(plan, { journal, actor: 'dashboard' }));
+    },
+    retry(runId: string) {
+      // The CLI's rules (CORE-002, retry); --force stays a CLI decision, made by a person.
+      const retry = prepareRetry(currentRegistry(), journal, runId, {
+        forceHint: `mark them \`retryable: true\` if running them twice is safe, or run \`nixfleet retry ${runId} --force\``,
+      });
+      if (retry.kind === 'nothing') return { nothing: retry.message };
+      return track(startRun(retry.plan, { journal, actor: 'dashboard', retryOf: runId, fromStage: retry.fromStage }));
     },
     cancel(runId: string, request: CancelRequest = {}) {
       const run = journal.getRun(runId);

@@ -1,5 +1,6 @@
 // What the dashboard may ask the server process to do (see CORE-004): start a run with the same
-// engine as `nixfleet apply`, and ask a run (owned by any process) to cancel.
+// engine as `nixfleet apply`, retry one as `nixfleet retry` does, and ask a run (owned by any
+// process) to cancel.
 import type { RunRecord } from '../store/types.js';
 
 export interface ApplyRequest {
@@ -17,6 +18,11 @@ export interface CancelRequest {
 export interface RunDispatcher {
   /** Starts the run and returns once it is journaled. Throws HostsBusyError or UserError. */
   apply(request: ApplyRequest): { runId: string };
+  /**
+   * Reruns what did not complete of a finished run, with the rules of `nixfleet retry` (without
+   * --force). Throws UserError (cannot be retried), RecordNotFound as UserError, HostsBusyError.
+   */
+  retry(runId: string): { runId: string } | { nothing: string };
   /**
    * Marks the run for cancellation; undefined when no such run exists. `kill`: running commands
    * are killed too; with `hostId`, only that host's running command is killed and the run goes

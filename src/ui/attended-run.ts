@@ -1,23 +1,24 @@
 // Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
 // cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
 // outcome into the exit code of CORE-002.
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEvent } from '../engine/types.js';
 import { EXIT, UserError } from '../errors/user-error.js';
 import { HostsBusyError } from '../store/hosts-busy-error.js';
 import type { Journal } from '../store/types.js';
+import { jobSummaryMarkdown } from './job-summary.js';
 import { jsonReport } from './json-report.js';
 import { junitXml } from './junit-report.js';
-import { createListrRenderer } from './listr-renderer.js';
 import { createPlainRenderer } from './plain-renderer.js';
 import { type RendererName, type RunRenderer, resolveRenderer } from './run-renderer.js';
 import { applyRunEvent, createRunView } from './run-view.js';
+import { createTtyRenderer } from './tty-renderer.js';
 
 export interface AttendedRunOptions {
   readonly journal: Journal;
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
   readonly stderr: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
@@ -40,15 +41,18 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   });
   const renderer: RunRenderer | undefined =
     kind === 'tty'
-      ? createListrRenderer(options.stdout)
+      ? createTtyRenderer(options.stdout)
       : kind === 'plain'
-        ? createPlainRenderer(options.stdout)
+        ? createPlainRenderer(options.stdout, { github: onGitHubActions(options.env) })
         : undefined;
   const view = createRunView();
   const onEvent = (event: RunEvent) => {
     applyRunEvent(view, event);
     renderer?.onEvent(event);
   };
+
+  // A message while the tree is live goes above it, or the next redraw would erase it.
+  const tell = (text: string) => (renderer?.log ? renderer.log(text) : options.stderr.write(`\n${text}\n`));
 
   // Listening before the run starts: its first command is spawned inside startRun, and a Ctrl-C
   // arriving before a listener exists would kill nixfleet with the commands still running.
@@ -59,12 +63,12 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     // Handlers run from the event loop, so only after startRun has returned.
     if (run === undefined) return;
     if (interrupts === 1) {
-      options.stderr.write(
-        `\nnixfleet: cancelling run ${run.runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)\n`,
+      tell(
+        `nixfleet: cancelling run ${run.runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)`,
       );
       run.cancel();
     } else {
-      options.stderr.write(`\nnixfleet: killing the running commands of run ${run.runId}\n`);
+      tell(`nixfleet: killing the running commands of run ${run.runId}`);
       run.cancel({ kill: true });
     }
   };
@@ -75,7 +79,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     if (run === undefined) return;
     const why = signal === 'SIGHUP' ? 'the terminal closed' : 'terminated';
     try {
-      options.stderr.write(`\nnixfleet: ${why}: killing the running commands of run ${run.runId}\n`);
+      tell(`nixfleet: ${why}: killing the running commands of run ${run.runId}`);
     } catch {
       // A hung-up terminal may refuse the write; the kill matters, not the message.
     }
@@ -125,6 +129,8 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
         `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`nixfleet logs ${c.commandId}\`)\n`,
       );
     }
+    const summaryFile = options.env.GITHUB_STEP_SUMMARY;
+    if (onGitHubActions(options.env) && summaryFile) writeJobSummary(options, summaryFile, jobSummaryMarkdown(view));
     if (options.junitFile !== undefined && !writeReport(options, junitXml(view))) {
       return outcome.exitCode === EXIT.OK ? EXIT.FAILED : outcome.exitCode;
     }
@@ -147,4 +153,18 @@ function writeReport(options: AttendedRunOptions, xml: string): boolean {
     options.stderr.write(`nixfleet: the JUnit report was not written to ${path}: ${reason}\n`);
     return false;
   }
+}
+
+/** Appends the run to the GitHub job summary; a summary that cannot be written is said, not thrown. */
+function writeJobSummary(options: AttendedRunOptions, path: string, markdown: string): void {
+  try {
+    appendFileSync(path, markdown);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    options.stderr.write(`nixfleet: the job summary was not written to ${path}: ${reason}\n`);
+  }
+}
+
+function onGitHubActions(env: NodeJS.ProcessEnv): boolean {
+  return env.GITHUB_ACTIONS === 'true';
 }

@@ -1,8 +1,9 @@
 // `--junit FILE`: the run as JUnit XML so CI systems show it like a test run (see CORE-002):
 // one testsuite per stage, one testcase per host. SUCCESS passes; ERROR, TIMEOUT, BLOCKED and
-// ORPHANED are failures; SKIPPED and CANCELLED are skipped.
+// ORPHANED are failures; SKIPPED and CANCELLED are skipped, with the reason. The shape is the
+// common junit-4 schema (test/fixtures/junit/junit-4.xsd): `skipped` counts only on testsuites.
 import type { RunView } from './run-view.js';
-import { type CommandView, commandsOfStage, isFailure, rollbackOfCommand } from './run-view.js';
+import { type CommandView, commandsOfStage, isFailure, notRunReason, rollbackOfCommand } from './run-view.js';
 import { lastLines } from './terminal-text.js';
 
 const EXCERPT_LINES = 40;
@@ -12,7 +13,6 @@ export function junitXml(view: RunView): string {
   const suites: string[] = [];
   let total = 0;
   let failures = 0;
-  let skipped = 0;
   view.stages.forEach((op, stage) => {
     const ops = commandsOfStage(view, stage);
     // CORE-009: a rollback is its own testcase, `HOST rollback`, right after the op it undid.
@@ -31,9 +31,8 @@ export function junitXml(view: RunView): string {
         return `${open}>\n      <failure type="${c.status}" message="${attr(message)}">${text(body)}</failure>\n    </testcase>`;
       }
       if (c.status !== 'SUCCESS') {
-        // CORE-008: a rollout's SKIPPED says why (budget exceeded, canary failed).
-        const message = c.error ? `${c.status}: ${c.error}` : c.status;
-        return `${open}>\n      <skipped message="${attr(message)}"/>\n    </testcase>`;
+        // CORE-008: a rollout's SKIPPED carries its own reason (budget exceeded, canary failed).
+        return `${open}>\n      <skipped message="${attr(`${c.status}: ${notRunReason(view, c)}`)}"/>\n    </testcase>`;
       }
       return `${open}/>`;
     });
@@ -42,7 +41,6 @@ export function junitXml(view: RunView): string {
     const time = commands.reduce((sum, c) => sum + (c.durationMs ?? 0), 0);
     total += commands.length;
     failures += suiteFailures;
-    skipped += suiteSkipped;
     suites.push(
       `  <testsuite name="${attr(`${stage + 1}. ${op}`)}" tests="${commands.length}" failures="${suiteFailures}" errors="0" skipped="${suiteSkipped}" time="${seconds(time)}">\n${cases.join('\n')}${cases.length ? '\n' : ''}  </testsuite>`,
     );
@@ -50,7 +48,7 @@ export function junitXml(view: RunView): string {
   const elapsed = view.finishedAt !== null ? view.finishedAt - view.startedAt : null;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${attr(`nixfleet ${view.target} (${view.runId}) ${view.status}`)}" tests="${total}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds(elapsed)}">`,
+    `<testsuites name="${attr(`nixfleet ${view.target} (${view.runId}) ${view.status}`)}" tests="${total}" failures="${failures}" errors="0" time="${seconds(elapsed)}">`,
     ...suites,
     '</testsuites>',
     '',

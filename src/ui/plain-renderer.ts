@@ -1,67 +1,126 @@
-// The renderer for logs and CI (no TTY, or CI set): one line per status change, prefixed by the
-// host, never an escape code (CORE-002). Failures add the last lines of their output.
+// The renderer for logs and CI (no TTY, or CI set; see CORE-002, plain output): one line per
+// finished command, prefixed by the host, never an escape code; a command still running after a
+// few seconds gets one line saying so; failures add the last lines of their output; the run ends
+// with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
+// CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
+// becomes an error annotation.
 import { isTerminalCommand } from '../domain/status.js';
-import { completedHostsOf } from '../engine/run-outcome.js';
 import type { RunEvent } from '../engine/types.js';
 import { formatElapsed } from './elapsed.js';
+import { annotationError, groupEnd, groupStart } from './github-actions.js';
+import { hostLabel } from './host-label.js';
+import { hostRecaps, recapLines } from './run-recap.js';
 import type { RunRenderer } from './run-renderer.js';
-import { applyRunEvent, batchLabel, createRunView, isFailure } from './run-view.js';
+import { applyRunEvent, batchLabel, createRunView, isFailure, isNotRun, isRunning, notRunReason } from './run-view.js';
 import { lastLines, stripTerminalCodes } from './terminal-text.js';
 
 /** Lines of output shown under a failed command. */
 const FAILURE_EXCERPT_LINES = 10;
+/** A command still running this long gets a line, so a log shows what a stuck run is waiting on. */
+export const START_LINE_AFTER_MS = 5000;
 
-export function createPlainRenderer(out: NodeJS.WritableStream): RunRenderer {
+export interface PlainRendererOptions {
+  /** GITHUB_ACTIONS=true: workflow commands for groups and error annotations. */
+  readonly github?: boolean;
+}
+
+export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRendererOptions = {}): RunRenderer {
   const view = createRunView();
   const write = (line: string) => out.write(`${stripTerminalCodes(line)}\n`);
+  const announced = new Set<string>();
+  let openGroup = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const announceLongRunning = () => {
+    const now = Date.now();
+    for (const c of view.commands.values()) {
+      if (!isRunning(c.status) || c.startedAt === null || announced.has(c.commandId)) continue;
+      if (now - c.startedAt < START_LINE_AFTER_MS) continue;
+      announced.add(c.commandId);
+      write(`[${c.hostId}] ${c.op} running (${formatElapsed(now - c.startedAt)} so far)`);
+    }
+  };
+  const closeGroup = () => {
+    if (options.github && openGroup) out.write(`${groupEnd()}\n`);
+    openGroup = false;
+  };
 
   const onEvent = (event: RunEvent) => {
     const command = applyRunEvent(view, event);
     switch (event.type) {
       case 'run_started':
         write(`run ${event.runId}: ${event.target} (${event.stages.length} stage(s)) on ${event.hosts.length} host(s)`);
+        timer = setInterval(announceLongRunning, 500);
+        timer.unref();
         return;
       case 'batch_started':
-        if ((view.rollout?.waves.length ?? 1) > 1) {
-          write(`${batchLabel(view, event.batch)}: ${event.hosts.join(', ')}`);
-        }
+        if ((view.rollout?.waves.length ?? 1) > 1) write(`${batchLabel(view, event.batch)}: ${event.hosts.join(', ')}`);
         return;
       case 'stage_started': {
         const batch = batchLabel(view, event.batch ?? null);
-        write(`stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`);
+        const title = `stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`;
+        closeGroup();
+        if (options.github) {
+          out.write(`${groupStart(title)}\n`);
+          openGroup = true;
+        } else write(title);
         return;
       }
+      case 'stage_finished':
+        closeGroup();
+        return;
       case 'armed_rollback':
         write(
           `[${event.hostId}] ${command?.op ?? ''} rollback timer ${event.state} (armed ${formatElapsed(event.delayMs)})`,
         );
         return;
       case 'command_status': {
+        if (!command) return;
+        const host = `[${event.hostId}]`;
         const what = event.rollbackOf ? `${event.op} rollback` : event.op;
-        let line = `[${event.hostId}] ${what} ${event.status}`;
-        if (event.status === 'EXECUTING' && event.attempt > 1) line += ` (attempt ${event.attempt})`;
-        if (event.durationMs !== null) line += ` (${formatElapsed(event.durationMs)})`;
-        if (event.error) line += `: ${event.error}`;
-        write(line);
-        const failedRollback = event.rollbackOf && isTerminalCommand(event.status) && event.status !== 'SUCCESS';
-        if ((isFailure(event.status) || failedRollback) && command) {
-          for (const text of lastLines(command.tail, FAILURE_EXCERPT_LINES)) write(`[${event.hostId}]   | ${text}`);
+        if (event.status === 'EXECUTING' && event.attempt > 1) {
+          write(`${host} ${what} failed, retrying (attempt ${event.attempt})`);
+          return;
         }
-        if (failedRollback)
-          write(`[${event.hostId}] rollback ${event.commandId} failed: ${event.hostId} needs a person`);
+        // CORE-009: a rollback that did not succeed (even a killed one) leaves the host to a person.
+        const failedRollback = event.rollbackOf && isTerminalCommand(event.status) && event.status !== 'SUCCESS';
+        if (event.status === 'SUCCESS') write(`${host} ${what} SUCCESS${duration(event.durationMs)}`);
+        else if (isNotRun(event.status) && !failedRollback)
+          write(`${host} ${what} ${event.status} (${notRunReason(view, command)})`);
+        else if (isFailure(event.status) || failedRollback) {
+          write(`${host} ${what} ${event.status}${duration(event.durationMs)}${event.error ? `: ${event.error}` : ''}`);
+          for (const text of lastLines(command.tail, FAILURE_EXCERPT_LINES)) write(`${host}   | ${text}`);
+          if (failedRollback) write(`${host} rollback ${event.commandId} failed: ${event.hostId} needs a person`);
+          else if (event.rollbackId !== undefined) write(`${host} ${event.op} rolling back`);
+        }
         return;
       }
       case 'run_finished': {
-        if (event.stopped) write(`rollout stopped: ${event.stopped}`);
-        const elapsed = formatElapsed(event.at - view.startedAt);
-        write(
-          `run ${event.runId} ${event.status}: ${completedHostsOf(view.hosts, [...view.commands.values()]).length}/${view.hosts.length} host(s) completed (${elapsed})`,
-        );
+        if (timer !== undefined) clearInterval(timer);
+        closeGroup();
+        for (const line of recapLines(view)) write(line);
+        if (options.github) {
+          for (const r of hostRecaps(view)) {
+            if (r.failed > 0 && r.reason !== null)
+              out.write(
+                `${annotationError(`${hostLabel(r.hostId)}: ${r.reason}`, `nixfleet ${view.runId}: ${hostLabel(r.hostId)} failed`)}\n`,
+              );
+          }
+        }
         return;
       }
       default:
         return;
     }
   };
-  return { onEvent, finish: async () => {} };
+  return {
+    onEvent,
+    finish: async () => {
+      if (timer !== undefined) clearInterval(timer);
+    },
+  };
+}
+
+function duration(ms: number | null): string {
+  return ms === null ? '' : ` (${formatElapsed(ms)})`;
 }

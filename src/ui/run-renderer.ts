@@ -5,13 +5,15 @@ export interface RunRenderer {
   readonly onEvent: RunEventListener;
   /** Resolves once everything is drawn (the TTY tree's last frame). */
   finish(): Promise<void>;
+  /** Prints a line of its own without breaking what is drawn (the tty frame redraws below it). */
+  log?(text: string): void;
 }
 
 export type RendererName = 'auto' | 'tty' | 'plain' | 'json';
 export const RENDERER_NAMES: readonly RendererName[] = ['auto', 'tty', 'plain', 'json'];
 
 /**
- * `auto`: json with --json, the Listr2 tree in a terminal, plain lines without a TTY or with CI
+ * `auto`: json with --json, the live terminal view in a terminal, plain lines without a TTY or with CI
  * set (CORE-002).
  */
 export function resolveRenderer(

@@ -1,9 +1,10 @@
 // What every renderer and report knows about a run: folded from RunEvents only, never from the
 // engine's state (specs/README.md, the one-way flow: renderers only display).
 import type { ArmedState } from '../domain/armed-state.js';
-import type { CommandStatus, RunStatus } from '../domain/status.js';
+import { type CommandStatus, isTerminalCommand, type RunStatus } from '../domain/status.js';
 import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
 import type { RunEvent } from '../engine/types.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
 
 /** Characters of output kept per command for failure excerpts and live tails. */
 const VIEW_TAIL_LIMIT = 4096;
@@ -20,9 +21,13 @@ export interface CommandView {
   exitCode: number | null;
   error: string | null;
   durationMs: number | null;
+  /** When the command left PENDING (its precheck or run began); null while it waits for a slot. */
+  startedAt: number | null;
   tail: string;
   /** For a rollback, the command it undoes (CORE-009). */
   rollbackOf: string | null;
+  /** For a failed op, the rollback that runs (or is about to run) where it failed (CORE-009). */
+  rollbackId: string | null;
   /** For an op under an armed rollback timer, its delay and state (CORE-009). */
   armed: { delayMs: number; state: ArmedState } | null;
 }
@@ -35,6 +40,8 @@ export interface RunView {
   status: RunStatus;
   startedAt: number;
   finishedAt: number | null;
+  /** Stages whose stage_started arrived. */
+  readonly startedStages: Set<number>;
   rollout: RolloutPlan | null;
   /** Why the rollout stopped early, if it did (see CORE-008). */
   stopped: string | null;
@@ -51,6 +58,7 @@ export function createRunView(): RunView {
     status: 'RUNNING',
     startedAt: 0,
     finishedAt: null,
+    startedStages: new Set(),
     rollout: null,
     stopped: null,
     commands: new Map(),
@@ -79,16 +87,29 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
           exitCode: null,
           error: null,
           durationMs: null,
+          startedAt: null,
           tail: '',
           rollbackOf: null,
+          rollbackId: null,
           armed: null,
         });
       }
       return undefined;
+    case 'stage_started':
+      view.startedStages.add(event.stage);
+      return undefined;
     case 'command_status': {
       let command = view.commands.get(event.commandId);
       if (!command) {
-        command = { ...event, batch: null, tail: '', rollbackOf: event.rollbackOf ?? null, armed: null };
+        command = {
+          ...event,
+          batch: null,
+          startedAt: null,
+          tail: '',
+          rollbackOf: event.rollbackOf ?? null,
+          rollbackId: null,
+          armed: null,
+        };
         view.commands.set(event.commandId, command);
       }
       command.status = event.status;
@@ -96,6 +117,10 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       command.exitCode = event.exitCode;
       command.error = event.error;
       command.durationMs = event.durationMs;
+      if (event.rollbackId !== undefined) command.rollbackId = event.rollbackId;
+      if (command.startedAt === null && (event.status === 'VALIDATING' || event.status === 'EXECUTING')) {
+        command.startedAt = event.at;
+      }
       return command;
     }
     case 'command_output': {
@@ -125,14 +150,49 @@ export function commandsOfStage(view: RunView, stage: number): CommandView[] {
 
 /** The rollback of a failed command, if one ran (CORE-009). */
 export function rollbackOfCommand(view: RunView, commandId: string): CommandView | undefined {
+  const rollbackId = view.commands.get(commandId)?.rollbackId;
+  if (rollbackId) {
+    const rollback = view.commands.get(rollbackId);
+    if (rollback) return rollback;
+  }
   for (const c of view.commands.values()) if (c.rollbackOf === commandId) return c;
   return undefined;
+}
+
+/** A failed op whose rollback has not ended yet: its host is still being worked on (CORE-009). */
+export function isRollingBack(view: RunView, command: CommandView): boolean {
+  if (command.rollbackId === null) return false;
+  const rollback = rollbackOfCommand(view, command.commandId);
+  return rollback === undefined || !isTerminalCommand(rollback.status);
 }
 
 /** `canary`, `batch 2/4`, or nothing when the run has a single wave (see CORE-008). */
 export function batchLabel(view: RunView, batch: number | null): string | null {
   if (batch === null || view.rollout === null || view.rollout.waves.length <= 1) return null;
   return batch === 0 ? 'canary' : `batch ${batch}/${view.rollout.batches}`;
+}
+
+/** Started and not yet settled: the host is working on it (as opposed to queued for a slot). */
+export const isRunning = (status: CommandStatus) => status === 'VALIDATING' || status === 'EXECUTING';
+
+/**
+ * Why a command did not run, in words: the host's earlier failure, the controller op that stopped
+ * every host, or the cancel (SKIPPED and CANCELLED commands carry no error of their own).
+ */
+export function notRunReason(view: RunView, command: CommandView): string {
+  // CORE-008: a rollout's SKIPPED carries its own reason (failure budget exceeded, canary failed).
+  if (command.error) return command.error;
+  if (command.status === 'CANCELLED') return 'run cancelled';
+  const earlier = [...view.commands.values()].filter(
+    (c) =>
+      c.stage < command.stage &&
+      c.rollbackOf === null &&
+      (c.hostId === command.hostId || c.hostId === CONTROLLER_HOST_ID),
+  );
+  const failed = earlier.find((c) => isFailure(c.status));
+  if (failed === undefined) return command.hostId === CONTROLLER_HOST_ID ? 'no host left to run it' : 'not run';
+  const who = failed.hostId === CONTROLLER_HOST_ID ? 'controller op ' : '';
+  return `${who}${failed.op} ${failed.status}${failed.error ? `: ${failed.error}` : ''}`;
 }
 
 export const isFailure = (status: CommandStatus) =>

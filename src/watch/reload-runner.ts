@@ -26,7 +26,8 @@ export interface ReloadRunnerOptions {
   /** About to start a run of `plan`, planned from registry version `registryVersion`. */
   onStarting?(plan: Plan, registryVersion: number): void;
   onStarted?(run: StartedRun, plan: Plan, registryVersion: number): void;
-  onFinished?(outcome: RunOutcome): void;
+  /** The run ended; the next queued run waits for what this returns. */
+  onFinished?(outcome: RunOutcome): void | Promise<void>;
   /** The run could not start: unknown target, selector matching nothing, busy hosts. */
   onNotStarted?(message: string, hint?: string): void;
   /** A reload arrived during run `runId`: one re-run is queued behind it. */
@@ -56,7 +57,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
     active = started;
     try {
       lastOutcome = await started.done;
-      options.onFinished?.(lastOutcome);
+      await options.onFinished?.(lastOutcome);
     } finally {
       active = undefined;
     }

@@ -134,6 +134,14 @@ describe('rollback', () => {
     expect(result.exitCode, result.stderr).toBe(4);
     expect(result.stdout).toMatch(/^\[b\] broken-rollback rollback ERROR \(\d+\.\ds\): rollback failed \(exit 7\)$/m);
     expect(result.stdout).toContain('[b]   | cannot undo');
+    // The plain lines in order: the op's failure, that it rolls back, the rollback's failure,
+    // then (CORE-002's recap) the host's reason with the rollback's outcome.
+    expect(result.stdout).toMatch(
+      /^\[b\] broken-rollback ERROR .*\n(?:.*\n)*?\[b\] broken-rollback rolling back\n(?:.*\n)*?\[b\] broken-rollback rollback ERROR/m,
+    );
+    expect(result.stdout).toMatch(
+      /^\s+b\s+ok=0 .*broken-rollback ERROR: .*, rollback ERROR \(\d+\.\ds\): b needs a person$/m,
+    );
     expect(result.stderr).toMatch(
       /^nixfleet: rollback (c\d+) of broken-rollback on b ERROR: rollback failed \(exit 7\); b needs a person \(`nixfleet logs \1`\)$/m,
     );

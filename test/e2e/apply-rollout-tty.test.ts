@@ -1,15 +1,24 @@
-// CORE-008 in a real terminal (script(1) gives the CLI a pseudo-terminal, so the Listr2 tree is
-// drawn): each host carries its batch, a SKIPPED host its reason, and the summary says why the
-// rollout stopped.
-import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
-import { BIN, makeTempDir } from '../support/cli.js';
+// CORE-008 in a real terminal (see CORE-002, the terminal view): the CLI runs in a pseudo-terminal
+// and the test reads the screen. A running host carries its batch, the recap names every host's
+// batch and why the rest was SKIPPED, and says why the rollout stopped.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDir } from '../support/cli.js';
+import { type PtyRun, runInPty } from '../support/pty-screen.js';
 
-// One host at a time after the canary; h3 fails, the budget is 0: h4 never starts.
-const FLEET = `version: 1
+/** A shell loop that waits (at most two minutes) for `file` to exist. */
+const waitFor = (file: string) => `for i in $(seq 1 1200); do [ -e '${file}' ] && break; sleep 0.1; done`;
+
+// One host at a time after the canary; h2 waits for the test's gate, h3 fails, the budget is 0:
+// h4 never starts.
+const fleet = (gate: string) => `version: 1
 hosts: { h1: {}, h2: {}, h3: {}, h4: {} }
 ops:
-  deploy: { run: 'test "$NIXFLEET_HOST" != h3' }
+  deploy:
+    run: |
+      if [ "$NIXFLEET_HOST" = h2 ]; then ${waitFor(gate)}; fi
+      test "$NIXFLEET_HOST" != h3
   check: { run: 'true' }
 pipelines:
   ship:
@@ -17,30 +26,35 @@ pipelines:
     rollout: { canary: h1, batch: 1, maxFailures: 0 }
 `;
 
-const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+const running: PtyRun[] = [];
+afterEach(async () => {
+  for (const run of running.splice(0)) {
+    run.done.kill('SIGKILL');
+    await run.done;
+  }
+});
 
-describe('a rollout in a terminal', () => {
+describe('a rollout in a terminal', { timeout: 180_000 }, () => {
   it('labels each host with its batch and shows why the rest was SKIPPED', async () => {
-    const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1' };
-    delete env.CI;
-    const result = await execa('script', ['-qec', `stty cols 160 rows 50; node ${BIN} apply ship`, '/dev/null'], {
-      cwd: dir,
-      env,
-      extendEnv: false,
-      reject: false,
-      stdin: 'ignore',
-      timeout: 120_000,
-    });
-    const raw = String(result.stdout);
-    expect(result.exitCode, raw).toBe(1);
-    const screen = raw.replace(ESCAPES, '').replace(/\r/g, '');
+    const dir = makeTempDir();
+    const gate = join(dir, 'gate');
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(gate));
+    const run = runInPty(dir, ['apply', 'ship'], { rows: 40, columns: 160 });
+    running.push(run);
+    // While h2 runs, its line says which batch it is in.
+    const live = await run.waitFor((s) => /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] h2 \[batch 1\/3\] \d+\.\ds/.test(s));
+    expect(live).not.toContain('h3');
+    writeFileSync(gate, '');
+    const result = await run.done;
+    expect(result.exitCode, run.raw()).toBe(1);
+    const screen = (await run.screen()).join('\n');
     const reason = 'failure budget exceeded: 1 of 4 hosts failed, limit 0';
-    expect(screen).toMatch(/✔ h1 \[canary\] SUCCESS \(\d/);
-    expect(screen).toMatch(/✔ h2 \[batch 1\/3\] SUCCESS \(\d/);
-    expect(screen).toMatch(/✖ h3 \[batch 2\/3\] ERROR \(\d/);
-    expect(screen).toContain(`h4 [batch 3/3] SKIPPED: ${reason}`);
+    expect(screen).toMatch(/✖ h3 \[batch 2\/3\] deploy ERROR: exit code 1 \(\d/);
+    expect(screen).toMatch(/^\s+h1 \[canary\]\s+ok=2\s+failed=0\s+skipped=0$/m);
+    expect(screen).toMatch(/^\s+h2 \[batch 1\/3\]\s+ok=2\s+failed=0\s+skipped=0$/m);
+    expect(screen).toMatch(/^\s+h3 \[batch 2\/3\]\s+ok=0\s+failed=1\s+skipped=1\s+deploy ERROR: exit code 1$/m);
+    expect(screen).toMatch(new RegExp(`^\\s+h4 \\[batch 3/3\\]\\s+ok=0\\s+failed=0\\s+skipped=2\\s+${reason}$`, 'm'));
     expect(screen).toContain(`rollout stopped: ${reason}`);
-    expect(screen).toMatch(/run r1 FAILED: 2\/4 host\(s\) completed/);
+    expect(screen).toMatch(/rollout stopped: .*\nrun r1 FAILED: 2\/4 host\(s\) completed/);
   });
 });

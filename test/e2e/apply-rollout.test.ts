@@ -142,7 +142,9 @@ describe('the failure budget', () => {
     const result = await runCli(dir, ['apply', 'deploy', '--renderer', 'plain']);
     expect(result.exitCode, result.stderr).toBe(1);
     const reason = 'failure budget exceeded: 3 of 10 hosts failed, limit 2';
-    expect(result.stdout).toContain(`[h6] check SKIPPED: ${reason}`);
+    expect(result.stdout).toContain(`[h6] check SKIPPED (${reason})`);
+    // The recap says why each skipped host did not complete, then why the rollout stopped.
+    expect(result.stdout).toMatch(new RegExp(`^\\s+h6\\s+ok=2\\s+failed=0\\s+skipped=1\\s+${reason}$`, 'm'));
     expect(result.stdout).toContain(`rollout stopped: ${reason}`);
     expect(result.stdout).toMatch(/^run r1 FAILED: 2\/10 host\(s\) completed/m);
     const all = stamps(dir);

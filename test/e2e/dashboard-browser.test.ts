@@ -3,8 +3,9 @@
 // and when the server dies mid-run the page reconnects and heals by itself.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 
@@ -41,19 +42,7 @@ let browser: Browser;
 let serve: ServeProcess | undefined;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -97,7 +86,8 @@ describe('the dashboard in a browser', () => {
     await serve.stop('SIGKILL');
     serve = undefined;
     await page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 30_000 });
-    serve = await startServe(dir, ['--port', String(port), '--token', token], env);
+    // `--token=` form: a generated token may start with `-`, which parseArgs would take for a flag.
+    serve = await startServe(dir, ['--port', String(port), `--token=${token}`], env);
 
     await page.waitForSelector('#run-status[data-status="COMPLETE"]', { timeout: 30_000 });
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });

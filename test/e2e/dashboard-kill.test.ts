@@ -3,10 +3,11 @@
 // ends only that host's running command; the run's Kill ends the rest and the run is CANCELLED.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { waitForFile } from '../engine/support/wait-for.js';
+import { launchChromium } from '../support/chromium.js';
 import { makeTempDir, spawnCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 
@@ -25,10 +26,7 @@ let browser: Browser;
 let serve: ServeProcess | undefined;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

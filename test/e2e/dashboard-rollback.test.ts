@@ -2,8 +2,9 @@
 // op fails and is rolled back, started by another `nixfleet apply`, shows the op's own status in
 // its grid cell with a rollback chip beside it; the chip opens the rollback's output, as text.
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 
@@ -25,10 +26,7 @@ let browser: Browser;
 let serve: ServeProcess | undefined;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -71,5 +69,18 @@ describe('rollbacks on the dashboard', () => {
     expect(pageErrors).toEqual([]);
     await page.screenshot({ path: join(ROOT, 'test-results/dashboard-rollback.png'), fullPage: true });
     await page.close();
+
+    // On a phone the host list stands in for the grid: the chip rides beside web2's stage chip.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(serve.url);
+    const listed = '#host-list li[data-host="web2"] .rollback-chip';
+    await phone.waitForSelector(`${listed}[data-status="SUCCESS"]`, { timeout: 30_000 });
+    expect(await phone.locator(listed).textContent()).toBe('↺ SUCCESS');
+    expect(await phone.locator('#host-list li[data-host="web1"] .rollback-chip').count()).toBe(0);
+    await phone.locator(listed).click();
+    await phone.waitForFunction(() => document.getElementById('output')?.textContent?.includes('undo on web2'), null, {
+      timeout: 30_000,
+    });
+    await phone.close();
   }, 120_000);
 });

@@ -2,8 +2,9 @@
 // another `nixfleet apply` shows each host's batch and the budget used / limit, read from the
 // journal through State Sync.
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { makeTempDir, ROOT, runCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 
@@ -23,10 +24,7 @@ let browser: Browser;
 let serve: ServeProcess | undefined;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -65,5 +63,18 @@ describe('a rollout on the dashboard', () => {
     expect(pageErrors).toEqual([]);
     await page.screenshot({ path: join(ROOT, 'test-results/dashboard-rollout.png'), fullPage: true });
     await page.close();
+
+    // On a phone the host list stands in for the grid, with the same batch beside each host.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(serve.url);
+    await phone.waitForSelector('#host-list li[data-host="h5"] .batch-tag', { timeout: 60_000 });
+    const listed = await phone
+      .locator('#host-list li')
+      .evaluateAll((items) =>
+        items.map((item) => [item.getAttribute('data-host'), item.querySelector('.batch-tag')?.textContent ?? null]),
+      );
+    expect(listed).toEqual(labels);
+    expect(await phone.locator('#run-budget').isVisible()).toBe(true);
+    await phone.close();
   }, 240_000);
 });

@@ -1,18 +1,16 @@
 // CORE-004, "The page": in a real browser, a delta redraws only the rows it touched. Every other
 // host row and grid row stays the very same DOM node (marked before the delta), the touched ones
 // show the new record, and hosts added or removed land in the right place.
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/chromium.js';
 import { type Fixture, startFixture, TOKEN } from '../sync/support/sync-fixture.js';
 
 let browser: Browser;
 let fixture: Fixture | undefined;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

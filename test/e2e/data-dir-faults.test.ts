@@ -243,7 +243,9 @@ describe('a broken data directory is one clear line and exit 2 for every command
 });
 
 describe('a read-only file system', () => {
-  it('with no journal yet: every command names the directory and exits 2', { timeout: 180_000 }, async () => {
+  it('with no journal yet: every command that needs one names the directory and exits 2', {
+    timeout: 180_000,
+  }, async () => {
     readOnlyDisk = await mountTmpfs('4m');
     if (readOnlyDisk === undefined) {
       // Mounting needs root (CI runs as root); say so rather than pass silently.
@@ -256,10 +258,14 @@ describe('a read-only file system', () => {
     await readOnlyDisk.remount('ro');
     const dataDir = join(readOnlyDisk.dir, 'empty', 'data');
     await Promise.all(
-      ['apply', 'runs', 'show', 'logs', 'serve'].map((command) =>
+      ['apply', 'show', 'logs', 'serve'].map((command) =>
         expectCleanRefusal(cwd, dataDir, join(readOnlyDisk!.dir, 'empty'), command),
       ),
     );
+    // Listing nothing is not an error (CORE-002): runs says where it looked and creates nothing.
+    const runs = await runCli(cwd, ['runs', '--data-dir', dataDir]);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(runs.stdout).toContain(`no journal in ${dataDir}: nothing has run here yet`);
   });
 
   it('with a journal: apply, serve and prune refuse (exit 2); runs, show and logs still read it', {

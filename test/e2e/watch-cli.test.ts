@@ -113,7 +113,7 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
     // A run blocked at its gate; two saves during it queue exactly one re-run.
     rmSync(join(dir, 'go'));
     writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('slow'));
-    await until('the slow run at its gate', 'stdout', /run r4:[\s\S]*\[web1\] gate EXECUTING/);
+    await until('the slow run at its gate', 'stdout', /run r4:[\s\S]*\[web1\] gate running/);
     writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('during-1'));
     await until('the first save during the run', 'stdout', /saved during run r4: one re-run queued/);
     writeFileSync(join(dir, 'fleet.yaml'), gatedFleet('during-2'));
@@ -133,7 +133,7 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
   it('SIGINT during a run cancels it and exits 130', async () => {
     const dir = tempFleet(gatedFleet('never'));
     const { proc, seen, until } = startWatch(dir, ['--run', 'all']);
-    await until('the run at its gate', 'stdout', /\[web1\] gate EXECUTING/);
+    await until('the run at its gate', 'stdout', /\[web1\] gate running/);
 
     proc.kill('SIGINT');
     await until('the cancel notice', 'stdout', /cancelling run r1/);

@@ -34,7 +34,15 @@ function which(program: string): string | undefined {
 }
 
 function canHideFiles(): boolean {
-  if (process.getuid?.() !== 0 || !which('setpriv') || !existsSync(SSHD) || !existsSync(CHROMIUM)) return false;
+  if (
+    process.getuid?.() !== 0 ||
+    !which('setpriv') ||
+    !which('xmllint') ||
+    !existsSync(SSHD) ||
+    !existsSync(CHROMIUM)
+  ) {
+    return false;
+  }
   try {
     execFileSync('unshare', ['--mount', '--propagation', 'private', 'true'], { stdio: 'ignore' });
     return true;
@@ -70,6 +78,8 @@ beforeEach(() => {
   for (const tool of ['sudo', 'apt-get']) recorder(join(bin, tool), tool, log);
   symlinkSync(process.execPath, join(bin, 'node'));
   for (const tool of ['sh', 'id']) symlinkSync(which(tool)!, join(bin, tool));
+  // libxml2-utils is present unless a case removes it (the JUnit test runs xmllint).
+  symlinkSync(which('xmllint')!, join(bin, 'xmllint'));
   // Everyone may read the tree and write the log and home: some cases run as nobody.
   execFileSync('chmod', ['-R', 'a+rX', dir]);
   chmodSync(join(dir, 'log'), 0o777);
@@ -166,6 +176,19 @@ describe.skipIf(!canHideFiles())('npm test provisions its Debian packages (scrip
 
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/\(chromium\); .*sudo apt-get install -y --no-install-recommends chromium$/);
+    expect(box.ran()).toEqual([]);
+  });
+
+  it('names libxml2-utils when xmllint is missing', async () => {
+    for (const tool of ['ssh', 'ssh-keygen']) symlinkSync(which(tool)!, join(box.bin, tool));
+    execFileSync('rm', [join(box.bin, 'xmllint')]);
+
+    const result = await run(script, [], 'nobody');
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /\(libxml2-utils\); .*sudo apt-get install -y --no-install-recommends libxml2-utils$/,
+    );
     expect(box.ran()).toEqual([]);
   });
 

@@ -79,7 +79,7 @@ describe('the plain renderer', () => {
     expect(text).toContain('[web1] pull SUCCESS (1.2s)\n');
     expect(text).toContain('[db"1] pull ERROR (0.3s): exit code 2 <&>\n');
     expect(text).toContain('[db"1]   | red <tag> & "quotes"\n');
-    expect(text).toContain('[db"1] switch SKIPPED\n');
+    expect(text).toContain('[db"1] switch SKIPPED (pull ERROR: exit code 2 <&>)\n');
     expect(text).toContain('run r1 PARTIAL: 1/2 host(s) completed (2.4s)\n');
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   });
@@ -112,12 +112,14 @@ describe('reports', () => {
     const xml = junitXml(view);
     const { root, problems } = parseXml(xml);
     expect(problems).toEqual([]);
-    expect(root!.attributes).toMatchObject({ tests: '4', failures: '1', skipped: '1' });
+    expect(root!.attributes).toMatchObject({ tests: '4', failures: '1' });
+    expect(root!.attributes.skipped).toBeUndefined();
     const [pull, change] = root!.children;
     expect(pull!.children[1]!.attributes.name).toBe('db"1');
     expect(pull!.children[1]!.children[0]!.attributes).toEqual({ type: 'ERROR', message: 'exit code 2 <&>' });
     expect(pull!.children[1]!.children[0]!.text).toBe('red <tag> & "quotes"');
     expect(change!.children[1]!.children[0]!.name).toBe('skipped');
+    expect(change!.children[1]!.children[0]!.attributes.message).toBe('SKIPPED: pull ERROR: exit code 2 <&>');
   });
 
   it('the well-formedness check itself rejects broken XML', () => {

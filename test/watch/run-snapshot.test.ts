@@ -99,7 +99,9 @@ describe('runs keep the snapshot they started with (CORE-006; specs/README.md, d
         current = [];
         return (e) => current.push(e);
       },
-      onFinished: () => outputs.push(outputOf(current)),
+      onFinished: () => {
+        outputs.push(outputOf(current));
+      },
       onQueued: (runId) => queued.push(runId),
     });
     cleanup.push(() => runner.stop({ cancel: true, kill: true }));

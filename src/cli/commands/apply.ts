@@ -14,7 +14,11 @@ import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
 export const usage =
   'apply [TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
-export const options = { on: { type: 'string' }, ...RUN_OPTIONS, ...ROLLOUT_OPTIONS } as const;
+export const options = {
+  on: { type: 'string', valueName: 'SEL', description: 'only these hosts: web1,db1  @tag  web*  !web3' },
+  ...RUN_OPTIONS,
+  ...ROLLOUT_OPTIONS,
+} as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {

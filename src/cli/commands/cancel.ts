@@ -2,9 +2,8 @@
 // directory, to cancel (see CORE-002): its running commands finish, pending ones are cancelled.
 // With --kill the owning process kills the running commands too (see CORE-011).
 import { EXIT, UserError } from '../../errors/user-error.js';
-import { openJournal } from '../../store/journal.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor, storeFor } from '../load-fleet.js';
+import { openExistingJournal } from '../existing-journal.js';
 
 export const usage = 'cancel RUN_ID [--kill]';
 export const options = {
@@ -16,7 +15,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined)
     throw new UserError('cancel needs a run id', { hint: 'see `nixfleet runs` for running ones' });
-  const journal = openJournal(await dataDirFor(ctx), await storeFor(ctx));
+  const journal = await openExistingJournal(ctx);
   try {
     const existing = journal.getRun(runId);
     if (!existing) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for running ones' });

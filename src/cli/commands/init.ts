@@ -1,6 +1,8 @@
 // `nixfleet init [DIR]`: writes a commented starter fleet.yaml; never overwrites one.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SCHEMA_PATH } from '../../config/schema.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { CommandContext } from '../command.js';
 
@@ -20,7 +22,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   try {
     // 'wx' fails when the file exists, so two inits racing cannot clobber each other either.
-    await writeFile(file, STARTER_FLEET, { flag: 'wx' });
+    await writeFile(file, starterFleet(schemaReference(dir)), { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new UserError(`${file} already exists; nothing was written`, {
@@ -39,8 +41,21 @@ export async function run(ctx: CommandContext): Promise<number> {
   return EXIT.OK;
 }
 
-export const STARTER_FLEET = `# yaml-language-server: $schema=https://nixfleet.dev/schemas/fleet.schema.json
-# (or save \`nixfleet schema > fleet.schema.json\` and point the line above at that file)
+/**
+ * Where the editor finds the schema: the file shipped with the nixfleet that runs `init` (in the
+ * repository or the installed package), as a path relative to the new fleet file, so it works
+ * offline and, with nixfleet installed in the project, on every checkout (see CORE-005, editors).
+ */
+export function schemaReference(dir: string): string {
+  const schema = fileURLToPath(SCHEMA_PATH);
+  const path = relative(dir, schema).split(sep).join('/');
+  return isAbsolute(path) ? path : path.startsWith('.') ? path : `./${path}`;
+}
+
+export const starterFleet = (schema: string) => `# yaml-language-server: $schema=${schema}
+# (the schema of the nixfleet that wrote this file; if yours lives elsewhere, point the line above
+# at node_modules/nixfleet/schemas/fleet.schema.json, or at a copy: \`nixfleet schema > fleet.schema.json\`)
+# Files named by \`include:\` take \`# yaml-language-server: $schema=<same path>#/$defs/includedFile\`.
 #
 # A nixfleet fleet: hosts, the ops that run on them, and pipelines of ops run in stages.
 # Try: nixfleet validate · nixfleet list · nixfleet plan · nixfleet apply

@@ -7,7 +7,9 @@ import type { CommandContext } from '../command.js';
 import { openJournalToRead } from '../read-journal.js';
 
 export const usage = 'logs COMMAND_ID | RUN_ID [--host H]';
-export const options = { host: { type: 'string' } } as const;
+export const options = {
+  host: { type: 'string', valueName: 'H', description: 'with a run id: only this host' },
+} as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {

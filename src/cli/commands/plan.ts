@@ -10,7 +10,10 @@ import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { rolloutLines } from '../rollout-text.js';
 
 export const usage = 'plan [TARGET] [--on SEL] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%]';
-export const options = { on: { type: 'string' }, ...ROLLOUT_OPTIONS } as const;
+export const options = {
+  on: { type: 'string', valueName: 'SEL', description: 'only these hosts: web1,db1  @tag  web*  !web3' },
+  ...ROLLOUT_OPTIONS,
+} as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {

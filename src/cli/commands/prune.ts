@@ -10,7 +10,13 @@ import type { CommandContext } from '../command.js';
 import { dataDirFor, storeFor } from '../load-fleet.js';
 
 export const usage = 'prune [--older-than 30d]';
-export const options = { 'older-than': { type: 'string' } } as const;
+export const options = {
+  'older-than': {
+    type: 'string',
+    valueName: 'AGE',
+    description: 'remove runs finished longer ago than AGE (7d, 12h, 30m; default the retention)',
+  },
+} as const;
 export const maxPositionals = 0;
 
 const AGE = /^(?<amount>\d+(?:\.\d+)?)(?<unit>d|h|m)?$/;

@@ -2,11 +2,14 @@
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
-import { openJournalToRead } from '../read-journal.js';
+import { existingDataDir, NO_JOURNAL_HINT, noJournalText } from '../existing-journal.js';
+import { openJournalInToRead } from '../read-journal.js';
 import { textTable } from '../text-table.js';
 
 export const usage = 'runs [--limit N]';
-export const options = { limit: { type: 'string' } } as const;
+export const options = {
+  limit: { type: 'string', valueName: 'N', description: 'most runs listed (default 20)' },
+} as const;
 export const maxPositionals = 0;
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -15,7 +18,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (typeof given === 'string' && (!/^[0-9]+$/.test(given) || limit < 1)) {
     throw new UserError(`--limit must be a whole number of at least 1, got \`${given}\``);
   }
-  const journal = await openJournalToRead(ctx);
+  const { dir, exists, store } = await existingDataDir(ctx);
+  if (!exists) {
+    // Listing nothing is not an error, but say why it is empty, and create nothing.
+    if (ctx.global.json) ctx.io.stdout.write('[]\n');
+    else ctx.io.stdout.write(`${noJournalText(ctx, dir)}\n  hint: ${NO_JOURNAL_HINT}\n`);
+    return EXIT.OK;
+  }
+  const journal = openJournalInToRead(ctx, dir, store);
   try {
     const runs = journal.listRuns({ limit });
     if (ctx.global.json) {

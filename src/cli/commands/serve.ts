@@ -23,9 +23,13 @@ import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'serve [--bind 127.0.0.1] [--port 7420] [--token T]';
 export const options = {
-  bind: { type: 'string' },
-  port: { type: 'string' },
-  token: { type: 'string' },
+  bind: { type: 'string', valueName: 'ADDR', description: 'address to listen on (default 127.0.0.1)' },
+  port: { type: 'string', valueName: 'PORT', description: 'port to listen on; 0 picks a free one (default 7420)' },
+  token: {
+    type: 'string',
+    valueName: 'T',
+    description: 'access token (else $NIXFLEET_TOKEN, else a random one, printed)',
+  },
 } as const;
 export const maxPositionals = 0;
 

@@ -9,6 +9,8 @@ import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
 import { createPlainRenderer } from '../../ui/plain-renderer.js';
+import { type RunRenderer, resolveRenderer } from '../../ui/run-renderer.js';
+import { createTtyRenderer } from '../../ui/tty-renderer.js';
 import { describeDiff } from '../../watch/describe-diff.js';
 import { watchRegistry } from '../../watch/registry-watcher.js';
 import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
@@ -19,9 +21,9 @@ import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N] [--no-rollback]';
 export const options = {
-  run: { type: 'string' },
-  on: { type: 'string' },
-  concurrency: { type: 'string' },
+  run: { type: 'string', valueName: 'TARGET', description: 'apply TARGET at start and after every good save' },
+  on: { type: 'string', valueName: 'SEL', description: 'with --run: only these hosts (web1,db1  @tag  web*  !web3)' },
+  concurrency: { type: 'string', valueName: 'N', description: 'with --run: most hosts running a stage at once' },
   'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 export const maxPositionals = 0;
@@ -47,8 +49,15 @@ export async function run(ctx: CommandContext): Promise<number> {
   const concurrency = parseConcurrency(ctx.values.concurrency);
   const dataDir = dataDirOverride(ctx);
   const isRunning = ctx.values.run !== undefined;
-  const say = (text: string, json: Line) =>
-    ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+  // In a terminal a run draws the same live tree as `apply`; lines said meanwhile go above it.
+  const tty =
+    resolveRenderer('auto', { json: ctx.global.json, isTTY: ctx.io.stdout.isTTY === true, env: ctx.io.env }) === 'tty';
+  let drawing: RunRenderer | undefined;
+  const say = (text: string, json: Line) => {
+    if (ctx.global.json) ctx.io.stdout.write(`${JSON.stringify(json)}\n`);
+    else if (drawing?.log) drawing.log(text);
+    else ctx.io.stdout.write(`${text}\n`);
+  };
   const name = (path: string) => relative(ctx.io.cwd, path) || path;
 
   // A run needs the journal (and then reloads are journaled too); without --run, watching writes
@@ -67,17 +76,26 @@ export async function run(ctx: CommandContext): Promise<number> {
       ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
       current: () => watcher.current(),
       version: () => watcher.version(),
-      // CORE-002: without a TTY, plain lines; watch output is a log, so always plain here.
-      listenerFor: (): RunEventListener | undefined =>
-        ctx.global.json ? undefined : createPlainRenderer(ctx.io.stdout).onEvent,
+      listenerFor: (): RunEventListener | undefined => {
+        if (ctx.global.json) return undefined;
+        drawing = tty
+          ? createTtyRenderer(ctx.io.stdout)
+          : createPlainRenderer(ctx.io.stdout, { github: ctx.io.env.GITHUB_ACTIONS === 'true' });
+        return drawing.onEvent;
+      },
       onStarting: (plan, version) =>
         ctx.global.json ||
         say(`applying ${plan.target} on ${hostList(plan.hosts)} (registry v${version})`, { type: '' }),
       onStarted: (started, plan, version) =>
         ctx.global.json &&
         say('', { type: 'run_started', runId: started.runId, target: plan.target, version, hosts: plan.hosts }),
-      // The plain renderer already printed the run's last line; JSON readers get the outcome.
-      onFinished: (outcome) => ctx.global.json && say('', { type: 'run_finished', ...outcome }),
+      // The renderer prints the run's recap; JSON readers get the outcome.
+      onFinished: async (outcome) => {
+        const finished = drawing;
+        drawing = undefined;
+        await finished?.finish();
+        if (ctx.global.json) say('', { type: 'run_finished', ...outcome });
+      },
       onNotStarted: (message, hint) =>
         say(`run not started: ${message}${hint ? ` (${hint})` : ''}`, { type: 'run_not_started', message }),
       onQueued: (runId) => say(`saved during run ${runId}: one re-run queued`, { type: 'run_queued', after: runId }),

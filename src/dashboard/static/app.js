@@ -1,6 +1,6 @@
 // The dashboard: one State Sync connection (see CORE-004), the apply / cancel buttons, and the
 // output of the selected command. It decides nothing: the server's records are shown as they are.
-import { render, renderOutput } from './render.js';
+import { render, renderNoAccess, renderOutput } from './render.js';
 import { emptyModel, PROTOCOL_MISMATCH_CODE, PROTOCOL_VERSION, receive } from './sync-client.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
@@ -39,6 +39,7 @@ function connect() {
     model = result.model;
     if (result.requestState && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'get_state' }));
     setConnection(model.awaitingState ? 'resyncing' : 'live');
+    delete document.body.dataset.access;
     if (message.type === 'deltas') for (const delta of message.changes) followSelectedOutput(delta.change);
     if (message.type === 'init' || message.type === 'full_state') refreshOutput();
     timed('nixfleet:apply', started);
@@ -48,11 +49,23 @@ function connect() {
     socket = null;
     // A server that speaks another protocol: this page is out of date; reconnecting cannot help.
     if (event.code === PROTOCOL_MISMATCH_CODE) return setConnection(event.reason || 'reload the page');
-    if (event.code === 1008 || !token) {
-      setConnection(token ? 'refused' : 'no token in URL');
-    }
+    if (event.code === 1008 || !token) setConnection(token ? 'refused' : 'no token in URL');
+    // The socket refuses a wrong token before it opens; the API says why in so many words.
+    if (token && !model.state) checkAccess();
     scheduleReconnect();
   });
+}
+
+async function checkAccess() {
+  try {
+    const result = await api('GET', '/api/state');
+    if (result.status === 401) {
+      setConnection('refused');
+      renderNoAccess('The token in this address was refused: it is not the one this server was started with.');
+    }
+  } catch {
+    // The server is down: the reconnect loop shows that.
+  }
 }
 
 /** Exponential backoff with jitter, so a restarted server is not stampeded. */
@@ -81,9 +94,22 @@ function scheduleRender() {
   renderTimer = setTimeout(() => {
     renderTimer = null;
     const started = performance.now();
-    render({ model, ui, now: Date.now() }, actions);
+    const shownRunId = render({ model, ui, now: Date.now() }, actions);
     timed('nixfleet:render', started);
+    followShownRun(shownRunId);
   }, 30);
+}
+
+/**
+ * The output panel belongs to the run on screen: when another run is shown (picked in the list,
+ * started from here, or a new run taking the place of the default), an old command's output goes.
+ */
+function followShownRun(runId) {
+  if (ui.selectedCommandId === null || !model.state) return;
+  const command = model.state?.commands.find((c) => c.id === ui.selectedCommandId);
+  if (command && command.runId === runId) return;
+  ui.selectedCommandId = null;
+  renderOutput('', '');
 }
 
 async function api(method, path, body) {
@@ -111,6 +137,17 @@ const actions = {
       ui.selectedRunId = result.body.runId;
       ui.selectedCommandId = null;
       showMessage('ok', `started ${result.body.runId} (${target})`);
+    } catch (error) {
+      showMessage('error', `could not reach the server: ${error.message}`);
+    }
+  },
+  async retry(runId) {
+    showMessage('info', `retrying ${runId}…`);
+    try {
+      const result = await api('POST', `/api/runs/${encodeURIComponent(runId)}/retry`);
+      if (!result.ok) return showMessage('error', errorText(result));
+      ui.selectedRunId = result.body.runId;
+      showMessage('ok', `started ${result.body.runId} (retry of ${runId})`);
     } catch (error) {
       showMessage('error', `could not reach the server: ${error.message}`);
     }
@@ -199,4 +236,8 @@ setInterval(() => {
   if (model.state?.pipelines.some((p) => p.status === 'RUNNING')) scheduleRender();
 }, 1000);
 
-connect();
+if (token) connect();
+else {
+  setConnection('no token in URL');
+  renderNoAccess('This address has no token, so the dashboard cannot show anything.');
+}

@@ -124,3 +124,6 @@ export function formatClock(timestamp) {
   const d = new Date(timestamp);
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
+
+/** Command statuses that are failures: their reason is shown without a click. */
+export const FAILED_COMMAND_STATUSES = ['ERROR', 'TIMEOUT', 'BLOCKED', 'ORPHANED'];

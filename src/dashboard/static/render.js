@@ -1,23 +1,23 @@
 // Draws the synced state into the page. Data only ever reaches the DOM as textContent or
 // attribute values, never as HTML (see CORE-004).
-import { defaultRunId, durationMs, formatClock, formatDuration, hostStatuses, runGrid } from './fleet-view.js';
+import { el } from './dom.js';
+import {
+  defaultRunId,
+  durationMs,
+  FAILED_COMMAND_STATUSES,
+  formatClock,
+  formatDuration,
+  hostStatuses,
+  runGrid,
+} from './fleet-view.js';
+import { renderHostList } from './host-list.js';
 import { syncRows, tableBody } from './keyed-rows.js';
-import { hostKillButton, runKillButton } from './kill-buttons.js';
+import { rollbackChip } from './rollback-chip.js';
+import { batchTag, rolloutTags } from './rollout-tags.js';
+import { hostActions, runActions } from './run-actions.js';
 
-/** `el('td', {class: 'x', 'data-status': s}, 'text', child)` */
-export function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on') && typeof value === 'function') node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? '' : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+export { el } from './dom.js';
+export { renderNoAccess } from './no-access.js';
 
 const byId = (id) => document.getElementById(id);
 const badge = (status) =>
@@ -36,6 +36,7 @@ export function render(view, actions) {
   renderRun(state, runId, ui, now, actions);
   renderRuns(state, runId, now, actions);
   renderEvents(state.events);
+  return runId;
 }
 
 function renderConnection(connection, model) {
@@ -123,6 +124,7 @@ function renderRun(state, runId, ui, now, actions) {
   const data = runId ? runGrid(state, runId) : null;
   if (!data) {
     head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
+    byId('host-list').replaceChildren();
     return grid.replaceChildren();
   }
   const { run, rows, rollout } = data;
@@ -138,14 +140,7 @@ function renderRun(state, runId, ui, now, actions) {
     run.cancelRequested && run.status === 'RUNNING' ? el('span', { class: 'tag warn' }, 'cancel requested') : null,
     ...rolloutTags(rollout),
     el('span', { class: 'spacer' }),
-    run.status === 'RUNNING'
-      ? el(
-          'button',
-          { class: 'cancel', type: 'button', disabled: run.cancelRequested, onclick: () => actions.cancel(run.id) },
-          'Cancel',
-        )
-      : null,
-    runKillButton(el, run, actions),
+    ...runActions(run, actions),
   ];
   head.replaceChildren(...parts.filter((part) => part !== null && part !== false), progressBar(rows));
   const header = el(
@@ -165,12 +160,11 @@ function renderRun(state, runId, ui, now, actions) {
   grid.tHead.replaceWith(el('thead', {}, header));
   // Redrawn per host row, only where something the row shows changed: a command or rollback
   // record, the batch label, the selection, the ticking duration of an unfinished command, or
-  // what the host's Kill button depends on (kill-buttons.js).
+  // what the host's Kill button depends on (run-actions.js).
   syncRows(
     body,
     rows.map((row) => {
-      const label = rollout?.labels.get(row.hostId) ?? null;
-      const inputs = [label, run.id, run.status, run.killRequested === true];
+      const inputs = [rollout?.labels.get(row.hostId) ?? null, run.id, run.status, run.killRequested === true];
       inputs.push((run.killHosts ?? []).includes(row.hostId));
       for (const { command, rollback } of row.cells) {
         const ticking = command && command.finishedAt === null ? durationMs(command.startedAt, null, now) : null;
@@ -184,44 +178,13 @@ function renderRun(state, runId, ui, now, actions) {
           el(
             'tr',
             { 'data-host': row.hostId },
-            el(
-              'th',
-              { class: 'mono' },
-              row.hostId,
-              label === null ? null : el('span', { class: 'batch-tag' }, label),
-              hostKillButton(el, run, row, actions),
-            ),
+            el('th', { class: 'mono' }, row.hostId, batchTag(rollout, row.hostId), ...hostActions(run, row, actions)),
             row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
           ),
       };
     }),
   );
-}
-
-/** CORE-008: how many waves the run has and how much of its failure budget is used. */
-function rolloutTags(rollout) {
-  if (!rollout) return [];
-  const tags = [];
-  if (rollout.labels.size > 0) {
-    const waves = `${rollout.batches} batch(es)${rollout.canary ? ' after a canary' : ''}`;
-    tags.push(el('span', { class: 'tag', id: 'run-batches' }, waves));
-  }
-  if (rollout.budget) {
-    const { used, limit } = rollout.budget;
-    tags.push(
-      el(
-        'span',
-        {
-          class: `tag${used > limit ? ' warn' : ''}`,
-          id: 'run-budget',
-          'data-used': String(used),
-          'data-limit': String(limit),
-        },
-        `failure budget ${used}/${limit}`,
-      ),
-    );
-  }
-  return tags;
+  renderHostList(run, rows, ui, actions, rollout);
 }
 
 /** One segment per command of the run, coloured by status: the run's shape at a glance. */
@@ -282,26 +245,11 @@ function gridCell(command, ui, now, actions, rollback) {
     },
     el('div', { class: 'cell-status' }, command.status),
     el('div', { class: 'cell-detail' }, detail),
+    // A failure says why right in the grid; the title keeps the whole text.
+    FAILED_COMMAND_STATUSES.includes(command.status) && command.error
+      ? el('div', { class: 'cell-reason' }, command.error)
+      : null,
     rollback ? rollbackChip(rollback, actions) : null,
-  );
-}
-
-/** CORE-009: the rollback that ran where this op failed; a click shows its output. */
-function rollbackChip(rollback, actions) {
-  return el(
-    'button',
-    {
-      class: 'status-chip rollback-chip',
-      type: 'button',
-      'data-status': rollback.status,
-      'data-command-id': rollback.id,
-      title: `rollback ${rollback.id} ${rollback.status}${rollback.error ? `: ${rollback.error}` : ''}`,
-      onclick: (event) => {
-        event.stopPropagation();
-        actions.selectCommand(rollback);
-      },
-    },
-    `↺ ${rollback.status}`,
   );
 }
 

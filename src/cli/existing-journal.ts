@@ -1,0 +1,53 @@
+// Commands that only read the journal (`runs`, `show`, `logs`, `cancel`) must not create one:
+// run in the wrong folder, they say where they looked and how to point elsewhere (see CORE-002,
+// the command line), and leave no `.nixfleet/` behind.
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { UserError } from '../errors/user-error.js';
+import { DB_FILE, openJournal } from '../store/journal.js';
+import type { Journal } from '../store/types.js';
+import type { CommandContext } from './command.js';
+import { dataDirFor, storeFor } from './load-fleet.js';
+
+/**
+ * The data directory, and whether a journal is in it (nothing is created to find out). A data
+ * directory that is a file, or under one, counts as there: opening it gives the error that names
+ * the broken path (CORE-003), instead of "nothing has run here".
+ */
+export async function existingDataDir(
+  ctx: CommandContext,
+): Promise<{ dir: string; exists: boolean; store: { store?: string } }> {
+  const dir = await dataDirFor(ctx);
+  // A PostgreSQL store (CORE-012) keeps the journal in the database, not in the directory.
+  const store = await storeFor(ctx);
+  return {
+    dir,
+    exists: store.store !== undefined || existsSync(join(dir, DB_FILE)) || !isDirectoryOrMissing(dir),
+    store,
+  };
+}
+
+export function noJournalText(ctx: CommandContext, dir: string): string {
+  // Relative only below the working directory; elsewhere the absolute path says more than ../../x.
+  const below = relative(ctx.io.cwd, dir);
+  const shown = below === '' || below.startsWith('..') || isAbsolute(below) ? dir : below;
+  return `no journal in ${shown}: nothing has run here yet`;
+}
+
+function isDirectoryOrMissing(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+export const NO_JOURNAL_HINT =
+  'run nixfleet in the folder of your fleet.yaml, or point at the journal with -f FILE or --data-dir DIR';
+
+/** Opens the journal, or fails (exit 2) without creating anything when there is none. */
+export async function openExistingJournal(ctx: CommandContext): Promise<Journal> {
+  const { dir, exists, store } = await existingDataDir(ctx);
+  if (!exists) throw new UserError(noJournalText(ctx, dir), { hint: NO_JOURNAL_HINT });
+  return openJournal(dir, store);
+}

@@ -1,0 +1,58 @@
+// The run host by host, the narrow-screen form of the grid (see CORE-004).
+import { el } from './dom.js';
+import { FAILED_COMMAND_STATUSES } from './fleet-view.js';
+import { rollbackChip } from './rollback-chip.js';
+import { batchTag } from './rollout-tags.js';
+import { hostActions } from './run-actions.js';
+
+const byId = (id) => document.getElementById(id);
+
+/**
+ * The run host by host, for narrow screens where the grid's columns do not fit (CSS picks which
+ * one shows): each host with the stage that stopped it (or runs now) and its reason, then one
+ * chip per stage (and its rollback's chip, CORE-009); a rollout's batch beside the host (CORE-008).
+ */
+export function renderHostList(run, rows, ui, actions, rollout) {
+  const items = rows.map((row) => {
+    const commands = row.cells.map((cell) => cell.command).filter(Boolean);
+    const failed = commands.find((c) => FAILED_COMMAND_STATUSES.includes(c.status));
+    const running = commands.find((c) => c.status === 'EXECUTING' || c.status === 'VALIDATING');
+    const headline = failed ?? running ?? commands.at(-1);
+    return el(
+      'li',
+      { 'data-host': row.hostId, 'data-status': headline?.status },
+      el(
+        'div',
+        { class: 'host-line' },
+        el('span', { class: 'mono strong' }, row.hostId),
+        batchTag(rollout, row.hostId),
+        headline ? el('span', { class: 'badge', 'data-status': headline.status }, headline.status) : null,
+        headline ? el('span', { class: 'muted mono' }, headline.op) : null,
+        ...hostActions(run, row, actions),
+      ),
+      failed?.error ? el('div', { class: 'cell-reason' }, failed.error) : null,
+      el(
+        'div',
+        { class: 'stage-chips' },
+        row.cells.flatMap(({ command, rollback }, i) => [
+          command
+            ? el(
+                'button',
+                {
+                  class: `status-chip${ui.selectedCommandId === command.id ? ' selected' : ''}`,
+                  type: 'button',
+                  'data-status': command.status,
+                  'data-command-id': command.id,
+                  title: `${run.stages[i]}: ${command.status}${command.error ? ` (${command.error})` : ''}`,
+                  onclick: () => actions.selectCommand(command),
+                },
+                `${i + 1} ${run.stages[i]}`,
+              )
+            : el('span', { class: 'status-chip empty' }, `${i + 1} ${run.stages[i]}`),
+          rollback ? rollbackChip(rollback, actions) : null,
+        ]),
+      ),
+    );
+  });
+  byId('host-list').replaceChildren(...items);
+}

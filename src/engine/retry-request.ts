@@ -1,0 +1,63 @@
+// The rules of a retry, shared by `nixfleet retry` and the dashboard's Retry button (see
+// CORE-002, retry): what to run again for a finished run, checked against the current registry.
+// Throws UserError when the run cannot be retried as asked; the host locks are taken by startRun,
+// as for any run.
+import { UserError } from '../errors/user-error.js';
+import type { Registry } from '../registry/types.js';
+import type { Journal } from '../store/types.js';
+import { buildPlan } from './plan.js';
+import { planRetry, unsafeToRerun } from './retry-plan.js';
+import { resumeRollout, singleWave } from './rollout/rollout-plan.js';
+import type { Plan } from './types.js';
+
+export type RetryRequest =
+  | { readonly kind: 'nothing'; readonly message: string }
+  | { readonly kind: 'run'; readonly plan: Plan; readonly fromStage: ReadonlyMap<string, number> };
+
+export function prepareRetry(
+  registry: Registry,
+  journal: Journal,
+  runId: string,
+  options: { readonly force?: boolean; readonly forceHint?: string } = {},
+): RetryRequest {
+  const previous = journal.getRun(runId);
+  if (!previous) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });
+  if (previous.status === 'RUNNING') {
+    throw new UserError(`run ${runId} is still running`, { hint: `wait for it, or \`nixfleet cancel ${runId}\`` });
+  }
+  const previousCommands = journal.listCommands({ runId, limit: 1_000_000 });
+  const retry = planRetry(previous, previousCommands);
+  if (retry.fromStage.size === 0) {
+    return { kind: 'nothing', message: `run ${runId} completed on every host; nothing to retry` };
+  }
+  const hosts = [...retry.fromStage.keys()];
+  const gone = hosts.filter((h) => !registry.hosts.has(h));
+  if (gone.length > 0) {
+    throw new UserError(`host(s) of run ${runId} no longer in the fleet file: ${gone.join(', ')}`, {
+      hint: `apply the pipeline again with \`nixfleet apply ${previous.name} --on ...\``,
+    });
+  }
+  // CORE-008: the retry keeps the run's canary, batches, budget and pause, each host in its batch.
+  const batchOf = new Map(previousCommands.map((c) => [c.hostId, c.batch ?? 1]));
+  const rollout =
+    previous.rollout === null
+      ? singleWave(hosts)
+      : resumeRollout(previous.rollout, hosts, (host) => batchOf.get(host) ?? 1);
+  const plan = buildPlan(registry, previous.name, hosts.join(','), rollout);
+  const ops = plan.stages.map((s) => s.op.id);
+  if (ops.join(' ') !== previous.stages.join(' ')) {
+    throw new UserError(
+      `${previous.name} now runs [${ops.join(', ')}], but run ${runId} ran [${previous.stages.join(', ')}]`,
+      { hint: `stages no longer line up; apply it again with \`nixfleet apply ${previous.name}\`` },
+    );
+  }
+  const unsafe = unsafeToRerun(retry.rerun, registry);
+  if (unsafe.length > 0 && options.force !== true) {
+    throw new UserError(`op(s) not marked retryable would run again: ${unsafe.join(', ')}`, {
+      hint:
+        options.forceHint ??
+        'mark them `retryable: true` in the fleet file if running them twice is safe, or pass --force',
+    });
+  }
+  return { kind: 'run', plan, fromStage: retry.fromStage };
+}

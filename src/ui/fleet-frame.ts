@@ -1,0 +1,156 @@
+// What the terminal shows of a run, as lines that fit the screen (see CORE-002, the terminal
+// view). Pure: the tty renderer redraws it in place. Like Colmena's view, running and failed hosts
+// get lines of their own and every other host is a count on its stage's line; when that does not
+// fit the terminal's height, the frame drops detail in steps (output tails first, then one line
+// per running host), so the failures and the counts stay on screen at any fleet size.
+import { formatElapsed } from './elapsed.js';
+import { hostWithBatch } from './host-label.js';
+import { armedText, rollbackFailureLines, rollbackText } from './rollback-text.js';
+import { failureText } from './run-recap.js';
+import {
+  type CommandView,
+  commandsOfStage,
+  isFailure,
+  isNotRun,
+  isRollingBack,
+  isRunning,
+  type RunView,
+  rollbackOfCommand,
+} from './run-view.js';
+import { lastLines } from './terminal-text.js';
+
+export interface FrameSize {
+  readonly rows: number;
+  readonly columns: number;
+}
+
+/** Output lines shown under a running or failed host at full detail. */
+export const TAIL_LINES = 3;
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/** How much a frame shows, from most to least. */
+type Detail = 'full' | 'one-line' | 'running-collapsed' | 'failed-collapsed';
+const DETAILS: readonly Detail[] = ['full', 'one-line', 'running-collapsed', 'failed-collapsed'];
+
+interface StageCounts {
+  /** Failed, with their rollback still running (CORE-009): the stage is not over for them. */
+  rollingBack: number;
+  ok: number;
+  failed: number;
+  notRun: number;
+  running: number;
+  queued: number;
+}
+
+/** The live frame: at most `rows - 1` lines (the cursor needs the last), none wider than the terminal. */
+export function liveFrame(view: RunView, size: FrameSize, now: number, tick: number): string[] {
+  const height = Math.max(1, size.rows - 1);
+  let lines: string[] = [];
+  for (const detail of DETAILS) {
+    lines = frameLines(view, detail, now, tick);
+    if (lines.length <= height) break;
+  }
+  if (lines.length > height) lines = [...lines.slice(0, height - 1), `… ${lines.length - height + 1} more line(s)`];
+  return lines.map((line) => fitWidth(line, size.columns));
+}
+
+/** The frame left on screen when the run is over: every stage, every failure in full. */
+export function finalFrame(view: RunView, columns: number): string[] {
+  return frameLines(view, 'full', view.finishedAt ?? Date.now(), 0).map((line) => fitWidth(line, columns));
+}
+
+function frameLines(view: RunView, detail: Detail, now: number, tick: number): string[] {
+  const spinner = SPINNER[tick % SPINNER.length]!;
+  const lines: string[] = [];
+  view.stages.forEach((op, stage) => {
+    const commands = commandsOfStage(view, stage);
+    const counts = countStage(view, commands);
+    const started = view.startedStages.has(stage) || commands.every((c) => c.status !== 'PENDING');
+    const finished =
+      commands.length > 0 && counts.running === 0 && counts.queued === 0 && counts.rollingBack === 0 && started;
+    const symbol = !started ? '○' : !finished ? spinner : counts.failed > 0 ? '✖' : counts.ok > 0 ? '✔' : '-';
+    const head = `${symbol} ${stage + 1}/${view.stages.length} ${op}`;
+    const skipped = counts.notRun > 0 ? ` · ${counts.notRun} skipped` : '';
+    lines.push(started ? `${head}  ${describeCounts(counts)}` : `${head}  waiting: ${counts.queued} host(s)${skipped}`);
+    const failed = commands.filter((c) => isFailure(c.status));
+    const running = commands.filter((c) => isRunning(c.status));
+    if (detail === 'failed-collapsed' && failed.length > 0) {
+      lines.push(`    ✖ ${failed.map((c) => `${hostWithBatch(view, c)} (${c.error ?? c.status})`).join(', ')}`);
+    } else {
+      for (const c of failed) lines.push(...failedHostLines(view, c, detail));
+    }
+    if (running.length === 0) return;
+    if (detail === 'running-collapsed' || detail === 'failed-collapsed') {
+      lines.push(`    ${spinner} ${running.map((c) => `${hostWithBatch(view, c)} ${elapsed(c, now)}`).join(', ')}`);
+      return;
+    }
+    for (const c of running) {
+      const tail = lastLines(c.tail, detail === 'full' ? TAIL_LINES : 1);
+      const attempt = c.attempt > 1 ? ` (attempt ${c.attempt})` : '';
+      const checking = c.status === 'VALIDATING' ? ' precheck' : '';
+      const head = `    ${spinner} ${hostWithBatch(view, c)} ${elapsed(c, now)}${checking}${attempt}${armedText(c)}`;
+      if (detail === 'full') {
+        lines.push(head);
+        for (const text of tail) lines.push(`        › ${text}`);
+      } else lines.push(tail.length > 0 ? `${head}  › ${tail[0]}` : head);
+    }
+  });
+  return lines;
+}
+
+/**
+ * A failed host: its reason, and (CORE-009) its rollback: `, rolling back` with the rollback's
+ * output while it runs (the host's line stays open), then `, rolled back` or, loudly, the failed
+ * rollback's reason and output.
+ */
+function failedHostLines(view: RunView, c: CommandView, detail: Detail): string[] {
+  const rollback = rollbackOfCommand(view, c.commandId);
+  const rollingBack = isRollingBack(view, c);
+  const outcome = rollingBack ? ', rolling back' : rollback ? `, ${rollbackText(rollback)}` : '';
+  const lines = [`    ✖ ${hostWithBatch(view, c)} ${failureText(c)}${duration(c)}${armedText(c)}${outcome}`];
+  if (detail !== 'full') return lines;
+  for (const text of lastLines(c.tail, TAIL_LINES)) lines.push(`        | ${text}`);
+  if (rollingBack && rollback) for (const text of lastLines(rollback.tail, TAIL_LINES)) lines.push(`        ↺ ${text}`);
+  else if (rollback) for (const text of rollbackFailureLines(rollback, TAIL_LINES)) lines.push(`        ${text}`);
+  return lines;
+}
+
+function countStage(view: RunView, commands: readonly CommandView[]): StageCounts {
+  const counts: StageCounts = { rollingBack: 0, ok: 0, failed: 0, notRun: 0, running: 0, queued: 0 };
+  for (const c of commands) {
+    if (c.status === 'SUCCESS') counts.ok++;
+    else if (isFailure(c.status)) {
+      counts.failed++;
+      if (isRollingBack(view, c)) counts.rollingBack++;
+    } else if (isNotRun(c.status)) counts.notRun++;
+    else if (isRunning(c.status)) counts.running++;
+    else counts.queued++;
+  }
+  return counts;
+}
+
+function describeCounts(counts: StageCounts): string {
+  const parts: string[] = [];
+  if (counts.running > 0) parts.push(`${counts.running} running`);
+  if (counts.queued > 0) parts.push(`${counts.queued} queued`);
+  parts.push(`${counts.ok} ok`);
+  if (counts.failed > 0) parts.push(`${counts.failed} failed`);
+  if (counts.rollingBack > 0) parts.push(`${counts.rollingBack} rolling back`);
+  if (counts.notRun > 0) parts.push(`${counts.notRun} skipped`);
+  return parts.join(' · ');
+}
+
+function elapsed(c: CommandView, now: number): string {
+  return c.startedAt === null ? '' : formatElapsed(Math.max(0, now - c.startedAt));
+}
+
+function duration(c: CommandView): string {
+  return c.durationMs === null ? '' : ` (${formatElapsed(c.durationMs)})`;
+}
+
+/** Cuts a line to the terminal's width, so no line wraps and the redraw count stays exact. */
+export function fitWidth(line: string, columns: number): string {
+  const chars = Array.from(line);
+  if (chars.length < columns) return line;
+  return `${chars.slice(0, Math.max(1, columns - 2)).join('')}…`;
+}

@@ -1,0 +1,38 @@
+// The run as a GitHub Actions job summary (Markdown appended to $GITHUB_STEP_SUMMARY, see
+// CORE-002, CI output): the status line, a table of hosts with their counts and what stopped each,
+// and the next step. Hosts that did not complete come first: that is what the reader is after.
+import { hostRecaps, runStatusLine } from './run-recap.js';
+import type { RunView } from './run-view.js';
+import { stripTerminalCodes } from './terminal-text.js';
+
+export function jobSummaryMarkdown(view: RunView): string {
+  const recaps = hostRecaps(view).sort((a, b) => Number(a.reason === null) - Number(b.reason === null));
+  const rows = recaps.map(
+    (r) =>
+      `| ${cell(r.name)} | ${r.reason === null ? '✅' : '❌'} | ${r.ok} | ${r.failed} | ${r.skipped} | ${cell(r.reason ?? '')} |`,
+  );
+  const next =
+    view.status === 'COMPLETE'
+      ? `\`nixfleet show ${view.runId}\``
+      : `\`nixfleet show ${view.runId}\`, then \`nixfleet retry ${view.runId}\``;
+  return [
+    `### nixfleet ${cell(view.target)}: ${view.status}`,
+    '',
+    cell(runStatusLine(view)),
+    '',
+    '| host | | ok | failed | skipped | reason |',
+    '| --- | --- | --: | --: | --: | --- |',
+    ...rows,
+    '',
+    `Next: ${next}`,
+    '',
+  ].join('\n');
+}
+
+/** Table-safe text: one line, pipes escaped, markup characters neutralised. */
+function cell(value: string): string {
+  return stripTerminalCodes(value)
+    .replace(/\s+/g, ' ')
+    .replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`)
+    .trim();
+}

@@ -1,0 +1,117 @@
+// The end of a run in every human renderer (tty and plain, see CORE-002, the recap): per host how
+// many commands were ok / failed / skipped and, for a host that did not complete, what stopped it;
+// then the run's status line and the next step (`nixfleet show`, `nixfleet retry`).
+import { completedHostsOf } from '../engine/run-outcome.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
+import { formatElapsed } from './elapsed.js';
+import { hostLabel, hostWithBatch } from './host-label.js';
+import { rollbackText } from './rollback-text.js';
+import { type CommandView, isFailure, isNotRun, notRunReason, type RunView, rollbackOfCommand } from './run-view.js';
+
+export interface HostRecap {
+  readonly hostId: string;
+  readonly ok: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** The host with its rollout batch, `h2 [batch 1/3]` (CORE-008). */
+  readonly name: string;
+  /** The first failed command of the host (or of the controller op that stopped it), in words. */
+  readonly reason: string | null;
+}
+
+export function hostRecaps(view: RunView): HostRecap[] {
+  const commands = [...view.commands.values()];
+  const hosts = commands.some((c) => c.hostId === CONTROLLER_HOST_ID)
+    ? [CONTROLLER_HOST_ID, ...view.hosts]
+    : [...view.hosts];
+  return hosts.map((hostId) => {
+    // A rollback (CORE-009) is not one of the host's stages: it shows in the failure's reason.
+    const own = commands.filter((c) => c.hostId === hostId && c.rollbackOf === null).sort((a, b) => a.stage - b.stage);
+    const failed = own.find((c) => isFailure(c.status));
+    const firstNotRun = own.find((c) => isNotRun(c.status));
+    // CORE-009: how the failed op's rollback went belongs to why the host did not complete.
+    const rollback = failed ? rollbackOfCommand(view, failed.commandId) : undefined;
+    const rolledBack = rollback ? `, ${rollbackText(rollback)}` : '';
+    const batch = own.find((c) => c.batch !== null)?.batch ?? null;
+    return {
+      hostId,
+      name: hostWithBatch(view, { hostId, batch }),
+      ok: own.filter((c) => c.status === 'SUCCESS').length,
+      failed: own.filter((c) => isFailure(c.status)).length,
+      skipped: own.filter((c) => isNotRun(c.status)).length,
+      reason: failed ? `${failureText(failed)}${rolledBack}` : firstNotRun ? notRunReason(view, firstNotRun) : null,
+    };
+  });
+}
+
+/** `deploy ERROR: exit code 3`. */
+export function failureText(command: CommandView): string {
+  return `${command.op} ${command.status}${command.error ? `: ${command.error}` : ''}`;
+}
+
+/** `run r1 PARTIAL: 38/40 host(s) completed (12.3s)`. */
+export function runStatusLine(view: RunView): string {
+  const elapsed = formatElapsed((view.finishedAt ?? Date.now()) - view.startedAt);
+  const completed = completedHostsOf(view.hosts, [...view.commands.values()]).length;
+  return `run ${view.runId} ${view.status}: ${completed}/${view.hosts.length} host(s) completed (${elapsed})`;
+}
+
+/** Completed hosts are listed one per line up to this many; beyond, one line per count pattern. */
+const LISTED_COMPLETED_HOSTS = 8;
+
+/**
+ * The recap block. Hosts that did not complete come last, next to the status line, so a large
+ * fleet's failures are what stays on screen; many completed hosts fold into one line.
+ */
+export function recapLines(view: RunView): string[] {
+  const recaps = hostRecaps(view);
+  const completed = recaps.filter((r) => r.reason === null);
+  const stopped = recaps.filter((r) => r.reason !== null);
+  const folded = completed.length > LISTED_COMPLETED_HOSTS ? foldCompleted(completed) : [];
+  const rows: [string, HostRecap][] = [
+    ...(folded.length > 0 ? folded : completed.map((r): [string, HostRecap] => [r.name, r])),
+    ...stopped.map((r): [string, HostRecap] => [r.name, r]),
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length), 4);
+  const lines = [`RECAP ${view.runId} ${view.target}`];
+  for (const [name, r] of rows) {
+    const counts = `ok=${String(r.ok).padEnd(3)} failed=${String(r.failed).padEnd(3)} skipped=${String(r.skipped).padEnd(3)}`;
+    lines.push(`  ${name.padEnd(width)}  ${counts}${r.reason ? ` ${r.reason}` : ''}`.trimEnd());
+  }
+  if (view.stopped) lines.push(`rollout stopped: ${view.stopped}`);
+  lines.push(runStatusLine(view));
+  lines.push(...nextStep(view, recaps));
+  return lines;
+}
+
+function foldCompleted(completed: readonly HostRecap[]): [string, HostRecap][] {
+  const groups = new Map<string, HostRecap[]>();
+  for (const r of completed) {
+    const key = `${r.ok}/${r.failed}/${r.skipped}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((group): [string, HostRecap] => {
+    const first = group[0]!;
+    const names = group.map((r) => hostLabel(r.hostId));
+    const listed = names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;
+    return [`${group.length} hosts`, { ...first, reason: `all completed: ${listed}` }];
+  });
+}
+
+function nextStep(view: RunView, recaps: readonly HostRecap[]): string[] {
+  const steps: [string, string][] = [[`nixfleet show ${view.runId}`, 'every command of the run']];
+  if (view.status !== 'COMPLETE') {
+    const failed = recaps.find((r) => r.failed > 0 && r.hostId !== CONTROLLER_HOST_ID);
+    if (failed) steps.push([`nixfleet logs ${view.runId} --host ${failed.hostId}`, `what ${failed.hostId} printed`]);
+    const stopped = recaps.filter((r) => r.reason !== null && r.hostId !== CONTROLLER_HOST_ID).map((r) => r.hostId);
+    const who =
+      stopped.length === 0
+        ? 'what did not complete'
+        : stopped.length <= 3
+          ? stopped.join(', ')
+          : `${stopped.length} hosts`;
+    steps.push([`nixfleet retry ${view.runId}`, `rerun ${who} from where it stopped`]);
+  }
+  const width = Math.max(...steps.map(([command]) => command.length));
+  return steps.map(([command, what], i) => `${i === 0 ? 'next:' : '     '} ${command.padEnd(width)}  ${what}`);
+}

@@ -1,0 +1,85 @@
+// The terminal renderer (`apply`, `retry` and `watch --run` in a TTY, see CORE-002): one frame,
+// redrawn in place a few times a second from the RunView, so a host's output tail is shown once
+// (never stacked), a command's first output and its elapsed time appear at once, and queued hosts
+// wait without a spinner. The frame always fits the terminal (fleet-frame.ts); at the end it is
+// replaced by the final tree and the recap, which stay in the scrollback.
+import type { RunEvent } from '../engine/types.js';
+import { finalFrame, liveFrame } from './fleet-frame.js';
+import { recapLines } from './run-recap.js';
+import type { RunRenderer } from './run-renderer.js';
+import { applyRunEvent, createRunView } from './run-view.js';
+
+export type TerminalStream = NodeJS.WritableStream & { rows?: number; columns?: number };
+
+/** Redraws per second: enough for a spinner and elapsed tenths, little CPU on a loaded machine. */
+const FRAME_INTERVAL_MS = 125;
+const HIDE_CURSOR = '\u001b[?25l';
+const SHOW_CURSOR = '\u001b[?25h';
+// Auto-wrap off while the frame is live: a line the width guess got wrong is clipped by the
+// terminal instead of wrapping, which would make the next redraw erase too few lines.
+const NO_WRAP = '\u001b[?7l';
+const WRAP = '\u001b[?7h';
+const CLEAR_DOWN = '\u001b[J';
+
+export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text: string): void } {
+  const view = createRunView();
+  let drawn = 0;
+  let tick = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let live = false;
+
+  const size = () => ({ rows: out.rows && out.rows > 2 ? out.rows : 24, columns: out.columns || 80 });
+  const erase = () => (drawn > 0 ? `\r\u001b[${drawn}A${CLEAR_DOWN}` : `\r${CLEAR_DOWN}`);
+  const draw = () => {
+    const lines = liveFrame(view, size(), Date.now(), tick++);
+    out.write(`${erase()}${lines.join('\n')}\n`);
+    drawn = lines.length;
+  };
+  const restore = () => out.write(`${WRAP}${SHOW_CURSOR}`);
+  // If nixfleet dies mid-frame the terminal must not be left without a cursor or line wrapping.
+  const onExit = () => restore();
+
+  const stop = () => {
+    if (timer !== undefined) clearInterval(timer);
+    timer = undefined;
+    if (!live) return;
+    live = false;
+    out.write(`${erase()}${WRAP}${SHOW_CURSOR}`);
+    drawn = 0;
+    process.off('exit', onExit);
+  };
+
+  const onEvent = (event: RunEvent) => {
+    applyRunEvent(view, event);
+    if (event.type === 'run_started') {
+      out.write(`run ${event.runId}: ${event.target} on ${event.hosts.length} host(s)\n`);
+      live = true;
+      process.on('exit', onExit);
+      out.write(`${HIDE_CURSOR}${NO_WRAP}`);
+      draw();
+      timer = setInterval(draw, FRAME_INTERVAL_MS);
+      timer.unref();
+    } else if (event.type === 'run_finished') stop();
+    // Status changes show at once; output and elapsed time wait for the next frame.
+    else if (event.type === 'command_status' && live) draw();
+  };
+
+  return {
+    onEvent,
+    log(text) {
+      if (!live) {
+        out.write(`${text}\n`);
+        return;
+      }
+      // Wrapped like any line: only the frame is drawn with auto-wrap off.
+      out.write(`${erase()}${WRAP}${text}\n${NO_WRAP}`);
+      drawn = 0;
+      draw();
+    },
+    finish: async () => {
+      stop();
+      const { columns } = size();
+      out.write(`${[...finalFrame(view, columns), ...recapLines(view)].join('\n')}\n`);
+    },
+  };
+}

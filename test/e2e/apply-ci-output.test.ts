@@ -1,0 +1,142 @@
+// `apply` in CI (see CORE-002, CI output): plain lines, one per finished command, then the recap;
+// under GitHub Actions, groups per stage, an error annotation per failed host and a job summary;
+// and a JUnit report that the common junit-4 schema accepts (checked by xmllint, from Debian's
+// libxml2-utils).
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir, ROOT, runCli, spawnCli } from '../support/cli.js';
+
+const FLEET = `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {} }
+ops:
+  fetch:
+    run: echo fetching
+  build:
+    run: 'if [ "$NIXFLEET_HOST" = h2 ]; then echo "compiler: out of memory"; exit 3; fi; echo built'
+  check:
+    run: "true"
+pipelines:
+  ship: { ops: [fetch, build, check] }
+`;
+
+describe('plain output in CI', { timeout: 120_000 }, () => {
+  it('15 commands: one line each, no start lines for quick ones, then the recap', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = await runCli(dir, ['apply', 'ship']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(result.stdout).not.toMatch(/VALIDATING|EXECUTING|running \(/);
+    const commandLines = lines.filter((l) => /^\[h\d\] (fetch|build|check) /.test(l));
+    expect(commandLines).toHaveLength(15);
+    expect(lines).toContain(
+      '[h2] build ERROR (' +
+        /\((\d+\.\ds)\)/.exec(lines.find((l) => l.startsWith('[h2] build'))!)![1] +
+        '): exit code 3',
+    );
+    expect(lines).toContain('[h2]   | compiler: out of memory');
+    expect(lines).toContain('[h2] check SKIPPED (build ERROR: exit code 3)');
+    const recap = lines.slice(lines.indexOf('RECAP r1 ship'));
+    expect(recap[1]).toMatch(/^\s+h1\s+ok=3\s+failed=0\s+skipped=0$/);
+    expect(recap.find((l) => /^\s+h2\s/.test(l))).toMatch(/ok=1\s+failed=1\s+skipped=1\s+build ERROR: exit code 3$/);
+    expect(recap).toContain(
+      'run r1 PARTIAL: 4/5 host(s) completed (' + /completed \((.*)\)/.exec(result.stdout)![1] + ')',
+    );
+    expect(recap.at(-1)).toMatch(/nixfleet retry r1\s+rerun h2 from where it stopped$/);
+    // Header, 3 stage lines, 15 command lines, the failure's output line, the recap (8 + 3).
+    expect(lines.length).toBe(1 + 3 + 15 + 1 + 1 + 5 + 1 + 3);
+  });
+
+  it('a command still running after a few seconds gets one start line', async () => {
+    const dir = makeTempDir();
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { h1: {} }
+ops:
+  slow:
+    run: for i in $(seq 1 1200); do [ -e '${join(dir, 'gate')}' ] && break; sleep 0.1; done
+`,
+    );
+    const proc = spawnCli(dir, ['apply', 'slow']);
+    let out = '';
+    proc.stdout?.on('data', (d) => {
+      out += d;
+    });
+    for (let i = 0; i < 1200 && !/\[h1\] slow running \(\d+\.\ds so far\)/.test(out); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    writeFileSync(join(dir, 'gate'), '');
+    const result = await proc;
+    expect(result.exitCode).toBe(0);
+    const text = String(result.stdout);
+    expect(text.match(/\[h1\] slow running/g)).toHaveLength(1);
+    expect(text).toMatch(/\[h1\] slow SUCCESS/);
+  });
+});
+
+describe('under GitHub Actions', { timeout: 120_000 }, () => {
+  it('groups each stage, annotates each failed host with its reason, and writes a job summary', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET, 'summary.md': '# earlier step\n' });
+    const summary = join(dir, 'summary.md');
+    const result = await runCli(dir, ['apply', 'ship'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const lines = result.stdout.split('\n');
+    expect(lines.filter((l) => l.startsWith('::group::'))).toEqual([
+      '::group::stage 1/3: fetch',
+      '::group::stage 2/3: build',
+      '::group::stage 3/3: check',
+    ]);
+    expect(lines.filter((l) => l === '::endgroup::')).toHaveLength(3);
+    // Groups close before the recap, so the recap is never folded away.
+    expect(lines.lastIndexOf('::endgroup::')).toBeLessThan(lines.indexOf('RECAP r1 ship'));
+    expect(lines.filter((l) => l.startsWith('::error'))).toEqual([
+      '::error title=nixfleet r1%3A h2 failed::h2: build ERROR: exit code 3',
+    ]);
+    const markdown = readFileSync(summary, 'utf8');
+    expect(markdown.startsWith('# earlier step\n')).toBe(true);
+    expect(markdown).toContain('### nixfleet ship: PARTIAL');
+    expect(markdown).toContain('| h2 | ❌ | 1 | 1 | 1 | build ERROR: exit code 3 |');
+    expect(markdown).toContain('| h1 | ✅ | 3 | 0 | 0 |  |');
+    expect(markdown).toContain('`nixfleet retry r1`');
+  });
+
+  it('without GITHUB_ACTIONS there are no workflow commands and no summary', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const summary = join(dir, 'summary.md');
+    const result = await runCli(dir, ['apply', 'ship'], { env: { GITHUB_STEP_SUMMARY: summary } });
+    expect(result.stdout).not.toContain('::');
+    expect(() => readFileSync(summary)).toThrow();
+  });
+});
+
+describe('the JUnit report', { timeout: 120_000 }, () => {
+  it('validates against the junit-4 schema, and skipped cases say why', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = await runCli(dir, ['apply', 'ship', '--junit', 'report.xml']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const xsd = join(ROOT, 'test/fixtures/junit/junit-4.xsd');
+    // xmllint exits non-zero (and the call throws with its message) when the report is invalid.
+    const verdict = execFileSync('xmllint', ['--noout', '--schema', xsd, join(dir, 'report.xml')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(verdict).toBe('');
+    const xml = readFileSync(join(dir, 'report.xml'), 'utf8');
+    expect(xml).toContain('<skipped message="SKIPPED: build ERROR: exit code 3"/>');
+  });
+
+  it('the schema check itself rejects what consumers reject', () => {
+    const dir = makeTempDir({
+      'bad.xml':
+        '<?xml version="1.0"?>\n<testsuites tests="1" skipped="0"><testsuite name="a" tests="1"/></testsuites>\n',
+    });
+    const xsd = join(ROOT, 'test/fixtures/junit/junit-4.xsd');
+    expect(() =>
+      execFileSync('xmllint', ['--noout', '--schema', xsd, join(dir, 'bad.xml')], { stdio: 'pipe' }),
+    ).toThrow(/skipped/);
+  });
+});

@@ -1,0 +1,91 @@
+// The command line (see CORE-002): every flag of every command is in its --help with a
+// description, `nixfleet help CMD` is the same text, a mistyped flag gets a did-you-mean, and
+// read-only commands in a folder with no journal say so and create nothing.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir, runCli } from '../support/cli.js';
+
+const COMMANDS = ['init', 'validate', 'list', 'schema', 'plan', 'apply', 'watch', 'serve', 'runs', 'show', 'logs'];
+const MORE = ['retry', 'cancel', 'prune'];
+
+describe('help', { timeout: 120_000 }, () => {
+  it('lists every command, and every command’s help lists each of its flags with a description', async () => {
+    const dir = makeTempDir();
+    const top = await runCli(dir, ['help']);
+    expect(top.exitCode).toBe(0);
+    for (const name of [...COMMANDS, ...MORE]) {
+      expect(top.stdout).toMatch(new RegExp(`^  ${name}\\s+\\S`, 'm'));
+      const module = (await import(`../../src/cli/commands/${name}.ts`)) as {
+        options: Record<string, { short?: string; description: string }>;
+      };
+      const help = await runCli(dir, [name, '--help']);
+      expect(help.exitCode, name).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^usage: nixfleet ${name}`, 'm'));
+      for (const [flag, spec] of Object.entries(module.options)) {
+        expect(spec.description, `${name} --${flag}`).toMatch(/\w/);
+        const line = help.stdout
+          .split('\n')
+          .find((l) => l.startsWith('  ') && (l.includes(`--${flag} `) || l.endsWith(`--${flag}`)));
+        expect(line, `${name} --help lists --${flag}`).toBeDefined();
+        expect(line).toContain(spec.description);
+      }
+      // The global flags are listed (and described) on every command's help.
+      expect(help.stdout).toMatch(/-f, --file FILE\s+the fleet file/);
+      expect(help.stdout).toMatch(/--data-dir DIR\s+the journal directory/);
+    }
+  });
+
+  it('`nixfleet help apply` is apply’s help', async () => {
+    const dir = makeTempDir();
+    const viaHelp = await runCli(dir, ['help', 'apply']);
+    const viaFlag = await runCli(dir, ['apply', '--help']);
+    expect(viaHelp.exitCode).toBe(0);
+    expect(viaHelp.stdout).toBe(viaFlag.stdout);
+    expect(viaHelp.stdout).toMatch(/--concurrency N\s+most hosts running a stage at once/);
+    expect(viaHelp.stdout).toMatch(/--junit FILE\s+also write a JUnit XML report/);
+  });
+
+  it('`nixfleet help aply` suggests the command', async () => {
+    const result = await runCli(makeTempDir(), ['help', 'aply']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('unknown command `aply`');
+    expect(result.stderr).toContain('did you mean `apply`?');
+  });
+});
+
+describe('unknown flags', { timeout: 60_000 }, () => {
+  it('get a did-you-mean from the command’s and the global flags, exit 2', async () => {
+    const dir = makeTempDir();
+    const typo = await runCli(dir, ['apply', '--concurency', '2']);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr).toContain('nixfleet: apply: unknown flag `--concurency`');
+    expect(typo.stderr).toContain('did you mean `--concurrency`?');
+    const global = await runCli(dir, ['runs', '--data-dri', 'x']);
+    expect(global.stderr).toContain('did you mean `--data-dir`?');
+    const far = await runCli(dir, ['plan', '--zzzzzz']);
+    expect(far.exitCode).toBe(2);
+    expect(far.stderr).toContain('`nixfleet help plan` lists every flag');
+    expect(far.stderr).not.toContain('did you mean');
+  });
+});
+
+describe('read-only commands with no journal', { timeout: 60_000 }, () => {
+  it('runs, show and logs say there is none and create nothing', async () => {
+    const dir = makeTempDir();
+    const runs = await runCli(dir, ['runs']);
+    expect(runs.exitCode).toBe(0);
+    expect(runs.stdout).toContain('no journal in .nixfleet: nothing has run here yet');
+    const json = await runCli(dir, ['runs', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual([]);
+    const show = await runCli(dir, ['show', 'r1']);
+    expect(show.exitCode).toBe(2);
+    expect(show.stderr).toContain('no journal in .nixfleet: nothing has run here yet');
+    expect(show.stderr).toContain('--data-dir DIR');
+    const logs = await runCli(dir, ['logs', 'r1']);
+    expect(logs.exitCode).toBe(2);
+    expect(logs.stderr).toContain('no journal in .nixfleet');
+    expect(existsSync(join(dir, '.nixfleet'))).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

@@ -1,0 +1,78 @@
+// The real CLI in a pseudo-terminal, seen the way a person sees it: script(1) gives nixfleet a
+// tty of a chosen size, and every byte it writes goes through a headless xterm of that size, so
+// tests assert on the screen (cursor moves, erases and redraws applied), at any moment of the run.
+import xterm from '@xterm/headless';
+import { execa, type ResultPromise } from 'execa';
+import { BIN } from './cli.js';
+
+export interface PtyRun {
+  /** The visible rows, right-trimmed. */
+  screen(): Promise<string[]>;
+  /** Everything written so far, scrollback included, as the terminal holds it. */
+  history(): Promise<string[]>;
+  /** Resolves with the screen once `test` holds for it; rejects after `timeoutMs`. */
+  waitFor(test: (screen: string) => boolean, timeoutMs?: number): Promise<string>;
+  readonly done: ResultPromise;
+  /** Raw bytes written, for failure messages. */
+  raw(): string;
+  /** Types into the terminal: `\u0003` is Ctrl-C, delivered by the tty as SIGINT. */
+  type(keys: string): void;
+}
+
+export function runInPty(
+  cwd: string,
+  args: readonly string[],
+  size: { rows: number; columns: number },
+  env: Record<string, string | undefined> = {},
+): PtyRun {
+  const term = new xterm.Terminal({ cols: size.columns, rows: size.rows, scrollback: 5000, allowProposedApi: true });
+  const fullEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...env };
+  delete fullEnv.CI;
+  delete fullEnv.GITHUB_ACTIONS;
+  const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const done = execa(
+    'script',
+    ['-qec', `stty cols ${size.columns} rows ${size.rows}; exec node ${BIN} ${quoted}`, '/dev/null'],
+    { cwd, env: fullEnv, extendEnv: false, reject: false, stdin: 'pipe', timeout: 180_000, buffer: false },
+  );
+  let raw = '';
+  let written = Promise.resolve();
+  done.stdout?.setEncoding('utf8');
+  done.stdout?.on('data', (chunk: string) => {
+    raw += chunk;
+    written = written.then(() => new Promise<void>((resolve) => term.write(chunk, resolve)));
+  });
+  const lines = (from: number, to: number) => {
+    const buffer = term.buffer.active;
+    const out: string[] = [];
+    for (let i = from; i < to; i++) out.push(buffer.getLine(i)?.translateToString(true) ?? '');
+    return out;
+  };
+  const screen = async () => {
+    await written;
+    const base = term.buffer.active.baseY;
+    return lines(base, base + size.rows);
+  };
+  const history = async () => {
+    await written;
+    return lines(0, term.buffer.active.baseY + size.rows);
+  };
+  return {
+    screen,
+    history,
+    done,
+    raw: () => raw,
+    type: (keys) => {
+      done.stdin?.write(keys);
+    },
+    async waitFor(test, timeoutMs = 90_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const text = (await screen()).join('\n');
+        if (test(text)) return text;
+        if (Date.now() > deadline) throw new Error(`screen never matched; last screen:\n${text}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
