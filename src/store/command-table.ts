@@ -6,18 +6,9 @@ import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
+import { type NewCommandRow, pendingCommandRecord } from './record-rules.js';
 import { type CommandRow, toCommandRecord } from './rows.js';
 import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from './types.js';
-
-export interface NewCommandRow {
-  readonly id: string;
-  readonly runId: string;
-  readonly hostId: string;
-  readonly op: string;
-  readonly stage: number;
-  readonly batch?: number;
-  readonly rollbackOf?: string;
-}
 
 export interface CommandListOptions {
   readonly runId?: string;
@@ -100,24 +91,7 @@ export function createCommandTable(
         command.batch ?? null,
         command.rollbackOf ?? null,
       );
-      return {
-        id: command.id,
-        runId: command.runId,
-        hostId: command.hostId,
-        op: command.op,
-        stage: command.stage,
-        status: 'PENDING',
-        attempt: 1,
-        createdAt: at,
-        startedAt: null,
-        finishedAt: null,
-        exitCode: null,
-        error: null,
-        outputFile: null,
-        batch: command.batch ?? null,
-        rollbackOf: command.rollbackOf ?? null,
-        armed: null,
-      };
+      return pendingCommandRecord(command, at);
     },
 
     transition(id, to, patch = {}) {

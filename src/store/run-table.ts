@@ -3,6 +3,7 @@ import { assertRunTransition, type RunStatus } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
+import { withCancelRequest } from './record-rules.js';
 import { type RunRow, toRunRecord } from './rows.js';
 import type { NewRun, Owner, RunRecord } from './types.js';
 
@@ -89,21 +90,8 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
 
     requestCancel(id, options = {}) {
       const row = rowOf(id);
-      const next = { ...row };
-      if (options.hostId !== undefined) {
-        // CORE-011: a per-host kill ends that host's running command; the run goes on.
-        const hosts = JSON.parse(row.kill_hosts) as string[];
-        if (!hosts.includes(options.hostId)) next.kill_hosts = JSON.stringify([...hosts, options.hostId]);
-      } else {
-        next.cancel_requested = 1;
-        if (options.kill) next.kill_requested = 1;
-      }
-      // Asking twice, or after the run ended, changes nothing.
-      const same =
-        next.cancel_requested === row.cancel_requested &&
-        next.kill_requested === row.kill_requested &&
-        next.kill_hosts === row.kill_hosts;
-      if (row.status !== 'RUNNING' || same) return toRunRecord(row);
+      const next = withCancelRequest(row, options);
+      if (next === undefined) return toRunRecord(row);
       setCancel.run(next.cancel_requested, next.kill_requested, next.kill_hosts, id);
       const pipeline = toRunRecord(next);
       changes.append({ type: 'pipeline_updated', pipeline });

@@ -3,8 +3,8 @@
 import type pg from 'pg';
 import type { ArmedState } from '../../domain/armed-state.js';
 import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../../domain/status.js';
-import type { NewCommandRow } from '../command-table.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
+import { type NewCommandRow, pendingCommandRecord } from '../record-rules.js';
 import { type CommandRow, toCommandRecord } from '../rows.js';
 import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from '../types.js';
 import { appendChange } from './pg-changes.js';
@@ -57,24 +57,7 @@ export async function insertCommands(
       ],
     );
   }
-  return commands.map((command) => ({
-    id: command.id,
-    runId: command.runId,
-    hostId: command.hostId,
-    op: command.op,
-    stage: command.stage,
-    status: 'PENDING',
-    attempt: 1,
-    createdAt: at,
-    startedAt: null,
-    finishedAt: null,
-    exitCode: null,
-    error: null,
-    outputFile: null,
-    batch: command.batch ?? null,
-    rollbackOf: command.rollbackOf ?? null,
-    armed: null,
-  }));
+  return commands.map((command) => pendingCommandRecord(command, at));
 }
 
 export async function setArmed(

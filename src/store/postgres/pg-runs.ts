@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import { assertRunTransition, type RunStatus } from '../../domain/status.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
+import { withCancelRequest } from '../record-rules.js';
 import { type RunRow, toRunRecord } from '../rows.js';
 import type { NewRun, Owner, RunRecord } from '../types.js';
 import { appendChange } from './pg-changes.js';
@@ -76,21 +77,8 @@ export async function requestCancel(
   at: number,
 ): Promise<RunRecord> {
   const row = await runRow(db, id);
-  const next = { ...row };
-  if (options.hostId !== undefined) {
-    // CORE-011: a per-host kill ends that host's running command; the run goes on.
-    const hosts = JSON.parse(row.kill_hosts) as string[];
-    if (!hosts.includes(options.hostId)) next.kill_hosts = JSON.stringify([...hosts, options.hostId]);
-  } else {
-    next.cancel_requested = 1;
-    if (options.kill) next.kill_requested = 1;
-  }
-  // Asking twice, or after the run ended, changes nothing.
-  const same =
-    next.cancel_requested === row.cancel_requested &&
-    next.kill_requested === row.kill_requested &&
-    next.kill_hosts === row.kill_hosts;
-  if (row.status !== 'RUNNING' || same) return toRunRecord(row);
+  const next = withCancelRequest(row, options);
+  if (next === undefined) return toRunRecord(row);
   await db.query('UPDATE pipelines SET cancel_requested = $1, kill_requested = $2, kill_hosts = $3 WHERE id = $4', [
     next.cancel_requested,
     next.kill_requested,
