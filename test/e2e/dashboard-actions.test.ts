@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, ROOT, runCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 
@@ -47,11 +47,7 @@ describe('dashboard actions', () => {
     const dir = makeTempDir();
     writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
     serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(serve.url);
-    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
+    const { page, pageErrors } = await openLiveDashboard(browser, serve.url, { width: 1280, height: 860 });
 
     // A run from another process fails on web2.
     expect((await runCli(dir, ['apply', 'ship'])).exitCode).toBe(1);

@@ -7,7 +7,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { waitForFile } from '../engine/support/wait-for.js';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, spawnCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 
@@ -38,11 +38,7 @@ describe('Kill in the dashboard', () => {
   it('kills one host’s running command, then the whole run, of a run owned by another process', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
-    const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(serve.url);
-    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
+    const { page, pageErrors } = await openLiveDashboard(browser, serve.url, { width: 1440, height: 860 });
 
     const apply = spawnCli(dir, ['apply', 'long', '--json'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'pgid-web1'));

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import { launchChromium, openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 
@@ -38,11 +38,7 @@ describe('rollbacks on the dashboard', () => {
   it('a rolled-back cell keeps its ERROR and carries a rollback chip that opens the rollback output', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(serve.url);
-    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
+    const { page, pageErrors } = await openLiveDashboard(browser, serve.url, { width: 1280, height: 800 });
 
     const apply = await spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 60_000 });
     expect(apply.exitCode).toBe(1);
