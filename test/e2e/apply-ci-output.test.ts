@@ -3,7 +3,7 @@
 // and a JUnit report that the common junit-4 schema accepts (checked by xmllint, from Debian's
 // libxml2-utils).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, ROOT, runCli, spawnCli } from '../support/cli.js';
@@ -118,6 +118,8 @@ describe('the JUnit report', { timeout: 120_000 }, () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const result = await runCli(dir, ['apply', 'ship', '--junit', 'report.xml']);
     expect(result.exitCode, result.stderr).toBe(1);
+    // When the report could not be written, stderr says why: show it rather than xmllint's complaint.
+    expect(existsSync(join(dir, 'report.xml')), result.stderr).toBe(true);
     const xsd = join(ROOT, 'test/fixtures/junit/junit-4.xsd');
     // xmllint exits non-zero (and the call throws with its message) when the report is invalid.
     const verdict = execFileSync('xmllint', ['--noout', '--schema', xsd, join(dir, 'report.xml')], {
