@@ -2,11 +2,11 @@
 // CORE-001 (see also CORE-003). transition() is the engine's hot path: one indexed
 // read, one update and one change row, all through statements prepared once.
 import type { ArmedState } from '../domain/armed-state.js';
-import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../domain/status.js';
+import { type CommandStatus, isTerminalCommand } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
-import { type NewCommandRow, pendingCommandRecord } from './record-rules.js';
+import { type NewCommandRow, pendingCommandRecord, transitionedRow } from './record-rules.js';
 import { type CommandRow, toCommandRecord } from './rows.js';
 import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from './types.js';
 
@@ -96,20 +96,8 @@ export function createCommandTable(
 
     transition(id, to, patch = {}) {
       const row = rowOf(id);
-      const from = row.status as CommandStatus;
-      assertCommandTransition(id, from, to);
       const at = now();
-      // CORE-001: EXECUTING -> EXECUTING is an automatic retry, so the attempt goes up by itself.
-      const retried = from === 'EXECUTING' && to === 'EXECUTING';
-      const next: CommandRow = {
-        ...row,
-        status: to,
-        attempt: patch.attempt ?? (retried ? row.attempt + 1 : row.attempt),
-        started_at: to === 'VALIDATING' ? at : row.started_at,
-        finished_at: isTerminalCommand(to) ? at : row.finished_at,
-        exit_code: patch.exitCode !== undefined ? patch.exitCode : retried ? null : row.exit_code,
-        error: patch.error !== undefined ? patch.error : retried ? null : row.error,
-      };
+      const next = transitionedRow(id, row, to, patch, at);
       if (isTerminalCommand(to)) {
         finish.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, next.finished_at, id);
       } else {

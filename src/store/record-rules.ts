@@ -1,7 +1,8 @@
 // What both journal engines decide the same way, whatever their SQL (see CORE-003, CORE-012):
 // the record of a command just created, and how a cancel or kill request changes a run's row.
-import type { RunRow } from './rows.js';
-import type { CommandRecord } from './types.js';
+import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../domain/status.js';
+import type { CommandRow, RunRow } from './rows.js';
+import type { CommandPatch, CommandRecord, NewRun, Owner } from './types.js';
 
 export interface NewCommandRow {
   readonly id: string;
@@ -54,4 +55,46 @@ export function withCancelRequest(row: RunRow, options: { kill?: boolean; hostId
     next.kill_requested === row.kill_requested &&
     next.kill_hosts === row.kill_hosts;
   return row.status !== 'RUNNING' || same ? undefined : next;
+}
+
+/** The values of a new run's row, in the column order both engines insert them. */
+export function newRunValues(id: string, run: NewRun, owner: Owner, at: number) {
+  return [
+    id,
+    run.name,
+    run.targetKind,
+    JSON.stringify(run.hosts),
+    JSON.stringify(run.stages),
+    at,
+    run.registryHash,
+    run.retryOf ?? null,
+    run.actor,
+    owner.pid,
+    owner.hostname,
+    owner.startedAt,
+    run.rollout ? JSON.stringify(run.rollout) : null,
+  ];
+}
+
+/** A command's row after a status change, checked against the status machine (CORE-001). */
+export function transitionedRow(
+  id: string,
+  row: CommandRow,
+  to: CommandStatus,
+  patch: CommandPatch,
+  at: number,
+): CommandRow {
+  const from = row.status as CommandStatus;
+  assertCommandTransition(id, from, to);
+  // CORE-001: EXECUTING -> EXECUTING is an automatic retry, so the attempt goes up by itself.
+  const retried = from === 'EXECUTING' && to === 'EXECUTING';
+  return {
+    ...row,
+    status: to,
+    attempt: patch.attempt ?? (retried ? row.attempt + 1 : row.attempt),
+    started_at: to === 'VALIDATING' ? at : row.started_at,
+    finished_at: isTerminalCommand(to) ? at : row.finished_at,
+    exit_code: patch.exitCode !== undefined ? patch.exitCode : retried ? null : row.exit_code,
+    error: patch.error !== undefined ? patch.error : retried ? null : row.error,
+  };
 }

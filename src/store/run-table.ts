@@ -3,7 +3,7 @@ import { assertRunTransition, type RunStatus } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
-import { withCancelRequest } from './record-rules.js';
+import { newRunValues, withCancelRequest } from './record-rules.js';
 import { type RunRow, toRunRecord } from './rows.js';
 import type { NewRun, Owner, RunRecord } from './types.js';
 
@@ -44,21 +44,7 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
 
   return {
     insert(id, run, owner, at) {
-      insert.run(
-        id,
-        run.name,
-        run.targetKind,
-        JSON.stringify(run.hosts),
-        JSON.stringify(run.stages),
-        at,
-        run.registryHash,
-        run.retryOf ?? null,
-        run.actor,
-        owner.pid,
-        owner.hostname,
-        owner.startedAt,
-        run.rollout ? JSON.stringify(run.rollout) : null,
-      );
+      insert.run(...newRunValues(id, run, owner, at));
       return toRunRecord(rowOf(id));
     },
 

@@ -2,9 +2,9 @@
 // machine (the same rules as command-table.ts; see CORE-003).
 import type pg from 'pg';
 import type { ArmedState } from '../../domain/armed-state.js';
-import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../../domain/status.js';
+import { type CommandStatus, isTerminalCommand } from '../../domain/status.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
-import { type NewCommandRow, pendingCommandRecord } from '../record-rules.js';
+import { type NewCommandRow, pendingCommandRecord, transitionedRow } from '../record-rules.js';
 import { type CommandRow, toCommandRecord } from '../rows.js';
 import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from '../types.js';
 import { appendChange } from './pg-changes.js';
@@ -84,19 +84,7 @@ export async function transitionCommand(
   known?: CommandRow,
 ): Promise<CommandRecord> {
   const row = known ?? (await existingRow(db, id));
-  const from = row.status as CommandStatus;
-  assertCommandTransition(id, from, to);
-  // CORE-001: EXECUTING -> EXECUTING is an automatic retry, so the attempt goes up by itself.
-  const retried = from === 'EXECUTING' && to === 'EXECUTING';
-  const next: CommandRow = {
-    ...row,
-    status: to,
-    attempt: patch.attempt ?? (retried ? row.attempt + 1 : row.attempt),
-    started_at: to === 'VALIDATING' ? at : row.started_at,
-    finished_at: isTerminalCommand(to) ? at : row.finished_at,
-    exit_code: patch.exitCode !== undefined ? patch.exitCode : retried ? null : row.exit_code,
-    error: patch.error !== undefined ? patch.error : retried ? null : row.error,
-  };
+  const next = transitionedRow(id, row, to, patch, at);
   const command = toPgCommandRecord(next);
   const type =
     to === 'VALIDATING' ? 'command_started' : isTerminalCommand(to) ? 'command_finished' : 'command_progress';

@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { assertRunTransition, type RunStatus } from '../../domain/status.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
-import { withCancelRequest } from '../record-rules.js';
+import { newRunValues, withCancelRequest } from '../record-rules.js';
 import { type RunRow, toRunRecord } from '../rows.js';
 import type { NewRun, Owner, RunRecord } from '../types.js';
 import { appendChange } from './pg-changes.js';
@@ -26,21 +26,7 @@ export async function insertRun(
     `INSERT INTO pipelines (id, name, target_kind, hosts, stages, current_stage, status, created_at,
        registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at, rollout)
      VALUES ($1, $2, $3, $4, $5, 0, 'RUNNING', $6, $7, $8, 0, $9, $10, $11, $12, $13)`,
-    [
-      id,
-      run.name,
-      run.targetKind,
-      JSON.stringify(run.hosts),
-      JSON.stringify(run.stages),
-      at,
-      run.registryHash,
-      run.retryOf ?? null,
-      run.actor,
-      owner.pid,
-      owner.hostname,
-      owner.startedAt,
-      run.rollout ? JSON.stringify(run.rollout) : null,
-    ],
+    newRunValues(id, run, owner, at),
   );
   return toRunRecord(await runRow(db, id));
 }
