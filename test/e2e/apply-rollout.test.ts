@@ -3,10 +3,10 @@
 // themselves saw, never from wall-clock guesses in the test.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { commandStatus } from '../support/journal-peek.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
@@ -183,21 +183,7 @@ describe('the failure budget', () => {
       fleet('{ strategy: stages }', { fail: ['h1'], failIn: 'build', concurrency: 3, gate: true }),
     );
     const apply = spawnCli(dir, ['apply', 'deploy', '--max-failures', '0', '--json'], { timeoutMs: 240_000 });
-    const db = join(dir, '.nixfleet', 'nixfleet.db');
-    const status = (host: string, op: string) => {
-      if (!existsSync(db)) return undefined;
-      const conn = new Database(db, { readonly: true, fileMustExist: true });
-      try {
-        const row = conn.prepare('SELECT status FROM commands WHERE host_id = ? AND op = ?').get(host, op) as
-          | { status: string }
-          | undefined;
-        return row?.status;
-      } catch {
-        return undefined; // the journal is still being created
-      } finally {
-        conn.close();
-      }
-    };
+    const status = (host: string, op: string) => commandStatus(dir, host, op);
     // The budget is exceeded (h4 is SKIPPED) while h2 and h3 are still running their build.
     await waitFor(() => status('h4', 'build') === 'SKIPPED', 'h4 build SKIPPED');
     expect(status('h2', 'build')).toBe('EXECUTING');

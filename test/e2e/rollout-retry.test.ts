@@ -3,10 +3,10 @@
 // batch by batch, with the rollout the first run journaled.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { commandStatus } from '../support/journal-peek.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
@@ -26,22 +26,6 @@ pipelines:
 
 const ran = (dir: string) =>
   existsSync(join(dir, 'ran.txt')) ? readFileSync(join(dir, 'ran.txt'), 'utf8').trim().split('\n').filter(Boolean) : [];
-
-function commandStatus(dir: string, host: string, op: string): string | undefined {
-  const db = join(dir, '.nixfleet', 'nixfleet.db');
-  if (!existsSync(db)) return undefined;
-  const conn = new Database(db, { readonly: true, fileMustExist: true });
-  try {
-    const row = conn.prepare('SELECT status FROM commands WHERE host_id = ? AND op = ?').get(host, op) as
-      | { status: string }
-      | undefined;
-    return row?.status;
-  } catch {
-    return undefined; // the journal is still being created
-  } finally {
-    conn.close();
-  }
-}
 
 describe('retry after kill -9 in a batched run', () => {
   it('recovery marks the run ORPHANED; retry runs exactly what was left, batch by batch', async () => {
