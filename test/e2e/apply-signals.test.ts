@@ -1,11 +1,12 @@
 // Ctrl-C, `nixfleet cancel` from another process, busy hosts and a killed runner, end to end.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it, vi } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { openJournal } from '../../src/store/journal.js';
 import { waitForFile } from '../engine/support/wait-for.js';
-import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 
 // Real processes on a shared two-core machine: generous bounds, every wait still bounded.
 vi.setConfig({ testTimeout: 240_000 });
@@ -59,6 +60,25 @@ describe('Ctrl-C', () => {
         '1:h3': 'CANCELLED',
       },
     });
+  });
+
+  it('a Ctrl-C sent to the whole process group, as a terminal does, still lets the running command finish', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    // A terminal sends SIGINT to its foreground process group: nixfleet and every process of its
+    // own that shares the group. Only nixfleet may act on it (CORE-002, CORE-011).
+    const apply = execa('node', [BIN, 'apply', 'two', '--json'], {
+      cwd: dir,
+      reject: false,
+      detached: true,
+      env: { CI: 'true', NO_COLOR: '1' },
+      timeout: 240_000,
+    });
+    await waitForFile(join(dir, 'started-h1'));
+    process.kill(-(apply.pid as number), 'SIGINT');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(readFileSync(join(dir, 'finished-h1'), 'utf8')).toBe('');
+    expect(statuses(dir, JSON.parse(String(result.stdout)).runId).commands['0:h1']).toBe('SUCCESS');
   });
 
   it('a second SIGINT kills the running command too', async () => {

@@ -3,13 +3,13 @@
 // process the command started, not just the shell.
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { execa } from 'execa';
 import { isProcessGroupAlive, signalProcessGroup } from '../../domain/process-group.js';
 import { PROCESS_TAG_VARIABLE, signalTaggedProcesses, taggedProcesses } from '../../domain/tagged-processes.js';
 import { processStartTime } from '../../store/owner.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdGroup, holdTag, releaseGroup, releaseTag } from './lifeline.js';
-import { onSpawnFailure, spawnFailureReason, tryStart } from './spawn-failure.js';
+import { spawnFailureReason } from './spawn-failure.js';
+import { SPAWNER_LOST, spawnThroughSpawner } from './spawner/spawner-client.js';
 
 /** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
@@ -40,63 +40,24 @@ function execLocal(
   }
   // CORE-011: what escapes the group (`setsid`) is still found by this tag in its environment.
   const tag = randomBytes(8).toString('hex');
-  // `exec 2>&1` first: one pipe keeps stdout and stderr in the order the command wrote them.
-  // Then the gate (CORE-011): the shell waits for one line on stdin, which nixfleet writes only
-  // once the lifeline holds the group and the journal knows it; a nixfleet killed in between
-  // closes the pipe instead and the command never starts. The command itself reads /dev/null.
-  const started = tryStart(() =>
-    execa(
-      base.shell,
-      [
-        '-c',
-        `exec 2>&1
-${START_GATE}
-${command}`,
-      ],
-      {
-        cwd,
-        // CORE-010: secrets travel in the environment, which `ps` does not show to other users.
-        env: { ...base.inherited, ...options.env, ...options.privateEnv, [PROCESS_TAG_VARIABLE]: tag },
-        extendEnv: false,
-        detached: true,
-        stdin: 'pipe',
-        buffer: false,
-        reject: false,
-        stripFinalNewline: false,
-      },
-    ),
-  );
-  if (!('child' in started)) {
-    const transportError = describeSpawnError(started.cause, base.shell, cwd);
-    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, transportError });
-  }
-  const { child } = started;
-  // The promise settles through the 'exit'/'error' events below; this only keeps it from being unhandled.
-  child.catch(() => {});
-  // CORE-011: if nixfleet dies while the command runs, the lifeline kills its group, and the
-  // journal knows the group (and its leader's start time) so recovery can tell whether it is gone.
-  const pgid = child.pid;
-  if (pgid !== undefined) {
-    holdGroup(pgid);
-    holdTag(tag);
-    options.onProcess?.({ group: pgid, startedAt: processStartTime(pgid) ?? null, tag });
-  }
-  child.stdin?.on('error', () => {});
-  child.stdin?.end('\n');
 
   return new Promise<ExecResult>((settle) => {
+    let pid: number | undefined;
     let timedOut = false;
     let aborted = false;
+    let exited: ExecResult | undefined;
+    let outputEnded = false;
     let forceKill: NodeJS.Timeout | undefined;
+    let drain: NodeJS.Timeout | undefined;
     let settled = false;
 
     const killTree = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined) return;
-      signalProcessGroup(child.pid, signal);
+      if (pid === undefined) return;
+      signalProcessGroup(pid, signal);
       signalTaggedProcesses(tag, signal);
       if (signal === 'SIGTERM' && forceKill === undefined) {
         forceKill = setTimeout(() => {
-          if (child.pid !== undefined) signalProcessGroup(child.pid, 'SIGKILL');
+          if (pid !== undefined) signalProcessGroup(pid, 'SIGKILL');
           signalTaggedProcesses(tag, 'SIGKILL');
         }, KILL_GRACE_MS);
       }
@@ -111,93 +72,114 @@ ${command}`,
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue;
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => options.onOutput?.(chunk));
-      stream.on('error', () => {});
-    }
-
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
-      if (pgid !== undefined) {
-        releaseGroup(pgid);
+      if (pid !== undefined) {
+        releaseGroup(pid);
         releaseTag(tag);
       }
       clearTimeout(timer);
       clearTimeout(forceKill);
+      clearTimeout(drain);
       options.signal?.removeEventListener('abort', onAbort);
       settle(result);
     };
     // A timed-out or killed command is over only when its whole tree is gone: children that
     // ignore SIGTERM get the SIGKILL at the end of the grace period (CORE-001).
     // The tree includes what left the group but carries the command's tag (CORE-011).
-    const isTreeAlive = (pid: number) => isProcessGroupAlive(pid) || taggedProcesses(tag).length > 0;
+    const isTreeAlive = (group: number) => isProcessGroupAlive(group) || taggedProcesses(tag).length > 0;
+    let concluding = false;
     const finishWhenTreeIsGone = (result: ExecResult) => {
-      const pid = child.pid;
-      if (!(timedOut || aborted) || pid === undefined || !isTreeAlive(pid)) {
+      if (concluding) return;
+      concluding = true;
+      const group = pid;
+      if (!(timedOut || aborted) || group === undefined || !isTreeAlive(group)) {
         finish(result);
         return;
       }
       // Bounded: a zombie left for a non-reaping init would otherwise look alive forever.
       const giveUpAt = Date.now() + KILL_GRACE_MS + 1_000;
       const poll = setInterval(() => {
-        if (isTreeAlive(pid) && Date.now() < giveUpAt) return;
+        if (isTreeAlive(group) && Date.now() < giveUpAt) return;
         clearInterval(poll);
         finish(result);
       }, 50);
     };
 
-    const failedToStart = (error: unknown) => {
-      finish({
-        exitCode: null,
-        signal: null,
-        timedOut,
-        aborted,
-        transportError: describeSpawnError(error, base.shell, cwd),
-      });
-    };
-    child.on('error', failedToStart);
-    // A spawn Node refuses outright emits no event at all (see spawn-failure.ts).
-    onSpawnFailure(child, failedToStart);
-    child.on('exit', (exitCode, signal) => {
-      const result: ExecResult = { exitCode, signal, timedOut, aborted };
-      // Background children may still hold stdout open; read what they already wrote, then stop.
-      // Output still in the pipe arrives late on a loaded machine: keep reading while nothing of
-      // the group is alive (the pipe is about to close), stop once only background children hold it.
-      const giveUpAt = Date.now() + KILL_GRACE_MS;
-      const checkDrain = () => {
-        const pid = child.pid;
-        if (pid !== undefined && !isProcessGroupAlive(pid) && Date.now() < giveUpAt) {
-          drain = setTimeout(checkDrain, DRAIN_MS);
-          return;
-        }
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        finishWhenTreeIsGone(result);
-      };
-      let drain = setTimeout(checkDrain, DRAIN_MS);
-      let open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded).length;
-      if (open === 0) {
-        clearTimeout(drain);
-        finishWhenTreeIsGone(result);
-        return;
-      }
-      for (const stream of [child.stdout, child.stderr]) {
-        stream?.once('end', () => {
-          open--;
-          if (open === 0) {
-            clearTimeout(drain);
-            finishWhenTreeIsGone(result);
+    // The spawner (spawner/spawner-client.ts) runs `shell -c` in a new session, so the shell leads
+    // a process group that a timeout or kill reaches whole. `exec 2>&1` first: one pipe keeps stdout
+    // and stderr in the order the command wrote them. Then the gate (CORE-011): the shell waits for
+    // one line on stdin, which is sent only once the lifeline holds the group and the journal knows
+    // it; a nixfleet killed in between takes the spawner with it, the pipe closes and the command
+    // never starts. The command itself reads /dev/null.
+    const spawned = spawnThroughSpawner(
+      base.shell,
+      ['-c', `exec 2>&1\n${START_GATE}\n${command}`],
+      {
+        cwd,
+        // CORE-010: secrets travel in the environment, which `ps` does not show to other users.
+        env: { ...base.inherited, ...options.env, ...options.privateEnv, [PROCESS_TAG_VARIABLE]: tag },
+      },
+      {
+        spawned: (group) => {
+          pid = group;
+          // CORE-011: if nixfleet dies while the command runs, the lifeline kills its group, and the
+          // journal knows the group (and its leader's start time) so recovery can tell whether it is gone.
+          holdGroup(group);
+          holdTag(tag);
+          options.onProcess?.({ group, startedAt: processStartTime(group) ?? null, tag });
+          if (aborted || timedOut) spawned.cancel();
+          else spawned.go();
+        },
+        failed: (cause) => {
+          // The spawner itself died mid-command: nothing reads this command any more.
+          if (pid !== undefined) killTree('SIGKILL');
+          finish({
+            exitCode: null,
+            signal: null,
+            timedOut,
+            aborted,
+            transportError: describeSpawnError(cause, base.shell, cwd),
+          });
+        },
+        output: (chunk) => options.onOutput?.(chunk),
+        exit: (exitCode, signal) => {
+          exited = { exitCode, signal, timedOut, aborted };
+          if (outputEnded) {
+            finishWhenTreeIsGone(exited);
+            return;
           }
-        });
-      }
-    });
+          // Background children may still hold stdout open; read what they already wrote, then stop.
+          // Output still in the pipe arrives late on a loaded machine: keep reading while nothing of
+          // the group is alive (the pipe is about to close), stop once only background children hold it.
+          const giveUpAt = Date.now() + KILL_GRACE_MS;
+          const checkDrain = () => {
+            if (pid !== undefined && !isProcessGroupAlive(pid) && Date.now() < giveUpAt) {
+              drain = setTimeout(checkDrain, DRAIN_MS);
+              return;
+            }
+            spawned.close();
+            if (exited) finishWhenTreeIsGone(exited);
+          };
+          drain = setTimeout(checkDrain, DRAIN_MS);
+        },
+        end: () => {
+          outputEnded = true;
+          if (exited) {
+            clearTimeout(drain);
+            finishWhenTreeIsGone(exited);
+          }
+        },
+      },
+    );
   });
 }
 
 function describeSpawnError(error: unknown, shell: string, cwd: string): string {
+  if ((error as NodeJS.ErrnoException).code === SPAWNER_LOST) {
+    return "local: nixfleet's spawner process ended; the command was stopped";
+  }
   if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
     return `local: cannot start ${shell} in ${cwd} (no such file or directory)`;
   }

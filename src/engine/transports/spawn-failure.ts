@@ -1,10 +1,8 @@
-// A child process that never started (see CORE-001, transports). execa throws at once for a NUL
-// byte in an argument; Node refuses other spawns before any process exists (a NUL byte in the
-// environment, arguments or environment over the kernel's limit: E2BIG), and execa then reports
-// the failure only through its promise, never through the child's 'error' or 'exit' events. A
+// A child process that never started (see CORE-001, transports). Node's spawn throws at once for
+// what it refuses before any process exists (a NUL byte in the arguments or environment, arguments
+// or environment over the kernel's limit: E2BIG) and emits no 'error' or 'exit' event for it. A
 // transport listening only to the events would wait for ever, so each transport starts its child
-// with `tryStart` and hands an execa child to `onSpawnFailure` too (ssh sessions use Node's own
-// spawn, which throws at once for what it refuses: `tryStart` alone covers them).
+// with `tryStart`.
 
 /** The child, or why it could not even be created. */
 export function tryStart<T>(start: () => T): { readonly child: T } | { readonly cause: unknown } {
@@ -13,21 +11,6 @@ export function tryStart<T>(start: () => T): { readonly child: T } | { readonly 
   } catch (cause) {
     return { cause };
   }
-}
-
-/** Calls `report` with the cause when `child` never started; at most once, never throws. */
-export function onSpawnFailure(
-  child: PromiseLike<{ readonly failed: boolean; readonly cause?: unknown }> & { readonly pid?: number | undefined },
-  report: (cause: unknown) => void,
-): void {
-  child.then(
-    (result) => {
-      if (result.failed && child.pid === undefined) report(result.cause);
-    },
-    (error: unknown) => {
-      if (child.pid === undefined) report((error as { cause?: unknown }).cause ?? error);
-    },
-  );
 }
 
 /** Why a spawn failed, in a few words and without echoing the (possibly huge) command or values. */

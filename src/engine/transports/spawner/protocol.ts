@@ -1,0 +1,30 @@
+// The messages between nixfleet and its spawner process (see CORE-001, "The spawner process").
+// Requests go down an IPC channel; replies come back on it in the order they happened.
+
+/** nixfleet → spawner */
+export type SpawnerRequest =
+  /** Start `file args` in `cwd`, with exactly `env`, leading a new session. */
+  | {
+      readonly t: 'start';
+      readonly id: number;
+      readonly file: string;
+      readonly args: readonly string[];
+      readonly cwd: string;
+      readonly env: Readonly<Record<string, string | undefined>>;
+    }
+  /** Open the start gate: one line on the command's stdin, then end-of-file. */
+  | { readonly t: 'go'; readonly id: number }
+  /** Close the gate unopened: the shell reads end-of-file and never runs the command. */
+  | { readonly t: 'cancel'; readonly id: number }
+  /** Stop reading the command's output (only background children still hold it open). */
+  | { readonly t: 'close'; readonly id: number };
+
+/** spawner → nixfleet */
+export type SpawnerReply =
+  | { readonly t: 'spawned'; readonly id: number; readonly pid: number }
+  /** The process could not be created; `code` is the errno name when there is one. */
+  | { readonly t: 'failed'; readonly id: number; readonly code?: string; readonly message: string }
+  | { readonly t: 'out'; readonly id: number; readonly chunk: string }
+  | { readonly t: 'exit'; readonly id: number; readonly code: number | null; readonly signal: string | null }
+  /** Both output pipes reached end-of-file. */
+  | { readonly t: 'end'; readonly id: number };

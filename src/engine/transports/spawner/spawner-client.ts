@@ -1,0 +1,127 @@
+// nixfleet's side of the spawner processes (see CORE-001, "The spawner process"): started with the
+// first local commands, shared by every local transport of this nixfleet, kept only while commands
+// run (they never keep nixfleet's event loop alive on their own), and started again if one dies.
+import { type ChildProcess, fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import type { SpawnerReply, SpawnerRequest } from './protocol.js';
+
+// Under the TypeScript sources (tests) the compiled entry in dist/ is used, as for the PostgreSQL worker.
+const ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('../../../../dist/engine/transports/spawner/spawner-process.js', import.meta.url)
+  : new URL('./spawner-process.js', import.meta.url);
+
+/**
+ * One spawner per core, at most two: each spends most of its time forking, which one core does
+ * one at a time; a third gained nothing on two cores and costs memory (bench/apply.bench.mjs).
+ */
+const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
+
+export interface SpawnEvents {
+  /** The process exists (its pid leads its own session and group); the gate is still closed. */
+  spawned(pid: number): void;
+  /** It could not be created, or the spawner died: `cause` carries the errno `code` and a message. */
+  failed(cause: Error & { code?: string }): void;
+  output(chunk: string): void;
+  exit(code: number | null, signal: string | null): void;
+  /** After `exit`: its output pipes are closed, every byte was delivered. */
+  end(): void;
+}
+
+export interface SpawnedCommand {
+  /** Let the command run (the start gate, CORE-011). */
+  go(): void;
+  /** Never let it run. */
+  cancel(): void;
+  /** Stop reading output that only background children still hold open. */
+  close(): void;
+}
+
+interface Spawner {
+  readonly process: ChildProcess;
+  readonly running: Map<number, SpawnEvents>;
+}
+
+const pool: (Spawner | undefined)[] = [];
+/** The `code` of a failure that is the spawner's own end, not the command's. */
+export const SPAWNER_LOST = 'ESPAWNERLOST';
+let nextId = 1;
+
+export function spawnThroughSpawner(
+  file: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly env: Readonly<Record<string, string | undefined>> },
+  events: SpawnEvents,
+): SpawnedCommand {
+  const id = nextId++;
+  const spawner = startedSpawner(id % POOL_SIZE);
+  spawner.running.set(id, events);
+  spawner.process.ref();
+  spawner.process.channel?.ref();
+  const send = (request: SpawnerRequest) => {
+    if (spawner.process.connected) spawner.process.send(request);
+  };
+  send({ t: 'start', id, file, args, cwd: options.cwd, env: options.env });
+  return {
+    go: () => send({ t: 'go', id }),
+    cancel: () => send({ t: 'cancel', id }),
+    close: () => send({ t: 'close', id }),
+  };
+}
+
+/** The spawners' pids, once started (tests check how commands are parented and what a lost spawner does). */
+export function spawnerPids(): number[] {
+  return pool.flatMap((spawner) => (spawner?.process.pid === undefined ? [] : [spawner.process.pid]));
+}
+
+function startedSpawner(slot: number): Spawner {
+  const existing = pool[slot];
+  if (existing) return existing;
+  // Its own session, like the lifeline: a terminal's Ctrl-C or hang-up is nixfleet's to act on
+  // (the first Ctrl-C lets running commands finish, CORE-002), and would otherwise end the spawner
+  // and with it the output of every running command. No inherited Node flags (a profiler, a test
+  // runner's loader): it runs only this file.
+  const child = fork(ENTRY, [], {
+    execArgv: [],
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    serialization: 'json',
+  });
+  const spawner: Spawner = { process: child, running: new Map() };
+  pool[slot] = spawner;
+  const forget = (id: number) => {
+    spawner.running.delete(id);
+    if (spawner.running.size > 0) return;
+    child.unref();
+    child.channel?.unref();
+  };
+  child.on('message', (reply: SpawnerReply) => {
+    const events = spawner.running.get(reply.id);
+    if (!events) return;
+    switch (reply.t) {
+      case 'spawned':
+        return events.spawned(reply.pid);
+      case 'failed':
+        forget(reply.id);
+        return events.failed(Object.assign(new Error(reply.message), { code: reply.code }));
+      case 'out':
+        return events.output(reply.chunk);
+      case 'exit':
+        return events.exit(reply.code, reply.signal);
+      case 'end':
+        forget(reply.id);
+        return events.end();
+    }
+  });
+  // A spawner that dies fails what it was starting or relaying; the next command starts a new one.
+  const died = () => {
+    if (pool[slot] !== spawner) return;
+    pool[slot] = undefined;
+    const lost = [...spawner.running.values()];
+    spawner.running.clear();
+    for (const events of lost)
+      events.failed(Object.assign(new Error('the spawner process ended'), { code: SPAWNER_LOST }));
+  };
+  child.on('exit', died);
+  child.on('error', died);
+  return spawner;
+}

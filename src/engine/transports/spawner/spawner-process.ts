@@ -1,0 +1,85 @@
+// The spawner process (see CORE-001, "The spawner process"): a small Node process that starts
+// local commands for nixfleet and relays their output. Forking copies the parent's page tables,
+// so a fork from nixfleet's own, larger process cost about twice as much main-thread time as
+// everything else a local command needs; here it costs less and runs beside nixfleet's event loop.
+// It imports nothing but Node's own modules, so it starts in a few tens of milliseconds.
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { SpawnerReply, SpawnerRequest } from './protocol.js';
+
+const children = new Map<number, ChildProcess>();
+
+function reply(message: SpawnerReply): void {
+  process.send?.(message);
+}
+
+function start(request: Extract<SpawnerRequest, { t: 'start' }>): void {
+  const { id } = request;
+  let child: ChildProcess;
+  try {
+    child = spawn(request.file, [...request.args], {
+      cwd: request.cwd,
+      env: request.env,
+      detached: true,
+      stdio: 'pipe',
+    });
+  } catch (error) {
+    // Refused before any process exists (a NUL byte, E2BIG): no event will follow.
+    reply({ t: 'failed', id, code: (error as NodeJS.ErrnoException).code, message: String((error as Error).message) });
+    return;
+  }
+  let spawned = false;
+  child.on('spawn', () => {
+    spawned = true;
+    children.set(id, child);
+    reply({ t: 'spawned', id, pid: child.pid as number });
+  });
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    if (!spawned) reply({ t: 'failed', id, code: error.code, message: error.message });
+  });
+  child.stdin?.on('error', () => {});
+  // 'end' comes after 'exit' (nixfleet forgets a command at 'end'), however the kernel orders them.
+  let open = 2;
+  let exited = false;
+  const endWhenDone = () => {
+    if (open > 0 || !exited) return;
+    children.delete(id);
+    reply({ t: 'end', id });
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => reply({ t: 'out', id, chunk }));
+    stream?.on('error', () => {});
+    stream?.once('close', () => {
+      open--;
+      endWhenDone();
+    });
+  }
+  child.on('exit', (code, signal) => {
+    exited = true;
+    reply({ t: 'exit', id, code, signal });
+    endWhenDone();
+  });
+}
+
+process.on('message', (request: SpawnerRequest) => {
+  switch (request.t) {
+    case 'start':
+      start(request);
+      return;
+    case 'go':
+      children.get(request.id)?.stdin?.end('\n');
+      return;
+    case 'cancel':
+      children.get(request.id)?.stdin?.destroy();
+      return;
+    case 'close': {
+      const child = children.get(request.id);
+      child?.stdout?.destroy();
+      child?.stderr?.destroy();
+      return;
+    }
+  }
+});
+// nixfleet is gone: a command still behind its gate reads end-of-file from the closed pipe and
+// never starts; running ones are the lifeline's (CORE-011).
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,62 @@
+// Local commands are started by nixfleet's spawner processes (CORE-001, "The spawner process"):
+// processes apart from nixfleet, in their own session, whose loss stops the commands they carried
+// and is replaced by the next command.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isProcessGroupAlive } from '../../src/domain/process-group.js';
+import { createLocalTransport } from '../../src/engine/transports/local.js';
+import { spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
+import { makeTempDir } from '../support/cli.js';
+import { waitFor, waitForFile } from './support/wait-for.js';
+
+/** Parent pid and session id of a process, from /proc/<pid>/stat (fields 4 and 6). */
+function parentAndSession(pid: number): { parent: number; session: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { parent: Number(fields[1]), session: Number(fields[3]) };
+}
+
+describe.runIf(process.platform === 'linux')('the spawner process', () => {
+  it('starts each command in a session of its own, and runs in one of its own, apart from nixfleet', async () => {
+    const dir = makeTempDir();
+    const transport = createLocalTransport({ shell: '/bin/sh', cwd: dir });
+    let output = '';
+    const result = await transport.exec('echo $$; cat /proc/$$/stat', {
+      env: {},
+      timeoutMs: 30_000,
+      onOutput: (chunk) => {
+        output += chunk;
+      },
+    });
+    expect(result.exitCode, output).toBe(0);
+    const [pidLine, statLine] = output.split('\n');
+    const fields = (statLine ?? '').slice((statLine ?? '').lastIndexOf(')') + 2).split(' ');
+    const [parent, session] = [Number(fields[1]), Number(fields[3])];
+    expect(session).toBe(Number(pidLine));
+    expect(spawnerPids()).toContain(parent);
+    expect(parent).not.toBe(process.pid);
+    const ours = parentAndSession(process.pid).session;
+    expect(parentAndSession(parent)).toEqual({ parent: process.pid, session: parent });
+    expect(ours).not.toBe(parent);
+  });
+
+  it('a spawner that dies stops the commands it carried with a transport error; the next command starts a new one', async () => {
+    const dir = makeTempDir();
+    const transport = createLocalTransport({ shell: '/bin/sh', cwd: dir });
+    const running = transport.exec('echo $$ > pgid; sleep 600', { env: {}, timeoutMs: 600_000 });
+    await waitForFile(join(dir, 'pgid'));
+    const group = Number(readFileSync(join(dir, 'pgid'), 'utf8'));
+    const carrier = parentAndSession(group).parent;
+    expect(spawnerPids()).toContain(carrier);
+    process.kill(carrier, 'SIGKILL');
+    const result = await running;
+    expect(result.exitCode).toBeNull();
+    expect(result.transportError).toBe("local: nixfleet's spawner process ended; the command was stopped");
+    await waitFor(() => !isProcessGroupAlive(group), `group ${group} to be gone`, 10_000);
+    expect(spawnerPids()).not.toContain(carrier);
+
+    const next = await transport.exec('echo again', { env: {}, timeoutMs: 30_000 });
+    expect(next.exitCode).toBe(0);
+  });
+});
