@@ -19,20 +19,13 @@ const START_GATE = 'read -r _ || exit 125; exec </dev/null';
 const DRAIN_MS = 100;
 
 export function createLocalTransport(options: { shell: string; cwd: string }): Transport {
-  // process.env is read once per transport: each read of it goes through the runtime, and
-  // copying it for every command was a measurable part of a 900-command run (bench/apply).
-  const inherited = { ...process.env };
   return {
-    exec: (command, execOptions) => execLocal(command, { ...options, inherited }, execOptions),
+    exec: (command, execOptions) => execLocal(command, options, execOptions),
     close: async () => {},
   };
 }
 
-function execLocal(
-  command: string,
-  base: { shell: string; cwd: string; inherited: NodeJS.ProcessEnv },
-  options: ExecOptions,
-): Promise<ExecResult> {
+function execLocal(command: string, base: { shell: string; cwd: string }, options: ExecOptions): Promise<ExecResult> {
   const cwd =
     options.cwd === undefined ? base.cwd : isAbsolute(options.cwd) ? options.cwd : resolve(base.cwd, options.cwd);
   if (options.signal?.aborted) {
@@ -118,8 +111,9 @@ function execLocal(
       ['-c', `exec 2>&1\n${START_GATE}\n${command}`],
       {
         cwd,
+        // Laid over nixfleet's own environment, which the spawner inherited (CORE-001).
         // CORE-010: secrets travel in the environment, which `ps` does not show to other users.
-        env: { ...base.inherited, ...options.env, ...options.privateEnv, [PROCESS_TAG_VARIABLE]: tag },
+        env: { ...options.env, ...options.privateEnv, [PROCESS_TAG_VARIABLE]: tag },
       },
       {
         spawned: (group) => {

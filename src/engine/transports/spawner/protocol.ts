@@ -3,14 +3,14 @@
 
 /** nixfleet → spawner */
 export type SpawnerRequest =
-  /** Start `file args` in `cwd`, with exactly `env`, leading a new session. */
+  /** Start `file args` in `cwd`, leading a new session, with `env` laid over the spawner's own (nixfleet's). */
   | {
       readonly t: 'start';
       readonly id: number;
       readonly file: string;
       readonly args: readonly string[];
       readonly cwd: string;
-      readonly env: Readonly<Record<string, string | undefined>>;
+      readonly env: Readonly<Record<string, string>>;
     }
   /** Open the start gate: one line on the command's stdin, then end-of-file. */
   | { readonly t: 'go'; readonly id: number }

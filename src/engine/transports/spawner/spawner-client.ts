@@ -49,7 +49,7 @@ let nextId = 1;
 export function spawnThroughSpawner(
   file: string,
   args: readonly string[],
-  options: { readonly cwd: string; readonly env: Readonly<Record<string, string | undefined>> },
+  options: { readonly cwd: string; readonly env: Readonly<Record<string, string>> },
   events: SpawnEvents,
 ): SpawnedCommand {
   const id = nextId++;
