@@ -187,12 +187,15 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     cancellation.request({ kill: true });
   };
   cancellation.onJournalFailure(onJournalFailure);
+  // Each stage's planned commands by host, looked up per start: a search of the stage's list was
+  // quadratic in the fleet's size.
+  const plannedOf = plan.stages.map((s) => new Map(s.commands.map((c) => [c.hostId, c])));
   const runOne = async (stage: PlannedStage, hostId: string, commandId: string) => {
     if (cancellation.isRequested()) {
       settle(commandId, 'CANCELLED');
       return 'CANCELLED' as const;
     }
-    const planned = stage.commands.find((c) => c.hostId === hostId)!;
+    const planned = plannedOf[stage.index]!.get(hostId)!;
     const status = await runCommand(
       {
         runId,
