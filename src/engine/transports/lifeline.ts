@@ -69,15 +69,16 @@ export function releaseGroup(pgid: number): void {
 }
 
 /**
- * Kill (SIGKILL) every process whose environment holds NIXFLEET_PROCESS_TAG=<tag> if nixfleet
- * dies before `releaseTag`: what a local command moved out of its group (Linux only).
+ * A local command (see CORE-011): kill its group, and (Linux) every process whose environment
+ * holds NIXFLEET_PROCESS_TAG=<tag> (what it moved out of its group), if nixfleet dies before
+ * `releaseCommand`. One write for both: this is on the path of every local command.
  */
-export function holdTag(tag: string): void {
-  if (/^[0-9a-f]+$/.test(tag)) send(`+ t${tag}`);
+export function holdCommand(pgid: number, tag: string): void {
+  send(`+ g${Math.trunc(pgid)}${/^[0-9a-f]+$/.test(tag) ? `\n+ t${tag}` : ''}`);
 }
 
-export function releaseTag(tag: string): void {
-  if (/^[0-9a-f]+$/.test(tag)) send(`- t${tag}`);
+export function releaseCommand(pgid: number, tag: string): void {
+  send(`- g${Math.trunc(pgid)}${/^[0-9a-f]+$/.test(tag) ? `\n- t${tag}` : ''}`);
 }
 
 /** Stop this process (SIGTERM) if nixfleet dies before `releaseProcess`: ssh masters. */

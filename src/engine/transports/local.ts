@@ -7,7 +7,7 @@ import { isProcessGroupAlive, signalProcessGroup } from '../../domain/process-gr
 import { PROCESS_TAG_VARIABLE, signalTaggedProcesses, taggedProcesses } from '../../domain/tagged-processes.js';
 import { processStartTime } from '../../store/owner.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
-import { holdGroup, holdTag, releaseGroup, releaseTag } from './lifeline.js';
+import { holdCommand, releaseCommand } from './lifeline.js';
 import { spawnFailureReason } from './spawn-failure.js';
 import { SPAWNER_LOST, spawnThroughSpawner } from './spawner/spawner-client.js';
 
@@ -69,8 +69,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       if (settled) return;
       settled = true;
       if (pid !== undefined) {
-        releaseGroup(pid);
-        releaseTag(tag);
+        releaseCommand(pid, tag);
       }
       clearTimeout(timer);
       clearTimeout(forceKill);
@@ -120,8 +119,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
           pid = group;
           // CORE-011: if nixfleet dies while the command runs, the lifeline kills its group, and the
           // journal knows the group (and its leader's start time) so recovery can tell whether it is gone.
-          holdGroup(group);
-          holdTag(tag);
+          holdCommand(group, tag);
           options.onProcess?.({ group, startedAt: processStartTime(group) ?? null, tag });
           if (aborted || timedOut) spawned.cancel();
           else spawned.go();
