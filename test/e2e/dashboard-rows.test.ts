@@ -1,5 +1,5 @@
 // CORE-004, "The page": in a real browser, a delta redraws only the rows it touched. Every other
-// host row and grid row stays the very same DOM node (marked before the delta), the touched ones
+// host row, grid row and host-list item stays the very same DOM node (marked before the delta), the touched ones
 // show the new record, and hosts added or removed land in the right place.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,20 +26,20 @@ const declare = (ids: string[]) => ids.map((id) => ({ id, hostname: id, transpor
 /** Marks every row now in the page; returns nothing, the marks stay on the nodes. */
 function markRows(page: Page): Promise<void> {
   return page.evaluate(() => {
-    for (const row of Array.from(document.querySelectorAll('#hosts tbody tr, #grid tbody tr'))) {
+    for (const row of Array.from(document.querySelectorAll('#hosts tbody tr, #grid tbody tr, #host-list li'))) {
       (row as HTMLElement & { __mark?: boolean }).__mark = true;
     }
   });
 }
 
 /** Per table, the host ids of the rows that are no longer the marked nodes. */
-function redrawn(page: Page): Promise<{ hosts: string[]; grid: string[] }> {
+function redrawn(page: Page): Promise<{ hosts: string[]; grid: string[]; list: string[] }> {
   return page.evaluate(() => {
     const fresh = (selector: string) =>
       Array.from(document.querySelectorAll(selector))
         .filter((row) => !(row as HTMLElement & { __mark?: boolean }).__mark)
         .map((row) => (row as HTMLElement).dataset.host ?? '');
-    return { hosts: fresh('#hosts tbody tr'), grid: fresh('#grid tbody tr') };
+    return { hosts: fresh('#hosts tbody tr'), grid: fresh('#grid tbody tr'), list: fresh('#host-list li') };
   });
 }
 
@@ -72,7 +72,10 @@ describe('the dashboard redraws only what a delta touched', () => {
     journal.transitionCommand(touched.id, 'VALIDATING');
     await page.waitForSelector(`#grid td[data-command-id="${touched.id}"][data-status="VALIDATING"]`);
     await page.waitForSelector(`#hosts tr[data-host="${touched.hostId}"] .status-chip[data-status="VALIDATING"]`);
-    expect(await redrawn(page)).toEqual({ hosts: [touched.hostId], grid: [touched.hostId] });
+    await page.waitForSelector(`#host-list li[data-host="${touched.hostId}"][data-status="VALIDATING"]`, {
+      state: 'attached',
+    });
+    expect(await redrawn(page)).toEqual({ hosts: [touched.hostId], grid: [touched.hostId], list: [touched.hostId] });
 
     // h40 is new (sorted last), h05 is gone; every other row stays where and what it was.
     await markRows(page);
