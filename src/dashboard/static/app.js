@@ -10,7 +10,7 @@ const MAX_BACKOFF_MS = 10_000;
 let model = emptyModel();
 let socket = null;
 let attempts = 0;
-const ui = { connection: 'connecting', selectedRunId: null, selectedCommandId: null, message: null };
+const ui = { connection: 'connecting', selectedRunId: null, selectedCommandId: null, message: null, hostFilter: '' };
 
 function connect() {
   const url = new URL('/ws', location.href);
@@ -235,6 +235,12 @@ function stripAnsi(text) {
 setInterval(() => {
   if (model.state?.pipelines.some((p) => p.status === 'RUNNING')) scheduleRender();
 }, 1000);
+
+// The host filter narrows the host table, the grid and the host list (host-filter.js).
+document.getElementById('host-filter').addEventListener('input', (event) => {
+  ui.hostFilter = event.target.value;
+  scheduleRender();
+});
 
 if (token) connect();
 else {

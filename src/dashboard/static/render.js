@@ -10,11 +10,13 @@ import {
   hostStatuses,
   runGrid,
 } from './fleet-view.js';
+import { hostMatcher } from './host-filter.js';
 import { renderHostList } from './host-list.js';
-import { syncRows, tableBody } from './keyed-rows.js';
+import { tableBody } from './keyed-rows.js';
 import { rollbackChip } from './rollback-chip.js';
 import { batchTag, rolloutTags } from './rollout-tags.js';
 import { hostActions, runActions } from './run-actions.js';
+import { syncWindow } from './windowed-rows.js';
 
 export { el } from './dom.js';
 export { renderNoAccess } from './no-access.js';
@@ -32,8 +34,9 @@ export function render(view, actions) {
     ui.selectedRunId && state.pipelines.some((p) => p.id === ui.selectedRunId) ? ui.selectedRunId : defaultRunId(state);
   renderRegistry(state.registry);
   renderPipelines(state, ui, actions);
-  renderHosts(state, actions);
-  renderRun(state, runId, ui, now, actions);
+  const matches = hostMatcher(state.hosts, ui.hostFilter);
+  renderHosts(state, matches, actions);
+  renderRun(state, runId, ui, now, actions, matches);
   renderRuns(state, runId, now, actions);
   renderEvents(state.events);
   return runId;
@@ -80,27 +83,28 @@ function renderPipelines(state, ui, actions) {
   message.dataset.kind = ui.message?.kind ?? '';
 }
 
-function renderHosts(state, actions) {
-  byId('hosts-count').textContent = String(state.hosts.length);
-  const body = tableBody(byId('hosts'), () =>
+function renderHosts(state, matches, actions) {
+  const shown = hostStatuses(state).filter(({ host }) => matches(host.id));
+  const count = shown.length === state.hosts.length ? '' : `${shown.length}/`;
+  byId('hosts-count').textContent = `${count}${state.hosts.length}`;
+  const table = byId('hosts');
+  tableBody(table, () =>
     el('thead', {}, el('tr', {}, el('th', {}, 'host'), el('th', {}, 'now'), el('th', {}, 'last'))),
   );
-  // Redrawn per row, only where the host or one of its two commands is a different record.
-  syncRows(
-    body,
-    hostStatuses(state).map(({ host, current, last }) => ({
-      key: host.id,
-      inputs: [host, current, last],
-      build: () =>
-        el(
-          'tr',
-          { 'data-host': host.id },
-          el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
-          el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
-          el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
-        ),
-    })),
-  );
+  // Redrawn per row, only where the host or one of its two commands is a different record; only
+  // the rows in view (windowed-rows.js).
+  syncWindow(byId('hosts-wrap'), table, shown, ({ host, current, last }) => ({
+    key: host.id,
+    inputs: [host, current, last],
+    build: () =>
+      el(
+        'tr',
+        { 'data-host': host.id },
+        el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
+        el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
+        el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
+      ),
+  }));
 }
 
 function cellButton(command, actions) {
@@ -118,13 +122,14 @@ function cellButton(command, actions) {
   );
 }
 
-function renderRun(state, runId, ui, now, actions) {
+function renderRun(state, runId, ui, now, actions, matches) {
   const head = byId('run-head');
   const grid = byId('grid');
   const data = runId ? runGrid(state, runId) : null;
   if (!data) {
     head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
     byId('host-list').replaceChildren();
+    grid.style.margin = '';
     return grid.replaceChildren();
   }
   const { run, rows, rollout } = data;
@@ -156,14 +161,21 @@ function renderRun(state, runId, ui, now, actions) {
       ),
     ),
   );
-  const body = tableBody(grid, () => el('thead'));
+  tableBody(grid, () => el('thead'));
   grid.tHead.replaceWith(el('thead', {}, header));
+  const shown = rows.filter((row) => matches(row.hostId));
+  // Every grid row has one height (windowed-rows.js): taller for a run where a cell shows a
+  // failure's reason or a rollback's chip.
+  const tall = rows.some((row) => row.cells.some((cell) => cell.rollback || showsReason(cell.command)));
+  grid.dataset.rows = tall ? 'tall' : 'short';
   // Redrawn per host row, only where something the row shows changed: a command or rollback
   // record, the batch label, the selection, the ticking duration of an unfinished command, or
-  // what the host's Kill button depends on (run-actions.js).
-  syncRows(
-    body,
-    rows.map((row) => {
+  // what the host's Kill button depends on (run-actions.js); only the rows in view.
+  syncWindow(
+    byId('grid-wrap'),
+    grid,
+    shown,
+    (row) => {
       const inputs = [rollout?.labels.get(row.hostId) ?? null, run.id, run.status, run.killRequested === true];
       inputs.push((run.killHosts ?? []).includes(row.hostId));
       for (const { command, rollback } of row.cells) {
@@ -182,9 +194,15 @@ function renderRun(state, runId, ui, now, actions) {
             row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
           ),
       };
-    }),
+    },
+    grid.dataset.rows,
   );
-  renderHostList(run, rows, ui, actions, rollout);
+  renderHostList(run, shown, ui, actions, rollout);
+}
+
+/** A failed cell shows its reason (see CORE-004). */
+function showsReason(command) {
+  return command !== null && FAILED_COMMAND_STATUSES.includes(command.status) && Boolean(command.error);
 }
 
 /** One segment per command of the run, coloured by status: the run's shape at a glance. */
@@ -246,9 +264,7 @@ function gridCell(command, ui, now, actions, rollback) {
     el('div', { class: 'cell-status' }, command.status),
     el('div', { class: 'cell-detail' }, detail),
     // A failure says why right in the grid; the title keeps the whole text.
-    FAILED_COMMAND_STATUSES.includes(command.status) && command.error
-      ? el('div', { class: 'cell-reason' }, command.error)
-      : null,
+    showsReason(command) ? el('div', { class: 'cell-reason' }, command.error) : null,
     rollback ? rollbackChip(rollback, actions) : null,
   );
 }
