@@ -67,15 +67,19 @@ describe('the dashboard redraws only what a delta touched', () => {
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
     await page.waitForFunction((n) => document.querySelectorAll('#grid tbody tr').length === n, HOSTS.length);
     await markRows(page);
+    // The host list is kept only where it shows, below 640 px.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(`${fixture.server.url}?token=${TOKEN}`);
+    await phone.waitForFunction((n) => document.querySelectorAll('#host-list li').length === n, HOSTS.length);
+    await markRows(phone);
 
     const touched = commands[7]!;
     journal.transitionCommand(touched.id, 'VALIDATING');
     await page.waitForSelector(`#grid td[data-command-id="${touched.id}"][data-status="VALIDATING"]`);
     await page.waitForSelector(`#hosts tr[data-host="${touched.hostId}"] .status-chip[data-status="VALIDATING"]`);
-    await page.waitForSelector(`#host-list li[data-host="${touched.hostId}"][data-status="VALIDATING"]`, {
-      state: 'attached',
-    });
-    expect(await redrawn(page)).toEqual({ hosts: [touched.hostId], grid: [touched.hostId], list: [touched.hostId] });
+    await phone.waitForSelector(`#host-list li[data-host="${touched.hostId}"][data-status="VALIDATING"]`);
+    expect(await redrawn(page)).toEqual({ hosts: [touched.hostId], grid: [touched.hostId], list: [] });
+    expect((await redrawn(phone)).list).toEqual([touched.hostId]);
 
     // h40 is new (sorted last), h05 is gone; every other row stays where and what it was.
     await markRows(page);

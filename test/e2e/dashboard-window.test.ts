@@ -125,6 +125,10 @@ describe('the dashboard with 3,000 hosts draws a window of rows', () => {
     await page.fill('#host-filter', '');
     await page.waitForFunction(() => document.querySelector('#hosts-count')?.textContent === '3000');
     expect((await drawn(page, '#hosts tbody tr'))[0]).toBe('h0000');
+    // The host list is drawn only where it shows: narrowing the page brings it.
+    expect(await page.locator('#host-list li').count()).toBe(0);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForSelector('#host-list li[data-host="h0000"]');
     expect(pageErrors).toEqual([]);
     await page.close();
   });
