@@ -89,4 +89,40 @@ describe('the dashboard redraws only what a delta touched', () => {
     expect((await redrawn(page)).hosts).toEqual(['h40']);
     expect(await hostOrder(page)).toEqual([...HOSTS.filter((h) => h !== 'h05'), 'h40']);
   });
+  it('replaces the grid header only when the current stage changes', async () => {
+    fixture = await startFixture();
+    const { journal } = fixture;
+    const hosts = ['a', 'b', 'c'];
+    journal.syncHosts(declare(hosts));
+    const { run, commands } = journal.createRun({
+      name: 'deploy',
+      targetKind: 'pipeline',
+      hosts,
+      stages: ['pull', 'switch'],
+      commands: ['pull', 'switch'].flatMap((op, stage) => hosts.map((hostId) => ({ stage, hostId, op }))),
+      registryHash: 'test',
+      actor: 'test',
+    });
+    const page = await browser.newPage();
+    await page.goto(`${fixture.server.url}?token=${TOKEN}`);
+    await page.waitForSelector('#grid thead th.current', { timeout: 30_000 });
+    const markHead = () =>
+      page.evaluate(() => {
+        (document.querySelector('#grid thead') as HTMLElement & { __mark?: boolean }).__mark = true;
+      });
+    const headKept = () =>
+      page.evaluate(
+        () => (document.querySelector('#grid thead') as HTMLElement & { __mark?: boolean }).__mark === true,
+      );
+    await markHead();
+    expect(await page.locator('#grid thead th.current').textContent()).toBe('1pull');
+
+    journal.transitionCommand(commands[0]!.id, 'VALIDATING');
+    await page.waitForSelector(`#grid td[data-command-id="${commands[0]!.id}"][data-status="VALIDATING"]`);
+    expect(await headKept()).toBe(true);
+
+    journal.advanceRun(run.id, 1);
+    await page.waitForFunction(() => document.querySelector('#grid thead th.current')?.textContent === '2switch');
+    expect(await headKept()).toBe(false);
+  });
 });

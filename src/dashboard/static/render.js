@@ -149,21 +149,22 @@ function renderRun(state, runId, ui, now, actions, matches) {
     ...runActions(run, actions),
   ];
   head.replaceChildren(...parts.filter((part) => part !== null && part !== false), progressBar(rows));
-  const header = el(
-    'tr',
-    {},
-    el('th', { class: 'corner' }, 'host'),
-    run.stages.map((op, i) =>
-      el(
-        'th',
-        { class: i === run.currentStage && run.status === 'RUNNING' ? 'current' : '' },
-        el('span', { class: 'stage-no' }, String(i + 1)),
-        op,
-      ),
-    ),
-  );
   tableBody(grid, () => el('thead'));
-  grid.tHead.replaceWith(el('thead', {}, header));
+  // Replaced only when it reads differently: a new header makes the browser lay out the table's
+  // columns again.
+  const current = run.status === 'RUNNING' ? run.currentStage : -1;
+  const headKey = JSON.stringify([run.stages, current]);
+  if (grid.tHead.dataset.key !== headKey) {
+    const header = el(
+      'tr',
+      {},
+      el('th', { class: 'corner' }, 'host'),
+      run.stages.map((op, i) =>
+        el('th', { class: i === current ? 'current' : '' }, el('span', { class: 'stage-no' }, String(i + 1)), op),
+      ),
+    );
+    grid.tHead.replaceWith(el('thead', { 'data-key': headKey }, header));
+  }
   const shown = rows.filter((row) => matches(row.hostId));
   // Every grid row has one height (windowed-rows.js): taller for a run where a cell shows a
   // failure's reason or a rollback's chip.
