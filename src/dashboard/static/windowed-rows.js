@@ -69,7 +69,9 @@ function draw(view) {
   // Through the CSSOM: the CSP forbids style attributes, not style properties.
   table.style.marginTop = `${first * pitch}px`;
   table.style.marginBottom = `${(rows.length - last) * pitch}px`;
-  if (view.pitch === null && body.rows.length >= 2) measure(view);
+  // Not in a hidden box (the grid below 640 px): there is nothing to measure until it shows, and
+  // its ResizeObserver then draws again.
+  if (view.pitch === null && view.height > 0 && body.rows.length >= 2) measure(view);
 }
 
 /** The row pitch and the first row's offset (below the header), read once per shape. */
