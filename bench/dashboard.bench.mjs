@@ -5,7 +5,8 @@
 // (draw the model), per delta. Each delta is one `deltas` message with one change.
 // Baseline, same page, same fleet: the same visible update written directly: the one host row's
 // "now" cell and the one grid cell replaced by hand with performance.now() around it, which is
-// the least any renderer must do for that change.
+// the least any renderer must do for that change. The page draws its tables a window at a time
+// (windowed-rows.js), so both change rows near the top, which are in the window.
 // Run: npx tsc -p tsconfig.build.json && node bench/dashboard.bench.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,11 @@ try {
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
     await cdp.send('Profiler.start');
   }
+  // BENCH_TRACE=file.json: a DevTools trace over the deltas, and the renderer's main-thread time per
+  // delta in the browser's own phases (style, layout, paint) printed at the end.
+  if (process.env.BENCH_TRACE) {
+    await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+  }
 
   // One change at a time: the next only after the page has drawn the previous one.
   const apply = [];
@@ -96,6 +102,11 @@ try {
     frame.push(timings.filter((t) => t.name === 'frame').reduce((sum, t) => sum + t.ms, 0));
   }
 
+  if (process.env.BENCH_TRACE) {
+    const trace = await browser.stopTracing();
+    (await import('node:fs')).writeFileSync(process.env.BENCH_TRACE, trace);
+    printPhases(JSON.parse(trace.toString()).traceEvents, DELTAS);
+  }
   if (cdp) {
     const { profile } = await cdp.send('Profiler.stop');
     (await import('node:fs')).writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
@@ -162,4 +173,18 @@ try {
   await server.close();
   journal.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Per delta, the main thread's time in the phases of drawing a frame, from a DevTools trace. */
+function printPhases(events, deltas) {
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  const phases = ['FunctionCall', 'UpdateLayoutTree', 'Layout', 'PrePaint', 'Paint', 'Layerize', 'Commit'];
+  const sums = new Map(phases.map((name) => [name, 0]));
+  for (const e of events) {
+    if (e.ph === 'X' && main && e.pid === main.pid && e.tid === main.tid && sums.has(e.name)) {
+      sums.set(e.name, sums.get(e.name) + e.dur / 1000);
+    }
+  }
+  console.log('\nmain thread per delta (trace), ms:');
+  for (const [name, ms] of sums) console.log(`  ${name.padEnd(18)}${(ms / deltas).toFixed(2).padStart(8)}`);
 }
