@@ -13,6 +13,7 @@ import {
 import { hostMatcher } from './host-filter.js';
 import { renderHostList } from './host-list.js';
 import { tableBody } from './keyed-rows.js';
+import { progressBar } from './progress-bar.js';
 import { rollbackChip } from './rollback-chip.js';
 import { batchTag, rolloutTags } from './rollout-tags.js';
 import { hostActions, runActions } from './run-actions.js';
@@ -205,50 +206,6 @@ function renderRun(state, runId, ui, now, actions, matches) {
 /** A failed cell shows its reason (see CORE-004). */
 function showsReason(command) {
   return command !== null && FAILED_COMMAND_STATUSES.includes(command.status) && Boolean(command.error);
-}
-
-/** One segment per command of the run, coloured by status: the run's shape at a glance. */
-function progressBar(rows) {
-  const order = [
-    'SUCCESS',
-    'ERROR',
-    'TIMEOUT',
-    'BLOCKED',
-    'ORPHANED',
-    'CANCELLED',
-    'SKIPPED',
-    'EXECUTING',
-    'VALIDATING',
-    'PENDING',
-  ];
-  // One pass: a run of 3,000 hosts has 6,000 commands to count on every render.
-  const tally = new Map();
-  let total = 0;
-  for (const row of rows) {
-    for (const { command } of row.cells) {
-      if (command === null) continue;
-      total++;
-      tally.set(command.status, (tally.get(command.status) ?? 0) + 1);
-    }
-  }
-  const counts = order.map((status) => [status, tally.get(status) ?? 0]).filter(([, n]) => n > 0);
-  const unfinished = ['PENDING', 'VALIDATING', 'EXECUTING'].reduce((sum, status) => sum + (tally.get(status) ?? 0), 0);
-  const finished = total - unfinished;
-  return el(
-    'div',
-    { class: 'progress', title: counts.map(([status, n]) => `${n} ${status}`).join(', ') },
-    el(
-      'div',
-      { class: 'progress-bar' },
-      counts.map(([status, n]) => {
-        const segment = el('span', { 'data-status': status });
-        // Through the CSSOM: the CSP forbids style attributes, not style properties.
-        segment.style.flexGrow = String(n);
-        return segment;
-      }),
-    ),
-    el('span', { class: 'progress-text mono muted' }, `${finished}/${total}`),
-  );
 }
 
 function gridCell(command, ui, now, actions, rollback) {
