@@ -1,8 +1,8 @@
 // CORE-004, "The page": with a 3,000-host fleet the host table and the grid hold only the rows in
 // view plus a margin (windowed-rows.js). In a real browser: scrolled to the end, the last host's
-// rows are on screen and follow a delta; the host filter finds a host outside the window, in the
-// table, the grid and the 390 px host list; the rows of one table keep one height when a failure
-// makes the grid's rows taller.
+// rows are on screen and follow a delta; Tab walks the host table beyond the first window; the
+// host filter finds a host outside the window, in the table, the grid and the 390 px host list;
+// the rows of one table keep one height when a failure makes the grid's rows taller.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openLiveDashboard } from '../support/chromium.js';
@@ -129,6 +129,25 @@ describe('the dashboard with 3,000 hosts draws a window of rows', () => {
     expect(await page.locator('#host-list li').count()).toBe(0);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForSelector('#host-list li[data-host="h0000"]');
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('lets Tab walk the host table past the first window, and Enter open that host’s output', async () => {
+    const { page, pageErrors } = await openLiveDashboard(browser, `${fixture.server.url}?token=${TOKEN}`, {
+      width: 1440,
+      height: 900,
+    });
+    await page.waitForSelector('#hosts tr[data-host="h0000"]', { timeout: 30_000 });
+    const target = 'h0150';
+    expect(await page.locator(`#hosts tr[data-host="${target}"]`).count()).toBe(0);
+    // Each host row has one button (its command's chip): 150 Tabs from h0000's lead to h0150's.
+    await page.focus('#hosts tr[data-host="h0000"] button');
+    for (let i = 0; i < 150; i++) await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.host);
+    expect(focused).toBe(target);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((h) => document.querySelector('#output-title')?.textContent?.includes(h), target);
     expect(pageErrors).toEqual([]);
     await page.close();
   });
