@@ -170,7 +170,8 @@ function renderRun(state, runId, ui, now, actions, matches) {
   // Every grid row has one height (windowed-rows.js): taller for a run where a cell shows a
   // failure's reason or a rollback's chip.
   const tall = rows.some((row) => row.cells.some((cell) => cell.rollback || showsReason(cell.command)));
-  grid.dataset.rows = tall ? 'tall' : 'short';
+  const shape = tall ? 'tall' : 'short';
+  if (grid.dataset.rows !== shape) grid.dataset.rows = shape;
   // Redrawn per host row, only where something the row shows changed: a command or rollback
   // record, the batch label, the selection, the ticking duration of an unfinished command, or
   // what the host's Kill button depends on (run-actions.js); only the rows in view.
@@ -198,7 +199,7 @@ function renderRun(state, runId, ui, now, actions, matches) {
           ),
       };
     },
-    grid.dataset.rows,
+    shape,
   );
   renderHostList(run, shown, ui, actions, rollout);
 }

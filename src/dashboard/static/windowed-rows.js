@@ -67,11 +67,17 @@ function draw(view) {
   const last = Math.min(rows.length, first + span);
   syncRows(body, rows.slice(first, last).map(view.toItem));
   // Through the CSSOM: the CSP forbids style attributes, not style properties.
-  table.style.marginTop = `${first * pitch}px`;
-  table.style.marginBottom = `${(rows.length - last) * pitch}px`;
+  setMargin(table, 'marginTop', first * pitch);
+  setMargin(table, 'marginBottom', (rows.length - last) * pitch);
   // Not in a hidden box (the grid below 640 px): there is nothing to measure until it shows, and
   // its ResizeObserver then draws again.
   if (view.pitch === null && view.height > 0 && body.rows.length >= 2) measure(view);
+}
+
+/** Touched only when it moves: the same window again (most deltas) leaves the layout alone. */
+function setMargin(table, side, px) {
+  const value = `${px}px`;
+  if (table.style[side] !== value) table.style[side] = value;
 }
 
 /** The row pitch and the first row's offset (below the header), read once per shape. */
