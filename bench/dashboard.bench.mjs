@@ -5,7 +5,8 @@
 // (draw the model), per delta. Each delta is one `deltas` message with one change.
 // Baseline, same page, same fleet: the same visible update written directly: the one host row's
 // "now" cell and the one grid cell replaced by hand with performance.now() around it, which is
-// the least any renderer must do for that change.
+// the least any renderer must do for that change. The page draws its tables a window at a time
+// (windowed-rows.js), so both change rows near the top, which are in the window.
 // Run: npx tsc -p tsconfig.build.json && node bench/dashboard.bench.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,9 +65,11 @@ try {
   });
   await page.goto(`${server.url}?token=${TOKEN}`);
   await page.waitForSelector('#connection[data-state="live"]', { timeout: 60_000 });
-  await page.waitForFunction((n) => document.querySelectorAll('#hosts tbody tr').length >= n, HOSTS, {
+  // The tables are drawn a window at a time (windowed-rows.js): the first host's row is there.
+  await page.waitForFunction(() => document.querySelector('#grid tr[data-host="h0000"]') !== null, null, {
     timeout: 60_000,
   });
+  const drawnRows = await page.evaluate(() => document.querySelectorAll('#hosts tbody tr, #grid tbody tr').length);
   const initial = await page.evaluate(() => window.__timings.splice(0));
   const initRender = Math.max(...initial.filter((t) => t.name === 'nixfleet:render').map((t) => t.ms));
   // BENCH_PROFILE=file.cpuprofile: the page's CPU profile over the deltas (Chrome DevTools format).
@@ -75,6 +78,11 @@ try {
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
     await cdp.send('Profiler.start');
+  }
+  // BENCH_TRACE=file.json: a DevTools trace over the deltas, and the renderer's main-thread time per
+  // delta in the browser's own phases (style, layout, paint) printed at the end.
+  if (process.env.BENCH_TRACE) {
+    await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
   }
 
   // One change at a time: the next only after the page has drawn the previous one.
@@ -94,6 +102,11 @@ try {
     frame.push(timings.filter((t) => t.name === 'frame').reduce((sum, t) => sum + t.ms, 0));
   }
 
+  if (process.env.BENCH_TRACE) {
+    const trace = await browser.stopTracing();
+    (await import('node:fs')).writeFileSync(process.env.BENCH_TRACE, trace);
+    printPhases(JSON.parse(trace.toString()).traceEvents, DELTAS);
+  }
   if (cdp) {
     const { profile } = await cdp.send('Profiler.stop');
     (await import('node:fs')).writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
@@ -101,6 +114,7 @@ try {
   // The same visible change by hand, timed the same two ways.
   const direct = [];
   const directFrame = [];
+  // Hosts h0040-h0079: in the page's window (about the first hundred rows) as the deltas' were.
   for (const command of commands.slice(DELTAS, 2 * DELTAS)) {
     const [ms, frameMs] = await page.evaluate(
       (c) =>
@@ -134,7 +148,7 @@ try {
   const total = apply.map((a, i) => a + render[i]);
   const f = (n) => n.toFixed(2).padStart(8);
   console.log(`\n${HOSTS} hosts, a run of ${HOSTS * 2} commands open; ${DELTAS} deltas of one change each`);
-  console.log(`first render (init): ${initRender.toFixed(1)} ms`);
+  console.log(`first render (init): ${initRender.toFixed(1)} ms; host and grid rows in the DOM: ${drawnRows}`);
   console.log('                                p50 ms   p95 ms');
   for (const [name, xs] of [
     ['apply (parse + model)', apply],
@@ -159,4 +173,18 @@ try {
   await server.close();
   journal.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Per delta, the main thread's time in the phases of drawing a frame, from a DevTools trace. */
+function printPhases(events, deltas) {
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  const phases = ['FunctionCall', 'UpdateLayoutTree', 'Layout', 'PrePaint', 'Paint', 'Layerize', 'Commit'];
+  const sums = new Map(phases.map((name) => [name, 0]));
+  for (const e of events) {
+    if (e.ph === 'X' && main && e.pid === main.pid && e.tid === main.tid && sums.has(e.name)) {
+      sums.set(e.name, sums.get(e.name) + e.dur / 1000);
+    }
+  }
+  console.log('\nmain thread per delta (trace), ms:');
+  for (const [name, ms] of sums) console.log(`  ${name.padEnd(18)}${(ms / deltas).toFixed(2).padStart(8)}`);
 }

@@ -14,6 +14,9 @@ export interface SnapshotLimits {
 
 export const DEFAULT_SNAPSHOT_LIMITS: SnapshotLimits = { events: 100, recentRuns: 50, runsWithCommands: 20 };
 
+/** A run's commands are bounded by its hosts and stages, so "all" needs no other bound. */
+const ALL_COMMANDS = Number.MAX_SAFE_INTEGER;
+
 export interface SyncSnapshot {
   readonly version: number;
   readonly state: SyncState;
@@ -35,7 +38,8 @@ export function readState(journal: Journal, limits: SnapshotLimits = DEFAULT_SNA
   const pipelines = newestFirst(uniqueById([...active, ...recent]));
   const withCommands = uniqueById([...active, ...recent.slice(0, limits.runsWithCommands)]);
   const commands: CommandRecord[] = [];
-  for (const run of withCommands) commands.push(...journal.listCommands({ runId: run.id }));
+  // All of them: a list's default page (1,000) left most of a 3,000-host run's grid empty.
+  for (const run of withCommands) commands.push(...journal.listCommands({ runId: run.id, limit: ALL_COMMANDS }));
   return {
     hosts: journal.listHosts(),
     commands: uniqueById([...commands, ...journal.listCommands({ activeOnly: true })]),

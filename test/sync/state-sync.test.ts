@@ -53,6 +53,29 @@ describe.each(ENGINES)('State Sync on $name', (engine) => {
       expect(init.state.hosts.map((h) => h.id)).toEqual(['web1', 'web2']);
       expect(init.state).toHaveProperty('registry', null);
     });
+
+    it('brings every command of a run larger than one page of a journal list (1,000)', async () => {
+      // 2,400 commands: more than the first page of the run's list and the newest page of the
+      // active ones together.
+      fixture = await startFixture({}, undefined, engine.newStore().store);
+      const hosts = Array.from({ length: 1200 }, (_, i) => `h${String(i).padStart(4, '0')}`);
+      fixture.journal.syncHosts(hosts.map((id) => ({ id, hostname: id, transport: 'local', tags: [] })));
+      const { run } = fixture.journal.createRun({
+        name: 'deploy',
+        targetKind: 'pipeline',
+        hosts,
+        stages: ['pull', 'switch'],
+        commands: ['pull', 'switch'].flatMap((op, stage) => hosts.map((hostId) => ({ stage, hostId, op }))),
+        registryHash: 'test',
+        actor: 'test',
+      });
+      const probe = await connect();
+      await probe.waitFor(() => probe.messages.length > 0, 15_000, 'init');
+      const init = probe.messages[0]!;
+      if (init.type !== 'init') throw new Error(`first message: ${init.type}`);
+      const ofRun = init.state.commands.filter((c) => c.runId === run.id);
+      expect(new Set(ofRun.map((c) => c.id)).size).toBe(2400);
+    });
   });
 
   describe('deltas from another process', () => {

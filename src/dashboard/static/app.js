@@ -1,6 +1,6 @@
 // The dashboard: one State Sync connection (see CORE-004), the apply / cancel buttons, and the
 // output of the selected command. It decides nothing: the server's records are shown as they are.
-import { render, renderNoAccess, renderOutput } from './render.js';
+import { onHostListShownChange, render, renderNoAccess, renderOutput } from './render.js';
 import { emptyModel, PROTOCOL_MISMATCH_CODE, PROTOCOL_VERSION, receive } from './sync-client.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
@@ -10,7 +10,7 @@ const MAX_BACKOFF_MS = 10_000;
 let model = emptyModel();
 let socket = null;
 let attempts = 0;
-const ui = { connection: 'connecting', selectedRunId: null, selectedCommandId: null, message: null };
+const ui = { connection: 'connecting', selectedRunId: null, selectedCommandId: null, message: null, hostFilter: '' };
 
 function connect() {
   const url = new URL('/ws', location.href);
@@ -235,6 +235,15 @@ function stripAnsi(text) {
 setInterval(() => {
   if (model.state?.pipelines.some((p) => p.status === 'RUNNING')) scheduleRender();
 }, 1000);
+
+// The host list is drawn only where it shows (host-list.js).
+onHostListShownChange(() => scheduleRender());
+
+// The host filter narrows the host table, the grid and the host list (host-filter.js).
+document.getElementById('host-filter').addEventListener('input', (event) => {
+  ui.hostFilter = event.target.value;
+  scheduleRender();
+});
 
 if (token) connect();
 else {

@@ -1,19 +1,20 @@
-// Table rows kept from one render to the next (see CORE-004, "The page"). A row is rebuilt only
-// when one of the values it was drawn from changed, and rows are moved only when their order
-// changed. sync-client.js replaces a changed record with a new object and leaves the others as
+// Table rows (or list items) kept from one render to the next (see CORE-004, "The page"). A row
+// is rebuilt only when one of the values it was drawn from changed, and rows are moved only when
+// their order changed. sync-client.js replaces a changed record with a new object and leaves the others as
 // they are, so comparing those values by identity finds exactly the rows a delta touched: with
 // thousands of hosts, one changed row is redrawn instead of all of them
 // (bench/dashboard.bench.mjs measures it).
 
-/** tbody -> Map(key -> { node, inputs }) */
+/** parent (a tbody, a list) -> Map(key -> { node, inputs }) */
 const drawn = new WeakMap();
 
 /**
- * Makes `tbody`'s rows those of `items`, in order. Each item is `{ key, inputs, build }`: `inputs`
- * is the list of every value the row shows (records, strings, flags), `build()` makes the row.
+ * Makes `parent`'s children (rows, list items) those of `items`, in order. Each item is
+ * `{ key, inputs, build }`: `inputs` is the list of every value the row shows (records, strings,
+ * flags), `build()` makes the row.
  */
-export function syncRows(tbody, items) {
-  const previous = drawn.get(tbody) ?? new Map();
+export function syncRows(parent, items) {
+  const previous = drawn.get(parent) ?? new Map();
   const next = new Map();
   const nodes = [];
   for (const item of items) {
@@ -21,19 +22,19 @@ export function syncRows(tbody, items) {
     let entry = old;
     if (old === undefined || !sameInputs(old.inputs, item.inputs)) {
       entry = { node: item.build(), inputs: item.inputs };
-      if (old !== undefined && old.node.parentNode === tbody) old.node.replaceWith(entry.node);
+      if (old !== undefined && old.node.parentNode === parent) old.node.replaceWith(entry.node);
     }
     next.set(item.key, entry);
     nodes.push(entry.node);
   }
-  drawn.set(tbody, next);
+  drawn.set(parent, next);
   // Rows that are gone leave first, so that the pass below only moves rows that really moved.
   const wanted = new Set(nodes);
-  for (const child of [...tbody.children]) if (!wanted.has(child)) child.remove();
-  let cursor = tbody.firstElementChild;
+  for (const child of [...parent.children]) if (!wanted.has(child)) child.remove();
+  let cursor = parent.firstElementChild;
   for (const node of nodes) {
     if (cursor === node) cursor = cursor.nextElementSibling;
-    else tbody.insertBefore(node, cursor);
+    else parent.insertBefore(node, cursor);
   }
 }
 

@@ -10,13 +10,17 @@ import {
   hostStatuses,
   runGrid,
 } from './fleet-view.js';
+import { hostMatcher } from './host-filter.js';
 import { renderHostList } from './host-list.js';
-import { syncRows, tableBody } from './keyed-rows.js';
+import { tableBody } from './keyed-rows.js';
+import { progressBar } from './progress-bar.js';
 import { rollbackChip } from './rollback-chip.js';
 import { batchTag, rolloutTags } from './rollout-tags.js';
 import { hostActions, runActions } from './run-actions.js';
+import { syncWindow } from './windowed-rows.js';
 
 export { el } from './dom.js';
+export { onHostListShownChange } from './host-list.js';
 export { renderNoAccess } from './no-access.js';
 
 const byId = (id) => document.getElementById(id);
@@ -32,8 +36,9 @@ export function render(view, actions) {
     ui.selectedRunId && state.pipelines.some((p) => p.id === ui.selectedRunId) ? ui.selectedRunId : defaultRunId(state);
   renderRegistry(state.registry);
   renderPipelines(state, ui, actions);
-  renderHosts(state, actions);
-  renderRun(state, runId, ui, now, actions);
+  const matches = hostMatcher(state.hosts, ui.hostFilter);
+  renderHosts(state, matches, actions);
+  renderRun(state, runId, ui, now, actions, matches);
   renderRuns(state, runId, now, actions);
   renderEvents(state.events);
   return runId;
@@ -80,27 +85,28 @@ function renderPipelines(state, ui, actions) {
   message.dataset.kind = ui.message?.kind ?? '';
 }
 
-function renderHosts(state, actions) {
-  byId('hosts-count').textContent = String(state.hosts.length);
-  const body = tableBody(byId('hosts'), () =>
+function renderHosts(state, matches, actions) {
+  const shown = hostStatuses(state).filter(({ host }) => matches(host.id));
+  const count = shown.length === state.hosts.length ? '' : `${shown.length}/`;
+  byId('hosts-count').textContent = `${count}${state.hosts.length}`;
+  const table = byId('hosts');
+  tableBody(table, () =>
     el('thead', {}, el('tr', {}, el('th', {}, 'host'), el('th', {}, 'now'), el('th', {}, 'last'))),
   );
-  // Redrawn per row, only where the host or one of its two commands is a different record.
-  syncRows(
-    body,
-    hostStatuses(state).map(({ host, current, last }) => ({
-      key: host.id,
-      inputs: [host, current, last],
-      build: () =>
-        el(
-          'tr',
-          { 'data-host': host.id },
-          el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
-          el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
-          el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
-        ),
-    })),
-  );
+  // Redrawn per row, only where the host or one of its two commands is a different record; only
+  // the rows in view (windowed-rows.js).
+  syncWindow(byId('hosts-wrap'), table, shown, ({ host, current, last }) => ({
+    key: host.id,
+    inputs: [host, current, last],
+    build: () =>
+      el(
+        'tr',
+        { 'data-host': host.id },
+        el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
+        el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
+        el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
+      ),
+  }));
 }
 
 function cellButton(command, actions) {
@@ -118,13 +124,14 @@ function cellButton(command, actions) {
   );
 }
 
-function renderRun(state, runId, ui, now, actions) {
+function renderRun(state, runId, ui, now, actions, matches) {
   const head = byId('run-head');
   const grid = byId('grid');
   const data = runId ? runGrid(state, runId) : null;
   if (!data) {
     head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
     byId('host-list').replaceChildren();
+    grid.style.margin = '';
     return grid.replaceChildren();
   }
   const { run, rows, rollout } = data;
@@ -143,27 +150,36 @@ function renderRun(state, runId, ui, now, actions) {
     ...runActions(run, actions),
   ];
   head.replaceChildren(...parts.filter((part) => part !== null && part !== false), progressBar(rows));
-  const header = el(
-    'tr',
-    {},
-    el('th', { class: 'corner' }, 'host'),
-    run.stages.map((op, i) =>
-      el(
-        'th',
-        { class: i === run.currentStage && run.status === 'RUNNING' ? 'current' : '' },
-        el('span', { class: 'stage-no' }, String(i + 1)),
-        op,
+  tableBody(grid, () => el('thead'));
+  // Replaced only when it reads differently: a new header makes the browser lay out the table's
+  // columns again.
+  const current = run.status === 'RUNNING' ? run.currentStage : -1;
+  const headKey = JSON.stringify([run.stages, current]);
+  if (grid.tHead.dataset.key !== headKey) {
+    const header = el(
+      'tr',
+      {},
+      el('th', { class: 'corner' }, 'host'),
+      run.stages.map((op, i) =>
+        el('th', { class: i === current ? 'current' : '' }, el('span', { class: 'stage-no' }, String(i + 1)), op),
       ),
-    ),
-  );
-  const body = tableBody(grid, () => el('thead'));
-  grid.tHead.replaceWith(el('thead', {}, header));
+    );
+    grid.tHead.replaceWith(el('thead', { 'data-key': headKey }, header));
+  }
+  const shown = rows.filter((row) => matches(row.hostId));
+  // Every grid row has one height (windowed-rows.js): taller for a run where a cell shows a
+  // failure's reason or a rollback's chip.
+  const tall = rows.some((row) => row.cells.some((cell) => cell.rollback || showsReason(cell.command)));
+  const shape = tall ? 'tall' : 'short';
+  if (grid.dataset.rows !== shape) grid.dataset.rows = shape;
   // Redrawn per host row, only where something the row shows changed: a command or rollback
   // record, the batch label, the selection, the ticking duration of an unfinished command, or
-  // what the host's Kill button depends on (run-actions.js).
-  syncRows(
-    body,
-    rows.map((row) => {
+  // what the host's Kill button depends on (run-actions.js); only the rows in view.
+  syncWindow(
+    byId('grid-wrap'),
+    grid,
+    shown,
+    (row) => {
       const inputs = [rollout?.labels.get(row.hostId) ?? null, run.id, run.status, run.killRequested === true];
       inputs.push((run.killHosts ?? []).includes(row.hostId));
       for (const { command, rollback } of row.cells) {
@@ -182,45 +198,15 @@ function renderRun(state, runId, ui, now, actions) {
             row.cells.map(({ command, rollback }) => gridCell(command, ui, now, actions, rollback)),
           ),
       };
-    }),
+    },
+    shape,
   );
-  renderHostList(run, rows, ui, actions, rollout);
+  renderHostList(run, shown, ui, actions, rollout);
 }
 
-/** One segment per command of the run, coloured by status: the run's shape at a glance. */
-function progressBar(rows) {
-  const commands = rows.flatMap((row) => row.cells.map((cell) => cell.command).filter(Boolean));
-  const order = [
-    'SUCCESS',
-    'ERROR',
-    'TIMEOUT',
-    'BLOCKED',
-    'ORPHANED',
-    'CANCELLED',
-    'SKIPPED',
-    'EXECUTING',
-    'VALIDATING',
-    'PENDING',
-  ];
-  const counts = order
-    .map((status) => [status, commands.filter((c) => c.status === status).length])
-    .filter(([, n]) => n > 0);
-  const finished = commands.filter((c) => !['PENDING', 'VALIDATING', 'EXECUTING'].includes(c.status)).length;
-  return el(
-    'div',
-    { class: 'progress', title: counts.map(([status, n]) => `${n} ${status}`).join(', ') },
-    el(
-      'div',
-      { class: 'progress-bar' },
-      counts.map(([status, n]) => {
-        const segment = el('span', { 'data-status': status });
-        // Through the CSSOM: the CSP forbids style attributes, not style properties.
-        segment.style.flexGrow = String(n);
-        return segment;
-      }),
-    ),
-    el('span', { class: 'progress-text mono muted' }, `${finished}/${commands.length}`),
-  );
+/** A failed cell shows its reason (see CORE-004). */
+function showsReason(command) {
+  return command !== null && FAILED_COMMAND_STATUSES.includes(command.status) && Boolean(command.error);
 }
 
 function gridCell(command, ui, now, actions, rollback) {
@@ -246,9 +232,7 @@ function gridCell(command, ui, now, actions, rollback) {
     el('div', { class: 'cell-status' }, command.status),
     el('div', { class: 'cell-detail' }, detail),
     // A failure says why right in the grid; the title keeps the whole text.
-    FAILED_COMMAND_STATUSES.includes(command.status) && command.error
-      ? el('div', { class: 'cell-reason' }, command.error)
-      : null,
+    showsReason(command) ? el('div', { class: 'cell-reason' }, command.error) : null,
     rollback ? rollbackChip(rollback, actions) : null,
   );
 }
