@@ -68,19 +68,18 @@ export async function storeFor(ctx: CommandContext): Promise<{ store?: string }>
 
 /** A string setting of the fleet file, or undefined (no file, not YAML, not set, empty). */
 async function settingOf(file: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
-  let configured: unknown;
+  let text: string;
   try {
-    const text = await readFile(file, 'utf8');
-    // YAML can spell a key without its own letters only with a backslash escape in a quoted
-    // scalar: a file with neither cannot set it, and is not parsed (the yaml package costs
-    // about 30 ms of a start on Node 20; see CORE-005, start-up).
-    if (!text.includes(key) && !text.includes('\\')) return undefined;
-    const { parse } = await import('yaml');
-    configured = (parse(text) as { settings?: Record<string, unknown> } | null)?.settings?.[key];
+    text = await readFile(file, 'utf8');
   } catch {
-    configured = undefined;
+    return undefined;
   }
-  return typeof configured === 'string' && configured !== '' ? configured : undefined;
+  // YAML can spell a key without its own letters only with a backslash escape in a quoted
+  // scalar: a file with neither cannot set it, and is not parsed (the yaml package costs
+  // about 30 ms of a start on Node 20; see CORE-005, start-up).
+  if (!text.includes(key) && !text.includes('\\')) return undefined;
+  const { parsedSetting } = await import('./fleet-setting.js');
+  return parsedSetting(text, key);
 }
 
 async function readable(file: string): Promise<boolean> {

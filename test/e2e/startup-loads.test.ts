@@ -1,14 +1,30 @@
 // Start-up (see CORE-005, start-up): each read-only command loads only what it uses. The real CLI
-// runs with a hook that logs every module it loads (test/support/module-log-hook.mjs); `runs` and
+// runs with a hook that logs every module it loads (test/support/module-log-hook.mjs); a file of
+// the bundle (dist/bundle/, what ships) counts as the sources it holds (its meta.json). `runs` and
 // `show` read the journal without the fleet compiler, and still find the data directory and store
 // that the fleet file's settings name, however the file spells them.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, ROOT, runCli } from '../support/cli.js';
 
 const HOOK = pathToFileURL(join(ROOT, 'test/support/module-log-hook.mjs')).href;
+const BUNDLE = join(ROOT, 'dist/bundle');
+
+/** Bundles dist/ again when tsc rebuilt it since (bin/nixfleet.js would run dist/cli/ then). */
+function freshBundle(): Record<string, readonly string[]> {
+  const mtime = (path: string) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  if (mtime(join(BUNDLE, 'main.js')) < mtime(join(ROOT, 'dist/cli/main.js'))) {
+    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs')], { cwd: ROOT });
+  }
+  const meta = JSON.parse(readFileSync(join(BUNDLE, 'meta.json'), 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, unknown> }>;
+  };
+  return Object.fromEntries(Object.entries(meta.outputs).map(([file, { inputs }]) => [file, Object.keys(inputs)]));
+}
+let sourcesOf: Record<string, readonly string[]>;
 
 const FLEET = `version: 1
 hosts:
@@ -20,7 +36,10 @@ pipelines:
   greet: { ops: [hello] }
 `;
 
-/** The modules one run of the CLI loaded, as paths below the package (node_modules/x/..., dist/...). */
+/**
+ * The modules one run of the CLI loaded, as paths below the package (node_modules/x/..., dist/...):
+ * each file of the bundle, then the sources it holds.
+ */
 async function modulesLoadedBy(cwd: string, args: readonly string[]): Promise<string[]> {
   const log = join(makeTempDir({}, 'nixfleet-modules-'), 'loaded.txt');
   const result = await runCli(cwd, args, { env: { NODE_OPTIONS: `--import ${HOOK}`, NIXFLEET_MODULE_LOG: log } });
@@ -30,7 +49,8 @@ async function modulesLoadedBy(cwd: string, args: readonly string[]): Promise<st
   return readFileSync(log, 'utf8')
     .split('\n')
     .filter((url) => url.startsWith(root))
-    .map((url) => url.slice(root.length));
+    .map((url) => url.slice(root.length))
+    .flatMap((path) => [path, ...(sourcesOf[path] ?? [])]);
 }
 
 const packagesIn = (modules: readonly string[]) =>
@@ -42,12 +62,18 @@ const RUNNING = ['execa', 'chokidar', 'synckit', 'pg', 'ws'];
 describe('what a read-only command loads', { timeout: 120_000 }, () => {
   let dir: string;
   beforeAll(async () => {
+    sourcesOf = freshBundle();
     dir = makeTempDir({ 'fleet.yaml': FLEET });
     expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
   });
 
-  it('--help loads no package and no command', async () => {
+  it('--help runs the bundle, and loads no package and no command', async () => {
     const modules = await modulesLoadedBy(dir, ['--help']);
+    expect(modules).toContain('dist/bundle/main.js');
+    expect(modules.filter((path) => path.startsWith('dist/cli/'))).toEqual([
+      'dist/cli/main.js',
+      'dist/cli/help-text.js',
+    ]);
     expect([...packagesIn(modules)]).toEqual([]);
     expect(modules.filter((path) => path.startsWith('dist/cli/commands/'))).toEqual([]);
   });
@@ -73,6 +99,9 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
       expect(packages.has('yaml'), args[0]).toBe(true);
       for (const name of ['better-sqlite3', ...RUNNING]) expect(packages.has(name), `${args[0]}: ${name}`).toBe(false);
       expect(modules, args[0]).not.toContain('dist/store/journal.js');
+      // The validators compiled at build time, found next to the bundle: ajv's compiler stays unloaded.
+      expect(modules, args[0]).toContain('dist/bundle/fleet-validators.js');
+      expect(modules, args[0]).not.toContain('node_modules/ajv/dist/2020.js');
     }
   });
 });
