@@ -9,12 +9,13 @@
 // compile-worker-entry.js (src/watch/compile-in-worker.ts) and pg-worker-entry.js
 // (src/store/postgres/postgres-journal.ts).
 //
-// Of the packages only yaml is bundled (its 73 files are most of what validate, list and plan
-// load). The others stay in node_modules, loaded as before: what only running commands, the
-// dashboard or the PostgreSQL journal use; ajv, whose validators' helpers are three small files
-// and whose compiler the code imports by name at run time (an import() of a CommonJS module
-// gets its named exports from Node, not from a bundle); better-sqlite3 and pg, which have native
-// or optional parts a bundle cannot hold. meta.json says which sources each output file holds.
+// Of the packages, yaml (73 files, most of what validate, list and plan load) and the validators'
+// ajv helpers are bundled: both are CommonJS, and an ES module import of CommonJS first loads
+// Node's CommonJS export scanner. The others stay in node_modules, loaded as before: what only
+// running commands, the dashboard or the PostgreSQL journal use; ajv's compiler, which the code
+// imports by name at run time (an import() of a CommonJS module gets its named exports from
+// Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
+// cannot hold. meta.json says which sources each output file holds.
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,17 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['ajv', 'better-sqlite3', 'chokidar', 'execa', 'pg', 'picomatch', 'synckit', 'tinyglobby', 'ws'],
+  external: [
+    'ajv/dist/2020.js',
+    'better-sqlite3',
+    'chokidar',
+    'execa',
+    'pg',
+    'picomatch',
+    'synckit',
+    'tinyglobby',
+    'ws',
+  ],
   // yaml and ajv's helpers are CommonJS; in an ES module bundle their require() of Node's
   // built-ins needs a real require.
   banner: {
