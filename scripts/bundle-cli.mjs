@@ -16,14 +16,16 @@
 // imports by name at run time (an import() of a CommonJS module gets its named exports from
 // Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
 // cannot hold. meta.json says which sources each output file holds.
-import { rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = resolve(root, 'dist/bundle');
-rmSync(outdir, { recursive: true, force: true });
+const target = resolve(root, 'dist/bundle');
+// Built beside it and then swapped in, so that a CLI starting meanwhile finds the whole old
+// bundle, the whole new one, or none (then bin/nixfleet.js runs dist/cli/), never half of one.
+const outdir = `${target}.${process.pid}`;
 const result = await build({
   absWorkingDir: root,
   entryPoints: {
@@ -59,4 +61,9 @@ const result = await build({
 });
 // Which sources each output file holds: test/e2e/startup-loads.test.ts reads it to tell which
 // modules a command loaded.
-writeFileSync(resolve(outdir, 'meta.json'), JSON.stringify(result.metafile));
+writeFileSync(
+  resolve(outdir, 'meta.json'),
+  JSON.stringify(result.metafile).replaceAll(`dist/bundle.${process.pid}/`, 'dist/bundle/'),
+);
+rmSync(target, { recursive: true, force: true });
+renameSync(outdir, target);
