@@ -75,8 +75,8 @@ async function settingOf(file: string, key: 'dataDir' | 'store'): Promise<string
     return undefined;
   }
   // YAML can spell a key without its own letters only with a backslash escape in a quoted
-  // scalar: a file with neither cannot set it, and is not parsed (the yaml package costs
-  // about 30 ms of a start on Node 20; see CORE-005, start-up).
+  // scalar: a file with neither cannot set it, and is not parsed (loading yaml would be a good
+  // part of the start of `runs` or `show`; see CORE-005, start-up).
   if (!text.includes(key) && !text.includes('\\')) return undefined;
   const { parsedSetting } = await import('./fleet-setting.js');
   return parsedSetting(text, key);

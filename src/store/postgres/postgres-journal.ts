@@ -34,13 +34,13 @@ let worker: ((request: PgRequest) => PgReply) | undefined;
 
 // synckit (about 20 files) loads only when a PostgreSQL journal is used, not at every start of the
 // CLI (see CORE-005, start-up). openJournal is synchronous, so this is a require, not an import().
-function createSyncFn(): (request: PgRequest) => PgReply {
+function startWorker(): (request: PgRequest) => PgReply {
   const synckit = createRequire(import.meta.url)('synckit') as typeof Synckit;
   return synckit.createSyncFn<(request: PgRequest) => Promise<PgReply>>(ENTRY);
 }
 
 function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
-  worker ??= createSyncFn();
+  worker ??= startWorker();
   const reply = worker(request);
   if (reply.ok) return reply.value;
   if (isConnectionLoss(reply.error)) {
