@@ -1,7 +1,13 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
 import module from 'node:module';
 
 // Node 22.1 and newer keep compiled code between starts; on Node 20 this is absent and skipped.
 module.enableCompileCache?.();
-const { main } = await import('../dist/cli/main.js');
+// What ships is the bundle (scripts/bundle-cli.mjs; see CORE-005, start-up). A dist/ that tsc
+// rebuilt after the bundle was made is newer than it, and then runs as tsc built it.
+const bundle = new URL('../dist/bundle/main.js', import.meta.url);
+const built = new URL('../dist/cli/main.js', import.meta.url);
+const mtime = (url) => statSync(url, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const { main } = await import(mtime(bundle) >= mtime(built) ? bundle.href : built.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -4,9 +4,7 @@
 // the embedded SQLite journal in the data directory.
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parse } from 'yaml';
-import { DEFAULTS } from '../config/compile-registry.js';
-import { loadRegistry } from '../config/load.js';
+import { DEFAULTS } from '../config/defaults.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import { isPostgresUrl } from '../store/store-url.js';
@@ -24,6 +22,9 @@ export function dataDirOverride(ctx: CommandContext): string | undefined {
 }
 
 export async function loadFleet(ctx: CommandContext): Promise<Registry> {
+  // The compiler (yaml, the schema, the checks) loads only in the commands that compile the fleet,
+  // not in those that only read the journal (see CORE-005, start-up).
+  const { loadRegistry } = await import('../config/load.js');
   const dataDir = dataDirOverride(ctx);
   return loadRegistry(fleetFilePath(ctx), { cwd: ctx.io.cwd, ...(dataDir !== undefined ? { dataDir } : {}) });
 }
@@ -67,15 +68,18 @@ export async function storeFor(ctx: CommandContext): Promise<{ store?: string }>
 
 /** A string setting of the fleet file, or undefined (no file, not YAML, not set, empty). */
 async function settingOf(file: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
-  let configured: unknown;
+  let text: string;
   try {
-    configured = (parse(await readFile(file, 'utf8')) as { settings?: Record<string, unknown> } | null)?.settings?.[
-      key
-    ];
+    text = await readFile(file, 'utf8');
   } catch {
-    configured = undefined;
+    return undefined;
   }
-  return typeof configured === 'string' && configured !== '' ? configured : undefined;
+  // YAML can spell a key without its own letters only with a backslash escape in a quoted
+  // scalar: a file with neither cannot set it, and is not parsed (loading yaml would be a good
+  // part of the start of `runs` or `show`; see CORE-005, start-up).
+  if (!text.includes(key) && !text.includes('\\')) return undefined;
+  const { parsedSetting } = await import('./fleet-setting.js');
+  return parsedSetting(text, key);
 }
 
 async function readable(file: string): Promise<boolean> {

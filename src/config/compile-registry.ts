@@ -13,21 +13,12 @@ import type {
   SecretSource,
   Settings,
 } from '../registry/types.js';
+import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
 import type { Duration, RollbackFile } from './fleet-file.js';
 import type { MergedFleet } from './merged-fleet.js';
 import { compileRollout } from './rollout-compile.js';
 import { selectorText } from './semantic-checks.js';
-
-export const DEFAULTS = {
-  concurrency: 10,
-  dataDir: '.nixfleet',
-  shell: '/bin/sh',
-  timeoutMs: 600_000,
-  strictHostKeyChecking: 'accept-new',
-  connectTimeoutMs: 10_000,
-  multiplex: true,
-} as const;
 
 export interface CompileOptions {
   /** Overrides settings.dataDir (already absolute, or relative to the working directory). */

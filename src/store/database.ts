@@ -3,11 +3,17 @@
 // synchronous=NORMAL (in WAL a crash of the process loses nothing committed; only a power loss
 // can drop the last transactions). Then brings the schema up to date.
 import { readFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import { JournalError } from './journal-error.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
-export type SqliteDatabase = Database.Database;
+export type SqliteDatabase = BetterSqlite3.Database;
+
+// better-sqlite3 is CommonJS: required, not imported, because an ES module import of CommonJS
+// first loads Node's CommonJS export scanner, several milliseconds of every `runs` or `show`
+// (see CORE-005, start-up).
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 
 export const BUSY_TIMEOUT_MS = 5000;
 

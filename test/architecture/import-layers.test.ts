@@ -47,6 +47,10 @@ describe('the import graph of src/', () => {
     expect([...folders].filter((folder) => RANK[folder] === undefined)).toEqual([]);
   });
 
+  it('reads import() too: the CLI loads the fleet compiler only where it is used (CORE-005, start-up)', () => {
+    expect(graph.get(join(SRC, 'cli/load-fleet.ts'))).toContain(join(SRC, 'config/load.ts'));
+  });
+
   it('only imports downwards between folders', () => {
     const upward: string[] = [];
     for (const [file, targets] of graph) {

@@ -3,8 +3,9 @@
 // (synckit) until the worker answers, which keeps the SQLite path untouched. The worker also runs
 // the owner's lease heartbeat, independent of what the main thread is doing.
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { createSyncFn } from 'synckit';
+import type * as Synckit from 'synckit';
 import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
 import { StoreUnavailableError } from '../store-unavailable-error.js';
@@ -31,8 +32,15 @@ const ENTRY = import.meta.url.endsWith('.ts')
 
 let worker: ((request: PgRequest) => PgReply) | undefined;
 
+// synckit (about 20 files) loads only when a PostgreSQL journal is used, not at every start of the
+// CLI (see CORE-005, start-up). openJournal is synchronous, so this is a require, not an import().
+function startWorker(): (request: PgRequest) => PgReply {
+  const synckit = createRequire(import.meta.url)('synckit') as typeof Synckit;
+  return synckit.createSyncFn<(request: PgRequest) => Promise<PgReply>>(ENTRY);
+}
+
 function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
-  worker ??= createSyncFn<(request: PgRequest) => Promise<PgReply>>(ENTRY);
+  worker ??= startWorker();
   const reply = worker(request);
   if (reply.ok) return reply.value;
   if (isConnectionLoss(reply.error)) {

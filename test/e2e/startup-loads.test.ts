@@ -1,0 +1,125 @@
+// Start-up (see CORE-005, start-up): each read-only command loads only what it uses. The real CLI
+// runs with a hook that logs every module it loads (test/support/module-log-hook.mjs); a file of
+// the bundle (dist/bundle/, what ships) counts as the sources it holds (its meta.json). `runs` and
+// `show` read the journal without the fleet compiler, and still find the data directory and store
+// that the fleet file's settings name, however the file spells them.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, ROOT, runCli } from '../support/cli.js';
+
+const HOOK = pathToFileURL(join(ROOT, 'test/support/module-log-hook.mjs')).href;
+const BUNDLE = join(ROOT, 'dist/bundle');
+
+/** Bundles dist/ again when tsc rebuilt it since (bin/nixfleet.js would run dist/cli/ then). */
+function freshBundle(): Record<string, readonly string[]> {
+  const mtime = (path: string) => statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  if (mtime(join(BUNDLE, 'main.js')) < mtime(join(ROOT, 'dist/cli/main.js'))) {
+    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs')], { cwd: ROOT });
+  }
+  const meta = JSON.parse(readFileSync(join(BUNDLE, 'meta.json'), 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, unknown> }>;
+  };
+  return Object.fromEntries(Object.entries(meta.outputs).map(([file, { inputs }]) => [file, Object.keys(inputs)]));
+}
+let sourcesOf: Record<string, readonly string[]>;
+
+const FLEET = `version: 1
+hosts:
+  web1: {}
+ops:
+  hello:
+    run: echo hello {{ host.name }}
+pipelines:
+  greet: { ops: [hello] }
+`;
+
+/**
+ * The modules one run of the CLI loaded, as paths below the package (node_modules/x/..., dist/...):
+ * each file of the bundle, then the sources it holds.
+ */
+async function modulesLoadedBy(cwd: string, args: readonly string[]): Promise<string[]> {
+  const log = join(makeTempDir({}, 'nixfleet-modules-'), 'loaded.txt');
+  const result = await runCli(cwd, args, { env: { NODE_OPTIONS: `--import ${HOOK}`, NIXFLEET_MODULE_LOG: log } });
+  expect(result.stderr).toBe('');
+  expect(result.exitCode).toBe(0);
+  const root = `${pathToFileURL(ROOT).href}/`;
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((url) => url.startsWith(root))
+    .map((url) => url.slice(root.length))
+    .flatMap((path) => [path, ...(sourcesOf[path] ?? [])]);
+}
+
+const packagesIn = (modules: readonly string[]) =>
+  new Set(modules.flatMap((path) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? []));
+
+// What only `apply`, `watch`, `serve` and the PostgreSQL journal need.
+const RUNNING = ['execa', 'chokidar', 'synckit', 'pg', 'ws'];
+
+describe('what a read-only command loads', { timeout: 120_000 }, () => {
+  let dir: string;
+  beforeAll(async () => {
+    sourcesOf = freshBundle();
+    dir = makeTempDir({ 'fleet.yaml': FLEET });
+    expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
+  });
+
+  it('--help runs the bundle, and loads no package and no command', async () => {
+    const modules = await modulesLoadedBy(dir, ['--help']);
+    expect(modules).toContain('dist/bundle/main.js');
+    expect([...packagesIn(modules)]).toEqual([]);
+    expect(modules.filter((path) => path.startsWith('dist/cli/commands/'))).toEqual([]);
+  });
+
+  it('runs and show read the journal without yaml, the schema, the fleet compiler or the engine', async () => {
+    for (const args of [['runs'], ['show', 'r1']]) {
+      const modules = await modulesLoadedBy(dir, args);
+      const packages = packagesIn(modules);
+      expect(packages.has('better-sqlite3'), args[0]).toBe(true);
+      for (const name of ['yaml', 'ajv', 'tinyglobby', ...RUNNING])
+        expect(packages.has(name), `${args[0]}: ${name}`).toBe(false);
+      expect(
+        modules.filter((path) => /^dist\/(engine|sync|watch)\//.test(path) || path === 'dist/config/load.js'),
+        args[0],
+      ).toEqual([]);
+    }
+  });
+
+  it('validate, list and plan compile the fleet without the journal or anything that runs commands', async () => {
+    for (const args of [['validate'], ['list'], ['plan', 'greet']]) {
+      const modules = await modulesLoadedBy(dir, args);
+      const packages = packagesIn(modules);
+      expect(packages.has('yaml'), args[0]).toBe(true);
+      for (const name of ['better-sqlite3', ...RUNNING]) expect(packages.has(name), `${args[0]}: ${name}`).toBe(false);
+      expect(modules, args[0]).not.toContain('dist/store/journal.js');
+      // The validators compiled at build time, found next to the bundle: ajv's compiler stays unloaded.
+      expect(modules, args[0]).toContain('dist/bundle/fleet-validators.js');
+      expect(modules, args[0]).not.toContain('node_modules/ajv/dist/2020.js');
+    }
+  });
+});
+
+describe('runs and show still follow the settings of the fleet file', { timeout: 120_000 }, () => {
+  it('finds the journal in settings.dataDir, written plainly or with an escaped key', async () => {
+    for (const key of ['dataDir', '"data\\x44ir"']) {
+      const dir = makeTempDir({ 'fleet.yaml': `${FLEET}settings:\n  ${key}: state\n` });
+      expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
+      const runs = await runCli(dir, ['runs']);
+      expect(runs.exitCode, key).toBe(0);
+      expect(runs.stdout, key).toMatch(/^r1\s+greet\s+COMPLETE/m);
+      const show = await runCli(dir, ['show', 'r1']);
+      expect(show.exitCode, key).toBe(0);
+      expect(show.stdout, key).toContain('run r1: pipeline greet');
+    }
+  });
+
+  it('reads settings.store, written with an escaped key, and refuses a URL that is not PostgreSQL', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': `${FLEET}settings:\n  "\\x73tore": mysql://db/fleet\n` });
+    const runs = await runCli(dir, ['runs']);
+    expect(runs.exitCode).toBe(2);
+    expect(runs.stderr).toMatch(/settings\.store in .*fleet\.yaml: `mysql:\/\/db\/fleet` is not a PostgreSQL URL/);
+  });
+});
