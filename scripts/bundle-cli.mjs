@@ -6,8 +6,9 @@
 // paths the code computes from import.meta.url still resolve: ../../schemas/, ../../package.json,
 // the dashboard's src/dashboard/static/. The files it loads next to itself are entry points here,
 // under the names it looks for: fleet-validators.js (src/config/schema.ts),
-// compile-worker-entry.js (src/watch/compile-in-worker.ts) and pg-worker-entry.js
-// (src/store/postgres/postgres-journal.ts).
+// compile-worker-entry.js (src/watch/compile-in-worker.ts), pg-worker-entry.js
+// (src/store/postgres/postgres-journal.ts) and spawner-process.js
+// (src/engine/transports/spawner/spawner-client.ts).
 //
 // Of the packages, yaml (73 files, most of what validate, list and plan load) and the validators'
 // ajv helpers are bundled: both are CommonJS, and an ES module import of CommonJS first loads
@@ -33,6 +34,7 @@ const result = await build({
     'fleet-validators': 'dist/config/fleet-validators.js',
     'compile-worker-entry': 'dist/watch/compile-worker-entry.js',
     'pg-worker-entry': 'dist/store/postgres/pg-worker-entry.js',
+    'spawner-process': 'dist/engine/transports/spawner/spawner-process.js',
   },
   outdir,
   bundle: true,

@@ -37,6 +37,7 @@ describe('the paths the bundle computes from import.meta.url', () => {
         'dist/bundle/compile-worker-entry.js',
         'dist/bundle/fleet-validators.js',
         'dist/bundle/pg-worker-entry.js',
+        'dist/bundle/spawner-process.js',
         'package.json',
         'schemas/fleet.schema.json',
       ]),
