@@ -11,6 +11,11 @@
 // versions are contiguous; the other 480 are raw sockets that do the handshake and read every
 // byte without parsing, so the clients' own CPU (one process for all 500) does not swamp what
 // is measured: the server's fan-out.
+// Options: BENCH_ONLY=nixfleet skips the baseline; BENCH_PROFILE=dir writes the server's CPU
+// profile; BENCH_TRACE=1 prints, per batch, how late the server read it, how long its writes
+// took and when the samplers got it; BENCH_POLL_MS sets the server's poll period;
+// BENCH_SAMPLERS=plain makes the samplers offer no permessage-deflate, so they get plain frames
+// and skip `ws`'s asynchronous inflate (CORE-004, "Measured", says what that part costs).
 // Run: npx tsc -p tsconfig.build.json && node bench/sync.bench.mjs
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +32,8 @@ const CHANGES = 2000;
 const DEADLINE_MS = 30_000;
 const TOKEN = 'bench-token-0123456789abcdef';
 const SELF = fileURLToPath(import.meta.url);
+/** BENCH_SAMPLERS=plain: the sampling clients offer no compression (see the header). */
+const SAMPLERS_PLAIN = process.env.BENCH_SAMPLERS === 'plain';
 const role = process.argv[2];
 
 if (role === 'nixfleet-server') await nixfleetServer(process.argv[3]);
@@ -56,7 +63,14 @@ async function nixfleetServer(dataDir) {
   const { openJournal } = await import('../dist/store/journal.js');
   const { startSyncServer } = await import('../dist/sync/sync-server.js');
   const journal = openJournal(dataDir);
-  const server = await startSyncServer({ journal, token: TOKEN, port: 0, beaconIntervalMs: 600_000 });
+  const pollIntervalMs = process.env.BENCH_POLL_MS ? Number(process.env.BENCH_POLL_MS) : undefined;
+  const server = await startSyncServer({
+    journal,
+    token: TOKEN,
+    port: 0,
+    beaconIntervalMs: 600_000,
+    ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }),
+  });
   const memory = trackPeakMemory();
   if (process.env.BENCH_TRACE) {
     // Where the latency arises: at read time (journal -> server) or after (server -> client).
@@ -66,7 +80,10 @@ async function nixfleetServer(dataDir) {
       const t = Date.now();
       original(changes);
       const lag = changes.map((c) => t - (c.change.event?.timestamp ?? t));
-      trace.push(`${changes.length} lagMax=${Math.max(...lag)} write=${Date.now() - t}`);
+      const done = Date.now();
+      trace.push(
+        `${changes.length} lagMax=${Math.max(...lag)} write=${done - t} last=${changes.at(-1).version} done=${done}`,
+      );
     };
     process.on('exit', () => console.error(trace.join('\n')));
     setTimeout(() => console.error(trace.join('\n')), 20000).unref();
@@ -143,8 +160,11 @@ async function writer(dataDir, count, relayPort) {
 
 function sampler(port, received, expectsInit) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${TOKEN}&protocol=2`);
-    const state = { ws, version: null, latencies: [], contiguous: true, last: 0 };
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${port}/ws?token=${TOKEN}&protocol=2`,
+      SAMPLERS_PLAIN ? { perMessageDeflate: false } : {},
+    );
+    const state = { ws, version: null, latencies: [], contiguous: true, last: 0, arrivals: [] };
     ws.on('message', (data) => {
       const at = Date.now();
       const message = JSON.parse(data);
@@ -154,6 +174,7 @@ function sampler(port, received, expectsInit) {
       }
       // nixfleet sends one `deltas` message per batch (protocol 2); the baseline one `delta` each.
       const deltas = message.type === 'deltas' ? message.changes : message.type === 'delta' ? [message] : [];
+      if (deltas.length > 0) state.arrivals.push([deltas.at(-1).version, at, Date.now() - at]);
       for (const delta of deltas) {
         if (state.version !== null && delta.version !== state.version + 1) state.contiguous = false;
         if (state.version === null && delta.version !== 1) state.contiguous = false;
@@ -237,7 +258,25 @@ async function measure(name, startServer, triggerBurst, expectsInit) {
   for (const s of samplers) s.ws.terminate();
   for (const d of drainers) d.socket.destroy();
   const peak = await Promise.race([ask('report'), new Promise((resolve) => setTimeout(() => resolve({}), 15_000))]);
+  // Gone before the data directory is removed, or its journal check reports the deletion.
+  const exited = new Promise((resolve) => {
+    child.once('exit', resolve);
+    setTimeout(resolve, 5_000).unref();
+  });
   child.send('exit');
+  await exited;
+  if (process.env.BENCH_TRACE) {
+    // Per batch (by its last version): when the samplers got it, and how long parsing took.
+    const byLast = new Map();
+    for (const s of samplers)
+      for (const [v, at, parse] of s.arrivals) byLast.set(v, [...(byLast.get(v) ?? []), [at, parse]]);
+    for (const [v, list] of byLast) {
+      const ats = list.map((x) => x[0]);
+      console.error(
+        `sampled last=${v} first=${Math.min(...ats)} lastAt=${Math.max(...ats)} parse=${Math.max(...list.map((x) => x[1]))}`,
+      );
+    }
+  }
   const latencies = samplers.flatMap((s) => s.latencies).sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
   return {

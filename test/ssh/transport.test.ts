@@ -1,6 +1,7 @@
 // The ssh transport against a real sshd on 127.0.0.1 (see CORE-007). The "remote" side is this
 // machine, so remote processes are checked with kill(pid, 0) after reading the pids they wrote.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
@@ -124,6 +125,25 @@ describe('env and quoting', () => {
     expect(result.exitCode).toBe(0);
     for (const [name, value] of Object.entries(env)) expect(result.output).toContain(`${name}=[${value}]\n`);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('names the login shell manages itself (RANDOM, SECONDS, UID) reach the command as given', async () => {
+    // The login shell of the test account is bash: exported, RANDOM would arrive as a fresh
+    // random number and UID not at all (read-only), so these must go through `env`.
+    const env = { RANDOM: '4242', SECONDS: '77', UID: 'not-a-uid', PLAIN: 'p' };
+    const command = Object.keys(env)
+      .map((name) => `printf '%s=[%s]\\n' ${name} "$${name}"`)
+      .join('; ');
+    const result = await run(transport(), command, { env, cwd: work });
+    expect(result.exitCode).toBe(0);
+    for (const [name, value] of Object.entries(env)) expect(result.output).toContain(`${name}=[${value}]\n`);
+  });
+
+  it("the op's HOME does not move the cwd: `cd ~/...` uses the login user's home", async () => {
+    const home = userInfo().homedir;
+    const result = await run(transport(), 'pwd; printf "%s\\n" "$HOME"', { env: { HOME: work }, cwd: '~' });
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toBe(`${home}\n${work}\n`);
   });
 
   it('the command line itself reaches the remote shell unchanged', async () => {

@@ -28,7 +28,8 @@ export function startLine(token: string, pgid: number): string {
 }
 
 /**
- * `printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && exec env K=V ... <shell> -c <command>`.
+ * `printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && export K=V ... && exec <shell> -c <command>`
+ * (`exec env K=V ... <shell>` when a name is one the login shell manages itself, see below).
  * sshd starts the login shell in a new session (setsid), so `$$` is also the process group id;
  * `exec` keeps that pid through `env` and the op's shell, so killing the group later reaches the
  * whole command tree (see CORE-007, timeouts). The token goes to stderr so stdout stays the
@@ -41,11 +42,47 @@ export function buildRemoteCommand(options: RemoteCommandOptions): string {
   const secret = options.privateEnv !== undefined && Object.keys(options.privateEnv).length > 0;
   if (secret) parts.push(preambleReader(options.privateEnv ?? {}));
   parts.push(remoteLifeline(options.tag));
+  const assignments = Object.entries(options.env).map(([name, value]) => shellQuote(`${name}=${value}`));
+  // `export` is a builtin, `env` one more program start on every command (CORE-007, "Against bare
+  // OpenSSH"); a name the login shell treats specially keeps `env`, which passes it as given.
+  const exportable = Object.keys(options.env).every(isPlainVariable);
+  // After the `cd`, as with `env`: the op's HOME or CDPATH must not change where `cd` goes.
   if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
-  parts.push('exec env');
-  for (const [name, value] of Object.entries(options.env)) parts.push(shellQuote(`${name}=${value}`));
+  if (exportable && assignments.length > 0) parts.push(`export ${assignments.join(' ')} &&`);
+  parts.push(exportable ? 'exec' : `exec env ${assignments.join(' ')}`);
   parts.push(shellQuote(options.shell), '-c', shellQuote(options.command));
   return parts.join(' ');
+}
+
+/**
+ * Names bash keeps read-only (export fails) or computes on every use (RANDOM, SECONDS: the
+ * exported value would not be the one given); dash and other POSIX shells have none beyond these.
+ */
+const SHELL_MANAGED = new Set([
+  'BASHOPTS',
+  'BASHPID',
+  'BASH_ARGV0',
+  'BASH_COMMAND',
+  'BASH_SUBSHELL',
+  'BASH_VERSINFO',
+  'EPOCHREALTIME',
+  'EPOCHSECONDS',
+  'EUID',
+  'FUNCNAME',
+  'GROUPS',
+  'HISTCMD',
+  'LINENO',
+  'PPID',
+  'RANDOM',
+  'SECONDS',
+  'SHELLOPTS',
+  'SRANDOM',
+  'UID',
+]);
+
+/** A name `export NAME=value` sets in any POSIX login shell exactly as `env NAME=value` would. */
+function isPlainVariable(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !SHELL_MANAGED.has(name);
 }
 
 /** A leading `~` stays unquoted so the remote shell expands it to the remote user's home. */
