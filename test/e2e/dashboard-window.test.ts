@@ -108,6 +108,11 @@ describe('the dashboard with 3,000 hosts draws a window of rows', () => {
     // By keyboard: the filter is a plain input.
     await page.focus('#host-filter');
     await page.keyboard.type(FAR);
+    // Typed a key at a time: the earlier prefixes (h, h1, h15, ...) match many hosts, h1500 among
+    // them. Wait for the whole word's filter before looking at what is drawn.
+    await page.waitForFunction(() => document.querySelector('#hosts-count')?.textContent === '1/3000', null, {
+      timeout: 30_000,
+    });
     await page.waitForSelector(`#hosts tr[data-host="${FAR}"]`);
     await page.waitForSelector(`#grid tr[data-host="${FAR}"] .cell[data-status="PENDING"]`);
     expect(await drawn(page, '#hosts tbody tr')).toEqual([FAR]);
