@@ -4,7 +4,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
-import { type Fixture, startFixture, TOKEN } from '../sync/support/sync-fixture.js';
+import { createPendingRun, type Fixture, startFixture, TOKEN } from '../sync/support/sync-fixture.js';
 
 let browser: Browser;
 let fixture: Fixture | undefined;
@@ -53,15 +53,7 @@ describe('the dashboard redraws only what a delta touched', () => {
     fixture = await startFixture();
     const { journal } = fixture;
     journal.syncHosts(declare(HOSTS));
-    const { commands } = journal.createRun({
-      name: 'deploy',
-      targetKind: 'pipeline',
-      hosts: HOSTS,
-      stages: ['pull'],
-      commands: HOSTS.map((hostId) => ({ stage: 0, hostId, op: 'pull' })),
-      registryHash: 'test',
-      actor: 'test',
-    });
+    const { commands } = createPendingRun(journal, HOSTS);
     const page = await browser.newPage();
     await page.goto(`${fixture.server.url}?token=${TOKEN}`);
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
@@ -94,15 +86,7 @@ describe('the dashboard redraws only what a delta touched', () => {
     const { journal } = fixture;
     const hosts = ['a', 'b', 'c'];
     journal.syncHosts(declare(hosts));
-    const { run, commands } = journal.createRun({
-      name: 'deploy',
-      targetKind: 'pipeline',
-      hosts,
-      stages: ['pull', 'switch'],
-      commands: ['pull', 'switch'].flatMap((op, stage) => hosts.map((hostId) => ({ stage, hostId, op }))),
-      registryHash: 'test',
-      actor: 'test',
-    });
+    const { run, commands } = createPendingRun(journal, hosts, ['pull', 'switch']);
     const page = await browser.newPage();
     await page.goto(`${fixture.server.url}?token=${TOKEN}`);
     await page.waitForSelector('#grid thead th.current', { timeout: 30_000 });

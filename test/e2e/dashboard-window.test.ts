@@ -6,7 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openLiveDashboard } from '../support/chromium.js';
-import { type Fixture, startFixture, TOKEN } from '../sync/support/sync-fixture.js';
+import { createPendingRun, type Fixture, startFixture, TOKEN } from '../sync/support/sync-fixture.js';
 
 const HOSTS = Array.from({ length: 3000 }, (_, i) => `h${String(i).padStart(4, '0')}`);
 const LAST = HOSTS.at(-1)!;
@@ -20,15 +20,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   fixture = await startFixture();
   fixture.journal.syncHosts(HOSTS.map((id) => ({ id, hostname: `${id}.example`, transport: 'local', tags: [] })));
-  const { commands } = fixture.journal.createRun({
-    name: 'deploy',
-    targetKind: 'pipeline',
-    hosts: HOSTS,
-    stages: ['pull'],
-    commands: HOSTS.map((hostId) => ({ stage: 0, hostId, op: 'pull' })),
-    registryHash: 'test',
-    actor: 'test',
-  });
+  const { commands } = createPendingRun(fixture.journal, HOSTS);
   commandOf = new Map(commands.map((c) => [c.hostId, c.id]));
 });
 afterAll(async () => {

@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readState } from '../../src/sync/state-snapshot.js';
 import { ENGINES } from '../store/engines.js';
 import { makeTempDir } from '../support/cli.js';
-import { type Fixture, startFixture, TOKEN, writeFromAnotherProcess } from './support/sync-fixture.js';
+import {
+  createPendingRun,
+  type Fixture,
+  startFixture,
+  TOKEN,
+  writeFromAnotherProcess,
+} from './support/sync-fixture.js';
 import { SyncProbe } from './support/sync-probe.js';
 
 vi.setConfig({ testTimeout: 60_000 });
@@ -60,15 +66,7 @@ describe.each(ENGINES)('State Sync on $name', (engine) => {
       fixture = await startFixture({}, undefined, engine.newStore().store);
       const hosts = Array.from({ length: 1200 }, (_, i) => `h${String(i).padStart(4, '0')}`);
       fixture.journal.syncHosts(hosts.map((id) => ({ id, hostname: id, transport: 'local', tags: [] })));
-      const { run } = fixture.journal.createRun({
-        name: 'deploy',
-        targetKind: 'pipeline',
-        hosts,
-        stages: ['pull', 'switch'],
-        commands: ['pull', 'switch'].flatMap((op, stage) => hosts.map((hostId) => ({ stage, hostId, op }))),
-        registryHash: 'test',
-        actor: 'test',
-      });
+      const { run } = createPendingRun(fixture.journal, hosts, ['pull', 'switch']);
       const probe = await connect();
       await probe.waitFor(() => probe.messages.length > 0, 15_000, 'init');
       const init = probe.messages[0]!;

@@ -19,6 +19,19 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
+/** A run of `stages` over `hosts` with every command PENDING: the starting state of a page or client test. */
+export function createPendingRun(journal: Journal, hosts: readonly string[], stages: readonly string[] = ['pull']) {
+  return journal.createRun({
+    name: 'deploy',
+    targetKind: 'pipeline',
+    hosts: [...hosts],
+    stages: [...stages],
+    commands: stages.flatMap((op, stage) => hosts.map((hostId) => ({ stage, hostId, op }))),
+    registryHash: 'test',
+    actor: 'test',
+  });
+}
+
 /** Which store each fixture's data directory uses, so writers in other processes open the same one. */
 const stores = new Map<string, string>();
 
