@@ -35,7 +35,7 @@ async function benchNixfleet(root) {
   const plan = buildPlan(registry, 'bench', undefined);
   const started = performance.now();
   const journal = openJournal(registry.settings.dataDir);
-  const run = startRun(plan, { journal, actor: 'bench', concurrency: CONCURRENCY });
+  const run = await startRun(plan, { journal, actor: 'bench', concurrency: CONCURRENCY });
   const outcome = await run.done;
   const ms = performance.now() - started;
   const succeeded = journal.listCommands({ runId: run.runId, limit: COMMANDS }).filter((c) => c.status === 'SUCCESS');

@@ -36,7 +36,11 @@ async function child(hosts, dir) {
   const started = performance.now();
   const registry = await loadRegistry(join(dir, 'fleet.yaml'));
   const journal = openJournal(registry.settings.dataDir);
-  const run = startRun(buildPlan(registry, 'bench', undefined), { journal, actor: 'bench', concurrency: CONCURRENCY });
+  const run = await startRun(buildPlan(registry, 'bench', undefined), {
+    journal,
+    actor: 'bench',
+    concurrency: CONCURRENCY,
+  });
   const outcome = await run.done;
   const ms = performance.now() - started;
   journal.close();

@@ -171,7 +171,7 @@ async function runPipeline(mode) {
   const failures = [];
   const loginsBefore = server.logins();
   const started = performance.now();
-  const run = startRun(buildPlan(registry, 'bench', undefined), {
+  const run = await startRun(buildPlan(registry, 'bench', undefined), {
     journal,
     actor: 'bench',
     onEvent: (event) => {

@@ -117,7 +117,7 @@ async function fanOut(root, store) {
   const plan = buildPlan(registry, 'bench', undefined);
   const started = performance.now();
   const journal = openJournal(registry.settings.dataDir, store ? { store } : {});
-  const run = startRun(plan, { journal, actor: 'bench', concurrency: CONCURRENCY });
+  const run = await startRun(plan, { journal, actor: 'bench', concurrency: CONCURRENCY });
   const outcome = await run.done;
   const ms = performance.now() - started;
   const ok = journal.listCommands({ runId: run.runId, limit: 10_000 }).filter((c) => c.status === 'SUCCESS').length;

@@ -56,11 +56,11 @@ export interface StartedRun {
 }
 
 /**
- * Claims the plan's hosts and starts running it. Throws HostsBusyError synchronously when a
- * target host is busy, and UserError when a secret the run uses cannot be read (CORE-010): then
- * nothing was journaled and nothing runs.
+ * Reads the secrets the run uses, claims the plan's hosts and starts running it. Rejects with
+ * HostsBusyError when a target host is busy, and UserError when a secret the run uses cannot be
+ * read (CORE-010): then nothing was journaled and nothing runs.
  */
-export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
+export async function startRun(plan: Plan, options: StartRunOptions): Promise<StartedRun> {
   const { journal } = options;
   const firstStageOf = (hostId: string) => options.fromStage?.get(hostId) ?? 0;
   const rollout = plan.rollout ?? singleWave(plan.hosts);
@@ -81,7 +81,7 @@ export function startRun(plan: Plan, options: StartRunOptions): StartedRun {
       })),
   );
   // CORE-010: read once per run, only what the commands that will run use, before anything is journaled.
-  const secrets = resolveSecrets(
+  const secrets = await resolveSecrets(
     plan.registry,
     wanted.flatMap((c) => c.secrets),
     options.env,

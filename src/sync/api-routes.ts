@@ -65,7 +65,7 @@ export function createApiRouter(options: ApiOptions): HttpRouter {
         if (typeof request === 'string') return sendError(res, 400, request);
         if (!dispatcher) return sendError(res, 503, 'this server cannot start runs (no fleet file loaded)');
         try {
-          sendJson(res, 202, dispatcher.apply(request));
+          sendJson(res, 202, await dispatcher.apply(request));
         } catch (error) {
           sendFailure(res, error, options.reportError);
         }
@@ -99,14 +99,14 @@ export function createApiRouter(options: ApiOptions): HttpRouter {
     .add(
       'POST',
       '/api/runs/:id/retry',
-      guarded(({ res, params }) => {
+      guarded(async ({ res, params }) => {
         if (!dispatcher) return sendError(res, 503, 'this server cannot start runs (no fleet file loaded)');
         const runId = params.id ?? '';
         if (!journal.getRun(runId)) {
           return sendError(res, 404, `no run ${runId}`, { hint: 'see `nixfleet runs` for run ids' });
         }
         try {
-          const result = dispatcher.retry(runId);
+          const result = await dispatcher.retry(runId);
           if ('nothing' in result) return sendError(res, 409, result.nothing);
           sendJson(res, 202, { runId: result.runId, retryOf: runId });
         } catch (error) {

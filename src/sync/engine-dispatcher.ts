@@ -53,19 +53,21 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
 
   return {
     active,
-    apply(request: ApplyRequest) {
+    async apply(request: ApplyRequest) {
       // UserError for an unknown target or a selector matching nothing; HostsBusyError when a
       // target host is held by another run. Either way nothing was journaled.
       const plan = buildPlan(currentRegistry(), request.target, request.on);
-      return track(startRun(plan, { journal, actor: 'dashboard' }));
+      return track(await startRun(plan, { journal, actor: 'dashboard' }));
     },
-    retry(runId: string) {
+    async retry(runId: string) {
       // The CLI's rules (CORE-002, retry); --force stays a CLI decision, made by a person.
       const retry = prepareRetry(currentRegistry(), journal, runId, {
         forceHint: `mark them \`retryable: true\` if running them twice is safe, or run \`nixfleet retry ${runId} --force\``,
       });
       if (retry.kind === 'nothing') return { nothing: retry.message };
-      return track(startRun(retry.plan, { journal, actor: 'dashboard', retryOf: runId, fromStage: retry.fromStage }));
+      return track(
+        await startRun(retry.plan, { journal, actor: 'dashboard', retryOf: runId, fromStage: retry.fromStage }),
+      );
     },
     cancel(runId: string, request: CancelRequest = {}) {
       const run = journal.getRun(runId);

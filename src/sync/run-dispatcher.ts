@@ -16,13 +16,13 @@ export interface CancelRequest {
 }
 
 export interface RunDispatcher {
-  /** Starts the run and returns once it is journaled. Throws HostsBusyError or UserError. */
-  apply(request: ApplyRequest): { runId: string };
+  /** Starts the run and resolves once it is journaled. Rejects with HostsBusyError or UserError. */
+  apply(request: ApplyRequest): Promise<{ runId: string }>;
   /**
    * Reruns what did not complete of a finished run, with the rules of `nixfleet retry` (without
-   * --force). Throws UserError (cannot be retried), RecordNotFound as UserError, HostsBusyError.
+   * --force). Rejects with UserError (cannot be retried), RecordNotFound as UserError, HostsBusyError.
    */
-  retry(runId: string): { runId: string } | { nothing: string };
+  retry(runId: string): Promise<{ runId: string } | { nothing: string }>;
   /**
    * Marks the run for cancellation; undefined when no such run exists. `kill`: running commands
    * are killed too; with `hostId`, only that host's running command is killed and the run goes

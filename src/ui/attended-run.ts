@@ -58,9 +58,10 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   // arriving before a listener exists would kill nixfleet with the commands still running.
   let run: StartedRun | undefined;
   let interrupts = 0;
+  // A signal while startRun still reads the run's secrets (CORE-010) is carried out once it returns.
+  let terminatedBy: NodeJS.Signals | undefined;
   const onInterrupt = () => {
     interrupts++;
-    // Handlers run from the event loop, so only after startRun has returned.
     if (run === undefined) return;
     if (interrupts === 1) {
       tell(
@@ -76,7 +77,10 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   // time to wait: kill the running commands so none outlives us, and journal the run CANCELLED
   // (CORE-002, CORE-011).
   const onTerminate = (signal: NodeJS.Signals) => {
-    if (run === undefined) return;
+    if (run === undefined) {
+      terminatedBy = signal;
+      return;
+    }
     const why = signal === 'SIGHUP' ? 'the terminal closed' : 'terminated';
     try {
       tell(`nixfleet: ${why}: killing the running commands of run ${run.runId}`);
@@ -89,7 +93,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   process.on('SIGTERM', onTerminate);
   process.on('SIGHUP', onTerminate);
   try {
-    run = startRun(plan, {
+    run = await startRun(plan, {
       journal: options.journal,
       actor: 'cli',
       onEvent,
@@ -110,6 +114,12 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       exitCode: EXIT.BLOCKED,
       hint: `wait for ${holders.map((r) => `run ${r}`).join(', ')} to finish, or \`nixfleet cancel ${holders[0]}\``,
     });
+  }
+
+  if (terminatedBy !== undefined) onTerminate(terminatedBy);
+  else if (interrupts > 0) {
+    interrupts--;
+    onInterrupt();
   }
 
   try {

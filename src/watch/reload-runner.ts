@@ -50,11 +50,14 @@ export interface ReloadRunner {
 export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
   let active: StartedRun | undefined;
   let lastOutcome: RunOutcome | undefined;
+  // A stop that came while a run was still reading its secrets (CORE-010) reaches it once it starts.
+  let stopping: { cancel?: boolean; kill?: boolean } | undefined;
 
   const queue = createRerunQueue(async () => {
-    const started = startFromCurrent();
+    const started = await startFromCurrent();
     if (!started) return;
     active = started;
+    if (stopping?.cancel) started.cancel(stopping.kill ? { kill: true } : {});
     try {
       lastOutcome = await started.done;
       await options.onFinished?.(lastOutcome);
@@ -63,12 +66,12 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
     }
   });
 
-  function startFromCurrent(): StartedRun | undefined {
+  async function startFromCurrent(): Promise<StartedRun | undefined> {
     try {
       const plan = buildPlan(options.current(), options.target, options.selector);
       options.onStarting?.(plan, options.version());
       const listener = options.listenerFor?.(plan);
-      const started = startRun(plan, {
+      const started = await startRun(plan, {
         journal: options.journal,
         actor: options.actor,
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -99,6 +102,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
       return lastOutcome;
     },
     async stop(stopOptions = {}) {
+      stopping = stopOptions;
       if (stopOptions.cancel) active?.cancel(stopOptions.kill ? { kill: true } : {});
       await queue.stop();
     },

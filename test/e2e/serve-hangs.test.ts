@@ -2,6 +2,8 @@
 // selectors): a selector that made matching backtrack for ever froze the whole server on one
 // `POST /api/apply`, and a command that could not be started left the run RUNNING and the
 // server deaf to SIGTERM. Every wait here is bounded, so a regression fails instead of hanging.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { makeTempDir } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
@@ -60,5 +62,48 @@ describe('serve stays responsive', () => {
 
     serve = undefined;
     expect(await server.stop('SIGTERM')).toBe(0);
+  });
+
+  it('keeps answering while a run waits for a slow secret command, then starts the run', async () => {
+    // The secret command waits until the test lets it finish: a vault login, say (CORE-010).
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  token: { command: "touch asked; while [ ! -e answer ]; do sleep 0.05; done; echo s3cret-token-value" }
+hosts:
+  h1: {}
+ops:
+  use:
+    run: test -n {{ secret.token }}
+`,
+    });
+    const server = await startServe(dir);
+    serve = server;
+    const headers = { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' };
+    const applying = fetch(new URL('api/apply', server.baseUrl), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ target: 'use' }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    await vi.waitFor(() => expect(existsSync(join(dir, 'asked'))).toBe(true), { timeout: 30_000, interval: 25 });
+    // The secret command is still waiting: the server must answer anyway.
+    const state = await fetch(new URL('api/state', server.baseUrl), { headers, signal: AbortSignal.timeout(30_000) });
+    expect(state.status).toBe(200);
+    expect(existsSync(join(dir, 'answer'))).toBe(false);
+    writeFileSync(join(dir, 'answer'), '');
+    const started = await applying;
+    expect(started.status).toBe(202);
+    const { runId } = (await started.json()) as { runId: string };
+    const statusOf = async (id: string) => {
+      const snapshot = (await (await fetch(new URL('api/state', server.baseUrl), { headers })).json()) as {
+        state: { pipelines: Run[] };
+      };
+      return snapshot.state.pipelines.find((r) => r.id === id)?.status;
+    };
+    await vi.waitFor(async () => expect(await statusOf(runId)).toBe('COMPLETE'), {
+      timeout: 60_000,
+      interval: 100,
+    });
   });
 });

@@ -37,7 +37,7 @@ describe('a pipeline with && semantics', () => {
       ],
     );
     const events: RunEvent[] = [];
-    const run = startRun(plan, { journal, actor: 'test', onEvent: (e) => events.push(e) });
+    const run = await startRun(plan, { journal, actor: 'test', onEvent: (e) => events.push(e) });
     const outcome = await run.done;
     expect(outcome).toEqual({ runId: run.runId, status: 'COMPLETE', exitCode: 0 });
     expect(statusesOf(journal, run.runId)).toEqual({
@@ -68,7 +68,7 @@ describe('a pipeline with && semantics', () => {
         { id: 'three', run: 'true' },
       ],
     );
-    const run = startRun(plan, { journal, actor: 'test' });
+    const run = await startRun(plan, { journal, actor: 'test' });
     expect(await run.done).toMatchObject({ status: 'PARTIAL', exitCode: 1 });
     expect(statusesOf(journal, run.runId)).toEqual({
       '0:a': 'SUCCESS',
@@ -84,14 +84,14 @@ describe('a pipeline with && semantics', () => {
 
   it('every host failing is FAILED', async () => {
     const { dir, journal } = setup();
-    const run = startRun(handPlan(dir, ['a', 'b'], [{ id: 'one', run: 'false' }]), { journal, actor: 'test' });
+    const run = await startRun(handPlan(dir, ['a', 'b'], [{ id: 'one', run: 'false' }]), { journal, actor: 'test' });
     expect(await run.done).toMatchObject({ status: 'FAILED', exitCode: 1 });
   });
 
   it('a precheck blocking every host is exit 3 and the op never runs', async () => {
     const { dir, journal } = setup();
     const plan = handPlan(dir, ['a', 'b'], [{ id: 'one', precheck: 'test -f missing', run: 'touch ran' }]);
-    const run = startRun(plan, { journal, actor: 'test' });
+    const run = await startRun(plan, { journal, actor: 'test' });
     expect(await run.done).toMatchObject({ status: 'FAILED', exitCode: 3 });
     expect(statusesOf(journal, run.runId)).toEqual({ '0:a': 'BLOCKED', '0:b': 'BLOCKED' });
     expect(journal.listCommands({ runId: run.runId })[0]?.error).toBe('precheck failed (exit 1)');
@@ -101,7 +101,7 @@ describe('a pipeline with && semantics', () => {
   it('a failing postcheck after a good run is ERROR with the reason', async () => {
     const { dir, journal } = setup();
     const plan = handPlan(dir, ['a'], [{ id: 'one', run: 'true', postcheck: 'exit 4' }]);
-    const run = startRun(plan, { journal, actor: 'test' });
+    const run = await startRun(plan, { journal, actor: 'test' });
     expect(await run.done).toMatchObject({ status: 'FAILED' });
     expect(journal.listCommands({ runId: run.runId })[0]).toMatchObject({
       status: 'ERROR',
@@ -119,7 +119,7 @@ describe('a pipeline with && semantics', () => {
       [{ id: 'flaky', run: 'echo x >> tries; test $(wc -l < tries) -ge 3', retryable: true, retries: 2 }],
     );
     const events: RunEvent[] = [];
-    const run = startRun(plan, { journal, actor: 'test', onEvent: (e) => events.push(e) });
+    const run = await startRun(plan, { journal, actor: 'test', onEvent: (e) => events.push(e) });
     expect(await run.done).toMatchObject({ status: 'COMPLETE' });
     expect(journal.listCommands({ runId: run.runId })[0]).toMatchObject({ status: 'SUCCESS', attempt: 3 });
     const executing = events.filter((e) => e.type === 'command_status' && e.status === 'EXECUTING');
@@ -138,7 +138,7 @@ describe('a pipeline with && semantics', () => {
         { id: 'deploy', run: 'true' },
       ],
     );
-    const run = startRun(plan, { journal, actor: 'test' });
+    const run = await startRun(plan, { journal, actor: 'test' });
     expect(await run.done).toMatchObject({ status: 'FAILED' });
     expect(readFileSync(join(dir, 'controller.out'), 'utf8')).toBe('built\n');
     expect(statusesOf(journal, run.runId)).toEqual({
@@ -149,13 +149,16 @@ describe('a pipeline with && semantics', () => {
     });
   });
 
-  it('a busy host refuses a second run synchronously, journaling nothing', async () => {
+  it('a busy host refuses a second run before it starts, journaling nothing', async () => {
     const { dir, journal } = setup();
-    const first = startRun(handPlan(dir, ['a', 'b'], [{ id: 'one', run: 'sleep 0.3' }]), { journal, actor: 'test' });
+    const first = await startRun(handPlan(dir, ['a', 'b'], [{ id: 'one', run: 'sleep 0.3' }]), {
+      journal,
+      actor: 'test',
+    });
     const before = journal.listRuns().length;
-    expect(() => startRun(handPlan(dir, ['b'], [{ id: 'one', run: 'true' }]), { journal, actor: 'test' })).toThrow(
-      HostsBusyError,
-    );
+    await expect(
+      startRun(handPlan(dir, ['b'], [{ id: 'one', run: 'true' }]), { journal, actor: 'test' }),
+    ).rejects.toThrow(HostsBusyError);
     expect(journal.listRuns()).toHaveLength(before);
     await first.done;
   });
@@ -172,7 +175,7 @@ describe('cancellation', () => {
         { id: 'two', run: 'true' },
       ],
     );
-    const run = startRun(plan, { journal, actor: 'test', concurrency: 2 });
+    const run = await startRun(plan, { journal, actor: 'test', concurrency: 2 });
     await waitForFile(join(dir, 'a.started'));
     await waitForFile(join(dir, 'b.started'));
     run.cancel();
@@ -189,7 +192,7 @@ describe('cancellation', () => {
 
   it('cancel with kill kills running commands: CANCELLED', async () => {
     const { dir, journal } = setup();
-    const run = startRun(handPlan(dir, ['a'], [{ id: 'one', run: 'sleep 5' }]), { journal, actor: 'test' });
+    const run = await startRun(handPlan(dir, ['a'], [{ id: 'one', run: 'sleep 5' }]), { journal, actor: 'test' });
     const started = Date.now();
     setTimeout(() => run.cancel({ kill: true }), 150);
     expect(await run.done).toMatchObject({ status: 'CANCELLED' });
@@ -210,7 +213,7 @@ describe('cancellation', () => {
         { id: 'five', run: 'sleep 0.2' },
       ],
     );
-    const run = startRun(plan, { journal, actor: 'test' });
+    const run = await startRun(plan, { journal, actor: 'test' });
     const other = openJournal(journal.dataDir);
     open.push(other);
     await new Promise((r) => setTimeout(r, 100));

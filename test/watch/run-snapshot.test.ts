@@ -57,7 +57,7 @@ describe('runs keep the snapshot they started with (CORE-006; specs/README.md, d
   it('a run started before a save finishes with the old definitions; the next run uses the new ones', async () => {
     const { dir, journal, watcher, reloads } = await setUp();
     const events: RunEvent[] = [];
-    const started = startRun(buildPlan(watcher.current(), 'two-step', undefined), {
+    const started = await startRun(buildPlan(watcher.current(), 'two-step', undefined), {
       journal,
       actor: 'test',
       onEvent: (e) => events.push(e),
@@ -74,7 +74,7 @@ describe('runs keep the snapshot they started with (CORE-006; specs/README.md, d
     expect(journal.getRun(started.runId)?.registryHash).not.toBe(watcher.current().hash);
 
     const after: RunEvent[] = [];
-    const next = startRun(buildPlan(watcher.current(), 'two-step', undefined), {
+    const next = await startRun(buildPlan(watcher.current(), 'two-step', undefined), {
       journal,
       actor: 'test',
       onEvent: (e) => after.push(e),
@@ -107,6 +107,8 @@ describe('runs keep the snapshot they started with (CORE-006; specs/README.md, d
     cleanup.push(() => runner.stop({ cancel: true, kill: true }));
 
     runner.request();
+    // A run starts once its secrets are read (CORE-010), which is asynchronous.
+    await waitFor('the first run to start', () => runner.active !== undefined);
     const firstRun = runner.active?.runId;
     expect(firstRun).toBeDefined();
     for (const word of ['second', 'third']) {

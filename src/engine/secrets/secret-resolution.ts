@@ -1,8 +1,8 @@
 // Reads the secrets a run uses, on the controller, once per run and only those its selected
 // commands use (see CORE-010). Any problem is a UserError naming the secret and its source, raised
 // before the run is journaled, so nothing runs. Values stay in memory: nothing here writes them.
-import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
+import { execa } from 'execa';
 import { UserError } from '../../errors/user-error.js';
 import type { Registry, SecretDeclaration } from '../../registry/types.js';
 import { MIN_SECRET_LENGTH } from './secret-redactor.js';
@@ -11,14 +11,15 @@ import { MIN_SECRET_LENGTH } from './secret-redactor.js';
 export const SECRET_COMMAND_TIMEOUT_MS = 60_000;
 
 /**
- * The values of `names`, by name. Synchronous on purpose: it runs inside `startRun`, before the
- * run is journaled, for every way a run starts (apply, retry, watch, the dashboard).
+ * The values of `names`, by name. It runs inside `startRun`, before the run is journaled, for every
+ * way a run starts (apply, retry, watch, the dashboard). Asynchronous so that a slow secret command
+ * (a vault login, up to SECRET_COMMAND_TIMEOUT_MS) never stops `serve` or `watch` from answering.
  */
-export function resolveSecrets(
+export async function resolveSecrets(
   registry: Registry,
   names: Iterable<string>,
   env: NodeJS.ProcessEnv = process.env,
-): Map<string, string> {
+): Promise<Map<string, string>> {
   const values = new Map<string, string>();
   for (const name of names) {
     if (values.has(name)) continue;
@@ -26,14 +27,14 @@ export function resolveSecrets(
     if (!declaration) {
       throw new UserError(`unknown secret \`${name}\``, { hint: 'declare it under `secrets:` in the fleet file' });
     }
-    const value = readValue(declaration, registry, env);
+    const value = await readValue(declaration, registry, env);
     checkValue(declaration, value);
     values.set(name, value);
   }
   return values;
 }
 
-function readValue(declaration: SecretDeclaration, registry: Registry, env: NodeJS.ProcessEnv): string {
+async function readValue(declaration: SecretDeclaration, registry: Registry, env: NodeJS.ProcessEnv): Promise<string> {
   const { source } = declaration;
   const fail = (problem: string, hint: string): never => {
     throw new UserError(`secret \`${declaration.name}\` (${describeSource(declaration)}): ${problem}`, { hint });
@@ -71,27 +72,30 @@ function readValue(declaration: SecretDeclaration, registry: Registry, env: Node
       }
     }
     case 'command': {
-      const result = spawnSync(registry.settings.shell, ['-c', source.command], {
+      const result = await execa(registry.settings.shell, ['-c', source.command], {
         cwd: registry.rootDir,
         env,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
+        extendEnv: false,
+        stdin: 'ignore',
         timeout: SECRET_COMMAND_TIMEOUT_MS,
         maxBuffer: 1024 * 1024,
+        reject: false,
+        stripFinalNewline: false,
       });
       const hint = `run the command by hand in ${registry.rootDir} to see what it needs`;
-      if (result.error !== undefined) {
-        const code = (result.error as NodeJS.ErrnoException).code;
-        if (code === 'ETIMEDOUT') return fail(`did not finish within ${SECRET_COMMAND_TIMEOUT_MS / 1000}s`, hint);
-        return fail(`could not run (${result.error.message.split('\n')[0]})`, hint);
+      if (result.timedOut) return fail(`did not finish within ${SECRET_COMMAND_TIMEOUT_MS / 1000}s`, hint);
+      if (result.isMaxBuffer) return fail('printed more than 1 MB', hint);
+      if (result.exitCode === undefined && result.signal === undefined) {
+        const cause = result.cause instanceof Error ? result.cause.message : String(result.cause);
+        return fail(`could not run (${cause.split('\n')[0]})`, hint);
       }
-      if (result.status !== 0) {
-        const said = lastLine(result.stderr);
+      if (result.exitCode !== 0) {
+        const said = lastLine(String(result.stderr));
         const how =
-          result.status === null ? `was killed by ${result.signal}` : `failed with exit code ${result.status}`;
+          result.exitCode === undefined ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`;
         return fail(said === '' ? how : `${how}: ${said}`, hint);
       }
-      return trimTrailingNewlines(result.stdout);
+      return trimTrailingNewlines(String(result.stdout));
     }
   }
 }
