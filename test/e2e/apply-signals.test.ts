@@ -1,5 +1,5 @@
 // Ctrl-C, `nixfleet cancel` from another process, busy hosts and a killed runner, end to end.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it, vi } from 'vitest';
@@ -125,6 +125,31 @@ describe('SIGTERM', () => {
     } finally {
       journal.close();
     }
+  });
+});
+
+describe('a signal while the secrets are read', () => {
+  it('SIGTERM during a slow secret command kills the run as soon as it exists: nothing runs, exit 130', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  token: { command: "touch asked; while [ ! -e answer ]; do sleep 0.05; done; echo s3cret-token-value" }
+hosts: { h1: {} }
+ops:
+  use:
+    run: test -n {{ secret.token }}; sleep 2; touch ran
+`,
+    });
+    const apply = spawnCli(dir, ['apply', 'use', '--json'], { timeoutMs: 240_000 });
+    await waitForFile(join(dir, 'asked'));
+    apply.kill('SIGTERM');
+    // Ignored before, the signal let the run start and finish (exit 0, `ran` written 2 s later).
+    writeFileSync(join(dir, 'answer'), '');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    const report = JSON.parse(String(result.stdout));
+    expect(statuses(dir, report.runId).run).toBe('CANCELLED');
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
   });
 });
 
