@@ -10,11 +10,12 @@ import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
 import type { CommandRow } from '../rows.js';
 import { redact } from '../store-url.js';
 import type { CommandRecord, NewRun, Owner } from '../types.js';
+import { type LeaseConnection, openLeaseConnection } from './lease-connection.js';
 import { appendChange, changesSince, headVersion, oldestVersion } from './pg-changes.js';
 import * as commands from './pg-commands.js';
 import { appendEvent, listEvents } from './pg-events.js';
 import { listHosts, syncHosts } from './pg-hosts.js';
-import { releaseLease, renewLease, startHeartbeat } from './pg-lease.js';
+import { HEARTBEATS_PER_LEASE, releaseLease, renewLease, renewLeaseOver, startHeartbeat } from './pg-lease.js';
 import { getMeta, reserve, setMeta } from './pg-meta.js';
 import { migrate } from './pg-migrate.js';
 import { appendOutput, outputSize, readOutput } from './pg-output.js';
@@ -44,33 +45,38 @@ export interface PgCore {
 
 export async function openPgCore(url: string, owner: Owner, leaseMs: number): Promise<PgCore> {
   const db = new pg.Client({ connectionString: url, types });
-  // The heartbeat has its own connection: a long transaction on the main one never delays it.
-  const beat = new pg.Client({ connectionString: url, types });
   // A connection the server drops must not take the worker thread down (every caller would then
   // wait on it forever): the next query on it fails instead, and its caller gets that error.
   db.on('error', () => undefined);
-  beat.on('error', () => undefined);
   await db.connect();
+  // The heartbeat has its own connection: a long transaction on the main one never delays it.
+  let lease: LeaseConnection | undefined;
   try {
-    await beat.connect();
+    lease = await openLeaseConnection({
+      connectionString: url,
+      types,
+      // A beat that cannot connect gives up before the next one is due.
+      connectionTimeoutMillis: Math.max(1_000, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)),
+    });
     await migrate(db, redact(url));
-    await renewLease(beat, owner, leaseMs);
+    await renewLease(lease.current(), owner, leaseMs);
   } catch (error) {
-    await Promise.allSettled([db.end(), beat.end()]);
+    await Promise.allSettled([db.end(), lease?.end()]);
     throw error;
   }
-  const stopHeartbeat = startHeartbeat(beat, owner, leaseMs);
+  const heartbeat = lease;
+  const stopHeartbeat = startHeartbeat(heartbeat, owner, leaseMs);
   return {
-    operations: operations(db, owner, leaseMs, beat),
+    operations: operations(db, owner, leaseMs, heartbeat),
     async close() {
       await stopHeartbeat();
-      await releaseLease(beat, owner).catch(() => undefined);
-      await Promise.allSettled([db.end(), beat.end()]);
+      await releaseLease(heartbeat.current(), owner).catch(() => undefined);
+      await Promise.allSettled([db.end(), heartbeat.end()]);
     },
   };
 }
 
-function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Client) {
+function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection) {
   /**
    * Runs `fn` in a transaction holding the write lock. `read`, a query without parameters, goes in
    * the same round trip as BEGIN and the lock, and `fn` gets its result.
@@ -106,7 +112,7 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, beat: pg.Clien
         if (check.deadOwners.length > 0) await markOrphans(db, check.deadOwners, at);
         if (check.busy.length > 0) throw new HostsBusyError(check.busy);
         // A run is only ever created under a fresh lease.
-        await renewLease(beat, owner, leaseMs);
+        await renewLeaseOver(lease, owner, leaseMs);
         const runId = `r${await reserve(db, 'next_run', 1)}`;
         const first = await reserve(db, 'next_command', run.commands.length);
         const record = await runs.insertRun(db, runId, run, owner, at);

@@ -4,6 +4,7 @@
 // the controllers' own clocks never decide whether a run is orphaned.
 import type pg from 'pg';
 import type { Owner } from '../types.js';
+import type { LeaseConnection } from './lease-connection.js';
 
 /** 30 s by default: a dead owner's hosts are free again at most this long after it died. */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -36,12 +37,22 @@ export async function releaseLease(db: pg.ClientBase, owner: Owner): Promise<voi
   ]);
 }
 
-/** Renews the lease every leaseMs / 3 until stopped; a failed renewal is retried at the next beat. */
-export function startHeartbeat(db: pg.ClientBase, owner: Owner, leaseMs: number): () => Promise<void> {
+/** Renews the lease; a renewal that fails replaces the connection and is tried once more. */
+export async function renewLeaseOver(connection: LeaseConnection, owner: Owner, leaseMs: number): Promise<void> {
+  try {
+    await renewLease(connection.current(), owner, leaseMs);
+  } catch {
+    await connection.reconnect();
+    await renewLease(connection.current(), owner, leaseMs);
+  }
+}
+
+/** Renews the lease every leaseMs / 3 until stopped; a beat that fails is tried again at the next. */
+export function startHeartbeat(connection: LeaseConnection, owner: Owner, leaseMs: number): () => Promise<void> {
   let beating: Promise<void> = Promise.resolve();
   const timer = setInterval(
     () => {
-      beating = beating.then(() => renewLease(db, owner, leaseMs)).catch(() => undefined);
+      beating = beating.then(() => renewLeaseOver(connection, owner, leaseMs)).catch(() => undefined);
     },
     Math.max(10, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)),
   );
