@@ -3,11 +3,13 @@
 // get lines of their own and every other host is a count on its stage's line; when that does not
 // fit the terminal's height, the frame drops detail in steps (output tails first, then one line
 // per running host), so the failures and the counts stay on screen at any fleet size.
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
 import { hostWithBatch } from './host-label.js';
 import { armedText, rollbackFailureLines, rollbackText } from './rollback-text.js';
 import { failureText } from './run-recap.js';
 import {
+  batchLabel,
   type CommandView,
   commandsOfStage,
   isFailure,
@@ -62,6 +64,8 @@ export function finalFrame(view: RunView, columns: number): string[] {
 function frameLines(view: RunView, detail: Detail, now: number, tick: number): string[] {
   const spinner = SPINNER[tick % SPINNER.length]!;
   const lines: string[] = [];
+  const rollout = rolloutLine(view);
+  if (rollout !== null) lines.push(rollout);
   view.stages.forEach((op, stage) => {
     const commands = commandsOfStage(view, stage);
     const counts = countStage(view, commands);
@@ -96,6 +100,24 @@ function frameLines(view: RunView, detail: Detail, now: number, tick: number): s
     }
   });
   return lines;
+}
+
+/**
+ * CORE-008: where a rollout of several waves stands, `rollout: batch 2/4 · failure budget 1/3
+ * used`, until it ends (the recap then says how it went).
+ */
+function rolloutLine(view: RunView): string | null {
+  const batch = batchLabel(view, view.currentBatch);
+  if (batch === null || view.finishedAt !== null) return null;
+  // Hosts, as the budget counts them (a failed controller op stops the run on its own).
+  const failed = new Set(
+    [...view.commands.values()]
+      .filter((c) => isFailure(c.status) && c.hostId !== CONTROLLER_HOST_ID)
+      .map((c) => c.hostId),
+  );
+  const limit = view.rollout?.maxFailures;
+  const budget = limit === null || limit === undefined ? '' : ` · failure budget ${failed.size}/${limit} used`;
+  return `rollout: ${batch}${budget}`;
 }
 
 /**

@@ -43,6 +43,8 @@ export interface RunView {
   /** Stages whose stage_started arrived. */
   readonly startedStages: Set<number>;
   rollout: RolloutPlan | null;
+  /** The rollout wave started last (0: canary), null before the first (see CORE-008). */
+  currentBatch: number | null;
   /** Why the rollout stopped early, if it did (see CORE-008). */
   stopped: string | null;
   /** In run_started order: by stage, then host. */
@@ -60,6 +62,7 @@ export function createRunView(): RunView {
     finishedAt: null,
     startedStages: new Set(),
     rollout: null,
+    currentBatch: null,
     stopped: null,
     commands: new Map(),
   };
@@ -97,6 +100,9 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       return undefined;
     case 'stage_started':
       view.startedStages.add(event.stage);
+      return undefined;
+    case 'batch_started':
+      view.currentBatch = event.batch;
       return undefined;
     case 'command_status': {
       let command = view.commands.get(event.commandId);

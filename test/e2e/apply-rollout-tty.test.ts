@@ -1,5 +1,6 @@
 // CORE-008 in a real terminal (see CORE-002, the terminal view): the CLI runs in a pseudo-terminal
-// and the test reads the screen. A running host carries its batch, the recap names every host's
+// and the test reads the screen. The frame says which batch runs and how much of the failure
+// budget is used, a running host carries its batch, the recap names every host's
 // batch and why the rest was SKIPPED, and says why the rollout stopped.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ describe('a rollout in a terminal', { timeout: 180_000 }, () => {
     // While h2 runs, its line says which batch it is in.
     const live = await run.waitFor((s) => /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] h2 \[batch 1\/3\] \d+\.\ds/.test(s));
     expect(live).not.toContain('h3');
+    // The frame's first line says where the rollout stands.
+    expect(live).toMatch(/^rollout: batch 1\/3 · failure budget 0\/0 used$/m);
     writeFileSync(gate, '');
     const result = await run.done;
     expect(result.exitCode, run.raw()).toBe(1);
