@@ -1,11 +1,17 @@
 // The compact one-line form of a reload users read in `nixfleet watch` and the event log
-// (see CORE-006): `+op deploy, -host web3, ~pipeline do-all, ~settings`. A large change is
+// (see CORE-006): `+op deploy, -host web3, ~pipeline do-all, ~settings, ~secrets`. A large change is
 // counted instead (`+2000 hosts, ~3 ops`) so one save never prints a wall of ids.
 import type { IdDiff, RegistryDiff } from '../registry/types.js';
 
 const MOST_IDS_LISTED = 12;
 
-export function describeDiff(diff: RegistryDiff, settingsChanged = false): string {
+/** What changed besides definitions: `settings:`, and where `secrets:` come from (never a value). */
+export interface SectionChanges {
+  readonly settingsChanged?: boolean;
+  readonly secretsChanged?: boolean;
+}
+
+export function describeDiff(diff: RegistryDiff, sections: SectionChanges = {}): string {
   const kinds = [
     ['host', diff.hosts],
     ['op', diff.ops],
@@ -13,7 +19,8 @@ export function describeDiff(diff: RegistryDiff, settingsChanged = false): strin
   ] as const;
   const total = kinds.reduce((n, [, d]) => n + d.added.length + d.removed.length + d.modified.length, 0);
   const parts = kinds.flatMap(([kind, d]) => (total > MOST_IDS_LISTED ? countKind(kind, d) : listKind(kind, d)));
-  if (settingsChanged) parts.push('~settings');
+  if (sections.settingsChanged) parts.push('~settings');
+  if (sections.secretsChanged) parts.push('~secrets');
   return parts.length > 0 ? parts.join(', ') : 'no definition changed';
 }
 

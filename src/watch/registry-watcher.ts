@@ -22,6 +22,8 @@ export interface ReloadInfo {
   /** Absolute paths whose events triggered the reload. */
   readonly changedFiles: readonly string[];
   readonly settingsChanged: boolean;
+  /** A secret declared, removed, or read from somewhere else (CORE-010). */
+  readonly secretsChanged: boolean;
   /** The changed files as the user names them (relative to the fleet file's directory). */
   readonly label: string;
 }
@@ -128,6 +130,7 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
       version,
       changedFiles,
       settingsChanged: previous !== undefined && !sameContent(previous.settings, next.settings),
+      secretsChanged: previous !== undefined && !sameContent(previous.secrets, next.secrets),
       label: labelFor(next, changedFiles),
     };
     retarget(next);

@@ -13,6 +13,7 @@ export interface ReloadRecord {
   readonly registry: Registry;
   readonly diff: RegistryDiff;
   readonly settingsChanged: boolean;
+  readonly secretsChanged: boolean;
   /** Absolute paths whose events triggered the reload. */
   readonly changedFiles: readonly string[];
   /** How the files are named to the user (e.g. relative to the working directory). */
@@ -51,13 +52,14 @@ export function journalReload(journal: Journal, actor: string, reload: ReloadRec
     level: 'info',
     actor,
     action: 'reloaded',
-    message: `reloaded ${reload.label} (v${reload.version}): ${describeDiff(reload.diff, reload.settingsChanged)}`,
+    message: `reloaded ${reload.label} (v${reload.version}): ${describeDiff(reload.diff, reload)}`,
     details: {
       version: reload.version,
       hash: reload.registry.hash,
       changedFiles: reload.changedFiles,
       diff: reload.diff,
       settingsChanged: reload.settingsChanged,
+      secretsChanged: reload.secretsChanged,
     },
   });
 }

@@ -66,7 +66,7 @@ pipelines:
     const diff = diffRegistries(null, after);
     expect(diff.hosts.added).toHaveLength(32);
     expect(diff.ops.added).toEqual(['pull', 'build']);
-    expect(describeDiff(diff, true)).toBe('+32 hosts, +2 ops, +1 pipeline, ~settings');
+    expect(describeDiff(diff, { settingsChanged: true })).toBe('+32 hosts, +2 ops, +1 pipeline, ~settings');
   });
 
   it('summaries from the journal diff the same way, by id and content', async () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/config/load.js';
 import type { ConfigError } from '../../src/errors/config-error.js';
 import type { Registry, RegistryDiff } from '../../src/registry/types.js';
+import { describeDiff } from '../../src/watch/describe-diff.js';
 import { type RegistryWatcher, type ReloadInfo, watchRegistry } from '../../src/watch/registry-watcher.js';
 import { makeTempDir } from '../support/cli.js';
 import { fleetYaml, opsYaml, pause, saveByRename, saveWithBackup, waitFor, writeBurst } from './fleet-edits.js';
@@ -184,6 +185,19 @@ describe('live reload of the fleet file (CORE-006)', () => {
     await waitFor('the restoring save', () => seen.restored === 1);
 
     expect(seen.reloads).toEqual([]);
+  });
+
+  it('a save that changes only where a secret comes from is a reload that says ~secrets, never the value', async () => {
+    const { seen, fleet } = await startWatching({ 'fleet.yaml': fleetYaml() });
+    const good = readFileSync(fleet, 'utf8');
+    writeFileSync(fleet, `${good}secrets:\n  token: { env: OLD_TOKEN_VARIABLE }\n`);
+    await waitFor('the secret declared', () => seen.reloads.length === 1);
+    writeFileSync(fleet, `${good}secrets:\n  token: { env: NEW_TOKEN_VARIABLE }\n`);
+    await waitFor('the secret moved', () => seen.reloads.length === 2);
+    for (const { diff, info } of seen.reloads) {
+      expect(info).toMatchObject({ settingsChanged: false, secretsChanged: true });
+      expect(describeDiff(diff, info)).toBe('~secrets');
+    }
   });
 
   it('a fleet file broken at start rejects ready, keeps watching, and its first good save reloads from nothing', async () => {

@@ -82,7 +82,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         journal,
         actor: 'serve',
         onReload: (registry, diff, info) =>
-          say(`reloaded ${info.label} (v${info.version}): ${describeDiff(diff, info.settingsChanged)}`, {
+          say(`reloaded ${info.label} (v${info.version}): ${describeDiff(diff, info)}`, {
             type: 'reloaded',
             version: info.version,
             hash: registry.hash,

@@ -118,13 +118,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     ...(journal === undefined ? {} : { journal }),
     ...(dataDir === undefined ? {} : { dataDir }),
     onReload: (registry, diff, info) => {
-      say(`reloaded ${info.label} (v${info.version}): ${describeDiff(diff, info.settingsChanged)}`, {
+      say(`reloaded ${info.label} (v${info.version}): ${describeDiff(diff, info)}`, {
         type: 'reloaded',
         version: info.version,
         files: info.changedFiles.map(name),
         hash: registry.hash,
         diff,
         settingsChanged: info.settingsChanged,
+        secretsChanged: info.secretsChanged,
       });
       startRunsOn();
       runner?.request();
