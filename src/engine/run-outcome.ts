@@ -31,7 +31,9 @@ export function runStatusOf(
 /** The hosts that finished every stage they had: all their commands, and every controller op, SUCCESS. */
 export function completedHostsOf(hosts: readonly string[], commands: readonly CommandSummary[]): string[] {
   if (commands.some((c) => c.hostId === CONTROLLER_HOST_ID && c.status !== 'SUCCESS')) return [];
-  return hosts.filter((host) => commands.every((c) => c.hostId !== host || c.status === 'SUCCESS'));
+  // One pass over the commands, not one per host: a 3,000-host run has 9,000 of them.
+  const unfinished = new Set(commands.filter((c) => c.status !== 'SUCCESS').map((c) => c.hostId));
+  return hosts.filter((host) => !unfinished.has(host));
 }
 
 /** 3 (BLOCKED) when prechecks blocked everything and no op ran; otherwise by run status. */

@@ -3,7 +3,7 @@
 // the run COMPLETE / PARTIAL / FAILED / CANCELLED. Everything it does is journaled first, then
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
-import type { RunStatus } from '../domain/status.js';
+import type { CommandStatus, RunStatus } from '../domain/status.js';
 import { EXIT } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
@@ -14,7 +14,7 @@ import { failedRollbacks } from './rollback.js';
 import { batchesOf, rolloutRecordOf } from './rollout/batch-of.js';
 import { pauseUnlessCancelled } from './rollout/rollout-pause.js';
 import { type RolloutPlan, singleWave } from './rollout/rollout-plan.js';
-import { decide } from './rollout/scheduler.js';
+import { createSchedule } from './rollout/scheduler.js';
 import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
 import { redactionPatterns } from './secrets/secret-redactor.js';
@@ -172,9 +172,17 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     return transport;
   };
   const concurrency = options.concurrency ?? plan.registry.settings.concurrency;
+  // CORE-008: the rollout scheduler decides what starts next and what is SKIPPED; it hears of every
+  // status change and is asked after each.
+  const schedule = createSchedule(state.rollout, commands.all());
+  const setStatus = (commandId: string, status: CommandStatus) => {
+    commands.setStatus(commandId, status);
+    const command = commands.byId(commandId);
+    if (command) schedule.update(command);
+  };
   const settle = (commandId: string, to: 'SKIPPED' | 'CANCELLED', reason: string | null = null) => {
     const record = journal.transitionCommand(commandId, to, reason !== null ? { error: reason } : undefined);
-    commands.setStatus(commandId, record.status);
+    setStatus(commandId, record.status);
     emit(commandStatusEvent(record));
   };
   // CORE-002: when the journal fails (a full disk, the journal replaced), nothing more can be
@@ -219,7 +227,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         onJournalFailure,
       },
     );
-    commands.setStatus(commandId, status);
+    setStatus(commandId, status);
     return status;
   };
 
@@ -236,14 +244,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         await Promise.all(running.values());
         break;
       }
-      const decision = decide(
-        state.rollout,
-        // The live records as they are: copying all of them for every decision was quadratic in
-        // the run's size (a 900-command run spent a tenth of its time there, see CORE-002).
-        commands.all(),
-        released,
-        concurrency - running.size,
-      );
+      const decision = schedule.decide(released, concurrency - running.size);
       // The first reason is the one the SKIPPED commands carry; later failures do not rewrite it.
       stopped ??= decision.stopped;
       for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);

@@ -1,6 +1,8 @@
 // The rollout scheduler (see CORE-008): given the run's waves, its budget and where every command
 // stands, it says which commands may start next, which are SKIPPED and why, and when the next
-// wave may begin. Pure: the executor (run.ts) asks it after every change and does what it says.
+// wave may begin. No I/O: the executor (run.ts) tells it each status change and asks it after
+// every change what to do, then does it. It keeps counts and cursors instead of looking at every
+// command on each decision, which was quadratic in the run's size (CORE-002, growth).
 import type { CommandStatus } from '../../domain/status.js';
 import { isTerminalCommand } from '../../domain/status.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
@@ -27,63 +29,129 @@ export interface Decision {
   readonly stopped: string | null;
 }
 
+export interface Schedule {
+  /** A command's status changed: `command` is the live record, already showing the new one. */
+  update(command: ScheduledCommand): void;
+  decide(released: ReadonlySet<number>, freeSlots: number): Decision;
+}
+
 /** A host fails when one of its commands ends so; these count against the budget (see CORE-008). */
 const FAILED: ReadonlySet<CommandStatus> = new Set(['ERROR', 'TIMEOUT', 'BLOCKED', 'ORPHANED']);
 
+/** One decision over `commands` as they are now (tests; the executor keeps a Schedule). */
 export function decide(
   plan: RolloutPlan,
   commands: readonly ScheduledCommand[],
   released: ReadonlySet<number>,
   freeSlots: number,
 ): Decision {
+  return createSchedule(plan, commands).decide(released, freeSlots);
+}
+
+/** A group of commands that start together: one stage of one wave, in host order. */
+interface Group {
+  readonly commands: ScheduledCommand[];
+  /** Commands neither finished nor about to be SKIPPED: the stage barrier waits for them. */
+  open: number;
+  /** Everything before it has been handed out or will never start. */
+  cursor: number;
+}
+
+export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCommand[]): Schedule {
+  const order = new Map(commands.map((c, i) => [c.id, i]));
+  const byHost = new Map<string, ScheduledCommand[]>();
+  // Per wave, its groups by stage in stage order; waves in the plan's order.
+  const groups = new Map<number, Map<number, Group>>();
+  for (const c of commands) {
+    const own = byHost.get(c.hostId);
+    if (own) own.push(c);
+    else byHost.set(c.hostId, [c]);
+    const stages = groups.get(c.batch) ?? new Map<number, Group>();
+    groups.set(c.batch, stages);
+    const group = stages.get(c.stage) ?? { commands: [], open: 0, cursor: 0 };
+    stages.set(c.stage, group);
+    group.commands.push(c);
+  }
+  const stagesOf = new Map([...groups].map(([batch, stages]) => [batch, [...stages.keys()].sort((a, b) => a - b)]));
+  const groupOf = (c: ScheduledCommand) => groups.get(c.batch)!.get(c.stage)!;
+
   const dropped = new Set<string>();
   const failed = new Set<string>();
   let controllerStop = Number.POSITIVE_INFINITY;
-  for (const c of commands) {
-    if (!isTerminalCommand(c.status) || c.status === 'SUCCESS' || c.status === 'SKIPPED') continue;
-    if (c.hostId === CONTROLLER_HOST_ID) controllerStop = Math.min(controllerStop, c.stage);
-    else {
-      dropped.add(c.hostId);
-      if (FAILED.has(c.status)) failed.add(c.hostId);
-    }
-  }
-  const stopped = stopReason(plan, failed);
-  const skip: { id: string; reason: string | null }[] = [];
-  const waiting = (c: ScheduledCommand) => c.status === 'PENDING' && !c.started;
-  const open = commands.filter((c) => {
-    if (!waiting(c)) return !isTerminalCommand(c.status);
-    // CORE-002: a host that did not succeed drops out; a failed controller op stops every host.
-    if (dropped.has(c.hostId) || c.stage > controllerStop) skip.push({ id: c.id, reason: null });
-    else if (stopped !== null) skip.push({ id: c.id, reason: stopped });
-    else return true;
-    return false;
-  });
-  if (stopped !== null) return { skip, start: [], stopped };
+  const counted = new Set<string>();
+  const skipping = new Set<string>();
+  let pending: { id: string; reason: string | null }[] = [];
+  let stopApplied = false;
+  let waveCursor = 0;
 
-  // Grouped once: a run may have hundreds of one-host waves, and this is asked after every change.
-  const byBatch = new Map<number, ScheduledCommand[]>();
-  for (const c of open) {
-    const group = byBatch.get(c.batch);
-    if (group) group.push(c);
-    else byBatch.set(c.batch, [c]);
-  }
-  for (const wave of plan.waves) {
-    const inWave = byBatch.get(wave.batch);
-    if (inWave === undefined) continue;
-    if (!released.has(wave.batch)) return { skip, start: [], release: wave, stopped };
-    // The stage barrier holds inside a wave: its stage k+1 waits for all of its stage k.
-    const stage = inWave.reduce((least, c) => Math.min(least, c.stage), Number.POSITIVE_INFINITY);
-    const start: string[] = [];
-    for (const c of inWave) {
-      if (c.stage !== stage || !waiting(c)) continue;
-      // CORE-002: a controller op with no host left to use it is SKIPPED.
-      if (c.hostId === CONTROLLER_HOST_ID && wave.hosts.every((h) => dropped.has(h))) {
-        skip.push({ id: c.id, reason: null });
-      } else if (start.length < freeSlots) start.push(c.id);
+  const waiting = (c: ScheduledCommand) => c.status === 'PENDING' && !c.started && !skipping.has(c.id);
+  const skip = (c: ScheduledCommand, reason: string | null) => {
+    skipping.add(c.id);
+    groupOf(c).open--;
+    pending.push({ id: c.id, reason });
+  };
+  // CORE-002: a host that did not succeed drops out; a failed controller op stops every host.
+  const finished = (c: ScheduledCommand) => {
+    if (c.status === 'SUCCESS' || c.status === 'SKIPPED') return;
+    if (c.hostId === CONTROLLER_HOST_ID) {
+      if (c.stage >= controllerStop) return;
+      controllerStop = c.stage;
+      for (const other of commands) if (other.stage > controllerStop && waiting(other)) skip(other, null);
+      return;
     }
-    return { skip, start, stopped };
-  }
-  return { skip, start: [], stopped };
+    if (FAILED.has(c.status)) failed.add(c.hostId);
+    if (dropped.has(c.hostId)) return;
+    dropped.add(c.hostId);
+    for (const other of byHost.get(c.hostId) ?? []) if (waiting(other)) skip(other, null);
+  };
+  const update = (c: ScheduledCommand) => {
+    if (!isTerminalCommand(c.status) || counted.has(c.id)) return;
+    counted.add(c.id);
+    if (skipping.has(c.id)) skipping.delete(c.id);
+    else groupOf(c).open--;
+    finished(c);
+  };
+
+  for (const c of commands) groupOf(c).open++;
+  for (const c of commands) update(c);
+
+  return {
+    update,
+    decide(released, freeSlots) {
+      const stopped = stopReason(plan, failed);
+      if (stopped !== null && !stopApplied) {
+        stopApplied = true;
+        for (const c of commands) if (waiting(c)) skip(c, stopped);
+      }
+      const skipped = pending.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      pending = [];
+      if (stopped !== null) return { skip: skipped, start: [], stopped };
+
+      // Waves and stages only ever close, so the first open one is found from where the last was.
+      const isOpen = (wave: Wave) => stagesOf.get(wave.batch)?.some((s) => groups.get(wave.batch)!.get(s)!.open > 0);
+      while (waveCursor < plan.waves.length && !isOpen(plan.waves[waveCursor]!)) waveCursor++;
+      const wave = plan.waves[waveCursor];
+      if (wave === undefined) return { skip: skipped, start: [], stopped };
+      if (!released.has(wave.batch)) return { skip: skipped, start: [], release: wave, stopped };
+      // The stage barrier holds inside a wave: its stage k+1 waits for all of its stage k.
+      const stages = groups.get(wave.batch)!;
+      const group = stages.get(stagesOf.get(wave.batch)!.find((s) => stages.get(s)!.open > 0)!)!;
+      const start: string[] = [];
+      for (let i = group.cursor; i < group.commands.length && start.length < freeSlots; i++) {
+        const c = group.commands[i]!;
+        if (!waiting(c)) {
+          if (i === group.cursor) group.cursor++;
+          continue;
+        }
+        // CORE-002: a controller op with no host left to use it is SKIPPED.
+        if (c.hostId === CONTROLLER_HOST_ID && wave.hosts.every((h) => dropped.has(h))) {
+          skip(c, null);
+          skipped.push(pending.pop()!);
+        } else start.push(c.id);
+      }
+      return { skip: skipped, start, stopped };
+    },
+  };
 }
 
 /** A failed canary host, or more failed hosts than the budget allows, stops the rollout. */

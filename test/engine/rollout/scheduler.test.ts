@@ -1,10 +1,12 @@
-// CORE-008: the rollout scheduler as a pure function. A small driver plays a run against it: it
-// applies every decision, finishes running commands one at a time with the outcome the test says,
-// and records what started when, so each rule is checked on the order of events.
+// CORE-008: the rollout scheduler. A small driver plays a run against it: it applies every
+// decision, finishes running commands one at a time with the outcome the test says, and records
+// what started when, so each rule is checked on the order of events. Every run is played twice:
+// with a fresh decision over all commands each time, and with one schedule told of each change as
+// the executor keeps it; both must give the same events.
 import { describe, expect, it } from 'vitest';
 import type { CommandStatus } from '../../../src/domain/status.js';
 import type { RolloutPlan } from '../../../src/engine/rollout/rollout-plan.js';
-import { decide, type ScheduledCommand } from '../../../src/engine/rollout/scheduler.js';
+import { createSchedule, decide, type ScheduledCommand } from '../../../src/engine/rollout/scheduler.js';
 
 interface Sim extends ScheduledCommand {
   status: CommandStatus;
@@ -26,8 +28,24 @@ function rollout(waves: string[][], options: { canary?: boolean; maxFailures?: n
   };
 }
 
-/** Plays the run; `fails(host, stage)` says which commands end in ERROR. Returns the log and the commands. */
+/** Plays the run both ways; `fails(host, stage)` says which commands end in ERROR. */
 function play(plan: RolloutPlan, stages: number, slots: number, fails: (host: string, stage: number) => boolean) {
+  const fresh = playOnce(plan, stages, slots, fails, false);
+  const kept = playOnce(plan, stages, slots, fails, true);
+  expect(kept.log).toEqual(fresh.log);
+  expect(kept.commands).toEqual(fresh.commands);
+  expect(kept.stopped).toEqual(fresh.stopped);
+  return kept;
+}
+
+/** Plays the run once; returns the log, the commands and why the rollout stopped. */
+function playOnce(
+  plan: RolloutPlan,
+  stages: number,
+  slots: number,
+  fails: (host: string, stage: number) => boolean,
+  keepSchedule: boolean,
+) {
   const commands: Sim[] = [];
   let next = 1;
   for (const wave of plan.waves) {
@@ -50,10 +68,14 @@ function play(plan: RolloutPlan, stages: number, slots: number, fails: (host: st
   const running: Sim[] = [];
   const log: string[] = [];
   let stopped: string | null = null;
+  const schedule = createSchedule(plan, commands);
+  const changed = (c: Sim) => keepSchedule && schedule.update(c);
   for (let guard = 0; guard < 10_000; guard++) {
-    const d = decide(plan, commands, released, slots - running.length);
+    const d = keepSchedule
+      ? schedule.decide(released, slots - running.length)
+      : decide(plan, commands, released, slots - running.length);
     stopped ??= d.stopped;
-    for (const s of d.skip) Object.assign(byId.get(s.id)!, { status: 'SKIPPED', reason: s.reason });
+    for (const s of d.skip) changed(Object.assign(byId.get(s.id)!, { status: 'SKIPPED' as const, reason: s.reason }));
     if (d.release) {
       released.add(d.release.batch);
       log.push(`release ${d.release.batch}`);
@@ -69,6 +91,7 @@ function play(plan: RolloutPlan, stages: number, slots: number, fails: (host: st
     const done = running.shift();
     if (!done) return { log, commands, stopped };
     done.status = fails(done.hostId, done.stage) ? 'ERROR' : 'SUCCESS';
+    changed(done);
     log.push(`end ${done.hostId}/${done.stage}`);
   }
   throw new Error('the scheduler never finished');
