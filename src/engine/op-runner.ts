@@ -3,45 +3,28 @@
 // Every status change goes through the journal, which enforces the status machine.
 
 import type { CommandStatus } from '../domain/status.js';
-import type { Op } from '../registry/types.js';
 import { LOGS_DIR } from '../store/journal.js';
-import type { Journal } from '../store/types.js';
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
-import { createRollbackGuard } from './rollback.js';
+import { createRollbackGuard, type RollbackJob, type RollbackRunContext } from './rollback.js';
 import { privateEnvOf } from './secrets/private-env.js';
 import { redactText } from './secrets/secret-redactor.js';
 import { withSecrets } from './secrets/secret-transport.js';
-import type { ExecResult, RenderedCommand, RunEventListener, Transport } from './types.js';
+import type { ExecResult } from './types.js';
 import { type Verdict, withLostOutput } from './verdict.js';
 
-export interface CommandJob {
-  readonly runId: string;
-  readonly commandId: string;
-  readonly hostId: string;
-  readonly stage: number;
-  readonly op: Op;
-  readonly rendered: RenderedCommand;
-  readonly transport: Transport;
-  /** settings.shell: an armed rollback timer runs the rollback with it on the host (CORE-009). */
-  readonly shell?: string;
+/** A command of a run: what its rollback needs (rollback.ts), plus the run's secrets. */
+export interface CommandJob extends RollbackJob {
   /** The run's resolved secrets, by name (see CORE-010). */
   readonly secrets?: ReadonlyMap<string, string>;
   /** What to redact from output and error messages: every secret the run resolved. */
   readonly redact?: readonly string[];
 }
 
-export interface CommandRunContext {
-  readonly journal: Journal;
-  readonly actor: string;
-  readonly emit: RunEventListener;
-  /** Aborted by a kill (second Ctrl-C, cancel with kill): the running tree dies now. */
-  readonly killSignal: AbortSignal;
+export interface CommandRunContext extends RollbackRunContext {
   /** A plain cancel lets a running attempt finish but starts no automatic retry. */
   readonly isCancelRequested: () => boolean;
-  /** False with `--no-rollback`: no rollback runs and no timer is armed (CORE-009). */
-  readonly rollback?: boolean;
   /**
    * The journal failed outside the command's own status steps (opening its output, a progress
    * report): the run must stop (see CORE-002). Errors of the status steps are thrown instead.

@@ -25,6 +25,7 @@ export interface RollbackJob {
   readonly op: Op;
   readonly rendered: RenderedCommand;
   readonly transport: Transport;
+  /** settings.shell: an armed rollback timer runs the rollback with it on the host (CORE-009). */
   readonly shell?: string;
 }
 
@@ -32,7 +33,9 @@ export interface RollbackRunContext {
   readonly journal: Journal;
   readonly actor: string;
   readonly emit: RunEventListener;
+  /** Aborted by a kill (second Ctrl-C, cancel with kill): the running tree dies now. */
   readonly killSignal: AbortSignal;
+  /** False with `--no-rollback`: no rollback runs and no timer is armed (CORE-009). */
   readonly rollback?: boolean;
 }
 
