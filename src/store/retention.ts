@@ -7,7 +7,7 @@ import type { SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { MetaStore } from './meta.js';
 import { absoluteIn } from './rows.js';
-import type { PruneResult } from './types.js';
+import type { NewEvent, PruneResult } from './types.js';
 
 export const DAY_MS = 86_400_000;
 export const DEFAULT_COMMAND_RETENTION_DAYS = 30;
@@ -46,6 +46,34 @@ export function retentionFromEnv(env: NodeJS.ProcessEnv): ResolvedPolicy {
     },
     problems,
   };
+}
+
+/**
+ * What a prune writes to the event log, on either engine: a warning per retention setting it could
+ * not use, and one summary when anything was removed.
+ */
+export function pruneEvents(result: PruneResult, problems: readonly string[], policy: RetentionPolicy): NewEvent[] {
+  const events: NewEvent[] = problems.map((message) => ({
+    category: 'retention',
+    level: 'warn',
+    action: 'config',
+    message,
+  }));
+  const { commands, pipelines, events: removedEvents, changes } = result;
+  if (commands + pipelines + removedEvents + changes > 0) {
+    events.push({
+      category: 'retention',
+      level: 'info',
+      action: 'pruned',
+      message: `retention removed ${pipelines} run(s), ${commands} command(s), ${removedEvents} event(s), ${changes} change(s)`,
+      details: {
+        ...result,
+        commandRetentionMs: policy.commandRetentionMs,
+        eventRetentionMs: policy.eventRetentionMs,
+      },
+    });
+  }
+  return events;
 }
 
 export interface Retention {
@@ -87,22 +115,7 @@ export function createRetention(
     const events = deleteEvents.run(at - policy.eventRetentionMs).changes;
     const changes = deleteChanges.run((head.get() as number) - CHANGES_KEPT, at - CHANGES_KEPT_MS).changes;
     const result: PruneResult = { commands, pipelines, events, changes, outputFiles: files.length };
-    for (const problem of problems) {
-      tables.events.append({ category: 'retention', level: 'warn', action: 'config', message: problem });
-    }
-    if (commands + pipelines + events + changes > 0) {
-      tables.events.append({
-        category: 'retention',
-        level: 'info',
-        action: 'pruned',
-        message: `retention removed ${pipelines} run(s), ${commands} command(s), ${events} event(s), ${changes} change(s)`,
-        details: {
-          ...result,
-          commandRetentionMs: policy.commandRetentionMs,
-          eventRetentionMs: policy.eventRetentionMs,
-        },
-      });
-    }
+    for (const event of pruneEvents(result, problems, policy)) tables.events.append(event);
     tables.meta.set(LAST_PRUNE_KEY, String(at));
     return { result, files };
   });

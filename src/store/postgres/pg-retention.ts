@@ -1,7 +1,7 @@
 // Retention on PostgreSQL (see CORE-003): the same policy as retention.ts; a pruned command's
 // output chunks go in the same transaction as its row, so nothing is ever left pointing nowhere.
 import type pg from 'pg';
-import { CHANGES_KEPT, CHANGES_KEPT_MS, LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
+import { CHANGES_KEPT, CHANGES_KEPT_MS, LAST_PRUNE_KEY, pruneEvents, type RetentionPolicy } from '../retention.js';
 import type { PruneResult } from '../types.js';
 import { headVersion } from './pg-changes.js';
 import { appendEvent } from './pg-events.js';
@@ -42,26 +42,7 @@ export async function pruneRows(
       ])
     ).rowCount ?? 0;
   const result: PruneResult = { commands, pipelines, events, changes, outputFiles: withOutput.rows[0]!.n };
-  for (const problem of problems) {
-    await appendEvent(db, { category: 'retention', level: 'warn', action: 'config', message: problem }, at);
-  }
-  if (commands + pipelines + events + changes > 0) {
-    await appendEvent(
-      db,
-      {
-        category: 'retention',
-        level: 'info',
-        action: 'pruned',
-        message: `retention removed ${pipelines} run(s), ${commands} command(s), ${events} event(s), ${changes} change(s)`,
-        details: {
-          ...result,
-          commandRetentionMs: policy.commandRetentionMs,
-          eventRetentionMs: policy.eventRetentionMs,
-        },
-      },
-      at,
-    );
-  }
+  for (const event of pruneEvents(result, problems, policy)) await appendEvent(db, event, at);
   await setMeta(db, LAST_PRUNE_KEY, String(at));
   return result;
 }
