@@ -2,6 +2,7 @@
 // a change, so the dashboard's event list updates live (see CORE-003).
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
+import { newEventRow } from './record-rules.js';
 import { type EventRow, toEventRecord } from './rows.js';
 import type { EventRecord, NewEvent } from './types.js';
 
@@ -21,31 +22,18 @@ export function createEventLog(db: SqliteDatabase, changes: ChangeLog, now: () =
   const newest = db.prepare('SELECT * FROM event_log ORDER BY id DESC LIMIT ?');
   return {
     append(event) {
-      const timestamp = now();
-      const details = event.details === undefined ? null : JSON.stringify(event.details);
-      const actor = event.actor ?? 'system';
-      const hostId = event.hostId ?? null;
+      const row = newEventRow(event, now());
       const { lastInsertRowid } = insert.run(
-        timestamp,
-        event.category,
-        event.level,
-        actor,
-        hostId,
-        event.action,
-        event.message,
-        details,
+        row.timestamp,
+        row.category,
+        row.level,
+        row.actor,
+        row.host_id,
+        row.action,
+        row.message,
+        row.details,
       );
-      const record: EventRecord = {
-        id: Number(lastInsertRowid),
-        timestamp,
-        category: event.category,
-        level: event.level,
-        actor,
-        hostId,
-        action: event.action,
-        message: event.message,
-        details: details === null ? null : JSON.parse(details),
-      };
+      const record = toEventRecord({ id: Number(lastInsertRowid), ...row });
       changes.append({ type: 'event', event: record });
       return record;
     },

@@ -1,8 +1,8 @@
 // What both journal engines decide the same way, whatever their SQL (see CORE-003, CORE-012):
 // the record of a command just created, and how a cancel or kill request changes a run's row.
 import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../domain/status.js';
-import type { CommandRow, RunRow } from './rows.js';
-import type { CommandPatch, CommandRecord, NewRun, Owner } from './types.js';
+import type { CommandRow, EventRow, RunRow } from './rows.js';
+import type { CommandPatch, CommandRecord, NewEvent, NewRun, Owner } from './types.js';
 
 export interface NewCommandRow {
   readonly id: string;
@@ -96,5 +96,19 @@ export function transitionedRow(
     finished_at: isTerminalCommand(to) ? at : row.finished_at,
     exit_code: patch.exitCode !== undefined ? patch.exitCode : retried ? null : row.exit_code,
     error: patch.error !== undefined ? patch.error : retried ? null : row.error,
+  };
+}
+
+/** A new event's row, with its defaults (actor `system`, no host, details as JSON), before it has an id. */
+export function newEventRow(event: NewEvent, timestamp: number): Omit<EventRow, 'id'> {
+  return {
+    timestamp,
+    category: event.category,
+    level: event.level,
+    actor: event.actor ?? 'system',
+    host_id: event.hostId ?? null,
+    action: event.action,
+    message: event.message,
+    details: event.details === undefined ? null : JSON.stringify(event.details),
   };
 }
