@@ -4,11 +4,12 @@
 // gets a host-first list with nothing overflowing, and the bare address says how to get in.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openLiveDashboard } from '../support/chromium.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSession } from '../support/browser-session.js';
+import { openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, ROOT, runCli } from '../support/cli.js';
-import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { startServe } from '../sync/support/serve-process.js';
 
 const fleet = (dir: string) => `version: 1
 hosts:
@@ -27,17 +28,7 @@ pipelines:
   slow: { ops: [hold, check] }
 `;
 
-let browser: Browser;
-let serve: ServeProcess | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (serve) await serve.stop('SIGKILL');
-});
+const session = browserSession();
 
 const click = (page: Page, selector: string) =>
   page.evaluate((s) => document.querySelector<HTMLElement>(s)?.click(), selector);
@@ -46,8 +37,11 @@ describe('dashboard actions', () => {
   it('shows the reason in the failed cell, retries, cancels, and keeps the output panel on the shown run', async () => {
     const dir = makeTempDir();
     writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
-    serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
-    const { page, pageErrors } = await openLiveDashboard(browser, serve.url, { width: 1280, height: 860 });
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const { page, pageErrors } = await openLiveDashboard(session.browser, session.serve.url, {
+      width: 1280,
+      height: 860,
+    });
 
     // A run from another process fails on web2.
     expect((await runCli(dir, ['apply', 'ship'])).exitCode).toBe(1);
@@ -99,8 +93,8 @@ describe('dashboard actions', () => {
     await page.close();
 
     // 390 px: the host-first list, the failing host's reason visible, nothing wider than the screen.
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
-    await phone.goto(serve.url);
+    const phone = await session.browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(session.serve.url);
     await phone.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
     await phone.evaluate(() => document.querySelector<HTMLElement>('#runs tr[data-run-id="r1"]')?.click());
     await phone.waitForSelector('#host-list li[data-host="web2"]');
@@ -125,18 +119,18 @@ describe('dashboard actions', () => {
   it('the bare address without a token says how to get in', async () => {
     const dir = makeTempDir();
     writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
-    serve ??= await startServe(dir, [], {});
-    const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
-    await page.goto(serve.baseUrl);
+    session.serve ??= await startServe(dir, [], {});
+    const page = await session.browser.newPage({ viewport: { width: 800, height: 600 } });
+    await page.goto(session.serve.baseUrl);
     await page.waitForSelector('#no-access h1', { timeout: 30_000 });
     const text = await page.locator('#no-access').textContent();
     expect(text).toContain('This dashboard needs its access token');
     expect(text).toContain('This address has no token');
     expect(text).toContain('nixfleet serve --token YOUR_TOKEN');
-    expect(text).toContain(`${new URL(serve.baseUrl).origin}/?token=YOUR_TOKEN`);
+    expect(text).toContain(`${new URL(session.serve.baseUrl).origin}/?token=YOUR_TOKEN`);
     expect(await page.locator('main.layout').isVisible()).toBe(false);
 
-    await page.goto(`${serve.baseUrl}?token=wrong`);
+    await page.goto(`${session.serve.baseUrl}?token=wrong`);
     await page.waitForFunction(() => document.getElementById('no-access')?.textContent?.includes('was refused'), null, {
       timeout: 30_000,
     });

@@ -3,11 +3,11 @@
 // and when the server dies mid-run the page reconnects and heals by itself.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { browserSession } from '../support/browser-session.js';
 import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
-import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { startServe } from '../sync/support/serve-process.js';
 
 const FLEET = `version: 1
 settings:
@@ -38,33 +38,23 @@ pipelines:
 const SCREENSHOT = join(ROOT, 'test-results/dashboard.png');
 const env = { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' };
 
-let browser: Browser;
-let serve: ServeProcess | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (serve) await serve.stop('SIGKILL');
-});
+const session = browserSession();
 
 const runStatus = (page: Page) => page.locator('#run-status').getAttribute('data-status');
 
 describe('the dashboard in a browser', () => {
   it('shows an apply from another process live, heals after the server dies mid-run, and ends COMPLETE', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    serve = await startServe(dir, [], env);
-    const { token, port } = serve;
-    const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
+    session.serve = await startServe(dir, [], env);
+    const { token, port } = session.serve;
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('dialog', (dialog) => {
       pageErrors.push(`dialog: ${dialog.message()}`);
       void dialog.dismiss();
     });
-    await page.goto(serve.url);
+    await page.goto(session.serve.url);
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
     await page.waitForSelector('[data-pipeline="deploy"]');
     expect(await page.locator('#hosts tbody tr').count()).toBe(3);
@@ -83,11 +73,11 @@ describe('the dashboard in a browser', () => {
     await page.screenshot({ path: join(ROOT, 'test-results/dashboard-running.png'), fullPage: true });
 
     // The socket dies with the server while the run goes on in the other process.
-    await serve.stop('SIGKILL');
-    serve = undefined;
+    await session.serve.stop('SIGKILL');
+    session.serve = undefined;
     await page.waitForSelector('#connection[data-state="reconnecting"]', { timeout: 30_000 });
     // `--token=` form: a generated token may start with `-`, which parseArgs would take for a flag.
-    serve = await startServe(dir, ['--port', String(port), `--token=${token}`], env);
+    session.serve = await startServe(dir, ['--port', String(port), `--token=${token}`], env);
 
     await page.waitForSelector('#run-status[data-status="COMPLETE"]', { timeout: 30_000 });
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
@@ -101,7 +91,7 @@ describe('the dashboard in a browser', () => {
 
     // The page's version is the server's (beacons agree once nothing changes).
     const state = (await (
-      await fetch(new URL('api/state', serve.baseUrl), { headers: { Authorization: `Bearer ${token}` } })
+      await fetch(new URL('api/state', session.serve.baseUrl), { headers: { Authorization: `Bearer ${token}` } })
     ).json()) as { version: number };
     await page.waitForFunction((v) => document.getElementById('version')?.textContent === `v${v}`, state.version, {
       timeout: 30_000,

@@ -3,13 +3,13 @@
 // ends only that host's running command; the run's Kill ends the rest and the run is CANCELLED.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { waitForFile } from '../engine/support/wait-for.js';
-import { launchChromium, openLiveDashboard } from '../support/chromium.js';
+import { browserSession } from '../support/browser-session.js';
+import { openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, spawnCli } from '../support/cli.js';
-import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { startServe } from '../sync/support/serve-process.js';
 
 const FLEET = `version: 1
 hosts: { web1: {}, web2: {} }
@@ -22,23 +22,16 @@ pipelines:
   long: { ops: [hang, after] }
 `;
 
-let browser: Browser;
-let serve: ServeProcess | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (serve) await serve.stop('SIGKILL');
-});
+const session = browserSession();
 
 describe('Kill in the dashboard', () => {
   it('kills one host’s running command, then the whole run, of a run owned by another process', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
-    const { page, pageErrors } = await openLiveDashboard(browser, serve.url, { width: 1440, height: 860 });
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const { page, pageErrors } = await openLiveDashboard(session.browser, session.serve.url, {
+      width: 1440,
+      height: 860,
+    });
 
     const apply = spawnCli(dir, ['apply', 'long', '--json'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'pgid-web1'));
@@ -46,7 +39,7 @@ describe('Kill in the dashboard', () => {
     const group = (host: string) => Number(readFileSync(join(dir, `pgid-${host}`), 'utf8'));
 
     // Kill needs the token, like every mutating route.
-    const refused = await fetch(new URL('api/runs/r1/cancel', serve.baseUrl), {
+    const refused = await fetch(new URL('api/runs/r1/cancel', session.serve.baseUrl), {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ kill: true }),
@@ -58,9 +51,9 @@ describe('Kill in the dashboard', () => {
       [{ kill: 'yes' }, '`kill` must be true or false'],
       [{ kill: true, host: 'db9' }, 'run r1 has no host `db9`'],
     ] as const) {
-      const answer = await fetch(new URL('api/runs/r1/cancel', serve.baseUrl), {
+      const answer = await fetch(new URL('api/runs/r1/cancel', session.serve.baseUrl), {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${serve.token}` },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${session.serve.token}` },
         body: JSON.stringify(body),
       });
       expect(answer.status, JSON.stringify(body)).toBe(400);

@@ -2,11 +2,11 @@
 // op fails and is rolled back, started by another `nixfleet apply`, shows the op's own status in
 // its grid cell with a rollback chip beside it; the chip opens the rollback's output, as text.
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openLiveDashboard } from '../support/chromium.js';
+import { describe, expect, it } from 'vitest';
+import { browserSession } from '../support/browser-session.js';
+import { openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
-import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { startServe } from '../sync/support/serve-process.js';
 
 const FLEET = `version: 1
 hosts:
@@ -22,23 +22,16 @@ pipelines:
   deploy: { ops: [switch, check] }
 `;
 
-let browser: Browser;
-let serve: ServeProcess | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (serve) await serve.stop('SIGKILL');
-});
+const session = browserSession();
 
 describe('rollbacks on the dashboard', () => {
   it('a rolled-back cell keeps its ERROR and carries a rollback chip that opens the rollback output', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
-    const { page, pageErrors } = await openLiveDashboard(browser, serve.url, { width: 1280, height: 800 });
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const { page, pageErrors } = await openLiveDashboard(session.browser, session.serve.url, {
+      width: 1280,
+      height: 800,
+    });
 
     const apply = await spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 60_000 });
     expect(apply.exitCode).toBe(1);
@@ -67,8 +60,8 @@ describe('rollbacks on the dashboard', () => {
     await page.close();
 
     // On a phone the host list stands in for the grid: the chip rides beside web2's stage chip.
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
-    await phone.goto(serve.url);
+    const phone = await session.browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(session.serve.url);
     const listed = '#host-list li[data-host="web2"] .rollback-chip';
     await phone.waitForSelector(`${listed}[data-status="SUCCESS"]`, { timeout: 30_000 });
     expect(await phone.locator(listed).textContent()).toBe('↺ SUCCESS');

@@ -2,11 +2,10 @@
 // another `nixfleet apply` shows each host's batch and the budget used / limit, read from the
 // journal through State Sync.
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import { describe, expect, it } from 'vitest';
+import { browserSession } from '../support/browser-session.js';
 import { makeTempDir, ROOT, runCli } from '../support/cli.js';
-import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
+import { startServe } from '../sync/support/serve-process.js';
 
 // h3 fails, and the budget allows one failure: the run goes on and ends PARTIAL.
 const FLEET = `version: 1
@@ -20,28 +19,18 @@ pipelines:
     rollout: { canary: 1, batch: 2, maxFailures: 1 }
 `;
 
-let browser: Browser;
-let serve: ServeProcess | undefined;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (serve) await serve.stop('SIGKILL');
-});
+const session = browserSession();
 
 describe('a rollout on the dashboard', () => {
   it('shows each host’s batch and the failure budget used / limit', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const applied = await runCli(dir, ['apply', 'deploy']);
     expect(applied.exitCode, applied.stderr).toBe(1);
-    serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
-    const page = await browser.newPage({ viewport: { width: 1440, height: 860 } });
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(serve.url);
+    await page.goto(session.serve.url);
     await page.waitForSelector('#run-status[data-status="PARTIAL"]', { timeout: 60_000 });
 
     const budget = page.locator('#run-budget');
@@ -65,8 +54,8 @@ describe('a rollout on the dashboard', () => {
     await page.close();
 
     // On a phone the host list stands in for the grid, with the same batch beside each host.
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
-    await phone.goto(serve.url);
+    const phone = await session.browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    await phone.goto(session.serve.url);
     await phone.waitForSelector('#host-list li[data-host="h5"] .batch-tag', { timeout: 60_000 });
     const listed = await phone
       .locator('#host-list li')
