@@ -194,6 +194,13 @@ try {
   console.log(
     `one-row read on PostgreSQL: ${bridge.viaJournal.toFixed(3)} ms through the synchronous journal, ${bridge.direct.toFixed(3)} ms awaited on pg directly`,
   );
+  const ratio = (a, b) => (a / b).toFixed(2);
+  console.log(
+    `ratios: PostgreSQL / SQLite apply time ${ratio(median(results.fanPostgres), median(results.fanSqlite))}x, ` +
+      `SQLite / PostgreSQL transitions per second ${ratio(median(results.sqlite), median(results.postgres))}x, ` +
+      `journal bridge / pg directly ${ratio(bridge.viaJournal, bridge.direct)}x` +
+      (openBefore ? `, SQLite now / before ${ratio(median(results.sqlite), median(results.sqliteBefore))}x` : ''),
+  );
 } finally {
   server?.stop();
   rmSync(root, { recursive: true, force: true });
