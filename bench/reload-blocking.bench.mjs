@@ -5,10 +5,12 @@
 //   in-thread  the same watcher compiling on the main thread (the baseline: what it did before)
 // Goal: the longest event-loop delay during a reload stays under 50 ms with the worker.
 // Run: npm run build && node bench/reload-blocking.bench.mjs
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { writeLargeFleet } from './support/large-fleet.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { loadRegistry } = await import(join(root, 'dist/config/load.js'));
@@ -16,22 +18,6 @@ const { watchRegistry } = await import(join(root, 'dist/watch/registry-watcher.j
 
 const RELOADS = 5;
 const GOAL_MS = 50;
-
-function largeFleet(dir) {
-  mkdirSync(join(dir, 'ops'));
-  const hosts = Array.from({ length: 2000 }, (_, i) => `  h${i}: { tags: [t${i % 20}], vars: { n: "${i}" } }`);
-  const opIds = Array.from({ length: 200 }, (_, i) => `op${i}`);
-  writeFileSync(
-    join(dir, 'fleet.yaml'),
-    `version: 1\nhosts:\n${hosts.join('\n')}\npipelines:\n  all: { ops: [${opIds.slice(0, 20).join(', ')}] }\ninclude: [ops/*.yaml]\n`,
-  );
-  for (let f = 0; f < 4; f++) {
-    const ids = opIds.slice(f * 50, f * 50 + 50);
-    const ops = ids.map((id) => `  ${id}:\n    description: revision 0\n    run: echo ${id} on {{ host.name }}\n`);
-    writeFileSync(join(dir, `ops/part${f}.yaml`), `ops:\n${ops.join('')}`);
-  }
-  return join(dir, 'ops/part0.yaml');
-}
 
 /** The longest gap between ticks of a 1 ms timer while `work` runs. */
 async function longestStall(work) {
@@ -53,7 +39,7 @@ async function longestStall(work) {
 async function measure(compile) {
   const dir = mkdtempSync(join(tmpdir(), 'nixfleet-bench-blocking-'));
   try {
-    const opsFile = largeFleet(dir);
+    const { opsFile } = writeLargeFleet(dir);
     let onSwap;
     const watcher = watchRegistry(join(dir, 'fleet.yaml'), {
       onReload: () => onSwap?.(),

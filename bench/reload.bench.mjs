@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { watch } from 'chokidar';
 
+import { opsYaml, writeLargeFleet } from './support/large-fleet.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { loadRegistry } = await import(join(root, 'dist/config/load.js'));
 const { watchRegistry, DEFAULT_DEBOUNCE_MS } = await import(join(root, 'dist/watch/registry-watcher.js'));
@@ -61,21 +63,8 @@ include: [ops/*.yaml]
   return { name: 'demo-shaped (3h, 4 ops)', opsFile: join(dir, 'ops/main.yaml') };
 }
 
-function opsYaml(ids, revision) {
-  return `ops:\n${ids.map((id) => `  ${id}:\n    description: revision ${revision}\n    run: echo ${id} on {{ host.name }}\n`).join('')}`;
-}
-
 function largeFleet(dir) {
-  mkdirSync(join(dir, 'ops'));
-  const hosts = Array.from({ length: 2000 }, (_, i) => `  h${i}: { tags: [t${i % 20}], vars: { n: "${i}" } }`);
-  const opIds = Array.from({ length: 200 }, (_, i) => `op${i}`);
-  writeFileSync(
-    join(dir, 'fleet.yaml'),
-    `version: 1\nhosts:\n${hosts.join('\n')}\npipelines:\n  all: { ops: [${opIds.slice(0, 20).join(', ')}] }\ninclude: [ops/*.yaml]\n`,
-  );
-  for (let f = 0; f < 4; f++)
-    writeFileSync(join(dir, `ops/part${f}.yaml`), opsYaml(opIds.slice(f * 50, f * 50 + 50), 0));
-  return { name: '2,000 hosts x 200 ops', opsFile: join(dir, 'ops/part0.yaml'), opIds: opIds.slice(0, 50) };
+  return { name: '2,000 hosts x 200 ops', ...writeLargeFleet(dir) };
 }
 
 function editedOps(file, revision) {
