@@ -1,9 +1,11 @@
 // The ssh transport against a real sshd on 127.0.0.1 (see CORE-007). The "remote" side is this
 // machine, so remote processes are checked with kill(pid, 0) after reading the pids they wrote.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { askMasterPid, askMasterToExit } from '../../src/engine/transports/ssh/mux-control.js';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/engine/types.js';
 import type { Host, Settings } from '../../src/registry/types.js';
@@ -222,10 +224,28 @@ describe('multiplexing', () => {
     const socketDir = join(controlDir, directory!);
     expect(statSync(socketDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(socketDir, 'm')).isSocket()).toBe(true);
+    // The pid the lifeline holds comes from the master itself, over its socket (mux-control.ts).
+    const pid = await askMasterPid(join(socketDir, 'm'));
+    expect(pid).toBeGreaterThan(0);
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain(join(socketDir, 'm'));
 
     await t.close();
     expect(existsSync(socketDir)).toBe(false);
+    await vi.waitFor(() => expect(isAlive(pid!)).toBe(false), { timeout: 10_000, interval: 50 });
     await t.close();
+  });
+
+  it('asking a socket that is no master gets no answer, not a hang', async () => {
+    const dir = makeTempDir({}, 'nixfleet-mux-');
+    expect(await askMasterPid(join(dir, 'absent'))).toBeUndefined();
+    const server = createServer((socket) => socket.end('not the mux protocol'));
+    await new Promise<void>((resolve) => server.listen(join(dir, 's'), resolve));
+    try {
+      expect(await askMasterPid(join(dir, 's'))).toBeUndefined();
+      expect(await askMasterToExit(join(dir, 's'))).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 
   it('with multiplex off, each command opens its own connection', async () => {

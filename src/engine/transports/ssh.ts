@@ -42,10 +42,10 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
     if (started.ok) {
       if (masterProcess !== undefined) releaseProcess(masterProcess);
       masterProcess = undefined;
-      // Asked beside the first command, not before it: `ssh -O check` is one more process and
-      // round trip, and waiting for it put both on every host's first command (CORE-007,
-      // "Against bare OpenSSH"). The master is unheld for that moment either way.
-      masterAsked = masterPid(connection, socket).then((pid) => {
+      // Asked beside the first command, not before it: waiting for the answer put a round trip
+      // on every host's first command (CORE-007, "Against bare OpenSSH"). The master is unheld
+      // for that moment either way.
+      masterAsked = masterPid(socket).then((pid) => {
         if (pid === undefined || control !== socket) return;
         masterProcess = pid;
         holdProcess(pid);
@@ -136,7 +136,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       control = undefined;
       if (!socket) return;
       await masterAsked;
-      await stopMaster(connection, socket);
+      await stopMaster(socket);
       if (masterProcess !== undefined) releaseProcess(masterProcess);
       masterProcess = undefined;
       socket.remove();

@@ -1,12 +1,14 @@
 // The multiplexing master of one host (see CORE-007, multiplexing): opened once, shared by every
-// command of the run, closed with `ssh -O exit`. Its stderr goes to a file beside the socket: the
-// master lives on in the background and would hold a pipe open for as long as it runs.
-import { existsSync, readFileSync } from 'node:fs';
+// command of the run, asked for its pid and asked to exit over its own control socket
+// (mux-control.ts). Its stderr goes to a file beside the socket: the master lives on in the
+// background and would hold a pipe open for as long as it runs.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { spawnFailureReason, tryStart } from '../spawn-failure.js';
-import { type ConnectionOptions, connectionArgs, controlPathOption, sshArgs } from './arguments.js';
+import { type ConnectionOptions, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
+import { askMasterPid, askMasterToExit } from './mux-control.js';
 
 /**
  * How long an idle master stays up. Long enough to bridge the wait between stages (another host
@@ -29,67 +31,81 @@ export function isMasterUp(control: ControlSocket): boolean {
   return existsSync(control.socketPath);
 }
 
+/**
+ * Runs `ssh -N -f` with the master's options and waits for its foreground process: it exits 0
+ * once the connection is up and the socket listens, or 255 with the reason in the log. Node's own
+ * spawn, as for sessions (CORE-007, "Against bare OpenSSH"); in a session of its own, so that a
+ * Ctrl-C at the terminal does not end a login that is under way (CORE-002).
+ */
 export async function startMaster(
   connection: ConnectionOptions,
   control: ControlSocket,
   limits: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<MasterStart> {
+  const failed = (stderr: string, exitCode: number | null, timedOut = false, aborted = false): MasterStart => ({
+    ok: false,
+    stderr,
+    exitCode,
+    timedOut,
+    aborted,
+  });
+  if (limits.signal?.aborted) return failed('', null, false, true);
   const logFile = join(control.directory, 'master.log');
   const mode = { kind: 'master', socketPath: control.socketPath, persistSeconds: MASTER_PERSIST_SECONDS } as const;
+  const log = openSync(logFile, 'w', 0o600);
   const started = tryStart(() =>
-    execa('ssh', sshArgs(connection, mode), {
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: { file: logFile },
-      reject: false,
-      timeout: Math.max(1, limits.timeoutMs),
-      cancelSignal: limits.signal,
-    }),
+    spawn('ssh', sshArgs(connection, mode), { stdio: ['ignore', 'ignore', log], detached: true }),
   );
-  if (!('child' in started)) {
-    const stderr = spawnFailureReason(started.cause, 'ssh');
-    return { ok: false, stderr, exitCode: null, timedOut: false, aborted: false };
-  }
-  const result = await started.child;
-  if (result.exitCode === 0 && isMasterUp(control)) return { ok: true };
-  const stderr = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-  return {
-    ok: false,
-    stderr: result.failed && result.code === 'ENOENT' ? 'no `ssh` client on PATH (install OpenSSH)' : stderr,
-    exitCode: result.exitCode ?? null,
-    timedOut: result.timedOut,
-    aborted: result.isCanceled,
-  };
+  closeSync(log);
+  if (!('child' in started)) return failed(spawnFailureReason(started.cause, 'ssh'), null);
+  const { child } = started;
+  const ended = await new Promise<{ exitCode: number | null; missing: boolean; timedOut: boolean; aborted: boolean }>(
+    (resolve) => {
+      let timedOut = false;
+      let aborted = false;
+      const timer = setTimeout(
+        () => {
+          timedOut = true;
+          child.kill('SIGTERM');
+        },
+        Math.max(1, limits.timeoutMs),
+      );
+      const onAbort = () => {
+        aborted = true;
+        child.kill('SIGTERM');
+      };
+      limits.signal?.addEventListener('abort', onAbort, { once: true });
+      let settled = false;
+      const finish = (exitCode: number | null, error?: NodeJS.ErrnoException) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        limits.signal?.removeEventListener('abort', onAbort);
+        resolve({ exitCode, missing: error?.code === 'ENOENT', timedOut, aborted });
+      };
+      child.once('error', (error: NodeJS.ErrnoException) => finish(null, error));
+      child.once('exit', (exitCode) => finish(exitCode));
+    },
+  );
+  if (ended.exitCode === 0 && !ended.timedOut && !ended.aborted && isMasterUp(control)) return { ok: true };
+  const stderr = ended.missing
+    ? 'no `ssh` client on PATH (install OpenSSH)'
+    : existsSync(logFile)
+      ? readFileSync(logFile, 'utf8')
+      : '';
+  return failed(stderr, ended.exitCode, ended.timedOut, ended.aborted);
 }
 
 /**
- * The master's pid (`ssh -O check` says `Master running (pid=N)`), so the lifeline can stop it if
- * nixfleet dies (CORE-011); undefined when it cannot be told.
+ * The master's pid, so the lifeline can stop it if nixfleet dies (CORE-011); undefined when it
+ * cannot be told.
  */
-export async function masterPid(connection: ConnectionOptions, control: ControlSocket): Promise<number | undefined> {
-  const result = await execa('ssh', controlArgs(connection, control, 'check'), {
-    stdin: 'ignore',
-    reject: false,
-    timeout: 5_000,
-  });
-  const match = /pid=(\d+)/.exec(`${result.stderr}\n${result.stdout}`);
-  return match ? Number(match[1]) : undefined;
+export function masterPid(control: ControlSocket): Promise<number | undefined> {
+  return askMasterPid(control.socketPath);
 }
 
 /** Asks the master to exit; bounded, and quiet when it is already gone. */
-export async function stopMaster(connection: ConnectionOptions, control: ControlSocket): Promise<void> {
+export async function stopMaster(control: ControlSocket): Promise<void> {
   if (!isMasterUp(control)) return;
-  await execa('ssh', controlArgs(connection, control, 'exit'), { stdin: 'ignore', reject: false, timeout: 5_000 });
-}
-
-function controlArgs(connection: ConnectionOptions, control: ControlSocket, command: 'check' | 'exit'): string[] {
-  return [
-    ...connectionArgs(connection),
-    '-o',
-    controlPathOption(control.socketPath),
-    '-O',
-    command,
-    '--',
-    connection.host.address,
-  ];
+  await askMasterToExit(control.socketPath);
 }
