@@ -7,15 +7,17 @@
 // message straight to the bare server over a socket; the bare server broadcasts each with the
 // usual loop of `client.send(text)` over every client. So the baseline has no polling, no
 // journal reads and the simplest fan-out: the difference is what State Sync costs.
-// Clients: 20 sampling clients are full `ws` clients that parse every message and check the
-// versions are contiguous; the other 480 are raw sockets that do the handshake and read every
-// byte without parsing, so the clients' own CPU (one process for all 500) does not swamp what
-// is measured: the server's fan-out.
+// Clients: 20 sampling clients read every message as a browser does: they offer
+// permessage-deflate, and inflate and parse each message as its last frame arrives (a browser
+// inflates in its network stack, synchronously); they check the versions are contiguous. The
+// other 480 are raw sockets that do the handshake and read every byte without parsing, so the
+// clients' own CPU (one process for all 500) does not swamp what is measured: the server's fan-out.
 // Options: BENCH_ONLY=nixfleet skips the baseline; BENCH_PROFILE=dir writes the server's CPU
 // profile; BENCH_TRACE=1 prints, per batch, how late the server read it, how long its writes
 // took and when the samplers got it; BENCH_POLL_MS sets the server's poll period;
-// BENCH_SAMPLERS=plain makes the samplers offer no permessage-deflate, so they get plain frames
-// and skip `ws`'s asynchronous inflate (CORE-004, "Measured", says what that part costs).
+// BENCH_SAMPLERS=ws makes the samplers `ws` clients, which inflate asynchronously on libuv's
+// thread pool, and BENCH_SAMPLERS=plain `ws` clients that offer no permessage-deflate (CORE-004,
+// "Measured", says what each costs).
 // Run: npx tsc -p tsconfig.build.json && node bench/sync.bench.mjs
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { constants, inflateRawSync } from 'node:zlib';
 import { WebSocket, WebSocketServer } from 'ws';
 
 const CLIENTS = 500;
@@ -32,8 +35,9 @@ const CHANGES = 2000;
 const DEADLINE_MS = 30_000;
 const TOKEN = 'bench-token-0123456789abcdef';
 const SELF = fileURLToPath(import.meta.url);
-/** BENCH_SAMPLERS=plain: the sampling clients offer no compression (see the header). */
-const SAMPLERS_PLAIN = process.env.BENCH_SAMPLERS === 'plain';
+/** How the sampling clients read (see the header): raw (default), ws or plain. */
+const SAMPLERS_MODE = process.env.BENCH_SAMPLERS ?? 'raw';
+if (!['raw', 'ws', 'plain'].includes(SAMPLERS_MODE)) throw new Error('BENCH_SAMPLERS is raw, ws or plain');
 const role = process.argv[2];
 
 if (role === 'nixfleet-server') await nixfleetServer(process.argv[3]);
@@ -159,30 +163,117 @@ async function writer(dataDir, count, relayPort) {
 // ---- the measuring side ----
 
 function sampler(port, received, expectsInit) {
+  return SAMPLERS_MODE === 'raw' ? rawSampler(port, received, expectsInit) : wsSampler(port, received, expectsInit);
+}
+
+/** What a sampling client does with each message, however it decoded it. */
+function onSampledMessage(state, text, at, resolve) {
+  const message = JSON.parse(text);
+  if (message.type === 'init') {
+    state.version = message.version;
+    resolve(state);
+    return;
+  }
+  // nixfleet sends one `deltas` message per batch (protocol 2); the baseline one `delta` each.
+  const deltas = message.type === 'deltas' ? message.changes : message.type === 'delta' ? [message] : [];
+  if (deltas.length > 0) state.arrivals.push([deltas.at(-1).version, at, Date.now() - at]);
+  for (const delta of deltas) {
+    if (state.version !== null && delta.version !== state.version + 1) state.contiguous = false;
+    if (state.version === null && delta.version !== 1) state.contiguous = false;
+    state.version = delta.version;
+    state.latencies.push(at - delta.change.event.timestamp);
+    state.received();
+  }
+}
+
+/**
+ * A sampling client as a browser is one: it offers permessage-deflate and inflates each message
+ * synchronously as its frame completes (a browser does this in its network stack). The server
+ * negotiates server_no_context_takeover, so every message inflates on its own.
+ */
+function rawSampler(port, received, expectsInit) {
+  return new Promise((resolve, reject) => {
+    const state = { version: null, latencies: [], contiguous: true, arrivals: [], received };
+    let buffer = Buffer.alloc(0);
+    let upgraded = false;
+    let fragments = [];
+    let compressed = false;
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.setNoDelay(true);
+      socket.write(
+        `GET /ws?token=${TOKEN}&protocol=2 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+          'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+          'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n',
+      );
+    });
+    state.close = () => socket.destroy();
+    socket.once('error', reject);
+    socket.on('data', (chunk) => {
+      const at = Date.now();
+      buffer = Buffer.concat([buffer, chunk]);
+      if (!upgraded) {
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buffer.toString('latin1', 0, end);
+        if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`refused: ${head.split('\r\n')[0]}`));
+        const extensions = /^sec-websocket-extensions:(.*)$/im.exec(head)?.[1] ?? '';
+        if (extensions.includes('permessage-deflate') && !extensions.includes('server_no_context_takeover'))
+          return reject(new Error('the server keeps its deflate context; this sampler cannot follow it'));
+        upgraded = true;
+        buffer = buffer.subarray(end + 4);
+        if (!expectsInit) resolve(state);
+      }
+      while (buffer.length >= 2) {
+        const first = buffer[0];
+        let length = buffer[1] & 0x7f;
+        let offset = 2;
+        if (length === 126) {
+          if (buffer.length < 4) return;
+          length = buffer.readUInt16BE(2);
+          offset = 4;
+        } else if (length === 127) {
+          if (buffer.length < 10) return;
+          length = Number(buffer.readBigUInt64BE(2));
+          offset = 10;
+        }
+        if (buffer.length < offset + length) return;
+        const payload = buffer.subarray(offset, offset + length);
+        buffer = buffer.subarray(offset + length);
+        const opcode = first & 0x0f;
+        if (opcode === 8) return socket.destroy();
+        if (opcode !== 0 && opcode !== 1) continue;
+        if (opcode === 1) compressed = (first & 0x40) !== 0;
+        fragments.push(payload);
+        if ((first & 0x80) === 0) continue;
+        const whole = Buffer.concat(fragments);
+        fragments = [];
+        const text = compressed
+          ? inflateRawSync(Buffer.concat([whole, Buffer.from([0, 0, 0xff, 0xff])]), {
+              finishFlush: constants.Z_SYNC_FLUSH,
+            }).toString('utf8')
+          : whole.toString('utf8');
+        onSampledMessage(state, text, at, resolve);
+      }
+    });
+  });
+}
+
+/** A `ws` client (BENCH_SAMPLERS=ws, or =plain to offer no compression). */
+function wsSampler(port, received, expectsInit) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(
       `ws://127.0.0.1:${port}/ws?token=${TOKEN}&protocol=2`,
-      SAMPLERS_PLAIN ? { perMessageDeflate: false } : {},
+      SAMPLERS_MODE === 'plain' ? { perMessageDeflate: false } : {},
     );
-    const state = { ws, version: null, latencies: [], contiguous: true, last: 0, arrivals: [] };
-    ws.on('message', (data) => {
-      const at = Date.now();
-      const message = JSON.parse(data);
-      if (message.type === 'init') {
-        state.version = message.version;
-        return resolve(state);
-      }
-      // nixfleet sends one `deltas` message per batch (protocol 2); the baseline one `delta` each.
-      const deltas = message.type === 'deltas' ? message.changes : message.type === 'delta' ? [message] : [];
-      if (deltas.length > 0) state.arrivals.push([deltas.at(-1).version, at, Date.now() - at]);
-      for (const delta of deltas) {
-        if (state.version !== null && delta.version !== state.version + 1) state.contiguous = false;
-        if (state.version === null && delta.version !== 1) state.contiguous = false;
-        state.version = delta.version;
-        state.latencies.push(at - delta.change.event.timestamp);
-        received();
-      }
-    });
+    const state = {
+      version: null,
+      latencies: [],
+      contiguous: true,
+      arrivals: [],
+      received,
+      close: () => ws.terminate(),
+    };
+    ws.on('message', (data) => onSampledMessage(state, data, Date.now(), resolve));
     ws.on('open', () => {
       // The bare server sends no init: the connection itself is the start.
       if (!expectsInit) resolve(state);
@@ -255,7 +346,7 @@ async function measure(name, startServer, triggerBurst, expectsInit) {
   const deliveredMs = pending === 0 ? performance.now() - started : null;
   const writeMs = await Promise.race([writing, timeout.then(() => null)]);
   // Clients go first: a server still busy with a backlog must not keep the bench waiting.
-  for (const s of samplers) s.ws.terminate();
+  for (const s of samplers) s.close();
   for (const d of drainers) d.socket.destroy();
   const peak = await Promise.race([ask('report'), new Promise((resolve) => setTimeout(() => resolve({}), 15_000))]);
   // Gone before the data directory is removed, or its journal check reports the deletion.
