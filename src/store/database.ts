@@ -13,12 +13,35 @@ export type SqliteDatabase = BetterSqlite3.Database;
 // better-sqlite3 is CommonJS: required, not imported, because an ES module import of CommonJS
 // first loads Node's CommonJS export scanner, several milliseconds of every `runs` or `show`
 // (see CORE-005, start-up).
-const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+const requireHere = createRequire(import.meta.url);
+const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
+/**
+ * better-sqlite3's compiled addon, by its path: without it, the package finds the addon through
+ * the `bindings` package, which walks the call stack and tries a dozen paths on every start.
+ * Undefined where the addon is not at its usual place; the package's own lookup then runs.
+ */
+const nativeBinding = addonPath();
+
+function addonPath(): string | undefined {
+  try {
+    return requireHere.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The options every open passes, with the addon's path when known. */
+function withAddon(options: BetterSqlite3.Options = {}): BetterSqlite3.Options {
+  return nativeBinding === undefined ? options : { ...options, nativeBinding };
+}
 
 export const BUSY_TIMEOUT_MS = 5000;
 
 export function openDatabase(dbPath: string, options: { readonly?: boolean } = {}): SqliteDatabase {
-  const db = new Database(dbPath, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+  const db = new Database(
+    dbPath,
+    withAddon({ readonly: options.readonly === true, fileMustExist: options.readonly === true }),
+  );
   try {
     if (db.readonly) {
       // Reading only: no pragma that writes, and a schema this build cannot read is refused.
@@ -88,7 +111,7 @@ export function openSnapshot(dbPath: string): SqliteDatabase {
     bytes[18] = 1;
     bytes[19] = 1;
   }
-  const db = new Database(bytes);
+  const db = new Database(bytes, withAddon());
   try {
     migrate(db, dbPath);
     return db;

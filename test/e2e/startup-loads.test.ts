@@ -79,6 +79,8 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
       const modules = await modulesLoadedBy(dir, args);
       const packages = packagesIn(modules);
       expect(packages.has('better-sqlite3'), args[0]).toBe(true);
+      // The addon is loaded by its path, not found through `bindings` (store/database.ts).
+      expect(packages.has('bindings'), args[0]).toBe(false);
       for (const name of ['yaml', 'ajv', 'tinyglobby', ...RUNNING])
         expect(packages.has(name), `${args[0]}: ${name}`).toBe(false);
       expect(
