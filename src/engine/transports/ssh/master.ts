@@ -52,7 +52,12 @@ export async function startMaster(
   if (limits.signal?.aborted) return failed('', null, false, true);
   const logFile = join(control.directory, 'master.log');
   const mode = { kind: 'master', socketPath: control.socketPath, persistSeconds: MASTER_PERSIST_SECONDS } as const;
-  const log = openSync(logFile, 'w', 0o600);
+  let log: number;
+  try {
+    log = openSync(logFile, 'w', 0o600);
+  } catch (error) {
+    return failed(`cannot write the connection log ${logFile}: ${(error as Error).message}`, null);
+  }
   const started = tryStart(() =>
     spawn('ssh', sshArgs(connection, mode), { stdio: ['ignore', 'ignore', log], detached: true }),
   );
