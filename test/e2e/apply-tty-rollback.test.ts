@@ -39,7 +39,8 @@ describe('rollback in a terminal', { timeout: 180_000 }, () => {
     writeFileSync(join(dir, 'fleet.yaml'), fleet(gate));
     const run = runInPty(dir, ['apply', 'ship'], { rows: 40, columns: 160 });
     running.push(run);
-    const live = await run.waitFor((s) => s.includes('↺ undoing web2'));
+    // db1's rollback fails at once, web2's waits for the gate: once both show, the screen holds still.
+    const live = await run.waitFor((s) => s.includes('↺ undoing web2') && s.includes('db1 needs a person'));
     expect(live).toMatch(/✖ web2 deploy ERROR: exit code 3 \(\d+\.\ds\), rolling back$/m);
     // The stage is not over while web2 rolls back: a spinner, not ✖, and the next stage waits.
     expect(live).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] 1\/2 deploy .*1 rolling back/m);
