@@ -1,5 +1,6 @@
 // The dashboard: one State Sync connection (see CORE-004), the apply / cancel buttons, and the
 // output of the selected command. It decides nothing: the server's records are shown as they are.
+import { keepingFocus } from './dom.js';
 import { onHostListShownChange, render, renderNoAccess, renderOutput } from './render.js';
 import { emptyModel, PROTOCOL_MISMATCH_CODE, PROTOCOL_VERSION, receive } from './sync-client.js';
 
@@ -94,7 +95,7 @@ function scheduleRender() {
   renderTimer = setTimeout(() => {
     renderTimer = null;
     const started = performance.now();
-    const shownRunId = render({ model, ui, now: Date.now() }, actions);
+    const shownRunId = keepingFocus(() => render({ model, ui, now: Date.now() }, actions));
     timed('nixfleet:render', started);
     followShownRun(shownRunId);
   }, 30);

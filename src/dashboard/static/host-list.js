@@ -69,6 +69,7 @@ function hostItem(run, row, ui, actions, rollout) {
                 type: 'button',
                 'data-status': command.status,
                 'data-command-id': command.id,
+                'data-focus-key': `command:${command.id}`,
                 title: `${run.stages[i]}: ${command.status}${command.error ? ` (${command.error})` : ''}`,
                 onclick: () => actions.selectCommand(command),
               },

@@ -72,7 +72,11 @@ function renderPipelines(state, ui, actions) {
         { class: 'pipeline-line' },
         el('span', { class: 'name' }, p.id),
         p.id === state.registry?.defaultPipeline ? el('span', { class: 'tag' }, 'default') : null,
-        el('button', { class: 'apply', type: 'button', onclick: () => actions.apply(p.id) }, 'Apply'),
+        el(
+          'button',
+          { class: 'apply', type: 'button', 'data-focus-key': `apply:${p.id}`, onclick: () => actions.apply(p.id) },
+          'Apply',
+        ),
       ),
       el('div', { class: 'stages' }, p.ops.join(' → ')),
       p.description ? el('div', { class: 'muted small' }, p.description) : null,
@@ -103,13 +107,17 @@ function renderHosts(state, matches, actions) {
         'tr',
         { 'data-host': host.id },
         el('td', { class: 'mono', title: `${host.transport} · ${host.tags.join(', ') || 'no tags'}` }, host.id),
-        el('td', {}, current ? cellButton(current, actions) : el('span', { class: 'muted' }, 'idle')),
-        el('td', {}, last ? cellButton(last, actions) : el('span', { class: 'muted' }, '·')),
+        el(
+          'td',
+          {},
+          current ? cellButton(current, `host:${host.id}:now`, actions) : el('span', { class: 'muted' }, 'idle'),
+        ),
+        el('td', {}, last ? cellButton(last, `host:${host.id}:last`, actions) : el('span', { class: 'muted' }, '·')),
       ),
   }));
 }
 
-function cellButton(command, actions) {
+function cellButton(command, focusKey, actions) {
   const label = `${command.status} ${command.rollbackOf ? '↺ ' : ''}${command.op}`;
   return el(
     'button',
@@ -117,6 +125,7 @@ function cellButton(command, actions) {
       class: 'status-chip',
       type: 'button',
       'data-status': command.status,
+      'data-focus-key': focusKey,
       title: `${command.id} ${command.status}`,
       onclick: () => actions.selectCommand(command),
     },
@@ -229,7 +238,19 @@ function gridCell(command, ui, now, actions, rollback) {
       title: command.error ?? command.id,
       onclick: () => actions.selectCommand(command),
     },
-    el('div', { class: 'cell-status' }, command.status),
+    // The status is the cell's button: keyboard users reach it with Tab, and its click (Enter,
+    // Space) reaches the cell's handler.
+    el(
+      'button',
+      {
+        class: 'cell-status',
+        type: 'button',
+        'data-focus-key': `command:${command.id}`,
+        'aria-label': `${command.hostId} ${command.op}: ${command.status}`,
+        'aria-pressed': ui.selectedCommandId === command.id ? 'true' : 'false',
+      },
+      command.status,
+    ),
     el('div', { class: 'cell-detail' }, detail),
     // A failure says why right in the grid; the title keeps the whole text.
     showsReason(command) ? el('div', { class: 'cell-reason' }, command.error) : null,
@@ -246,7 +267,12 @@ function renderRuns(state, selectedRunId, now, actions) {
         'data-run-id': run.id,
         onclick: () => actions.selectRun(run.id),
       },
-      el('td', { class: 'mono' }, run.id),
+      // The run's id is its button; its click reaches the row's handler.
+      el(
+        'td',
+        { class: 'mono' },
+        el('button', { class: 'run-pick', type: 'button', 'data-focus-key': `run:${run.id}` }, run.id),
+      ),
       el('td', {}, run.name),
       el('td', {}, badge(run.status)),
       el('td', { class: 'muted' }, String(run.hosts.length)),

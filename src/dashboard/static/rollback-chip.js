@@ -10,6 +10,7 @@ export function rollbackChip(rollback, actions) {
       type: 'button',
       'data-status': rollback.status,
       'data-command-id': rollback.id,
+      'data-focus-key': `command:${rollback.id}`,
       title: `rollback ${rollback.id} ${rollback.status}${rollback.error ? `: ${rollback.error}` : ''}`,
       onclick: (event) => {
         event.stopPropagation();

@@ -15,7 +15,13 @@ export function runActions(run, actions) {
     buttons.push(
       el(
         'button',
-        { class: 'cancel', type: 'button', disabled: run.cancelRequested, onclick: () => actions.cancel(run.id) },
+        {
+          class: 'cancel',
+          type: 'button',
+          'data-focus-key': 'run-action:cancel',
+          disabled: run.cancelRequested,
+          onclick: () => actions.cancel(run.id),
+        },
         'Cancel',
       ),
       el(
@@ -24,6 +30,7 @@ export function runActions(run, actions) {
           class: 'kill',
           type: 'button',
           id: 'kill-run',
+          'data-focus-key': 'run-action:kill',
           title: 'kill the running commands now and cancel the rest',
           disabled: run.killRequested === true,
           onclick: () => actions.kill(run.id),
@@ -39,6 +46,7 @@ export function runActions(run, actions) {
         {
           class: 'retry',
           type: 'button',
+          'data-focus-key': 'run-action:retry',
           title: 'run again, on each host that did not complete, from the stage where it stopped',
           onclick: () => actions.retry(run.id),
         },
@@ -62,6 +70,7 @@ export function hostActions(run, row, actions) {
           class: 'kill kill-host',
           type: 'button',
           'data-kill-host': row.hostId,
+          'data-focus-key': `kill:${row.hostId}`,
           title: `kill the running command on ${row.hostId}`,
           disabled: requested,
           onclick: (event) => {
