@@ -52,6 +52,14 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     if (kill.signal.aborted) return;
     try {
       const run = journal.getRun(runId);
+      if (run !== undefined && run.status !== 'RUNNING') {
+        // Only another nixfleet ends a run this one still runs: it judged this process gone
+        // (CORE-012: its lease lapsed while it was paused or cut off from the database). Its
+        // hosts may be another run's by now, so nothing more of this run may run.
+        const taken = takenOver(runId, run.status);
+        for (const listener of failureListeners) listener(taken);
+        return;
+      }
       if (run?.cancelRequested) markRequested();
       if (run?.killRequested) kill.abort();
       for (const hostId of run?.killHosts ?? []) hostKill(hostId).abort();
@@ -98,4 +106,13 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
       clearInterval(poll);
     },
   };
+}
+
+function takenOver(runId: string, status: string): JournalError {
+  return new JournalError(
+    'taken',
+    runId,
+    `run ${runId} was marked ${status} by another nixfleet while this one still ran it: nothing more of it runs here`,
+    'this nixfleet was taken for gone: paused, asleep or cut off from the shared journal for longer than its lease ($NIXFLEET_LEASE_SECONDS); see what ran with `nixfleet show`, then retry the run',
+  );
 }

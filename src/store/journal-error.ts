@@ -8,9 +8,10 @@ import { dirname } from 'node:path';
  * `unusable`: the data directory or database cannot be used as found (exit 2 in the CLI).
  * `write`: the disk refused a write while working (full, read-only, I/O error); work in progress
  * was stopped. `replaced`: the database or its WAL file changed under this process; it stops
- * rather than fork history.
+ * rather than fork history. `taken`: another nixfleet ended a run this process was still running,
+ * having judged this one gone (CORE-012: a lease that lapsed); the run stops at once.
  */
-export type JournalErrorKind = 'unusable' | 'write' | 'replaced';
+export type JournalErrorKind = 'unusable' | 'write' | 'replaced' | 'taken';
 
 /** When the failure happened: while opening, everything makes the journal unusable. */
 export type JournalPhase = 'open' | 'use';

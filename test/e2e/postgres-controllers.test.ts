@@ -1,12 +1,15 @@
 // CORE-012 end to end: the real CLI as controllers on separate machines would run it, each with its
 // own data directory, all on one PostgreSQL ($NIXFLEET_DATABASE_URL). Two applies never run a
 // command on one host at once, `serve` from a third data directory shows both runs live, and a
-// controller killed with SIGKILL is orphaned once its lease expires and finished by `retry`.
+// controller killed with SIGKILL is orphaned once its lease expires and finished by `retry`; one
+// paused past its lease and taken over stops what it still runs as soon as it wakes.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { freshDatabaseUrl } from '../support/postgres.js';
+import { isRunning } from '../support/processes.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
 
@@ -148,6 +151,53 @@ describe('controllers with their own data directories on one PostgreSQL', () => 
     expect(retried.exitCode, retried.stderr).toBe(0);
     const after = await runsVia(dir, env, 'third-data');
     expect(after.find((r) => r.retryOf === running.id)).toMatchObject({ status: 'COMPLETE' });
+  });
+
+  it('a controller paused past its lease and taken over elsewhere kills its command on waking and starts nothing more', async () => {
+    const dir = makeTempDir();
+    const pidFile = join(dir, 'command.pid');
+    const after = join(dir, 'after-ran');
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { web1: {} }
+ops:
+  hold: { run: 'echo $$ > ${pidFile}; exec sleep 120' }
+  after: { run: 'touch ${after}' }
+pipelines:
+  ship: { ops: [hold, after] }
+`,
+    );
+    const env = { NIXFLEET_DATABASE_URL: freshDatabaseUrl(), NIXFLEET_LEASE_SECONDS: '2' };
+    const paused = spawnCli(dir, ['--data-dir', 'paused-data', 'apply', 'ship'], { env, timeoutMs: 150_000 });
+    const command = await until('the command', async () =>
+      existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== ''
+        ? Number(readFileSync(pidFile, 'utf8'))
+        : undefined,
+    );
+    // Asleep, as a laptop with its lid shut: its lease lapses. A controller on another machine (a
+    // host name of its own, so it cannot see or kill the command's processes here) takes the run
+    // for gone and marks it ORPHANED; the command itself runs on.
+    process.kill(paused.pid as number, 'SIGSTOP');
+    const elsewhere = ['--uts', 'sh', '-c', 'hostname elsewhere && exec "$0" "$@"', process.execPath, BIN];
+    await until('ORPHANED', async () => {
+      const result = await execa('unshare', [...elsewhere, '--data-dir', 'other-data', 'runs', '--json'], {
+        cwd: dir,
+        env,
+        reject: false,
+      });
+      expect(result.exitCode, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as Run[]).find((r) => r.status === 'ORPHANED');
+    });
+    expect(isRunning(command)).toBe(true);
+
+    // On waking it sees that, kills what it still runs, and starts nothing more.
+    process.kill(paused.pid as number, 'SIGCONT');
+    const woke = await paused;
+    expect(woke.exitCode, String(woke.stderr)).toBe(1);
+    expect(String(woke.stderr)).toContain('run r1 was marked ORPHANED by another nixfleet while this one still ran it');
+    await until('the command to end', async () => (isRunning(command) ? undefined : true));
+    expect(existsSync(after)).toBe(false);
   });
 });
 
