@@ -176,10 +176,19 @@ pipelines:
         : undefined,
     );
     // Asleep, as a laptop with its lid shut: its lease lapses. A controller on another machine (a
-    // host name of its own, so it cannot see or kill the command's processes here) takes the run
-    // for gone and marks it ORPHANED; the command itself runs on.
+    // host name of its own in a user and UTS namespace, so it cannot see or kill the command's
+    // processes here) takes the run for gone and marks it ORPHANED; the command itself runs on.
     process.kill(paused.pid as number, 'SIGSTOP');
-    const elsewhere = ['--uts', 'sh', '-c', 'hostname elsewhere && exec "$0" "$@"', process.execPath, BIN];
+    const elsewhere = [
+      '--user',
+      '--map-root-user',
+      '--uts',
+      'sh',
+      '-c',
+      'hostname elsewhere && exec "$0" "$@"',
+      process.execPath,
+      BIN,
+    ];
     await until('ORPHANED', async () => {
       const result = await execa('unshare', [...elsewhere, '--data-dir', 'other-data', 'runs', '--json'], {
         cwd: dir,
