@@ -1,6 +1,8 @@
 // Semantic checks of a pipeline's `rollout:` block (see CORE-008) that the schema cannot express:
 // percentages up to 100, a batch of at least one host, a strategy that agrees with `batch`, a
-// canary selector that matches hosts, and no controller op in a run split into several waves.
+// canary selector that matches hosts, and no controller op between host ops in a run split into
+// several waves.
+import { controllerOpBetweenHostOps } from '../domain/controller-placement.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { resolveSelector, type SelectableHost } from '../registry/selector.js';
 import type { PipelineFile } from './fleet-file.js';
@@ -41,12 +43,13 @@ export function checkRollout(
   if (rollout.pause !== undefined && !waves) {
     at('pause', '`pause` waits between batches, and this rollout has none', 'add `canary` or `batch`', 'key');
   }
-  const controllerOp = value.ops.find((op) => fleet.ops.get(op)?.value.runsOn === 'controller');
-  if (waves && controllerOp !== undefined) {
+  // A controller op runs once: before the first wave or after the last, never between host ops.
+  const between = controllerOpBetweenHostOps(value.ops.map((op) => fleet.ops.get(op)?.value.runsOn === 'controller'));
+  if (waves && between !== undefined) {
     at(
       rollout.canary !== undefined ? 'canary' : 'batch',
-      `controller op \`${controllerOp}\` runs once per run, so pipeline \`${id}\` cannot run in batches or with a canary`,
-      'split the controller op into its own pipeline, or use only `maxFailures`',
+      `controller op \`${value.ops[between]}\` runs once per run, so pipeline \`${id}\` cannot run it between host ops in batches or with a canary`,
+      'move it first (it runs before the first wave) or last (after the last), split it into its own pipeline, or use only `maxFailures`',
       'key',
     );
   }

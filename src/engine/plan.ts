@@ -9,6 +9,7 @@ import {
   secretNames,
 } from '../config/template.js';
 import { didYouMean } from '../domain/closest-name.js';
+import { controllerOpBetweenHostOps } from '../domain/controller-placement.js';
 import { UserError } from '../errors/user-error.js';
 import { selectHosts } from '../registry/selector.js';
 import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
@@ -51,13 +52,11 @@ export function buildPlan(
     rolloutOverrides !== undefined && 'waves' in rolloutOverrides
       ? rolloutOverrides
       : planRollout(registry, hostIds, pipeline?.rollout, rolloutOverrides);
-  const controllerOp = stages.find((s) => s.op.runsOn === 'controller');
-  if (rollout.waves.length > 1 && controllerOp) {
+  const between = controllerOpBetweenHostOps(stages.map((s) => s.op.runsOn === 'controller'));
+  if (rollout.waves.length > 1 && between !== undefined) {
     throw new UserError(
-      `controller op \`${controllerOp.op.id}\` runs once per run, so \`${targetId}\` cannot run in batches`,
-      {
-        hint: 'leave out --batch and --canary for this target',
-      },
+      `controller op \`${stages[between]!.op.id}\` runs once per run, between host ops, so \`${targetId}\` cannot run in batches`,
+      { hint: 'leave out --batch and --canary for this target, or move the op first or last in its pipeline' },
     );
   }
   return {

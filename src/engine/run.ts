@@ -64,7 +64,10 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
   const { journal } = options;
   const firstStageOf = (hostId: string) => options.fromStage?.get(hostId) ?? 0;
   const rollout = plan.rollout ?? singleWave(plan.hosts);
-  const batchOf = batchesOf(rollout);
+  const batchOf = batchesOf(
+    rollout,
+    plan.stages.map((stage) => stage.op.runsOn === 'controller'),
+  );
   const wanted = plan.stages.flatMap((stage) =>
     stage.commands
       .filter((c) =>
@@ -76,7 +79,7 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
         stage: stage.index,
         hostId: c.hostId,
         op: stage.op.id,
-        batch: batchOf(c.hostId),
+        batch: batchOf(c.hostId, stage.index),
         secrets: c.rendered.secrets ?? [],
       })),
   );

@@ -263,3 +263,64 @@ describe('plan and flags', () => {
     expect(existsSync(join(dir, '.nixfleet'))).toBe(false);
   });
 });
+
+describe('controller ops in a rollout', () => {
+  /** Five local hosts; every command appends `<op> <host>` to order.log as it runs. */
+  const rolloutFleet = (ops: string, rollout: string, failOn = '') => `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {} }
+ops:
+  build: { runsOn: controller, run: 'echo "build $NIXFLEET_HOSTS" >> order.log' }
+  deploy: { run: 'echo "deploy $NIXFLEET_HOST" >> order.log; [ "$NIXFLEET_HOST" != "${failOn}" ]' }
+  report: { runsOn: controller, run: 'echo report >> order.log' }
+  check: { run: 'true' }
+pipelines:
+  ship: { ops: [${ops}], rollout: ${rollout} }
+`;
+  const order = (dir: string) => readFileSync(join(dir, 'order.log'), 'utf8').trim().split('\n');
+
+  it('one that comes first runs once, before the canary; the batches find it done', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': rolloutFleet('build, deploy', '{ canary: 1, batch: 2 }') });
+    const result = await runCli(dir, ['apply', 'ship', '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const lines = order(dir);
+    expect(lines.slice(0, 2)).toEqual(['build h1,h2,h3,h4,h5', 'deploy h1']);
+    expect(lines.slice(2, 4).sort()).toEqual(['deploy h2', 'deploy h3']);
+    expect(lines.slice(4).sort()).toEqual(['deploy h4', 'deploy h5']);
+    const report = JSON.parse(result.stdout);
+    expect(report.status).toBe('COMPLETE');
+    expect(report.hosts['@controller'].map((e: { op: string; batch: number }) => [e.op, e.batch])).toEqual([
+      ['build', 0],
+    ]);
+  });
+
+  it('one that comes last runs once, after the last batch, even when a host of the last batch failed', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': rolloutFleet('deploy, report', '{ batch: 2, maxFailures: 1 }', 'h5'),
+    });
+    const result = await runCli(dir, ['apply', 'ship', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const lines = order(dir);
+    expect(lines).toHaveLength(6);
+    expect(lines.at(-1)).toBe('report');
+    const report = JSON.parse(result.stdout);
+    expect(report.status).toBe('PARTIAL');
+    expect(
+      report.hosts['@controller'].map((e: { op: string; status: string; batch: number }) => [e.op, e.status, e.batch]),
+    ).toEqual([['report', 'SUCCESS', 3]]);
+  });
+
+  it('one between host ops is refused with a rollout of several waves, at its place in the file or for the flags', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': rolloutFleet('deploy, build, check', '{ strategy: stages }') });
+    const flags = await runCli(dir, ['apply', 'ship', '--batch', '2']);
+    expect(flags.exitCode, flags.stderr).toBe(2);
+    expect(flags.stderr).toContain(
+      'controller op `build` runs once per run, between host ops, so `ship` cannot run in batches',
+    );
+    expect(flags.stderr).toContain('move the op first or last in its pipeline');
+    expect(existsSync(join(dir, 'order.log'))).toBe(false);
+    // One wave is fine: the op runs at its place, once.
+    const single = await runCli(dir, ['apply', 'ship']);
+    expect(single.exitCode, single.stderr).toBe(0);
+    expect(order(dir).filter((line) => line.startsWith('build'))).toHaveLength(1);
+  });
+});

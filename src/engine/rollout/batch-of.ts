@@ -1,14 +1,23 @@
 // Each command's batch and the rollout as journaled (see CORE-008): a controller op belongs to the
-// run's only wave (the fleet file refuses controller ops in runs with several).
+// first wave when it comes before every host op, else to the last (controller-placement.ts).
+import { controllerPlacement } from '../../domain/controller-placement.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
 import type { RolloutRecord } from '../../store/types.js';
 import type { RolloutPlan } from './rollout-plan.js';
 
-export function batchesOf(rollout: RolloutPlan): (hostId: string) => number {
+/** `onController[i]`: whether stage i's op runs on the controller. */
+export function batchesOf(
+  rollout: RolloutPlan,
+  onController: readonly boolean[],
+): (hostId: string, stage: number) => number {
   const batchOfHost = new Map<string, number>();
   for (const wave of rollout.waves) for (const host of wave.hosts) batchOfHost.set(host, wave.batch);
   const first = rollout.waves[0]?.batch ?? 1;
-  return (hostId) => (hostId === CONTROLLER_HOST_ID ? first : (batchOfHost.get(hostId) ?? first));
+  const last = rollout.waves.at(-1)?.batch ?? first;
+  return (hostId, stage) => {
+    if (hostId !== CONTROLLER_HOST_ID) return batchOfHost.get(hostId) ?? first;
+    return controllerPlacement(onController, stage) === 'last' ? last : first;
+  };
 }
 
 export function rolloutRecordOf(rollout: RolloutPlan): RolloutRecord {

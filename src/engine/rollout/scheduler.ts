@@ -143,8 +143,9 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
           if (i === group.cursor) group.cursor++;
           continue;
         }
-        // CORE-002: a controller op with no host left to use it is SKIPPED.
-        if (c.hostId === CONTROLLER_HOST_ID && wave.hosts.every((h) => dropped.has(h))) {
+        // CORE-002: a controller op with no host of the run left to use it is SKIPPED (one in the
+        // last wave still serves the hosts of the waves before it, CORE-008).
+        if (c.hostId === CONTROLLER_HOST_ID && plan.waves.every((w) => w.hosts.every((h) => dropped.has(h)))) {
           skip(c, null);
           skipped.push(pending.pop()!);
         } else start.push(c.id);
