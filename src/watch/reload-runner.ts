@@ -2,6 +2,7 @@
 // reload (see CORE-006, re-runs). Each run is planned from the snapshot current when it starts
 // and keeps it to the end (the Plan holds its Registry); saves during a run queue one re-run.
 import { buildPlan } from '../engine/plan.js';
+import type { RolloutOverrides } from '../engine/rollout/rollout-plan.js';
 import { type RunOutcome, type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEventListener, TransportFactory } from '../engine/types.js';
 import { UserError } from '../errors/user-error.js';
@@ -16,6 +17,8 @@ export interface ReloadRunnerOptions {
   readonly journal: Journal;
   readonly actor: string;
   readonly concurrency?: number;
+  /** --batch, --canary, --max-failures (CORE-008): for every run, over the pipeline's own. */
+  readonly rollout?: RolloutOverrides;
   /** False with --no-rollback (CORE-009). */
   readonly rollback?: false;
   readonly transportFor?: TransportFactory;
@@ -68,7 +71,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
 
   async function startFromCurrent(): Promise<StartedRun | undefined> {
     try {
-      const plan = buildPlan(options.current(), options.target, options.selector);
+      const plan = buildPlan(options.current(), options.target, options.selector, options.rollout);
       options.onStarting?.(plan, options.version());
       const listener = options.listenerFor?.(plan);
       const started = await startRun(plan, {

@@ -146,6 +146,28 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
     expect(existsSync(join(dir, 'said.txt'))).toBe(false);
   });
 
+  it('--run takes the rollout flags: the canary first, alone, then batches of one', async () => {
+    const dir = tempFleet(`version: 1
+hosts: { web1: {}, web2: {}, web3: {} }
+ops:
+  hello:
+    run: echo "$NIXFLEET_HOST" >> order.txt
+pipelines:
+  all: { ops: [hello] }
+`);
+    const { proc, until } = startWatch(dir, ['--run', 'all', '--canary', 'web3', '--batch', '1']);
+    await until('the run to end', 'stdout', /run r1 COMPLETE/);
+    proc.kill('SIGINT');
+    expect((await proc).exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'order.txt'), 'utf8').trim().split('\n')).toEqual(['web3', 'web1', 'web2']);
+    const bad = await runCli(dir, ['watch', '--run', 'all', '--batch', '0']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--batch must be a whole number of at least 1');
+    const alone = await runCli(dir, ['watch', '--canary', 'web3']);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr).toMatch(/--canary only applies to runs: it needs --run TARGET/);
+  });
+
   it('refuses to start without a fleet file (exit 2)', async () => {
     const dir = makeTempDir({}, 'nixfleet-e2e-watch-');
     dirs.push(dir);

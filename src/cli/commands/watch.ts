@@ -16,14 +16,17 @@ import { watchRegistry } from '../../watch/registry-watcher.js';
 import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
 import type { CommandContext } from '../command.js';
 import { dataDirFor, dataDirOverride, fleetFilePath, storeFor } from '../load-fleet.js';
+import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
-export const usage = 'watch [--run TARGET] [--on SEL] [--concurrency N] [--no-rollback]';
+export const usage =
+  'watch [--run TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--no-rollback]';
 export const options = {
   run: { type: 'string', valueName: 'TARGET', description: 'apply TARGET at start and after every good save' },
   on: { type: 'string', valueName: 'SEL', description: 'with --run: only these hosts (web1,db1  @tag  web*  !web3)' },
   concurrency: { type: 'string', valueName: 'N', description: 'with --run: most hosts running a stage at once' },
+  ...ROLLOUT_OPTIONS,
   'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 export const maxPositionals = 0;
@@ -37,7 +40,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
     });
   }
-  for (const flag of ['on', 'concurrency', 'no-rollback'] as const) {
+  for (const flag of ['on', 'concurrency', 'batch', 'canary', 'max-failures', 'no-rollback'] as const) {
     if (ctx.values[flag] !== undefined && ctx.values.run === undefined) {
       throw new UserError(`--${flag} only applies to runs: it needs --run TARGET`, {
         hint: `usage: nixfleet ${usage}`,
@@ -47,6 +50,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const target = ctx.values.run as string | undefined;
   const selector = ctx.values.on as string | undefined;
   const concurrency = parseConcurrency(ctx.values.concurrency);
+  const rollout = parseRolloutFlags(ctx);
   const dataDir = dataDirOverride(ctx);
   const isRunning = ctx.values.run !== undefined;
   // In a terminal a run draws the same live tree as `apply`; lines said meanwhile go above it.
@@ -73,6 +77,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       journal,
       actor: 'watch',
       ...(concurrency === undefined ? {} : { concurrency }),
+      rollout,
       ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
       current: () => watcher.current(),
       version: () => watcher.version(),
