@@ -7,7 +7,7 @@ import type { Registry } from '../registry/types.js';
 import type { Journal } from '../store/types.js';
 import { buildPlan } from './plan.js';
 import { planRetry, unsafeToRerun } from './retry-plan.js';
-import { resumeRollout, singleWave } from './rollout/rollout-plan.js';
+import { type RolloutOverrides, resumeRollout, singleWave } from './rollout/rollout-plan.js';
 import type { Plan } from './types.js';
 
 export type RetryRequest =
@@ -18,7 +18,7 @@ export function prepareRetry(
   registry: Registry,
   journal: Journal,
   runId: string,
-  options: { readonly force?: boolean; readonly forceHint?: string } = {},
+  options: { readonly force?: boolean; readonly forceHint?: string; readonly rollout?: RolloutOverrides } = {},
 ): RetryRequest {
   const previous = journal.getRun(runId);
   if (!previous) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });
@@ -37,12 +37,15 @@ export function prepareRetry(
       hint: `apply the pipeline again with \`nixfleet apply ${previous.name} --on ...\``,
     });
   }
-  // CORE-008: the retry keeps the run's canary, batches, budget and pause, each host in its batch.
+  // CORE-008: the retry keeps the run's canary, batches, budget and pause, each host in its batch;
+  // given rollout flags, its hosts are planned afresh, as `apply` would with them.
   const batchOf = new Map(previousCommands.map((c) => [c.hostId, c.batch ?? 1]));
   const rollout =
-    previous.rollout === null
-      ? singleWave(hosts)
-      : resumeRollout(previous.rollout, hosts, (host) => batchOf.get(host) ?? 1);
+    options.rollout !== undefined && Object.keys(options.rollout).length > 0
+      ? options.rollout
+      : previous.rollout === null
+        ? singleWave(hosts)
+        : resumeRollout(previous.rollout, hosts, (host) => batchOf.get(host) ?? 1);
   const plan = buildPlan(registry, previous.name, hosts.join(','), rollout);
   const ops = plan.stages.map((s) => s.op.id);
   if (ops.join(' ') !== previous.stages.join(' ')) {

@@ -114,4 +114,51 @@ pipelines:
     const shown = JSON.parse((await runCli(dir, ['show', 'r2', '--json'])).stdout);
     expect(shown.run).toMatchObject({ retryOf: 'r1', rollout: { strategy: 'batches', batches: 3, maxFailures: 0 } });
   });
+
+  it('with rollout flags, plans the hosts it retries afresh: here a budget that lets it go on', async () => {
+    // h2 and h3 fail until `fixed-<host>` exists; batches of one, fail-fast.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {} }
+ops:
+  a: { run: 'echo "$NIXFLEET_HOST a" >> ran.txt; case $NIXFLEET_HOST in h2|h3) [ -f fixed-$NIXFLEET_HOST ];; esac', retryable: true }
+pipelines:
+  deploy:
+    ops: [a]
+    rollout: { batch: 1, maxFailures: 0 }
+`,
+    });
+    const first = await runCli(dir, ['apply', 'deploy', '--json']);
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'FAILED' });
+    expect(ran(dir)).toEqual(['h1 a', 'h2 a']);
+
+    // As the run was: h2 is retried first and fails, and the budget of 0 stops it there again.
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const kept = JSON.parse((await runCli(dir, ['retry', 'r1', '--json'])).stdout);
+    expect(kept).toMatchObject({ status: 'FAILED', stopped: 'failure budget exceeded: 1 of 3 hosts failed, limit 0' });
+    expect(ran(dir)).toEqual(['h2 a']);
+
+    // With --max-failures 2 and --batch 2: h2 and h3 may fail, and h4 still runs, beside h3.
+    writeFileSync(join(dir, 'fixed-h2'), '');
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const widened = await runCli(dir, ['retry', 'r2', '--max-failures', '2', '--batch', '2', '--json']);
+    expect(widened.exitCode, widened.stderr).toBe(1);
+    const report = JSON.parse(widened.stdout);
+    expect(report).toMatchObject({ status: 'PARTIAL', stopped: null });
+    expect(
+      Object.fromEntries(
+        Object.entries(report.hosts as Record<string, { status: string; batch: number }[]>).map(([h, [e]]) => [
+          h,
+          `${e!.status}:${e!.batch}`,
+        ]),
+      ),
+    ).toEqual({
+      h2: 'SUCCESS:1',
+      h3: 'ERROR:1',
+      h4: 'SUCCESS:2',
+    });
+    const bad = await runCli(dir, ['retry', 'r3', '--batch', '0']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('--batch must be a whole number of at least 1');
+  });
 });

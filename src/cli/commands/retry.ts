@@ -1,19 +1,22 @@
 // `nixfleet retry RUN_ID [--force]`: for each host that did not complete, runs the pipeline again
 // from the stage where it stopped, with the current fleet file (see CORE-002, retry). An op that
-// already ran and failed is run again only when it is marked `retryable`, unless --force.
+// already ran and failed is run again only when it is marked `retryable`, unless --force. The
+// rollout flags plan its hosts afresh instead of keeping the run's waves (CORE-008, retry).
 import { prepareRetry } from '../../engine/retry-request.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet, storeFor } from '../load-fleet.js';
+import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 import { ioOf, openFleetJournal } from './apply.js';
 
 export const usage =
-  'retry RUN_ID [--force] [--concurrency N] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
+  'retry RUN_ID [--force] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
 export const options = {
   force: { type: 'boolean', default: false, description: 'also rerun failed ops that are not retryable' },
   ...RUN_OPTIONS,
+  ...ROLLOUT_OPTIONS,
 } as const;
 export const maxPositionals = 1;
 
@@ -21,10 +24,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined) throw new UserError('retry needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
   const runOptions = parseRunOptions(ctx);
+  const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
   const journal = openFleetJournal(registry, await storeFor(ctx));
   try {
-    const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true });
+    const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true, rollout });
     if (retry.kind === 'nothing') {
       ctx.io.stderr.write(`${retry.message}\n`);
       return EXIT.OK;
