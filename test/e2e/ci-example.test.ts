@@ -24,7 +24,10 @@ const steps = workflow.jobs.apply.steps;
 
 describe('the GitHub Actions example', () => {
   it('installs the package file that `npm pack` makes, never a registry name', () => {
-    const pack = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: ROOT, encoding: 'utf8' })) as {
+    // --ignore-scripts: `npm pack` runs `prepare` (the build) otherwise, which would rewrite dist/
+    // under every other test that starts the CLI meanwhile; `npm test` built it already.
+    const args = ['pack', '--dry-run', '--json', '--ignore-scripts'];
+    const pack = JSON.parse(execFileSync('npm', args, { cwd: ROOT, encoding: 'utf8' })) as {
       filename: string;
       files: { path: string }[];
     }[];
