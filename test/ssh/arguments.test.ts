@@ -1,6 +1,6 @@
 // The pure parts of the ssh transport (see CORE-007): the ssh command line, the remote command
 // line, the control socket path, and reading ssh's diagnostics.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -84,9 +84,22 @@ describe('the remote command line', () => {
       shell: '/bin/sh',
       startToken: 'nixfleet-start-0123',
     });
-    // What sshd does with it: the login shell runs it with -c.
-    const output = execFileSync('/bin/sh', ['-c', line], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // What sshd does with it: the login shell runs it with -c; nixfleet's line opens the gate.
+    const output = execFileSync('/bin/sh', ['-c', line], { encoding: 'utf8', input: '\n', stdio: 'pipe' });
     expect(output).toBe(`a 'b' $c \`d\`; e||${dir}`);
+  });
+
+  it('runs nothing until nixfleet opens the gate: a stdin that ends first (nixfleet gone) exits 125', () => {
+    const dir = makeTempDir();
+    const line = buildRemoteCommand({ command: 'touch ran', env: {}, cwd: dir, shell: '/bin/sh', startToken: 't' });
+    const gone = spawnSync('/bin/sh', ['-c', line], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    expect(gone.status).toBe(125);
+    // Not even the start line: nothing on the host knew a command was coming.
+    expect(gone.stderr).toBe('');
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    const opened = spawnSync('/bin/sh', ['-c', line], { input: '\n', encoding: 'utf8' });
+    expect(opened.status).toBe(0);
+    expect(existsSync(join(dir, 'ran'))).toBe(true);
   });
 
   it('a leading ~ in cwd is left for the remote shell to expand', () => {

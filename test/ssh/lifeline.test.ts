@@ -1,9 +1,14 @@
 // The remote lifeline against a real sshd (see CORE-011): it must not change what a command sees
 // or leaves behind while nixfleet lives. The op's stdin is /dev/null, fd 3 (the lifeline's copy of
 // the session's stdin) is not inherited, the transport reports the ssh client's group and the
-// remote group, and a background child of a command that ended normally keeps running.
+// remote group, and a background child of a command that ended normally keeps running. The start
+// gate: a session whose stdin ends before nixfleet opened it runs nothing.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sshArgs } from '../../src/engine/transports/ssh/arguments.js';
+import { buildRemoteCommand } from '../../src/engine/transports/ssh/remote-command.js';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import type { CommandProcess, Transport } from '../../src/engine/types.js';
 import { makeTempDir } from '../support/cli.js';
@@ -66,5 +71,18 @@ describe('the remote lifeline', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(isRunning(child)).toBe(true);
     process.kill(child, 'SIGKILL');
+  });
+
+  it('runs nothing when the stdin of ssh ends before nixfleet opened the start gate (nixfleet gone)', async () => {
+    const dir = makeTempDir({}, 'nixfleet-ssh-gate-');
+    const line = buildRemoteCommand({ command: 'touch ran', env: {}, cwd: dir, shell: '/bin/sh', startToken: 't' });
+    const connection = { host: sshHost(sshd), settings: sshSettings().ssh, configFile: sshd.clientConfig };
+    // The ssh client as the session starts it, but its stdin at end-of-file at once.
+    const gone = spawnSync('ssh', sshArgs(connection, { kind: 'none' }, line), { stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(gone.status, String(gone.stderr)).toBe(125);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    // The transport opens it: the same command runs.
+    expect((await run(`touch ${JSON.stringify(join(dir, 'ran'))}`)).exitCode).toBe(0);
+    expect(existsSync(join(dir, 'ran'))).toBe(true);
   });
 });

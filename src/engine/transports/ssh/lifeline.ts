@@ -3,10 +3,10 @@
 // and end-of-file means nixfleet is gone (killed, even by SIGKILL, or its connection lost): the
 // command's whole process group is then killed on the host.
 //
-// The stdin contract of a remote command: an optional preamble nixfleet writes first and the
-// remote line reads before anything else, then nothing: the channel stays open until the command
-// ends, and end-of-file while it runs kills it. The op's own command never sees this channel: its
-// standard input is /dev/null.
+// The stdin contract of a remote command: the start gate's line (remote-command.ts), then an
+// optional preamble the remote line reads before anything else, then nothing: the channel stays
+// open until the command ends, and end-of-file while it runs kills it. The op's own command never
+// sees this channel: its standard input is /dev/null.
 
 /**
  * A shell fragment for the remote line, after the start line and any preamble, before the `cd`

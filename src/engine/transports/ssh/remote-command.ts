@@ -28,7 +28,14 @@ export function startLine(token: string, pgid: number): string {
 }
 
 /**
- * `printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && export K=V ... && exec <shell> -c <command>`
+ * The start gate (CORE-011): the remote line first waits for one line on stdin, which nixfleet
+ * writes once the lifeline holds the ssh client and the journal has recorded it. A nixfleet
+ * killed before that closes ssh's stdin: `read` sees end-of-file and nothing runs.
+ */
+export const REMOTE_START_GATE = 'read -r _ || exit 125;';
+
+/**
+ * `<gate> printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && export K=V ... && exec <shell> -c <command>`
  * (`exec env K=V ... <shell>` when a name is one the login shell manages itself, see below).
  * sshd starts the login shell in a new session (setsid), so `$$` is also the process group id;
  * `exec` keeps that pid through `env` and the op's shell, so killing the group later reaches the
@@ -36,9 +43,9 @@ export function startLine(token: string, pgid: number): string {
  * command's own.
  */
 export function buildRemoteCommand(options: RemoteCommandOptions): string {
-  const parts = [`printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`];
-  // The stdin contract (CORE-010, CORE-011): the secret preamble is read first, then the lifeline
-  // takes the rest of the channel, and the op's command gets /dev/null.
+  const parts = [REMOTE_START_GATE, `printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`];
+  // The stdin contract (CORE-010, CORE-011): the gate's line, then the secret preamble, then the
+  // lifeline takes the rest of the channel, and the op's command gets /dev/null.
   const secret = options.privateEnv !== undefined && Object.keys(options.privateEnv).length > 0;
   if (secret) parts.push(preambleReader(options.privateEnv ?? {}));
   parts.push(remoteLifeline(options.tag));

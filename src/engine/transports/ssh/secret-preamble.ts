@@ -3,8 +3,9 @@
 // wrapper reads them with shell builtins (`read`, `export`; no process is started, so no argv
 // ever holds a value) before it execs the op's command with stdin from /dev/null.
 //
-// The stdin contract: the preamble comes first, then the channel stays open until the session
-// ends (other users of the channel, such as a liveness signal, read after the preamble).
+// The stdin contract: after the start gate's line (remote-command.ts) the preamble comes first,
+// then the channel stays open until the session ends (other users of the channel, such as a
+// liveness signal, read after the preamble).
 // Preamble format, per variable in the order the reader names them: a line with the number of
 // lines of the value, then the value's lines, each ended by `\n`. Values hold no NUL bytes
 // (resolution refuses them), so `IFS= read -r` gives each line back byte for byte.

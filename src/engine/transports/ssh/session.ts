@@ -50,8 +50,6 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
   const { child } = started;
   // EPIPE when the remote side is gone early: the exit status tells what happened.
   child.stdin?.on('error', () => {});
-  // CORE-010: the secret preamble goes first on that channel; the pipe then stays open.
-  if (options.input !== undefined) child.stdin?.write(options.input);
   const scanner = new StartMarkerScanner(options.startToken);
   const group = child.pid;
   const startedAt = group === undefined ? null : (processStartTime(group) ?? null);
@@ -59,6 +57,9 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     holdGroup(group);
     exec.onProcess?.({ group, startedAt });
   }
+  // CORE-011: now the lifeline holds ssh and the journal knows it, the remote line may start
+  // (REMOTE_START_GATE); CORE-010: the secret preamble follows on that channel, which then stays open.
+  child.stdin?.write(`\n${options.input ?? ''}`);
 
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
