@@ -280,6 +280,7 @@ pipelines:
 
   it('one that comes first runs once, before the canary; the batches find it done', async () => {
     const dir = makeTempDir({ 'fleet.yaml': rolloutFleet('build, deploy', '{ canary: 1, batch: 2 }') });
+    expect((await runCli(dir, ['plan', 'ship'])).stdout).toContain('once, on the controller, before the first wave)');
     const result = await runCli(dir, ['apply', 'ship', '--json']);
     expect(result.exitCode, result.stderr).toBe(0);
     const lines = order(dir);
@@ -297,6 +298,7 @@ pipelines:
     const dir = makeTempDir({
       'fleet.yaml': rolloutFleet('deploy, report', '{ batch: 2, maxFailures: 1 }', 'h5'),
     });
+    expect((await runCli(dir, ['plan', 'ship'])).stdout).toContain('once, on the controller, after the last wave)');
     const result = await runCli(dir, ['apply', 'ship', '--json']);
     expect(result.exitCode, result.stderr).toBe(1);
     const lines = order(dir);

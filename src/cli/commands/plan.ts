@@ -1,5 +1,6 @@
 // `nixfleet plan [TARGET] [--on SEL]`: stages × hosts with the rendered commands; runs nothing.
 import { formatDuration } from '../../config/duration.js';
+import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
 import { buildPlan } from '../../engine/plan.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
@@ -54,19 +55,33 @@ function planText(plan: Plan): string {
   ];
   if (plan.rollout) lines.push(...rolloutLines(plan.rollout));
   const width = Math.max(...plan.stages.flatMap((stage) => stage.commands.map((c) => c.hostId.length)));
+  const onController = plan.stages.map((stage) => stage.op.runsOn === 'controller');
+  const waves = plan.rollout?.waves.length ?? 1;
   for (const stage of plan.stages) {
-    lines.push('', stageTitle(stage, plan.stages.length));
+    lines.push(
+      '',
+      stageTitle(stage, plan.stages.length, waves > 1 ? controllerPlacement(onController, stage.index) : null),
+    );
     for (const command of stage.commands) lines.push(...commandLines(command, width));
   }
   lines.push('', `nothing was run; \`nixfleet apply ${plan.target}\` runs it`, '');
   return lines.join('\n');
 }
 
-function stageTitle(stage: PlannedStage, total: number): string {
+/** In a rollout of several waves a controller op runs before the first or after the last (CORE-008). */
+const CONTROLLER_WAVE: Readonly<Record<ControllerPlacement, string>> = {
+  first: ', before the first wave',
+  last: ', after the last wave',
+  between: '',
+};
+
+function stageTitle(stage: PlannedStage, total: number, placement: ControllerPlacement | null): string {
   const op = stage.op;
   const traits = [
     `timeout ${formatDuration(op.timeoutMs)}`,
-    ...(op.runsOn === 'controller' ? ['once, on the controller'] : []),
+    ...(op.runsOn === 'controller'
+      ? [`once, on the controller${placement === null ? '' : CONTROLLER_WAVE[placement]}`]
+      : []),
     ...(op.retryable
       ? [op.retries > 0 ? `retryable, ${op.retries} automatic ${op.retries === 1 ? 'retry' : 'retries'}` : 'retryable']
       : []),
