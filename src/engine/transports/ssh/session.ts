@@ -20,7 +20,7 @@ const DRAIN_MS = 2_000;
 export interface SessionOptions {
   readonly args: readonly string[];
   readonly startToken: string;
-  /** Written first on ssh's stdin, which then stays open until ssh exits (the secret preamble, CORE-010). */
+  /** Written on ssh's stdin after the start gate's line, which then stays open until ssh exits (the secret preamble, CORE-010). */
   readonly input?: string;
   readonly destination: SshDestination;
   readonly exec: ExecOptions;
