@@ -30,10 +30,11 @@ const PID_FILES = ['shell-h1', 'child-h1', 'shell-h2', 'child-h2'];
 async function startAndKill(dir: string, alsoKillLifeline: boolean): Promise<number[]> {
   const apply = spawnCli(dir, ['apply', 'hang'], { timeoutMs: 240_000 });
   for (const file of PID_FILES) await waitForFile(join(dir, file));
-  const lifelines = childrenMatching(apply.pid!, 'while read -r op id');
+  const lifelines = childrenMatching(apply.pid!, 'held[$2]');
   expect(lifelines).toHaveLength(1);
-  // Killed first: it would otherwise see nixfleet go and clean up before the test could stop it.
-  if (alsoKillLifeline) process.kill(lifelines[0]!, 'SIGKILL');
+  // Killed first, its whole group (the shell and its awk): it would otherwise see nixfleet go
+  // and clean up before the test could stop it.
+  if (alsoKillLifeline) process.kill(-lifelines[0]!, 'SIGKILL');
   apply.kill('SIGKILL');
   await apply;
   return PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));

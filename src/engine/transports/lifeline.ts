@@ -9,33 +9,32 @@ import { type ChildProcess, spawn } from 'node:child_process';
 /**
  * `+ g<pgid>` / `+ p<pid>` / `+ t<tag>` add, `- …` remove. At end-of-file groups get SIGKILL
  * (nothing is left to wait for them), single pids (ssh masters) SIGTERM, which lets ssh remove its
- * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL. It ignores the terminal's signals: a closed terminal (SIGHUP)
- * or Ctrl-C must not take it down before nixfleet has cleaned up.
+ * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL. It
+ * ignores the terminal's signals (awk inherits that): a closed terminal (SIGHUP) or Ctrl-C must not
+ * take it down before nixfleet has cleaned up. awk keeps the list, a set with constant-time adds
+ * and removes: the shell string it replaced was rewritten on every line, and with the masters of a
+ * few hundred ssh hosts held it burned seconds of a core per run (CORE-011, "The local lifeline").
  */
 const LIFELINE_SCRIPT = `trap '' HUP INT TERM PIPE
-w=' '
-while read -r op id; do
-  case $op in
-    +) w="$w$id " ;;
-    -) case $w in *" $id "*) w="\${w%% $id *} \${w#* $id }" ;; esac ;;
-  esac
-done
-for id in $w; do
-  case $id in
-    g*) kill -KILL "-\${id#g}" 2>/dev/null ;;
-    p*) kill -TERM "\${id#p}" 2>/dev/null ;;
-    t*) tags="$tags \${id#t}" ;;
-  esac
-done
-[ -n "$tags" ] && [ -d /proc/self ] || exit 0
-for e in /proc/[0-9]*/environ; do
-  vars=$(tr '\\0' '\\n' < "$e" 2>/dev/null) || continue
-  for t in $tags; do
-    case "$vars" in *"NIXFLEET_PROCESS_TAG=$t"*)
-      p=\${e#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null ;;
+awk '$1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in held) print id }' | {
+  tags=
+  while read -r id; do
+    case $id in
+      g*) kill -KILL "-\${id#g}" 2>/dev/null ;;
+      p*) kill -TERM "\${id#p}" 2>/dev/null ;;
+      t*) tags="$tags \${id#t}" ;;
     esac
   done
-done
+  [ -n "$tags" ] && [ -d /proc/self ] || exit 0
+  for e in /proc/[0-9]*/environ; do
+    vars=$(tr '\\0' '\\n' < "$e" 2>/dev/null) || continue
+    for t in $tags; do
+      case "$vars" in *"NIXFLEET_PROCESS_TAG=$t"*)
+        p=\${e#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null ;;
+      esac
+    done
+  done
+}
 `;
 
 let lifeline: ChildProcess | undefined;
@@ -53,6 +52,15 @@ function send(line: string): void {
     child.on('error', () => {});
     child.on('exit', () => {
       if (lifeline === child) lifeline = undefined;
+      // Ended while nixfleet lives: killed from outside. Its awk, which holds the list, goes with
+      // it, so that the next command's new lifeline is the only one (it leads its own group).
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
     });
     lifeline = child;
   }
