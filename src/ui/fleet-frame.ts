@@ -3,7 +3,7 @@
 // get lines of their own and every other host is a count on its stage's line; when that does not
 // fit the terminal's height, the frame drops detail in steps (output tails first, then one line
 // per running host), so the failures and the counts stay on screen at any fleet size.
-import { CONTROLLER_HOST_ID } from '../registry/types.js';
+import { failedHosts } from '../engine/rollout/scheduler.js';
 import { formatElapsed } from './elapsed.js';
 import { hostWithBatch } from './host-label.js';
 import { armedText, rollbackFailureLines, rollbackText } from './rollback-text.js';
@@ -109,12 +109,8 @@ function frameLines(view: RunView, detail: Detail, now: number, tick: number): s
 function rolloutLine(view: RunView): string | null {
   const batch = batchLabel(view, view.currentBatch);
   if (batch === null || view.finishedAt !== null) return null;
-  // Hosts, as the budget counts them (a failed controller op stops the run on its own).
-  const failed = new Set(
-    [...view.commands.values()]
-      .filter((c) => isFailure(c.status) && c.hostId !== CONTROLLER_HOST_ID)
-      .map((c) => c.hostId),
-  );
+  // Hosts, as the scheduler's budget counts them.
+  const failed = failedHosts([...view.commands.values()]);
   const limit = view.rollout?.maxFailures;
   const budget = limit === null || limit === undefined ? '' : ` · failure budget ${failed.size}/${limit} used`;
   return `rollout: ${batch}${budget}`;
