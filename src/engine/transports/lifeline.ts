@@ -97,8 +97,3 @@ export function holdProcess(pid: number): void {
 export function releaseProcess(pid: number): void {
   send(`- p${Math.trunc(pid)}`);
 }
-
-/** The lifeline's pid, once started (tests check it runs apart from nixfleet). */
-export function lifelinePid(): number | undefined {
-  return lifeline?.pid;
-}

@@ -22,11 +22,6 @@ export interface RemoteCommandOptions {
   readonly tag?: string;
 }
 
-/** The line the remote side writes to stderr first: `<token> <pgid>`. */
-export function startLine(token: string, pgid: number): string {
-  return `${token} ${pgid}`;
-}
-
 /**
  * The start gate (CORE-011): the remote line first waits for one line on stdin, which nixfleet
  * writes once the lifeline holds the ssh client and the journal has recorded it. A nixfleet
