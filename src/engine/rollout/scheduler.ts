@@ -75,6 +75,7 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
   const stagesOf = new Map([...groups].map(([batch, stages]) => [batch, [...stages.keys()].sort((a, b) => a - b)]));
   const groupOf = (c: ScheduledCommand) => groups.get(c.batch)!.get(c.stage)!;
 
+  const hostCount = plan.waves.reduce((sum, wave) => sum + wave.hosts.length, 0);
   const dropped = new Set<string>();
   const failed = new Set<string>();
   let controllerStop = Number.POSITIVE_INFINITY;
@@ -145,7 +146,7 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
         }
         // CORE-002: a controller op with no host of the run left to use it is SKIPPED (one in the
         // last wave still serves the hosts of the waves before it, CORE-008).
-        if (c.hostId === CONTROLLER_HOST_ID && plan.waves.every((w) => w.hosts.every((h) => dropped.has(h)))) {
+        if (c.hostId === CONTROLLER_HOST_ID && dropped.size === hostCount) {
           skip(c, null);
           skipped.push(pending.pop()!);
         } else start.push(c.id);
