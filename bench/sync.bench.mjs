@@ -200,11 +200,7 @@ function rawSampler(port, received, expectsInit) {
     let compressed = false;
     const socket = connect(port, '127.0.0.1', () => {
       socket.setNoDelay(true);
-      socket.write(
-        `GET /ws?token=${TOKEN}&protocol=2 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
-          'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
-          'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n',
-      );
+      socket.write(upgradeRequest(port));
     });
     state.close = () => socket.destroy();
     socket.once('error', reject);
@@ -282,15 +278,19 @@ function wsSampler(port, received, expectsInit) {
   });
 }
 
+/** The raw clients' WebSocket upgrade, offering permessage-deflate as browsers do. */
+function upgradeRequest(port) {
+  return (
+    `GET /ws?token=${TOKEN}&protocol=2 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+    'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n'
+  );
+}
+
 function drainer(port) {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
-      socket.write(
-        `GET /ws?token=${TOKEN}&protocol=2 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
-          // What browsers offer; a server that does not compress ignores it.
-          'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n',
-      );
+      socket.write(upgradeRequest(port));
     });
     const state = { socket, bytes: 0 };
     socket.on('data', (chunk) => {
