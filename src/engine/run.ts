@@ -3,12 +3,13 @@
 // the run COMPLETE / PARTIAL / FAILED / CANCELLED. Everything it does is journaled first, then
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
-import type { CommandStatus, RunStatus } from '../domain/status.js';
+import { type CommandStatus, isTerminalCommand, type RunStatus } from '../domain/status.js';
 import { EXIT } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
 import { createRunCancellation, type RunCancellation } from './cancellation.js';
 import { commandStatusEvent } from './command-status-event.js';
+import { createHostTransports } from './host-transports.js';
 import { runCommand } from './op-runner.js';
 import { failedRollbacks } from './rollback.js';
 import { batchesOf, rolloutRecordOf } from './rollout/batch-of.js';
@@ -20,7 +21,7 @@ import { exitCodeOf, runStatusOf } from './run-outcome.js';
 import { redactionPatterns } from './secrets/secret-redactor.js';
 import { resolveSecrets } from './secrets/secret-resolution.js';
 import { createTransportFactory } from './transports/factory.js';
-import type { Plan, PlannedStage, RunEvent, RunEventListener, Transport, TransportFactory } from './types.js';
+import type { Plan, PlannedStage, RunEvent, RunEventListener, TransportFactory } from './types.js';
 
 export interface StartRunOptions {
   readonly journal: Journal;
@@ -164,24 +165,22 @@ interface RunState {
 async function executeRun(plan: Plan, options: StartRunOptions, state: RunState): Promise<RunOutcome> {
   const { journal } = options;
   const { runId, commands, cancellation, emit } = state;
-  const factory = options.transportFor ?? createTransportFactory({ controlDir: join(journal.dataDir, 'ssh') });
-  const transports = new Map<string, Transport>();
-  const transportOf = (hostId: string) => {
-    let transport = transports.get(hostId);
-    if (!transport) {
-      transport = factory(plan.registry.hosts.get(hostId), plan.registry);
-      transports.set(hostId, transport);
-    }
-    return transport;
-  };
+  const transports = createHostTransports(
+    options.transportFor ?? createTransportFactory({ controlDir: join(journal.dataDir, 'ssh') }),
+    plan.registry,
+    commands.all(),
+  );
   const concurrency = options.concurrency ?? plan.registry.settings.concurrency;
   // CORE-008: the rollout scheduler decides what starts next and what is SKIPPED; it hears of every
   // status change and is asked after each.
   const schedule = createSchedule(state.rollout, commands.all());
   const setStatus = (commandId: string, status: CommandStatus) => {
-    commands.setStatus(commandId, status);
     const command = commands.byId(commandId);
-    if (command) schedule.update(command);
+    if (!command) return;
+    const ends = !isTerminalCommand(command.status) && isTerminalCommand(status);
+    commands.setStatus(commandId, status);
+    schedule.update(command);
+    if (ends) transports.ended(command.hostId);
   };
   const settle = (commandId: string, to: 'SKIPPED' | 'CANCELLED', reason: string | null = null) => {
     const record = journal.transitionCommand(commandId, to, reason !== null ? { error: reason } : undefined);
@@ -215,7 +214,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         stage: stage.index,
         op: stage.op,
         rendered: planned.rendered,
-        transport: transportOf(hostId),
+        transport: transports.of(hostId),
         shell: plan.registry.settings.shell,
         secrets: state.secrets,
         redact: state.redact,
@@ -319,7 +318,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     return { runId, status, exitCode: rollbackFailed ? EXIT.ROLLBACK_FAILED : exitCodeOf(status, summaries) };
   } finally {
     cancellation.stop();
-    await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
+    await transports.closeAll();
   }
 }
 

@@ -1,5 +1,5 @@
 // The ssh transport (see CORE-007 and specs/README.md, decision 5): runs an op's command on a host through
-// the system `ssh`, never prompting, with one multiplexed connection per host for a whole run.
+// the system `ssh`, never prompting, with one multiplexed connection per host until `close()`.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { PROCESS_TAG_VARIABLE } from '../../domain/tagged-processes.js';
