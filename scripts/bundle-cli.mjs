@@ -1,6 +1,15 @@
 // Bundles the built CLI (dist/cli/main.js) into dist/bundle/, after tsc and
 // build-validators.mjs, so that a start loads a few files instead of a hundred (see CORE-005,
-// start-up). Each command stays its own chunk, loaded when it runs, as in dist/cli/main.js.
+// start-up).
+//
+// One file per unit that is loaded on its own, each holding everything it imports statically:
+// main.js (the entry point), one file per command, each module the code loads with import()
+// (LAZY below), and the entry points of other threads and processes. Node 20 pays for every ES
+// module file it loads (resolution, an asynchronous read, linking): loading `validate` as one file
+// instead of its thirteen chunks took 27 ms off the command (CORE-005). Code shared between
+// two such files is in both; what must exist once per process is either in one of them only (the
+// engine's lifeline and spawners: only the command that runs things holds them) or in errors.js:
+// the error classes that cross from one file to another, where `instanceof` needs one class.
 //
 // dist/bundle/ sits two levels below the package root like dist/config/ and dist/cli/, so the
 // paths the code computes from import.meta.url still resolve: ../../schemas/, ../../package.json,
@@ -17,8 +26,8 @@
 // imports by name at run time (an import() of a CommonJS module gets its named exports from
 // Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
 // cannot hold. meta.json says which sources each output file holds.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -27,10 +36,59 @@ const target = resolve(root, 'dist/bundle');
 // Built beside it and then swapped in, so that a CLI starting meanwhile finds the whole old
 // bundle, the whole new one, or none (then bin/nixfleet.js runs dist/cli/), never half of one.
 const outdir = `${target}.${process.pid}`;
+const fromRoot = (path) => relative(root, path).split('\\').join('/');
+const commands = readdirSync(resolve(root, 'src/cli/commands'))
+  .filter((name) => name.endsWith('.ts'))
+  .map((name) => basename(name, '.ts'));
+/** Every module the code loads with import(), by its file under dist/, and the file it becomes. */
+const LAZY = {
+  ...Object.fromEntries(commands.map((name) => [`dist/cli/commands/${name}.js`, name])),
+  'dist/config/load.js': 'fleet-compiler',
+  'dist/cli/fleet-setting.js': 'fleet-setting',
+};
+/** The classes that cross between files (thrown in one, told apart with instanceof in another). */
+const SHARED = [
+  'dist/errors/user-error.js',
+  'dist/errors/config-error.js',
+  'dist/store/journal-error.js',
+  'dist/store/hosts-busy-error.js',
+  'dist/store/record-not-found-error.js',
+  'dist/store/store-unavailable-error.js',
+];
+const SHARED_ENTRY = 'nixfleet:shared-errors';
+
+const oneFilePerUnit = {
+  name: 'one-file-per-unit',
+  setup(plugin) {
+    plugin.onResolve({ filter: new RegExp(`^${SHARED_ENTRY}$`) }, () => ({ path: SHARED_ENTRY, namespace: 'shared' }));
+    plugin.onLoad({ filter: /.*/, namespace: 'shared' }, () => ({
+      contents: SHARED.map((file) => `export * from ${JSON.stringify(`./${file}`)};`).join('\n'),
+      resolveDir: root,
+      loader: 'js',
+    }));
+    plugin.onResolve({ filter: /^\./ }, (args) => {
+      const file = fromRoot(resolve(args.resolveDir, args.path));
+      if (args.kind === 'dynamic-import') {
+        if (!(file in LAZY)) {
+          return { errors: [{ text: `${file} is loaded with import(): add it to LAZY in scripts/bundle-cli.mjs` }] };
+        }
+        return { path: `./${LAZY[file]}.js`, external: true };
+      }
+      // Inside errors.js its classes are bundled; everywhere else they are imported from it.
+      if (SHARED.includes(file) && args.namespace !== 'shared' && !SHARED.includes(fromRoot(args.importer))) {
+        return { path: './errors.js', external: true };
+      }
+      return undefined;
+    });
+  },
+};
+
 const result = await build({
   absWorkingDir: root,
   entryPoints: {
     main: 'dist/cli/main.js',
+    errors: SHARED_ENTRY,
+    ...Object.fromEntries(Object.entries(LAZY).map(([file, name]) => [name, file])),
     'fleet-validators': 'dist/config/fleet-validators.js',
     'compile-worker-entry': 'dist/watch/compile-worker-entry.js',
     'pg-worker-entry': 'dist/store/postgres/pg-worker-entry.js',
@@ -38,7 +96,6 @@ const result = await build({
   },
   outdir,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
@@ -53,6 +110,7 @@ const result = await build({
     'tinyglobby',
     'ws',
   ],
+  plugins: [oneFilePerUnit],
   // yaml and ajv's helpers are CommonJS; in an ES module bundle their require() of Node's
   // built-ins needs a real require.
   banner: {
@@ -61,6 +119,12 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 });
+// Each shared class exists once: in errors.js and in no other file.
+for (const [file, output] of Object.entries(result.metafile.outputs)) {
+  if (file.endsWith('/errors.js')) continue;
+  const copied = SHARED.filter((source) => source in output.inputs);
+  if (copied.length > 0) throw new Error(`${file} holds its own copy of ${copied.join(', ')}`);
+}
 // Which sources each output file holds: test/e2e/startup-loads.test.ts reads it to tell which
 // modules a command loaded.
 writeFileSync(

@@ -1,10 +1,11 @@
 // Reads the main fleet file and the files its `include:` globs name, parsing each with positions
 // and checking each against the schema (see CORE-005, loading). Nothing here knows about ids yet.
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
 import { includeGlob } from './include-pattern.js';
+import { displayPathFor } from './path-format.js';
 import { validateAgainstSchema } from './schema.js';
 import { schemaErrorsToConfigErrors } from './schema-errors.js';
 import { locate, parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -15,11 +16,6 @@ export interface FleetSources {
   /** Absolute include globs, for watchers. */
   readonly includeGlobs: readonly string[];
   readonly errors: readonly ConfigError[];
-}
-
-export function displayPathFor(path: string, cwd: string): string {
-  const rel = relative(cwd, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /** Reads and schema-checks every file; `errors` is empty only when all of them are well-formed. */

@@ -53,6 +53,10 @@ async function modulesLoadedBy(cwd: string, args: readonly string[]): Promise<st
     .flatMap((path) => [path, ...(sourcesOf[path] ?? [])]);
 }
 
+/** The files of the bundle a command loaded, by name, sorted. */
+const bundleFilesIn = (modules: readonly string[]) =>
+  [...new Set(modules.flatMap((path) => /^dist\/bundle\/([^/]+\.js)$/.exec(path)?.[1] ?? []))].sort();
+
 const packagesIn = (modules: readonly string[]) =>
   new Set(modules.flatMap((path) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? []));
 
@@ -78,6 +82,9 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
     for (const args of [['runs'], ['show', 'r1']]) {
       const modules = await modulesLoadedBy(dir, args);
       const packages = packagesIn(modules);
+      // One file per unit of the bundle (scripts/bundle-cli.mjs): the entry, the shared error
+      // classes and the command, instead of a dozen chunks.
+      expect(bundleFilesIn(modules), args[0]).toEqual(['errors.js', 'main.js', `${args[0]}.js`]);
       expect(packages.has('better-sqlite3'), args[0]).toBe(true);
       // The addon is loaded by its path, not found through `bindings` (store/database.ts).
       expect(packages.has('bindings'), args[0]).toBe(false);
@@ -94,6 +101,9 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
     for (const args of [['validate'], ['list'], ['plan', 'greet']]) {
       const modules = await modulesLoadedBy(dir, args);
       const packages = packagesIn(modules);
+      expect(bundleFilesIn(modules), args[0]).toEqual(
+        ['errors.js', 'fleet-compiler.js', 'fleet-validators.js', 'main.js', `${args[0]}.js`].sort(),
+      );
       expect(packages.has('yaml'), args[0]).toBe(true);
       for (const name of ['better-sqlite3', ...RUNNING]) expect(packages.has(name), `${args[0]}: ${name}`).toBe(false);
       expect(modules, args[0]).not.toContain('dist/store/journal.js');

@@ -1,5 +1,5 @@
 // `nixfleet validate`: schema and semantic checks, every error with file:line:col (CORE-005).
-import { displayPathFor } from '../../config/fleet-sources.js';
+import { displayPathFor } from '../../config/path-format.js';
 import { ConfigErrors } from '../../errors/config-error.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { CommandContext } from '../command.js';
