@@ -66,11 +66,18 @@ const GLOBAL_OPTIONS = {
 const defaultIO: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
 export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
+  // A reader that goes away (`nixfleet runs | head -1`) closes the pipe: what is left to print is
+  // dropped and the command finishes as it would. An apply is never cut short by its reader.
+  for (const stream of [io.stdout, io.stderr]) stream.on('error', dropOutputToClosedPipe);
   try {
     return await dispatch(argv, io);
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+function dropOutputToClosedPipe(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
 }
 
 async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {

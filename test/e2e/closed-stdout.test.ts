@@ -1,0 +1,51 @@
+// A reader that closes its end of the pipe early (`nixfleet runs | head -1`, see CORE-002):
+// the command drops what is left to print, with no stack trace, and finishes as it would; an
+// apply whose reader went away still runs every command and ends with its own exit code.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { BIN, makeTempDir, runCli } from '../support/cli.js';
+
+const FLEET = `version: 1
+hosts:
+  web1: {}
+  web2: {}
+ops:
+  hello: { run: 'for i in 1 2 3 4 5 6 7 8 9 10; do echo line $i of {{ host.name }}; done' }
+  again: { run: 'echo again {{ host.name }}' }
+pipelines:
+  greet: { ops: [hello, again] }
+`;
+
+/** Runs the CLI with its stdout piped into `true`, which exits without reading a byte. */
+async function withClosedStdout(dir: string, args: readonly string[]): Promise<{ code: number; stderr: string }> {
+  const quoted = [BIN, ...args].map((a) => `'${a}'`).join(' ');
+  await execa('sh', ['-c', `{ node ${quoted} 2>err.txt; echo $? >code.txt; } | true`], {
+    cwd: dir,
+    env: { CI: 'true', NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  return {
+    code: Number(readFileSync(join(dir, 'code.txt'), 'utf8')),
+    stderr: readFileSync(join(dir, 'err.txt'), 'utf8'),
+  };
+}
+
+describe('stdout closed by its reader', { timeout: 120_000 }, () => {
+  it('apply runs every command and exits 0; runs, show and logs exit as they would, without a stack trace', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const applied = await withClosedStdout(dir, ['apply', 'greet', '--renderer', 'plain']);
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    const shown = await runCli(dir, ['show', 'r1', '--json']);
+    const { run, commands } = JSON.parse(shown.stdout);
+    expect(run.status).toBe('COMPLETE');
+    expect(commands.map((c: { status: string }) => c.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+    for (const args of [['runs'], ['show', 'r1'], ['logs', 'r1'], ['--help']]) {
+      const result = await withClosedStdout(dir, args);
+      expect(result.stderr, args[0]).toBe('');
+      expect(result.code, args[0]).toBe(0);
+    }
+  });
+});
