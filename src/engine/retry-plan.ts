@@ -12,13 +12,14 @@ export interface RetryPlan {
 }
 
 export function planRetry(run: RunRecord, commands: readonly CommandRecord[]): RetryPlan {
-  const stoppedAt = (hostId: string) =>
-    commands
-      .filter((c) => c.hostId === hostId && c.status !== 'SUCCESS')
-      .reduce<CommandRecord | undefined>(
-        (first, c) => (first === undefined || c.stage < first.stage ? c : first),
-        undefined,
-      );
+  // Each host's earliest command that did not succeed, in one pass over the run's commands.
+  const firstStop = new Map<string, CommandRecord>();
+  for (const c of commands) {
+    if (c.status === 'SUCCESS') continue;
+    const first = firstStop.get(c.hostId);
+    if (first === undefined || c.stage < first.stage) firstStop.set(c.hostId, c);
+  }
+  const stoppedAt = (hostId: string) => firstStop.get(hostId);
   const controllerStop = stoppedAt(CONTROLLER_HOST_ID);
   const fromStage = new Map<string, number>();
   const rerun = new Set<CommandRecord>();

@@ -24,9 +24,17 @@ export function hostRecaps(view: RunView): HostRecap[] {
   const hosts = commands.some((c) => c.hostId === CONTROLLER_HOST_ID)
     ? [CONTROLLER_HOST_ID, ...view.hosts]
     : [...view.hosts];
+  // A rollback (CORE-009) is not one of the host's stages: it shows in the failure's reason.
+  // Grouped once: a search of every command per host was quadratic in the run's size.
+  const byHost = new Map<string, CommandView[]>();
+  for (const c of commands) {
+    if (c.rollbackOf !== null) continue;
+    const own = byHost.get(c.hostId);
+    if (own) own.push(c);
+    else byHost.set(c.hostId, [c]);
+  }
   return hosts.map((hostId) => {
-    // A rollback (CORE-009) is not one of the host's stages: it shows in the failure's reason.
-    const own = commands.filter((c) => c.hostId === hostId && c.rollbackOf === null).sort((a, b) => a.stage - b.stage);
+    const own = (byHost.get(hostId) ?? []).sort((a, b) => a.stage - b.stage);
     const failed = own.find((c) => isFailure(c.status));
     const firstNotRun = own.find((c) => isNotRun(c.status));
     // CORE-009: how the failed op's rollback went belongs to why the host did not complete.
@@ -88,7 +96,9 @@ function foldCompleted(completed: readonly HostRecap[]): [string, HostRecap][] {
   const groups = new Map<string, HostRecap[]>();
   for (const r of completed) {
     const key = `${r.ok}/${r.failed}/${r.skipped}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   return [...groups.values()].map((group): [string, HostRecap] => {
     const first = group[0]!;

@@ -28,8 +28,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
     const hasController = commands.some((c) => c.hostId === CONTROLLER_HOST_ID);
     const rowsFor = [...(hasController ? [CONTROLLER_HOST_ID] : []), ...found.hosts];
-    const cell = (hostId: string, stage: number) =>
-      commands.find((c) => c.hostId === hostId && c.stage === stage && c.rollbackOf === null);
+    // Looked up per cell: a search of every command per cell was quadratic in the run's size.
+    const byCell = new Map<string, CommandRecord>();
+    for (const c of commands) {
+      const key = `${c.hostId}\n${c.stage}`;
+      if (c.rollbackOf === null && !byCell.has(key)) byCell.set(key, c);
+    }
+    const cell = (hostId: string, stage: number) => byCell.get(`${hostId}\n${stage}`);
     const lines = [
       `run ${found.id}: ${found.targetKind} ${found.name}, ${runProgress(found)}`,
       `started ${formatTimestamp(found.createdAt)}, took ${runDuration(found)}, registry ${found.registryHash.slice(0, 12)}${found.retryOf ? `, retry of ${found.retryOf}` : ''}`,
