@@ -1,12 +1,13 @@
 // The rollout of a plan in words (see CORE-008): which hosts go first, the batches, the budget.
 import { formatDuration } from '../config/duration.js';
 import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
+import { hostNames } from './host-names.js';
 
 /** Nothing for today's default (one wave, no budget); otherwise a summary and one line per wave. */
 export function rolloutLines(rollout: RolloutPlan): string[] {
   if (rollout.waves.length <= 1 && rollout.maxFailures === null) return [];
   const parts = [
-    ...(rollout.canary.length > 0 ? [`canary ${rollout.canary.join(', ')} first, alone`] : []),
+    ...(rollout.canary.length > 0 ? [`canary ${hostNames(rollout.canary)} first, alone`] : []),
     rollout.strategy === 'batches'
       ? `${rollout.batches} batch(es), each through every stage`
       : rollout.canary.length > 0
@@ -21,7 +22,7 @@ export function rolloutLines(rollout: RolloutPlan): string[] {
   if (rollout.waves.length > 1) {
     for (const wave of rollout.waves) {
       const name = wave.batch === 0 ? 'canary' : `batch ${wave.batch}/${rollout.batches}`;
-      lines.push(`  ${name.padEnd(12)} ${wave.hosts.join(', ')}`);
+      lines.push(`  ${name.padEnd(12)} ${hostNames(wave.hosts)}`);
     }
   }
   return lines;

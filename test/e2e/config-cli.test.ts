@@ -132,6 +132,37 @@ describe('nixfleet plan', () => {
     expect(existsSync(join(dir, 'state'))).toBe(false);
   });
 
+  it('folds what many hosts run alike into one entry, and names a few of many hosts', async () => {
+    const hosts = Array.from(
+      { length: 12 },
+      (_, i) => `  h${String(i).padStart(2, '0')}: { vars: { role: ${i === 4 ? 'db' : 'web'} } }`,
+    );
+    const fleet = `version: 1
+hosts:
+${hosts.join('\n')}
+ops:
+  pull: { run: 'git pull' }
+  switch: { run: 'switch-to {{ host.vars.role }}' }
+pipelines:
+  deploy: { ops: [pull, switch] }
+`;
+    const result = await runCli(makeTempDir({ 'fleet.yaml': fleet }), ['plan', 'deploy', '--batch', '5']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('pipeline deploy on 12 host(s) (selector *): h00, h01, h02 and 9 more');
+    expect(lines).toContain('  batch 1/3    h00, h01, h02, h03, h04');
+    expect(lines).toContain('  batch 3/3    h10, h11');
+    const stage = (n: number) => lines.slice(lines.findIndex((l) => l.startsWith(`stage ${n}/2`)) + 1);
+    // Twelve alike: one entry. Eleven web hosts alike and one db host: the db host keeps its place.
+    expect(stage(1).slice(0, 3)).toEqual(['  12 hosts  $ git pull', '            (h00, h01, h02 and 9 more)', '']);
+    expect(stage(2).slice(0, 4)).toEqual([
+      '  11 hosts  $ switch-to web',
+      '            (h00, h01, h02 and 8 more)',
+      '  h04       $ switch-to db',
+      '',
+    ]);
+  });
+
   it('plans a single op on --on hosts as JSON', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const result = await runCli(dir, ['plan', 'hello', '--on', '@db', '--json']);

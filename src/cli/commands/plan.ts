@@ -6,6 +6,7 @@ import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { Rollback } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';
+import { hostNames, LISTED_HOSTS } from '../host-names.js';
 import { loadFleet } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { rolloutLines } from '../rollout-text.js';
@@ -51,10 +52,11 @@ export function planJson(plan: Plan) {
 
 function planText(plan: Plan): string {
   const lines = [
-    `${plan.targetKind} ${plan.target} on ${plan.hosts.length} host(s) (selector ${plan.selector}): ${plan.hosts.join(', ')}`,
+    `${plan.targetKind} ${plan.target} on ${plan.hosts.length} host(s) (selector ${plan.selector}): ${hostNames(plan.hosts)}`,
   ];
   if (plan.rollout) lines.push(...rolloutLines(plan.rollout));
-  const width = Math.max(...plan.stages.flatMap((stage) => stage.commands.map((c) => c.hostId.length)));
+  const stages = plan.stages.map(stageEntries);
+  const width = Math.max(...stages.flatMap((entries) => entries.map((entry) => entry.label.length)));
   const onController = plan.stages.map((stage) => stage.op.runsOn === 'controller');
   const waves = plan.rollout?.waves.length ?? 1;
   for (const stage of plan.stages) {
@@ -62,10 +64,44 @@ function planText(plan: Plan): string {
       '',
       stageTitle(stage, plan.stages.length, waves > 1 ? controllerPlacement(onController, stage.index) : null),
     );
-    for (const command of stage.commands) lines.push(...commandLines(command, width));
+    for (const entry of stages[stage.index]!) lines.push(...entryLines(entry, width));
   }
   lines.push('', `nothing was run; \`nixfleet apply ${plan.target}\` runs it`, '');
   return lines.join('\n');
+}
+
+/**
+ * One host and what it runs, or, past LISTED_HOSTS hosts whose commands read the same, all of
+ * them as one entry that names a few.
+ */
+interface StageEntry {
+  readonly label: string;
+  readonly lines: readonly string[];
+  readonly hosts?: readonly string[];
+}
+
+function stageEntries(stage: PlannedStage): StageEntry[] {
+  const alike = new Map<string, string[]>();
+  const linesOf = stage.commands.map((command) => {
+    const lines = renderedLines(command);
+    const key = lines.join('\0');
+    const hosts = alike.get(key);
+    if (hosts) hosts.push(command.hostId);
+    else alike.set(key, [command.hostId]);
+    return { command, lines, key };
+  });
+  // A folded group takes the place of its first host; the others keep the plan's host order.
+  const entries: StageEntry[] = [];
+  const folded = new Set<string>();
+  for (const { command, lines, key } of linesOf) {
+    const hosts = alike.get(key)!;
+    if (hosts.length <= LISTED_HOSTS) entries.push({ label: command.hostId, lines });
+    else if (!folded.has(key)) {
+      folded.add(key);
+      entries.push({ label: `${hosts.length} hosts`, lines, hosts });
+    }
+  }
+  return entries;
 }
 
 /** In a rollout of several waves a controller op runs before the first or after the last (CORE-008). */
@@ -97,17 +133,24 @@ function rollbackTrait(rollback: Rollback): string {
   return `rollback timeout ${formatDuration(rollback.timeoutMs)}${armed}`;
 }
 
-function commandLines(command: PlannedCommand, width: number): string[] {
-  const { rendered } = command;
-  const label = command.hostId.padEnd(width);
+function renderedLines({ rendered }: PlannedCommand): string[] {
+  const lines: string[] = [];
+  if (rendered.cwd !== undefined) lines.push(`cd ${rendered.cwd}`);
+  if (rendered.precheck !== undefined) lines.push(`precheck  $ ${rendered.precheck}`);
+  lines.push(`$ ${rendered.run}`);
+  if (rendered.postcheck !== undefined) lines.push(`postcheck $ ${rendered.postcheck}`);
+  if (rendered.rollback !== undefined) lines.push(`rollback  $ ${rendered.rollback}`);
+  return lines;
+}
+
+function entryLines(entry: StageEntry, width: number): string[] {
+  const label = entry.label.padEnd(width);
   const blank = ' '.repeat(width);
-  const entries: string[] = [];
-  if (rendered.cwd !== undefined) entries.push(`cd ${rendered.cwd}`);
-  if (rendered.precheck !== undefined) entries.push(`precheck  $ ${rendered.precheck}`);
-  entries.push(`$ ${rendered.run}`);
-  if (rendered.postcheck !== undefined) entries.push(`postcheck $ ${rendered.postcheck}`);
-  if (rendered.rollback !== undefined) entries.push(`rollback  $ ${rendered.rollback}`);
-  return entries.map((entry, index) => `  ${index === 0 ? label : blank}  ${indentContinuation(entry, width + 4)}`);
+  const lines = entry.lines.map(
+    (line, index) => `  ${index === 0 ? label : blank}  ${indentContinuation(line, width + 4)}`,
+  );
+  if (entry.hosts) lines.push(`  ${blank}  (${hostNames(entry.hosts)})`);
+  return lines;
 }
 
 function indentContinuation(text: string, indent: number): string {
