@@ -1,7 +1,7 @@
 // The rollout of a plan in words (see CORE-008): which hosts go first, the batches, the budget.
 import { formatDuration } from '../config/duration.js';
+import { hostNames } from '../domain/host-names.js';
 import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
-import { hostNames } from './host-names.js';
 
 /** Nothing for today's default (one wave, no budget); otherwise a summary and one line per wave. */
 export function rolloutLines(rollout: RolloutPlan): string[] {

@@ -2,6 +2,7 @@
 // CORE-002, retry): what to run again for a finished run, checked against the current registry.
 // Throws UserError when the run cannot be retried as asked; the host locks are taken by startRun,
 // as for any run.
+import { hostNames } from '../domain/host-names.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import type { Journal } from '../store/types.js';
@@ -33,7 +34,7 @@ export function prepareRetry(
   const hosts = [...retry.fromStage.keys()];
   const gone = hosts.filter((h) => !registry.hosts.has(h));
   if (gone.length > 0) {
-    throw new UserError(`host(s) of run ${runId} no longer in the fleet file: ${gone.join(', ')}`, {
+    throw new UserError(`host(s) of run ${runId} no longer in the fleet file: ${hostNames(gone)}`, {
       hint: `apply the pipeline again with \`nixfleet apply ${previous.name} --on ...\``,
     });
   }

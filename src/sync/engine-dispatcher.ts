@@ -1,5 +1,6 @@
 // Runs dispatched from the dashboard (see CORE-004): planned from the server's current registry
 // snapshot and executed in the server process by the same engine as `nixfleet apply`.
+import { hostNames } from '../domain/host-names.js';
 import { buildPlan } from '../engine/plan.js';
 import { prepareRetry } from '../engine/retry-request.js';
 import { type StartedRun, startRun } from '../engine/run.js';
@@ -74,7 +75,7 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       if (!run) return undefined;
       if (request.hostId !== undefined && !run.hosts.includes(request.hostId)) {
         throw new UserError(`run ${runId} has no host \`${request.hostId}\``, {
-          hint: `its hosts: ${run.hosts.join(', ')}`,
+          hint: `its hosts: ${hostNames(run.hosts)}`,
         });
       }
       // A run of this process stops through its engine at once; any other process's run

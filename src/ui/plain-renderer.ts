@@ -4,6 +4,7 @@
 // with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
 // CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
 // becomes an error annotation.
+import { hostNames } from '../domain/host-names.js';
 import { isTerminalCommand } from '../domain/status.js';
 import type { RunEvent } from '../engine/types.js';
 import { formatElapsed } from './elapsed.js';
@@ -54,7 +55,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         timer.unref();
         return;
       case 'batch_started':
-        if ((view.rollout?.waves.length ?? 1) > 1) write(`${batchLabel(view, event.batch)}: ${event.hosts.join(', ')}`);
+        if ((view.rollout?.waves.length ?? 1) > 1) write(`${batchLabel(view, event.batch)}: ${hostNames(event.hosts)}`);
         return;
       case 'stage_started': {
         const batch = batchLabel(view, event.batch ?? null);

@@ -1,6 +1,7 @@
 // `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read through the
 // journal: the log files under DATA_DIR/logs/, or the database's chunks on PostgreSQL (see CORE-002,
 // CORE-003, CORE-012).
+import { hostNames } from '../../domain/host-names.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { CommandRecord, Journal } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
@@ -32,7 +33,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       throw new UserError(`no command or run \`${id}\``, { hint: 'see `nixfleet runs`, then `nixfleet show RUN_ID`' });
     }
     if (host !== undefined && !found.hosts.includes(host) && !host.startsWith('@')) {
-      throw new UserError(`run ${id} has no host \`${host}\``, { hint: `its hosts: ${found.hosts.join(', ')}` });
+      throw new UserError(`run ${id} has no host \`${host}\``, { hint: `its hosts: ${hostNames(found.hosts)}` });
     }
     const commands = journal
       .listCommands({ runId: id, limit: 1_000_000 })

@@ -1,12 +1,12 @@
 // `nixfleet plan [TARGET] [--on SEL]`: stages × hosts with the rendered commands; runs nothing.
 import { formatDuration } from '../../config/duration.js';
 import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
+import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';
 import { buildPlan } from '../../engine/plan.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { Rollback } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';
-import { hostNames, LISTED_HOSTS } from '../host-names.js';
 import { loadFleet } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { rolloutLines } from '../rollout-text.js';

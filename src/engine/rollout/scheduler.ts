@@ -3,6 +3,7 @@
 // wave may begin. No I/O: the executor (run.ts) tells it each status change and asks it after
 // every change what to do, then does it. It keeps counts and cursors instead of looking at every
 // command on each decision, which was quadratic in the run's size (CORE-002, growth).
+import { hostNames } from '../../domain/host-names.js';
 import type { CommandStatus } from '../../domain/status.js';
 import { isTerminalCommand } from '../../domain/status.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
@@ -160,7 +161,7 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
 export function stopReason(plan: RolloutPlan, failed: ReadonlySet<string>): string | null {
   const failedCanary = plan.canary.filter((h) => failed.has(h));
   if (failedCanary.length > 0) {
-    return `canary failed on ${failedCanary.join(', ')}: the other hosts were not started`;
+    return `canary failed on ${hostNames(failedCanary)}: the other hosts were not started`;
   }
   if (plan.maxFailures !== null && failed.size > plan.maxFailures) {
     const total = plan.waves.reduce((sum, w) => sum + w.hosts.length, 0);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandStatus } from '../../../src/domain/status.js';
 import type { RolloutPlan } from '../../../src/engine/rollout/rollout-plan.js';
-import { createSchedule, decide, type ScheduledCommand } from '../../../src/engine/rollout/scheduler.js';
+import { createSchedule, decide, type ScheduledCommand, stopReason } from '../../../src/engine/rollout/scheduler.js';
 
 interface Sim extends ScheduledCommand {
   status: CommandStatus;
@@ -125,6 +125,14 @@ describe('the rollout scheduler (CORE-008)', () => {
     expect(stopped).toBe('canary failed on h1: the other hosts were not started');
     const rest = commands.filter((c) => c.hostId !== 'h1');
     expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
+  });
+
+  it('names a few failed canaries and counts the rest', () => {
+    const all = hosts(12);
+    const plan = rollout([all.slice(0, 10), all.slice(10)], { canary: true });
+    expect(stopReason(plan, new Set(all.slice(0, 10)))).toBe(
+      'canary failed on h1, h2, h3 and 7 more: the other hosts were not started',
+    );
   });
 
   it('once more hosts failed than the budget allows, no new command starts and the rest is SKIPPED', () => {

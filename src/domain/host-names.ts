@@ -1,5 +1,5 @@
-// Hosts named in a line of text (see CORE-005, plans): every name for a few, a sample and a
-// count for many, so a line stays readable at 3,000 hosts.
+// Hosts named in a line of text (see CORE-002, "Output at any size"): every name for a few, a
+// sample and a count for many, so a line or a message stays readable at 3,000 hosts.
 
 /** Up to this many hosts are named one by one. */
 export const LISTED_HOSTS = 8;
