@@ -1,16 +1,16 @@
 // The run as a GitHub Actions job summary (Markdown appended to $GITHUB_STEP_SUMMARY, see
 // CORE-002, CI output): the status line, a table of hosts with their counts and what stopped each,
 // and the next step. Hosts that did not complete come first: that is what the reader is after.
-import { hostRecaps, runStatusLine } from './run-recap.js';
+// Completed hosts fold as in the recap, so 3,000 of them are a row, not 3,000.
+import { hostRecaps, type RecapRow, recapRows, runStatusLine } from './run-recap.js';
 import type { RunView } from './run-view.js';
 import { stripTerminalCodes } from './terminal-text.js';
 
 export function jobSummaryMarkdown(view: RunView): string {
-  const recaps = hostRecaps(view).sort((a, b) => Number(a.reason === null) - Number(b.reason === null));
-  const rows = recaps.map(
-    (r) =>
-      `| ${cell(r.name)} | ${r.reason === null ? '✅' : '❌'} | ${r.ok} | ${r.failed} | ${r.skipped} | ${cell(r.reason ?? '')} |`,
-  );
+  const { completed, stopped } = recapRows(hostRecaps(view));
+  const row = ({ label, counts: r, note }: RecapRow, mark: string) =>
+    `| ${cell(label)} | ${mark} | ${r.ok} | ${r.failed} | ${r.skipped} | ${cell(note ?? '')} |`;
+  const rows = [...stopped.map((entry) => row(entry, '❌')), ...completed.map((entry) => row(entry, '✅'))];
   const next =
     view.status === 'COMPLETE'
       ? `\`nixfleet show ${view.runId}\``

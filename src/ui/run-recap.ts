@@ -73,18 +73,13 @@ const LISTED_COMPLETED_HOSTS = 8;
  */
 export function recapLines(view: RunView): string[] {
   const recaps = hostRecaps(view);
-  const completed = recaps.filter((r) => r.reason === null);
-  const stopped = recaps.filter((r) => r.reason !== null);
-  const folded = completed.length > LISTED_COMPLETED_HOSTS ? foldCompleted(completed) : [];
-  const rows: [string, HostRecap][] = [
-    ...(folded.length > 0 ? folded : completed.map((r): [string, HostRecap] => [r.name, r])),
-    ...stopped.map((r): [string, HostRecap] => [r.name, r]),
-  ];
-  const width = Math.max(...rows.map(([name]) => name.length), 4);
+  const { completed, stopped } = recapRows(recaps);
+  const rows = [...completed, ...stopped];
+  const width = Math.max(...rows.map((row) => row.label.length), 4);
   const lines = [`RECAP ${view.runId} ${view.target}`];
-  for (const [name, r] of rows) {
+  for (const { label, counts: r, note } of rows) {
     const counts = `ok=${String(r.ok).padEnd(3)} failed=${String(r.failed).padEnd(3)} skipped=${String(r.skipped).padEnd(3)}`;
-    lines.push(`  ${name.padEnd(width)}  ${counts}${r.reason ? ` ${r.reason}` : ''}`.trimEnd());
+    lines.push(`  ${label.padEnd(width)}  ${counts}${note ? ` ${note}` : ''}`.trimEnd());
   }
   if (view.stopped) lines.push(`rollout stopped: ${view.stopped}`);
   lines.push(runStatusLine(view));
@@ -92,7 +87,29 @@ export function recapLines(view: RunView): string[] {
   return lines;
 }
 
-function foldCompleted(completed: readonly HostRecap[]): [string, HostRecap][] {
+/** One row of the recap: a host, or completed hosts folded by their counts (`2998 hosts`). */
+export interface RecapRow {
+  readonly label: string;
+  readonly counts: HostRecap;
+  /** What stopped the host; for a folded row, a few of its hosts (`all completed: h1, h2, h3, …`). */
+  readonly note: string | null;
+}
+
+/**
+ * The hosts that completed, one row each or, past LISTED_COMPLETED_HOSTS, one row per count
+ * pattern; and those that did not, one row each.
+ */
+export function recapRows(recaps: readonly HostRecap[]): { completed: RecapRow[]; stopped: RecapRow[] } {
+  const row = (r: HostRecap): RecapRow => ({ label: r.name, counts: r, note: r.reason });
+  const completed = recaps.filter((r) => r.reason === null);
+  const stopped = recaps.filter((r) => r.reason !== null).map(row);
+  return {
+    completed: completed.length > LISTED_COMPLETED_HOSTS ? foldCompleted(completed) : completed.map(row),
+    stopped,
+  };
+}
+
+function foldCompleted(completed: readonly HostRecap[]): RecapRow[] {
   const groups = new Map<string, HostRecap[]>();
   for (const r of completed) {
     const key = `${r.ok}/${r.failed}/${r.skipped}`;
@@ -100,11 +117,10 @@ function foldCompleted(completed: readonly HostRecap[]): [string, HostRecap][] {
     if (group) group.push(r);
     else groups.set(key, [r]);
   }
-  return [...groups.values()].map((group): [string, HostRecap] => {
-    const first = group[0]!;
+  return [...groups.values()].map((group) => {
     const names = group.map((r) => hostLabel(r.hostId));
     const listed = names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;
-    return [`${group.length} hosts`, { ...first, reason: `all completed: ${listed}` }];
+    return { label: `${group.length} hosts`, counts: group[0]!, note: `all completed: ${listed}` };
   });
 }
 

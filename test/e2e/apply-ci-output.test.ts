@@ -104,6 +104,24 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
     expect(markdown).toContain('`nixfleet retry r1`');
   });
 
+  it('folds many completed hosts into one row of the summary, after the hosts that failed', async () => {
+    const hosts = Array.from({ length: 12 }, (_, i) => `  h${String(i + 1).padStart(2, '0')}: {}`).join('\n');
+    const fleet = `version: 1\nhosts:\n${hosts}\nops:\n  check: { run: 'test "$NIXFLEET_HOST" != h05' }\n`;
+    const dir = makeTempDir({ 'fleet.yaml': fleet });
+    const summary = join(dir, 'summary.md');
+    const result = await runCli(dir, ['apply', 'check'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const rows = readFileSync(summary, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| host ') && !line.startsWith('| --- '));
+    expect(rows).toEqual([
+      '| h05 | ❌ | 0 | 1 | 0 | check ERROR: exit code 1 |',
+      '| 11 hosts | ✅ | 1 | 0 | 0 | all completed: h01, h02, h03, … |',
+    ]);
+  });
+
   it('without GITHUB_ACTIONS there are no workflow commands and no summary', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const summary = join(dir, 'summary.md');
