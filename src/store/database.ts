@@ -14,13 +14,22 @@ export type SqliteDatabase = BetterSqlite3.Database;
 // first loads Node's CommonJS export scanner, several milliseconds of every `runs` or `show`
 // (see CORE-005, start-up).
 const requireHere = createRequire(import.meta.url);
-const Database = requireHere('better-sqlite3') as typeof BetterSqlite3;
 /**
- * better-sqlite3's compiled addon, by its path: without it, the package finds the addon through
- * the `bindings` package, which walks the call stack and tries a dozen paths on every start.
- * Undefined where the addon is not at its usual place; the package's own lookup then runs.
+ * Which better-sqlite3 (CORE-003, "The SQLite driver"): 13 (installed as `better-sqlite3-napi`)
+ * where Node has Node-API 10 (Node 22.14 and newer), else 12. 12's addon wraps its objects with
+ * Node's ObjectWrap, which on Node 24 aborts the process when the garbage collector frees a
+ * statement; 13's is built on Node-API and does not. 13 cannot load without Node-API 10, so Node
+ * 20 keeps 12, which is sound there.
  */
-const nativeBinding = addonPath();
+const NODE_API_DRIVER = Number(process.versions.napi) >= 10;
+const Database = requireHere(NODE_API_DRIVER ? 'better-sqlite3-napi' : 'better-sqlite3') as typeof BetterSqlite3;
+/**
+ * better-sqlite3 12's compiled addon, by its path: without it, the package finds the addon through
+ * the `bindings` package, which walks the call stack and tries a dozen paths on every start.
+ * Undefined where the addon is not at its usual place, and for 13, which finds its own prebuilt
+ * addon directly; the package's own lookup then runs.
+ */
+const nativeBinding = NODE_API_DRIVER ? undefined : addonPath();
 
 function addonPath(): string | undefined {
   try {
