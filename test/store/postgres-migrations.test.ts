@@ -2,8 +2,9 @@
 // columns, so a migration appended to schema.ts without its PostgreSQL port fails here), several
 // controllers starting at once on a new database migrate it exactly once, and a database from a
 // newer nixfleet is refused.
-import Database from 'better-sqlite3';
+
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 import { PG_SCHEMA_VERSION } from '../../src/store/postgres/pg-schema.js';
 import { ensureBuiltDist } from '../support/built-dist.js';
 import { freshDatabaseUrl, psql } from '../support/postgres.js';

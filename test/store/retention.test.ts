@@ -1,7 +1,8 @@
 // CORE-003 retention with a driven clock: finished runs (with their commands and output files)
 // after 30 days, events after 7, env overrides, the change log's floor, and once a day at most.
-import Database from 'better-sqlite3';
+
 import { describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 import { CHANGES_KEPT, DAY_MS } from '../../src/store/retention.js';
 import type { Journal } from '../../src/store/types.js';
 import { psql } from '../support/postgres.js';

@@ -3,8 +3,8 @@
 // read back with no rollout and no batches.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 import type { RolloutRecord } from '../../src/store/types.js';

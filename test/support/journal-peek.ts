@@ -2,7 +2,7 @@
 // read-only, so a test can wait on what the journal says (see CORE-003).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 
 /** The status of `op` on `host` in `dir`'s journal, or undefined before it exists. */
 export function commandStatus(dir: string, host: string, op: string): string | undefined {
