@@ -59,4 +59,29 @@ describe.runIf(process.platform === 'linux')('the spawner process', () => {
     const next = await transport.exec('echo again', { env: {}, timeoutMs: 30_000 });
     expect(next.exitCode).toBe(0);
   });
+
+  it('a spawner lost before it reported a command spawned: the command starts on a new spawner and runs once', async () => {
+    const dir = makeTempDir();
+    const transport = createLocalTransport({ shell: '/bin/sh', cwd: dir });
+    // Every spawner of the pool exists: a command each.
+    await Promise.all([1, 2].map(() => transport.exec('true', { env: {}, timeoutMs: 30_000 })));
+    const stopped = spawnerPids();
+    for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+    let output = '';
+    const running = transport.exec('echo ran >> runs; echo done', {
+      env: {},
+      timeoutMs: 30_000,
+      onOutput: (chunk) => {
+        output += chunk;
+      },
+    });
+    // Its start request waits, unread, in a stopped spawner, which then dies.
+    for (const pid of stopped) process.kill(pid, 'SIGKILL');
+    const result = await running;
+    expect(result.transportError).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    expect(output).toBe('done\n');
+    expect(readFileSync(join(dir, 'runs'), 'utf8')).toBe('ran\n');
+    expect(spawnerPids().filter((pid) => stopped.includes(pid))).toEqual([]);
+  });
 });

@@ -36,9 +36,18 @@ export interface SpawnedCommand {
   close(): void;
 }
 
+/** A command a spawner carries: what to tell, and until it is spawned, how to start it again. */
+interface Carried {
+  readonly events: SpawnEvents;
+  /** Cleared once the spawner reported the process; until then a lost spawner's command is started anew. */
+  start: Extract<SpawnerRequest, { t: 'start' }> | undefined;
+  /** Set once the command was started anew: a second lost spawner fails it. */
+  restarted: boolean;
+}
+
 interface Spawner {
   readonly process: ChildProcess;
-  readonly running: Map<number, SpawnEvents>;
+  readonly running: Map<number, Carried>;
 }
 
 const pool: (Spawner | undefined)[] = [];
@@ -53,19 +62,36 @@ export function spawnThroughSpawner(
   events: SpawnEvents,
 ): SpawnedCommand {
   const id = nextId++;
-  const spawner = startedSpawner(id % POOL_SIZE);
-  spawner.running.set(id, events);
-  spawner.process.ref();
-  spawner.process.channel?.ref();
+  let spawner = carry(id, {
+    events,
+    start: { t: 'start', id, file, args, cwd: options.cwd, env: options.env },
+    restarted: false,
+  });
+  // The command may move to another spawner before it is spawned (see `died`); `go`, `cancel` and
+  // `close` only come after `spawned`, so they go to whichever carries it then.
   const send = (request: SpawnerRequest) => {
+    spawner = carrierOf(id) ?? spawner;
     if (spawner.process.connected) spawner.process.send(request);
   };
-  send({ t: 'start', id, file, args, cwd: options.cwd, env: options.env });
   return {
     go: () => send({ t: 'go', id }),
     cancel: () => send({ t: 'cancel', id }),
     close: () => send({ t: 'close', id }),
   };
+}
+
+/** Hands a command to its spawner (started if need be) and sends it the `start`. */
+function carry(id: number, carried: Carried): Spawner {
+  const spawner = startedSpawner(id % POOL_SIZE);
+  spawner.running.set(id, carried);
+  spawner.process.ref();
+  spawner.process.channel?.ref();
+  if (carried.start && spawner.process.connected) spawner.process.send(carried.start);
+  return spawner;
+}
+
+function carrierOf(id: number): Spawner | undefined {
+  return pool.find((spawner) => spawner?.running.has(id));
 }
 
 /** The spawners' pids, once started (tests check how commands are parented and what a lost spawner does). */
@@ -95,10 +121,12 @@ function startedSpawner(slot: number): Spawner {
     child.channel?.unref();
   };
   child.on('message', (reply: SpawnerReply) => {
-    const events = spawner.running.get(reply.id);
-    if (!events) return;
+    const carried = spawner.running.get(reply.id);
+    if (!carried) return;
+    const { events } = carried;
     switch (reply.t) {
       case 'spawned':
+        carried.start = undefined;
         return events.spawned(reply.pid);
       case 'failed':
         forget(reply.id);
@@ -112,14 +140,23 @@ function startedSpawner(slot: number): Spawner {
         return events.end();
     }
   });
-  // A spawner that dies fails what it was starting or relaying; the next command starts a new one.
+  // A spawner that dies fails what it was relaying; the next command starts a new one. A command
+  // it had not reported spawned yet never ran: if its shell exists, its start gate reads
+  // end-of-file from the closed pipe (CORE-011). That one is started again on a new spawner, once.
+  // (A terminal's Ctrl-C can kill a spawner while it is being forked, before it leaves nixfleet's
+  // process group.)
   const died = () => {
     if (pool[slot] !== spawner) return;
     pool[slot] = undefined;
-    const lost = [...spawner.running.values()];
+    const lost = [...spawner.running];
     spawner.running.clear();
-    for (const events of lost)
-      events.failed(Object.assign(new Error('the spawner process ended'), { code: SPAWNER_LOST }));
+    for (const [id, carried] of lost) {
+      if (carried.start && !carried.restarted) {
+        carry(id, { ...carried, restarted: true });
+        continue;
+      }
+      carried.events.failed(Object.assign(new Error('the spawner process ended'), { code: SPAWNER_LOST }));
+    }
   };
   child.on('exit', died);
   child.on('error', died);
