@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+// The raw baseline uses the journal's own driver (CORE-003, "The SQLite driver").
+import { SqliteDriver as Database } from '../dist/store/database.js';
 import { openJournal } from '../dist/store/journal.js';
 
 const COMMANDS = 10_000;
