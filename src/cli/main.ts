@@ -66,18 +66,29 @@ const GLOBAL_OPTIONS = {
 const defaultIO: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 
 export async function main(argv: readonly string[], io: CliIO = defaultIO): Promise<number> {
-  // A reader that goes away (`nixfleet runs | head -1`) closes the pipe: what is left to print is
-  // dropped and the command finishes as it would. An apply is never cut short by its reader.
-  for (const stream of [io.stdout, io.stderr]) stream.on('error', dropOutputToClosedPipe);
+  // Output that cannot be written is dropped and the command finishes as it would: a run is never
+  // cut short by where its output goes, and the journal keeps every command's output (CORE-002).
+  // A reader that went away (`nixfleet runs | head -1`) wanted no more; any other failure (a full
+  // disk under `> report.json`) is said on stderr, and a command that would have exited 0 exits 1,
+  // so a script notices that what it asked for is not there.
+  let stdoutFailed = false;
+  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || stdoutFailed) return;
+    stdoutFailed = true;
+    io.stderr.write(
+      `nixfleet: cannot write to stdout (${error.code ?? error.message}); the rest of it is dropped, and the journal keeps every command's output\n`,
+    );
+  });
+  io.stderr.on('error', () => {});
+  let code: number;
   try {
-    return await dispatch(argv, io);
+    code = await dispatch(argv, io);
   } catch (error) {
-    return reportError(error, io);
+    code = reportError(error, io);
   }
-}
-
-function dropOutputToClosedPipe(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'EPIPE') throw error;
+  // A write's failure is reported after the write: wait for what was written to be done with.
+  await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
+  return stdoutFailed && code === EXIT.OK ? EXIT.FAILED : code;
 }
 
 async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {

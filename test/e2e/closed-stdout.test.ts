@@ -1,6 +1,6 @@
-// A reader that closes its end of the pipe early (`nixfleet runs | head -1`, see CORE-002):
-// the command drops what is left to print, with no stack trace, and finishes as it would; an
-// apply whose reader went away still runs every command and ends with its own exit code.
+// Output that cannot be written (see CORE-002): a reader that closes its end of the pipe early
+// (`nixfleet runs | head -1`), and a full disk (/dev/full). The command drops what is left to
+// print, with no stack trace, and finishes as it would; an apply still runs every command.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -17,6 +17,17 @@ ops:
 pipelines:
   greet: { ops: [hello, again] }
 `;
+
+/** Runs the CLI with its stdout on /dev/full, where every write fails with ENOSPC. */
+async function withFullStdout(dir: string, args: readonly string[]): Promise<{ code: number; stderr: string }> {
+  const result = await execa('sh', ['-c', `node ${[BIN, ...args].map((a) => `'${a}'`).join(' ')} >/dev/full`], {
+    cwd: dir,
+    env: { CI: 'true', NO_COLOR: '1' },
+    reject: false,
+    timeout: 60_000,
+  });
+  return { code: result.exitCode ?? -1, stderr: String(result.stderr) };
+}
 
 /** Runs the CLI with its stdout piped into `true`, which exits without reading a byte. */
 async function withClosedStdout(dir: string, args: readonly string[]): Promise<{ code: number; stderr: string }> {
@@ -47,5 +58,19 @@ describe('stdout closed by its reader', { timeout: 120_000 }, () => {
       expect(result.stderr, args[0]).toBe('');
       expect(result.code, args[0]).toBe(0);
     }
+  });
+
+  it('on a full disk, apply still runs and journals everything; stderr says stdout failed, and exit 0 becomes 1', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const applied = await withFullStdout(dir, ['apply', 'greet', '--renderer', 'plain']);
+    const note =
+      "nixfleet: cannot write to stdout (ENOSPC); the rest of it is dropped, and the journal keeps every command's output";
+    expect(applied.stderr).toBe(note);
+    expect(applied.code).toBe(1);
+    const { run, commands } = JSON.parse((await runCli(dir, ['show', 'r1', '--json'])).stdout);
+    expect(run.status).toBe('COMPLETE');
+    expect(commands.map((c: { status: string }) => c.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+    const listed = await withFullStdout(dir, ['runs', '--json']);
+    expect(listed).toEqual({ code: 1, stderr: note });
   });
 });
