@@ -1,6 +1,8 @@
 // The end of a run in every human renderer (tty and plain, see CORE-002, the recap): per host how
 // many commands were ok / failed / skipped and, for a host that did not complete, what stopped it;
 // then the run's status line and the next step (`nixfleet show`, `nixfleet retry`).
+import { groupBy } from '../domain/group-by.js';
+import { LISTED_HOSTS } from '../domain/host-names.js';
 import { completedHostsOf } from '../engine/run-outcome.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
@@ -26,13 +28,10 @@ export function hostRecaps(view: RunView): HostRecap[] {
     : [...view.hosts];
   // A rollback (CORE-009) is not one of the host's stages: it shows in the failure's reason.
   // Grouped once: a search of every command per host was quadratic in the run's size.
-  const byHost = new Map<string, CommandView[]>();
-  for (const c of commands) {
-    if (c.rollbackOf !== null) continue;
-    const own = byHost.get(c.hostId);
-    if (own) own.push(c);
-    else byHost.set(c.hostId, [c]);
-  }
+  const byHost = groupBy(
+    commands.filter((c) => c.rollbackOf === null),
+    (c) => c.hostId,
+  );
   return hosts.map((hostId) => {
     const own = (byHost.get(hostId) ?? []).sort((a, b) => a.stage - b.stage);
     const failed = own.find((c) => isFailure(c.status));
@@ -64,9 +63,6 @@ export function runStatusLine(view: RunView): string {
   return `run ${view.runId} ${view.status}: ${completed}/${view.hosts.length} host(s) completed (${elapsed})`;
 }
 
-/** Completed hosts are listed one per line up to this many; beyond, one line per count pattern. */
-const LISTED_COMPLETED_HOSTS = 8;
-
 /**
  * The recap block. Hosts that did not complete come last, next to the status line, so a large
  * fleet's failures are what stays on screen; many completed hosts fold into one line.
@@ -96,7 +92,7 @@ export interface RecapRow {
 }
 
 /**
- * The hosts that completed, one row each or, past LISTED_COMPLETED_HOSTS, one row per count
+ * The hosts that completed, one row each or, past LISTED_HOSTS (domain/host-names.ts), one row per count
  * pattern; and those that did not, one row each.
  */
 export function recapRows(recaps: readonly HostRecap[]): { completed: RecapRow[]; stopped: RecapRow[] } {
@@ -104,19 +100,13 @@ export function recapRows(recaps: readonly HostRecap[]): { completed: RecapRow[]
   const completed = recaps.filter((r) => r.reason === null);
   const stopped = recaps.filter((r) => r.reason !== null).map(row);
   return {
-    completed: completed.length > LISTED_COMPLETED_HOSTS ? foldCompleted(completed) : completed.map(row),
+    completed: completed.length > LISTED_HOSTS ? foldCompleted(completed) : completed.map(row),
     stopped,
   };
 }
 
 function foldCompleted(completed: readonly HostRecap[]): RecapRow[] {
-  const groups = new Map<string, HostRecap[]>();
-  for (const r of completed) {
-    const key = `${r.ok}/${r.failed}/${r.skipped}`;
-    const group = groups.get(key);
-    if (group) group.push(r);
-    else groups.set(key, [r]);
-  }
+  const groups = groupBy(completed, (r) => `${r.ok}/${r.failed}/${r.skipped}`);
   return [...groups.values()].map((group) => {
     const names = group.map((r) => hostLabel(r.hostId));
     const listed = names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;

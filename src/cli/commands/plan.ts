@@ -1,6 +1,7 @@
 // `nixfleet plan [TARGET] [--on SEL]`: stages × hosts with the rendered commands; runs nothing.
 import { formatDuration } from '../../config/duration.js';
 import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
+import { groupBy } from '../../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';
 import { buildPlan } from '../../engine/plan.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
@@ -81,27 +82,18 @@ interface StageEntry {
 }
 
 function stageEntries(stage: PlannedStage): StageEntry[] {
-  const alike = new Map<string, string[]>();
-  const linesOf = stage.commands.map((command) => {
+  const rendered = stage.commands.map((command) => {
     const lines = renderedLines(command);
-    const key = lines.join('\0');
-    const hosts = alike.get(key);
-    if (hosts) hosts.push(command.hostId);
-    else alike.set(key, [command.hostId]);
-    return { command, lines, key };
+    return { hostId: command.hostId, lines, key: lines.join('\0') };
   });
+  const alike = groupBy(rendered, (r) => r.key);
   // A folded group takes the place of its first host; the others keep the plan's host order.
-  const entries: StageEntry[] = [];
-  const folded = new Set<string>();
-  for (const { command, lines, key } of linesOf) {
-    const hosts = alike.get(key)!;
-    if (hosts.length <= LISTED_HOSTS) entries.push({ label: command.hostId, lines });
-    else if (!folded.has(key)) {
-      folded.add(key);
-      entries.push({ label: `${hosts.length} hosts`, lines, hosts });
-    }
-  }
-  return entries;
+  return rendered.flatMap(({ hostId, lines, key }): StageEntry[] => {
+    const group = alike.get(key)!;
+    if (group.length <= LISTED_HOSTS) return [{ label: hostId, lines }];
+    if (group[0]!.hostId !== hostId) return [];
+    return [{ label: `${group.length} hosts`, lines, hosts: group.map((r) => r.hostId) }];
+  });
 }
 
 /** In a rollout of several waves a controller op runs before the first or after the last (CORE-008). */
