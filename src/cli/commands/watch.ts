@@ -40,7 +40,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
     });
   }
-  for (const flag of ['on', 'concurrency', 'batch', 'canary', 'max-failures', 'no-rollback'] as const) {
+  // Every flag but --run itself is about the runs.
+  for (const flag of Object.keys(options).filter((name) => name !== 'run')) {
     if (ctx.values[flag] !== undefined && ctx.values.run === undefined) {
       throw new UserError(`--${flag} only applies to runs: it needs --run TARGET`, {
         hint: `usage: nixfleet ${usage}`,

@@ -62,16 +62,12 @@ export function spawnThroughSpawner(
   events: SpawnEvents,
 ): SpawnedCommand {
   const id = nextId++;
-  let spawner = carry(id, {
-    events,
-    start: { t: 'start', id, file, args, cwd: options.cwd, env: options.env },
-    restarted: false,
-  });
+  carry(id, { events, start: { t: 'start', id, file, args, cwd: options.cwd, env: options.env }, restarted: false });
   // The command may move to another spawner before it is spawned (see `died`); `go`, `cancel` and
   // `close` only come after `spawned`, so they go to whichever carries it then.
   const send = (request: SpawnerRequest) => {
-    spawner = carrierOf(id) ?? spawner;
-    if (spawner.process.connected) spawner.process.send(request);
+    const spawner = carrierOf(id);
+    if (spawner?.process.connected) spawner.process.send(request);
   };
   return {
     go: () => send({ t: 'go', id }),
@@ -81,13 +77,12 @@ export function spawnThroughSpawner(
 }
 
 /** Hands a command to its spawner (started if need be) and sends it the `start`. */
-function carry(id: number, carried: Carried): Spawner {
+function carry(id: number, carried: Carried): void {
   const spawner = startedSpawner(id % POOL_SIZE);
   spawner.running.set(id, carried);
   spawner.process.ref();
   spawner.process.channel?.ref();
   if (carried.start && spawner.process.connected) spawner.process.send(carried.start);
-  return spawner;
 }
 
 function carrierOf(id: number): Spawner | undefined {
