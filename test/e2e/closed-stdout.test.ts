@@ -18,21 +18,13 @@ pipelines:
   greet: { ops: [hello, again] }
 `;
 
-/** Runs the CLI with its stdout on /dev/full, where every write fails with ENOSPC. */
-async function withFullStdout(dir: string, args: readonly string[]): Promise<{ code: number; stderr: string }> {
-  const result = await execa('sh', ['-c', `node ${[BIN, ...args].map((a) => `'${a}'`).join(' ')} >/dev/full`], {
-    cwd: dir,
-    env: { CI: 'true', NO_COLOR: '1' },
-    reject: false,
-    timeout: 60_000,
-  });
-  return { code: result.exitCode ?? -1, stderr: String(result.stderr) };
-}
-
-/** Runs the CLI with its stdout piped into `true`, which exits without reading a byte. */
-async function withClosedStdout(dir: string, args: readonly string[]): Promise<{ code: number; stderr: string }> {
+/**
+ * Runs the CLI with its stdout sent `to` a shell redirection: `| true` (a reader that exits
+ * without reading a byte) or `>/dev/full` (where every write fails with ENOSPC).
+ */
+async function withStdout(dir: string, args: readonly string[], to: string): Promise<{ code: number; stderr: string }> {
   const quoted = [BIN, ...args].map((a) => `'${a}'`).join(' ');
-  await execa('sh', ['-c', `{ node ${quoted} 2>err.txt; echo $? >code.txt; } | true`], {
+  await execa('sh', ['-c', `{ node ${quoted} 2>err.txt; echo $? >code.txt; } ${to}`], {
     cwd: dir,
     env: { CI: 'true', NO_COLOR: '1' },
     timeout: 60_000,
@@ -42,6 +34,8 @@ async function withClosedStdout(dir: string, args: readonly string[]): Promise<{
     stderr: readFileSync(join(dir, 'err.txt'), 'utf8'),
   };
 }
+const withClosedStdout = (dir: string, args: readonly string[]) => withStdout(dir, args, '| true');
+const withFullStdout = (dir: string, args: readonly string[]) => withStdout(dir, args, '>/dev/full');
 
 describe('stdout closed by its reader', { timeout: 120_000 }, () => {
   it('apply runs every command and exits 0; runs, show and logs exit as they would, without a stack trace', async () => {
@@ -64,7 +58,7 @@ describe('stdout closed by its reader', { timeout: 120_000 }, () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const applied = await withFullStdout(dir, ['apply', 'greet', '--renderer', 'plain']);
     const note =
-      "nixfleet: cannot write to stdout (ENOSPC); the rest of it is dropped, and the journal keeps every command's output";
+      "nixfleet: cannot write to stdout (ENOSPC); the rest of it is dropped, and the journal keeps every command's output\n";
     expect(applied.stderr).toBe(note);
     expect(applied.code).toBe(1);
     const { run, commands } = JSON.parse((await runCli(dir, ['show', 'r1', '--json'])).stdout);
