@@ -32,9 +32,13 @@ async function startAndKill(dir: string, alsoKillLifeline: boolean): Promise<num
   for (const file of PID_FILES) await waitForFile(join(dir, file));
   const lifelines = childrenMatching(apply.pid!, 'held[$2]');
   expect(lifelines).toHaveLength(1);
-  // Killed first, its whole group (the shell and its awk): it would otherwise see nixfleet go
-  // and clean up before the test could stop it.
-  if (alsoKillLifeline) process.kill(-lifelines[0]!, 'SIGKILL');
+  // Both at once, as the OOM killer or `kill -9` of both would: nixfleet is stopped first, so it
+  // cannot start a lifeline in place of the one killed, then the lifeline's whole group (the
+  // shell and its awk), which would otherwise see nixfleet go and clean up.
+  if (alsoKillLifeline) {
+    apply.kill('SIGSTOP');
+    process.kill(-lifelines[0]!, 'SIGKILL');
+  }
   apply.kill('SIGKILL');
   await apply;
   return PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
@@ -69,6 +73,27 @@ describe('kill -9 of nixfleet during a local run', () => {
     } finally {
       journal.close();
     }
+  });
+});
+
+describe('a lifeline killed while nixfleet runs', () => {
+  it('is replaced at once by one that holds every running command, and kills them when nixfleet dies', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const apply = spawnCli(dir, ['apply', 'hang'], { timeoutMs: 240_000 });
+    for (const file of PID_FILES) await waitForFile(join(dir, file));
+    const [first] = childrenMatching(apply.pid!, 'held[$2]');
+    process.kill(-first!, 'SIGKILL');
+    // No command starts or ends while they hang: only the replacement can hold them now.
+    await waitFor(
+      () => childrenMatching(apply.pid!, 'held[$2]').filter((pid) => pid !== first).length === 1,
+      'a new lifeline',
+      30_000,
+    );
+    const pids = PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
+    expect(pids.filter(isRunning)).toEqual(pids);
+    apply.kill('SIGKILL');
+    await apply;
+    await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the run’s processes to end', 30_000);
   });
 });
 

@@ -38,42 +38,72 @@ awk '$1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in h
 `;
 
 let lifeline: ChildProcess | undefined;
+/**
+ * What the lifeline holds, as nixfleet told it (`g<pgid>`, `p<pid>`, `t<tag>`). A lifeline that
+ * ends while nixfleet lives takes its list with it, so its successor is given this one.
+ */
+const held = new Set<string>();
+/**
+ * Lifelines started in place of one that ended. Each ending has a cause from outside (a kill, a
+ * Ctrl-C during its fork, CORE-011); this only keeps a /bin/sh that dies at once from looping.
+ */
+let replacements = 0;
+const MAX_REPLACEMENTS = 10;
 
-function send(line: string): void {
-  if (!lifeline) {
-    const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT], {
-      detached: true,
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    // Neither the process nor its pipe may keep nixfleet's event loop alive.
-    child.unref();
-    child.stdin?.on('error', () => {});
-    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    child.on('error', () => {});
-    child.on('exit', () => {
-      if (lifeline === child) lifeline = undefined;
-      // Ended while nixfleet lives: killed from outside. Its awk, which holds the list, goes with
-      // it, so that the next command's new lifeline is the only one (it leads its own group).
-      if (child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
+function startLifeline(): ChildProcess {
+  const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // Neither the process nor its pipe may keep nixfleet's event loop alive.
+  child.unref();
+  child.stdin?.on('error', () => {});
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  child.on('error', () => {});
+  child.on('exit', () => {
+    // Ended while nixfleet lives: killed from outside, or by a Ctrl-C while it was being forked.
+    // Its awk, which holds the list, goes with it, so that its successor is the only one (it
+    // leads its own group); the successor starts now, with the whole list, if anything is held.
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
       }
-    });
-    lifeline = child;
+    }
+    if (lifeline !== child) return;
+    lifeline = undefined;
+    if (held.size > 0 && replacements < MAX_REPLACEMENTS) {
+      replacements++;
+      send([]);
+    }
+  });
+  return child;
+}
+
+/** Applies `+ id` / `- id` lines to the list, and writes them to the lifeline. */
+function send(lines: readonly string[]): void {
+  for (const line of lines) {
+    if (line.startsWith('+ ')) held.add(line.slice(2));
+    else held.delete(line.slice(2));
   }
-  lifeline.stdin?.write(`${line}\n`);
+  if (lifeline) {
+    if (lines.length > 0) lifeline.stdin?.write(`${lines.join('\n')}\n`);
+    return;
+  }
+  if (held.size === 0) return;
+  lifeline = startLifeline();
+  // A new lifeline learns the whole list, not only what changed.
+  lifeline.stdin?.write(`${[...held].map((id) => `+ ${id}`).join('\n')}\n`);
 }
 
 /** Kill this process group (SIGKILL) if nixfleet dies before `releaseGroup`. */
 export function holdGroup(pgid: number): void {
-  send(`+ g${Math.trunc(pgid)}`);
+  send([`+ g${Math.trunc(pgid)}`]);
 }
 
 export function releaseGroup(pgid: number): void {
-  send(`- g${Math.trunc(pgid)}`);
+  send([`- g${Math.trunc(pgid)}`]);
 }
 
 /**
@@ -82,18 +112,22 @@ export function releaseGroup(pgid: number): void {
  * `releaseCommand`. One write for both: this is on the path of every local command.
  */
 export function holdCommand(pgid: number, tag: string): void {
-  send(`+ g${Math.trunc(pgid)}${/^[0-9a-f]+$/.test(tag) ? `\n+ t${tag}` : ''}`);
+  send(commandIds(pgid, tag).map((id) => `+ ${id}`));
 }
 
 export function releaseCommand(pgid: number, tag: string): void {
-  send(`- g${Math.trunc(pgid)}${/^[0-9a-f]+$/.test(tag) ? `\n- t${tag}` : ''}`);
+  send(commandIds(pgid, tag).map((id) => `- ${id}`));
+}
+
+function commandIds(pgid: number, tag: string): string[] {
+  return /^[0-9a-f]+$/.test(tag) ? [`g${Math.trunc(pgid)}`, `t${tag}`] : [`g${Math.trunc(pgid)}`];
 }
 
 /** Stop this process (SIGTERM) if nixfleet dies before `releaseProcess`: ssh masters. */
 export function holdProcess(pid: number): void {
-  send(`+ p${Math.trunc(pid)}`);
+  send([`+ p${Math.trunc(pid)}`]);
 }
 
 export function releaseProcess(pid: number): void {
-  send(`- p${Math.trunc(pid)}`);
+  send([`- p${Math.trunc(pid)}`]);
 }
