@@ -26,3 +26,14 @@ export function spawnFailureReason(cause: unknown, program: string): string {
   const line = message.split('\n')[0] ?? '';
   return `cannot start ${program}: ${line.length > 120 ? `${line.slice(0, 117)}...` : line}`;
 }
+
+/**
+ * True for a terminal's signal (Ctrl-C, Ctrl-\, hang-up) that ended a child nixfleet started in a
+ * session of its own: it can only have reached the child while it was being forked, still in
+ * nixfleet's process group (CORE-011, "A Ctrl-C during a fork"). nixfleet sends its children none
+ * of these, and ssh catches them itself before it runs anything remotely, so the child ran
+ * nothing and may be started again.
+ */
+export function killedInItsFork(signal: string | null | undefined): boolean {
+  return signal === 'SIGINT' || signal === 'SIGQUIT' || signal === 'SIGHUP';
+}

@@ -6,6 +6,7 @@ import { PROCESS_TAG_VARIABLE } from '../../domain/tagged-processes.js';
 import type { Host, Settings } from '../../registry/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdProcess, releaseProcess } from './lifeline.js';
+import { killedInItsFork } from './spawn-failure.js';
 import { type ConnectionOptions, type ControlMode, destinationOf, identityFileOf, sshArgs } from './ssh/arguments.js';
 import { type ControlSocket, createControlSocket } from './ssh/control-socket.js';
 import { describeSshFailure } from './ssh/failure-reason.js';
@@ -99,9 +100,10 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       mode = { kind: 'client', socketPath: socket.socketPath };
     }
 
-    const remainingMs = execOptions.timeoutMs - (Date.now() - startedAt);
     // Connecting used the whole budget: starting the command only to kill it would be worse.
-    if (remainingMs <= 0) return { exitCode: null, signal: null, timedOut: true, aborted: false };
+    if (execOptions.timeoutMs - (Date.now() - startedAt) <= 0) {
+      return { exitCode: null, signal: null, timedOut: true, aborted: false };
+    }
     const startToken = `nixfleet-start-${randomBytes(8).toString('hex')}`;
     // CORE-011: what the command moves out of its group (`setsid`) still carries this tag.
     const tag = randomBytes(8).toString('hex');
@@ -115,18 +117,25 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       ...(execOptions.privateEnv !== undefined ? { privateEnv: execOptions.privateEnv } : {}),
     });
     const sessionMode = mode;
-    return runSession({
-      args: sshArgs(connection, sessionMode, remoteCommand),
-      startToken,
-      ...(execOptions.privateEnv !== undefined && Object.keys(execOptions.privateEnv).length > 0
-        ? { input: secretPreamble(execOptions.privateEnv) }
-        : {}),
-      destination,
-      exec: execOptions,
-      timeoutMs: remainingMs,
-      stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first, tag),
-      isConnectionUp: () => sessionMode.kind !== 'client' || existsSync(sessionMode.socketPath),
-    });
+    const session = () =>
+      runSession({
+        args: sshArgs(connection, sessionMode, remoteCommand),
+        startToken,
+        ...(execOptions.privateEnv !== undefined && Object.keys(execOptions.privateEnv).length > 0
+          ? { input: secretPreamble(execOptions.privateEnv) }
+          : {}),
+        destination,
+        exec: execOptions,
+        timeoutMs: execOptions.timeoutMs - (Date.now() - startedAt),
+        stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first, tag),
+        isConnectionUp: () => sessionMode.kind !== 'client' || existsSync(sessionMode.socketPath),
+      });
+    const result = await session();
+    // Killed while it was being forked, so it ran nothing: started again, once (CORE-011).
+    if (result.transportError !== undefined && killedInItsFork(result.signal) && !execOptions.signal?.aborted) {
+      return session();
+    }
+    return result;
   };
 
   return {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnFailureReason, tryStart } from '../spawn-failure.js';
+import { killedInItsFork, spawnFailureReason, tryStart } from '../spawn-failure.js';
 import { type ConnectionOptions, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 import { askMasterPid, askMasterToExit } from './mux-control.js';
@@ -23,6 +23,8 @@ export type MasterStart =
       readonly ok: false;
       readonly stderr: string;
       readonly exitCode: number | null;
+      /** The signal that ended ssh's foreground process, if one did. */
+      readonly signal: NodeJS.Signals | null;
       readonly timedOut: boolean;
       readonly aborted: boolean;
     };
@@ -35,21 +37,36 @@ export function isMasterUp(control: ControlSocket): boolean {
  * Runs `ssh -N -f` with the master's options and waits for its foreground process: it exits 0
  * once the connection is up and the socket listens, or 255 with the reason in the log. Node's own
  * spawn, as for sessions (CORE-007, "Against bare OpenSSH"); in a session of its own, so that a
- * Ctrl-C at the terminal does not end a login that is under way (CORE-002).
+ * Ctrl-C at the terminal does not end a login that is under way (CORE-002). One killed while it
+ * was being forked ran nothing and is started again, once (CORE-011, "A Ctrl-C during a fork").
  */
 export async function startMaster(
   connection: ConnectionOptions,
   control: ControlSocket,
   limits: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<MasterStart> {
-  const failed = (stderr: string, exitCode: number | null, timedOut = false, aborted = false): MasterStart => ({
+  const first = await attemptMaster(connection, control, limits);
+  return !first.ok && killedInItsFork(first.signal) ? attemptMaster(connection, control, limits) : first;
+}
+
+async function attemptMaster(
+  connection: ConnectionOptions,
+  control: ControlSocket,
+  limits: { timeoutMs: number; signal?: AbortSignal },
+): Promise<MasterStart> {
+  const failed = (
+    stderr: string,
+    exitCode: number | null,
+    end: { signal?: NodeJS.Signals | null; timedOut?: boolean; aborted?: boolean } = {},
+  ): MasterStart => ({
     ok: false,
     stderr,
     exitCode,
-    timedOut,
-    aborted,
+    signal: end.signal ?? null,
+    timedOut: end.timedOut ?? false,
+    aborted: end.aborted ?? false,
   });
-  if (limits.signal?.aborted) return failed('', null, false, true);
+  if (limits.signal?.aborted) return failed('', null, { aborted: true });
   const logFile = join(control.directory, 'master.log');
   const mode = { kind: 'master', socketPath: control.socketPath, persistSeconds: MASTER_PERSIST_SECONDS } as const;
   let log: number;
@@ -64,41 +81,45 @@ export async function startMaster(
   closeSync(log);
   if (!('child' in started)) return failed(spawnFailureReason(started.cause, 'ssh'), null);
   const { child } = started;
-  const ended = await new Promise<{ exitCode: number | null; missing: boolean; timedOut: boolean; aborted: boolean }>(
-    (resolve) => {
-      let timedOut = false;
-      let aborted = false;
-      const timer = setTimeout(
-        () => {
-          timedOut = true;
-          child.kill('SIGTERM');
-        },
-        Math.max(1, limits.timeoutMs),
-      );
-      const onAbort = () => {
-        aborted = true;
+  const ended = await new Promise<{
+    exitCode: number | null;
+    signal: NodeJS.Signals | null;
+    missing: boolean;
+    timedOut: boolean;
+    aborted: boolean;
+  }>((resolve) => {
+    let timedOut = false;
+    let aborted = false;
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
         child.kill('SIGTERM');
-      };
-      limits.signal?.addEventListener('abort', onAbort, { once: true });
-      let settled = false;
-      const finish = (exitCode: number | null, error?: NodeJS.ErrnoException) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        limits.signal?.removeEventListener('abort', onAbort);
-        resolve({ exitCode, missing: error?.code === 'ENOENT', timedOut, aborted });
-      };
-      child.once('error', (error: NodeJS.ErrnoException) => finish(null, error));
-      child.once('exit', (exitCode) => finish(exitCode));
-    },
-  );
+      },
+      Math.max(1, limits.timeoutMs),
+    );
+    const onAbort = () => {
+      aborted = true;
+      child.kill('SIGTERM');
+    };
+    limits.signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      limits.signal?.removeEventListener('abort', onAbort);
+      resolve({ exitCode, signal, missing: error?.code === 'ENOENT', timedOut, aborted });
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => finish(null, null, error));
+    child.once('exit', (exitCode, signal) => finish(exitCode, signal));
+  });
   if (ended.exitCode === 0 && !ended.timedOut && !ended.aborted && isMasterUp(control)) return { ok: true };
   const stderr = ended.missing
     ? 'no `ssh` client on PATH (install OpenSSH)'
     : existsSync(logFile)
       ? readFileSync(logFile, 'utf8')
       : '';
-  return failed(stderr, ended.exitCode, ended.timedOut, ended.aborted);
+  return failed(stderr, ended.exitCode, ended);
 }
 
 /**
