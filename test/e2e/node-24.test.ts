@@ -1,7 +1,7 @@
 // nixfleet on Node 24 (see CORE-003, "The SQLite driver"). better-sqlite3 12's addon aborts a
 // Node 24 process when the garbage collector frees one of its statements, so a run died mid-way or
 // at its end; the journal now opens with better-sqlite3 13 wherever Node has Node-API 10. The real
-// CLI under Node 24 (fetched by scripts/test-node-24.sh): a 300-command run and the commands
+// CLI under Node 24 (fetched by scripts/fetch-node.sh): a 300-command run and the commands
 // that read it back, each exiting as it should with nothing on stderr.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ function onNode24(cwd: string, args: readonly string[]) {
 
 describe.runIf(process.platform === 'linux' && ['x64', 'arm64'].includes(process.arch))('on Node 24', () => {
   it('runs and journals 300 commands and reads them back without the process aborting', async () => {
-    expect(existsSync(NODE_24), `${NODE_24} is missing: scripts/test-node-24.sh fetches it`).toBe(true);
+    expect(existsSync(NODE_24), `${NODE_24} is missing: scripts/fetch-node.sh 24 fetches it`).toBe(true);
     expect((await execa(NODE_24, ['--version'])).stdout).toMatch(/^v24\./);
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const applied = await onNode24(dir, ['apply', 'deploy', '--json']);
