@@ -1,12 +1,12 @@
 // A nixfleet killed with SIGKILL during an ssh run (see CORE-011): the remote commands, the local
 // ssh clients and the multiplexing master all end within seconds, and the next run on those
 // hosts never overlaps a command that is still running. Real sshd on loopback.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { isRunning, processesMatching } from '../support/processes.js';
+import { describeProcesses, isRunning, processesMatching } from '../support/processes.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
 vi.setConfig({ testTimeout: 240_000 });
@@ -62,7 +62,11 @@ describe('kill -9 of nixfleet during an ssh run', () => {
       apply.kill('SIGKILL');
       await apply;
       await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the remote commands to end', 30_000);
-      await waitFor(() => processesMatching(sshMarker).length === 0, 'the ssh clients and master', 30_000);
+      await waitFor(() => processesMatching(sshMarker).length === 0, 'the ssh clients and master', 30_000).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}; still running: ${describeProcesses(processesMatching(sshMarker))}`);
+        },
+      );
 
       const next = await runCli(dir, ['apply', 'check'], { env });
       expect(next.exitCode, next.stdout + next.stderr).toBe(0);
@@ -70,6 +74,41 @@ describe('kill -9 of nixfleet during an ssh run', () => {
       expect(runs.map((r) => r.status)).toEqual(['COMPLETE', 'ORPHANED']);
     });
   }
+});
+
+describe('kill -9 of nixfleet while a master logs in', () => {
+  it('does not leave that master running once it is up', async () => {
+    const dir = makeTempDir();
+    const workdir = join(dir, 'remote');
+    mkdirSync(workdir);
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(workdir, true));
+    // A login that takes a few seconds: an \`ssh\` first on PATH that, as the master, writes its pid
+    // and waits before it becomes the real ssh (same pid). nixfleet is killed during that wait.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const realSsh = (process.env.PATH ?? '')
+      .split(':')
+      .map((d) => join(d, 'ssh'))
+      .find((f) => existsSync(f));
+    writeFileSync(
+      join(bin, 'ssh'),
+      `#!/bin/sh
+case " $* " in *" -N "*) echo $$ > ${JSON.stringify(join(dir, 'master-pid'))}; sleep 3 ;; esac
+exec ${JSON.stringify(realSsh)} "$@"
+`,
+    );
+    chmodSync(join(bin, 'ssh'), 0o755);
+    const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig, PATH: `${bin}:${process.env.PATH}` };
+    const apply = spawnCli(dir, ['apply', 'hang', '--on', 'h1'], { env, timeoutMs: 240_000 });
+    await waitForFile(join(dir, 'master-pid'));
+    const login = Number(readFileSync(join(dir, 'master-pid'), 'utf8'));
+    apply.kill('SIGKILL');
+    await apply;
+    // Had it lived, this pid would have logged in and left its master in the background.
+    await waitFor(() => !isRunning(login), 'the master’s login to end', 30_000);
+    const masters = processesMatching(join(dir, '.nixfleet', 'ssh'));
+    expect(masters, describeProcesses(masters)).toEqual([]);
+  });
 });
 
 describe('a daemon an ssh op moved out of its process group (setsid)', () => {

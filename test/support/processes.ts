@@ -39,3 +39,16 @@ export function childrenMatching(parent: number, text: string): number[] {
     }
   });
 }
+
+/** Each pid with its command line, for a failure message that says what is still running. */
+export function describeProcesses(pids: readonly number[]): string {
+  return pids
+    .map((pid) => {
+      try {
+        return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}`;
+      } catch {
+        return `${pid}: (gone)`;
+      }
+    })
+    .join('; ');
+}

@@ -123,6 +123,19 @@ function commandIds(pgid: number, tag: string): string[] {
   return /^[0-9a-f]+$/.test(tag) ? [`g${Math.trunc(pgid)}`, `t${tag}`] : [`g${Math.trunc(pgid)}`];
 }
 
+/**
+ * Kill (SIGKILL, Linux) every process whose environment holds NIXFLEET_PROCESS_TAG=<tag> if
+ * nixfleet dies before `releaseTag`: an ssh master from before it is started until its pid is
+ * held (CORE-011, "The ssh master").
+ */
+export function holdTag(tag: string): void {
+  if (/^[0-9a-f]+$/.test(tag)) send([`+ t${tag}`]);
+}
+
+export function releaseTag(tag: string): void {
+  if (/^[0-9a-f]+$/.test(tag)) send([`- t${tag}`]);
+}
+
 /** Stop this process (SIGTERM) if nixfleet dies before `releaseProcess`: ssh masters. */
 export function holdProcess(pid: number): void {
   send([`+ p${Math.trunc(pid)}`]);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { PROCESS_TAG_VARIABLE } from '../../domain/tagged-processes.js';
 import type { Host, Settings } from '../../registry/types.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
-import { holdProcess, releaseProcess } from './lifeline.js';
+import { holdProcess, holdTag, releaseProcess, releaseTag } from './lifeline.js';
 import { killedInItsFork } from './spawn-failure.js';
 import { type ConnectionOptions, type ControlMode, destinationOf, identityFileOf, sshArgs } from './ssh/arguments.js';
 import { type ControlSocket, createControlSocket } from './ssh/control-socket.js';
@@ -33,26 +33,37 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
   let control: ControlSocket | undefined;
   /** The running master's pid, held by the lifeline so it does not outlive nixfleet (CORE-011). */
   let masterProcess: number | undefined;
+  /** The running master's tag, held by the lifeline until its pid is (CORE-011, "The ssh master"). */
+  let masterTag: string | undefined;
   /** The question for that pid, while it is out. */
   let masterAsked: Promise<void> | undefined;
   // Commands of one host run one at a time, but a shared promise keeps two masters from racing.
   let masterOpening: Promise<ExecResult | undefined> | undefined;
 
   const openMaster = async (socket: ControlSocket, exec: ExecOptions): Promise<ExecResult | undefined> => {
-    const started = await startMaster(connection, socket, { timeoutMs: exec.timeoutMs, signal: exec.signal });
+    // CORE-011, "The ssh master": held by a tag in its environment from before it starts, so
+    // that it cannot outlive a nixfleet that dies while it logs in or before its pid is known.
+    const tag = randomBytes(8).toString('hex');
+    holdTag(tag);
+    const started = await startMaster(connection, socket, { timeoutMs: exec.timeoutMs, signal: exec.signal, tag });
     if (started.ok) {
       if (masterProcess !== undefined) releaseProcess(masterProcess);
       masterProcess = undefined;
+      if (masterTag !== undefined) releaseTag(masterTag);
+      masterTag = tag;
       // Asked beside the first command, not before it: waiting for the answer put a round trip
-      // on every host's first command (CORE-007, "Against bare OpenSSH"). The master is unheld
-      // for that moment either way.
+      // on every host's first command (CORE-007, "Against bare OpenSSH"). Held by its pid once
+      // that is known, which lets it remove its socket when nixfleet dies (SIGTERM, not SIGKILL).
       masterAsked = masterPid(socket).then((pid) => {
         if (pid === undefined || control !== socket) return;
         masterProcess = pid;
         holdProcess(pid);
+        releaseTag(tag);
+        if (masterTag === tag) masterTag = undefined;
       });
       return undefined;
     }
+    releaseTag(tag);
     if (started.stderr !== '') exec.onOutput?.(started.stderr);
     const failure: ExecResult = {
       exitCode: null,
@@ -148,6 +159,8 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       await stopMaster(socket);
       if (masterProcess !== undefined) releaseProcess(masterProcess);
       masterProcess = undefined;
+      if (masterTag !== undefined) releaseTag(masterTag);
+      masterTag = undefined;
       socket.remove();
     },
   };

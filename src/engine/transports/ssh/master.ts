@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROCESS_TAG_VARIABLE } from '../../../domain/tagged-processes.js';
 import { killedInItsFork, spawnFailureReason, tryStart } from '../spawn-failure.js';
 import { type ConnectionOptions, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
@@ -43,16 +44,23 @@ export function isMasterUp(control: ControlSocket): boolean {
 export async function startMaster(
   connection: ConnectionOptions,
   control: ControlSocket,
-  limits: { timeoutMs: number; signal?: AbortSignal },
+  limits: MasterLimits,
 ): Promise<MasterStart> {
   const first = await attemptMaster(connection, control, limits);
   return !first.ok && killedInItsFork(first.signal) ? attemptMaster(connection, control, limits) : first;
 }
 
+export interface MasterLimits {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** Put in ssh's environment as NIXFLEET_PROCESS_TAG, for the lifeline (CORE-011, "The ssh master"). */
+  readonly tag: string;
+}
+
 async function attemptMaster(
   connection: ConnectionOptions,
   control: ControlSocket,
-  limits: { timeoutMs: number; signal?: AbortSignal },
+  limits: MasterLimits,
 ): Promise<MasterStart> {
   const failed = (
     stderr: string,
@@ -76,7 +84,11 @@ async function attemptMaster(
     return failed(`cannot write the connection log ${logFile}: ${(error as Error).message}`, null);
   }
   const started = tryStart(() =>
-    spawn('ssh', sshArgs(connection, mode), { stdio: ['ignore', 'ignore', log], detached: true }),
+    spawn('ssh', sshArgs(connection, mode), {
+      stdio: ['ignore', 'ignore', log],
+      detached: true,
+      env: { ...process.env, [PROCESS_TAG_VARIABLE]: limits.tag },
+    }),
   );
   closeSync(log);
   if (!('child' in started)) return failed(spawnFailureReason(started.cause, 'ssh'), null);
