@@ -2,8 +2,8 @@
 // file its includes match recompiles; the snapshot is swapped only when the new one compiles, so
 // a broken save reports its errors and the last good registry stays current. Runs hold the
 // snapshot they started with (the Plan holds its Registry); only later runs see a new one.
-import { stat } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
 import { type ConfigError, ConfigErrors } from '../errors/config-error.js';
 import { diffRegistries, sameContent } from '../registry/diff.js';
@@ -63,6 +63,8 @@ export interface RegistryWatcher {
 }
 
 export const DEFAULT_DEBOUNCE_MS = 60;
+/** How long after the watched paths grew they are listed once more (see `rescan`). */
+const RESCAN_MS = 1_000;
 
 export function watchRegistry(file: string, options: WatchRegistryOptions): RegistryWatcher {
   const cwd = options.cwd ?? process.cwd();
@@ -80,6 +82,7 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
   let targets: WatchTargets = deriveWatchTargets([mainFile], []);
   let watcher: FSWatcher | undefined;
   const checkedOnly = new Set<string>();
+  let rescanTimer: NodeJS.Timeout | undefined;
 
   const coalescer = createSaveCoalescer(options.debounceMs ?? DEFAULT_DEBOUNCE_MS, () => {
     if (inFlight === undefined) inFlight = recompile().finally(() => (inFlight = undefined));
@@ -171,8 +174,36 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
     if (!watcher) return;
     const added = [...after].filter((p) => !before.has(p));
     const dropped = [...before].filter((p) => !after.has(p));
-    if (added.length > 0) watcher.add(added);
+    if (added.length > 0) {
+      watcher.add(added);
+      clearTimeout(rescanTimer);
+      rescanTimer = setTimeout(() => void rescan(added), RESCAN_MS);
+      rescanTimer.unref();
+    }
     if (dropped.length > 0) watcher.unwatch(dropped);
+  }
+
+  /**
+   * chokidar lists a directory it is given before it watches it, so a file created in between is
+   * never reported: a reload that adds an include glob, and a file created under it at once.
+   * Once that watch is surely up, the new directories are listed again, pruned as chokidar prunes
+   * them, and each matching file the snapshot did not read counts as a save.
+   */
+  async function rescan(paths: readonly string[]): Promise<void> {
+    const read = new Set(snapshot?.files ?? []);
+    const pending = [...paths];
+    for (let dir = pending.pop(); dir !== undefined && !isClosed; dir = pending.pop()) {
+      // A file in `paths` (a literal include) is not listed: it was read, or its error names it.
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (targets.mayContainMatches(path)) pending.push(path);
+        } else if (entry.isFile() && targets.isRelevantFile(path) && !read.has(path) && !isClosed) {
+          coalescer.touch(path);
+        }
+      }
+    }
   }
 
   function startWatching(): Promise<void> {
@@ -263,6 +294,7 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
     version: () => version,
     async close() {
       isClosed = true;
+      clearTimeout(rescanTimer);
       coalescer.cancel();
       await ready.catch(() => undefined);
       await watcher?.close();
