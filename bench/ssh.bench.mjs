@@ -28,6 +28,7 @@ const HOSTS = 20;
 const STAGES = 5;
 const CONCURRENCY = 10;
 const SINGLE_RUNS = 15;
+const PIPELINE_ROUNDS = Number(process.env.PIPELINE_ROUNDS ?? 3);
 
 const sshd = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p));
 if (!sshd) {
@@ -61,9 +62,20 @@ async function main() {
     console.log(`one command: nixfleet multiplexed ${fmt(single.mux)}, bare ssh -S ${fmt(bare.single)} ms`);
     return;
   }
-  bare.pipeline = await barePipeline();
-  const pipeline = {};
-  for (const mode of ['local', 'mux', 'direct']) pipeline[mode] = await runPipeline(mode);
+  // The multiplexed pipeline and its bare baseline alternate, so both see the same machine; the
+  // medians are compared (a single pair of runs moved the ratio by 0.3 from run to run).
+  const bareWalls = [];
+  const muxRuns = [];
+  for (let round = 0; round < PIPELINE_ROUNDS; round++) {
+    bareWalls.push(await barePipeline());
+    muxRuns.push(await runPipeline('mux'));
+  }
+  bare.pipeline = median(bareWalls);
+  const pipeline = {
+    local: await runPipeline('local'),
+    mux: [...muxRuns].sort((a, b) => a.wall - b.wall)[Math.floor(muxRuns.length / 2)],
+    direct: await runPipeline('direct'),
+  };
 
   console.log(`one command (\`true\`), ${SINGLE_RUNS} in a row on one host, median ms:`);
   console.log(`  local ${fmt(single.local)}   ssh multiplexed ${fmt(single.mux)}   ssh direct ${fmt(single.direct)}`);
@@ -89,6 +101,9 @@ async function main() {
   }
   console.log(
     `bare ssh, a master per host (-M -N -f) then xargs -P ${CONCURRENCY} per stage: wall ${fmt(bare.pipeline)} ms; nixfleet multiplexed / bare ${ratio2(pipeline.mux.wall, bare.pipeline)} (goal 1.2)`,
+  );
+  console.log(
+    `  medians of ${PIPELINE_ROUNDS} alternated rounds; bare ${bareWalls.map(fmt).join(' ')} ms, nixfleet multiplexed ${muxRuns.map((r) => fmt(r.wall)).join(' ')} ms`,
   );
   console.log(`target account: ${server.user} (login shell ${server.shell})`);
   console.log('');
@@ -136,8 +151,7 @@ async function singleLatency(transport) {
 }
 
 async function runPipeline(mode) {
-  const dir = join(work, mode);
-  mkdirSync(dir);
+  const dir = mkdtempSync(join(work, `${mode}-`));
   const hosts = Array.from({ length: HOSTS }, (_, i) => {
     const base = `  h${i + 1}: `;
     if (mode === 'local') return `${base}{ transport: local }`;
