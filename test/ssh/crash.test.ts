@@ -1,12 +1,13 @@
 // A nixfleet killed with SIGKILL during an ssh run (see CORE-011): the remote commands, the local
 // ssh clients and the multiplexing master all end within seconds, and the next run on those
 // hosts never overlaps a command that is still running. Real sshd on loopback.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { describeProcesses, isRunning, processesMatching } from '../support/processes.js';
+import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
 vi.setConfig({ testTimeout: 240_000 });
@@ -82,26 +83,18 @@ describe('kill -9 of nixfleet while a master logs in', () => {
     const workdir = join(dir, 'remote');
     mkdirSync(workdir);
     writeFileSync(join(dir, 'fleet.yaml'), fleet(workdir, true));
-    // A login that takes a few seconds: an \`ssh\` first on PATH that, as the master, writes its pid
-    // and waits before it becomes the real ssh (same pid). nixfleet is killed during that wait.
-    const bin = join(dir, 'bin');
-    mkdirSync(bin);
-    const realSsh = (process.env.PATH ?? '')
-      .split(':')
-      .map((d) => join(d, 'ssh'))
-      .find((f) => existsSync(f));
-    writeFileSync(
-      join(bin, 'ssh'),
-      `#!/bin/sh
-case " $* " in *" -N "*) echo $$ > ${JSON.stringify(join(dir, 'master-pid'))}; sleep 3 ;; esac
-exec ${JSON.stringify(realSsh)} "$@"
-`,
+    // A login that takes a few seconds: as the master, the wrapper writes its pid and waits
+    // before it becomes the real ssh. nixfleet is killed during that wait.
+    const PATH = pathWithSshWrapper(
+      dir,
+      `case " $* " in *" -N "*) echo $$ > ${JSON.stringify(join(dir, 'master-pid'))}; sleep 3 ;; esac`,
     );
-    chmodSync(join(bin, 'ssh'), 0o755);
-    const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig, PATH: `${bin}:${process.env.PATH}` };
+    const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig, PATH };
     const apply = spawnCli(dir, ['apply', 'hang', '--on', 'h1'], { env, timeoutMs: 240_000 });
-    await waitForFile(join(dir, 'master-pid'));
-    const login = Number(readFileSync(join(dir, 'master-pid'), 'utf8'));
+    const pidFile = join(dir, 'master-pid');
+    // Whole, with its newline: the file exists, empty, a moment before the pid is in it.
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), pidFile, 30_000);
+    const login = Number(readFileSync(pidFile, 'utf8'));
     apply.kill('SIGKILL');
     await apply;
     // Had it lived, this pid would have logged in and left its master in the background.

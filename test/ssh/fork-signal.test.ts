@@ -3,10 +3,11 @@
 // and the command runs once. A wrapper first on PATH stands in for the race, which no test can
 // time: the first master and the first session kill themselves with SIGINT before doing anything;
 // everything else is the real ssh, to the real sshd on loopback.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, runCli } from '../support/cli.js';
+import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
 let sshd: TestSshd;
@@ -18,32 +19,16 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-function realSsh(): string {
-  const found = (process.env.PATH ?? '').split(delimiter).find((dir) => existsSync(join(dir, 'ssh')));
-  if (found === undefined) throw new Error('no ssh on PATH');
-  return join(found, 'ssh');
-}
-
-/** A directory holding an `ssh` that kills itself with SIGINT the first time it is each of `kinds`. */
-function sshKilledOnce(dir: string, kinds: readonly string[]): string {
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(
-    join(bin, 'ssh'),
-    `#!/bin/sh
-case " $* " in
+/** The `before` of an ssh wrapper that kills itself with SIGINT the first time it is each of `kinds`. */
+function killedOnce(dir: string, kinds: readonly string[]): string {
+  return `case " $* " in
   *" -N "*) kind=master ;;
   *nixfleet-start-*) kind=session ;;
   *) kind=other ;;
 esac
 case " ${kinds.join(' ')} " in
   *" $kind "*) mkdir ${JSON.stringify(join(dir, 'killed-'))}"$kind" 2>/dev/null && kill -INT $$ ;;
-esac
-exec ${JSON.stringify(realSsh())} "$@"
-`,
-  );
-  chmodSync(join(bin, 'ssh'), 0o755);
-  return bin;
+esac`;
 }
 
 describe.each([
@@ -64,9 +49,8 @@ ops:
   deploy: { run: 'echo "$NIXFLEET_HOST" >> ${ran}' }
 `,
     );
-    const bin = sshKilledOnce(dir, kinds);
     const result = await runCli(dir, ['apply', 'deploy', '--json'], {
-      env: { PATH: `${bin}${delimiter}${process.env.PATH}` },
+      env: { PATH: pathWithSshWrapper(dir, killedOnce(dir, kinds)) },
       timeoutMs: 120_000,
     });
     for (const kind of kinds) expect(existsSync(join(dir, `killed-${kind}`)), kind).toBe(true);
