@@ -34,6 +34,13 @@ export function isMasterUp(control: ControlSocket): boolean {
   return existsSync(control.socketPath);
 }
 
+export interface MasterLimits {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** Put in ssh's environment as NIXFLEET_PROCESS_TAG, for the lifeline (CORE-011, "The ssh master"). */
+  readonly tag: string;
+}
+
 /**
  * Runs `ssh -N -f` with the master's options and waits for its foreground process: it exits 0
  * once the connection is up and the socket listens, or 255 with the reason in the log. Node's own
@@ -48,13 +55,6 @@ export async function startMaster(
 ): Promise<MasterStart> {
   const first = await attemptMaster(connection, control, limits);
   return !first.ok && killedInItsFork(first.signal) ? attemptMaster(connection, control, limits) : first;
-}
-
-export interface MasterLimits {
-  readonly timeoutMs: number;
-  readonly signal?: AbortSignal | undefined;
-  /** Put in ssh's environment as NIXFLEET_PROCESS_TAG, for the lifeline (CORE-011, "The ssh master"). */
-  readonly tag: string;
 }
 
 async function attemptMaster(
