@@ -26,7 +26,7 @@
 // imports by name at run time (an import() of a CommonJS module gets its named exports from
 // Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
 // cannot hold. meta.json says which sources each output file holds.
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -124,6 +124,24 @@ for (const [file, output] of Object.entries(result.metafile.outputs)) {
   if (file.endsWith('/errors.js')) continue;
   const copied = SHARED.filter((source) => source in output.inputs);
   if (copied.length > 0) throw new Error(`${file} holds its own copy of ${copied.join(', ')}`);
+}
+// And SHARED is complete: an error class that another module tells apart with instanceof is in
+// it. Left out, it would be copied into every file that uses it, and an error thrown in one file
+// would not be an instance of the class another file checks for.
+const sources = Object.keys(result.metafile.inputs).filter((source) => source.startsWith('dist/'));
+const text = new Map(sources.map((source) => [source, readFileSync(resolve(root, source), 'utf8')]));
+for (const [source, code] of text) {
+  if (SHARED.includes(source)) continue;
+  for (const [, name] of code.matchAll(/\bclass\s+(\w+)\s+extends\s+\w*Error\b/g)) {
+    const checkedElsewhere = sources.filter(
+      (other) => other !== source && new RegExp(`\\binstanceof\\s+${name}\\b`).test(text.get(other)),
+    );
+    if (checkedElsewhere.length > 0) {
+      throw new Error(
+        `${name} (${source}) is told apart with instanceof in ${checkedElsewhere.join(', ')}: add ${source} to SHARED in scripts/bundle-cli.mjs`,
+      );
+    }
+  }
 }
 // Which sources each output file holds: test/e2e/startup-loads.test.ts reads it to tell which
 // modules a command loaded.
