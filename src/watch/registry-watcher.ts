@@ -82,6 +82,8 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
   let targets: WatchTargets = deriveWatchTargets([mainFile], []);
   let watcher: FSWatcher | undefined;
   const checkedOnly = new Set<string>();
+  /** Paths the watched set gained, listed again once RESCAN_MS has passed since the last gain. */
+  const toRescan = new Set<string>();
   let rescanTimer: NodeJS.Timeout | undefined;
 
   const coalescer = createSaveCoalescer(options.debounceMs ?? DEFAULT_DEBOUNCE_MS, () => {
@@ -176,8 +178,9 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
     const dropped = [...before].filter((p) => !after.has(p));
     if (added.length > 0) {
       watcher.add(added);
+      for (const path of added) toRescan.add(path);
       clearTimeout(rescanTimer);
-      rescanTimer = setTimeout(() => void rescan(added), RESCAN_MS);
+      rescanTimer = setTimeout(() => void rescan(), RESCAN_MS);
       rescanTimer.unref();
     }
     if (dropped.length > 0) watcher.unwatch(dropped);
@@ -189,17 +192,19 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
    * Once that watch is surely up, the new directories are listed again, pruned as chokidar prunes
    * them, and each matching file the snapshot did not read counts as a save.
    */
-  async function rescan(paths: readonly string[]): Promise<void> {
+  async function rescan(): Promise<void> {
+    const pending = [...toRescan];
+    toRescan.clear();
     const read = new Set(snapshot?.files ?? []);
-    const pending = [...paths];
-    for (let dir = pending.pop(); dir !== undefined && !isClosed; dir = pending.pop()) {
-      // A file in `paths` (a literal include) is not listed: it was read, or its error names it.
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+      // A file in the list (a literal include) is not listed: it was read, or its error names it.
       const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      if (isClosed) return;
       for (const entry of entries) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) {
           if (targets.mayContainMatches(path)) pending.push(path);
-        } else if (entry.isFile() && targets.isRelevantFile(path) && !read.has(path) && !isClosed) {
+        } else if (entry.isFile() && targets.isRelevantFile(path) && !read.has(path)) {
           coalescer.touch(path);
         }
       }
