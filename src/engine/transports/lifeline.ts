@@ -75,35 +75,41 @@ function startLifeline(): ChildProcess {
     lifeline = undefined;
     if (held.size > 0 && replacements < MAX_REPLACEMENTS) {
       replacements++;
-      send([]);
+      startWithList();
     }
   });
   return child;
 }
 
-/** Applies `+ id` / `- id` lines to the list, and writes them to the lifeline. */
-function send(lines: readonly string[]): void {
-  for (const line of lines) {
-    if (line.startsWith('+ ')) held.add(line.slice(2));
-    else held.delete(line.slice(2));
+/** Adds `ids` to the list (`+`) or takes them off it (`-`), and tells the lifeline. */
+function send(op: '+' | '-', ids: readonly string[]): void {
+  for (const id of ids) {
+    if (op === '+') held.add(id);
+    else held.delete(id);
   }
-  if (lifeline) {
-    if (lines.length > 0) lifeline.stdin?.write(`${lines.join('\n')}\n`);
-    return;
-  }
+  if (lifeline) lifeline.stdin?.write(ids.map((id) => `${op} ${id}\n`).join(''));
+  else startWithList();
+}
+
+/** A new lifeline, if anything is held, told the whole list (which holds what was just added). */
+function startWithList(): void {
   if (held.size === 0) return;
   lifeline = startLifeline();
-  // A new lifeline learns the whole list, not only what changed.
-  lifeline.stdin?.write(`${[...held].map((id) => `+ ${id}`).join('\n')}\n`);
+  lifeline.stdin?.write([...held].map((id) => `+ ${id}\n`).join(''));
+}
+
+/** `t<tag>` for a tag the lifeline can hold (hexadecimal, as nixfleet makes them). */
+function tagIds(tag: string): string[] {
+  return /^[0-9a-f]+$/.test(tag) ? [`t${tag}`] : [];
 }
 
 /** Kill this process group (SIGKILL) if nixfleet dies before `releaseGroup`. */
 export function holdGroup(pgid: number): void {
-  send([`+ g${Math.trunc(pgid)}`]);
+  send('+', [`g${Math.trunc(pgid)}`]);
 }
 
 export function releaseGroup(pgid: number): void {
-  send([`- g${Math.trunc(pgid)}`]);
+  send('-', [`g${Math.trunc(pgid)}`]);
 }
 
 /**
@@ -112,15 +118,11 @@ export function releaseGroup(pgid: number): void {
  * `releaseCommand`. One write for both: this is on the path of every local command.
  */
 export function holdCommand(pgid: number, tag: string): void {
-  send(commandIds(pgid, tag).map((id) => `+ ${id}`));
+  send('+', [`g${Math.trunc(pgid)}`, ...tagIds(tag)]);
 }
 
 export function releaseCommand(pgid: number, tag: string): void {
-  send(commandIds(pgid, tag).map((id) => `- ${id}`));
-}
-
-function commandIds(pgid: number, tag: string): string[] {
-  return /^[0-9a-f]+$/.test(tag) ? [`g${Math.trunc(pgid)}`, `t${tag}`] : [`g${Math.trunc(pgid)}`];
+  send('-', [`g${Math.trunc(pgid)}`, ...tagIds(tag)]);
 }
 
 /**
@@ -129,18 +131,18 @@ function commandIds(pgid: number, tag: string): string[] {
  * held (CORE-011, "The ssh master").
  */
 export function holdTag(tag: string): void {
-  if (/^[0-9a-f]+$/.test(tag)) send([`+ t${tag}`]);
+  send('+', tagIds(tag));
 }
 
 export function releaseTag(tag: string): void {
-  if (/^[0-9a-f]+$/.test(tag)) send([`- t${tag}`]);
+  send('-', tagIds(tag));
 }
 
 /** Stop this process (SIGTERM) if nixfleet dies before `releaseProcess`: ssh masters. */
 export function holdProcess(pid: number): void {
-  send([`+ p${Math.trunc(pid)}`]);
+  send('+', [`p${Math.trunc(pid)}`]);
 }
 
 export function releaseProcess(pid: number): void {
-  send([`- p${Math.trunc(pid)}`]);
+  send('-', [`p${Math.trunc(pid)}`]);
 }
