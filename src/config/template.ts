@@ -79,8 +79,13 @@ function refFor(name: string): TemplateRef | undefined {
 
 function unknownNameProblem(name: string): { message: string; hint?: string } {
   if (name === '') return { message: 'empty placeholder `{{ }}`', hint: 'placeholders look like `{{ host.name }}`' };
+  const known = [...FIXED_NAMES, 'host.vars.KEY', 'secret.NAME'];
+  // `host.id` is nearer to `op.id` than to `host.name` by letters, but a name under `host.` means
+  // the host: suggest only from the namespace the name starts with, when it is one we have.
+  const namespace = `${name.split('.')[0]}.`;
+  const sameNamespace = known.filter((candidate) => candidate.startsWith(namespace));
   const hint =
-    didYouMean(name, [...FIXED_NAMES, 'host.vars.KEY', 'secret.NAME']) ??
+    didYouMean(name, sameNamespace.length > 0 ? sameNamespace : known) ??
     `known names: ${FIXED_NAMES.join(', ')}, host.vars.KEY, secret.NAME`;
   return { message: `unknown template name \`${name}\``, hint };
 }

@@ -35,6 +35,15 @@ describe('parseTemplate', () => {
     ]);
   });
 
+  it('suggests only names of the namespace a name starts with', () => {
+    // `op.id` is nearer by letters; a name under `host.` is about the host.
+    expect(parseTemplate('echo {{ host.id }}').problems[0]?.hint).toBe(
+      'known names: host.name, host.address, host.user, op.id, pipeline.id, host.vars.KEY, secret.NAME',
+    );
+    expect(parseTemplate('echo {{ pipeline.ids }}').problems[0]?.hint).toBe('did you mean `pipeline.id`?');
+    expect(parseTemplate('echo {{ hots.name }}').problems[0]?.hint).toBe('did you mean `host.name`?');
+  });
+
   it('reports an unclosed placeholder and an empty one', () => {
     expect(parseTemplate('echo {{ host.name').problems[0]?.message).toBe('`{{` is never closed');
     expect(parseTemplate('echo {{ }}').problems[0]?.message).toBe('empty placeholder `{{ }}`');
