@@ -1,6 +1,5 @@
 // Compiles a checked, merged fleet into the immutable Registry snapshot every layer below config/
 // works from (see CORE-005, the registry). Defaults are applied here, once.
-import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type {
@@ -106,18 +105,38 @@ export function compileRegistry(
           : { kind: 'command', command: value.command ?? '' };
     secrets.set(id, Object.freeze({ name: id, source: from, sourceLocation: { file: source.path, ...position } }));
   }
+  const hash = lazyHash(fleet.files);
   return Object.freeze({
     file,
     rootDir,
     files: Object.freeze(fleet.files.map((source) => source.path)),
     includeGlobs: Object.freeze([...includeGlobs]),
-    hash: contentHash(fleet),
     settings: Object.freeze(settings),
     hosts,
     ops,
     pipelines,
     secrets,
+    get hash() {
+      return hash();
+    },
   });
+}
+
+/**
+ * The files' sha256, computed when first read. `validate`, `plan` and `list` never read it, and
+ * `node:crypto` is the slowest of Node's modules to load: loaded only here, it stays out of their
+ * start (CORE-005, start-up). The sources' texts are let go once the hash is known.
+ */
+function lazyHash(files: readonly { readonly path: string; readonly text: string }[]): () => string {
+  let pending: typeof files | undefined = files;
+  let value: string | undefined;
+  return () => {
+    if (pending !== undefined) {
+      value = contentHash(pending);
+      pending = undefined;
+    }
+    return value as string;
+  };
 }
 
 /** CORE-009: a rollback's timeout defaults to its op's. */
@@ -137,9 +156,9 @@ function resolvePath(baseDir: string, path: string): string {
   return resolve(baseDir, path);
 }
 
-function contentHash(fleet: MergedFleet): string {
-  const hash = createHash('sha256');
-  for (const source of fleet.files) {
+function contentHash(files: readonly { readonly path: string; readonly text: string }[]): string {
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
+  for (const source of files) {
     hash.update(source.path);
     hash.update('\0');
     hash.update(source.text);
