@@ -2,7 +2,7 @@
 // $NIXFLEET_FILE, else ./fleet.yaml; --data-dir, else $NIXFLEET_DATA_DIR, else settings.dataDir.
 // And its journal (CORE-012): --store, else $NIXFLEET_DATABASE_URL, else settings.store, else
 // the embedded SQLite journal in the data directory.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 import { UserError } from '../errors/user-error.js';
@@ -70,7 +70,7 @@ export async function storeFor(ctx: CommandContext): Promise<{ store?: string }>
 async function settingOf(file: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -84,7 +84,7 @@ async function settingOf(file: string, key: 'dataDir' | 'store'): Promise<string
 
 async function readable(file: string): Promise<boolean> {
   try {
-    await readFile(file);
+    readFileSync(file);
     return true;
   } catch {
     return false;
