@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-import { statSync } from 'node:fs';
-import module from 'node:module';
+// Built-ins through getBuiltinModule, not import: an import builds the module's whole ES facade,
+// and on Node 24 the one of node:fs loads node:fs/promises with it (CORE-005, start-up).
+const { statSync } = process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
 
 // Node 22.1 and newer keep compiled code between starts; on Node 20 this is absent and skipped.
 module.enableCompileCache?.();

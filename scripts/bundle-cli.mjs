@@ -83,6 +83,46 @@ const oneFilePerUnit = {
   },
 };
 
+// Node's built-ins come from process.getBuiltinModule, not from their ES module facades: a facade
+// is built with every export the module has, and on Node 24 that loads what the code never asks
+// for (node:fs's facade loads node:fs/promises and readline; node:util's loads its diff and
+// worker_threads: about 7 ms of a 30 ms `node -e 0`, CORE-005, start-up). Each built-in becomes
+// a small module that exports only the names some file of dist/ imports from it by name (the
+// code imports Node's built-ins only that way).
+const builtinImports = new Map();
+const distFiles = readdirSync(resolve(root, 'dist'), { recursive: true })
+  .map(String)
+  .filter((file) => file.endsWith('.js') && !file.startsWith('bundle'));
+for (const file of distFiles) {
+  const code = readFileSync(resolve(root, 'dist', file), 'utf8');
+  // A default or namespace import would get only the names imported elsewhere: refused.
+  const whole = /\bimport\s+(?!\{)[^'";]*\bfrom\s*['"]node:[^'"]+['"]/.exec(code);
+  if (whole)
+    throw new Error(`dist/${file}: \`${whole[0]}\`: import Node's built-ins by name (import { x } from 'node:y')`);
+  for (const [, names, builtin] of code.matchAll(/\bimport\s*\{([^}]*)\}\s*from\s*['"](node:[^'"]+)['"]/g)) {
+    const known = builtinImports.get(builtin) ?? new Set();
+    for (const name of names.split(',')) {
+      const imported = name.trim().split(/\s+as\s+/)[0];
+      if (imported) known.add(imported);
+    }
+    builtinImports.set(builtin, known);
+  }
+}
+const builtinsWithoutFacades = {
+  name: 'builtins-without-facades',
+  setup(plugin) {
+    plugin.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin' } : undefined,
+    );
+    plugin.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: [
+        `const builtin = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+        ...[...(builtinImports.get(args.path) ?? [])].map((name) => `export const ${name} = builtin.${name};`),
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
 const result = await build({
   absWorkingDir: root,
   entryPoints: {
@@ -110,11 +150,11 @@ const result = await build({
     'tinyglobby',
     'ws',
   ],
-  plugins: [oneFilePerUnit],
+  plugins: [oneFilePerUnit, builtinsWithoutFacades],
   // yaml and ajv's helpers are CommonJS; in an ES module bundle their require() of Node's
   // built-ins needs a real require.
   banner: {
-    js: "import { createRequire as __nixfleetRequire } from 'node:module'; const require = __nixfleetRequire(import.meta.url);",
+    js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
   },
   logLevel: 'warning',
   metafile: true,

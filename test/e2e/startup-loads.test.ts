@@ -53,6 +53,16 @@ async function modulesLoadedBy(cwd: string, args: readonly string[]): Promise<st
     .flatMap((path) => [path, ...(sourcesOf[path] ?? [])]);
 }
 
+/** Node's own modules one run of the CLI loaded (`crypto`, `fs/promises`, `internal/...`). */
+async function builtinsLoadedBy(cwd: string, args: readonly string[]): Promise<string[]> {
+  const log = join(makeTempDir({}, 'nixfleet-modules-'), 'loaded.txt');
+  const result = await runCli(cwd, args, { env: { NODE_OPTIONS: `--import ${HOOK}`, NIXFLEET_MODULE_LOG: log } });
+  expect(result.exitCode).toBe(0);
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .flatMap((line) => (line.startsWith('builtin:') ? [line.slice('builtin:'.length)] : []));
+}
+
 /** The files of the bundle a command loaded, by name, sorted. */
 const bundleFilesIn = (modules: readonly string[]) =>
   [...new Set(modules.flatMap((path) => /^dist\/bundle\/([^/]+\.js)$/.exec(path)?.[1] ?? []))].sort();
@@ -115,6 +125,20 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
       // The validators compiled at build time, found next to the bundle: ajv's compiler stays unloaded.
       expect(modules, args[0]).toContain('dist/bundle/fleet-validators.js');
       expect(modules, args[0]).not.toContain('node_modules/ajv/dist/2020.js');
+    }
+  });
+});
+
+describe("Node's own modules a read-only command loads", { timeout: 120_000 }, () => {
+  it('validate, list and plan load neither node:crypto nor node:fs/promises', async () => {
+    // The registry's hash is computed only when read, the fleet file is read with readFileSync,
+    // and no built-in comes through an ES module facade (on Node 24 node:fs's loads fs/promises).
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    for (const args of [['validate'], ['list'], ['plan', 'greet']]) {
+      const builtins = await builtinsLoadedBy(dir, args);
+      expect(builtins, args[0]).toContain('fs');
+      expect(builtins, args[0]).not.toContain('crypto');
+      expect(builtins, args[0]).not.toContain('fs/promises');
     }
   });
 });
