@@ -67,8 +67,8 @@ async function readSource(path: string, cwd: string): Promise<YamlSource | { err
   const displayPath = displayPathFor(path, cwd);
   let text: string;
   try {
-    // Sync: one small file, and on Node 24 `node:fs/promises` alone adds about 3 ms to every
-    // start (it loads readline and the file watchers; CORE-005, start-up).
+    // Sync: each file is read once, and on Node 24 loading `node:fs/promises` alone adds about
+    // 3 ms to every start (it loads readline and the file watchers; CORE-005, start-up).
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
