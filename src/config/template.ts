@@ -31,6 +31,8 @@ export interface ParsedTemplate {
 }
 
 const FIXED_NAMES = ['host.name', 'host.address', 'host.user', 'op.id', 'pipeline.id'] as const;
+/** Every name a placeholder may use, as a hint lists them. */
+const KNOWN_NAMES = [...FIXED_NAMES, 'host.vars.KEY', 'secret.NAME'];
 export const VAR_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
 const VAR_KEY = new RegExp(VAR_KEY_PATTERN);
 const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -79,14 +81,13 @@ function refFor(name: string): TemplateRef | undefined {
 
 function unknownNameProblem(name: string): { message: string; hint?: string } {
   if (name === '') return { message: 'empty placeholder `{{ }}`', hint: 'placeholders look like `{{ host.name }}`' };
-  const known = [...FIXED_NAMES, 'host.vars.KEY', 'secret.NAME'];
   // `host.id` is nearer to `op.id` than to `host.name` by letters, but a name under `host.` means
   // the host: suggest only from the namespace the name starts with, when it is one we have.
   const namespace = `${name.split('.')[0]}.`;
-  const sameNamespace = known.filter((candidate) => candidate.startsWith(namespace));
+  const sameNamespace = KNOWN_NAMES.filter((candidate) => candidate.startsWith(namespace));
   const hint =
-    didYouMean(name, sameNamespace.length > 0 ? sameNamespace : known) ??
-    `known names: ${FIXED_NAMES.join(', ')}, host.vars.KEY, secret.NAME`;
+    didYouMean(name, sameNamespace.length > 0 ? sameNamespace : KNOWN_NAMES) ??
+    `known names: ${KNOWN_NAMES.join(', ')}`;
   return { message: `unknown template name \`${name}\``, hint };
 }
 
