@@ -105,7 +105,7 @@ export function compileRegistry(
           : { kind: 'command', command: value.command ?? '' };
     secrets.set(id, Object.freeze({ name: id, source: from, sourceLocation: { file: source.path, ...position } }));
   }
-  const hash = lazyHash(fleet.files);
+  const hash = lazyHash(fleet.files.map(({ path, text }) => ({ path, text })));
   return Object.freeze({
     file,
     rootDir,
@@ -124,8 +124,8 @@ export function compileRegistry(
 
 /**
  * The files' sha256, computed when first read. `validate`, `plan` and `list` never read it, and
- * loading `node:crypto` for it took 2-5 ms of their start (CORE-005, start-up). The sources'
- * texts are let go once the hash is known.
+ * loading `node:crypto` for it took 2-5 ms of their start (CORE-005, start-up). Only the paths
+ * and texts are kept for it (not the parsed documents), and they are let go once it is known.
  */
 function lazyHash(files: readonly { readonly path: string; readonly text: string }[]): () => string {
   let pending: typeof files | undefined = files;
@@ -157,6 +157,8 @@ function resolvePath(baseDir: string, path: string): string {
 }
 
 function contentHash(files: readonly { readonly path: string; readonly text: string }[]): string {
+  // Not imported: in the bundle an import of a built-in is taken when the module loads
+  // (scripts/bundle-cli.mjs), which would load node:crypto at every start again.
   const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
   for (const source of files) {
     hash.update(source.path);
