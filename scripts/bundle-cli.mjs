@@ -89,16 +89,18 @@ const oneFilePerUnit = {
 // worker_threads: about 7 ms of a 30 ms `node -e 0`, CORE-005, start-up). Each built-in becomes
 // a small module that exports only the names some file of dist/ imports from it by name (the
 // code imports Node's built-ins only that way).
+/** Every file tsc wrote, by its path from the package root (dist/...), read once for both checks. */
+const distText = new Map(
+  readdirSync(resolve(root, 'dist'), { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith('.js') && !file.startsWith('bundle'))
+    .map((file) => [`dist/${file.split('\\').join('/')}`, readFileSync(resolve(root, 'dist', file), 'utf8')]),
+);
 const builtinImports = new Map();
-const distFiles = readdirSync(resolve(root, 'dist'), { recursive: true })
-  .map(String)
-  .filter((file) => file.endsWith('.js') && !file.startsWith('bundle'));
-for (const file of distFiles) {
-  const code = readFileSync(resolve(root, 'dist', file), 'utf8');
+for (const [file, code] of distText) {
   // A default or namespace import would get only the names imported elsewhere: refused.
   const whole = /\bimport\s+(?!\{)[^'";]*\bfrom\s*['"]node:[^'"]+['"]/.exec(code);
-  if (whole)
-    throw new Error(`dist/${file}: \`${whole[0]}\`: import Node's built-ins by name (import { x } from 'node:y')`);
+  if (whole) throw new Error(`${file}: \`${whole[0]}\`: import Node's built-ins by name (import { x } from 'node:y')`);
   for (const [, names, builtin] of code.matchAll(/\bimport\s*\{([^}]*)\}\s*from\s*['"](node:[^'"]+)['"]/g)) {
     const known = builtinImports.get(builtin) ?? new Set();
     for (const name of names.split(',')) {
@@ -168,13 +170,12 @@ for (const [file, output] of Object.entries(result.metafile.outputs)) {
 // And SHARED is complete: an error class that another module tells apart with instanceof is in
 // it. Left out, it would be copied into every file that uses it, and an error thrown in one file
 // would not be an instance of the class another file checks for.
-const sources = Object.keys(result.metafile.inputs).filter((source) => source.startsWith('dist/'));
-const text = new Map(sources.map((source) => [source, readFileSync(resolve(root, source), 'utf8')]));
-for (const [source, code] of text) {
+const sources = Object.keys(result.metafile.inputs).filter((source) => distText.has(source));
+for (const source of sources) {
   if (SHARED.includes(source)) continue;
-  for (const [, name] of code.matchAll(/\bclass\s+(\w+)\s+extends\s+\w*Error\b/g)) {
+  for (const [, name] of distText.get(source).matchAll(/\bclass\s+(\w+)\s+extends\s+\w*Error\b/g)) {
     const checkedElsewhere = sources.filter(
-      (other) => other !== source && new RegExp(`\\binstanceof\\s+${name}\\b`).test(text.get(other)),
+      (other) => other !== source && new RegExp(`\\binstanceof\\s+${name}\\b`).test(distText.get(other)),
     );
     if (checkedElsewhere.length > 0) {
       throw new Error(
