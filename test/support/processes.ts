@@ -12,18 +12,21 @@ export function isRunning(pid: number): boolean {
   }
 }
 
+/** A process's command line, its arguments joined by spaces; undefined once it is gone. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Running processes whose command line contains `text`. */
 export function processesMatching(text: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmdline: string;
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-    } catch {
-      continue;
-    }
-    if (cmdline.includes(text) && isRunning(Number(entry))) found.push(Number(entry));
+    if (commandLine(Number(entry))?.includes(text) && isRunning(Number(entry))) found.push(Number(entry));
   }
   return found;
 }
@@ -42,13 +45,5 @@ export function childrenMatching(parent: number, text: string): number[] {
 
 /** Each pid with its command line, for a failure message that says what is still running. */
 export function describeProcesses(pids: readonly number[]): string {
-  return pids
-    .map((pid) => {
-      try {
-        return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}`;
-      } catch {
-        return `${pid}: (gone)`;
-      }
-    })
-    .join('; ');
+  return pids.map((pid) => `${pid}: ${commandLine(pid)?.trim() ?? '(gone)'}`).join('; ');
 }
