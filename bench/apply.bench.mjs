@@ -3,7 +3,9 @@
 // stage barriers, the run's changes). Baselines measured in the same run, on the same machine:
 //   xargs       `xargs -P 50` running the same 900 `sh -c true` (no journal, no barriers)
 //   node spawn  Node's own child_process.spawn of the same 900 `sh -c true` at 50 at a time
-//               (the floor for any Node engine: where the time goes that the journal does not take)
+//               (the floor of the Node spawner, which nixfleet uses where there is no perl; with
+//               perl on PATH it uses the Perl spawner, CORE-001; run with a PATH without perl to
+//               measure the Node one)
 // Rounds alternate so load from the rest of the machine hits every contender alike.
 // Run: npx tsc -p tsconfig.build.json && node bench/apply.bench.mjs
 import { spawn } from 'node:child_process';
@@ -13,6 +15,7 @@ import { join } from 'node:path';
 import { loadRegistry } from '../dist/config/load.js';
 import { buildPlan } from '../dist/engine/plan.js';
 import { startRun } from '../dist/engine/run.js';
+import { findPerl } from '../dist/engine/transports/spawner/perl-link.js';
 import { openJournal } from '../dist/store/journal.js';
 
 const HOSTS = 300;
@@ -90,6 +93,7 @@ const fmt = (ms) => `${(ms / 1000).toFixed(2)}s`;
 console.log(
   `${HOSTS} hosts × ${STAGES} no-op stages = ${COMMANDS} commands, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`,
 );
+console.log(`nixfleet's spawners: ${findPerl() === null ? 'Node (no perl on PATH)' : `Perl (${findPerl()})`}`);
 console.log('contender                     median    per round');
 for (const [name, label] of [
   ['nixfleet', 'nixfleet (journaled)'],
@@ -101,7 +105,7 @@ for (const [name, label] of [
 const ratio = median(results.nixfleet) / median(results.xargs);
 console.log(`ratio nixfleet / xargs:        ${ratio.toFixed(2)} (target <= 1.30)`);
 console.log(
-  `ratio nixfleet / node spawn:   ${(median(results.nixfleet) / median(results.node)).toFixed(2)} (engine + journal over Node's spawn floor)`,
+  `ratio nixfleet / node spawn:   ${(median(results.nixfleet) / median(results.node)).toFixed(2)} (nixfleet, journaled, against a bare Node spawn loop)`,
 );
 console.log(
   `ratio node spawn / xargs:      ${(median(results.node) / median(results.xargs)).toFixed(2)} (Node's own process spawning)`,

@@ -17,7 +17,8 @@
 // under the names it looks for: fleet-validators.js (src/config/schema.ts),
 // compile-worker-entry.js (src/watch/compile-in-worker.ts), pg-worker-entry.js
 // (src/store/postgres/postgres-journal.ts) and spawner-process.js
-// (src/engine/transports/spawner/spawner-client.ts).
+// (src/engine/transports/spawner/spawner-client.ts). The one such file that is not JavaScript, the
+// Perl spawner (spawner.pl), is copied beside the bundle and beside tsc's spawner-client.js.
 //
 // Of the packages, yaml (73 files, most of what validate, list and plan load) and the validators'
 // ajv helpers are bundled: both are CommonJS, and an ES module import of CommonJS first loads
@@ -26,7 +27,7 @@
 // imports by name at run time (an import() of a CommonJS module gets its named exports from
 // Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
 // cannot hold. meta.json says which sources each output file holds.
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -190,5 +191,8 @@ writeFileSync(
   resolve(outdir, 'meta.json'),
   JSON.stringify(result.metafile).replaceAll(`dist/bundle.${process.pid}/`, 'dist/bundle/'),
 );
+const perlSpawner = 'src/engine/transports/spawner/spawner.pl';
+copyFileSync(resolve(root, perlSpawner), resolve(outdir, 'spawner.pl'));
+copyFileSync(resolve(root, perlSpawner), resolve(root, 'dist/engine/transports/spawner/spawner.pl'));
 rmSync(target, { recursive: true, force: true });
 renameSync(outdir, target);

@@ -38,6 +38,7 @@ describe('the paths the bundle computes from import.meta.url', () => {
         'dist/bundle/fleet-validators.js',
         'dist/bundle/pg-worker-entry.js',
         'dist/bundle/spawner-process.js',
+        'dist/bundle/spawner.pl',
         'package.json',
         'schemas/fleet.schema.json',
       ]),

@@ -1,13 +1,13 @@
 // Local commands are started by nixfleet's spawner processes (CORE-001, "The spawner process"):
 // processes apart from nixfleet, in their own session, whose loss stops the commands they carried
-// and is replaced by the next command.
-import { readFileSync } from 'node:fs';
+// and is replaced by the next command. Perl's where perl is on PATH, Node's where it is not.
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isProcessGroupAlive } from '../../src/domain/process-group.js';
 import { createLocalTransport } from '../../src/engine/transports/local.js';
 import { spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
-import { makeTempDir } from '../support/cli.js';
+import { makeTempDir, runCli } from '../support/cli.js';
 import { waitFor, waitForFile } from './support/wait-for.js';
 
 /** Parent pid and session id of a process, from /proc/<pid>/stat (fields 4 and 6). */
@@ -39,6 +39,46 @@ describe.runIf(process.platform === 'linux')('the spawner process', () => {
     const ours = parentAndSession(process.pid).session;
     expect(parentAndSession(parent)).toEqual({ parent: process.pid, session: parent });
     expect(ours).not.toBe(parent);
+    expect(readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0')).toEqual([
+      expect.stringMatching(/\/perl$/),
+      join(import.meta.dirname, '../../src/engine/transports/spawner/spawner.pl'),
+      '',
+    ]);
+  });
+
+  it('where there is no perl on PATH, apply runs its commands through the Node spawner alike', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  a: {}
+  b: {}
+ops:
+  parent:
+    run: cat /proc/$PPID/cmdline > parent-of-{{ host.name }}; echo "out $NIXFLEET_HOST"; echo err >&2; exit 3
+pipelines:
+  default: { ops: [parent] }
+`,
+    });
+    // Only what the run needs: node for the CLI, sh and cat for the commands.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    for (const [name, target] of [
+      ['node', process.execPath],
+      ['sh', '/bin/sh'],
+      ['cat', '/bin/cat'],
+    ]) {
+      symlinkSync(target as string, join(bin, name as string));
+    }
+    const result = await runCli(dir, ['apply', 'default', '--json'], { env: { PATH: bin } });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout) as { hosts: Record<string, { status: string; error: string | null }[]> };
+    expect(report.hosts.a).toEqual([expect.objectContaining({ status: 'ERROR', error: 'exit code 3' })]);
+    for (const host of ['a', 'b']) {
+      const parent = readFileSync(join(dir, `parent-of-${host}`), 'utf8').split('\0');
+      expect(parent).toEqual([process.execPath, expect.stringMatching(/spawner-process\.js$/), '']);
+    }
+    const logs = await runCli(dir, ['logs', 'r1', '--host', 'b'], { env: { PATH: bin } });
+    expect(logs.stdout).toContain('out b\nerr');
   });
 
   it('a spawner that dies stops the commands it carried with a transport error; the next command starts a new one', async () => {

@@ -28,3 +28,20 @@ export type SpawnerReply =
   | { readonly t: 'exit'; readonly id: number; readonly code: number | null; readonly signal: string | null }
   /** Both output pipes reached end-of-file. */
   | { readonly t: 'end'; readonly id: number };
+
+/**
+ * A running spawner, as nixfleet's side sees it, whichever program it is (the Perl one, or the
+ * Node one where there is no Perl; CORE-001).
+ */
+export interface SpawnerLink {
+  readonly pid: number | undefined;
+  send(request: SpawnerRequest): void;
+  /** False once its end of the channel is closed: nothing sent would arrive. */
+  connected(): boolean;
+  /** Whether it may keep nixfleet's event loop alive (only while it carries commands). */
+  hold(held: boolean): void;
+  /** Replies, in the order they happened. */
+  onReply(listener: (reply: SpawnerReply) => void): void;
+  /** It ended, or could not be started. */
+  onGone(listener: () => void): void;
+}

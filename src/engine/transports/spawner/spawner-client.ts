@@ -1,12 +1,17 @@
 // nixfleet's side of the spawner processes (see CORE-001, "The spawner process"): started with the
 // first local commands, shared by every local transport of this nixfleet, kept only while commands
 // run (they never keep nixfleet's event loop alive on their own), and started again if one dies.
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { SpawnerReply, SpawnerRequest } from './protocol.js';
+import { fileURLToPath } from 'node:url';
+import { findPerl, startPerlLink } from './perl-link.js';
+import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
+/** The Perl spawner, beside this file in the sources, in dist/ and in the bundle (the build copies it). */
+const PERL_SCRIPT = fileURLToPath(new URL('./spawner.pl', import.meta.url));
 // Under the TypeScript sources (tests) the compiled entry in dist/ is used, as for the PostgreSQL worker.
-const ENTRY = import.meta.url.endsWith('.ts')
+const NODE_ENTRY = import.meta.url.endsWith('.ts')
   ? new URL('../../../../dist/engine/transports/spawner/spawner-process.js', import.meta.url)
   : new URL('./spawner-process.js', import.meta.url);
 
@@ -46,7 +51,7 @@ interface Carried {
 }
 
 interface Spawner {
-  readonly process: ChildProcess;
+  readonly link: SpawnerLink;
   readonly running: Map<number, Carried>;
 }
 
@@ -67,7 +72,7 @@ export function spawnThroughSpawner(
   // `close` only come after `spawned`, so they go to whichever carries it then.
   const send = (request: SpawnerRequest) => {
     const spawner = carrierOf(id);
-    if (spawner?.process.connected) spawner.process.send(request);
+    if (spawner?.link.connected()) spawner.link.send(request);
   };
   return {
     go: () => send({ t: 'go', id }),
@@ -80,9 +85,8 @@ export function spawnThroughSpawner(
 function carry(id: number, carried: Carried): void {
   const spawner = startedSpawner(id % POOL_SIZE);
   spawner.running.set(id, carried);
-  spawner.process.ref();
-  spawner.process.channel?.ref();
-  if (carried.start && spawner.process.connected) spawner.process.send(carried.start);
+  spawner.link.hold(true);
+  if (carried.start && spawner.link.connected()) spawner.link.send(carried.start);
 }
 
 function carrierOf(id: number): Spawner | undefined {
@@ -91,31 +95,21 @@ function carrierOf(id: number): Spawner | undefined {
 
 /** The spawners' pids, once started (tests check how commands are parented and what a lost spawner does). */
 export function spawnerPids(): number[] {
-  return pool.flatMap((spawner) => (spawner?.process.pid === undefined ? [] : [spawner.process.pid]));
+  return pool.flatMap((spawner) => (spawner?.link.pid === undefined ? [] : [spawner.link.pid]));
 }
 
 function startedSpawner(slot: number): Spawner {
   const existing = pool[slot];
   if (existing) return existing;
-  // Its own session, like the lifeline: a terminal's Ctrl-C or hang-up is nixfleet's to act on
-  // (the first Ctrl-C lets running commands finish, CORE-002), and would otherwise end the spawner
-  // and with it the output of every running command. No inherited Node flags (a profiler, a test
-  // runner's loader): it runs only this file.
-  const child = fork(ENTRY, [], {
-    execArgv: [],
-    detached: true,
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    serialization: 'json',
-  });
-  const spawner: Spawner = { process: child, running: new Map() };
+  const perl = findPerl();
+  const link = perl !== null && existsSync(PERL_SCRIPT) ? startPerlLink(perl, PERL_SCRIPT) : startNodeLink();
+  const spawner: Spawner = { link, running: new Map() };
   pool[slot] = spawner;
   const forget = (id: number) => {
     spawner.running.delete(id);
-    if (spawner.running.size > 0) return;
-    child.unref();
-    child.channel?.unref();
+    if (spawner.running.size === 0) link.hold(false);
   };
-  child.on('message', (reply: SpawnerReply) => {
+  link.onReply((reply: SpawnerReply) => {
     const carried = spawner.running.get(reply.id);
     if (!carried) return;
     const { events } = carried;
@@ -153,7 +147,41 @@ function startedSpawner(slot: number): Spawner {
       carried.events.failed(Object.assign(new Error('the spawner process ended'), { code: SPAWNER_LOST }));
     }
   };
-  child.on('exit', died);
-  child.on('error', died);
+  link.onGone(died);
   return spawner;
+}
+
+/**
+ * The Node spawner (spawner-process.ts), over Node's IPC channel. Its own session, like the Perl
+ * one and the lifeline: a terminal's Ctrl-C or hang-up is nixfleet's to act on (the first Ctrl-C
+ * lets running commands finish, CORE-002), and would otherwise end the spawner and with it the
+ * output of every running command. No inherited Node flags (a profiler, a test runner's loader):
+ * it runs only this file.
+ */
+function startNodeLink(): SpawnerLink {
+  const child = fork(NODE_ENTRY, [], {
+    execArgv: [],
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    serialization: 'json',
+  });
+  return {
+    pid: child.pid,
+    send: (request) => child.send(request),
+    connected: () => child.connected,
+    hold: (held) => {
+      if (held) {
+        child.ref();
+        child.channel?.ref();
+      } else {
+        child.unref();
+        child.channel?.unref();
+      }
+    },
+    onReply: (listener) => child.on('message', listener),
+    onGone: (listener) => {
+      child.on('exit', listener);
+      child.on('error', listener);
+    },
+  };
 }

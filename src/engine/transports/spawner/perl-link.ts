@@ -1,0 +1,154 @@
+// nixfleet's end of the Perl spawner (spawner.pl; see CORE-001, "The spawner process"): the same
+// requests and replies as the Node spawner's IPC messages (protocol.ts), carried as length-prefixed
+// frames on the spawner's stdin and stdout.
+import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { constants } from 'node:os';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
+
+/** By number; the first of two names for one signal (SIGABRT, not SIGIOT), as Node reports it. */
+const SIGNAL_NAMES = new Map(
+  Object.entries(constants.signals)
+    .reverse()
+    .map(([name, number]) => [number, name]),
+);
+const NO_EXIT_CODE = 0xffffffff;
+const REQUEST_TYPES = { start: 'S', go: 'G', cancel: 'C', close: 'X' } as const;
+
+function frame(parts: readonly Buffer[]): Buffer {
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(length);
+  return Buffer.concat([head, ...parts], 4 + length);
+}
+
+function number(value: number): Buffer {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(value);
+  return bytes;
+}
+
+function string(value: string): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  return Buffer.concat([number(bytes.length), bytes]);
+}
+
+function encodeRequest(request: SpawnerRequest): Buffer {
+  const head = Buffer.from(REQUEST_TYPES[request.t]);
+  if (request.t !== 'start') return frame([head, number(request.id)]);
+  const env = Object.entries(request.env);
+  return frame([
+    head,
+    number(request.id),
+    string(request.file),
+    string(request.cwd),
+    number(request.args.length),
+    ...request.args.map(string),
+    number(env.length),
+    ...env.flatMap(([name, value]) => [string(name), string(value)]),
+  ]);
+}
+
+/** Reads the spawner's frames from its stdout as replies; output is decoded per command, as UTF-8. */
+function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  const decoders = new Map<number, StringDecoder>();
+  const decode = (reply: Buffer): SpawnerReply => {
+    const type = String.fromCharCode(reply[0] as number);
+    const id = reply.readUInt32BE(1);
+    const rest = reply.subarray(5);
+    switch (type) {
+      case 's':
+        return { t: 'spawned', id, pid: rest.readUInt32BE(0) };
+      case 'f': {
+        const code = rest.toString('latin1');
+        // Worded as Node's spawn words it, which spawn-failure.ts recognises.
+        const message =
+          code === 'ERR_INVALID_ARG_VALUE' ? 'an argument must be a string without null bytes' : `spawn ${code}`;
+        return { t: 'failed', id, code, message };
+      }
+      case 'o': {
+        const decoder = decoders.get(id) ?? new StringDecoder('utf8');
+        decoders.set(id, decoder);
+        return { t: 'out', id, chunk: decoder.write(rest) };
+      }
+      case 'e': {
+        const code = rest.readUInt32BE(0);
+        const signal = rest.readUInt32BE(4);
+        return {
+          t: 'exit',
+          id,
+          code: code === NO_EXIT_CODE ? null : code,
+          signal: signal === 0 ? null : (SIGNAL_NAMES.get(signal) ?? `SIG${signal}`),
+        };
+      }
+      default: {
+        // 'd': the output ended; what the decoder held back is the last of it.
+        const last = decoders.get(id)?.end();
+        decoders.delete(id);
+        if (last) onReply({ t: 'out', id, chunk: last });
+        return { t: 'end', id };
+      }
+    }
+  };
+  return (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let offset = 0;
+    while (pending.length - offset >= 4) {
+      const length = pending.readUInt32BE(offset);
+      if (pending.length - offset - 4 < length) break;
+      const reply = decode(pending.subarray(offset + 4, offset + 4 + length));
+      offset += 4 + length;
+      if (reply.t !== 'out' || reply.chunk !== '') onReply(reply);
+    }
+    pending = pending.subarray(offset);
+  };
+}
+
+/**
+ * The first executable `perl` in PATH's absolute directories (never one in the working directory),
+ * looked up once: where there is none, the Node spawner is used.
+ */
+let perl: string | null | undefined;
+export function findPerl(): string | null {
+  if (perl === undefined) {
+    perl = null;
+    for (const dir of (process.env.PATH ?? '').split(delimiter).filter((entry) => isAbsolute(entry))) {
+      const candidate = join(dir, 'perl');
+      try {
+        accessSync(candidate, fsConstants.X_OK);
+        perl = candidate;
+        break;
+      } catch {
+        // Not here.
+      }
+    }
+  }
+  return perl;
+}
+
+/**
+ * Starts `perl script` in a session of its own (a terminal's Ctrl-C is nixfleet's to act on), with
+ * requests on its stdin and replies on its stdout.
+ */
+export function startPerlLink(perlPath: string, script: string): SpawnerLink {
+  const child = spawn(perlPath, [script], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+  const { stdin, stdout } = child as typeof child & { stdin: NodeJS.WritableStream; stdout: NodeJS.ReadableStream };
+  const handles = [child, stdin, stdout] as unknown as { ref(): void; unref(): void }[];
+  stdin.on('error', () => {});
+  return {
+    pid: child.pid,
+    send: (request) => stdin.write(encodeRequest(request)),
+    connected: () => child.stdin?.writable === true,
+    hold: (held) => {
+      for (const handle of handles) held ? handle.ref() : handle.unref();
+    },
+    onReply: (listener) => stdout.on('data', replyReader(listener)),
+    onGone: (listener) => {
+      child.on('exit', listener);
+      child.on('error', listener);
+    },
+  };
+}

@@ -1,0 +1,234 @@
+# The spawner process in Perl (see CORE-001, "The spawner process"): starts local commands for
+# nixfleet and relays their output, like spawner-process.ts, but forks from a process of a few
+# megabytes with nothing between fork and exec but the exec's own set-up. Only perl-base modules.
+#
+# Frames both ways: a 32-bit big-endian length, then that many bytes.
+#   nixfleet -> here, on stdin:  S id file cwd nargs args... nenv (name value)...   (start)
+#                                G id (go) | C id (cancel) | X id (close)
+#   here -> nixfleet, on stdout: s id pid (spawned) | f id errno-name (failed) | o id bytes (output)
+#                                e id code signal-number (exit) | d id (output ended)
+# Numbers are 32-bit big-endian; strings are a 32-bit length and their bytes.
+use strict;
+use warnings;
+use Errno ();
+use POSIX ();
+
+$SIG{PIPE} = 'IGNORE';
+binmode STDIN;
+binmode STDOUT;
+
+# SIGCHLD wakes the select loop through a pipe: Perl runs the handler between operations, so a child
+# that ends just before `select` is seen there, not missed until the next event.
+pipe(my $wake_r, my $wake_w) or die "pipe: $!";
+nonblocking($wake_r);
+nonblocking($wake_w);
+$SIG{CHLD} = sub { syswrite $wake_w, 'x' };
+
+my %commands;    # id -> { pid, gate, output, exec_status, exited, output_closed }
+my %by_pid;      # pid -> id
+my $requests = '';
+
+sub nonblocking {
+  my ($handle) = @_;
+  my $flags = fcntl($handle, POSIX::F_GETFL(), 0) or die "fcntl: $!";
+  fcntl($handle, POSIX::F_SETFL(), $flags | POSIX::O_NONBLOCK()) or die "fcntl: $!";
+}
+
+sub reply {
+  my ($type, $id, $payload) = @_;
+  my $frame = $type . pack('N', $id) . ($payload // '');
+  my $bytes = pack('N', length $frame) . $frame;
+  while (length $bytes) {
+    my $written = syswrite STDOUT, $bytes;
+    if (!defined $written) {
+      next if $!{EINTR} || $!{EAGAIN};
+      exit 0;    # nixfleet is gone
+    }
+    substr($bytes, 0, $written, '');
+  }
+}
+
+sub errno_name {
+  my ($number) = @_;
+  local $! = $number;
+  for my $name (keys %!) { return $name if $!{$name} }
+  return "E$number";
+}
+
+sub start {
+  my ($id, $file, $cwd, $args, $env) = @_;
+  # What Node's spawn refuses before any process exists, refused the same way (a C string ends at NUL).
+  return reply('f', $id, 'ERR_INVALID_ARG_VALUE') if grep { index($_, "\0") >= 0 } $file, $cwd, @$args, @$env;
+  my ($gate_r, $gate_w, $out_r, $out_w, $status_r, $status_w);
+  pipe($gate_r, $gate_w) && pipe($out_r, $out_w) && pipe($status_r, $status_w)
+    or return reply('f', $id, errno_name($! + 0));
+  my $pid = fork;
+  if (!defined $pid) {
+    my $code = errno_name($! + 0);
+    close $_ for $gate_r, $gate_w, $out_r, $out_w, $status_r, $status_w;
+    return reply('f', $id, $code);
+  }
+  if ($pid == 0) {
+    # The child: its own session and process group, every signal as a new program expects it,
+    # the gate on stdin, one pipe for stdout and stderr. Perl's pipes are close-on-exec, so
+    # only these three descriptors reach the command (and the status pipe, until exec).
+    POSIX::setsid();
+    $SIG{$_} = 'DEFAULT' for grep { !/^(?:KILL|STOP|__\w+__)$/ } keys %SIG;
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), POSIX::SigSet->new);
+    POSIX::dup2(fileno $gate_r, 0);
+    POSIX::dup2(fileno $out_w, 1);
+    POSIX::dup2(fileno $out_w, 2);
+    if (chdir $cwd) {
+      %ENV = (%ENV, @$env);
+      exec { $file } $file, @$args;
+    }
+    syswrite $status_w, errno_name($! + 0);
+    POSIX::_exit(127);
+  }
+  close $_ for $gate_r, $out_w, $status_w;
+  nonblocking($out_r);
+  $commands{$id} = { pid => $pid, gate => $gate_w, output => $out_r, exec_status => $status_r };
+  $by_pid{$pid} = $id;
+}
+
+# The exec's outcome: end-of-file on the status pipe means the command's program is running.
+sub read_exec_status {
+  my ($id) = @_;
+  my $command = $commands{$id};
+  my $status = '';
+  while (1) {
+    my $read = sysread $command->{exec_status}, my $chunk, 256;
+    next if !defined $read && $!{EINTR};
+    last if !$read;
+    $status .= $chunk;
+  }
+  close delete $command->{exec_status};
+  if ($status eq '') {
+    reply('s', $id, pack('N', $command->{pid}));
+    return;
+  }
+  # It never ran: nothing but the failure is reported, and the child is reaped without a word.
+  $command->{failed} = 1;
+  close delete $command->{gate};
+  close delete $command->{output};
+  reply('f', $id, $status);
+}
+
+sub read_output {
+  my ($id) = @_;
+  my $command = $commands{$id};
+  my $read = sysread $command->{output}, my $chunk, 65536;
+  return if !defined $read && ($!{EINTR} || $!{EAGAIN});
+  if ($read) {
+    reply('o', $id, $chunk);
+    return;
+  }
+  close_output($id);
+}
+
+sub close_output {
+  my ($id) = @_;
+  my $command = $commands{$id};
+  return if !$command->{output};
+  close delete $command->{output};
+  finish($id);
+}
+
+# 'd' follows 'e': nixfleet forgets a command at 'd'.
+sub finish {
+  my ($id) = @_;
+  my $command = $commands{$id};
+  return if $command->{output} || !defined $command->{exited};
+  delete $commands{$id};
+  reply('d', $id) if !$command->{failed};
+}
+
+sub reap {
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $id = delete $by_pid{$pid};
+    next if !defined $id;
+    my $status = $?;
+    read_exec_status($id) if $commands{$id}{exec_status};
+    my $command = $commands{$id};
+    if ($command->{failed}) {
+      delete $commands{$id};
+      next;
+    }
+    my $code = POSIX::WIFEXITED($status) ? POSIX::WEXITSTATUS($status) : 0xFFFFFFFF;
+    my $signal = POSIX::WIFSIGNALED($status) ? POSIX::WTERMSIG($status) : 0;
+    $command->{exited} = 1;
+    reply('e', $id, pack('NN', $code, $signal));
+    finish($id);
+  }
+}
+
+sub take_string {
+  my ($buffer) = @_;
+  my $length = unpack('N', substr($$buffer, 0, 4, ''));
+  return substr($$buffer, 0, $length, '');
+}
+
+sub handle_request {
+  my ($frame) = @_;
+  my $type = substr($frame, 0, 1, '');
+  my $id = unpack('N', substr($frame, 0, 4, ''));
+  if ($type eq 'S') {
+    my $file = take_string(\$frame);
+    my $cwd = take_string(\$frame);
+    my @args = map { take_string(\$frame) } 1 .. unpack('N', substr($frame, 0, 4, ''));
+    my @env = map { take_string(\$frame) } 1 .. 2 * unpack('N', substr($frame, 0, 4, ''));
+    start($id, $file, $cwd, \@args, \@env);
+    return;
+  }
+  my $command = $commands{$id} or return;
+  if ($type eq 'G' && $command->{gate}) {
+    syswrite $command->{gate}, "\n";
+    close delete $command->{gate};
+  } elsif ($type eq 'C' && $command->{gate}) {
+    close delete $command->{gate};
+  } elsif ($type eq 'X') {
+    close_output($id);
+  }
+}
+
+sub read_requests {
+  my $read = sysread STDIN, $requests, 65536, length $requests;
+  return if !defined $read && $!{EINTR};
+  # nixfleet is gone: a command still behind its gate reads end-of-file and never starts; running
+  # ones are the lifeline's (CORE-011).
+  exit 0 if !$read;
+  while (length $requests >= 4) {
+    my $length = unpack('N', $requests);
+    last if length $requests < 4 + $length;
+    substr($requests, 0, 4, '');
+    handle_request(substr($requests, 0, $length, ''));
+  }
+}
+
+while (1) {
+  my $readable = '';
+  vec($readable, fileno STDIN, 1) = 1;
+  vec($readable, fileno $wake_r, 1) = 1;
+  for my $command (values %commands) {
+    vec($readable, fileno $command->{output}, 1) = 1 if $command->{output};
+    vec($readable, fileno $command->{exec_status}, 1) = 1 if $command->{exec_status};
+  }
+  # Linux's select takes descriptors past 1,024; a system whose select refuses them ends the
+  # spawner here, and nixfleet stops what it carried (CORE-001), rather than spinning.
+  my $found = $readable;
+  if (select($found, undef, undef, undef) < 0) {
+    next if $!{EINTR};
+    die "nixfleet spawner: select: $!\n";
+  }
+  if (vec($found, fileno $wake_r, 1)) {
+    1 while sysread $wake_r, my $drained, 4096;
+    reap();
+  }
+  for my $id (keys %commands) {
+    my $command = $commands{$id} or next;
+    read_exec_status($id) if $command->{exec_status} && vec($found, fileno $command->{exec_status}, 1);
+    $command = $commands{$id} or next;
+    read_output($id) if $command->{output} && vec($found, fileno $command->{output}, 1);
+  }
+  read_requests() if vec($found, fileno STDIN, 1);
+}
