@@ -24,7 +24,7 @@ nonblocking($wake_r);
 nonblocking($wake_w);
 $SIG{CHLD} = sub { syswrite $wake_w, 'x' };
 
-my %commands;    # id -> { pid, gate, output, exec_status, exited, output_closed }
+my %commands;    # id -> { pid, gate, output, exec_status, exited, failed }
 my %by_pid;      # pid -> id
 my $requests = '';
 
@@ -80,6 +80,7 @@ sub start {
     POSIX::dup2(fileno $out_w, 2);
     if (chdir $cwd) {
       %ENV = (%ENV, @$env);
+      no warnings 'exec';    # the failure goes back on the status pipe, not into the output
       exec { $file } $file, @$args;
     }
     syswrite $status_w, errno_name($! + 0);
