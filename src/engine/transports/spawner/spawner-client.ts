@@ -16,8 +16,9 @@ const NODE_ENTRY = import.meta.url.endsWith('.ts')
   : new URL('./spawner-process.js', import.meta.url);
 
 /**
- * One spawner per core, at most two: each spends most of its time forking, which one core does
- * one at a time; a third gained nothing on two cores and costs memory (bench/apply.bench.mjs).
+ * One spawner per core, at most two: a Node spawner spends most of its time forking, which one
+ * core does one at a time; a third gained nothing on two cores and costs memory. For the Perl
+ * spawner one and two measured alike, so the pool is the same for both (CORE-002).
  */
 const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
 
