@@ -1,5 +1,6 @@
 // The `nixfleet` entry point: global flags, dispatch to one module per command, and the only
 // place that turns errors into messages and exit codes (CORE-002).
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
 import { ConfigErrors, formatConfigError } from '../errors/config-error.js';
@@ -94,7 +95,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
 async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
   const name = argv.find((a) => !a.startsWith('-') && !isValueOfGlobalFlag(argv, a));
   if (argv.includes('--version') || argv.includes('-V')) {
-    io.stdout.write(`${await packageVersion()}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return EXIT.OK;
   }
   if (name === 'help') {
@@ -221,8 +222,7 @@ function reportError(error: unknown, io: CliIO): number {
   return EXIT.FAILED;
 }
 
-async function packageVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }

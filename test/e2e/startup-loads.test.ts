@@ -130,11 +130,12 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
 });
 
 describe("Node's own modules a read-only command loads", { timeout: 120_000 }, () => {
-  it('validate, list and plan load neither node:crypto nor node:fs/promises', async () => {
-    // The registry's hash is computed only when read, the fleet file is read with readFileSync,
-    // and no built-in comes through an ES module facade (on Node 24 node:fs's loads fs/promises).
+  it('validate, list, plan and --version load neither node:crypto nor node:fs/promises', async () => {
+    // The registry's hash is computed only when read, the fleet file and package.json are read
+    // with readFileSync, and no built-in comes through an ES module facade (on Node 24 node:fs's
+    // loads fs/promises).
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
-    for (const args of [['validate'], ['list'], ['plan', 'greet']]) {
+    for (const args of [['validate'], ['list'], ['plan', 'greet'], ['--version']]) {
       const builtins = await builtinsLoadedBy(dir, args);
       expect(builtins, args[0]).toContain('fs');
       expect(builtins, args[0]).not.toContain('crypto');
