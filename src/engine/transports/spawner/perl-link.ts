@@ -3,6 +3,7 @@
 // frames on the spawner's stdin and stdout.
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
+import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -135,15 +136,19 @@ export function findPerl(): string | null {
  */
 export function startPerlLink(perlPath: string, script: string): SpawnerLink {
   const child = spawn(perlPath, [script], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
-  const { stdin, stdout } = child as typeof child & { stdin: NodeJS.WritableStream; stdout: NodeJS.ReadableStream };
-  const handles = [child, stdin, stdout] as unknown as { ref(): void; unref(): void }[];
+  // Piped stdio is a socket, which can be kept from holding the event loop like the process.
+  const stdin = child.stdin as Socket;
+  const stdout = child.stdout as Socket;
   stdin.on('error', () => {});
   return {
     pid: child.pid,
     send: (request) => stdin.write(encodeRequest(request)),
-    connected: () => child.stdin?.writable === true,
+    connected: () => stdin.writable,
     hold: (held) => {
-      for (const handle of handles) held ? handle.ref() : handle.unref();
+      for (const handle of [child, stdin, stdout]) {
+        if (held) handle.ref();
+        else handle.unref();
+      }
     },
     onReply: (listener) => stdout.on('data', replyReader(listener)),
     onGone: (listener) => {

@@ -1,5 +1,6 @@
-// The messages between nixfleet and its spawner process (see CORE-001, "The spawner process").
-// Requests go down an IPC channel; replies come back on it in the order they happened.
+// The messages between nixfleet and its spawner processes (see CORE-001, "The spawner process").
+// Requests go down the spawner's channel (Node's IPC channel, or the Perl spawner's stdin as frames,
+// perl-link.ts); replies come back in the order they happened.
 
 /** nixfleet → spawner */
 export type SpawnerRequest =
@@ -26,7 +27,7 @@ export type SpawnerReply =
   | { readonly t: 'failed'; readonly id: number; readonly code?: string; readonly message: string }
   | { readonly t: 'out'; readonly id: number; readonly chunk: string }
   | { readonly t: 'exit'; readonly id: number; readonly code: number | null; readonly signal: string | null }
-  /** Both output pipes reached end-of-file. */
+  /** The command's output reached end-of-file (both of its pipes, or the Perl spawner's one). */
   | { readonly t: 'end'; readonly id: number };
 
 /**
