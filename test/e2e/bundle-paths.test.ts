@@ -3,7 +3,7 @@
 // bundled code computes from import.meta.url must name a file that is there. Read from the
 // bundle's own text, so a new such path is checked as soon as it is bundled.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -44,5 +44,28 @@ describe('the paths the bundle computes from import.meta.url', () => {
       ]),
     );
     for (const [path, name] of found) expect(existsSync(join(ROOT, path)), `${path}, computed in ${name}`).toBe(true);
+  });
+});
+
+describe('the bundle build', () => {
+  it("removes what a build stopped midway left in dist/ (its process gone), and never a running build's", () => {
+    const gone = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    const stale = join(ROOT, `dist/bundle.${gone}`);
+    const running = join(ROOT, `dist/bundle.${process.pid}`);
+    for (const dir of [stale, running]) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'main.js'), '// half a bundle\n');
+    }
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs')], { cwd: ROOT });
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(running)).toBe(true);
+      expect(existsSync(join(BUNDLE, 'main.js'))).toBe(true);
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
+      rmSync(running, { recursive: true, force: true });
+    }
   });
 });
