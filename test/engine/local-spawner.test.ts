@@ -62,13 +62,12 @@ pipelines:
     // Only what the run needs: node for the CLI, sh and cat for the commands.
     const bin = join(dir, 'bin');
     mkdirSync(bin);
-    for (const [name, target] of [
+    const links: [string, string][] = [
       ['node', process.execPath],
       ['sh', '/bin/sh'],
       ['cat', '/bin/cat'],
-    ]) {
-      symlinkSync(target as string, join(bin, name as string));
-    }
+    ];
+    for (const [name, target] of links) symlinkSync(target, join(bin, name));
     const result = await runCli(dir, ['apply', 'default', '--json'], { env: { PATH: bin } });
     expect(result.exitCode, result.stderr).toBe(1);
     const report = JSON.parse(result.stdout) as { hosts: Record<string, { status: string; error: string | null }[]> };
