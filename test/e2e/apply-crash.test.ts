@@ -91,6 +91,14 @@ describe('a lifeline killed while nixfleet runs', () => {
     );
     const pids = PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
     expect(pids.filter(isRunning)).toEqual(pids);
+    // It holds the list from its start, in its environment: nothing written after the spawn,
+    // which a nixfleet killed at once would never have written.
+    const [replacement] = childrenMatching(apply.pid!, 'held[$2]').filter((pid) => pid !== first);
+    const environment = readFileSync(`/proc/${replacement}/environ`, 'utf8').split('\0');
+    const list = environment.find((entry) => entry.startsWith('NIXFLEET_HELD='))?.slice('NIXFLEET_HELD='.length);
+    for (const shell of ['shell-h1', 'shell-h2']) {
+      expect(list?.split(' ')).toContain(`g${readFileSync(join(dir, shell), 'utf8').trim()}`);
+    }
     apply.kill('SIGKILL');
     await apply;
     await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the run’s processes to end', 30_000);

@@ -16,7 +16,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * few hundred ssh hosts held it burned seconds of a core per run (CORE-011, "The local lifeline").
  */
 const LIFELINE_SCRIPT = `trap '' HUP INT TERM PIPE
-awk '$1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in held) print id }' | {
+awk 'BEGIN { n = split(ENVIRON["NIXFLEET_HELD"], ids, " "); for (i = 1; i <= n; i++) held[ids[i]] = 1 }
+$1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in held) print id }' | {
   tags=
   while read -r id; do
     case $id in
@@ -50,11 +51,22 @@ const held = new Set<string>();
 let replacements = 0;
 const MAX_REPLACEMENTS = 10;
 
-function startLifeline(): ChildProcess {
+/**
+ * The list a lifeline starts with travels in its environment, so it holds it from its first
+ * instruction: written on its pipe after the spawn, it would be lost if nixfleet died in between.
+ * Up to this size (an environment string may be 128 KiB); a longer one goes down the pipe.
+ */
+const MAX_LIST_IN_ENVIRONMENT = 100_000;
+
+function startLifeline(ids: readonly string[]): ChildProcess {
+  const list = ids.join(' ');
+  const inEnvironment = list.length <= MAX_LIST_IN_ENVIRONMENT;
   const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
+    env: { ...process.env, NIXFLEET_HELD: inEnvironment ? list : '' },
   });
+  if (!inEnvironment) child.stdin?.write(ids.map((id) => `+ ${id}\n`).join(''));
   // Neither the process nor its pipe may keep nixfleet's event loop alive.
   child.unref();
   child.stdin?.on('error', () => {});
@@ -94,8 +106,7 @@ function send(op: '+' | '-', ids: readonly string[]): void {
 /** A new lifeline, if anything is held, told the whole list (which holds what was just added). */
 function startWithList(): void {
   if (held.size === 0) return;
-  lifeline = startLifeline();
-  lifeline.stdin?.write([...held].map((id) => `+ ${id}\n`).join(''));
+  lifeline = startLifeline([...held]);
 }
 
 /** `t<tag>` for a tag the lifeline can hold (hexadecimal, as nixfleet makes them). */
