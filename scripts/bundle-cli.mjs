@@ -31,26 +31,14 @@ import { copyFileSync, readdirSync, readFileSync, renameSync, rmSync, writeFileS
 import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { removeStaleBundles } from './stale-bundles.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const target = resolve(root, 'dist/bundle');
 // Built beside it and then swapped in, so that a CLI starting meanwhile finds the whole old
 // bundle, the whole new one, or none (then bin/nixfleet.js runs dist/cli/), never half of one.
 const outdir = `${target}.${process.pid}`;
-// What a build that was stopped midway left behind (its process is gone) would otherwise ship
-// with the package: dist/ is in package.json's files.
-for (const name of readdirSync(resolve(root, 'dist'))) {
-  const pid = Number(/^bundle\.(\d+)$/.exec(name)?.[1]);
-  if (pid && !isRunning(pid)) rmSync(resolve(root, 'dist', name), { recursive: true, force: true });
-}
-function isRunning(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
+removeStaleBundles(resolve(root, 'dist'));
 const fromRoot = (path) => relative(root, path).split('\\').join('/');
 const commands = readdirSync(resolve(root, 'src/cli/commands'))
   .filter((name) => name.endsWith('.ts'))
