@@ -37,9 +37,9 @@ export async function dataDirFor(ctx: CommandContext): Promise<string> {
   const override = dataDirOverride(ctx);
   if (override !== undefined) return override;
   const file = fleetFilePath(ctx);
-  const configured = await settingOf(file, 'dataDir');
-  if (configured === undefined && !(await readable(file))) return resolve(ctx.io.cwd, DEFAULTS.dataDir);
-  return resolve(dirname(file), configured ?? DEFAULTS.dataDir);
+  const text = fleetText(file);
+  if (text === undefined) return resolve(ctx.io.cwd, DEFAULTS.dataDir);
+  return resolve(dirname(file), (await settingIn(text, 'dataDir')) ?? DEFAULTS.dataDir);
 }
 
 /**
@@ -55,7 +55,8 @@ export async function storeFor(ctx: CommandContext): Promise<{ store?: string }>
   }
   if (given === undefined) {
     where = `settings.store in ${fleetFilePath(ctx)}`;
-    given = await settingOf(fleetFilePath(ctx), 'store');
+    const text = fleetText(fleetFilePath(ctx));
+    given = text === undefined ? undefined : await settingIn(text, 'store');
   }
   if (given === undefined) return {};
   if (!isPostgresUrl(given)) {
@@ -66,29 +67,23 @@ export async function storeFor(ctx: CommandContext): Promise<{ store?: string }>
   return { store: given };
 }
 
-/** A string setting of the fleet file, or undefined (no file, not YAML, not set, empty). */
-async function settingOf(file: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
-  let text: string;
+/** The fleet file's text, or undefined when it cannot be read. */
+function fleetText(file: string): string | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+/** A string setting of the fleet file's text, or undefined (not YAML, not set, empty). */
+async function settingIn(text: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
   // YAML can spell a key without its own letters only with a backslash escape in a quoted
   // scalar: a file with neither cannot set it, and is not parsed (loading yaml would be a good
   // part of the start of `runs` or `show`; see CORE-005, start-up).
   if (!text.includes(key) && !text.includes('\\')) return undefined;
   const { parsedSetting } = await import('./fleet-setting.js');
   return parsedSetting(text, key);
-}
-
-async function readable(file: string): Promise<boolean> {
-  try {
-    readFileSync(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
