@@ -7,6 +7,8 @@
 //               perl on PATH it uses the Perl spawner, CORE-001; run with a PATH without perl to
 //               measure the Node one)
 // Rounds alternate so load from the rest of the machine hits every contender alike.
+// Beside the wall time, the CPU each contender's processes used per command (Linux, /proc): on a
+// machine with fewer cores than commands at once, that is what the wall time is made of.
 // Run: npx tsc -p tsconfig.build.json && node bench/apply.bench.mjs
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { buildPlan } from '../dist/engine/plan.js';
 import { startRun } from '../dist/engine/run.js';
 import { findPerl } from '../dist/engine/transports/spawner/perl-link.js';
 import { openJournal } from '../dist/store/journal.js';
+import { childrenCpu, processCpu } from './support/process-cpu.mjs';
 
 const HOSTS = 300;
 const STAGES = 3;
@@ -36,17 +39,34 @@ async function benchNixfleet(root) {
   writeFileSync(join(dir, 'fleet.yaml'), fleetYaml());
   const registry = await loadRegistry(join(dir, 'fleet.yaml'));
   const plan = buildPlan(registry, 'bench', undefined);
+  const before = { own: process.cpuUsage(), children: childrenCpu() };
   const started = performance.now();
   const journal = openJournal(registry.settings.dataDir);
   const run = await startRun(plan, { journal, actor: 'bench', concurrency: CONCURRENCY });
   const outcome = await run.done;
   const ms = performance.now() - started;
+  // nixfleet's children: the spawners (their own CPU, and their commands' once reaped) and the
+  // lifeline. They outlive a run, so only what they used during it counts.
+  const own = process.cpuUsage(before.own);
+  const cpu = { nixfleet: (own.user + own.system) / 1000, spawners: 0, commands: 0 };
+  for (const [pid, now] of childrenCpu()) {
+    const then = before.children.get(pid) ?? { self: 0, reaped: 0 };
+    cpu.spawners += now.self - then.self;
+    cpu.commands += now.reaped - then.reaped;
+  }
   const succeeded = journal.listCommands({ runId: run.runId, limit: COMMANDS }).filter((c) => c.status === 'SUCCESS');
   journal.close();
   if (outcome.status !== 'COMPLETE' || succeeded.length !== COMMANDS) {
     throw new Error(`bench run ended ${outcome.status} with ${succeeded.length}/${COMMANDS} SUCCESS`);
   }
-  return ms;
+  return { ms, cpu };
+}
+
+/** CPU of the children this process reaped while `run` ran (fields 16-17 of /proc/self/stat). */
+async function reapedCpu(run) {
+  const before = processCpu(process.pid).reaped;
+  const ms = await run();
+  return { ms, cpu: { all: processCpu(process.pid).reaped - before } };
 }
 
 function benchXargs() {
@@ -61,6 +81,13 @@ function benchXargs() {
 }
 
 async function benchNodeSpawn() {
+  const own = process.cpuUsage();
+  const { ms, cpu } = await reapedCpu(nodeSpawnLoop);
+  const used = process.cpuUsage(own);
+  return { ms, cpu: { loop: (used.user + used.system) / 1000, commands: cpu.all } };
+}
+
+async function nodeSpawnLoop() {
   const started = performance.now();
   let next = 0;
   const worker = async () => {
@@ -81,7 +108,7 @@ const root = mkdtempSync(join(tmpdir(), 'nixfleet-apply-bench-'));
 const results = { nixfleet: [], xargs: [], node: [] };
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    results.xargs.push(await benchXargs());
+    results.xargs.push(await reapedCpu(benchXargs));
     results.nixfleet.push(await benchNixfleet(root));
     results.node.push(await benchNodeSpawn());
   }
@@ -100,13 +127,30 @@ for (const [name, label] of [
   ['xargs', 'xargs -P 50 sh -c true'],
   ['node', 'node spawn, no journal'],
 ]) {
-  console.log(`${label.padEnd(30)}${fmt(median(results[name])).padEnd(10)}${results[name].map(fmt).join(' ')}`);
+  const walls = results[name].map((result) => result.ms);
+  console.log(`${label.padEnd(30)}${fmt(median(walls)).padEnd(10)}${walls.map(fmt).join(' ')}`);
 }
-const ratio = median(results.nixfleet) / median(results.xargs);
+console.log('CPU per command, median of the rounds (ms)');
+for (const [name, label] of [
+  ['nixfleet', 'nixfleet'],
+  ['xargs', 'xargs'],
+  ['node', 'node spawn'],
+]) {
+  const parts = Object.keys(results[name][0].cpu).map((part) => [
+    part,
+    median(results[name].map((result) => result.cpu[part])) / COMMANDS,
+  ]);
+  const total = median(results[name].map((result) => Object.values(result.cpu).reduce((a, b) => a + b, 0))) / COMMANDS;
+  console.log(
+    `${label.padEnd(30)}${total.toFixed(2).padEnd(10)}${parts.map(([part, perCommand]) => `${part} ${perCommand.toFixed(2)}`).join(', ')}`,
+  );
+}
+const wall = (name) => median(results[name].map((result) => result.ms));
+const ratio = wall('nixfleet') / wall('xargs');
 console.log(`ratio nixfleet / xargs:        ${ratio.toFixed(2)} (target <= 1.30)`);
 console.log(
-  `ratio nixfleet / node spawn:   ${(median(results.nixfleet) / median(results.node)).toFixed(2)} (nixfleet, journaled, against a bare Node spawn loop)`,
+  `ratio nixfleet / node spawn:   ${(wall('nixfleet') / wall('node')).toFixed(2)} (nixfleet, journaled, against a bare Node spawn loop)`,
 );
 console.log(
-  `ratio node spawn / xargs:      ${(median(results.node) / median(results.xargs)).toFixed(2)} (Node's own process spawning)`,
+  `ratio node spawn / xargs:      ${(wall('node') / wall('xargs')).toFixed(2)} (Node's own process spawning)`,
 );

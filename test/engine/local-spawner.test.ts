@@ -3,11 +3,12 @@
 // and is replaced by the next command. Perl's where perl is on PATH, Node's where it is not.
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { isProcessGroupAlive } from '../../src/domain/process-group.js';
 import { createLocalTransport } from '../../src/engine/transports/local.js';
 import { spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { BIN, makeTempDir, runCli } from '../support/cli.js';
 import { waitFor, waitForFile } from './support/wait-for.js';
 
 /** Parent pid and session id of a process, from /proc/<pid>/stat (fields 4 and 6). */
@@ -78,6 +79,54 @@ pipelines:
     }
     const logs = await runCli(dir, ['logs', 'r1', '--host', 'b'], { env: { PATH: bin } });
     expect(logs.stdout).toContain('out b\nerr');
+  });
+
+  // Both spawners: Perl's where perl is on PATH, Node's where it is not.
+  it.each([
+    ['Perl', ['perl']],
+    ['Node', []],
+  ])("the %s spawner starts each command with no signal ignored or blocked and only its own op's variables", async (_name, extra) => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  a: {}
+  b: {}
+  c: {}
+  d: {}
+ops:
+  first:
+    run: 'echo "$FIRST_OF" > first-{{ host.name }}'
+    env: { FIRST_OF: "{{ host.name }}" }
+  second:
+    run: 'echo "\${FIRST_OF-unset}" > second-{{ host.name }}; exec cat /proc/self/status > status-{{ host.name }}'
+pipelines:
+  default: { ops: [first, second] }
+`,
+    });
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    for (const name of ['node', 'sh', 'cat', ...extra]) {
+      symlinkSync(name === 'node' ? process.execPath : `/usr/bin/${name}`, join(bin, name));
+    }
+    // nixfleet itself started with SIGINT, SIGHUP and SIGQUIT ignored, as `nohup` or a
+    // non-interactive shell's background job would start it.
+    const result = await execa('sh', ['-c', `trap '' INT HUP QUIT; exec node ${BIN} apply default --json`], {
+      cwd: dir,
+      reject: false,
+      env: { CI: 'true', PATH: bin },
+      extendEnv: false,
+      timeout: 60_000,
+    });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    for (const host of ['a', 'b', 'c', 'd']) {
+      expect(readFileSync(join(dir, `first-${host}`), 'utf8')).toBe(`${host}\n`);
+      expect(readFileSync(join(dir, `second-${host}`), 'utf8')).toBe('unset\n');
+      // The command's own process, as the shell left it: exec'd, not forked (a shell blocks every
+      // signal while it forks).
+      const status = readFileSync(join(dir, `status-${host}`), 'utf8');
+      expect(status).toMatch(/^SigIgn:\s+0+$/m);
+      expect(status).toMatch(/^SigBlk:\s+0+$/m);
+    }
   });
 
   it('a spawner that dies stops the commands it carried with a transport error; the next command starts a new one', async () => {
