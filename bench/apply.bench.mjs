@@ -19,7 +19,7 @@ import { buildPlan } from '../dist/engine/plan.js';
 import { startRun } from '../dist/engine/run.js';
 import { findPerl } from '../dist/engine/transports/spawner/perl-link.js';
 import { openJournal } from '../dist/store/journal.js';
-import { childrenCpu, processCpu } from './support/process-cpu.mjs';
+import { descendantsCpu, processCpu } from './support/process-cpu.mjs';
 
 const HOSTS = 300;
 const STAGES = 3;
@@ -39,20 +39,21 @@ async function benchNixfleet(root) {
   writeFileSync(join(dir, 'fleet.yaml'), fleetYaml());
   const registry = await loadRegistry(join(dir, 'fleet.yaml'));
   const plan = buildPlan(registry, 'bench', undefined);
-  const before = { own: process.cpuUsage(), children: childrenCpu() };
+  const before = { own: process.cpuUsage(), descendants: descendantsCpu() };
   const started = performance.now();
   const journal = openJournal(registry.settings.dataDir);
   const run = await startRun(plan, { journal, actor: 'bench', concurrency: CONCURRENCY });
   const outcome = await run.done;
   const ms = performance.now() - started;
-  // nixfleet's children: the spawners (their own CPU, and their commands' once reaped) and the
-  // lifeline. They outlive a run, so only what they used during it counts.
+  // nixfleet's other processes, by program name: the spawners (their own CPU, and their
+  // commands' once reaped) and the lifeline (a shell and its awk). They outlive a run, so only
+  // what they used during it counts.
   const own = process.cpuUsage(before.own);
-  const cpu = { nixfleet: (own.user + own.system) / 1000, spawners: 0, commands: 0 };
-  for (const [pid, now] of childrenCpu()) {
-    const then = before.children.get(pid) ?? { self: 0, reaped: 0 };
-    cpu.spawners += now.self - then.self;
-    cpu.commands += now.reaped - then.reaped;
+  const cpu = { nixfleet: (own.user + own.system) / 1000, commands: 0 };
+  for (const [pid, now] of descendantsCpu()) {
+    const then = before.descendants.get(pid) ?? { self: 0, reaped: 0 };
+    cpu[now.name] = (cpu[now.name] ?? 0) + now.self - then.self;
+    if (now.name === 'perl' || now.name === 'node') cpu.commands += now.reaped - then.reaped;
   }
   const succeeded = journal.listCommands({ runId: run.runId, limit: COMMANDS }).filter((c) => c.status === 'SUCCESS');
   journal.close();
@@ -136,9 +137,9 @@ for (const [name, label] of [
   ['xargs', 'xargs'],
   ['node', 'node spawn'],
 ]) {
-  const parts = Object.keys(results[name][0].cpu).map((part) => [
+  const parts = [...new Set(results[name].flatMap((result) => Object.keys(result.cpu)))].map((part) => [
     part,
-    median(results[name].map((result) => result.cpu[part])) / COMMANDS,
+    median(results[name].map((result) => result.cpu[part] ?? 0)) / COMMANDS,
   ]);
   const total = median(results[name].map((result) => Object.values(result.cpu).reduce((a, b) => a + b, 0))) / COMMANDS;
   console.log(

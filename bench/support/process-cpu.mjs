@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10;
 
-/** { self, reaped } in ms for `pid` (fields 14-17 of /proc/PID/stat), or undefined if it is gone. */
+/** { name, self, reaped, ppid } (self and reaped in ms) for `pid` (fields 14-17 of /proc/PID/stat), or undefined if it is gone. */
 export function processCpu(pid) {
   let stat;
   try {
@@ -14,16 +14,21 @@ export function processCpu(pid) {
   }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = (i) => Number(fields[i]) * TICK_MS;
-  return { self: ticks(11) + ticks(12), reaped: ticks(13) + ticks(14), ppid: Number(fields[1]) };
+  const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+  return { name, self: ticks(11) + ticks(12), reaped: ticks(13) + ticks(14), ppid: Number(fields[1]) };
 }
 
-/** The live children of this process, with their CPU so far, by pid. */
-export function childrenCpu() {
-  const children = new Map();
+/** This process's live descendants, with their CPU so far, by pid. */
+export function descendantsCpu() {
+  const all = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cpu = processCpu(entry);
-    if (cpu?.ppid === process.pid) children.set(entry, cpu);
+    if (cpu) all.set(Number(entry), cpu);
   }
-  return children;
+  const isOurs = (pid) => {
+    for (let at = all.get(pid); at; at = all.get(at.ppid)) if (at.ppid === process.pid) return true;
+    return false;
+  };
+  return new Map([...all].filter(([pid]) => isOurs(pid)));
 }

@@ -99,8 +99,19 @@ function send(op: '+' | '-', ids: readonly string[]): void {
     if (op === '+') held.add(id);
     else held.delete(id);
   }
-  if (lifeline) lifeline.stdin?.write(ids.map((id) => `${op} ${id}\n`).join(''));
-  else startWithList();
+  const stdin = lifeline?.stdin;
+  if (!stdin) {
+    startWithList();
+    return;
+  }
+  // The lines of one run of callbacks go in one write. They are written when the microtasks run,
+  // before any later turn of the event loop: a command's `go` (sent to its spawner once the
+  // lifeline holds its group, CORE-011) goes out in a later turn, so never ahead of its hold.
+  if (stdin.writableCorked === 0) {
+    stdin.cork();
+    queueMicrotask(() => stdin.uncork());
+  }
+  stdin.write(ids.map((id) => `${op} ${id}\n`).join(''));
 }
 
 /** A new lifeline, if anything is held, told the whole list (which holds what was just added). */
