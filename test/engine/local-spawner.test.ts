@@ -85,7 +85,7 @@ pipelines:
   it.each([
     ['Perl', ['perl']],
     ['Node', []],
-  ])("the %s spawner starts each command with no signal ignored or blocked and only its own op's variables", async (_name, extra) => {
+  ])('the %s spawner: no signal ignored or blocked, no variables of another op', async (_name, extra) => {
     const dir = makeTempDir({
       'fleet.yaml': `version: 1
 hosts:
