@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { JournalError } from './journal-error.js';
+import { BUSY_TIMEOUT_MS, JournalError } from './journal-error.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type SqliteDatabase = BetterSqlite3.Database;
@@ -50,8 +50,6 @@ function withAddon(options: BetterSqlite3.Options = {}): BetterSqlite3.Options {
   return nativeBinding === undefined ? options : { ...options, nativeBinding };
 }
 
-export const BUSY_TIMEOUT_MS = 5000;
-
 export function openDatabase(dbPath: string, options: { readonly?: boolean } = {}): SqliteDatabase {
   const db = new Database(
     dbPath,
@@ -65,7 +63,7 @@ export function openDatabase(dbPath: string, options: { readonly?: boolean } = {
     }
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     refuseForeign(db, dbPath);
-    db.pragma('journal_mode = WAL');
+    useWal(db);
     db.pragma('synchronous = NORMAL');
     migrate(db, dbPath);
     return db;
@@ -74,6 +72,27 @@ export function openDatabase(dbPath: string, options: { readonly?: boolean } = {
     throw error;
   }
 }
+
+/**
+ * Switches the database to WAL (a no-op once it is). Processes that open a database still in
+ * rollback mode at the same moment (a new data directory) can each hold the read lock the other
+ * must wait out; SQLite then answers one of them BUSY at once, without waiting, so the switch is
+ * tried again, for as long as the busy timeout (CORE-003).
+ */
+function useWal(db: SqliteDatabase): void {
+  const giveUpAt = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() >= giveUpAt) throw error;
+      Atomics.wait(PAUSE, 0, 0, 10 + Math.random() * 40);
+    }
+  }
+}
+/** What `useWal` waits on between tries: nothing ever wakes it, so each wait lasts its timeout. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 function migrate(db: SqliteDatabase, dbPath: string): void {
   if (userVersion(db) === SCHEMA_VERSION) return;

@@ -9,12 +9,16 @@ import { dirname } from 'node:path';
  * `write`: the disk refused a write while working (full, read-only, I/O error); work in progress
  * was stopped. `replaced`: the database or its WAL file changed under this process; it stops
  * rather than fork history. `taken`: another nixfleet ended a run this process was still running,
- * having judged this one gone (CORE-012: a lease that lapsed); the run stops at once.
+ * having judged this one gone (CORE-012: a lease that lapsed); the run stops at once. `busy`:
+ * another process held the database locked for longer than the busy timeout.
  */
-export type JournalErrorKind = 'unusable' | 'write' | 'replaced' | 'taken';
+export type JournalErrorKind = 'unusable' | 'write' | 'replaced' | 'taken' | 'busy';
 
 /** When the failure happened: while opening, everything makes the journal unusable. */
 export type JournalPhase = 'open' | 'use';
+
+/** How long a process waits for another's lock on the SQLite journal before giving up (CORE-003). */
+export const BUSY_TIMEOUT_MS = 5000;
 
 export class JournalError extends Error {
   readonly kind: JournalErrorKind;
@@ -124,6 +128,14 @@ function sqliteError(
       directory,
       `${directory} is a directory, not a journal file`,
       `move it away, ${ELSEWHERE}`,
+    );
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new JournalError(
+      'busy',
+      dbPath,
+      `${dbPath} is locked by another process (still locked after ${BUSY_TIMEOUT_MS / 1000} s)`,
+      'run again once that process is done with it (another nixfleet, or a program such as sqlite3 with a transaction open)',
     );
   }
   if (code === 'SQLITE_NOTADB') {

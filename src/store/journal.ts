@@ -40,7 +40,8 @@ export interface JournalOptions {
   readonly leaseMs?: number;
   /**
    * For commands that only read (`runs`, `show`, `logs`): when the database cannot be opened in
-   * place because its disk is full or read-only, read an in-memory copy instead (see CORE-003).
+   * place because its disk is full or read-only, or another process keeps it locked, read it
+   * read-only or an in-memory copy instead (see CORE-003).
    */
   readonly readOnly?: boolean;
 }
@@ -69,10 +70,11 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
       return { db: openDatabase(paths.dbPath) };
     });
   } catch (error) {
-    // Only a disk that refuses writes is worked around, and only for reading: a damaged or
-    // foreign database is reported as it is.
+    // Only a disk that refuses writes, or a lock another process holds too long, is worked around,
+    // and only for reading: a damaged or foreign database is reported as it is.
     const refused = journalErrorOf(error, paths, 'use');
-    if (options.readOnly === true && refused?.kind === 'write' && existsSync(paths.dbPath)) {
+    const readable = refused?.kind === 'write' || refused?.kind === 'busy';
+    if (options.readOnly === true && readable && existsSync(paths.dbPath)) {
       const readOnly = openReadOnly(paths, options, refused.message);
       if (readOnly !== undefined) return readOnly;
     }
@@ -81,9 +83,10 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
 }
 
 /**
- * For commands that only read, on a disk that refuses writes: first a read-only connection, which
- * sees everything (including the -wal) when the -shm already exists; else an in-memory copy of the
- * database file. Neither runs orphan recovery on the file (see CORE-003).
+ * For commands that only read, on a disk that refuses writes or a journal another process keeps
+ * locked: first a read-only connection, which sees everything (including the -wal) when the -shm
+ * already exists; else an in-memory copy of the database file. Neither runs orphan recovery on
+ * the file (see CORE-003).
  */
 function openReadOnly(paths: JournalPaths, options: JournalOptions, problem: string): Journal | undefined {
   try {
