@@ -71,6 +71,8 @@ function hintFor(context: UnsafeContext, ref: TemplateRef): string {
       return `write it outside the quotes (its value is quoted for you and stays one word: \`echo {{ ${refName(ref)} }}\`), or ${viaEnv}`;
     case 'inside backquotes':
       return `use \`$(...)\` instead of backquotes, or ${viaEnv}`;
+    case "after a `$'...'` string holding `\\'`, which shells read differently":
+      return `write that quote as \`'\\''\` in plain single quotes (\`'it'\\''s'\`), which every shell reads alike, or ${viaEnv}`;
     default:
       return viaEnv;
   }

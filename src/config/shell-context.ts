@@ -6,8 +6,12 @@
 //
 // The scan follows POSIX sh lexing closely enough to tell a bare word from every quoting context:
 // quotes, backslashes, `$'...'`, backquotes, `$(...)`, `${...}`, `$((...))`, comments and
-// here-documents. When it cannot be sure (e.g. `case` patterns inside `$(...)`) it errs towards
-// a quoting context, so a mistake refuses a placeholder rather than letting one through.
+// here-documents. A line continuation (`\` and a newline) is removed as the shell removes it, so
+// it can neither hide the `#` of a comment nor split a `<<`. When it cannot be sure (e.g. `case`
+// patterns inside `$(...)`) it errs towards a quoting context, so a mistake refuses a placeholder
+// rather than letting one through. Where shells disagree it refuses what any of them would run:
+// dash has no `$'...'` and reads `$'it\'s'` as `$` and a plain `'it\'`, so after a `$'...'`
+// holding `\'` the two readings no longer agree on what is quoted.
 
 /** One placeholder in the command text: its offset and length as written. */
 export interface PlaceholderSpan {
@@ -27,7 +31,10 @@ export type UnsafeContext =
   | 'in a here-document delimiter'
   | 'inside a comment'
   | 'right after a backslash'
-  | 'right after `$`';
+  | 'right after `$`'
+  | "after a `$'...'` string holding `\\'`, which shells read differently";
+
+const AFTER_ANSI_ESCAPED_QUOTE: UnsafeContext = "after a `$'...'` string holding `\\'`, which shells read differently";
 
 type FrameKind = 'top' | 'cmdsub' | 'dq' | 'sq' | 'ansi' | 'bq' | 'param' | 'arith';
 
@@ -61,9 +68,18 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
     for (const offset of lengths.keys()) if (offset >= from && offset < to) flag(offset, why);
   };
   const stack: Frame[] = [{ kind: 'top', depth: 0 }];
-  const pendingHeredocs: { delimiter: string; stripTabs: boolean }[] = [];
+  const pendingHeredocs: { delimiter: string; stripTabs: boolean; quoted: boolean }[] = [];
   let wordStart = true;
   let i = 0;
+  /** Where the first `\'` inside `$'...'` stands: from there on, shells disagree on the quoting. */
+  let ambiguousFrom: number | undefined;
+
+  /** Past the line continuations at `j`: where unquoted or in "...", the shell reads on from there. */
+  const skipContinuations = (j: number) => {
+    let at = j;
+    while (text[at] === '\\' && text[at + 1] === '\n') at += 2;
+    return at;
+  };
 
   // A backslash quotes the next character: in front of a placeholder it would quote the
   // value's opening quote instead.
@@ -74,34 +90,37 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
     } else i += 2;
   };
   const dollar = (frame: Frame) => {
-    if (lengths.has(i + 1)) {
-      flag(i + 1, 'right after `$`');
-      i += 1;
-    } else if (text.startsWith('$((', i)) {
+    const next = skipContinuations(i + 1);
+    if (lengths.has(next)) {
+      flag(next, 'right after `$`');
+      i = next;
+    } else if (text[next] === '(' && text[skipContinuations(next + 1)] === '(') {
       stack.push({ kind: 'arith', depth: 0 });
-      i += 3;
-    } else if (text.startsWith('$(', i)) {
+      i = skipContinuations(next + 1) + 1;
+    } else if (text[next] === '(') {
       stack.push({ kind: 'cmdsub', depth: 0 });
-      i += 2;
-    } else if (text.startsWith('${', i)) {
+      i = next + 1;
+    } else if (text[next] === '{') {
       stack.push({ kind: 'param', depth: 0 });
-      i += 2;
-    } else if (text.startsWith("$'", i) && frame.kind !== 'dq') {
+      i = next + 1;
+    } else if (text[next] === "'" && frame.kind !== 'dq') {
       stack.push({ kind: 'ansi', depth: 0 });
-      i += 2;
+      i = next + 1;
     } else i += 1;
   };
-  const heredocOperator = () => {
-    let j = i + 2;
+  // `i` is at the first `<`, `second` at the other.
+  const heredocOperator = (second: number) => {
+    let j = skipContinuations(second + 1);
     if (text[j] === '<') {
       i = j + 1; // `<<<` is a here-string: its word is an ordinary word
       return;
     }
     const stripTabs = text[j] === '-';
-    if (stripTabs) j++;
-    while (text[j] === ' ' || text[j] === '\t') j++;
+    if (stripTabs) j = skipContinuations(j + 1);
+    for (j = skipContinuations(j); text[j] === ' ' || text[j] === '\t'; j = skipContinuations(j + 1));
     const from = j;
     let delimiter = '';
+    let quoted = false;
     while (j < text.length && !WORD_BREAK.test(text[j] as string)) {
       const placeholder = lengths.get(j);
       if (placeholder !== undefined) {
@@ -109,13 +128,17 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
         continue;
       }
       const c = text[j] as string;
-      if (c === "'" || c === '"') {
+      if (c === '\\' && text[j + 1] === '\n') {
+        j += 2;
+      } else if (c === "'" || c === '"') {
         const close = text.indexOf(c, j + 1);
         const end = close === -1 ? text.length : close;
         delimiter += text.slice(j + 1, end);
+        quoted = true;
         j = end + 1;
       } else if (c === '\\') {
         delimiter += text[j + 1] ?? '';
+        quoted = true;
         j += 2;
       } else {
         delimiter += c;
@@ -123,23 +146,28 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       }
     }
     flagRange(from, j, 'in a here-document delimiter');
-    pendingHeredocs.push({ delimiter, stripTabs });
+    pendingHeredocs.push({ delimiter, stripTabs, quoted });
     i = j;
   };
-  // After the newline that ends the line of a `<<` operator come the documents' bodies.
+  // After the newline that ends the line of a `<<` operator come the documents' bodies. In a
+  // document whose delimiter is not quoted, a line ending in `\` goes on on the next line, which
+  // therefore never ends the document (bash would end it where the joined line is the delimiter,
+  // dash not: reading on refuses what either would see as the document).
   const heredocBodies = () => {
     let pos = i + 1;
     for (const doc of pendingHeredocs) {
+      let continued = false;
       while (pos < text.length) {
         const newline = text.indexOf('\n', pos);
         const end = newline === -1 ? text.length : newline;
         const line = text.slice(pos, end);
         const next = newline === -1 ? text.length : newline + 1;
-        if ((doc.stripTabs ? line.replace(/^\t+/, '') : line) === doc.delimiter) {
+        if (!continued && (doc.stripTabs ? line.replace(/^\t+/, '') : line) === doc.delimiter) {
           pos = next;
           break;
         }
         flagRange(pos, end, 'inside a here-document');
+        continued = !doc.quoted && /(?:^|[^\\])(?:\\\\)*\\$/.test(line);
         pos = next;
       }
     }
@@ -163,8 +191,10 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       continue;
     }
     if (frame.kind === 'ansi' || frame.kind === 'bq') {
-      if (c === '\\') backslash();
-      else {
+      if (c === '\\') {
+        if (frame.kind === 'ansi' && text[i + 1] === "'") ambiguousFrom ??= i;
+        backslash();
+      } else {
         if (c === (frame.kind === 'ansi' ? "'" : '`')) stack.pop();
         i++;
       }
@@ -182,6 +212,10 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
     }
     // top, cmdsub, param, arith: unquoted text.
     const isCommand = frame.kind === 'top' || frame.kind === 'cmdsub';
+    if (c === '\\' && text[i + 1] === '\n') {
+      i += 2; // a line continuation: gone before the shell reads on, so whether a word starts is unchanged
+      continue;
+    }
     const startsWord = wordStart;
     wordStart = WORD_BREAK.test(c);
     if (c === '\\') {
@@ -200,8 +234,8 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       wordStart = true;
       continue;
     }
-    if (c === '<' && text[i + 1] === '<' && isCommand) {
-      heredocOperator();
+    if (c === '<' && text[skipContinuations(i + 1)] === '<' && isCommand) {
+      heredocOperator(skipContinuations(i + 1));
       continue;
     }
     if (c === '\n' && isCommand && pendingHeredocs.length > 0) {
@@ -227,5 +261,6 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
     }
     i++;
   }
+  if (ambiguousFrom !== undefined) flagRange(ambiguousFrom, text.length, AFTER_ANSI_ESCAPED_QUOTE);
   return found;
 }

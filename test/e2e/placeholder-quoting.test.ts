@@ -52,8 +52,20 @@ const QUOTED_OPS = `  in-double:
   in-precheck:
     precheck: test -n "{{ host.vars.double }}"
     run: "true"
+  after-ansi-quote:
+    run: printf '%s\\n' $'it\\'s' {{ host.vars.newline }}
+  continued-into-comment:
+    run: |
+      echo deploying \\
+      #--name={{ host.vars.newline }}
+  split-heredoc:
+    run: |
+      cat <\\
+      <EOF
+      value: {{ host.vars.subst }}
+      EOF
 pipelines:
-  quoted: { ops: [in-double, in-single, in-heredoc, in-backquotes, in-comment, in-precheck] }
+  quoted: { ops: [in-double, in-single, in-heredoc, in-backquotes, in-comment, in-precheck, after-ansi-quote, continued-into-comment, split-heredoc] }
 `;
 
 const bareOp = (cwd: string) => `  bare:
@@ -88,6 +100,14 @@ describe('placeholders inside quotes, here-documents and comments', () => {
       ['ops.in-backquotes.run', '{{ host.vars.backquote }}', 'inside backquotes', '$(...)'],
       ['ops.in-comment.run', '{{ host.vars.newline }}', 'inside a comment', '"$NIXFLEET_VAR_NEWLINE"'],
       ['ops.in-precheck.precheck', '{{ host.vars.double }}', 'inside double quotes', '"$NIXFLEET_VAR_DOUBLE"'],
+      [
+        'ops.after-ansi-quote.run',
+        '{{ host.vars.newline }}',
+        "after a `$'...'` string holding `\\'`, which shells read differently",
+        "`'\\''`",
+      ],
+      ['ops.continued-into-comment.run', '{{ host.vars.newline }}', 'inside a comment', '"$NIXFLEET_VAR_NEWLINE"'],
+      ['ops.split-heredoc.run', '{{ host.vars.subst }}', 'inside a here-document', '"$NIXFLEET_VAR_SUBST"'],
     ];
     expect(errors).toHaveLength(expected.length);
     for (const [index, [path, placeholder, context, fix]] of expected.entries()) {
