@@ -13,6 +13,11 @@ export type TerminalStream = NodeJS.WritableStream & { rows?: number; columns?: 
 
 /** Redraws per second: enough for a spinner and elapsed tenths, little CPU on a loaded machine. */
 const FRAME_INTERVAL_MS = 125;
+/**
+ * A status change is drawn at once, but never sooner than this after the last frame: a burst of
+ * them (thousands of hosts finishing a stage) becomes one frame, not one frame each (CORE-002).
+ */
+const MIN_FRAME_GAP_MS = 40;
 const HIDE_CURSOR = '\u001b[?25l';
 const SHOW_CURSOR = '\u001b[?25h';
 // Auto-wrap off while the frame is live: a line the width guess got wrong is clipped by the
@@ -26,14 +31,30 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
   let drawn = 0;
   let tick = 0;
   let timer: NodeJS.Timeout | undefined;
+  let soon: NodeJS.Timeout | undefined;
+  let lastFrameAt = 0;
   let live = false;
 
   const size = () => ({ rows: out.rows && out.rows > 2 ? out.rows : 24, columns: out.columns || 80 });
   const erase = () => (drawn > 0 ? `\r\u001b[${drawn}A${CLEAR_DOWN}` : `\r${CLEAR_DOWN}`);
   const draw = () => {
-    const lines = liveFrame(view, size(), Date.now(), tick++);
+    lastFrameAt = Date.now();
+    const lines = liveFrame(view, size(), lastFrameAt, tick++);
     out.write(`${erase()}${lines.join('\n')}\n`);
     drawn = lines.length;
+  };
+  const drawSoon = () => {
+    if (soon !== undefined) return;
+    const wait = lastFrameAt + MIN_FRAME_GAP_MS - Date.now();
+    if (wait <= 0) {
+      draw();
+      return;
+    }
+    soon = setTimeout(() => {
+      soon = undefined;
+      if (live) draw();
+    }, wait);
+    soon.unref();
   };
   const restore = () => out.write(`${WRAP}${SHOW_CURSOR}`);
   // If nixfleet dies mid-frame the terminal must not be left without a cursor or line wrapping.
@@ -41,7 +62,9 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
 
   const stop = () => {
     if (timer !== undefined) clearInterval(timer);
+    clearTimeout(soon);
     timer = undefined;
+    soon = undefined;
     if (!live) return;
     live = false;
     out.write(`${erase()}${WRAP}${SHOW_CURSOR}`);
@@ -60,8 +83,9 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
       timer = setInterval(draw, FRAME_INTERVAL_MS);
       timer.unref();
     } else if (event.type === 'run_finished') stop();
-    // Status changes show at once; output and elapsed time wait for the next frame.
-    else if (event.type === 'command_status' && live) draw();
+    // Status changes show at once (or with the next frame, in a burst); output and elapsed time
+    // wait for the next frame.
+    else if (event.type === 'command_status' && live) drawSoon();
   };
 
   return {

@@ -6,6 +6,7 @@ import { junitXml } from '../../src/ui/junit-report.js';
 import { createPlainRenderer } from '../../src/ui/plain-renderer.js';
 import { resolveRenderer } from '../../src/ui/run-renderer.js';
 import { applyRunEvent, createRunView } from '../../src/ui/run-view.js';
+import { createTtyRenderer } from '../../src/ui/tty-renderer.js';
 import { parseXml } from './support/xml-well-formed.js';
 
 const status = (commandId: string, hostId: string, stage: number, s: string, extra = {}): RunEvent => ({
@@ -126,5 +127,39 @@ describe('reports', () => {
     expect(parseXml('<a><b></a>').problems).not.toEqual([]);
     expect(parseXml('<a>x & y</a>').problems).not.toEqual([]);
     expect(parseXml('<a b="1" b="2"/>').problems).not.toEqual([]);
+  });
+});
+
+describe('the terminal renderer', () => {
+  it('draws a burst of status changes as one frame, not one frame each', async () => {
+    const out = new PassThrough();
+    let frames = 0;
+    out.on('data', (chunk: Buffer) => {
+      // Every frame but the first starts by moving the cursor up over the one before.
+      frames += (chunk.toString().match(/\r\u001b\[\d+A/g) ?? []).length;
+    });
+    const renderer = createTtyRenderer(Object.assign(out, { rows: 24, columns: 100 }));
+    const hosts = Array.from({ length: 3000 }, (_, i) => `h${i}`);
+    renderer.onEvent({
+      type: 'run_started',
+      runId: 'r1',
+      target: 'deploy',
+      hosts,
+      stages: ['pull'],
+      commands: hosts.map((hostId, i) => ({ commandId: `c${i}`, stage: 0, hostId, op: 'pull' })),
+      at: 0,
+    });
+    renderer.onEvent({ type: 'stage_started', runId: 'r1', stage: 0, op: 'pull', at: 0 });
+    // All 3,000 finish in one turn of the event loop: a frame at once at most, and one after. The
+    // renderer's own 8 frames a second may add one or two while the test waits; a frame per
+    // change would be 3,000.
+    for (const [i, hostId] of hosts.entries()) {
+      renderer.onEvent(status(`c${i}`, hostId, 0, 'SUCCESS', { exitCode: 0, durationMs: 5 }));
+    }
+    expect(frames).toBeLessThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(frames).toBeGreaterThanOrEqual(1);
+    expect(frames).toBeLessThanOrEqual(4);
+    await renderer.finish();
   });
 });
