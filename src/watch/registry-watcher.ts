@@ -79,7 +79,7 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
   let isBroken = false;
   let isClosed = false;
   let inFlight: Promise<void> | undefined;
-  let targets: WatchTargets = deriveWatchTargets([mainFile], []);
+  let targets: WatchTargets = deriveWatchTargets([mainFile], [], mainFile);
   let watcher: FSWatcher | undefined;
   const checkedOnly = new Set<string>();
   /** Paths the watched set gained, listed again once RESCAN_MS has passed since the last gain. */
@@ -169,7 +169,7 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
   /** Re-derives the watched paths after each compile: includes may have changed (CORE-006). */
   function retarget(registry: Registry | undefined): void {
     const files = [mainFile, ...(registry?.files ?? []), ...errorFiles];
-    const next = deriveWatchTargets(files, registry?.includeGlobs ?? []);
+    const next = deriveWatchTargets(files, registry?.includeGlobs ?? [], mainFile);
     const before = new Set(targets.paths);
     const after = new Set(next.paths);
     targets = next;

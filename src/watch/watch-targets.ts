@@ -2,7 +2,7 @@
 // chokidar 4 has no globs, so an include glob becomes its base directory plus a picomatch filter:
 // a file created later that matches the glob is noticed, and directories that cannot hold a match
 // are never descended (so a glob next to the data directory does not watch the SQLite files).
-import { dirname, relative, sep } from 'node:path';
+import { basename, dirname, relative, sep } from 'node:path';
 import picomatch from 'picomatch';
 
 export interface WatchTargets {
@@ -28,10 +28,16 @@ const NEVER_DESCEND = new Set(['node_modules', '.git']);
  * @param files every file the last compile read, plus the main file and any file named by the
  *   last errors (so fixing a broken include is noticed even before a good compile).
  * @param includeGlobs absolute include globs of the last good snapshot.
+ * @param mainFile the fleet file, watched through its directory as a literal include is: a file
+ *   watched on its own is forgotten once deleted, and its re-creation would go unnoticed.
  */
-export function deriveWatchTargets(files: Iterable<string>, includeGlobs: readonly string[]): WatchTargets {
+export function deriveWatchTargets(
+  files: Iterable<string>,
+  includeGlobs: readonly string[],
+  mainFile: string,
+): WatchTargets {
   const fileSet = new Set(files);
-  const globs = includeGlobs.map(toGlobWatch);
+  const globs = [...includeGlobs.map(toGlobWatch), literalWatch(mainFile)];
   const paths = new Set<string>([...fileSet, ...globs.map((g) => g.base)]);
   return {
     paths: [...paths],
@@ -50,6 +56,11 @@ function toGlobWatch(glob: string): GlobWatch {
   const base = scan.isGlob ? scan.base : dirname(glob);
   const rest = scan.isGlob ? scan.glob : glob.slice(base.length + 1);
   return { base, segments: rest.split('/'), matches: picomatch(glob, NO_EXTGLOB) };
+}
+
+/** A file by its exact path (never read as a glob), watched through its directory. */
+function literalWatch(path: string): GlobWatch {
+  return { base: dirname(path), segments: [basename(path)], matches: (candidate) => candidate === path };
 }
 
 function globMayReach(glob: GlobWatch, dir: string): boolean {

@@ -156,6 +156,31 @@ describe('live reload of the fleet file (CORE-006)', () => {
     expect(opDescription(watcher.current(), 'hello')).toBe('fixed');
   });
 
+  // With and without includes: a file watched on its own is forgotten once deleted.
+  it.each([
+    ['with an include glob', ['ops/*.yaml']],
+    ['without includes', undefined],
+  ])('the fleet file deleted and written again (%s) reloads, and so do later saves', async (_name, include) => {
+    const { seen, fleet } = await startWatching({
+      'fleet.yaml': fleetYaml({ include }),
+      'ops/deploy.yaml': opsYaml({ deploy: 'echo v1' }),
+    });
+    rmSync(fleet);
+    const errors = await waitFor('the missing file', () => seen.errors[0]);
+    expect(errors[0]!.message).toBe('fleet file not found');
+    // Longer than an editor's delete-and-rename: this is a file gone, then a new one.
+    await pause(300);
+
+    writeFileSync(fleet, fleetYaml({ include, description: 'back' }));
+    const back = await waitFor('the re-created file', () => seen.reloads[0]);
+    expect(opDescription(back.registry, 'hello')).toBe('back');
+    expect(back.info.changedFiles).toEqual([fleet]);
+
+    writeFileSync(fleet, fleetYaml({ include, description: 'edited' }));
+    const edited = await waitFor('the next save', () => seen.reloads[1]);
+    expect(opDescription(edited.registry, 'hello')).toBe('edited');
+  });
+
   it('a broken include file is reported at its own line, and fixing it reloads', async () => {
     const { seen, dir } = await startWatching({
       'fleet.yaml': fleetYaml({ include: ['ops/*.yaml'] }),
