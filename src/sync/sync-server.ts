@@ -10,7 +10,7 @@ import { createApiRouter } from './api-routes.js';
 import { ChangeTail } from './change-tail.js';
 import { ClientHub } from './client-hub.js';
 import { sendError, setSecurityHeaders } from './http-response.js';
-import { isOriginAllowed } from './origin-policy.js';
+import { isHostAllowed, isOriginAllowed } from './origin-policy.js';
 import { PROTOCOL_MISMATCH_CLOSE, PROTOCOL_VERSION } from './protocol.js';
 import type { RunDispatcher } from './run-dispatcher.js';
 import { DEFAULT_SNAPSHOT_LIMITS, readSnapshot } from './state-snapshot.js';
@@ -77,8 +77,12 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
   });
 
+  // The port is known once listening, and no request comes before.
+  const own = { bind, port: 0 };
   const server = createServer((req, res) => {
     setSecurityHeaders(res);
+    // CORE-004: a page that reached a loopback server under another name gets nothing.
+    if (!isHostAllowed(req, own)) return sendError(res, 403, 'this server answers only to its own address');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = router.match(req.method ?? 'GET', url.pathname);
     if (match.kind === 'not_found') return sendError(res, 404, `nothing at ${url.pathname}`);
@@ -114,7 +118,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
     // CORE-004: a page from another origin must never reach the socket, token or not.
-    if (!isOriginAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (!isHostAllowed(req, own) || !isOriginAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (!tokensMatch(tokenOf(req, url, { allowQuery: true }), token)) {
       return refuseUpgrade(socket, 401, 'Unauthorized');
     }
@@ -132,6 +136,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
 
   await listen(server, bind, options.port ?? DEFAULT_PORT);
   const port = (server.address() as AddressInfo).port;
+  own.port = port;
   const hostForUrl = bind.includes(':') ? `[${bind}]` : bind;
 
   let closing: Promise<void> | undefined;

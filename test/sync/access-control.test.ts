@@ -1,5 +1,6 @@
 // CORE-004 access rules, against a real server: the token guards the socket and every /api call,
 // a foreign Origin never gets a socket, and the server listens on loopback unless told otherwise.
+import { request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
@@ -68,6 +69,32 @@ describe('the Origin check on upgrade', () => {
     const otherPort = `http://127.0.0.1:${fixture.server.port + 1}`;
     expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), { Origin: otherPort })).toBe(403);
     expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), { Origin: 'null' })).toBe(403);
+  });
+
+  it('refuses a page whose own name was made to point at the server (DNS rebinding), on the socket and over HTTP', async () => {
+    fixture = await startFixture();
+    const rebound = `evil.example:${fixture.server.port}`;
+    const headers = { Host: rebound, Origin: `http://${rebound}` };
+    expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), headers)).toBe(403);
+    for (const path of ['', 'api/state']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(new URL(path, fixture!.server.url), {
+          headers: { ...headers, Authorization: `Bearer ${TOKEN}` },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status, path).toBe(403);
+    }
+    // Its loopback names are its own.
+    for (const name of ['localhost', '127.0.0.1']) {
+      const own = `${name}:${fixture.server.port}`;
+      expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), { Host: own, Origin: `http://${own}` }), name).toBe(101);
+    }
   });
 
   it('lets in the server’s own origin and clients that send none', async () => {

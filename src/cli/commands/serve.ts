@@ -12,6 +12,7 @@ import { JournalError } from '../../store/journal-error.js';
 import { leaseMsFrom } from '../../store/postgres/postgres-journal.js';
 import { generateToken } from '../../sync/access-token.js';
 import { createEngineDispatcher, type EngineDispatcher } from '../../sync/engine-dispatcher.js';
+import { isLoopback } from '../../sync/origin-policy.js';
 import { DEFAULT_BIND, DEFAULT_PORT, type SyncServer, startSyncServer } from '../../sync/sync-server.js';
 import { syncSettingsFrom } from '../../sync/sync-settings.js';
 import { describeDiff } from '../../watch/describe-diff.js';
@@ -32,8 +33,6 @@ export const options = {
   },
 } as const;
 export const maxPositionals = 0;
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export async function run(ctx: CommandContext): Promise<number> {
   const bind = parseBind(ctx.values.bind as string | undefined);
@@ -138,7 +137,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         ),
     });
     const url = `${server.url}?token=${encodeURIComponent(token)}`;
-    if (!LOOPBACK.has(bind)) {
+    if (!isLoopback(bind)) {
       ctx.io.stderr.write(
         `nixfleet serve: listening on ${bind}, not only loopback: anyone who can reach port ${server.port} and has the token can run pipelines\n`,
       );
