@@ -1,6 +1,6 @@
 // Reads the main fleet file and the files its `include:` globs name, parsing each with positions
 // and checking each against the schema (see CORE-005, loading). Nothing here knows about ids yet.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
@@ -31,7 +31,9 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
   const baseDir = dirname(mainPath);
   const includeGlobs = patterns.map((pattern) => resolve(baseDir, includeGlob(pattern)));
   const included: YamlSource[] = [];
-  const seen = new Set([mainPath]);
+  // By real path: a symbolic link under an include glob (`ops/up -> ..`) must not read the main
+  // file, or any file, a second time.
+  const seen = new Set([realPathOf(mainPath)]);
   for (const [index, pattern] of patterns.entries()) {
     const paths = await filesFor(includeGlob(pattern), baseDir);
     if (paths.length === 0 && !(await import('tinyglobby')).isDynamicPattern(pattern)) {
@@ -44,8 +46,9 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
       });
     }
     for (const path of paths) {
-      if (seen.has(path)) continue;
-      seen.add(path);
+      const real = realPathOf(path);
+      if (seen.has(real)) continue;
+      seen.add(real);
       const source = await readSource(path, cwd);
       if ('error' in source) {
         errors.push(source.error);
@@ -85,6 +88,14 @@ async function readSource(path: string, cwd: string): Promise<YamlSource | { err
     };
   }
   return parseYamlSource(path, displayPath, text);
+}
+
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function emptySource(path: string, cwd: string): YamlSource {

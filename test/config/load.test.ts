@@ -1,7 +1,7 @@
 // CORE-005, loading and compiling: a real fleet file (and its includes) in a temp directory
 // becomes a Registry with defaults applied, paths resolved and a content hash; every problem in
 // every file is reported at once.
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -93,6 +93,18 @@ describe('loadRegistry compiles a valid fleet', () => {
     });
     expect(registry.pipelines.get('do-all')).toMatchObject({ ops: ['pull', 'test'], hosts: '@web,db1' });
     expect(Object.isFrozen(registry)).toBe(true);
+  });
+
+  it('reads each file once by its real path: a link back up under an include glob is not the main file again', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': 'version: 1\ninclude: ["ops/**/*.yaml"]\nhosts:\n  h1: {}\npipelines:\n  default: { ops: [a] }\n',
+      'ops/a.yaml': 'ops:\n  a:\n    run: "true"\n',
+    });
+    symlinkSync('..', join(dir, 'ops/up'));
+    symlinkSync('a.yaml', join(dir, 'ops/same.yaml'));
+    const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+    expect(registry.files).toEqual([join(dir, 'fleet.yaml'), join(dir, 'ops/a.yaml')]);
+    expect([...registry.ops.keys()]).toEqual(['a']);
   });
 
   it('changes the hash when any file changes, and keeps it when nothing does', async () => {
