@@ -134,7 +134,7 @@ function sqliteError(
     return new JournalError(
       'busy',
       dbPath,
-      `${dbPath} is locked by another process (still locked after ${BUSY_TIMEOUT_MS / 1000} s)`,
+      `${dbPath} is locked by another process (nixfleet waited ${BUSY_TIMEOUT_MS / 1000} s for it)`,
       'run again once that process is done with it (another nixfleet, or a program such as sqlite3 with a transaction open)',
     );
   }

@@ -34,7 +34,7 @@ describe('the journal locked by another process', () => {
       const [apply, runs] = await Promise.all([runCli(dir, ['apply', 'default', '--on', 'h2']), runCli(dir, ['runs'])]);
       expect(apply.exitCode, apply.stderr).toBe(1);
       expect(apply.stderr.trimEnd().split('\n')).toEqual([
-        `nixfleet: ${join(dir, '.nixfleet', 'nixfleet.db')} is locked by another process (still locked after 5 s)`,
+        `nixfleet: ${join(dir, '.nixfleet', 'nixfleet.db')} is locked by another process (nixfleet waited 5 s for it)`,
         expect.stringMatching(/^ {2}hint: run again once that process is done with it/),
       ]);
       expect(runs.exitCode, runs.stderr).toBe(0);
