@@ -7,9 +7,13 @@ import { shellQuote } from '../config/shell-quote.js';
 /** The marker that starts the line nixfleet reads back; anything an rc file prints is ignored. */
 const MARK = 'nixfleet-armed:';
 
-/** The timer's state directory on the host: private, per op command, under the remote home. */
+/** Where the timers' state directories are on the host: private, under the remote home. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
+const TIMERS = '"${HOME:-/tmp}/.nixfleet/armed"';
+
+/** The timer's state directory on the host, one per op command. */
 export function timerDirectory(name: string): string {
-  return `"\${HOME:-/tmp}/.nixfleet/armed/"${shellQuote(name)}`;
+  return `${TIMERS}/${shellQuote(name)}`;
 }
 
 /** Whole seconds, at least one: POSIX `sleep` takes no fractions. */
@@ -22,17 +26,28 @@ export function timerSeconds(delayMs: number): number {
  * (kept in the file `rollback`) with `shell` in the op's working directory and environment
  * (inherited from this script), its output in `log` and its exit status in `exit`. Prints
  * `nixfleet-armed:armed` once it is set.
+ *
+ * First it takes over any earlier timer of the same op on the same host (`owner`, e.g. `web1
+ * switch`) that is still waiting: a run that died or was killed before it confirmed or undid its
+ * change. That timer is claimed, so it never fires into this run's change (which this timer now
+ * guards); each one is printed as `superseded <name>`. Local hosts share one home, hence the host.
  */
-export function armScript(name: string, delayMs: number, shell: string, rollback: string): string {
+export function armScript(name: string, delayMs: number, shell: string, rollback: string, owner: string): string {
   const timer =
     'sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
     '"$4" "$1/rollback" >"$1/log" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; mv "$1/exit.tmp" "$1/exit"';
   return [
     'umask 077',
+    `for o in ${TIMERS}/*; do`,
+    `  if [ "$(cat "$o/owner" 2>/dev/null)" = ${shellQuote(owner)} ] && mv "$o/token" "$o/claimed" 2>/dev/null; then`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
+    '    rm -rf "$o"; echo "superseded ${o##*/}"',
+    '  fi',
+    'done',
     `d=${timerDirectory(name)}`,
     // The command waits in the private directory, not on the timer's command line, where `ps`
     // would show it (and any secret rendered into it) to every user for the whole delay.
-    `mkdir -p "$d" && printf '%s\n' ${shellQuote(rollback)} >"$d/rollback" && : >"$d/token" || exit 1`,
+    `mkdir -p "$d" && printf '%s\n' ${shellQuote(rollback)} >"$d/rollback" && printf '%s' ${shellQuote(owner)} >"$d/owner" && : >"$d/token" || exit 1`,
     'w=$(pwd)',
     // setsid takes the timer out of the op's process group and session, so stopping the op (a
     // timeout, a cancel) or the end of the ssh session cannot stop the timer with it.

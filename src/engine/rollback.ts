@@ -79,13 +79,22 @@ export function createRollbackGuard(
     onOutput,
     fresh,
   });
-  /** Runs a timer script (over a fresh connection unless told); the reply, or why the host was not reached. */
-  const ask = async (script: string, timeoutMs: number, fresh = true): Promise<TimerReply | string> => {
+  /**
+   * Runs a timer script (over a fresh connection unless told); the reply, or why the host was not
+   * reached. `output` gets all the script printed.
+   */
+  const ask = async (
+    script: string,
+    timeoutMs: number,
+    fresh = true,
+    output?: (text: string) => void,
+  ): Promise<TimerReply | string> => {
     let text = '';
     const result = await job.transport.exec(
       script,
       execOptions(timeoutMs, (chunk) => (text += chunk), fresh),
     );
+    output?.(text);
     const reason = failureReason('run', result, timeoutMs);
     const reply = reason === null ? parseTimerReply(text) : undefined;
     return reply ?? reason ?? `unexpected reply: ${text.trim().split('\n').pop() ?? ''}`;
@@ -111,9 +120,19 @@ export function createRollbackGuard(
   return {
     async arm(onOutput) {
       if (delayMs === undefined) return undefined;
-      const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command);
+      const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command, `${job.hostId} ${job.op.id}`);
+      let superseded: string[] = [];
       // Arming may use the op's own connection: nothing on the host has changed yet.
-      const reply = await ask(script, job.op.timeoutMs, false);
+      const reply = await ask(script, job.op.timeoutMs, false, (text) => {
+        superseded = [...text.matchAll(/^superseded (\S+)$/gm)].map((match) => match[1] as string);
+      });
+      // CORE-009: an earlier run's timer for this op, never confirmed nor undone (that nixfleet died
+      // or was killed), is claimed so that it cannot undo this run's change; this timer guards it now.
+      for (const earlier of superseded) {
+        const message = `${job.op.id} on ${job.hostId}: took over the armed rollback left by an earlier run (${earlier}), which was never confirmed`;
+        onOutput(`[nixfleet] ${message}\n`);
+        log('warn', 'superseded', message, { superseded: earlier });
+      }
       if (typeof reply === 'string' || reply.kind !== 'armed') {
         const reason = `could not arm the rollback timer: ${typeof reply === 'string' ? reply : reply.kind}`;
         onOutput(`[nixfleet] ${reason}\n`);

@@ -51,6 +51,12 @@ ops:
     rollback:
       run: echo restored > state-{{ host.name }}
       armed: 2s
+  armed-retry:
+    run: echo "changed by $NIXFLEET_RUN_ID" > state-{{ host.name }}; if [ "$NIXFLEET_RUN_ID" = r1 ]; then sleep 30; fi
+    retryable: true
+    rollback:
+      run: echo "rolled back $NIXFLEET_RUN_ID" > state-{{ host.name }}
+      armed: 3s
   armed-late:
     run: echo changed > state-{{ host.name }}; sleep 4
     rollback:
@@ -212,6 +218,21 @@ describe('armed rollback on a local host', () => {
     // Twice the delay, then the file is still what the op wrote.
     await sleep(4000);
     expect(state('a')).toBe('changed');
+  });
+
+  it('a retry after nixfleet died takes over the timer the dead run left: it never undoes the retry', async () => {
+    const first = spawnCli(dir, ['apply', 'armed-retry', '--on', 'a'], { env: { HOME: join(dir, 'home') } });
+    while (!existsSync(join(dir, 'state-a'))) await sleep(50);
+    first.kill('SIGKILL');
+    await first;
+    const retry = await cli(['retry', 'r1']);
+    expect(retry.exitCode, retry.stderr).toBe(0);
+    expect(state('a')).toBe('changed by r2');
+    // r1's timer was due 3 s after it was armed; past that, the retry's change still stands.
+    await sleep(5000);
+    expect(state('a')).toBe('changed by r2');
+    const logs = await cli(['logs', 'r2', '--host', 'a']);
+    expect(logs.stdout).toMatch(/took over the armed rollback left by an earlier run \(r1-c1-[0-9a-f]+\)/);
   });
 
   it('an op outliving the delay fails: the timer ran the rollback, journaled with its output', async () => {

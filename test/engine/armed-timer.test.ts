@@ -22,7 +22,9 @@ const sh = async (script: string) => {
 
 describe('the armed timer on a host', () => {
   it('claimed before it fires: the rollback never runs', async () => {
-    expect(await sh(armScript('r1-c1-a', 1000, '/bin/sh', 'touch rolled-back'))).toEqual({ kind: 'armed' });
+    expect(await sh(armScript('r1-c1-a', 1000, '/bin/sh', 'touch rolled-back', 'web1 switch'))).toEqual({
+      kind: 'armed',
+    });
     expect(await sh(statusScript('r1-c1-a'))).toEqual({ kind: 'armed' });
     // The command waits in a private file, never on a command line `ps` shows to other users.
     const dir = join(home, '.nixfleet/armed/r1-c1-a');
@@ -47,7 +49,7 @@ describe('the armed timer on a host', () => {
   });
 
   it('fired first: a claim loses and reads the rollback’s exit status and output, once', async () => {
-    await sh(armScript('r1-c2-b', 1000, '/bin/sh', 'echo "it\'s undone; $HOME"; exit 7'));
+    await sh(armScript('r1-c2-b', 1000, '/bin/sh', 'echo "it\'s undone; $HOME"; exit 7', 'web1 switch'));
     const exitFile = join(home, '.nixfleet/armed/r1-c2-b/exit');
     const deadline = Date.now() + 15_000;
     while (!existsSync(exitFile)) {
@@ -56,6 +58,25 @@ describe('the armed timer on a host', () => {
     }
     expect(await sh(claimScript('r1-c2-b'))).toEqual({ kind: 'done', exitCode: 7, log: `it's undone; ${home}\n` });
     expect(await sh(statusScript('r1-c2-b'))).toEqual({ kind: 'missing' });
+  });
+
+  it('a new timer of the same op on the same host takes over an earlier one still waiting; others are left alone', async () => {
+    // r1's timers were left when its nixfleet died: web1's and web2's `switch`, web1's `migrate`.
+    await sh(armScript('r1-c1-x', 1500, '/bin/sh', 'touch r1-web1-switch', 'web1 switch'));
+    await sh(armScript('r1-c2-x', 1500, '/bin/sh', 'touch r1-web2-switch', 'web2 switch'));
+    await sh(armScript('r1-c3-x', 1500, '/bin/sh', 'touch r1-web1-migrate', 'web1 migrate'));
+    // A retry arms web1's `switch` again.
+    const armed = await execa('/bin/sh', ['-c', armScript('r2-c9-y', 60_000, '/bin/sh', 'touch r2', 'web1 switch')], {
+      env: { HOME: home },
+      cwd: home,
+    });
+    expect(parseTimerReply(String(armed.stdout))).toEqual({ kind: 'armed' });
+    expect(String(armed.stdout).split('\n')).toContain('superseded r1-c1-x');
+    await sleep(3000);
+    expect(existsSync(join(home, 'r1-web1-switch'))).toBe(false);
+    expect(existsSync(join(home, 'r1-web2-switch'))).toBe(true);
+    expect(existsSync(join(home, 'r1-web1-migrate'))).toBe(true);
+    expect(await sh(claimScript('r2-c9-y'))).toEqual({ kind: 'claimed' });
   });
 
   it('the reply is found after anything a login shell printed first', () => {
