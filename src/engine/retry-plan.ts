@@ -36,9 +36,10 @@ export function planRetry(run: RunRecord, commands: readonly CommandRecord[]): R
 }
 
 function mayHaveRun(command: CommandRecord): boolean {
-  if (command.status === 'ERROR' || command.status === 'TIMEOUT' || command.status === 'ORPHANED') return true;
-  // Killed while running (second Ctrl-C): it started, so it may have done part of its work.
-  return command.status === 'CANCELLED' && command.startedAt !== null;
+  if (command.status === 'ERROR' || command.status === 'TIMEOUT') return true;
+  // Killed while running (second Ctrl-C), or its nixfleet died: only one that started may have
+  // done part of its work. One still PENDING then never ran.
+  return (command.status === 'CANCELLED' || command.status === 'ORPHANED') && command.startedAt !== null;
 }
 
 /** The ops of `rerun` that the current registry does not mark retryable (or no longer has). */

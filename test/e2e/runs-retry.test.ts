@@ -1,8 +1,9 @@
 // `retry`, `runs`, `show` and `logs` end to end: retry re-runs only what did not complete.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 
 // Several CLI runs per test on a shared two-core machine: generous, still bounded.
 vi.setConfig({ testTimeout: 240_000 });
@@ -68,6 +69,32 @@ describe('retry', () => {
     writeFileSync(join(dir, 'fixed'), '');
     const forced = await runCli(dir, ['retry', 'r1', '--force']);
     expect(forced.exitCode, String(forced.stderr)).toBe(0);
+  });
+
+  it('after nixfleet died, a non-retryable op that never started is no reason to refuse', async () => {
+    // h2 is still in `slow` when nixfleet is killed, so `after` (not retryable) never started anywhere.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {} }
+ops:
+  slow:
+    run: if [ "$NIXFLEET_HOST" = h2 ] && [ ! -f fixed ]; then touch h2-started; sleep 30; fi
+    retryable: true
+  after:
+    run: echo "$NIXFLEET_HOST after" >> ran.txt
+pipelines:
+  deploy: { ops: [slow, after] }
+`,
+    });
+    const first = spawnCli(dir, ['apply', 'deploy']);
+    while (!existsSync(join(dir, 'h2-started'))) await sleep(50);
+    first.kill('SIGKILL');
+    await first;
+    writeFileSync(join(dir, 'fixed'), '');
+    const retry = await runCli(dir, ['retry', 'r1', '--json']);
+    expect(retry.exitCode, String(retry.stderr)).toBe(0);
+    expect(JSON.parse(retry.stdout)).toMatchObject({ status: 'COMPLETE' });
+    expect(ranLines(dir).sort()).toEqual(['h1 after', 'h2 after']);
   });
 
   it('an unknown run id is exit 2 with a hint', async () => {
