@@ -229,6 +229,15 @@ describe('choosing the store', () => {
     const down = await runCli(dir, ['--store', 'postgres://nixfleet:secret@127.0.0.1:1/fleet', 'runs']);
     expect(down.exitCode).toBe(2);
     expect(down.stderr).toContain('cannot open the PostgreSQL journal at postgres://nixfleet:***@127.0.0.1:1/fleet');
+    // The password may also come as a query parameter, which pg reads the same way.
+    const inQuery = await runCli(dir, [
+      '--store',
+      'postgres://127.0.0.1:1/fleet?user=nixfleet&password=s3cr3t',
+      'runs',
+    ]);
+    expect(inQuery.exitCode).toBe(2);
+    expect(inQuery.stderr).toContain('postgres://127.0.0.1:1/fleet?user=nixfleet&password=***');
+    expect(inQuery.stderr).not.toContain('s3cr3t');
     expect(down.stderr).not.toContain('secret');
     for (const result of [flag, fromEnv, fromFile, down]) expect(result.stderr).not.toMatch(/^\s+at /m);
   });
