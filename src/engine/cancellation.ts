@@ -4,6 +4,7 @@
 // running command (CORE-011).
 import { setMaxListeners } from 'node:events';
 import { JournalError } from '../store/journal-error.js';
+import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { Journal } from '../store/types.js';
 
 /** How often the journal is asked whether another process requested a cancel. */
@@ -21,7 +22,7 @@ export interface RunCancellation {
   /** Called once, on the first request. */
   onRequest(listener: () => void): void;
   /** Called when the poll finds the journal unusable (replaced, disk full): the run must stop. */
-  onJournalFailure(listener: (error: JournalError) => void): void;
+  onJournalFailure(listener: (error: JournalError | StoreUnavailableError) => void): void;
   stop(): void;
 }
 
@@ -41,7 +42,7 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
     }
     return controller;
   };
-  const failureListeners: ((error: JournalError) => void)[] = [];
+  const failureListeners: ((error: JournalError | StoreUnavailableError) => void)[] = [];
 
   const markRequested = () => {
     if (requested) return;
@@ -64,9 +65,14 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
       if (run?.killRequested) kill.abort();
       for (const hostId of run?.killHosts ?? []) hostKill(hostId).abort();
     } catch (error) {
-      // A busy database must not kill the run; the next poll asks again. A journal that was
-      // replaced must: this poll is what notices it while commands run for a long time.
-      if (error instanceof JournalError) for (const listener of failureListeners) listener(error);
+      // A busy database must not stop the run; the next poll asks again. A journal that failed,
+      // was replaced, or whose PostgreSQL connection was lost must: this poll is what notices it
+      // while commands run for a long time (CORE-002).
+      const failed =
+        (error instanceof JournalError && error.kind !== 'busy') || error instanceof StoreUnavailableError;
+      if (failed) {
+        for (const listener of failureListeners) listener(error);
+      }
     }
   }, CANCEL_POLL_MS);
 

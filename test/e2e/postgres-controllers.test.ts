@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { freshDatabaseUrl } from '../support/postgres.js';
+import { freshDatabaseUrl, psql } from '../support/postgres.js';
 import { isRunning } from '../support/processes.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -207,6 +207,33 @@ pipelines:
     expect(String(woke.stderr)).toContain('run r1 was marked ORPHANED by another nixfleet while this one still ran it');
     await until('the command to end', async () => (isRunning(command) ? undefined : true));
     expect(existsSync(after)).toBe(false);
+  });
+});
+
+describe('the PostgreSQL journal lost mid-run', () => {
+  it('a dropped connection stops the run at once: its command is killed, not left to finish', async () => {
+    const url = freshDatabaseUrl();
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { web1: {} }
+ops:
+  long:
+    run: touch started; sleep 60; touch finished
+`,
+    });
+    const apply = spawnCli(dir, ['apply', 'long'], { env: { NIXFLEET_DATABASE_URL: url }, timeoutMs: 120_000 });
+    while (!existsSync(join(dir, 'started'))) await new Promise((resolve) => setTimeout(resolve, 50));
+    // The server drops every connection of the journal, as a restart or a failover would.
+    psql(
+      url,
+      'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(2);
+    expect(String(result.stderr)).toContain('run r1 stopped and its running commands were killed');
+    expect(String(result.stderr)).toContain('lost the connection to the PostgreSQL journal');
+    // Stopped by the cancel poll within a second, not found out at the command's end a minute later.
+    expect(existsSync(join(dir, 'finished'))).toBe(false);
   });
 });
 
