@@ -68,8 +68,7 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
       // A busy database must not stop the run; the next poll asks again. A journal that failed,
       // was replaced, or whose PostgreSQL connection was lost must: this poll is what notices it
       // while commands run for a long time (CORE-002).
-      const failed =
-        (error instanceof JournalError && error.kind !== 'busy') || error instanceof StoreUnavailableError;
+      const failed = (error instanceof JournalError && error.kind !== 'busy') || error instanceof StoreUnavailableError;
       if (failed) {
         for (const listener of failureListeners) listener(error);
       }
