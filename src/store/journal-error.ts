@@ -84,7 +84,17 @@ export function journalErrorOf(error: unknown, paths: JournalPaths, phase: Journ
       // mkdir -p on a read-only file system can report the missing directory instead of EROFS.
       const ancestor = existingAncestor(where);
       const readOnly = unwritable(ancestor);
-      if (readOnly === undefined) return undefined;
+      if (readOnly === undefined) {
+        // While opening, only the data directory is being made: its file system refuses it (/proc).
+        return phase === 'open'
+          ? new JournalError(
+              'unusable',
+              where,
+              `cannot create ${where}: its file system does not allow it`,
+              `choose another data directory with --data-dir`,
+            )
+          : undefined;
+      }
       return new JournalError(
         refused,
         ancestor,

@@ -1,7 +1,7 @@
 // openJournal: the single writer of nixfleet's state (specs/README.md, decisions 2–4 and 6; see
 // CORE-003). Every mutation below runs in one BEGIN IMMEDIATE transaction that also appends its
 // change, so the state version moves exactly when the state does, across processes.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createChangeLog } from './change-log.js';
@@ -13,6 +13,7 @@ import { createHostTable } from './host-table.js';
 import { HostsBusyError } from './hosts-busy-error.js';
 import { type JournalPaths, journalErrorOf } from './journal-error.js';
 import { type JournalIdentity, watchJournalIdentity } from './journal-identity.js';
+import { makeDirectory } from './make-directory.js';
 import { createMetaStore } from './meta.js';
 import { createOrphanRecovery } from './orphan-recovery.js';
 import { fileSize as outputFileSize, readFileRange } from './output-reader.js';
@@ -66,7 +67,7 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
   const paths = { dataDir: root, dbPath: join(root, DB_FILE), logsDir: join(root, LOGS_DIR) };
   try {
     return openWith(paths, options, () => {
-      mkdirSync(paths.logsDir, { recursive: true });
+      makeDirectory(paths.logsDir);
       return { db: openDatabase(paths.dbPath) };
     });
   } catch (error) {

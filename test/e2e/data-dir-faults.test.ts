@@ -242,6 +242,19 @@ describe('a broken data directory is one clear line and exit 2 for every command
   });
 });
 
+describe('a data directory its file system will not make', () => {
+  it.runIf(process.platform === 'linux')('under /proc: one line and exit 2, not a hang', async () => {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    // Node's own recursive mkdir never returns for this path.
+    const result = await runCli(cwd, ['apply', 'hi', '--data-dir', '/proc/nixfleet-nope'], { timeoutMs: 30_000 });
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      'nixfleet: cannot create /proc/nixfleet-nope: its file system does not allow it',
+      '  hint: choose another data directory with --data-dir',
+    ]);
+  });
+});
+
 describe('a read-only file system', () => {
   it('with no journal yet: every command that needs one names the directory and exits 2', {
     timeout: 180_000,

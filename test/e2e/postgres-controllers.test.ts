@@ -237,6 +237,27 @@ ops:
   });
 });
 
+describe('the local data directory with the PostgreSQL journal', () => {
+  it('readers make none; one that cannot be made is one line and exit 2', async () => {
+    const env = { NIXFLEET_DATABASE_URL: freshDatabaseUrl() };
+    const dir = makeTempDir({
+      'fleet.yaml': 'version: 1\nhosts: { web1: {} }\nops:\n  hi:\n    run: echo hi\n',
+      afile: '',
+    });
+    for (const args of [['runs'], ['runs', '--json']]) {
+      const result = await runCli(dir, args, { env });
+      expect(result.exitCode, result.stderr).toBe(0);
+    }
+    expect(existsSync(join(dir, '.nixfleet'))).toBe(false);
+    for (const dataDir of ['afile/x', '/proc/nixfleet-nope']) {
+      const result = await runCli(dir, ['apply', 'hi', '--data-dir', dataDir], { env, timeoutMs: 30_000 });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr, dataDir).not.toMatch(/internal error|\n\s+at /);
+      expect(result.stderr.trimEnd().split('\n'), dataDir).toHaveLength(2);
+    }
+  });
+});
+
 describe('choosing the store', () => {
   it('a store that is not a PostgreSQL URL, or a server that is not there, is exit 2 with one line and a hint', async () => {
     const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nsettings:\n  store: mysql://db/fleet\nhosts:\n  web1: {}\n' });

@@ -2,10 +2,11 @@
 // caller changes. Its `pg` connections live on a worker thread; each call blocks on Atomics.wait
 // (synckit) until the worker answers, which keeps the SQLite path untouched. The worker also runs
 // the owner's lease heartbeat, independent of what the main thread is doing.
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
+import { journalErrorOf } from '../journal-error.js';
+import { makeDirectory } from '../make-directory.js';
 import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
 import { StoreUnavailableError } from '../store-unavailable-error.js';
@@ -22,6 +23,8 @@ export interface PostgresJournalOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** How long an owner's lease lasts without a heartbeat; else $NIXFLEET_LEASE_SECONDS, else 30 s. */
   readonly leaseMs?: number;
+  /** For commands that only read: the local data directory is not made. */
+  readonly readOnly?: boolean;
 }
 
 // Under vitest this file runs as TypeScript, which a Node 20 worker thread cannot load: the
@@ -64,7 +67,15 @@ export function leaseMsFrom(env: NodeJS.ProcessEnv): number {
 
 export function openPostgresJournal(dataDir: string, url: string, options: PostgresJournalOptions = {}): Journal {
   const root = resolve(dataDir);
-  mkdirSync(root, { recursive: true });
+  // The data directory stays local (CORE-012): made for commands that write, never for readers.
+  if (options.readOnly !== true) {
+    try {
+      makeDirectory(root);
+    } catch (error) {
+      const paths = { dataDir: root, dbPath: redact(url), logsDir: join(root, 'logs') };
+      throw journalErrorOf(error, paths, 'open') ?? error;
+    }
+  }
   const now = options.now ?? Date.now;
   const owner = options.owner ?? currentOwner();
   const env = options.env ?? process.env;
