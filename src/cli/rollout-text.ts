@@ -5,14 +5,21 @@ import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
 
 /** Nothing for today's default (one wave, no budget); otherwise a summary and one line per wave. */
 export function rolloutLines(rollout: RolloutPlan): string[] {
-  if (rollout.waves.length <= 1 && rollout.maxFailures === null) return [];
-  const parts = [
-    ...(rollout.canary.length > 0 ? [`canary ${hostNames(rollout.canary)} first, alone`] : []),
-    rollout.strategy === 'batches'
+  if (rollout.waves.length <= 1 && rollout.maxFailures === null && rollout.canary.length === 0) return [];
+  // A canary of every target host has no rest to wait for it, but still stops the run at its
+  // first failure (CORE-008): said, since that is not what a plain run does.
+  const everyHost = rollout.canary.length > 0 && rollout.waves.length === 1;
+  const canary = hostNames(rollout.canary);
+  const order = everyHost
+    ? `canary ${canary}: every target host, so the first failure stops the run`
+    : rollout.strategy === 'batches'
       ? `${rollout.batches} batch(es), each through every stage`
       : rollout.canary.length > 0
         ? 'then the rest stage by stage'
-        : 'every host stage by stage',
+        : 'every host stage by stage';
+  const parts = [
+    ...(rollout.canary.length > 0 && !everyHost ? [`canary ${canary} first, alone`] : []),
+    order,
     rollout.maxFailures === null
       ? 'no failure budget'
       : `failure budget ${rollout.maxFailures} host(s)${rollout.maxFailuresSpec?.endsWith('%') ? ` (${rollout.maxFailuresSpec})` : ''}`,

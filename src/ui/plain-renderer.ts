@@ -54,9 +54,11 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         timer = setInterval(announceLongRunning, 500);
         timer.unref();
         return;
-      case 'batch_started':
-        if ((view.rollout?.waves.length ?? 1) > 1) write(`${batchLabel(view, event.batch)}: ${hostNames(event.hosts)}`);
+      case 'batch_started': {
+        const label = batchLabel(view, event.batch);
+        if (label !== null) write(`${label}: ${hostNames(event.hosts)}`);
         return;
+      }
       case 'stage_started': {
         const batch = batchLabel(view, event.batch ?? null);
         const title = `stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`;

@@ -172,10 +172,14 @@ export function isRollingBack(view: RunView, command: CommandView): boolean {
   return rollback === undefined || !isTerminalCommand(rollback.status);
 }
 
-/** `canary`, `batch 2/4`, or nothing when the run has a single wave (see CORE-008). */
+/**
+ * `canary`, `batch 2/4`, or nothing when the run has a single wave that is no canary (see
+ * CORE-008). A canary of every host is still named: its first failure stops the run.
+ */
 export function batchLabel(view: RunView, batch: number | null): string | null {
-  if (batch === null || view.rollout === null || view.rollout.waves.length <= 1) return null;
-  return batch === 0 ? 'canary' : `batch ${batch}/${view.rollout.batches}`;
+  if (batch === null || view.rollout === null) return null;
+  if (batch === 0) return 'canary';
+  return view.rollout.waves.length <= 1 ? null : `batch ${batch}/${view.rollout.batches}`;
 }
 
 /** Started and not yet settled: the host is working on it (as opposed to queued for a slot). */

@@ -219,6 +219,17 @@ describe('plan and flags', () => {
     expect(text.stdout).toMatch(/^ {2}canary\s+h1$/m);
     expect(text.stdout).toMatch(/^ {2}batch 1\/3\s+h2, h3, h4$/m);
     expect(text.stdout).toMatch(/^ {2}batch 3\/3\s+h8, h9, h10$/m);
+    // A canary of every host has no rest, yet stops the run at its first failure: plan says so.
+    const everyHostDir = dirWithFleet(fleet('{ canary: 10 }'));
+    const everyHost = await runCli(everyHostDir, ['plan', 'deploy']);
+    expect(everyHost.stdout).toMatch(
+      /^rollout: canary h1, h2, .*: every target host, so the first failure stops the run; no failure budget$/m,
+    );
+    // And the plain output names the canary as it starts.
+    const applied = await runCli(everyHostDir, ['apply', 'deploy']);
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/^canary: h1, h2, /m);
+    expect(applied.stdout).toContain('stage 1/3: build (canary)');
     const json = await runCli(dir, [
       'plan',
       'deploy',
