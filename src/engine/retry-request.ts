@@ -31,6 +31,14 @@ export function prepareRetry(
   if (retry.fromStage.size === 0) {
     return { kind: 'nothing', message: `run ${runId} completed on every host; nothing to retry` };
   }
+  // A run is retried once: a second retry of it would run again what the first already did.
+  // The newest attempt is the one to retry (CORE-002).
+  const later = journal.listRuns({ limit: 1000 }).find((run) => run.retryOf === runId);
+  if (later !== undefined && options.force !== true) {
+    throw new UserError(`run ${runId} was already retried by ${later.id} (${later.status})`, {
+      hint: `retry ${later.id} instead, the newest attempt${options.forceHint === undefined ? `, or pass --force to run again what ${runId} left` : ''}`,
+    });
+  }
   const hosts = [...retry.fromStage.keys()];
   const gone = hosts.filter((h) => !registry.hosts.has(h));
   if (gone.length > 0) {

@@ -57,6 +57,12 @@ describe('retry', () => {
     const again = await runCli(dir, ['retry', 'r2']);
     expect(again.exitCode, String(again.stderr)).toBe(0);
     expect(again.stderr).toContain('nothing to retry');
+    // r1 again would run h2's migrate and restart a second time: the newest attempt is r2.
+    const twice = await runCli(dir, ['retry', 'r1']);
+    expect(twice.exitCode, String(twice.stderr)).toBe(2);
+    expect(twice.stderr).toContain('nixfleet: run r1 was already retried by r2 (COMPLETE)');
+    expect(twice.stderr).toContain('hint: retry r2 instead, the newest attempt, or pass --force');
+    expect(ranLines(dir)).toEqual(['h2 migrate', 'h2 restart']);
   });
 
   it('refuses to run a failed op that is not retryable again, unless --force', async () => {
