@@ -25,17 +25,21 @@ export interface RetentionPolicy {
 
 export interface ResolvedPolicy {
   readonly policy: RetentionPolicy;
-  /** Env values that were not a number of days (the default was used instead). */
+  /** Env values that were not a number of days, and the default used instead. */
   readonly problems: string[];
+  /** The same values, for a caller that refuses them rather than use the default. */
+  readonly invalid: string[];
 }
 
 export function retentionFromEnv(env: NodeJS.ProcessEnv): ResolvedPolicy {
   const problems: string[] = [];
+  const invalid: string[] = [];
   const days = (name: string, fallback: number): number => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return fallback;
     const value = Number(raw);
     if (Number.isFinite(value) && value >= 0) return value;
+    invalid.push(`${name}=${raw} is not a number of days (>= 0)`);
     problems.push(`${name}=${raw} is not a number of days (>= 0); using ${fallback}`);
     return fallback;
   };
@@ -45,6 +49,7 @@ export function retentionFromEnv(env: NodeJS.ProcessEnv): ResolvedPolicy {
       eventRetentionMs: days('NIXFLEET_LOG_RETENTION_DAYS', DEFAULT_EVENT_RETENTION_DAYS) * DAY_MS,
     },
     problems,
+    invalid,
   };
 }
 

@@ -277,6 +277,14 @@ describe('choosing the store', () => {
     const down = await runCli(dir, ['--store', 'postgres://nixfleet:secret@127.0.0.1:1/fleet', 'runs']);
     expect(down.exitCode).toBe(2);
     expect(down.stderr).toContain('cannot open the PostgreSQL journal at postgres://nixfleet:***@127.0.0.1:1/fleet');
+    // A lease that is set but no number of seconds is refused, not silently 30 s.
+    for (const lease of ['abc', '0', '1e9']) {
+      const result = await runCli(dir, ['runs'], {
+        env: { NIXFLEET_DATABASE_URL: freshDatabaseUrl(), NIXFLEET_LEASE_SECONDS: lease },
+      });
+      expect(result.exitCode, lease).toBe(2);
+      expect(result.stderr, lease).toContain(`nixfleet: NIXFLEET_LEASE_SECONDS=${lease} is not a number of seconds`);
+    }
     // The password may also come as a query parameter, which pg reads the same way.
     const inQuery = await runCli(dir, [
       '--store',

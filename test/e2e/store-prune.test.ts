@@ -67,7 +67,8 @@ describe('nixfleet prune', () => {
     expect(badFlag.stderr).toMatch(/--older-than a-month: not an age\n {2}hint: .*30d/);
     const badEnv = await runCli(cwd, ['prune'], { env: { NIXFLEET_LOG_RETENTION_DAYS: '-1' } });
     expect(badEnv.exitCode).toBe(2);
-    expect(badEnv.stderr).toMatch(/NIXFLEET_LOG_RETENTION_DAYS=-1/);
+    // Refused, so no "using the default": prune never falls back.
+    expect(badEnv.stderr.split('\n')[0]).toBe('nixfleet: NIXFLEET_LOG_RETENTION_DAYS=-1 is not a number of days (>= 0)');
     expect(`${badFlag.stderr}${badEnv.stderr}`).not.toMatch(/\s+at /);
     // Nothing was pruned by the refused calls.
     expect((await runCli(cwd, ['prune'])).stdout).toMatch(/^pruned 1 run\(s\)/);

@@ -25,9 +25,9 @@ const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000 } as const;
 export async function run(ctx: CommandContext): Promise<number> {
   const olderThan = ctx.values['older-than'];
   const commandRetentionMs = typeof olderThan === 'string' ? parseAge(olderThan) : undefined;
-  const { problems } = retentionFromEnv(ctx.io.env);
-  if (problems.length > 0) {
-    throw new UserError(problems.join('; '), { hint: 'set it to a number of days, e.g. 30, or unset it' });
+  const { invalid } = retentionFromEnv(ctx.io.env);
+  if (invalid.length > 0) {
+    throw new UserError(invalid.join('; '), { hint: 'set it to a number of days, e.g. 30, or unset it' });
   }
   const dataDir = await dataDirFor(ctx);
   const store = await storeFor(ctx);

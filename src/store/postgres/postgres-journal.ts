@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
+import { UserError } from '../../errors/user-error.js';
 import { journalErrorOf } from '../journal-error.js';
 import { makeDirectory } from '../make-directory.js';
 import { currentOwner } from '../owner.js';
@@ -59,10 +60,23 @@ function isConnectionLoss(error: EncodedError): boolean {
   return error.name === 'Error' && /connection|not queryable/i.test(error.message);
 }
 
+/** The longest lease: a day. Longer would also overflow Node's timers (about 24.8 days). */
+const MAX_LEASE_SECONDS = 86_400;
+
+/** $NIXFLEET_LEASE_SECONDS in ms, else 30 s; a value that is set but no such number is refused. */
 export function leaseMsFrom(env: NodeJS.ProcessEnv): number {
   const raw = env.NIXFLEET_LEASE_SECONDS;
-  const seconds = raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
-  return Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) : DEFAULT_LEASE_MS;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_LEASE_MS;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_LEASE_SECONDS) {
+    throw new UserError(
+      `NIXFLEET_LEASE_SECONDS=${raw} is not a number of seconds above 0 and at most ${MAX_LEASE_SECONDS}`,
+      {
+        hint: `set it to the seconds a controller's runs may outlive its last heartbeat (default ${DEFAULT_LEASE_MS / 1000}), or unset it`,
+      },
+    );
+  }
+  return Math.round(seconds * 1000);
 }
 
 export function openPostgresJournal(dataDir: string, url: string, options: PostgresJournalOptions = {}): Journal {
