@@ -68,7 +68,9 @@ describe('nixfleet prune', () => {
     const badEnv = await runCli(cwd, ['prune'], { env: { NIXFLEET_LOG_RETENTION_DAYS: '-1' } });
     expect(badEnv.exitCode).toBe(2);
     // Refused, so no "using the default": prune never falls back.
-    expect(badEnv.stderr.split('\n')[0]).toBe('nixfleet: NIXFLEET_LOG_RETENTION_DAYS=-1 is not a number of days (>= 0)');
+    expect(badEnv.stderr.split('\n')[0]).toBe(
+      'nixfleet: NIXFLEET_LOG_RETENTION_DAYS=-1 is not a number of days (>= 0)',
+    );
     expect(`${badFlag.stderr}${badEnv.stderr}`).not.toMatch(/\s+at /);
     // Nothing was pruned by the refused calls.
     expect((await runCli(cwd, ['prune'])).stdout).toMatch(/^pruned 1 run\(s\)/);
