@@ -110,6 +110,9 @@ describe('controllers with their own data directories on one PostgreSQL', () => 
     // Retention from any machine prunes the runs and their output in the database.
     const pruned = await runCli(dir, ['--data-dir', 'elsewhere', '--json', 'prune', '--older-than', '0'], { env });
     expect(JSON.parse(pruned.stdout)).toMatchObject({ pipelines: 2, commands: 2, outputFiles: 2 });
+    // It names where it pruned: the database, not the local data directory.
+    const said = await runCli(dir, ['--data-dir', 'elsewhere', 'prune', '--older-than', '0'], { env });
+    expect(said.stdout).toMatch(/^pruned 0 run\(s\), .* from postgres:\/\//);
     expect((await runCli(dir, ['--data-dir', 'elsewhere', 'logs', web1Run.id], { env })).exitCode).toBe(2);
   });
 

@@ -45,7 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     } else {
       ctx.io.stdout.write(
         `pruned ${result.pipelines} run(s), ${result.commands} command(s), ${result.outputFiles} output file(s), ` +
-          `${result.events} event(s) and ${result.changes} change(s) from ${dataDir}\n`,
+          `${result.events} event(s) and ${result.changes} change(s) from ${store.store === undefined ? dataDir : journal.dbPath}\n`,
       );
     }
     return EXIT.OK;

@@ -142,7 +142,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         `nixfleet serve: listening on ${bind}, not only loopback: anyone who can reach port ${server.port} and has the token can run pipelines\n`,
       );
     }
-    say(`nixfleet dashboard: ${url}\nserving ${name(dataDir)} (State Sync v${journal.version()}); Ctrl-C to stop`, {
+    // The journal's place: the data directory, or the PostgreSQL database (its URL without password).
+    const serving = store.store === undefined ? name(dataDir) : journal.dbPath;
+    say(`nixfleet dashboard: ${url}\nserving ${serving} (State Sync v${journal.version()}); Ctrl-C to stop`, {
       type: 'listening',
       url,
       bind,
