@@ -7,7 +7,7 @@ import { UserError } from '../errors/user-error.js';
 import { DB_FILE, openJournal } from '../store/journal.js';
 import type { Journal } from '../store/types.js';
 import type { CommandContext } from './command.js';
-import { dataDirFor, storeFor } from './load-fleet.js';
+import { journalPlaceFor } from './load-fleet.js';
 
 /**
  * The data directory, and whether a journal is in it (nothing is created to find out). A data
@@ -17,9 +17,8 @@ import { dataDirFor, storeFor } from './load-fleet.js';
 export async function existingDataDir(
   ctx: CommandContext,
 ): Promise<{ dir: string; exists: boolean; store: { store?: string } }> {
-  const dir = await dataDirFor(ctx);
+  const { dataDir: dir, store } = await journalPlaceFor(ctx);
   // A PostgreSQL store (CORE-012) keeps the journal in the database, not in the directory.
-  const store = await storeFor(ctx);
   return {
     dir,
     exists: store.store !== undefined || existsSync(join(dir, DB_FILE)) || !isDirectoryOrMissing(dir),

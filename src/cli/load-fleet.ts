@@ -30,41 +30,56 @@ export async function loadFleet(ctx: CommandContext): Promise<Registry> {
 }
 
 /**
- * The data directory without compiling the fleet: commands that only read the journal (`runs`,
- * `show`, `logs`) keep working while the fleet file is being edited into shape.
+ * Where the journal is, without compiling the fleet: commands that only read it (`runs`, `show`,
+ * `logs`) keep working while the fleet file is being edited into shape. The data directory, and
+ * the journal to open as openJournal's options (`{ store: URL }` for PostgreSQL, `{}` for
+ * SQLite). The fleet file is read once, and only when a flag or variable leaves a setting to it.
  */
-export async function dataDirFor(ctx: CommandContext): Promise<string> {
-  const override = dataDirOverride(ctx);
-  if (override !== undefined) return override;
+export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: string; store: { store?: string } }> {
   const file = fleetFilePath(ctx);
-  const text = fleetText(file);
-  if (text === undefined) return resolve(ctx.io.cwd, DEFAULTS.dataDir);
-  return resolve(dirname(file), (await settingIn(text, 'dataDir')) ?? DEFAULTS.dataDir);
+  const override = dataDirOverride(ctx);
+  const given = givenStore(ctx);
+  const text = override === undefined || given === undefined ? fleetText(file) : undefined;
+  const dataDir =
+    override ??
+    (text === undefined
+      ? resolve(ctx.io.cwd, DEFAULTS.dataDir)
+      : resolve(dirname(file), (await settingIn(text, 'dataDir')) ?? DEFAULTS.dataDir));
+  return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };
 }
 
-/**
- * The journal to open, as openJournal's options: `{ store: URL }` for PostgreSQL, `{}` for SQLite.
- * Read without compiling the fleet, like dataDirFor.
- */
+/** The journal to open, as in journalPlaceFor, for commands that know their data directory. */
 export async function storeFor(ctx: CommandContext): Promise<{ store?: string }> {
-  let where = '--store';
-  let given = nonEmpty(ctx.global.store);
-  if (given === undefined && nonEmpty(ctx.io.env.NIXFLEET_DATABASE_URL) !== undefined) {
-    where = '$NIXFLEET_DATABASE_URL';
-    given = ctx.io.env.NIXFLEET_DATABASE_URL;
-  }
-  if (given === undefined) {
-    where = `settings.store in ${fleetFilePath(ctx)}`;
-    const text = fleetText(fleetFilePath(ctx));
-    given = text === undefined ? undefined : await settingIn(text, 'store');
-  }
-  if (given === undefined) return {};
-  if (!isPostgresUrl(given)) {
-    throw new UserError(`${where}: \`${given}\` is not a PostgreSQL URL`, {
+  const file = fleetFilePath(ctx);
+  return checkedStore(givenStore(ctx) ?? (await storeSetting(file, fleetText(file))));
+}
+
+interface StoreValue {
+  /** Where it was given, for the error. */
+  readonly where: string;
+  readonly value: string | undefined;
+}
+
+/** --store, else $NIXFLEET_DATABASE_URL; undefined when neither is set. */
+function givenStore(ctx: CommandContext): StoreValue | undefined {
+  const flag = nonEmpty(ctx.global.store);
+  if (flag !== undefined) return { where: '--store', value: flag };
+  const variable = nonEmpty(ctx.io.env.NIXFLEET_DATABASE_URL);
+  return variable === undefined ? undefined : { where: '$NIXFLEET_DATABASE_URL', value: variable };
+}
+
+async function storeSetting(file: string, text: string | undefined): Promise<StoreValue> {
+  return { where: `settings.store in ${file}`, value: text === undefined ? undefined : await settingIn(text, 'store') };
+}
+
+function checkedStore({ where, value }: StoreValue): { store?: string } {
+  if (value === undefined) return {};
+  if (!isPostgresUrl(value)) {
+    throw new UserError(`${where}: \`${value}\` is not a PostgreSQL URL`, {
       hint: 'give postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it unset for the embedded SQLite journal',
     });
   }
-  return { store: given };
+  return { store: value };
 }
 
 /** The fleet file's text, or undefined when it cannot be read. */

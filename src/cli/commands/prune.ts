@@ -7,7 +7,7 @@ import { EXIT, UserError } from '../../errors/user-error.js';
 import { DB_FILE, openJournal } from '../../store/journal.js';
 import { retentionFromEnv } from '../../store/retention.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor, storeFor } from '../load-fleet.js';
+import { journalPlaceFor } from '../load-fleet.js';
 
 export const usage = 'prune [--older-than 30d]';
 export const options = {
@@ -29,8 +29,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (invalid.length > 0) {
     throw new UserError(invalid.join('; '), { hint: 'set it to a number of days, e.g. 30, or unset it' });
   }
-  const dataDir = await dataDirFor(ctx);
-  const store = await storeFor(ctx);
+  const { dataDir, store } = await journalPlaceFor(ctx);
   if (store.store === undefined && !existsSync(join(dataDir, DB_FILE)) && isDirectoryOrMissing(dataDir)) {
     // Nothing was ever journaled here: do not create a data directory just to prune it.
     const empty = { commands: 0, pipelines: 0, events: 0, changes: 0, outputFiles: 0 };

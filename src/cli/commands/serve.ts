@@ -18,7 +18,7 @@ import { syncSettingsFrom } from '../../sync/sync-settings.js';
 import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor, fleetFilePath, storeFor } from '../load-fleet.js';
+import { fleetFilePath, journalPlaceFor } from '../load-fleet.js';
 import { type PruneSchedule, pruneIntervalFrom, schedulePrune } from '../prune-schedule.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
@@ -41,7 +41,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const settings = syncSettingsFrom(ctx.io.env);
   const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
   const file = fleetFilePath(ctx);
-  const dataDir = await dataDirFor(ctx);
+  const { dataDir, store } = await journalPlaceFor(ctx);
   const name = (path: string) => relative(ctx.io.cwd, path) || path;
   const say = (text: string, json: Record<string, unknown>) =>
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
@@ -50,7 +50,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; Apply waits for a valid save\n`);
   };
 
-  const store = await storeFor(ctx);
   const journal = openJournal(dataDir, store);
   // CORE-012: on a shared journal, serve is often the one process watching when a controller on
   // another machine dies; it looks for expired leases twice per lease.

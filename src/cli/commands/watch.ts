@@ -15,7 +15,7 @@ import { describeDiff } from '../../watch/describe-diff.js';
 import { watchRegistry } from '../../watch/registry-watcher.js';
 import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
 import type { CommandContext } from '../command.js';
-import { dataDirFor, dataDirOverride, fleetFilePath, storeFor } from '../load-fleet.js';
+import { dataDirOverride, fleetFilePath, journalPlaceFor } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
@@ -67,7 +67,8 @@ export async function run(ctx: CommandContext): Promise<number> {
 
   // A run needs the journal (and then reloads are journaled too); without --run, watching writes
   // nothing to the data directory: it is a live `validate`.
-  const journal = isRunning ? openJournal(await dataDirFor(ctx), await storeFor(ctx)) : undefined;
+  const place = isRunning ? await journalPlaceFor(ctx) : undefined;
+  const journal = place ? openJournal(place.dataDir, place.store) : undefined;
   let runner: ReloadRunner | undefined;
 
   const startRunsOn = () => {
