@@ -5,6 +5,7 @@
 import { isProcessGroupAlive, signalProcessGroup } from '../domain/process-group.js';
 import { signalTaggedProcesses, taggedProcesses } from '../domain/tagged-processes.js';
 import { processStartTime } from './owner.js';
+import { pauseSync } from './pause.js';
 
 export interface CommandWitness {
   readonly group: number;
@@ -44,9 +45,8 @@ export function killWitnesses(witnesses: readonly CommandWitness[]): boolean {
     if (witness.tag) signalTaggedProcesses(witness.tag, 'SIGKILL');
   }
   const giveUpAt = Date.now() + WITNESS_KILL_WAIT_MS;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   while (alive.length > 0 && Date.now() < giveUpAt) {
-    Atomics.wait(pause, 0, 0, 25);
+    pauseSync(25);
     alive = alive.filter(isWitnessAlive);
   }
   return alive.length === 0;

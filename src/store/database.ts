@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { BUSY_TIMEOUT_MS, JournalError } from './journal-error.js';
+import { pauseSync } from './pause.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type SqliteDatabase = BetterSqlite3.Database;
@@ -87,12 +88,10 @@ function useWal(db: SqliteDatabase): void {
       return;
     } catch (error) {
       if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY') || Date.now() >= giveUpAt) throw error;
-      Atomics.wait(PAUSE, 0, 0, 10 + Math.random() * 40);
+      pauseSync(10 + Math.random() * 40);
     }
   }
 }
-/** What `useWal` waits on between tries: nothing ever wakes it, so each wait lasts its timeout. */
-const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 function migrate(db: SqliteDatabase, dbPath: string): void {
   if (userVersion(db) === SCHEMA_VERSION) return;
