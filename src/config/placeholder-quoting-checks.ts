@@ -6,7 +6,7 @@
 import type { ConfigError } from '../errors/config-error.js';
 import type { OpFile } from './fleet-file.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
-import { type UnsafeContext, unsafePlaceholders } from './shell-context.js';
+import { AFTER_ANSI_ESCAPED_QUOTE, type UnsafeContext, unsafePlaceholders } from './shell-context.js';
 import { refName, type TemplateRef } from './template.js';
 import { at as errorAtPlaceholder, templateFields } from './template-checks.js';
 
@@ -71,7 +71,7 @@ function hintFor(context: UnsafeContext, ref: TemplateRef): string {
       return `write it outside the quotes (its value is quoted for you and stays one word: \`echo {{ ${refName(ref)} }}\`), or ${viaEnv}`;
     case 'inside backquotes':
       return `use \`$(...)\` instead of backquotes, or ${viaEnv}`;
-    case "after a `$'...'` string holding `\\'`, which shells read differently":
+    case AFTER_ANSI_ESCAPED_QUOTE:
       return `write that quote as \`'\\''\` in plain single quotes (\`'it'\\''s'\`), which every shell reads alike, or ${viaEnv}`;
     default:
       return viaEnv;

@@ -34,7 +34,8 @@ export type UnsafeContext =
   | 'right after `$`'
   | "after a `$'...'` string holding `\\'`, which shells read differently";
 
-const AFTER_ANSI_ESCAPED_QUOTE: UnsafeContext = "after a `$'...'` string holding `\\'`, which shells read differently";
+export const AFTER_ANSI_ESCAPED_QUOTE: UnsafeContext =
+  "after a `$'...'` string holding `\\'`, which shells read differently";
 
 type FrameKind = 'top' | 'cmdsub' | 'dq' | 'sq' | 'ansi' | 'bq' | 'param' | 'arith';
 
