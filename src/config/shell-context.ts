@@ -118,7 +118,7 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
     }
     const stripTabs = text[j] === '-';
     if (stripTabs) j = skipContinuations(j + 1);
-    for (j = skipContinuations(j); text[j] === ' ' || text[j] === '\t'; j = skipContinuations(j + 1));
+    while (text[j] === ' ' || text[j] === '\t') j = skipContinuations(j + 1);
     const from = j;
     let delimiter = '';
     let quoted = false;
