@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { parseXml } from '../ui/support/xml-well-formed.js';
 
@@ -222,7 +223,7 @@ describe('armed rollback on a local host', () => {
 
   it('a retry after nixfleet died takes over the timer the dead run left: it never undoes the retry', async () => {
     const first = spawnCli(dir, ['apply', 'armed-retry', '--on', 'a'], { env: { HOME: join(dir, 'home') } });
-    while (!existsSync(join(dir, 'state-a'))) await sleep(50);
+    await waitForFile(join(dir, 'state-a'));
     first.kill('SIGKILL');
     await first;
     const retry = await cli(['retry', 'r1']);

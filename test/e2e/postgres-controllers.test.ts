@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { waitForFile } from '../engine/support/wait-for.js';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { freshDatabaseUrl, psql } from '../support/postgres.js';
 import { isRunning } from '../support/processes.js';
@@ -225,7 +226,7 @@ ops:
 `,
     });
     const apply = spawnCli(dir, ['apply', 'long'], { env: { NIXFLEET_DATABASE_URL: url }, timeoutMs: 120_000 });
-    while (!existsSync(join(dir, 'started'))) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitForFile(join(dir, 'started'));
     // The server drops every connection of the journal, as a restart or a failover would.
     psql(
       url,

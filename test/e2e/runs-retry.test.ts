@@ -1,8 +1,8 @@
 // `retry`, `runs`, `show` and `logs` end to end: retry re-runs only what did not complete.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
+import { waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 
 // Several CLI runs per test on a shared two-core machine: generous, still bounded.
@@ -93,7 +93,7 @@ pipelines:
 `,
     });
     const first = spawnCli(dir, ['apply', 'deploy']);
-    while (!existsSync(join(dir, 'h2-started'))) await sleep(50);
+    await waitForFile(join(dir, 'h2-started'));
     first.kill('SIGKILL');
     await first;
     writeFileSync(join(dir, 'fixed'), '');
