@@ -32,24 +32,23 @@ export interface ResolvedPolicy {
 }
 
 export function retentionFromEnv(env: NodeJS.ProcessEnv): ResolvedPolicy {
-  const problems: string[] = [];
-  const invalid: string[] = [];
+  const refused: { message: string; fallback: number }[] = [];
   const days = (name: string, fallback: number): number => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return fallback;
     const value = Number(raw);
     if (Number.isFinite(value) && value >= 0) return value;
-    invalid.push(`${name}=${raw} is not a number of days (>= 0)`);
-    problems.push(`${name}=${raw} is not a number of days (>= 0); using ${fallback}`);
+    refused.push({ message: `${name}=${raw} is not a number of days (>= 0)`, fallback });
     return fallback;
   };
+  const policy = {
+    commandRetentionMs: days('NIXFLEET_CMD_RETENTION_DAYS', DEFAULT_COMMAND_RETENTION_DAYS) * DAY_MS,
+    eventRetentionMs: days('NIXFLEET_LOG_RETENTION_DAYS', DEFAULT_EVENT_RETENTION_DAYS) * DAY_MS,
+  };
   return {
-    policy: {
-      commandRetentionMs: days('NIXFLEET_CMD_RETENTION_DAYS', DEFAULT_COMMAND_RETENTION_DAYS) * DAY_MS,
-      eventRetentionMs: days('NIXFLEET_LOG_RETENTION_DAYS', DEFAULT_EVENT_RETENTION_DAYS) * DAY_MS,
-    },
-    problems,
-    invalid,
+    policy,
+    problems: refused.map(({ message, fallback }) => `${message}; using ${fallback}`),
+    invalid: refused.map(({ message }) => message),
   };
 }
 
