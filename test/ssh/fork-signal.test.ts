@@ -50,7 +50,7 @@ ops:
 `,
     );
     const result = await runCli(dir, ['apply', 'deploy', '--json'], {
-      env: { PATH: pathWithSshWrapper(dir, killedOnce(dir, kinds)) },
+      env: { PATH: pathWithSshWrapper(dir, killedOnce(dir, kinds)), NIXFLEET_SSH_CONFIG: sshd.clientConfig },
       timeoutMs: 120_000,
     });
     for (const kind of kinds) expect(existsSync(join(dir, `killed-${kind}`)), kind).toBe(true);

@@ -65,7 +65,10 @@ pipelines:
     rollout: { canary: web1, batch: 2, maxFailures: 0 }
 `;
     writeFileSync(join(dir, 'fleet.yaml'), fleet);
-    const result = await runCli(dir, ['apply', 'deploy', '--json'], { timeoutMs: 120_000 });
+    const result = await runCli(dir, ['apply', 'deploy', '--json'], {
+      env: { NIXFLEET_SSH_CONFIG: sshd.clientConfig },
+      timeoutMs: 120_000,
+    });
     expect(result.exitCode, result.stderr).toBe(1);
     const report = JSON.parse(result.stdout);
     const reason = 'failure budget exceeded: 1 of 4 hosts failed, limit 0';
@@ -108,7 +111,10 @@ pipelines:
     rollout: { batch: 1 }
 `;
     writeFileSync(join(dir, 'fleet.yaml'), fleet);
-    const result = await runCli(dir, ['apply', 'deploy', '--json'], { timeoutMs: 120_000 });
+    const result = await runCli(dir, ['apply', 'deploy', '--json'], {
+      env: { NIXFLEET_SSH_CONFIG: sshd.clientConfig },
+      timeoutMs: 120_000,
+    });
     expect(result.exitCode, result.stderr).toBe(0);
     // Without the close, web2 would count web1's master beside its own, and web3 both.
     expect(readFileSync(counts, 'utf8').trim().split('\n')).toEqual(['web1 1', 'web2 1', 'web3 1']);
