@@ -33,7 +33,7 @@ export function prepareRetry(
   }
   // A run is retried once: a second retry of it would run again what the first already did.
   // The newest attempt is the one to retry (CORE-002).
-  const later = journal.listRuns({ limit: 1000 }).find((run) => run.retryOf === runId);
+  const [later] = journal.listRuns({ retryOf: runId, limit: 1 });
   if (later !== undefined && options.force !== true) {
     throw new UserError(`run ${runId} was already retried by ${later.id} (${later.status})`, {
       hint: `retry ${later.id} instead, the newest attempt${options.forceHint === undefined ? `, or pass --force to run again what ${runId} left` : ''}`,

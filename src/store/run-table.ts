@@ -5,7 +5,7 @@ import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
 import { newRunValues, withCancelRequest } from './record-rules.js';
 import { type RunRow, toRunRecord } from './rows.js';
-import type { NewRun, Owner, RunRecord } from './types.js';
+import type { ListRunsOptions, NewRun, Owner, RunRecord } from './types.js';
 
 export interface RunTable {
   /** Inserts the run RUNNING at stage 0; the caller appends pipeline_started with its commands. */
@@ -14,7 +14,7 @@ export interface RunTable {
   finish(id: string, status: RunStatus): RunRecord;
   requestCancel(id: string, options?: { kill?: boolean; hostId?: string }): RunRecord;
   get(id: string): RunRecord | undefined;
-  list(options?: { limit?: number; activeOnly?: boolean }): RunRecord[];
+  list(options?: ListRunsOptions): RunRecord[];
 }
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -35,6 +35,7 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
   const order = 'ORDER BY created_at DESC, CAST(substr(id, 2) AS INTEGER) DESC LIMIT ?';
   const newest = db.prepare(`SELECT * FROM pipelines ${order}`);
   const newestActive = db.prepare(`SELECT * FROM pipelines WHERE status = 'RUNNING' ${order}`);
+  const newestRetries = db.prepare(`SELECT * FROM pipelines WHERE retry_of = ? ${order}`);
 
   const rowOf = (id: string): RunRow => {
     const row = select.get(id) as RunRow | undefined;
@@ -90,8 +91,12 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
     },
 
     list(options = {}) {
-      const statement = options.activeOnly ? newestActive : newest;
-      return (statement.all(options.limit ?? DEFAULT_LIST_LIMIT) as RunRow[]).map(toRunRecord);
+      const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+      const rows =
+        options.retryOf !== undefined
+          ? newestRetries.all(options.retryOf, limit)
+          : (options.activeOnly ? newestActive : newest).all(limit);
+      return (rows as RunRow[]).map(toRunRecord);
     },
   };
 }

@@ -195,6 +195,14 @@ export interface PruneResult {
  * transaction that also appends its Change; the change's key is the new state version. Two engines
  * keep this contract: SQLite (embedded, the default) and PostgreSQL (see CORE-012).
  */
+export interface ListRunsOptions {
+  readonly limit?: number;
+  /** Only RUNNING runs. */
+  readonly activeOnly?: boolean;
+  /** Only the runs that retried this one (CORE-002, retry). */
+  readonly retryOf?: string;
+}
+
 export interface Journal {
   readonly dataDir: string;
   /** The SQLite file, or the PostgreSQL URL without its password. */
@@ -227,7 +235,7 @@ export interface Journal {
   requestCancel(runId: string, options?: { kill?: boolean; hostId?: string }): RunRecord;
   getRun(runId: string): RunRecord | undefined;
   /** Newest first; default limit 50. */
-  listRuns(options?: { limit?: number; activeOnly?: boolean }): RunRecord[];
+  listRuns(options?: ListRunsOptions): RunRecord[];
 
   /** A legal step of the status machine, or it throws IllegalTransitionError (command_started / command_progress / command_finished). */
   transitionCommand(commandId: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;

@@ -39,6 +39,25 @@ describe.each(ENGINES)('reading the journal on $name', (engine) => {
     journal.close();
   });
 
+  it("finds a run's retries however many runs came after them", () => {
+    const clock = fakeClock();
+    const journal = engine.open({ now: clock.now });
+    const finished = (retryOf?: string) => {
+      const { run, commands } = journal.createRun({ ...newRun(['web1']), ...(retryOf ? { retryOf } : {}) });
+      for (const command of commands) journal.transitionCommand(command.id, 'SKIPPED');
+      journal.finishRun(run.id, 'FAILED');
+      clock.advance(1);
+      return run.id;
+    };
+    const first = finished();
+    const retry = finished(first);
+    // More newer runs than `retry` ever looked through when it searched the newest ones.
+    for (let i = 0; i < 1_001; i++) finished();
+    expect(journal.listRuns({ retryOf: first }).map((r) => r.id)).toEqual([retry]);
+    expect(journal.listRuns({ retryOf: retry })).toEqual([]);
+    journal.close();
+  });
+
   it('lists events newest first with their details', () => {
     const journal = engine.open();
     for (let i = 0; i < 5; i++) {

@@ -4,7 +4,7 @@ import { assertRunTransition, type RunStatus } from '../../domain/status.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
 import { newRunValues, withCancelRequest } from '../record-rules.js';
 import { type RunRow, toRunRecord } from '../rows.js';
-import type { NewRun, Owner, RunRecord } from '../types.js';
+import type { ListRunsOptions, NewRun, Owner, RunRecord } from '../types.js';
 import { appendChange } from './pg-changes.js';
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -81,14 +81,18 @@ export async function getRun(db: pg.ClientBase, id: string): Promise<RunRecord |
   return rows[0] ? toRunRecord(rows[0]) : undefined;
 }
 
-export async function listRuns(
-  db: pg.ClientBase,
-  options: { limit?: number; activeOnly?: boolean } = {},
-): Promise<RunRecord[]> {
-  const where = options.activeOnly ? "WHERE status = 'RUNNING'" : '';
-  const { rows } = await db.query<RunRow>(
-    `SELECT * FROM pipelines ${where} ORDER BY created_at DESC, seq DESC LIMIT $1`,
-    [options.limit ?? DEFAULT_LIST_LIMIT],
-  );
+export async function listRuns(db: pg.ClientBase, options: ListRunsOptions = {}): Promise<RunRecord[]> {
+  const limit = options.limit ?? DEFAULT_LIST_LIMIT;
+  const order = 'ORDER BY created_at DESC, seq DESC';
+  const { rows } =
+    options.retryOf !== undefined
+      ? await db.query<RunRow>(`SELECT * FROM pipelines WHERE retry_of = $1 ${order} LIMIT $2`, [
+          options.retryOf,
+          limit,
+        ])
+      : await db.query<RunRow>(
+          `SELECT * FROM pipelines ${options.activeOnly ? "WHERE status = 'RUNNING'" : ''} ${order} LIMIT $1`,
+          [limit],
+        );
   return rows.map(toRunRecord);
 }
