@@ -238,8 +238,8 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
   const released = new Set<number>();
   const running = new Map<string, Promise<void>>();
   let stopped: string | null = null;
-  let journaledStage = 0;
   let current: { batch: number; stage: number } | undefined;
+  let journaled: { batch: number; stage: number } | undefined;
   try {
     for (;;) {
       if (cancellation.isRequested()) {
@@ -265,9 +265,12 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         const stage = plan.stages[command.stage]!;
         if (current?.batch !== command.batch || current.stage !== command.stage) {
           if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
+          // Waves start one after the other (CORE-008), so the journaled wave and stage only move on.
+          if (journaled === undefined || isLater(command, journaled)) {
+            journal.advanceRun(runId, command.stage, command.batch);
+            journaled = command;
+          }
           current = { batch: command.batch, stage: command.stage };
-          if (command.stage > journaledStage) journal.advanceRun(runId, command.stage);
-          journaledStage = Math.max(journaledStage, command.stage);
           emit({
             type: 'stage_started',
             runId,
@@ -333,3 +336,8 @@ const RUN_FINISHED_LEVEL: Readonly<Record<RunStatus, EventLevel>> = {
 };
 
 export type { RunEvent };
+
+/** `a` is a later wave than `b`, or a later stage of the same wave. */
+function isLater(a: { batch: number; stage: number }, b: { batch: number; stage: number }): boolean {
+  return a.batch > b.batch || (a.batch === b.batch && a.stage > b.stage);
+}

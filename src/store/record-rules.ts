@@ -1,6 +1,12 @@
 // What both journal engines decide the same way, whatever their SQL (see CORE-003, CORE-012):
 // the record of a command just created, and how a cancel or kill request changes a run's row.
-import { assertCommandTransition, type CommandStatus, isTerminalCommand } from '../domain/status.js';
+import {
+  assertCommandTransition,
+  assertRunTransition,
+  type CommandStatus,
+  isTerminalCommand,
+  type RunStatus,
+} from '../domain/status.js';
 import type { CommandRow, EventRow, RunRow } from './rows.js';
 import type { CommandPatch, CommandRecord, NewEvent, NewRun, Owner } from './types.js';
 
@@ -55,6 +61,32 @@ export function withCancelRequest(row: RunRow, options: { kill?: boolean; hostId
     next.kill_requested === row.kill_requested &&
     next.kill_hosts === row.kill_hosts;
   return row.status !== 'RUNNING' || same ? undefined : next;
+}
+
+/**
+ * The run's row once it moved to `stage` of `batch` (the same wave when undefined): waves only go
+ * forward, and within one wave, stages too (CORE-008). Throws RangeError otherwise.
+ */
+export function advancedRow(row: RunRow, stage: number, batch: number | undefined): RunRow {
+  assertRunTransition(row.id, row.status as RunStatus, 'RUNNING');
+  const stages = JSON.parse(row.stages) as string[];
+  const from = row.current_batch ?? null;
+  const to = batch ?? from;
+  const laterWave = to !== null && (from === null || to > from);
+  if (
+    !Number.isInteger(stage) ||
+    stage < 0 ||
+    stage >= stages.length ||
+    (to !== null && !Number.isInteger(to)) ||
+    (!laterWave && (to !== from || stage < row.current_stage))
+  ) {
+    const where = from === null ? '' : ` of batch ${from}`;
+    const wanted = to === null ? '' : ` of batch ${to}`;
+    throw new RangeError(
+      `run ${row.id}: cannot move to stage ${stage}${wanted} (at stage ${row.current_stage}${where}, ${stages.length} stage(s))`,
+    );
+  }
+  return { ...row, current_stage: stage, current_batch: to };
 }
 
 /** The values of a new run's row, in the column order both engines insert them. */

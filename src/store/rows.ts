@@ -21,6 +21,7 @@ export interface RunRow {
   hosts: string;
   stages: string;
   current_stage: number;
+  current_batch?: number | null;
   status: string;
   created_at: number;
   finished_at: number | null;
@@ -98,6 +99,7 @@ export function toRunRecord(row: RunRow): RunRecord {
     hosts: jsonColumn('pipelines', row.id, 'hosts', row.hosts) as string[],
     stages: jsonColumn('pipelines', row.id, 'stages', row.stages) as string[],
     currentStage: row.current_stage,
+    currentBatch: row.current_batch ?? null,
     status: row.status as RunStatus,
     createdAt: row.created_at,
     finishedAt: row.finished_at,

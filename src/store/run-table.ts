@@ -3,14 +3,14 @@ import { assertRunTransition, type RunStatus } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
-import { newRunValues, withCancelRequest } from './record-rules.js';
+import { advancedRow, newRunValues, withCancelRequest } from './record-rules.js';
 import { type RunRow, toRunRecord } from './rows.js';
 import type { ListRunsOptions, NewRun, Owner, RunRecord } from './types.js';
 
 export interface RunTable {
   /** Inserts the run RUNNING at stage 0; the caller appends pipeline_started with its commands. */
   insert(id: string, run: NewRun, owner: Owner, at: number): RunRecord;
-  advance(id: string, stage: number): RunRecord;
+  advance(id: string, stage: number, batch?: number): RunRecord;
   finish(id: string, status: RunStatus): RunRecord;
   requestCancel(id: string, options?: { kill?: boolean; hostId?: string }): RunRecord;
   get(id: string): RunRecord | undefined;
@@ -26,7 +26,7 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
      VALUES (?, ?, ?, ?, ?, 0, 'RUNNING', ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
   );
   const select = db.prepare('SELECT * FROM pipelines WHERE id = ?');
-  const setStage = db.prepare('UPDATE pipelines SET current_stage = ? WHERE id = ?');
+  const setStage = db.prepare('UPDATE pipelines SET current_stage = ?, current_batch = ? WHERE id = ?');
   const setFinished = db.prepare('UPDATE pipelines SET status = ?, finished_at = ? WHERE id = ?');
   const setCancel = db.prepare(
     'UPDATE pipelines SET cancel_requested = ?, kill_requested = ?, kill_hosts = ? WHERE id = ?',
@@ -49,17 +49,10 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
       return toRunRecord(rowOf(id));
     },
 
-    advance(id, stage) {
-      const row = rowOf(id);
-      assertRunTransition(id, row.status as RunStatus, 'RUNNING');
-      const stages = JSON.parse(row.stages) as string[];
-      if (!Number.isInteger(stage) || stage < row.current_stage || stage >= stages.length) {
-        throw new RangeError(
-          `run ${id}: cannot move to stage ${stage} (at stage ${row.current_stage} of ${stages.length})`,
-        );
-      }
-      setStage.run(stage, id);
-      const pipeline = toRunRecord({ ...row, current_stage: stage });
+    advance(id, stage, batch) {
+      const row = advancedRow(rowOf(id), stage, batch);
+      setStage.run(row.current_stage, row.current_batch, id);
+      const pipeline = toRunRecord(row);
       changes.append({ type: 'pipeline_updated', pipeline });
       return pipeline;
     },

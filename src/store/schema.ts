@@ -113,6 +113,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE pipelines ADD COLUMN kill_requested INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE pipelines ADD COLUMN kill_hosts TEXT NOT NULL DEFAULT '[]';
   `,
+  // CORE-008: the wave a rollout is in, beside its stage (`RUNNING (batch 2/4, stage 1/2)`).
+  // NULL until a run's first command starts, and for runs journaled before.
+  `
+  ALTER TABLE pipelines ADD COLUMN current_batch INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -67,7 +67,10 @@ export interface RunRecord {
   readonly hosts: readonly string[];
   /** Op ids, one per stage. */
   readonly stages: readonly string[];
+  /** The stage the run is in: in a rollout, the stage its current wave is in. */
   readonly currentStage: number;
+  /** The rollout wave the run is in (0: canary; see CORE-008); null before its first command. */
+  readonly currentBatch: number | null;
   readonly status: RunStatus;
   readonly createdAt: number;
   readonly finishedAt: number | null;
@@ -223,8 +226,11 @@ export interface Journal {
 
   /** Claims the hosts and creates the run RUNNING at stage 0 with all its commands PENDING (pipeline_started). Throws HostsBusyError. */
   createRun(run: NewRun): { run: RunRecord; commands: CommandRecord[] };
-  /** Moves the run to `stage` (pipeline_updated). */
-  advanceRun(runId: string, stage: number): RunRecord;
+  /**
+   * The run moved on (pipeline_updated): to a later stage of its wave, or to a later wave
+   * (CORE-008), whose stage may be an earlier one. Anything else throws RangeError.
+   */
+  advanceRun(runId: string, stage: number, batch?: number): RunRecord;
   /** Ends the run (pipeline_finished). */
   finishRun(runId: string, status: RunStatus): RunRecord;
   /**

@@ -13,11 +13,22 @@ export function runDuration(run: RunRecord, now: number = Date.now()): string {
   return formatElapsed((run.finishedAt ?? now) - run.createdAt);
 }
 
-/** `RUNNING (stage 2/3)` while running; the final status after. */
+/**
+ * `RUNNING (stage 2/3)` while running, `RUNNING (batch 2/4, stage 1/3)` in a rollout's wave (see
+ * CORE-008); the final status after.
+ */
 export function runProgress(run: RunRecord): string {
   if (run.status !== 'RUNNING') return run.status;
+  const wave = waveLabel(run);
   const cancelling = run.cancelRequested ? ', cancelling' : '';
-  return `RUNNING (stage ${run.currentStage + 1}/${run.stages.length}${cancelling})`;
+  return `RUNNING (${wave === null ? '' : `${wave}, `}stage ${run.currentStage + 1}/${run.stages.length}${cancelling})`;
+}
+
+/** The wave the run is in, named when the run goes in several (`canary`, `batch 2/4`). */
+function waveLabel({ rollout, currentBatch }: RunRecord): string | null {
+  if (rollout === null || currentBatch === null) return null;
+  if (currentBatch === 0) return 'canary';
+  return rollout.batches > 1 || rollout.canary.length > 0 ? `batch ${currentBatch}/${rollout.batches}` : null;
 }
 
 /** One cell of `show`: `SUCCESS 0.3s`, `ERROR(2) 1.0s`, `SKIPPED`. */

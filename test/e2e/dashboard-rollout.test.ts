@@ -1,10 +1,13 @@
 // CORE-008 on the dashboard, in a real browser: a batched run with a failure budget started by
 // another `nixfleet apply` shows each host's batch and the budget used / limit, read from the
 // journal through State Sync.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../engine/support/wait-for.js';
 import { browserSession } from '../support/browser-session.js';
-import { makeTempDir, ROOT, runCli } from '../support/cli.js';
+import { makeTempDir, ROOT, runCli, spawnCli } from '../support/cli.js';
+import { commandStatus } from '../support/journal-peek.js';
 import { startServe } from '../sync/support/serve-process.js';
 
 // h3 fails, and the budget allows one failure: the run goes on and ends PARTIAL.
@@ -65,5 +68,37 @@ describe('a rollout on the dashboard', () => {
     expect(listed).toEqual(labels);
     expect(await phone.locator('#run-budget').isVisible()).toBe(true);
     await phone.close();
+  }, 240_000);
+
+  it('names the wave a running rollout is in, and marks the stage that wave is in', async () => {
+    // Each host's build waits for a file of its own: the run is held in batch 2's first stage.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {} }
+ops:
+  build: { run: 'while [ ! -f "go-$NIXFLEET_HOST" ]; do sleep 0.05; done' }
+  check: { run: 'true' }
+pipelines:
+  deploy: { ops: [build, check], rollout: { canary: 1, batch: 2 } }
+`,
+    });
+    for (const host of ['h1', 'h2', 'h3']) writeFileSync(join(dir, `go-${host}`), '');
+    await session.serve?.stop('SIGKILL'); // the first test's
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const apply = spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 120_000 });
+    try {
+      await waitFor(() => commandStatus(dir, 'h4', 'build') === 'EXECUTING', 'h4 building');
+      const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
+      await page.goto(session.serve.url);
+      await page.waitForSelector('#run-status[data-status="RUNNING"]', { timeout: 60_000 });
+      // The canary and batch 1 went through both stages; batch 2 is in its first.
+      const head = page.locator('#run-head');
+      await head.getByText('batch 2/2, stage 1/2').waitFor({ timeout: 10_000 });
+      expect(await page.locator('#grid thead th.current').textContent()).toBe('1build');
+      await page.close();
+    } finally {
+      for (const host of ['h4', 'h5']) writeFileSync(join(dir, `go-${host}`), '');
+    }
+    expect((await apply).exitCode).toBe(0);
   }, 240_000);
 });

@@ -126,6 +126,23 @@ describe.each(ENGINES)('run transitions on $name', (engine) => {
     expect(journal.getRun(run.id)).toEqual(finished);
   });
 
+  it("a rollout's run moves on wave by wave, each wave from its first stage (CORE-008)", () => {
+    journal = engine.open();
+    const { run } = journal.createRun(newRun(['web1', 'web2'], ['pull', 'switch']));
+    expect(run.currentBatch).toBeNull();
+    expect(journal.advanceRun(run.id, 0, 0)).toMatchObject({ currentStage: 0, currentBatch: 0 });
+    expect(journal.advanceRun(run.id, 1, 0)).toMatchObject({ currentStage: 1, currentBatch: 0 });
+    // The next wave starts over at its first stage; no wave or stage goes back.
+    expect(journal.advanceRun(run.id, 0, 1)).toMatchObject({ currentStage: 0, currentBatch: 1 });
+    expect(() => journal!.advanceRun(run.id, 1, 0)).toThrow(
+      /cannot move to stage 1 of batch 0 \(at stage 0 of batch 1/,
+    );
+    expect(journal.advanceRun(run.id, 1)).toMatchObject({ currentStage: 1, currentBatch: 1 });
+    expect(() => journal!.advanceRun(run.id, 0, 1)).toThrow(/cannot move to stage 0 of batch 1/);
+    expect(journal.getRun(run.id)).toMatchObject({ currentStage: 1, currentBatch: 1 });
+    expect(journal.changesSince(0).at(-1)?.change).toMatchObject({ pipeline: { currentStage: 1, currentBatch: 1 } });
+  });
+
   it('a cancel request is recorded once, for a running run only', () => {
     journal = engine.open();
     const { run } = journal.createRun(newRun(['web1']));

@@ -133,6 +133,13 @@ function cellButton(command, focusKey, actions) {
   );
 }
 
+/** The wave a running rollout is in, as `runs` names it (`canary, `, `batch 2/4, `), or ''. */
+function waveLabel({ rollout, currentBatch }) {
+  if (!rollout || currentBatch === null || currentBatch === undefined) return '';
+  if (currentBatch === 0) return 'canary, ';
+  return rollout.batches > 1 || rollout.canary.length > 0 ? `batch ${currentBatch}/${rollout.batches}, ` : '';
+}
+
 function renderRun(state, runId, ui, now, actions, matches) {
   const head = byId('run-head');
   const grid = byId('grid');
@@ -145,7 +152,9 @@ function renderRun(state, runId, ui, now, actions, matches) {
   }
   const { run, rows, rollout } = data;
   const stageText =
-    run.status === 'RUNNING' ? `stage ${run.currentStage + 1}/${run.stages.length}` : `${run.stages.length} stage(s)`;
+    run.status === 'RUNNING'
+      ? `${waveLabel(run)}stage ${run.currentStage + 1}/${run.stages.length}`
+      : `${run.stages.length} stage(s)`;
   const parts = [
     el('h2', {}, 'Run'),
     el('span', { class: 'mono strong', id: 'run-id' }, run.id),

@@ -121,7 +121,8 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
         await appendChange(db, { type: 'pipeline_started', pipeline: record, commands: commandRecords }, at);
         return { run: record, commands: commandRecords };
       }),
-    advanceRun: (at: number, id: string, stage: number) => write(() => runs.advanceRun(db, id, stage, at)),
+    advanceRun: (at: number, id: string, stage: number, batch?: number) =>
+      write(() => runs.advanceRun(db, id, stage, batch, at)),
     finishRun: (at: number, id: string, status: Parameters<typeof runs.finishRun>[2]) =>
       write(() => runs.finishRun(db, id, status, at)),
     requestCancel: (at: number, id: string, options: { kill?: boolean; hostId?: string } = {}) =>

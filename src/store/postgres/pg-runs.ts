@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { assertRunTransition, type RunStatus } from '../../domain/status.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
-import { newRunValues, withCancelRequest } from '../record-rules.js';
+import { advancedRow, newRunValues, withCancelRequest } from '../record-rules.js';
 import { type RunRow, toRunRecord } from '../rows.js';
 import type { ListRunsOptions, NewRun, Owner, RunRecord } from '../types.js';
 import { appendChange } from './pg-changes.js';
@@ -31,17 +31,20 @@ export async function insertRun(
   return toRunRecord(await runRow(db, id));
 }
 
-export async function advanceRun(db: pg.ClientBase, id: string, stage: number, at: number): Promise<RunRecord> {
-  const row = await runRow(db, id);
-  assertRunTransition(id, row.status as RunStatus, 'RUNNING');
-  const stages = JSON.parse(row.stages) as string[];
-  if (!Number.isInteger(stage) || stage < row.current_stage || stage >= stages.length) {
-    throw new RangeError(
-      `run ${id}: cannot move to stage ${stage} (at stage ${row.current_stage} of ${stages.length})`,
-    );
-  }
-  await db.query('UPDATE pipelines SET current_stage = $1 WHERE id = $2', [stage, id]);
-  const pipeline = toRunRecord({ ...row, current_stage: stage });
+export async function advanceRun(
+  db: pg.ClientBase,
+  id: string,
+  stage: number,
+  batch: number | undefined,
+  at: number,
+): Promise<RunRecord> {
+  const row = advancedRow(await runRow(db, id), stage, batch);
+  await db.query('UPDATE pipelines SET current_stage = $1, current_batch = $2 WHERE id = $3', [
+    row.current_stage,
+    row.current_batch,
+    id,
+  ]);
+  const pipeline = toRunRecord(row);
   await appendChange(db, { type: 'pipeline_updated', pipeline }, at);
   return pipeline;
 }

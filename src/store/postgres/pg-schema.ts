@@ -128,6 +128,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE pipelines ADD COLUMN kill_requested INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE pipelines ADD COLUMN kill_hosts TEXT NOT NULL DEFAULT '[]';
   `,
+  // CORE-008: the wave a rollout is in (schema.ts, the same migration).
+  `
+  ALTER TABLE pipelines ADD COLUMN current_batch INTEGER;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -115,7 +115,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     listHosts: () => call('listHosts'),
 
     createRun: (run) => call('createRun', now(), run),
-    advanceRun: (runId, stage) => call('advanceRun', now(), runId, stage),
+    advanceRun: (runId, stage, batch) => call('advanceRun', now(), runId, stage, batch),
     finishRun: (runId, status) => call('finishRun', now(), runId, status),
     requestCancel: (runId, cancelOptions) => call('requestCancel', now(), runId, cancelOptions ?? {}),
     getRun: (runId) => call('getRun', runId),
