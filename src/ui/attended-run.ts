@@ -3,6 +3,7 @@
 // outcome into the exit code of CORE-002.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { formatDuration } from '../config/duration.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEvent } from '../engine/types.js';
 import { EXIT, UserError } from '../errors/user-error.js';
@@ -137,6 +138,13 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       if (c.rollbackOf === null || c.status === 'SUCCESS') continue;
       options.stderr.write(
         `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`nixfleet logs ${c.commandId}\`)\n`,
+      );
+    }
+    // CORE-009: a killed op leaves its timer armed; the host undoes the change when it fires.
+    for (const c of view.commands.values()) {
+      if (c.status !== 'CANCELLED' || c.armed?.state !== 'unknown') continue;
+      options.stderr.write(
+        `nixfleet: ${c.op} on ${c.hostId} was killed while its rollback was armed (${formatDuration(c.armed.delayMs)}); nothing confirmed the change, so ${c.hostId} rolls it back when the timer fires, unless ${c.op} runs there again first\n`,
       );
     }
     const summaryFile = options.env.GITHUB_STEP_SUMMARY;

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { waitForFile } from '../engine/support/wait-for.js';
+import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { parseXml } from '../ui/support/xml-well-formed.js';
 
@@ -234,6 +234,21 @@ describe('armed rollback on a local host', () => {
     expect(state('a')).toBe('changed by r2');
     const logs = await cli(['logs', 'r2', '--host', 'a']);
     expect(logs.stdout).toMatch(/took over the armed rollback left by an earlier run \(r1-c1-[0-9a-f]+\)/);
+  });
+
+  it('a killed op leaves its timer armed: apply says the host rolls it back, exit 130, and it does', async () => {
+    const first = spawnCli(dir, ['apply', 'armed-retry', '--on', 'a'], { env: { HOME: join(dir, 'home') } });
+    await waitForFile(join(dir, 'state-a'));
+    const cancel = await cli(['cancel', 'r1', '--kill']);
+    expect(cancel.exitCode, cancel.stderr).toBe(0);
+    const result = await first;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toContain(
+      'nixfleet: armed-retry on a was killed while its rollback was armed (3s); nothing confirmed the change, so a rolls it back when the timer fires, unless armed-retry runs there again first',
+    );
+    expect(result.stderr).not.toContain('needs a person');
+    // The timer was due 3 s after it was armed.
+    await waitFor(() => state('a') === 'rolled back r1', 'the timer rolled a back', 15_000);
   });
 
   it('an op outliving the delay fails: the timer ran the rollback, journaled with its output', async () => {

@@ -45,7 +45,7 @@ pipelines:
     for (const host of ['h1', 'h2', 'h3', 'h4', 'h5']) writeFileSync(join(dir, `go-${host}`), '');
   }
   const result = await apply;
-  expect(result.exitCode, result.stderr).toBe(0);
+  expect(result.exitCode, String(result.stderr)).toBe(0);
   const runs = await runCli(dir, ['runs', '--json']);
   expect(JSON.parse(runs.stdout)[0]).toMatchObject({ status: 'COMPLETE', currentStage: 1, currentBatch: 2 });
 }, 180_000);
