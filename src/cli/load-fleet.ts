@@ -48,10 +48,11 @@ export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: s
   return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };
 }
 
-/** The journal to open, as in journalPlaceFor, for commands that know their data directory. */
-export async function storeFor(ctx: CommandContext): Promise<{ store?: string }> {
-  const file = fleetFilePath(ctx);
-  return checkedStore(givenStore(ctx) ?? (await storeSetting(file, fleetText(file))));
+/** The journal to open, as in journalPlaceFor, for commands that compiled the fleet. */
+export function storeFor(ctx: CommandContext, registry: Registry): { store?: string } {
+  return checkedStore(
+    givenStore(ctx) ?? { where: `settings.store in ${registry.file}`, value: registry.settings.store },
+  );
 }
 
 interface StoreValue {

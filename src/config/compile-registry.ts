@@ -38,6 +38,7 @@ export function compileRegistry(
       options.dataDir !== undefined ? resolve(options.dataDir) : resolve(rootDir, raw.dataDir ?? DEFAULTS.dataDir),
     shell: raw.shell ?? DEFAULTS.shell,
     ...(raw.defaultPipeline !== undefined ? { defaultPipeline: raw.defaultPipeline } : {}),
+    ...(raw.store !== undefined ? { store: raw.store } : {}),
     ssh: {
       ...(raw.ssh?.identityFile !== undefined ? { identityFile: resolvePath(rootDir, raw.ssh.identityFile) } : {}),
       strictHostKeyChecking: raw.ssh?.strictHostKeyChecking ?? DEFAULTS.strictHostKeyChecking,

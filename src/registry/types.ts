@@ -25,6 +25,8 @@ export interface Settings {
   readonly dataDir: string;
   readonly shell: string;
   readonly defaultPipeline?: string;
+  /** settings.store as written (a PostgreSQL URL, maybe with a password; see CORE-012). */
+  readonly store?: string;
   readonly ssh: SshSettings;
 }
 

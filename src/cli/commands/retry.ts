@@ -26,7 +26,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runOptions = parseRunOptions(ctx);
   const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
-  const journal = openFleetJournal(registry, await storeFor(ctx));
+  const journal = openFleetJournal(registry, storeFor(ctx, registry));
   try {
     const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true, rollout });
     if (retry.kind === 'nothing') {
