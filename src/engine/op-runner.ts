@@ -3,6 +3,7 @@
 // Every status change goes through the journal, which enforces the status machine.
 
 import type { CommandStatus } from '../domain/status.js';
+import { oneLine } from '../domain/terminal-text.js';
 import { LOGS_DIR } from '../store/journal.js';
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
@@ -49,7 +50,8 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   // privately and has them redacted from its output before the file, the tail or any listener.
   const patterns = job.redact ?? [];
   const transport = withSecrets(job.transport, privateEnvOf(job.rendered, job.secrets ?? new Map()), patterns);
-  const redact = (error: string | null) => (error === null ? null : redactText(error, patterns));
+  // CORE-001: a reason is one line, whatever a host value or a remote error put in it.
+  const redact = (error: string | null) => (error === null ? null : oneLine(redactText(error, patterns)));
   const exec = (command: string): Promise<ExecResult> =>
     transport.exec(command, {
       env,
@@ -114,10 +116,10 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       actor: ctx.actor,
       hostId: job.hostId,
       action: 'retry',
-      message: `${op.id} on ${job.hostId} failed (${verdict.error}); attempt ${attempt + 1} of ${attempts}`,
+      message: `${op.id} on ${job.hostId} failed (${redact(verdict.error)}); attempt ${attempt + 1} of ${attempts}`,
       details: { runId: job.runId, commandId, attempt: attempt + 1 },
     });
-    onOutput(`\n[nixfleet] ${verdict.error}; attempt ${attempt + 1} of ${attempts}\n`);
+    onOutput(`\n[nixfleet] ${redact(verdict.error)}; attempt ${attempt + 1} of ${attempts}\n`);
     transition('EXECUTING');
   }
 }

@@ -3,6 +3,8 @@
 // get lines of their own and every other host is a count on its stage's line; when that does not
 // fit the terminal's height, the frame drops detail in steps (output tails first, then one line
 // per running host), so the failures and the counts stay on screen at any fleet size.
+
+import { lastLines } from '../domain/terminal-text.js';
 import { failedHosts } from '../engine/rollout/scheduler.js';
 import { formatElapsed } from './elapsed.js';
 import { hostWithBatch } from './host-label.js';
@@ -19,7 +21,6 @@ import {
   type RunView,
   rollbackOfCommand,
 } from './run-view.js';
-import { lastLines } from './terminal-text.js';
 
 export interface FrameSize {
   readonly rows: number;

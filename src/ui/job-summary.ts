@@ -2,9 +2,10 @@
 // CORE-002, CI output): the status line, a table of hosts with their counts and what stopped each,
 // and the next step. Hosts that did not complete come first: that is what the reader is after.
 // Completed hosts fold as in the recap, so 3,000 of them are a row, not 3,000.
+
+import { stripTerminalCodes } from '../domain/terminal-text.js';
 import { hostRecaps, type RecapRow, recapRows, runStatusLine } from './run-recap.js';
 import type { RunView } from './run-view.js';
-import { stripTerminalCodes } from './terminal-text.js';
 
 export function jobSummaryMarkdown(view: RunView): string {
   const { completed, stopped } = recapRows(hostRecaps(view));

@@ -2,9 +2,10 @@
 // one testsuite per stage, one testcase per host. SUCCESS passes; ERROR, TIMEOUT, BLOCKED and
 // ORPHANED are failures; SKIPPED and CANCELLED are skipped, with the reason. The shape is the
 // common junit-4 schema (test/fixtures/junit/junit-4.xsd): `skipped` counts only on testsuites.
+
+import { lastLines } from '../domain/terminal-text.js';
 import type { RunView } from './run-view.js';
 import { type CommandView, commandsOfStage, isFailure, notRunReason, rollbackOfCommand } from './run-view.js';
-import { lastLines } from './terminal-text.js';
 
 const EXCERPT_LINES = 40;
 

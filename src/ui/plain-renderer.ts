@@ -6,6 +6,7 @@
 // becomes an error annotation.
 import { hostNames } from '../domain/host-names.js';
 import { isTerminalCommand } from '../domain/status.js';
+import { lastLines, oneLine } from '../domain/terminal-text.js';
 import type { RunEvent } from '../engine/types.js';
 import { formatElapsed } from './elapsed.js';
 import { annotationError, groupEnd, groupStart } from './github-actions.js';
@@ -13,7 +14,6 @@ import { hostLabel } from './host-label.js';
 import { hostRecaps, recapLines } from './run-recap.js';
 import type { RunRenderer } from './run-renderer.js';
 import { applyRunEvent, batchLabel, createRunView, isFailure, isNotRun, isRunning, notRunReason } from './run-view.js';
-import { lastLines, stripTerminalCodes } from './terminal-text.js';
 
 /** Lines of output shown under a failed command. */
 const FAILURE_EXCERPT_LINES = 10;
@@ -27,7 +27,8 @@ export interface PlainRendererOptions {
 
 export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRendererOptions = {}): RunRenderer {
   const view = createRunView();
-  const write = (line: string) => out.write(`${stripTerminalCodes(line)}\n`);
+  // Every line is one line: a reason or a name cannot start another (nor a `::` workflow command).
+  const write = (line: string) => out.write(`${oneLine(line)}\n`);
   const announced = new Set<string>();
   let openGroup = false;
   let timer: NodeJS.Timeout | undefined;

@@ -1,9 +1,10 @@
 // How the terminal view and the recap word a failed op's rollback and an op's armed timer (see
 // CORE-009): `rolled back (0.4s)`, or that the rollback failed and the host needs a person.
+
+import { lastLines } from '../domain/terminal-text.js';
 import { formatElapsed } from './elapsed.js';
 import { hostLabel } from './host-label.js';
 import type { CommandView } from './run-view.js';
-import { lastLines } from './terminal-text.js';
 
 /** `, rollback timer disarmed` for an op that ran under an armed timer, else nothing. */
 export function armedText(command: CommandView): string {

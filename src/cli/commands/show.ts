@@ -1,6 +1,7 @@
 // `nixfleet show RUN_ID`: one run as hosts × stages with statuses, exit codes and durations,
 // then the reason of every command that did not succeed (CORE-002).
 
+import { oneLine } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
 import type { CommandRecord } from '../../store/types.js';
@@ -50,7 +51,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (problems.length > 0) {
       const what = (c: CommandRecord) => (c.rollbackOf === null ? c.op : `${c.op} rollback`);
       ctx.io.stdout.write(
-        `\n${problems.map((c) => `${c.id} [${c.hostId}] ${what(c)} ${c.status}: ${c.error}`).join('\n')}\n`,
+        `\n${problems.map((c) => `${c.id} [${c.hostId}] ${what(c)} ${c.status}: ${oneLine(c.error ?? '')}`).join('\n')}\n`,
       );
       ctx.io.stdout.write('`nixfleet logs COMMAND_ID` shows the output\n');
     }
