@@ -71,6 +71,7 @@ function toData(
   errors: ConfigError[],
 ): unknown {
   try {
+    keepWrittenText(document);
     // aliasExpansionProblem bounds the expanded size exactly; the package's own alias count
     // would refuse ordinary fleets (see alias-expansion.ts).
     return document.toJS({ maxAliasCount: -1 });
@@ -85,6 +86,30 @@ function toData(
     });
     return undefined;
   }
+}
+
+/**
+ * Names and text as written (CORE-005): a key is always a name, so `007:` is the host `007`, not
+ * 7, and `1e3:` not 1000 (an ssh host's address defaults to its name); a host var or an op's env
+ * value is text, so `1.10` stays `1.10` and `0x10` stays `0x10`. YAML's core schema would make
+ * numbers, booleans or null of them. Other values (`concurrency: 10`) keep their YAML type.
+ */
+function keepWrittenText(document: Document.Parsed): void {
+  visit(document, {
+    Pair(_, pair, ancestors) {
+      if (isScalar(pair.key) && typeof pair.key.value !== 'string' && pair.key.source !== undefined) {
+        pair.key.value = pair.key.source;
+      }
+      if (isScalar(pair.value) && typeof pair.value.value === 'number' && pair.value.source !== undefined) {
+        if (holdsText(pathOf(ancestors))) pair.value.value = pair.value.source;
+      }
+    },
+  });
+}
+
+/** `hosts.NAME.vars` and `ops.NAME.env`: maps whose values are text. */
+function holdsText(path: readonly PathSegment[]): boolean {
+  return path.length === 3 && ((path[0] === 'hosts' && path[2] === 'vars') || (path[0] === 'ops' && path[2] === 'env'));
 }
 
 /** A key repeated in one mapping is almost always a copy-paste mistake that drops a value. */

@@ -129,6 +129,35 @@ describe('loadRegistry compiles a valid fleet', () => {
   });
 });
 
+describe('names and text as written', () => {
+  it('keeps a key that YAML reads as a number or boolean, and var and env values, as written', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+settings: { concurrency: 0x10 }
+hosts:
+  007: { transport: ssh, vars: { v: 1.10, hex: 0x10, big: 12345678901234567890, on: true, n: 5, q: "1.10" } }
+  1e3: {}
+  true: {}
+ops:
+  deploy:
+    run: echo "$V"
+    env: { V: 2.50 }
+`,
+    });
+    const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+    expect([...registry.hosts.keys()]).toEqual(['007', '1e3', 'true']);
+    // An ssh host's address defaults to its name: `007`, not `7`.
+    expect(registry.hosts.get('007')).toMatchObject({
+      address: '007',
+      vars: { v: '1.10', hex: '0x10', big: '12345678901234567890', on: 'true', n: '5', q: '1.10' },
+    });
+    const deploy = registry.ops.get('deploy')!;
+    expect(JSON.stringify(deploy.env.V)).toContain('2.50');
+    // Other values keep their YAML type.
+    expect(registry.settings.concurrency).toBe(16);
+  });
+});
+
 describe('loadRegistry reports every problem at once', () => {
   it('collects schema errors from the main file and from includes, in file order', async () => {
     const dir = makeTempDir({
