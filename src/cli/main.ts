@@ -146,20 +146,21 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
 }
 
 function parseCommandArgs(name: string, args: string[], module: CommandModule) {
+  const parsed = parseStrictly(name, args, module);
+  refuseRepeatedFlags(name, parsed.tokens, { ...GLOBAL_OPTIONS, ...module.options });
+  return parsed;
+}
+
+function parseStrictly(name: string, args: string[], module: CommandModule) {
+  const options = { ...GLOBAL_OPTIONS, ...module.options };
   try {
-    return parseArgs({
-      args,
-      options: { ...GLOBAL_OPTIONS, ...module.options },
-      allowPositionals: true,
-      strict: true,
-    });
+    return parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: string }).code;
     const unknown = /Unknown option '(-{1,2})([^']*)'/.exec(message);
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
-      const flags = Object.keys({ ...GLOBAL_OPTIONS, ...module.options });
-      const close = closestName(unknown[2]!, flags);
+      const close = closestName(unknown[2]!, Object.keys(options));
       throw new UserError(`${name}: unknown flag \`${unknown[1]}${unknown[2]}\``, {
         hint: close
           ? `did you mean \`--${close}\`? (\`nixfleet help ${name}\` lists every flag)`
@@ -169,6 +170,32 @@ function parseCommandArgs(name: string, args: string[], module: CommandModule) {
     throw new UserError(`${name}: ${message.replace(/\. To specify a positional argument.*$/s, '')}`, {
       hint: `usage: nixfleet ${module.usage}`,
     });
+  }
+}
+
+/** A value given twice would silently keep the last (`--on web1 --on web2` runs on web2 only). */
+function refuseRepeatedFlags(
+  name: string,
+  tokens: readonly { kind: string; name?: string; value?: string | undefined }[],
+  options: OptionSpecs,
+): void {
+  const given = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const flag = token.name ?? '';
+    given.set(flag, [...(given.get(flag) ?? []), token.value ?? '']);
+  }
+  for (const [flag, values] of given) {
+    if (options[flag]?.type !== 'string' || values.length < 2) continue;
+    throw new UserError(
+      `${name}: --${flag} given ${values.length} times (${values.map((v) => `\`${v}\``).join(', ')})`,
+      {
+        hint: flag === 'on' ? 'give it once; one selector names several hosts: --on web1,web2' : `give --${flag} once`,
+      },
+    );
+  }
+  if (given.has('color') && given.has('no-color')) {
+    throw new UserError(`${name}: --color and --no-color contradict each other`, { hint: 'give one of them' });
   }
 }
 

@@ -1,9 +1,10 @@
 // The flags every command that starts runs shares (`apply`, `retry`, `watch --run`), checked
 // before anything is loaded so a typo costs nothing (exit 2).
 import { UserError } from '../errors/user-error.js';
+import type { Registry } from '../registry/types.js';
 import { RENDERER_NAMES, type RendererName } from '../ui/run-renderer.js';
 import type { CommandContext } from './command.js';
-import { checkReportPath } from './report-path.js';
+import { checkReportNotFleetFile, checkReportPath } from './report-path.js';
 
 export const RUN_OPTIONS = {
   concurrency: {
@@ -24,7 +25,7 @@ export const RUN_OPTIONS = {
 export function parseConcurrency(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || n < 1) {
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
     throw new UserError(`--concurrency must be a whole number of at least 1, got \`${value}\``, {
       hint: 'e.g. `--concurrency 20`',
     });
@@ -48,6 +49,12 @@ export function parseRunOptions(ctx: CommandContext): RunFlags {
   if (!RENDERER_NAMES.includes(rendererName as RendererName)) {
     throw new UserError(`unknown renderer \`${rendererName}\``, { hint: `use one of ${RENDERER_NAMES.join(', ')}` });
   }
+  // --json promises nothing but the report on stdout (CORE-002).
+  if (ctx.global.json && rendererName !== 'auto' && rendererName !== 'json') {
+    throw new UserError(`--json prints the JSON report on stdout, so it cannot go with --renderer ${rendererName}`, {
+      hint: '--json alone gives the report; drop it to see the run drawn',
+    });
+  }
   if (junit === '') throw new UserError('--junit needs a file name', { hint: 'e.g. `--junit report.xml`' });
   if (typeof junit === 'string') checkReportPath('--junit', junit, ctx.io.cwd);
   return {
@@ -56,4 +63,9 @@ export function parseRunOptions(ctx: CommandContext): RunFlags {
     ...(typeof junit === 'string' ? { junitFile: junit } : {}),
     ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
   };
+}
+
+/** What only the loaded fleet can tell: --junit must not name one of its files (exit 2). */
+export function checkRunFlagsAgainst(flags: RunFlags, registry: Registry, ctx: CommandContext): void {
+  if (flags.junitFile !== undefined) checkReportNotFleetFile('--junit', flags.junitFile, ctx.io.cwd, registry);
 }

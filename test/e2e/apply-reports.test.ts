@@ -1,7 +1,7 @@
 // Report files of `apply` (see CORE-002, reports): a --junit path that cannot be written is refused
 // before anything runs (exit 2), and one that fails to write after the run never hides the run's
 // outcome. The real CLI in a temp directory.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, runCli } from '../support/cli.js';
@@ -50,5 +50,46 @@ describe('--junit', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ runId: 'r1', status: 'COMPLETE' });
     expect(result.stderr).toMatch(/^nixfleet: the JUnit report was not written to .*\/reports\/junit\.xml: ENOENT/m);
     expect(result.exitCode).toBe(1);
+  });
+});
+
+describe('flags that would lose or overwrite something', () => {
+  it('are refused with exit 2 and nothing run: a report over the fleet or its journal, repeated values, --json with a renderer', {
+    timeout: 120_000,
+  }, async () => {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    const first = await runCli(cwd, ['apply', 'touch']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const cases: [string[], RegExp][] = [
+      [['apply', 'touch', '--junit', 'fleet.yaml'], /--junit fleet\.yaml: .*\/fleet\.yaml is a file of the fleet/],
+      [
+        ['apply', 'touch', '--junit', '.nixfleet/nixfleet.db'],
+        /is in the data directory .*\.nixfleet, which holds the journal/,
+      ],
+      [['retry', 'r1', '--junit', './fleet.yaml'], /is a file of the fleet/],
+      [
+        ['apply', 'touch', '--on', 'a', '--on', 'b'],
+        /^nixfleet: apply: --on given 2 times \(`a`, `b`\)\n {2}hint: give it once/,
+      ],
+      [
+        ['apply', 'touch', '--json', '--renderer', 'plain'],
+        /--json prints the JSON report on stdout, so it cannot go with --renderer plain/,
+      ],
+      [['apply', 'touch', '--color', '--no-color'], /--color and --no-color contradict each other/],
+      [['runs', '--limit', '99999999999999999999'], /--limit must be a whole number of at least 1/],
+      [
+        ['apply', 'touch', '--concurrency', '99999999999999999999'],
+        /--concurrency must be a whole number of at least 1/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli(cwd, args);
+      expect(result.stderr, args.join(' ')).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+    }
+    expect(readFileSync(join(cwd, 'fleet.yaml'), 'utf8')).toBe(FLEET);
+    const runs = await runCli(cwd, ['runs', '--json']);
+    expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r1']);
   });
 });

@@ -10,7 +10,7 @@ import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet, storeFor } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
-import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
+import { checkRunFlagsAgainst, parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 
 export const usage =
   'apply [TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--renderer auto|tty|plain|json] [--junit FILE] [--no-rollback]';
@@ -25,6 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runOptions = parseRunOptions(ctx);
   const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
+  checkRunFlagsAgainst(runOptions, registry, ctx);
   const on = ctx.values.on;
   const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
   const journal = openFleetJournal(registry, storeFor(ctx, registry));

@@ -8,7 +8,7 @@ import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet, storeFor } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
-import { parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
+import { checkRunFlagsAgainst, parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 import { ioOf, openFleetJournal } from './apply.js';
 
 export const usage =
@@ -26,6 +26,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runOptions = parseRunOptions(ctx);
   const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
+  checkRunFlagsAgainst(runOptions, registry, ctx);
   const journal = openFleetJournal(registry, storeFor(ctx, registry));
   try {
     const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true, rollout });

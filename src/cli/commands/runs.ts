@@ -15,7 +15,7 @@ export const maxPositionals = 0;
 export async function run(ctx: CommandContext): Promise<number> {
   const given = ctx.values.limit;
   const limit = typeof given === 'string' ? Number(given) : 20;
-  if (typeof given === 'string' && (!/^[0-9]+$/.test(given) || limit < 1)) {
+  if (typeof given === 'string' && (!/^[0-9]+$/.test(given) || !Number.isSafeInteger(limit) || limit < 1)) {
     throw new UserError(`--limit must be a whole number of at least 1, got \`${given}\``);
   }
   const { dir, exists, store } = await existingDataDir(ctx);
