@@ -1,6 +1,7 @@
 // `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read through the
 // journal: the log files under DATA_DIR/logs/, or the database's chunks on PostgreSQL (see CORE-002,
 // CORE-003, CORE-012).
+import { StringDecoder } from 'node:string_decoder';
 import { hostNames } from '../../domain/host-names.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { CommandRecord, Journal } from '../../store/types.js';
@@ -20,12 +21,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   const host = typeof ctx.values.host === 'string' ? ctx.values.host : undefined;
   const journal = await openJournalToRead(ctx);
+  const out = outputWriter(ctx.io.stdout);
   try {
     const command = journal.getCommand(id);
     if (command) {
       if (host !== undefined) throw new UserError('--host goes with a run id, not a command id');
-      if (ctx.global.json) ctx.io.stdout.write(`${JSON.stringify(entryOf(journal, command))}\n`);
-      else ctx.io.stdout.write(outputOf(journal, command));
+      if (ctx.global.json) await writeJsonEntries(out, journal, [command], false);
+      else await writeOutput(out, journal, command, false);
       return EXIT.OK;
     }
     const found = journal.getRun(id);
@@ -39,20 +41,13 @@ export async function run(ctx: CommandContext): Promise<number> {
       .listCommands({ runId: id, limit: 1_000_000 })
       .filter((c) => host === undefined || c.hostId === host);
     if (ctx.global.json) {
-      ctx.io.stdout.write(
-        `${JSON.stringify(
-          commands.map((c) => entryOf(journal, c)),
-          null,
-          2,
-        )}\n`,
-      );
+      await writeJsonEntries(out, journal, commands, true);
       return EXIT.OK;
     }
     for (const c of commands) {
       const what = c.rollbackOf === null ? c.op : `${c.op} rollback of ${c.rollbackOf}`;
-      ctx.io.stdout.write(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
-      const text = outputOf(journal, c);
-      ctx.io.stdout.write(text.length === 0 || text.endsWith('\n') ? text : `${text}\n`);
+      await out.write(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
+      await writeOutput(out, journal, c, true);
     }
     return EXIT.OK;
   } finally {
@@ -60,23 +55,115 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-function outputOf(journal: Journal, command: CommandRecord): string {
-  if (command.outputFile === null) return '';
-  try {
-    return journal.readOutput(command.id).toString('utf8');
-  } catch {
+/** Bytes of output read from the journal at a time: an output of any size is never held whole. */
+const PIECE_BYTES = 1024 * 1024;
+
+interface OutputWriter {
+  /** Resolves once the stream can take more (or is gone: what is left is dropped, see main.ts). */
+  write(chunk: string | Buffer): Promise<void>;
+}
+
+function outputWriter(stream: NodeJS.WritableStream): OutputWriter {
+  let gone = false;
+  const stop = () => {
+    gone = true;
+  };
+  stream.once('close', stop);
+  stream.once('error', stop);
+  return {
+    async write(chunk) {
+      if (gone || stream.write(chunk)) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          for (const [event, listener] of [
+            ['drain', done],
+            ['close', done],
+            ['error', done],
+          ] as const) {
+            stream.off(event, listener);
+          }
+          resolve();
+        };
+        stream.once('drain', done).once('close', done).once('error', done);
+      });
+    },
+  };
+}
+
+/** A command's stored output, piece by piece; `ended`: make sure it ends with a line break. */
+async function writeOutput(out: OutputWriter, journal: Journal, command: CommandRecord, ended: boolean) {
+  let last = '\n';
+  const size = storedSize(journal, command);
+  if (size === undefined) {
     // Retention removes old output files; the record says what ran, the output is gone.
-    return `(output of ${command.id} is no longer stored)\n`;
+    await out.write(goneText(command));
+    return;
+  }
+  for (let at = 0; at < size; at += PIECE_BYTES) {
+    const piece = journal.readOutput(command.id, { start: at, end: Math.min(size, at + PIECE_BYTES) });
+    if (piece.length === 0) break;
+    last = String.fromCharCode(piece[piece.length - 1]!);
+    await out.write(piece);
+  }
+  if (ended && last !== '\n') await out.write('\n');
+}
+
+/**
+ * The same JSON as `JSON.stringify` of the entries (an array pretty-printed, or one entry on one
+ * line), written with each output streamed into its string: a large output never makes one
+ * string of it, which Node cannot hold past about 512 MB.
+ */
+async function writeJsonEntries(
+  out: OutputWriter,
+  journal: Journal,
+  commands: readonly CommandRecord[],
+  array: boolean,
+) {
+  if (array && commands.length === 0) {
+    await out.write('[]\n');
+    return;
+  }
+  const MARK = 'NIXFLEET-OUTPUT-MARK';
+  for (const [index, command] of commands.entries()) {
+    const entry = { ...entryOf(command), output: MARK };
+    const text = array ? JSON.stringify([entry], null, 2).slice(2, -2) : JSON.stringify(entry);
+    const [head, tail] = text.split(`"${MARK}"`) as [string, string];
+    await out.write(`${array ? (index === 0 ? '[\n' : ',\n') : ''}${head}"`);
+    const size = storedSize(journal, command);
+    if (size === undefined) await out.write(JSON.stringify(goneText(command)).slice(1, -1));
+    else {
+      const decoder = new StringDecoder('utf8');
+      for (let at = 0; at < size; at += PIECE_BYTES) {
+        const piece = journal.readOutput(command.id, { start: at, end: Math.min(size, at + PIECE_BYTES) });
+        if (piece.length === 0) break;
+        await out.write(JSON.stringify(decoder.write(piece)).slice(1, -1));
+      }
+      await out.write(JSON.stringify(decoder.end()).slice(1, -1));
+    }
+    await out.write(`"${tail}`);
+  }
+  await out.write(array ? '\n]\n' : '\n');
+}
+
+/** The stored output's size in bytes, 0 when there is none, undefined when retention removed it. */
+function storedSize(journal: Journal, command: CommandRecord): number | undefined {
+  if (command.outputFile === null) return 0;
+  try {
+    journal.readOutput(command.id, { start: 0, end: 0 });
+    return journal.outputSize(command.id);
+  } catch {
+    return undefined;
   }
 }
 
-function entryOf(journal: Journal, command: CommandRecord) {
+const goneText = (command: CommandRecord) => `(output of ${command.id} is no longer stored)\n`;
+
+function entryOf(command: CommandRecord) {
   return {
     commandId: command.id,
     hostId: command.hostId,
     op: command.op,
     status: command.status,
     rollbackOf: command.rollbackOf,
-    output: outputOf(journal, command),
   };
 }
