@@ -64,7 +64,10 @@ function mapError(source: YamlSource, error: ErrorObject, kind: 'main' | 'includ
         );
       }
       const allowed = Object.keys((error.parentSchema?.properties as object | undefined) ?? {});
-      const hint = didYouMean(name, allowed) ?? (allowed.length ? `allowed: ${allowed.join(', ')}` : undefined);
+      // The top level also takes `x-` keys (anchors for `<<:`), which the list should say.
+      const extensions = path.length === 0 ? ', and x-NAME for YAML anchors' : '';
+      const hint =
+        didYouMean(name, allowed) ?? (allowed.length ? `allowed: ${allowed.join(', ')}${extensions}` : undefined);
       return at([...path, name], 'key', `unknown property ${quoteExcerpt(name)}`, hint);
     }
     case 'required': {

@@ -158,6 +158,28 @@ ops:
   });
 });
 
+describe('x- keys', () => {
+  it('are ignored at the top of the main file and of includes, a place for anchors to merge', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+x-defaults: &defaults { tags: [web], vars: { role: web } }
+hosts:
+  web1: { <<: *defaults }
+include: [more.yaml]
+`,
+      'more.yaml': `x-env: &env { A: one }
+ops:
+  deploy: { run: echo "$A", env: *env }
+`,
+    });
+    const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+    expect(registry.hosts.get('web1')).toMatchObject({ tags: ['web'], vars: { role: 'web' } });
+    expect(JSON.stringify(registry.ops.get('deploy')!.env.A)).toContain('one');
+    const typo = makeTempDir({ 'fleet.yaml': 'version: 1\nxdefaults: {}\n' });
+    await expect(loadRegistry(join(typo, 'fleet.yaml'))).rejects.toThrow(/and x-NAME for YAML anchors/);
+  });
+});
+
 describe('loadRegistry reports every problem at once', () => {
   it('collects schema errors from the main file and from includes, in file order', async () => {
     const dir = makeTempDir({
