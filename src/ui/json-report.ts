@@ -1,7 +1,8 @@
 // The `--json` report of a run: one object, the only thing apply prints on stdout (CORE-002).
 import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
-import { type RunView, rollbackOfCommand } from './run-view.js';
+import { CONTROLLER_HOST_ID } from '../registry/types.js';
+import { type CommandView, isFailure, isNotRun, notRunText, type RunView, rollbackOfCommand } from './run-view.js';
 
 export interface JsonReportEntry {
   readonly op: string;
@@ -37,7 +38,14 @@ export function jsonReport(view: RunView): JsonReport {
   const hosts: Record<string, JsonReportEntry[]> = {};
   for (const host of view.hosts) hosts[host] = [];
   const ordered = [...view.commands.values()].filter((c) => c.rollbackOf === null).sort((a, b) => a.stage - b.stage);
+  // The first failure of each host and of the controller, for the reason of what was not run
+  // after it (as the plain output says it); the commands come in stage order.
+  const failedFirst = new Map<string, CommandView>();
   for (const c of ordered) {
+    const earlier = [failedFirst.get(c.hostId), failedFirst.get(CONTROLLER_HOST_ID)].find(
+      (f) => f !== undefined && f.stage < c.stage,
+    );
+    if (isFailure(c.status) && !failedFirst.has(c.hostId)) failedFirst.set(c.hostId, c);
     hosts[c.hostId] ??= [];
     const rollback = rollbackOfCommand(view, c.commandId);
     hosts[c.hostId]!.push({
@@ -45,7 +53,7 @@ export function jsonReport(view: RunView): JsonReport {
       status: c.status,
       exitCode: c.exitCode,
       durationMs: c.durationMs,
-      error: c.error,
+      error: isNotRun(c.status) ? notRunText(c, earlier) : c.error,
       batch: c.batch,
       ...(rollback
         ? {

@@ -190,16 +190,21 @@ export const isRunning = (status: CommandStatus) => status === 'VALIDATING' || s
  * every host, or the cancel (SKIPPED and CANCELLED commands carry no error of their own).
  */
 export function notRunReason(view: RunView, command: CommandView): string {
-  // CORE-008: a rollout's SKIPPED carries its own reason (failure budget exceeded, canary failed).
-  if (command.error) return command.error;
-  if (command.status === 'CANCELLED') return 'run cancelled';
-  const earlier = [...view.commands.values()].filter(
+  const failed = [...view.commands.values()].find(
     (c) =>
       c.stage < command.stage &&
       c.rollbackOf === null &&
-      (c.hostId === command.hostId || c.hostId === CONTROLLER_HOST_ID),
+      (c.hostId === command.hostId || c.hostId === CONTROLLER_HOST_ID) &&
+      isFailure(c.status),
   );
-  const failed = earlier.find((c) => isFailure(c.status));
+  return notRunText(command, failed);
+}
+
+/** notRunReason, given the failed command of an earlier stage of the host (or the controller). */
+export function notRunText(command: CommandView, failed: CommandView | undefined): string {
+  // CORE-008: a rollout's SKIPPED carries its own reason (failure budget exceeded, canary failed).
+  if (command.error) return command.error;
+  if (command.status === 'CANCELLED') return 'run cancelled';
   if (failed === undefined) return command.hostId === CONTROLLER_HOST_ID ? 'no host left to run it' : 'not run';
   const who = failed.hostId === CONTROLLER_HOST_ID ? 'controller op ' : '';
   return `${who}${failed.op} ${failed.status}${failed.error ? `: ${failed.error}` : ''}`;

@@ -78,7 +78,15 @@ describe('apply outcomes', () => {
     expect(report.hosts.web2).toEqual([
       { op: 'hello', status: 'SUCCESS', exitCode: 0, durationMs: expect.any(Number), error: null, batch: 1 },
       { op: 'check', status: 'ERROR', exitCode: 1, durationMs: expect.any(Number), error: 'exit code 1', batch: 1 },
-      { op: 'finish', status: 'SKIPPED', exitCode: null, durationMs: null, error: null, batch: 1 },
+      // Why it did not run, as the plain output says it.
+      {
+        op: 'finish',
+        status: 'SKIPPED',
+        exitCode: null,
+        durationMs: null,
+        error: 'check ERROR: exit code 1',
+        batch: 1,
+      },
     ]);
     expect(result.stderr).toBe('');
   });

@@ -103,7 +103,14 @@ describe('reports', () => {
         ],
         'db"1': [
           { op: 'pull', status: 'ERROR', exitCode: 2, durationMs: 300, error: 'exit code 2 <&>', batch: null },
-          { op: 'switch', status: 'SKIPPED', exitCode: null, durationMs: null, error: null, batch: null },
+          {
+            op: 'switch',
+            status: 'SKIPPED',
+            exitCode: null,
+            durationMs: null,
+            error: 'pull ERROR: exit code 2 <&>',
+            batch: null,
+          },
         ],
       },
     });
