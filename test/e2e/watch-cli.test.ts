@@ -72,6 +72,7 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
     const dir = tempFleet(plainFleet('first'));
     const { proc, seen, until } = startWatch(dir, []);
     await until('the start line', 'stdout', /watching fleet\.yaml .*v1/);
+    expect(seen.stdout).toMatch(/watching fleet\.yaml \(1 file: \d+ hosts?, 1 op, 1 pipeline\) v1/);
 
     writeFileSync(join(dir, 'fleet.yaml'), plainFleet('second'));
     await until('the reload', 'stdout', /reloaded fleet\.yaml \(v2\): ~op hello/);

@@ -1,5 +1,7 @@
 // `nixfleet validate`: schema and semantic checks, every error with file:line:col (CORE-005).
+
 import { displayPathFor } from '../../config/path-format.js';
+import { plural } from '../../domain/plural.js';
 import { ConfigErrors } from '../../errors/config-error.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { CommandContext } from '../command.js';
@@ -31,8 +33,4 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.io.stdout.write(`${JSON.stringify({ valid: false, errors: error.errors })}\n`);
     return EXIT.USAGE;
   }
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
 }

@@ -2,8 +2,10 @@
 // fleet file and its includes, printing each reload and each broken save in one line; with
 // `--run`, applies TARGET once the fleet is valid and after every good reload, one run at a time.
 // Stops on SIGINT/SIGTERM: exit 0 when idle, 130 when a run had to be cancelled.
+
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
+import { plural } from '../../domain/plural.js';
 import type { RunEventListener } from '../../engine/types.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
@@ -139,10 +141,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     },
     onError: reportErrors,
     onRestored: (registry) =>
-      say(`${name(registry.file)} is valid again, unchanged since v${watcher.version()}`, {
-        type: 'restored',
-        version: watcher.version(),
-      }),
+      say(
+        `${name(registry.file)}${registry.files.length > 1 ? ' and its includes are' : ' is'} valid again, unchanged since v${watcher.version()}`,
+        {
+          type: 'restored',
+          version: watcher.version(),
+        },
+      ),
   });
 
   const stopped = waitForStopSignal(() => {
@@ -153,7 +158,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     const first = await watcher.ready;
     say(
-      `watching ${name(first.file)} (${first.files.length} file(s): ${first.hosts.size} hosts, ${first.ops.size} ops, ${first.pipelines.size} pipelines) v1; Ctrl-C to stop`,
+      `watching ${name(first.file)} (${plural(first.files.length, 'file')}: ${plural(first.hosts.size, 'host')}, ${plural(first.ops.size, 'op')}, ${plural(first.pipelines.size, 'pipeline')}) v1; Ctrl-C to stop`,
       { type: 'watching', version: 1, file: name(first.file), files: first.files.map(name), hash: first.hash },
     );
     startRunsOn();
