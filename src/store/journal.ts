@@ -153,7 +153,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
   const commands = createCommandTable(db, changes, now, root);
   const locks = createHostLocks(db, isAlive);
   const recovery = createOrphanRecovery(db, { runs, commands, events }, isAlive);
-  const retention = createRetention(db, root, { events, meta });
+  const retention = createRetention(db, root, { events, meta, changes });
 
   /** Wraps a mutation in BEGIN IMMEDIATE: the write lock is taken before the first read. */
   const write = <A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) => {

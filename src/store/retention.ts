@@ -3,6 +3,7 @@
 // dashboard could still use. Rows are deleted in one transaction; files after it commits, so a
 // rolled-back prune never loses output a kept row points to.
 import { rmSync } from 'node:fs';
+import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { MetaStore } from './meta.js';
@@ -88,7 +89,7 @@ export interface Retention {
 export function createRetention(
   db: SqliteDatabase,
   dataDir: string,
-  tables: { readonly events: EventLog; readonly meta: MetaStore },
+  tables: { readonly events: EventLog; readonly meta: MetaStore; readonly changes: ChangeLog },
 ): Retention {
   // Only finished runs none of whose commands is still unfinished: retention never races a run.
   const expiredRuns = db
@@ -111,11 +112,14 @@ export function createRetention(
     const files: string[] = [];
     let commands = 0;
     let pipelines = 0;
-    for (const id of expiredRuns.all(at - policy.commandRetentionMs) as string[]) {
+    const runIds = expiredRuns.all(at - policy.commandRetentionMs) as string[];
+    for (const id of runIds) {
       files.push(...(outputFiles.all(id) as string[]));
       commands += deleteCommands.run(id).changes;
       pipelines += deleteRun.run(id).changes;
     }
+    // Open dashboards drop them too (CORE-004): the snapshot a page builds stays the journal's.
+    if (runIds.length > 0) tables.changes.append({ type: 'pipelines_removed', runIds });
     const events = deleteEvents.run(at - policy.eventRetentionMs).changes;
     const changes = deleteChanges.run((head.get() as number) - CHANGES_KEPT, at - CHANGES_KEPT_MS).changes;
     const result: PruneResult = { commands, pipelines, events, changes, outputFiles: files.length };

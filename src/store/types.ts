@@ -127,6 +127,8 @@ export type Change =
   | { readonly type: 'pipeline_started'; readonly pipeline: RunRecord; readonly commands: readonly CommandRecord[] }
   | { readonly type: 'pipeline_updated'; readonly pipeline: RunRecord }
   | { readonly type: 'pipeline_finished'; readonly pipeline: RunRecord }
+  /** Retention deleted these runs and their commands (CORE-003, CORE-004). */
+  | { readonly type: 'pipelines_removed'; readonly runIds: readonly string[] }
   | { readonly type: 'event'; readonly event: EventRecord }
   | { readonly type: 'registry_reloaded'; readonly registry: RegistrySummary; readonly diff: RegistryDiff };
 

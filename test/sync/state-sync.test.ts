@@ -107,6 +107,21 @@ describe.each(ENGINES)('State Sync on $name', (engine) => {
   });
 
   describe('the sync beacon', () => {
+    it('runs removed by retention in another process leave every open page too', async () => {
+      fixture = await startFixture({}, undefined, engine.newStore().store);
+      await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1,web2');
+      const probe = await connect();
+      await probe.waitFor(() => (probe.model.state?.pipelines.length ?? 0) === 1, 15_000, 'the run');
+      expect(await writeFromAnotherProcess(fixture.dataDir, 'prune')).toBe('1');
+      const head = fixture.journal.version();
+      await probe.waitFor(() => probe.model.version === head, 15_000, `version ${head}`);
+      const removed = probe.deltas().find((d) => d.change.type === 'pipelines_removed');
+      expect(removed?.change).toEqual({ type: 'pipelines_removed', runIds: ['r1'] });
+      expect(probe.model.state?.pipelines).toEqual([]);
+      expect(probe.model.state?.commands).toEqual([]);
+      expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
+    });
+
     it('carries the current version every NIXFLEET_SYNC_BEACON_INTERVAL', async () => {
       fixture = await startFixture({ beaconIntervalMs: 100 }, undefined, engine.newStore().store);
       await writeFromAnotherProcess(fixture.dataDir, 'events', '3');

@@ -97,6 +97,17 @@ export function applyChange(state, tails, change) {
     case 'pipeline_updated':
     case 'pipeline_finished':
       return { state: { ...state, pipelines: upsert(state.pipelines, change.pipeline, true) }, tails };
+    case 'pipelines_removed': {
+      // Retention deleted these runs and their commands.
+      const removed = new Set(change.runIds);
+      const commands = state.commands.filter((c) => !removed.has(c.runId));
+      const kept = new Set(commands.map((c) => c.id));
+      const pipelines = state.pipelines.filter((p) => !removed.has(p.id));
+      return {
+        state: { ...state, pipelines, commands },
+        tails: Object.fromEntries(Object.entries(tails).filter(([id]) => kept.has(id))),
+      };
+    }
     case 'event': {
       if (state.events.some((e) => e.id === change.event.id)) return { state, tails };
       return { state: { ...state, events: [change.event, ...state.events].slice(0, KEEP.events) }, tails };

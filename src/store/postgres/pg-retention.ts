@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { CHANGES_KEPT, CHANGES_KEPT_MS, LAST_PRUNE_KEY, pruneEvents, type RetentionPolicy } from '../retention.js';
 import type { PruneResult } from '../types.js';
-import { headVersion } from './pg-changes.js';
+import { appendChange, headVersion } from './pg-changes.js';
 import { appendEvent } from './pg-events.js';
 import { setMeta } from './pg-meta.js';
 
@@ -41,6 +41,7 @@ export async function pruneRows(
         at - CHANGES_KEPT_MS,
       ])
     ).rowCount ?? 0;
+  if (runIds.length > 0) await appendChange(db, { type: 'pipelines_removed', runIds }, at);
   const result: PruneResult = { commands, pipelines, events, changes, outputFiles: withOutput.rows[0]!.n };
   for (const event of pruneEvents(result, problems, policy)) await appendEvent(db, event, at);
   await setMeta(db, LAST_PRUNE_KEY, String(at));

@@ -3,6 +3,7 @@
 //   node journal-writer.mjs DATA_DIR events COUNT [MESSAGE_BYTES]
 //   node journal-writer.mjs DATA_DIR run HOST[,HOST...] [STAGE_DELAY_MS]
 //   node journal-writer.mjs DATA_DIR hosts HOST[,HOST...]
+//   node journal-writer.mjs DATA_DIR prune          (every finished run, as `prune --older-than 0`)
 import { openJournal } from '../../../dist/store/journal.js';
 
 const [dataDir, scenario, arg1, arg2] = process.argv.slice(2);
@@ -22,6 +23,8 @@ if (scenario === 'events') {
       message: `tick ${i} ${filler}`,
     });
   }
+} else if (scenario === 'prune') {
+  process.stdout.write(`${journal.prune({ now: Date.now() + 1, commandRetentionMs: 0 }).pipelines}\n`);
 } else if (scenario === 'hosts') {
   journal.syncHosts(hostsOf(arg1));
 } else if (scenario === 'run') {
