@@ -58,6 +58,7 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
   }
   if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));
   if (errors.length === 0) errors.push(...nulByteErrors(document, lineCounter, displayPath));
+  if (errors.length === 0) errors.push(...collectionKeyErrors(document, lineCounter, displayPath));
   if (errors.length === 0) errors.push(...aliasStructureErrors(document, lineCounter, displayPath));
   const data = errors.length === 0 ? toData(document, lineCounter, displayPath, errors) : undefined;
   return { path, displayPath, text, document, lineCounter, data, errors };
@@ -161,6 +162,26 @@ function nulByteErrors(document: Document.Parsed, lineCounter: LineCounter, disp
         path: formatPath(key === 'key' ? pathOf(ancestors).slice(0, -1) : pathOf([...ancestors, scalar])),
         message: `${key === 'key' ? 'a key' : 'value'} contains a NUL byte (\\0), which no command or environment variable can carry`,
         hint: 'remove the NUL byte',
+      });
+    },
+  });
+  return errors;
+}
+
+/** A key is a name: `? [a, b]` or `{a: 1}: …` has no meaning here (YAML would make a string of it). */
+function collectionKeyErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  visit(document, {
+    Pair(_, pair, ancestors) {
+      if (!isMap(pair.key) && !isSeq(pair.key)) return;
+      const { line, col } = lineCounter.linePos((pair.key as Node).range?.[0] ?? 0);
+      errors.push({
+        file: displayPath,
+        line,
+        column: col,
+        path: formatPath(pathOf(ancestors)),
+        message: `a key must be a name, not a ${isMap(pair.key) ? 'mapping' : 'list'}`,
+        hint: 'write the name as the key',
       });
     },
   });

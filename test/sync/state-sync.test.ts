@@ -111,7 +111,7 @@ describe.each(ENGINES)('State Sync on $name', (engine) => {
       fixture = await startFixture({}, undefined, engine.newStore().store);
       await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1,web2');
       const probe = await connect();
-      await probe.waitFor(() => (probe.model.state?.pipelines.length ?? 0) === 1, 15_000, 'the run');
+      await probe.waitFor(() => (probe.model.state?.pipelines?.length ?? 0) === 1, 15_000, 'the run');
       expect(await writeFromAnotherProcess(fixture.dataDir, 'prune')).toBe('1');
       const head = fixture.journal.version();
       await probe.waitFor(() => probe.model.version === head, 15_000, `version ${head}`);
