@@ -2,6 +2,9 @@
 // command and closed as soon as the host has no command left in the run, because its last stage
 // ended or it dropped out. A rollout's finished waves then hold no ssh master while later waves
 // run (CORE-007, "Multiplexing"), so a run's open connections follow its waves, not its fleet.
+// Between its commands a host's transport stays open while fewer than IDLE_LIMIT others wait so;
+// past that it is closed and opened again by the host's next command: a plain pipeline over 3,000
+// hosts would otherwise hold 3,000 ssh masters from its first stage to its last.
 import { type CommandStatus, isTerminalCommand } from '../domain/status.js';
 import type { Registry } from '../registry/types.js';
 import type { Transport, TransportFactory } from './types.js';
@@ -15,12 +18,21 @@ export interface HostTransports {
   closeAll(): Promise<void>;
 }
 
+/** Transports kept open between a host's commands, at most (each ssh master is a process of ~1.4 MB). */
+export const IDLE_LIMIT = 256;
+
 export function createHostTransports(
   factory: TransportFactory,
   registry: Registry,
   commands: readonly { readonly hostId: string; readonly status: CommandStatus }[],
+  idleLimit = IDLE_LIMIT,
 ): HostTransports {
   const open = new Map<string, Transport>();
+  /**
+   * Hosts whose transport is open and waiting for their next command. The first to wait are
+   * kept, not the last: stages start their hosts in the same order, so those come back first.
+   */
+  const idle = new Set<string>();
   /** Per host, its commands that have not ended yet. */
   const left = new Map<string, number>();
   for (const c of commands) {
@@ -33,6 +45,7 @@ export function createHostTransports(
   };
   return {
     of(hostId) {
+      idle.delete(hostId);
       let transport = open.get(hostId);
       if (!transport) {
         transport = factory(registry.hosts.get(hostId), registry);
@@ -44,13 +57,19 @@ export function createHostTransports(
       const remaining = (left.get(hostId) ?? 0) - 1;
       left.set(hostId, remaining);
       const transport = open.get(hostId);
-      if (remaining > 0 || !transport) return;
+      if (!transport) return;
+      if (remaining > 0 && idle.size < idleLimit) {
+        idle.add(hostId);
+        return;
+      }
+      idle.delete(hostId);
       open.delete(hostId);
       close(transport);
     },
     async closeAll() {
       for (const transport of open.values()) close(transport);
       open.clear();
+      idle.clear();
       await Promise.all(closing);
     },
   };
