@@ -32,6 +32,8 @@ export interface SyncServerOptions {
   readonly eventLimit?: number;
   readonly pollIntervalMs?: number;
   readonly maxBufferedBytes?: number;
+  /** How long a client may take to read its whole `init` before it is dropped. */
+  readonly initTimeoutMs?: number;
   readonly reportError?: (error: unknown) => void;
   /** The journal failed while being followed (CORE-003); the server stops following it. */
   readonly onJournalFailure?: (error: unknown) => void;
@@ -55,7 +57,9 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
 
   const hub = new ClientHub({
     snapshot,
+    version: () => journal.version(),
     ...(options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes }),
+    ...(options.initTimeoutMs === undefined ? {} : { initTimeoutMs: options.initTimeoutMs }),
   });
   const tail = new ChangeTail(journal, { intervalMs: options.pollIntervalMs ?? 25 });
   tail.start({
