@@ -155,7 +155,13 @@ function cancelRequestOf(value: unknown): CancelRequest | string {
 }
 
 function sendFailure(res: RouteContext['res'], error: unknown, reportError: (error: unknown) => void): void {
-  if (error instanceof HostsBusyError) {
+  // By name, as ConfigErrors below: the bundle (scripts/bundle-cli.mjs) shares only the classes
+  // of src/errors and src/store between its files.
+  if (error instanceof Error && error.name === 'ServerStoppingError') {
+    sendError(res, 503, error.message, {
+      hint: 'the runs it started are being cancelled; start the run again once `nixfleet serve` runs again',
+    });
+  } else if (error instanceof HostsBusyError) {
     sendError(res, 409, error.message, {
       busy: error.busy,
       hint: 'wait for the running pipeline to finish, or cancel it',

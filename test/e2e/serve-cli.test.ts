@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openJournal } from '../../src/store/journal.js';
 import { makeTempDir, runCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -21,6 +22,8 @@ ops:
     run: echo "switch on $NIXFLEET_HOST"
   slow:
     run: sleep 2
+  sleepy:
+    run: sleep 60
 pipelines:
   deploy:
     ops: [pull, switch]
@@ -59,6 +62,46 @@ describe('starting and stopping', () => {
     const code = await serve.stop('SIGTERM');
     serve = undefined;
     expect(code).toBe(0);
+  });
+
+  it('once stopping, refuses new runs with 503 and awaits the runs it started before closing the journal', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    const server = serve;
+    const post = (path: string, body?: unknown) =>
+      fetch(new URL(path, server.baseUrl), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const started = await post('api/apply', { target: 'sleepy', on: 'web1' });
+    expect(started.status).toBe(202);
+    const { runId } = (await started.json()) as { runId: string };
+    const probe = await probeOf(server);
+    await probe.waitFor(() => runsOf(probe).some((r) => r.id === runId), 20_000, runId);
+
+    server.child.kill('SIGTERM');
+    await vi.waitFor(() => expect(server.output()).toContain('"type":"cancelling"'), { timeout: 20_000 });
+    // Draining: the run started here still runs its command; nothing new may start.
+    const refused = await post('api/apply', { target: 'deploy', on: 'web2' });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: expect.stringContaining('stopping') });
+    const retry = await post(`api/runs/${runId}/retry`);
+    expect(retry.status).toBe(503);
+
+    // A second signal kills the running command; serve ends once its run has ended.
+    server.child.kill('SIGTERM');
+    const result = await server.child;
+    serve = undefined;
+    expect(result.exitCode).toBe(130);
+    expect(String(result.stdout)).toContain('"type":"stopped"');
+    const journal = openJournal(join(dir, '.nixfleet'));
+    try {
+      const runs = journal.listRuns({});
+      expect(runs.map((r) => [r.id, r.status])).toEqual([[runId, 'CANCELLED']]);
+    } finally {
+      journal.close();
+    }
   });
 
   it('takes the token from $NIXFLEET_TOKEN, and --token over it', async () => {

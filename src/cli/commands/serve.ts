@@ -170,9 +170,11 @@ export async function run(ctx: CommandContext): Promise<number> {
         type: 'cancelling',
         runs: running,
       });
-    await dispatcher?.stopAll();
+    // CORE-004: from here on the API starts no runs (503), and every run started here, also one
+    // whose start was under way, is cancelled and awaited before the journal closes.
+    const cancelled = (await dispatcher?.stopAll()) ?? 0;
     say('stopped serving', { type: 'stopped' });
-    return running > 0 ? EXIT.CANCELLED : EXIT.OK;
+    return cancelled > 0 ? EXIT.CANCELLED : EXIT.OK;
   } finally {
     pruning?.stop();
     stopped.dispose();
