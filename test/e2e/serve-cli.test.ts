@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openJournal } from '../../src/store/journal.js';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
 
@@ -180,6 +180,33 @@ describe('State Sync through `nixfleet serve`', () => {
     expect(cancel.status).toBe(202);
     await probe.waitFor(() => runsOf(probe).find((r) => r.id === runId)?.status === 'CANCELLED', 20_000, 'CANCELLED');
     expect((await post('api/runs/r999/cancel')).status).toBe(404);
+  });
+
+  it('shows the run of an `apply` killed with SIGKILL in another terminal as ORPHANED, live', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    const probe = await probeOf(serve);
+    const apply = spawnCli(dir, ['apply', 'sleepy', '--on', 'web1']);
+    type Command = { runId: string; status: string };
+    const commandsOf = () => (probe.model.state?.commands ?? []) as Command[];
+    await probe.waitFor(() => commandsOf().some((c) => c.status === 'EXECUTING'), 30_000, 'the command EXECUTING');
+    const runId = commandsOf().find((c) => c.status === 'EXECUTING')!.runId;
+    expect(runsOf(probe).find((r) => r.id === runId)?.owner.pid).toBe(apply.pid);
+
+    apply.kill('SIGKILL');
+    await apply;
+    // Nothing else opens the journal: only serve can notice the dead owner.
+    await probe.waitFor(
+      () => runsOf(probe).find((r) => r.id === runId)?.status === 'ORPHANED',
+      30_000,
+      `${runId} ORPHANED`,
+    );
+    expect(
+      commandsOf()
+        .filter((c) => c.runId === runId)
+        .map((c) => c.status),
+    ).toEqual(['ORPHANED']);
+    expect(probe.stateRequests).toBe(0);
   });
 
   it('saving the fleet file reaches the clients as registry_reloaded', async () => {

@@ -34,6 +34,12 @@ export const options = {
 } as const;
 export const maxPositionals = 0;
 
+/**
+ * How often serve looks for dead owners on SQLite (CORE-004): one short write transaction that
+ * checks the owners of unfinished work, on the same machine, by pid.
+ */
+const SQLITE_RECOVERY_INTERVAL_MS = 2_000;
+
 export async function run(ctx: CommandContext): Promise<number> {
   const bind = parseBind(ctx.values.bind as string | undefined);
   const port = parsePort(ctx.values.port as string | undefined);
@@ -51,19 +57,21 @@ export async function run(ctx: CommandContext): Promise<number> {
   };
 
   const journal = openJournal(dataDir, store);
-  // CORE-012: on a shared journal, serve is often the one process watching when a controller on
-  // another machine dies; it looks for expired leases twice per lease.
-  const recovery =
-    store.store === undefined
-      ? undefined
-      : setInterval(() => {
-          try {
-            journal.recoverOrphans();
-          } catch (error) {
-            ctx.io.stderr.write(`nixfleet serve: looking for orphaned runs failed: ${(error as Error).message}\n`);
-          }
-        }, leaseMsFrom(ctx.io.env) / 2);
-  recovery?.unref();
+  // serve is often the one process watching when another one dies (an `apply` killed with -9 in
+  // another terminal, a controller on another machine): it runs orphan recovery (CORE-003) while
+  // it serves, so the page shows such runs ORPHANED without waiting for the next nixfleet to
+  // start. On PostgreSQL it looks for expired leases twice per lease (CORE-012).
+  const recovery = setInterval(
+    () => {
+      try {
+        journal.recoverOrphans();
+      } catch (error) {
+        ctx.io.stderr.write(`nixfleet serve: looking for orphaned runs failed: ${(error as Error).message}\n`);
+      }
+    },
+    store.store === undefined ? SQLITE_RECOVERY_INTERVAL_MS : leaseMsFrom(ctx.io.env) / 2,
+  );
+  recovery.unref();
   let failWith!: (error: unknown) => void;
   const journalFailed = new Promise<unknown>((resolve) => {
     failWith = resolve;
