@@ -44,6 +44,8 @@ interface Client {
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Largest message a client may send: `{"type":"get_state"}` is 20 bytes. */
+export const MAX_CLIENT_MESSAGE_BYTES = 1024;
 export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
 
 type StateMessageType = 'init' | 'full_state';
@@ -70,7 +72,7 @@ export class ClientHub {
     this.snapshot = options.snapshot;
     this.version = options.version;
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    this.maxClientMessageBytes = options.maxClientMessageBytes ?? 1024;
+    this.maxClientMessageBytes = options.maxClientMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES;
     this.initTimeoutMs = options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
   }
 
@@ -184,10 +186,19 @@ export class ClientHub {
     this.clients.clear();
   }
 
+  /**
+   * CORE-004: a client may only send `{"type":"get_state"}`. Anything else closes the socket with
+   * 1008 (policy violation), or 1007 for text that is not JSON; a message over the size limit is
+   * refused by ws with 1009 before it gets here (sync-server.ts sets its maxPayload to the limit).
+   */
   private receive(client: Client, data: unknown, isBinary: boolean): void {
     const text = !isBinary && Buffer.isBuffer(data) ? data.toString('utf8') : '';
-    if (text.length === 0 || text.length > this.maxClientMessageBytes) {
-      client.ws.close(1003, 'expected a JSON text message');
+    if (text.length === 0) {
+      client.ws.close(1008, 'expected a JSON text message; clients may only send {"type":"get_state"}');
+      return;
+    }
+    if (Buffer.byteLength(text) > this.maxClientMessageBytes) {
+      client.ws.close(1009, `messages are limited to ${this.maxClientMessageBytes} bytes`);
       return;
     }
     let message: unknown;

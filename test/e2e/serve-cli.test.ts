@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { WebSocket } from 'ws';
 import { openJournal } from '../../src/store/journal.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
@@ -207,6 +208,31 @@ describe('State Sync through `nixfleet serve`', () => {
         .map((c) => c.status),
     ).toEqual(['ORPHANED']);
     expect(probe.stateRequests).toBe(0);
+  });
+
+  it('closes a socket that sends anything but get_state with the code CORE-004 names', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    const server = serve;
+    const closeAfter = async (send: (ws: WebSocket) => void): Promise<number> => {
+      const probe = await probeOf(server);
+      const closed = new Promise<number>((resolve) => probe.socket.once('close', (code) => resolve(code)));
+      send(probe.socket);
+      return closed;
+    };
+    expect(await closeAfter((ws) => ws.send('{"type":"hello"}'))).toBe(1008);
+    expect(await closeAfter((ws) => ws.send(Buffer.from('{"type":"get_state"}'), { binary: true }))).toBe(1008);
+    expect(await closeAfter((ws) => ws.send(''))).toBe(1008);
+    expect(await closeAfter((ws) => ws.send('{'))).toBe(1007);
+    // Over 1,024 bytes: refused unread as too big, whatever it holds.
+    expect(await closeAfter((ws) => ws.send(JSON.stringify({ type: 'get_state', pad: 'x'.repeat(2000) })))).toBe(1009);
+    expect(await closeAfter((ws) => ws.send('x'.repeat(100_000)))).toBe(1009);
+    // get_state split over two frames is one message, and answered.
+    const probe = await probeOf(server);
+    probe.socket.send('{"type":', { fin: false });
+    probe.socket.send('"get_state"}', { fin: true });
+    await probe.waitFor(() => probe.messages.some((m) => m.type === 'full_state'), 15_000, 'full_state');
+    expect(probe.isOpen).toBe(true);
   });
 
   it('saving the fleet file reaches the clients as registry_reloaded', async () => {
