@@ -235,6 +235,39 @@ describe('State Sync through `nixfleet serve`', () => {
     expect(probe.isOpen).toBe(true);
   });
 
+  it('takes a body on a mutating route only as application/json; a body-less POST needs no Content-Type', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    expect((await runCli(dir, ['apply', 'deploy', '--on', 'web1'])).exitCode).toBe(0);
+    serve = await startServe(dir);
+    const server = serve;
+    const post = (path: string, body?: string | Uint8Array<ArrayBuffer>, type?: string) =>
+      fetch(new URL(path, server.baseUrl), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}`, ...(type === undefined ? {} : { 'Content-Type': type }) },
+        ...(body === undefined ? {} : { body }),
+      });
+    // fetch labels a string body text/plain; bytes go out with no Content-Type at all.
+    const json = (value: unknown) => new Uint8Array(Buffer.from(JSON.stringify(value)));
+
+    const untyped = await post('api/apply', json({ target: 'deploy', on: 'web2' }));
+    expect(untyped.status).toBe(415);
+    expect(await untyped.json()).toMatchObject({ error: expect.stringContaining('application/json') });
+    expect((await post('api/apply', json({ target: 'deploy' }), 'text/plain')).status).toBe(415);
+    expect((await post('api/runs/r1/retry', 'retry please', 'text/plain')).status).toBe(415);
+    expect((await post('api/runs/r1/retry', json({}))).status).toBe(415);
+    expect((await post('api/runs/r1/cancel', json({ kill: true }))).status).toBe(415);
+    const forced = await post('api/runs/r1/retry', JSON.stringify({ force: true }), 'application/json');
+    expect(forced.status).toBe(400);
+    expect(await forced.json()).toMatchObject({ hint: expect.stringContaining('nixfleet retry ID --force') });
+
+    // No body: no Content-Type needed, read as {}. r1 completed, so retry has nothing to do.
+    expect((await post('api/runs/r1/retry')).status).toBe(409);
+    expect((await post('api/runs/r1/retry', '{}', 'application/json')).status).toBe(409);
+    const applied = await post('api/apply');
+    expect(applied.status).toBe(202);
+    expect(await applied.json()).toEqual({ runId: 'r2' });
+  });
+
   it('saving the fleet file reaches the clients as registry_reloaded', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     serve = await startServe(dir);
