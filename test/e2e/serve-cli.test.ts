@@ -268,6 +268,24 @@ describe('State Sync through `nixfleet serve`', () => {
     expect(await applied.json()).toEqual({ runId: 'r2' });
   });
 
+  it('after an invalid save, says the last good definitions are kept, and Apply runs them', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    serve = await startServe(dir);
+    const server = serve;
+    writeFileSync(join(dir, 'fleet.yaml'), FLEET.replace('    run: echo "pull on $NIXFLEET_HOST"\n', ''));
+    await vi.waitFor(() => expect(server.errors()).toContain('error(s) in the fleet file'), { timeout: 20_000 });
+    expect(server.errors()).toContain(
+      'error(s) in the fleet file; kept v1: Apply runs its definitions until a valid save',
+    );
+    expect(server.errors()).not.toContain('waits');
+    const applied = await fetch(new URL('api/apply', server.baseUrl), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: 'deploy', on: 'web1' }),
+    });
+    expect(applied.status).toBe(202);
+  });
+
   it('saving the fleet file reaches the clients as registry_reloaded', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     serve = await startServe(dir);

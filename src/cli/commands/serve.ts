@@ -53,7 +53,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
   const printErrors = (errors: readonly ConfigError[]) => {
     for (const e of errors) ctx.io.stderr.write(`${formatConfigError(e)}\n`);
-    ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; Apply waits for a valid save\n`);
+    // As `watch` says it (CORE-006): the last good definitions stay, and Apply runs them.
+    const version = watcher?.version() ?? 0;
+    const kept =
+      version > 0
+        ? `kept v${version}: Apply runs its definitions until a valid save`
+        : 'nothing to apply until a valid save';
+    ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; ${kept}\n`);
   };
 
   const journal = openJournal(dataDir, store);
