@@ -99,7 +99,11 @@ export function createApiRouter(options: ApiOptions): HttpRouter {
     .add(
       'POST',
       '/api/runs/:id/retry',
-      guarded(async ({ res, params }) => {
+      guarded(async ({ req, res, params }) => {
+        const body = await readJsonBody(req);
+        if (!body.ok) return sendError(res, body.status, body.error);
+        const refusal = retryRequestRefusal(body.value);
+        if (refusal !== undefined) return sendError(res, 400, refusal.error, { hint: refusal.hint });
         if (!dispatcher) return sendError(res, 503, 'this server cannot start runs (no fleet file loaded)');
         const runId = params.id ?? '';
         if (!journal.getRun(runId)) {
@@ -119,6 +123,17 @@ export function createApiRouter(options: ApiOptions): HttpRouter {
       '/api/commands/:id/output',
       guarded((ctx) => streamOutput(ctx, journal), true),
     );
+}
+
+/** Retry takes no options: its body, when there is one, is `{}`. */
+function retryRequestRefusal(value: unknown): { error: string; hint: string } | undefined {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0) {
+    return undefined;
+  }
+  return {
+    error: 'retry takes no options: send no body, or {}',
+    hint: 'rerunning ops not marked retryable (--force) is only offered by `nixfleet retry ID --force`',
+  };
 }
 
 function applyRequestOf(value: unknown): ApplyRequest | string {
@@ -155,7 +170,13 @@ function cancelRequestOf(value: unknown): CancelRequest | string {
 }
 
 function sendFailure(res: RouteContext['res'], error: unknown, reportError: (error: unknown) => void): void {
-  if (error instanceof HostsBusyError) {
+  // By name, as ConfigErrors below: the bundle (scripts/bundle-cli.mjs) shares only the classes
+  // of src/errors and src/store between its files.
+  if (error instanceof Error && error.name === 'ServerStoppingError') {
+    sendError(res, 503, error.message, {
+      hint: 'the runs it started are being cancelled; start the run again once `nixfleet serve` runs again',
+    });
+  } else if (error instanceof HostsBusyError) {
     sendError(res, 409, error.message, {
       busy: error.busy,
       hint: 'wait for the running pipeline to finish, or cancel it',

@@ -11,12 +11,19 @@ export interface ClientHubOptions {
   /** Reads a fresh full state from the journal. */
   readonly snapshot: () => SyncSnapshot;
   /**
+   * The journal's version now (one cheap read). With it, clients that connect or ask for the
+   * state while the version stays the same share one read and one serialization of the state.
+   */
+  readonly version?: () => number;
+  /**
    * Bytes a client may have queued and unsent. Past it the client is dropped: it reconnects and
    * resyncs, which costs one full state instead of unbounded server memory.
    */
   readonly maxBufferedBytes?: number;
   /** Largest client message accepted (clients only ever send `{"type":"get_state"}`). */
   readonly maxClientMessageBytes?: number;
+  /** A client that has not taken its whole `init` within this long is dropped. */
+  readonly initTimeoutMs?: number;
 }
 
 interface Client {
@@ -26,44 +33,94 @@ interface Client {
   version: number;
   /** Takes the batches compressed once for all (see `add`). */
   readonly deflate: boolean;
+  /**
+   * Frames held back until the client has taken its `init` (undefined once it has): the init is
+   * as large as the state, which may pass the buffer limit on its own, so it does not count
+   * against it; what comes after waits here, bounded by the limit.
+   */
+  held: Buffer[] | undefined;
+  heldBytes: number;
+  initTimer: NodeJS.Timeout | undefined;
 }
 
 export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Largest message a client may send: `{"type":"get_state"}` is 20 bytes. */
+export const MAX_CLIENT_MESSAGE_BYTES = 1024;
+export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
+
+type StateMessageType = 'init' | 'full_state';
+
+/** One state read and serialized once, framed once per message type, shared by every client. */
+interface CachedState {
+  readonly version: number;
+  readonly json: string;
+  readonly frames: Map<StateMessageType, Buffer>;
+}
 
 export class ClientHub {
   private readonly clients = new Set<Client>();
   private readonly snapshot: () => SyncSnapshot;
   private readonly maxBufferedBytes: number;
   private readonly maxClientMessageBytes: number;
+  private readonly initTimeoutMs: number;
+  private readonly version: (() => number) | undefined;
+  private cached: CachedState | undefined;
   private dropped = 0;
+  private reads = 0;
 
   constructor(options: ClientHubOptions) {
     this.snapshot = options.snapshot;
+    this.version = options.version;
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    this.maxClientMessageBytes = options.maxClientMessageBytes ?? 1024;
+    this.maxClientMessageBytes = options.maxClientMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES;
+    this.initTimeoutMs = options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
   }
 
   get size(): number {
     return this.clients.size;
   }
 
-  /** Clients dropped for a full send buffer since start. */
+  /** Clients dropped for a full send buffer, or for not taking their init in time, since start. */
   get droppedCount(): number {
     return this.dropped;
+  }
+
+  /** Full states read from the journal and serialized since start (one per version at most, with `version`). */
+  get stateReads(): number {
+    return this.reads;
+  }
+
+  /** Clients whose `init` is still being written, with what waits for it (tests, the bench). */
+  get awaitingInit(): number {
+    let n = 0;
+    for (const client of this.clients) if (client.held !== undefined) n++;
+    return n;
   }
 
   /**
    * Registers an upgraded socket and sends it `init`. `deflate`: it negotiated permessage-deflate
    * in the form one compression can serve for all (no context takeover, full window).
+   *
+   * The init does not count against the buffer limit (CORE-004, slow clients): it is written
+   * whole, and every later message waits until the socket has taken it (the write's callback),
+   * bounded by the limit; a client that has not taken it within `initTimeoutMs` is dropped. A
+   * client therefore holds at most its init plus the limit.
    */
   add(ws: WebSocket, socket: Socket, deflate = false): void {
-    const { version, state } = this.snapshot();
-    const client: Client = { ws, socket, version, deflate };
+    const { version, frame } = this.stateFrame('init');
+    const client: Client = { ws, socket, version, deflate, held: [], heldBytes: 0, initTimer: undefined };
     this.clients.add(client);
-    ws.on('close', () => this.clients.delete(client));
-    ws.on('error', () => this.clients.delete(client));
+    const forget = () => this.forget(client);
+    ws.on('close', forget);
+    ws.on('error', forget);
     ws.on('message', (data, isBinary) => this.receive(client, data, isBinary));
-    this.send(client, JSON.stringify({ type: 'init', version, state } satisfies ServerMessage));
+    client.initTimer = setTimeout(() => this.drop(client), this.initTimeoutMs);
+    client.initTimer.unref();
+    // A whole frame in one write; ws writes whole frames too, so they never interleave.
+    socket.write(frame, (error) => {
+      if (error || !this.clients.has(client)) return;
+      this.release(client);
+    });
   }
 
   /**
@@ -95,28 +152,26 @@ export class ClientHub {
       return frame;
     };
     for (const client of this.clients) {
-      // The limit is checked once per batch: within one, even a fast client cannot drain, so
-      // a client holds at most the limit plus one batch (see ChangeTail's batch size).
-      if (client.version >= lastVersion || !this.hasRoom(client)) continue;
+      if (client.version >= lastVersion) continue;
       const first = client.version < changes[0]!.version ? 0 : changes.findIndex((c) => c.version > client.version);
-      // A whole frame in one write; ws writes whole frames too, so they never interleave.
-      client.socket.write(frameFor(first, client.deflate));
-      client.version = lastVersion;
+      if (this.deliver(client, frameFor(first, client.deflate))) client.version = lastVersion;
     }
   }
 
   /** Everyone gets the full state (the log could not be followed, see ChangeTail.onReset). */
   broadcastFullState(): void {
     if (this.clients.size === 0) return;
-    const { version, state } = this.snapshot();
-    const text = JSON.stringify({ type: 'full_state', version, state } satisfies ServerMessage);
-    for (const client of this.clients) if (this.send(client, text)) client.version = version;
+    // The log was not followed: whatever was cached may no longer be the journal's state.
+    this.cached = undefined;
+    const { version, frame } = this.stateFrame('full_state');
+    for (const client of this.clients) if (this.deliver(client, frame)) client.version = version;
   }
 
   /** The beacon: a client whose version differs asks for the full state (CORE-004). */
   beacon(version: number): void {
-    const text = JSON.stringify({ type: 'sync', version } satisfies ServerMessage);
-    for (const client of this.clients) this.send(client, text);
+    if (this.clients.size === 0) return;
+    const frame = encodeTextFrame(JSON.stringify({ type: 'sync', version } satisfies ServerMessage));
+    for (const client of this.clients) this.deliver(client, frame);
   }
 
   closeAll(code = 1001, reason = 'server shutting down'): void {
@@ -124,14 +179,26 @@ export class ClientHub {
   }
 
   terminateAll(): void {
-    for (const client of this.clients) client.ws.terminate();
+    for (const client of this.clients) {
+      clearTimeout(client.initTimer);
+      client.ws.terminate();
+    }
     this.clients.clear();
   }
 
+  /**
+   * CORE-004: a client may only send `{"type":"get_state"}`. Anything else closes the socket with
+   * 1008 (policy violation), or 1007 for text that is not JSON; a message over the size limit is
+   * refused by ws with 1009 before it gets here (sync-server.ts sets its maxPayload to the limit).
+   */
   private receive(client: Client, data: unknown, isBinary: boolean): void {
     const text = !isBinary && Buffer.isBuffer(data) ? data.toString('utf8') : '';
-    if (text.length === 0 || text.length > this.maxClientMessageBytes) {
-      client.ws.close(1003, 'expected a JSON text message');
+    if (text.length === 0) {
+      client.ws.close(1008, 'expected a JSON text message; clients may only send {"type":"get_state"}');
+      return;
+    }
+    if (Buffer.byteLength(text) > this.maxClientMessageBytes) {
+      client.ws.close(1009, `messages are limited to ${this.maxClientMessageBytes} bytes`);
       return;
     }
     let message: unknown;
@@ -142,29 +209,83 @@ export class ClientHub {
       return;
     }
     if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'get_state') {
-      const { version, state } = this.snapshot();
-      if (this.send(client, JSON.stringify({ type: 'full_state', version, state } satisfies ServerMessage))) {
-        client.version = Math.max(client.version, version);
-      }
+      const { version, frame } = this.stateFrame('full_state');
+      if (this.deliver(client, frame)) client.version = Math.max(client.version, version);
       return;
     }
     client.ws.close(1008, 'unknown message type; clients may only send {"type":"get_state"}');
   }
 
-  /** Queues a frame, or drops the client when its buffer is past the limit. */
-  private send(client: Client, text: string): boolean {
-    if (!this.hasRoom(client)) return false;
-    client.ws.send(text);
+  /**
+   * The state as one framed message, read and serialized once per journal version: every client
+   * that connects or asks while nothing changed shares the same bytes (CORE-004).
+   */
+  private stateFrame(type: StateMessageType): { version: number; frame: Buffer } {
+    let cached = this.cached;
+    if (cached === undefined || this.version === undefined || this.version() !== cached.version) {
+      const { version, state } = this.snapshot();
+      this.reads++;
+      cached = { version, json: JSON.stringify(state), frames: new Map() };
+      this.cached = this.version === undefined ? undefined : cached;
+    }
+    let frame = cached.frames.get(type);
+    if (frame === undefined) {
+      // The same text JSON.stringify({type, version, state}) gives, without serializing the state again.
+      frame = encodeTextFrame(`{"type":"${type}","version":${cached.version},"state":${cached.json}}`);
+      cached.frames.set(type, frame);
+    }
+    return { version: cached.version, frame };
+  }
+
+  /**
+   * Writes a frame, or holds it while the client's init is being written. False when the client
+   * is gone, or is dropped now for being past the buffer limit.
+   */
+  private deliver(client: Client, frame: Buffer): boolean {
+    if (client.ws.readyState !== client.ws.OPEN) return false;
+    if (client.held !== undefined) {
+      client.heldBytes += frame.length;
+      if (client.heldBytes > this.maxBufferedBytes) {
+        this.drop(client);
+        return false;
+      }
+      client.held.push(frame);
+      return true;
+    }
+    // The limit is checked once per message: within one batch, even a fast client cannot drain,
+    // so a client holds at most the limit plus one batch (see ChangeTail's batch size).
+    if (client.ws.bufferedAmount > this.maxBufferedBytes) {
+      this.drop(client);
+      return false;
+    }
+    // A whole frame in one write; ws writes whole frames too, so they never interleave.
+    client.socket.write(frame);
     return true;
   }
 
-  /** False for a closed client, and for one past the buffer limit, which is dropped now. */
-  private hasRoom(client: Client): boolean {
-    if (client.ws.readyState !== client.ws.OPEN) return false;
-    if (client.ws.bufferedAmount <= this.maxBufferedBytes) return true;
+  /** The init has been taken: what waited for it goes out, in order, and the limit applies again. */
+  private release(client: Client): void {
+    clearTimeout(client.initTimer);
+    client.initTimer = undefined;
+    const held = client.held ?? [];
+    client.held = undefined;
+    client.heldBytes = 0;
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    for (const frame of held) client.socket.write(frame);
+  }
+
+  /** Drops a client past the buffer limit, or whose init was not taken in time: it reconnects. */
+  private drop(client: Client): void {
+    if (!this.clients.has(client)) return;
     this.dropped++;
-    this.clients.delete(client);
+    this.forget(client);
     client.ws.terminate();
-    return false;
+  }
+
+  private forget(client: Client): void {
+    clearTimeout(client.initTimer);
+    client.initTimer = undefined;
+    client.held = undefined;
+    this.clients.delete(client);
   }
 }

@@ -7,7 +7,7 @@ import { type StartedRun, startRun } from '../engine/run.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import type { Journal } from '../store/types.js';
-import type { ApplyRequest, CancelRequest, RunDispatcher } from './run-dispatcher.js';
+import { type ApplyRequest, type CancelRequest, type RunDispatcher, ServerStoppingError } from './run-dispatcher.js';
 
 export interface EngineDispatcherOptions {
   readonly journal: Journal;
@@ -20,13 +20,32 @@ export interface EngineDispatcherOptions {
 export interface EngineDispatcher extends RunDispatcher {
   /** Runs started here and still going. */
   readonly active: ReadonlyMap<string, StartedRun>;
-  /** Asks every active run to cancel (with `kill`, running commands die too); resolves when all ended. */
-  stopAll(options?: { kill?: boolean }): Promise<void>;
+  /**
+   * Stops for good: from now on apply and retry reject with ServerStoppingError. Asks every run
+   * started here to cancel (with `kill`, running commands die too), including one whose start was
+   * under way, and resolves when all have ended, with how many were asked to cancel. Called again
+   * (a second signal), it asks again and resolves when all have ended too.
+   */
+  stopAll(options?: { kill?: boolean }): Promise<number>;
 }
 
 export function createEngineDispatcher(options: EngineDispatcherOptions): EngineDispatcher {
   const { journal } = options;
   const active = new Map<string, StartedRun>();
+  // Starts under way (planned, claiming hosts, journaling): stopAll waits for them, so that a run
+  // accepted just before the signal is cancelled and awaited like the others.
+  const starting = new Set<Promise<unknown>>();
+  let stopping = false;
+  const start = async <T>(begin: () => Promise<T>): Promise<T> => {
+    if (stopping) throw new ServerStoppingError();
+    const started = begin();
+    starting.add(started);
+    try {
+      return await started;
+    } finally {
+      starting.delete(started);
+    }
+  };
 
   const currentRegistry = (): Registry => {
     try {
@@ -57,18 +76,22 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
     async apply(request: ApplyRequest) {
       // UserError for an unknown target or a selector matching nothing; HostsBusyError when a
       // target host is held by another run. Either way nothing was journaled.
-      const plan = buildPlan(currentRegistry(), request.target, request.on);
-      return track(await startRun(plan, { journal, actor: 'dashboard' }));
+      return start(async () => {
+        const plan = buildPlan(currentRegistry(), request.target, request.on);
+        return track(await startRun(plan, { journal, actor: 'dashboard' }));
+      });
     },
     async retry(runId: string) {
       // The CLI's rules (CORE-002, retry); --force stays a CLI decision, made by a person.
-      const retry = prepareRetry(currentRegistry(), journal, runId, {
-        forceHint: `mark them \`retryable: true\` if running them twice is safe, or run \`nixfleet retry ${runId} --force\``,
+      return start(async () => {
+        const retry = prepareRetry(currentRegistry(), journal, runId, {
+          forceHint: `mark them \`retryable: true\` if running them twice is safe, or run \`nixfleet retry ${runId} --force\``,
+        });
+        if (retry.kind === 'nothing') return { nothing: retry.message };
+        return track(
+          await startRun(retry.plan, { journal, actor: 'dashboard', retryOf: runId, fromStage: retry.fromStage }),
+        );
       });
-      if (retry.kind === 'nothing') return { nothing: retry.message };
-      return track(
-        await startRun(retry.plan, { journal, actor: 'dashboard', retryOf: runId, fromStage: retry.fromStage }),
-      );
     },
     cancel(runId: string, request: CancelRequest = {}) {
       const run = journal.getRun(runId);
@@ -90,9 +113,19 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       });
     },
     async stopAll(stopOptions = {}) {
-      const runs = [...active.values()];
-      for (const run of runs) run.cancel(stopOptions);
-      await Promise.allSettled(runs.map((run) => run.done));
+      stopping = true;
+      const cancelled = new Set<string>();
+      // Until nothing runs and nothing is starting: a start under way when the signal came ends in
+      // a run (cancelled here once it is tracked) or in a refusal.
+      while (active.size > 0 || starting.size > 0) {
+        const runs = [...active.values()];
+        for (const run of runs) {
+          run.cancel(stopOptions);
+          cancelled.add(run.runId);
+        }
+        await Promise.allSettled([...starting, ...runs.map((run) => run.done)]);
+      }
+      return cancelled.size;
     },
   };
 }

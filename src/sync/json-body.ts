@@ -8,11 +8,21 @@ export type JsonBody =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly status: 400 | 413 | 415; readonly error: string };
 
+/**
+ * A request with a body (a non-zero Content-Length, or Transfer-Encoding) must say
+ * `Content-Type: application/json`; a request without one needs no Content-Type and reads as `{}`
+ * (CORE-004). A Content-Type other than JSON is refused either way.
+ */
 export function readJsonBody(req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<JsonBody> {
   const type = req.headers['content-type'];
-  if (type !== undefined && !/^application\/json\b/i.test(type)) {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) !== 0;
+  if (type === undefined ? hasBody : !/^application\/json\b/i.test(type)) {
     req.resume();
-    return Promise.resolve({ ok: false, status: 415, error: 'the body must be application/json' });
+    return Promise.resolve({
+      ok: false,
+      status: 415,
+      error: 'the body must be JSON, sent with Content-Type: application/json',
+    });
   }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {

@@ -3,6 +3,17 @@
 // process) to cancel.
 import type { RunRecord } from '../store/types.js';
 
+/**
+ * The server is stopping (a SIGINT/SIGTERM, CORE-004): it starts no new runs, so that every run it
+ * started is cancelled and awaited before the journal closes. The API answers 503.
+ */
+export class ServerStoppingError extends Error {
+  override readonly name = 'ServerStoppingError';
+  constructor() {
+    super('nixfleet serve is stopping and starts no new runs');
+  }
+}
+
 export interface ApplyRequest {
   /** A pipeline or op id; undefined means settings.defaultPipeline. */
   readonly target?: string;
@@ -16,11 +27,15 @@ export interface CancelRequest {
 }
 
 export interface RunDispatcher {
-  /** Starts the run and resolves once it is journaled. Rejects with HostsBusyError or UserError. */
+  /**
+   * Starts the run and resolves once it is journaled. Rejects with HostsBusyError or UserError,
+   * and with ServerStoppingError once the server is stopping.
+   */
   apply(request: ApplyRequest): Promise<{ runId: string }>;
   /**
    * Reruns what did not complete of a finished run, with the rules of `nixfleet retry` (without
-   * --force). Rejects with UserError (cannot be retried), RecordNotFound as UserError, HostsBusyError.
+   * --force). Rejects with UserError (cannot be retried), RecordNotFound as UserError, HostsBusyError,
+   * ServerStoppingError.
    */
   retry(runId: string): Promise<{ runId: string } | { nothing: string }>;
   /**

@@ -8,7 +8,7 @@ import type { Journal } from '../store/types.js';
 import { tokenOf, tokensMatch } from './access-token.js';
 import { createApiRouter } from './api-routes.js';
 import { ChangeTail } from './change-tail.js';
-import { ClientHub } from './client-hub.js';
+import { ClientHub, MAX_CLIENT_MESSAGE_BYTES } from './client-hub.js';
 import { sendError, setSecurityHeaders } from './http-response.js';
 import { isHostAllowed, isOriginAllowed } from './origin-policy.js';
 import { PROTOCOL_MISMATCH_CLOSE, PROTOCOL_VERSION } from './protocol.js';
@@ -32,6 +32,8 @@ export interface SyncServerOptions {
   readonly eventLimit?: number;
   readonly pollIntervalMs?: number;
   readonly maxBufferedBytes?: number;
+  /** How long a client may take to read its whole `init` before it is dropped. */
+  readonly initTimeoutMs?: number;
   readonly reportError?: (error: unknown) => void;
   /** The journal failed while being followed (CORE-003); the server stops following it. */
   readonly onJournalFailure?: (error: unknown) => void;
@@ -55,7 +57,9 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
 
   const hub = new ClientHub({
     snapshot,
+    version: () => journal.version(),
     ...(options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes }),
+    ...(options.initTimeoutMs === undefined ? {} : { initTimeoutMs: options.initTimeoutMs }),
   });
   const tail = new ChangeTail(journal, { intervalMs: options.pollIntervalMs ?? 25 });
   tail.start({
@@ -99,7 +103,8 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
 
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: 64 * 1024,
+    // Clients only ever send {"type":"get_state"}: anything larger is closed with 1009 unread (CORE-004).
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
     // CORE-004, fan-out: the hub compresses each batch once for all clients, which is valid only
     // with no context carried between messages and the full window (see `shareable` below). ws
     // itself compresses nothing (threshold), so what it sends never waits on zlib and stays in

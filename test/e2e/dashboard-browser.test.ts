@@ -109,4 +109,41 @@ describe('the dashboard in a browser', () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await page.close();
   }, 240_000);
+
+  it('shows output as plain text: escape sequences and control characters removed, newlines and tabs kept', async () => {
+    if (session.serve) await session.serve.stop('SIGKILL');
+    session.serve = undefined;
+    // Real terminal noise: a window title (OSC, ended by BEL and by ST), colours (CSI), a hyperlink
+    // (OSC 8), a charset switch (ESC ( B), CR LF, a lone CR, BEL, SOH and DEL.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  web1: {}
+ops:
+  noisy:
+    run: |
+      printf '\\033]0;window title\\007\\033[1;32mgreen\\033[0m plain\\tafter tab\\r\\n'
+      printf 'second\\033(B line\\033]2;other title\\033\\\\ 10%%\\r20%%\\n'
+      printf '\\033]8;;https://example.com\\033\\\\link\\033]8;;\\033\\\\ bell\\007 soh\\001 del\\177 end\\n'
+pipelines:
+  noise:
+    ops: [noisy]
+`,
+    });
+    const applied = await spawnCli(dir, ['apply', 'noise']);
+    expect(applied.exitCode).toBe(0);
+    session.serve = await startServe(dir, [], env);
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
+    await page.goto(session.serve.url);
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
+    await page.waitForSelector('#grid tr[data-host="web1"] .cell[data-status="SUCCESS"]', { timeout: 30_000 });
+    await page.evaluate(() => document.querySelector<HTMLElement>('#grid tr[data-host="web1"] .cell')?.click());
+    await page.waitForFunction(() => document.getElementById('output')?.textContent?.includes(' end'), null, {
+      timeout: 30_000,
+    });
+    expect(await page.locator('#output').textContent()).toBe(
+      'green plain\tafter tab\nsecond line 10%\n20%\nlink bell soh del end\n',
+    );
+    await page.close();
+  }, 120_000);
 });

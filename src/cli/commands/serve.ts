@@ -34,6 +34,12 @@ export const options = {
 } as const;
 export const maxPositionals = 0;
 
+/**
+ * How often serve looks for dead owners on SQLite (CORE-004): one short write transaction that
+ * checks the owners of unfinished work, on the same machine, by pid.
+ */
+const SQLITE_RECOVERY_INTERVAL_MS = 2_000;
+
 export async function run(ctx: CommandContext): Promise<number> {
   const bind = parseBind(ctx.values.bind as string | undefined);
   const port = parsePort(ctx.values.port as string | undefined);
@@ -47,23 +53,31 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
   const printErrors = (errors: readonly ConfigError[]) => {
     for (const e of errors) ctx.io.stderr.write(`${formatConfigError(e)}\n`);
-    ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; Apply waits for a valid save\n`);
+    // As `watch` says it (CORE-006): the last good definitions stay, and Apply runs them.
+    const version = watcher?.version() ?? 0;
+    const kept =
+      version > 0
+        ? `kept v${version}: Apply runs its definitions until a valid save`
+        : 'nothing to apply until a valid save';
+    ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; ${kept}\n`);
   };
 
   const journal = openJournal(dataDir, store);
-  // CORE-012: on a shared journal, serve is often the one process watching when a controller on
-  // another machine dies; it looks for expired leases twice per lease.
-  const recovery =
-    store.store === undefined
-      ? undefined
-      : setInterval(() => {
-          try {
-            journal.recoverOrphans();
-          } catch (error) {
-            ctx.io.stderr.write(`nixfleet serve: looking for orphaned runs failed: ${(error as Error).message}\n`);
-          }
-        }, leaseMsFrom(ctx.io.env) / 2);
-  recovery?.unref();
+  // serve is often the one process watching when another one dies (an `apply` killed with -9 in
+  // another terminal, a controller on another machine): it runs orphan recovery (CORE-003) while
+  // it serves, so the page shows such runs ORPHANED without waiting for the next nixfleet to
+  // start. On PostgreSQL it looks for expired leases twice per lease (CORE-012).
+  const recovery = setInterval(
+    () => {
+      try {
+        journal.recoverOrphans();
+      } catch (error) {
+        ctx.io.stderr.write(`nixfleet serve: looking for orphaned runs failed: ${(error as Error).message}\n`);
+      }
+    },
+    store.store === undefined ? SQLITE_RECOVERY_INTERVAL_MS : leaseMsFrom(ctx.io.env) / 2,
+  );
+  recovery.unref();
   let failWith!: (error: unknown) => void;
   const journalFailed = new Promise<unknown>((resolve) => {
     failWith = resolve;
@@ -170,9 +184,11 @@ export async function run(ctx: CommandContext): Promise<number> {
         type: 'cancelling',
         runs: running,
       });
-    await dispatcher?.stopAll();
+    // CORE-004: from here on the API starts no runs (503), and every run started here, also one
+    // whose start was under way, is cancelled and awaited before the journal closes.
+    const cancelled = (await dispatcher?.stopAll()) ?? 0;
     say('stopped serving', { type: 'stopped' });
-    return running > 0 ? EXIT.CANCELLED : EXIT.OK;
+    return cancelled > 0 ? EXIT.CANCELLED : EXIT.OK;
   } finally {
     pruning?.stop();
     stopped.dispose();

@@ -3,6 +3,7 @@
 import { keepingFocus } from './dom.js';
 import { onHostListShownChange, render, renderNoAccess, renderOutput } from './render.js';
 import { emptyModel, PROTOCOL_MISMATCH_CODE, PROTOCOL_VERSION, receive } from './sync-client.js';
+import { plainTerminalText } from './terminal-text.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const OUTPUT_TAIL_BYTES = 64 * 1024;
@@ -196,7 +197,7 @@ function followSelectedOutput(change) {
   const command = change.command;
   if (!command || command.id !== ui.selectedCommandId) return;
   if (change.type === 'command_progress' && change.tail !== undefined && !outputInFlight) {
-    renderOutput(titleOf(command), stripAnsi(change.tail));
+    renderOutput(titleOf(command), plainTerminalText(change.tail));
   }
   // The file is the truth; the delta's tail only fills the gap until the next read.
   if (outputTimer !== null) return;
@@ -215,7 +216,7 @@ async function refreshOutput() {
     const result = await api('GET', `/api/commands/${encodeURIComponent(id)}/output?tail=${OUTPUT_TAIL_BYTES}`);
     if (ui.selectedCommandId !== id) return;
     const text = result.ok ? String(result.body) : errorText(result);
-    renderOutput(titleOf(command), stripAnsi(text) || '(no output yet)');
+    renderOutput(titleOf(command), plainTerminalText(text) || '(no output yet)');
   } catch {
     // The socket's reconnect will bring us back here through init.
   } finally {
@@ -226,10 +227,6 @@ async function refreshOutput() {
 function titleOf(command) {
   const what = command.rollbackOf ? `${command.op} rollback of ${command.rollbackOf}` : command.op;
   return `${command.id} · ${command.hostId} · ${what} · ${command.status}`;
-}
-
-function stripAnsi(text) {
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '');
 }
 
 // Durations of running commands tick without any message from the server.

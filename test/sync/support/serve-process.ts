@@ -13,6 +13,8 @@ export interface ServeProcess {
   readonly token: string;
   /** Everything printed on stdout so far. */
   output(): string;
+  /** Everything printed on stderr so far. */
+  errors(): string;
   /** Sends `signal` and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
@@ -54,6 +56,7 @@ export async function startServe(
     port: listening.port,
     token: listening.token,
     output: () => stdout,
+    errors: () => stderr,
     async stop(signal = 'SIGTERM') {
       child.kill(signal);
       const result = await child;
