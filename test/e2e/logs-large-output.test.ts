@@ -11,7 +11,9 @@ import { BIN, makeTempDir, runCli } from '../support/cli.js';
 // The `é` after them straddles the 46th MiB: `logs` reads the journal 1 MiB at a time.
 const BYTES = 46 * 1024 * 1024 - 1 - '\ncaf'.length;
 
-it('streams a 46 MiB output per host through logs and logs --json with a 32 MB heap', { timeout: 120_000 }, async () => {
+it('streams a 46 MiB output per host through logs and logs --json with a 32 MB heap', {
+  timeout: 120_000,
+}, async () => {
   const dir = makeTempDir({
     'fleet.yaml': `version: 1
 hosts: { h1: {}, h2: {} }
