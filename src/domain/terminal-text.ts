@@ -2,7 +2,19 @@
 // other control characters, carriage-return redraws read as the terminal showed them (CORE-002:
 // plain output never has escape codes), and reasons on one line (CORE-001).
 
-const ESCAPE_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-Z\\-_])/g;
+// The escape sequences the dashboard's output panel removes too (src/dashboard/static/terminal-text.js):
+const ESCAPE_SEQUENCE = new RegExp(
+  [
+    // OSC, DCS, SOS, PM and APC strings (ESC ] P X ^ _, or their 8-bit forms), up to BEL or ST
+    // (ESC \ or 0x9c), or to the end of the text when a tail cut them.
+    '(?:\\u001b[\\]PX^_]|[\\u0090\\u0098\\u009d\\u009e\\u009f])[\\s\\S]*?(?:\\u0007|\\u001b\\\\|\\u009c|$)',
+    // CSI (ESC [ or 0x9b): parameters, intermediates, one final byte.
+    '(?:\\u001b\\[|\\u009b)[0-?]*[ -/]*[@-~]',
+    // Every other escape sequence: ESC, intermediates, one final byte (ESC ( B, ESC 7, ESC =).
+    '\\u001b[ -/]*[0-~]',
+  ].join('|'),
+  'g',
+);
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /**

@@ -13,6 +13,8 @@ describe('terminal text', () => {
 
   it('drops escape sequences and control characters', () => {
     expect(stripTerminalCodes('\u001b[31mred\u001b[0m \u001b]0;title\u0007bell\u0007 nul\u0000')).toBe('red bell nul');
+    // A DCS string, an OSC 8 link ended by ST, an 8-bit CSI, a charset switch.
+    expect(stripTerminalCodes('\u001bP1$r0m\u001b\\a\u001b]8;;http://x\u001b\\b\u009b31mc\u001b(Bd')).toBe('abcd');
   });
 
   it('puts a reason on one line, cleaned', () => {
