@@ -100,6 +100,12 @@ describe('a secret that cannot be read stops the run before it starts (exit 2)',
       /secret `fromcmd` \(command `echo 'vault: permission denied' >&2; exit 7`\): failed with exit code 7: vault: permission denied/,
     ],
     [
+      'a value too large for an environment variable',
+      (dir) => writeFileSync(join(dir, 'secrets/key.pem'), 'x'.repeat(140_000)),
+      ENV,
+      /secret `key` \(file \S+key\.pem\): the value is 140000 bytes; an environment variable holds at most 130816 \(Linux\)/,
+    ],
+    [
       'a value too short to redact',
       () => {},
       { NF_TEST_TOKEN: 'abc' },

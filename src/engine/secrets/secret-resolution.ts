@@ -100,12 +100,24 @@ async function readValue(declaration: SecretDeclaration, registry: Registry, env
   }
 }
 
+/** 128 KiB less room for the longest variable name (NIXFLEET_SECRET_...=). */
+const MAX_SECRET_BYTES = 128 * 1024 - 256;
+
 function checkValue(declaration: SecretDeclaration, value: string): void {
   const where = `secret \`${declaration.name}\` (${describeSource(declaration)})`;
   if (value.includes('\0')) {
     throw new UserError(`${where}: the value contains a NUL byte, which no environment variable can carry`, {
       hint: 'encode it (e.g. base64) and decode it in the command',
     });
+  }
+  // Linux holds one environment string (NAME=value) to 128 KiB (MAX_ARG_STRLEN); a larger value
+  // would fail every command that gets it, after the run started.
+  const bytes = Buffer.byteLength(value);
+  if (bytes > MAX_SECRET_BYTES) {
+    throw new UserError(
+      `${where}: the value is ${bytes} bytes; an environment variable holds at most ${MAX_SECRET_BYTES} (Linux)`,
+      { hint: 'keep a large value (a certificate bundle) in a file on the host, or pass its path as the secret' },
+    );
   }
   if (value.length < MIN_SECRET_LENGTH) {
     throw new UserError(

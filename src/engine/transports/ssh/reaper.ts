@@ -18,17 +18,28 @@ export async function stopRemoteGroup(
   tag?: string,
 ): Promise<StopSignal | null> {
   const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS, tag);
+  // Bounded: connecting (when there is no master), the grace period, and a margin.
+  const deadlineMs = connectTimeoutSeconds(connection.settings) * 1000 + KILL_GRACE_MS + 3_000;
   const started = tryStart(() =>
-    execa('ssh', sshArgs(connection, mode, remote), {
-      stdin: 'ignore',
-      reject: false,
-      // Bounded: connecting (when there is no master), the grace period, and a margin.
-      timeout: connectTimeoutSeconds(connection.settings) * 1000 + KILL_GRACE_MS + 3_000,
-    }),
+    execa('ssh', sshArgs(connection, mode, remote), { stdin: 'ignore', reject: false, timeout: deadlineMs }),
   );
   // ssh that cannot even start cannot stop anything (see spawn-failure.ts).
   if (!('child' in started)) return null;
-  const result = await started.child;
-  const said = String(result.stdout).trim();
+  const reaper = started.child;
+  // Over a master, ssh hands its output to the master, which keeps it open while the host does
+  // not answer (a frozen host): execa's timeout kills ssh but its result would wait for that
+  // output forever. So the deadline is kept here too, and then nobody waits for the result.
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      reaper.kill('SIGKILL');
+      reaper.stdout?.destroy();
+      reaper.stderr?.destroy();
+      resolve(undefined);
+    }, deadlineMs + 1_000);
+  });
+  const result = await Promise.race([reaper, gaveUp]);
+  clearTimeout(timer);
+  const said = String(result?.stdout ?? '').trim();
   return said === 'TERM' || said === 'KILL' ? said : null;
 }
