@@ -52,7 +52,8 @@ describe('the remote lifeline', () => {
   it('leaves the command stdin as /dev/null and fd 3 closed, and reports the local and remote groups', async () => {
     // `test -e` is a builtin: a pipe or command substitution would open fds of its own.
     const result = await run(
-      'readlink /proc/$$/fd/0; cat; test -e /proc/$$/fd/3 && echo fd3: open || echo fd3: closed; echo "$$"',
+      // The group is the login shell's, which starts the op's shell (field 5 of stat: the group).
+      "readlink /proc/$$/fd/0; cat; test -e /proc/$$/fd/3 && echo fd3: open || echo fd3: closed; cut -d' ' -f5 /proc/$$/stat",
     );
     expect(result.exitCode, result.output).toBe(0);
     const [stdin, fd3, pid] = result.output.trim().split('\n');

@@ -10,6 +10,7 @@ import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/engine/types.js';
 import type { Host, Settings } from '../../src/registry/types.js';
 import { makeTempDir } from '../support/cli.js';
+import { isRunning } from '../support/processes.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 import { sshHost, sshSettings } from './ssh-host.js';
 
@@ -97,15 +98,37 @@ describe('output and exit codes', () => {
 
 describe('a connection lost under a running command', () => {
   it.each([true, false])('is reported as lost, not as exit 255 (multiplex: %s)', async (multiplex) => {
-    // Killing the command's sshd process drops the connection while the command runs.
+    // Killing the command's sshd process (the parent of the login shell that started this one)
+    // drops the connection while the command runs.
     const result = await run(
       transport({}, sshSettings({ multiplex })),
-      'echo started; sleep 1; kill -9 $PPID; sleep 5',
+      'echo started; sleep 1; kill -9 $(ps -o ppid= -p $PPID); sleep 5',
     );
     expect(result.output).toContain('started\n');
     expect(result.exitCode).toBeNull();
     expect(result.transportError).toBe(`ssh: connection to 127.0.0.1:${sshd.port} was lost while the command ran`);
   });
+});
+
+describe('a command that leaves a job in the background (`cmd &`)', () => {
+  it.each([true, false])(
+    'ends when its shell does, with its exit status, and the job keeps running (multiplex: %s)',
+    async (multiplex) => {
+      // The job holds the session's output: sshd would keep the session open for its 600 s.
+      const result = await run(
+        transport({}, sshSettings({ multiplex })),
+        'sleep 600 & echo "job $!"; echo partial >&2; printf "no newline" >&2; exit 3',
+        { timeoutMs: 60_000 },
+      );
+      expect(result.timedOut).toBe(false);
+      expect(result.exitCode, result.output).toBe(3);
+      expect(result.output).toContain('partial\nno newline');
+      expect(result.output).not.toContain(' end 3');
+      const job = Number(/job (\d+)/.exec(result.output)?.[1]);
+      expect(isRunning(job)).toBe(true);
+      process.kill(job, 'SIGKILL');
+    },
+  );
 });
 
 describe('env and quoting', () => {

@@ -30,12 +30,15 @@ export interface RemoteCommandOptions {
 export const REMOTE_START_GATE = 'read -r _ || exit 125;';
 
 /**
- * `<gate> printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && export K=V ... && exec <shell> -c <command>`
- * (`exec env K=V ... <shell>` when a name is one the login shell manages itself, see below).
- * sshd starts the login shell in a new session (setsid), so `$$` is also the process group id;
- * `exec` keeps that pid through `env` and the op's shell, so killing the group later reaches the
- * whole command tree (see CORE-007, timeouts). The token goes to stderr so stdout stays the
- * command's own.
+ * `<gate> printf '<token> %s\n' "$$" >&2; <lifeline>; cd <cwd> && export K=V ... && <shell> -c <command>;
+ * nixfleet_rc=$?; printf '<token> end %s\n' "$nixfleet_rc" >&2; exit "$nixfleet_rc"`
+ * (`env K=V ... <shell>` when a name is one the login shell manages itself, see below).
+ * sshd starts the login shell in a new session (setsid), so `$$` is also the process group id,
+ * which the op's shell and everything it starts share: killing the group later reaches the whole
+ * command tree (see CORE-007, timeouts). The tokens go to stderr so stdout stays the command's
+ * own. The end line says the op's shell exited, and with what: sshd keeps the session open while
+ * anything holds its output, so `cmd &` would otherwise keep it open until the background job
+ * ends (CORE-001: `cmd &` never hangs a run).
  */
 export function buildRemoteCommand(options: RemoteCommandOptions): string {
   const parts = [REMOTE_START_GATE, `printf '%s %s\\n' ${shellQuote(options.startToken)} "$$" >&2;`];
@@ -51,8 +54,11 @@ export function buildRemoteCommand(options: RemoteCommandOptions): string {
   // After the `cd`, as with `env`: the op's HOME or CDPATH must not change where `cd` goes.
   if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
   if (exportable && assignments.length > 0) parts.push(`export ${assignments.join(' ')} &&`);
-  parts.push(exportable ? 'exec' : `exec env ${assignments.join(' ')}`);
-  parts.push(shellQuote(options.shell), '-c', shellQuote(options.command));
+  if (!exportable) parts.push(`env ${assignments.join(' ')}`);
+  parts.push(shellQuote(options.shell), '-c', `${shellQuote(options.command)};`);
+  parts.push(
+    `nixfleet_rc=$?; printf '%s end %s\\n' ${shellQuote(options.startToken)} "$nixfleet_rc" >&2; exit "$nixfleet_rc"`,
+  );
   return parts.join(' ');
 }
 

@@ -17,6 +17,14 @@ import { StartMarkerScanner } from './start-marker.js';
  */
 const DRAIN_MS = 2_000;
 
+/**
+ * After the op's shell said it exited (its end line), how long ssh may take to end by itself.
+ * sshd keeps the session open while anything still holds its output (`cmd &`): past this, ssh is
+ * ended here and the command's exit status is the one its shell said (CORE-001: `cmd &` never
+ * hangs a run; what it left in the background keeps running).
+ */
+const END_DRAIN_MS = 1_000;
+
 export interface SessionOptions {
   readonly args: readonly string[];
   readonly startToken: string;
@@ -70,6 +78,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     let stopping: Promise<void> | undefined;
     let endedBy: StopSignal | null = null;
     let startWait: NodeJS.Timeout | undefined;
+    let endWait: NodeJS.Timeout | undefined;
 
     // Timeout and cancel act on the remote process group through a second ssh invocation (over
     // the master when multiplexing); killing only the local ssh would leave the command running.
@@ -122,6 +131,11 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       if (!hadStarted && pgid !== undefined && stopWanted !== undefined && stopping === undefined) {
         stopRemoteNow(pgid, stopWanted);
       }
+      if (scanner.endCode !== undefined && endWait === undefined) {
+        endWait = setTimeout(() => {
+          if (!exited) child.kill('SIGKILL');
+        }, END_DRAIN_MS);
+      }
     });
     for (const stream of [child.stdout, child.stderr]) stream?.on('error', () => {});
 
@@ -132,16 +146,24 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       child.stdin?.destroy();
       clearTimeout(timer);
       clearTimeout(startWait);
+      clearTimeout(endWait);
       exec.signal?.removeEventListener('abort', onAbort);
       settle(result);
     };
 
     const conclude = async (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (stopping) await stopping;
+      const held = scanner.flush();
+      if (held !== '') exec.onOutput?.(held, 'stderr');
       const pgid = scanner.pgid;
       if (timedOut || aborted) {
         const by = endedBy ?? stopWanted;
         finish({ exitCode: null, signal: by ? `SIG${by}` : signal, timedOut, aborted });
+        return;
+      }
+      // The op's shell said how it ended; ssh may have been ended here after that (END_DRAIN_MS).
+      if (scanner.endCode !== undefined) {
+        finish({ exitCode: scanner.endCode, signal: null, timedOut, aborted });
         return;
       }
       if (pgid === undefined) {
