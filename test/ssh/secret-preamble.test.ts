@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { preambleReader, secretPreamble } from '../../src/engine/transports/ssh/secret-preamble.js';
+import { buildRemoteCommand } from '../../src/engine/transports/ssh/remote-command.js';
+import { preambleReader, secretExports, secretPreamble } from '../../src/engine/transports/ssh/secret-preamble.js';
 
 const VALUES = {
   NIXFLEET_SECRET_plain: 'hunter2-tok',
@@ -19,7 +20,8 @@ describe('secretPreamble + preambleReader', () => {
   it.each(SHELLS)('%s reads back every value exactly, and the command gets no stdin', async (shell) => {
     const names = Object.keys(VALUES);
     const dump = names.map((name) => `printf '%s\\0' "$${name}"`).join('; ');
-    const script = `${preambleReader(VALUES)} exec ${shell} -c 'cat; ${dump.replaceAll("'", `'"'"'`)}' </dev/null`;
+    const exports = secretExports(names, () => false);
+    const script = `${preambleReader(VALUES)} ${exports} exec ${shell} -c 'cat; ${dump.replaceAll("'", `'"'"'`)}' </dev/null`;
     const result = await execa(shell, ['-c', script], { input: `${secretPreamble(VALUES)}after the preamble\n` });
     expect(result.exitCode).toBe(0);
     expect(result.stdout.split('\0').slice(0, -1)).toEqual(Object.values(VALUES));
@@ -38,5 +40,27 @@ describe('secretPreamble + preambleReader', () => {
 
   it('refuses a name that is not a variable name', () => {
     expect(() => preambleReader({ 'X; rm -rf /': 'value-1' })).toThrow(/not a variable name/);
+  });
+});
+
+describe('secret variables on the remote line', () => {
+  const line = (privateEnv: Record<string, string>, command: string) =>
+    buildRemoteCommand({ command, env: {}, cwd: '~', shell: '/bin/sh', startToken: 'tok', privateEnv });
+  const run = (script: string, privateEnv: Record<string, string>) =>
+    execa('/bin/bash', ['-c', script], { input: `\n${secretPreamble(privateEnv)}`, reject: false });
+
+  it('are set after the cd, so a secret HOME does not move it; RANDOM arrives as given under bash', async () => {
+    const privateEnv = { HOME: '/nonexistent/secret-home', RANDOM: 'random-value' };
+    const result = await run(line(privateEnv, 'pwd; printf "%s|%s\\n" "$HOME" "$RANDOM"'), privateEnv);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`${process.env.HOME}\n/nonexistent/secret-home|random-value`);
+  });
+
+  it('one the login shell keeps read-only (UID) stops the command instead of running it without', async () => {
+    const privateEnv = { UID: 'uid-value' };
+    const result = await run(line(privateEnv, 'echo ran'), privateEnv);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('UID: readonly variable');
   });
 });

@@ -3,7 +3,7 @@
 // variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
 import { shellQuote } from '../../../config/shell-quote.js';
 import { remoteLifeline, signalTagged } from './lifeline.js';
-import { preambleReader } from './secret-preamble.js';
+import { preambleReader, secretExports } from './secret-preamble.js';
 
 export interface RemoteCommandOptions {
   readonly command: string;
@@ -54,6 +54,7 @@ export function buildRemoteCommand(options: RemoteCommandOptions): string {
   // After the `cd`, as with `env`: the op's HOME or CDPATH must not change where `cd` goes.
   if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
   if (exportable && assignments.length > 0) parts.push(`export ${assignments.join(' ')} &&`);
+  if (secret) parts.push(secretExports(Object.keys(options.privateEnv ?? {}), (name) => !isPlainVariable(name)));
   if (!exportable) parts.push(`env ${assignments.join(' ')}`);
   parts.push(shellQuote(options.shell), '-c', `${shellQuote(options.command)};`);
   parts.push(

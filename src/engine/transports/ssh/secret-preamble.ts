@@ -24,7 +24,9 @@ export function secretPreamble(variables: Readonly<Record<string, string>>): str
 
 /**
  * Shell text for the remote login shell that reads `secretPreamble(variables)` from stdin into
- * exported variables of the same names. A truncated preamble (nixfleet gone) exits 125 at once.
+ * shell variables `nixfleet_s_NAME` (not exported: `secretExports` exports them under their own
+ * names after the `cd`, like the op's other variables). A truncated preamble (nixfleet gone)
+ * exits 125 at once.
  */
 export function preambleReader(variables: Readonly<Record<string, string>>): string {
   const names = Object.keys(variables);
@@ -41,8 +43,23 @@ export function preambleReader(variables: Readonly<Record<string, string>>): str
     'if [ "$nixfleet_i" -gt 0 ]; then nixfleet_v="$nixfleet_v\n"; fi;',
     'nixfleet_v="$nixfleet_v$nixfleet_l"; nixfleet_i=$((nixfleet_i+1));',
     'done;',
-    'eval "export $1=\\"\\$nixfleet_v\\""; };',
+    'eval "nixfleet_s_$1=\\"\\$nixfleet_v\\""; };',
   ].join(' ');
   const calls = names.map((name) => `nixfleet_read ${name};`).join(' ');
   return `${read} ${calls} unset nixfleet_n nixfleet_v nixfleet_l nixfleet_i;`;
+}
+
+/**
+ * `export NAME="$nixfleet_s_NAME" && ` for each variable: after the `cd`, so a secret HOME or
+ * CDPATH never moves it. A name the login shell manages itself (`managed`, e.g. RANDOM) is unset
+ * first; one it keeps read-only (UID) cannot be set, and the failed export stops the command.
+ */
+export function secretExports(names: readonly string[], managed: (name: string) => boolean): string {
+  return names
+    .map((name) => {
+      if (!NAME.test(name)) throw new Error(`not a variable name: ${JSON.stringify(name)}`);
+      const value = `export ${name}="$nixfleet_s_${name}"`;
+      return managed(name) ? `{ unset ${name} 2>/dev/null; ${value}; } &&` : `${value} &&`;
+    })
+    .join(' ');
 }
