@@ -18,6 +18,11 @@ const FRAME_INTERVAL_MS = 125;
  * them (thousands of hosts finishing a stage) becomes one frame, not one frame each (CORE-002).
  */
 const MIN_FRAME_GAP_MS = 40;
+/**
+ * And never sooner than this many times what the last frame took to build: however large the
+ * run, drawing takes at most about a tenth of the event loop, which also times the commands.
+ */
+const FRAME_COST_FACTOR = 9;
 const HIDE_CURSOR = '\u001b[?25l';
 const SHOW_CURSOR = '\u001b[?25h';
 // Auto-wrap off while the frame is live: a line the width guess got wrong is clipped by the
@@ -33,19 +38,23 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
   let timer: NodeJS.Timeout | undefined;
   let soon: NodeJS.Timeout | undefined;
   let lastFrameAt = 0;
+  let lastFrameCost = 0;
   let live = false;
 
   const size = () => ({ rows: out.rows && out.rows > 2 ? out.rows : 24, columns: out.columns || 80 });
   const erase = () => (drawn > 0 ? `\r\u001b[${drawn}A${CLEAR_DOWN}` : `\r${CLEAR_DOWN}`);
   const draw = () => {
+    const began = performance.now();
     lastFrameAt = Date.now();
     const lines = liveFrame(view, size(), lastFrameAt, tick++);
     out.write(`${erase()}${lines.join('\n')}\n`);
     drawn = lines.length;
+    lastFrameCost = performance.now() - began;
   };
+  const gap = () => Math.max(MIN_FRAME_GAP_MS, FRAME_COST_FACTOR * lastFrameCost);
   const drawSoon = () => {
     if (soon !== undefined) return;
-    const wait = lastFrameAt + MIN_FRAME_GAP_MS - Date.now();
+    const wait = lastFrameAt + gap() - Date.now();
     if (wait <= 0) {
       draw();
       return;
@@ -80,7 +89,10 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
       process.on('exit', onExit);
       out.write(`${HIDE_CURSOR}${NO_WRAP}`);
       draw();
-      timer = setInterval(draw, FRAME_INTERVAL_MS);
+      // The spinner's frames, unless the last frame was too recent for its cost.
+      timer = setInterval(() => {
+        if (Date.now() - lastFrameAt >= gap()) draw();
+      }, FRAME_INTERVAL_MS);
       timer.unref();
     } else if (event.type === 'run_finished') stop();
     // Status changes show at once (or with the next frame, in a burst); output and elapsed time

@@ -85,9 +85,12 @@ pipelines:
   it.each([
     ['Perl', ['perl']],
     ['Node', []],
-  ])('the %s spawner: no signal ignored or blocked, no variables of another op', async (_name, extra) => {
-    const dir = makeTempDir({
-      'fleet.yaml': `version: 1
+  ])(
+    'the %s spawner: no signal ignored or blocked, no variables of another op',
+    { timeout: 90_000 },
+    async (_name, extra) => {
+      const dir = makeTempDir({
+        'fleet.yaml': `version: 1
 hosts:
   a: {}
   b: {}
@@ -102,32 +105,33 @@ ops:
 pipelines:
   default: { ops: [first, second] }
 `,
-    });
-    const bin = join(dir, 'bin');
-    mkdirSync(bin);
-    for (const name of ['node', 'sh', 'cat', ...extra]) {
-      symlinkSync(name === 'node' ? process.execPath : `/usr/bin/${name}`, join(bin, name));
-    }
-    // nixfleet itself started with SIGINT, SIGHUP and SIGQUIT ignored, as `nohup` or a
-    // non-interactive shell's background job would start it.
-    const result = await execa('sh', ['-c', `trap '' INT HUP QUIT; exec node ${BIN} apply default --json`], {
-      cwd: dir,
-      reject: false,
-      env: { CI: 'true', PATH: bin },
-      extendEnv: false,
-      timeout: 60_000,
-    });
-    expect(result.exitCode, String(result.stderr)).toBe(0);
-    for (const host of ['a', 'b', 'c', 'd']) {
-      expect(readFileSync(join(dir, `first-${host}`), 'utf8')).toBe(`${host}\n`);
-      expect(readFileSync(join(dir, `second-${host}`), 'utf8')).toBe('unset\n');
-      // The command's own process, as the shell left it: exec'd, not forked (a shell blocks every
-      // signal while it forks).
-      const status = readFileSync(join(dir, `status-${host}`), 'utf8');
-      expect(status).toMatch(/^SigIgn:\s+0+$/m);
-      expect(status).toMatch(/^SigBlk:\s+0+$/m);
-    }
-  });
+      });
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      for (const name of ['node', 'sh', 'cat', ...extra]) {
+        symlinkSync(name === 'node' ? process.execPath : `/usr/bin/${name}`, join(bin, name));
+      }
+      // nixfleet itself started with SIGINT, SIGHUP and SIGQUIT ignored, as `nohup` or a
+      // non-interactive shell's background job would start it.
+      const result = await execa('sh', ['-c', `trap '' INT HUP QUIT; exec node ${BIN} apply default --json`], {
+        cwd: dir,
+        reject: false,
+        env: { CI: 'true', PATH: bin },
+        extendEnv: false,
+        timeout: 60_000,
+      });
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      for (const host of ['a', 'b', 'c', 'd']) {
+        expect(readFileSync(join(dir, `first-${host}`), 'utf8')).toBe(`${host}\n`);
+        expect(readFileSync(join(dir, `second-${host}`), 'utf8')).toBe('unset\n');
+        // The command's own process, as the shell left it: exec'd, not forked (a shell blocks every
+        // signal while it forks).
+        const status = readFileSync(join(dir, `status-${host}`), 'utf8');
+        expect(status).toMatch(/^SigIgn:\s+0+$/m);
+        expect(status).toMatch(/^SigBlk:\s+0+$/m);
+      }
+    },
+  );
 
   it('a spawner that dies stops the commands it carried with a transport error; the next command starts a new one', async () => {
     const dir = makeTempDir();
