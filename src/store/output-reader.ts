@@ -1,6 +1,7 @@
 // Reads a command's output file back by byte range (the SQLite journal's Journal.readOutput and
 // outputSize; see CORE-003): only the requested bytes are read, never the whole file.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { Journal } from './types.js';
 
 export function fileSize(path: string | null): number {
   if (path === null) return 0;
@@ -30,5 +31,22 @@ export function readFileRange(path: string | null, range: { readonly start?: num
     return buffer.subarray(0, read);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * A command's stored output from `start` to `end`, `pieceBytes` at a time, through the journal
+ * (either engine): whoever sends it on (`logs`, the dashboard's output route) never holds it whole.
+ */
+export function* outputPieces(
+  journal: Pick<Journal, 'readOutput'>,
+  commandId: string,
+  range: { readonly start: number; readonly end: number },
+  pieceBytes: number,
+): Generator<Buffer> {
+  for (let at = range.start; at < range.end; at += pieceBytes) {
+    const piece = journal.readOutput(commandId, { start: at, end: Math.min(range.end, at + pieceBytes) });
+    if (piece.length === 0) return;
+    yield piece;
   }
 }

@@ -7,6 +7,7 @@ import { isAbsolute } from 'node:path';
 import { readStaticFile } from '../dashboard/static-files.js';
 import { UserError } from '../errors/user-error.js';
 import { HostsBusyError } from '../store/hosts-busy-error.js';
+import { outputPieces } from '../store/output-reader.js';
 import type { Journal } from '../store/types.js';
 import { tokenOf, tokensMatch } from './access-token.js';
 import { sendError, sendJson } from './http-response.js';
@@ -238,8 +239,7 @@ async function sendStoredOutput(
   const tail = Number(url.searchParams.get('tail'));
   const start = Number.isInteger(tail) && tail > 0 ? Math.max(0, size - tail) : 0;
   res.writeHead(200, { ...headers, 'Content-Length': size - start });
-  for (let at = start; at < size; at += OUTPUT_PIECE_BYTES) {
-    const piece = journal.readOutput(commandId, { start: at, end: Math.min(size, at + OUTPUT_PIECE_BYTES) });
+  for (const piece of outputPieces(journal, commandId, { start, end: size }, OUTPUT_PIECE_BYTES)) {
     if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve));
     if (res.destroyed) return;
   }

@@ -4,6 +4,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { hostNames } from '../../domain/host-names.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
+import { outputPieces } from '../../store/output-reader.js';
 import type { CommandRecord, Journal } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
 import { openJournalToRead } from '../read-journal.js';
@@ -99,9 +100,7 @@ async function writeOutput(out: OutputWriter, journal: Journal, command: Command
     await out.write(goneText(command));
     return;
   }
-  for (let at = 0; at < size; at += PIECE_BYTES) {
-    const piece = journal.readOutput(command.id, { start: at, end: Math.min(size, at + PIECE_BYTES) });
-    if (piece.length === 0) break;
+  for (const piece of outputPieces(journal, command.id, { start: 0, end: size }, PIECE_BYTES)) {
     last = String.fromCharCode(piece[piece.length - 1]!);
     await out.write(piece);
   }
@@ -133,9 +132,7 @@ async function writeJsonEntries(
     if (size === undefined) await out.write(JSON.stringify(goneText(command)).slice(1, -1));
     else {
       const decoder = new StringDecoder('utf8');
-      for (let at = 0; at < size; at += PIECE_BYTES) {
-        const piece = journal.readOutput(command.id, { start: at, end: Math.min(size, at + PIECE_BYTES) });
-        if (piece.length === 0) break;
+      for (const piece of outputPieces(journal, command.id, { start: 0, end: size }, PIECE_BYTES)) {
         await out.write(JSON.stringify(decoder.write(piece)).slice(1, -1));
       }
       await out.write(JSON.stringify(decoder.end()).slice(1, -1));
