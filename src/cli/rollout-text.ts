@@ -1,6 +1,8 @@
 // The rollout of a plan in words (see CORE-008): which hosts go first, the batches, the budget.
+
 import { formatDuration } from '../config/duration.js';
 import { hostNames } from '../domain/host-names.js';
+import { waveName } from '../domain/wave-name.js';
 import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
 
 /** Nothing for today's default (one wave, no budget); otherwise a summary and one line per wave. */
@@ -28,7 +30,7 @@ export function rolloutLines(rollout: RolloutPlan): string[] {
   const lines = [`rollout: ${parts.join('; ')}`];
   if (rollout.waves.length > 1) {
     for (const wave of rollout.waves) {
-      const name = wave.batch === 0 ? 'canary' : `batch ${wave.batch}/${rollout.batches}`;
+      const name = waveName(wave.batch, rollout.batches);
       lines.push(`  ${name.padEnd(12)} ${hostNames(wave.hosts)}`);
     }
   }

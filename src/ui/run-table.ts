@@ -1,4 +1,5 @@
 // How stored runs read in a terminal (`runs`, `show`): plain text built from journal records.
+import { waveName } from '../domain/wave-name.js';
 import type { CommandRecord, RunRecord } from '../store/types.js';
 import { formatElapsed } from './elapsed.js';
 
@@ -27,8 +28,8 @@ export function runProgress(run: RunRecord): string {
 /** The wave the run is in, named when the run goes in several (`canary`, `batch 2/4`). */
 function waveLabel({ rollout, currentBatch }: RunRecord): string | null {
   if (rollout === null || currentBatch === null) return null;
-  if (currentBatch === 0) return 'canary';
-  return rollout.batches > 1 || rollout.canary.length > 0 ? `batch ${currentBatch}/${rollout.batches}` : null;
+  const several = currentBatch === 0 || rollout.batches > 1 || rollout.canary.length > 0;
+  return several ? waveName(currentBatch, rollout.batches) : null;
 }
 
 /** One cell of `show`: `SUCCESS 0.3s`, `ERROR(2) 1.0s`, `SKIPPED`. */

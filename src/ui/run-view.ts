@@ -1,7 +1,9 @@
 // What every renderer and report knows about a run: folded from RunEvents only, never from the
 // engine's state (specs/README.md, the one-way flow: renderers only display).
+
 import type { ArmedState } from '../domain/armed-state.js';
 import { type CommandStatus, isTerminalCommand, type RunStatus } from '../domain/status.js';
+import { waveName } from '../domain/wave-name.js';
 import type { RolloutPlan } from '../engine/rollout/rollout-plan.js';
 import type { RunEvent } from '../engine/types.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
@@ -183,8 +185,7 @@ export function isRollingBack(view: RunView, command: CommandView): boolean {
  */
 export function batchLabel(view: RunView, batch: number | null): string | null {
   if (batch === null || view.rollout === null) return null;
-  if (batch === 0) return 'canary';
-  return view.rollout.waves.length <= 1 ? null : `batch ${batch}/${view.rollout.batches}`;
+  return batch !== 0 && view.rollout.waves.length <= 1 ? null : waveName(batch, view.rollout.batches);
 }
 
 /** Started and not yet settled: the host is working on it (as opposed to queued for a slot). */
