@@ -20,15 +20,13 @@ export async function stopRemoteGroup(
   const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS, tag);
   // Bounded: connecting (when there is no master), the grace period, and a margin.
   const deadlineMs = connectTimeoutSeconds(connection.settings) * 1000 + KILL_GRACE_MS + 3_000;
-  const started = tryStart(() =>
-    execa('ssh', sshArgs(connection, mode, remote), { stdin: 'ignore', reject: false, timeout: deadlineMs }),
-  );
+  const started = tryStart(() => execa('ssh', sshArgs(connection, mode, remote), { stdin: 'ignore', reject: false }));
   // ssh that cannot even start cannot stop anything (see spawn-failure.ts).
   if (!('child' in started)) return null;
   const reaper = started.child;
-  // Over a master, ssh hands its output to the master, which keeps it open while the host does
-  // not answer (a frozen host): execa's timeout kills ssh but its result would wait for that
-  // output forever. So the deadline is kept here too, and then nobody waits for the result.
+  // Not execa's timeout: over a master, ssh hands its output to the master, which keeps it open
+  // while the host does not answer (a frozen host), so a killed ssh's result would wait for that
+  // output forever. At the deadline ssh is killed, its output dropped, and nobody waits.
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => {
@@ -36,7 +34,7 @@ export async function stopRemoteGroup(
       reaper.stdout?.destroy();
       reaper.stderr?.destroy();
       resolve(undefined);
-    }, deadlineMs + 1_000);
+    }, deadlineMs);
   });
   const result = await Promise.race([reaper, gaveUp]);
   clearTimeout(timer);
