@@ -21,8 +21,8 @@
 // Perl spawner (spawner.pl), is copied beside the bundle and beside tsc's spawner-client.js.
 //
 // Of the packages, yaml (73 files, most of what validate, list and plan load) and the validators'
-// ajv helpers are bundled: both are CommonJS, and an ES module import of CommonJS first loads
-// Node's CommonJS export scanner. The others stay in node_modules, loaded as before: what only
+// ajv helpers are bundled: an ES module import of CommonJS first loads Node's CommonJS export
+// scanner, and yaml is bundled from its ES module build. The others stay in node_modules, loaded as before: what only
 // running commands, the dashboard or the PostgreSQL journal use; ajv's compiler, which the code
 // imports by name at run time (an import() of a CommonJS module gets its named exports from
 // Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
@@ -155,6 +155,9 @@ const result = await build({
     'tinyglobby',
     'ws',
   ],
+  // yaml's ES module build (the one it ships for browsers, the same code): esbuild leaves out
+  // what no file uses (its stringifier, mostly) and runs no CommonJS wrapper at load (CORE-005).
+  alias: { yaml: './node_modules/yaml/browser/dist/index.js' },
   plugins: [oneFilePerUnit, builtinsWithoutFacades],
   // yaml and ajv's helpers are CommonJS; in an ES module bundle their require() of Node's
   // built-ins needs a real require.

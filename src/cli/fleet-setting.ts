@@ -7,7 +7,8 @@ import { parse } from 'yaml';
 export function parsedSetting(text: string, key: 'dataDir' | 'store'): string | undefined {
   let configured: unknown;
   try {
-    configured = (parse(text) as { settings?: Record<string, unknown> } | null)?.settings?.[key];
+    // A warning (an unknown tag) is for `validate` to report, not for `runs` to print.
+    configured = (parse(text, { logLevel: 'error' }) as { settings?: Record<string, unknown> } | null)?.settings?.[key];
   } catch {
     configured = undefined;
   }

@@ -31,7 +31,10 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
   // yaml package checks it pairwise (quadratic in a 2,000-host map); duplicateKeyErrors does the
   // same check in one pass.
   const document = parseDocument(text, { lineCounter, merge: true, uniqueKeys: false, prettyErrors: true });
-  const errors: ConfigError[] = document.errors.slice(0, MAX_SYNTAX_ERRORS).map((error) => {
+  // What the yaml package only warns about is an error here: an unknown tag (`!vault`, a typo of
+  // `!!str`) would otherwise become the plain string after it, and an unknown directive be ignored.
+  const problems = [...document.errors, ...document.warnings];
+  const errors: ConfigError[] = problems.slice(0, MAX_SYNTAX_ERRORS).map((error) => {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
     return {
       file: displayPath,
@@ -42,9 +45,12 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
         error.code === 'MULTIPLE_DOCS'
           ? 'invalid YAML: a fleet file holds one document, but this one has more (a second `---`)'
           : `invalid YAML: ${shortMessage(firstLine(error.message))}`,
+      ...(error.code === 'TAG_RESOLVE_FAILED'
+        ? { hint: 'a fleet file takes no custom tags: remove the tag, or quote the whole value' }
+        : {}),
     };
   });
-  const more = document.errors[MAX_SYNTAX_ERRORS];
+  const more = problems[MAX_SYNTAX_ERRORS];
   if (more) {
     const position = more.linePos?.[0] ?? { line: 1, col: 1 };
     errors.push({
@@ -52,7 +58,7 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
       line: position.line,
       column: position.col,
       path: '',
-      message: `invalid YAML: ${document.errors.length - MAX_SYNTAX_ERRORS} more error(s) in this file`,
+      message: `invalid YAML: ${problems.length - MAX_SYNTAX_ERRORS} more error(s) in this file`,
       hint: 'is it a fleet file?',
     });
   }

@@ -4,7 +4,7 @@
 // `show` read the journal without the fleet compiler, and still find the data directory and store
 // that the fleet file's settings name, however the file spells them.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,18 @@ describe('runs and show still follow the settings of the fleet file', { timeout:
       expect(show.exitCode, key).toBe(0);
       expect(show.stdout, key).toContain('run r1: pipeline greet');
     }
+  });
+
+  it('leaves a YAML warning in the fleet file (an unknown tag) to validate: runs prints none', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': `${FLEET}settings:\n  dataDir: state\n` });
+    expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
+    writeFileSync(join(dir, 'fleet.yaml'), `${FLEET}settings:\n  dataDir: state\nx-note: !vault secret\n`);
+    const runs = await runCli(dir, ['runs']);
+    expect(runs.stderr).toBe('');
+    expect(runs.stdout).toMatch(/^r1\s+greet\s+COMPLETE/m);
+    const validate = await runCli(dir, ['validate']);
+    expect(validate.exitCode).toBe(2);
+    expect(validate.stderr).toContain('fleet.yaml:11:9: invalid YAML: Unresolved tag: !vault');
   });
 
   it('reads settings.store, written with an escaped key, and refuses a URL that is not PostgreSQL', async () => {
