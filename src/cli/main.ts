@@ -226,6 +226,13 @@ function reportError(error: unknown, io: CliIO): number {
   }
   if (error instanceof StoreUnavailableError) {
     io.stderr.write(`nixfleet: ${error.message}\n`);
+    if (error.when === 'in use') {
+      // What was under way stopped, as on a SQLite journal that failed mid-run (CORE-012).
+      io.stderr.write(
+        '  hint: once the server is back, `nixfleet runs` shows what was recorded and `nixfleet retry RUN` runs the rest\n',
+      );
+      return EXIT.FAILED;
+    }
     io.stderr.write(
       '  hint: check --store, $NIXFLEET_DATABASE_URL or settings.store, and that the server is running and reachable\n',
     );
