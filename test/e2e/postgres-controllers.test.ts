@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitForFile } from '../engine/support/wait-for.js';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { freshDatabaseUrl, psql } from '../support/postgres.js';
+import { freshDatabaseUrl, psql, takeDatabaseDown } from '../support/postgres.js';
 import { isRunning } from '../support/processes.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -227,12 +227,9 @@ ops:
     });
     const apply = spawnCli(dir, ['apply', 'long'], { env: { NIXFLEET_DATABASE_URL: url }, timeoutMs: 120_000 });
     await waitForFile(join(dir, 'started'));
-    // The server drops every connection of the journal, as a restart or a failover would.
-    psql(
-      url,
-      'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-    );
-    const result = await apply;
+    // The server drops every connection of the journal and lets none in, as while it restarts.
+    const down = takeDatabaseDown(url);
+    const result = await apply.finally(() => down.end());
     // The run started, so not exit 2 (nothing ran) but 1, as when a SQLite journal fails mid-run.
     expect(result.exitCode, String(result.stderr)).toBe(1);
     expect(String(result.stderr)).toContain('run r1 stopped and its running commands were killed');
@@ -240,6 +237,26 @@ ops:
     expect(String(result.stderr)).toContain('lost the connection to the PostgreSQL journal');
     // Stopped by the cancel poll within a second, not found out at the command's end a minute later.
     expect(existsSync(join(dir, 'finished'))).toBe(false);
+  });
+
+  it('a restart that is over before the next call goes unnoticed: the run connects again and completes', async () => {
+    const url = freshDatabaseUrl();
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
+    const apply = spawnCli(dir, ['apply', 'gated', '--on', 'web1'], { env: { NIXFLEET_DATABASE_URL: url } });
+    await until('the command', async () =>
+      readFileSync(join(dir, 'commands.log'), { flag: 'a+', encoding: 'utf8' }).includes('start web1')
+        ? true
+        : undefined,
+    );
+    psql(
+      url,
+      'SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    appendFileSync(join(dir, 'gate'), '');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    expect(String(result.stdout)).toContain('COMPLETE');
   });
 });
 

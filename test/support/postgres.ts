@@ -55,3 +55,17 @@ export function psql(url: string, query: string): string {
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   ).trim();
 }
+
+/**
+ * A server restart as the journal's database sees it, without touching the server the other test
+ * files share: every session of the database is dropped and, until `restart.end()`, no new one
+ * is let in (as while the server is down).
+ */
+export function takeDatabaseDown(url: string): { end(): void } {
+  const name = new URL(url).pathname.slice(1);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  psql(admin.toString(), `ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+  psql(admin.toString(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${name}'`);
+  return { end: () => void psql(admin.toString(), `ALTER DATABASE ${name} ALLOW_CONNECTIONS true`) };
+}

@@ -1,43 +1,63 @@
-// The heartbeat's own connection to PostgreSQL (see CORE-012, leases). A server restart, a
-// failover or an idle timeout may drop it while the journal's main connection is fine; left
-// dropped, the lease would lapse and other controllers would orphan this one's running runs and
-// free their hosts while its commands still run. So a renewal that fails replaces the connection.
+// A connection to PostgreSQL that can be replaced when the server drops it (see CORE-012): a
+// server restart, a failover or an idle timeout ends a session, and a `pg.Client` never connects
+// again once its connection is lost.
+//
+// The heartbeat has one of its own (leases): left dropped, the lease would lapse and other
+// controllers would orphan this one's running runs and free their hosts while its commands still
+// run, so a renewal that fails replaces it. The journal's main connection is another: the call
+// that meets the dropped connection fails, and the next one connects again (pg-core.ts).
 import pg from 'pg';
 
 /** How the lease's sessions show in pg_stat_activity (operators and tests can find them by it). */
 export const LEASE_APPLICATION_NAME = 'nixfleet lease';
 
-export interface LeaseConnection {
+export interface ReplaceableConnection {
   /** The connection to use now. */
   current(): pg.Client;
+  /** Whether the server dropped it (or it failed): the next user should reconnect first. */
+  dropped(): boolean;
   /** Replaces the connection with a new one; the old one is ended. Rejects if it cannot connect. */
   reconnect(): Promise<void>;
   end(): Promise<void>;
 }
+export type LeaseConnection = ReplaceableConnection;
 
-export async function openLeaseConnection(config: pg.ClientConfig): Promise<LeaseConnection> {
-  const settings = { ...config, application_name: LEASE_APPLICATION_NAME };
-  let client = await connected(settings);
+export function openLeaseConnection(config: pg.ClientConfig): Promise<LeaseConnection> {
+  return openReplaceableConnection({ ...config, application_name: LEASE_APPLICATION_NAME });
+}
+
+export async function openReplaceableConnection(config: pg.ClientConfig): Promise<ReplaceableConnection> {
+  let broken = false;
+  let current: pg.Client | undefined;
+  const connected = async () => {
+    const client = new pg.Client(config);
+    // A dropped connection must not take the worker thread down: the next query fails instead.
+    client.on('error', () => {
+      if (client === current) broken = true;
+    });
+    client.on('end', () => {
+      if (client === current) broken = true;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return client;
+  };
+  let client = await connected();
+  current = client;
   return {
     current: () => client,
+    dropped: () => broken,
     async reconnect() {
-      const dropped = client;
-      client = await connected(settings);
-      dropped.end().catch(() => undefined);
+      const old = client;
+      client = await connected();
+      current = client;
+      broken = false;
+      old.end().catch(() => undefined);
     },
     end: () => client.end(),
   };
-}
-
-async function connected(config: pg.ClientConfig): Promise<pg.Client> {
-  const client = new pg.Client(config);
-  // A dropped connection must not take the worker thread down: the next query fails instead.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-  return client;
 }

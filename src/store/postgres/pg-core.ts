@@ -10,7 +10,7 @@ import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
 import type { CommandRow } from '../rows.js';
 import { redact } from '../store-url.js';
 import type { CommandRecord, NewRun, Owner } from '../types.js';
-import { type LeaseConnection, openLeaseConnection } from './lease-connection.js';
+import { type LeaseConnection, openLeaseConnection, openReplaceableConnection } from './lease-connection.js';
 import { appendChange, changesSince, headVersion, oldestVersion } from './pg-changes.js';
 import * as commands from './pg-commands.js';
 import { appendEvent, listEvents } from './pg-events.js';
@@ -40,15 +40,29 @@ export type PgOperations = ReturnType<typeof operations>;
 
 export interface PgCore {
   readonly operations: PgOperations;
+  /**
+   * Before each call: a main connection the server dropped (a restart, a failover) is replaced,
+   * so a long-lived process (`serve`) carries on once the server is back. Rejects with a
+   * connection error (SQLSTATE 08001) while it cannot connect.
+   */
+  reconnectIfDropped(): Promise<void>;
+  /** Whether the main connection was dropped, or `error` says the server just ended its session. */
+  lostSession(error: unknown): boolean;
+  /** Replaces the main connection now (after `lostSession`); rejects as reconnectIfDropped does. */
+  reconnect(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** How long a reconnect may take before the call gives up: the caller's thread waits for it. */
+const RECONNECT_TIMEOUT_MS = 5_000;
+
 export async function openPgCore(url: string, owner: Owner, leaseMs: number): Promise<PgCore> {
-  const db = new pg.Client({ connectionString: url, types });
-  // A connection the server drops must not take the worker thread down (every caller would then
-  // wait on it forever): the next query on it fails instead, and its caller gets that error.
-  db.on('error', () => undefined);
-  await db.connect();
+  const main = await openReplaceableConnection({ connectionString: url, types });
+  // Every operation queries through this, so a replaced connection is used from the next call on.
+  const db = {
+    query: (...args: Parameters<pg.Client['query']>) => main.current().query(...args),
+    escapeLiteral: (text: string) => main.current().escapeLiteral(text),
+  } as unknown as pg.Client;
   // The heartbeat has its own connection: a long transaction on the main one never delays it.
   let lease: LeaseConnection | undefined;
   try {
@@ -61,19 +75,41 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
     await migrate(db, redact(url));
     await renewLease(lease.current(), owner, leaseMs);
   } catch (error) {
-    await Promise.allSettled([db.end(), lease?.end()]);
+    await Promise.allSettled([main.end(), lease?.end()]);
     throw error;
   }
   const heartbeat = lease;
   const stopHeartbeat = startHeartbeat(heartbeat, owner, leaseMs);
+  const reconnect = async () => {
+    try {
+      await withTimeout(main.reconnect(), RECONNECT_TIMEOUT_MS);
+    } catch (error) {
+      // Whatever refused it (the server down, the database not accepting connections yet), for
+      // the caller it is the connection that is missing, not a bug.
+      throw Object.assign(new Error(`cannot connect again: ${(error as Error).message}`), { code: '08001' });
+    }
+  };
   return {
     operations: operations(db, owner, leaseMs, heartbeat),
+    async reconnectIfDropped() {
+      if (main.dropped()) await reconnect();
+    },
+    lostSession: (error) => main.dropped() || /^(08|57P0)/.test(String((error as { code?: unknown }).code ?? '')),
+    reconnect,
     async close() {
       await stopHeartbeat();
       await releaseLease(heartbeat.current(), owner).catch(() => undefined);
-      await Promise.allSettled([db.end(), heartbeat.end()]);
+      await Promise.allSettled([main.end(), heartbeat.end()]);
     },
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection) {

@@ -15,6 +15,23 @@ export type PgReply =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: EncodedError };
 
+/** The operations that only read, which may be asked again after a lost session. */
+const READS: ReadonlySet<keyof PgOperations> = new Set<keyof PgOperations>([
+  'listHosts',
+  'getRun',
+  'listRuns',
+  'getCommand',
+  'listCommands',
+  'outputSize',
+  'readOutput',
+  'listEvents',
+  'currentRegistry',
+  'lastPrune',
+  'version',
+  'changesSince',
+  'oldestVersion',
+]);
+
 const cores = new Map<number, PgCore>();
 let nextHandle = 1;
 
@@ -29,8 +46,18 @@ async function handle(request: PgRequest): Promise<unknown> {
     case 'call': {
       const core = cores.get(request.handle);
       if (!core) throw new Error(`the PostgreSQL journal (handle ${request.handle}) is closed`);
+      await core.reconnectIfDropped();
       const operation = core.operations[request.method] as (...args: unknown[]) => Promise<unknown>;
-      return await operation(...request.args);
+      try {
+        return await operation(...request.args);
+      } catch (error) {
+        // A read that met a session the server had just ended (a restart, a failover) is asked
+        // again on a new one: it changed nothing. A write is not: whether it committed is unknown,
+        // so its caller learns of the loss (CORE-012).
+        if (!READS.has(request.method) || !core.lostSession(error)) throw error;
+        await core.reconnect();
+        return await operation(...request.args);
+      }
     }
     case 'close': {
       const core = cores.get(request.handle);
