@@ -46,7 +46,12 @@ export class ChangeTail {
     return this.position;
   }
 
-  start(listener: ChangeTailListener): void {
+  /**
+   * Follows the log; `from` moves the tail there first (a journal back after an outage, with no
+   * client left that missed what it skips).
+   */
+  start(listener: ChangeTailListener, from?: number): void {
+    if (from !== undefined) this.position = from;
     this.listener = listener;
     this.timer ??= setInterval(() => this.poll(), this.intervalMs);
     this.timer.unref();

@@ -209,7 +209,15 @@ export class ClientHub {
       return;
     }
     if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'get_state') {
-      const { version, frame } = this.stateFrame('full_state');
+      let state: { version: number; frame: Buffer };
+      try {
+        state = this.stateFrame('full_state');
+      } catch {
+        // The journal cannot be read now; the server's tail, which reads it too, says why.
+        client.ws.close(1013, 'the journal is unavailable; reconnect later');
+        return;
+      }
+      const { version, frame } = state;
       if (this.deliver(client, frame)) client.version = Math.max(client.version, version);
       return;
     }

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { UserError } from '../errors/user-error.js';
+import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { Journal } from '../store/types.js';
 import { tokenOf, tokensMatch } from './access-token.js';
 import { createApiRouter } from './api-routes.js';
@@ -37,7 +38,19 @@ export interface SyncServerOptions {
   readonly reportError?: (error: unknown) => void;
   /** The journal failed while being followed (CORE-003); the server stops following it. */
   readonly onJournalFailure?: (error: unknown) => void;
+  /**
+   * The PostgreSQL journal's server went away (CORE-012): clients were closed with 1013 and are
+   * refused until it is back; the server keeps trying every `journalRetryMs`.
+   */
+  readonly onJournalLost?: (error: StoreUnavailableError) => void;
+  /** The journal answers again: clients may connect, and get the state as it is now. */
+  readonly onJournalBack?: (version: number) => void;
+  readonly journalRetryMs?: number;
 }
+
+/** Told to every client when the journal's server goes away: come back later (CORE-004). */
+export const JOURNAL_UNAVAILABLE_CLOSE = { code: 1013, reason: 'the journal is unavailable; reconnect later' } as const;
+const JOURNAL_RETRY_MS = 1_000;
 
 export interface SyncServer {
   readonly bind: string;
@@ -62,11 +75,35 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     ...(options.initTimeoutMs === undefined ? {} : { initTimeoutMs: options.initTimeoutMs }),
   });
   const tail = new ChangeTail(journal, { intervalMs: options.pollIntervalMs ?? 25 });
-  tail.start({
-    onChanges: (changes) => hub.broadcastChanges(changes),
+  // While the journal's server is away (CORE-012): the timer that asks it again.
+  let waitingForJournal: NodeJS.Timeout | undefined;
+  const waitForJournal = (error: StoreUnavailableError) => {
+    options.onJournalLost?.(error);
+    hub.closeAll(JOURNAL_UNAVAILABLE_CLOSE.code, JOURNAL_UNAVAILABLE_CLOSE.reason);
+    waitingForJournal = setInterval(() => {
+      let head: number;
+      try {
+        head = journal.version();
+      } catch {
+        return;
+      }
+      clearInterval(waitingForJournal);
+      waitingForJournal = undefined;
+      // No client is left from before: each one that connects now gets the state as it is.
+      tail.start(following, head);
+      options.onJournalBack?.(head);
+    }, options.journalRetryMs ?? JOURNAL_RETRY_MS);
+  };
+  const following = {
+    onChanges: (changes: Parameters<ClientHub['broadcastChanges']>[0]) => hub.broadcastChanges(changes),
     onReset: () => hub.broadcastFullState(),
-    ...(options.onJournalFailure === undefined ? {} : { onFailure: options.onJournalFailure }),
-  });
+    onFailure: (error: unknown) => {
+      if (error instanceof StoreUnavailableError && error.when === 'in use') waitForJournal(error);
+      else if (options.onJournalFailure) options.onJournalFailure(error);
+      else reportError(error);
+    },
+  };
+  tail.start(following);
   const beacon = setInterval(() => {
     tail.poll();
     hub.beacon(tail.version);
@@ -94,11 +131,16 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
       res.setHeader('Allow', match.allow.join(', '));
       return sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
     }
-    Promise.resolve(match.handler({ req, res, url, params: match.params })).catch((error: unknown) => {
-      reportError(error);
-      if (!res.headersSent) sendError(res, 500, 'internal error (see the server output)');
-      else res.destroy();
-    });
+    // A handler that throws before its first await is caught here too, not by the process.
+    new Promise((resolve) => resolve(match.handler({ req, res, url, params: match.params }))).catch(
+      (error: unknown) => {
+        // The PostgreSQL journal's server is away: the request may be asked again later (CORE-012).
+        if (error instanceof StoreUnavailableError && !res.headersSent) return sendError(res, 503, error.message);
+        reportError(error);
+        if (!res.headersSent) sendError(res, 500, 'internal error (see the server output)');
+        else res.destroy();
+      },
+    );
   });
 
   const wss = new WebSocketServer({
@@ -127,6 +169,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     if (!tokensMatch(tokenOf(req, url, { allowQuery: true }), token)) {
       return refuseUpgrade(socket, 401, 'Unauthorized');
     }
+    if (waitingForJournal !== undefined) return refuseUpgrade(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.setNoDelay(true);
       // A page loaded before protocol 2 asks for none; it is told to reload instead of being fed
@@ -135,7 +178,14 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
         ws.close(PROTOCOL_MISMATCH_CLOSE.code, PROTOCOL_MISMATCH_CLOSE.reason);
         return;
       }
-      hub.add(ws, socket, shareable.has(req));
+      try {
+        hub.add(ws, socket, shareable.has(req));
+      } catch (error) {
+        // The state could not be read (the journal's server went away a moment ago): the tail
+        // finds out too, and decides between waiting for it and stopping.
+        ws.close(JOURNAL_UNAVAILABLE_CLOSE.code, JOURNAL_UNAVAILABLE_CLOSE.reason);
+        if (!(error instanceof StoreUnavailableError)) reportError(error);
+      }
     });
   });
 
@@ -153,6 +203,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     close() {
       closing ??= (async () => {
         clearInterval(beacon);
+        clearInterval(waitingForJournal);
         tail.stop();
         hub.closeAll();
         await new Promise<void>((resolve) => wss.close(() => resolve()));

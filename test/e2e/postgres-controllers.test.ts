@@ -239,6 +239,44 @@ ops:
     expect(existsSync(join(dir, 'finished'))).toBe(false);
   });
 
+  it('serve waits for a server that went away: pages are told to come back, and get the state once it is', async () => {
+    const url = freshDatabaseUrl();
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
+    const env = { NIXFLEET_DATABASE_URL: url };
+    serve = await startServe(dir, ['--data-dir', 'serve-data'], env);
+    const before = await SyncProbe.connect(serve.baseUrl, { token: serve.token, followProtocol: true });
+    probes.push(before);
+    await before.waitFor(() => before.model.version !== null, 30_000, 'init');
+    const closed = new Promise<number>((resolve) => before.socket.once('close', (code: number) => resolve(code)));
+
+    const down = takeDatabaseDown(url);
+    try {
+      // Told to come back later (1013), not dropped as by a server that exits.
+      expect(await closed).toBe(1013);
+      await until('the lost line', async () => (serve!.output().includes('"journal_lost"') ? true : undefined));
+      // Meanwhile the socket and the API say the service is unavailable, without an internal error.
+      await expect(SyncProbe.connect(serve.baseUrl, { token: serve.token })).rejects.toThrow('HTTP 503');
+      const state = await fetch(new URL('api/state', serve.baseUrl), {
+        headers: { Authorization: `Bearer ${serve.token}` },
+      });
+      expect(state.status).toBe(503);
+    } finally {
+      down.end();
+    }
+    await until('the back line', async () => (serve!.output().includes('"journal_back"') ? true : undefined));
+    const after = await SyncProbe.connect(serve.baseUrl, { token: serve.token, followProtocol: true });
+    probes.push(after);
+    await after.waitFor(() => after.model.version !== null, 30_000, 'init after the outage');
+    // And live again: a run from another controller shows up and completes.
+    appendFileSync(join(dir, 'gate'), '');
+    const applied = await runCli(dir, ['--data-dir', 'other-data', 'apply', 'gated', '--on', 'web1'], { env });
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    const runs = () => (after.model.state?.pipelines ?? []) as Run[];
+    await after.waitFor(() => runs().some((r) => r.status === 'COMPLETE'), 60_000, 'the run COMPLETE');
+    expect(serve.errors()).not.toMatch(/internal error|\n\s+at /);
+  });
+
   it('a restart that is over before the next call goes unnoticed: the run connects again and completes', async () => {
     const url = freshDatabaseUrl();
     const dir = makeTempDir();

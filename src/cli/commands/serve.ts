@@ -10,6 +10,7 @@ import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
 import { JournalError } from '../../store/journal-error.js';
 import { leaseMsFrom } from '../../store/postgres/postgres-journal.js';
+import { StoreUnavailableError } from '../../store/store-unavailable-error.js';
 import { generateToken } from '../../sync/access-token.js';
 import { createEngineDispatcher, type EngineDispatcher } from '../../sync/engine-dispatcher.js';
 import { isLoopback } from '../../sync/origin-policy.js';
@@ -72,6 +73,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       try {
         journal.recoverOrphans();
       } catch (error) {
+        // The PostgreSQL server away: the server's own lines say so, once (below).
+        if (error instanceof StoreUnavailableError) return;
         ctx.io.stderr.write(`nixfleet serve: looking for orphaned runs failed: ${(error as Error).message}\n`);
       }
     },
@@ -144,6 +147,14 @@ export async function run(ctx: CommandContext): Promise<number> {
       eventLimit: settings.eventLimit,
       ...(dispatcher === undefined ? {} : { dispatcher }),
       onJournalFailure: (error) => failWith(error),
+      // CORE-012: a PostgreSQL server that restarts or fails over is waited for, not a reason to stop.
+      onJournalLost: (error) =>
+        say(`${error.message}; waiting for it (the dashboard reconnects once it is back)`, {
+          type: 'journal_lost',
+          reason: error.message,
+        }),
+      onJournalBack: (version) =>
+        say(`the journal is back (State Sync v${version})`, { type: 'journal_back', version }),
       reportError: (error) =>
         ctx.io.stderr.write(
           `nixfleet serve: internal error: ${error instanceof Error ? error.stack : String(error)}\n`,
