@@ -21,3 +21,23 @@ export function redact(url: string): string {
     return 'the PostgreSQL store';
   }
 }
+
+/**
+ * The URL as handed to `pg`. pg 8 takes `sslmode=prefer`, `require` and `verify-ca` to mean
+ * `verify-full` (the server's certificate and name are checked) and says so in a multi-line
+ * warning on stderr at every start. nixfleet writes them as `verify-full`, which is what pg does
+ * with them anyway: the same connection, no warning (CORE-012). `uselibpqcompat=true` keeps
+ * libpq's weaker meanings, and the URL as written.
+ */
+export function pgConnectionString(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const mode = parsed.searchParams.get('sslmode');
+    if (parsed.searchParams.get('uselibpqcompat') === 'true') return url;
+    if (mode !== 'prefer' && mode !== 'require' && mode !== 'verify-ca') return url;
+    parsed.searchParams.set('sslmode', 'verify-full');
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

@@ -338,6 +338,15 @@ describe('choosing the store', () => {
     const down = await runCli(dir, ['--store', 'postgres://nixfleet:secret@127.0.0.1:1/fleet', 'runs']);
     expect(down.exitCode).toBe(2);
     expect(down.stderr).toContain('cannot open the PostgreSQL journal at postgres://nixfleet:***@127.0.0.1:1/fleet');
+    // sslmode=require against a server without TLS: the refusal in one line, not pg's multi-line
+    // warning about what `require` means to it.
+    const tls = new URL(freshDatabaseUrl());
+    tls.searchParams.set('sslmode', 'require');
+    const noTls = await runCli(dir, ['--store', tls.toString(), 'runs']);
+    expect(noTls.exitCode).toBe(2);
+    expect(noTls.stderr).toMatch(/^nixfleet: cannot open the PostgreSQL journal at .*sslmode=require: .*SSL/);
+    expect(noTls.stderr).not.toContain('WARNING');
+    expect(noTls.stderr.trimEnd().split('\n')).toHaveLength(2);
     // A lease that is set but no number of seconds is refused, not silently 30 s.
     for (const lease of ['abc', '0', '1e9']) {
       const result = await runCli(dir, ['runs'], {

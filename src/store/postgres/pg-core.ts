@@ -8,7 +8,7 @@ import { HostsBusyError } from '../hosts-busy-error.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
 import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
 import type { CommandRow } from '../rows.js';
-import { redact } from '../store-url.js';
+import { pgConnectionString, redact } from '../store-url.js';
 import type { CommandRecord, NewRun, Owner } from '../types.js';
 import { type LeaseConnection, openLeaseConnection, openReplaceableConnection } from './lease-connection.js';
 import { appendChange, changesSince, headVersion, oldestVersion } from './pg-changes.js';
@@ -57,7 +57,8 @@ export interface PgCore {
 const RECONNECT_TIMEOUT_MS = 5_000;
 
 export async function openPgCore(url: string, owner: Owner, leaseMs: number): Promise<PgCore> {
-  const main = await openReplaceableConnection({ connectionString: url, types });
+  const connectionString = pgConnectionString(url);
+  const main = await openReplaceableConnection({ connectionString, types });
   // Every operation queries through this, so a replaced connection is used from the next call on.
   const db = {
     query: (...args: Parameters<pg.Client['query']>) => main.current().query(...args),
@@ -67,7 +68,7 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
   let lease: LeaseConnection | undefined;
   try {
     lease = await openLeaseConnection({
-      connectionString: url,
+      connectionString,
       types,
       // A beat that cannot connect gives up before the next one is due.
       connectionTimeoutMillis: Math.max(1_000, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)),
