@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, ROOT, runCli, spawnCli } from '../support/cli.js';
 
 const FLEET = `version: 1
@@ -73,6 +74,29 @@ ops:
     const text = String(result.stdout);
     expect(text.match(/\[h1\] slow running/g)).toHaveLength(1);
     expect(text).toMatch(/\[h1\] slow SUCCESS/);
+  });
+
+  it('a cancelled run counts its commands as cancelled, not skipped', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+settings: { concurrency: 1 }
+hosts: { h1: {}, h2: {} }
+ops:
+  hang: { run: 'touch "started-$NIXFLEET_HOST"; sleep 60' }
+  after: { run: 'true' }
+pipelines:
+  ship: { ops: [hang, after] }
+`,
+    });
+    const proc = spawnCli(dir, ['apply', 'ship']);
+    await waitForFile(join(dir, 'started-h1'));
+    expect((await runCli(dir, ['cancel', 'r1', '--kill'])).exitCode).toBe(0);
+    const result = await proc;
+    expect(result.exitCode).toBe(130);
+    const lines = String(result.stdout).split('\n');
+    const recap = lines.slice(lines.indexOf('RECAP r1 ship'));
+    expect(recap[1]).toMatch(/^\s+h1\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+killed by cancel$/);
+    expect(recap[2]).toMatch(/^\s+h2\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+run cancelled$/);
   });
 });
 
