@@ -3,7 +3,7 @@
 // few seconds gets one line saying so; failures add the last lines of their output; the run ends
 // with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
 // CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
-// becomes an error annotation.
+// becomes an error annotation, up to the number GitHub shows.
 import { hostNames } from '../domain/host-names.js';
 import { isTerminalCommand } from '../domain/status.js';
 import { lastLines, oneLine } from '../domain/terminal-text.js';
@@ -13,12 +13,23 @@ import { annotationError, groupEnd, groupStart } from './github-actions.js';
 import { hostLabel } from './host-label.js';
 import { hostRecaps, recapLines } from './run-recap.js';
 import type { RunRenderer } from './run-renderer.js';
-import { applyRunEvent, batchLabel, createRunView, isFailure, isNotRun, isRunning, notRunReason } from './run-view.js';
+import {
+  applyRunEvent,
+  batchLabel,
+  createRunView,
+  isFailure,
+  isNotRun,
+  isRunning,
+  notRunReason,
+  type RunView,
+} from './run-view.js';
 
 /** Lines of output shown under a failed command. */
 const FAILURE_EXCERPT_LINES = 10;
 /** A command still running this long gets a line, so a log shows what a stuck run is waiting on. */
 export const START_LINE_AFTER_MS = 5000;
+/** GitHub shows at most 10 error annotations per step: past that, 9 hosts and one saying how many more. */
+const ANNOTATION_LIMIT = 10;
 
 export interface PlainRendererOptions {
   /** GITHUB_ACTIONS=true: workflow commands for groups and error annotations. */
@@ -103,14 +114,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         if (timer !== undefined) clearInterval(timer);
         closeGroup();
         for (const line of recapLines(view)) write(line);
-        if (options.github) {
-          for (const r of hostRecaps(view)) {
-            if (r.failed > 0 && r.reason !== null)
-              out.write(
-                `${annotationError(`${hostLabel(r.hostId)}: ${r.reason}`, `nixfleet ${view.runId}: ${hostLabel(r.hostId)} failed`)}\n`,
-              );
-          }
-        }
+        if (options.github) for (const line of failureAnnotations(view)) out.write(`${line}\n`);
         return;
       }
       default:
@@ -123,6 +127,29 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
       if (timer !== undefined) clearInterval(timer);
     },
   };
+}
+
+/**
+ * An `::error` per failed host, up to ANNOTATION_LIMIT; past it the first hosts and one annotation
+ * for the rest, pointing at where every one of them is (a 3,000-host run printed 322, of which
+ * GitHub showed 10 and dropped the rest without a word).
+ */
+function failureAnnotations(view: RunView): string[] {
+  const failed = hostRecaps(view).filter((r) => r.failed > 0 && r.reason !== null);
+  const shown = failed.length > ANNOTATION_LIMIT ? failed.slice(0, ANNOTATION_LIMIT - 1) : failed;
+  const lines = shown.map((r) =>
+    annotationError(`${hostLabel(r.hostId)}: ${r.reason}`, `nixfleet ${view.runId}: ${hostLabel(r.hostId)} failed`),
+  );
+  const more = failed.length - shown.length;
+  if (more > 0) {
+    lines.push(
+      annotationError(
+        `${more} more hosts failed: every one is in the recap at the end of this step's log, in the job summary and in \`nixfleet show ${view.runId}\``,
+        `nixfleet ${view.runId}: ${more} more hosts failed`,
+      ),
+    );
+  }
+  return lines;
 }
 
 function duration(ms: number | null): string {

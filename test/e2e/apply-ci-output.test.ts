@@ -146,6 +146,33 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('annotates at most 10 errors, as GitHub shows no more, and folds the failed hosts in the summary', async () => {
+    const hosts = Array.from({ length: 14 }, (_, i) => `  h${String(i + 1).padStart(2, '0')}: {}`).join('\n');
+    const fleet = `version: 1\nhosts:\n${hosts}\nops:\n  check: { run: 'case "$NIXFLEET_HOST" in h13|h14) ;; *) exit 1;; esac' }\n`;
+    const dir = makeTempDir({ 'fleet.yaml': fleet });
+    const summary = join(dir, 'summary.md');
+    const result = await runCli(dir, ['apply', 'check'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const annotations = result.stdout.split('\n').filter((l) => l.startsWith('::error'));
+    // 12 failed hosts: 9 of them, then one for the other 3 and where to find them.
+    expect(annotations).toHaveLength(10);
+    expect(annotations[0]).toBe('::error title=nixfleet r1%3A h01 failed::h01: check ERROR: exit code 1');
+    expect(annotations[8]).toBe('::error title=nixfleet r1%3A h09 failed::h09: check ERROR: exit code 1');
+    expect(annotations[9]).toBe(
+      "::error title=nixfleet r1%3A 3 more hosts failed::3 more hosts failed: every one is in the recap at the end of this step's log, in the job summary and in `nixfleet show r1`",
+    );
+    const rows = readFileSync(summary, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| host ') && !line.startsWith('| --- '));
+    expect(rows).toEqual([
+      '| 12 hosts | ❌ | 0 | 1 | 0 | check ERROR: exit code 1 (h01, h02, h03, …) |',
+      '| h13 | ✅ | 1 | 0 | 0 |  |',
+      '| h14 | ✅ | 1 | 0 | 0 |  |',
+    ]);
+  });
+
   it('without GITHUB_ACTIONS there are no workflow commands and no summary', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const summary = join(dir, 'summary.md');
