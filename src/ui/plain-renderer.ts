@@ -1,9 +1,10 @@
 // The renderer for logs and CI (no TTY, or CI set; see CORE-002, plain output): one line per
 // finished command, prefixed by the host, never an escape code; a command still running after a
-// few seconds gets one line saying so; failures add the last lines of their output; the run ends
-// with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
+// few seconds gets one line saying so; failures add the last lines of their output; each stage
+// ends with a line of its totals (per wave in a rollout); the run ends with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
 // CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
 // becomes an error annotation, up to the number GitHub shows.
+import { groupBy } from '../domain/group-by.js';
 import { hostNames } from '../domain/host-names.js';
 import { isTerminalCommand } from '../domain/status.js';
 import { lastLines, oneLine } from '../domain/terminal-text.js';
@@ -16,6 +17,7 @@ import type { RunRenderer } from './run-renderer.js';
 import {
   applyRunEvent,
   batchLabel,
+  type CommandView,
   createRunView,
   isFailure,
   isNotRun,
@@ -41,6 +43,9 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
   // Every line is one line: a reason or a name cannot start another (nor a `::` workflow command).
   const write = (line: string) => out.write(`${oneLine(line)}\n`);
   const announced = new Set<string>();
+  // The commands of each stage of each wave (`stage/batch`), for the line of totals when it ends.
+  let byStageAndWave = new Map<string, CommandView[]>();
+  let openStage: { stage: number; batch: number | null; title: string } | undefined;
   let openGroup = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -63,8 +68,12 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
     switch (event.type) {
       case 'run_started':
         write(`run ${event.runId}: ${event.target} (${event.stages.length} stage(s)) on ${event.hosts.length} host(s)`);
+        byStageAndWave = groupBy(view.commands.values(), (c) => stageKey(c.stage, c.batch));
         timer = setInterval(announceLongRunning, 500);
         timer.unref();
+        return;
+      case 'rollout-paused':
+        write(`rollout paused for ${formatElapsed(event.ms)} before ${event.nextWave}`);
         return;
       case 'batch_started': {
         const label = batchLabel(view, event.batch);
@@ -74,6 +83,11 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
       case 'stage_started': {
         const batch = batchLabel(view, event.batch ?? null);
         const title = `stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`;
+        openStage = {
+          stage: event.stage,
+          batch: event.batch ?? null,
+          title: `stage ${event.stage + 1}/${view.stages.length} ${event.op}${batch ? ` (${batch})` : ''}`,
+        };
         closeGroup();
         if (options.github) {
           out.write(`${groupStart(title)}\n`);
@@ -82,7 +96,13 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         return;
       }
       case 'stage_finished':
+        // After the group's end, so the totals read in a log whose groups are all folded.
         closeGroup();
+        if (openStage?.stage === event.stage) {
+          const commands = byStageAndWave.get(stageKey(openStage.stage, openStage.batch)) ?? [];
+          write(`${openStage.title}: ${stageTotals(commands)}`);
+        }
+        openStage = undefined;
         return;
       case 'armed_rollback':
         write(
@@ -150,6 +170,23 @@ function failureAnnotations(view: RunView): string[] {
     );
   }
   return lines;
+}
+
+function stageKey(stage: number, batch: number | null): string {
+  return `${stage}/${batch ?? ''}`;
+}
+
+/** `280 ok, 15 failed, 5 skipped, 2 cancelled`: skipped and cancelled only when there are some. */
+function stageTotals(commands: readonly CommandView[]): string {
+  const count = (test: (c: CommandView) => boolean) => commands.filter(test).length;
+  const skipped = count((c) => c.status === 'SKIPPED');
+  const cancelled = count((c) => c.status === 'CANCELLED');
+  return [
+    `${count((c) => c.status === 'SUCCESS')} ok`,
+    `${count((c) => isFailure(c.status))} failed`,
+    ...(skipped > 0 ? [`${skipped} skipped`] : []),
+    ...(cancelled > 0 ? [`${cancelled} cancelled`] : []),
+  ].join(', ');
 }
 
 function duration(ms: number | null): string {

@@ -38,6 +38,14 @@ describe('plain output in CI', { timeout: 120_000 }, () => {
     );
     expect(lines).toContain('[h2]   | compiler: out of memory');
     expect(lines).toContain('[h2] check SKIPPED (build ERROR: exit code 3)');
+    // Each stage ends with its totals, after its last command.
+    const totals = lines.filter((l) => /^stage \d\/3 \w+: /.test(l));
+    expect(totals).toEqual([
+      'stage 1/3 fetch: 5 ok, 0 failed',
+      'stage 2/3 build: 4 ok, 1 failed',
+      'stage 3/3 check: 4 ok, 0 failed, 1 skipped',
+    ]);
+    expect(lines.indexOf(totals[2]!)).toBe(lines.indexOf('RECAP r1 ship') - 1);
     const recap = lines.slice(lines.indexOf('RECAP r1 ship'));
     expect(recap[1]).toMatch(/^\s+h1\s+ok=3\s+failed=0\s+skipped=0$/);
     expect(recap.find((l) => /^\s+h2\s/.test(l))).toMatch(/ok=1\s+failed=1\s+skipped=1\s+build ERROR: exit code 3$/);
@@ -45,8 +53,8 @@ describe('plain output in CI', { timeout: 120_000 }, () => {
       'run r1 PARTIAL: 4/5 host(s) completed (' + /completed \((.*)\)/.exec(result.stdout)![1] + ')',
     );
     expect(recap.at(-1)).toMatch(/nixfleet retry r1\s+rerun h2 from where it stopped$/);
-    // Header, 3 stage lines, 15 command lines, the failure's output line, the recap (8 + 3).
-    expect(lines.length).toBe(1 + 3 + 15 + 1 + 1 + 5 + 1 + 3);
+    // Header, 3 stage lines, 15 command lines, the failure's output line, 3 totals, the recap (8 + 3).
+    expect(lines.length).toBe(1 + 3 + 15 + 1 + 3 + 1 + 5 + 1 + 3);
   });
 
   it('a command still running after a few seconds gets one start line', async () => {
@@ -97,6 +105,11 @@ pipelines:
     const recap = lines.slice(lines.indexOf('RECAP r1 ship'));
     expect(recap[1]).toMatch(/^\s+h1\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+killed by cancel$/);
     expect(recap[2]).toMatch(/^\s+h2\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+run cancelled$/);
+    // The stage's totals count h2's queued command too: it was cancelled before the stage ended.
+    expect(lines).toContain('stage 1/2 hang: 0 ok, 0 failed, 2 cancelled');
+    expect(lines.indexOf('stage 1/2 hang: 0 ok, 0 failed, 2 cancelled')).toBeGreaterThan(
+      lines.findIndex((l) => l.startsWith('[h2] hang CANCELLED')),
+    );
   });
 });
 
@@ -115,6 +128,9 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
       '::group::stage 3/3: check',
     ]);
     expect(lines.filter((l) => l === '::endgroup::')).toHaveLength(3);
+    // A stage's totals follow its group, so they read with every group folded.
+    expect(lines[lines.indexOf('::group::stage 3/3: check') - 1]).toBe('stage 2/3 build: 4 ok, 1 failed');
+    expect(lines[lines.indexOf('::group::stage 3/3: check') - 2]).toBe('::endgroup::');
     // Groups close before the recap, so the recap is never folded away.
     expect(lines.lastIndexOf('::endgroup::')).toBeLessThan(lines.indexOf('RECAP r1 ship'));
     expect(lines.filter((l) => l.startsWith('::error'))).toEqual([

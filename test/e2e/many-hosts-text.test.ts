@@ -79,6 +79,8 @@ describe('the recap at any size', { timeout: 180_000 }, () => {
     expect(rows[4]).toMatch(/^ {2}40 hosts\s+ok=0\s+failed=0\s+skipped=2\s+/);
     expect(rows[4]).toContain(`${budget} (h10, h11, h12, …)`);
     expect(result.stdout).toContain(`rollout stopped: ${budget}`);
+    // The one stage that ran, with its wave; the waves that never started have no totals.
+    expect(result.stdout.match(/^stage .*: \d+ ok.*$/gm)).toEqual(['stage 1/2 build (batch 1/5): 7 ok, 3 failed']);
   });
 
   it('many failed hosts fold by reason, and every distinct reason keeps its row', async () => {
