@@ -178,6 +178,8 @@ export type RunEvent =
       readonly rollbackOf?: string | null;
       /** On a failed command's final status: the rollback about to run (CORE-009). */
       readonly rollbackId?: string;
+      /** On an automatic retry (EXECUTING again): why the attempt before failed, redacted, one line (CORE-001). */
+      readonly retryReason?: string;
       readonly at: number;
     }
   | {

@@ -114,7 +114,8 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         const host = `[${event.hostId}]`;
         const what = event.rollbackOf ? `${event.op} rollback` : event.op;
         if (event.status === 'EXECUTING' && event.attempt > 1) {
-          write(`${host} ${what} failed, retrying (attempt ${event.attempt})`);
+          const reason = event.retryReason ? `: ${event.retryReason}` : '';
+          write(`${host} ${what} failed, retrying (attempt ${event.attempt})${reason}`);
           return;
         }
         // CORE-009: a rollback that did not succeed (even a killed one) leaves the host to a person.
