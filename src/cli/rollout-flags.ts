@@ -6,9 +6,21 @@ import { UserError } from '../errors/user-error.js';
 import type { CommandContext } from './command.js';
 
 export const ROLLOUT_OPTIONS = {
-  batch: { type: 'string', description: 'run in batches of N hosts (or N%), each through every stage' },
-  canary: { type: 'string', description: 'these hosts (a selector) or the first N go first, alone' },
-  'max-failures': { type: 'string', description: 'stop starting hosts once more than N (or N%) failed; 0: fail fast' },
+  batch: {
+    type: 'string',
+    valueName: 'N|N%',
+    description: 'run in batches of N hosts (or N%), each through every stage',
+  },
+  canary: {
+    type: 'string',
+    valueName: 'SEL|N',
+    description: 'these hosts (a selector) or the first N go first, alone',
+  },
+  'max-failures': {
+    type: 'string',
+    valueName: 'N|N%',
+    description: 'stop starting hosts once more than N (or N%) failed; 0: fail fast',
+  },
 } as const;
 
 export function parseRolloutFlags(ctx: CommandContext): RolloutOverrides {

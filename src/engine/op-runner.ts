@@ -120,7 +120,10 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       details: { runId: job.runId, commandId, attempt: attempt + 1 },
     });
     onOutput(`\n[nixfleet] ${redact(verdict.error)}; attempt ${attempt + 1} of ${attempts}\n`);
-    transition('EXECUTING');
+    // The journal keeps the retry's reason in the event log; renderers get it with the new attempt.
+    const again = journal.transitionCommand(commandId, 'EXECUTING');
+    const retryReason = redact(verdict.error);
+    emit({ ...commandStatusEvent(again), ...(retryReason !== null ? { retryReason } : {}) });
   }
 }
 

@@ -4,6 +4,7 @@
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
 import { type CommandStatus, isTerminalCommand, type RunStatus } from '../domain/status.js';
+import { waveName } from '../domain/wave-name.js';
 import { EXIT } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
@@ -251,8 +252,16 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
       stopped ??= decision.stopped;
       for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);
       if (decision.release) {
+        // Every command of the waves before has ended: their last stage is finished now, not when
+        // the next wave's first command starts (after the pause), so renderers close it in time.
+        if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
+        current = undefined;
         if (released.size > 0 && state.rollout.pauseMs > 0) {
-          await pauseUnlessCancelled(state.rollout.pauseMs, cancellation.isRequested);
+          const { pauseMs, batches } = state.rollout;
+          const at = Date.now();
+          const nextWave = waveName(decision.release.batch, batches);
+          emit({ type: 'rollout-paused', runId, nextWave, until: at + pauseMs, ms: pauseMs, at });
+          await pauseUnlessCancelled(pauseMs, cancellation.isRequested);
           if (cancellation.isRequested()) continue;
         }
         released.add(decision.release.batch);
@@ -295,9 +304,14 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
       await Promise.race(running.values());
     }
     if (journalFailure !== undefined) throw journalFailure.error;
-    if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
     const cancelled = cancellation.isRequested();
-    for (const left of commands.pending()) settle(left.id, cancelled ? 'CANCELLED' : 'SKIPPED');
+    // A stage is finished once each of its commands is: on a cancel, the ones still queued in it
+    // end CANCELLED before its stage_finished, those of later stages after.
+    const left = commands.pending();
+    const inCurrent = (c: { stage: number; batch: number }) => c.stage === current?.stage && c.batch === current.batch;
+    for (const c of left.filter(inCurrent)) settle(c.id, cancelled ? 'CANCELLED' : 'SKIPPED');
+    if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
+    for (const c of left.filter((c) => !inCurrent(c))) settle(c.id, cancelled ? 'CANCELLED' : 'SKIPPED');
     const summaries = commands.all();
     const status = runStatusOf(plan.hosts, summaries, cancelled, stopped !== null);
     const finished = journal.finishRun(runId, status);

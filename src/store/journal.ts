@@ -228,6 +228,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     requestCancel: write(runs.requestCancel),
     getRun: (runId) => runs.get(runId),
     listRuns: (listOptions) => runs.list(listOptions),
+    countRuns: () => runs.count(),
 
     transitionCommand: write(commands.transition),
     reportProgress: write(commands.progress),

@@ -15,6 +15,7 @@ export interface RunTable {
   requestCancel(id: string, options?: { kill?: boolean; hostId?: string }): RunRecord;
   get(id: string): RunRecord | undefined;
   list(options?: ListRunsOptions): RunRecord[];
+  count(): number;
 }
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -36,6 +37,7 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
   const newest = db.prepare(`SELECT * FROM pipelines ${order}`);
   const newestActive = db.prepare(`SELECT * FROM pipelines WHERE status = 'RUNNING' ${order}`);
   const newestRetries = db.prepare(`SELECT * FROM pipelines WHERE retry_of = ? ${order}`);
+  const countAll = db.prepare('SELECT count(*) AS n FROM pipelines');
 
   const rowOf = (id: string): RunRow => {
     const row = select.get(id) as RunRow | undefined;
@@ -91,5 +93,7 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
           : (options.activeOnly ? newestActive : newest).all(limit);
       return (rows as RunRow[]).map(toRunRecord);
     },
+
+    count: () => (countAll.get() as { n: number }).n,
   };
 }

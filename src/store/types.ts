@@ -244,6 +244,8 @@ export interface Journal {
   getRun(runId: string): RunRecord | undefined;
   /** Newest first; default limit 50. */
   listRuns(options?: ListRunsOptions): RunRecord[];
+  /** How many runs the journal holds (`runs` says how many it did not list). */
+  countRuns(): number;
 
   /** A legal step of the status machine, or it throws IllegalTransitionError (command_started / command_progress / command_finished). */
   transitionCommand(commandId: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;

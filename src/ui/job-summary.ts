@@ -1,16 +1,19 @@
 // The run as a GitHub Actions job summary (Markdown appended to $GITHUB_STEP_SUMMARY, see
 // CORE-002, CI output): the status line, a table of hosts with their counts and what stopped each,
 // and the next step. Hosts that did not complete come first: that is what the reader is after.
-// Completed hosts fold as in the recap, so 3,000 of them are a row, not 3,000.
+// Hosts fold as in the recap, so 3,000 of them are a few rows, not 3,000.
 
 import { stripTerminalCodes } from '../domain/terminal-text.js';
 import { hostRecaps, type RecapRow, recapRows, runStatusLine } from './run-recap.js';
 import type { RunView } from './run-view.js';
 
 export function jobSummaryMarkdown(view: RunView): string {
-  const { completed, stopped } = recapRows(hostRecaps(view));
+  const recaps = hostRecaps(view);
+  const { completed, stopped } = recapRows(recaps);
+  // As in the recap: a cancelled column only for a run that has cancelled commands.
+  const withCancelled = recaps.some((r) => r.cancelled > 0);
   const row = ({ label, counts: r, note }: RecapRow, mark: string) =>
-    `| ${cell(label)} | ${mark} | ${r.ok} | ${r.failed} | ${r.skipped} | ${cell(note ?? '')} |`;
+    `| ${cell(label)} | ${mark} | ${r.ok} | ${r.failed} | ${r.skipped} |${withCancelled ? ` ${r.cancelled} |` : ''} ${cell(note ?? '')} |`;
   const rows = [...stopped.map((entry) => row(entry, '❌')), ...completed.map((entry) => row(entry, '✅'))];
   const next =
     view.status === 'COMPLETE'
@@ -21,8 +24,8 @@ export function jobSummaryMarkdown(view: RunView): string {
     '',
     cell(runStatusLine(view)),
     '',
-    '| host | | ok | failed | skipped | reason |',
-    '| --- | --- | --: | --: | --: | --- |',
+    `| host | | ok | failed | skipped |${withCancelled ? ' cancelled |' : ''} reason |`,
+    `| --- | --- | --: | --: | --: |${withCancelled ? ' --: |' : ''} --- |`,
     ...rows,
     '',
     `Next: ${next}`,

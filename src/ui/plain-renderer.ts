@@ -1,9 +1,10 @@
 // The renderer for logs and CI (no TTY, or CI set; see CORE-002, plain output): one line per
 // finished command, prefixed by the host, never an escape code; a command still running after a
-// few seconds gets one line saying so; failures add the last lines of their output; the run ends
-// with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
+// few seconds gets one line saying so; failures add the last lines of their output; each stage
+// ends with a line of its totals (per wave in a rollout); the run ends with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
 // CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
-// becomes an error annotation.
+// becomes an error annotation, up to the number GitHub shows.
+import { groupBy } from '../domain/group-by.js';
 import { hostNames } from '../domain/host-names.js';
 import { isTerminalCommand } from '../domain/status.js';
 import { lastLines, oneLine } from '../domain/terminal-text.js';
@@ -13,12 +14,24 @@ import { annotationError, groupEnd, groupStart } from './github-actions.js';
 import { hostLabel } from './host-label.js';
 import { hostRecaps, recapLines } from './run-recap.js';
 import type { RunRenderer } from './run-renderer.js';
-import { applyRunEvent, batchLabel, createRunView, isFailure, isNotRun, isRunning, notRunReason } from './run-view.js';
+import {
+  applyRunEvent,
+  batchLabel,
+  type CommandView,
+  createRunView,
+  isFailure,
+  isNotRun,
+  isRunning,
+  notRunReason,
+  type RunView,
+} from './run-view.js';
 
 /** Lines of output shown under a failed command. */
 const FAILURE_EXCERPT_LINES = 10;
 /** A command still running this long gets a line, so a log shows what a stuck run is waiting on. */
 export const START_LINE_AFTER_MS = 5000;
+/** GitHub shows at most 10 error annotations per step: past that, 9 hosts and one saying how many more. */
+const ANNOTATION_LIMIT = 10;
 
 export interface PlainRendererOptions {
   /** GITHUB_ACTIONS=true: workflow commands for groups and error annotations. */
@@ -30,6 +43,9 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
   // Every line is one line: a reason or a name cannot start another (nor a `::` workflow command).
   const write = (line: string) => out.write(`${oneLine(line)}\n`);
   const announced = new Set<string>();
+  // The commands of each stage of each wave (`stage/batch`), for the line of totals when it ends.
+  let byStageAndWave = new Map<string, CommandView[]>();
+  let openStage: { stage: number; batch: number | null; title: string } | undefined;
   let openGroup = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -52,8 +68,12 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
     switch (event.type) {
       case 'run_started':
         write(`run ${event.runId}: ${event.target} (${event.stages.length} stage(s)) on ${event.hosts.length} host(s)`);
+        byStageAndWave = groupBy(view.commands.values(), (c) => stageKey(c.stage, c.batch));
         timer = setInterval(announceLongRunning, 500);
         timer.unref();
+        return;
+      case 'rollout-paused':
+        write(`rollout paused for ${formatElapsed(event.ms)} before ${event.nextWave}`);
         return;
       case 'batch_started': {
         const label = batchLabel(view, event.batch);
@@ -63,6 +83,11 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
       case 'stage_started': {
         const batch = batchLabel(view, event.batch ?? null);
         const title = `stage ${event.stage + 1}/${view.stages.length}: ${event.op}${batch ? ` (${batch})` : ''}`;
+        openStage = {
+          stage: event.stage,
+          batch: event.batch ?? null,
+          title: `stage ${event.stage + 1}/${view.stages.length} ${event.op}${batch ? ` (${batch})` : ''}`,
+        };
         closeGroup();
         if (options.github) {
           out.write(`${groupStart(title)}\n`);
@@ -71,7 +96,13 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         return;
       }
       case 'stage_finished':
+        // After the group's end, so the totals read in a log whose groups are all folded.
         closeGroup();
+        if (openStage?.stage === event.stage) {
+          const commands = byStageAndWave.get(stageKey(openStage.stage, openStage.batch)) ?? [];
+          write(`${openStage.title}: ${stageTotals(commands)}`);
+        }
+        openStage = undefined;
         return;
       case 'armed_rollback':
         write(
@@ -83,7 +114,8 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         const host = `[${event.hostId}]`;
         const what = event.rollbackOf ? `${event.op} rollback` : event.op;
         if (event.status === 'EXECUTING' && event.attempt > 1) {
-          write(`${host} ${what} failed, retrying (attempt ${event.attempt})`);
+          const reason = event.retryReason ? `: ${event.retryReason}` : '';
+          write(`${host} ${what} failed, retrying (attempt ${event.attempt})${reason}`);
           return;
         }
         // CORE-009: a rollback that did not succeed (even a killed one) leaves the host to a person.
@@ -103,14 +135,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         if (timer !== undefined) clearInterval(timer);
         closeGroup();
         for (const line of recapLines(view)) write(line);
-        if (options.github) {
-          for (const r of hostRecaps(view)) {
-            if (r.failed > 0 && r.reason !== null)
-              out.write(
-                `${annotationError(`${hostLabel(r.hostId)}: ${r.reason}`, `nixfleet ${view.runId}: ${hostLabel(r.hostId)} failed`)}\n`,
-              );
-          }
-        }
+        if (options.github) for (const line of failureAnnotations(view)) out.write(`${line}\n`);
         return;
       }
       default:
@@ -123,6 +148,46 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
       if (timer !== undefined) clearInterval(timer);
     },
   };
+}
+
+/**
+ * An `::error` per failed host, up to ANNOTATION_LIMIT; past it the first hosts and one annotation
+ * for the rest, pointing at where every one of them is (a 3,000-host run printed 322, of which
+ * GitHub showed 10 and dropped the rest without a word).
+ */
+function failureAnnotations(view: RunView): string[] {
+  const failed = hostRecaps(view).filter((r) => r.failed > 0 && r.reason !== null);
+  const shown = failed.length > ANNOTATION_LIMIT ? failed.slice(0, ANNOTATION_LIMIT - 1) : failed;
+  const lines = shown.map((r) =>
+    annotationError(`${hostLabel(r.hostId)}: ${r.reason}`, `nixfleet ${view.runId}: ${hostLabel(r.hostId)} failed`),
+  );
+  const more = failed.length - shown.length;
+  if (more > 0) {
+    lines.push(
+      annotationError(
+        `${more} more hosts failed: every one is in the recap at the end of this step's log, in the job summary and in \`nixfleet show ${view.runId}\``,
+        `nixfleet ${view.runId}: ${more} more hosts failed`,
+      ),
+    );
+  }
+  return lines;
+}
+
+function stageKey(stage: number, batch: number | null): string {
+  return `${stage}/${batch ?? ''}`;
+}
+
+/** `280 ok, 15 failed, 5 skipped, 2 cancelled`: skipped and cancelled only when there are some. */
+function stageTotals(commands: readonly CommandView[]): string {
+  const count = (test: (c: CommandView) => boolean) => commands.filter(test).length;
+  const skipped = count((c) => c.status === 'SKIPPED');
+  const cancelled = count((c) => c.status === 'CANCELLED');
+  return [
+    `${count((c) => c.status === 'SUCCESS')} ok`,
+    `${count((c) => isFailure(c.status))} failed`,
+    ...(skipped > 0 ? [`${skipped} skipped`] : []),
+    ...(cancelled > 0 ? [`${cancelled} cancelled`] : []),
+  ].join(', ');
 }
 
 function duration(ms: number | null): string {

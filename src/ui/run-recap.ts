@@ -1,6 +1,7 @@
 // The end of a run in every human renderer (tty and plain, see CORE-002, the recap): per host how
-// many commands were ok / failed / skipped and, for a host that did not complete, what stopped it;
-// then the run's status line and the next step (`nixfleet show`, `nixfleet retry`).
+// many commands were ok / failed / skipped (and cancelled, when any were) and, for a host that did
+// not complete, what stopped it; past a few hosts, hosts alike fold into one row with a count; then
+// the run's status line and the next step (`nixfleet show`, `nixfleet retry`).
 import { groupBy } from '../domain/group-by.js';
 import { LISTED_HOSTS } from '../domain/host-names.js';
 import { completedHostsOf } from '../engine/run-outcome.js';
@@ -8,13 +9,15 @@ import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
 import { hostLabel, hostWithBatch } from './host-label.js';
 import { rollbackText } from './rollback-text.js';
-import { type CommandView, isFailure, isNotRun, notRunReason, type RunView, rollbackOfCommand } from './run-view.js';
+import { type CommandView, isFailure, isNotRun, notRunText, type RunView, rollbackOfCommand } from './run-view.js';
 
 export interface HostRecap {
   readonly hostId: string;
   readonly ok: number;
   readonly failed: number;
   readonly skipped: number;
+  /** Commands cancelled (a cancel of the run, a kill of the host): not the same as SKIPPED. */
+  readonly cancelled: number;
   /** The host with its rollout batch, `h2 [batch 1/3]` (CORE-008). */
   readonly name: string;
   /** The first failed command of the host (or of the controller op that stopped it), in words. */
@@ -32,6 +35,16 @@ export function hostRecaps(view: RunView): HostRecap[] {
     commands.filter((c) => c.rollbackOf === null),
     (c) => c.hostId,
   );
+  // What stopped a host that has no failure of its own: the controller op (notRunReason looked
+  // through every command of the run for each such host, quadratic at 3,000 hosts).
+  const controllerFailures = (byHost.get(CONTROLLER_HOST_ID) ?? [])
+    .filter((c) => isFailure(c.status))
+    .sort((a, b) => a.stage - b.stage);
+  const notRunWhy = (command: CommandView) =>
+    notRunText(
+      command,
+      controllerFailures.find((c) => c.stage < command.stage),
+    );
   return hosts.map((hostId) => {
     const own = (byHost.get(hostId) ?? []).sort((a, b) => a.stage - b.stage);
     const failed = own.find((c) => isFailure(c.status));
@@ -45,8 +58,9 @@ export function hostRecaps(view: RunView): HostRecap[] {
       name: hostWithBatch(view, { hostId, batch }),
       ok: own.filter((c) => c.status === 'SUCCESS').length,
       failed: own.filter((c) => isFailure(c.status)).length,
-      skipped: own.filter((c) => isNotRun(c.status)).length,
-      reason: failed ? `${failureText(failed)}${rolledBack}` : firstNotRun ? notRunReason(view, firstNotRun) : null,
+      skipped: own.filter((c) => c.status === 'SKIPPED').length,
+      cancelled: own.filter((c) => c.status === 'CANCELLED').length,
+      reason: failed ? `${failureText(failed)}${rolledBack}` : firstNotRun ? notRunWhy(firstNotRun) : null,
     };
   });
 }
@@ -72,9 +86,17 @@ export function recapLines(view: RunView): string[] {
   const { completed, stopped } = recapRows(recaps);
   const rows = [...completed, ...stopped];
   const width = Math.max(...rows.map((row) => row.label.length), 4);
+  // Cancelled commands get a column of their own, only in a run that has some.
+  const withCancelled = recaps.some((r) => r.cancelled > 0);
   const lines = [`RECAP ${view.runId} ${view.target}`];
   for (const { label, counts: r, note } of rows) {
-    const counts = `ok=${String(r.ok).padEnd(3)} failed=${String(r.failed).padEnd(3)} skipped=${String(r.skipped).padEnd(3)}`;
+    const count = (name: string, n: number) => `${name}=${String(n).padEnd(3)}`;
+    const counts = [
+      count('ok', r.ok),
+      count('failed', r.failed),
+      count('skipped', r.skipped),
+      ...(withCancelled ? [count('cancelled', r.cancelled)] : []),
+    ].join(' ');
     lines.push(`  ${label.padEnd(width)}  ${counts}${note ? ` ${note}` : ''}`.trimEnd());
   }
   if (view.stopped) lines.push(`rollout stopped: ${view.stopped}`);
@@ -83,34 +105,51 @@ export function recapLines(view: RunView): string[] {
   return lines;
 }
 
-/** One row of the recap: a host, or completed hosts folded by their counts (`2998 hosts`). */
+/** One row of the recap: a host, or hosts folded by their counts and reason (`2998 hosts`). */
 export interface RecapRow {
   readonly label: string;
   readonly counts: HostRecap;
-  /** What stopped the host; for a folded row, a few of its hosts (`all completed: h1, h2, h3, …`). */
+  /**
+   * What stopped the host; for a folded row, that and a few of its hosts (`all completed: h1, h2,
+   * h3, …`, `failure budget exceeded: … (h4, h5, h6, …)`).
+   */
   readonly note: string | null;
 }
 
 /**
- * The hosts that completed, one row each or, past LISTED_HOSTS (domain/host-names.ts), one row per count
- * pattern; and those that did not, one row each.
+ * The hosts that completed, one row each or, past LISTED_HOSTS (domain/host-names.ts), one row per
+ * count pattern; and those that did not, one row each or, past LISTED_HOSTS, one row per count
+ * pattern and reason: a rollout stopped by its budget at 3,000 hosts printed 1,932 rows of the same
+ * reason. Every distinct reason keeps a row. Hosts that failed come before hosts that were only
+ * skipped or cancelled, and keep a row each while they are few.
  */
 export function recapRows(recaps: readonly HostRecap[]): { completed: RecapRow[]; stopped: RecapRow[] } {
-  const row = (r: HostRecap): RecapRow => ({ label: r.name, counts: r, note: r.reason });
   const completed = recaps.filter((r) => r.reason === null);
-  const stopped = recaps.filter((r) => r.reason !== null).map(row);
+  const stopped = recaps.filter((r) => r.reason !== null);
+  const rows = (group: readonly HostRecap[]) => (group.length > LISTED_HOSTS ? foldAlike(group) : group.map(hostRow));
   return {
-    completed: completed.length > LISTED_HOSTS ? foldCompleted(completed) : completed.map(row),
-    stopped,
+    completed: rows(completed),
+    stopped:
+      stopped.length > LISTED_HOSTS
+        ? [...rows(stopped.filter((r) => r.failed > 0)), ...rows(stopped.filter((r) => r.failed === 0))]
+        : stopped.map(hostRow),
   };
 }
 
-function foldCompleted(completed: readonly HostRecap[]): RecapRow[] {
-  const groups = groupBy(completed, (r) => `${r.ok}/${r.failed}/${r.skipped}`);
+function hostRow(r: HostRecap): RecapRow {
+  return { label: r.name, counts: r, note: r.reason };
+}
+
+/** One row per count pattern and reason, in the order the first host of each came; a host alone keeps its own row. */
+function foldAlike(recaps: readonly HostRecap[]): RecapRow[] {
+  const groups = groupBy(recaps, (r) => `${r.ok}/${r.failed}/${r.skipped}/${r.cancelled}/${r.reason ?? ''}`);
   return [...groups.values()].map((group) => {
+    const first = group[0]!;
+    if (group.length === 1) return hostRow(first);
     const names = group.map((r) => hostLabel(r.hostId));
     const listed = names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;
-    return { label: `${group.length} hosts`, counts: group[0]!, note: `all completed: ${listed}` };
+    const note = first.reason === null ? `all completed: ${listed}` : `${first.reason} (${listed})`;
+    return { label: `${group.length} hosts`, counts: first, note };
   });
 }
 

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, ROOT, runCli, spawnCli } from '../support/cli.js';
 
 const FLEET = `version: 1
@@ -37,6 +38,14 @@ describe('plain output in CI', { timeout: 120_000 }, () => {
     );
     expect(lines).toContain('[h2]   | compiler: out of memory');
     expect(lines).toContain('[h2] check SKIPPED (build ERROR: exit code 3)');
+    // Each stage ends with its totals, after its last command.
+    const totals = lines.filter((l) => /^stage \d\/3 \w+: /.test(l));
+    expect(totals).toEqual([
+      'stage 1/3 fetch: 5 ok, 0 failed',
+      'stage 2/3 build: 4 ok, 1 failed',
+      'stage 3/3 check: 4 ok, 0 failed, 1 skipped',
+    ]);
+    expect(lines.indexOf(totals[2]!)).toBe(lines.indexOf('RECAP r1 ship') - 1);
     const recap = lines.slice(lines.indexOf('RECAP r1 ship'));
     expect(recap[1]).toMatch(/^\s+h1\s+ok=3\s+failed=0\s+skipped=0$/);
     expect(recap.find((l) => /^\s+h2\s/.test(l))).toMatch(/ok=1\s+failed=1\s+skipped=1\s+build ERROR: exit code 3$/);
@@ -44,8 +53,8 @@ describe('plain output in CI', { timeout: 120_000 }, () => {
       'run r1 PARTIAL: 4/5 host(s) completed (' + /completed \((.*)\)/.exec(result.stdout)![1] + ')',
     );
     expect(recap.at(-1)).toMatch(/nixfleet retry r1\s+rerun h2 from where it stopped$/);
-    // Header, 3 stage lines, 15 command lines, the failure's output line, the recap (8 + 3).
-    expect(lines.length).toBe(1 + 3 + 15 + 1 + 1 + 5 + 1 + 3);
+    // Header, 3 stage lines, 15 command lines, the failure's output line, 3 totals, the recap (8 + 3).
+    expect(lines.length).toBe(1 + 3 + 15 + 1 + 3 + 1 + 5 + 1 + 3);
   });
 
   it('a command still running after a few seconds gets one start line', async () => {
@@ -74,6 +83,34 @@ ops:
     expect(text.match(/\[h1\] slow running/g)).toHaveLength(1);
     expect(text).toMatch(/\[h1\] slow SUCCESS/);
   });
+
+  it('a cancelled run counts its commands as cancelled, not skipped', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+settings: { concurrency: 1 }
+hosts: { h1: {}, h2: {} }
+ops:
+  hang: { run: 'touch "started-$NIXFLEET_HOST"; sleep 60' }
+  after: { run: 'true' }
+pipelines:
+  ship: { ops: [hang, after] }
+`,
+    });
+    const proc = spawnCli(dir, ['apply', 'ship']);
+    await waitForFile(join(dir, 'started-h1'));
+    expect((await runCli(dir, ['cancel', 'r1', '--kill'])).exitCode).toBe(0);
+    const result = await proc;
+    expect(result.exitCode).toBe(130);
+    const lines = String(result.stdout).split('\n');
+    const recap = lines.slice(lines.indexOf('RECAP r1 ship'));
+    expect(recap[1]).toMatch(/^\s+h1\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+killed by cancel$/);
+    expect(recap[2]).toMatch(/^\s+h2\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+run cancelled$/);
+    // The stage's totals count h2's queued command too: it was cancelled before the stage ended.
+    expect(lines).toContain('stage 1/2 hang: 0 ok, 0 failed, 2 cancelled');
+    expect(lines.indexOf('stage 1/2 hang: 0 ok, 0 failed, 2 cancelled')).toBeGreaterThan(
+      lines.findIndex((l) => l.startsWith('[h2] hang CANCELLED')),
+    );
+  });
 });
 
 describe('under GitHub Actions', { timeout: 120_000 }, () => {
@@ -91,6 +128,9 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
       '::group::stage 3/3: check',
     ]);
     expect(lines.filter((l) => l === '::endgroup::')).toHaveLength(3);
+    // A stage's totals follow its group, so they read with every group folded.
+    expect(lines[lines.indexOf('::group::stage 3/3: check') - 1]).toBe('stage 2/3 build: 4 ok, 1 failed');
+    expect(lines[lines.indexOf('::group::stage 3/3: check') - 2]).toBe('::endgroup::');
     // Groups close before the recap, so the recap is never folded away.
     expect(lines.lastIndexOf('::endgroup::')).toBeLessThan(lines.indexOf('RECAP r1 ship'));
     expect(lines.filter((l) => l.startsWith('::error'))).toEqual([
@@ -119,6 +159,33 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
     expect(rows).toEqual([
       '| h05 | ❌ | 0 | 1 | 0 | check ERROR: exit code 1 |',
       '| 11 hosts | ✅ | 1 | 0 | 0 | all completed: h01, h02, h03, … |',
+    ]);
+  });
+
+  it('annotates at most 10 errors, as GitHub shows no more, and folds the failed hosts in the summary', async () => {
+    const hosts = Array.from({ length: 14 }, (_, i) => `  h${String(i + 1).padStart(2, '0')}: {}`).join('\n');
+    const fleet = `version: 1\nhosts:\n${hosts}\nops:\n  check: { run: 'case "$NIXFLEET_HOST" in h13|h14) ;; *) exit 1;; esac' }\n`;
+    const dir = makeTempDir({ 'fleet.yaml': fleet });
+    const summary = join(dir, 'summary.md');
+    const result = await runCli(dir, ['apply', 'check'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const annotations = result.stdout.split('\n').filter((l) => l.startsWith('::error'));
+    // 12 failed hosts: 9 of them, then one for the other 3 and where to find them.
+    expect(annotations).toHaveLength(10);
+    expect(annotations[0]).toBe('::error title=nixfleet r1%3A h01 failed::h01: check ERROR: exit code 1');
+    expect(annotations[8]).toBe('::error title=nixfleet r1%3A h09 failed::h09: check ERROR: exit code 1');
+    expect(annotations[9]).toBe(
+      "::error title=nixfleet r1%3A 3 more hosts failed::3 more hosts failed: every one is in the recap at the end of this step's log, in the job summary and in `nixfleet show r1`",
+    );
+    const rows = readFileSync(summary, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| ') && !line.startsWith('| host ') && !line.startsWith('| --- '));
+    expect(rows).toEqual([
+      '| 12 hosts | ❌ | 0 | 1 | 0 | check ERROR: exit code 1 (h01, h02, h03, …) |',
+      '| h13 | ✅ | 1 | 0 | 0 |  |',
+      '| h14 | ✅ | 1 | 0 | 0 |  |',
     ]);
   });
 

@@ -129,7 +129,9 @@ describe('automatic retries', () => {
   it('a retryable op with retries: 2 succeeds on its third attempt', async () => {
     const result = await runCli(dir, ['apply', 'flaky', '--on', 'h5']);
     expect(result.exitCode, String(result.stderr)).toBe(0);
-    expect(result.stdout).toContain('[h5] flaky failed, retrying (attempt 3)');
+    // Each retry line says why the attempt before it failed.
+    expect(result.stdout).toContain('[h5] flaky failed, retrying (attempt 2): exit code 1\n');
+    expect(result.stdout).toContain('[h5] flaky failed, retrying (attempt 3): exit code 1\n');
     const [command] = commandsOf(runIdOf(result.stdout));
     expect(command).toMatchObject({ status: 'SUCCESS', attempt: 3 });
     expect(readFileSync(join(dir, 'tries-h5'), 'utf8')).toBe('try\ntry\ntry\n');

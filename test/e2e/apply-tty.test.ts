@@ -199,7 +199,8 @@ pipelines:
     writeFileSync(join(dir, 'gate'), '');
     expect((await run.done).exitCode, run.raw()).toBe(130);
     const end = (await run.screen()).join('\n');
-    expect(end).toMatch(/c\s+ok=0\s+failed=0\s+skipped=2\s+run cancelled/);
+    // Cancelled, not skipped (CORE-002, the recap).
+    expect(end).toMatch(/c\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+run cancelled/);
     expect(end).toContain('run r1 CANCELLED: 0/3 host(s) completed');
   });
 });

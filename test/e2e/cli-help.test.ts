@@ -30,6 +30,8 @@ describe('help', { timeout: 120_000 }, () => {
         expect(line, `${name} --help lists --${flag}`).toBeDefined();
         expect(line).toContain(spec.description);
       }
+      // Every value is named for what it takes: `--batch VALUE` told nobody it takes `3` or `25%`.
+      expect(help.stdout, name).not.toMatch(/--\S+ VALUE\b/);
       // The global flags are listed (and described) on every command's help.
       expect(help.stdout).toMatch(/-f, --file FILE\s+the fleet file/);
       expect(help.stdout).toMatch(/--data-dir DIR\s+the journal directory/);
@@ -44,6 +46,9 @@ describe('help', { timeout: 120_000 }, () => {
     expect(viaHelp.stdout).toBe(viaFlag.stdout);
     expect(viaHelp.stdout).toMatch(/--concurrency N\s+most hosts running a stage at once/);
     expect(viaHelp.stdout).toMatch(/--junit FILE\s+also write a JUnit XML report/);
+    expect(viaHelp.stdout).toMatch(/--batch N\|N%\s+run in batches of N hosts/);
+    expect(viaHelp.stdout).toMatch(/--canary SEL\|N\s+these hosts/);
+    expect(viaHelp.stdout).toMatch(/--max-failures N\|N%\s+stop starting hosts/);
   });
 
   it('`nixfleet help aply` suggests the command', async () => {

@@ -133,4 +133,19 @@ describe('runs, show and logs', () => {
     const missing = await runCli(dir, ['show', 'r9']);
     expect(missing.exitCode, String(missing.stderr)).toBe(2);
   });
+
+  it('runs says how many runs it left out, and --json stays the list of runs', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': fleet(true) });
+    for (let i = 0; i < 3; i++) expect((await runCli(dir, ['apply', 'fetch'])).exitCode).toBe(0);
+    const page = await runCli(dir, ['runs', '--limit', '2']);
+    expect(page.exitCode, page.stderr).toBe(0);
+    const lines = page.stdout.trimEnd().split('\n');
+    expect(lines.slice(1, 3).map((l) => l.split(/\s+/)[0])).toEqual(['r3', 'r2']);
+    expect(lines.at(-1)).toBe('2 of 3 runs shown; --limit N for more');
+    // All of them fit: nothing more to say.
+    expect((await runCli(dir, ['runs', '--limit', '3'])).stdout).not.toContain('shown');
+    expect((await runCli(dir, ['runs'])).stdout).not.toContain('shown');
+    const json = JSON.parse((await runCli(dir, ['runs', '--limit', '2', '--json'])).stdout);
+    expect(json.map((r: { id: string }) => r.id)).toEqual(['r3', 'r2']);
+  });
 });

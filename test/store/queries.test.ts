@@ -18,6 +18,7 @@ describe.each(ENGINES)('reading the journal on $name', (engine) => {
     expect(journal.listRuns().map((r) => r.id)).toEqual(['r3', 'r2', 'r1']);
     expect(journal.listRuns({ limit: 2 }).map((r) => r.id)).toEqual(['r3', 'r2']);
     expect(journal.listRuns({ activeOnly: true }).map((r) => r.id)).toEqual(['r3', 'r2']);
+    expect(journal.countRuns()).toBe(3);
 
     expect(journal.listCommands({ runId: first.run.id }).map((c) => [c.stage, c.hostId])).toEqual([
       [0, 'web1'],

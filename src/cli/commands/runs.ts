@@ -1,4 +1,5 @@
-// `nixfleet runs [--limit N]`: past and running pipeline runs, newest first (CORE-002).
+// `nixfleet runs [--limit N]`: past and running pipeline runs, newest first, and how many more
+// there are when the list stops short (CORE-002).
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
@@ -46,6 +47,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       r.retryOf ? `retry of ${r.retryOf}` : '',
     ]);
     ctx.io.stdout.write(textTable(['RUN', 'TARGET', 'STATUS', 'HOSTS', 'STARTED', 'DURATION', ''], rows));
+    // CORE-002: a full page says how many runs it left out. Only the text says so: `--json` stays
+    // the array of runs it always was.
+    const total = runs.length < limit ? runs.length : journal.countRuns();
+    if (total > runs.length) ctx.io.stdout.write(`${runs.length} of ${total} runs shown; --limit N for more\n`);
     return EXIT.OK;
   } finally {
     journal.close();

@@ -166,6 +166,7 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
       write(() => runs.requestCancel(db, id, options, at)),
     getRun: (id: string) => runs.getRun(db, id),
     listRuns: (options?: Parameters<typeof runs.listRuns>[1]) => runs.listRuns(db, options),
+    countRuns: () => runs.countRuns(db),
 
     // Three round trips: begin + lock + read (the id quoted as a literal, as a multi-statement
     // query takes no parameters), update + change, commit.

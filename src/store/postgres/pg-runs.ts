@@ -84,6 +84,11 @@ export async function getRun(db: pg.ClientBase, id: string): Promise<RunRecord |
   return rows[0] ? toRunRecord(rows[0]) : undefined;
 }
 
+export async function countRuns(db: pg.ClientBase): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::integer AS n FROM pipelines');
+  return rows[0]!.n;
+}
+
 export async function listRuns(db: pg.ClientBase, options: ListRunsOptions = {}): Promise<RunRecord[]> {
   const limit = options.limit ?? DEFAULT_LIST_LIMIT;
   const order = 'ORDER BY created_at DESC, seq DESC';

@@ -120,6 +120,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     requestCancel: (runId, cancelOptions) => call('requestCancel', now(), runId, cancelOptions ?? {}),
     getRun: (runId) => call('getRun', runId),
     listRuns: (listOptions) => call('listRuns', listOptions),
+    countRuns: () => call('countRuns'),
 
     transitionCommand: (commandId, to, patch) => call('transitionCommand', now(), commandId, to, patch ?? {}),
     reportProgress: (commandId, tail) => call('reportProgress', now(), commandId, tail),
