@@ -4,6 +4,7 @@
 // fit the terminal's height, the frame drops detail in steps (output tails first, then one line
 // per running host), so the failures and the counts stay on screen at any fleet size.
 
+import { fitsWidth, sliceToWidth } from '../domain/display-width.js';
 import { lastLines } from '../domain/terminal-text.js';
 import { failedHosts } from '../engine/rollout/scheduler.js';
 import { formatElapsed } from './elapsed.js';
@@ -167,9 +168,12 @@ function duration(c: CommandView): string {
   return c.durationMs === null ? '' : ` (${formatElapsed(c.durationMs)})`;
 }
 
-/** Cuts a line to the terminal's width, so no line wraps and the redraw count stays exact. */
+/**
+ * Cuts a line to the terminal's width, so no line wraps and the redraw count stays exact. Counted
+ * in columns, not characters: a CJK character or an emoji takes two (src/domain/display-width.ts).
+ * The last column stays free, where some terminals wrap at once.
+ */
 export function fitWidth(line: string, columns: number): string {
-  const chars = Array.from(line);
-  if (chars.length < columns) return line;
-  return `${chars.slice(0, Math.max(1, columns - 2)).join('')}…`;
+  if (fitsWidth(line, columns - 1)) return line;
+  return `${sliceToWidth(line, Math.max(1, columns - 2))}…`;
 }

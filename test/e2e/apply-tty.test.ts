@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { displayWidth } from '../../src/domain/display-width.js';
 import { makeTempDir } from '../support/cli.js';
 import { type PtyRun, runInPty } from '../support/pty-screen.js';
 
@@ -170,6 +171,37 @@ ops:
     expect(live).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] h01 \d+\.\ds, h02 /);
     writeFileSync(join(dir, 'gate'), '');
     expect((await run.done).exitCode, run.raw()).toBe(1);
+  });
+});
+
+describe('a narrow terminal', { timeout: 180_000 }, () => {
+  it('cuts CJK output by columns: a line ends with … one column short of the edge, and never wraps', async () => {
+    const dir = makeTempDir();
+    const text = '日本語のテキスト'.repeat(8); // 64 characters, 128 columns
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { web1: {}, web2: {} }
+ops:
+  deploy:
+    run: echo '${text}'; if [ "$NIXFLEET_HOST" = web2 ]; then exit 3; fi; ${waitFor(join(dir, 'gate'))}
+`,
+    );
+    const run = start(dir, ['apply', 'deploy'], 30, 60);
+    const live = await run.waitFor((s) => s.includes('web2 deploy ERROR') && s.includes('› 日本'));
+    const cjkRows = (rows: string) => rows.split('\n').filter((row) => row.includes('日本'));
+    // web1's tail (›) and web2's excerpt (|), each cut where it fits, the last column left free.
+    expect(cjkRows(live), live).toHaveLength(2);
+    for (const row of cjkRows(live)) {
+      expect(row, live).toMatch(/[›|] 日本語.*…$/);
+      expect(displayWidth(row), live).toBeLessThanOrEqual(59);
+    }
+    writeFileSync(join(dir, 'gate'), '');
+    expect((await run.done).exitCode, run.raw()).toBe(1);
+    // The final tree is printed with line wrapping on: a line cut by characters wrapped onto a second row.
+    const end = (await run.history()).join('\n');
+    expect(cjkRows(end).slice(-1), end).toEqual([expect.stringMatching(/^ +\| 日本語.*…$/)]);
+    expect(end).toMatch(/\| 日本語.*…\n\s*RECAP r1 deploy/);
   });
 });
 
