@@ -175,6 +175,33 @@ ops:
 });
 
 describe('a narrow terminal', { timeout: 180_000 }, () => {
+  it('at 60 columns cuts long op and host names, not a stage’s counts or a failed host’s reason', async () => {
+    const dir = makeTempDir();
+    const op = 'deploy-application-stack-to-production';
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { web-frontend-eu-west-01: {}, web-frontend-eu-west-02: {} }
+ops:
+  ${op}:
+    run: if [ "$NIXFLEET_HOST" = web-frontend-eu-west-02 ]; then exit 3; fi; ${waitFor(join(dir, 'gate'))}
+`,
+    );
+    const run = start(dir, ['apply', op], 30, 60);
+    const live = await run.waitFor((s) => s.includes('✖ web-'));
+    expect(live).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] 1\/1 deploy-app\S*…\S*production {2}1 running · 0 ok · 1 failed$/m);
+    expect(live).toMatch(/^ {4}✖ web-fr…st-02 deploy-…\S* ERROR: exit code 3 \(\d+\.\ds\)$/m);
+    for (const row of live.split('\n')) expect(displayWidth(row), live).toBeLessThanOrEqual(59);
+    writeFileSync(join(dir, 'gate'), '');
+    expect((await run.done).exitCode, run.raw()).toBe(1);
+    // The final tree stays in the scrollback with line wrapping on: its lines wrap whole, uncut.
+    const end = await run.historyLines();
+    expect(end, end.join('\n')).toContain(`✖ 1/1 ${op}  1 ok · 1 failed`);
+    expect(end.join('\n')).toMatch(
+      new RegExp(`^ {4}✖ web-frontend-eu-west-02 ${op} ERROR: exit code 3 \\(\\d+\\.\\ds\\)$`, 'm'),
+    );
+  });
+
   it('cuts CJK output by columns: a line ends with … one column short of the edge, and never wraps', async () => {
     const dir = makeTempDir();
     const text = '日本語のテキスト'.repeat(8); // 64 characters, 128 columns

@@ -10,6 +10,8 @@ export interface PtyRun {
   screen(): Promise<string[]>;
   /** Everything written so far, scrollback included, as the terminal holds it. */
   history(): Promise<string[]>;
+  /** history(), with the rows the terminal wrapped joined back into the lines that were written. */
+  historyLines(): Promise<string[]>;
   /** Resolves with the screen once `test` holds for it; rejects after `timeoutMs`. */
   waitFor(test: (screen: string) => boolean, timeoutMs?: number): Promise<string>;
   readonly done: ResultPromise;
@@ -57,9 +59,23 @@ export function runInPty(
     await written;
     return lines(0, term.buffer.active.baseY + size.rows);
   };
+  const historyLines = async () => {
+    await written;
+    const buffer = term.buffer.active;
+    const out: string[] = [];
+    for (let i = 0; i < buffer.baseY + size.rows; i++) {
+      // A row that wraps on is full: its trailing blanks are text, the others' are not.
+      const wraps = buffer.getLine(i + 1)?.isWrapped ?? false;
+      const text = buffer.getLine(i)?.translateToString(!wraps) ?? '';
+      if (buffer.getLine(i)?.isWrapped && out.length > 0) out[out.length - 1] += text;
+      else out.push(text);
+    }
+    return out;
+  };
   return {
     screen,
     history,
+    historyLines,
     done,
     raw: () => raw,
     type: (keys) => {
