@@ -16,7 +16,6 @@ import {
   type CommandView,
   commandsOfStage,
   isFailure,
-  isNotRun,
   isRollingBack,
   isRunning,
   type RunView,
@@ -41,7 +40,9 @@ interface StageCounts {
   rollingBack: number;
   ok: number;
   failed: number;
-  notRun: number;
+  skipped: number;
+  /** Not run because the run was cancelled: told apart from SKIPPED (a failure earlier on the host). */
+  cancelled: number;
   running: number;
   queued: number;
 }
@@ -87,8 +88,9 @@ function frameLines(view: RunView, detail: Detail, now: number, tick: number, fi
     const finished =
       commands.length > 0 && counts.running === 0 && counts.queued === 0 && counts.rollingBack === 0 && started;
     const symbol = !started ? '○' : !finished ? spinner : counts.failed > 0 ? '✖' : counts.ok > 0 ? '✔' : '-';
-    const skipped = counts.notRun > 0 ? ` · ${counts.notRun} skipped` : '';
-    const state = started ? describeCounts(counts) : `waiting: ${counts.queued} host(s)${skipped}`;
+    const state = started
+      ? describeCounts(counts)
+      : [`waiting: ${counts.queued} host(s)`, ...notRunCounts(counts)].join(' · ');
     lines.push(say(fit, [`${symbol} ${stage + 1}/${view.stages.length} `, { name: op }, `  ${state}`]));
     const failed = commands.filter((c) => isFailure(c.status));
     const running = commands.filter((c) => isRunning(c.status));
@@ -202,13 +204,14 @@ function failedHostLines(view: RunView, c: CommandView, detail: Detail, fit: Fit
 }
 
 function countStage(view: RunView, commands: readonly CommandView[]): StageCounts {
-  const counts: StageCounts = { rollingBack: 0, ok: 0, failed: 0, notRun: 0, running: 0, queued: 0 };
+  const counts: StageCounts = { rollingBack: 0, ok: 0, failed: 0, skipped: 0, cancelled: 0, running: 0, queued: 0 };
   for (const c of commands) {
     if (c.status === 'SUCCESS') counts.ok++;
     else if (isFailure(c.status)) {
       counts.failed++;
       if (isRollingBack(view, c)) counts.rollingBack++;
-    } else if (isNotRun(c.status)) counts.notRun++;
+    } else if (c.status === 'SKIPPED') counts.skipped++;
+    else if (c.status === 'CANCELLED') counts.cancelled++;
     else if (isRunning(c.status)) counts.running++;
     else counts.queued++;
   }
@@ -222,8 +225,15 @@ function describeCounts(counts: StageCounts): string {
   parts.push(`${counts.ok} ok`);
   if (counts.failed > 0) parts.push(`${counts.failed} failed`);
   if (counts.rollingBack > 0) parts.push(`${counts.rollingBack} rolling back`);
-  if (counts.notRun > 0) parts.push(`${counts.notRun} skipped`);
+  parts.push(...notRunCounts(counts));
   return parts.join(' · ');
+}
+
+function notRunCounts(counts: StageCounts): string[] {
+  const parts: string[] = [];
+  if (counts.skipped > 0) parts.push(`${counts.skipped} skipped`);
+  if (counts.cancelled > 0) parts.push(`${counts.cancelled} cancelled`);
+  return parts;
 }
 
 function elapsed(c: CommandView, now: number): string {

@@ -258,6 +258,9 @@ pipelines:
     writeFileSync(join(dir, 'gate'), '');
     expect((await run.done).exitCode, run.raw()).toBe(130);
     const end = (await run.screen()).join('\n');
+    // Cancelled commands are counted as cancelled, not as skipped.
+    expect(end).toMatch(/^✔ 1\/2 slow {2}2 ok · 1 cancelled$/m);
+    expect(end).toMatch(/^- 2\/2 after {2}0 ok · 3 cancelled$/m);
     expect(end).toMatch(/c\s+ok=0\s+failed=0\s+skipped=2\s+run cancelled/);
     expect(end).toContain('run r1 CANCELLED: 0/3 host(s) completed');
   });
