@@ -4,6 +4,7 @@
 // emitted as a RunEvent for renderers.
 import { join } from 'node:path';
 import { type CommandStatus, isTerminalCommand, type RunStatus } from '../domain/status.js';
+import { waveName } from '../domain/wave-name.js';
 import { EXIT } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import type { EventLevel, Journal } from '../store/types.js';
@@ -252,7 +253,11 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
       for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);
       if (decision.release) {
         if (released.size > 0 && state.rollout.pauseMs > 0) {
-          await pauseUnlessCancelled(state.rollout.pauseMs, cancellation.isRequested);
+          const { pauseMs, batches } = state.rollout;
+          const at = Date.now();
+          const nextWave = waveName(decision.release.batch, batches);
+          emit({ type: 'rollout-paused', runId, nextWave, until: at + pauseMs, ms: pauseMs, at });
+          await pauseUnlessCancelled(pauseMs, cancellation.isRequested);
           if (cancellation.isRequested()) continue;
         }
         released.add(decision.release.batch);

@@ -144,6 +144,17 @@ export type RunEvent =
       readonly at: number;
     }
   | {
+      /** The rollout waits its `pause` before the next wave (see CORE-008); a cancel ends the wait. */
+      readonly type: 'rollout-paused';
+      readonly runId: string;
+      /** The wave that starts after the pause, named as everywhere (`batch 2/4`, domain/wave-name.ts). */
+      readonly nextWave: string;
+      /** Epoch ms when the pause ends. */
+      readonly until: number;
+      readonly ms: number;
+      readonly at: number;
+    }
+  | {
       readonly type: 'stage_started';
       readonly runId: string;
       readonly stage: number;

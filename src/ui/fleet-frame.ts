@@ -4,6 +4,7 @@
 // fit the terminal's height, the frame drops detail in steps (output tails first, then one line
 // per running host), so the failures and the counts stay on screen at any fleet size.
 
+import { formatDuration } from '../config/duration.js';
 import { displayWidth, fitsWidth, sliceEndToWidth, sliceToWidth } from '../domain/display-width.js';
 import { lastLines } from '../domain/terminal-text.js';
 import { failedHosts } from '../engine/rollout/scheduler.js';
@@ -79,7 +80,7 @@ interface Fit {
 function frameLines(view: RunView, detail: Detail, now: number, tick: number, fit: Fit): string[] {
   const spinner = SPINNER[tick % SPINNER.length]!;
   const lines: string[] = [];
-  const rollout = rolloutLine(view);
+  const rollout = rolloutLine(view, now);
   if (rollout !== null) lines.push(rollout);
   view.stages.forEach((op, stage) => {
     const commands = commandsOfStage(view, stage);
@@ -166,16 +167,25 @@ function hostPieces(view: RunView, c: CommandView): [Piece, string] {
 
 /**
  * CORE-008: where a rollout of several waves stands, `rollout: batch 2/4 · failure budget 1/3
- * used`, until it ends (the recap then says how it went).
+ * used`, or while it waits between waves `rollout: paused 30s before batch 2/4 (12s left)`, until
+ * it ends (the recap then says how it went). Without the pause the frame sat still for as long as
+ * the pause lasted, every stage of the next wave waiting, as if the run had hung.
  */
-function rolloutLine(view: RunView): string | null {
+function rolloutLine(view: RunView, now: number): string | null {
   const batch = batchLabel(view, view.currentBatch);
   if (batch === null || view.finishedAt !== null) return null;
   // Hosts, as the scheduler's budget counts them.
   const failed = failedHosts([...view.commands.values()]);
   const limit = view.rollout?.maxFailures;
   const budget = limit === null || limit === undefined ? '' : ` · failure budget ${failed.size}/${limit} used`;
-  return `rollout: ${batch}${budget}`;
+  return `rollout: ${view.pause ? pauseText(view.pause, now) : batch}${budget}`;
+}
+
+/** `paused 30s before batch 2/4 (12s left)`: whole seconds, rounded up, so 0s left is the end. */
+function pauseText(pause: NonNullable<RunView['pause']>, now: number): string {
+  const seconds = Math.max(0, Math.ceil((pause.until - now) / 1000));
+  const left = seconds < 60 ? `${seconds}s` : formatElapsed(seconds * 1000);
+  return `paused ${formatDuration(pause.ms)} before ${pause.nextWave} (${left} left)`;
 }
 
 /**

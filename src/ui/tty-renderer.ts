@@ -95,9 +95,9 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
       }, FRAME_INTERVAL_MS);
       timer.unref();
     } else if (event.type === 'run_finished') stop();
-    // Status changes show at once (or with the next frame, in a burst); output and elapsed time
-    // wait for the next frame.
-    else if (event.type === 'command_status' && live) drawSoon();
+    // Status changes and a rollout's pause show at once (or with the next frame, in a burst);
+    // output and elapsed time wait for the next frame.
+    else if ((event.type === 'command_status' || event.type === 'rollout-paused') && live) drawSoon();
   };
 
   return {
