@@ -232,6 +232,36 @@ ops:
   });
 });
 
+describe('a terminal resized mid-run', { timeout: 180_000 }, () => {
+  it('shrunk from 120 to 60 columns, it holds exactly one frame, none left behind', async () => {
+    const dir = makeTempDir();
+    const long = (n: number) => `line ${n} ${'of some rather long output '.repeat(4)}`;
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { web1: {}, web2: {}, web3: {}, web4: {} }
+ops:
+  deploy:
+    run: echo '${long(1)}'; echo '${long(2)}'; echo '${long(3)}'; ${waitFor(join(dir, 'gate'))}
+`,
+    );
+    const run = start(dir, ['apply', 'deploy'], 40, 120);
+    await run.waitFor((s) => count(s, 'line 3 of some') === 4);
+    await run.resize({ rows: 30, columns: 60 });
+    // Redrawn for 60 columns: the twelve output lines cut one column short of the new edge.
+    const screen = await run.waitFor((s) => count(s, 'rather…\n') === 12);
+    // Nothing else: before, the old frame's lines, reflowed by the terminal onto two rows each, were
+    // erased one row per line and the top half of the old frame stayed above the new one.
+    for (const row of screen.split('\n')) expect(row.length, screen).toBeLessThan(60);
+    const history = (await run.history()).join('\n');
+    expect(count(history, '1/1 deploy'), history).toBe(1);
+    expect(count(history, 'line 3 of some'), history).toBe(4);
+    expect(count(screen, 'web1 '), screen).toBe(1);
+    writeFileSync(join(dir, 'gate'), '');
+    expect((await run.done).exitCode, run.raw()).toBe(0);
+  });
+});
+
 describe('Ctrl-C in a terminal', { timeout: 180_000 }, () => {
   it('prints the cancel notice whole, above the live tree, and ends with the recap', async () => {
     const dir = makeTempDir();
