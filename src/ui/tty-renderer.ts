@@ -138,8 +138,8 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
 /**
  * The rows the frame on screen takes now. Drawn with auto-wrap off and cut to the width, each
  * line took one row; but a terminal made narrower since reflows each line wider than its new width
- * onto several rows (xterm.js, VTE, iTerm2, kitty and Windows Terminal do), and erasing one row per
- * line left the top of the old frame above the new one. A terminal that clips instead of
+ * onto several rows (most do today: xterm.js, which the tests use, VTE, kitty, iTerm2), and erasing
+ * one row per line left the top of the old frame above the new one. A terminal that clips instead of
  * reflowing has fewer rows to erase than this, and loses as many rows above the frame: a cleaner
  * screen than a stale frame.
  */
