@@ -260,7 +260,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
           const { pauseMs, batches } = state.rollout;
           const at = Date.now();
           const nextWave = waveName(decision.release.batch, batches);
-          emit({ type: 'rollout-paused', runId, nextWave, until: at + pauseMs, ms: pauseMs, at });
+          emit({ type: 'rollout_paused', runId, nextWave, until: at + pauseMs, ms: pauseMs, at });
           await pauseUnlessCancelled(pauseMs, cancellation.isRequested);
           if (cancellation.isRequested()) continue;
         }

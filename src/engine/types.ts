@@ -145,7 +145,7 @@ export type RunEvent =
     }
   | {
       /** The rollout waits its `pause` before the next wave (see CORE-008); a cancel ends the wait. */
-      readonly type: 'rollout-paused';
+      readonly type: 'rollout_paused';
       readonly runId: string;
       /** The wave that starts after the pause, named as everywhere (`batch 2/4`, domain/wave-name.ts). */
       readonly nextWave: string;

@@ -72,7 +72,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         timer = setInterval(announceLongRunning, 500);
         timer.unref();
         return;
-      case 'rollout-paused':
+      case 'rollout_paused':
         write(`rollout paused for ${formatElapsed(event.ms)} before ${event.nextWave}`);
         return;
       case 'batch_started': {

@@ -49,6 +49,8 @@ export interface RunView {
   currentBatch: number | null;
   /** Why the rollout stopped early, if it did (see CORE-008). */
   stopped: string | null;
+  /** While the rollout waits its `pause` before the next wave (CORE-008): which wave, and until when. */
+  pause: { readonly nextWave: string; readonly until: number; readonly ms: number } | null;
   /** In run_started order: by stage, then host. */
   readonly commands: Map<string, CommandView>;
   /** Rollback commands by the id of the command they undo (CORE-009): looked up per failed host per frame. */
@@ -68,6 +70,7 @@ export function createRunView(): RunView {
     rollout: null,
     currentBatch: null,
     stopped: null,
+    pause: null,
     commands: new Map(),
     rollbacks: new Map(),
   };
@@ -106,8 +109,12 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
     case 'stage_started':
       view.startedStages.add(event.stage);
       return undefined;
+    case 'rollout_paused':
+      view.pause = { nextWave: event.nextWave, until: event.until, ms: event.ms };
+      return undefined;
     case 'batch_started':
       view.currentBatch = event.batch;
+      view.pause = null;
       return undefined;
     case 'command_status': {
       let command = view.commands.get(event.commandId);
@@ -149,6 +156,7 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
       view.status = event.status;
       view.finishedAt = event.at;
       view.stopped = event.stopped ?? null;
+      view.pause = null;
       return undefined;
     default:
       return undefined;

@@ -3,6 +3,7 @@
 // (never stacked), a command's first output and its elapsed time appear at once, and queued hosts
 // wait without a spinner. The frame always fits the terminal (fleet-frame.ts); at the end it is
 // replaced by the final tree and the recap, which stay in the scrollback.
+import { displayWidth } from '../domain/display-width.js';
 import type { RunEvent } from '../engine/types.js';
 import { finalFrame, liveFrame } from './fleet-frame.js';
 import { recapLines } from './run-recap.js';
@@ -33,7 +34,9 @@ const CLEAR_DOWN = '\u001b[J';
 
 export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text: string): void } {
   const view = createRunView();
-  let drawn = 0;
+  /** The columns each line of the frame on screen takes, and the terminal's width when it was drawn. */
+  let drawnWidths: number[] = [];
+  let drawnColumns = 0;
   let tick = 0;
   let timer: NodeJS.Timeout | undefined;
   let soon: NodeJS.Timeout | undefined;
@@ -42,13 +45,18 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
   let live = false;
 
   const size = () => ({ rows: out.rows && out.rows > 2 ? out.rows : 24, columns: out.columns || 80 });
-  const erase = () => (drawn > 0 ? `\r\u001b[${drawn}A${CLEAR_DOWN}` : `\r${CLEAR_DOWN}`);
+  const erase = () => {
+    const rows = drawnRows(drawnWidths, drawnColumns, size().columns);
+    return rows > 0 ? `\r\u001b[${rows}A${CLEAR_DOWN}` : `\r${CLEAR_DOWN}`;
+  };
   const draw = () => {
     const began = performance.now();
     lastFrameAt = Date.now();
-    const lines = liveFrame(view, size(), lastFrameAt, tick++);
+    const now = size();
+    const lines = liveFrame(view, now, lastFrameAt, tick++);
     out.write(`${erase()}${lines.join('\n')}\n`);
-    drawn = lines.length;
+    drawnWidths = lines.map(displayWidth);
+    drawnColumns = now.columns;
     lastFrameCost = performance.now() - began;
   };
   const gap = () => Math.max(MIN_FRAME_GAP_MS, FRAME_COST_FACTOR * lastFrameCost);
@@ -65,6 +73,11 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
     }, wait);
     soon.unref();
   };
+  // A resized terminal is redrawn at once (or with the next frame, while a window is dragged),
+  // at its new size; erase() works out what the resize did to the frame on screen.
+  const onResize = () => {
+    if (live) drawSoon();
+  };
   const restore = () => out.write(`${WRAP}${SHOW_CURSOR}`);
   // If nixfleet dies mid-frame the terminal must not be left without a cursor or line wrapping.
   const onExit = () => restore();
@@ -77,8 +90,9 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
     if (!live) return;
     live = false;
     out.write(`${erase()}${WRAP}${SHOW_CURSOR}`);
-    drawn = 0;
+    drawnWidths = [];
     process.off('exit', onExit);
+    out.off('resize', onResize);
   };
 
   const onEvent = (event: RunEvent) => {
@@ -87,6 +101,7 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
       out.write(`run ${event.runId}: ${event.target} on ${event.hosts.length} host(s)\n`);
       live = true;
       process.on('exit', onExit);
+      out.on('resize', onResize);
       out.write(`${HIDE_CURSOR}${NO_WRAP}`);
       draw();
       // The spinner's frames, unless the last frame was too recent for its cost.
@@ -95,9 +110,9 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
       }, FRAME_INTERVAL_MS);
       timer.unref();
     } else if (event.type === 'run_finished') stop();
-    // Status changes show at once (or with the next frame, in a burst); output and elapsed time
-    // wait for the next frame.
-    else if (event.type === 'command_status' && live) drawSoon();
+    // Status changes and a rollout's pause show at once (or with the next frame, in a burst);
+    // output and elapsed time wait for the next frame.
+    else if ((event.type === 'command_status' || event.type === 'rollout_paused') && live) drawSoon();
   };
 
   return {
@@ -109,7 +124,7 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
       }
       // Wrapped like any line: only the frame is drawn with auto-wrap off.
       out.write(`${erase()}${WRAP}${text}\n${NO_WRAP}`);
-      drawn = 0;
+      drawnWidths = [];
       draw();
     },
     finish: async () => {
@@ -118,4 +133,17 @@ export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text
       out.write(`${[...finalFrame(view, columns), ...recapLines(view)].join('\n')}\n`);
     },
   };
+}
+
+/**
+ * The rows the frame on screen takes now. Drawn with auto-wrap off and cut to the width, each
+ * line took one row; but a terminal made narrower since reflows each line wider than its new width
+ * onto several rows (most do today: xterm.js, which the tests use, VTE, kitty, iTerm2), and erasing
+ * one row per line left the top of the old frame above the new one. A terminal that clips instead of
+ * reflowing has fewer rows to erase than this, and loses as many rows above the frame: a cleaner
+ * screen than a stale frame.
+ */
+function drawnRows(widths: readonly number[], drawnColumns: number, columns: number): number {
+  if (columns >= drawnColumns) return widths.length;
+  return widths.reduce((rows, width) => rows + Math.max(1, Math.ceil(width / columns)), 0);
 }

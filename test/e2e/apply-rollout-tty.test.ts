@@ -61,3 +61,33 @@ describe('a rollout in a terminal', { timeout: 180_000 }, () => {
     expect(screen).toMatch(/rollout stopped: .*\nrun r1 FAILED: 2\/4 host\(s\) completed/);
   });
 });
+
+describe('a rollout’s pause in a terminal', { timeout: 180_000 }, () => {
+  it('says the rollout is paused before the next wave and counts down, and Ctrl-C ends it', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {} }
+ops:
+  deploy: { run: 'true' }
+pipelines:
+  ship:
+    ops: [deploy]
+    rollout: { canary: 1, batch: 1, pause: 30s }
+`,
+    });
+    const run = runInPty(dir, ['apply', 'ship'], { rows: 24, columns: 100 });
+    running.push(run);
+    // Once the canary is done the next thing on screen is the pause, or (without it) batch 1/1.
+    const paused = await run.waitFor((s) => /paused|rollout: batch 1\/1|RECAP/.test(s));
+    const left = /^rollout: paused 30s before batch 1\/1 \((\d+)s left\)$/m.exec(paused);
+    expect(left, paused).not.toBeNull();
+    expect(paused).toMatch(/1\/1 deploy {2}1 queued · 1 ok/);
+    // It counts down while the pause lasts.
+    await run.waitFor((s) => Number(/\((\d+)s left\)/.exec(s)?.[1] ?? 99) < Number(left![1]));
+    run.type('\u0003');
+    expect((await run.done).exitCode, run.raw()).toBe(130);
+    const end = (await run.screen()).join('\n');
+    expect(end).not.toContain('paused');
+    expect(end).toContain('run r1 CANCELLED');
+  });
+});

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { displayWidth } from '../../src/domain/display-width.js';
 import { makeTempDir } from '../support/cli.js';
 import { type PtyRun, runInPty } from '../support/pty-screen.js';
 
@@ -173,6 +174,94 @@ ops:
   });
 });
 
+describe('a narrow terminal', { timeout: 180_000 }, () => {
+  it('at 60 columns cuts long op and host names, not a stage’s counts or a failed host’s reason', async () => {
+    const dir = makeTempDir();
+    const op = 'deploy-application-stack-to-production';
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { web-frontend-eu-west-01: {}, web-frontend-eu-west-02: {} }
+ops:
+  ${op}:
+    run: if [ "$NIXFLEET_HOST" = web-frontend-eu-west-02 ]; then exit 3; fi; ${waitFor(join(dir, 'gate'))}
+`,
+    );
+    const run = start(dir, ['apply', op], 30, 60);
+    const live = await run.waitFor((s) => s.includes('✖ web-'));
+    expect(live).toMatch(/^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] 1\/1 deploy-app\S*…\S*production {2}1 running · 0 ok · 1 failed$/m);
+    expect(live).toMatch(/^ {4}✖ web-fr…st-02 deploy-…\S* ERROR: exit code 3 \(\d+\.\ds\)$/m);
+    for (const row of live.split('\n')) expect(displayWidth(row), live).toBeLessThanOrEqual(59);
+    writeFileSync(join(dir, 'gate'), '');
+    expect((await run.done).exitCode, run.raw()).toBe(1);
+    // The final tree stays in the scrollback with line wrapping on: its lines wrap whole, uncut.
+    const end = await run.historyLines();
+    expect(end, end.join('\n')).toContain(`✖ 1/1 ${op}  1 ok · 1 failed`);
+    expect(end.join('\n')).toMatch(
+      new RegExp(`^ {4}✖ web-frontend-eu-west-02 ${op} ERROR: exit code 3 \\(\\d+\\.\\ds\\)$`, 'm'),
+    );
+  });
+
+  it('cuts CJK output by columns: a line ends with … one column short of the edge, and never wraps', async () => {
+    const dir = makeTempDir();
+    const text = '日本語のテキスト'.repeat(8); // 64 characters, 128 columns
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { web1: {}, web2: {} }
+ops:
+  deploy:
+    run: echo '${text}'; if [ "$NIXFLEET_HOST" = web2 ]; then exit 3; fi; ${waitFor(join(dir, 'gate'))}
+`,
+    );
+    const run = start(dir, ['apply', 'deploy'], 30, 60);
+    const live = await run.waitFor((s) => s.includes('web2 deploy ERROR') && s.includes('› 日本'));
+    const cjkRows = (rows: string) => rows.split('\n').filter((row) => row.includes('日本'));
+    // web1's tail (›) and web2's excerpt (|), each cut where it fits, the last column left free.
+    expect(cjkRows(live), live).toHaveLength(2);
+    for (const row of cjkRows(live)) {
+      expect(row, live).toMatch(/[›|] 日本語.*…$/);
+      expect(displayWidth(row), live).toBeLessThanOrEqual(59);
+    }
+    writeFileSync(join(dir, 'gate'), '');
+    expect((await run.done).exitCode, run.raw()).toBe(1);
+    // The final tree is printed with line wrapping on: a line cut by characters wrapped onto a second row.
+    const end = (await run.history()).join('\n');
+    expect(cjkRows(end).slice(-1), end).toEqual([expect.stringMatching(/^ +\| 日本語.*…$/)]);
+    expect(end).toMatch(/\| 日本語.*…\n\s*RECAP r1 deploy/);
+  });
+});
+
+describe('a terminal resized mid-run', { timeout: 180_000 }, () => {
+  it('shrunk from 120 to 60 columns, it holds exactly one frame, none left behind', async () => {
+    const dir = makeTempDir();
+    const long = (n: number) => `line ${n} ${'of some rather long output '.repeat(4)}`;
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      `version: 1
+hosts: { web1: {}, web2: {}, web3: {}, web4: {} }
+ops:
+  deploy:
+    run: echo '${long(1)}'; echo '${long(2)}'; echo '${long(3)}'; ${waitFor(join(dir, 'gate'))}
+`,
+    );
+    const run = start(dir, ['apply', 'deploy'], 40, 120);
+    await run.waitFor((s) => count(s, 'line 3 of some') === 4);
+    await run.resize({ rows: 30, columns: 60 });
+    // Redrawn for 60 columns: the twelve output lines cut one column short of the new edge.
+    const screen = await run.waitFor((s) => count(s, 'rather…\n') === 12);
+    // Nothing else: before, the old frame's lines, reflowed by the terminal onto two rows each, were
+    // erased one row per line and the top half of the old frame stayed above the new one.
+    for (const row of screen.split('\n')) expect(row.length, screen).toBeLessThan(60);
+    const history = (await run.history()).join('\n');
+    expect(count(history, '1/1 deploy'), history).toBe(1);
+    expect(count(history, 'line 3 of some'), history).toBe(4);
+    expect(count(screen, 'web1 '), screen).toBe(1);
+    writeFileSync(join(dir, 'gate'), '');
+    expect((await run.done).exitCode, run.raw()).toBe(0);
+  });
+});
+
 describe('Ctrl-C in a terminal', { timeout: 180_000 }, () => {
   it('prints the cancel notice whole, above the live tree, and ends with the recap', async () => {
     const dir = makeTempDir();
@@ -199,7 +288,9 @@ pipelines:
     writeFileSync(join(dir, 'gate'), '');
     expect((await run.done).exitCode, run.raw()).toBe(130);
     const end = (await run.screen()).join('\n');
-    // Cancelled, not skipped (CORE-002, the recap).
+    // Cancelled, not skipped (CORE-002: the stage lines and the recap).
+    expect(end).toMatch(/^✔ 1\/2 slow {2}2 ok · 1 cancelled$/m);
+    expect(end).toMatch(/^- 2\/2 after {2}0 ok · 3 cancelled$/m);
     expect(end).toMatch(/c\s+ok=0\s+failed=0\s+skipped=0\s+cancelled=2\s+run cancelled/);
     expect(end).toContain('run r1 CANCELLED: 0/3 host(s) completed');
   });

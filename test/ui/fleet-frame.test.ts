@@ -131,4 +131,40 @@ describe('the terminal frame', () => {
     const recap = recapLines(failed).join('\n');
     expect(recap).toMatch(/h2\s+ok=0\s+failed=1\s+skipped=0\s+deploy ERROR: exit code 3, rollback ERROR/);
   });
+
+  it('says a rollout is paused before its next wave, counting down', () => {
+    const view = viewOf([
+      started(ROLLOUT),
+      status('c1', 'h1', 'SUCCESS', { durationMs: 100, exitCode: 0 }),
+      { type: 'batch_started', runId: 'r1', batch: 0, hosts: ['h1'], batches: 2, at: 1000 },
+      { type: 'rollout_paused', runId: 'r1', nextWave: 'batch 1/2', until: 1000 + 120_000, ms: 120_000, at: 1000 },
+    ]);
+    expect(liveFrame(view, { rows: 40, columns: 120 }, 55_500, 0)[0]).toBe(
+      'rollout: paused 2m before batch 1/2 (1m06s left)',
+    );
+    expect(liveFrame(view, { rows: 40, columns: 120 }, 119_900, 0)[0]).toBe(
+      'rollout: paused 2m before batch 1/2 (2s left)',
+    );
+    applyRunEvent(view, {
+      type: 'batch_started',
+      runId: 'r1',
+      batch: 1,
+      hosts: ['h2', 'h3', 'h4'],
+      batches: 2,
+      at: 2000,
+    });
+    expect(liveFrame(view, { rows: 40, columns: 120 }, 121_000, 0)[0]).toBe('rollout: batch 1/2');
+  });
+
+  it('at narrow widths shortens the op name, keeping the batch label, status and reason', () => {
+    const op = 'deploy-the-whole-stack';
+    const begin = started(ROLLOUT) as Extract<RunEvent, { type: 'run_started' }>;
+    const view = viewOf([
+      { ...begin, stages: [op], commands: begin.commands!.map((c) => ({ ...c, op })) },
+      status('c2', 'h2', 'ERROR', { durationMs: 100, exitCode: 3, error: 'exit code 3' }),
+    ]);
+    const line = liveFrame(view, { rows: 40, columns: 62 }, 2000, 0)[1];
+    expect(line).toBe('    ✖ h2 [batch 1/2] deploy-…-stack ERROR: exit code 3 (0.1s)');
+    expect(line!.length).toBe(61);
+  });
 });
