@@ -204,6 +204,9 @@ export const isRunning = (status: CommandStatus) => status === 'VALIDATING' || s
  * every host, or the cancel (SKIPPED and CANCELLED commands carry no error of their own).
  */
 export function notRunReason(view: RunView, command: CommandView): string {
+  // A reason of its own needs no search of the run's commands: the budget's SKIPPED and the
+  // cancel's CANCELLED are most of them when thousands of hosts stop at once.
+  if (command.error || command.status === 'CANCELLED') return notRunText(command, undefined);
   const failed = [...view.commands.values()].find(
     (c) =>
       c.stage < command.stage &&
