@@ -61,8 +61,17 @@ function columnsOf(cp: number, prev: number, prevColumns: number, secondFlagLett
   return isWide(cp) || EMOJI.test(char) ? 2 : 1;
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Adds up columns until taking the next character would pass `limit`; `end` is where it stopped. */
 function measure(text: string, limit: number): { width: number; end: number } {
+  // Most lines are plain ASCII, a column per character: no walk. Up to one past the limit, since
+  // that character decides where the cut falls (a mark after it would still belong to it).
+  const head = text.length > limit ? text.slice(0, limit + 1) : text;
+  if (PRINTABLE_ASCII.test(head)) {
+    const end = Math.min(text.length, limit);
+    return { width: end, end };
+  }
   let width = 0;
   let end = 0;
   let prev = 0;

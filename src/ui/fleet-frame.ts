@@ -52,8 +52,13 @@ interface StageCounts {
 export function liveFrame(view: RunView, size: FrameSize, now: number, tick: number): string[] {
   const height = Math.max(1, size.rows - 1);
   const fit: Fit = { columns: size.columns, final: false };
+  // Every level but the last gives each failed host a line of its own: with more of them than the
+  // screen has rows, building those levels (hundreds of fitted lines each) is wasted.
+  let failures = 0;
+  for (const c of view.commands.values()) if (isFailure(c.status)) failures++;
+  const details = failures + view.stages.length > height ? DETAILS.slice(-1) : DETAILS;
   let lines: string[] = [];
-  for (const detail of DETAILS) {
+  for (const detail of details) {
     lines = frameLines(view, detail, now, tick, fit);
     if (lines.length <= height) break;
   }
