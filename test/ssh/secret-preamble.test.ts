@@ -1,11 +1,14 @@
 // CORE-010: the stdin preamble and the remote reader agree, byte for byte, for values with
 // newlines, quotes, backslashes, `$`, spaces at either end and carriage returns, under each POSIX
 // shell that may be a login shell here; and the values appear on no command line.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { buildRemoteCommand } from '../../src/engine/transports/ssh/remote-command.js';
 import { preambleReader, secretExports, secretPreamble } from '../../src/engine/transports/ssh/secret-preamble.js';
+import { largeSecret } from './large-secret.js';
 
 const VALUES = {
   NIXFLEET_SECRET_plain: 'hunter2-tok',
@@ -14,7 +17,19 @@ const VALUES = {
   AUTH: 'Bearer hunter2-tok',
 };
 
-const SHELLS = ['/bin/sh', '/bin/bash', '/bin/dash', '/usr/bin/zsh'].filter((shell) => existsSync(shell));
+/** busybox's ash, when busybox is installed: a link named `ash` makes busybox run as that shell. */
+function busyboxAsh(): string[] {
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((path) => existsSync(path));
+  if (busybox === undefined) return [];
+  const ash = join(mkdtempSync(join(tmpdir(), 'nixfleet-ash-')), 'ash');
+  symlinkSync(busybox, ash);
+  return [ash];
+}
+
+const SHELLS = [
+  ...['/bin/sh', '/bin/bash', '/bin/dash', '/usr/bin/zsh'].filter((shell) => existsSync(shell)),
+  ...busyboxAsh(),
+];
 
 describe('secretPreamble + preambleReader', () => {
   it.each(SHELLS)('%s reads back every value exactly, and the command gets no stdin', async (shell) => {
@@ -27,6 +42,29 @@ describe('secretPreamble + preambleReader', () => {
     expect(result.stdout.split('\0').slice(0, -1)).toEqual(Object.values(VALUES));
     expect(script).not.toContain('hunter2');
   });
+
+  // Linear reading: line by line into a growing string, this value took minutes under bash.
+  it.each(SHELLS)(
+    '%s reads a value of 100,000 lines at the size limit exactly, within seconds',
+    {
+      timeout: 60_000,
+    },
+    async (shell) => {
+      const values = { NIXFLEET_SECRET_large: largeSecret(), NIXFLEET_SECRET_plain: 'hunter2-tok' };
+      const names = Object.keys(values);
+      const dump = names.map((name) => `printf '%s\\0' "$${name}"`).join('; ');
+      const script = `${preambleReader(values)} ${secretExports(names, () => false)} ${dump}`;
+      const result = await execa(shell, ['-c', script], {
+        input: secretPreamble(values),
+        timeout: 30_000,
+        reject: false,
+        stripFinalNewline: false,
+      });
+      expect(result.timedOut).toBe(false);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout.split('\0').slice(0, -1)).toEqual(Object.values(values));
+    },
+  );
 
   it('exits 125 when the preamble is cut short', async () => {
     const preamble = secretPreamble(VALUES);

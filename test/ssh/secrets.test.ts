@@ -18,6 +18,7 @@ import {
 } from '../e2e/support/secret-fleet.js';
 import { runCli, spawnCli } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
+import { largeSecret } from './large-secret.js';
 
 let sshd: TestSshd;
 beforeAll(async () => {
@@ -125,5 +126,23 @@ describe('secrets over ssh', () => {
     expect(seen).toEqual([]);
     const logs = (await runCli(dir, ['logs', 'r1'])).stdout;
     expect(logs).toContain('held *** Bearer ***');
+  });
+
+  it('a value of 100,000 lines at the size limit arrives byte for byte, well within its op’s timeout', {
+    timeout: 120_000,
+  }, async () => {
+    const value = largeSecret();
+    const big = `  big:
+    run: printf 'bigsha=%s\\n' "$(printf '%s' {{ secret.big }} | sha256sum | cut -c1-64)"
+    timeout: 30s
+`;
+    const dir = secretFleetDir(sshFleet(big).replace('secrets:\n', 'secrets:\n  big: { env: NF_TEST_BIG }\n'));
+    const result = await runCli(dir, ['apply', 'big', '--on', 'web1', '--json'], {
+      env: { ...env(), NF_TEST_BIG: value },
+      timeoutMs: 110_000,
+    });
+    // Read line by line into a growing string, the login shell (bash) was still reading at 30 s.
+    expect(JSON.parse(result.stdout).hosts.web1[0].status, result.stderr).toBe('SUCCESS');
+    expect((await runCli(dir, ['logs', 'r1'])).stdout).toContain(`bigsha=${sha256(value)}`);
   });
 });

@@ -34,19 +34,26 @@ export function preambleReader(variables: Readonly<Record<string, string>>): str
     // The names are from the fleet file's schema-checked keys; anything else must never reach eval.
     if (!NAME.test(name)) throw new Error(`not a variable name: ${JSON.stringify(name)}`);
   }
+  // The lines are printed back, each with its `\n`, inside one command substitution, which the
+  // shell collects in a single buffer: linear. Appending line by line (`v="$v$l"`) copies the
+  // value so far on every line, quadratic (20,000 lines took 16 s under bash; CORE-010). The `x`
+  // keeps the substitution from dropping trailing newlines; it and the last `\n` are cut after.
+  // `read` and `printf` are builtins in every login shell CORE-007 names, and the subshell is a
+  // fork of the login shell, not a new program: no command line ever holds a value.
   const read = [
     'nixfleet_read() {',
     'IFS= read -r nixfleet_n || exit 125;',
-    'nixfleet_v=; nixfleet_i=0;',
+    'nixfleet_v=$(nixfleet_i=0;',
     'while [ "$nixfleet_i" -lt "$nixfleet_n" ]; do',
     'IFS= read -r nixfleet_l || exit 125;',
-    'if [ "$nixfleet_i" -gt 0 ]; then nixfleet_v="$nixfleet_v\n"; fi;',
-    'nixfleet_v="$nixfleet_v$nixfleet_l"; nixfleet_i=$((nixfleet_i+1));',
-    'done;',
+    'printf \'%s\\n\' "$nixfleet_l"; nixfleet_i=$((nixfleet_i+1));',
+    'done; printf x) || exit 125;',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
+    'nixfleet_v=${nixfleet_v%??};',
     'eval "nixfleet_s_$1=\\"\\$nixfleet_v\\""; };',
   ].join(' ');
   const calls = names.map((name) => `nixfleet_read ${name};`).join(' ');
-  return `${read} ${calls} unset nixfleet_n nixfleet_v nixfleet_l nixfleet_i;`;
+  return `${read} ${calls} unset nixfleet_n nixfleet_v;`;
 }
 
 /**
