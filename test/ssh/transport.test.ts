@@ -1,6 +1,6 @@
 // The ssh transport against a real sshd on 127.0.0.1 (see CORE-007). The "remote" side is this
 // machine, so remote processes are checked with kill(pid, 0) after reading the pids they wrote.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -219,6 +219,35 @@ describe('timeout and cancel reach the remote process', () => {
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
     expect(isAlive(shell!)).toBe(false);
     expect(isAlive(child!)).toBe(false);
+  });
+
+  it('a member that exited but is never reaped (no init to reap it) counts as gone: SIGTERM ended the group', async () => {
+    const pids = join(work, 'zombie.pids');
+    const t = transport();
+    await run(t, 'true');
+    // perl forks a `sleep` that stays in the command's group, then moves itself into a group of its
+    // own (and, without the tag, out of the reaper's reach), and never waits for its child: once
+    // SIGTERM ends the group, the `sleep` stays a zombie in it for as long as perl lives.
+    const parent = join(work, 'never-reaps.pl');
+    writeFileSync(
+      parent,
+      `my $c = fork(); if ($c == 0) { exec 'sleep', '60' } setpgrp(0, 0);
+open(my $f, '>', '${pids}'); print $f "$$ $c\\n"; close $f; sleep 60;
+`,
+    );
+    const command = `env -u NIXFLEET_PROCESS_TAG perl ${parent} </dev/null >/dev/null 2>&1 & echo "$$" > ${pids}.shell; wait`;
+    const result = await run(t, command, { timeoutMs: 3_000 });
+    const [perl, zombie] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    try {
+      const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+      expect(stat.slice(stat.lastIndexOf(')') + 2)[0]).toBe('Z');
+      expect(isAlive(Number(readFileSync(`${pids}.shell`, 'utf8')))).toBe(false);
+      // Before, `kill -0` counted the zombie as alive: the reaper waited out the grace period and
+      // sent SIGKILL to a group in which nothing ran any more.
+      expect(result).toMatchObject({ exitCode: null, timedOut: true, signal: 'SIGTERM' });
+    } finally {
+      process.kill(perl!, 'SIGKILL');
+    }
   });
 
   it('aborting (cancel --kill) kills the remote command at once', async () => {

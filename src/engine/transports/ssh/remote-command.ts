@@ -112,10 +112,36 @@ export function buildReaperCommand(pgid: number, first: 'TERM' | 'KILL', graceMs
   // CORE-011: what left the group but carries the tag gets `first` with it and SIGKILL at the end.
   const tagged = (signal: 'TERM' | 'KILL') => (tag === undefined ? [] : [signalTagged(tag, signal)]);
   return [
+    groupAlive(Math.trunc(pgid)),
     `kill -${first} ${group} 2>/dev/null;`,
     ...tagged(first),
-    `i=0; while kill -0 ${group} 2>/dev/null && [ $i -lt ${steps} ]; do sleep 0.1 2>/dev/null; i=$((i+1)); done;`,
+    `i=0; while nixfleet_alive && [ $i -lt ${steps} ]; do sleep 0.1 2>/dev/null; i=$((i+1)); done;`,
+    // Asked before the tagged processes get SIGKILL: they are the group's members too, and once
+    // killed they would be gone whether or not the grace period ran out.
+    `if nixfleet_alive; then kill -KILL ${group} 2>/dev/null; r=KILL; else r=${first}; fi;`,
     ...tagged('KILL'),
-    `if kill -0 ${group} 2>/dev/null; then kill -KILL ${group} 2>/dev/null; echo KILL; else echo ${first}; fi`,
+    'echo "$r"',
+  ].join(' ');
+}
+
+/**
+ * A shell function, `nixfleet_alive`, that succeeds while a process of group `pgid` has not
+ * exited. `kill -0` alone also counts zombies, and on a host whose init never reaps (a container
+ * without one) a member whose parent died stays a zombie for good: every timeout waited out the
+ * grace period and reported SIGKILL (CORE-007). Where `/proc` has the processes' states (Linux),
+ * the group field and state of `/proc/PID/stat` decide, read with builtins (after the last `) `:
+ * state, parent, group); elsewhere `kill -0` is all there is.
+ */
+function groupAlive(pgid: number): string {
+  return [
+    'nixfleet_alive() {',
+    `kill -0 -${pgid} 2>/dev/null || return 1;`,
+    '[ -r /proc/self/stat ] || return 0;',
+    'for s in /proc/[0-9]*/stat; do',
+    'read -r l 2>/dev/null <"$s" || continue;',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
+    'set -- ${l##*) };',
+    `[ "$3" = ${pgid} ] && [ "$1" != Z ] && [ "$1" != X ] && return 0;`,
+    'done; return 1; };',
   ].join(' ');
 }
