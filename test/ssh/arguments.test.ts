@@ -1,12 +1,12 @@
 // The pure parts of the ssh transport (see CORE-007): the ssh command line, the remote command
 // line, the control socket path, and reading ssh's diagnostics.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectionArgs, controlArgs, sshArgs } from '../../src/engine/transports/ssh/arguments.js';
-import { createControlSocket, MAX_SOCKET_PATH } from '../../src/engine/transports/ssh/control-socket.js';
+import { createControlSocket, MAX_SOCKET_PATH, OWNER_FILE } from '../../src/engine/transports/ssh/control-socket.js';
 import { describeSshFailure, isConnectionLoss } from '../../src/engine/transports/ssh/failure-reason.js';
 import { buildRemoteCommand } from '../../src/engine/transports/ssh/remote-command.js';
 import { StartMarkerScanner } from '../../src/engine/transports/ssh/start-marker.js';
@@ -135,6 +135,9 @@ describe('the control socket', () => {
     const socket = createControlSocket(deep);
     expect(socket.socketPath.length).toBeLessThanOrEqual(MAX_SOCKET_PATH);
     expect(socket.socketPath.startsWith(deep)).toBe(false);
+    // In a shared temp directory, a name no other program uses, and whose it is (CORE-007, "Data").
+    expect(basename(socket.directory)).toMatch(/^nixfleet-ssh-[A-Za-z0-9]{6}$/);
+    expect(JSON.parse(readFileSync(join(socket.directory, OWNER_FILE), 'utf8')).pid).toBe(process.pid);
     expect(statSync(socket.directory).mode & 0o777).toBe(0o700);
     socket.remove();
     expect(existsSync(socket.directory)).toBe(false);

@@ -1,12 +1,16 @@
 // A nixfleet killed with SIGKILL during an ssh run (see CORE-011): the remote commands, the local
 // ssh clients and the multiplexing master all end within seconds, and the next run on those
 // hosts never overlaps a command that is still running. Real sshd on loopback.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OWNER_FILE } from '../../src/engine/transports/ssh/control-socket.js';
+import { askMasterPid } from '../../src/engine/transports/ssh/mux-control.js';
+import { currentOwner } from '../../src/store/owner.js';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { describeProcesses, isRunning, processesMatching } from '../support/processes.js';
+import { childrenMatching, describeProcesses, isRunning, processesMatching } from '../support/processes.js';
 import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
@@ -35,6 +39,8 @@ ops:
   daemon-timeout:
     run: setsid sh -c 'trap "" TERM; echo $$ > ${file('daemon-pid')}; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & sleep 600
     timeout: 3s
+  ok:
+    run: 'true'
   check:
     run: |
       for f in shell-$NIXFLEET_HOST child-$NIXFLEET_HOST; do
@@ -130,5 +136,75 @@ describe('a daemon an ssh op moved out of its process group (setsid)', () => {
     expect(result.exitCode, result.stderr).toBe(1);
     expect(JSON.parse(result.stdout).hosts.h1[0].status).toBe('TIMEOUT');
     expect(isRunning(Number(readFileSync(daemonFile, 'utf8')))).toBe(false);
+  });
+});
+
+describe('control directories a killed nixfleet left behind', () => {
+  const setup = () => {
+    const dir = makeTempDir();
+    const workdir = join(dir, 'remote');
+    mkdirSync(workdir);
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(workdir, true));
+    return { dir, workdir, controlDir: join(dir, '.nixfleet', 'ssh'), env: { NIXFLEET_SSH_CONFIG: sshd.clientConfig } };
+  };
+  const controlDirectories = (controlDir: string) =>
+    existsSync(controlDir) ? readdirSync(controlDir).map((name) => join(controlDir, name)) : [];
+
+  it('are removed by the next nixfleet, and the master still listening there is closed', async () => {
+    const { dir, workdir, controlDir, env } = setup();
+    const apply = spawnCli(dir, ['apply', 'hang', '--on', 'h1'], { env, timeoutMs: 240_000 });
+    await waitForFile(join(workdir, 'child-h1'));
+    const [left] = controlDirectories(controlDir);
+    const master = await askMasterPid(join(left!, 'm'));
+    expect(master).toBeGreaterThan(0);
+    // nixfleet and its lifeline at once (CORE-011, "The lifeline killed with nixfleet"): nothing
+    // is left to stop the master, which would otherwise hold its login for five idle minutes.
+    const lifelines = childrenMatching(apply.pid!, 'held[$2]');
+    expect(lifelines).toHaveLength(1);
+    apply.kill('SIGSTOP');
+    process.kill(-lifelines[0]!, 'SIGKILL');
+    apply.kill('SIGKILL');
+    await apply;
+    try {
+      expect(isRunning(master!)).toBe(true);
+      const next = await runCli(dir, ['apply', 'check', '--on', 'h1'], { env });
+      expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+      expect(existsSync(left!)).toBe(false);
+      await waitFor(() => !isRunning(master!), 'the left master to exit', 30_000);
+      // The next run's own directory went with its close().
+      expect(controlDirectories(controlDir)).toEqual([]);
+    } finally {
+      if (isRunning(master!)) process.kill(master!, 'SIGTERM');
+    }
+  });
+
+  it('of a nixfleet still running, or without an owner file, are kept; a reused pid does not keep one', async () => {
+    const { dir, workdir, controlDir, env } = setup();
+    const running = spawnCli(dir, ['apply', 'hang', '--on', 'h1'], { env, timeoutMs: 240_000 });
+    try {
+      await waitForFile(join(workdir, 'child-h1'));
+      const [live] = controlDirectories(controlDir);
+      const made = (name: string, owner?: object) => {
+        const path = join(controlDir, name);
+        mkdirSync(path, { mode: 0o700 });
+        if (owner !== undefined) writeFileSync(join(path, OWNER_FILE), JSON.stringify(owner));
+        return path;
+      };
+      // This test's own pid, alive, but with another start time: a later process that got the pid.
+      const reused = made('ssh-reUsed', { ...currentOwner(), startedAt: currentOwner().startedAt - 60_000 });
+      const unowned = made('ssh-noOwnr');
+      const elsewhere = made('ssh-othrHo', { pid: 999_999, hostname: `not-${hostname()}`, startedAt: 1 });
+
+      const other = await runCli(dir, ['apply', 'ok', '--on', 'h2'], { env });
+      expect(other.exitCode, other.stdout + other.stderr).toBe(0);
+      expect(existsSync(reused)).toBe(false);
+      expect(existsSync(unowned)).toBe(true);
+      expect(existsSync(elsewhere)).toBe(true);
+      // The running apply's master still answers in its directory.
+      expect(await askMasterPid(join(live!, 'm'))).toBeGreaterThan(0);
+    } finally {
+      running.kill('SIGKILL');
+      await running;
+    }
   });
 });

@@ -8,7 +8,7 @@ import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdProcess, holdTag, releaseProcess, releaseTag } from './lifeline.js';
 import { killedInItsFork } from './spawn-failure.js';
 import { type ConnectionOptions, type ControlMode, destinationOf, identityFileOf, sshArgs } from './ssh/arguments.js';
-import { type ControlSocket, createControlSocket } from './ssh/control-socket.js';
+import { type ControlSocket, createControlSocket, removeStaleControlDirectories } from './ssh/control-socket.js';
 import { describeSshFailure } from './ssh/failure-reason.js';
 import { isMasterUp, masterPid, startMaster, stopMaster } from './ssh/master.js';
 import { stopRemoteGroup } from './ssh/reaper.js';
@@ -21,6 +21,20 @@ export interface SshTransportOptions {
   readonly controlDir: string;
   /** An ssh_config file used instead of the user's and the system's (`ssh -F`); see NIXFLEET_SSH_CONFIG. */
   readonly configFile?: string;
+}
+
+/**
+ * Once per process and control directory, before its first master: the directories and masters
+ * of nixfleet processes that died without `close()` (CORE-007, "Data").
+ */
+const staleRemoved = new Map<string, Promise<void>>();
+function removeStaleOnce(controlDir: string): Promise<void> {
+  let removal = staleRemoved.get(controlDir);
+  if (removal === undefined) {
+    removal = removeStaleControlDirectories(controlDir).catch(() => undefined);
+    staleRemoved.set(controlDir, removal);
+  }
+  return removal;
 }
 
 export function createSshTransport(host: Host, settings: Settings, options: SshTransportOptions): Transport {
@@ -92,6 +106,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
     let mode: ControlMode = { kind: 'none' };
     // CORE-009: a fresh connection proves the host still lets nixfleet in; the master would not.
     if (settings.ssh.multiplex && execOptions.fresh !== true) {
+      if (!control) await removeStaleOnce(options.controlDir);
       if (!control) {
         try {
           control = createControlSocket(options.controlDir);
