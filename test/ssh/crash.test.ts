@@ -77,6 +77,9 @@ describe('kill -9 of nixfleet during an ssh run', () => {
 
       const next = await runCli(dir, ['apply', 'check'], { env });
       expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+      // The killed run's control directories went too (CORE-007, "Data"), and the next run's own.
+      const controlDir = join(dir, '.nixfleet', 'ssh');
+      expect(existsSync(controlDir) ? readdirSync(controlDir) : []).toEqual([]);
       const runs = JSON.parse((await runCli(dir, ['runs', '--json'], { env })).stdout) as { status: string }[];
       expect(runs.map((r) => r.status)).toEqual(['COMPLETE', 'ORPHANED']);
     });
