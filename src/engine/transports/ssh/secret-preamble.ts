@@ -38,8 +38,8 @@ export function preambleReader(variables: Readonly<Record<string, string>>): str
   // shell collects in a single buffer: linear. Appending line by line (`v="$v$l"`) copies the
   // value so far on every line, quadratic (20,000 lines took 16 s under bash; CORE-010). The `x`
   // keeps the substitution from dropping trailing newlines; it and the last `\n` are cut after.
-  // `read` and `printf` are builtins in every login shell CORE-007 names, and the subshell is a
-  // fork of the login shell, not a new program: no command line ever holds a value.
+  // `read` and `printf` are builtins in dash, bash, busybox ash, zsh and ksh93, and the subshell
+  // is a fork of the login shell, not a new program: no command line ever holds a value.
   const read = [
     'nixfleet_read() {',
     'IFS= read -r nixfleet_n || exit 125;',
