@@ -32,12 +32,12 @@ export async function openReplaceableConnection(config: pg.ClientConfig): Promis
   const connected = async () => {
     const client = new pg.Client(config);
     // A dropped connection must not take the worker thread down: the next query fails instead.
-    client.on('error', () => {
+    // Only the connection in use marks the pair dropped, not one being replaced or ended.
+    const drop = () => {
       if (client === current) broken = true;
-    });
-    client.on('end', () => {
-      if (client === current) broken = true;
-    });
+    };
+    client.on('error', drop);
+    client.on('end', drop);
     try {
       await client.connect();
     } catch (error) {
