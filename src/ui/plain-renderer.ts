@@ -5,7 +5,7 @@
 // CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
 // becomes an error annotation, up to the number GitHub shows.
 import { groupBy } from '../domain/group-by.js';
-import { hostNames } from '../domain/host-names.js';
+import { hostNames, LISTED_HOSTS } from '../domain/host-names.js';
 import { isTerminalCommand } from '../domain/status.js';
 import { lastLines, oneLine } from '../domain/terminal-text.js';
 import type { RunEvent } from '../engine/types.js';
@@ -62,8 +62,31 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
     if (options.github && openGroup) out.write(`${groupEnd()}\n`);
     openGroup = false;
   };
+  // SKIPPED and CANCELLED lines come in bursts (a failure budget or a cancel settles thousands of
+  // commands at once): held until the burst ends, then a line each, or past LISTED_HOSTS one line
+  // per op, status and reason naming a few of the hosts.
+  let notRun: { hostId: string; text: string }[] = [];
+  const flushNotRun = () => {
+    const lines = notRun;
+    notRun = [];
+    if (lines.length <= LISTED_HOSTS) {
+      for (const { hostId, text } of lines) write(`[${hostId}] ${text}`);
+      return;
+    }
+    for (const [text, group] of groupBy(lines, (line) => line.text)) {
+      const hosts = group.map((line) => line.hostId);
+      if (hosts.length <= LISTED_HOSTS) for (const host of hosts) write(`[${host}] ${text}`);
+      else write(`[${hosts.length} hosts] ${text}: ${hostNames(hosts)}`);
+    }
+  };
+  const holdNotRun = (hostId: string, text: string) => {
+    if (notRun.length === 0) queueMicrotask(flushNotRun);
+    notRun.push({ hostId, text });
+  };
 
   const onEvent = (event: RunEvent) => {
+    const held = event.type === 'command_status' && isNotRun(event.status) && !event.rollbackOf;
+    if (!held && notRun.length > 0) flushNotRun();
     const command = applyRunEvent(view, event);
     switch (event.type) {
       case 'run_started':
@@ -122,7 +145,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         const failedRollback = event.rollbackOf && isTerminalCommand(event.status) && event.status !== 'SUCCESS';
         if (event.status === 'SUCCESS') write(`${host} ${what} SUCCESS${duration(event.durationMs)}`);
         else if (isNotRun(event.status) && !failedRollback)
-          write(`${host} ${what} ${event.status} (${notRunReason(view, command)})`);
+          holdNotRun(event.hostId, `${what} ${event.status} (${notRunReason(view, command)})`);
         else if (isFailure(event.status) || failedRollback) {
           write(`${host} ${what} ${event.status}${duration(event.durationMs)}${event.error ? `: ${event.error}` : ''}`);
           for (const text of lastLines(command.tail, FAILURE_EXCERPT_LINES)) write(`${host}   | ${text}`);

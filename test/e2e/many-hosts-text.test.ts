@@ -81,6 +81,15 @@ describe('the recap at any size', { timeout: 180_000 }, () => {
     expect(result.stdout).toContain(`rollout stopped: ${budget}`);
     // The one stage that ran, with its wave; the waves that never started have no totals.
     expect(result.stdout.match(/^stage .*: \d+ ok.*$/gm)).toEqual(['stage 1/2 build (batch 1/5): 7 ok, 3 failed']);
+    // The 90 commands the budget and the failures settled at once: a line per host for the three
+    // failed hosts, one line per op for the rest (CORE-002, plain output), not 87 lines.
+    const skipped = result.stdout.split('\n').filter((line) => line.includes(' SKIPPED ('));
+    expect(skipped).toHaveLength(5);
+    for (const host of ['h00', 'h01', 'h02']) {
+      expect(skipped).toContain(`[${host}] deploy SKIPPED (build ERROR: exit code 1)`);
+    }
+    expect(skipped).toContain(`[47 hosts] deploy SKIPPED (${budget}): h03, h04, h05 and 44 more`);
+    expect(skipped).toContain(`[40 hosts] build SKIPPED (${budget}): h10, h11, h12 and 37 more`);
   });
 
   it('many failed hosts fold by reason, and every distinct reason keeps its row', async () => {
