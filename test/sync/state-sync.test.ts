@@ -173,12 +173,16 @@ describe.each(ENGINES)('State Sync on $name', (engine) => {
       await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1,web2');
       const head = fixture.journal.version();
       await probe.waitFor(() => probe.model.version === head, 15_000, 'healed version');
-      // Counted in beacons, not milliseconds, so a loaded machine cannot make this flaky: the
-      // first beacon after the last loss is the one that healed it.
+      // Counted in beacons, not milliseconds, so a loaded machine cannot make this flaky: after
+      // the last loss, at most one beacon comes before the full state that healed it. (None when
+      // a beacon during the burst, on a machine slow enough to spread it over several, had already
+      // asked for a state that came after the last loss and was current.) Nothing in this loss
+      // pattern shows a gap, so every state request was a beacon's doing.
       const afterLoss = probe.messages.slice(lastLoss);
-      const healedAt = afterLoss.findIndex((m) => m.type === 'full_state');
-      expect(healedAt).toBeGreaterThan(0);
-      expect(afterLoss.slice(0, healedAt).filter((m) => m.type === 'sync')).toHaveLength(1);
+      const healedAt = afterLoss.findLastIndex((m) => m.type === 'full_state');
+      expect(healedAt).toBeGreaterThanOrEqual(0);
+      expect(afterLoss.slice(0, healedAt).filter((m) => m.type === 'sync').length).toBeLessThanOrEqual(1);
+      expect(probe.messages.some((m) => m.type === 'sync')).toBe(true);
       expect(probe.stateRequests).toBeGreaterThanOrEqual(1);
       expect(byId(probe.model.state)).toEqual(byId(readState(fixture.journal)));
     });
