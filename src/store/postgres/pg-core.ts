@@ -22,6 +22,7 @@ import { appendOutput, outputSize, readOutput } from './pg-output.js';
 import { checkLocks, deadOwners, markOrphans } from './pg-recovery.js';
 import { pruneRows } from './pg-retention.js';
 import * as runs from './pg-runs.js';
+import { isConnectionLoss } from './remote-error.js';
 
 export const WRITE_LOCK_KEY = 7_140_002;
 const REGISTRY_KEY = 'registry';
@@ -53,12 +54,16 @@ export interface PgCore {
   close(): Promise<void>;
 }
 
-/** How long a reconnect may take before the call gives up: the caller's thread waits for it. */
-const RECONNECT_TIMEOUT_MS = 5_000;
+/** How long connecting may take before the call gives up: the caller's thread waits for it. */
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export async function openPgCore(url: string, owner: Owner, leaseMs: number): Promise<PgCore> {
   const connectionString = pgConnectionString(url);
-  const main = await openReplaceableConnection({ connectionString, types });
+  const main = await openReplaceableConnection({
+    connectionString,
+    types,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
   // Every operation queries through this, so a replaced connection is used from the next call on.
   const db = {
     query: (...args: Parameters<pg.Client['query']>) => main.current().query(...args),
@@ -83,7 +88,7 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
   const stopHeartbeat = startHeartbeat(heartbeat, owner, leaseMs);
   const reconnect = async () => {
     try {
-      await withTimeout(main.reconnect(), RECONNECT_TIMEOUT_MS);
+      await main.reconnect();
     } catch (error) {
       // Whatever refused it (the server down, the database not accepting connections yet), for
       // the caller it is the connection that is missing, not a bug.
@@ -95,7 +100,7 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
     async reconnectIfDropped() {
       if (main.dropped()) await reconnect();
     },
-    lostSession: (error) => main.dropped() || /^(08|57P0)/.test(String((error as { code?: unknown }).code ?? '')),
+    lostSession: (error) => main.dropped() || (error instanceof Error && isConnectionLoss(error)),
     reconnect,
     async close() {
       await stopHeartbeat();
@@ -103,14 +108,6 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
       await Promise.allSettled([main.end(), heartbeat.end()]);
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection) {

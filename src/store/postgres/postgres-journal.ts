@@ -16,7 +16,7 @@ import type { Journal, Owner, PruneResult } from '../types.js';
 import { DEFAULT_LEASE_MS } from './pg-lease.js';
 import { createPgOutputSink } from './pg-output-sink.js';
 import type { PgReply, PgRequest } from './pg-worker-entry.js';
-import { decodeError, type EncodedError } from './remote-error.js';
+import { decodeError, isConnectionLoss } from './remote-error.js';
 
 export interface PostgresJournalOptions {
   readonly now?: () => number;
@@ -47,17 +47,10 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
   worker ??= startWorker();
   const reply = worker(request);
   if (reply.ok) return reply.value;
-  if (isConnectionLoss(reply.error)) {
+  if (isConnectionLoss({ ...reply.error, code: reply.error.props.code })) {
     throw new StoreUnavailableError(where, reply.error.message, request.kind === 'open' ? 'opening' : 'in use');
   }
   throw decodeError(reply.error);
-}
-
-/** A lost or refused connection (a system error, SQLSTATE class 08, or a server shutting down), not a bug. */
-function isConnectionLoss(error: EncodedError): boolean {
-  const code = typeof error.props.code === 'string' ? error.props.code : '';
-  if (/^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P0')) return true;
-  return error.name === 'Error' && /connection|not queryable/i.test(error.message);
 }
 
 /** The longest lease: a day. Longer would also overflow Node's timers (about 24.8 days). */

@@ -44,3 +44,18 @@ function structuredCloneable(value: unknown): unknown {
     return String(value);
   }
 }
+
+/**
+ * A lost or refused connection (a system error, SQLSTATE class 08, or a server shutting down),
+ * not a bug: the worker retries a read on it (pg-worker-entry.ts), the caller gets
+ * StoreUnavailableError (postgres-journal.ts).
+ */
+export function isConnectionLoss(error: {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: unknown;
+}): boolean {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (/^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P0')) return true;
+  return error.name === 'Error' && /connection|not queryable/i.test(error.message);
+}
