@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { VersionedChange } from '../store/types.js';
-import type { ServerMessage } from './protocol.js';
+import { JOURNAL_UNAVAILABLE_CLOSE, type ServerMessage } from './protocol.js';
 import type { SyncSnapshot } from './state-snapshot.js';
 import { encodeDeflatedTextFrame, encodeTextFrame } from './websocket-frame.js';
 
@@ -214,7 +214,7 @@ export class ClientHub {
         state = this.stateFrame('full_state');
       } catch {
         // The journal cannot be read now; the server's tail, which reads it too, says why.
-        client.ws.close(1013, 'the journal is unavailable; reconnect later');
+        client.ws.close(JOURNAL_UNAVAILABLE_CLOSE.code, JOURNAL_UNAVAILABLE_CLOSE.reason);
         return;
       }
       const { version, frame } = state;

@@ -15,6 +15,9 @@ export const PROTOCOL_MISMATCH_CLOSE = {
   reason: `nixfleet State Sync protocol ${PROTOCOL_VERSION} is required: reload the page`,
 } as const;
 
+/** Told to every client when the journal cannot be read (its PostgreSQL server away): come back later (CORE-004). */
+export const JOURNAL_UNAVAILABLE_CLOSE = { code: 1013, reason: 'the journal is unavailable; reconnect later' } as const;
+
 export interface VersionedDelta {
   readonly version: number;
   readonly change: Change;

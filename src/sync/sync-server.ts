@@ -12,7 +12,7 @@ import { ChangeTail } from './change-tail.js';
 import { ClientHub, MAX_CLIENT_MESSAGE_BYTES } from './client-hub.js';
 import { sendError, setSecurityHeaders } from './http-response.js';
 import { isHostAllowed, isOriginAllowed } from './origin-policy.js';
-import { PROTOCOL_MISMATCH_CLOSE, PROTOCOL_VERSION } from './protocol.js';
+import { JOURNAL_UNAVAILABLE_CLOSE, PROTOCOL_MISMATCH_CLOSE, PROTOCOL_VERSION } from './protocol.js';
 import type { RunDispatcher } from './run-dispatcher.js';
 import { DEFAULT_SNAPSHOT_LIMITS, readSnapshot } from './state-snapshot.js';
 import { DEFAULT_BEACON_INTERVAL_MS, DEFAULT_INIT_EVENT_LIMIT } from './sync-settings.js';
@@ -48,8 +48,6 @@ export interface SyncServerOptions {
   readonly journalRetryMs?: number;
 }
 
-/** Told to every client when the journal's server goes away: come back later (CORE-004). */
-export const JOURNAL_UNAVAILABLE_CLOSE = { code: 1013, reason: 'the journal is unavailable; reconnect later' } as const;
 const JOURNAL_RETRY_MS = 1_000;
 
 export interface SyncServer {
