@@ -16,11 +16,13 @@ import {
   batchLabel,
   type CommandView,
   commandsOfStage,
+  countStatuses,
   isFailure,
   isRollingBack,
   isRunning,
   type RunView,
   rollbackOfCommand,
+  type StatusCounts,
 } from './run-view.js';
 
 export interface FrameSize {
@@ -36,16 +38,9 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 type Detail = 'full' | 'one-line' | 'running-collapsed' | 'failed-collapsed';
 const DETAILS: readonly Detail[] = ['full', 'one-line', 'running-collapsed', 'failed-collapsed'];
 
-interface StageCounts {
+interface StageCounts extends StatusCounts {
   /** Failed, with their rollback still running (CORE-009): the stage is not over for them. */
   rollingBack: number;
-  ok: number;
-  failed: number;
-  skipped: number;
-  /** Not run because the run was cancelled: told apart from SKIPPED (a failure earlier on the host). */
-  cancelled: number;
-  running: number;
-  queued: number;
 }
 
 /** The live frame: at most `rows - 1` lines (the cursor needs the last), none wider than the terminal. */
@@ -54,9 +49,8 @@ export function liveFrame(view: RunView, size: FrameSize, now: number, tick: num
   const fit: Fit = { columns: size.columns, final: false };
   // Every level but the last gives each failed host a line of its own: with more of them than the
   // screen has rows, building those levels (hundreds of fitted lines each) is wasted.
-  let failures = 0;
-  for (const c of view.commands.values()) if (isFailure(c.status)) failures++;
-  const details = failures + view.stages.length > height ? DETAILS.slice(-1) : DETAILS;
+  const { failed } = countStatuses(view.commands.values());
+  const details = failed + view.stages.length > height ? DETAILS.slice(-1) : DETAILS;
   let lines: string[] = [];
   for (const detail of details) {
     lines = frameLines(view, detail, now, tick, fit);
@@ -219,18 +213,9 @@ function failedHostLines(view: RunView, c: CommandView, detail: Detail, fit: Fit
 }
 
 function countStage(view: RunView, commands: readonly CommandView[]): StageCounts {
-  const counts: StageCounts = { rollingBack: 0, ok: 0, failed: 0, skipped: 0, cancelled: 0, running: 0, queued: 0 };
-  for (const c of commands) {
-    if (c.status === 'SUCCESS') counts.ok++;
-    else if (isFailure(c.status)) {
-      counts.failed++;
-      if (isRollingBack(view, c)) counts.rollingBack++;
-    } else if (c.status === 'SKIPPED') counts.skipped++;
-    else if (c.status === 'CANCELLED') counts.cancelled++;
-    else if (isRunning(c.status)) counts.running++;
-    else counts.queued++;
-  }
-  return counts;
+  let rollingBack = 0;
+  for (const c of commands) if (isFailure(c.status) && isRollingBack(view, c)) rollingBack++;
+  return { ...countStatuses(commands), rollingBack };
 }
 
 function describeCounts(counts: StageCounts): string {

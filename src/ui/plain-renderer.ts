@@ -18,6 +18,7 @@ import {
   applyRunEvent,
   batchLabel,
   type CommandView,
+  countStatuses,
   createRunView,
   isFailure,
   isNotRun,
@@ -202,12 +203,10 @@ function stageKey(stage: number, batch: number | null): string {
 
 /** `280 ok, 15 failed, 5 skipped, 2 cancelled`: skipped and cancelled only when there are some. */
 function stageTotals(commands: readonly CommandView[]): string {
-  const count = (test: (c: CommandView) => boolean) => commands.filter(test).length;
-  const skipped = count((c) => c.status === 'SKIPPED');
-  const cancelled = count((c) => c.status === 'CANCELLED');
+  const { ok, failed, skipped, cancelled } = countStatuses(commands);
   return [
-    `${count((c) => c.status === 'SUCCESS')} ok`,
-    `${count((c) => isFailure(c.status))} failed`,
+    `${ok} ok`,
+    `${failed} failed`,
     ...(skipped > 0 ? [`${skipped} skipped`] : []),
     ...(cancelled > 0 ? [`${cancelled} cancelled`] : []),
   ].join(', ');

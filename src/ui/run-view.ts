@@ -227,6 +227,31 @@ export function notRunText(command: CommandView, failed: CommandView | undefined
   return `${who}${failed.op} ${failed.status}${failed.error ? `: ${failed.error}` : ''}`;
 }
 
+/** Commands by what became of them so far; a stage's line and its totals are made from these. */
+export interface StatusCounts {
+  ok: number;
+  failed: number;
+  /** SKIPPED: not run after a failure earlier on the host, or by a rollout's stop. */
+  skipped: number;
+  /** Not run because the run was cancelled: told apart from SKIPPED. */
+  cancelled: number;
+  running: number;
+  queued: number;
+}
+
+export function countStatuses(commands: Iterable<CommandView>): StatusCounts {
+  const counts: StatusCounts = { ok: 0, failed: 0, skipped: 0, cancelled: 0, running: 0, queued: 0 };
+  for (const c of commands) {
+    if (c.status === 'SUCCESS') counts.ok++;
+    else if (isFailure(c.status)) counts.failed++;
+    else if (c.status === 'SKIPPED') counts.skipped++;
+    else if (c.status === 'CANCELLED') counts.cancelled++;
+    else if (isRunning(c.status)) counts.running++;
+    else counts.queued++;
+  }
+  return counts;
+}
+
 export const isFailure = (status: CommandStatus) =>
   status === 'ERROR' || status === 'TIMEOUT' || status === 'BLOCKED' || status === 'ORPHANED';
 export const isNotRun = (status: CommandStatus) => status === 'SKIPPED' || status === 'CANCELLED';
