@@ -3,7 +3,7 @@
 // call connects again, and a session dropped between calls is replaced unnoticed. A dropped lease
 // connection is replaced, so the lease never lapses while the controller lives.
 import { describe, expect, it } from 'vitest';
-import { LEASE_APPLICATION_NAME } from '../../src/store/postgres/lease-connection.js';
+import { LEASE_APPLICATION_NAME } from '../../src/store/postgres/replaceable-connection.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
 import { waitFor } from '../engine/support/wait-for.js';
 import { psql, takeDatabaseDown } from '../support/postgres.js';

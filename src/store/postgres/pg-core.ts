@@ -10,7 +10,6 @@ import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
 import type { CommandRow } from '../rows.js';
 import { pgConnectionString, redact } from '../store-url.js';
 import type { CommandRecord, NewRun, Owner } from '../types.js';
-import { type LeaseConnection, openLeaseConnection, openReplaceableConnection } from './lease-connection.js';
 import { appendChange, changesSince, headVersion, oldestVersion } from './pg-changes.js';
 import * as commands from './pg-commands.js';
 import { appendEvent, listEvents } from './pg-events.js';
@@ -23,6 +22,7 @@ import { checkLocks, deadOwners, markOrphans } from './pg-recovery.js';
 import { pruneRows } from './pg-retention.js';
 import * as runs from './pg-runs.js';
 import { isConnectionLoss } from './remote-error.js';
+import { type LeaseConnection, openLeaseConnection, openReplaceableConnection } from './replaceable-connection.js';
 
 export const WRITE_LOCK_KEY = 7_140_002;
 const REGISTRY_KEY = 'registry';

@@ -4,7 +4,7 @@
 // the controllers' own clocks never decide whether a run is orphaned.
 import type pg from 'pg';
 import type { Owner } from '../types.js';
-import type { LeaseConnection } from './lease-connection.js';
+import type { LeaseConnection } from './replaceable-connection.js';
 
 /** 30 s by default: a dead owner's hosts are free again at most this long after it died. */
 export const DEFAULT_LEASE_MS = 30_000;
