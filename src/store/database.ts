@@ -115,9 +115,14 @@ function migrate(db: SqliteDatabase, dbPath: string): void {
 
 /** Another program's database is never touched (not even switched to WAL) and never migrated. */
 function refuseForeign(db: SqliteDatabase, dbPath: string): void {
-  if (userVersion(db) !== 0) return;
-  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
-  if (tables > 0) {
+  // One statement, so one snapshot: read apart, another process's first migration could commit
+  // between the two reads (version 0, then its tables), and a new journal looked foreign.
+  const { version, tables } = db
+    .prepare(
+      "SELECT (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_master WHERE type = 'table') AS tables",
+    )
+    .get() as { version: number; tables: number };
+  if (version === 0 && tables > 0) {
     throw new JournalError(
       'unusable',
       dbPath,
