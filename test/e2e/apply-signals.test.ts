@@ -186,7 +186,12 @@ describe('a killed runner', () => {
     apply.kill('SIGKILL');
     await apply;
     const pgid = Number(readFileSync(join(dir, 'pgid-h1'), 'utf8'));
-    process.kill(-pgid, 'SIGKILL');
+    // The lifeline (CORE-011) may have ended the command's group already.
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
     const runs = await runCli(dir, ['runs', '--json']);
     expect(JSON.parse(runs.stdout)[0]).toMatchObject({ id: 'r1', status: 'ORPHANED' });
     const show = await runCli(dir, ['show', 'r1']);
