@@ -4,6 +4,8 @@
 // ends with a line of its totals (per wave in a rollout); the run ends with the recap. A rollout's waves and a failed op's rollback get lines of their own (CORE-008,
 // CORE-009). Under GitHub Actions each stage is a collapsible group and each host that failed
 // becomes an error annotation, up to the number GitHub shows.
+
+import { formatDuration } from '../config/duration.js';
 import { groupBy } from '../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../domain/host-names.js';
 import { isTerminalCommand } from '../domain/status.js';
@@ -97,7 +99,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         timer.unref();
         return;
       case 'rollout_paused':
-        write(`rollout paused for ${formatElapsed(event.ms)} before ${event.nextWave}`);
+        write(`rollout paused for ${formatDuration(event.ms)} before ${event.nextWave}`);
         return;
       case 'batch_started': {
         const label = batchLabel(view, event.batch);
@@ -130,7 +132,7 @@ export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRe
         return;
       case 'armed_rollback':
         write(
-          `[${event.hostId}] ${command?.op ?? ''} rollback timer ${event.state} (armed ${formatElapsed(event.delayMs)})`,
+          `[${event.hostId}] ${command?.op ?? ''} rollback timer ${event.state} (armed ${formatDuration(event.delayMs)})`,
         );
         return;
       case 'command_status': {

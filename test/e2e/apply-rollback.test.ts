@@ -213,9 +213,13 @@ describe('rollback', () => {
 
 describe('armed rollback on a local host', () => {
   it('a success disarms the timer: after the delay the rollback has not run', async () => {
-    const result = await cli(['apply', 'armed-ok', '--on', 'a', '--json']);
+    const result = await cli(['apply', 'armed-ok', '--on', 'a', '--renderer', 'plain']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout).hosts.a[0].armed).toEqual({ delayMs: 2000, state: 'disarmed' });
+    // The delay as the fleet file spells it, as `plan` shows it.
+    expect(result.stdout).toContain('[a] armed-ok rollback timer disarmed (armed 2s)');
+    const runId = /^run (r\d+)/m.exec(result.stdout)![1]!;
+    const shown = JSON.parse((await cli(['show', runId, '--json'])).stdout);
+    expect(shown.commands[0].armed).toEqual({ delayMs: 2000, state: 'disarmed' });
     // Twice the delay, then the file is still what the op wrote.
     await sleep(4000);
     expect(state('a')).toBe('changed');

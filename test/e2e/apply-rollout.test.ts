@@ -122,11 +122,11 @@ describe('canary and batches', () => {
     expect(gapNs >= 1_500_000_000n, `gap ${gapNs} ns`).toBe(true);
     // The plain output says so, between the canary's last stage and the next wave.
     const lines = result.stdout.split('\n');
-    const paused = lines.indexOf('rollout paused for 1.5s before batch 1/1');
+    const paused = lines.indexOf('rollout paused for 1500ms before batch 1/1');
     expect(paused, result.stdout).toBeGreaterThan(0);
     expect(lines.slice(paused - 1, paused + 3)).toEqual([
       'stage 3/3 check (canary): 1 ok, 0 failed',
-      'rollout paused for 1.5s before batch 1/1',
+      'rollout paused for 1500ms before batch 1/1',
       'batch 1/1: h2, h3, h4 and 6 more',
       'stage 1/3: build (batch 1/1)',
     ]);
