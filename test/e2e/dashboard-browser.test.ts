@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { browserSession } from '../support/browser-session.js';
 import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
+import { freshDatabaseUrl, takeDatabaseDown } from '../support/postgres.js';
 import { startServe } from '../sync/support/serve-process.js';
 
 const FLEET = `version: 1
@@ -144,6 +145,42 @@ pipelines:
     expect(await page.locator('#output').textContent()).toBe(
       'green plain\tafter tab\nsecond line 10%\n20%\nlink bell soh del end\n',
     );
+    await page.close();
+  }, 120_000);
+
+  it('says the journal is unavailable while its PostgreSQL server is away, and goes live again after', async () => {
+    if (session.serve) await session.serve.stop('SIGKILL');
+    session.serve = undefined;
+    const url = freshDatabaseUrl();
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    session.serve = await startServe(dir, [], { ...env, NIXFLEET_DATABASE_URL: url });
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
+    await page.goto(session.serve.url);
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 30_000 });
+
+    const down = takeDatabaseDown(url);
+    try {
+      // Told so by the server (1013), then refused a socket while it lasts: the page says why,
+      // through every reconnect attempt, not that the server is gone.
+      await page.waitForSelector('#connection[data-state="journal unavailable"]', { timeout: 30_000 });
+      const seen = await page.evaluate(
+        () =>
+          new Promise<string[]>((resolve) => {
+            const states: string[] = [];
+            const box = document.getElementById('connection')!;
+            const observer = new MutationObserver(() => states.push(box.dataset.state ?? ''));
+            observer.observe(box, { attributes: true, attributeFilter: ['data-state'] });
+            setTimeout(() => {
+              observer.disconnect();
+              resolve([...states, box.dataset.state ?? '']);
+            }, 4000);
+          }),
+      );
+      expect(new Set(seen)).toEqual(new Set(['journal unavailable']));
+    } finally {
+      down.end();
+    }
+    await page.waitForSelector('#connection[data-state="live"]', { timeout: 60_000 });
     await page.close();
   }, 120_000);
 });

@@ -2,7 +2,13 @@
 // output of the selected command. It decides nothing: the server's records are shown as they are.
 import { keepingFocus } from './dom.js';
 import { onHostListShownChange, render, renderNoAccess, renderOutput } from './render.js';
-import { emptyModel, PROTOCOL_MISMATCH_CODE, PROTOCOL_VERSION, receive } from './sync-client.js';
+import {
+  emptyModel,
+  JOURNAL_UNAVAILABLE_CODE,
+  PROTOCOL_MISMATCH_CODE,
+  PROTOCOL_VERSION,
+  receive,
+} from './sync-client.js';
 import { plainTerminalText } from './terminal-text.js';
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
@@ -12,6 +18,9 @@ const MAX_BACKOFF_MS = 10_000;
 let model = emptyModel();
 let socket = null;
 let attempts = 0;
+/** The server said its journal is away (CORE-012); until it is back, that is what the page says. */
+let journalAway = false;
+const JOURNAL_AWAY = 'journal unavailable';
 const ui = { connection: 'connecting', selectedRunId: null, selectedCommandId: null, message: null, hostFilter: '' };
 
 function connect() {
@@ -25,6 +34,7 @@ function connect() {
   model = { ...model, awaitingState: true };
   ws.addEventListener('open', () => {
     attempts = 0;
+    journalAway = false;
     setConnection('resyncing');
   });
   ws.addEventListener('message', (event) => {
@@ -52,10 +62,25 @@ function connect() {
     // A server that speaks another protocol: this page is out of date; reconnecting cannot help.
     if (event.code === PROTOCOL_MISMATCH_CODE) return setConnection(event.reason || 'reload the page');
     if (event.code === 1008 || !token) setConnection(token ? 'refused' : 'no token in URL');
+    // While the journal is away the server refuses the socket (503, a close like any other): the
+    // API says whether that is still why, or whether the server itself is gone now.
+    if (event.code === JOURNAL_UNAVAILABLE_CODE) journalAway = true;
+    else if (journalAway) checkJournal();
     // The socket refuses a wrong token before it opens; the API says why in so many words.
     if (token && !model.state) checkAccess();
     scheduleReconnect();
   });
+}
+
+async function checkJournal() {
+  try {
+    journalAway = (await api('GET', '/api/state')).status === 503;
+  } catch {
+    journalAway = false;
+  }
+  if (socket === null && (ui.connection === JOURNAL_AWAY || ui.connection === 'reconnecting')) {
+    setConnection(journalAway ? JOURNAL_AWAY : 'reconnecting');
+  }
 }
 
 async function checkAccess() {
@@ -74,7 +99,7 @@ async function checkAccess() {
 function scheduleReconnect() {
   const base = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempts);
   attempts++;
-  if (ui.connection !== 'no token in URL') setConnection('reconnecting');
+  if (ui.connection !== 'no token in URL') setConnection(journalAway ? JOURNAL_AWAY : 'reconnecting');
   setTimeout(connect, base / 2 + Math.random() * (base / 2));
 }
 

@@ -17,6 +17,8 @@ export const KEEP = { pipelines: 50, events: 100 };
 export const PROTOCOL_VERSION = 2;
 /** The close code of a server that speaks another protocol: the page itself is out of date. */
 export const PROTOCOL_MISMATCH_CODE = 4000;
+/** The close code of a server whose journal is unreachable (its database server is away): come back later. */
+export const JOURNAL_UNAVAILABLE_CODE = 1013;
 
 /** @returns {{version: number|null, state: object|null, tails: Record<string,string>, awaitingState: boolean}} */
 export function emptyModel() {
