@@ -50,11 +50,14 @@ export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
 
 type StateMessageType = 'init' | 'full_state';
 
-/** One state read and serialized once, framed once per message type, shared by every client. */
+/**
+ * One state read and serialized once, framed once per message type and compression (`init:true`),
+ * shared by every client.
+ */
 interface CachedState {
   readonly version: number;
   readonly json: string;
-  readonly frames: Map<StateMessageType, Buffer>;
+  readonly frames: Map<`${StateMessageType}:${boolean}`, Buffer>;
 }
 
 export class ClientHub {
@@ -107,7 +110,7 @@ export class ClientHub {
    * client therefore holds at most its init plus the limit.
    */
   add(ws: WebSocket, socket: Socket, deflate = false): void {
-    const { version, frame } = this.stateFrame('init');
+    const { version, frame } = this.stateFrame('init', deflate);
     const client: Client = { ws, socket, version, deflate, held: [], heldBytes: 0, initTimer: undefined };
     this.clients.add(client);
     const forget = () => this.forget(client);
@@ -163,8 +166,10 @@ export class ClientHub {
     if (this.clients.size === 0) return;
     // The log was not followed: whatever was cached may no longer be the journal's state.
     this.cached = undefined;
-    const { version, frame } = this.stateFrame('full_state');
-    for (const client of this.clients) if (this.deliver(client, frame)) client.version = version;
+    for (const client of this.clients) {
+      const { version, frame } = this.stateFrame('full_state', client.deflate);
+      if (this.deliver(client, frame)) client.version = version;
+    }
   }
 
   /** The beacon: a client whose version differs asks for the full state (CORE-004). */
@@ -211,7 +216,7 @@ export class ClientHub {
     if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'get_state') {
       let state: { version: number; frame: Buffer };
       try {
-        state = this.stateFrame('full_state');
+        state = this.stateFrame('full_state', client.deflate);
       } catch {
         // The journal cannot be read now; the server's tail, which reads it too, says why.
         client.ws.close(JOURNAL_UNAVAILABLE_CLOSE.code, JOURNAL_UNAVAILABLE_CLOSE.reason);
@@ -225,10 +230,11 @@ export class ClientHub {
   }
 
   /**
-   * The state as one framed message, read and serialized once per journal version: every client
-   * that connects or asks while nothing changed shares the same bytes (CORE-004).
+   * The state as one framed message, read and serialized once per journal version, and compressed
+   * once for the clients that speak permessage-deflate: every client that connects or asks while
+   * nothing changed shares the same bytes (CORE-004).
    */
-  private stateFrame(type: StateMessageType): { version: number; frame: Buffer } {
+  private stateFrame(type: StateMessageType, deflate: boolean): { version: number; frame: Buffer } {
     let cached = this.cached;
     if (cached === undefined || this.version === undefined || this.version() !== cached.version) {
       const { version, state } = this.snapshot();
@@ -236,11 +242,13 @@ export class ClientHub {
       cached = { version, json: JSON.stringify(state), frames: new Map() };
       this.cached = this.version === undefined ? undefined : cached;
     }
-    let frame = cached.frames.get(type);
+    const key = `${type}:${deflate}` as const;
+    let frame = cached.frames.get(key);
     if (frame === undefined) {
       // The same text JSON.stringify({type, version, state}) gives, without serializing the state again.
-      frame = encodeTextFrame(`{"type":"${type}","version":${cached.version},"state":${cached.json}}`);
-      cached.frames.set(type, frame);
+      const text = `{"type":"${type}","version":${cached.version},"state":${cached.json}}`;
+      frame = deflate ? encodeDeflatedTextFrame(text) : encodeTextFrame(text);
+      cached.frames.set(key, frame);
     }
     return { version: cached.version, frame };
   }

@@ -113,7 +113,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 20_000): Pr
 }
 
 describe('deltas on the wire', () => {
-  it('one compressed batch for deflate clients, the same batch plain for the others', async () => {
+  it('one compressed batch (and init) for deflate clients, the same plain for the others', async () => {
     fixture = await startFixture();
     const { port } = fixture.server;
     const deflating = await RawClient.open(port, 'permessage-deflate; client_max_window_bits');
@@ -138,6 +138,10 @@ describe('deltas on the wire', () => {
     expect(narrow.deltaFrames().some((f) => f.compressed)).toBe(false);
     // The same messages, whichever way they travelled.
     expect(deflating.deltaFrames().map((f) => f.message)).toEqual(plain.deltaFrames().map((f) => f.message));
+    // The init too: compressed once for those that can take it, the same state for all.
+    expect([deflating, plain, narrow].map((c) => c.frames[0]?.compressed)).toEqual([true, false, false]);
+    expect(deflating.frames[0]?.message).toEqual(plain.frames[0]?.message);
+    expect(narrow.frames[0]?.message).toEqual(plain.frames[0]?.message);
   });
 });
 
