@@ -16,7 +16,10 @@ export interface CommandWitness {
 
 /** Boot time is whole seconds: start times derived at different moments may differ by one. */
 const START_TIME_TOLERANCE_MS = 2000;
-/** How long recovery waits for a killed group to disappear before it leaves the host busy. */
+/**
+ * How long recovery waits for killed groups to disappear before it leaves their hosts busy. It
+ * waits before it takes the write lock, never while holding it (CORE-011).
+ */
 export const WITNESS_KILL_WAIT_MS = 3_000;
 
 export function isWitnessAlive(witness: CommandWitness): boolean {
@@ -34,17 +37,19 @@ function isGroupAlive(witness: CommandWitness): boolean {
 }
 
 /**
- * SIGKILLs the groups still alive and waits, bounded, until none is. True when all are gone. It
- * blocks the caller (a recovery transaction): this only happens after a crash whose lifeline did
- * not (yet) clean up, and holding the write lock a few seconds beats freeing a busy host.
+ * SIGKILLs the groups still alive and waits, at most `waitMs`, until none is. True when all are
+ * gone. It blocks the caller: this only happens after a crash whose lifeline did not (yet) clean
+ * up. Inside a transaction `waitMs` is 0 (the write lock is never held while waiting: every other
+ * nixfleet on the journal would wait for it, and a live run gives up after 5 s); the wait comes
+ * before, with the lock free (`settle` in orphan-recovery.ts).
  */
-export function killWitnesses(witnesses: readonly CommandWitness[]): boolean {
+export function killWitnesses(witnesses: readonly CommandWitness[], waitMs: number): boolean {
   let alive = witnesses.filter(isWitnessAlive);
   for (const witness of alive) {
     if (isGroupAlive(witness)) signalProcessGroup(witness.group, 'SIGKILL');
     if (witness.tag) signalTaggedProcesses(witness.tag, 'SIGKILL');
   }
-  const giveUpAt = Date.now() + WITNESS_KILL_WAIT_MS;
+  const giveUpAt = Date.now() + waitMs;
   while (alive.length > 0 && Date.now() < giveUpAt) {
     pauseSync(25);
     alive = alive.filter(isWitnessAlive);

@@ -161,7 +161,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     return (...args: A) => transaction.immediate(...args);
   };
 
-  const createRun = write((run: NewRun) => {
+  const claimRun = write((run: NewRun) => {
     for (const command of run.commands) {
       if (!Number.isInteger(command.stage) || command.stage < 0 || command.stage >= run.stages.length) {
         throw new RangeError(`new run ${run.name}: command stage ${command.stage} is not one of its stages`);
@@ -170,7 +170,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     const hostIds = run.commands.map((command) => command.hostId);
     let check = locks.check(hostIds);
     // A dead holder found here is recovered now, so a crashed run never blocks its hosts; one
-    // whose command still runs is killed first (CORE-011), so look again afterwards.
+    // whose command still runs (`settle` below could not end it) keeps them, so look again.
     if (check.deadOwners.length > 0) {
       recovery.markOrphans(check.deadOwners);
       check = locks.check(hostIds);
@@ -197,6 +197,13 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     changes.append({ type: 'pipeline_started', pipeline: record, commands: commandRecords });
     return { run: record, commands: commandRecords };
   });
+  /** What dead holders of the hosts still run is killed, and waited for, before the claim (CORE-011). */
+  const createRun = (run: NewRun) => {
+    const { deadOwners } = locks.check(run.commands.map((command) => command.hostId));
+    if (deadOwners.length > 0) recovery.settle(deadOwners);
+    return claimRun(run);
+  };
+  const recoverInTransaction = write(() => recovery.recover());
 
   const setOutputFile = write(commands.setOutputFile);
   const setProcess = write(commands.setProcess);
@@ -262,7 +269,10 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     changesSince: (version, limit) => changes.since(version, limit),
     oldestVersion: () => changes.oldest(),
 
-    recoverOrphans: write(() => recovery.recover()),
+    recoverOrphans() {
+      recovery.settle();
+      return recoverInTransaction();
+    },
     prune(pruneOptions = {}) {
       const { policy, problems } = retentionFromEnv(env);
       return retention.prune(

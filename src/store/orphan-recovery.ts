@@ -2,7 +2,7 @@
 // ORPHANED, with one warn event per dead owner. A live owner's work, or work owned from another
 // machine (which we cannot check), is never touched.
 import type { CommandTable } from './command-table.js';
-import { type CommandWitness, killWitnesses } from './command-witness.js';
+import { type CommandWitness, killWitnesses, WITNESS_KILL_WAIT_MS } from './command-witness.js';
 import type { SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { RunTable } from './run-table.js';
@@ -14,6 +14,11 @@ export interface RecoveryResult {
 }
 
 export interface OrphanRecovery {
+  /**
+   * Kills what dead owners' commands still run and waits for it, bounded; call with no
+   * transaction open. `owners`: those, else every dead owner with unfinished work.
+   */
+  settle(owners?: readonly Owner[]): void;
   /** Checks every owner with unfinished work; call inside an IMMEDIATE transaction. */
   recover(): RecoveryResult;
   /** Marks the given (already known dead) owners' unfinished work; call inside a transaction. */
@@ -51,6 +56,15 @@ export function createOrphanRecovery(
     .prepare(`SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${ownerFilter} ORDER BY rowid`)
     .pluck();
 
+  const witnessesOf = (rows: readonly UnfinishedRow[]): CommandWitness[] =>
+    rows
+      .filter((row) => row.process_group !== null)
+      .map((row) => ({ group: row.process_group!, startedAt: row.process_started_at, tag: row.process_tag }));
+  const deadOwners = (): Owner[] =>
+    (owners.all() as OwnerRow[])
+      .map((row) => ({ pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at }))
+      .filter((owner) => !isAlive(owner));
+
   const markOrphans = (dead: readonly Owner[]): RecoveryResult => {
     let runCount = 0;
     let commandCount = 0;
@@ -58,12 +72,9 @@ export function createOrphanRecovery(
       const key = [owner.pid, owner.hostname, owner.startedAt];
       const unfinished = unfinishedCommands.all(...key) as UnfinishedRow[];
       // CORE-011: a dead owner's command whose processes still run (its lifeline did not get to
-      // them yet) is killed now; if it will not die, the owner's work stays as it is and its
-      // hosts stay busy until a later recovery finds the processes gone.
-      const witnesses: CommandWitness[] = unfinished
-        .filter((row) => row.process_group !== null)
-        .map((row) => ({ group: row.process_group!, startedAt: row.process_started_at, tag: row.process_tag }));
-      if (!killWitnesses(witnesses)) continue;
+      // them yet, nor `settle`) is killed now, without waiting under the write lock: the owner's
+      // work stays as it is and its hosts stay busy until a later recovery finds them gone.
+      if (!killWitnesses(witnessesOf(unfinished), 0)) continue;
       // No ORDER BY in SQL: it would make SQLite scan the table instead of the small index.
       const commandIds = unfinished.map((row) => row.id).sort(byIdNumber);
       const runIds = runningRuns.all(...key) as string[];
@@ -86,12 +97,14 @@ export function createOrphanRecovery(
   };
 
   return {
-    recover() {
-      const dead = (owners.all() as OwnerRow[])
-        .map((row) => ({ pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at }))
-        .filter((owner) => !isAlive(owner));
-      return markOrphans(dead);
+    settle(only) {
+      const witnesses = (only ?? deadOwners()).flatMap((owner) =>
+        witnessesOf(unfinishedCommands.all(owner.pid, owner.hostname, owner.startedAt) as UnfinishedRow[]),
+      );
+      // All dead owners' commands at once: one wait, however many crashed.
+      killWitnesses(witnesses, WITNESS_KILL_WAIT_MS);
     },
+    recover: () => markOrphans(deadOwners()),
     markOrphans,
   };
 }

@@ -2,11 +2,11 @@
 // next run on those hosts never overlaps a command that is still running.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openJournal } from '../../src/store/journal.js';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { childrenMatching, isRunning } from '../support/processes.js';
+import { childrenMatching, isRunning, processesMatching } from '../support/processes.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
@@ -151,5 +151,68 @@ describe('a daemon an op moved out of its process group (setsid)', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(isRunning(daemon)).toBe(true);
     process.kill(daemon, 'SIGKILL');
+  });
+});
+
+// Two crashed runs whose processes keep coming back (a respawner that left the group and carries
+// no tag, starting tagged children every few milliseconds for 25 s), and a live run on another host.
+const STUBBORN_MARK = `nixfleet-test-stubborn-${process.pid}`;
+const STUBBORN_FLEET = `version: 1
+hosts: { h1: {}, h2: {}, h3: {} }
+ops:
+  stubborn:
+    run: |
+      T=$NIXFLEET_PROCESS_TAG env -u NIXFLEET_PROCESS_TAG setsid perl -e '$SIG{CHLD} = "IGNORE"; my $end = time + 25; while (time < $end) { my $pid = fork; if (defined $pid && !$pid) { $ENV{NIXFLEET_PROCESS_TAG} = $ENV{T}; exec { "sleep" } "${STUBBORN_MARK}", "20"; exit 1 } select(undef, undef, undef, 0.002) }' >/dev/null 2>&1 &
+      echo started > started-$NIXFLEET_HOST
+      sleep 600
+  chatty:
+    run: echo started > chatty-started; i=0; while [ $i -lt 100 ]; do echo line $i; i=$((i+1)); sleep 0.1; done
+`;
+
+describe('recovery of crashed runs whose processes will not end', () => {
+  afterEach(() => {
+    // The respawners (their script names the mark) first, then what they started.
+    for (let pass = 0; pass < 3; pass++) {
+      for (const pid of processesMatching(STUBBORN_MARK)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone between the look and the kill.
+        }
+      }
+    }
+  });
+
+  it('waits for them without holding the journal: a live run on another host journals on and completes', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': STUBBORN_FLEET });
+    for (const host of ['h1', 'h2']) {
+      const apply = spawnCli(dir, ['apply', 'stubborn', '--on', host], { timeoutMs: 120_000 });
+      await waitForFile(join(dir, `started-${host}`));
+      const lifelines = childrenMatching(apply.pid!, 'held[$2]');
+      expect(lifelines).toHaveLength(1);
+      apply.kill('SIGSTOP');
+      process.kill(-lifelines[0]!, 'SIGKILL');
+      apply.kill('SIGKILL');
+      await apply.catch(() => undefined);
+    }
+    const live = spawnCli(dir, ['apply', 'chatty', '--on', 'h3', '--renderer', 'plain'], { timeoutMs: 120_000 });
+    await waitForFile(join(dir, 'chatty-started'));
+    // Recovery finds two dead owners whose processes outlast its wait (3 s each, were it to wait
+    // with the write lock held: longer than the 5 s any other nixfleet waits for the journal).
+    const runs = await runCli(dir, ['runs']);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    const result = await live;
+    const [stdout, stderr] = [String(result.stdout), String(result.stderr)];
+    expect(result.exitCode, stdout + stderr).toBe(0);
+    const runId = /^run (r\d+)/m.exec(stdout)![1]!;
+    expect((await runCli(dir, ['logs', runId])).stdout).toContain('line 99');
+    // Once the respawners are done, a later recovery finds nothing alive and frees their hosts.
+    let orphaned = 0;
+    for (let attempt = 0; attempt < 60 && orphaned < 2; attempt++) {
+      const listed = JSON.parse((await runCli(dir, ['runs', '--json'])).stdout) as { status: string }[];
+      orphaned = listed.filter((run) => run.status === 'ORPHANED').length;
+      if (orphaned < 2) await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(orphaned).toBe(2);
   });
 });

@@ -18,7 +18,7 @@ import { HEARTBEATS_PER_LEASE, releaseLease, renewLease, renewLeaseOver, startHe
 import { getMeta, reserve, setMeta } from './pg-meta.js';
 import { migrate } from './pg-migrate.js';
 import { appendOutput, outputSize, readOutput } from './pg-output.js';
-import { checkLocks, deadOwners, markOrphans } from './pg-recovery.js';
+import { checkLocks, deadOwners, markOrphans, settleDeadOwners } from './pg-recovery.js';
 import { pruneRows } from './pg-retention.js';
 import * as runs from './pg-runs.js';
 import { isConnectionLoss } from './remote-error.js';
@@ -131,17 +131,17 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
     syncHosts: (at: number, hosts: Parameters<typeof syncHosts>[1]) => write(() => syncHosts(db, hosts, at)),
     listHosts: () => listHosts(db),
 
-    createRun: (at: number, run: NewRun) =>
-      write(async () => {
+    createRun: async (at: number, run: NewRun) => {
+      const hostIds = run.commands.map((command) => command.hostId);
+      // CORE-011: what dead holders still run here is killed and waited for before the claim.
+      await settleDeadOwners(db, (await checkLocks(db, hostIds)).deadOwners);
+      return write(async () => {
         for (const command of run.commands) {
           if (!Number.isInteger(command.stage) || command.stage < 0 || command.stage >= run.stages.length) {
             throw new RangeError(`new run ${run.name}: command stage ${command.stage} is not one of its stages`);
           }
         }
-        const check = await checkLocks(
-          db,
-          run.commands.map((command) => command.hostId),
-        );
+        const check = await checkLocks(db, hostIds);
         // A holder whose lease expired is recovered now, so a crashed run never blocks its hosts.
         if (check.deadOwners.length > 0) await markOrphans(db, check.deadOwners, at);
         if (check.busy.length > 0) throw new HostsBusyError(check.busy);
@@ -154,7 +154,8 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
         const commandRecords: CommandRecord[] = await commands.insertCommands(db, rows, owner, at);
         await appendChange(db, { type: 'pipeline_started', pipeline: record, commands: commandRecords }, at);
         return { run: record, commands: commandRecords };
-      }),
+      });
+    },
     advanceRun: (at: number, id: string, stage: number, batch?: number) =>
       write(() => runs.advanceRun(db, id, stage, batch, at)),
     finishRun: (at: number, id: string, status: Parameters<typeof runs.finishRun>[2]) =>
@@ -223,7 +224,10 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
     changesSince: (version: number, limit?: number) => changesSince(db, version, limit),
     oldestVersion: () => oldestVersion(db),
 
-    recoverOrphans: (at: number) => write(async () => markOrphans(db, await deadOwners(db), at)),
+    recoverOrphans: async (at: number) => {
+      await settleDeadOwners(db, await deadOwners(db));
+      return write(async () => markOrphans(db, await deadOwners(db), at));
+    },
     prune: (at: number, policy: RetentionPolicy, problems: readonly string[]) =>
       write(() => pruneRows(db, policy, at, problems)),
   };

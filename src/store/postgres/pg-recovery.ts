@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
-import { type CommandWitness, isWitnessAlive, killWitnesses } from '../command-witness.js';
+import { type CommandWitness, isWitnessAlive, killWitnesses, WITNESS_KILL_WAIT_MS } from '../command-witness.js';
 import type { BusyHost, Owner } from '../types.js';
 import { transitionCommand } from './pg-commands.js';
 import { appendEvent } from './pg-events.js';
@@ -87,6 +87,24 @@ export async function deadOwners(db: pg.ClientBase): Promise<Owner[]> {
   return rows.map(ownerOf);
 }
 
+/**
+ * Kills what the dead owners' commands still run on this machine and waits for it, bounded, with
+ * no transaction open: the wait never holds back another controller (CORE-011).
+ */
+export async function settleDeadOwners(db: pg.ClientBase, dead: readonly Owner[]): Promise<void> {
+  if (dead.length === 0) return;
+  const { rows } = await db.query<OwnerRow & WitnessRow>(
+    `SELECT owner_pid, owner_hostname, owner_started_at, process_group, process_started_at, process_tag
+     FROM commands WHERE finished_at IS NULL AND process_group IS NOT NULL
+       AND (owner_pid, owner_hostname, owner_started_at) IN (SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[]))`,
+    [dead.map((owner) => owner.pid), dead.map((owner) => owner.hostname), dead.map((owner) => owner.startedAt)],
+  );
+  killWitnesses(
+    rows.flatMap((row) => localWitness(row, row) ?? []),
+    WITNESS_KILL_WAIT_MS,
+  );
+}
+
 export async function markOrphans(
   db: pg.ClientBase,
   dead: readonly Owner[],
@@ -104,8 +122,9 @@ export async function markOrphans(
     );
     const ownerRow = { owner_pid: owner.pid, owner_hostname: owner.hostname, owner_started_at: owner.startedAt };
     const witnesses = commands.rows.flatMap((row) => localWitness(ownerRow, row) ?? []);
-    // Processes that will not die leave the owner's work as it is, its hosts busy, for a later look.
-    if (!killWitnesses(witnesses)) continue;
+    // Processes still alive (`settleDeadOwners` could not end them) are killed without waiting
+    // in the transaction, and leave the owner's work as it is, its hosts busy, for a later look.
+    if (!killWitnesses(witnesses, 0)) continue;
     const runs = await db.query<{ id: string }>(
       `SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${filter} ORDER BY seq`,
       key,
