@@ -4,6 +4,7 @@
 // whose own name was made to resolve to 127.0.0.1 (DNS rebinding) sends that name as its Host, and
 // its Origin then matches that Host.
 import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 
 /** The server's own address, as the Host check needs it. */
 export interface ServerAddress {
@@ -11,8 +12,18 @@ export interface ServerAddress {
   readonly port: number;
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * `localhost`, or a loopback address however it is written: `0:0:0:0:0:0:0:1` and
+ * `::ffff:127.0.0.1` are loopback too (BlockList compares addresses, not strings).
+ */
 export function isLoopback(bind: string): boolean {
-  return bind === 'localhost' || bind === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bind);
+  if (bind === 'localhost') return true;
+  const family = isIP(bind);
+  return family !== 0 && LOOPBACK.check(bind, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /**

@@ -10,7 +10,7 @@ import { tokenOf, tokensMatch } from './access-token.js';
 import { createApiRouter } from './api-routes.js';
 import { ChangeTail } from './change-tail.js';
 import { ClientHub, MAX_CLIENT_MESSAGE_BYTES } from './client-hub.js';
-import { sendError, setSecurityHeaders } from './http-response.js';
+import { SECURITY_HEADERS, sendError, setSecurityHeaders } from './http-response.js';
 import { isHostAllowed, isOriginAllowed } from './origin-policy.js';
 import { JOURNAL_UNAVAILABLE_CLOSE, PROTOCOL_MISMATCH_CLOSE, PROTOCOL_VERSION } from './protocol.js';
 import type { RunDispatcher } from './run-dispatcher.js';
@@ -122,7 +122,8 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     setSecurityHeaders(res);
     // CORE-004: a page that reached a loopback server under another name gets nothing.
     if (!isHostAllowed(req, own)) return sendError(res, 403, 'this server answers only to its own address');
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (url === undefined) return sendError(res, 400, 'the request target must be a path');
     const match = router.match(req.method ?? 'GET', url.pathname);
     if (match.kind === 'not_found') return sendError(res, 404, `nothing at ${url.pathname}`);
     if (match.kind === 'wrong_method') {
@@ -160,8 +161,8 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     if (extensions?.includes('permessage-deflate') && (window === undefined || window === '15')) shareable.add(req);
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
+    const url = requestUrl(req);
+    if (url?.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
     // CORE-004: a page from another origin must never reach the socket, token or not.
     if (!isHostAllowed(req, own) || !isOriginAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden');
     if (!tokensMatch(tokenOf(req, url, { allowQuery: true }), token)) {
@@ -170,6 +171,10 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     if (waitingForJournal !== undefined) return refuseUpgrade(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.setNoDelay(true);
+      // Closed at once below, the socket is still read until the client's close: a bad frame
+      // then is an 'error' event, which without a listener would end the process. The hub's
+      // clients have their own.
+      ws.on('error', () => {});
       // A page loaded before protocol 2 asks for none; it is told to reload instead of being fed
       // messages it would misread.
       if (url.searchParams.get('protocol') !== String(PROTOCOL_VERSION)) {
@@ -216,8 +221,25 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
   };
 }
 
+/**
+ * The request's path and query, or undefined when its target is not a path: `new URL` of a
+ * target such as `//a:b` (a host in the URL's syntax) throws, and in a request listener that
+ * ended the process (CORE-004).
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  const target = req.url ?? '/';
+  if (!target.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A refused upgrade is an HTTP response like any other, with the same headers (CORE-004). */
 function refuseUpgrade(socket: Socket, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const headers = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers.join('')}Connection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
 }
 
