@@ -21,6 +21,7 @@ import { createOutputSink } from './output-sink.js';
 import { currentOwner, isOwnerAlive } from './owner.js';
 import { openPostgresJournal } from './postgres/postgres-journal.js';
 import { createRetention, DAY_MS, LAST_PRUNE_KEY, retentionFromEnv } from './retention.js';
+import { LOGS_DIR } from './rows.js';
 import { createRunTable } from './run-table.js';
 import { isPostgresUrl } from './store-url.js';
 import type { CommandRecord, Journal, NewRun, Owner } from './types.js';
@@ -48,7 +49,8 @@ export interface JournalOptions {
 }
 
 export const DB_FILE = 'nixfleet.db';
-export const LOGS_DIR = 'logs';
+export { LOGS_DIR };
+
 const REGISTRY_KEY = 'registry';
 
 /** The one place the engine is chosen: a PostgreSQL URL in `store`, else SQLite in the data directory. */

@@ -7,7 +7,7 @@ import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { MetaStore } from './meta.js';
-import { absoluteIn } from './rows.js';
+import { outputFileIn } from './rows.js';
 import type { NewEvent, PruneResult } from './types.js';
 
 export const DAY_MS = 86_400_000;
@@ -133,8 +133,10 @@ export function createRetention(
       const { result, files } = pruneRows.immediate(policy, at, problems);
       let removed = 0;
       for (const file of files) {
+        const path = outputFileIn(dataDir, file);
+        if (path === null) continue;
         try {
-          rmSync(absoluteIn(dataDir, file), { force: true });
+          rmSync(path, { force: true });
           removed++;
         } catch {
           // A file that cannot be removed is left behind; its row is gone, so nothing points to it.

@@ -1,5 +1,5 @@
 // The journal's rows as SQLite returns them (snake_case) and their records (camelCase).
-import { isAbsolute, join } from 'node:path';
+import { resolve, sep } from 'node:path';
 import type { ArmedState } from '../domain/armed-state.js';
 import type { CommandStatus, RunStatus } from '../domain/status.js';
 import type { TransportKind } from '../registry/types.js';
@@ -128,7 +128,7 @@ export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord
     finishedAt: row.finished_at,
     exitCode: row.exit_code,
     error: row.error,
-    outputFile: row.output_file === null ? null : absoluteIn(dataDir, row.output_file),
+    outputFile: row.output_file === null ? null : outputFileIn(dataDir, row.output_file),
     batch: row.batch ?? null,
     rollbackOf: row.rollback_of ?? null,
     armed:
@@ -152,8 +152,18 @@ export function toEventRecord(row: EventRow): EventRecord {
   };
 }
 
-export function absoluteIn(dataDir: string, path: string): string {
-  return isAbsolute(path) ? path : join(dataDir, path);
+/** Where command output files live, inside the data directory. */
+export const LOGS_DIR = 'logs';
+
+/**
+ * An output file's absolute path, or null when the row names a place outside the data directory's
+ * `logs/` (a damaged or hand-edited journal, or a row another controller wrote): nothing outside
+ * is ever read, served or deleted for it (CORE-003). `prune` once removed `/etc/passwd` for a row
+ * whose `output_file` was `../../../../etc/passwd`.
+ */
+export function outputFileIn(dataDir: string, path: string): string | null {
+  const full = resolve(dataDir, path);
+  return full.startsWith(`${resolve(dataDir, LOGS_DIR)}${sep}`) ? full : null;
 }
 
 /** A damaged row: what was found, for the journal to report with the database's path (CORE-003). */

@@ -1,7 +1,8 @@
 // `nixfleet prune` as a user runs it (see CORE-003): the real CLI on a
 // real data directory whose journal holds runs finished long ago.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openJournal } from '../../src/store/journal.js';
 import { DAY_MS } from '../../src/store/retention.js';
@@ -42,6 +43,22 @@ describe('nixfleet prune', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/^pruned 1 run\(s\), 1 command\(s\), 1 output file\(s\)/);
     expect(existsSync(outputFile)).toBe(false);
+  });
+
+  it('never reads or removes a file outside logs/ that a hand-edited row names', async () => {
+    const { cwd, dataDir } = await journalWithRunFinished(31);
+    // The row now names a file beside the data directory, as `../` would reach /etc/passwd.
+    const victim = join(cwd, 'precious.txt');
+    writeFileSync(victim, 'keep me\n');
+    const db = new Database(join(dataDir, 'nixfleet.db'));
+    db.prepare("UPDATE commands SET output_file = '../precious.txt'").run();
+    db.close();
+    const logs = await runCli(cwd, ['logs', 'r1']);
+    expect(logs.stdout).not.toContain('keep me');
+    const result = await runCli(cwd, ['prune']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^pruned 1 run\(s\), 1 command\(s\), 0 output file\(s\)/);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
   });
 
   it('--older-than overrides the 30 days, and --json prints the counts', async () => {
