@@ -8,6 +8,7 @@ import { LOGS_DIR } from '../store/journal.js';
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
+import { processRecorder } from './process-record.js';
 import { createRollbackGuard, type RollbackJob, type RollbackRunContext } from './rollback.js';
 import { privateEnvOf } from './secrets/private-env.js';
 import { redactText } from './secrets/secret-redactor.js';
@@ -26,11 +27,6 @@ export interface CommandJob extends RollbackJob {
 export interface CommandRunContext extends RollbackRunContext {
   /** A plain cancel lets a running attempt finish but starts no automatic retry. */
   readonly isCancelRequested: () => boolean;
-  /**
-   * The journal failed outside the command's own status steps (opening its output, a progress
-   * report): the run must stop (see CORE-002). Errors of the status steps are thrown instead.
-   */
-  readonly onJournalFailure: (error: unknown) => void;
 }
 
 /** Runs the command to a terminal status and returns it. Never throws for a failing command. */
@@ -59,13 +55,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       timeoutMs: op.timeoutMs,
       signal: ctx.killSignal,
       onOutput,
-      onProcess: (process) => {
-        try {
-          journal.recordProcess(commandId, process);
-        } catch {
-          // Only recovery after a crash reads it; a busy database must not fail the command.
-        }
-      },
+      onProcess: processRecorder(ctx, commandId),
     });
   const finish = async (verdict: Verdict) => {
     // The log file is complete before anyone can see the final status.

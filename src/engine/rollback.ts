@@ -14,6 +14,7 @@ import { armScript, claimScript, parseTimerReply, statusScript, type TimerReply 
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
+import { processRecorder } from './process-record.js';
 import type { RenderedCommand, RunEventListener, Transport } from './types.js';
 import { isRollbackWorthy, type Verdict, withLostOutput } from './verdict.js';
 
@@ -37,6 +38,12 @@ export interface RollbackRunContext {
   readonly killSignal: AbortSignal;
   /** False with `--no-rollback`: no rollback runs and no timer is armed (CORE-009). */
   readonly rollback?: boolean;
+  /**
+   * The journal failed outside a command's own status steps (opening its output, a progress
+   * report, recording its processes): the run must stop (see CORE-002). Errors of the status
+   * steps are thrown instead.
+   */
+  readonly onJournalFailure: (error: unknown) => void;
 }
 
 export interface RollbackGuard {
@@ -218,6 +225,8 @@ export function createRollbackGuard(
     const result = await job.transport.exec(command!, {
       ...execOptions(spec!.timeoutMs, onOutput, false),
       env: { ...env, NIXFLEET_COMMAND_ID: rollbackId, NIXFLEET_ROLLBACK_OF: job.commandId },
+      // CORE-011: as the op's own command, so that after a crash its host stays busy while it runs.
+      onProcess: processRecorder(ctx, rollbackId),
     });
     const reason = failureReason('rollback', result, spec!.timeoutMs);
     if (reason === null) return { status: 'SUCCESS', exitCode: 0, error: null };

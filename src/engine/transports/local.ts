@@ -1,11 +1,13 @@
 // The local transport: `settings.shell -c <command>` on the machine running nixfleet
 // (see CORE-001). The shell leads its own process group so a timeout or a kill reaches every
 // process the command started, not just the shell.
+
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { isProcessGroupAlive, signalProcessGroup } from '../../domain/process-group.js';
 import { PROCESS_TAG_VARIABLE, signalTaggedProcesses, taggedProcesses } from '../../domain/tagged-processes.js';
 import { processStartTime } from '../../store/owner.js';
+import { notRecordedReason } from '../process-record.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdCommand, releaseCommand } from './lifeline.js';
 import { spawnFailureReason } from './spawn-failure.js';
@@ -43,6 +45,8 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     let forceKill: NodeJS.Timeout | undefined;
     let drain: NodeJS.Timeout | undefined;
     let settled = false;
+    /** Why the start gate stayed shut: the journal could not record the command's group. */
+    let unrecorded: string | undefined;
 
     const killTree = (signal: NodeJS.Signals) => {
       if (pid === undefined) return;
@@ -75,7 +79,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       clearTimeout(forceKill);
       clearTimeout(drain);
       options.signal?.removeEventListener('abort', onAbort);
-      settle(result);
+      settle(unrecorded === undefined ? result : { ...result, exitCode: null, transportError: unrecorded });
     };
     // A timed-out or killed command is over only when its whole tree is gone: children that
     // ignore SIGTERM get the SIGKILL at the end of the grace period (CORE-001).
@@ -120,8 +124,12 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
           // CORE-011: if nixfleet dies while the command runs, the lifeline kills its group, and the
           // journal knows the group (and its leader's start time) so recovery can tell whether it is gone.
           holdCommand(group, tag);
-          options.onProcess?.({ group, startedAt: processStartTime(group) ?? null, tag });
-          if (aborted || timedOut) spawned.cancel();
+          try {
+            options.onProcess?.({ group, startedAt: processStartTime(group) ?? null, tag });
+          } catch (error) {
+            unrecorded = notRecordedReason(error);
+          }
+          if (aborted || timedOut || unrecorded !== undefined) spawned.cancel();
           else spawned.go();
         },
         failed: (cause) => {

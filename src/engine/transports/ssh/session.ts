@@ -1,7 +1,9 @@
 // One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
+
 import { spawn } from 'node:child_process';
 import { processStartTime } from '../../../store/owner.js';
+import { notRecordedReason } from '../../process-record.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import { holdGroup, releaseGroup } from '../lifeline.js';
 import { spawnFailureReason, tryStart } from '../spawn-failure.js';
@@ -61,13 +63,21 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
   const scanner = new StartMarkerScanner(options.startToken);
   const group = child.pid;
   const startedAt = group === undefined ? null : (processStartTime(group) ?? null);
+  /** Why the start gate stayed shut: the journal could not record the ssh client's group. */
+  let unrecorded: string | undefined;
   if (group !== undefined) {
     holdGroup(group);
-    exec.onProcess?.({ group, startedAt });
+    try {
+      exec.onProcess?.({ group, startedAt });
+    } catch (error) {
+      unrecorded = notRecordedReason(error);
+    }
   }
   // CORE-011: now the lifeline holds ssh and the journal knows it, the remote line may start
   // (REMOTE_START_GATE); CORE-010: the secret preamble follows on that channel, which then stays open.
-  child.stdin?.write(`\n${options.input ?? ''}`);
+  // Unrecorded, the channel ends instead: the gate reads end-of-file and nothing runs.
+  if (unrecorded === undefined) child.stdin?.write(`\n${options.input ?? ''}`);
+  else child.stdin?.end();
 
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
@@ -126,7 +136,11 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       if (text !== '') exec.onOutput?.(text, 'stderr');
       const pgid = scanner.pgid;
       if (!hadStarted && pgid !== undefined && group !== undefined) {
-        exec.onProcess?.({ group, startedAt, remoteGroup: pgid });
+        try {
+          exec.onProcess?.({ group, startedAt, remoteGroup: pgid });
+        } catch {
+          // The run is stopping (the journal failed, CORE-002) and kills this command with it.
+        }
       }
       if (!hadStarted && pgid !== undefined && stopWanted !== undefined && stopping === undefined) {
         stopRemoteNow(pgid, stopWanted);
@@ -148,7 +162,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       clearTimeout(startWait);
       clearTimeout(endWait);
       exec.signal?.removeEventListener('abort', onAbort);
-      settle(result);
+      settle(unrecorded === undefined ? result : { ...result, exitCode: null, transportError: unrecorded });
     };
 
     const conclude = async (exitCode: number | null, signal: NodeJS.Signals | null) => {

@@ -1,0 +1,31 @@
+// A command's processes go into the journal before the command may start (see CORE-011).
+import type { Journal } from '../store/types.js';
+import type { CommandProcess } from './types.js';
+
+export interface ProcessRecordContext {
+  readonly journal: Journal;
+  /** The journal failed outside a status step: the run stops (CORE-002). */
+  readonly onJournalFailure: (error: unknown) => void;
+}
+
+/**
+ * The `onProcess` of a command's exec. A journal that cannot take the record (busy past its
+ * wait, gone) ends the run, and the throw tells the transport not to open the start gate: a
+ * command whose processes the journal does not know could outlive a crash with its host freed.
+ */
+export function processRecorder(ctx: ProcessRecordContext, commandId: string): (process: CommandProcess) => void {
+  return (process) => {
+    try {
+      ctx.journal.recordProcess(commandId, process);
+    } catch (error) {
+      ctx.onJournalFailure(error);
+      throw error;
+    }
+  };
+}
+
+/** The reason of a command that was not started because its processes could not be recorded. */
+export function notRecordedReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `not started: the journal could not record its processes (${message})`;
+}
