@@ -40,6 +40,11 @@ export interface StartRunOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** False (`--no-rollback`): failed ops are not rolled back and no timer is armed (CORE-009). */
   readonly rollback?: boolean;
+  /**
+   * Asked once the run is journaled, before its first command starts: a cancel that came while
+   * the secrets were read (CORE-010), carried out there, so that nothing starts.
+   */
+  readonly cancelBeforeStart?: (runId: string) => { kill?: boolean } | undefined;
 }
 
 export interface RunOutcome {
@@ -136,6 +141,8 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
     rollout,
     at: created.run.createdAt,
   });
+  const early = options.cancelBeforeStart?.(runId);
+  if (early !== undefined) cancellation.request(early);
   const done = executeRun(plan, options, {
     runId,
     commands,

@@ -61,13 +61,15 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   let interrupts = 0;
   // A signal while startRun still reads the run's secrets (CORE-010) is carried out once it returns.
   let terminatedBy: NodeJS.Signals | undefined;
+  const cancelling = (runId: string) =>
+    tell(
+      `nixfleet: cancelling run ${runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)`,
+    );
   const onInterrupt = () => {
     interrupts++;
     if (run === undefined) return;
     if (interrupts === 1) {
-      tell(
-        `nixfleet: cancelling run ${run.runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)`,
-      );
+      cancelling(run.runId);
       run.cancel();
     } else {
       tell(`nixfleet: killing the running commands of run ${run.runId}`);
@@ -77,17 +79,20 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   // SIGTERM (a CI job cancelled, systemd stopping us) and SIGHUP (the terminal closed) leave no
   // time to wait: kill the running commands so none outlives us, and journal the run CANCELLED
   // (CORE-002, CORE-011).
+  const killing = (signal: NodeJS.Signals, runId: string) => {
+    const why = signal === 'SIGHUP' ? 'the terminal closed' : 'terminated';
+    try {
+      tell(`nixfleet: ${why}: killing the running commands of run ${runId}`);
+    } catch {
+      // A hung-up terminal may refuse the write; the kill matters, not the message.
+    }
+  };
   const onTerminate = (signal: NodeJS.Signals) => {
     if (run === undefined) {
       terminatedBy = signal;
       return;
     }
-    const why = signal === 'SIGHUP' ? 'the terminal closed' : 'terminated';
-    try {
-      tell(`nixfleet: ${why}: killing the running commands of run ${run.runId}`);
-    } catch {
-      // A hung-up terminal may refuse the write; the kill matters, not the message.
-    }
+    killing(signal, run.runId);
     run.cancel({ kill: true });
   };
   process.on('SIGINT', onInterrupt);
@@ -104,6 +109,16 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
       ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
       ...(options.rollback === false ? { rollback: false } : {}),
+      // A signal while the secrets were read (CORE-010): the run starts cancelled, nothing runs.
+      cancelBeforeStart: (runId) => {
+        if (terminatedBy !== undefined) {
+          killing(terminatedBy, runId);
+          return { kill: true };
+        }
+        if (interrupts === 0) return undefined;
+        cancelling(runId);
+        return {};
+      },
     });
   } catch (error) {
     process.off('SIGINT', onInterrupt);
@@ -115,12 +130,6 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       exitCode: EXIT.BLOCKED,
       hint: `wait for ${holders.map((r) => `run ${r}`).join(', ')} to finish, or \`nixfleet cancel ${holders[0]}\``,
     });
-  }
-
-  if (terminatedBy !== undefined) onTerminate(terminatedBy);
-  else if (interrupts > 0) {
-    interrupts--;
-    onInterrupt();
   }
 
   try {

@@ -151,6 +151,32 @@ ops:
     expect(statuses(dir, report.runId).run).toBe('CANCELLED');
     expect(existsSync(join(dir, 'ran'))).toBe(false);
   });
+
+  it('Ctrl-C during a slow secret command cancels the run before anything starts: every command CANCELLED, exit 130', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  token: { command: "touch asked; while [ ! -e answer ]; do sleep 0.05; done; echo s3cret-token-value" }
+hosts: { h1: {}, h2: {} }
+ops:
+  use:
+    run: test -n {{ secret.token }}; touch ran-$NIXFLEET_HOST
+`,
+    });
+    const apply = spawnCli(dir, ['apply', 'use', '--renderer', 'plain'], { timeoutMs: 240_000 });
+    await waitForFile(join(dir, 'asked'));
+    // As a supervisor sends it, to nixfleet alone: the secret command goes on to its answer.
+    apply.kill('SIGINT');
+    writeFileSync(join(dir, 'answer'), '');
+    const result = await apply;
+    const stdout = String(result.stdout);
+    expect(result.exitCode, stdout + String(result.stderr)).toBe(130);
+    // Once, the first stage started anyway and both hosts ran it (SUCCESS), then the run said CANCELLED.
+    expect(stdout).toContain('[h1] use CANCELLED (run cancelled)');
+    expect(stdout).toContain('[h2] use CANCELLED (run cancelled)');
+    expect(existsSync(join(dir, 'ran-h1')) || existsSync(join(dir, 'ran-h2'))).toBe(false);
+    expect(String(result.stderr)).toContain('nixfleet: cancelling run r1');
+  });
 });
 
 describe('busy hosts and cancel from another process', () => {
