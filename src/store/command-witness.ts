@@ -3,7 +3,7 @@
 // local command, the ssh client of a remote one: it exits only once the remote session closed)
 // and the start time of its leader. Recovery never frees a host while that group is alive.
 import { isProcessGroupAlive, signalProcessGroup } from '../domain/process-group.js';
-import { signalTaggedProcesses, taggedProcesses } from '../domain/tagged-processes.js';
+import { killTaggedProcesses, taggedProcesses } from '../domain/tagged-processes.js';
 import { processStartTime } from './owner.js';
 import { pauseSync } from './pause.js';
 
@@ -34,18 +34,20 @@ function isGroupAlive(witness: CommandWitness): boolean {
 }
 
 /**
- * SIGKILLs the groups still alive and waits, bounded, until none is. True when all are gone. It
- * blocks the caller (a recovery transaction): this only happens after a crash whose lifeline did
- * not (yet) clean up, and holding the write lock a few seconds beats freeing a busy host.
+ * SIGKILLs the groups still alive and their tagged processes, again at every look that still finds
+ * some, until none is alive, bounded. True when all are gone. What a tagged process forks while one
+ * kill runs escapes it (CORE-011, "Processes that leave the group"). It blocks the caller (a
+ * recovery transaction): this only happens after a crash whose lifeline did not (yet) clean up, and
+ * holding the write lock a few seconds beats freeing a busy host.
  */
 export function killWitnesses(witnesses: readonly CommandWitness[]): boolean {
   let alive = witnesses.filter(isWitnessAlive);
-  for (const witness of alive) {
-    if (isGroupAlive(witness)) signalProcessGroup(witness.group, 'SIGKILL');
-    if (witness.tag) signalTaggedProcesses(witness.tag, 'SIGKILL');
-  }
   const giveUpAt = Date.now() + WITNESS_KILL_WAIT_MS;
   while (alive.length > 0 && Date.now() < giveUpAt) {
+    for (const witness of alive) {
+      if (isGroupAlive(witness)) signalProcessGroup(witness.group, 'SIGKILL');
+      if (witness.tag) killTaggedProcesses(witness.tag);
+    }
     pauseSync(25);
     alive = alive.filter(isWitnessAlive);
   }
