@@ -43,6 +43,36 @@ export function signalTaggedProcesses(tag: string, signal: NodeJS.Signals): numb
   return pids.length;
 }
 
+/**
+ * How many passes of SIGKILL a kill by tag makes at most, here and in the lifelines' shell loops.
+ * A pass kills what one look at /proc found; what those processes forked meanwhile is found by the
+ * next. Once the forker itself is gone, the second pass normally finds only its last children and
+ * the third nothing (CORE-011, "Processes that leave the group").
+ */
+export const TAG_KILL_PASSES = 10;
+
+/**
+ * SIGKILLs every tagged process, pass after pass, until a pass finds none it has not killed yet,
+ * at most TAG_KILL_PASSES passes. A process with SIGKILL pending can no longer fork, so those a
+ * pass finds again (still exiting) are no reason for another pass; whoever must see them gone
+ * waits for that.
+ */
+export function killTaggedProcesses(tag: string): void {
+  const killed = new Set<number>();
+  for (let pass = 0; pass < TAG_KILL_PASSES; pass++) {
+    const found = taggedProcesses(tag).filter((pid) => !killed.has(pid));
+    if (found.length === 0) return;
+    for (const pid of found) {
+      killed.add(pid);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+  }
+}
+
 function isRunning(pid: string): boolean {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];

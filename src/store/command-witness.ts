@@ -3,7 +3,7 @@
 // local command, the ssh client of a remote one: it exits only once the remote session closed)
 // and the start time of its leader. Recovery never frees a host while that group is alive.
 import { isProcessGroupAlive, signalProcessGroup } from '../domain/process-group.js';
-import { signalTaggedProcesses, taggedProcesses } from '../domain/tagged-processes.js';
+import { killTaggedProcesses, taggedProcesses } from '../domain/tagged-processes.js';
 import { processStartTime } from './owner.js';
 import { pauseSync } from './pause.js';
 
@@ -37,20 +37,23 @@ function isGroupAlive(witness: CommandWitness): boolean {
 }
 
 /**
- * SIGKILLs the groups still alive and waits, at most `waitMs`, until none is. True when all are
- * gone. It blocks the caller: this only happens after a crash whose lifeline did not (yet) clean
- * up. Inside a transaction `waitMs` is 0 (the write lock is never held while waiting: every other
- * nixfleet on the journal would wait for it, and a live run gives up after 5 s); the wait comes
- * before, with the lock free (`settle` in orphan-recovery.ts).
+ * SIGKILLs the groups still alive and their tagged processes, again at every look that still finds
+ * some, until none is alive or `waitMs` is over. True when all are gone. What a tagged process
+ * forks while one kill runs escapes it (CORE-011, "Processes that leave the group"). It blocks the
+ * caller: this only happens after a crash whose lifeline did not (yet) clean up. Inside a
+ * transaction `waitMs` is 0, one kill and no wait (the write lock is never held while waiting:
+ * every other nixfleet on the journal would wait for it, and a live run gives up after 5 s); the
+ * wait comes before, with the lock free (`settle` in orphan-recovery.ts).
  */
 export function killWitnesses(witnesses: readonly CommandWitness[], waitMs: number): boolean {
   let alive = witnesses.filter(isWitnessAlive);
-  for (const witness of alive) {
-    if (isGroupAlive(witness)) signalProcessGroup(witness.group, 'SIGKILL');
-    if (witness.tag) signalTaggedProcesses(witness.tag, 'SIGKILL');
-  }
   const giveUpAt = Date.now() + waitMs;
-  while (alive.length > 0 && Date.now() < giveUpAt) {
+  while (alive.length > 0) {
+    for (const witness of alive) {
+      if (isGroupAlive(witness)) signalProcessGroup(witness.group, 'SIGKILL');
+      if (witness.tag) killTaggedProcesses(witness.tag);
+    }
+    if (Date.now() >= giveUpAt) break;
     pauseSync(25);
     alive = alive.filter(isWitnessAlive);
   }

@@ -3,11 +3,13 @@
 // the owning process kill its running commands.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { openJournal } from '../../src/store/journal.js';
-import { waitForFile } from '../engine/support/wait-for.js';
+import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { type ForkingDaemon, forkingDaemon, killForkingDaemon, survivors } from '../support/forking-daemon.js';
+import { childrenMatching, describeProcesses, processesMatching } from '../support/processes.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
@@ -89,5 +91,59 @@ describe('SIGHUP to `nixfleet watch --run`', () => {
       commands: { h1: ['CANCELLED', 'killed by cancel'], h2: ['CANCELLED', null] },
     });
     expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid-h1'), 'utf8')))).toEqual([]);
+  });
+});
+
+// CORE-011, "Processes that leave the group": the lifeline's and recovery's SIGKILL by tag go on,
+// pass after pass, until a pass finds nothing; a child that forks without pause while one pass
+// runs is found by the next.
+describe('kill -9 of nixfleet while a setsid child of its command forks without pause', () => {
+  /** The loop runs and has children of its own outside the command's group. */
+  async function forking(dir: string, daemon: ForkingDaemon): Promise<void> {
+    await waitForFile(join(dir, 'started'));
+    await waitFor(() => processesMatching(daemon.marker).length > 20, 'the loop to fork');
+  }
+
+  describe('the lifeline', () => {
+    const daemon = forkingDaemon('7204', '5m');
+    afterEach(() => killForkingDaemon(daemon));
+
+    it('kills every process carrying the command’s tag', async () => {
+      const dir = makeTempDir({ 'fleet.yaml': daemon.fleet });
+      const apply = spawnCli(dir, ['apply', 'spawny'], { timeoutMs: 240_000 });
+      await forking(dir, daemon);
+      apply.kill('SIGKILL');
+      await apply;
+      await waitFor(() => survivors(dir, daemon).length === 0, 'no tagged process alive', 30_000).catch((error) => {
+        throw new Error(`${error}: ${describeProcesses(survivors(dir, daemon))}`);
+      });
+    });
+  });
+
+  describe('recovery, when the lifeline died too', () => {
+    const daemon = forkingDaemon('7205', '5m');
+    afterEach(() => killForkingDaemon(daemon));
+
+    it('kills every process carrying the command’s tag at the next open, before it frees the host', async () => {
+      const dir = makeTempDir({ 'fleet.yaml': daemon.fleet });
+      const apply = spawnCli(dir, ['apply', 'spawny'], { timeoutMs: 240_000 });
+      await forking(dir, daemon);
+      const [lifeline] = childrenMatching(apply.pid!, 'held[$2]');
+      // Stopped first, so it cannot start a lifeline in place of the one killed (apply-crash.test.ts).
+      apply.kill('SIGSTOP');
+      process.kill(-lifeline!, 'SIGKILL');
+      apply.kill('SIGKILL');
+      await apply;
+      expect(processesMatching(daemon.marker).length).toBeGreaterThan(0);
+      // One open of the journal, one recovery: r1 is ORPHANED, and its host free, only once
+      // nothing of its command is left. (An apply would recover again in its claim.)
+      const runs = await runCli(dir, ['runs', '--json']);
+      expect(runs.exitCode, runs.stderr).toBe(0);
+      const left = survivors(dir, daemon);
+      expect(left, describeProcesses(left)).toEqual([]);
+      expect(JSON.parse(runs.stdout)).toMatchObject([{ id: 'r1', status: 'ORPHANED' }]);
+      const next = await runCli(dir, ['apply', 'check']);
+      expect(next.exitCode, next.stdout + next.stderr).toBe(0);
+    });
   });
 });

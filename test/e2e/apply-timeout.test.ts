@@ -1,10 +1,12 @@
 // TIMEOUT end to end: the whole process tree dies within a second of the op's limit.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { openJournal } from '../../src/store/journal.js';
 import { makeTempDir, runCli } from '../support/cli.js';
+import { forkingDaemon, killForkingDaemon, survivors } from '../support/forking-daemon.js';
+import { describeProcesses } from '../support/processes.js';
 
 // Real CLI processes on a shared two-core machine: generous bounds, every wait still bounded.
 vi.setConfig({ testTimeout: 120_000 });
@@ -62,5 +64,21 @@ ops:
     const result = await runCli(fixed, ['apply', 'too-long', '--json']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).hosts.h1[0]).toMatchObject({ status: 'SUCCESS', error: null });
+  });
+});
+
+// CORE-011, "Processes that leave the group": SIGKILL by tag goes on, pass after pass, until a
+// pass finds nothing, and the command is over only then.
+describe('a timed-out command whose setsid child forks without pause and ignores SIGTERM', () => {
+  const daemon = forkingDaemon('7203', '2s');
+  afterEach(() => killForkingDaemon(daemon));
+
+  it('is TIMEOUT only once no process carrying its tag is left', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': daemon.fleet });
+    const result = await runCli(dir, ['apply', 'spawny', '--json'], { timeoutMs: 110_000 });
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout).hosts.h1[0]).toMatchObject({ status: 'TIMEOUT', error: 'timed out after 2s' });
+    const left = survivors(dir, daemon);
+    expect(left, describeProcesses(left)).toEqual([]);
   });
 });

@@ -4,12 +4,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OWNER_FILE } from '../../src/engine/transports/ssh/control-socket.js';
 import { askMasterPid } from '../../src/engine/transports/ssh/mux-control.js';
 import { currentOwner } from '../../src/store/owner.js';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { type ForkingDaemon, forkingDaemon, killForkingDaemon, survivors } from '../support/forking-daemon.js';
 import { childrenMatching, describeProcesses, isRunning, processesMatching } from '../support/processes.js';
 import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
@@ -139,6 +140,48 @@ describe('a daemon an ssh op moved out of its process group (setsid)', () => {
     expect(result.exitCode, result.stderr).toBe(1);
     expect(JSON.parse(result.stdout).hosts.h1[0].status).toBe('TIMEOUT');
     expect(isRunning(Number(readFileSync(daemonFile, 'utf8')))).toBe(false);
+  });
+});
+
+// CORE-011, "Processes that leave the group": the remote lifeline and the reaper kill by tag pass
+// after pass until a pass finds nothing; a child that forks without pause while one pass runs is
+// found by the next.
+describe('a setsid child of an ssh op that forks without pause and ignores SIGTERM', () => {
+  const setup = (id: string, timeout: string) => {
+    const dir = makeTempDir();
+    const workdir = join(dir, 'remote');
+    mkdirSync(workdir);
+    const host = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user });
+    const settings = `{ ssh: { identityFile: ${JSON.stringify(sshd.clientKey)}, connectTimeout: 10s } }`;
+    const daemon = forkingDaemon(id, timeout, { workdir, host, settings });
+    writeFileSync(join(dir, 'fleet.yaml'), daemon.fleet);
+    daemons.push(daemon);
+    return { dir, daemon, env: { NIXFLEET_SSH_CONFIG: sshd.clientConfig } };
+  };
+  const daemons: ForkingDaemon[] = [];
+  afterEach(() => {
+    for (const daemon of daemons.splice(0)) killForkingDaemon(daemon);
+  });
+
+  it('is killed on the host by the remote lifeline when nixfleet is killed with SIGKILL', async () => {
+    const { dir, daemon, env } = setup('7206', '5m');
+    const apply = spawnCli(dir, ['apply', 'spawny'], { env, timeoutMs: 240_000 });
+    await waitForFile(join(daemon.workdir!, 'started'));
+    await waitFor(() => processesMatching(daemon.marker).length > 20, 'the loop to fork');
+    apply.kill('SIGKILL');
+    await apply;
+    await waitFor(() => survivors(dir, daemon).length === 0, 'no tagged process alive', 30_000).catch((error) => {
+      throw new Error(`${error}: ${describeProcesses(survivors(dir, daemon))}`);
+    });
+  });
+
+  it('is killed by the reaper on timeout before the command is over', async () => {
+    const { dir, daemon, env } = setup('7207', '3s');
+    const result = await runCli(dir, ['apply', 'spawny', '--json'], { env, timeoutMs: 120_000 });
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(JSON.parse(result.stdout).hosts.h1[0], result.stdout).toMatchObject({ status: 'TIMEOUT' });
+    const left = survivors(dir, daemon);
+    expect(left, describeProcesses(left)).toEqual([]);
   });
 });
 

@@ -5,13 +5,15 @@
 // on its list. A command that ends normally is taken off the list first, so nothing it left in the
 // background on purpose is touched while nixfleet lives.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { TAG_KILL_PASSES } from '../../domain/tagged-processes.js';
 
 /**
  * `+ g<pgid>` / `+ p<pid>` / `+ t<tag>` add, `- …` remove. At end-of-file groups get SIGKILL
  * (nothing is left to wait for them), single pids (ssh masters) SIGTERM, which lets ssh remove its
- * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL. It
- * ignores the terminal's signals (awk inherits that): a closed terminal (SIGHUP) or Ctrl-C must not
- * take it down before nixfleet has cleaned up. awk keeps the list, a set with constant-time adds
+ * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL, pass
+ * after pass until a pass finds none (what they fork during one pass escapes it), at most
+ * TAG_KILL_PASSES passes. It ignores the terminal's signals (awk inherits that): a closed terminal
+ * (SIGHUP) or Ctrl-C must not take it down before nixfleet has cleaned up. awk keeps the list, a set with constant-time adds
  * and removes: the shell string it replaced was rewritten on every line, and with the masters of a
  * few hundred ssh hosts held it burned seconds of a core per run (CORE-011, "The local lifeline").
  */
@@ -27,13 +29,18 @@ $1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in held) 
     esac
   done
   [ -n "$tags" ] && [ -d /proc/self ] || exit 0
-  for e in /proc/[0-9]*/environ; do
-    vars=$(tr '\\0' '\\n' < "$e" 2>/dev/null) || continue
-    for t in $tags; do
-      case "$vars" in *"NIXFLEET_PROCESS_TAG=$t"*)
-        p=\${e#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null ;;
-      esac
+  pass=0
+  while [ $pass -lt ${TAG_KILL_PASSES} ]; do
+    pass=$((pass + 1)) found=
+    for e in /proc/[0-9]*/environ; do
+      vars=$(tr '\\0' '\\n' < "$e" 2>/dev/null) || continue
+      for t in $tags; do
+        case "$vars" in *"NIXFLEET_PROCESS_TAG=$t"*)
+          p=\${e#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null && found=1 ;;
+        esac
+      done
     done
+    [ -n "$found" ] || break
   done
 }
 `;

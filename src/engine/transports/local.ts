@@ -4,8 +4,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
-import { isProcessGroupAlive, signalProcessGroup } from '../../domain/process-group.js';
-import { PROCESS_TAG_VARIABLE, signalTaggedProcesses, taggedProcesses } from '../../domain/tagged-processes.js';
+import { isProcessGroupAlive, liveGroupMembers, signalProcessGroup } from '../../domain/process-group.js';
+import {
+  killTaggedProcesses,
+  PROCESS_TAG_VARIABLE,
+  signalTaggedProcesses,
+  taggedProcesses,
+} from '../../domain/tagged-processes.js';
 import { processStartTime } from '../../store/owner.js';
 import { notRecordedReason } from '../process-record.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
@@ -15,6 +20,11 @@ import { SPAWNER_LOST, spawnThroughSpawner } from './spawner/spawner-client.js';
 
 /** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
+/**
+ * After SIGKILL, how long a timed-out or killed command goes on killing what is left of its tree
+ * before it is over anyway (CORE-011, "Processes that leave the group").
+ */
+export const KILL_WAIT_MS = 5_000;
 /** Blocks until nixfleet says go (one line on stdin); end-of-file instead means nixfleet died first. */
 const START_GATE = 'read -r _ || exit 125; exec </dev/null';
 /** After the shell exits, how often to look whether only background children still hold its output open. */
@@ -43,21 +53,26 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     let exited: ExecResult | undefined;
     let outputEnded = false;
     let forceKill: NodeJS.Timeout | undefined;
+    /** When the tree got SIGKILL: from then on each look at it kills again what it finds. */
+    let killedAt: number | undefined;
     let drain: NodeJS.Timeout | undefined;
     let settled = false;
     /** Why the start gate stayed shut: the journal could not record the command's group. */
     let unrecorded: string | undefined;
+    let survivedKill = false;
 
+    // SIGKILL by tag goes in passes until one finds nothing left to kill: what a tagged process
+    // forks while a pass runs escapes that pass (CORE-011). A group's SIGKILL reaches its forks too.
     const killTree = (signal: NodeJS.Signals) => {
       if (pid === undefined) return;
       signalProcessGroup(pid, signal);
-      signalTaggedProcesses(tag, signal);
-      if (signal === 'SIGTERM' && forceKill === undefined) {
-        forceKill = setTimeout(() => {
-          if (pid !== undefined) signalProcessGroup(pid, 'SIGKILL');
-          signalTaggedProcesses(tag, 'SIGKILL');
-        }, KILL_GRACE_MS);
+      if (signal === 'SIGKILL') {
+        killedAt ??= Date.now();
+        killTaggedProcesses(tag);
+        return;
       }
+      signalTaggedProcesses(tag, signal);
+      forceKill ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -72,7 +87,8 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
-      if (pid !== undefined) {
+      // What survived the kill stays held: the lifeline kills it again when nixfleet exits.
+      if (pid !== undefined && !survivedKill) {
         releaseCommand(pid, tag);
       }
       clearTimeout(timer);
@@ -94,12 +110,29 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
         finish(result);
         return;
       }
-      // Bounded: a zombie left for a non-reaping init would otherwise look alive forever.
-      const giveUpAt = Date.now() + KILL_GRACE_MS + 1_000;
+      // No SIGKILL on its way (the timeout fired before the shell was spawned): send it now.
+      if (killedAt === undefined && forceKill === undefined) killTree('SIGKILL');
       const poll = setInterval(() => {
-        if (isTreeAlive(group) && Date.now() < giveUpAt) return;
-        clearInterval(poll);
-        finish(result);
+        if (!isTreeAlive(group)) {
+          clearInterval(poll);
+          finish(result);
+          return;
+        }
+        // Still in the grace period: its SIGKILL is to come.
+        if (killedAt === undefined) return;
+        // Bounded: a process stuck in the kernel (state D), or a zombie left for a non-reaping
+        // init, would otherwise keep the command running forever.
+        if (Date.now() - killedAt >= KILL_WAIT_MS) {
+          clearInterval(poll);
+          survivedKill = true;
+          const left = [...new Set([...liveGroupMembers(group), ...taggedProcesses(tag)])].join(' ');
+          options.onOutput?.(
+            `\n[nixfleet] still alive ${KILL_WAIT_MS / 1000}s after SIGKILL: ${left || `process group ${group}`}; killed again when nixfleet exits\n`,
+          );
+          finish(result);
+          return;
+        }
+        killTree('SIGKILL');
       }, 50);
     };
 

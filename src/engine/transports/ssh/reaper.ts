@@ -9,6 +9,8 @@ export type StopSignal = 'TERM' | 'KILL';
 
 /** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
+/** How long the reaper may spend in its SIGKILL passes by tag before nixfleet stops waiting for it. */
+const TAG_KILL_MS = 5_000;
 
 export async function stopRemoteGroup(
   connection: ConnectionOptions,
@@ -18,8 +20,9 @@ export async function stopRemoteGroup(
   tag?: string,
 ): Promise<StopSignal | null> {
   const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS, tag);
-  // Bounded: connecting (when there is no master), the grace period, and a margin.
-  const deadlineMs = connectTimeoutSeconds(connection.settings) * 1000 + KILL_GRACE_MS + 3_000;
+  // Bounded: connecting (when there is no master), the grace period, SIGKILL by tag until a pass
+  // finds nothing (CORE-011), and a margin.
+  const deadlineMs = connectTimeoutSeconds(connection.settings) * 1000 + KILL_GRACE_MS + TAG_KILL_MS + 3_000;
   const started = tryStart(() => execa('ssh', sshArgs(connection, mode, remote), { stdin: 'ignore', reject: false }));
   // ssh that cannot even start cannot stop anything (see spawn-failure.ts).
   if (!('child' in started)) return null;
