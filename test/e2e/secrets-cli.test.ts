@@ -4,8 +4,9 @@
 // Bad secrets stop the run before anything is journaled (exit 2).
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { processesMatching } from '../support/processes.js';
 import { filesUnder, KEY, leaks, secretFleet, secretFleetDir, sha256, TOKEN } from './support/secret-fleet.js';
 
 const HOSTS = '  h1: {}\n  h2: {}';
@@ -195,5 +196,62 @@ describe('the value is handed over privately', () => {
     expect(logs).toContain('"$NIXFLEET_SECRET_token"');
     // The command saw the whole value through its environment.
     expect(logs).toMatch(new RegExp(`\\n\\s*${TOKEN.length}\\s*$`));
+  });
+});
+
+describe('a secret command is over when its shell is', () => {
+  const mark = `${process.pid}.${Date.now() % 1000}`;
+  afterEach(() => {
+    for (const pid of processesMatching(mark)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone between the look and the kill.
+      }
+    }
+  });
+
+  it('what it left in the background is ended, and the value is taken at once', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  bg: { command: "sleep 301${mark} & echo secret-from-bg" }
+hosts: { h1: {} }
+ops:
+  use:
+    run: test "$S" = secret-from-bg
+    env: { S: "{{ secret.bg }}" }
+`,
+    });
+    // Its background child held the output open: the run waited out the 60 s limit and was refused.
+    const result = await runCli(dir, ['apply', 'use']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(processesMatching(`sleep 301${mark}`)).toEqual([]);
+  });
+
+  it('nixfleet killed while a secret command runs takes the command with it', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  slow: { command: "sleep 302${mark}; echo never-read" }
+hosts: { h1: {} }
+ops:
+  use:
+    run: test -n "$S"
+    env: { S: "{{ secret.slow }}" }
+`,
+    });
+    const apply = spawnCli(dir, ['apply', 'use'], { timeoutMs: 120_000 });
+    for (let i = 0; i < 600 && processesMatching(`sleep 302${mark}`).length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(processesMatching(`sleep 302${mark}`)).not.toEqual([]);
+    apply.kill('SIGKILL');
+    await apply.catch(() => undefined);
+    // The lifeline holds its group and kills it at nixfleet's end (CORE-011).
+    for (let i = 0; i < 600 && processesMatching(`sleep 302${mark}`).length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(processesMatching(`sleep 302${mark}`)).toEqual([]);
   });
 });

@@ -3,8 +3,10 @@
 // before the run is journaled, so nothing runs. Values stay in memory: nothing here writes them.
 import { readFileSync, statSync } from 'node:fs';
 import { execa } from 'execa';
+import { signalProcessGroup } from '../../domain/process-group.js';
 import { UserError } from '../../errors/user-error.js';
 import type { Registry, SecretDeclaration } from '../../registry/types.js';
+import { holdGroup, releaseGroup } from '../transports/lifeline.js';
 import { MIN_SECRET_LENGTH } from './secret-redactor.js';
 
 /** A secret command that takes longer than this is stuck (waiting for a passphrase, a network). */
@@ -72,18 +74,37 @@ async function readValue(declaration: SecretDeclaration, registry: Registry, env
       }
     }
     case 'command': {
-      const result = await execa(registry.settings.shell, ['-c', source.command], {
+      // In a process group of its own, held by the lifeline (CORE-011): the timeout, the end of
+      // the shell and a dead nixfleet end everything it started. execa's own timeout signalled
+      // the shell alone and then waited for its output to close, which a background child kept
+      // open past the limit.
+      const child = execa(registry.settings.shell, ['-c', source.command], {
         cwd: registry.rootDir,
         env,
         extendEnv: false,
         stdin: 'ignore',
-        timeout: SECRET_COMMAND_TIMEOUT_MS,
+        detached: true,
         maxBuffer: 1024 * 1024,
         reject: false,
         stripFinalNewline: false,
       });
+      const group = child.pid;
+      let timedOut = false;
+      const endGroup = () => {
+        if (group !== undefined) signalProcessGroup(group, 'SIGKILL');
+      };
+      if (group !== undefined) holdGroup(group);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        endGroup();
+      }, SECRET_COMMAND_TIMEOUT_MS);
+      // Once the shell is done, what it left behind may still hold its output open.
+      child.on('exit', endGroup);
+      const result = await child;
+      clearTimeout(timer);
+      if (group !== undefined) releaseGroup(group);
       const hint = `run the command by hand in ${registry.rootDir} to see what it needs`;
-      if (result.timedOut) return fail(`did not finish within ${SECRET_COMMAND_TIMEOUT_MS / 1000}s`, hint);
+      if (timedOut) return fail(`did not finish within ${SECRET_COMMAND_TIMEOUT_MS / 1000}s`, hint);
       if (result.isMaxBuffer) return fail('printed more than 1 MB', hint);
       if (result.exitCode === undefined && result.signal === undefined) {
         const cause = result.cause instanceof Error ? result.cause.message : String(result.cause);
