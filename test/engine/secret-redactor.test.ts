@@ -85,3 +85,155 @@ describe('redactText', () => {
     expect(redactText('x hunter2-tok y hunter2-tok', ['hunter2-tok'])).toBe(`x ${REDACTED} y ${REDACTED}`);
   });
 });
+
+// The redactor looks patterns up in a sorted index instead of trying each one at each character
+// (see CORE-010, redaction). These check that what it finds is what trying each one finds.
+describe('many patterns', () => {
+  /** What the redaction means: at each position the longest pattern found there, left to right. */
+  const naive = (text: string, patterns: readonly string[]) => {
+    let out = '';
+    let i = 0;
+    while (i < text.length) {
+      const found = patterns.filter((p) => p.length > 0 && text.startsWith(p, i)).sort((a, b) => b.length - a.length);
+      if (found[0] === undefined) out += text[i++];
+      else {
+        out += REDACTED;
+        i += found[0].length;
+      }
+    }
+    return out;
+  };
+
+  /** A small deterministic generator (mulberry32), so a failure can be replayed. */
+  const random = (seed: number) => () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  it('redacts each line of a 1,563-line key, and only those, streamed in pipe-sized chunks', () => {
+    const next = random(7);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const line = () => Array.from({ length: 64 }, () => alphabet[Math.floor(next() * 64)]).join('');
+    const keyLines = Array.from({ length: 1563 }, line);
+    const patterns = redactionPatterns([keyLines.join('\n')]);
+    expect(patterns).toHaveLength(1564);
+    const lines: string[] = [];
+    const want: string[] = [];
+    for (let n = 0; n < 20_000; n++) {
+      const printsKey = n % 97 === 0;
+      const text = printsKey ? (keyLines[(n * 31) % keyLines.length] as string) : line();
+      lines.push(text);
+      want.push(printsKey ? REDACTED : text);
+    }
+    const output = `${lines.join('\n')}\n`;
+    const chunks: string[] = [];
+    for (let at = 0; at < output.length; at += 65_536) chunks.push(output.slice(at, at + 65_536));
+    expect(streamed(patterns, chunks)).toBe(`${want.join('\n')}\n`);
+    expect(redactText(output, patterns)).toBe(`${want.join('\n')}\n`);
+  });
+
+  it('redacts lines that all begin alike, and lines that begin other lines, at every split point', () => {
+    // An indented file: every line begins with the same 6 spaces and `key_1` begins `key_10`.
+    const fileLines = Array.from({ length: 120 }, (_, n) => `      key_${n}: value-${n}`);
+    fileLines.push('      key_1: value-1-and-more', '      key_1: value-1-and');
+    const value = fileLines.join('\n');
+    const patterns = redactionPatterns([value]);
+    const out = [
+      '      key_10: value-10',
+      '      key_1: value-1-and-more!',
+      '      key_1: value-1-and-mor',
+      '      key_1: value-1-an',
+      '      key_119: value-11',
+      '      key_120: value-120',
+      '      key_7: value-7',
+      value,
+      '      key_',
+    ].join('\n');
+    const want = naive(out, patterns);
+    expect(want).toBe(
+      [
+        REDACTED,
+        `${REDACTED}!`,
+        `${REDACTED}-mor`,
+        `${REDACTED}-an`,
+        '      key_119: value-11',
+        '      key_120: value-120',
+        REDACTED,
+        REDACTED,
+        '      key_',
+      ].join('\n'),
+    );
+    for (let i = 0; i <= out.length; i++) {
+      expect(streamed(patterns, [out.slice(0, i), out.slice(i)]), `split at ${i}`).toBe(want);
+    }
+  });
+
+  it('catches a multi-line value split at every pair of chunk boundaries, and lets none of it out early', () => {
+    const value = 'line-one-of-key\nline-two-of-key\nline-three-of-key';
+    const patterns = redactionPatterns([value]);
+    const out = `before ${value} after line-two-of-ke`;
+    const want = `before ${REDACTED} after line-two-of-ke`;
+    for (let i = 0; i <= out.length; i++) {
+      for (let j = i; j <= out.length; j++) {
+        const redactor = createRedactor(patterns);
+        const passed = redactor.push(out.slice(0, i)) + redactor.push(out.slice(i, j)) + redactor.push(out.slice(j));
+        // Nothing of the value: not a line of it, and not the start of its first line.
+        for (const p of patterns) expect(passed, `${i},${j}`).not.toContain(p);
+        expect(passed, `${i},${j}`).not.toContain('line-one');
+        expect(passed + redactor.flush(), `${i},${j}`).toBe(want);
+      }
+    }
+  });
+
+  it('lets the longest pattern win where several begin at the same place, whatever order they are given in', () => {
+    const patterns = ['abcdef', 'abcdefgh', 'cdefghij', 'secret', 'secret-12345'];
+    const text = 'xabcdefghij secret-1234x secret-12345 abcdefg';
+    const want = `x${REDACTED}ij ${REDACTED}-1234x ${REDACTED} ${REDACTED}g`;
+    expect(naive(text, patterns)).toBe(want);
+    for (const order of [patterns, [...patterns].reverse(), [...patterns].sort()]) {
+      expect(redactText(text, order)).toBe(want);
+      for (let i = 0; i <= text.length; i++) {
+        expect(streamed(order, [text.slice(0, i), text.slice(i)]), `split at ${i}`).toBe(want);
+      }
+    }
+  });
+
+  it('agrees with trying every pattern at every position, for random patterns, texts and writes', () => {
+    const next = random(42);
+    for (const alphabet of ['ab', 'ab\n', 'aab', 'abc ']) {
+      const word = (min: number, max: number) =>
+        Array.from(
+          { length: min + Math.floor(next() * (max - min + 1)) },
+          () => alphabet[Math.floor(next() * alphabet.length)],
+        ).join('');
+      for (let round = 0; round < 500; round++) {
+        const values = Array.from({ length: 1 + Math.floor(next() * 8) }, () => word(MIN_SECRET_LENGTH, 14));
+        const patterns = redactionPatterns(values);
+        const text = word(0, 48);
+        const want = naive(text, patterns);
+        expect(redactText(text, patterns), `${JSON.stringify(patterns)} in ${JSON.stringify(text)}`).toBe(want);
+        const cuts = [0, ...Array.from({ length: 4 }, () => Math.floor(next() * (text.length + 1))), text.length];
+        cuts.sort((a, b) => a - b);
+        const chunks = cuts.slice(1).map((cut, k) => text.slice(cuts[k], cut));
+        expect(streamed(patterns, chunks), `${JSON.stringify(patterns)} in ${JSON.stringify(chunks)}`).toBe(want);
+        expect(streamed(patterns, [...text]), `${JSON.stringify(patterns)} byte by byte`).toBe(want);
+      }
+    }
+  });
+
+  it('holds back at most the longest value minus one character, with many patterns', () => {
+    const value = Array.from({ length: 200 }, (_, n) => `line-${n}-of-a-long-key`).join('\n');
+    const patterns = redactionPatterns([value]);
+    const redactor = createRedactor(patterns);
+    // All but the last character of the value: all of it may still become the value.
+    const chunk = `output ${value.slice(0, -1)}`;
+    const out = redactor.push(chunk);
+    expect(out).toBe('output ');
+    expect(chunk.length - out.length).toBeLessThanOrEqual(value.length - 1);
+    // The last character completes it: no longer value can begin there, so it is out at once.
+    expect(redactor.push(value.slice(-1))).toBe(REDACTED);
+    expect(redactor.flush()).toBe('');
+  });
+});

@@ -33,17 +33,17 @@ export interface Redactor {
 }
 
 export function createRedactor(patterns: readonly string[]): Redactor {
-  if (patterns.length === 0) return { push: (chunk) => chunk, flush: () => '' };
-  const firstChars = new Set(patterns.map((pattern) => pattern[0]));
+  const index = indexPatterns(patterns);
+  if (index === undefined) return { push: (chunk) => chunk, flush: () => '' };
   let held = '';
   return {
     push(chunk) {
-      const { out, rest } = scan(held + chunk, patterns, firstChars, false);
+      const { out, rest } = scan(held + chunk, index, false);
       held = rest;
       return out;
     },
     flush() {
-      const { out } = scan(held, patterns, firstChars, true);
+      const { out } = scan(held, index, true);
       held = '';
       return out;
     },
@@ -52,31 +52,122 @@ export function createRedactor(patterns: readonly string[]): Redactor {
 
 /** Redacts a whole text at once (error messages, anything not streamed). */
 export function redactText(text: string, patterns: readonly string[]): string {
-  if (patterns.length === 0) return text;
-  return scan(text, patterns, new Set(patterns.map((pattern) => pattern[0])), true).out;
+  const index = indexPatterns(patterns);
+  return index === undefined ? text : scan(text, index, true).out;
 }
 
-function scan(
-  text: string,
-  patterns: readonly string[],
-  firstChars: ReadonlySet<string | undefined>,
-  final: boolean,
-): { out: string; rest: string } {
+// The work at each character of output must not grow with the number of patterns (CORE-010,
+// redaction): trying every pattern at every character made a 100 KB key, 1,563 line patterns that
+// base64 output begins almost everywhere, hold the event loop for 50 s on 2 MB of output. So the
+// patterns are sorted and searched by halving, about log2(patterns) comparisons, only where the
+// next character and a hash of the next 6 say a pattern may begin. (A map from each pattern's
+// first 6 characters would still try one by one the patterns that share them, such as the lines
+// of an indented file.) bench/redact.bench.mjs measures both kinds of key.
+
+const HASH_MASK = 0xffff;
+
+interface PatternIndex {
+  /** Each pattern once, in the order `<` gives strings (by UTF-16 code unit). */
+  sorted: string[];
+  /** How many first characters are hashed: MIN_SECRET_LENGTH, or the shortest pattern's length if a caller passes a shorter one. */
+  hashed: number;
+  /** Set at each pattern's first UTF-16 code unit: with a value or two, most output is turned away here. */
+  firstCodes: Uint8Array;
+  /** Set where the hash of a pattern's first `hashed` characters falls: most other places are turned away here, without searching. */
+  hashedStarts: Uint8Array;
+}
+
+// Indexing 1,563 patterns takes a few milliseconds, and a run makes a redactor for each pipe of
+// each command and redacts each failure reason with the same array (`redact` in engine/run.ts),
+// so each array is indexed once. Patterns are not changed once passed (they are readonly).
+const indexes = new WeakMap<readonly string[], PatternIndex | undefined>();
+
+function indexPatterns(patterns: readonly string[]): PatternIndex | undefined {
+  if (!indexes.has(patterns)) indexes.set(patterns, buildIndex(patterns));
+  return indexes.get(patterns);
+}
+
+function buildIndex(patterns: readonly string[]): PatternIndex | undefined {
+  // An empty pattern is never looked for.
+  const sorted = [...new Set(patterns.filter((pattern) => pattern.length > 0))].sort();
+  if (sorted.length === 0) return undefined;
+  const hashed = sorted.reduce((least, pattern) => Math.min(least, pattern.length), MIN_SECRET_LENGTH);
+  const firstCodes = new Uint8Array(0x10000);
+  const hashedStarts = new Uint8Array(HASH_MASK + 1);
+  for (const pattern of sorted) {
+    firstCodes[pattern.charCodeAt(0)] = 1;
+    hashedStarts[startHash(pattern, 0, hashed)] = 1;
+  }
+  return { sorted, hashed, firstCodes, hashedStarts };
+}
+
+function startHash(text: string, at: number, length: number): number {
+  let hash = 0;
+  for (let j = at; j < at + length; j++) hash = (hash * 31 + text.charCodeAt(j)) & HASH_MASK;
+  return hash;
+}
+
+/** How many characters `pattern` and text[at, end) begin with alike. */
+function shared(pattern: string, text: string, at: number, end: number): number {
+  const most = Math.min(pattern.length, end - at);
+  let n = 0;
+  while (n < most && pattern.charCodeAt(n) === text.charCodeAt(at + n)) n++;
+  return n;
+}
+
+/** How many of sorted[0, below) sort before text[at, end) or equal it. */
+function countNotAfter(sorted: readonly string[], below: number, text: string, at: number, end: number): number {
+  let low = 0;
+  let high = below;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    const pattern = sorted[mid] as string;
+    const n = shared(pattern, text, at, end);
+    const notAfter = n === pattern.length || (n < end - at && pattern.charCodeAt(n) < text.charCodeAt(at + n));
+    if (notAfter) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function scan(text: string, index: PatternIndex, final: boolean): { out: string; rest: string } {
+  const { sorted, hashed, firstCodes, hashedStarts } = index;
   let out = '';
   let copiedUpTo = 0;
   let i = 0;
   while (i < text.length) {
-    if (!firstChars.has(text[i])) {
+    if (
+      firstCodes[text.charCodeAt(i)] === 0 ||
+      (i + hashed <= text.length && hashedStarts[startHash(text, i, hashed)] === 0)
+    ) {
       i++;
       continue;
     }
-    const remaining = text.length - i;
-    // A longer value that the text so far only begins: wait for more before deciding.
-    if (!final && patterns.some((p) => p.length > remaining && p.startsWith(text.slice(i)))) {
-      out += text.slice(copiedUpTo, i);
-      return { out, rest: text.slice(i) };
+    // "The text" below is text[i, end): at first all that is left of it.
+    let end = text.length;
+    let notAfter = countNotAfter(sorted, sorted.length, text, i, end);
+    // A longer value that the text so far only begins: wait for more before deciding (so at most
+    // the longest value's length minus one characters are held). Such values sort right after the
+    // text, so the first pattern after it is one if any is.
+    const next = sorted[notAfter];
+    if (!final && next !== undefined && shared(next, text, i, end) === end - i) {
+      return { out: out + text.slice(copiedUpTo, i), rest: text.slice(i) };
     }
-    const match = patterns.find((p) => p.length <= remaining && text.startsWith(p, i));
+    // The longest pattern the text begins with here: the last pattern not after the text, if the
+    // text begins with it (a longer one that the text begins with would sort between the two).
+    // If not, every pattern the text begins with is a start of that one, no longer than what the
+    // two share: search again for the text cut to that length, before that one.
+    let match: string | undefined;
+    while (notAfter > 0) {
+      const candidate = sorted[notAfter - 1] as string;
+      const n = shared(candidate, text, i, end);
+      if (n === candidate.length) {
+        match = candidate;
+        break;
+      }
+      end = i + n;
+      notAfter = countNotAfter(sorted, notAfter - 1, text, i, end);
+    }
     if (match === undefined) {
       i++;
       continue;
