@@ -5,6 +5,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { processesMatching } from '../support/processes.js';
 import { filesUnder, KEY, leaks, secretFleet, secretFleetDir, sha256, TOKEN } from './support/secret-fleet.js';
@@ -229,11 +230,11 @@ ops:
     expect(processesMatching(`sleep 301${mark}`)).toEqual([]);
   });
 
-  it('nixfleet killed while a secret command runs takes the command with it', async () => {
+  it('nixfleet killed while a secret command runs takes the command with it', { timeout: 120_000 }, async () => {
     const dir = makeTempDir({
       'fleet.yaml': `version: 1
 secrets:
-  slow: { command: "sleep 302${mark}; echo never-read" }
+  slow: { command: "touch asked; sleep 302${mark}; echo never-read" }
 hosts: { h1: {} }
 ops:
   use:
@@ -242,14 +243,12 @@ ops:
 `,
     });
     const apply = spawnCli(dir, ['apply', 'use'], { timeoutMs: 120_000 });
-    for (let i = 0; i < 600 && processesMatching(`sleep 302${mark}`).length === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForFile(join(dir, 'asked'));
     expect(processesMatching(`sleep 302${mark}`)).not.toEqual([]);
     apply.kill('SIGKILL');
     await apply.catch(() => undefined);
     // The lifeline holds its group and kills it at nixfleet's end (CORE-011).
-    for (let i = 0; i < 600 && processesMatching(`sleep 302${mark}`).length > 0; i++) {
+    for (let i = 0; i < 1200 && processesMatching(`sleep 302${mark}`).length > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(processesMatching(`sleep 302${mark}`)).toEqual([]);

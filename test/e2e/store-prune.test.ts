@@ -2,8 +2,8 @@
 // real data directory whose journal holds runs finished long ago.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SqliteDriver } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { DAY_MS } from '../../src/store/retention.js';
 import { makeTempDir, runCli } from '../support/cli.js';
@@ -50,8 +50,9 @@ describe('nixfleet prune', () => {
     // The row now names a file beside the data directory, as `../` would reach /etc/passwd.
     const victim = join(cwd, 'precious.txt');
     writeFileSync(victim, 'keep me\n');
-    const db = new Database(join(dataDir, 'nixfleet.db'));
-    db.prepare("UPDATE commands SET output_file = '../precious.txt'").run();
+    // The project's driver: the addon of the Node that runs the tests (CORE-003, "The SQLite driver").
+    const db = new SqliteDriver(join(dataDir, 'nixfleet.db'));
+    db.exec("UPDATE commands SET output_file = '../precious.txt'");
     db.close();
     const logs = await runCli(cwd, ['logs', 'r1']);
     expect(logs.stdout).not.toContain('keep me');

@@ -7,6 +7,7 @@ import { signalProcessGroup } from '../../domain/process-group.js';
 import { UserError } from '../../errors/user-error.js';
 import type { Registry, SecretDeclaration } from '../../registry/types.js';
 import { holdGroup, releaseGroup } from '../transports/lifeline.js';
+import { START_GATE } from '../transports/local.js';
 import { MIN_SECRET_LENGTH } from './secret-redactor.js';
 
 /** A secret command that takes longer than this is stuck (waiting for a passphrase, a network). */
@@ -77,12 +78,13 @@ async function readValue(declaration: SecretDeclaration, registry: Registry, env
       // In a process group of its own, held by the lifeline (CORE-011): the timeout, the end of
       // the shell and a dead nixfleet end everything it started. execa's own timeout signalled
       // the shell alone and then waited for its output to close, which a background child kept
-      // open past the limit.
-      const child = execa(registry.settings.shell, ['-c', source.command], {
+      // open past the limit. Behind the start gate of local commands: the lifeline hears of the
+      // group in a microtask, and a nixfleet killed before that must leave nothing running.
+      const child = execa(registry.settings.shell, ['-c', `${START_GATE}\n${source.command}`], {
         cwd: registry.rootDir,
         env,
         extendEnv: false,
-        stdin: 'ignore',
+        stdin: 'pipe',
         detached: true,
         maxBuffer: 1024 * 1024,
         reject: false,
@@ -94,6 +96,9 @@ async function readValue(declaration: SecretDeclaration, registry: Registry, env
         if (group !== undefined) signalProcessGroup(group, 'SIGKILL');
       };
       if (group !== undefined) holdGroup(group);
+      // A later turn of the event loop than the hold's write: the gate opens after it.
+      setImmediate(() => child.stdin?.end('\n'));
+      child.stdin?.on('error', () => {});
       const timer = setTimeout(() => {
         timedOut = true;
         endGroup();

@@ -26,7 +26,7 @@ export const KILL_GRACE_MS = 5_000;
  */
 export const KILL_WAIT_MS = 5_000;
 /** Blocks until nixfleet says go (one line on stdin); end-of-file instead means nixfleet died first. */
-const START_GATE = 'read -r _ || exit 125; exec </dev/null';
+export const START_GATE = 'read -r _ || exit 125; exec </dev/null';
 /** After the shell exits, how often to look whether only background children still hold its output open. */
 const DRAIN_MS = 100;
 
