@@ -40,11 +40,16 @@ export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: s
   const override = dataDirOverride(ctx);
   const given = givenStore(ctx);
   const text = override === undefined || given === undefined ? fleetText(file) : undefined;
+  const setting = override === undefined && text !== undefined ? await settingIn(text, 'dataDir') : undefined;
+  if (setting?.includes('\0')) {
+    // Compiling refuses it at its line (`validate`); read alone, it would reach the file system.
+    throw new UserError(`settings.dataDir in ${file} contains a NUL byte (\\0), which no path can hold`, {
+      hint: 'remove the NUL byte (`nixfleet validate` shows where), or choose another data directory with --data-dir',
+    });
+  }
   const dataDir =
     override ??
-    (text === undefined
-      ? resolve(ctx.io.cwd, DEFAULTS.dataDir)
-      : resolve(dirname(file), (await settingIn(text, 'dataDir')) ?? DEFAULTS.dataDir));
+    (text === undefined ? resolve(ctx.io.cwd, DEFAULTS.dataDir) : resolve(dirname(file), setting ?? DEFAULTS.dataDir));
   return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };
 }
 

@@ -1,8 +1,8 @@
 // Bad data directories, end to end (see CORE-003, errors): every command that opens the journal
-// (`apply`, `runs`, `show`, `logs`, `serve`, `prune`), run by the real CLI against a data
-// directory broken in one way, answers with one line naming the path, a hint with the fix, and
-// exit 2: never `internal error` and a stack trace.
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+// (`apply`, `runs`, `show`, `logs`, `serve`, `prune`, `cancel`, `watch --run`), run by the real CLI
+// against a data directory broken in one way, answers with one line naming the path, a hint with
+// the fix, and exit 2: never `internal error` and a stack trace.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
@@ -49,6 +49,8 @@ interface Fault {
   readonly make: (dataDir: string) => string;
   /** The commands that meet the fault; all of COMMANDS unless said. */
   readonly commands?: readonly string[];
+  /** The data directory's name in the test's directory, `data` unless said. */
+  readonly dirName?: string;
 }
 
 /** A data directory holding a copy of the template journal. */
@@ -184,6 +186,18 @@ const FAULTS: readonly Fault[] = [
     commands: ['runs', 'show'],
   },
   {
+    name: 'the data directory is a symbolic link to itself',
+    make: (d) => {
+      symlinkSync(d, d);
+      return d;
+    },
+  },
+  {
+    name: 'the data directory’s name is longer than the file system allows',
+    dirName: 'd'.repeat(300),
+    make: (d) => d,
+  },
+  {
     name: 'the data directory is a symlink to a file',
     make: (d) => {
       const file = `${d}-target`;
@@ -202,6 +216,8 @@ const COMMANDS: Readonly<Record<string, readonly string[]>> = {
   logs: ['logs', 'c1'],
   serve: ['serve', '--port', '0'],
   prune: ['prune'],
+  cancel: ['cancel', 'r1'],
+  'watch --run': ['watch', '--run', 'hi'],
 };
 
 beforeAll(() => {
@@ -217,7 +233,7 @@ function dataDirFor(fault: Fault, cwd: string): { dataDir: string; broken: strin
     const parent = join(cwd, 'parent');
     return { dataDir: join(parent, 'data'), broken: fault.make(parent) };
   }
-  const dataDir = join(cwd, 'data');
+  const dataDir = join(cwd, fault.dirName ?? 'data');
   return { dataDir, broken: fault.make(dataDir) };
 }
 
@@ -238,7 +254,34 @@ describe('a broken data directory is one clear line and exit 2 for every command
     const cwd = makeTempDir({ 'fleet.yaml': FLEET });
     const { dataDir, broken } = dataDirFor(fault, cwd);
     const commands = fault.commands ?? Object.keys(COMMANDS);
+    const before = readdirSync(cwd).sort();
     await Promise.all(commands.map((command) => expectCleanRefusal(cwd, dataDir, broken, command)));
+    // Nothing made beside it (a looping link or a name too long could not hold a directory anyway).
+    expect(readdirSync(cwd).sort()).toEqual(before);
+  });
+});
+
+describe('a data directory no path can name', () => {
+  it('`settings.dataDir` holding a NUL byte: one line naming the setting and exit 2, nothing created', {
+    timeout: 180_000,
+  }, async () => {
+    // `validate` refuses the file at the value (CORE-005); these read the setting without compiling.
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET.replace('hosts:', 'settings: {dataDir: "\\0x"}\nhosts:') });
+    await Promise.all(
+      Object.entries(COMMANDS)
+        .filter(([command]) => command !== 'apply')
+        .map(async ([command, args]) => {
+          const result = await runCli(cwd, args, { timeoutMs: 60_000 });
+          const context = `${command}: ${result.stderr}`;
+          expect(result.stderr, context).not.toMatch(/internal error|\n\s+at /);
+          expect(result.exitCode, context).toBe(2);
+          expect(result.stderr.trimEnd().split('\n'), context).toEqual([
+            `nixfleet: settings.dataDir in ${join(cwd, 'fleet.yaml')} contains a NUL byte (\\0), which no path can hold`,
+            '  hint: remove the NUL byte (`nixfleet validate` shows where), or choose another data directory with --data-dir',
+          ]);
+        }),
+    );
+    expect(readdirSync(cwd)).toEqual(['fleet.yaml']);
   });
 });
 
