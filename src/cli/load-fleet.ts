@@ -2,9 +2,9 @@
 // $NIXFLEET_FILE, else ./fleet.yaml; --data-dir, else $NIXFLEET_DATA_DIR, else settings.dataDir.
 // And its journal (CORE-012): --store, else $NIXFLEET_DATABASE_URL, else settings.store, else
 // the embedded SQLite journal in the data directory.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
+import { readFleetText, UNFIT_HINTS } from '../config/fleet-text.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import { isPostgresUrl } from '../store/store-url.js';
@@ -40,11 +40,16 @@ export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: s
   const override = dataDirOverride(ctx);
   const given = givenStore(ctx);
   const text = override === undefined || given === undefined ? fleetText(file) : undefined;
+  const setting = override === undefined && text !== undefined ? await settingIn(text, 'dataDir') : undefined;
+  if (setting?.includes('\0')) {
+    // Compiling refuses it at its line (`validate`); read alone, it would reach the file system.
+    throw new UserError(`settings.dataDir in ${file} contains a NUL byte (\\0), which no path can hold`, {
+      hint: 'remove the NUL byte (`nixfleet validate` shows where), or choose another data directory with --data-dir',
+    });
+  }
   const dataDir =
     override ??
-    (text === undefined
-      ? resolve(ctx.io.cwd, DEFAULTS.dataDir)
-      : resolve(dirname(file), (await settingIn(text, 'dataDir')) ?? DEFAULTS.dataDir));
+    (text === undefined ? resolve(ctx.io.cwd, DEFAULTS.dataDir) : resolve(dirname(file), setting ?? DEFAULTS.dataDir));
   return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };
 }
 
@@ -83,13 +88,19 @@ function checkedStore({ where, value }: StoreValue): { store?: string } {
   return { store: value };
 }
 
-/** The fleet file's text, or undefined when it cannot be read. */
+/**
+ * The fleet file's text, or undefined when it cannot be read (missing, no permission). What is no
+ * fleet file at all (a directory, a device, a FIFO, too large) is refused: read, a device never
+ * ends and a FIFO never starts, and its settings are not there to be had (see CORE-005).
+ */
 function fleetText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+  const read = readFleetText(file);
+  if ('unfit' in read) {
+    throw new UserError(`the fleet file ${file} ${read.unfit}`, {
+      hint: UNFIT_HINTS.main[read.kind],
+    });
   }
+  return 'text' in read ? read.text : undefined;
 }
 
 /** A string setting of the fleet file's text, or undefined (not YAML, not set, empty). */

@@ -1,9 +1,10 @@
 // Reads the main fleet file and the files its `include:` globs name, parsing each with positions
 // and checking each against the schema (see CORE-005, loading). Nothing here knows about ids yet.
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
+import { readFleetText, UNFIT_HINTS } from './fleet-text.js';
 import { includeGlob } from './include-pattern.js';
 import { displayPathFor } from './path-format.js';
 import { validateAgainstSchema } from './schema.js';
@@ -20,7 +21,7 @@ export interface FleetSources {
 
 /** Reads and schema-checks every file; `errors` is empty only when all of them are well-formed. */
 export async function readFleetSources(mainPath: string, cwd: string): Promise<FleetSources> {
-  const main = await readSource(mainPath, cwd);
+  const main = await readSource(mainPath, cwd, 'main');
   if ('error' in main)
     return { main: emptySource(mainPath, cwd), included: [], includeGlobs: [], errors: [main.error] };
   const errors: ConfigError[] = [...main.errors];
@@ -38,18 +39,23 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
     const paths = await filesFor(includeGlob(pattern), baseDir);
     if (paths.length === 0 && !(await import('tinyglobby')).isDynamicPattern(pattern)) {
       const position = locate(main, ['include', index], 'value');
+      // The globber lists regular files only: a directory or a FIFO named as it is matches
+      // nothing, but is there, and is said to be what it is.
+      const found = readFleetText(resolve(baseDir, pattern));
+      const unfit = 'unfit' in found ? found : undefined;
       errors.push({
         file: main.displayPath,
         ...position,
         path: `include[${index}]`,
-        message: `included file \`${pattern}\` does not exist`,
+        message: `included file \`${pattern}\` ${unfit?.unfit ?? 'does not exist'}`,
+        ...(unfit ? { hint: UNFIT_HINTS.included[unfit.kind].replace('DIR', pattern.replace(/\/+$/, '')) } : {}),
       });
     }
     for (const path of paths) {
       const real = realPathOf(path);
       if (seen.has(real)) continue;
       seen.add(real);
-      const source = await readSource(path, cwd);
+      const source = await readSource(path, cwd, 'included');
       if ('error' in source) {
         errors.push(source.error);
         continue;
@@ -66,28 +72,27 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
   return { main, included, includeGlobs, errors };
 }
 
-async function readSource(path: string, cwd: string): Promise<YamlSource | { error: ConfigError }> {
+async function readSource(
+  path: string,
+  cwd: string,
+  role: 'main' | 'included',
+): Promise<YamlSource | { error: ConfigError }> {
   const displayPath = displayPathFor(path, cwd);
-  let text: string;
-  try {
-    // Sync: each file is read once, and on Node 24 loading `node:fs/promises` alone adds about
-    // 3 ms to every start (it loads readline and the file watchers; CORE-005, start-up).
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const missing = code === 'ENOENT';
-    return {
-      error: {
-        file: displayPath,
-        line: 0,
-        column: 0,
-        path: '',
-        message: missing ? 'fleet file not found' : `cannot read the fleet file (${code ?? String(error)})`,
-        ...(missing ? { hint: 'create one with `nixfleet init`, or pass `-f FILE`' } : {}),
-      },
-    };
-  }
-  return parseYamlSource(path, displayPath, text);
+  const read = readFleetText(path);
+  if ('text' in read) return parseYamlSource(path, displayPath, read.text);
+  const missing = 'code' in read && read.code === 'ENOENT';
+  const message =
+    'unfit' in read
+      ? `the ${role === 'main' ? 'fleet' : 'included'} file ${read.unfit}`
+      : missing
+        ? 'fleet file not found'
+        : `cannot read the fleet file (${read.code})`;
+  const hint = missing
+    ? 'create one with `nixfleet init`, or pass `-f FILE`'
+    : 'unfit' in read
+      ? UNFIT_HINTS[role][read.kind]
+      : undefined;
+  return { error: { file: displayPath, line: 0, column: 0, path: '', message, ...(hint ? { hint } : {}) } };
 }
 
 function realPathOf(path: string): string {

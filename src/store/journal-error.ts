@@ -102,6 +102,22 @@ export function journalErrorOf(error: unknown, paths: JournalPaths, phase: Journ
         `make it writable, ${ELSEWHERE}`,
       );
     }
+    case 'ELOOP': {
+      const link = loopingLink(where);
+      return new JournalError(
+        'unusable',
+        link,
+        `${link} is a symbolic link that leads back to itself (too many levels of links)`,
+        `point it at a directory or remove it, ${ELSEWHERE}`,
+      );
+    }
+    case 'ENAMETOOLONG':
+      return new JournalError(
+        'unusable',
+        where,
+        `cannot create ${where}: the path, or a name in it, is longer than its file system allows`,
+        'choose a shorter data directory with --data-dir',
+      );
     case 'EROFS':
       return new JournalError(
         refused,
@@ -208,6 +224,24 @@ function firstNonDirectory(candidates: readonly string[], path: string): string 
     if (dirname(at) === at) break;
   }
   return candidates.find((candidate) => exists(candidate) && !isDirectory(candidate)) ?? path;
+}
+
+/** The outermost of `path` and its ancestors that cannot be followed for links that loop. */
+function loopingLink(path: string): string {
+  let found = path;
+  for (let at = path; dirname(at) !== at; at = dirname(at)) {
+    if (statCode(at) === 'ELOOP') found = at;
+  }
+  return found;
+}
+
+function statCode(path: string): string | undefined {
+  try {
+    statSync(path);
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
 }
 
 function existingAncestor(path: string): string {

@@ -1,6 +1,7 @@
 // Reads a command's output file back by byte range (the SQLite journal's Journal.readOutput and
 // outputSize; see CORE-003): only the requested bytes are read, never the whole file.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { JournalError } from './journal-error.js';
 import type { Journal } from './types.js';
 
 export function fileSize(path: string | null): number {
@@ -12,16 +13,20 @@ export function fileSize(path: string | null): number {
   }
 }
 
-/** Throws (ENOENT) when the file is gone: retention removed it, and the caller says so. */
+/**
+ * Throws ENOENT when the file is gone: retention removed it, and the caller says so. A file that is
+ * there but cannot be read (a directory, no permission, a FIFO) is a JournalError naming it
+ * (CORE-003, errors), found when the file is opened, before a byte is read.
+ */
 export function readFileRange(path: string | null, range: { readonly start?: number; readonly end?: number }): Buffer {
   if (path === null) return Buffer.alloc(0);
-  const size = statSync(path).size;
-  const start = Math.max(0, range.start ?? 0);
-  const end = Math.min(size, range.end ?? size);
-  if (end <= start) return Buffer.alloc(0);
-  const buffer = Buffer.alloc(end - start);
-  const fd = openSync(path, 'r');
+  const fd = openOutputFile(path);
   try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(0, range.start ?? 0);
+    const end = Math.min(size, range.end ?? size);
+    if (end <= start) return Buffer.alloc(0);
+    const buffer = Buffer.alloc(end - start);
     let read = 0;
     while (read < buffer.length) {
       const n = readSync(fd, buffer, read, buffer.length - read, start + read);
@@ -33,6 +38,28 @@ export function readFileRange(path: string | null, range: { readonly start?: num
     closeSync(fd);
   }
 }
+
+function openOutputFile(path: string): number {
+  let fd: number;
+  try {
+    // Non-blocking: a FIFO in the file's place would otherwise hold the open until a writer came.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw error;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? String(error));
+    throw new JournalError('unusable', path, `cannot read the output file ${path}: ${why}`, READABLE);
+  }
+  const stat = fstatSync(fd);
+  if (stat.isFile()) return fd;
+  closeSync(fd);
+  const what = stat.isDirectory() ? 'a directory' : 'not a regular file';
+  throw new JournalError('unusable', path, `cannot read the output file ${path}: it is ${what}`, MOVE_AWAY);
+}
+
+const READABLE = 'make it readable by the user running nixfleet, or run nixfleet as its owner';
+const MOVE_AWAY =
+  "move it away: nixfleet keeps each command's output in a file of that name (then logs says it is no longer stored)";
 
 /**
  * A command's stored output from `start` to `end`, `pieceBytes` at a time, through the journal

@@ -49,6 +49,22 @@ describe('nixfleet init', () => {
     },
     SLOW,
   );
+
+  it.runIf(process.platform === 'linux')(
+    'under /proc, whose file system makes no directories: one line and exit 2, not a hang',
+    async () => {
+      // Node's recursive mkdir never returns for this path (CORE-003, errors); generous bound, no speed asserted.
+      const result = await runCli(makeTempDir(), ['init', '/proc/nixfleet-nope/site'], { timeoutMs: 60_000 });
+      expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        'nixfleet: cannot create the directory /proc/nixfleet-nope/site: its file system does not allow it',
+        '  hint: pass a directory on a file system you can write to',
+      ]);
+      expect(existsSync('/proc/nixfleet-nope')).toBe(false);
+    },
+    SLOW,
+  );
 });
 
 describe('nixfleet validate', () => {

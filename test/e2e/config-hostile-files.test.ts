@@ -2,11 +2,13 @@
 // normal alias use passes, alias bombs and bad merge keys are positioned errors with exit 2 (they
 // were internal errors, exit 1), and a huge or binary file is quoted in a short excerpt, never
 // echoed whole. Every CLI run is bounded by its timeout.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { waitFor } from '../watch/fleet-edits.js';
 
 const BOUND = { timeoutMs: 60_000 };
@@ -163,5 +165,101 @@ describe('include patterns', () => {
     const result = await watch;
     expect(result.timedOut).toBe(false);
     expect(result.exitCode).toBe(0);
+  });
+});
+
+describe('fleet files that are not regular files, or too large to be fleet files', () => {
+  // A device never ends (`-f /dev/zero` grew to 4 GB) and a FIFO with no writer never starts: both
+  // ran until killed. Each command must end by itself; the bound is generous, no speed is asserted.
+  const fifoIn = (dir: string, name: string) => {
+    execFileSync('mkfifo', [join(dir, name)]);
+    return dir;
+  };
+  const DEVICE_HINT = 'pass a regular YAML file with `-f FILE`; a pipe is read only as `-f /dev/stdin`';
+
+  it('a device as the fleet file: validate and runs refuse it, exit 2', { timeout: TEST_TIMEOUT }, async () => {
+    const dir = makeTempDir();
+    // Only read, never written.
+    const validate = await runCli(dir, ['validate', '-f', '/dev/zero'], BOUND);
+    expectRefused(validate, `/dev/zero: the fleet file is a device, not a regular file (${DEVICE_HINT})`);
+    const runs = await runCli(dir, ['runs', '-f', '/dev/zero'], BOUND);
+    expect(runs.stderr.trimEnd().split('\n')).toEqual([
+      'nixfleet: the fleet file /dev/zero is a device, not a regular file',
+      `  hint: ${DEVICE_HINT}`,
+    ]);
+    expectRefused(runs, 'nixfleet: the fleet file /dev/zero is a device, not a regular file');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a FIFO with no writer, as the fleet file or an included one: refused, exit 2', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = fifoIn(makeTempDir({ 'main.yaml': 'version: 1\ninclude: [extra.yaml]\n' }), 'fifo.yaml');
+    fifoIn(dir, 'extra.yaml');
+    const validate = await runCli(dir, ['validate', '-f', 'fifo.yaml'], BOUND);
+    expectRefused(validate, `fifo.yaml: the fleet file is a FIFO, not a regular file (${DEVICE_HINT})`);
+    const runs = await runCli(dir, ['runs', '-f', 'fifo.yaml'], BOUND);
+    expectRefused(runs, `nixfleet: the fleet file ${join(dir, 'fifo.yaml')} is a FIFO, not a regular file`);
+    const included = await runCli(dir, ['validate', '-f', 'main.yaml'], BOUND);
+    expectRefused(
+      included,
+      'main.yaml:2:11: include[0]: included file `extra.yaml` is a FIFO, not a regular file (include regular YAML files only)',
+    );
+    expect(readdirSync(dir).sort()).toEqual(['extra.yaml', 'fifo.yaml', 'main.yaml']);
+  });
+
+  it('a file over 8 MiB is refused unread, main or included', { timeout: TEST_TIMEOUT }, async () => {
+    const big = `${'# a comment line of a file far larger than any fleet\n'.repeat(180_000)}version: 1\n`;
+    const bytes = Buffer.byteLength(big);
+    expect(bytes).toBeGreaterThan(8 * 1024 * 1024);
+    const dir = makeTempDir({ 'fleet.yaml': big, 'main.yaml': 'version: 1\ninclude: [fleet.yaml]\n' });
+    const limit = `is ${bytes} bytes; a fleet file may be at most 8388608 bytes (8 MiB)`;
+    expectRefused(
+      await runCli(dir, ['validate'], BOUND),
+      `fleet.yaml: the fleet file ${limit} (check that \`-f\` names the fleet file; a larger fleet can be split with \`include:\`)`,
+    );
+    expectRefused(
+      await runCli(dir, ['validate', '-f', 'main.yaml'], BOUND),
+      `fleet.yaml: the included file ${limit} (split it into several included files)`,
+    );
+  });
+
+  it('a directory, as the fleet file or named by `include:`, is said to be one', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': 'version: 1\ninclude: [ops]\nhosts: { h1: {} }\n',
+      'ops/a.yaml': 'ops:\n  hi: { run: echo hi }\n',
+    });
+    // It said the included file did not exist.
+    expectRefused(
+      await runCli(dir, ['validate'], BOUND),
+      'fleet.yaml:2:11: include[0]: included file `ops` is a directory, not a file (include the files in it with a glob, e.g. `ops/*.yaml`)',
+    );
+    expectRefused(
+      await runCli(dir, ['validate', '-f', 'ops'], BOUND),
+      'ops: the fleet file is a directory, not a file (pass the YAML file in it, e.g. `-f DIR/fleet.yaml`)',
+    );
+  });
+
+  it('a pipe given as `-f /dev/stdin` is read: a shell pipe, or the socket Node gives a child', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({ 'piped.yaml': 'version: 1\nhosts: { h1: {} }\nops:\n  hi: { run: echo hi }\n' });
+    const valid = '/dev/stdin: valid (1 host, 1 op, 0 pipelines)';
+    const shell = await execa('sh', ['-c', `cat piped.yaml | node ${BIN} validate -f /dev/stdin`], {
+      cwd: dir,
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(shell.exitCode, String(shell.stderr)).toBe(0);
+    expect(String(shell.stdout).trim()).toBe(valid);
+    // Opening /dev/stdin fails on a socket (ENXIO): it is read as it is, not opened again.
+    const socket = await runCli(dir, ['validate', '-f', '/dev/stdin'], {
+      ...BOUND,
+      input: readFileSync(join(dir, 'piped.yaml'), 'utf8'),
+    });
+    expect(socket.exitCode, socket.stderr).toBe(0);
+    expect(socket.stdout.trim()).toBe(valid);
   });
 });

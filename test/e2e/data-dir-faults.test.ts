@@ -1,14 +1,27 @@
 // Bad data directories, end to end (see CORE-003, errors): every command that opens the journal
-// (`apply`, `runs`, `show`, `logs`, `serve`, `prune`), run by the real CLI against a data
-// directory broken in one way, answers with one line naming the path, a hint with the fix, and
-// exit 2: never `internal error` and a stack trace.
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+// (`apply`, `runs`, `show`, `logs`, `serve`, `prune`, `cancel`, `watch --run`), run by the real CLI
+// against a data directory broken in one way, answers with one line naming the path, a hint with
+// the fix, and exit 2: never `internal error` and a stack trace. So does `logs` for an output file
+// it cannot read.
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { BIN, makeTempDir, runCli } from '../support/cli.js';
 import { mountTmpfs, type SmallDisk } from '../support/small-disk.js';
 
 const FLEET = `version: 1
@@ -49,6 +62,8 @@ interface Fault {
   readonly make: (dataDir: string) => string;
   /** The commands that meet the fault; all of COMMANDS unless said. */
   readonly commands?: readonly string[];
+  /** The data directory's name in the test's directory, `data` unless said. */
+  readonly dirName?: string;
 }
 
 /** A data directory holding a copy of the template journal. */
@@ -184,6 +199,18 @@ const FAULTS: readonly Fault[] = [
     commands: ['runs', 'show'],
   },
   {
+    name: 'the data directory is a symbolic link to itself',
+    make: (d) => {
+      symlinkSync(d, d);
+      return d;
+    },
+  },
+  {
+    name: 'the data directory’s name is longer than the file system allows',
+    dirName: 'd'.repeat(300),
+    make: (d) => d,
+  },
+  {
     name: 'the data directory is a symlink to a file',
     make: (d) => {
       const file = `${d}-target`;
@@ -202,6 +229,8 @@ const COMMANDS: Readonly<Record<string, readonly string[]>> = {
   logs: ['logs', 'c1'],
   serve: ['serve', '--port', '0'],
   prune: ['prune'],
+  cancel: ['cancel', 'r1'],
+  'watch --run': ['watch', '--run', 'hi'],
 };
 
 beforeAll(() => {
@@ -217,7 +246,7 @@ function dataDirFor(fault: Fault, cwd: string): { dataDir: string; broken: strin
     const parent = join(cwd, 'parent');
     return { dataDir: join(parent, 'data'), broken: fault.make(parent) };
   }
-  const dataDir = join(cwd, 'data');
+  const dataDir = join(cwd, fault.dirName ?? 'data');
   return { dataDir, broken: fault.make(dataDir) };
 }
 
@@ -238,7 +267,34 @@ describe('a broken data directory is one clear line and exit 2 for every command
     const cwd = makeTempDir({ 'fleet.yaml': FLEET });
     const { dataDir, broken } = dataDirFor(fault, cwd);
     const commands = fault.commands ?? Object.keys(COMMANDS);
+    const before = readdirSync(cwd).sort();
     await Promise.all(commands.map((command) => expectCleanRefusal(cwd, dataDir, broken, command)));
+    // Nothing made beside it (a looping link or a name too long could not hold a directory anyway).
+    expect(readdirSync(cwd).sort()).toEqual(before);
+  });
+});
+
+describe('a data directory no path can name', () => {
+  it('`settings.dataDir` holding a NUL byte: one line naming the setting and exit 2, nothing created', {
+    timeout: 180_000,
+  }, async () => {
+    // `validate` refuses the file at the value (CORE-005); these read the setting without compiling.
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET.replace('hosts:', 'settings: {dataDir: "\\0x"}\nhosts:') });
+    await Promise.all(
+      Object.entries(COMMANDS)
+        .filter(([command]) => command !== 'apply')
+        .map(async ([command, args]) => {
+          const result = await runCli(cwd, args, { timeoutMs: 60_000 });
+          const context = `${command}: ${result.stderr}`;
+          expect(result.stderr, context).not.toMatch(/internal error|\n\s+at /);
+          expect(result.exitCode, context).toBe(2);
+          expect(result.stderr.trimEnd().split('\n'), context).toEqual([
+            `nixfleet: settings.dataDir in ${join(cwd, 'fleet.yaml')} contains a NUL byte (\\0), which no path can hold`,
+            '  hint: remove the NUL byte (`nixfleet validate` shows where), or choose another data directory with --data-dir',
+          ]);
+        }),
+    );
+    expect(readdirSync(cwd)).toEqual(['fleet.yaml']);
   });
 });
 
@@ -296,5 +352,76 @@ describe('a read-only file system', () => {
     const show = await runCli(cwd, ['show', 'r1', '--data-dir', dataDir]);
     expect(show.exitCode, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^a\s+SUCCESS/m);
+  });
+});
+
+describe('an output file that cannot be read', () => {
+  // `logs` read only ENOENT as "no longer stored": a directory in the file's place was an internal
+  // error (and half a JSON object on stdout), a file it may not read was "cannot write".
+  const TWO_HOSTS = FLEET.replace('  a: {}', '  a: {}\n  b: {}');
+
+  async function appliedDir(): Promise<string> {
+    const cwd = makeTempDir({ 'fleet.yaml': TWO_HOSTS });
+    const apply = await runCli(cwd, ['apply', 'hi']);
+    expect(apply.exitCode, apply.stderr).toBe(0);
+    return cwd;
+  }
+
+  function expectOneLine(result: { exitCode: number; stdout: string; stderr: string }, lines: readonly string[]) {
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toEqual(lines);
+    // Nothing printed before it was found: no half text, no half JSON.
+    expect(result.stdout).toBe('');
+  }
+
+  it('a directory in its place: exit 2 naming it, before anything is printed; the journal keeps the rest', {
+    timeout: 180_000,
+  }, async () => {
+    const cwd = await appliedDir();
+    const file = join(cwd, '.nixfleet/logs/c1.log');
+    rmSync(file);
+    mkdirSync(file);
+    const lines = [
+      `nixfleet: cannot read the output file ${file}: it is a directory`,
+      "  hint: move it away: nixfleet keeps each command's output in a file of that name (then logs says it is no longer stored)",
+    ];
+    for (const args of [
+      ['logs', 'c1'],
+      ['logs', 'c1', '--json'],
+      ['logs', 'r1'],
+      ['logs', 'r1', '--json'],
+    ]) {
+      expectOneLine(await runCli(cwd, args), lines);
+    }
+    // Nothing journaled is lost: the run and the other host's output are there.
+    expect((await runCli(cwd, ['logs', 'c2'])).stdout).toBe('hi');
+    expect((await runCli(cwd, ['runs'])).stdout).toMatch(/^r1\s+hi\s+COMPLETE/m);
+  });
+
+  it('a file it may not read: exit 2, "cannot read", not "cannot write"', { timeout: 180_000 }, async () => {
+    const cwd = await appliedDir();
+    const file = join(cwd, '.nixfleet/logs/c2.log');
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      // Root reads any file: run the CLI as nobody, who may use the journal but not that file.
+      chmodSync(cwd, 0o755);
+      execFileSync('chmod', ['-R', 'a+rwX', join(cwd, '.nixfleet')]);
+    }
+    chmodSync(file, asRoot ? 0o600 : 0o000);
+    const drop = asRoot ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
+    const logs = async (args: readonly string[]) => {
+      const [program, ...rest] = [...drop, 'node', BIN, ...args];
+      const result = await execa(program!, rest, { cwd, reject: false, env: { CI: 'true' }, timeout: 60_000 });
+      return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    };
+    const lines = [
+      `nixfleet: cannot read the output file ${file}: permission denied`,
+      '  hint: make it readable by the user running nixfleet, or run nixfleet as its owner',
+    ];
+    expectOneLine(await logs(['logs', 'c2']), lines);
+    expectOneLine(await logs(['logs', 'r1', '--json']), lines);
+    expect(readFileSync(file, 'utf8')).toBe('hi\n');
+    expect((await logs(['logs', 'c1'])).stdout).toBe('hi');
   });
 });

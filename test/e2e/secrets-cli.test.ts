@@ -92,6 +92,13 @@ describe('a secret that cannot be read stops the run before it starts (exit 2)',
       /secret `key` \(file \S+nope\): no such file/,
     ],
     [
+      'a directory in place of the file',
+      (dir) => writeFileSync(join(dir, 'fleet.yaml'), secretFleet(HOSTS).replace('secrets/key.pem', 'secrets')),
+      ENV,
+      // One sentence and a hint that fits: it said `cannot be read (secret ... : is not a regular file)`, `create it`.
+      /^nixfleet: secret `key` \(file \S+\/secrets\): is a directory\n {2}hint: point `secrets\.key\.file` at the file that holds the value$/,
+    ],
+    [
       'a failing command',
       (dir) =>
         writeFileSync(

@@ -1,9 +1,10 @@
 // `nixfleet init [DIR]`: writes a commented starter fleet.yaml; never overwrites one.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../../config/schema.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
+import { makeDirectory } from '../../store/make-directory.js';
 import type { CommandContext } from '../command.js';
 
 export const usage = 'init [DIR]';
@@ -14,9 +15,17 @@ export async function run(ctx: CommandContext): Promise<number> {
   const dir = resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
   const file = join(dir, 'fleet.yaml');
   try {
-    await mkdir(dir, { recursive: true });
+    // Level by level: Node's recursive mkdir never returns under /proc (see CORE-003, errors).
+    makeDirectory(dir);
   } catch (error) {
-    throw new UserError(`cannot create the directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      // Thrown once its parents exist: the file system refuses new directories (/proc).
+      throw new UserError(`cannot create the directory ${dir}: its file system does not allow it`, {
+        hint: 'pass a directory on a file system you can write to',
+      });
+    }
+    throw new UserError(`cannot create the directory ${dir}: ${code ?? error}`, {
       hint: 'pass a directory that does not exist or is a directory',
     });
   }

@@ -4,6 +4,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { hostNames } from '../../domain/host-names.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
+import { JournalError } from '../../store/journal-error.js';
 import { outputPieces } from '../../store/output-reader.js';
 import type { CommandRecord, Journal } from '../../store/types.js';
 import type { CommandContext } from '../command.js';
@@ -27,8 +28,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     const command = journal.getCommand(id);
     if (command) {
       if (host !== undefined) throw new UserError('--host goes with a run id, not a command id');
-      if (ctx.global.json) await writeJsonEntries(out, journal, [command], false);
-      else await writeOutput(out, journal, command, false);
+      const sizes = storedSizes(journal, [command]);
+      if (ctx.global.json) await writeJsonEntries(out, journal, [command], sizes, false);
+      else await writeOutput(out, journal, command, sizes, false);
       return EXIT.OK;
     }
     const found = journal.getRun(id);
@@ -41,14 +43,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     const commands = journal
       .listCommands({ runId: id, limit: 1_000_000 })
       .filter((c) => host === undefined || c.hostId === host);
+    const sizes = storedSizes(journal, commands);
     if (ctx.global.json) {
-      await writeJsonEntries(out, journal, commands, true);
+      await writeJsonEntries(out, journal, commands, sizes, true);
       return EXIT.OK;
     }
     for (const c of commands) {
       const what = c.rollbackOf === null ? c.op : `${c.op} rollback of ${c.rollbackOf}`;
       await out.write(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
-      await writeOutput(out, journal, c, true);
+      await writeOutput(out, journal, c, sizes, true);
     }
     return EXIT.OK;
   } finally {
@@ -92,9 +95,15 @@ function outputWriter(stream: NodeJS.WritableStream): OutputWriter {
 }
 
 /** A command's stored output, piece by piece; `ended`: make sure it ends with a line break. */
-async function writeOutput(out: OutputWriter, journal: Journal, command: CommandRecord, ended: boolean) {
+async function writeOutput(
+  out: OutputWriter,
+  journal: Journal,
+  command: CommandRecord,
+  sizes: StoredSizes,
+  ended: boolean,
+) {
   let last = '\n';
-  const size = storedSize(journal, command);
+  const size = sizes.get(command.id);
   if (size === undefined) {
     // Retention removes old output files; the record says what ran, the output is gone.
     await out.write(goneText(command));
@@ -116,6 +125,7 @@ async function writeJsonEntries(
   out: OutputWriter,
   journal: Journal,
   commands: readonly CommandRecord[],
+  sizes: StoredSizes,
   array: boolean,
 ) {
   if (array && commands.length === 0) {
@@ -128,7 +138,7 @@ async function writeJsonEntries(
     const text = array ? JSON.stringify([entry], null, 2).slice(2, -2) : JSON.stringify(entry);
     const [head, tail] = text.split(`"${MARK}"`) as [string, string];
     await out.write(`${array ? (index === 0 ? '[\n' : ',\n') : ''}${head}"`);
-    const size = storedSize(journal, command);
+    const size = sizes.get(command.id);
     if (size === undefined) await out.write(JSON.stringify(goneText(command)).slice(1, -1));
     else {
       const decoder = new StringDecoder('utf8');
@@ -142,13 +152,25 @@ async function writeJsonEntries(
   await out.write(array ? '\n]\n' : '\n');
 }
 
-/** The stored output's size in bytes, 0 when there is none, undefined when retention removed it. */
+/** By command id: the stored output's size in bytes, 0 when there is none, undefined when retention removed it. */
+type StoredSizes = ReadonlyMap<string, number | undefined>;
+
+/**
+ * Every output's size, before anything is written: an output file that is there but cannot be
+ * read (a directory, no permission) is refused with its JournalError (exit 2, CORE-003), not
+ * found half-way through the text or a JSON document.
+ */
+function storedSizes(journal: Journal, commands: readonly CommandRecord[]): StoredSizes {
+  return new Map(commands.map((command) => [command.id, storedSize(journal, command)]));
+}
+
 function storedSize(journal: Journal, command: CommandRecord): number | undefined {
   if (command.outputFile === null) return 0;
   try {
     journal.readOutput(command.id, { start: 0, end: 0 });
     return journal.outputSize(command.id);
-  } catch {
+  } catch (error) {
+    if (error instanceof JournalError && error.kind === 'unusable') throw error;
     return undefined;
   }
 }

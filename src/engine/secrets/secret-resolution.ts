@@ -1,7 +1,7 @@
 // Reads the secrets a run uses, on the controller, once per run and only those its selected
 // commands use (see CORE-010). Any problem is a UserError naming the secret and its source, raised
 // before the run is journaled, so nothing runs. Values stay in memory: nothing here writes them.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import { execa } from 'execa';
 import { signalProcessGroup } from '../../domain/process-group.js';
 import { UserError } from '../../errors/user-error.js';
@@ -54,15 +54,20 @@ async function readValue(declaration: SecretDeclaration, registry: Registry, env
       return value;
     }
     case 'file': {
-      let mode: number;
+      let stat: Stats;
       try {
-        const stat = statSync(source.path);
-        if (!stat.isFile())
-          return fail('is not a regular file', `point \`secrets.${declaration.name}.file\` at a file`);
-        mode = stat.mode;
+        stat = statSync(source.path);
       } catch (error) {
         return fail(fileProblem(error), `create it, or fix \`secrets.${declaration.name}.file\``);
       }
+      // Outside the try: its own refusal is not a file that could not be read.
+      if (!stat.isFile()) {
+        return fail(
+          `is ${stat.isDirectory() ? 'a directory' : 'not a regular file'}`,
+          `point \`secrets.${declaration.name}.file\` at the file that holds the value`,
+        );
+      }
+      const { mode } = stat;
       // Like ssh with a private key: a file others may read or write is not a secret any more.
       if ((mode & 0o077) !== 0) {
         const octal = (mode & 0o777).toString(8).padStart(4, '0');

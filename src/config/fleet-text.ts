@@ -1,0 +1,98 @@
+// Reads a fleet file (the main file or an included one) as text, refusing what is not a regular
+// file or is too large to be one (see CORE-005, the file). A device never ends (`-f /dev/zero`
+// grew to 4 GB), and a FIFO without a writer never starts: the open itself waited for ever.
+// Sync: each file is read once, and on Node 24 loading `node:fs/promises` alone adds about 3 ms
+// to every start (CORE-005, start-up).
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+
+/** The largest fleet file read, main or included: 8 MiB (CORE-005). */
+export const MAX_FLEET_FILE_BYTES = 8 * 1024 * 1024;
+
+export type FleetText =
+  | { readonly text: string }
+  /** The file cannot be read: `ENOENT`, `EACCES`, ... */
+  | { readonly code: string }
+  /** It can, but is no fleet file: `is a directory`, ... (the file's name goes before it). */
+  | { readonly unfit: string; readonly kind: 'directory' | 'special' | 'large' };
+
+/** The fix for a file that is no fleet file, by what it is and where it was named. */
+export const UNFIT_HINTS = {
+  main: {
+    directory: 'pass the YAML file in it, e.g. `-f DIR/fleet.yaml`',
+    special: 'pass a regular YAML file with `-f FILE`; a pipe is read only as `-f /dev/stdin`',
+    large: 'check that `-f` names the fleet file; a larger fleet can be split with `include:`',
+  },
+  included: {
+    directory: 'include the files in it with a glob, e.g. `DIR/*.yaml`',
+    special: 'include regular YAML files only',
+    large: 'split it into several included files',
+  },
+} as const;
+
+export function readFleetText(path: string): FleetText {
+  // A pipe given as `-f /dev/stdin` is read as it comes, up to the same size (CORE-005): a socket,
+  // as Node gives its children for stdin, cannot be opened again by name.
+  if (path === '/dev/stdin' && stdinIsPipe()) return readUpToLimit(0);
+  let fd: number;
+  try {
+    // Non-blocking, so that opening a FIFO returns at once; a regular file reads the same.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    return { code: (error as NodeJS.ErrnoException).code ?? String(error) };
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) return { unfit: 'is a directory, not a file', kind: 'directory' };
+    if (!stat.isFile()) return { unfit: `is ${specialKind(stat)}, not a regular file`, kind: 'special' };
+    if (stat.size > MAX_FLEET_FILE_BYTES) return tooLarge(stat.size);
+    // Still bounded: a file can grow while it is read, and /proc's say they hold 0 bytes.
+    return readUpToLimit(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readUpToLimit(fd: number): FleetText {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.alloc(64 * 1024);
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (error) {
+      return { code: (error as NodeJS.ErrnoException).code ?? String(error) };
+    }
+    if (n === 0) return { text: Buffer.concat(chunks).toString('utf8') };
+    total += n;
+    if (total > MAX_FLEET_FILE_BYTES) return tooLarge(undefined);
+    chunks.push(chunk.subarray(0, n));
+  }
+}
+
+/** `bytes` when known before reading. */
+function tooLarge(bytes: number | undefined): FleetText {
+  const limit = `${MAX_FLEET_FILE_BYTES} bytes (8 MiB)`;
+  return {
+    unfit:
+      bytes === undefined
+        ? `is larger than ${limit}, the most a fleet file may be`
+        : `is ${bytes} bytes; a fleet file may be at most ${limit}`,
+    kind: 'large',
+  };
+}
+
+function stdinIsPipe(): boolean {
+  try {
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
+}
+
+function specialKind(stat: Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  return 'a device';
+}
