@@ -25,12 +25,18 @@ export function checkReportPath(flag: string, given: string, cwd: string): strin
   if (parent === undefined)
     fail(`the directory ${directory} does not exist`, `create it first, or write the report elsewhere`);
   if (!parent!.isDirectory()) fail(`${directory} is not a directory`, 'write the report elsewhere');
-  try {
-    accessSync(stat === undefined ? directory : path, constants.W_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EROFS' ? 'is on a read-only file system' : 'is not writable';
-    fail(`${stat === undefined ? directory : path} ${why}`, 'write the report somewhere writable');
+  // A file is written beside the report and renamed over it (writeReportFile, src/ui/attended-run.ts):
+  // that needs the directory. A report that is there but read-only is still refused.
+  for (const needed of stat === undefined ? [directory] : stat.isFile() ? [path, directory] : [path]) {
+    try {
+      accessSync(needed, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      fail(
+        `${needed} ${code === 'EROFS' ? 'is on a read-only file system' : 'is not writable'}`,
+        'write the report somewhere writable',
+      );
+    }
   }
   return path;
 }

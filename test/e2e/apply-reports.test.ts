@@ -2,7 +2,17 @@
 // before anything runs (exit 2), and one that fails to write after the run never hides the run's
 // outcome. The real CLI in a temp directory.
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, makeTempDir, runCli } from '../support/cli.js';
@@ -195,6 +205,35 @@ ops:
     const next = await runCli(cwd, ['apply', 'touch', '--json']);
     expect(JSON.parse(next.stdout)).toMatchObject({ runId: 'r2', status: 'COMPLETE' });
     const runs = await runCli(cwd, ['runs', '--json']);
+    expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r2', 'r1']);
+  });
+
+  it('made during the run, is replaced by the report, not written through', { timeout: 120_000 }, async () => {
+    const cwd = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  a: {}
+ops:
+  link-wal:
+    run: ln -s .nixfleet/nixfleet.db-wal report.xml
+  link-db:
+    run: ln .nixfleet/nixfleet.db report.xml
+`,
+    });
+    for (const [op, runId] of [
+      ['link-wal', 'r1'],
+      ['link-db', 'r2'],
+    ] as const) {
+      rmSync(join(cwd, 'report.xml'), { force: true });
+      const result = await runCli(cwd, ['apply', op, '--junit', 'report.xml', '--json']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ runId, status: 'COMPLETE' });
+      expect(lstatSync(join(cwd, 'report.xml')).isFile()).toBe(true);
+      expect(lstatSync(join(cwd, 'report.xml')).nlink).toBe(1);
+      expect(readFileSync(join(cwd, 'report.xml'), 'utf8')).toMatch(/^<\?xml /);
+    }
+    const runs = await runCli(cwd, ['runs', '--json']);
+    expect(runs.exitCode, runs.stderr).toBe(0);
     expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r2', 'r1']);
   });
 
