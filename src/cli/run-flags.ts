@@ -65,7 +65,11 @@ export function parseRunOptions(ctx: CommandContext): RunFlags {
   };
 }
 
-/** What only the loaded fleet can tell: --junit must not name one of its files (exit 2). */
-export function checkRunFlagsAgainst(flags: RunFlags, registry: Registry, ctx: CommandContext): void {
-  if (flags.junitFile !== undefined) checkReportNotFleetFile('--junit', flags.junitFile, ctx.io.cwd, registry);
+/**
+ * What only the loaded fleet can tell: --junit must not name one of its files (exit 2). The flags
+ * to run with, the report as the path it is written to.
+ */
+export function checkRunFlagsAgainst(flags: RunFlags, registry: Registry, ctx: CommandContext): RunFlags {
+  if (flags.junitFile === undefined) return flags;
+  return { ...flags, junitFile: checkReportNotFleetFile('--junit', flags.junitFile, ctx.io.cwd, registry) };
 }

@@ -1,8 +1,8 @@
 // Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
 // cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
 // outcome into the exit code of CORE-002.
-import { appendFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { appendFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEvent } from '../engine/types.js';
@@ -173,12 +173,35 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
 function writeReport(options: AttendedRunOptions, xml: string): boolean {
   const path = resolve(options.cwd, options.junitFile!);
   try {
-    writeFileSync(path, xml);
+    writeReportFile(path, xml);
     return true;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     options.stderr.write(`nixfleet: the JUnit report was not written to ${path}: ${reason}\n`);
     return false;
+  }
+}
+
+/**
+ * Writes `text` to a new file beside `path` and renames it over `path`: a symbolic or hard link
+ * put there during the run is replaced, never written through (`path` is where the report goes,
+ * the links there before the run already followed and checked: src/cli/report-path.ts, see
+ * CORE-002, report files). A device or a pipe (`/dev/stdout`) is written as it is.
+ */
+function writeReportFile(path: string, text: string): void {
+  const there = statSync(path, { throwIfNoEntry: false });
+  if (there !== undefined && !there.isFile()) {
+    writeFileSync(path, text);
+    return;
+  }
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temporary, text, { flag: 'wx' });
+    renameSync(temporary, path);
+  } catch (error) {
+    // EEXIST: the name was someone else's, and is left to them.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(temporary, { force: true });
+    throw error;
   }
 }
 

@@ -1,10 +1,21 @@
 // Report files of `apply` (see CORE-002, reports): a --junit path that cannot be written is refused
 // before anything runs (exit 2), and one that fails to write after the run never hides the run's
 // outcome. The real CLI in a temp directory.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { BIN, makeTempDir, runCli } from '../support/cli.js';
 
 const FLEET = `version: 1
 hosts:
@@ -91,5 +102,167 @@ describe('flags that would lose or overwrite something', () => {
     expect(readFileSync(join(cwd, 'fleet.yaml'), 'utf8')).toBe(FLEET);
     const runs = await runCli(cwd, ['runs', '--json']);
     expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r1']);
+  });
+});
+
+describe('a report through a link to the fleet or its journal', () => {
+  // A hard link or a symbolic link (also one that points nowhere yet: the journal's -wal exists
+  // only while a journal is open) named as the report used to be written through, replacing the
+  // journal or the fleet file (see CORE-002, report files).
+  const LINKED = `version: 1
+include: [more.yaml]
+hosts:
+  a: {}
+ops:
+  touch:
+    run: touch ran
+`;
+  const MORE = `ops:
+  say:
+    run: echo said
+`;
+
+  /** Every file of the directory (the data directory included), by relative path, with its bytes. */
+  const contents = (dir: string) =>
+    Object.fromEntries(
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => {
+          const path = join(entry.parentPath, entry.name);
+          return [relative(dir, path), readFileSync(path).toString('base64')];
+        }),
+    );
+
+  it('is refused before the run (exit 2): nothing runs, the journal and the fleet stay as they were', {
+    timeout: 120_000,
+  }, async () => {
+    const cwd = makeTempDir({ 'fleet.yaml': LINKED, 'more.yaml': MORE });
+    const first = await runCli(cwd, ['apply', 'say']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    // The journal closed cleanly: its -wal is gone, so a link to it points nowhere.
+    expect(existsSync(join(cwd, '.nixfleet/nixfleet.db-wal'))).toBe(false);
+    const cases: [string, (path: string) => void, RegExp][] = [
+      [
+        'r.xml',
+        (path) => symlinkSync('.nixfleet/nixfleet.db-wal', path),
+        /^nixfleet: --junit r\.xml: .*\/r\.xml is a symbolic link to .*\/\.nixfleet\/nixfleet\.db-wal, in the data directory .*\/\.nixfleet, which holds the journal\n {2}hint: /,
+      ],
+      [
+        'new.xml',
+        (path) => symlinkSync('.nixfleet/logs/new.xml', path),
+        /^nixfleet: --junit new\.xml: .*\/new\.xml is a symbolic link to .*\/\.nixfleet\/logs\/new\.xml, in the data directory/,
+      ],
+      [
+        'db.xml',
+        (path) => linkSync(join(cwd, '.nixfleet/nixfleet.db'), path),
+        /^nixfleet: --junit db\.xml: .*\/db\.xml is a hard link to .*\/\.nixfleet\/nixfleet\.db; the report would replace it\n {2}hint: /,
+      ],
+      [
+        'log.xml',
+        (path) => linkSync(join(cwd, '.nixfleet/logs/c1.log'), path),
+        /^nixfleet: --junit log\.xml: .*\/log\.xml is a hard link to .*\/\.nixfleet\/logs\/c1\.log;/,
+      ],
+      [
+        'fleet.xml',
+        (path) => linkSync(join(cwd, 'fleet.yaml'), path),
+        /^nixfleet: --junit fleet\.xml: .*\/fleet\.xml is a hard link to .*\/fleet\.yaml; the report would replace it\n {2}hint: /,
+      ],
+      [
+        'more.xml',
+        (path) => linkSync(join(cwd, 'more.yaml'), path),
+        /^nixfleet: --junit more\.xml: .*\/more\.xml is a hard link to .*\/more\.yaml;/,
+      ],
+      [
+        'sub/fleet.xml',
+        (path) => {
+          mkdirSync(join(cwd, 'sub'));
+          symlinkSync('../fleet.yaml', path);
+        },
+        /^nixfleet: --junit sub\/fleet\.xml: .*\/sub\/fleet\.xml is a symbolic link to .*\/fleet\.yaml, a file of the fleet; the report would replace it\n {2}hint: /,
+      ],
+    ];
+    for (const [name, link] of cases) link(join(cwd, name));
+    const before = contents(cwd);
+    for (const [name, , message] of cases) {
+      for (const args of [
+        ['apply', 'touch', '--junit', name],
+        ['retry', 'r1', '--force', '--junit', name],
+      ]) {
+        const result = await runCli(cwd, args);
+        expect(result.stderr, args.join(' ')).toMatch(message);
+        // One line and its hint (execa drops the last newline).
+        expect(result.stderr.split('\n'), args.join(' ')).toEqual([
+          expect.stringMatching(/^nixfleet: /),
+          expect.stringMatching(/^ {2}hint: /),
+        ]);
+        expect(result.exitCode, args.join(' ')).toBe(2);
+        expect(result.stdout, args.join(' ')).toBe('');
+      }
+    }
+    expect(existsSync(join(cwd, 'ran'))).toBe(false);
+    expect(contents(cwd)).toEqual(before);
+    // Nothing was lost: the next run is r2, after r1.
+    const next = await runCli(cwd, ['apply', 'touch', '--json']);
+    expect(JSON.parse(next.stdout)).toMatchObject({ runId: 'r2', status: 'COMPLETE' });
+    const runs = await runCli(cwd, ['runs', '--json']);
+    expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r2', 'r1']);
+  });
+
+  it('made during the run, is replaced by the report, not written through', { timeout: 120_000 }, async () => {
+    const cwd = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  a: {}
+ops:
+  link-wal:
+    run: ln -s .nixfleet/nixfleet.db-wal report.xml
+  link-db:
+    run: ln .nixfleet/nixfleet.db report.xml
+`,
+    });
+    for (const [op, runId] of [
+      ['link-wal', 'r1'],
+      ['link-db', 'r2'],
+    ] as const) {
+      rmSync(join(cwd, 'report.xml'), { force: true });
+      const result = await runCli(cwd, ['apply', op, '--junit', 'report.xml', '--json']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ runId, status: 'COMPLETE' });
+      expect(lstatSync(join(cwd, 'report.xml')).isFile()).toBe(true);
+      expect(lstatSync(join(cwd, 'report.xml')).nlink).toBe(1);
+      expect(readFileSync(join(cwd, 'report.xml'), 'utf8')).toMatch(/^<\?xml /);
+    }
+    const runs = await runCli(cwd, ['runs', '--json']);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r2', 'r1']);
+  });
+
+  it('a symbolic link to a report elsewhere still writes the report there', { timeout: 60_000 }, async () => {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    mkdirSync(join(cwd, 'artifacts'));
+    symlinkSync('artifacts/junit.xml', join(cwd, 'report.xml'));
+    const result = await runCli(cwd, ['apply', 'touch', '--junit', 'report.xml']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(lstatSync(join(cwd, 'report.xml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(cwd, 'artifacts/junit.xml'), 'utf8')).toMatch(/^<\?xml /);
+    // Nothing is left beside it.
+    expect(readdirSync(join(cwd, 'artifacts'))).toEqual(['junit.xml']);
+    // A device and a pipe are written as they are, never replaced: /dev/null, and /dev/stdout
+    // into a shell's pipe (its link names `pipe:[…]`, not a file).
+    const devNull = await runCli(cwd, ['apply', 'touch', '--junit', '/dev/null']);
+    expect(devNull.exitCode, devNull.stderr).toBe(0);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    const piped = spawnSync(
+      'sh',
+      ['-c', '"$0" "$1" apply touch --json --junit /dev/stdout | cat', process.execPath, BIN],
+      {
+        cwd,
+        env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+        encoding: 'utf8',
+      },
+    );
+    expect(piped.status, piped.stderr).toBe(0);
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).toMatch(/^<\?xml [\s\S]*<\/testsuites>\n$/m);
   });
 });

@@ -4,11 +4,11 @@
 // `show` read the journal without the fleet compiler, and still find the data directory and store
 // that the fleet file's settings name, however the file spells them.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, ROOT, runCli } from '../support/cli.js';
+import { makeTempDir, ROOT, runCli, spawnCli } from '../support/cli.js';
 
 const HOOK = pathToFileURL(join(ROOT, 'test/support/module-log-hook.mjs')).href;
 const BUNDLE = join(ROOT, 'dist/bundle');
@@ -158,6 +158,72 @@ describe('runs and show still follow the settings of the fleet file', { timeout:
     }
   });
 
+  it('finds the journal in settings.dataDir given through a merge key or an alias: runs, show, logs, cancel, prune', async () => {
+    // What the fleet compiler reads (merge keys and aliases, CORE-005) is where apply writes; the
+    // commands that only read the journal must look there too, however the file spells it.
+    const ops = 'ops:\n  hello:\n    run: echo hello {{ host.name }}\n  wait:\n    run: sleep 30\n';
+    const pipelines = 'pipelines:\n  greet: { ops: [hello] }\n';
+    const fleets: Record<string, string> = {
+      'a merge key in settings': `version: 1\nx-a: &d {dataDir: jm}\nsettings:\n  <<: *d\nhosts: {web1: {}}\n${ops}${pipelines}`,
+      'a merge key at the top': `version: 1\nx-s: &s {settings: {dataDir: jm}}\n<<: *s\nhosts: {web1: {}}\n${ops}${pipelines}`,
+      'an alias for the value': `version: 1\nx-dir: &dir jm\nsettings:\n  dataDir: *dir\nhosts: {web1: {}}\n${ops}${pipelines}`,
+      // More aliases than the yaml package's own default limit (100) allows.
+      'beside 150 hosts merging one anchor': `version: 1\nx-h: &h {tags: [web]}\nsettings:\n  dataDir: jm\nhosts:\n${Array.from(
+        { length: 150 },
+        (_, i) => `  web${i + 1}: {<<: *h}\n`,
+      ).join('')}${ops}pipelines:\n  greet: { ops: [hello], hosts: web1 }\n`,
+    };
+    for (const [spelling, fleet] of Object.entries(fleets)) {
+      const dir = makeTempDir({ 'fleet.yaml': fleet });
+      const apply = await runCli(dir, ['apply', 'greet']);
+      expect(apply.exitCode, `${spelling}: ${apply.stderr}`).toBe(0);
+      expect(existsSync(join(dir, 'jm/nixfleet.db')), spelling).toBe(true);
+      const runs = await runCli(dir, ['runs']);
+      expect(runs.stdout, spelling).toMatch(/^r1\s+greet\s+COMPLETE/m);
+      const show = await runCli(dir, ['show', 'r1']);
+      expect(show.exitCode, `${spelling}: ${show.stderr}`).toBe(0);
+      expect(show.stdout, spelling).toContain('run r1: pipeline greet');
+      const logs = await runCli(dir, ['logs', 'r1']);
+      expect(logs.exitCode, `${spelling}: ${logs.stderr}`).toBe(0);
+      expect(logs.stdout, spelling).toContain('hello web1');
+      const cancel = await runCli(dir, ['cancel', 'r1']);
+      expect(cancel.exitCode, `${spelling}: ${cancel.stderr}`).toBe(0);
+      expect(cancel.stderr, spelling).toBe('run r1 already ended (COMPLETE); nothing to cancel');
+      const prune = await runCli(dir, ['prune']);
+      expect(prune.exitCode, `${spelling}: ${prune.stderr}`).toBe(0);
+      expect(prune.stdout, spelling).toMatch(/^pruned 0 run\(s\), .* from .*\/jm$/);
+      expect(existsSync(join(dir, '.nixfleet')), spelling).toBe(false);
+    }
+
+    // An anchor is its own file's: one in an included file is none in the main file, whose
+    // settings then name nothing; apply refuses the file, and runs looks in the default.
+    const included = makeTempDir({
+      'fleet.yaml': `version: 1\ninclude: [more.yaml]\nsettings:\n  <<: *d\nhosts: {web1: {}}\n${ops}`,
+      'more.yaml': 'x-d: &d {dataDir: jm}\n',
+    });
+    const refused = await runCli(included, ['apply', 'hello']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/^fleet\.yaml:4:7: invalid YAML: /);
+    expect((await runCli(included, ['runs'])).stdout).toMatch(/^no journal in \.nixfleet: /);
+
+    // A run still going is cancelled through the same journal, and runs still loads no compiler.
+    const dir = makeTempDir({ 'fleet.yaml': fleets['a merge key in settings']! });
+    const running = spawnCli(dir, ['apply', 'wait', '--renderer', 'plain']);
+    await expect
+      .poll(async () => (await runCli(dir, ['runs'])).stdout, { timeout: 20_000 })
+      .toMatch(/^r1\s+wait\s+RUNNING/m);
+    const cancel = await runCli(dir, ['cancel', 'r1', '--kill']);
+    expect(cancel.exitCode, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/^kill requested for run r1/);
+    expect((await running).exitCode).toBe(130);
+    expect(bundleFilesIn(await modulesLoadedBy(dir, ['runs']))).toEqual([
+      'errors.js',
+      'fleet-setting.js',
+      'main.js',
+      'runs.js',
+    ]);
+  });
+
   it('leaves a YAML warning in the fleet file (an unknown tag) to validate: runs prints none', async () => {
     const dir = makeTempDir({ 'fleet.yaml': `${FLEET}settings:\n  dataDir: state\n` });
     expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
@@ -170,10 +236,17 @@ describe('runs and show still follow the settings of the fleet file', { timeout:
     expect(validate.stderr).toContain('fleet.yaml:11:9: invalid YAML: Unresolved tag: !vault');
   });
 
-  it('reads settings.store, written with an escaped key, and refuses a URL that is not PostgreSQL', async () => {
-    const dir = makeTempDir({ 'fleet.yaml': `${FLEET}settings:\n  "\\x73tore": mysql://db/fleet\n` });
-    const runs = await runCli(dir, ['runs']);
-    expect(runs.exitCode).toBe(2);
-    expect(runs.stderr).toMatch(/settings\.store in .*fleet\.yaml: `mysql:\/\/db\/fleet` is not a PostgreSQL URL/);
+  it('reads settings.store, written with an escaped key or through a merge key, and refuses a URL that is not PostgreSQL', async () => {
+    for (const settings of [
+      `settings:\n  "\\x73tore": mysql://db/fleet\n`,
+      `x-s: &s {store: "mysql://db/fleet"}\nsettings:\n  <<: *s\n`,
+    ]) {
+      const dir = makeTempDir({ 'fleet.yaml': `${FLEET}${settings}` });
+      const runs = await runCli(dir, ['runs']);
+      expect(runs.exitCode, settings).toBe(2);
+      expect(runs.stderr, settings).toMatch(
+        /settings\.store in .*fleet\.yaml: `mysql:\/\/db\/fleet` is not a PostgreSQL URL/,
+      );
+    }
   });
 });

@@ -22,10 +22,10 @@ export const options = {
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const runOptions = parseRunOptions(ctx);
+  const flags = parseRunOptions(ctx);
   const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
-  checkRunFlagsAgainst(runOptions, registry, ctx);
+  const runOptions = checkRunFlagsAgainst(flags, registry, ctx);
   const on = ctx.values.on;
   const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
   const journal = openFleetJournal(registry, storeFor(ctx, registry));

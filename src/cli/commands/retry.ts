@@ -23,10 +23,10 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined) throw new UserError('retry needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
-  const runOptions = parseRunOptions(ctx);
+  const flags = parseRunOptions(ctx);
   const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
-  checkRunFlagsAgainst(runOptions, registry, ctx);
+  const runOptions = checkRunFlagsAgainst(flags, registry, ctx);
   const journal = openFleetJournal(registry, storeFor(ctx, registry));
   try {
     const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true, rollout });
