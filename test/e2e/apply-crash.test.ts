@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openJournal } from '../../src/store/journal.js';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { childrenMatching, isRunning, processesMatching } from '../support/processes.js';
+import { childrenMatching, isRunning, killWithLifeline, processesMatching } from '../support/processes.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
@@ -30,17 +30,12 @@ const PID_FILES = ['shell-h1', 'child-h1', 'shell-h2', 'child-h2'];
 async function startAndKill(dir: string, alsoKillLifeline: boolean): Promise<number[]> {
   const apply = spawnCli(dir, ['apply', 'hang'], { timeoutMs: 240_000 });
   for (const file of PID_FILES) await waitForFile(join(dir, file));
-  const lifelines = childrenMatching(apply.pid!, 'held[$2]');
-  expect(lifelines).toHaveLength(1);
-  // Both at once, as the OOM killer or `kill -9` of both would: nixfleet is stopped first, so it
-  // cannot start a lifeline in place of the one killed, then the lifeline's whole group (the
-  // shell and its awk), which would otherwise see nixfleet go and clean up.
-  if (alsoKillLifeline) {
-    apply.kill('SIGSTOP');
-    process.kill(-lifelines[0]!, 'SIGKILL');
+  expect(childrenMatching(apply.pid!, 'held[$2]')).toHaveLength(1);
+  if (alsoKillLifeline) await killWithLifeline(apply);
+  else {
+    apply.kill('SIGKILL');
+    await apply;
   }
-  apply.kill('SIGKILL');
-  await apply;
   return PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
 }
 
@@ -188,12 +183,8 @@ describe('recovery of crashed runs whose processes will not end', () => {
     for (const host of ['h1', 'h2']) {
       const apply = spawnCli(dir, ['apply', 'stubborn', '--on', host], { timeoutMs: 120_000 });
       await waitForFile(join(dir, `started-${host}`));
-      const lifelines = childrenMatching(apply.pid!, 'held[$2]');
-      expect(lifelines).toHaveLength(1);
-      apply.kill('SIGSTOP');
-      process.kill(-lifelines[0]!, 'SIGKILL');
-      apply.kill('SIGKILL');
-      await apply.catch(() => undefined);
+      expect(childrenMatching(apply.pid!, 'held[$2]')).toHaveLength(1);
+      await killWithLifeline(apply);
     }
     const live = spawnCli(dir, ['apply', 'chatty', '--on', 'h3', '--renderer', 'plain'], { timeoutMs: 120_000 });
     await waitForFile(join(dir, 'chatty-started'));

@@ -9,7 +9,7 @@ import { openJournal } from '../../src/store/journal.js';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { type ForkingDaemon, forkingDaemon, killForkingDaemon, survivors } from '../support/forking-daemon.js';
-import { childrenMatching, describeProcesses, processesMatching } from '../support/processes.js';
+import { describeProcesses, killWithLifeline, processesMatching } from '../support/processes.js';
 
 vi.setConfig({ testTimeout: 240_000 });
 
@@ -128,12 +128,7 @@ describe('kill -9 of nixfleet while a setsid child of its command forks without 
       const dir = makeTempDir({ 'fleet.yaml': daemon.fleet });
       const apply = spawnCli(dir, ['apply', 'spawny'], { timeoutMs: 240_000 });
       await forking(dir, daemon);
-      const [lifeline] = childrenMatching(apply.pid!, 'held[$2]');
-      // Stopped first, so it cannot start a lifeline in place of the one killed (apply-crash.test.ts).
-      apply.kill('SIGSTOP');
-      process.kill(-lifeline!, 'SIGKILL');
-      apply.kill('SIGKILL');
-      await apply;
+      await killWithLifeline(apply);
       expect(processesMatching(daemon.marker).length).toBeGreaterThan(0);
       // One open of the journal, one recovery: r1 is ORPHANED, and its host free, only once
       // nothing of its command is left. (An apply would recover again in its claim.)

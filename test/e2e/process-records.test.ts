@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { SqliteDriver } from '../../src/store/database.js';
 import { waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { childrenMatching, isRunning } from '../support/processes.js';
+import { childrenMatching, isRunning, killWithLifeline } from '../support/processes.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -38,13 +38,9 @@ describe('the journal knows every process of a run before it starts', () => {
     const apply = spawnCli(dir, ['apply', 'broken'], { timeoutMs: 120_000 });
     await waitForFile(join(dir, 'rollback-pid'));
     const rollback = Number(readFileSync(join(dir, 'rollback-pid'), 'utf8'));
-    const lifelines = childrenMatching(apply.pid!, 'held[$2]');
-    expect(lifelines).toHaveLength(1);
+    expect(childrenMatching(apply.pid!, 'held[$2]')).toHaveLength(1);
     // Both at once (the OOM killer, `kill -9` of both): nothing but recovery is left to kill it.
-    apply.kill('SIGSTOP');
-    process.kill(-lifelines[0]!, 'SIGKILL');
-    apply.kill('SIGKILL');
-    await apply;
+    await killWithLifeline(apply);
     expect(isRunning(rollback)).toBe(true);
     const next = await runCli(dir, ['apply', 'check']);
     expect(next.exitCode, next.stdout + next.stderr).toBe(0);

@@ -11,7 +11,13 @@ import { currentOwner } from '../../src/store/owner.js';
 import { waitFor, waitForFile } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { type ForkingDaemon, forkingDaemon, killForkingDaemon, survivors } from '../support/forking-daemon.js';
-import { childrenMatching, describeProcesses, isRunning, processesMatching } from '../support/processes.js';
+import {
+  childrenMatching,
+  describeProcesses,
+  isRunning,
+  killWithLifeline,
+  processesMatching,
+} from '../support/processes.js';
 import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
@@ -205,12 +211,8 @@ describe('control directories a killed nixfleet left behind', () => {
     expect(master).toBeGreaterThan(0);
     // nixfleet and its lifeline at once (CORE-011, "The lifeline killed with nixfleet"): nothing
     // is left to stop the master, which would otherwise hold its login for five idle minutes.
-    const lifelines = childrenMatching(apply.pid!, 'held[$2]');
-    expect(lifelines).toHaveLength(1);
-    apply.kill('SIGSTOP');
-    process.kill(-lifelines[0]!, 'SIGKILL');
-    apply.kill('SIGKILL');
-    await apply;
+    expect(childrenMatching(apply.pid!, 'held[$2]')).toHaveLength(1);
+    await killWithLifeline(apply);
     try {
       expect(isRunning(master!)).toBe(true);
       const next = await runCli(dir, ['apply', 'check', '--on', 'h1'], { env });

@@ -1,5 +1,7 @@
 // Reading the machine's processes from /proc, for tests that check nothing of a run survives.
+
 import { readdirSync, readFileSync } from 'node:fs';
+import type { ResultPromise } from 'execa';
 
 /** True while `pid` exists and is not a zombie (a killed process waiting to be reaped is dead). */
 export function isRunning(pid: number): boolean {
@@ -46,4 +48,19 @@ export function childrenMatching(parent: number, text: string): number[] {
 /** Each pid with its command line, for a failure message that says what is still running. */
 export function describeProcesses(pids: readonly number[]): string {
   return pids.map((pid) => `${pid}: ${commandLine(pid)?.trim() ?? '(gone)'}`).join('; ');
+}
+
+/**
+ * Kills nixfleet and its lifeline at once, as the OOM killer or `kill -9` of both would (CORE-011,
+ * "The lifeline killed with nixfleet"): nixfleet is stopped first, so it cannot start a lifeline
+ * in place of the one killed, then the lifeline's whole group (the shell and its awk), which would
+ * otherwise see nixfleet go and clean up, then nixfleet. Waits for nixfleet to be gone.
+ */
+export async function killWithLifeline(nixfleet: ResultPromise): Promise<void> {
+  const lifelines = childrenMatching(nixfleet.pid!, 'held[$2]');
+  if (lifelines.length !== 1) throw new Error(`expected one lifeline of ${nixfleet.pid}, found ${lifelines.length}`);
+  nixfleet.kill('SIGSTOP');
+  process.kill(-lifelines[0]!, 'SIGKILL');
+  nixfleet.kill('SIGKILL');
+  await nixfleet.catch(() => undefined);
 }
