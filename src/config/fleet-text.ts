@@ -3,7 +3,8 @@
 // grew to 4 GB), and a FIFO without a writer never starts: the open itself waited for ever.
 // Sync: each file is read once, and on Node 24 loading `node:fs/promises` alone adds about 3 ms
 // to every start (CORE-005, start-up).
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegularFile } from '../domain/regular-file.js';
 
 /** The largest fleet file read, main or included: 8 MiB (CORE-005). */
 export const MAX_FLEET_FILE_BYTES = 8 * 1024 * 1024;
@@ -33,17 +34,15 @@ export function readFleetText(path: string): FleetText {
   // A pipe given as `-f /dev/stdin` is read as it comes, up to the same size (CORE-005): a socket,
   // as Node gives its children for stdin, cannot be opened again by name.
   if (path === '/dev/stdin' && stdinIsPipe()) return readUpToLimit(0);
-  let fd: number;
-  try {
-    // Non-blocking, so that opening a FIFO returns at once; a regular file reads the same.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    return { code: (error as NodeJS.ErrnoException).code ?? String(error) };
+  const opened = openRegularFile(path);
+  if ('error' in opened) return { code: opened.error.code ?? String(opened.error) };
+  if ('not' in opened) {
+    return opened.not === 'a directory'
+      ? { unfit: 'is a directory, not a file', kind: 'directory' }
+      : { unfit: `is ${opened.not}, not a regular file`, kind: 'special' };
   }
+  const { fd, stat } = opened;
   try {
-    const stat = fstatSync(fd);
-    if (stat.isDirectory()) return { unfit: 'is a directory, not a file', kind: 'directory' };
-    if (!stat.isFile()) return { unfit: `is ${specialKind(stat)}, not a regular file`, kind: 'special' };
     if (stat.size > MAX_FLEET_FILE_BYTES) return tooLarge(stat.size);
     // Still bounded: a file can grow while it is read, and /proc's say they hold 0 bytes.
     return readUpToLimit(fd);
@@ -89,10 +88,4 @@ function stdinIsPipe(): boolean {
   } catch {
     return false;
   }
-}
-
-function specialKind(stat: Stats): string {
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isSocket()) return 'a socket';
-  return 'a device';
 }

@@ -1,6 +1,7 @@
 // Reads a command's output file back by byte range (the SQLite journal's Journal.readOutput and
 // outputSize; see CORE-003): only the requested bytes are read, never the whole file.
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, statSync } from 'node:fs';
+import { openRegularFile } from '../domain/regular-file.js';
 import { JournalError } from './journal-error.js';
 import type { Journal } from './types.js';
 
@@ -40,21 +41,16 @@ export function readFileRange(path: string | null, range: { readonly start?: num
 }
 
 function openOutputFile(path: string): number {
-  let fd: number;
-  try {
-    // Non-blocking: a FIFO in the file's place would otherwise hold the open until a writer came.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw error;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? String(error));
-    throw new JournalError('unusable', path, `cannot read the output file ${path}: ${why}`, READABLE);
+  const opened = openRegularFile(path);
+  if ('fd' in opened) return opened.fd;
+  if ('not' in opened) {
+    const what = opened.not === 'a directory' ? 'a directory' : 'not a regular file';
+    throw new JournalError('unusable', path, `cannot read the output file ${path}: it is ${what}`, MOVE_AWAY);
   }
-  const stat = fstatSync(fd);
-  if (stat.isFile()) return fd;
-  closeSync(fd);
-  const what = stat.isDirectory() ? 'a directory' : 'not a regular file';
-  throw new JournalError('unusable', path, `cannot read the output file ${path}: it is ${what}`, MOVE_AWAY);
+  const { code } = opened.error;
+  if (code === 'ENOENT') throw opened.error;
+  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? String(opened.error));
+  throw new JournalError('unusable', path, `cannot read the output file ${path}: ${why}`, READABLE);
 }
 
 const READABLE = 'make it readable by the user running nixfleet, or run nixfleet as its owner';
