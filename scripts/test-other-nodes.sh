@@ -20,6 +20,7 @@ for major in 22 24; do
     --outputFile.junit="test-results/junit-node-$major.xml" || failed="$failed $major"
 done
 if [ -n "$failed" ]; then
+  for major in $failed; do node scripts/junit-failures.mjs "test-results/junit-node-$major.xml" >&2; done
   echo "test:other-nodes: failures on Node$failed" >&2
   exit 1
 fi
