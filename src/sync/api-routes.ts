@@ -1,10 +1,10 @@
 // The HTTP API of `nixfleet serve` (see CORE-004). Every /api route needs the
 // token: the mutating ones because they act, the reading ones because state and output may hold
 // secrets the socket (which needs the token too) would not give away either.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { closeSync, createReadStream } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { readStaticFile } from '../dashboard/static-files.js';
+import { openRegularFile } from '../domain/regular-file.js';
 import { UserError } from '../errors/user-error.js';
 import { HostsBusyError } from '../store/hosts-busy-error.js';
 import { outputPieces } from '../store/output-reader.js';
@@ -205,22 +205,25 @@ async function streamOutput({ res, params, url }: RouteContext, journal: Journal
   }
   // PostgreSQL keeps output in the database (CORE-012): read it through the journal, by range.
   if (!isAbsolute(command.outputFile)) return sendStoredOutput(res, url, journal, commandId, headers);
-  let size: number;
-  try {
-    size = (await stat(command.outputFile)).size;
-  } catch {
+  // Opened once, without waiting, and only if it is a regular file: a FIFO or a device in its
+  // place must neither stall the response nor stream without end (CORE-003, output files).
+  const opened = openRegularFile(command.outputFile);
+  if ('error' in opened) {
     return sendError(res, 404, `the output of ${commandId} is gone (retention removes old output files)`);
   }
+  if ('not' in opened) return sendError(res, 500, `the output of ${commandId} is ${opened.not}, not a file`);
+  const size = opened.stat.size;
   // `?tail=N`: only the last N bytes (the page's live tail starts from there).
   const tail = Number(url.searchParams.get('tail'));
   const start = Number.isInteger(tail) && tail > 0 ? Math.max(0, size - tail) : 0;
   // Only what exists now: a file still being written must not make the response endless.
   res.writeHead(200, { ...headers, 'Content-Length': size - start });
   if (size === start) {
+    closeSync(opened.fd);
     res.end();
     return;
   }
-  const stream = createReadStream(command.outputFile, { start, end: size - 1 });
+  const stream = createReadStream('', { fd: opened.fd, start, end: size - 1 });
   stream.on('error', () => res.destroy());
   stream.pipe(res);
 }

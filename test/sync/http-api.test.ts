@@ -1,5 +1,7 @@
 // The HTTP side of `nixfleet serve` (CORE-004): the page and its files with security headers,
 // 404/405/413 answers, and command output streamed from the journal's files.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Fixture, startFixture, TOKEN, writeFromAnotherProcess } from './support/sync-fixture.js';
 
@@ -99,5 +101,24 @@ describe('command output', () => {
     expect(response.status).toBe(200);
     const unknown = await fetch(new URL('/api/commands/c999/output', fixture.server.url), { headers: auth });
     expect(unknown.status).toBe(404);
+  });
+
+  it('answers at once, with what is there instead, when the output file is a FIFO or a directory', async () => {
+    fixture = await startFixture();
+    await writeFromAnotherProcess(fixture.dataDir, 'run', 'web1');
+    const command = fixture.journal.listCommands({ limit: 10 }).find((c) => c.op === 'pull')!;
+    const path = command.outputFile!;
+    const url = new URL(`/api/commands/${command.id}/output`, fixture.server.url);
+    rmSync(path);
+    execFileSync('mkfifo', [path]);
+    // No writer ever opens this FIFO: an answer that waited for one would never come.
+    const fifo = await fetch(url, { headers: auth, signal: AbortSignal.timeout(20_000) });
+    expect(fifo.status).toBe(500);
+    expect((await fifo.json()).error).toBe(`the output of ${command.id} is a FIFO, not a file`);
+    rmSync(path);
+    mkdirSync(path);
+    const directory = await fetch(url, { headers: auth, signal: AbortSignal.timeout(20_000) });
+    expect(directory.status).toBe(500);
+    expect((await directory.json()).error).toBe(`the output of ${command.id} is a directory, not a file`);
   });
 });
