@@ -167,6 +167,18 @@ function parseStrictly(name: string, args: string[], module: CommandModule) {
           : `\`nixfleet help ${name}\` lists every flag`,
       });
     }
+    // `--limit -1`: parseArgs will not take a value that starts with `-` after a space.
+    const ambiguous = /Option '(-{1,2}[^']*)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const flag = ambiguous[1]!;
+      const next = args[args.indexOf(flag) + 1] ?? '';
+      const long = flag.startsWith('--')
+        ? flag
+        : `--${Object.entries(options).find(([, spec]) => (spec as { short?: string }).short === flag.slice(1))?.[0] ?? flag.slice(1)}`;
+      throw new UserError(`${name}: \`${flag}\` is followed by \`${next}\`, which reads as a flag, not its value`, {
+        hint: `give ${flag} its value (a value that starts with \`-\` is written \`${long}=${next}\`); usage: nixfleet ${module.usage}`,
+      });
+    }
     throw new UserError(`${name}: ${message.replace(/\. To specify a positional argument.*$/s, '')}`, {
       hint: `usage: nixfleet ${module.usage}`,
     });

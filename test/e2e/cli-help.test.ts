@@ -73,6 +73,24 @@ describe('unknown flags', { timeout: 60_000 }, () => {
     expect(far.stderr).toContain('`nixfleet help plan` lists every flag');
     expect(far.stderr).not.toContain('did you mean');
   });
+
+  it('a value that starts with `-` after a space is named, with the `--flag=value` form, exit 2', async () => {
+    const dir = makeTempDir();
+    const negative = await runCli(dir, ['runs', '--limit', '-1']);
+    expect(negative.exitCode).toBe(2);
+    expect(negative.stderr).toContain(
+      'nixfleet: runs: `--limit` is followed by `-1`, which reads as a flag, not its value',
+    );
+    expect(negative.stderr).toContain('is written `--limit=-1`');
+    expect(negative.stderr).not.toContain('ambiguous');
+    const short = await runCli(dir, ['apply', '-f', '-x.yaml']);
+    expect(short.exitCode).toBe(2);
+    expect(short.stderr).toContain('is written `--file=-x.yaml`');
+    // Written that way, the value reaches the command's own check.
+    const written = await runCli(dir, ['runs', '--limit=-1']);
+    expect(written.exitCode).toBe(2);
+    expect(written.stderr).toContain('--limit must be a whole number of at least 1, got `-1`');
+  });
 });
 
 describe('read-only commands with no journal', { timeout: 60_000 }, () => {
