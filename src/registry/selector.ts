@@ -15,7 +15,8 @@ export type SelectorResult =
   | { readonly ok: true; readonly hosts: readonly string[] }
   | { readonly ok: false; readonly message: string; readonly hint?: string };
 
-const GLOB_CHARS = /[*?[\]{}]/;
+/** A term with any of these is a glob, or malformed: host ids have none of them. */
+const NOT_IN_IDS = /[^A-Za-z0-9_.-]/;
 
 /** Terms are separated by commas, except the commas of `{a,b}` alternatives. */
 function splitTerms(selector: string): string[] {
@@ -79,8 +80,9 @@ function matchTerm(hosts: readonly SelectableHost[], term: string): SelectorResu
     const known = tags.length > 0 ? `known tags: ${tags.map((t) => `@${t}`).join(', ')}` : 'no host has tags';
     return { ok: false, message: `unknown tag \`@${tag}\``, hint: close ?? known };
   }
-  if (GLOB_CHARS.test(term)) {
+  if (NOT_IN_IDS.test(term)) {
     // A glob that matches nothing is fine on its own; the whole selector must still select a host.
+    // Characters no glob has either (`(`, `|`, `+`, a space) are refused there, with the syntax.
     const glob = compileHostGlob(term);
     if (!glob.ok) return glob;
     return { ok: true, hosts: hosts.filter((host) => glob.matches(host.id)).map((host) => host.id) };

@@ -59,6 +59,19 @@ describe('selector globs', () => {
   // be interrupted by the test timeout.
   it('refuse what is out of bounds or malformed, with the reason', () => {
     expect(select('+(web|db)*')).toMatchObject({ ok: false, message: 'selector term `+(web|db)*` cannot contain `+`' });
+    // Without a glob character too: the syntax error, not "unknown host".
+    for (const [term, char] of [
+      ['+(web1|db1)', '+'],
+      ['web(1)', '('],
+      ['web1|db1', '|'],
+      ['web 1', ' '],
+    ]) {
+      expect(select(term!)).toMatchObject({
+        ok: false,
+        message: `selector term \`${term}\` cannot contain \`${char}\``,
+        hint: expect.stringContaining('`*`, `?`, `[...]` and `{a,b}`'),
+      });
+    }
     expect(select('web[12')).toMatchObject({
       ok: false,
       message: 'selector term `web[12` has a `[` that is never closed',
