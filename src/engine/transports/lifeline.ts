@@ -28,17 +28,13 @@ $1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in held) 
       t*) tags="$tags \${id#t}" ;;
     esac
   done
-  [ -n "$tags" ] && [ -d /proc/self ] || exit 0
+  [ -n "$tags" ] && cd /proc 2>/dev/null || exit 0
+  patterns=$(for t in $tags; do echo "NIXFLEET_PROCESS_TAG=$t"; done)
   pass=0
   while [ $pass -lt ${TAG_KILL_PASSES} ]; do
     pass=$((pass + 1)) found=
-    for e in /proc/[0-9]*/environ; do
-      vars=$(tr '\\0' '\\n' < "$e" 2>/dev/null) || continue
-      for t in $tags; do
-        case "$vars" in *"NIXFLEET_PROCESS_TAG=$t"*)
-          p=\${e#/proc/}; kill -KILL "\${p%/environ}" 2>/dev/null && found=1 ;;
-        esac
-      done
+    for e in $(grep -lsF "$patterns" [0-9]*/environ); do
+      kill -KILL "\${e%/environ}" 2>/dev/null && found=1
     done
     [ -n "$found" ] || break
   done
