@@ -1,5 +1,5 @@
 // The armed rollback timer's scripts, run on the host through any transport (see CORE-009).
-// POSIX sh only: `mkdir`, `mv`, `sleep`, `nohup`, and `setsid` when the host has it. The timer
+// POSIX sh only: `mkdir`, `mv`, `sleep`, `nohup`, `awk`, and `setsid` when the host has it. The timer
 // and nixfleet race for one file with `mv`, which is atomic: whoever renames `token` first decides
 // whether the rollback runs on the host (`fired`) or not (`claimed`), never both.
 import { shellQuote } from '../config/shell-quote.js';
@@ -15,6 +15,30 @@ const TIMERS = '"${HOME:-/tmp}/.nixfleet/armed"';
 export function timerDirectory(name: string): string {
   return `${TIMERS}/${shellQuote(name)}`;
 }
+
+/**
+ * Copies the rollback's output to the timer's `log` with every secret value the timer holds
+ * (`NIXFLEET_SECRET_*`, whole, or each line of 6 characters or more of a multi-line value) replaced
+ * by `***`, longest first, as nixfleet's own redactor does (CORE-010): the log stays on the host
+ * when nixfleet cannot follow the rollback, so no value may be in it. Literal matches (`index`),
+ * bytes (`LC_ALL=C`). Without awk the output is dropped, with a line saying so, and still read to
+ * its end: a rollback must not die of a closed pipe.
+ */
+const REDACT_AWK = [
+  'BEGIN { n = 0',
+  '  for (k in ENVIRON) if (k ~ /^NIXFLEET_SECRET_/) { m = split(ENVIRON[k], part, "\\n")',
+  '    for (i = 1; i <= m; i++) if (length(part[i]) >= 6) { v = part[i]; j = ++n',
+  '      while (j > 1 && length(s[j - 1]) < length(v)) { s[j] = s[j - 1]; j-- }',
+  '      s[j] = v } } }',
+  '{ line = $0',
+  '  for (i = 1; i <= n; i++) { out = ""',
+  '    while ((p = index(line, s[i])) > 0) { out = out substr(line, 1, p - 1) "***"; line = substr(line, p + length(s[i])) }',
+  '    line = out line }',
+  '  print line }',
+].join('\n');
+const REDACTED_LOG =
+  `{ if command -v awk >/dev/null 2>&1; then LC_ALL=C awk '${REDACT_AWK}'; ` +
+  `else echo "[nixfleet] no awk on this host: the rollback's output is not kept"; fi; cat >/dev/null; }`;
 
 /** Whole seconds, at least one: POSIX `sleep` takes no fractions. */
 export function timerSeconds(delayMs: number): number {
@@ -35,7 +59,8 @@ export function timerSeconds(delayMs: number): number {
 export function armScript(name: string, delayMs: number, shell: string, rollback: string, owner: string): string {
   const timer =
     'sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
-    '"$4" "$1/rollback" >"$1/log" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; mv "$1/exit.tmp" "$1/exit"';
+    `{ "$4" "$1/rollback" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; } | ${REDACTED_LOG} >"$1/log"; ` +
+    'mv "$1/exit.tmp" "$1/exit"';
   return [
     'umask 077',
     `for o in ${TIMERS}/*; do`,

@@ -1,12 +1,14 @@
 // The armed rollback timer's scripts (see CORE-009), run by a real /bin/sh with a home of the
 // test's own: the race for `token` has exactly one winner, and what the timer did is read back.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { armScript, claimScript, parseTimerReply, statusScript } from '../../src/engine/armed-timer.js';
+import { waitForFile } from './support/wait-for.js';
 
 const home = mkdtempSync(join(tmpdir(), 'nixfleet-armed-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -77,6 +79,45 @@ describe('the armed timer on a host', () => {
     expect(existsSync(join(home, 'r1-web2-switch'))).toBe(true);
     expect(existsSync(join(home, 'r1-web1-migrate'))).toBe(true);
     expect(await sh(claimScript('r2-c9-y'))).toEqual({ kind: 'claimed' });
+  });
+
+  it('keeps no secret value in its log on the host: each is `***` there and in the reply', async () => {
+    const env = {
+      HOME: home,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NIXFLEET_SECRET_TOKEN: 'hunter2-secret',
+      // A value inside another: the longer one is replaced whole, never leaving a part behind.
+      NIXFLEET_SECRET_SHORT: 'hunter',
+      NIXFLEET_SECRET_KEY: 'line-one-xyz\nline-two-abc',
+    };
+    const rollback =
+      'echo "token=$NIXFLEET_SECRET_TOKEN; short=$NIXFLEET_SECRET_SHORT"; printf "%s\\n" "$NIXFLEET_SECRET_KEY"; exit 3';
+    await execa('/bin/sh', ['-c', armScript('r1-c4-s', 1000, '/bin/sh', rollback, 'web1 switch')], { env, cwd: home });
+    const dir = join(home, '.nixfleet/armed/r1-c4-s');
+    await waitForFile(join(dir, 'exit'));
+    const log = 'token=***; short=***\n***\n***\n';
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe(log);
+    expect(await sh(statusScript('r1-c4-s'))).toEqual({ kind: 'done', exitCode: 3, log });
+  });
+
+  it('on a host without awk, drops the output with a line that says so, and the rollback still runs to its end', async () => {
+    // Only what the scripts need, awk left out.
+    const bin = mkdtempSync(join(tmpdir(), 'nixfleet-no-awk-'));
+    for (const tool of ['sleep', 'mv', 'cat', 'rm', 'mkdir', 'nohup', 'setsid', 'touch']) {
+      symlinkSync(execFileSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    }
+    const env = { HOME: home, PATH: bin, NIXFLEET_SECRET_TOKEN: 'hunter2-secret' };
+    const rollback =
+      'i=0; while [ $i -lt 2000 ]; do echo "$NIXFLEET_SECRET_TOKEN $i"; i=$((i+1)); done; touch no-awk-done';
+    await execa('/bin/sh', ['-c', armScript('r1-c5-n', 1000, '/bin/sh', rollback, 'web1 switch')], { env, cwd: home });
+    const dir = join(home, '.nixfleet/armed/r1-c5-n');
+    await waitForFile(join(dir, 'exit'));
+    expect(readFileSync(join(dir, 'exit'), 'utf8')).toBe('0\n');
+    expect(existsSync(join(home, 'no-awk-done'))).toBe(true);
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe(
+      "[nixfleet] no awk on this host: the rollback's output is not kept\n",
+    );
+    rmSync(bin, { recursive: true, force: true });
   });
 
   it('the reply is found after anything a login shell printed first', () => {

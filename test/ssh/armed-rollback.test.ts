@@ -28,6 +28,8 @@ settings:
   ssh:
     identityFile: ${JSON.stringify(sshd.clientKey)}
     connectTimeout: 5s
+secrets:
+  restore_key: { env: NF_TEST_RESTORE_KEY }
 hosts:
   box: ${host}
   stranger: ${JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.strangerKey })}
@@ -52,7 +54,7 @@ ops:
   lock-out-for-good:
     run: mv ${keys} ${away}
     rollback:
-      run: echo this rollback does not restore the key
+      run: echo this rollback does not restore the key {{ secret.restore_key }}
       armed: 2s
       timeout: 4s
 `,
@@ -62,7 +64,8 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-const env = () => ({ NIXFLEET_SSH_CONFIG: sshd.clientConfig });
+const RESTORE_KEY = 'restore-key-8c1f2e';
+const env = () => ({ NIXFLEET_SSH_CONFIG: sshd.clientConfig, NF_TEST_RESTORE_KEY: RESTORE_KEY });
 const cli = (args: string[]) => runCli(dir, args, { env: env(), timeoutMs: 110_000 });
 
 describe('armed rollback over ssh', () => {
@@ -130,9 +133,11 @@ describe('armed rollback over ssh', () => {
       `nixfleet: rollback ${entry.rollback.commandId} of lock-out-for-good on box ERROR:`,
     );
     expect(result.stderr).toContain('box needs a person');
-    // The host kept the timer's record under the login home (sshd takes it from passwd): it ran.
+    // The host kept the timer's record under the login home (sshd takes it from passwd): it ran,
+    // and the secret it printed is not in that file (CORE-010).
     const kept = join(userInfo().homedir, /~\/(\.nixfleet\/armed\/\S+)\/$/.exec(entry.rollback.error)![1]!);
-    expect(readFileSync(join(kept, 'log'), 'utf8')).toBe('this rollback does not restore the key\n');
+    expect(readFileSync(join(kept, 'log'), 'utf8')).toBe('this rollback does not restore the key ***\n');
+    expect(readFileSync(join(kept, 'rollback'), 'utf8')).not.toContain(RESTORE_KEY);
     rmSync(kept, { recursive: true, force: true });
   });
 });
