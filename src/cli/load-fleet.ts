@@ -2,9 +2,9 @@
 // $NIXFLEET_FILE, else ./fleet.yaml; --data-dir, else $NIXFLEET_DATA_DIR, else settings.dataDir.
 // And its journal (CORE-012): --store, else $NIXFLEET_DATABASE_URL, else settings.store, else
 // the embedded SQLite journal in the data directory.
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
-import { readFleetText, UNFIT_HINTS } from '../config/fleet-text.js';
+import { fleetDirectory, readFleetText, STDIN_FLEET, UNFIT_HINTS } from '../config/fleet-text.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import { isPostgresUrl } from '../store/store-url.js';
@@ -13,6 +13,23 @@ import type { CommandContext } from './command.js';
 export function fleetFilePath(ctx: CommandContext): string {
   const given = ctx.global.file ?? nonEmpty(ctx.io.env.NIXFLEET_FILE) ?? 'fleet.yaml';
   return resolve(ctx.io.cwd, given);
+}
+
+/**
+ * The fleet file of a command that reads it again on every save (`watch`, `serve`): standard input
+ * can be read only once, so it is refused there (exit 2) before anything starts.
+ */
+export function rereadFleetFilePath(ctx: CommandContext, command: string): string {
+  const file = fleetFilePath(ctx);
+  if (file === STDIN_FLEET) {
+    throw new UserError(
+      `${command} reads the fleet file again at every save; standard input (${STDIN_FLEET}) can be read only once`,
+      {
+        hint: `save the fleet to a file and pass that: \`nixfleet ${command} -f fleet.yaml\``,
+      },
+    );
+  }
+  return file;
 }
 
 /** --data-dir, else $NIXFLEET_DATA_DIR, resolved; undefined when neither is given. */
@@ -49,7 +66,9 @@ export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: s
   }
   const dataDir =
     override ??
-    (text === undefined ? resolve(ctx.io.cwd, DEFAULTS.dataDir) : resolve(dirname(file), setting ?? DEFAULTS.dataDir));
+    (text === undefined
+      ? resolve(ctx.io.cwd, DEFAULTS.dataDir)
+      : resolve(fleetDirectory(file, ctx.io.cwd), setting ?? DEFAULTS.dataDir));
   return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };
 }
 

@@ -22,6 +22,8 @@ import { selectorText } from './semantic-checks.js';
 export interface CompileOptions {
   /** Overrides settings.dataDir (already absolute, or relative to the working directory). */
   readonly dataDir?: string;
+  /** Where the main file's relative paths start (fleetDirectory); default: its directory. */
+  readonly rootDir?: string;
 }
 
 export function compileRegistry(
@@ -30,7 +32,7 @@ export function compileRegistry(
   options: CompileOptions = {},
 ): Registry {
   const file = fleet.main.path;
-  const rootDir = dirname(file);
+  const rootDir = options.rootDir ?? dirname(file);
   const raw = fleet.settings;
   const settings: Settings = {
     concurrency: raw.concurrency ?? DEFAULTS.concurrency,

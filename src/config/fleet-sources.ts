@@ -1,10 +1,10 @@
 // Reads the main fleet file and the files its `include:` globs name, parsing each with positions
 // and checking each against the schema (see CORE-005, loading). Nothing here knows about ids yet.
 import { realpathSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
-import { readFleetText, UNFIT_HINTS } from './fleet-text.js';
+import { fleetDirectory, readFleetText, UNFIT_HINTS } from './fleet-text.js';
 import { includeGlob } from './include-pattern.js';
 import { displayPathFor } from './path-format.js';
 import { validateAgainstSchema } from './schema.js';
@@ -29,7 +29,7 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
     errors.push(...schemaErrorsToConfigErrors(main, await validateAgainstSchema(main.data, 'main'), 'main'));
   }
   const patterns = includePatterns(main.data);
-  const baseDir = dirname(mainPath);
+  const baseDir = fleetDirectory(mainPath, cwd);
   const includeGlobs = patterns.map((pattern) => resolve(baseDir, includeGlob(pattern)));
   const included: YamlSource[] = [];
   // By real path: a symbolic link under an include glob (`ops/up -> ..`) must not read the main

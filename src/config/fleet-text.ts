@@ -4,7 +4,20 @@
 // Sync: each file is read once, and on Node 24 loading `node:fs/promises` alone adds about 3 ms
 // to every start (CORE-005, start-up).
 import { closeSync, fstatSync, readSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { openRegularFile } from '../domain/regular-file.js';
+
+/** Standard input named as the fleet file (`-f /dev/stdin`, CORE-005). */
+export const STDIN_FLEET = '/dev/stdin';
+
+/**
+ * Where a fleet file's relative paths start (`include:`, `settings.dataDir`, `identityFile`): its
+ * own directory, or the current one for standard input, which has none (`/dev` is no place for a
+ * journal).
+ */
+export function fleetDirectory(path: string, cwd: string): string {
+  return path === STDIN_FLEET ? cwd : dirname(path);
+}
 
 /** The largest fleet file read, main or included: 8 MiB (CORE-005). */
 export const MAX_FLEET_FILE_BYTES = 8 * 1024 * 1024;
@@ -33,7 +46,7 @@ export const UNFIT_HINTS = {
 export function readFleetText(path: string): FleetText {
   // A pipe given as `-f /dev/stdin` is read as it comes, up to the same size (CORE-005): a socket,
   // as Node gives its children for stdin, cannot be opened again by name.
-  if (path === '/dev/stdin' && stdinIsPipe()) return readUpToLimit(0);
+  if (path === STDIN_FLEET && stdinIsPipe()) return readUpToLimit(0);
   const opened = openRegularFile(path);
   if ('error' in opened) return { code: opened.error.code ?? String(opened.error) };
   if ('not' in opened) {

@@ -4,7 +4,7 @@
 // echoed whole. Every CLI run is bounded by its timeout.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -261,5 +261,26 @@ describe('fleet files that are not regular files, or too large to be fleet files
     });
     expect(socket.exitCode, socket.stderr).toBe(0);
     expect(socket.stdout.trim()).toBe(valid);
+  });
+
+  it('`-f /dev/stdin`: relative paths start in the current directory; watch and serve refuse it, exit 2', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({ 'ops.yaml': 'ops:\n  hi: { run: echo hi from stdin }\n' });
+    const fleet = 'version: 1\ninclude: [ops.yaml]\nsettings: { dataDir: state }\nhosts: { h1: {} }\n';
+    const apply = await runCli(dir, ['apply', 'hi', '-f', '/dev/stdin', '--json'], { ...BOUND, input: fleet });
+    expect(apply.exitCode, apply.stderr).toBe(0);
+    // The include and the journal are beside the caller, not in /dev.
+    expect(existsSync(join(dir, 'state', 'nixfleet.db'))).toBe(true);
+    const logs = await runCli(dir, ['logs', 'r1', '--host', 'h1', '--data-dir', 'state'], BOUND);
+    expect(logs.stdout).toContain('hi from stdin');
+    for (const command of ['watch', 'serve']) {
+      const refused = await runCli(dir, [command, '-f', '/dev/stdin'], { ...BOUND, input: fleet });
+      expect(refused.exitCode, refused.stderr).toBe(2);
+      expect(refused.stderr.trimEnd().split('\n')).toEqual([
+        `nixfleet: ${command} reads the fleet file again at every save; standard input (/dev/stdin) can be read only once`,
+        `  hint: save the fleet to a file and pass that: \`nixfleet ${command} -f fleet.yaml\``,
+      ]);
+    }
   });
 });

@@ -19,7 +19,7 @@ import { syncSettingsFrom } from '../../sync/sync-settings.js';
 import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
-import { fleetFilePath, journalPlaceFor } from '../load-fleet.js';
+import { journalPlaceFor, rereadFleetFilePath } from '../load-fleet.js';
 import { type PruneSchedule, pruneIntervalFrom, schedulePrune } from '../prune-schedule.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
@@ -47,7 +47,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const token = parseToken((ctx.values.token as string | undefined) ?? nonEmpty(ctx.io.env.NIXFLEET_TOKEN));
   const settings = syncSettingsFrom(ctx.io.env);
   const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
-  const file = fleetFilePath(ctx);
+  const file = rereadFleetFilePath(ctx, 'serve');
   const { dataDir, store } = await journalPlaceFor(ctx);
   const name = (path: string) => relative(ctx.io.cwd, path) || path;
   const say = (text: string, json: Record<string, unknown>) =>

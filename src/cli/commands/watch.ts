@@ -17,7 +17,7 @@ import { describeDiff } from '../../watch/describe-diff.js';
 import { watchRegistry } from '../../watch/registry-watcher.js';
 import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner.js';
 import type { CommandContext } from '../command.js';
-import { dataDirOverride, fleetFilePath, journalPlaceFor } from '../load-fleet.js';
+import { dataDirOverride, journalPlaceFor, rereadFleetFilePath } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { parseConcurrency } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
@@ -36,7 +36,7 @@ export const maxPositionals = 0;
 type Line = Record<string, unknown> & { type: string };
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const file = fleetFilePath(ctx);
+  const file = rereadFleetFilePath(ctx, 'watch');
   if (!existsSync(file)) {
     throw new UserError(`no fleet file at ${relative(ctx.io.cwd, file) || file}`, {
       hint: 'run `nixfleet init` to write one, or point at it with -f FILE',
