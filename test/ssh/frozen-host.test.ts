@@ -65,8 +65,15 @@ ops:
     let frozen: number[] = [];
     try {
       await waitFor(() => commandStatus(dir, 'web1', 'deploy') === 'EXECUTING', 'the command running');
+      // The sleep itself, whose whole command line this is: the local ssh client's arguments hold
+      // the same words before the host has run anything, and a host frozen then fails the login
+      // (ssh's banner timeout, an ERROR), not the command.
       await waitFor(
-        () => execFileSync('ps', ['-e', '-o', 'args=']).toString().includes(`sleep ${marker}`),
+        () =>
+          execFileSync('ps', ['-e', '-o', 'args='])
+            .toString()
+            .split('\n')
+            .some((line) => line.trim() === `sleep ${marker}`),
         'the remote sleep',
       );
       frozen = sshdTree();
