@@ -148,7 +148,23 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
 function parseCommandArgs(name: string, args: string[], module: CommandModule) {
   const parsed = parseStrictly(name, args, module);
   refuseRepeatedFlags(name, parsed.tokens, { ...GLOBAL_OPTIONS, ...module.options });
+  refuseEmptyValues(name, parsed.tokens);
   return parsed;
+}
+
+/**
+ * `--data-dir ''` (a script's unset variable) would be the current directory, `-f ''` the
+ * directory itself: no flag takes an empty value, so none is guessed at.
+ */
+function refuseEmptyValues(
+  name: string,
+  tokens: readonly { kind: string; name?: string; value?: string | undefined }[],
+): void {
+  const empty = tokens.find((token) => token.kind === 'option' && token.value === '');
+  if (empty === undefined) return;
+  throw new UserError(`${name}: --${empty.name} is given an empty value`, {
+    hint: `give --${empty.name} a value, or leave it out (an unset shell variable gives an empty one)`,
+  });
 }
 
 function parseStrictly(name: string, args: string[], module: CommandModule) {

@@ -91,6 +91,25 @@ describe('unknown flags', { timeout: 60_000 }, () => {
     expect(written.exitCode).toBe(2);
     expect(written.stderr).toContain('--limit must be a whole number of at least 1, got `-1`');
   });
+
+  it('an empty value (a script’s unset variable) is refused, exit 2, and nothing is created', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts: { h1: {} }\nops:\n  hi: { run: echo hi }\n' });
+    for (const args of [
+      ['apply', 'hi', '--data-dir', ''],
+      ['apply', 'hi', '--data-dir='],
+      ['plan', '-f', ''],
+      ['runs', '--store', ''],
+    ]) {
+      const result = await runCli(dir, args);
+      const flag = args
+        .find((arg) => arg.startsWith('-'))!
+        .replace(/=$/, '')
+        .replace(/^-f$/, '--file');
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`nixfleet: ${args[0]}: ${flag} is given an empty value`);
+    }
+    expect(readdirSync(dir)).toEqual(['fleet.yaml']);
+  });
 });
 
 describe('read-only commands with no journal', { timeout: 60_000 }, () => {
