@@ -33,11 +33,19 @@ export function aliasStructureErrors(
     );
   }
   if (expansion?.kind === 'too-large') {
-    return error(
-      expansion.offset,
-      `invalid YAML: aliases expand this file to more than ${MAX_EXPANDED_NODES.toLocaleString('en-US')} values`,
-      'nested aliases repeat their anchors; write the values out or use fewer levels of aliases',
-    );
+    const limit = MAX_EXPANDED_NODES.toLocaleString('en-US');
+    // Only a file with aliases is made large by them; one without is simply that large.
+    return targets.size > 0
+      ? error(
+          expansion.offset,
+          `invalid YAML: aliases expand this file to more than ${limit} values`,
+          'nested aliases repeat their anchors; write the values out or use fewer levels of aliases',
+        )
+      : error(
+          expansion.offset,
+          `invalid YAML: this file holds more than ${limit} values`,
+          `split the fleet into files with \`include:\`; each may hold up to ${limit}`,
+        );
   }
   return [];
 }

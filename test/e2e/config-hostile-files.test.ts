@@ -56,6 +56,21 @@ ops:
     );
   });
 
+  it('a file as large without any alias is told so, with `include:` as the way out', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    // 1,000,001 tags in flow style: 2 bytes each, under the 8 MiB a fleet file may be.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1\nhosts:\n  web1:\n    tags: [${Array(1_000_001).fill('t').join(',')}]\n`,
+    });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout + result.stderr).toContain(
+      'invalid YAML: this file holds more than 1,000,000 values (split the fleet into files with `include:`; each may hold up to 1,000,000)',
+    );
+    expect(result.stdout + result.stderr).not.toContain('alias');
+  });
+
   it.each([
     ['an alias to a list', 'lists: &list [1, 2]\nhosts:\n  web1:\n    <<: *list\n', 'fleet.yaml:5:9'],
     ['a list holding a scalar', 'hosts:\n  web0: &m { tags: [a] }\n  web1:\n    <<: [*m, 2]\n', 'fleet.yaml:5:14'],
