@@ -2,6 +2,13 @@
 import type { Journal } from '../store/types.js';
 import type { CommandProcess } from './types.js';
 
+/**
+ * The first line of a local command's or a secret command's shell: it blocks until nixfleet says
+ * go (one line on stdin), which it does once the processes are recorded; end-of-file instead
+ * means nixfleet died first, and nothing runs.
+ */
+export const START_GATE = 'read -r _ || exit 125; exec </dev/null';
+
 export interface ProcessRecordContext {
   readonly journal: Journal;
   /** The journal failed outside a status step: the run stops (CORE-002). */

@@ -6,8 +6,8 @@ import { execa } from 'execa';
 import { signalProcessGroup } from '../../domain/process-group.js';
 import { UserError } from '../../errors/user-error.js';
 import type { Registry, SecretDeclaration } from '../../registry/types.js';
+import { START_GATE } from '../process-record.js';
 import { holdGroup, releaseGroup } from '../transports/lifeline.js';
-import { START_GATE } from '../transports/local.js';
 import { MIN_SECRET_LENGTH } from './secret-redactor.js';
 
 /** A secret command that takes longer than this is stuck (waiting for a passphrase, a network). */

@@ -12,7 +12,7 @@ import {
   taggedProcesses,
 } from '../../domain/tagged-processes.js';
 import { processStartTime } from '../../store/owner.js';
-import { notRecordedReason } from '../process-record.js';
+import { notRecordedReason, START_GATE } from '../process-record.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdCommand, releaseCommand } from './lifeline.js';
 import { spawnFailureReason } from './spawn-failure.js';
@@ -25,8 +25,6 @@ export const KILL_GRACE_MS = 5_000;
  * before it is over anyway (CORE-011, "Processes that leave the group").
  */
 export const KILL_WAIT_MS = 5_000;
-/** Blocks until nixfleet says go (one line on stdin); end-of-file instead means nixfleet died first. */
-export const START_GATE = 'read -r _ || exit 125; exec </dev/null';
 /** After the shell exits, how often to look whether only background children still hold its output open. */
 const DRAIN_MS = 100;
 
