@@ -155,6 +155,15 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
   // The upgrades whose negotiated permessage-deflate can take the shared compressed batches: a
   // client that asked for a smaller server window gets them uncompressed.
   const shareable = new WeakSet<IncomingMessage>();
+  // A handshake ws itself finds malformed (a bad key or extensions header) is refused here, so it
+  // carries the same headers as every other response (CORE-004).
+  wss.on('wsClientError', (_error, socket, req) => {
+    refuseUpgrade(
+      socket as Socket,
+      req.method === 'GET' ? 400 : 405,
+      req.method === 'GET' ? 'Bad Request' : 'Method Not Allowed',
+    );
+  });
   wss.on('headers', (headers, req) => {
     const extensions = headers.find((h) => h.toLowerCase().startsWith('sec-websocket-extensions:'));
     const window = /server_max_window_bits=(\d+)/.exec(extensions ?? '')?.[1];

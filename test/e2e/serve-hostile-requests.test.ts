@@ -91,23 +91,27 @@ describe('requests no page sends', () => {
   it('a refused upgrade carries the security headers of every response', async () => {
     serve = await startServe(makeTempDir({ 'fleet.yaml': FLEET }));
     const { port } = serve;
-    const upgrade = (extra: readonly string[], path = '/ws?protocol=2') =>
+    const upgrade = (extra: readonly string[], path = '/ws?protocol=2', key = 'dGhlIHNhbXBsZSBub25jZQ==') =>
       rawRequest(port, [
         `GET ${path} HTTP/1.1`,
         `Host: 127.0.0.1:${port}`,
         'Upgrade: websocket',
         'Connection: Upgrade',
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        `Sec-WebSocket-Key: ${key}`,
         'Sec-WebSocket-Version: 13',
         ...extra,
       ]);
+    const authorized = `Authorization: Bearer ${serve.token}`;
     const refusals = {
       401: await upgrade([]),
       403: await upgrade([`Authorization: Bearer ${serve.token}`, 'Origin: http://evil.example']),
       404: await upgrade([`Authorization: Bearer ${serve.token}`], '/elsewhere'),
+      // Past our checks, ws refuses a malformed handshake itself: with the same headers too.
+      400: await upgrade([authorized], '/ws?protocol=2', 'not-a-key'),
+      '400 (extensions)': await upgrade([authorized, 'Sec-WebSocket-Extensions: permessage-deflate; =bad']),
     };
     for (const [status, response] of Object.entries(refusals)) {
-      expect(response, status).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(response, status).toMatch(new RegExp(`^HTTP/1\\.1 ${status.slice(0, 3)} `));
       expect(response, status).toMatch(/^X-Content-Type-Options: nosniff\r$/m);
       expect(response, status).toMatch(/^Content-Security-Policy: default-src 'none'/m);
       expect(response, status).toMatch(/^Referrer-Policy: no-referrer\r$/m);
