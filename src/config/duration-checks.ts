@@ -23,6 +23,19 @@ export function checkDurations(fleet: MergedFleet): ConfigError[] {
     );
   };
   check(fleet.main, ['settings', 'ssh', 'connectTimeout'], fleet.settings.ssh?.connectTimeout);
-  for (const op of fleet.ops.values()) check(op.source, ['ops', op.id, 'timeout'], op.value.timeout);
+  for (const op of fleet.ops.values()) {
+    check(op.source, ['ops', op.id, 'timeout'], op.value.timeout);
+    // A rollback's timeout and its armed delay each reach a timer too (CORE-009).
+    const rollback = op.value.rollback;
+    if (typeof rollback === 'object' && rollback !== null) {
+      check(op.source, ['ops', op.id, 'rollback', 'timeout'], rollback.timeout);
+      check(op.source, ['ops', op.id, 'rollback', 'armed'], rollback.armed);
+    }
+  }
+  // A rollout's pause (CORE-008) is waited for in short steps, yet past the limit it is no pause a
+  // person means, and `plan` spelt it `3.6e+23ms`.
+  for (const pipeline of fleet.pipelines.values()) {
+    check(pipeline.source, ['pipelines', pipeline.id, 'rollout', 'pause'], pipeline.value.rollout?.pause);
+  }
   return errors;
 }

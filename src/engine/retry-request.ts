@@ -48,7 +48,8 @@ export function prepareRetry(
   }
   // CORE-008: the retry keeps the run's canary, batches, budget and pause, each host in its batch;
   // given rollout flags, its hosts are planned afresh, as `apply` would with them.
-  const batchOf = new Map(previousCommands.map((c) => [c.hostId, c.batch ?? 1]));
+  // A rollback row has no batch (CORE-009): only the ops' own rows say where a host was.
+  const batchOf = new Map(previousCommands.filter((c) => c.rollbackOf === null).map((c) => [c.hostId, c.batch ?? 1]));
   const rollout =
     options.rollout !== undefined && Object.keys(options.rollout).length > 0
       ? options.rollout

@@ -33,6 +33,8 @@ export interface ReloadRunnerOptions {
   onFinished?(outcome: RunOutcome): void | Promise<void>;
   /** The run could not start: unknown target, selector matching nothing, busy hosts. */
   onNotStarted?(message: string, hint?: string): void;
+  /** A stop came while run `runId` read its secrets (CORE-010): it starts cancelled, nothing runs. */
+  onCancelledAtStart?(runId: string): void;
   /** A reload arrived during run `runId`: one re-run is queued behind it. */
   onQueued?(runId: string): void;
   /** The in-process registry version, for messages. */
@@ -46,21 +48,28 @@ export interface ReloadRunner {
   readonly active: StartedRun | undefined;
   /** The outcome of the last finished run, if any. */
   readonly lastOutcome: RunOutcome | undefined;
-  /** Cancels the run in progress (kill: its commands too), drops the queued one, waits for the end. */
-  stop(options?: { cancel?: boolean; kill?: boolean }): Promise<void>;
+  /**
+   * Cancels the run in progress (kill: its commands too), also one still reading its secrets, drops
+   * the queued one, waits for the end. True when it cancelled a run. Called again with `kill`, it
+   * kills what the first call let finish.
+   */
+  stop(options?: { cancel?: boolean; kill?: boolean }): Promise<boolean>;
 }
 
 export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
   let active: StartedRun | undefined;
   let lastOutcome: RunOutcome | undefined;
-  // A stop that came while a run was still reading its secrets (CORE-010) reaches it once it starts.
+  // A stop that came while a run was still reading its secrets (CORE-010) reaches it once it is
+  // journaled, before its first command starts (`cancelBeforeStart`).
   let stopping: { cancel?: boolean; kill?: boolean } | undefined;
+  let cancelledRun = false;
 
   const queue = createRerunQueue(async () => {
     const started = await startFromCurrent();
     if (!started) return;
     active = started;
-    if (stopping?.cancel) started.cancel(stopping.kill ? { kill: true } : {});
+    // A kill asked for while the run was being journaled.
+    if (stopping?.kill) started.cancel({ kill: true });
     try {
       lastOutcome = await started.done;
       await options.onFinished?.(lastOutcome);
@@ -81,6 +90,12 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
         ...(options.rollback === false ? { rollback: false } : {}),
         ...(options.transportFor === undefined ? {} : { transportFor: options.transportFor }),
         ...(listener === undefined ? {} : { onEvent: listener }),
+        cancelBeforeStart: (runId) => {
+          if (!stopping?.cancel) return undefined;
+          cancelledRun = true;
+          options.onCancelledAtStart?.(runId);
+          return stopping.kill ? { kill: true } : {};
+        },
       });
       options.onStarted?.(started, plan, options.version());
       return started;
@@ -105,9 +120,16 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
       return lastOutcome;
     },
     async stop(stopOptions = {}) {
-      stopping = stopOptions;
-      if (stopOptions.cancel) active?.cancel(stopOptions.kill ? { kill: true } : {});
+      stopping = {
+        cancel: stopping?.cancel === true || stopOptions.cancel === true,
+        kill: stopping?.kill === true || stopOptions.kill === true,
+      };
+      if (stopOptions.cancel && active) {
+        active.cancel(stopOptions.kill ? { kill: true } : {});
+        cancelledRun = true;
+      }
       await queue.stop();
+      return cancelledRun;
     },
   };
 }

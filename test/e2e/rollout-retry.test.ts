@@ -162,3 +162,41 @@ pipelines:
     expect(bad.stderr).toContain('--batch must be a whole number of at least 1');
   });
 });
+
+describe('retry after a canary that failed and was rolled back', () => {
+  it('the canary goes first again, alone, in the canary wave: its rollback row does not move it into batch 1', async () => {
+    // h1, the canary, fails `check` (its last stage) until `fixed` exists; `check` rolls back.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {} }
+ops:
+  build: { run: 'echo "$NIXFLEET_HOST build" >> ran.txt', retryable: true }
+  check:
+    run: 'echo "$NIXFLEET_HOST check" >> ran.txt; [ "$NIXFLEET_HOST" != h1 ] || [ -f fixed ]'
+    rollback: 'true'
+    retryable: true
+pipelines:
+  deploy:
+    ops: [build, check]
+    rollout: { canary: 1, batch: 2 }
+`,
+    });
+    const first = await runCli(dir, ['apply', 'deploy', '--json']);
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      status: 'FAILED',
+      stopped: 'canary failed on h1: the other hosts were not started',
+    });
+
+    writeFileSync(join(dir, 'fixed'), '');
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const retry = await runCli(dir, ['retry', 'r1', '--json']);
+    expect(retry.exitCode, retry.stderr).toBe(0);
+    const report = JSON.parse(retry.stdout);
+    // Before, h1's last journaled row was its rollback (no batch), read as batch 1: h1 ran beside h2 and h3.
+    expect(report.hosts.h1.map((e: { op: string; batch: number }) => `${e.op}:${e.batch}`)).toEqual(['check:0']);
+    expect(report.hosts.h2[0].batch).toBe(1);
+    const lines = ran(dir);
+    expect(lines[0]).toBe('h1 check');
+    expect(lines.slice(1).sort()).toEqual(['h2 build', 'h2 check', 'h3 build', 'h3 check']);
+  });
+});

@@ -147,6 +147,33 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
     expect(existsSync(join(dir, 'said.txt'))).toBe(false);
   });
 
+  it('SIGINT while a run reads its secrets: the run starts cancelled, nothing runs, exit 130', async () => {
+    const dir = tempFleet(`version: 1
+secrets:
+  token: { command: "touch asked; while [ ! -e answer ]; do sleep 0.05; done; echo s3cret-token-value" }
+hosts: { web1: {}, web2: {} }
+ops:
+  use:
+    run: test -n {{ secret.token }}; touch ran-$NIXFLEET_HOST
+pipelines:
+  all: { ops: [use] }
+`);
+    const { proc, seen } = startWatch(dir, ['--run', 'all']);
+    await waitFor('the secret command', () => existsSync(join(dir, 'asked')), 30_000);
+    // To nixfleet alone, as a supervisor sends it: the secret command goes on to its answer.
+    proc.kill('SIGINT');
+    writeFileSync(join(dir, 'answer'), '');
+    const result = await proc;
+
+    // Before, the run started anyway: both hosts ran `use` (SUCCESS), the run read CANCELLED, exit 0.
+    expect(result.exitCode, seen.stdout + seen.stderr).toBe(130);
+    expect(seen.stdout).toContain('cancelling run r1');
+    expect(seen.stdout).toContain('[web1] use CANCELLED (run cancelled)');
+    expect(seen.stdout).toContain('[web2] use CANCELLED (run cancelled)');
+    expect(seen.stdout).toMatch(/run r1 CANCELLED/);
+    expect(existsSync(join(dir, 'ran-web1')) || existsSync(join(dir, 'ran-web2'))).toBe(false);
+  });
+
   it('--run takes the rollout flags: the canary first, alone, then batches of one', async () => {
     const dir = tempFleet(`version: 1
 hosts: { web1: {}, web2: {}, web3: {} }

@@ -104,7 +104,9 @@ describe('runs keep the snapshot they started with (CORE-006; specs/README.md, d
       },
       onQueued: (runId) => queued.push(runId),
     });
-    cleanup.push(() => runner.stop({ cancel: true, kill: true }));
+    cleanup.push(async () => {
+      await runner.stop({ cancel: true, kill: true });
+    });
 
     runner.request();
     // A run starts once its secrets are read (CORE-010), which is asynchronous.

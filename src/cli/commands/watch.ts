@@ -72,6 +72,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const place = isRunning ? await journalPlaceFor(ctx) : undefined;
   const journal = place ? openJournal(place.dataDir, place.store) : undefined;
   let runner: ReloadRunner | undefined;
+  const cancelling = (runId: string) =>
+    say(`cancelling run ${runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling' });
 
   const startRunsOn = () => {
     if (!journal || runner) return;
@@ -98,6 +100,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       onStarted: (started, plan, version) =>
         ctx.global.json &&
         say('', { type: 'run_started', runId: started.runId, target: plan.target, version, hosts: plan.hosts }),
+      onCancelledAtStart: cancelling,
       // The renderer prints the run's recap; JSON readers get the outcome.
       onFinished: async (outcome) => {
         const finished = drawing;
@@ -152,7 +155,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 
   const stopped = waitForStopSignal(() => {
     // CORE-002: a second Ctrl-C kills the commands still running.
-    runner?.active?.cancel({ kill: true });
+    void runner?.stop({ cancel: true, kill: true });
   });
 
   try {
@@ -175,15 +178,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 
   await stopped.signal;
-  const wasRunning = runner?.active !== undefined;
-  if (wasRunning)
-    say(`cancelling run ${runner?.active?.runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling' });
-  await runner?.stop({ cancel: true });
+  if (runner?.active !== undefined) cancelling(runner.active.runId);
+  // Also a run still reading its secrets, which then starts cancelled: that is during a run too.
+  const cancelled = (await runner?.stop({ cancel: true })) === true;
   stopped.dispose();
   await watcher.close();
   journal?.close();
   say('stopped watching', { type: 'stopped' });
-  return wasRunning ? EXIT.CANCELLED : EXIT.OK;
+  return cancelled ? EXIT.CANCELLED : EXIT.OK;
 }
 
 function hostList(hosts: readonly string[]): string {
