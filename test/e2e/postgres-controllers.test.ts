@@ -368,6 +368,22 @@ describe('choosing the store', () => {
     for (const result of [flag, fromEnv, fromFile, down]) expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 
+  it('a row that cannot be decoded is one line naming the database and a hint, exit 2, as on SQLite', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
+    const url = freshDatabaseUrl();
+    const env = { NIXFLEET_DATABASE_URL: url };
+    expect((await runCli(dir, ['apply', 'hello'], { env })).exitCode).toBe(0);
+    psql(url, "UPDATE pipelines SET hosts = '{bad' WHERE id = 'r1'");
+    for (const args of [['runs'], ['show', 'r1']]) {
+      const result = await runCli(dir, args, { env });
+      expect(result.exitCode, `${args[0]}: ${result.stderr}`).toBe(2);
+      expect(result.stderr, args[0]).toMatch(
+        /^nixfleet: postgres:\/\/.* is damaged: row r1 of table pipelines has an unreadable hosts\n {2}hint: /,
+      );
+      expect(result.stderr.trimEnd().split('\n'), args[0]).toHaveLength(2);
+    }
+  });
+
   it('a mistyped scheme never prints the password, and settings.store is quoted as a one-line excerpt', async () => {
     // The same URL with a typo in its scheme: the password is *** as when the server refuses it.
     const typo = `postgress://nixfleet:hunter2@db.internal:5432/fleet?password=s3cr3t`;
