@@ -5,6 +5,8 @@
 import { resolve } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 import { fleetDirectory, readFleetText, STDIN_FLEET, UNFIT_HINTS } from '../config/fleet-text.js';
+import { quoteExcerpt } from '../config/value-excerpt.js';
+import { hidePassword } from '../domain/hidden-password.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import { isPostgresUrl } from '../store/store-url.js';
@@ -83,6 +85,8 @@ interface StoreValue {
   /** Where it was given, for the error. */
   readonly where: string;
   readonly value: string | undefined;
+  /** From the fleet file: quoted as an excerpt, as the file's values are (CORE-005). */
+  readonly fromFile?: boolean;
 }
 
 /** --store, else $NIXFLEET_DATABASE_URL; undefined when neither is set. */
@@ -94,13 +98,19 @@ function givenStore(ctx: CommandContext): StoreValue | undefined {
 }
 
 async function storeSetting(file: string, text: string | undefined): Promise<StoreValue> {
-  return { where: `settings.store in ${file}`, value: text === undefined ? undefined : await settingIn(text, 'store') };
+  return {
+    where: `settings.store in ${file}`,
+    value: text === undefined ? undefined : await settingIn(text, 'store'),
+    fromFile: true,
+  };
 }
 
-function checkedStore({ where, value }: StoreValue): { store?: string } {
+function checkedStore({ where, value, fromFile }: StoreValue): { store?: string } {
   if (value === undefined) return {};
   if (!isPostgresUrl(value)) {
-    throw new UserError(`${where}: \`${value}\` is not a PostgreSQL URL`, {
+    // Never the password, whatever the scheme (CORE-012).
+    const shown = fromFile ? quoteExcerpt(hidePassword(value)) : `\`${hidePassword(value)}\``;
+    throw new UserError(`${where}: ${shown} is not a PostgreSQL URL`, {
       hint: 'give postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it unset for the embedded SQLite journal',
     });
   }

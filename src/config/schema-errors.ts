@@ -2,6 +2,7 @@
 // value, the dotted path, a message naming the problem and, where one helps, a hint.
 import type { ErrorObject } from 'ajv';
 import { didYouMean } from '../domain/closest-name.js';
+import { hidePassword } from '../domain/hidden-password.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { DURATION_PATTERN } from './duration.js';
 import { AMOUNT_PATTERN } from './host-amount.js';
@@ -132,7 +133,8 @@ function patternMessage(pattern: string, value: string): [string, string] {
   }
   if (pattern === STORE_PATTERN) {
     return [
-      `\`${value}\` is not a PostgreSQL URL`,
+      // Never the password, whatever the scheme (CORE-012).
+      `${quoteExcerpt(hidePassword(value))} is not a PostgreSQL URL`,
       'use postgres://USER:PASSWORD@HOST:PORT/DATABASE, or remove settings.store for the embedded SQLite journal',
     ];
   }

@@ -3,6 +3,7 @@
 // that names the path, and a hint with the fix; the CLI prints both without a stack trace.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { CORRUPT_ROW } from './rows.js';
 
 /**
  * `unusable`: the data directory or database cannot be used as found (exit 2 in the CLI).
@@ -55,7 +56,7 @@ export function journalErrorOf(error: unknown, paths: JournalPaths, phase: Journ
   const { dbPath } = paths;
   // While working, a disk that refuses writes stops the work; anything else means bad data.
   const refused = phase === 'open' ? 'unusable' : 'write';
-  if (code === 'NIXFLEET_CORRUPT_ROW') {
+  if (code === CORRUPT_ROW) {
     return new JournalError(
       'unusable',
       dbPath,

@@ -166,9 +166,12 @@ export function outputFileIn(dataDir: string, path: string): string | null {
   return full.startsWith(`${resolve(dataDir, LOGS_DIR)}${sep}`) ? full : null;
 }
 
+/** CorruptRowError's code, which also crosses the PostgreSQL worker's thread (CORE-012). */
+export const CORRUPT_ROW = 'NIXFLEET_CORRUPT_ROW';
+
 /** A damaged row: what was found, for the journal to report with the database's path (CORE-003). */
 export class CorruptRowError extends Error {
-  readonly code = 'NIXFLEET_CORRUPT_ROW';
+  readonly code = CORRUPT_ROW;
   constructor(table: string, id: string, column: string) {
     super(`row ${id} of table ${table} has an unreadable ${column}`);
     this.name = 'CorruptRowError';

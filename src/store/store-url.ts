@@ -1,12 +1,10 @@
 // The PostgreSQL store's URL (see CORE-012): what selects the engine, and how it is shown.
+import { SECRET_PARAMETERS } from '../domain/hidden-password.js';
 
 /** Whether a --store value names a PostgreSQL database. */
 export function isPostgresUrl(store: string): boolean {
   return /^postgres(ql)?:\/\//i.test(store);
 }
-
-/** Query parameters that carry a secret, as libpq and `pg` read them (`?password=...`). */
-const SECRET_PARAMETERS = ['password', 'sslpassword'];
 
 /** The URL without its password, wherever it is written, for messages and Journal.dbPath. */
 export function redact(url: string): string {

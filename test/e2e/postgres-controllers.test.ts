@@ -367,4 +367,52 @@ describe('choosing the store', () => {
     expect(down.stderr).not.toContain('secret');
     for (const result of [flag, fromEnv, fromFile, down]) expect(result.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it('a row that cannot be decoded is one line naming the database and a hint, exit 2, as on SQLite', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
+    const url = freshDatabaseUrl();
+    const env = { NIXFLEET_DATABASE_URL: url };
+    expect((await runCli(dir, ['apply', 'hello'], { env })).exitCode).toBe(0);
+    psql(url, "UPDATE pipelines SET hosts = '{bad' WHERE id = 'r1'");
+    for (const args of [['runs'], ['show', 'r1']]) {
+      const result = await runCli(dir, args, { env });
+      expect(result.exitCode, `${args[0]}: ${result.stderr}`).toBe(2);
+      expect(result.stderr, args[0]).toMatch(
+        /^nixfleet: postgres:\/\/.* is damaged: row r1 of table pipelines has an unreadable hosts\n {2}hint: /,
+      );
+      expect(result.stderr.trimEnd().split('\n'), args[0]).toHaveLength(2);
+    }
+  });
+
+  it('a mistyped scheme never prints the password, and settings.store is quoted as a one-line excerpt', async () => {
+    // The same URL with a typo in its scheme: the password is *** as when the server refuses it.
+    const typo = `postgress://nixfleet:hunter2@db.internal:5432/fleet?password=s3cr3t`;
+    const dir = makeTempDir({ 'fleet.yaml': `version: 1\nsettings:\n  store: "mysql://nixfleet:hunter2@db/fleet"\n` });
+    const flag = await runCli(dir, ['--store', typo, 'runs']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain('--store: `postgress://nixfleet:***@db.internal:5432/fleet?password=***`');
+    const fromEnv = await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: 'nixfleet:hunter2@db.internal' } });
+    expect(fromEnv.exitCode).toBe(2);
+    expect(fromEnv.stderr).toContain('$NIXFLEET_DATABASE_URL: `nixfleet:***@db.internal` is not a PostgreSQL URL');
+    const fromFile = await runCli(dir, ['runs']);
+    expect(fromFile.exitCode).toBe(2);
+    expect(fromFile.stderr).toContain('`mysql://nixfleet:***@db/fleet` is not a PostgreSQL URL');
+    const validate = await runCli(dir, ['validate']);
+    expect(validate.exitCode).toBe(2);
+    expect(validate.stderr).toContain('`mysql://nixfleet:***@db/fleet` is not a PostgreSQL URL');
+    for (const result of [flag, fromEnv, fromFile, validate]) {
+      expect(result.stderr).not.toMatch(/hunter2|s3cr3t/);
+    }
+    // A value from the fleet file is an excerpt on one line (CORE-005): no raw newline or escape.
+    const hostile = makeTempDir({
+      'fleet.yaml': `version: 1\nsettings:\n  store: "mysql://a\\n\\x1b[31mred\\n${'x'.repeat(5000)}"\n`,
+    });
+    for (const args of [['runs'], ['validate']]) {
+      const result = await runCli(hostile, args);
+      expect(result.exitCode, args[0]).toBe(2);
+      expect(result.stderr, args[0]).toContain('`mysql://a\\n\\x1b[31mred\\nxxx');
+      expect(result.stderr, args[0]).not.toContain('\u001b');
+      expect(result.stderr.length, args[0]).toBeLessThan(1000);
+    }
+  });
 });

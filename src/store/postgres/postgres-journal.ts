@@ -6,10 +6,11 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
 import { UserError } from '../../errors/user-error.js';
-import { journalErrorOf } from '../journal-error.js';
+import { JournalError, journalErrorOf } from '../journal-error.js';
 import { makeDirectory } from '../make-directory.js';
 import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
+import { CORRUPT_ROW } from '../rows.js';
 import { StoreUnavailableError } from '../store-unavailable-error.js';
 import { redact } from '../store-url.js';
 import type { Journal, Owner, PruneResult } from '../types.js';
@@ -49,6 +50,16 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
   if (reply.ok) return reply.value;
   if (isConnectionLoss({ ...reply.error, code: reply.error.props.code })) {
     throw new StoreUnavailableError(where, reply.error.message, request.kind === 'open' ? 'opening' : 'in use');
+  }
+  if (reply.error.props.code === CORRUPT_ROW) {
+    // A row that cannot be decoded is a damaged journal, not a bug: one line and a hint, exit 2
+    // in the CLI, as on SQLite (CORE-003, errors).
+    throw new JournalError(
+      'unusable',
+      where,
+      `${where} is damaged: ${reply.error.message}`,
+      'restore the database from a backup, or give another --store to start a new journal there',
+    );
   }
   throw decodeError(reply.error);
 }
