@@ -1,7 +1,7 @@
-// Durations longer than nixfleet can wait for (see CORE-005, durations): the schema only knows
-// their form, so the limit is checked here, at the value.
+// Durations shorter than 1 ms or longer than nixfleet can wait for (see CORE-005, durations): the
+// schema only knows their form, so the bounds are checked here, at the value.
 import type { ConfigError } from '../errors/config-error.js';
-import { formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
+import { formatDuration, MAX_DURATION_MS, writtenMs } from './duration.js';
 import { errorAt } from './located-error.js';
 import type { MergedFleet } from './merged-fleet.js';
 import type { PathSegment, YamlSource } from './yaml-source.js';
@@ -9,7 +9,14 @@ import type { PathSegment, YamlSource } from './yaml-source.js';
 export function checkDurations(fleet: MergedFleet): ConfigError[] {
   const errors: ConfigError[] = [];
   const check = (source: YamlSource, path: readonly PathSegment[], value: unknown) => {
-    const ms = parseDuration(value);
+    const ms = writtenMs(value);
+    if (ms === 0) {
+      // Read as unset, it silently became the default: `timeout: 0.0001s` was ten minutes.
+      errors.push(
+        errorAt(source, path, 'value', `\`${String(value)}\` is shorter than 1ms`, 'give at least 1ms, e.g. 500ms'),
+      );
+      return;
+    }
     if (ms === undefined || ms <= MAX_DURATION_MS) return;
     const limit = formatDuration(MAX_DURATION_MS);
     errors.push(

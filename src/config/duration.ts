@@ -13,15 +13,24 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 export const MAX_DURATION_MS = 576 * UNIT_MS.h;
 const DURATION = new RegExp(DURATION_PATTERN.replace('(ms|s|m|h)', '(?<unit>ms|s|m|h)'));
 
-/** Milliseconds, or undefined when the value is not a duration. */
+/** Milliseconds, or undefined when the value is not a duration or is under 1 ms (refused, below). */
 export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value * 1000) : undefined;
+  const ms = writtenMs(value);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+}
+
+/**
+ * What a value in a duration's form stands for, in whole milliseconds, 0 included (`0s`, and
+ * `0.0001s`, which rounds to it): checkDurations refuses those at the value (CORE-005). Undefined
+ * when the value is not in a duration's form (the schema says so).
+ */
+export function writtenMs(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
   if (typeof value !== 'string') return undefined;
   const match = DURATION.exec(value);
   const unit = match?.groups?.unit as keyof typeof UNIT_MS | undefined;
   if (!match || !unit) return undefined;
-  const ms = Math.round(Number.parseFloat(value) * UNIT_MS[unit]);
-  return ms > 0 ? ms : undefined;
+  return Math.round(Number.parseFloat(value) * UNIT_MS[unit]);
 }
 
 /** The shortest exact spelling of a duration, for tables and plans (`600000` -> `10m`). */
