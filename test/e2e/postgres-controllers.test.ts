@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitForFile } from '../engine/support/wait-for.js';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { freshDatabaseUrl, psql, takeDatabaseDown } from '../support/postgres.js';
+import { freshDatabaseUrl, holdWriteLock, psql, takeDatabaseDown } from '../support/postgres.js';
 import { isRunning } from '../support/processes.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -366,6 +366,27 @@ describe('choosing the store', () => {
     expect(inQuery.stderr).not.toContain('s3cr3t');
     expect(down.stderr).not.toContain('secret');
     for (const result of [flag, fromEnv, fromFile, down]) expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('a session holding the write lock stops apply after the busy timeout with one line, exit 1, as on SQLite', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
+    const url = freshDatabaseUrl();
+    const env = { NIXFLEET_DATABASE_URL: url };
+    expect((await runCli(dir, ['apply', 'hello'], { env })).exitCode).toBe(0);
+    const lock = await holdWriteLock(url);
+    try {
+      const result = await runCli(dir, ['apply', 'hello'], { env, timeoutMs: 60_000 });
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(
+        /^nixfleet: postgres:\/\/.* is locked by another session \(nixfleet waited 5 s for it\)\n {2}hint: run again once that session is done/,
+      );
+      expect(result.stderr).not.toContain('internal error');
+    } finally {
+      await lock.release();
+    }
+    // Nothing journaled is lost, and the next apply goes through.
+    expect((await runCli(dir, ['apply', 'hello'], { env })).exitCode).toBe(0);
+    expect(psql(url, 'SELECT count(*) FROM pipelines')).toBe('2');
   });
 
   it('a row that cannot be decoded is one line naming the database and a hint, exit 2, as on SQLite', async () => {

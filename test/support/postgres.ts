@@ -2,7 +2,9 @@
 // one per journal a test opens, so tests never see each other's rows.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { inject } from 'vitest';
+import { WRITE_LOCK_KEY } from '../../src/store/postgres/pg-core.js';
 
 let counter = 0;
 
@@ -32,28 +34,56 @@ export function freshDatabaseUrl(): string {
   return server.toString();
 }
 
+function psqlArgs(url: string, query: string): string[] {
+  const target = new URL(url);
+  return [
+    '-X',
+    '-q',
+    '-tA',
+    '-h',
+    target.hostname,
+    '-p',
+    target.port,
+    '-U',
+    'postgres',
+    '-d',
+    target.pathname.slice(1),
+    '-c',
+    query,
+  ];
+}
+
 /** Runs one query with psql against `url` and returns its unaligned, tuples-only output. */
 export function psql(url: string, query: string): string {
-  const target = new URL(url);
-  return execFileSync(
+  return execFileSync(join(inject('postgresBin'), 'psql'), psqlArgs(url, query), {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+}
+
+/**
+ * Another session holding the journal's write lock in an open transaction (a psql someone left
+ * open), until `release()`. Returns once the lock is held.
+ */
+export async function holdWriteLock(url: string): Promise<{ release(): Promise<void> }> {
+  const holder = execa(
     join(inject('postgresBin'), 'psql'),
-    [
-      '-X',
-      '-q',
-      '-tA',
-      '-h',
-      target.hostname,
-      '-p',
-      target.port,
-      '-U',
-      'postgres',
-      '-d',
-      target.pathname.slice(1),
-      '-c',
-      query,
-    ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
+    psqlArgs(url, `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY}); SELECT pg_sleep(600); COMMIT;`),
+    { reject: false },
+  );
+  const holders = `FROM pg_locks WHERE locktype = 'advisory' AND objid = ${WRITE_LOCK_KEY} AND granted`;
+  const giveUpAt = Date.now() + 30_000;
+  while (psql(url, `SELECT count(*) ${holders}`) !== '1') {
+    if (Date.now() > giveUpAt || holder.exitCode !== null) throw new Error('the write lock was never held');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    release: async () => {
+      // The server ends the session: a sleeping backend would not notice its client gone.
+      psql(url, `SELECT pg_terminate_backend(pid) ${holders}`);
+      await holder;
+    },
+  };
 }
 
 /**

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import type { RegistryDiff, RegistrySummary } from '../../registry/types.js';
 import { HostsBusyError } from '../hosts-busy-error.js';
+import { BUSY_TIMEOUT_MS } from '../journal-error.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
 import { LAST_PRUNE_KEY, type RetentionPolicy } from '../retention.js';
 import type { CommandRow } from '../rows.js';
@@ -116,9 +117,13 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
    * the same round trip as BEGIN and the lock, and `fn` gets its result.
    */
   const write = async <R>(fn: (read?: pg.QueryResult) => Promise<R>, read?: string): Promise<R> => {
-    const begun = await db.query(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})${read ? `; ${read}` : ''}`);
+    // The lock is waited for as long as SQLite's busy timeout, no longer (CORE-012): a session that
+    // holds it for ever must not hold every controller for ever.
+    const begun = await db.query(
+      `BEGIN; SET LOCAL lock_timeout = ${BUSY_TIMEOUT_MS}; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})${read ? `; ${read}` : ''}`,
+    );
     try {
-      const result = await fn(read ? (begun as unknown as pg.QueryResult[])[2] : undefined);
+      const result = await fn(read ? (begun as unknown as pg.QueryResult[])[3] : undefined);
       await db.query('COMMIT');
       return result;
     } catch (error) {

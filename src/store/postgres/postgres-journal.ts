@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
 import { UserError } from '../../errors/user-error.js';
-import { JournalError, journalErrorOf } from '../journal-error.js';
+import { BUSY_TIMEOUT_MS, JournalError, journalErrorOf } from '../journal-error.js';
 import { makeDirectory } from '../make-directory.js';
 import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
@@ -44,6 +44,10 @@ function startWorker(): (request: PgRequest) => PgReply {
   return synckit.createSyncFn<(request: PgRequest) => Promise<PgReply>>(ENTRY);
 }
 
+/** SQLSTATEs of a lock waited for past lock_timeout, and of a statement cancelled (statement_timeout). */
+const LOCK_NOT_AVAILABLE = '55P03';
+const QUERY_CANCELED = '57014';
+
 function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
   worker ??= startWorker();
   const reply = worker(request);
@@ -51,7 +55,22 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
   if (isConnectionLoss({ ...reply.error, code: reply.error.props.code })) {
     throw new StoreUnavailableError(where, reply.error.message, request.kind === 'open' ? 'opening' : 'in use');
   }
-  if (reply.error.props.code === CORRUPT_ROW) {
+  const code = reply.error.props.code;
+  if (code === LOCK_NOT_AVAILABLE || code === QUERY_CANCELED) {
+    // The write lock not had within the busy timeout, or a statement cut short by a timeout the
+    // database or role sets: one line and a hint, exit 1, as SQLite's busy journal (CORE-012).
+    throw new JournalError(
+      'busy',
+      where,
+      code === LOCK_NOT_AVAILABLE
+        ? `${where} is locked by another session (nixfleet waited ${BUSY_TIMEOUT_MS / 1000} s for it)`
+        : `${where} cut a statement short: ${reply.error.message}`,
+      code === LOCK_NOT_AVAILABLE
+        ? 'run again once that session is done (another nixfleet, or a psql with a transaction open)'
+        : 'run again; a statement_timeout set on the database or role for nixfleet must allow its writes',
+    );
+  }
+  if (code === CORRUPT_ROW) {
     // A row that cannot be decoded is a damaged journal, not a bug: one line and a hint, exit 2
     // in the CLI, as on SQLite (CORE-003, errors).
     throw new JournalError(
