@@ -348,7 +348,7 @@ describe('choosing the store', () => {
     expect(noTls.stderr).not.toContain('WARNING');
     expect(noTls.stderr.trimEnd().split('\n')).toHaveLength(2);
     // A lease that is set but no number of seconds is refused, not silently 30 s.
-    for (const lease of ['abc', '0', '1e9']) {
+    for (const lease of ['abc', '0', '0.001', '1e9']) {
       const result = await runCli(dir, ['runs'], {
         env: { NIXFLEET_DATABASE_URL: freshDatabaseUrl(), NIXFLEET_LEASE_SECONDS: lease },
       });

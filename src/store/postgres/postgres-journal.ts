@@ -83,6 +83,11 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
   throw decodeError(reply.error);
 }
 
+/**
+ * The shortest lease: a second. Its heartbeats come a third of it apart, and a lease that lapses
+ * between two of them while the controller lives lets another controller orphan its runs.
+ */
+const MIN_LEASE_SECONDS = 1;
 /** The longest lease: a day. Longer would also overflow Node's timers (about 24.8 days). */
 const MAX_LEASE_SECONDS = 86_400;
 
@@ -91,9 +96,9 @@ export function leaseMsFrom(env: NodeJS.ProcessEnv): number {
   const raw = env.NIXFLEET_LEASE_SECONDS;
   if (raw === undefined || raw.trim() === '') return DEFAULT_LEASE_MS;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_LEASE_SECONDS) {
+  if (!Number.isFinite(seconds) || seconds < MIN_LEASE_SECONDS || seconds > MAX_LEASE_SECONDS) {
     throw new UserError(
-      `NIXFLEET_LEASE_SECONDS=${raw} is not a number of seconds above 0 and at most ${MAX_LEASE_SECONDS}`,
+      `NIXFLEET_LEASE_SECONDS=${raw} is not a number of seconds from ${MIN_LEASE_SECONDS} to ${MAX_LEASE_SECONDS}`,
       {
         hint: `set it to the seconds a controller's runs may outlive its last heartbeat (default ${DEFAULT_LEASE_MS / 1000}), or unset it`,
       },
