@@ -1,6 +1,6 @@
 // `--batch`, `--canary`, `--max-failures` (see CORE-008): each overrides the pipeline's own
 // `rollout:` setting for this run; checked before anything is loaded (exit 2).
-import { parseHostAmount } from '../config/host-amount.js';
+import { CANARY_PERCENT, parseHostAmount } from '../config/host-amount.js';
 import type { RolloutOverrides } from '../engine/rollout/rollout-plan.js';
 import { UserError } from '../errors/user-error.js';
 import type { CommandContext } from './command.js';
@@ -36,6 +36,11 @@ export function parseRolloutFlags(ctx: CommandContext): RolloutOverrides {
     }
     return parsed;
   };
+  if (typeof canary === 'string' && CANARY_PERCENT.test(canary)) {
+    throw new UserError(`--canary is a number of hosts or a selector, not a percentage, got \`${canary}\``, {
+      hint: 'e.g. `--canary 1` or `--canary web1`; percentages are for batches, e.g. `--batch 25%`',
+    });
+  }
   if (canary === '' || (typeof canary === 'string' && /^0+$/.test(canary))) {
     throw new UserError(`--canary needs hosts or a number of at least 1, got \`${canary}\``, {
       hint: 'e.g. `--canary 1` or `--canary web1`; leave it out for no canary',

@@ -17,3 +17,6 @@ export function parseHostAmount(value: unknown): HostAmount | undefined {
 export function formatHostAmount(amount: HostAmount): string {
   return 'count' in amount ? String(amount.count) : `${amount.percent}%`;
 }
+
+/** `canary: 10%`: batches take percentages, a canary does not (CORE-008); said so, not read as a selector. */
+export const CANARY_PERCENT = /^[0-9.]+%$/;

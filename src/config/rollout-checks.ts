@@ -6,7 +6,7 @@ import { controllerOpBetweenHostOps } from '../domain/controller-placement.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { resolveSelector, type SelectableHost } from '../registry/selector.js';
 import type { PipelineFile } from './fleet-file.js';
-import { parseHostAmount } from './host-amount.js';
+import { CANARY_PERCENT, parseHostAmount } from './host-amount.js';
 import { errorAt } from './located-error.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
 
@@ -35,7 +35,13 @@ export function checkRollout(
   if (rollout.strategy === 'batches' && rollout.batch === undefined) {
     at('strategy', '`strategy: batches` needs a `batch` size', 'e.g. `batch: 3` or `batch: 25%`');
   }
-  if (typeof rollout.canary === 'string') {
+  if (typeof rollout.canary === 'string' && CANARY_PERCENT.test(rollout.canary)) {
+    at(
+      'canary',
+      `a canary is a number of hosts or a selector, not a percentage (\`${rollout.canary}\`)`,
+      'e.g. `canary: 1` or `canary: web1`; percentages are for `batch`, e.g. `batch: 25%`',
+    );
+  } else if (typeof rollout.canary === 'string') {
     const result = resolveSelector(hosts, rollout.canary);
     if (!result.ok) at('canary', result.message, result.hint);
   }

@@ -276,6 +276,7 @@ describe('plan and flags', () => {
       [['--max-failures', 'lots'], '--max-failures must be a whole number of at least 0 or a percentage, got `lots`'],
       [['--canary', 'web9'], 'unknown host `web9`'],
       [['--canary', '0'], '--canary needs hosts or a number of at least 1, got `0`'],
+      [['--canary', '50%'], '--canary is a number of hosts or a selector, not a percentage, got `50%`'],
     ] as const) {
       const result = await runCli(dir, ['apply', 'deploy', ...args]);
       expect(result.exitCode, result.stderr).toBe(2);
