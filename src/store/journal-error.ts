@@ -13,6 +13,12 @@ import { CORRUPT_ROW } from './rows.js';
  * having judged this one gone (CORE-012: a lease that lapsed); the run stops at once. `busy`:
  * another process held the database locked for longer than the busy timeout.
  */
+/**
+ * The code of an error from the PostgreSQL worker for a database nixfleet will not use as found
+ * (a newer schema, another program's tables); its `hint` says what to do (CORE-012).
+ */
+export const UNUSABLE_DATABASE = 'NIXFLEET_UNUSABLE_DATABASE';
+
 export type JournalErrorKind = 'unusable' | 'write' | 'replaced' | 'taken' | 'busy';
 
 /** When the failure happened: while opening, everything makes the journal unusable. */

@@ -389,6 +389,30 @@ describe('choosing the store', () => {
     expect(psql(url, 'SELECT count(*) FROM pipelines')).toBe('2');
   });
 
+  it('a database of another program, or from a newer nixfleet, is exit 2 with one line and what to do, and left as found', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
+    const foreign = freshDatabaseUrl();
+    psql(foreign, 'CREATE TABLE hosts (name text); CREATE TABLE pipelines (id int)');
+    const refused = await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: foreign } });
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^nixfleet: postgres:\/\/.* already holds tables of another program \(hosts, pipelines\)$/),
+      "  hint: give nixfleet's journal a database of its own (CREATE DATABASE nixfleet), or another --store",
+    ]);
+    expect(psql(foreign, "SELECT to_regclass('nixfleet_schema') IS NULL")).toBe('t');
+    const newer = freshDatabaseUrl();
+    expect((await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: newer } })).exitCode).toBe(0);
+    psql(newer, 'UPDATE nixfleet_schema SET version = 999');
+    const old = await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: newer } });
+    expect(old.exitCode, old.stderr).toBe(2);
+    expect(old.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        /^nixfleet: postgres:\/\/.* has schema version 999, newer than this nixfleet understands \(\d+\)$/,
+      ),
+      '  hint: upgrade nixfleet, or give another --store',
+    ]);
+  });
+
   it('a row that cannot be decoded is one line naming the database and a hint, exit 2, as on SQLite', async () => {
     const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
     const url = freshDatabaseUrl();

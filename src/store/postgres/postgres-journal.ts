@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
 import { UserError } from '../../errors/user-error.js';
-import { BUSY_TIMEOUT_MS, JournalError, journalErrorOf } from '../journal-error.js';
+import { BUSY_TIMEOUT_MS, JournalError, journalErrorOf, UNUSABLE_DATABASE } from '../journal-error.js';
 import { makeDirectory } from '../make-directory.js';
 import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
@@ -127,6 +127,11 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     handle = ask({ kind: 'open', url, owner, leaseMs }, redact(url)) as number;
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error;
+    const { code, hint } = error as { code?: unknown; hint?: unknown };
+    // Reached and answered, but not a database nixfleet will use as found (CORE-012): not a hint
+    // about the server being down.
+    if (code === UNUSABLE_DATABASE)
+      throw new JournalError('unusable', redact(url), (error as Error).message, String(hint));
     throw new StoreUnavailableError(redact(url), (error as Error).message);
   }
   // The worker answers with the operation's result (PgOperations); the Journal signature each call fills types it.
