@@ -147,6 +147,22 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
     expect(existsSync(join(dir, 'said.txt'))).toBe(false);
   });
 
+  it('with --json, the cancel notice names the run it cancels', async () => {
+    const dir = tempFleet(gatedFleet('never'));
+    const { proc, seen, until } = startWatch(dir, ['--run', 'all', '--json']);
+    await until('the run started', 'stdout', /"type":"run_started"/);
+    proc.kill('SIGINT');
+    await until('the cancel notice', 'stdout', /"type":"cancelling"/);
+    writeFileSync(join(dir, 'go'), '');
+    const result = await proc;
+    expect(result.exitCode).toBe(130);
+    const lines = seen.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string });
+    expect(lines.find((line) => line.type === 'cancelling')).toEqual({ type: 'cancelling', runId: 'r1' });
+  });
+
   it('SIGINT while a run reads its secrets: the run starts cancelled, nothing runs, exit 130', async () => {
     const dir = tempFleet(`version: 1
 secrets:

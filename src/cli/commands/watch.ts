@@ -73,7 +73,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const journal = place ? openJournal(place.dataDir, place.store) : undefined;
   let runner: ReloadRunner | undefined;
   const cancelling = (runId: string) =>
-    say(`cancelling run ${runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling' });
+    say(`cancelling run ${runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling', runId });
 
   const startRunsOn = () => {
     if (!journal || runner) return;
