@@ -151,3 +151,23 @@ describe('bare placeholders', () => {
     expect(pwnedFiles()).toEqual([]);
   });
 });
+
+describe('a cwd that starts with `-`', () => {
+  // CORE-007: the cwd is a directory, never an option of the remote `cd` (`cd -P` went home).
+  it('is a directory named so, locally and over ssh', { timeout: 120_000 }, async () => {
+    const work = makeTempDir({ '-P/.keep': '' });
+    const op = `  dashed:
+    run: pwd > ${JSON.stringify(join(work, 'out'))}-$NIXFLEET_HOST
+    cwd: "-P"
+`;
+    writeFileSync(join(work, 'fleet.yaml'), fleet(op));
+    const result = await runCli(work, ['apply', 'dashed', '--json'], { env: env(), timeoutMs: 110_000 });
+    const report = JSON.parse(result.stdout) as { hosts: Record<string, { status: string }[]> };
+    expect(report.hosts.here![0]!.status).toBe('SUCCESS');
+    expect(readFileSync(join(work, 'out-here'), 'utf8')).toBe(`${join(work, '-P')}\n`);
+    // Over ssh a relative cwd is relative to the login directory, which has no `-P`: the `cd`
+    // fails and the command does not run.
+    expect(report.hosts.there![0]!.status).toBe('ERROR');
+    expect(existsSync(join(work, 'out-there'))).toBe(false);
+  });
+});

@@ -94,11 +94,15 @@ function isPlainVariable(name: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !SHELL_MANAGED.has(name);
 }
 
-/** A leading `~` stays unquoted so the remote shell expands it to the remote user's home. */
+/**
+ * A leading `~` stays unquoted so the remote shell expands it to the remote user's home. A path
+ * that starts with `-` gets `./` in front: `cd` would read it as an option (`cd -P` goes home,
+ * `cd -` to $OLDPWD), while it names a directory, as it does locally (CORE-007).
+ */
 function remotePath(path: string): string {
   if (path === '~') return '~';
   if (path.startsWith('~/')) return path.length === 2 ? '~/' : `~/${shellQuote(path.slice(2))}`;
-  return shellQuote(path);
+  return shellQuote(path.startsWith('-') ? `./${path}` : path);
 }
 
 /**
