@@ -171,3 +171,35 @@ describe('a cwd that starts with `-`', () => {
     expect(existsSync(join(work, 'out-there'))).toBe(false);
   });
 });
+
+describe('plan shows the cwd as it is used', () => {
+  // CORE-005, plans: the `cd` line quotes the directory as the remote line does, so the plan
+  // never shows a value that would run as code when it is only a directory's name.
+  it('quoted, with `~/` kept for the remote shell and `./` before a leading `-`', async () => {
+    const work = makeTempDir();
+    const op = `  where:
+    run: "true"
+    cwd: "{{ host.vars.subst }} dir"
+  home:
+    run: "true"
+    cwd: "~/{{ host.vars.single }}"
+  dashed:
+    run: "true"
+    cwd: "-P"
+`;
+    writeFileSync(join(work, 'fleet.yaml'), fleet(op));
+    const v = values(join(dir, 'pwned'));
+    const plan = async (target: string) => {
+      const result = await runCli(work, ['plan', target, '--no-color'], { env: env() });
+      expect(result.exitCode, result.stderr).toBe(0);
+      return result.stdout;
+    };
+    const where = await plan('where');
+    expect(where).toContain(`here   cd '${join(work, v.subst!)} dir'\n`);
+    expect(where).toContain(`there  cd '${v.subst} dir'\n`);
+    expect(await plan('home')).toContain(`there  cd ~/''\\''; touch ${join(dir, 'pwned')}/single; '\\'''\n`);
+    const dashed = await plan('dashed');
+    expect(dashed).toContain(`here   cd ${join(work, '-P')}\n`);
+    expect(dashed).toContain('there  cd ./-P\n');
+  });
+});

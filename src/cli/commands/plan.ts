@@ -4,6 +4,7 @@ import { type ControllerPlacement, controllerPlacement } from '../../domain/cont
 import { groupBy } from '../../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';
 import { buildPlan } from '../../engine/plan.js';
+import { remotePath } from '../../engine/transports/ssh/remote-command.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { Rollback } from '../../registry/types.js';
@@ -127,7 +128,8 @@ function rollbackTrait(rollback: Rollback): string {
 
 function renderedLines({ rendered }: PlannedCommand): string[] {
   const lines: string[] = [];
-  if (rendered.cwd !== undefined) lines.push(`cd ${rendered.cwd}`);
+  // Quoted as the remote line quotes it: the value is a directory's name, never code (CORE-005).
+  if (rendered.cwd !== undefined) lines.push(`cd ${remotePath(rendered.cwd)}`);
   if (rendered.precheck !== undefined) lines.push(`precheck  $ ${rendered.precheck}`);
   lines.push(`$ ${rendered.run}`);
   if (rendered.postcheck !== undefined) lines.push(`postcheck $ ${rendered.postcheck}`);

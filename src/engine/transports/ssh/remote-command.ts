@@ -97,9 +97,11 @@ function isPlainVariable(name: string): boolean {
 /**
  * A leading `~` stays unquoted so the remote shell expands it to the remote user's home. A path
  * that starts with `-` gets `./` in front: `cd` would read it as an option (`cd -P` goes home,
- * `cd -` to $OLDPWD), while it names a directory, as it does locally (CORE-007).
+ * `cd -` to $OLDPWD), while it names a directory, as it does locally (CORE-007). `plan` shows
+ * the `cd` this way too (CORE-005): local directories are absolute by then, so quoting is all it
+ * does to them.
  */
-function remotePath(path: string): string {
+export function remotePath(path: string): string {
   if (path === '~') return '~';
   if (path.startsWith('~/')) return path.length === 2 ? '~/' : `~/${shellQuote(path.slice(2))}`;
   return shellQuote(path.startsWith('-') ? `./${path}` : path);
