@@ -6,7 +6,9 @@
 //
 // The scan follows POSIX sh lexing closely enough to tell a bare word from every quoting context:
 // quotes, backslashes, `$'...'`, backquotes, `$(...)`, `${...}`, `$((...))`, comments and
-// here-documents. A line continuation (`\` and a newline) is removed as the shell removes it, so
+// here-documents, and bash's `((...))` arithmetic command: where a command starts with `((`, bash
+// expands its text as between double quotes, so a quoted value's `$(...)` runs (dash reads two
+// subshells there; the scan refuses what either would run). A line continuation (`\` and a newline) is removed as the shell removes it, so
 // it can neither hide the `#` of a comment nor split a `<<`. When it cannot be sure (e.g. `case`
 // patterns inside `$(...)`) it errs towards a quoting context, so a mistake refuses a placeholder
 // rather than letting one through. Where shells disagree it refuses what any of them would run:
@@ -27,6 +29,7 @@ export type UnsafeContext =
   | 'inside backquotes'
   | 'inside a `${...}` expansion'
   | 'inside `$((...))` arithmetic'
+  | 'inside `((...))` arithmetic'
   | 'inside a here-document'
   | 'in a here-document delimiter'
   | 'inside a comment'
@@ -37,7 +40,7 @@ export type UnsafeContext =
 export const AFTER_ANSI_ESCAPED_QUOTE: UnsafeContext =
   "after a `$'...'` string holding `\\'`, which shells read differently";
 
-type FrameKind = 'top' | 'cmdsub' | 'dq' | 'sq' | 'ansi' | 'bq' | 'param' | 'arith';
+type FrameKind = 'top' | 'cmdsub' | 'dq' | 'sq' | 'ansi' | 'bq' | 'param' | 'arith' | 'arithcmd';
 
 interface Frame {
   readonly kind: FrameKind;
@@ -53,6 +56,7 @@ const FRAME_CONTEXT: Record<Exclude<FrameKind, 'top' | 'cmdsub'>, UnsafeContext>
   // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax in a message, not a JS template
   param: 'inside a `${...}` expansion',
   arith: 'inside `$((...))` arithmetic',
+  arithcmd: 'inside `((...))` arithmetic',
 };
 
 /** Characters after which a `#` starts a comment (a new word begins). */
@@ -211,7 +215,7 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       }
       continue;
     }
-    // top, cmdsub, param, arith: unquoted text.
+    // top, cmdsub, param, arith, arithcmd: unquoted text.
     const isCommand = frame.kind === 'top' || frame.kind === 'cmdsub';
     if (c === '\\' && text[i + 1] === '\n') {
       i += 2; // a line continuation: gone before the shell reads on, so whether a word starts is unchanged
@@ -243,15 +247,23 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       heredocBodies();
       continue;
     }
+    if (c === '(' && startsWord && isCommand && text[skipContinuations(i + 1)] === '(') {
+      // bash's `((...))` (also `for ((...))`); CORE-005.
+      stack.push({ kind: 'arithcmd', depth: 0 });
+      i = skipContinuations(i + 1) + 1;
+      wordStart = true;
+      continue;
+    }
     if (c === "'") stack.push({ kind: 'sq', depth: 0 });
     else if (c === '"') stack.push({ kind: 'dq', depth: 0 });
     else if (c === '`') stack.push({ kind: 'bq', depth: 0 });
-    else if (c === '(' && (frame.kind === 'cmdsub' || frame.kind === 'arith')) frame.depth++;
+    else if (c === '(' && (frame.kind === 'cmdsub' || frame.kind === 'arith' || frame.kind === 'arithcmd'))
+      frame.depth++;
     else if (c === '{' && frame.kind === 'param') frame.depth++;
     else if (c === ')' && frame.kind === 'cmdsub') {
       if (frame.depth === 0) stack.pop();
       else frame.depth--;
-    } else if (c === ')' && frame.kind === 'arith') {
+    } else if (c === ')' && (frame.kind === 'arith' || frame.kind === 'arithcmd')) {
       if (frame.depth === 0 && text[i + 1] === ')') {
         stack.pop();
         i++;

@@ -37,6 +37,7 @@ const BARE = [
   'echo a \\\n{{ host.name }}',
   "echo $'a\\\\' {{ host.name }}",
   "cat <<'EOF'\na\\\nEOF\necho {{ host.name }}",
+  '( (echo {{ host.name }}) )',
 ];
 
 /** Each placeholder replaced by the shell-quoted `value`, as rendering does for a bare word. */
@@ -60,6 +61,11 @@ describe('unsafePlaceholders', () => {
     ['echo "`echo {{ host.name }}`"', 'inside backquotes'],
     ['echo ${X:-{{ host.name }}}', 'inside a `${...}` expansion'],
     ['echo $(( {{ host.name }} + 1 ))', 'inside `$((...))` arithmetic'],
+    // bash's arithmetic command expands its text as between double quotes (dash: two subshells).
+    ['(( {{ host.name }} > 1 ))', 'inside `((...))` arithmetic'],
+    ['true; ((n = (1 + {{ host.name }})))', 'inside `((...))` arithmetic'],
+    ['for ((i = 0; i < {{ host.name }}; i++)); do :; done', 'inside `((...))` arithmetic'],
+    ['x=$( (\\\n( {{ host.name }} )) )', 'inside `((...))` arithmetic'],
     ['cat <<EOF\nhello {{ host.name }}\nEOF', 'inside a here-document'],
     ["cat <<'EOF'\nhello {{ host.name }}\nEOF", 'inside a here-document'],
     ['cat <<-EOF > f\n\thello {{ host.name }}\n\tEOF', 'inside a here-document'],
@@ -117,4 +123,13 @@ describe('unsafePlaceholders', () => {
       expect(existsSync(pwned)).toBe(true);
     },
   );
+
+  it.skipIf(!existsSync('/bin/bash'))('a value gets out of `((...))` under bash, so that is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nixfleet-shell-'));
+    const pwned = join(dir, 'pwned');
+    const command = '(( {{ host.name }} > 1 ))';
+    expect(contexts(command)).toEqual(['inside `((...))` arithmetic']);
+    spawnSync('/bin/bash', ['-c', rendered(command, `$(touch ${pwned})`)], { cwd: dir, timeout: 10_000 });
+    expect(existsSync(pwned)).toBe(true);
+  });
 });

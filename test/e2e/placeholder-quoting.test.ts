@@ -1,6 +1,6 @@
 // Placeholders and shell quoting, end to end (see CORE-005, templating): a value is shell-quoted
-// for a bare word, so a placeholder written inside quotes, backquotes, a here-document or a
-// comment could run the value as code. `validate` refuses those positions with their place and
+// for a bare word, so a placeholder written inside quotes, backquotes, a here-document, a comment
+// or bash's `((...))` could run the value as code. `validate` refuses those positions with their place and
 // the fix, and `apply` runs nothing; bare placeholders carry hostile values as plain text, locally
 // and over the real sshd.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -64,8 +64,10 @@ const QUOTED_OPS = `  in-double:
       <EOF
       value: {{ host.vars.subst }}
       EOF
+  in-arith-command:
+    run: (( {{ host.vars.subst }} > 1 )) || true
 pipelines:
-  quoted: { ops: [in-double, in-single, in-heredoc, in-backquotes, in-comment, in-precheck, after-ansi-quote, continued-into-comment, split-heredoc] }
+  quoted: { ops: [in-double, in-single, in-heredoc, in-backquotes, in-comment, in-precheck, after-ansi-quote, continued-into-comment, split-heredoc, in-arith-command] }
 `;
 
 const bareOp = (cwd: string) => `  bare:
@@ -108,6 +110,7 @@ describe('placeholders inside quotes, here-documents and comments', () => {
       ],
       ['ops.continued-into-comment.run', '{{ host.vars.newline }}', 'inside a comment', '"$NIXFLEET_VAR_NEWLINE"'],
       ['ops.split-heredoc.run', '{{ host.vars.subst }}', 'inside a here-document', '"$NIXFLEET_VAR_SUBST"'],
+      ['ops.in-arith-command.run', '{{ host.vars.subst }}', 'inside `((...))` arithmetic', '"$NIXFLEET_VAR_SUBST"'],
     ];
     expect(errors).toHaveLength(expected.length);
     for (const [index, [path, placeholder, context, fix]] of expected.entries()) {
