@@ -3,6 +3,7 @@
 // Every status change goes through the journal, which enforces the status machine.
 
 import type { CommandStatus } from '../domain/status.js';
+import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
 import { oneLine } from '../domain/terminal-text.js';
 import { LOGS_DIR } from '../store/journal.js';
 import { createCommandOutput } from './command-output.js';
@@ -45,7 +46,12 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   // CORE-010: every command of this job (checks, run, rollback, armed timer) gets the secrets
   // privately and has them redacted from its output before the file, the tail or any listener.
   const patterns = job.redact ?? [];
-  const transport = withSecrets(job.transport, privateEnvOf(job.rendered, job.secrets ?? new Map()), patterns);
+  const reserved = new Set([...Object.keys(env), PROCESS_TAG_VARIABLE]);
+  const transport = withSecrets(
+    job.transport,
+    privateEnvOf(job.rendered, job.secrets ?? new Map(), reserved),
+    patterns,
+  );
   // CORE-001: a reason is one line, whatever a host value or a remote error put in it.
   const redact = (error: string | null) => (error === null ? null : oneLine(redactText(error, patterns)));
   const exec = (command: string): Promise<ExecResult> =>

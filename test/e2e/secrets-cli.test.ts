@@ -205,6 +205,22 @@ describe('the value is handed over privately', () => {
     // The command saw the whole value through its environment.
     expect(logs).toMatch(new RegExp(`\\n\\s*${TOKEN.length}\\s*$`));
   });
+
+  // CORE-005: nixfleet's own variables win over an op's `env:` entry of the same name, also when
+  // that entry uses a secret (it was handed over privately, after them, and won).
+  it("does not replace nixfleet's own variables", async () => {
+    const names = ['NIXFLEET_HOST', 'NIXFLEET_OP', 'NIXFLEET_RUN_ID', 'NIXFLEET_COMMAND_ID', 'NIXFLEET_PROCESS_TAG'];
+    const env = names.map((name) => `${name}: "x{{ secret.token }}"`).join(', ');
+    const print = names.map((name) => `"${name}=$${name}"`).join(' ');
+    const fleet = secretFleet(HOSTS, `  own:\n    run: printf '%s\\n' ${print}\n    env: { ${env} }\n`);
+    const dir = secretFleetDir(fleet);
+    const result = await runCli(dir, ['apply', 'own', '--on', 'h1', '--renderer', 'plain'], { env: ENV });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const logs = (await runCli(dir, ['logs', 'r1'])).stdout;
+    expect(logs).toContain('NIXFLEET_HOST=h1\nNIXFLEET_OP=own\nNIXFLEET_RUN_ID=r1\nNIXFLEET_COMMAND_ID=c1\n');
+    expect(logs).toMatch(/^NIXFLEET_PROCESS_TAG=[0-9a-f]+$/m);
+    expect(logs).not.toContain('***');
+  });
 });
 
 describe('a secret command is over when its shell is', () => {

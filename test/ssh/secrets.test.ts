@@ -91,6 +91,26 @@ describe('secrets over ssh', () => {
     },
   );
 
+  // CORE-005: nixfleet's own variables win over an op's `env:` entry that uses a secret; over ssh
+  // it was exported after them, and a replaced NIXFLEET_PROCESS_TAG hid the command from the
+  // lifeline's search by tag (CORE-011).
+  it("an env: entry with a secret does not replace nixfleet's own variables", { timeout: 120_000 }, async () => {
+    const names = ['NIXFLEET_HOST', 'NIXFLEET_RUN_ID', 'NIXFLEET_PROCESS_TAG'];
+    const own = `  own:
+    run: printf '%s\\n' ${names.map((name) => `"${name}=$${name}"`).join(' ')}
+    env: { ${names.map((name) => `${name}: "x{{ secret.token }}"`).join(', ')} }
+`;
+    const dir = secretFleetDir(sshFleet(own));
+    const result = await runCli(dir, ['apply', 'own', '--on', 'web1', '--renderer', 'plain'], {
+      env: env(),
+      timeoutMs: 110_000,
+    });
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    const logs = (await runCli(dir, ['logs', 'r1'])).stdout;
+    expect(logs).toContain('NIXFLEET_HOST=web1\nNIXFLEET_RUN_ID=r1\n');
+    expect(logs).toMatch(/^NIXFLEET_PROCESS_TAG=[0-9a-f]+$/m);
+  });
+
   it('no process on this machine shows a value in its command line while the command runs', {
     timeout: 120_000,
   }, async () => {
