@@ -1,6 +1,6 @@
 // `nixfleet apply` over ssh, end to end (see CORE-007): the real CLI, a real sshd reached under
 // several host entries, and hosts that cannot be reached failing alone with a clear reason.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,5 +147,19 @@ describe('nixfleet apply over ssh', () => {
     expect(result.exitCode).toBe(0);
     // Multiplexed as usual: one login per host for the four stages.
     expect(sshd.acceptedLogins() - before).toBe(2);
+  });
+
+  // CORE-007: ssh expands `%` tokens in `-i`; a key file whose path holds `%` is passed as `%%`.
+  it('an identity file whose path holds `%` is used as named', { timeout: 120_000 }, async () => {
+    const work = makeTempDir({}, 'nf-100%-');
+    copyFileSync(sshd.clientKey, join(work, 'key 100%z'));
+    chmodSync(join(work, 'key 100%z'), 0o600);
+    const host = { transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user };
+    writeFileSync(
+      join(work, 'fleet.yaml'),
+      `version: 1\nhosts:\n  h1: ${JSON.stringify({ ...host, identityFile: 'key 100%z' })}\nops:\n  hi:\n    run: echo hi\n`,
+    );
+    const result = await runCli(work, ['apply', 'hi', '--json'], { env: env(), timeoutMs: 110_000 });
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
   });
 });

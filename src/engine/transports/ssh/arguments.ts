@@ -62,7 +62,8 @@ export function connectionArgs({ host, settings, configFile }: ConnectionOptions
   const identityFile = identityFileOf(host, settings);
   // With a named key, offer only that key: other agent keys would count as failed attempts and
   // can trip the server's MaxAuthTries before the right one is tried.
-  if (identityFile !== undefined) args.push('-i', identityFile, '-o', 'IdentitiesOnly=yes');
+  if (identityFile !== undefined)
+    args.push('-o', optionWithPath('IdentityFile', identityFile), '-o', 'IdentitiesOnly=yes');
   return args;
 }
 
@@ -78,8 +79,17 @@ export type ControlMode =
  * directory named `my fleet` or `100%` would otherwise break every ssh host (see CORE-007).
  */
 export function controlPathOption(socketPath: string): string {
-  const escaped = socketPath.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, '%%');
-  return `ControlPath="${escaped}"`;
+  return optionWithPath('ControlPath', socketPath);
+}
+
+/**
+ * `NAME="PATH"`, quoted and with `%` as `%%`, so ssh reads back the path as written. The identity
+ * file goes this way too, not as `-i`: ssh expands `%` tokens in either, but looks for `-i`'s file
+ * before expanding, so neither `100%z` (unknown token) nor `100%%z` (no such file) worked there.
+ */
+function optionWithPath(name: string, path: string): string {
+  const escaped = path.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, '%%');
+  return `${name}="${escaped}"`;
 }
 
 export function controlArgs(mode: ControlMode): string[] {
