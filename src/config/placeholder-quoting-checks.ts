@@ -73,6 +73,11 @@ function hintFor(context: UnsafeContext, ref: TemplateRef): string {
       return `use \`$(...)\` instead of backquotes, or ${viaEnv}`;
     case AFTER_ANSI_ESCAPED_QUOTE:
       return `write that quote as \`'\\''\` in plain single quotes (\`'it'\\''s'\`), which every shell reads alike, or ${viaEnv}`;
+    case 'inside `$((...))` arithmetic':
+    case 'inside `((...))` arithmetic':
+      // A variable is no safer there: bash evaluates its value as an expression too, and runs the
+      // `$(...)` of `a[$(...)]` in it (CORE-005).
+      return `${viaEnv}, once it is checked to be a number (\`case ${environmentFor(ref)} in ''|*[!0-9]*) exit 2;; esac\`): bash evaluates a value in arithmetic as an expression and runs any \`$(...)\` in it`;
     default:
       return viaEnv;
   }

@@ -110,7 +110,13 @@ describe('placeholders inside quotes, here-documents and comments', () => {
       ],
       ['ops.continued-into-comment.run', '{{ host.vars.newline }}', 'inside a comment', '"$NIXFLEET_VAR_NEWLINE"'],
       ['ops.split-heredoc.run', '{{ host.vars.subst }}', 'inside a here-document', '"$NIXFLEET_VAR_SUBST"'],
-      ['ops.in-arith-command.run', '{{ host.vars.subst }}', 'inside `((...))` arithmetic', '"$NIXFLEET_VAR_SUBST"'],
+      // The variable is no safer in arithmetic under bash: the hint says to check it first.
+      [
+        'ops.in-arith-command.run',
+        '{{ host.vars.subst }}',
+        'inside `((...))` arithmetic',
+        'once it is checked to be a number (`case "$NIXFLEET_VAR_SUBST" in \'\'|*[!0-9]*) exit 2;; esac`)',
+      ],
     ];
     expect(errors).toHaveLength(expected.length);
     for (const [index, [path, placeholder, context, fix]] of expected.entries()) {
