@@ -154,7 +154,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
         exec: execOptions,
         timeoutMs: execOptions.timeoutMs - (Date.now() - startedAt),
         stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first, tag),
-        isConnectionUp: () => sessionMode.kind !== 'client' || existsSync(sessionMode.socketPath),
+        ...(sessionMode.kind === 'client' ? { isConnectionUp: () => existsSync(sessionMode.socketPath) } : {}),
       });
     const result = await session();
     // Killed while it was being forked, so it ran nothing: started again, once (CORE-011).

@@ -38,8 +38,11 @@ export interface SessionOptions {
   readonly timeoutMs: number;
   /** Stops the remote process group; resolves with the signal that ended it, or null if it could not. */
   readonly stopRemote: (pgid: number, first: StopSignal) => Promise<StopSignal | null>;
-  /** False once the connection the session rode on is gone (a multiplexing master that died). */
-  readonly isConnectionUp: () => boolean;
+  /**
+   * False once the connection the session rode on is gone (a multiplexing master that died);
+   * absent without a master, where ssh itself says when its connection was lost.
+   */
+  readonly isConnectionUp?: () => boolean;
 }
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
@@ -203,8 +206,10 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
         });
         return;
       }
-      // A mux client says nothing when its master dies; the master's socket being gone tells.
-      if (exitCode === 255 && (isConnectionLoss(scanner.tail) || !options.isConnectionUp())) {
+      // A mux client says nothing when its master dies; the master's socket being gone tells. The
+      // client can exit a moment before the dying master removes it, so a 255 with no end line
+      // waits for that, bounded (the op's shell reports its own 255 with an end line, above).
+      if (exitCode === 255 && (isConnectionLoss(scanner.tail) || !(await connectionStaysUp(options.isConnectionUp)))) {
         finish({
           exitCode: null,
           signal,
@@ -258,4 +263,18 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       }
     });
   });
+}
+
+/** How long a 255 without an end line waits for a dying master's socket to go (CORE-007). */
+const MASTER_GONE_WAIT_MS = 2_000;
+
+/** False as soon as the connection is seen down within MASTER_GONE_WAIT_MS; true if it stays up. */
+async function connectionStaysUp(isConnectionUp: (() => boolean) | undefined): Promise<boolean> {
+  if (isConnectionUp === undefined) return true;
+  const giveUpAt = Date.now() + MASTER_GONE_WAIT_MS;
+  while (isConnectionUp()) {
+    if (Date.now() >= giveUpAt) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return false;
 }
