@@ -1,10 +1,10 @@
 // `nixfleet plan [TARGET] [--on SEL]`: stages × hosts with the rendered commands; runs nothing.
 import { formatDuration } from '../../config/duration.js';
+import { cdPath } from '../../config/shell-quote.js';
 import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
 import { groupBy } from '../../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';
 import { buildPlan } from '../../engine/plan.js';
-import { remotePath } from '../../engine/transports/ssh/remote-command.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { Rollback } from '../../registry/types.js';
@@ -129,7 +129,7 @@ function rollbackTrait(rollback: Rollback): string {
 function renderedLines({ rendered }: PlannedCommand): string[] {
   const lines: string[] = [];
   // Quoted as the remote line quotes it: the value is a directory's name, never code (CORE-005).
-  if (rendered.cwd !== undefined) lines.push(`cd ${remotePath(rendered.cwd)}`);
+  if (rendered.cwd !== undefined) lines.push(`cd ${cdPath(rendered.cwd)}`);
   if (rendered.precheck !== undefined) lines.push(`precheck  $ ${rendered.precheck}`);
   lines.push(`$ ${rendered.run}`);
   if (rendered.postcheck !== undefined) lines.push(`postcheck $ ${rendered.postcheck}`);

@@ -1,7 +1,7 @@
 // The command line the remote login shell runs (see CORE-007). sshd hands ssh's command string to
 // the user's login shell with `-c`, so everything we send is one POSIX shell line whose every
 // variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
-import { shellQuote } from '../../../config/shell-quote.js';
+import { cdPath, shellQuote } from '../../../config/shell-quote.js';
 import { remoteLifeline, signalTagged } from './lifeline.js';
 import { preambleReader, secretExports } from './secret-preamble.js';
 
@@ -52,7 +52,7 @@ export function buildRemoteCommand(options: RemoteCommandOptions): string {
   // OpenSSH"); a name the login shell treats specially keeps `env`, which passes it as given.
   const exportable = Object.keys(options.env).every(isPlainVariable);
   // After the `cd`, as with `env`: the op's HOME or CDPATH must not change where `cd` goes.
-  if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${remotePath(options.cwd)} &&`);
+  if (options.cwd !== undefined && options.cwd !== '') parts.push(`cd ${cdPath(options.cwd)} &&`);
   if (exportable && assignments.length > 0) parts.push(`export ${assignments.join(' ')} &&`);
   if (secret) parts.push(secretExports(Object.keys(options.privateEnv ?? {}), (name) => !isPlainVariable(name)));
   if (!exportable) parts.push(`env ${assignments.join(' ')}`);
@@ -92,19 +92,6 @@ const SHELL_MANAGED = new Set([
 /** A name `export NAME=value` sets in any POSIX login shell exactly as `env NAME=value` would. */
 function isPlainVariable(name: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !SHELL_MANAGED.has(name);
-}
-
-/**
- * A leading `~` stays unquoted so the remote shell expands it to the remote user's home. A path
- * that starts with `-` gets `./` in front: `cd` would read it as an option (`cd -P` goes home,
- * `cd -` to $OLDPWD), while it names a directory, as it does locally (CORE-007). `plan` shows
- * the `cd` this way too (CORE-005): local directories are absolute by then, so quoting is all it
- * does to them.
- */
-export function remotePath(path: string): string {
-  if (path === '~') return '~';
-  if (path.startsWith('~/')) return path.length === 2 ? '~/' : `~/${shellQuote(path.slice(2))}`;
-  return shellQuote(path.startsWith('-') ? `./${path}` : path);
 }
 
 /**
