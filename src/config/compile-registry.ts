@@ -22,17 +22,17 @@ import { selectorText } from './semantic-checks.js';
 export interface CompileOptions {
   /** Overrides settings.dataDir (already absolute, or relative to the working directory). */
   readonly dataDir?: string;
-  /** Where the main file's relative paths start (fleetDirectory); default: its directory. */
-  readonly rootDir?: string;
+  /** Where the main file's relative paths start (`FleetSources.rootDir`). */
+  readonly rootDir: string;
 }
 
 export function compileRegistry(
   fleet: MergedFleet,
   includeGlobs: readonly string[],
-  options: CompileOptions = {},
+  options: CompileOptions,
 ): Registry {
   const file = fleet.main.path;
-  const rootDir = options.rootDir ?? dirname(file);
+  const { rootDir } = options;
   const raw = fleet.settings;
   const settings: Settings = {
     concurrency: raw.concurrency ?? DEFAULTS.concurrency,
@@ -57,7 +57,7 @@ export function compileRegistry(
       ...(value.user !== undefined ? { user: value.user } : {}),
       ...(value.port !== undefined ? { port: value.port } : {}),
       ...(value.identityFile !== undefined
-        ? { identityFile: resolvePath(dirname(source.path), value.identityFile) }
+        ? { identityFile: resolvePath(source === fleet.main ? rootDir : dirname(source.path), value.identityFile) }
         : {}),
       tags: Object.freeze([...(value.tags ?? [])]),
       vars: Object.freeze(Object.fromEntries(Object.entries(value.vars ?? {}).map(([k, v]) => [k, String(v)]))),

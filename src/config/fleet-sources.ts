@@ -14,6 +14,8 @@ import { locate, parseYamlSource, type YamlSource } from './yaml-source.js';
 export interface FleetSources {
   readonly main: YamlSource;
   readonly included: readonly YamlSource[];
+  /** Where the main file's relative paths start (`fleetDirectory`: its own, or the current one for standard input). */
+  readonly rootDir: string;
   /** Absolute include globs, for watchers. */
   readonly includeGlobs: readonly string[];
   readonly errors: readonly ConfigError[];
@@ -21,27 +23,27 @@ export interface FleetSources {
 
 /** Reads and schema-checks every file; `errors` is empty only when all of them are well-formed. */
 export async function readFleetSources(mainPath: string, cwd: string): Promise<FleetSources> {
+  const rootDir = fleetDirectory(mainPath, cwd);
   const main = await readSource(mainPath, cwd, 'main');
   if ('error' in main)
-    return { main: emptySource(mainPath, cwd), included: [], includeGlobs: [], errors: [main.error] };
+    return { main: emptySource(mainPath, cwd), rootDir, included: [], includeGlobs: [], errors: [main.error] };
   const errors: ConfigError[] = [...main.errors];
   if (main.errors.length === 0) {
     errors.push(...schemaErrorsToConfigErrors(main, await validateAgainstSchema(main.data, 'main'), 'main'));
   }
   const patterns = includePatterns(main.data);
-  const baseDir = fleetDirectory(mainPath, cwd);
-  const includeGlobs = patterns.map((pattern) => resolve(baseDir, includeGlob(pattern)));
+  const includeGlobs = patterns.map((pattern) => resolve(rootDir, includeGlob(pattern)));
   const included: YamlSource[] = [];
   // By real path: a symbolic link under an include glob (`ops/up -> ..`) must not read the main
   // file, or any file, a second time.
   const seen = new Set([realPathOf(mainPath)]);
   for (const [index, pattern] of patterns.entries()) {
-    const paths = await filesFor(includeGlob(pattern), baseDir);
+    const paths = await filesFor(includeGlob(pattern), rootDir);
     if (paths.length === 0 && !(await import('tinyglobby')).isDynamicPattern(pattern)) {
       const position = locate(main, ['include', index], 'value');
       // The globber lists regular files only: a directory or a FIFO named as it is matches
       // nothing, but is there, and is said to be what it is.
-      const found = readFleetText(resolve(baseDir, pattern));
+      const found = readFleetText(resolve(rootDir, pattern));
       const unfit = 'unfit' in found ? found : undefined;
       errors.push({
         file: main.displayPath,
@@ -69,7 +71,7 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
       included.push(source);
     }
   }
-  return { main, included, includeGlobs, errors };
+  return { main, rootDir, included, includeGlobs, errors };
 }
 
 async function readSource(
@@ -112,12 +114,12 @@ function includePatterns(data: unknown): string[] {
   return Array.isArray(include) ? include.filter((p): p is string => typeof p === 'string' && p !== '') : [];
 }
 
-async function filesFor(pattern: string, baseDir: string): Promise<string[]> {
+async function filesFor(pattern: string, rootDir: string): Promise<string[]> {
   // Loaded only for a fleet with `include:` (start-up, see CORE-005).
   const { glob } = await import('tinyglobby');
   // No extglobs, and include-pattern.ts made `(`, `)` and `|` literal: both could backtrack for ever.
   const found = await glob(pattern, {
-    cwd: baseDir,
+    cwd: rootDir,
     absolute: true,
     onlyFiles: true,
     expandDirectories: false,

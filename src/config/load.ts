@@ -5,7 +5,6 @@ import { ConfigErrors } from '../errors/config-error.js';
 import type { Registry } from '../registry/types.js';
 import { compileRegistry } from './compile-registry.js';
 import { readFleetSources } from './fleet-sources.js';
-import { fleetDirectory } from './fleet-text.js';
 import { mergeFleet } from './merged-fleet.js';
 import { checkFleet } from './semantic-checks.js';
 import { sortConfigErrors } from './sort-errors.js';
@@ -26,6 +25,8 @@ export async function loadRegistry(file: string, options: LoadOptions = {}): Pro
   errors.push(...checkFleet(fleet));
   if (errors.length > 0) throw new ConfigErrors(sortConfigErrors(errors, sources));
   const dataDir = options.dataDir === undefined ? undefined : resolve(cwd, options.dataDir);
-  const rootDir = fleetDirectory(mainPath, cwd);
-  return compileRegistry(fleet, sources.includeGlobs, { rootDir, ...(dataDir === undefined ? {} : { dataDir }) });
+  return compileRegistry(fleet, sources.includeGlobs, {
+    rootDir: sources.rootDir,
+    ...(dataDir === undefined ? {} : { dataDir }),
+  });
 }

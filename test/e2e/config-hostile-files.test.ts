@@ -289,6 +289,11 @@ describe('fleet files that are not regular files, or too large to be fleet files
     expect(existsSync(join(dir, 'state', 'nixfleet.db'))).toBe(true);
     const logs = await runCli(dir, ['logs', 'r1', '--host', 'h1', '--data-dir', 'state'], BOUND);
     expect(logs.stdout).toContain('hi from stdin');
+    // A host's key file too.
+    const keyed =
+      'version: 1\ninclude: [ops.yaml]\nhosts:\n  h1: {}\n  h2: { transport: ssh, identityFile: keys/id }\n';
+    const hosts = await runCli(dir, ['list', 'hosts', '--json', '-f', '/dev/stdin'], { ...BOUND, input: keyed });
+    expect(JSON.parse(hosts.stdout)[1].identityFile, hosts.stderr).toBe(join(dir, 'keys', 'id'));
     for (const command of ['watch', 'serve']) {
       const refused = await runCli(dir, [command, '-f', '/dev/stdin'], { ...BOUND, input: fleet });
       expect(refused.exitCode, refused.stderr).toBe(2);
