@@ -15,8 +15,11 @@ export const MAX_GLOB_LENGTH = 256;
 export const MAX_ALTERNATIVES = 256;
 
 const SYNTAX = 'selector globs use `*`, `?`, `[...]` and `{a,b}` with host-id characters';
-/** Characters that stand for themselves in a glob; host ids use a subset of them. */
-const LITERAL = /[A-Za-z0-9_.-]/;
+/**
+ * A character that does not stand for itself in a glob (host ids use a subset of those that do):
+ * a term holding one is a glob or malformed, never a plain host id.
+ */
+export const NOT_LITERAL = /[^A-Za-z0-9_.-]/;
 
 type Token =
   | { readonly kind: 'star' }
@@ -97,7 +100,7 @@ function tokenize(glob: string): Token[] {
       if (close === -1) throw new GlobError('has a `[` that is never closed');
       tokens.push(characterClass(glob.slice(i + 1, close)));
       i = close;
-    } else if (LITERAL.test(c)) tokens.push({ kind: 'char', char: c });
+    } else if (!NOT_LITERAL.test(c)) tokens.push({ kind: 'char', char: c });
     else throw new GlobError(`cannot contain \`${c}\``);
   }
   return tokens;
@@ -110,10 +113,10 @@ function characterClass(body: string): Token {
   const ranges: [string, string][] = [];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i] as string;
-    if (!LITERAL.test(c)) throw new GlobError(`cannot contain \`${c}\` in \`[...]\``);
+    if (NOT_LITERAL.test(c)) throw new GlobError(`cannot contain \`${c}\` in \`[...]\``);
     if (chars[i + 1] === '-' && i + 2 < chars.length) {
       const end = chars[i + 2] as string;
-      if (!LITERAL.test(end)) throw new GlobError(`cannot contain \`${end}\` in \`[...]\``);
+      if (NOT_LITERAL.test(end)) throw new GlobError(`cannot contain \`${end}\` in \`[...]\``);
       ranges.push([c, end]);
       i += 2;
     } else ranges.push([c, c]);

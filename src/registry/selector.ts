@@ -3,7 +3,7 @@
 // selects nothing, or names a host or tag that does not exist, is an error, never a silent no-op.
 import { didYouMean } from '../domain/closest-name.js';
 import { UserError } from '../errors/user-error.js';
-import { compileHostGlob } from './host-glob.js';
+import { compileHostGlob, NOT_LITERAL } from './host-glob.js';
 import type { Registry } from './types.js';
 
 export interface SelectableHost {
@@ -14,9 +14,6 @@ export interface SelectableHost {
 export type SelectorResult =
   | { readonly ok: true; readonly hosts: readonly string[] }
   | { readonly ok: false; readonly message: string; readonly hint?: string };
-
-/** A term with any of these is a glob, or malformed: host ids have none of them. */
-const NOT_IN_IDS = /[^A-Za-z0-9_.-]/;
 
 /** Terms are separated by commas, except the commas of `{a,b}` alternatives. */
 function splitTerms(selector: string): string[] {
@@ -80,7 +77,7 @@ function matchTerm(hosts: readonly SelectableHost[], term: string): SelectorResu
     const known = tags.length > 0 ? `known tags: ${tags.map((t) => `@${t}`).join(', ')}` : 'no host has tags';
     return { ok: false, message: `unknown tag \`@${tag}\``, hint: close ?? known };
   }
-  if (NOT_IN_IDS.test(term)) {
+  if (NOT_LITERAL.test(term)) {
     // A glob that matches nothing is fine on its own; the whole selector must still select a host.
     // Characters no glob has either (`(`, `|`, `+`, a space) are refused there, with the syntax.
     const glob = compileHostGlob(term);

@@ -10,7 +10,7 @@ import type { RenderedCommand } from '../types.js';
 export function privateEnvOf(
   rendered: RenderedCommand,
   secrets: ReadonlyMap<string, string>,
-  reserved: ReadonlySet<string> = new Set(),
+  reserved: ReadonlySet<string>,
 ): Record<string, string> {
   const secretValue = (name: string): string => {
     const value = secrets.get(name);
