@@ -56,18 +56,22 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
     throw new StoreUnavailableError(where, reply.error.message, request.kind === 'open' ? 'opening' : 'in use');
   }
   const code = reply.error.props.code;
-  if (code === LOCK_NOT_AVAILABLE || code === QUERY_CANCELED) {
-    // The write lock not had within the busy timeout, or a statement cut short by a timeout the
-    // database or role sets: one line and a hint, exit 1, as SQLite's busy journal (CORE-012).
+  // The write lock not had within the busy timeout, or a statement cut short by a timeout the
+  // database or role sets: one line and a hint, exit 1, as SQLite's busy journal (CORE-012).
+  if (code === LOCK_NOT_AVAILABLE) {
     throw new JournalError(
       'busy',
       where,
-      code === LOCK_NOT_AVAILABLE
-        ? `${where} is locked by another session (nixfleet waited ${BUSY_TIMEOUT_MS / 1000} s for it)`
-        : `${where} cut a statement short: ${reply.error.message}`,
-      code === LOCK_NOT_AVAILABLE
-        ? 'run again once that session is done (another nixfleet, or a psql with a transaction open)'
-        : 'run again; a statement_timeout set on the database or role for nixfleet must allow its writes',
+      `${where} is locked by another session (nixfleet waited ${BUSY_TIMEOUT_MS / 1000} s for it)`,
+      'run again once that session is done (another nixfleet, or a psql with a transaction open)',
+    );
+  }
+  if (code === QUERY_CANCELED) {
+    throw new JournalError(
+      'busy',
+      where,
+      `${where} cut a statement short: ${reply.error.message}`,
+      'run again; a statement_timeout set on the database or role for nixfleet must allow its writes',
     );
   }
   if (code === CORRUPT_ROW) {
