@@ -7,7 +7,7 @@ import type { ConfigError } from '../errors/config-error.js';
 import type { OpFile } from './fleet-file.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
 import { AFTER_ANSI_ESCAPED_QUOTE, type UnsafeContext, unsafePlaceholders } from './shell-context.js';
-import { refName, type TemplateRef } from './template.js';
+import { refName, type TemplateRef, varEnvName } from './template.js';
 import { at as errorAtPlaceholder, templateFields } from './template-checks.js';
 
 const COMMAND_FIELDS = new Set(['run', 'precheck', 'postcheck', 'rollback']);
@@ -56,7 +56,7 @@ function environmentFor(ref: TemplateRef): string {
     case 'pipeline.id':
       return '"$NIXFLEET_PIPELINE"';
     case 'host.vars':
-      return `"$NIXFLEET_VAR_${ref.key.toUpperCase().replaceAll('-', '_')}"`;
+      return `"$${varEnvName(ref.key)}"`;
     default:
       return `"$NAME" with \`env: { NAME: "{{ ${refName(ref)} }}" }\``;
   }

@@ -11,6 +11,7 @@ import type { FleetEntry, MergedFleet } from './merged-fleet.js';
 import { checkPlaceholderQuoting } from './placeholder-quoting-checks.js';
 import { checkRollout } from './rollout-checks.js';
 import { checkSecrets } from './secret-checks.js';
+import { varEnvName } from './template.js';
 import { checkTemplates } from './template-checks.js';
 
 const SSH_ONLY = ['user', 'port', 'identityFile'] as const;
@@ -35,6 +36,7 @@ export function selectableHosts(fleet: MergedFleet): SelectableHost[] {
 function checkHosts(fleet: MergedFleet): ConfigError[] {
   const errors: ConfigError[] = [];
   for (const { id, value, source } of fleet.hosts.values()) {
+    errors.push(...checkVarNames(id, value.vars ?? {}, source));
     if ((value.transport ?? 'local') === 'ssh') continue;
     for (const field of SSH_ONLY) {
       if (value[field] === undefined) continue;
@@ -48,6 +50,30 @@ function checkHosts(fleet: MergedFleet): ConfigError[] {
         ),
       );
     }
+  }
+  return errors;
+}
+
+/** Two keys that become the same `NIXFLEET_VAR_<KEY>` (`a-b`, `a_b`, `A_B`): one would silently win. */
+function checkVarNames(id: string, vars: Readonly<Record<string, unknown>>, source: FleetEntry<unknown>['source']) {
+  const errors: ConfigError[] = [];
+  const firstKey = new Map<string, string>();
+  for (const key of Object.keys(vars)) {
+    const name = varEnvName(key);
+    const first = firstKey.get(name);
+    if (first === undefined) {
+      firstKey.set(name, key);
+      continue;
+    }
+    errors.push(
+      errorAt(
+        source,
+        ['hosts', id, 'vars', key],
+        'key',
+        `\`vars.${key}\` and \`vars.${first}\` of \`${id}\` both become the variable \`${name}\`, and one would hide the other`,
+        'rename one of them: a key is upper-cased and its `-` become `_` in the environment',
+      ),
+    );
   }
   return errors;
 }

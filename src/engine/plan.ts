@@ -7,6 +7,7 @@ import {
   renderTemplate,
   type SubstitutionMode,
   secretNames,
+  varEnvName,
 } from '../config/template.js';
 import { didYouMean } from '../domain/closest-name.js';
 import { controllerOpBetweenHostOps } from '../domain/controller-placement.js';
@@ -169,11 +170,6 @@ function secretsUsed(templates: OpTemplates): string[] {
     Array.isArray(value) ? value.map(([, template]) => template) : [value as ParsedTemplate],
   );
   return [...new Set(parsed.flatMap(secretNames))];
-}
-
-/** `NIXFLEET_VAR_<KEY>`: the key upper-cased, `-` as `_` (CORE-005). */
-export function varEnvName(key: string): string {
-  return `NIXFLEET_VAR_${key.toUpperCase().replaceAll('-', '_')}`;
 }
 
 function firstPipelineExample(registry: Registry): string {
