@@ -1,6 +1,10 @@
-// Plain aligned columns for human output (`list`, `plan`); machine output goes through --json.
+// Plain aligned columns for human output (`list`, `runs`, `show`); machine output goes through
+// --json. A cell's control characters are shown as `\xNN`, never sent to the terminal as they are.
 
-export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+import { visibleControls } from '../domain/terminal-text.js';
+
+export function textTable(header: readonly string[], cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((row) => row.map(visibleControls));
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );

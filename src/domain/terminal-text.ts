@@ -38,6 +38,15 @@ function lastRedraw(line: string): string {
   );
 }
 
+/**
+ * Every control character but tab and line feed written out as `\xNN`, for text that is shown to
+ * be read as it is (a plan's commands, a fleet's descriptions): an escape sequence in a fleet
+ * value is shown, not obeyed by the terminal, and the text keeps every character it has.
+ */
+export function visibleControls(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** The last `count` non-empty lines of `text`, cleaned. */
 export function lastLines(text: string, count: number): string[] {
   return stripTerminalCodes(text)

@@ -33,3 +33,31 @@ ops:
   expect(show.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
   expect(show.stdout.split('\n').filter((line) => line.includes('pwned'))).toHaveLength(1);
 });
+
+it('`plan` and `list` show a fleet value’s control characters as \\xNN instead of sending them to the terminal', async () => {
+  const dir = makeTempDir({
+    'fleet.yaml': `version: 1
+hosts:
+  h1: { vars: { motd: "hi\\u001b[2Jthere" } }
+ops:
+  greet:
+    description: "say \\u001b]0;TITLE\\u0007 hi"
+    run: "echo {{ host.vars.motd }}\\r\\u001b[31mred"
+pipelines:
+  deploy: { ops: [greet] }
+`,
+  });
+  const plan = await runCli(dir, ['plan', 'deploy']);
+  expect(plan.exitCode).toBe(0);
+  expect(plan.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  expect(plan.stdout).toContain('greet: say \\x1b]0;TITLE\\x07 hi');
+  expect(plan.stdout).toContain("$ echo 'hi\\x1b[2Jthere'\\x0d\\x1b[31mred");
+  // What runs is the value itself, as --json shows it.
+  const json = JSON.parse((await runCli(dir, ['plan', 'deploy', '--json'])).stdout);
+  expect(json.stages[0].commands[0].run).toBe("echo 'hi\u001b[2Jthere'\r\u001b[31mred");
+
+  const list = await runCli(dir, ['list', 'ops']);
+  expect(list.exitCode).toBe(0);
+  expect(list.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  expect(list.stdout).toContain('say \\x1b]0;TITLE\\x07 hi');
+});

@@ -4,6 +4,7 @@ import { cdPath } from '../../config/shell-quote.js';
 import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
 import { groupBy } from '../../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';
+import { visibleControls } from '../../domain/terminal-text.js';
 import { buildPlan } from '../../engine/plan.js';
 import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
@@ -69,7 +70,8 @@ function planText(plan: Plan): string {
     for (const entry of stages[stage.index]!) lines.push(...entryLines(entry, width));
   }
   lines.push('', `nothing was run; \`nixfleet apply ${plan.target}\` runs it`, '');
-  return lines.join('\n');
+  // Fleet values are shown, not obeyed: an escape sequence in one would drive the terminal.
+  return visibleControls(lines.join('\n'));
 }
 
 /**
