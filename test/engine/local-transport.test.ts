@@ -52,6 +52,13 @@ describe('the local transport', () => {
     expect(result.transportError).toMatch(/^local: cannot start \/bin\/sh in .*missing/);
   });
 
+  it('a working directory that is a file is named in the transport error', async () => {
+    const dir = makeTempDir({ 'a-file': '' });
+    const result = await transportIn(dir).exec('true', { env: {}, timeoutMs: 5000, cwd: 'a-file' });
+    expect(result.exitCode).toBeNull();
+    expect(result.transportError).toBe(`local: cannot start /bin/sh in ${join(dir, 'a-file')} (not a directory)`);
+  });
+
   it('a command leaving a background child still finishes when the shell exits', async () => {
     const dir = makeTempDir();
     const started = Date.now();

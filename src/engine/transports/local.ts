@@ -207,12 +207,18 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
   });
 }
 
+const IN_DIRECTORY: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EACCES: 'permission denied',
+};
+
 function describeSpawnError(error: unknown, shell: string, cwd: string): string {
   if ((error as NodeJS.ErrnoException).code === SPAWNER_LOST) {
     return "local: nixfleet's spawner process ended; the command was stopped";
   }
-  if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-    return `local: cannot start ${shell} in ${cwd} (no such file or directory)`;
-  }
+  // Each of these is about the directory as often as the shell, so the line names both.
+  const why = IN_DIRECTORY[(error as NodeJS.ErrnoException).code ?? ''];
+  if (why !== undefined) return `local: cannot start ${shell} in ${cwd} (${why})`;
   return `local: ${spawnFailureReason(error, shell)}`;
 }
