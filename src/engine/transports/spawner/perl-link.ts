@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { inheritedEnvironment } from './inherited-env.js';
 import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
 /** By number; the first of two names for one signal (SIGABRT, not SIGIOT), as Node reports it. */
@@ -135,7 +136,11 @@ export function findPerl(): string | null {
  * requests on its stdin and replies on its stdout.
  */
 export function startPerlLink(perlPath: string, script: string): SpawnerLink {
-  const child = spawn(perlPath, [script], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(perlPath, [script], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: inheritedEnvironment(),
+  });
   // Piped stdio is a socket, which can be kept from holding the event loop like the process.
   const stdin = child.stdin as Socket;
   const stdout = child.stdout as Socket;

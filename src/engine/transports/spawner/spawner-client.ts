@@ -5,6 +5,7 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { inheritedEnvironment } from './inherited-env.js';
 import { findPerl, startPerlLink } from './perl-link.js';
 import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
@@ -165,6 +166,7 @@ function startNodeLink(): SpawnerLink {
     detached: true,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     serialization: 'json',
+    env: inheritedEnvironment(),
   });
   return {
     pid: child.pid,

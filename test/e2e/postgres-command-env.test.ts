@@ -1,0 +1,43 @@
+// CORE-001 and CORE-012: the commands nixfleet starts do not inherit `$NIXFLEET_DATABASE_URL`, which
+// names the shared journal with its password; printed by a command, it would be in output that
+// every reader of the journal sees.
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { makeTempDir, runCli } from '../support/cli.js';
+import { freshDatabaseUrl } from '../support/postgres.js';
+
+// Both spawners: Perl's where perl is on PATH, Node's where it is not.
+it.each([
+  ['Perl', ['perl']],
+  ['Node', []],
+])(
+  "through the %s spawner, a local command and a controller op run without the journal's URL, with the rest of nixfleet's environment",
+  async (_name, extra) => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  h1: {}
+ops:
+  env-on-host: { run: 'echo "url=\${NIXFLEET_DATABASE_URL-unset} kept=\${KEPT_FOR_COMMANDS-lost} host=$NIXFLEET_HOST"' }
+  env-on-controller:
+    run: 'echo "url=\${NIXFLEET_DATABASE_URL-unset} kept=\${KEPT_FOR_COMMANDS-lost}"'
+    runsOn: controller
+pipelines:
+  both: { ops: [env-on-host, env-on-controller] }
+`,
+    });
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    for (const name of ['sh', ...extra]) symlinkSync(`/usr/bin/${name}`, join(bin, name));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const env = { NIXFLEET_DATABASE_URL: freshDatabaseUrl(), KEPT_FOR_COMMANDS: 'yes', PATH: bin };
+    const apply = await runCli(dir, ['apply', 'both'], { env });
+    expect(apply.exitCode, apply.stderr).toBe(0);
+    const logs = await runCli(dir, ['logs', 'r1'], { env });
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('url=unset kept=yes host=h1');
+    expect(logs.stdout.match(/url=unset kept=yes/g)).toHaveLength(2);
+    expect(logs.stdout).not.toContain(env.NIXFLEET_DATABASE_URL);
+  },
+);
