@@ -35,12 +35,12 @@ const FIXED_NAMES = ['host.name', 'host.address', 'host.user', 'op.id', 'pipelin
 const KNOWN_NAMES = [...FIXED_NAMES, 'host.vars.KEY', 'secret.NAME'];
 export const VAR_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
 const VAR_KEY = new RegExp(VAR_KEY_PATTERN);
+const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 /** `NIXFLEET_VAR_<KEY>`: the key upper-cased, `-` as `_` (CORE-005). */
 export function varEnvName(key: string): string {
   return `NIXFLEET_VAR_${key.toUpperCase().replaceAll('-', '_')}`;
 }
-const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 export function parseTemplate(source: string): ParsedTemplate {
   const parts: TemplatePart[] = [];
