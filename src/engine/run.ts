@@ -267,6 +267,9 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
           const { pauseMs, batches } = state.rollout;
           const at = Date.now();
           const nextWave = waveName(decision.release.batch, batches);
+          // Journaled, so that `runs`, `show` and the dashboard of any process say the run is
+          // paused; the next wave's advanceRun, or the run's end, clears it (CORE-008).
+          journal.pauseRun(runId, at + pauseMs, decision.release.batch);
           emit({ type: 'rollout_paused', runId, nextWave, until: at + pauseMs, ms: pauseMs, at });
           await pauseUnlessCancelled(pauseMs, cancellation.isRequested);
           if (cancellation.isRequested()) continue;

@@ -233,6 +233,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     // A HostsBusyError rolls the whole transaction back: nothing of the run is written.
     createRun,
     advanceRun: write(runs.advance),
+    pauseRun: write(runs.pause),
     finishRun: write(runs.finish),
     requestCancel: write(runs.requestCancel),
     getRun: (runId) => runs.get(runId),

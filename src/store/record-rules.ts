@@ -86,7 +86,21 @@ export function advancedRow(row: RunRow, stage: number, batch: number | undefine
       `run ${row.id}: cannot move to stage ${stage}${wanted} (at stage ${row.current_stage}${where}, ${stages.length} stage(s))`,
     );
   }
-  return { ...row, current_stage: stage, current_batch: to };
+  // A wave's stage starting ends any pause before it (CORE-008).
+  return { ...row, current_stage: stage, current_batch: to, paused_until: null, paused_before: null };
+}
+
+/**
+ * The run's row while its rollout waits until `until` before wave `nextBatch` (CORE-008): only a
+ * running run, and only before a later wave than the one it is in. Throws RangeError otherwise.
+ */
+export function pausedRow(row: RunRow, until: number, nextBatch: number): RunRow {
+  assertRunTransition(row.id, row.status as RunStatus, 'RUNNING');
+  const from = row.current_batch ?? null;
+  if (!Number.isInteger(until) || !Number.isInteger(nextBatch) || (from !== null && nextBatch <= from)) {
+    throw new RangeError(`run ${row.id}: cannot pause before batch ${nextBatch} (in batch ${from ?? 'none'})`);
+  }
+  return { ...row, paused_until: until, paused_before: nextBatch };
 }
 
 /** The values of a new run's row, in the column order both engines insert them. */

@@ -22,6 +22,8 @@ export interface RunRow {
   stages: string;
   current_stage: number;
   current_batch?: number | null;
+  paused_until?: number | null;
+  paused_before?: number | null;
   status: string;
   created_at: number;
   finished_at: number | null;
@@ -100,6 +102,10 @@ export function toRunRecord(row: RunRow): RunRecord {
     stages: jsonColumn('pipelines', row.id, 'stages', row.stages) as string[],
     currentStage: row.current_stage,
     currentBatch: row.current_batch ?? null,
+    pause:
+      row.paused_until === null || row.paused_until === undefined
+        ? null
+        : { until: row.paused_until, nextBatch: row.paused_before ?? 0 },
     status: row.status as RunStatus,
     createdAt: row.created_at,
     finishedAt: row.finished_at,

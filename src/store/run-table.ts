@@ -3,7 +3,7 @@ import { assertRunTransition, type RunStatus } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
 import type { SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
-import { advancedRow, newRunValues, withCancelRequest } from './record-rules.js';
+import { advancedRow, newRunValues, pausedRow, withCancelRequest } from './record-rules.js';
 import { type RunRow, toRunRecord } from './rows.js';
 import type { ListRunsOptions, NewRun, Owner, RunRecord } from './types.js';
 
@@ -11,6 +11,7 @@ export interface RunTable {
   /** Inserts the run RUNNING at stage 0; the caller appends pipeline_started with its commands. */
   insert(id: string, run: NewRun, owner: Owner, at: number): RunRecord;
   advance(id: string, stage: number, batch?: number): RunRecord;
+  pause(id: string, until: number, nextBatch: number): RunRecord;
   finish(id: string, status: RunStatus): RunRecord;
   requestCancel(id: string, options?: { kill?: boolean; hostId?: string }): RunRecord;
   get(id: string): RunRecord | undefined;
@@ -27,8 +28,14 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
      VALUES (?, ?, ?, ?, ?, 0, 'RUNNING', ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
   );
   const select = db.prepare('SELECT * FROM pipelines WHERE id = ?');
-  const setStage = db.prepare('UPDATE pipelines SET current_stage = ?, current_batch = ? WHERE id = ?');
-  const setFinished = db.prepare('UPDATE pipelines SET status = ?, finished_at = ? WHERE id = ?');
+  const setStage = db.prepare(
+    'UPDATE pipelines SET current_stage = ?, current_batch = ?, paused_until = NULL, paused_before = NULL WHERE id = ?',
+  );
+  const setPause = db.prepare('UPDATE pipelines SET paused_until = ?, paused_before = ? WHERE id = ?');
+  // CORE-008: a run that ended is no longer paused, however it ended.
+  const setFinished = db.prepare(
+    'UPDATE pipelines SET status = ?, finished_at = ?, paused_until = NULL, paused_before = NULL WHERE id = ?',
+  );
   const setCancel = db.prepare(
     'UPDATE pipelines SET cancel_requested = ?, kill_requested = ?, kill_hosts = ? WHERE id = ?',
   );
@@ -59,13 +66,21 @@ export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () =
       return pipeline;
     },
 
+    pause(id, until, nextBatch) {
+      const row = pausedRow(rowOf(id), until, nextBatch);
+      setPause.run(row.paused_until, row.paused_before, id);
+      const pipeline = toRunRecord(row);
+      changes.append({ type: 'pipeline_updated', pipeline });
+      return pipeline;
+    },
+
     finish(id, status) {
       const row = rowOf(id);
       assertRunTransition(id, row.status as RunStatus, status);
       if (status === 'RUNNING') throw new RangeError(`run ${id}: finishing needs a final status, not RUNNING`);
       const at = now();
       setFinished.run(status, at, id);
-      const pipeline = toRunRecord({ ...row, status, finished_at: at });
+      const pipeline = toRunRecord({ ...row, status, finished_at: at, paused_until: null, paused_before: null });
       changes.append({ type: 'pipeline_finished', pipeline });
       return pipeline;
     },

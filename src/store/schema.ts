@@ -118,6 +118,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE pipelines ADD COLUMN current_batch INTEGER;
   `,
+  // CORE-008: a rollout waiting `pause` before its next wave: until when, and which wave. NULL
+  // while it is not paused; the next wave's start and the run's end clear them.
+  `
+  ALTER TABLE pipelines ADD COLUMN paused_until INTEGER;
+  ALTER TABLE pipelines ADD COLUMN paused_before INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -71,6 +71,11 @@ export interface RunRecord {
   readonly currentStage: number;
   /** The rollout wave the run is in (0: canary; see CORE-008); null before its first command. */
   readonly currentBatch: number | null;
+  /**
+   * While a rollout waits `pause` before its next wave (CORE-008): when the wait ends (epoch ms)
+   * and the wave that starts then. Null otherwise, and always once the run ended.
+   */
+  readonly pause: { readonly until: number; readonly nextBatch: number } | null;
   readonly status: RunStatus;
   readonly createdAt: number;
   readonly finishedAt: number | null;
@@ -233,6 +238,12 @@ export interface Journal {
    * (CORE-008), whose stage may be an earlier one. Anything else throws RangeError.
    */
   advanceRun(runId: string, stage: number, batch?: number): RunRecord;
+  /**
+   * The rollout waits until `until` before wave `nextBatch` (pipeline_updated, CORE-008). The
+   * next advanceRun, and finishRun, end the pause. `nextBatch` must be a later wave than the
+   * run's; anything else throws RangeError.
+   */
+  pauseRun(runId: string, until: number, nextBatch: number): RunRecord;
   /** Ends the run (pipeline_finished). */
   finishRun(runId: string, status: RunStatus): RunRecord;
   /**

@@ -15,13 +15,18 @@ export function runDuration(run: RunRecord, now: number = Date.now()): string {
 }
 
 /**
- * `RUNNING (stage 2/3)` while running, `RUNNING (batch 2/4, stage 1/3)` in a rollout's wave (see
- * CORE-008); the final status after.
+ * `RUNNING (stage 2/3)` while running, `RUNNING (batch 2/4, stage 1/3)` in a rollout's wave,
+ * `RUNNING (paused before batch 2/4 until 2026-11-27 06:31:02Z)` while it waits between waves
+ * (see CORE-008); the final status after.
  */
 export function runProgress(run: RunRecord): string {
   if (run.status !== 'RUNNING') return run.status;
-  const wave = waveLabel(run);
   const cancelling = run.cancelRequested ? ', cancelling' : '';
+  if (run.pause !== null) {
+    const next = waveName(run.pause.nextBatch, run.rollout?.batches ?? 1);
+    return `RUNNING (paused before ${next} until ${formatTimestamp(run.pause.until)}${cancelling})`;
+  }
+  const wave = waveLabel(run);
   return `RUNNING (${wave === null ? '' : `${wave}, `}stage ${run.currentStage + 1}/${run.stages.length}${cancelling})`;
 }
 

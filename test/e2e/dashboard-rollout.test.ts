@@ -101,4 +101,36 @@ pipelines:
     }
     expect((await apply).exitCode).toBe(0);
   }, 240_000);
+
+  it('says a rollout waiting between waves is paused, before which wave, until the run ends', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {} }
+ops:
+  build: { run: 'true' }
+pipelines:
+  deploy: { ops: [build], rollout: { canary: 1, batch: 1, pause: 1h } }
+`,
+    });
+    await session.serve?.stop('SIGKILL'); // the previous test's
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const apply = spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 120_000 });
+    try {
+      await waitFor(() => commandStatus(dir, 'h1', 'build') === 'SUCCESS', 'the canary done');
+      const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
+      await page.goto(session.serve.url);
+      await page.waitForSelector('#run-status[data-status="RUNNING"]', { timeout: 60_000 });
+      // The journal's pause, through State Sync: not the canary's stage for an hour.
+      const head = page.locator('#run-head');
+      await head.getByText(/^paused before batch 1\/2 \(\d+m\d\ds left\)$/).waitFor({ timeout: 30_000 });
+      const cancel = await runCli(dir, ['cancel', 'r1']);
+      expect(cancel.exitCode, cancel.stderr).toBe(0);
+      await page.waitForSelector('#run-status[data-status="CANCELLED"]', { timeout: 60_000 });
+      expect(await head.textContent()).not.toContain('paused');
+      await page.close();
+    } finally {
+      apply.kill('SIGKILL');
+    }
+    expect((await apply).exitCode).toBe(130);
+  }, 240_000);
 });

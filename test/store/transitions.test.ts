@@ -143,6 +143,31 @@ describe.each(ENGINES)('run transitions on $name', (engine) => {
     expect(journal.changesSince(0).at(-1)?.change).toMatchObject({ pipeline: { currentStage: 1, currentBatch: 1 } });
   });
 
+  it("a rollout's pause is journaled until the next wave starts or the run ends (CORE-008)", () => {
+    journal = engine.open();
+    const { run } = journal.createRun(newRun(['web1', 'web2', 'web3'], ['pull', 'switch']));
+    expect(run.pause).toBeNull();
+    journal.advanceRun(run.id, 1, 0);
+    const paused = journal.pauseRun(run.id, 1_000_000, 1);
+    expect(paused).toMatchObject({ status: 'RUNNING', currentBatch: 0, pause: { until: 1_000_000, nextBatch: 1 } });
+    expect(journal.getRun(run.id)).toEqual(paused);
+    expect(journal.changesSince(0).at(-1)?.change).toMatchObject({
+      type: 'pipeline_updated',
+      pipeline: { pause: { until: 1_000_000, nextBatch: 1 } },
+    });
+    // Only before a later wave than the one the run is in.
+    expect(() => journal!.pauseRun(run.id, 1_000_000, 0)).toThrow(/cannot pause before batch 0 \(in batch 0\)/);
+    // The next wave's first stage ends it.
+    expect(journal.advanceRun(run.id, 0, 1)).toMatchObject({ currentBatch: 1, pause: null });
+    expect(journal.getRun(run.id)?.pause).toBeNull();
+    // A run that ends while paused (a cancel during the pause) is not paused any more.
+    journal.pauseRun(run.id, 2_000_000, 2);
+    const finished = journal.finishRun(run.id, 'CANCELLED');
+    expect(finished.pause).toBeNull();
+    expect(journal.getRun(run.id)).toEqual(finished);
+    expect(() => journal!.pauseRun(run.id, 3_000_000, 3)).toThrow(IllegalTransitionError);
+  });
+
   it('a cancel request is recorded once, for a running run only', () => {
     journal = engine.open();
     const { run } = journal.createRun(newRun(['web1']));

@@ -140,6 +140,12 @@ function waveLabel({ rollout, currentBatch }) {
   return rollout.batches > 1 || rollout.canary.length > 0 ? `batch ${currentBatch}/${rollout.batches}, ` : '';
 }
 
+/** A rollout waiting between waves, as the journal has it (CORE-008): `paused before batch 2/3 (12s left)`. */
+function pauseLabel({ pause, rollout }, now) {
+  const next = pause.nextBatch === 0 ? 'canary' : `batch ${pause.nextBatch}/${rollout?.batches ?? 1}`;
+  return `paused before ${next} (${formatDuration(Math.max(0, pause.until - now))} left)`;
+}
+
 function renderRun(state, runId, ui, now, actions, matches) {
   const head = byId('run-head');
   const grid = byId('grid');
@@ -152,9 +158,11 @@ function renderRun(state, runId, ui, now, actions, matches) {
   }
   const { run, rows, rollout } = data;
   const stageText =
-    run.status === 'RUNNING'
-      ? `${waveLabel(run)}stage ${run.currentStage + 1}/${run.stages.length}`
-      : `${run.stages.length} stage(s)`;
+    run.status !== 'RUNNING'
+      ? `${run.stages.length} stage(s)`
+      : run.pause
+        ? pauseLabel(run, now)
+        : `${waveLabel(run)}stage ${run.currentStage + 1}/${run.stages.length}`;
   const parts = [
     el('h2', {}, 'Run'),
     el('span', { class: 'mono strong', id: 'run-id' }, run.id),

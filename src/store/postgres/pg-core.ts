@@ -163,6 +163,8 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
     },
     advanceRun: (at: number, id: string, stage: number, batch?: number) =>
       write(() => runs.advanceRun(db, id, stage, batch, at)),
+    pauseRun: (at: number, id: string, until: number, nextBatch: number) =>
+      write(() => runs.pauseRun(db, id, until, nextBatch, at)),
     finishRun: (at: number, id: string, status: Parameters<typeof runs.finishRun>[2]) =>
       write(() => runs.finishRun(db, id, status, at)),
     requestCancel: (at: number, id: string, options: { kill?: boolean; hostId?: string } = {}) =>

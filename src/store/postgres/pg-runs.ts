@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { assertRunTransition, type RunStatus } from '../../domain/status.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
-import { advancedRow, newRunValues, withCancelRequest } from '../record-rules.js';
+import { advancedRow, newRunValues, pausedRow, withCancelRequest } from '../record-rules.js';
 import { type RunRow, toRunRecord } from '../rows.js';
 import type { ListRunsOptions, NewRun, Owner, RunRecord } from '../types.js';
 import { appendChange } from './pg-changes.js';
@@ -39,9 +39,26 @@ export async function advanceRun(
   at: number,
 ): Promise<RunRecord> {
   const row = advancedRow(await runRow(db, id), stage, batch);
-  await db.query('UPDATE pipelines SET current_stage = $1, current_batch = $2 WHERE id = $3', [
-    row.current_stage,
-    row.current_batch,
+  await db.query(
+    'UPDATE pipelines SET current_stage = $1, current_batch = $2, paused_until = NULL, paused_before = NULL WHERE id = $3',
+    [row.current_stage, row.current_batch, id],
+  );
+  const pipeline = toRunRecord(row);
+  await appendChange(db, { type: 'pipeline_updated', pipeline }, at);
+  return pipeline;
+}
+
+export async function pauseRun(
+  db: pg.ClientBase,
+  id: string,
+  until: number,
+  nextBatch: number,
+  at: number,
+): Promise<RunRecord> {
+  const row = pausedRow(await runRow(db, id), until, nextBatch);
+  await db.query('UPDATE pipelines SET paused_until = $1, paused_before = $2 WHERE id = $3', [
+    row.paused_until,
+    row.paused_before,
     id,
   ]);
   const pipeline = toRunRecord(row);
@@ -53,8 +70,12 @@ export async function finishRun(db: pg.ClientBase, id: string, status: RunStatus
   const row = await runRow(db, id);
   assertRunTransition(id, row.status as RunStatus, status);
   if (status === 'RUNNING') throw new RangeError(`run ${id}: finishing needs a final status, not RUNNING`);
-  await db.query('UPDATE pipelines SET status = $1, finished_at = $2 WHERE id = $3', [status, at, id]);
-  const pipeline = toRunRecord({ ...row, status, finished_at: at });
+  // CORE-008: a run that ended is no longer paused, however it ended.
+  await db.query(
+    'UPDATE pipelines SET status = $1, finished_at = $2, paused_until = NULL, paused_before = NULL WHERE id = $3',
+    [status, at, id],
+  );
+  const pipeline = toRunRecord({ ...row, status, finished_at: at, paused_until: null, paused_before: null });
   await appendChange(db, { type: 'pipeline_finished', pipeline }, at);
   return pipeline;
 }

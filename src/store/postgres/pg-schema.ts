@@ -132,6 +132,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE pipelines ADD COLUMN current_batch INTEGER;
   `,
+  // CORE-008: a rollout's pause before its next wave (schema.ts, the same migration).
+  `
+  ALTER TABLE pipelines ADD COLUMN paused_until BIGINT;
+  ALTER TABLE pipelines ADD COLUMN paused_before INTEGER;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

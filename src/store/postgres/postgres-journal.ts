@@ -153,6 +153,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
 
     createRun: (run) => call('createRun', now(), run),
     advanceRun: (runId, stage, batch) => call('advanceRun', now(), runId, stage, batch),
+    pauseRun: (runId, until, nextBatch) => call('pauseRun', now(), runId, until, nextBatch),
     finishRun: (runId, status) => call('finishRun', now(), runId, status),
     requestCancel: (runId, cancelOptions) => call('requestCancel', now(), runId, cancelOptions ?? {}),
     getRun: (runId) => call('getRun', runId),
