@@ -401,7 +401,8 @@ describe('choosing the store', () => {
     ]);
     expect(psql(foreign, "SELECT to_regclass('nixfleet_schema') IS NULL")).toBe('t');
     const newer = freshDatabaseUrl();
-    expect((await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: newer } })).exitCode).toBe(0);
+    // apply creates the journal (readers create none, CORE-012).
+    expect((await runCli(dir, ['apply', 'hello'], { env: { NIXFLEET_DATABASE_URL: newer } })).exitCode).toBe(0);
     psql(newer, 'UPDATE nixfleet_schema SET version = 999');
     const old = await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: newer } });
     expect(old.exitCode, old.stderr).toBe(2);
