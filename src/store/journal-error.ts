@@ -19,6 +19,12 @@ import { CORRUPT_ROW } from './rows.js';
  */
 export const UNUSABLE_DATABASE = 'NIXFLEET_UNUSABLE_DATABASE';
 
+/**
+ * The code of an error from the PostgreSQL worker for a database whose journal has not been
+ * created yet, met by a command that only reads and so creates nothing (CORE-012).
+ */
+export const NO_JOURNAL = 'NIXFLEET_NO_JOURNAL';
+
 export type JournalErrorKind = 'unusable' | 'write' | 'replaced' | 'taken' | 'busy';
 
 /** When the failure happened: while opening, everything makes the journal unusable. */
@@ -37,6 +43,18 @@ export class JournalError extends Error {
     this.kind = kind;
     this.path = path;
     this.hint = hint;
+  }
+}
+
+/**
+ * A journal that has not been created yet, met by a command that only reads and creates nothing
+ * (CORE-012: a PostgreSQL database without nixfleet's tables). `unusable` like any journal that
+ * cannot be read; `runs` lists nothing instead, as for a data directory without nixfleet.db.
+ */
+export class NoJournalError extends JournalError {
+  constructor(path: string, message: string, hint: string) {
+    super('unusable', path, message, hint);
+    this.name = 'NoJournalError';
   }
 }
 

@@ -43,7 +43,8 @@ export interface JournalOptions {
   /**
    * For commands that only read (`runs`, `show`, `logs`): when the database cannot be opened in
    * place because its disk is full or read-only, or another process keeps it locked, read it
-   * read-only or an in-memory copy instead (see CORE-003).
+   * read-only or an in-memory copy instead (see CORE-003). On PostgreSQL: write nothing on
+   * opening, so a role that may only SELECT can read, and create or upgrade no schema (CORE-012).
    */
   readonly readOnly?: boolean;
 }

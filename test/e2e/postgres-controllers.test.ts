@@ -319,6 +319,33 @@ describe('the local data directory with the PostgreSQL journal', () => {
   });
 });
 
+describe('prune on PostgreSQL', () => {
+  it('names the database, password hidden, in its JSON as in its text', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
+    // The test server trusts every login: the password only has to stay hidden.
+    const url = new URL(freshDatabaseUrl());
+    url.password = 's3cr3t';
+    const env = { NIXFLEET_DATABASE_URL: url.toString() };
+    const shown = url.toString().replace(':s3cr3t@', ':***@');
+    expect((await runCli(dir, ['apply', 'hello'], { env })).exitCode).toBe(0);
+    const json = await runCli(dir, ['--json', 'prune', '--older-than', '0'], { env });
+    expect(json.exitCode, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      store: shown,
+      pipelines: 1,
+      commands: 1,
+      outputFiles: 1,
+      events: expect.any(Number),
+      changes: expect.any(Number),
+    });
+    const text = await runCli(dir, ['prune'], { env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^pruned 0 run\(s\), /);
+    expect(text.stdout.endsWith(` from ${shown}`), text.stdout).toBe(true);
+    for (const result of [json, text]) expect(result.stdout).not.toContain('s3cr3t');
+  });
+});
+
 describe('choosing the store', () => {
   it('a store that is not a PostgreSQL URL, or a server that is not there, is exit 2 with one line and a hint', async () => {
     const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nsettings:\n  store: mysql://db/fleet\nhosts:\n  web1: {}\n' });
@@ -401,7 +428,8 @@ describe('choosing the store', () => {
     ]);
     expect(psql(foreign, "SELECT to_regclass('nixfleet_schema') IS NULL")).toBe('t');
     const newer = freshDatabaseUrl();
-    expect((await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: newer } })).exitCode).toBe(0);
+    // apply creates the journal (readers create none, CORE-012).
+    expect((await runCli(dir, ['apply', 'hello'], { env: { NIXFLEET_DATABASE_URL: newer } })).exitCode).toBe(0);
     psql(newer, 'UPDATE nixfleet_schema SET version = 999');
     const old = await runCli(dir, ['runs'], { env: { NIXFLEET_DATABASE_URL: newer } });
     expect(old.exitCode, old.stderr).toBe(2);

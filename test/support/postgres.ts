@@ -45,7 +45,7 @@ function psqlArgs(url: string, query: string): string[] {
     '-p',
     target.port,
     '-U',
-    'postgres',
+    decodeURIComponent(target.username) || 'postgres',
     '-d',
     target.pathname.slice(1),
     '-c',
@@ -53,7 +53,7 @@ function psqlArgs(url: string, query: string): string[] {
   ];
 }
 
-/** Runs one query with psql against `url` and returns its unaligned, tuples-only output. */
+/** Runs one query with psql against `url`, as its user, and returns its unaligned, tuples-only output. */
 export function psql(url: string, query: string): string {
   return execFileSync(join(inject('postgresBin'), 'psql'), psqlArgs(url, query), {
     encoding: 'utf8',

@@ -39,12 +39,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   const journal = openJournal(dataDir, { ...store, env: ctx.io.env });
   try {
     const result = journal.prune(commandRetentionMs === undefined ? {} : { commandRetentionMs });
+    // Where it pruned: the data directory, or the PostgreSQL database (its URL without password).
+    const from = store.store === undefined ? { dataDir } : { store: journal.dbPath };
     if (ctx.global.json) {
-      ctx.io.stdout.write(`${JSON.stringify({ dataDir, ...result })}\n`);
+      ctx.io.stdout.write(`${JSON.stringify({ ...from, ...result })}\n`);
     } else {
       ctx.io.stdout.write(
         `pruned ${result.pipelines} run(s), ${result.commands} command(s), ${result.outputFiles} output file(s), ` +
-          `${result.events} event(s) and ${result.changes} change(s) from ${store.store === undefined ? dataDir : journal.dbPath}\n`,
+          `${result.events} event(s) and ${result.changes} change(s) from ${from.dataDir ?? from.store}\n`,
       );
     }
     return EXIT.OK;

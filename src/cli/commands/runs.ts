@@ -1,6 +1,8 @@
 // `nixfleet runs [--limit N]`: past and running pipeline runs, newest first, and how many more
 // there are when the list stops short (CORE-002).
 import { EXIT, UserError } from '../../errors/user-error.js';
+import { NoJournalError } from '../../store/journal-error.js';
+import type { Journal } from '../../store/types.js';
 import { formatTimestamp, runDuration, runProgress } from '../../ui/run-table.js';
 import type { CommandContext } from '../command.js';
 import { existingDataDir, NO_JOURNAL_HINT, noJournalText } from '../existing-journal.js';
@@ -26,7 +28,16 @@ export async function run(ctx: CommandContext): Promise<number> {
     else ctx.io.stdout.write(`${noJournalText(ctx, dir)}\n  hint: ${NO_JOURNAL_HINT}\n`);
     return EXIT.OK;
   }
-  const journal = openJournalInToRead(ctx, dir, store);
+  let journal: Journal;
+  try {
+    journal = openJournalInToRead(ctx, dir, store);
+  } catch (error) {
+    // CORE-012: a PostgreSQL database whose journal has not been created yet lists nothing too.
+    if (!(error instanceof NoJournalError)) throw error;
+    if (ctx.global.json) ctx.io.stdout.write('[]\n');
+    else ctx.io.stdout.write(`${error.message}\n  hint: ${error.hint}\n`);
+    return EXIT.OK;
+  }
   try {
     const runs = journal.listRuns({ limit });
     if (ctx.global.json) {

@@ -17,7 +17,7 @@ import { appendEvent, listEvents } from './pg-events.js';
 import { listHosts, syncHosts } from './pg-hosts.js';
 import { HEARTBEATS_PER_LEASE, releaseLease, renewLease, renewLeaseOver, startHeartbeat } from './pg-lease.js';
 import { getMeta, reserve, setMeta } from './pg-meta.js';
-import { migrate } from './pg-migrate.js';
+import { migrate, requireCurrentSchema } from './pg-migrate.js';
 import { appendOutput, outputSize, readOutput } from './pg-output.js';
 import { checkLocks, deadOwners, markOrphans, settleDeadOwners } from './pg-recovery.js';
 import { pruneRows } from './pg-retention.js';
@@ -58,7 +58,27 @@ export interface PgCore {
 /** How long connecting may take before the call gives up: the caller's thread waits for it. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export async function openPgCore(url: string, owner: Owner, leaseMs: number): Promise<PgCore> {
+/** What orphan recovery writes (pg-recovery.ts): a reader recovers only with the rights to all of it. */
+const RECOVERY_WRITES = [
+  ['pipelines', 'UPDATE'],
+  ['commands', 'UPDATE'],
+  ['event_log', 'INSERT'],
+  ['changes', 'INSERT'],
+  ['meta', 'UPDATE'],
+] as const;
+
+/**
+ * Opens the journal's connections. `readOnly` (commands that only read, CORE-012): the schema must
+ * already be current and nothing is written on opening, so a role that may only SELECT can read;
+ * no lease is taken (a reader owns no runs), and `recovers` says whether the role may write what
+ * orphan recovery writes.
+ */
+export async function openPgCore(
+  url: string,
+  owner: Owner,
+  leaseMs: number,
+  readOnly = false,
+): Promise<{ core: PgCore; recovers: boolean }> {
   const connectionString = pgConnectionString(url);
   const main = await openReplaceableConnection({
     connectionString,
@@ -72,21 +92,31 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
   } as unknown as pg.Client;
   // The heartbeat has its own connection: a long transaction on the main one never delays it.
   let lease: LeaseConnection | undefined;
+  let recovers = true;
   try {
-    lease = await openLeaseConnection({
-      connectionString,
-      types,
-      // A beat that cannot connect gives up before the next one is due.
-      connectionTimeoutMillis: Math.max(1_000, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)),
-    });
-    await migrate(db, redact(url));
-    await renewLease(lease.current(), owner, leaseMs);
+    if (readOnly) {
+      await requireCurrentSchema(db, redact(url));
+      const checks = RECOVERY_WRITES.map(([table, right]) => `has_table_privilege('${table}', '${right}')`);
+      // An event's id comes from its sequence.
+      checks.push("has_sequence_privilege(pg_get_serial_sequence('event_log', 'id'), 'USAGE')");
+      const { rows } = await db.query<{ may: boolean }>(`SELECT ${checks.join(' AND ')} AS may`);
+      recovers = rows[0]?.may === true;
+    } else {
+      lease = await openLeaseConnection({
+        connectionString,
+        types,
+        // A beat that cannot connect gives up before the next one is due.
+        connectionTimeoutMillis: Math.max(1_000, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)),
+      });
+      await migrate(db, redact(url));
+      await renewLease(lease.current(), owner, leaseMs);
+    }
   } catch (error) {
     await Promise.allSettled([main.end(), lease?.end()]);
     throw error;
   }
   const heartbeat = lease;
-  const stopHeartbeat = startHeartbeat(heartbeat, owner, leaseMs);
+  const stopHeartbeat = heartbeat ? startHeartbeat(heartbeat, owner, leaseMs) : async () => undefined;
   const reconnect = async () => {
     try {
       await main.reconnect();
@@ -96,7 +126,7 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
       throw Object.assign(new Error(`cannot connect again: ${(error as Error).message}`), { code: '08001' });
     }
   };
-  return {
+  const core: PgCore = {
     operations: operations(db, owner, leaseMs, heartbeat),
     async reconnectIfDropped() {
       if (main.dropped()) await reconnect();
@@ -105,13 +135,14 @@ export async function openPgCore(url: string, owner: Owner, leaseMs: number): Pr
     reconnect,
     async close() {
       await stopHeartbeat();
-      await releaseLease(heartbeat.current(), owner).catch(() => undefined);
-      await Promise.allSettled([main.end(), heartbeat.end()]);
+      if (heartbeat) await releaseLease(heartbeat.current(), owner).catch(() => undefined);
+      await Promise.allSettled([main.end(), heartbeat?.end()]);
     },
   };
+  return { core, recovers };
 }
 
-function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection) {
+function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection | undefined) {
   /**
    * Runs `fn` in a transaction holding the write lock. `read`, a query without parameters, goes in
    * the same round trip as BEGIN and the lock, and `fn` gets its result.
@@ -137,6 +168,9 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
     listHosts: () => listHosts(db),
 
     createRun: async (at: number, run: NewRun) => {
+      // A journal opened to read holds no lease, and nothing may run under none.
+      if (!lease) throw new Error('a PostgreSQL journal opened to read creates no runs');
+      const held = lease;
       const hostIds = run.commands.map((command) => command.hostId);
       // CORE-011: what dead holders still run here is killed and waited for before the claim.
       await settleDeadOwners(db, (await checkLocks(db, hostIds)).deadOwners);
@@ -151,7 +185,7 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
         if (check.deadOwners.length > 0) await markOrphans(db, check.deadOwners, at);
         if (check.busy.length > 0) throw new HostsBusyError(check.busy);
         // A run is only ever created under a fresh lease.
-        await renewLeaseOver(lease, owner, leaseMs);
+        await renewLeaseOver(held, owner, leaseMs);
         const runId = `r${await reserve(db, 'next_run', 1)}`;
         const first = await reserve(db, 'next_command', run.commands.length);
         const record = await runs.insertRun(db, runId, run, owner, at);

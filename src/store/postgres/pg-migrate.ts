@@ -1,8 +1,9 @@
 // Brings a PostgreSQL journal's schema up to date (see CORE-012). Several controllers may start
 // at once against a new database: a session-level advisory lock makes exactly one of them migrate
-// while the others wait, then find nothing left to do.
+// while the others wait, then find nothing left to do. Commands that only read never migrate:
+// they check that the schema is current, writing and locking nothing.
 import type pg from 'pg';
-import { UNUSABLE_DATABASE } from '../journal-error.js';
+import { NO_JOURNAL, UNUSABLE_DATABASE } from '../journal-error.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema.js';
 
 /** Advisory lock keys are global to the database server's cluster of one database; any constant works. */
@@ -17,32 +18,9 @@ const unusable = (message: string, hint: string) =>
 export async function migrate(client: pg.Client, where: string): Promise<void> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
-    const { rows: journal } = await client.query<{ present: boolean }>(
-      "SELECT to_regclass('nixfleet_schema') IS NOT NULL AS present",
-    );
-    if (!journal[0]?.present) {
-      // Checked before anything is created: a refused database is left as it was found.
-      const { rows: taken } = await client.query<{ name: string }>(
-        'SELECT relname AS name FROM pg_class WHERE relname = ANY($1) AND pg_table_is_visible(oid) ORDER BY relname',
-        [OWN_TABLES],
-      );
-      if (taken.length > 0) {
-        throw unusable(
-          `${where} already holds tables of another program (${taken.map((t) => t.name).join(', ')})`,
-          "give nixfleet's journal a database of its own (CREATE DATABASE nixfleet), or another --store",
-        );
-      }
-    }
-    await client.query('CREATE TABLE IF NOT EXISTS nixfleet_schema (version INTEGER NOT NULL)');
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM nixfleet_schema');
-    const from = rows[0]?.version ?? 0;
-    if (from > PG_SCHEMA_VERSION) {
-      throw unusable(
-        `${where} has schema version ${from}, newer than this nixfleet understands (${PG_SCHEMA_VERSION})`,
-        'upgrade nixfleet, or give another --store',
-      );
-    }
-    for (let version = from; version < PG_SCHEMA_VERSION; version++) {
+    const from = await schemaVersion(client, where);
+    if (from === undefined) await client.query('CREATE TABLE IF NOT EXISTS nixfleet_schema (version INTEGER NOT NULL)');
+    for (let version = from ?? 0; version < PG_SCHEMA_VERSION; version++) {
       await client.query('BEGIN');
       try {
         await client.query(PG_MIGRATIONS[version]!);
@@ -57,4 +35,59 @@ export async function migrate(client: pg.Client, where: string): Promise<void> {
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
   }
+}
+
+/**
+ * For commands that only read (CORE-012): the journal must already be at this nixfleet's schema.
+ * Only reads, takes no lock, and so works for a role that may only SELECT; a journal not created
+ * or not upgraded yet is refused with what creates it, instead of being migrated.
+ */
+export async function requireCurrentSchema(client: pg.Client, where: string): Promise<void> {
+  const version = (await schemaVersion(client, where)) ?? 0;
+  const apply = 'run `nixfleet apply` once as a user that may create tables in that database';
+  if (version === 0) {
+    throw Object.assign(new Error(`the journal in ${where} has not been created yet`), {
+      code: NO_JOURNAL,
+      hint: `${apply}: it creates the journal`,
+    });
+  }
+  if (version < PG_SCHEMA_VERSION) {
+    throw unusable(
+      `the journal in ${where} has schema version ${version}, older than this nixfleet's (${PG_SCHEMA_VERSION}): it has not been upgraded yet`,
+      `${apply} (the owner of its tables): it upgrades the journal`,
+    );
+  }
+}
+
+/**
+ * The journal's schema version, or undefined when the database has none (no nixfleet_schema).
+ * Refuses another program's tables and a schema newer than this nixfleet's.
+ */
+async function schemaVersion(client: pg.Client, where: string): Promise<number | undefined> {
+  const { rows: journal } = await client.query<{ present: boolean }>(
+    "SELECT to_regclass('nixfleet_schema') IS NOT NULL AS present",
+  );
+  if (!journal[0]?.present) {
+    // Checked before anything is created: a refused database is left as it was found.
+    const { rows: taken } = await client.query<{ name: string }>(
+      'SELECT relname AS name FROM pg_class WHERE relname = ANY($1) AND pg_table_is_visible(oid) ORDER BY relname',
+      [OWN_TABLES],
+    );
+    if (taken.length > 0) {
+      throw unusable(
+        `${where} already holds tables of another program (${taken.map((t) => t.name).join(', ')})`,
+        "give nixfleet's journal a database of its own (CREATE DATABASE nixfleet), or another --store",
+      );
+    }
+    return undefined;
+  }
+  const { rows } = await client.query<{ version: number }>('SELECT version FROM nixfleet_schema');
+  const version = rows[0]?.version ?? 0;
+  if (version > PG_SCHEMA_VERSION) {
+    throw unusable(
+      `${where} has schema version ${version}, newer than this nixfleet understands (${PG_SCHEMA_VERSION})`,
+      'upgrade nixfleet, or give another --store',
+    );
+  }
+  return version;
 }

@@ -7,7 +7,14 @@ import { openPgCore, type PgCore, type PgOperations } from './pg-core.js';
 import { type EncodedError, encodeError } from './remote-error.js';
 
 export type PgRequest =
-  | { readonly kind: 'open'; readonly url: string; readonly owner: Owner; readonly leaseMs: number }
+  | {
+      readonly kind: 'open';
+      readonly url: string;
+      readonly owner: Owner;
+      readonly leaseMs: number;
+      /** For commands that only read: nothing is written on opening (pg-core.ts, openPgCore). */
+      readonly readOnly: boolean;
+    }
   | { readonly kind: 'call'; readonly handle: number; readonly method: keyof PgOperations; readonly args: unknown[] }
   | { readonly kind: 'close'; readonly handle: number };
 
@@ -38,10 +45,10 @@ let nextHandle = 1;
 async function handle(request: PgRequest): Promise<unknown> {
   switch (request.kind) {
     case 'open': {
-      const core = await openPgCore(request.url, request.owner, request.leaseMs);
+      const { core, recovers } = await openPgCore(request.url, request.owner, request.leaseMs, request.readOnly);
       const id = nextHandle++;
       cores.set(id, core);
-      return id;
+      return { handle: id, recovers };
     }
     case 'call': {
       const core = cores.get(request.handle);

@@ -6,7 +6,14 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
 import { UserError } from '../../errors/user-error.js';
-import { BUSY_TIMEOUT_MS, JournalError, journalErrorOf, UNUSABLE_DATABASE } from '../journal-error.js';
+import {
+  BUSY_TIMEOUT_MS,
+  JournalError,
+  journalErrorOf,
+  NO_JOURNAL,
+  NoJournalError,
+  UNUSABLE_DATABASE,
+} from '../journal-error.js';
 import { makeDirectory } from '../make-directory.js';
 import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
@@ -25,7 +32,13 @@ export interface PostgresJournalOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** How long an owner's lease lasts without a heartbeat; else $NIXFLEET_LEASE_SECONDS, else 30 s. */
   readonly leaseMs?: number;
-  /** For commands that only read: the local data directory is not made. */
+  /**
+   * For commands that only read (`runs`, `show`, `logs`): the local data directory is not made,
+   * and nothing is written to the database on opening, so a role that may only SELECT can read
+   * (CORE-012). The schema must already be current: a journal not created yet is a NoJournalError,
+   * one not upgraded yet is refused. No lease is taken, and orphans are recovered only when the
+   * role may write what recovery writes.
+   */
   readonly readOnly?: boolean;
 }
 
@@ -126,9 +139,10 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   const owner = options.owner ?? currentOwner();
   const env = options.env ?? process.env;
   const leaseMs = options.leaseMs ?? leaseMsFrom(env);
-  let handle: number;
+  const readOnly = options.readOnly === true;
+  let opened: { handle: number; recovers: boolean };
   try {
-    handle = ask({ kind: 'open', url, owner, leaseMs }, redact(url)) as number;
+    opened = ask({ kind: 'open', url, owner, leaseMs, readOnly }, redact(url)) as typeof opened;
   } catch (error) {
     if (error instanceof StoreUnavailableError) throw error;
     const { code, hint } = error as { code?: unknown; hint?: unknown };
@@ -136,8 +150,10 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     // about the server being down.
     if (code === UNUSABLE_DATABASE)
       throw new JournalError('unusable', redact(url), (error as Error).message, String(hint));
+    if (code === NO_JOURNAL) throw new NoJournalError(redact(url), (error as Error).message, String(hint));
     throw new StoreUnavailableError(redact(url), (error as Error).message);
   }
+  const { handle } = opened;
   // The worker answers with the operation's result (PgOperations); the Journal signature each call fills types it.
   const call = (method: Extract<PgRequest, { kind: 'call' }>['method'], ...args: unknown[]): never =>
     ask({ kind: 'call', handle, method, args }, redact(url)) as never;
@@ -209,6 +225,6 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     },
   };
 
-  journal.recoverOrphans();
+  if (opened.recovers) journal.recoverOrphans();
   return journal;
 }
