@@ -319,7 +319,7 @@ describe('the local data directory with the PostgreSQL journal', () => {
   });
 });
 
-describe('prune on PostgreSQL', () => {
+describe('prune and serve on PostgreSQL', () => {
   it('names the database, password hidden, in its JSON as in its text', async () => {
     const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
     // The test server trusts every login: the password only has to stay hidden.
@@ -343,6 +343,23 @@ describe('prune on PostgreSQL', () => {
     expect(text.stdout).toMatch(/^pruned 0 run\(s\), /);
     expect(text.stdout.endsWith(` from ${shown}`), text.stdout).toBe(true);
     for (const result of [json, text]) expect(result.stdout).not.toContain('s3cr3t');
+  });
+
+  it("serve's --json listening line names the database, password hidden, beside its data directory", async () => {
+    const dir = makeTempDir();
+    const url = new URL(freshDatabaseUrl());
+    url.password = 's3cr3t';
+    serve = await startServe(dir, ['--data-dir', 'serve-data'], { NIXFLEET_DATABASE_URL: url.toString() });
+    const line = serve
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"listening"'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      type: 'listening',
+      dataDir: join(dir, 'serve-data'),
+      store: url.toString().replace(':s3cr3t@', ':***@'),
+    });
+    expect(serve.output()).not.toContain('s3cr3t');
   });
 });
 

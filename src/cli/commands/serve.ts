@@ -175,6 +175,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       port: server.port,
       token,
       dataDir,
+      ...(store.store === undefined ? {} : { store: serving }),
       version: journal.version(),
     });
 
