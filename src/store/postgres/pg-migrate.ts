@@ -19,18 +19,21 @@ export async function migrate(client: pg.Client, where: string): Promise<void> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
     const from = await schemaVersion(client, where);
-    if (from === undefined) await client.query('CREATE TABLE IF NOT EXISTS nixfleet_schema (version INTEGER NOT NULL)');
-    for (let version = from ?? 0; version < PG_SCHEMA_VERSION; version++) {
-      await client.query('BEGIN');
-      try {
+    if (from === PG_SCHEMA_VERSION) return;
+    // Every pending migration in one transaction: a reader (requireCurrentSchema) sees the journal
+    // as it was or at this version, never half upgraded, and a failure leaves it as it was.
+    await client.query('BEGIN');
+    try {
+      if (from === undefined) await client.query('CREATE TABLE nixfleet_schema (version INTEGER NOT NULL)');
+      for (let version = from ?? 0; version < PG_SCHEMA_VERSION; version++) {
         await client.query(PG_MIGRATIONS[version]!);
-        await client.query('DELETE FROM nixfleet_schema');
-        await client.query('INSERT INTO nixfleet_schema (version) VALUES ($1)', [version + 1]);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
       }
+      await client.query('DELETE FROM nixfleet_schema');
+      await client.query('INSERT INTO nixfleet_schema (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
