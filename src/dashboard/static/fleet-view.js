@@ -92,6 +92,11 @@ export function runGrid(state, runId) {
 /** Hosts whose command ended so count against a run's failure budget (see CORE-008). */
 const FAILED = new Set(['ERROR', 'TIMEOUT', 'BLOCKED', 'ORPHANED']);
 
+/** How a rollout's wave is named, as `runs` names it (src/domain/wave-name.ts): `canary`, `batch 2/4`. */
+export function waveName(batch, batches) {
+  return batch === 0 ? 'canary' : `batch ${batch}/${batches}`;
+}
+
 /**
  * A run's rollout as the grid shows it (see CORE-008): each host's batch label when the run went
  * in several waves, and the failure budget used / limit. Null for a plain run.
@@ -106,7 +111,7 @@ export function rolloutSummary(run, commands) {
   const labels = new Map();
   if (batches.size > 1 || rollout.canary.length > 0) {
     for (const [hostId, batch] of batchOf) {
-      if (hostId !== '@controller') labels.set(hostId, batch === 0 ? 'canary' : `batch ${batch}/${rollout.batches}`);
+      if (hostId !== '@controller') labels.set(hostId, waveName(batch, rollout.batches));
     }
   }
   const failed = new Set(

@@ -9,6 +9,7 @@ import {
   formatDuration,
   hostStatuses,
   runGrid,
+  waveName,
 } from './fleet-view.js';
 import { hostMatcher } from './host-filter.js';
 import { renderHostList } from './host-list.js';
@@ -136,13 +137,13 @@ function cellButton(command, focusKey, actions) {
 /** The wave a running rollout is in, as `runs` names it (`canary, `, `batch 2/4, `), or ''. */
 function waveLabel({ rollout, currentBatch }) {
   if (!rollout || currentBatch === null || currentBatch === undefined) return '';
-  if (currentBatch === 0) return 'canary, ';
-  return rollout.batches > 1 || rollout.canary.length > 0 ? `batch ${currentBatch}/${rollout.batches}, ` : '';
+  const inWaves = currentBatch === 0 || rollout.batches > 1 || rollout.canary.length > 0;
+  return inWaves ? `${waveName(currentBatch, rollout.batches)}, ` : '';
 }
 
 /** A rollout waiting between waves, as the journal has it (CORE-008): `paused before batch 2/3 (12s left)`. */
 function pauseLabel({ pause, rollout }, now) {
-  const next = pause.nextBatch === 0 ? 'canary' : `batch ${pause.nextBatch}/${rollout?.batches ?? 1}`;
+  const next = waveName(pause.nextBatch, rollout?.batches ?? 1);
   return `paused before ${next} (${formatDuration(Math.max(0, pause.until - now))} left)`;
 }
 
