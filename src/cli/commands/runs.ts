@@ -21,22 +21,20 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (typeof given === 'string' && (!/^[0-9]+$/.test(given) || !Number.isSafeInteger(limit) || limit < 1)) {
     throw new UserError(`--limit must be a whole number of at least 1, got \`${given}\``);
   }
-  const { dir, exists, store } = await existingDataDir(ctx);
-  if (!exists) {
-    // Listing nothing is not an error, but say why it is empty, and create nothing.
-    if (ctx.global.json) ctx.io.stdout.write('[]\n');
-    else ctx.io.stdout.write(`${noJournalText(ctx, dir)}\n  hint: ${NO_JOURNAL_HINT}\n`);
+  // Listing nothing is not an error, but say why it is empty, and create nothing.
+  const listNothing = (why: string, hint: string) => {
+    ctx.io.stdout.write(ctx.global.json ? '[]\n' : `${why}\n  hint: ${hint}\n`);
     return EXIT.OK;
-  }
+  };
+  const { dir, exists, store } = await existingDataDir(ctx);
+  if (!exists) return listNothing(noJournalText(ctx, dir), NO_JOURNAL_HINT);
   let journal: Journal;
   try {
     journal = openJournalInToRead(ctx, dir, store);
   } catch (error) {
     // CORE-012: a PostgreSQL database whose journal has not been created yet lists nothing too.
     if (!(error instanceof NoJournalError)) throw error;
-    if (ctx.global.json) ctx.io.stdout.write('[]\n');
-    else ctx.io.stdout.write(`${error.message}\n  hint: ${error.hint}\n`);
-    return EXIT.OK;
+    return listNothing(error.message, error.hint);
   }
   try {
     const runs = journal.listRuns({ limit });
