@@ -4,6 +4,7 @@
 // with the fix, never rendered.
 
 import type { ConfigError } from '../errors/config-error.js';
+import { isEvaluatedContext } from './bash-evaluation.js';
 import type { OpFile } from './fleet-file.js';
 import type { FleetEntry, MergedFleet } from './merged-fleet.js';
 import { AFTER_ANSI_ESCAPED_QUOTE, type UnsafeContext, unsafePlaceholders } from './shell-context.js';
@@ -75,10 +76,15 @@ function hintFor(context: UnsafeContext, ref: TemplateRef): string {
       return `write that quote as \`'\\''\` in plain single quotes (\`'it'\\''s'\`), which every shell reads alike, or ${viaEnv}`;
     case 'inside `$((...))` arithmetic':
     case 'inside `((...))` arithmetic':
+    case 'inside `$[...]` arithmetic':
       // A variable is no safer there: bash evaluates its value as an expression too, and runs the
       // `$(...)` of `a[$(...)]` in it (CORE-005).
       return `${viaEnv}, once it is checked to be a number (\`case ${environmentFor(ref)} in ''|*[!0-9]*) exit 2;; esac\`): bash evaluates a value in arithmetic as an expression and runs any \`$(...)\` in it`;
     default:
+      if (isEvaluatedContext(context)) {
+        // CORE-005: where bash evaluates a word (bash-evaluation.ts), as for arithmetic above.
+        return `${viaEnv}, once it is checked to be a plain number or name (\`case ${environmentFor(ref)} in ''|*[!A-Za-z0-9_]*) exit 2;; esac\`): bash evaluates it as arithmetic or a variable's name there and runs the \`$(...)\` of \`a[$(...)]\` in it`;
+      }
       return viaEnv;
   }
 }

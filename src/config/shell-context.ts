@@ -13,7 +13,12 @@
 // patterns inside `$(...)`) it errs towards a quoting context, so a mistake refuses a placeholder
 // rather than letting one through. Where shells disagree it refuses what any of them would run:
 // dash has no `$'...'` and reads `$'it\'s'` as `$` and a plain `'it\'`, so after a `$'...'`
-// holding `\'` the two readings no longer agree on what is quoted.
+// holding `\'` the two readings no longer agree on what is quoted. It also cuts the text into
+// simple commands, for bash-evaluation.ts: even a bare word is code where bash evaluates it as
+// arithmetic or a variable's name (`let {{ x }}`, `[[ {{ x }} -eq 1 ]]`, `a[{{ x }}]=1`), and
+// so is bash's old arithmetic `$[...]`.
+
+import { declaresIntegers, type EvaluatedContext, evaluatedPlaceholders } from './bash-evaluation.js';
 
 /** One placeholder in the command text: its offset and length as written. */
 export interface PlaceholderSpan {
@@ -30,6 +35,8 @@ export type UnsafeContext =
   | 'inside a `${...}` expansion'
   | 'inside `$((...))` arithmetic'
   | 'inside `((...))` arithmetic'
+  | 'inside `$[...]` arithmetic'
+  | EvaluatedContext
   | 'inside a here-document'
   | 'in a here-document delimiter'
   | 'inside a comment'
@@ -40,13 +47,29 @@ export type UnsafeContext =
 export const AFTER_ANSI_ESCAPED_QUOTE: UnsafeContext =
   "after a `$'...'` string holding `\\'`, which shells read differently";
 
-type FrameKind = 'top' | 'cmdsub' | 'dq' | 'sq' | 'ansi' | 'bq' | 'param' | 'arith' | 'arithcmd';
+type FrameKind = 'top' | 'cmdsub' | 'dq' | 'sq' | 'ansi' | 'bq' | 'param' | 'arith' | 'arithcmd' | 'arithbracket';
 
 interface Frame {
   readonly kind: FrameKind;
-  /** Open parentheses (cmdsub, arith) or braces (param) not yet closed inside this frame. */
+  /** Open parentheses (cmdsub, arith), braces (param) or brackets (arithbracket) not yet closed inside this frame. */
   depth: number;
+  /** In `top` and `cmdsub`: the simple command being read, for bash-evaluation.ts. */
+  readonly command?: SimpleCommand;
 }
+
+interface SimpleCommand {
+  start: number;
+  /** The placeholders in its bare words. */
+  bare: number[];
+  /** Inside `[[ ... ]]`, where `&&`, `||` and parentheses do not end it. */
+  test: boolean;
+}
+
+const commandFrame = (kind: 'top' | 'cmdsub', start: number): Frame => ({
+  kind,
+  depth: 0,
+  command: { start, bare: [], test: false },
+});
 
 const FRAME_CONTEXT: Record<Exclude<FrameKind, 'top' | 'cmdsub'>, UnsafeContext> = {
   dq: 'inside double quotes',
@@ -57,7 +80,11 @@ const FRAME_CONTEXT: Record<Exclude<FrameKind, 'top' | 'cmdsub'>, UnsafeContext>
   param: 'inside a `${...}` expansion',
   arith: 'inside `$((...))` arithmetic',
   arithcmd: 'inside `((...))` arithmetic',
+  arithbracket: 'inside `$[...]` arithmetic',
 };
+
+/** Where a simple command ends, outside `[[ ... ]]`. */
+const COMMAND_END = /[;&|\n()]/;
 
 /** Characters after which a `#` starts a comment (a new word begins). */
 const WORD_BREAK = /[\s;&|()<>]/;
@@ -72,7 +99,18 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
   const flagRange = (from: number, to: number, why: UnsafeContext) => {
     for (const offset of lengths.keys()) if (offset >= from && offset < to) flag(offset, why);
   };
-  const stack: Frame[] = [{ kind: 'top', depth: 0 }];
+  const stack: Frame[] = [commandFrame('top', 0)];
+  const integers = declaresIntegers(text);
+  // CORE-005: a simple command ends here; its bare placeholders that bash evaluates are refused.
+  const endCommand = (command: SimpleCommand, end: number, next: number) => {
+    if (command.bare.length > 0) {
+      const evaluated = evaluatedPlaceholders(text, command.start, end, command.bare, lengths, integers);
+      for (const [offset, why] of evaluated) flag(offset, why);
+    }
+    command.start = next;
+    command.bare = [];
+    command.test = false;
+  };
   const pendingHeredocs: { delimiter: string; stripTabs: boolean; quoted: boolean }[] = [];
   let wordStart = true;
   let i = 0;
@@ -103,7 +141,10 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       stack.push({ kind: 'arith', depth: 0 });
       i = skipContinuations(next + 1) + 1;
     } else if (text[next] === '(') {
-      stack.push({ kind: 'cmdsub', depth: 0 });
+      stack.push(commandFrame('cmdsub', next + 1));
+      i = next + 1;
+    } else if (text[next] === '[') {
+      stack.push({ kind: 'arithbracket', depth: 0 }); // bash's old `$[...]`
       i = next + 1;
     } else if (text[next] === '{') {
       stack.push({ kind: 'param', depth: 0 });
@@ -184,7 +225,8 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
     const frame = stack[stack.length - 1] as Frame;
     const placeholder = lengths.get(i);
     if (placeholder !== undefined) {
-      if (frame.kind !== 'top' && frame.kind !== 'cmdsub') flag(i, FRAME_CONTEXT[frame.kind]);
+      if (frame.command === undefined) flag(i, FRAME_CONTEXT[frame.kind as keyof typeof FRAME_CONTEXT]);
+      else frame.command.bare.push(i);
       i += placeholder;
       wordStart = false;
       continue;
@@ -243,8 +285,11 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       heredocOperator(skipContinuations(i + 1));
       continue;
     }
-    if (c === '\n' && isCommand && pendingHeredocs.length > 0) {
+    const command = frame.command;
+    if (c === '\n' && command !== undefined && pendingHeredocs.length > 0) {
+      endCommand(command, i, i);
       heredocBodies();
+      command.start = i;
       continue;
     }
     if (c === '(' && startsWord && isCommand && text[skipContinuations(i + 1)] === '(') {
@@ -254,13 +299,31 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       wordStart = true;
       continue;
     }
+    if (command !== undefined && startsWord && c === '[' && text[i + 1] === '[' && /\s/.test(text[i + 2] ?? '')) {
+      command.test = true; // `[[`: its `&&`, `||` and parentheses are its own
+    } else if (command?.test && startsWord && c === ']' && text[i + 1] === ']' && WORD_BREAK.test(text[i + 2] ?? ' ')) {
+      command.test = false;
+      i += 2;
+      continue;
+    } else if (command !== undefined && !command.test && COMMAND_END.test(c)) {
+      endCommand(command, i, i + 1);
+      if (c === ')' && frame.kind === 'cmdsub' && frame.depth === 0) {
+        stack.pop();
+        i++;
+        continue;
+      }
+    }
     if (c === "'") stack.push({ kind: 'sq', depth: 0 });
     else if (c === '"') stack.push({ kind: 'dq', depth: 0 });
     else if (c === '`') stack.push({ kind: 'bq', depth: 0 });
     else if (c === '(' && (frame.kind === 'cmdsub' || frame.kind === 'arith' || frame.kind === 'arithcmd'))
       frame.depth++;
     else if (c === '{' && frame.kind === 'param') frame.depth++;
-    else if (c === ')' && frame.kind === 'cmdsub') {
+    else if (c === '[' && frame.kind === 'arithbracket') frame.depth++;
+    else if (c === ']' && frame.kind === 'arithbracket') {
+      if (frame.depth === 0) stack.pop();
+      else frame.depth--;
+    } else if (c === ')' && frame.kind === 'cmdsub') {
       if (frame.depth === 0) stack.pop();
       else frame.depth--;
     } else if (c === ')' && (frame.kind === 'arith' || frame.kind === 'arithcmd')) {
@@ -274,6 +337,7 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
     }
     i++;
   }
+  for (const frame of stack) if (frame.command !== undefined) endCommand(frame.command, text.length, text.length);
   if (ambiguousFrom !== undefined) flagRange(ambiguousFrom, text.length, AFTER_ANSI_ESCAPED_QUOTE);
   return found;
 }

@@ -38,6 +38,14 @@ const BARE = [
   "echo $'a\\\\' {{ host.name }}",
   "cat <<'EOF'\na\\\nEOF\necho {{ host.name }}",
   '( (echo {{ host.name }}) )',
+  // Beside bash's evaluating builtins, what they do not evaluate (CORE-005).
+  '[[ -f {{ host.name }} && $x == 1 ]]',
+  '[ {{ host.name }} -eq 1 ]',
+  'declare x={{ host.name }}; export y={{ op.id }}',
+  'x=({{ host.name }}) {{ op.id }}',
+  'printf -v x %s {{ host.name }}',
+  'read -r x < {{ host.name }}',
+  'echo let {{ host.name }} [{{ op.id }}]',
 ];
 
 /** Each placeholder replaced by the shell-quoted `value`, as rendering does for a bare word. */
@@ -66,6 +74,25 @@ describe('unsafePlaceholders', () => {
     ['true; ((n = (1 + {{ host.name }})))', 'inside `((...))` arithmetic'],
     ['for ((i = 0; i < {{ host.name }}; i++)); do :; done', 'inside `((...))` arithmetic'],
     ['x=$( (\\\n( {{ host.name }} )) )', 'inside `((...))` arithmetic'],
+    // bash evaluates these bare words as arithmetic or a variable's name, and runs the `$(...)`
+    // of a subscript in them, quoted or not.
+    ['echo $[{{ host.name }} + 1]', 'inside `$[...]` arithmetic'],
+    ['[[ {{ host.name }} -eq 1 ]]', 'in a `[[ ... ]]` test that compares numbers or uses `-v`'],
+    [
+      'if [[ 1 -lt 2 || ( -v {{ host.name }} ) ]]; then :; fi',
+      'in a `[[ ... ]]` test that compares numbers or uses `-v`',
+    ],
+    ['let x={{ host.name }}', 'in an argument of `let`'],
+    ['true && { let {{ host.name }}; }', 'in an argument of `let`'],
+    ['echo $(FOO=1 read {{ host.name }} </dev/null)', 'in an argument of `read`'],
+    ['declare {{ host.name }}=1', 'in an argument of `declare`'],
+    ['local -n ref={{ host.name }}', 'in an argument of `local`'],
+    ['declare -i n; n={{ host.name }}', 'in an assignment, in a command that declares integer variables'],
+    ['a[{{ host.name }}]=1', 'in an array subscript'],
+    ['declare -a a=([{{ host.name }}]=1)', 'in an array subscript'],
+    ['printf -v {{ host.name }} %s x', 'in an argument of `printf -v`'],
+    ['test -v {{ host.name }}', 'in an argument of `test -v`'],
+    ['cat <<EOF\nx\nEOF\nunset {{ host.name }}', 'in an argument of `unset`'],
     ['cat <<EOF\nhello {{ host.name }}\nEOF', 'inside a here-document'],
     ["cat <<'EOF'\nhello {{ host.name }}\nEOF", 'inside a here-document'],
     ['cat <<-EOF > f\n\thello {{ host.name }}\n\tEOF', 'inside a here-document'],
@@ -112,8 +139,10 @@ describe('unsafePlaceholders', () => {
       const pwned = join(dir, 'pwned');
       const value = `$(touch ${pwned})'"\`touch ${pwned}\`"\ntouch ${pwned}\n; touch ${pwned} #`;
       for (const command of BARE) {
-        spawnSync(shell, ['-c', rendered(command, value)], { cwd: dir, input: '', timeout: 10_000 });
-        expect(existsSync(pwned), rendered(command, value)).toBe(false);
+        for (const hostile of [value, `a[$(touch ${pwned})]`]) {
+          spawnSync(shell, ['-c', rendered(command, hostile)], { cwd: dir, input: '', timeout: 10_000 });
+          expect(existsSync(pwned), rendered(command, hostile)).toBe(false);
+        }
       }
       // And the same value does get out where the scan refuses (the check above can fail).
       spawnSync(shell, ['-c', rendered('echo deploying \\\n#--name={{ host.name }}', value)], {
@@ -123,6 +152,30 @@ describe('unsafePlaceholders', () => {
       expect(existsSync(pwned)).toBe(true);
     },
   );
+
+  // Each of these lets a quoted value's subscript run under bash (the check above can fail).
+  it.skipIf(!existsSync('/bin/bash'))('a value gets out of what bash evaluates, so that is refused', () => {
+    const commands = [
+      'echo $[{{ host.name }}]',
+      '[[ {{ host.name }} -eq 1 ]]',
+      '[[ -v {{ host.name }} ]]',
+      'let {{ host.name }}',
+      'read {{ host.name }} </dev/null',
+      'declare {{ host.name }}=1',
+      'declare -i n; n={{ host.name }}',
+      'a[{{ host.name }}]=1',
+      'a=([{{ host.name }}]=1)',
+      'printf -v {{ host.name }} %s x',
+      'test -v {{ host.name }}',
+    ];
+    for (const command of commands) {
+      const dir = mkdtempSync(join(tmpdir(), 'nixfleet-shell-'));
+      const pwned = join(dir, 'pwned');
+      expect(contexts(command)[0], command).toBeDefined();
+      spawnSync('/bin/bash', ['-c', rendered(command, `a[$(touch ${pwned})]`)], { cwd: dir, timeout: 10_000 });
+      expect(existsSync(pwned), command).toBe(true);
+    }
+  });
 
   it.skipIf(!existsSync('/bin/bash'))('a value gets out of `((...))` under bash, so that is refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nixfleet-shell-'));

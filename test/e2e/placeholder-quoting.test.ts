@@ -66,8 +66,10 @@ const QUOTED_OPS = `  in-double:
       EOF
   in-arith-command:
     run: (( {{ host.vars.subst }} > 1 )) || true
+  in-bash-test:
+    run: "[[ {{ host.vars.subst }} -gt 1 ]] || true"
 pipelines:
-  quoted: { ops: [in-double, in-single, in-heredoc, in-backquotes, in-comment, in-precheck, after-ansi-quote, continued-into-comment, split-heredoc, in-arith-command] }
+  quoted: { ops: [in-double, in-single, in-heredoc, in-backquotes, in-comment, in-precheck, after-ansi-quote, continued-into-comment, split-heredoc, in-arith-command, in-bash-test] }
 `;
 
 const bareOp = (cwd: string) => `  bare:
@@ -116,6 +118,13 @@ describe('placeholders inside quotes, here-documents and comments', () => {
         '{{ host.vars.subst }}',
         'inside `((...))` arithmetic',
         'once it is checked to be a number (`case "$NIXFLEET_VAR_SUBST" in \'\'|*[!0-9]*) exit 2;; esac`)',
+      ],
+      // A bare word, but bash evaluates it as arithmetic (a subscript's `$(...)` would run).
+      [
+        'ops.in-bash-test.run',
+        '{{ host.vars.subst }}',
+        'in a `[[ ... ]]` test that compares numbers or uses `-v`',
+        'once it is checked to be a plain number or name (`case "$NIXFLEET_VAR_SUBST" in \'\'|*[!A-Za-z0-9_]*) exit 2;; esac`)',
       ],
     ];
     expect(errors).toHaveLength(expected.length);
