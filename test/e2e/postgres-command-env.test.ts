@@ -1,7 +1,7 @@
 // CORE-001 and CORE-012: the commands nixfleet starts do not inherit `$NIXFLEET_DATABASE_URL`, which
 // names the shared journal with its password; printed by a command, it would be in output that
-// every reader of the journal sees.
-import { mkdirSync, symlinkSync } from 'node:fs';
+// every reader of the journal sees. Nor do secret commands (CORE-010).
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { makeTempDir, runCli } from '../support/cli.js';
@@ -23,8 +23,12 @@ ops:
   env-on-controller:
     run: 'echo "url=\${NIXFLEET_DATABASE_URL-unset} kept=\${KEPT_FOR_COMMANDS-lost}"'
     runsOn: controller
+  with-secret: { run: 'test -n "$P" && echo secret-read', env: { P: '{{ secret.probe }}' } }
+secrets:
+  # CORE-010: a secret command starts from the same environment as every command.
+  probe: { command: 'echo "url=\${NIXFLEET_DATABASE_URL-unset} kept=\${KEPT_FOR_COMMANDS-lost}" > secret-env; echo long-enough-value' }
 pipelines:
-  both: { ops: [env-on-host, env-on-controller] }
+  both: { ops: [env-on-host, env-on-controller, with-secret] }
 `,
     });
     const bin = join(dir, 'bin');
@@ -39,5 +43,7 @@ pipelines:
     expect(logs.stdout).toContain('url=unset kept=yes host=h1');
     expect(logs.stdout.match(/url=unset kept=yes/g)).toHaveLength(2);
     expect(logs.stdout).not.toContain(env.NIXFLEET_DATABASE_URL);
+    expect(logs.stdout).toContain('secret-read');
+    expect(readFileSync(join(dir, 'secret-env'), 'utf8')).toBe('url=unset kept=yes\n');
   },
 );

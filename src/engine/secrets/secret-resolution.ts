@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { signalProcessGroup } from '../../domain/process-group.js';
 import { UserError } from '../../errors/user-error.js';
 import type { Registry, SecretDeclaration } from '../../registry/types.js';
+import { inheritedEnvironment } from '../command-environment.js';
 import { START_GATE } from '../process-record.js';
 import { holdGroup, releaseGroup } from '../transports/lifeline.js';
 import { MIN_SECRET_LENGTH } from './secret-redactor.js';
@@ -87,7 +88,7 @@ async function readValue(declaration: SecretDeclaration, registry: Registry, env
       // group in a microtask, and a nixfleet killed before that must leave nothing running.
       const child = execa(registry.settings.shell, ['-c', `${START_GATE}\n${source.command}`], {
         cwd: registry.rootDir,
-        env,
+        env: inheritedEnvironment(env),
         extendEnv: false,
         stdin: 'pipe',
         detached: true,

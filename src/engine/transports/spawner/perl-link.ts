@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { inheritedEnvironment } from './inherited-env.js';
+import { inheritedEnvironment } from '../../command-environment.js';
 import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
 /** By number; the first of two names for one signal (SIGABRT, not SIGIOT), as Node reports it. */

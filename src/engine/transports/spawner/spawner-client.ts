@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { inheritedEnvironment } from './inherited-env.js';
+import { inheritedEnvironment } from '../../command-environment.js';
 import { findPerl, startPerlLink } from './perl-link.js';
 import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
