@@ -249,69 +249,76 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
   let current: { batch: number; stage: number } | undefined;
   let journaled: { batch: number; stage: number } | undefined;
   try {
-    for (;;) {
-      if (cancellation.isRequested()) {
-        await Promise.all(running.values());
-        break;
-      }
-      const decision = schedule.decide(released, concurrency - running.size);
-      // The first reason is the one the SKIPPED commands carry; later failures do not rewrite it.
-      stopped ??= decision.stopped;
-      for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);
-      if (decision.release) {
-        // Every command of the waves before has ended: their last stage is finished now, not when
-        // the next wave's first command starts (after the pause), so renderers close it in time.
-        if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
-        current = undefined;
-        if (released.size > 0 && state.rollout.pauseMs > 0) {
-          const { pauseMs, batches } = state.rollout;
-          const at = Date.now();
-          const nextWave = waveName(decision.release.batch, batches);
-          // Journaled, so that `runs`, `show` and the dashboard of any process say the run is
-          // paused; the next wave's advanceRun, or the run's end, clears it (CORE-008).
-          journal.pauseRun(runId, at + pauseMs, decision.release.batch);
-          emit({ type: 'rollout_paused', runId, nextWave, until: at + pauseMs, ms: pauseMs, at });
-          await pauseUnlessCancelled(pauseMs, cancellation.isRequested);
-          if (cancellation.isRequested()) continue;
+    try {
+      for (;;) {
+        if (cancellation.isRequested()) {
+          await Promise.all(running.values());
+          break;
         }
-        released.add(decision.release.batch);
-        const { batch, hosts } = decision.release;
-        emit({ type: 'batch_started', runId, batch, hosts, batches: state.rollout.batches, at: Date.now() });
-        continue;
-      }
-      for (const id of decision.start) {
-        const command = commands.byId(id)!;
-        const stage = plan.stages[command.stage]!;
-        if (current?.batch !== command.batch || current.stage !== command.stage) {
+        const decision = schedule.decide(released, concurrency - running.size);
+        // The first reason is the one the SKIPPED commands carry; later failures do not rewrite it.
+        stopped ??= decision.stopped;
+        for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);
+        if (decision.release) {
+          // Every command of the waves before has ended: their last stage is finished now, not when
+          // the next wave's first command starts (after the pause), so renderers close it in time.
           if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
-          // Waves start one after the other (CORE-008), so the journaled wave and stage only move on.
-          if (journaled === undefined || isLater(command, journaled)) {
-            journal.advanceRun(runId, command.stage, command.batch);
-            journaled = command;
+          current = undefined;
+          if (released.size > 0 && state.rollout.pauseMs > 0) {
+            const { pauseMs, batches } = state.rollout;
+            const at = Date.now();
+            const nextWave = waveName(decision.release.batch, batches);
+            // Journaled, so that `runs`, `show` and the dashboard of any process say the run is
+            // paused; the next wave's advanceRun, or the run's end, clears it (CORE-008).
+            journal.pauseRun(runId, at + pauseMs, decision.release.batch);
+            emit({ type: 'rollout_paused', runId, nextWave, until: at + pauseMs, ms: pauseMs, at });
+            await pauseUnlessCancelled(pauseMs, cancellation.isRequested);
+            if (cancellation.isRequested()) continue;
           }
-          current = { batch: command.batch, stage: command.stage };
-          emit({
-            type: 'stage_started',
-            runId,
-            stage: command.stage,
-            op: stage.op.id,
-            batch: command.batch,
-            at: Date.now(),
-          });
+          released.add(decision.release.batch);
+          const { batch, hosts } = decision.release;
+          emit({ type: 'batch_started', runId, batch, hosts, batches: state.rollout.batches, at: Date.now() });
+          continue;
         }
-        commands.markStarted(id);
-        running.set(
-          id,
-          runOne(stage, command.hostId, id)
-            .catch(onJournalFailure)
-            .then(() => {
-              running.delete(id);
-            }),
-        );
+        for (const id of decision.start) {
+          const command = commands.byId(id)!;
+          const stage = plan.stages[command.stage]!;
+          if (current?.batch !== command.batch || current.stage !== command.stage) {
+            if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
+            // Waves start one after the other (CORE-008), so the journaled wave and stage only move on.
+            if (journaled === undefined || isLater(command, journaled)) {
+              journal.advanceRun(runId, command.stage, command.batch);
+              journaled = command;
+            }
+            current = { batch: command.batch, stage: command.stage };
+            emit({
+              type: 'stage_started',
+              runId,
+              stage: command.stage,
+              op: stage.op.id,
+              batch: command.batch,
+              at: Date.now(),
+            });
+          }
+          commands.markStarted(id);
+          running.set(
+            id,
+            runOne(stage, command.hostId, id)
+              .catch(onJournalFailure)
+              .then(() => {
+                running.delete(id);
+              }),
+          );
+        }
+        if (decision.start.length > 0 || decision.skip.length > 0) continue;
+        if (running.size === 0) break;
+        await Promise.race(running.values());
       }
-      if (decision.start.length > 0 || decision.skip.length > 0) continue;
-      if (running.size === 0) break;
-      await Promise.race(running.values());
+    } catch (error) {
+      // The executor's own journal writes (SKIPPED, the wave, the pause) fail like a command's:
+      // what runs is killed, and the run ends with the failure once it stopped.
+      onJournalFailure(error);
+      await Promise.all(running.values());
     }
     if (journalFailure !== undefined) throw journalFailure.error;
     const cancelled = cancellation.isRequested();

@@ -9,7 +9,7 @@ import { openJournal } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';
 import { makeTempDir } from '../support/cli.js';
 import { handPlan } from './support/hand-plan.js';
-import { waitForFile } from './support/wait-for.js';
+import { waitFor, waitForFile } from './support/wait-for.js';
 
 const open: Journal[] = [];
 function setup() {
@@ -222,5 +222,51 @@ describe('cancellation', () => {
     expect(await run.done).toMatchObject({ status: 'CANCELLED' });
     expect(Date.now() - askedAt).toBeLessThan(1000);
     expect(Object.values(statusesOf(journal, run.runId))).toContain('CANCELLED');
+  });
+});
+
+describe('a journal write that fails in the executor', () => {
+  // CORE-002: nothing more can be recorded, so nothing more may run. The write here is the executor's
+  // own (SKIPPED for the host that failed), not a command's: the command still running elsewhere
+  // is killed, and the run ends with the failure once it stopped.
+  it('kills what runs and ends the run with the failure', async () => {
+    const { dir, journal } = setup();
+    const failing = new Proxy(journal, {
+      get(target, name, receiver) {
+        if (name === 'transitionCommand') {
+          return (id: string, to: string, ...rest: unknown[]) => {
+            if (to === 'SKIPPED') throw new Error('disk I/O error (injected)');
+            return (target.transitionCommand as (...args: unknown[]) => unknown)(id, to, ...rest);
+          };
+        }
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const plan = handPlan(
+      dir,
+      ['a', 'b'],
+      [
+        {
+          id: 'one',
+          run: (h) =>
+            h === 'a' ? 'until [ -e b.pid ]; do sleep 0.01; done; exit 7' : 'echo $$ > b.pid; exec sleep 60',
+        },
+        { id: 'two', run: 'true' },
+      ],
+    );
+    const run = await startRun(plan, { journal: failing, actor: 'test' });
+    await expect(run.done).rejects.toThrow('disk I/O error (injected)');
+    const pid = Number(readFileSync(join(dir, 'b.pid'), 'utf8'));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => !alive(), `b's command (pid ${pid}) to be killed`, 10_000);
+    expect(statusesOf(journal, run.runId)['0:b']).toBe('CANCELLED');
   });
 });
