@@ -145,4 +145,39 @@ describe('a PostgreSQL role that may only read', () => {
     expect(after.exitCode, after.stderr).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject([{ id: 'r1', status: 'COMPLETE' }]);
   });
+
+  it('is told in one line which GRANT it lacks, exit 2, never a stack trace', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const url = freshDatabaseUrl();
+    expect((await runCli(dir, ['apply', 'hello'], { env: { NIXFLEET_DATABASE_URL: url } })).exitCode).toBe(0);
+    const role = reader(url);
+    const name = new URL(role.url).username;
+    psql(url, `REVOKE SELECT ON ALL TABLES IN SCHEMA public FROM ${name}`);
+    const env = { NIXFLEET_DATABASE_URL: role.url };
+    const refused = (table: string) => [
+      `nixfleet: cannot use the PostgreSQL journal at ${shown(role.url)}: permission denied for table ${table}`,
+      `  hint: \`runs\`, \`show\` and \`logs\` need SELECT on its tables (\`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${name}\`); the other commands need a role that owns them`,
+    ];
+    // No SELECT at all: refused on opening, by the readers and the rest alike.
+    for (const args of [['runs'], ['show', 'r1'], ['logs', 'r1'], ['apply', 'hello']]) {
+      const result = await runCli(dir, args, { env });
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr.trimEnd().split('\n'), args.join(' ')).toEqual(refused('nixfleet_schema'));
+    }
+    // The schema's version only: refused at the first table a command reads.
+    psql(url, `GRANT SELECT ON nixfleet_schema TO ${name}`);
+    for (const args of [['runs'], ['show', 'r1']]) {
+      const result = await runCli(dir, args, { env });
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr.trimEnd().split('\n'), args.join(' ')).toEqual(refused('pipelines'));
+    }
+    // May read, not write: `apply` is refused where it first writes, before it runs anything.
+    role.grantReads();
+    const apply = await runCli(dir, ['apply', 'hello'], { env });
+    expect(apply.exitCode, apply.stderr).toBe(2);
+    expect(apply.stderr).toMatch(
+      /^nixfleet: cannot use the PostgreSQL journal at .*: permission denied for table \w+\n {2}hint: /,
+    );
+    expect(psql(url, 'SELECT count(*) FROM pipelines')).toBe('1');
+  });
 });

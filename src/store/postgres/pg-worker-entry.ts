@@ -4,6 +4,7 @@
 import { runAsWorker } from 'synckit';
 import type { Owner } from '../types.js';
 import { openPgCore, type PgCore, type PgOperations } from './pg-core.js';
+import { READ_OPERATIONS } from './pg-reads.js';
 import { type EncodedError, encodeError } from './remote-error.js';
 
 export type PgRequest =
@@ -21,23 +22,6 @@ export type PgRequest =
 export type PgReply =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: EncodedError };
-
-/** The operations that only read, which may be asked again after a lost session. */
-const READS: ReadonlySet<keyof PgOperations> = new Set<keyof PgOperations>([
-  'listHosts',
-  'getRun',
-  'listRuns',
-  'getCommand',
-  'listCommands',
-  'outputSize',
-  'readOutput',
-  'listEvents',
-  'currentRegistry',
-  'lastPrune',
-  'version',
-  'changesSince',
-  'oldestVersion',
-]);
 
 const cores = new Map<number, PgCore>();
 let nextHandle = 1;
@@ -61,7 +45,7 @@ async function handle(request: PgRequest): Promise<unknown> {
         // A read that met a session the server had just ended (a restart, a failover) is asked
         // again on a new one: it changed nothing. A write is not: whether it committed is unknown,
         // so its caller learns of the loss (CORE-012).
-        if (!READS.has(request.method) || !core.lostSession(error)) throw error;
+        if (!READ_OPERATIONS.has(request.method) || !core.lostSession(error)) throw error;
         await core.reconnect();
         return await operation(...request.args);
       }

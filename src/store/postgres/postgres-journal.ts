@@ -23,6 +23,7 @@ import { redact } from '../store-url.js';
 import type { Journal, Owner, PruneResult } from '../types.js';
 import { DEFAULT_LEASE_MS } from './pg-lease.js';
 import { createPgOutputSink } from './pg-output-sink.js';
+import { READ_OPERATIONS } from './pg-reads.js';
 import type { PgReply, PgRequest } from './pg-worker-entry.js';
 import { decodeError, isConnectionLoss } from './remote-error.js';
 
@@ -60,6 +61,8 @@ function startWorker(): (request: PgRequest) => PgReply {
 /** SQLSTATEs of a lock waited for past lock_timeout, and of a statement cancelled (statement_timeout). */
 const LOCK_NOT_AVAILABLE = '55P03';
 const QUERY_CANCELED = '57014';
+/** SQLSTATE of a statement the role has no right to (a GRANT missing). */
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
   worker ??= startWorker();
@@ -87,6 +90,18 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
       'run again; a statement_timeout set on the database or role for nixfleet must allow its writes',
     );
   }
+  if (code === INSUFFICIENT_PRIVILEGE) {
+    // A role without the rights nixfleet needs is the user's to fix (exit 2 on opening or
+    // reading); a write refused mid-run stops the run like any failed write (CORE-012).
+    const role = roleOf(where);
+    const read = request.kind === 'open' || (request.kind === 'call' && READ_OPERATIONS.has(request.method));
+    throw new JournalError(
+      read ? 'unusable' : 'write',
+      where,
+      `cannot use the PostgreSQL journal at ${where}: ${reply.error.message}`,
+      `\`runs\`, \`show\` and \`logs\` need SELECT on its tables (\`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}\`); the other commands need a role that owns them`,
+    );
+  }
   if (code === CORRUPT_ROW) {
     // A row that cannot be decoded is a damaged journal, not a bug: one line and a hint, exit 2
     // in the CLI, as on SQLite (CORE-003, errors).
@@ -98,6 +113,15 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
     );
   }
   throw decodeError(reply.error);
+}
+
+/** The role a (redacted) PostgreSQL URL logs in as, for a GRANT in a hint. */
+function roleOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).username) || 'ROLE';
+  } catch {
+    return 'ROLE';
+  }
 }
 
 /**
@@ -144,7 +168,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   try {
     opened = ask({ kind: 'open', url, owner, leaseMs, readOnly }, redact(url)) as typeof opened;
   } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
+    if (error instanceof StoreUnavailableError || error instanceof JournalError) throw error;
     const { code, hint } = error as { code?: unknown; hint?: unknown };
     // Reached and answered, but not a database nixfleet will use as found (CORE-012): not a hint
     // about the server being down.
