@@ -64,7 +64,7 @@ const LEADING = new Set([
   'command',
 ]);
 const ASSIGNMENT = /^[A-Za-z_]\w*(?:\[[^\]]*\])?\+?=/;
-const REDIRECTION = /^\d*(?:<>|>>|>\||&>>?|[<>]&?)/;
+const REDIRECTION = /^\d*(?:<<<|<<-?|<>|>>|>\||&>>?|[<>]&?)/;
 const NUMERIC_TEST = new Set(['-eq', '-ne', '-lt', '-le', '-gt', '-ge', '-v']);
 /** `declare -i`, `local -ai`, `typeset -i` and the like anywhere in the command text. */
 const DECLARES_INTEGERS = /(?:^|[\s;&|(){}])(?:declare|typeset|local)\s+(?:[-+][A-Za-z]*\s+)*[-+][A-Za-z]*i/;

@@ -45,6 +45,7 @@ const BARE = [
   'x=({{ host.name }}) {{ op.id }}',
   'printf -v x %s {{ host.name }}',
   'read -r x < {{ host.name }}',
+  'read -r x <<< {{ host.name }}; mapfile -t y <{{ op.id }}',
   'echo let {{ host.name }} [{{ op.id }}]',
 ];
 
