@@ -305,7 +305,8 @@ export function unsafePlaceholders(text: string, placeholders: readonly Placehol
       command.test = false;
       i += 2;
       continue;
-    } else if (command !== undefined && !command.test && COMMAND_END.test(c)) {
+    } else if (command !== undefined && !command.test && COMMAND_END.test(c) && !(c === '(' && text[i - 1] === '=')) {
+      // (`name=(...)` is an array's elements, part of the command that assigns them.)
       endCommand(command, i, i + 1);
       if (c === ')' && frame.kind === 'cmdsub' && frame.depth === 0) {
         stack.pop();

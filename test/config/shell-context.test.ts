@@ -91,6 +91,7 @@ describe('unsafePlaceholders', () => {
     ['declare -i n; n={{ host.name }}', 'in an assignment, in a command that declares integer variables'],
     ['a[{{ host.name }}]=1', 'in an array subscript'],
     ['declare -a a=([{{ host.name }}]=1)', 'in an array subscript'],
+    ['declare -ai a=(1 {{ host.name }})', 'in an argument of `declare`'],
     ['printf -v {{ host.name }} %s x', 'in an argument of `printf -v`'],
     ['test -v {{ host.name }}', 'in an argument of `test -v`'],
     ['cat <<EOF\nx\nEOF\nunset {{ host.name }}', 'in an argument of `unset`'],
@@ -166,6 +167,7 @@ describe('unsafePlaceholders', () => {
       'declare -i n; n={{ host.name }}',
       'a[{{ host.name }}]=1',
       'a=([{{ host.name }}]=1)',
+      'declare -ai a=(1 {{ host.name }})',
       'printf -v {{ host.name }} %s x',
       'test -v {{ host.name }}',
     ];
