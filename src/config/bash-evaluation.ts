@@ -9,8 +9,9 @@
 // the check refuses what bash would run, whatever the shell, as the rest of the scan does.
 //
 // It reads one simple command at a time (`shell-context.ts` cuts the text at `;`, `&`, `|`,
-// newlines and parentheses, and keeps a `[[ ... ]]` whole) split at blanks; a quoted argument
-// with blanks in it splits too, which can only move a placeholder into a refused position.
+// newlines and parentheses other than an array's `=(`, and keeps a `[[ ... ]]` whole) split at
+// blanks; a quoted argument with blanks in it splits too, which can only move a placeholder into
+// a refused position.
 
 /** Bash builtins that read (some of) their arguments as names or arithmetic. */
 export type EvaluatingBuiltin =
