@@ -45,6 +45,12 @@ export interface StartRunOptions {
    * the secrets were read (CORE-010), carried out there, so that nothing starts.
    */
   readonly cancelBeforeStart?: (runId: string) => { kill?: boolean } | undefined;
+  /**
+   * Aborted on such a cancel: the secret being read is not waited for (its command is killed),
+   * and the run is journaled cancelled, as `cancelBeforeStart` says or else letting nothing
+   * start (CORE-010).
+   */
+  readonly secretsAbort?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -95,6 +101,7 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
     plan.registry,
     wanted.flatMap((c) => c.secrets),
     options.env,
+    options.secretsAbort,
   );
   const created = journal.createRun({
     name: plan.target,
@@ -141,7 +148,8 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
     rollout,
     at: created.run.createdAt,
   });
-  const early = options.cancelBeforeStart?.(runId);
+  // Without all its secrets (reading them was aborted) a run must not start a command.
+  const early = options.cancelBeforeStart?.(runId) ?? (options.secretsAbort?.aborted ? {} : undefined);
   if (early !== undefined) cancellation.request(early);
   const done = executeRun(plan, options, {
     runId,

@@ -36,6 +36,9 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
   // accepted just before the signal is cancelled and awaited like the others.
   const starting = new Set<Promise<unknown>>();
   let stopping = false;
+  // Aborted by stopAll: a start still reading its secrets does not wait for them (CORE-010), and
+  // its run is journaled cancelled.
+  const secretsAbort = new AbortController();
   const start = async <T>(begin: () => Promise<T>): Promise<T> => {
     if (stopping) throw new ServerStoppingError();
     const started = begin();
@@ -78,7 +81,7 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       // target host is held by another run. Either way nothing was journaled.
       return start(async () => {
         const plan = buildPlan(currentRegistry(), request.target, request.on);
-        return track(await startRun(plan, { journal, actor: 'dashboard' }));
+        return track(await startRun(plan, { journal, actor: 'dashboard', secretsAbort: secretsAbort.signal }));
       });
     },
     async retry(runId: string) {
@@ -89,7 +92,13 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
         });
         if (retry.kind === 'nothing') return { nothing: retry.message };
         return track(
-          await startRun(retry.plan, { journal, actor: 'dashboard', retryOf: runId, fromStage: retry.fromStage }),
+          await startRun(retry.plan, {
+            journal,
+            actor: 'dashboard',
+            retryOf: runId,
+            fromStage: retry.fromStage,
+            secretsAbort: secretsAbort.signal,
+          }),
         );
       });
     },
@@ -114,6 +123,7 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
     },
     async stopAll(stopOptions = {}) {
       stopping = true;
+      secretsAbort.abort();
       const cancelled = new Set<string>();
       // Until nothing runs and nothing is starting: a start under way when the signal came ends in
       // a run (cancelled here once it is tracked) or in a refusal.

@@ -61,13 +61,18 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   let interrupts = 0;
   // A signal while startRun still reads the run's secrets (CORE-010) is carried out once it returns.
   let terminatedBy: NodeJS.Signals | undefined;
+  // ... and stops the reading at once: a secret command may wait a minute for a vault (CORE-010).
+  const secretsAbort = new AbortController();
   const cancelling = (runId: string) =>
     tell(
       `nixfleet: cancelling run ${runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)`,
     );
   const onInterrupt = () => {
     interrupts++;
-    if (run === undefined) return;
+    if (run === undefined) {
+      secretsAbort.abort();
+      return;
+    }
     if (interrupts === 1) {
       cancelling(run.runId);
       run.cancel();
@@ -90,6 +95,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   const onTerminate = (signal: NodeJS.Signals) => {
     if (run === undefined) {
       terminatedBy = signal;
+      secretsAbort.abort();
       return;
     }
     killing(signal, run.runId);
@@ -110,6 +116,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
       ...(options.rollback === false ? { rollback: false } : {}),
       // A signal while the secrets were read (CORE-010): the run starts cancelled, nothing runs.
+      secretsAbort: secretsAbort.signal,
       cancelBeforeStart: (runId) => {
         if (terminatedBy !== undefined) {
           killing(terminatedBy, runId);

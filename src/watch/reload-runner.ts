@@ -62,6 +62,8 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
   // A stop that came while a run was still reading its secrets (CORE-010) reaches it once it is
   // journaled, before its first command starts (`cancelBeforeStart`).
   let stopping: { cancel?: boolean; kill?: boolean } | undefined;
+  // Aborted by that stop: the secret being read is not waited for.
+  let secretsAbort: AbortController | undefined;
   let cancelledRun = false;
 
   const queue = createRerunQueue(async () => {
@@ -83,7 +85,9 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
       const plan = buildPlan(options.current(), options.target, options.selector, options.rollout);
       options.onStarting?.(plan, options.version());
       const listener = options.listenerFor?.(plan);
+      secretsAbort = new AbortController();
       const started = await startRun(plan, {
+        secretsAbort: secretsAbort.signal,
         journal: options.journal,
         actor: options.actor,
         ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -124,6 +128,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
         cancel: stopping?.cancel === true || stopOptions.cancel === true,
         kill: stopping?.kill === true || stopOptions.kill === true,
       };
+      if (stopOptions.cancel) secretsAbort?.abort();
       if (stopOptions.cancel && active) {
         active.cancel(stopOptions.kill ? { kill: true } : {});
         cancelledRun = true;

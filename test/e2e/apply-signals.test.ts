@@ -1,5 +1,5 @@
 // Ctrl-C, `nixfleet cancel` from another process, busy hosts and a killed runner, end to end.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it, vi } from 'vitest';
@@ -142,9 +142,9 @@ ops:
     });
     const apply = spawnCli(dir, ['apply', 'use', '--json'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'asked'));
-    apply.kill('SIGTERM');
     // Ignored before, the signal let the run start and finish (exit 0, `ran` written 2 s later).
-    writeFileSync(join(dir, 'answer'), '');
+    // Now the secret command is not waited for: it never gets its answer.
+    apply.kill('SIGTERM');
     const result = await apply;
     expect(result.exitCode, String(result.stderr)).toBe(130);
     const report = JSON.parse(String(result.stdout));
@@ -165,9 +165,8 @@ ops:
     });
     const apply = spawnCli(dir, ['apply', 'use', '--renderer', 'plain'], { timeoutMs: 240_000 });
     await waitForFile(join(dir, 'asked'));
-    // As a supervisor sends it, to nixfleet alone: the secret command goes on to its answer.
+    // As a supervisor sends it, to nixfleet alone: nixfleet itself stops the secret command.
     apply.kill('SIGINT');
-    writeFileSync(join(dir, 'answer'), '');
     const result = await apply;
     const stdout = String(result.stdout);
     expect(result.exitCode, stdout + String(result.stderr)).toBe(130);
@@ -177,6 +176,39 @@ ops:
     expect(existsSync(join(dir, 'ran-h1')) || existsSync(join(dir, 'ran-h2'))).toBe(false);
     expect(String(result.stderr)).toContain('nixfleet: cancelling run r1');
   });
+});
+
+describe('a signal while a secret command never answers', () => {
+  // CORE-010: the secret command (a vault waiting for a passphrase) is not waited for: it is
+  // killed with its group, and the run is journaled cancelled with nothing started. It used to
+  // ignore Ctrl-C, a second Ctrl-C, SIGHUP and SIGTERM until the 60 s secret timeout, then exit 2.
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s ends apply at once: the secret command killed, exit 130',
+    async (signal) => {
+      const dir = makeTempDir({
+        'fleet.yaml': `version: 1
+secrets:
+  token: { command: "echo $$ > secret.pid; exec sleep 100" }
+hosts: { h1: {} }
+ops:
+  use:
+    run: test -n {{ secret.token }}; touch ran
+`,
+      });
+      // Well under the secret timeout (60 s): without the fix the CLI is still waiting when it ends.
+      const apply = spawnCli(dir, ['apply', 'use', '--json'], { timeoutMs: 30_000 });
+      await waitForFile(join(dir, 'secret.pid'));
+      const pid = Number(readFileSync(join(dir, 'secret.pid'), 'utf8'));
+      apply.kill(signal);
+      const result = await apply;
+      expect(result.timedOut, 'still waiting for the secret command').toBe(false);
+      expect(result.exitCode, String(result.stderr)).toBe(130);
+      const report = JSON.parse(String(result.stdout));
+      expect(statuses(dir, report.runId)).toEqual({ run: 'CANCELLED', commands: { '0:h1': 'CANCELLED' } });
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+      expect(liveGroupMembers(pid)).toEqual([]);
+    },
+  );
 });
 
 describe('busy hosts and cancel from another process', () => {

@@ -2,9 +2,11 @@
 // selectors): a selector that made matching backtrack for ever froze the whole server on one
 // `POST /api/apply`, and a command that could not be started left the run RUNNING and the
 // server deaf to SIGTERM. Every wait here is bounded, so a regression fails instead of hanging.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { liveGroupMembers } from '../../src/domain/process-group.js';
+import { openJournal } from '../../src/store/journal.js';
 import { makeTempDir } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -105,5 +107,42 @@ ops:
       timeout: 60_000,
       interval: 100,
     });
+  });
+
+  it('stops on SIGTERM while a run waits for a secret command that never answers: it is killed, the run CANCELLED', async () => {
+    // It used to ignore SIGINT and SIGTERM until the 60 s secret timeout (CORE-010).
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  token: { command: "echo $$ > secret.pid; exec sleep 100" }
+hosts:
+  h1: {}
+ops:
+  use:
+    run: test -n {{ secret.token }}; touch ran
+`,
+    });
+    const server = await startServe(dir);
+    serve = server;
+    const applying = fetch(new URL('api/apply', server.baseUrl), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: 'use' }),
+      signal: AbortSignal.timeout(60_000),
+    }).catch((error: unknown) => error);
+    await vi.waitFor(() => expect(existsSync(join(dir, 'secret.pid'))).toBe(true), { timeout: 30_000, interval: 25 });
+    const pid = Number(readFileSync(join(dir, 'secret.pid'), 'utf8'));
+    serve = undefined;
+    // It cancelled the run started here: 130, as for any run it cancels on the way out.
+    expect(await server.stop('SIGTERM')).toBe(130);
+    await applying;
+    expect(liveGroupMembers(pid)).toEqual([]);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    const journal = openJournal(join(dir, '.nixfleet'));
+    try {
+      expect(journal.listRuns({}).map((r) => r.status)).toEqual(['CANCELLED']);
+    } finally {
+      journal.close();
+    }
   });
 });

@@ -23,6 +23,7 @@ export async function resolveSecrets(
   registry: Registry,
   names: Iterable<string>,
   env: NodeJS.ProcessEnv = process.env,
+  abort?: AbortSignal,
 ): Promise<Map<string, string>> {
   const values = new Map<string, string>();
   for (const name of names) {
@@ -31,14 +32,22 @@ export async function resolveSecrets(
     if (!declaration) {
       throw new UserError(`unknown secret \`${name}\``, { hint: 'declare it under `secrets:` in the fleet file' });
     }
-    const value = await readValue(declaration, registry, env);
+    // A run cancelled while its secrets are read (a Ctrl-C, CORE-010) needs none: it never starts.
+    if (abort?.aborted) break;
+    const value = await readValue(declaration, registry, env, abort);
+    if (abort?.aborted) break;
     checkValue(declaration, value);
     values.set(name, value);
   }
   return values;
 }
 
-async function readValue(declaration: SecretDeclaration, registry: Registry, env: NodeJS.ProcessEnv): Promise<string> {
+async function readValue(
+  declaration: SecretDeclaration,
+  registry: Registry,
+  env: NodeJS.ProcessEnv,
+  abort: AbortSignal | undefined,
+): Promise<string> {
   const { source } = declaration;
   const fail = (problem: string, hint: string): never => {
     throw new UserError(`secret \`${declaration.name}\` (${describeSource(declaration)}): ${problem}`, { hint });
@@ -111,9 +120,13 @@ async function readValue(declaration: SecretDeclaration, registry: Registry, env
       }, SECRET_COMMAND_TIMEOUT_MS);
       // Once the shell is done, what it left behind may still hold its output open.
       child.on('exit', endGroup);
+      // Cancelled meanwhile: it is not waited for (a vault login may wait for a minute).
+      abort?.addEventListener('abort', endGroup, { once: true });
       const result = await child;
       clearTimeout(timer);
+      abort?.removeEventListener('abort', endGroup);
       if (group !== undefined) releaseGroup(group);
+      if (abort?.aborted) return '';
       const hint = `run the command by hand in ${registry.rootDir} to see what it needs`;
       if (timedOut) return fail(`did not finish within ${SECRET_COMMAND_TIMEOUT_MS / 1000}s`, hint);
       if (result.isMaxBuffer) return fail('printed more than 1 MB', hint);
