@@ -62,6 +62,32 @@ describe('secrets reach the commands and nothing else', () => {
     expect(leaks(texts, dataFiles)).toEqual([]);
   });
 
+  it('hides the start of a value that a command printed when its timeout killed it', async () => {
+    // CORE-010: the output ended inside the value; `supersecret-AB` stayed in the log, the journal
+    // and the terminal.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  token: { env: NF_TEST_TOKEN }
+hosts:
+  h1: {}
+ops:
+  cut:
+    run: printf 'leak=%s' "$(printf %s {{ secret.token }} | cut -c1-12)"; exec sleep 30
+    timeout: 1s
+`,
+    });
+    const env = { NF_TEST_TOKEN: 'supersecret-ABC' };
+    const apply = await runCli(dir, ['apply', 'cut', '--renderer', 'plain'], { env });
+    expect(apply.exitCode, apply.stderr).toBe(1);
+    const logs = await runCli(dir, ['logs', 'r1']);
+    expect(logs.stdout).toContain('leak=***');
+    const texts = { apply: apply.stdout + apply.stderr, logs: logs.stdout };
+    const files = filesUnder(join(dir, '.nixfleet'));
+    for (const [where, text] of Object.entries(texts)) expect(text, where).not.toContain('supersecret');
+    for (const file of files) expect(readFileSync(file).includes('supersecret'), file).toBe(false);
+  });
+
   it('resolves only the secrets of the commands that run', async () => {
     const dir = secretFleetDir(secretFleet(HOSTS));
     chmodSync(join(dir, 'secrets/key.pem'), 0o644);

@@ -30,7 +30,9 @@ describe('redactionPatterns', () => {
 describe('createRedactor', () => {
   const secret = 'hunter2-tok';
   const text = `a${secret}b ${secret}${secret} hunte end hunter2-to`;
-  const expected = `a${REDACTED}b ${REDACTED}${REDACTED} hunte end hunter2-to`;
+  // `hunte` is shorter than a value may be; the output ends inside the value (`hunter2-to`), which
+  // is hidden as well (CORE-010).
+  const expected = `a${REDACTED}b ${REDACTED}${REDACTED} hunte end ${REDACTED}`;
 
   it('redacts the same at every split point into two writes', () => {
     for (let i = 0; i <= text.length; i++) {
@@ -76,7 +78,7 @@ describe('createRedactor', () => {
 
   it('passes output through unchanged when there is nothing to redact', () => {
     expect(streamed([], ['abc', 'def'])).toBe('abcdef');
-    expect(streamed(['secret-x'], ['secret', '-y and secret-'])).toBe('secret-y and secret-');
+    expect(streamed(['secret-x'], ['secret', '-y and secre'])).toBe('secret-y and secre');
   });
 });
 
@@ -95,6 +97,10 @@ describe('many patterns', () => {
     let i = 0;
     while (i < text.length) {
       const found = patterns.filter((p) => p.length > 0 && text.startsWith(p, i)).sort((a, b) => b.length - a.length);
+      // No value here, but the text ends inside one, with at least as much of it as a value must have.
+      const rest = text.slice(i);
+      const endsInValue = patterns.some((p) => p.length > rest.length && p.startsWith(rest));
+      if (found[0] === undefined && endsInValue && rest.length >= MIN_SECRET_LENGTH) return out + REDACTED;
       if (found[0] === undefined) out += text[i++];
       else {
         out += REDACTED;
@@ -162,7 +168,8 @@ describe('many patterns', () => {
         '      key_120: value-120',
         REDACTED,
         REDACTED,
-        '      key_',
+        // The output ends inside a line of the value.
+        REDACTED,
       ].join('\n'),
     );
     for (let i = 0; i <= out.length; i++) {
@@ -174,7 +181,7 @@ describe('many patterns', () => {
     const value = 'line-one-of-key\nline-two-of-key\nline-three-of-key';
     const patterns = redactionPatterns([value]);
     const out = `before ${value} after line-two-of-ke`;
-    const want = `before ${REDACTED} after line-two-of-ke`;
+    const want = `before ${REDACTED} after ${REDACTED}`;
     for (let i = 0; i <= out.length; i++) {
       for (let j = i; j <= out.length; j++) {
         const redactor = createRedactor(patterns);
@@ -221,6 +228,21 @@ describe('many patterns', () => {
         expect(streamed(patterns, [...text]), `${JSON.stringify(patterns)} byte by byte`).toBe(want);
       }
     }
+  });
+
+  it('hides the start of a value that the output ends with, from as long as a value must be', () => {
+    // CORE-010: a command killed while it printed `supersecret-ABC` left `supersecret-AB` in the log.
+    const patterns = redactionPatterns(['supersecret-ABC']);
+    for (const text of ['leak=supersecret-AB', 'leak=supers']) {
+      expect(redactText(text, patterns), text).toBe(`leak=${REDACTED}`);
+      for (let i = 0; i <= text.length; i++) {
+        expect(streamed(patterns, [text.slice(0, i), text.slice(i)]), `${text} split at ${i}`).toBe(`leak=${REDACTED}`);
+      }
+    }
+    // Shorter than any value may be: it is ordinary text as often as not.
+    expect(redactText('leak=super', patterns)).toBe('leak=super');
+    // Not at the end, it is what the command printed, and stays (only whole values are known).
+    expect(redactText('supersecret-AB\nmore', patterns)).toBe('supersecret-AB\nmore');
   });
 
   it('holds back at most the longest value minus one character, with many patterns', () => {

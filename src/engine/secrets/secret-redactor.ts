@@ -1,7 +1,9 @@
 // Replaces every occurrence of a secret's value in command output with `***` before the output
 // reaches anything that keeps or shows it (see CORE-010). Streaming: a value split across two
 // chunks is still caught, because the end of a chunk that could begin a value is held back (at
-// most the longest value's length minus one characters) until the next chunk or the flush.
+// most the longest value's length minus one characters) until the next chunk or the flush. Output
+// that ends with the start of a value (at least MIN_SECRET_LENGTH characters of it) has that start
+// hidden too: a command killed while it printed a value must not leave most of it in the log.
 
 export const REDACTED = '***';
 
@@ -150,7 +152,8 @@ function scan(text: string, index: PatternIndex, final: boolean): { out: string;
     // the longest value's length minus one characters are held). Such values sort right after the
     // text, so the first pattern after it is one if any is.
     const next = sorted[notAfter];
-    if (!final && next !== undefined && shared(next, text, i, end) === end - i) {
+    const endsInValue = next !== undefined && shared(next, text, i, end) === end - i;
+    if (!final && endsInValue) {
       return { out: out + text.slice(copiedUpTo, i), rest: text.slice(i) };
     }
     // The longest pattern the text begins with here: the last pattern not after the text, if the
@@ -169,6 +172,11 @@ function scan(text: string, index: PatternIndex, final: boolean): { out: string;
       notAfter = countNotAfter(sorted, notAfter - 1, text, i, end);
     }
     if (match === undefined) {
+      // The output ends inside a value (a command killed mid-line, by its timeout, say): what it
+      // shows of the value is hidden too, from as long as a value must be (CORE-010).
+      if (endsInValue && text.length - i >= MIN_SECRET_LENGTH) {
+        return { out: `${out}${text.slice(copiedUpTo, i)}${REDACTED}`, rest: '' };
+      }
       i++;
       continue;
     }
