@@ -277,6 +277,24 @@ function reportError(error: unknown, io: CliIO): number {
     if (error.hint) io.stderr.write(`  hint: ${error.hint}\n`);
     return error.exitCode;
   }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    // Out of file descriptors (`ulimit -n 60`) while nixfleet loads its own modules, before
+    // anything ran: the machine's limit, not a bug. Running out later fails only the commands
+    // that could not start (CORE-001).
+    io.stderr.write(
+      `nixfleet: too many open files (${(error as Error).message})\n  hint: raise the limit on open files (\`ulimit -n\`, 1024 or more) and run again\n`,
+    );
+    return EXIT.USAGE;
+  }
+  if (code === 'ERR_MODULE_NOT_FOUND') {
+    // One of nixfleet's own files or packages: an install with a part missing, or Node's resolver
+    // that ran out of file descriptors as above and took the file for missing.
+    io.stderr.write(
+      `nixfleet: cannot load a part of nixfleet (${(error as Error).message.split('\n')[0]})\n  hint: install nixfleet again (\`npm ci\` in its checkout); if the limit on open files is low (\`ulimit -n\`), raise it\n`,
+    );
+    return EXIT.USAGE;
+  }
   // Only a bug in nixfleet itself gets here, so the stack is worth showing.
   io.stderr.write(
     `nixfleet: internal error (please report it)\n${error instanceof Error ? error.stack : String(error)}\n`,
