@@ -3,6 +3,7 @@
 // that names the path, and a hint with the fix; the CLI prints both without a stack trace.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DAMAGED_COUNTER } from './damaged-counter-error.js';
 import { CORRUPT_ROW } from './rows.js';
 
 /**
@@ -86,6 +87,15 @@ export function journalErrorOf(error: unknown, paths: JournalPaths, phase: Journ
       dbPath,
       `${dbPath} is damaged: ${error.message}`,
       `restore it from a backup, or ${FRESH}`,
+    );
+  }
+  if (code === DAMAGED_COUNTER) {
+    const { fix } = error as { fix?: unknown };
+    return new JournalError(
+      'unusable',
+      dbPath,
+      `${dbPath} is damaged: ${error.message}`,
+      `set it after the highest id in use (sqlite3 ${dbPath} "${String(fix)}"), or restore it from a backup`,
     );
   }
   if (code.startsWith('SQLITE_')) return sqliteError(code, error.message, paths, refused);

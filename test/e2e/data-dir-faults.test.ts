@@ -425,3 +425,61 @@ describe('an output file that cannot be read', () => {
     expect((await logs(['logs', 'c1'])).stdout).toBe('hi');
   });
 });
+
+describe('a damaged id counter', () => {
+  // A `meta` counter behind the ids in use made every apply an internal error with a stack trace
+  // (`UNIQUE constraint failed: pipelines.id`), and one that was not a number gave run id r0.
+  const FAILING = `${FLEET}  fails:\n    run: exit 1\n`;
+
+  it.each([
+    ['next_run', '1', 'is 1, but run r1 already exists', "UPDATE meta SET value = '3' WHERE key = 'next_run'"],
+    [
+      'next_command',
+      '2',
+      'is 2, but command c2 already exists',
+      "UPDATE meta SET value = '3' WHERE key = 'next_command'",
+    ],
+    [
+      'next_run',
+      'abc',
+      'is "abc", not a whole number of at least 1',
+      "UPDATE meta SET value = '3' WHERE key = 'next_run'",
+    ],
+  ])(
+    '%s = %s: apply and retry are one line naming it and the fix, exit 2; nothing is lost',
+    {
+      timeout: 180_000,
+    },
+    async (counter, value, found, fix) => {
+      const cwd = makeTempDir({ 'fleet.yaml': FAILING });
+      expect((await runCli(cwd, ['apply', 'fails'])).exitCode).toBe(1);
+      expect((await runCli(cwd, ['apply', 'hi'])).exitCode).toBe(0);
+      const db = join(cwd, '.nixfleet/nixfleet.db');
+      const edit = (sql: string) => {
+        const connection = new Database(db);
+        connection.exec(sql);
+        connection.close();
+      };
+      edit(`UPDATE meta SET value = '${value}' WHERE key = '${counter}'`);
+      for (const args of [
+        ['apply', 'hi'],
+        ['retry', 'r1', '--force'],
+      ]) {
+        const result = await runCli(cwd, args);
+        expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+        expect(result.exitCode, result.stderr).toBe(2);
+        expect(result.stderr.trimEnd().split('\n')).toEqual([
+          `nixfleet: ${db} is damaged: its id counter ${counter} (table meta) ${found}`,
+          `  hint: set it after the highest id in use (sqlite3 ${db} "${fix}"), or restore it from a backup`,
+        ]);
+      }
+      const runs = await runCli(cwd, ['runs']);
+      expect(runs.stdout.match(/^r\d+/gm)).toEqual(['r2', 'r1']);
+      // The hint's SQL is the whole fix.
+      edit(fix);
+      const apply = await runCli(cwd, ['apply', 'hi']);
+      expect(apply.exitCode, apply.stderr).toBe(0);
+      expect((await runCli(cwd, ['runs'])).stdout.match(/^r\d+/gm)).toEqual(['r3', 'r2', 'r1']);
+    },
+  );
+});
