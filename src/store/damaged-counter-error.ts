@@ -16,12 +16,13 @@ export const COUNTERS: Readonly<
 };
 
 /**
- * A counter's stored value as a number, or undefined when it is not a whole number of at least 1.
- * `3.0` is accepted: SQLite journals up to now stored the counters that way.
+ * A counter's stored value as a number, or undefined when it is not a whole number of at least 1
+ * (of at most 15 digits; `src/store/postgres/pg-meta.ts` checks the same pattern in SQL). `3.0`
+ * is accepted: SQLite journals up to now stored the counters that way.
  */
 export function counterNumber(stored: unknown): number | undefined {
   const text = typeof stored === 'number' ? String(stored) : stored;
-  if (typeof text !== 'string' || !/^[0-9]+(\.0*)?$/.test(text)) return undefined;
+  if (typeof text !== 'string' || !/^[0-9]{1,15}(\.0*)?$/.test(text)) return undefined;
   const value = Number(text);
   return Number.isSafeInteger(value) && value >= 1 ? value : undefined;
 }
