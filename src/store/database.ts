@@ -2,7 +2,7 @@
 // never block the writer, a busy timeout so concurrent processes wait instead of failing, and
 // synchronous=NORMAL (in WAL a crash of the process loses nothing committed; only a power loss
 // can drop the last transactions). Then brings the schema up to date.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { BUSY_TIMEOUT_MS, JournalError } from './journal-error.js';
@@ -51,7 +51,18 @@ function withAddon(options: BetterSqlite3.Options = {}): BetterSqlite3.Options {
   return nativeBinding === undefined ? options : { ...options, nativeBinding };
 }
 
-export function openDatabase(dbPath: string, options: { readonly?: boolean } = {}): SqliteDatabase {
+/**
+ * `readonly`: open read-only. `mustWrite`: for commands that write (CORE-003). SQLite opens a
+ * file this user may not write read-only without a word, so the first write of a run failed
+ * mid-way; the permission is checked here instead, before anything runs.
+ */
+export function openDatabase(
+  dbPath: string,
+  options: { readonly?: boolean; mustWrite?: boolean } = {},
+): SqliteDatabase {
+  if (options.mustWrite === true) {
+    for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) mayWrite(file);
+  }
   const db = new Database(
     dbPath,
     withAddon({ readonly: options.readonly === true, fileMustExist: options.readonly === true }),
@@ -71,6 +82,19 @@ export function openDatabase(dbPath: string, options: { readonly?: boolean } = {
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/**
+ * Throws access(2)'s EACCES or EPERM (with the path) when the file exists and this user may not
+ * write it. A missing file is SQLite's to create; a read-only file system is reported by SQLite.
+ */
+function mayWrite(file: string): void {
+  try {
+    accessSync(file, constants.W_OK);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EACCES' || code === 'EPERM') throw error;
   }
 }
 

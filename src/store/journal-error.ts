@@ -3,6 +3,7 @@
 // that names the path, and a hint with the fix; the CLI prints both without a stack trace.
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { DAMAGED_COUNTER } from './damaged-counter-error.js';
 import { CORRUPT_ROW } from './rows.js';
 
 /**
@@ -88,6 +89,15 @@ export function journalErrorOf(error: unknown, paths: JournalPaths, phase: Journ
       `restore it from a backup, or ${FRESH}`,
     );
   }
+  if (code === DAMAGED_COUNTER) {
+    const { fix } = error as { fix?: unknown };
+    return new JournalError(
+      'unusable',
+      dbPath,
+      `${dbPath} is damaged: ${error.message}`,
+      `set it after the highest id in use (sqlite3 ${dbPath} "${String(fix)}"), or restore it from a backup`,
+    );
+  }
   if (code.startsWith('SQLITE_')) return sqliteError(code, error.message, paths, refused);
   const path = (error as { path?: unknown }).path;
   const where = typeof path === 'string' ? path : paths.dataDir;
@@ -98,13 +108,18 @@ export function journalErrorOf(error: unknown, paths: JournalPaths, phase: Journ
       return new JournalError('unusable', file, `${file} is a file, not a directory`, `move it away, ${ELSEWHERE}`);
     }
     case 'EACCES':
-    case 'EPERM':
+    case 'EPERM': {
+      // A file (the database, its -wal or -shm) says its mode: that is what to change.
+      const mode = fileMode(where);
       return new JournalError(
         refused,
         where,
-        `cannot write ${where}: permission denied`,
-        `make it writable, ${ELSEWHERE}`,
+        `cannot write ${where}: permission denied${mode === undefined ? '' : ` (${mode})`}`,
+        mode === undefined
+          ? `make it writable, ${ELSEWHERE}`
+          : `make it writable by the user running nixfleet (chmod u+w as its owner), or run nixfleet as its owner, ${ELSEWHERE}`,
       );
+    }
     case 'ENOENT': {
       // mkdir -p on a read-only file system can report the missing directory instead of EROFS.
       const ancestor = existingAncestor(where);
@@ -196,6 +211,16 @@ function sqliteError(
     return new JournalError(kind, dbPath, `${dbPath} is damaged (${message})`, `restore it from a backup, or ${FRESH}`);
   }
   if (code.startsWith('SQLITE_CANTOPEN')) {
+    // The file itself, not its directory, may be what this user may not open (chmod 000).
+    const denied = fileDenied(dbPath, constants.R_OK | constants.W_OK);
+    if (denied !== undefined) {
+      return new JournalError(
+        kind,
+        dbPath,
+        `cannot open ${dbPath}: permission denied (${denied})`,
+        `make it readable and writable by the user running nixfleet (chmod u+rw as its owner), or run nixfleet as its owner, ${ELSEWHERE}`,
+      );
+    }
     const readOnly = unwritable(dirname(dbPath));
     if (readOnly !== undefined) {
       return new JournalError(
@@ -284,6 +309,32 @@ function unwritable(path: string): string | undefined {
     const code = (error as { code?: unknown }).code;
     if (code === 'EROFS') return 'is on a read-only file system';
     if (code === 'EACCES' || code === 'EPERM') return 'is not writable (permission denied)';
+    return undefined;
+  }
+}
+
+/**
+ * When `path` exists but its permissions refuse this user `mode` (access(2)): its mode and owner
+ * ("mode 444, owned by uid 65534"); else undefined (a missing file, a read-only file system).
+ */
+function fileDenied(path: string, mode: number): string | undefined {
+  try {
+    accessSync(path, mode);
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'EACCES' && code !== 'EPERM') return undefined;
+    return fileMode(path);
+  }
+}
+
+/** A file's mode and owner ("mode 444, owned by uid 65534"), or undefined when it is no file. */
+function fileMode(path: string): string | undefined {
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) return undefined;
+    return `mode ${(stat.mode & 0o777).toString(8).padStart(3, '0')}, owned by uid ${stat.uid}`;
+  } catch {
     return undefined;
   }
 }

@@ -71,7 +71,8 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
   try {
     return openWith(paths, options, () => {
       makeDirectory(paths.logsDir);
-      return { db: openDatabase(paths.dbPath) };
+      // A command that writes finds out now that it may not (CORE-003): exit 2, nothing run.
+      return { db: openDatabase(paths.dbPath, { mustWrite: options.readOnly !== true }) };
     });
   } catch (error) {
     // Only a disk that refuses writes, or a lock another process holds too long, is worked around,

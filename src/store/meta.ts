@@ -1,11 +1,15 @@
 // The `meta` key/value table: id counters, the current registry summary, the last prune time.
+import { COUNTERS, counterNumber, DamagedCounterError, type IdCounter } from './damaged-counter-error.js';
 import type { SqliteDatabase } from './database.js';
 
 export interface MetaStore {
   get(key: string): string | undefined;
   set(key: string, value: string): void;
-  /** Reserves `count` consecutive numbers of a counter; ids are never reused (see CORE-003). */
-  reserve(counter: 'next_run' | 'next_command', count: number): number;
+  /**
+   * Reserves `count` consecutive numbers of a counter; ids are never reused (see CORE-003). A
+   * counter that is not a whole number, or whose ids are taken, throws DamagedCounterError.
+   */
+  reserve(counter: IdCounter, count: number): number;
 }
 
 export function createMetaStore(db: SqliteDatabase): MetaStore {
@@ -13,14 +17,36 @@ export function createMetaStore(db: SqliteDatabase): MetaStore {
   const upsert = db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   );
-  const bump = db
-    .prepare('UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = ? RETURNING CAST(value AS INTEGER) - ?')
-    .pluck();
+  const checksOf = (counter: IdCounter) => {
+    const { table, prefix } = COUNTERS[counter];
+    return {
+      exists: db.prepare<[string], number>(`SELECT 1 FROM ${table} WHERE id = ?`).pluck(),
+      // Only asked when the counter is damaged, so a scan is fine.
+      highest: db
+        .prepare<[], number>(
+          `SELECT coalesce(max(CAST(substr(id, 2) AS INTEGER)), 0) FROM ${table} WHERE id GLOB '${prefix}[0-9]*'`,
+        )
+        .pluck(),
+      prefix,
+    };
+  };
+  const checks = { next_run: checksOf('next_run'), next_command: checksOf('next_command') };
   return {
     get: (key) => select.get(key) as string | undefined,
     set: (key, value) => {
       upsert.run(key, value);
     },
-    reserve: (counter, count) => bump.get(count, counter, count) as number,
+    reserve(counter, count) {
+      const stored = select.get(counter);
+      const first = counterNumber(stored);
+      const check = checks[counter];
+      const damaged = (taken?: string) => new DamagedCounterError(counter, stored, taken, check.highest.get() ?? 0);
+      if (first === undefined) throw damaged();
+      for (let n = first; n < first + count; n++) {
+        if (check.exists.get(`${check.prefix}${n}`) !== undefined) throw damaged(`${check.prefix}${n}`);
+      }
+      upsert.run(counter, String(first + count));
+      return first;
+    },
   };
 }

@@ -11,11 +11,12 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
@@ -423,5 +424,169 @@ describe('an output file that cannot be read', () => {
     expectOneLine(await logs(['logs', 'r1', '--json']), lines);
     expect(readFileSync(file, 'utf8')).toBe('hi\n');
     expect((await logs(['logs', 'c1'])).stdout).toBe('hi');
+  });
+});
+
+describe('a damaged id counter', () => {
+  // A `meta` counter behind the ids in use made every apply an internal error with a stack trace
+  // (`UNIQUE constraint failed: pipelines.id`), and one that was not a number gave run id r0.
+  const FAILING = `${FLEET}  fails:\n    run: exit 1\n`;
+
+  it.each([
+    ['next_run', '1', 'is 1, but run r1 already exists', "UPDATE meta SET value = '3' WHERE key = 'next_run'"],
+    [
+      'next_command',
+      '2',
+      'is 2, but command c2 already exists',
+      "UPDATE meta SET value = '3' WHERE key = 'next_command'",
+    ],
+    [
+      'next_run',
+      'abc',
+      'is "abc", not a whole number of at least 1',
+      "UPDATE meta SET value = '3' WHERE key = 'next_run'",
+    ],
+  ])(
+    '%s = %s: apply and retry are one line naming it and the fix, exit 2; nothing is lost',
+    {
+      timeout: 180_000,
+    },
+    async (counter, value, found, fix) => {
+      const cwd = makeTempDir({ 'fleet.yaml': FAILING });
+      expect((await runCli(cwd, ['apply', 'fails'])).exitCode).toBe(1);
+      expect((await runCli(cwd, ['apply', 'hi'])).exitCode).toBe(0);
+      const db = join(cwd, '.nixfleet/nixfleet.db');
+      const edit = (sql: string) => {
+        const connection = new Database(db);
+        connection.exec(sql);
+        connection.close();
+      };
+      edit(`UPDATE meta SET value = '${value}' WHERE key = '${counter}'`);
+      for (const args of [
+        ['apply', 'hi'],
+        ['retry', 'r1', '--force'],
+      ]) {
+        const result = await runCli(cwd, args);
+        expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+        expect(result.exitCode, result.stderr).toBe(2);
+        expect(result.stderr.trimEnd().split('\n')).toEqual([
+          `nixfleet: ${db} is damaged: its id counter ${counter} (table meta) ${found}`,
+          `  hint: set it after the highest id in use (sqlite3 ${db} "${fix}"), or restore it from a backup`,
+        ]);
+      }
+      const runs = await runCli(cwd, ['runs']);
+      expect(runs.stdout.match(/^r\d+/gm)).toEqual(['r2', 'r1']);
+      // The hint's SQL is the whole fix.
+      edit(fix);
+      const apply = await runCli(cwd, ['apply', 'hi']);
+      expect(apply.exitCode, apply.stderr).toBe(0);
+      expect((await runCli(cwd, ['runs'])).stdout.match(/^r\d+/gm)).toEqual(['r3', 'r2', 'r1']);
+    },
+  );
+});
+
+describe('a journal this user may not write', () => {
+  // SQLite opens a file its user may not write read-only without a word: `apply` ran, failed at
+  // its first write and exited 1; a file it may not open at all was blamed on its directory.
+  const WRITERS: readonly (readonly string[])[] = [
+    ['apply', 'hi'],
+    ['retry', 'r1', '--force'],
+    ['cancel', 'r1'],
+    ['prune'],
+    ['serve', '--port', '0'],
+    ['watch', '--run', 'hi'],
+  ];
+  const READERS: readonly (readonly string[])[] = [['runs'], ['show', 'r1'], ['logs', 'c1']];
+
+  /** A data directory with one run, usable by nobody when root runs the tests, and the CLI as that user. */
+  async function journalAndUser() {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    const apply = await runCli(cwd, ['apply', 'hi']);
+    expect(apply.exitCode, apply.stderr).toBe(0);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      // Root writes any file: run the CLI as nobody, who owns the journal then.
+      chmodSync(cwd, 0o755);
+      execFileSync('chown', ['-R', 'nobody:nogroup', join(cwd, '.nixfleet')]);
+    }
+    const drop = asRoot ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
+    const cli = async (args: readonly string[]) => {
+      const [program, ...rest] = [...drop, 'node', BIN, ...args];
+      const result = await execa(program!, rest, { cwd, reject: false, env: { CI: 'true' }, timeout: 30_000 });
+      return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    };
+    const db = join(cwd, '.nixfleet/nixfleet.db');
+    return { cwd, db, cli, uid: statSync(db).uid };
+  }
+
+  it('a read-only nixfleet.db: every command that writes refuses it on opening (exit 2, its mode in the message); runs, show and logs read it', {
+    timeout: 300_000,
+  }, async () => {
+    const { db, cli, uid } = await journalAndUser();
+    chmodSync(db, 0o444);
+    const before = readFileSync(db);
+    for (const args of WRITERS) {
+      const result = await cli(args);
+      expect(result.stderr, args[0]).not.toMatch(/internal error|\n\s+at /);
+      expect(result.exitCode, `${args[0]}: ${result.stderr}`).toBe(2);
+      expect(result.stderr.trimEnd().split('\n'), args[0]).toEqual([
+        `nixfleet: cannot write ${db}: permission denied (mode 444, owned by uid ${uid})`,
+        '  hint: make it writable by the user running nixfleet (chmod u+w as its owner), or run nixfleet as its owner, or choose another data directory with --data-dir',
+      ]);
+    }
+    expect(readFileSync(db).equals(before)).toBe(true);
+    for (const args of READERS) {
+      const result = await cli(args);
+      expect(result.exitCode, `${args[0]}: ${result.stderr}`).toBe(0);
+      expect(result.stderr, args[0]).toBe('');
+    }
+    expect((await cli(['runs'])).stdout).toMatch(/^r1\s+hi\s+COMPLETE/m);
+  });
+
+  it('a data directory it may not write: every command that writes refuses it on opening (exit 2); runs, show and logs read it', {
+    timeout: 300_000,
+  }, async () => {
+    const { db, cli } = await journalAndUser();
+    chmodSync(dirname(db), 0o555);
+    for (const args of WRITERS) {
+      const result = await cli(args);
+      expect(result.stderr, args[0]).not.toMatch(/internal error|\n\s+at /);
+      expect(result.exitCode, `${args[0]}: ${result.stderr}`).toBe(2);
+      expect(result.stderr.trimEnd().split('\n'), args[0]).toEqual([
+        `nixfleet: cannot write ${db}: it is read-only (attempt to write a readonly database)`,
+        '  hint: make the data directory writable, or choose another data directory with --data-dir',
+      ]);
+    }
+    for (const args of READERS) {
+      const result = await cli(args);
+      expect(result.exitCode, `${args[0]}: ${result.stderr}`).toBe(0);
+      expect(result.stderr, args[0]).toMatch(
+        /^nixfleet: warning: cannot write .*: it is read-only .*; showing a read-only copy$/,
+      );
+    }
+    chmodSync(dirname(db), 0o755);
+  });
+
+  it('a nixfleet.db it may not open in a writable directory: the message names the file and its mode, not the directory', {
+    timeout: 180_000,
+  }, async () => {
+    const { db, cli, uid } = await journalAndUser();
+    chmodSync(db, 0o000);
+    const mode = `mode 000, owned by uid ${uid}`;
+    const expected: Record<string, readonly string[]> = {
+      apply: [
+        `nixfleet: cannot write ${db}: permission denied (${mode})`,
+        '  hint: make it writable by the user running nixfleet (chmod u+w as its owner), or run nixfleet as its owner, or choose another data directory with --data-dir',
+      ],
+      runs: [
+        `nixfleet: cannot open ${db}: permission denied (${mode})`,
+        '  hint: make it readable and writable by the user running nixfleet (chmod u+rw as its owner), or run nixfleet as its owner, or choose another data directory with --data-dir',
+      ],
+    };
+    for (const [command, lines] of Object.entries(expected)) {
+      const result = await cli(command === 'apply' ? ['apply', 'hi'] : ['runs']);
+      expect(result.exitCode, `${command}: ${result.stderr}`).toBe(2);
+      expect(result.stderr.trimEnd().split('\n'), command).toEqual(lines);
+    }
   });
 });

@@ -1,5 +1,6 @@
 // The `meta` key/value table on PostgreSQL: id counters, the registry summary, the last prune time.
 import type pg from 'pg';
+import { COUNTERS, DamagedCounterError, type IdCounter } from '../damaged-counter-error.js';
 
 export async function getMeta(db: pg.ClientBase, key: string): Promise<string | undefined> {
   const { rows } = await db.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key]);
@@ -13,11 +14,29 @@ export async function setMeta(db: pg.ClientBase, key: string, value: string): Pr
   );
 }
 
-/** Reserves `count` consecutive numbers of a counter; ids are never reused (see CORE-003). */
-export async function reserve(db: pg.ClientBase, counter: 'next_run' | 'next_command', count: number): Promise<number> {
-  const { rows } = await db.query<{ first: number }>(
-    'UPDATE meta SET value = (value::bigint + $1)::text WHERE key = $2 RETURNING value::bigint - $1 AS first',
+/**
+ * Reserves `count` consecutive numbers of a counter; ids are never reused (see CORE-003). A
+ * counter that is not a whole number, or whose ids are taken, throws DamagedCounterError.
+ */
+export async function reserve(db: pg.ClientBase, counter: IdCounter, count: number): Promise<number> {
+  const { table, prefix } = COUNTERS[counter];
+  // One round trip, as before the check: the counter moves on only when it is a whole number (the
+  // pattern of counterNumber), and the first of its new ids already in use comes back with it.
+  const { rows } = await db.query<{ first: string; taken: string | null }>(
+    `UPDATE meta SET value = (value::numeric::bigint + $1)::text
+     WHERE key = $2 AND CASE WHEN value ~ '^[0-9]{1,15}(\\.0*)?$' THEN value::numeric >= 1 ELSE false END
+     RETURNING value::bigint - $1 AS first,
+       (SELECT id FROM ${table}
+         WHERE id IN (SELECT '${prefix}' || (value::bigint - $1 + g) FROM generate_series(0, $1 - 1) AS g)
+         ORDER BY length(id), id LIMIT 1) AS taken`,
     [count, counter],
   );
-  return rows[0]!.first;
+  const reserved = rows[0];
+  if (reserved !== undefined && reserved.taken === null) return Number(reserved.first);
+  // Damaged: the caller's transaction rolls back whatever moved. Only asked then, so a scan is fine.
+  const stored = reserved === undefined ? await getMeta(db, counter) : reserved.first;
+  const highest = await db.query<{ n: string }>(
+    `SELECT coalesce(max(substr(id, 2)::bigint), 0) AS n FROM ${table} WHERE id ~ '^${prefix}[0-9]+$'`,
+  );
+  throw new DamagedCounterError(counter, stored, reserved?.taken ?? undefined, Number(highest.rows[0]!.n));
 }

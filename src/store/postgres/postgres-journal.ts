@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
 import { UserError } from '../../errors/user-error.js';
+import { DAMAGED_COUNTER } from '../damaged-counter-error.js';
 import {
   BUSY_TIMEOUT_MS,
   JournalError,
@@ -110,6 +111,15 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
       where,
       `${where} is damaged: ${reply.error.message}`,
       'restore the database from a backup, or give another --store to start a new journal there',
+    );
+  }
+  if (code === DAMAGED_COUNTER) {
+    // A counter that cannot number a new run or command: a damaged journal, as on SQLite (CORE-003).
+    throw new JournalError(
+      'unusable',
+      where,
+      `${where} is damaged: ${reply.error.message}`,
+      `set it after the highest id in use (in psql: ${String(reply.error.props.fix)}), or restore the database from a backup`,
     );
   }
   throw decodeError(reply.error);
