@@ -1,7 +1,7 @@
 // The journal's rows as SQLite returns them (snake_case) and their records (camelCase).
 import { resolve, sep } from 'node:path';
 import type { ArmedState } from '../domain/armed-state.js';
-import type { CommandStatus, RunStatus } from '../domain/status.js';
+import { COMMAND_STATUSES, type CommandStatus, RUN_STATUSES, type RunStatus } from '../domain/status.js';
 import type { TransportKind } from '../registry/types.js';
 import type { CommandRecord, EventLevel, EventRecord, HostRecord, Owner, RolloutRecord, RunRecord } from './types.js';
 
@@ -106,7 +106,7 @@ export function toRunRecord(row: RunRow): RunRecord {
       row.paused_until === null || row.paused_until === undefined
         ? null
         : { until: row.paused_until, nextBatch: row.paused_before ?? 0 },
-    status: row.status as RunStatus,
+    status: statusColumn('pipelines', row.id, row.status, RUN_STATUS),
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     registryHash: row.registry_hash,
@@ -127,7 +127,7 @@ export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord
     hostId: row.host_id,
     op: row.op,
     stage: row.stage,
-    status: row.status as CommandStatus,
+    status: statusColumn('commands', row.id, row.status, COMMAND_STATUS),
     attempt: row.attempt,
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -182,6 +182,15 @@ export class CorruptRowError extends Error {
     super(`row ${id} of table ${table} has an unreadable ${column}`);
     this.name = 'CorruptRowError';
   }
+}
+
+const RUN_STATUS: ReadonlySet<string> = new Set(RUN_STATUSES);
+const COMMAND_STATUS: ReadonlySet<string> = new Set(COMMAND_STATUSES);
+
+/** A status this nixfleet knows; any other (a hand-edited row) is a damaged row, never acted on. */
+function statusColumn<T extends string>(table: string, id: string, status: string, known: ReadonlySet<string>): T {
+  if (!known.has(status)) throw new CorruptRowError(table, id, 'status');
+  return status as T;
 }
 
 function jsonColumn(table: string, id: string, column: string, text: string): unknown {

@@ -200,6 +200,19 @@ const FAULTS: readonly Fault[] = [
     commands: ['runs', 'show'],
   },
   {
+    // A status this nixfleet does not know is never shown as if it were one, nor acted on.
+    name: 'a run row has a status nixfleet does not know',
+    make: (d) => {
+      mkdirSync(d);
+      copyFileSync(template, join(d, 'nixfleet.db'));
+      const db = new Database(join(d, 'nixfleet.db'));
+      db.prepare("UPDATE pipelines SET status = 'WEIRD' WHERE id = 'r1'").run();
+      db.close();
+      return join(d, 'nixfleet.db');
+    },
+    commands: ['runs', 'show'],
+  },
+  {
     name: 'the data directory is a symbolic link to itself',
     make: (d) => {
       symlinkSync(d, d);
