@@ -106,7 +106,7 @@ export function toRunRecord(row: RunRow): RunRecord {
       row.paused_until === null || row.paused_until === undefined
         ? null
         : { until: row.paused_until, nextBatch: row.paused_before ?? 0 },
-    status: statusColumn('pipelines', row.id, row.status, RUN_STATUS),
+    status: statusColumn<RunStatus>('pipelines', row.id, row.status, RUN_STATUS),
     createdAt: row.created_at,
     finishedAt: row.finished_at,
     registryHash: row.registry_hash,
@@ -127,7 +127,7 @@ export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord
     hostId: row.host_id,
     op: row.op,
     stage: row.stage,
-    status: statusColumn('commands', row.id, row.status, COMMAND_STATUS),
+    status: statusColumn<CommandStatus>('commands', row.id, row.status, COMMAND_STATUS),
     attempt: row.attempt,
     createdAt: row.created_at,
     startedAt: row.started_at,
