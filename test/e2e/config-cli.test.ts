@@ -93,6 +93,27 @@ describe('nixfleet validate', () => {
     SLOW,
   );
 
+  it(
+    'refuses a host var one byte past what one environment variable holds; at the limit it runs',
+    async () => {
+      // NIXFLEET_VAR_BIG=value and its NUL: 128 KiB at most (Linux, MAX_ARG_STRLEN).
+      const most = 128 * 1024 - 'NIXFLEET_VAR_BIG='.length - 1;
+      const fleet = (bytes: number) =>
+        `version: 1\nhosts:\n  web1: { vars: { big: ${'x'.repeat(bytes)} } }\nops:\n  size: { run: 'printf %s "$NIXFLEET_VAR_BIG" | wc -c' }\n`;
+      const atLimit = makeTempDir({ 'fleet.yaml': fleet(most) });
+      const applied = await runCli(atLimit, ['apply', 'size']);
+      expect(applied.exitCode, applied.stderr).toBe(0);
+      expect((await runCli(atLimit, ['logs', 'c1'])).stdout.trim()).toBe(String(most));
+      const over = await runCli(makeTempDir({ 'fleet.yaml': fleet(most + 1) }), ['apply', 'size']);
+      expect(over.exitCode).toBe(2);
+      expect(over.stderr).toContain(
+        `fleet.yaml:3:24: hosts.web1.vars.big: the value is ${most + 1} bytes; as \`NIXFLEET_VAR_BIG\` it can hold at most ${most}`,
+      );
+      expect(over.stderr).toContain('(keep a large value in a file on the host and pass its path as the var)');
+    },
+    SLOW,
+  );
+
   it('says where the missing fleet file was looked for, and how to make one', async () => {
     const result = await runCli(makeTempDir(), ['validate']);
     expect(result.exitCode).toBe(2);
