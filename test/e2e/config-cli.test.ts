@@ -114,6 +114,25 @@ describe('nixfleet validate', () => {
     SLOW,
   );
 
+  it('takes a quoted number of seconds as a duration, as the hint says', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml':
+        'version: 1\nhosts: { h1: {} }\nops:\n  a: { run: "true", timeout: "10" }\n  b: { run: "true", timeout: "2.5" }\n',
+    });
+    const ops = await runCli(dir, ['list', 'ops']);
+    expect(ops.exitCode, ops.stderr).toBe(0);
+    expect(ops.stdout).toMatch(/^a +host +10s /m);
+    expect(ops.stdout).toMatch(/^b +host +2500ms /m);
+    const words = makeTempDir({
+      'fleet.yaml': 'version: 1\nhosts: { h1: {} }\nops:\n  a: { run: "true", timeout: "10 s" }\n',
+    });
+    const refused = await runCli(words, ['validate']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(
+      'fleet.yaml:4:30: ops.a.timeout: `10 s` is not a duration (use 500ms, 30s, 2m, 1h or a number of seconds)',
+    );
+  });
+
   it('says where the missing fleet file was looked for, and how to make one', async () => {
     const result = await runCli(makeTempDir(), ['validate']);
     expect(result.exitCode).toBe(2);
