@@ -133,6 +133,22 @@ describe('nixfleet validate', () => {
     );
   });
 
+  it('a file nested too deeply to read is one line at a fixed place, with a hint', async () => {
+    let block = 'version: 1\nx-deep:\n';
+    for (let i = 1; i <= 2000; i++) block += `${' '.repeat(i)}a:\n`;
+    for (const [text, where] of [
+      [`version: 1\nhosts: ${'['.repeat(100_000)}\n`, 'fleet.yaml:2:107'],
+      // A block mapping 2,000 deep overflowed the parser itself: `internal error` and a stack trace.
+      [block, 'fleet.yaml:102:101'],
+    ] as const) {
+      const result = await runCli(makeTempDir({ 'fleet.yaml': text }), ['validate']);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toBe(
+        `${where}: invalid YAML: nested more than 100 levels deep (is it a fleet file? One nests a few levels: hosts, a host, its vars)\n1 error(s) in the fleet file; nothing was run`,
+      );
+    }
+  });
+
   it('says where the missing fleet file was looked for, and how to make one', async () => {
     const result = await runCli(makeTempDir(), ['validate']);
     expect(result.exitCode).toBe(2);
