@@ -110,8 +110,11 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
     return EXIT.OK;
   }
   if (name === undefined) {
+    const help = argv.includes('--help') || argv.includes('-h');
+    // `nixfleet --bogus`, `nixfleet -f`: the mistake is named on stderr, as after a command.
+    if (!help) parseStrictly(undefined, [...argv], GLOBAL_OPTIONS);
     io.stdout.write(topLevelHelp(COMMANDS, GLOBAL_OPTIONS));
-    return !argv.includes('--help') && !argv.includes('-h') ? EXIT.USAGE : EXIT.OK;
+    return help ? EXIT.OK : EXIT.USAGE;
   }
   const entry = commandEntry(name);
   const module = await entry.load();
@@ -146,7 +149,7 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
 }
 
 function parseCommandArgs(name: string, args: string[], module: CommandModule) {
-  const parsed = parseStrictly(name, args, module);
+  const parsed = parseStrictly({ name, usage: module.usage }, args, { ...GLOBAL_OPTIONS, ...module.options });
   refuseRepeatedFlags(name, parsed.tokens, { ...GLOBAL_OPTIONS, ...module.options });
   refuseEmptyValues(name, parsed.tokens);
   return parsed;
@@ -167,8 +170,20 @@ function refuseEmptyValues(
   });
 }
 
-function parseStrictly(name: string, args: string[], module: CommandModule) {
-  const options = { ...GLOBAL_OPTIONS, ...module.options };
+/**
+ * `args` parsed against `options`, or a UserError naming what is wrong: the flag unknown (with a
+ * did-you-mean), its value missing, or taken for a flag. `command` is the command the flags came
+ * with; undefined for flags before any command (`nixfleet --bogus`), then the messages have no
+ * command's name and the hints point to `nixfleet --help`.
+ */
+function parseStrictly<T extends OptionSpecs>(
+  command: { name: string; usage: string } | undefined,
+  args: string[],
+  options: T,
+) {
+  const prefix = command ? `${command.name}: ` : '';
+  const flagList = command ? `\`nixfleet help ${command.name}\` lists every flag` : 'see `nixfleet --help`';
+  const usage = command ? `usage: nixfleet ${command.usage}` : 'see `nixfleet --help`';
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
@@ -177,10 +192,18 @@ function parseStrictly(name: string, args: string[], module: CommandModule) {
     const unknown = /Unknown option '(-{1,2})([^']*)'/.exec(message);
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
       const close = closestName(unknown[2]!, Object.keys(options));
-      throw new UserError(`${name}: unknown flag \`${unknown[1]}${unknown[2]}\``, {
-        hint: close
-          ? `did you mean \`--${close}\`? (\`nixfleet help ${name}\` lists every flag)`
-          : `\`nixfleet help ${name}\` lists every flag`,
+      throw new UserError(`${prefix}unknown flag \`${unknown[1]}${unknown[2]}\``, {
+        hint: close ? `did you mean \`--${close}\`? (${flagList})` : flagList,
+      });
+    }
+    // `-f` as the last word: parseArgs says `Option '-f, --file <value>' argument missing`.
+    const missing = /Option '(?:-[^,']*, )?--([^ ']+) <value>' argument missing/.exec(message);
+    if (missing) {
+      const long = missing[1]!;
+      const spec = options[long];
+      const given = args.at(-1)?.startsWith('-') ? args.at(-1)! : `--${long}`;
+      throw new UserError(`${prefix}\`${given}\` needs a value (${given} ${spec?.valueName ?? 'VALUE'})`, {
+        hint: command ? usage : `${spec ? `--${long}: ${spec.description}; ` : ''}see \`nixfleet --help\``,
       });
     }
     // `--limit -1`: parseArgs will not take a value that starts with `-` after a space.
@@ -191,12 +214,12 @@ function parseStrictly(name: string, args: string[], module: CommandModule) {
       const long = flag.startsWith('--')
         ? flag
         : `--${Object.entries(options).find(([, spec]) => (spec as { short?: string }).short === flag.slice(1))?.[0] ?? flag.slice(1)}`;
-      throw new UserError(`${name}: \`${flag}\` is followed by \`${next}\`, which reads as a flag, not its value`, {
-        hint: `give ${flag} its value (a value that starts with \`-\` is written \`${long}=${next}\`); usage: nixfleet ${module.usage}`,
+      throw new UserError(`${prefix}\`${flag}\` is followed by \`${next}\`, which reads as a flag, not its value`, {
+        hint: `give ${flag} its value (a value that starts with \`-\` is written \`${long}=${next}\`); ${usage}`,
       });
     }
-    throw new UserError(`${name}: ${message.replace(/\. To specify a positional argument.*$/s, '')}`, {
-      hint: `usage: nixfleet ${module.usage}`,
+    throw new UserError(`${prefix}${message.replace(/\. To specify a positional argument.*$/s, '')}`, {
+      hint: usage,
     });
   }
 }

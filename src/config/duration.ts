@@ -1,7 +1,8 @@
-// Durations in the fleet file: `500ms`, `30s`, `2m`, `1h`, or a plain number of seconds
-// (see CORE-005). The schema accepts exactly the forms parseDuration understands.
+// Durations in the fleet file: `500ms`, `30s`, `2m`, `1h`, or a plain number of seconds, written
+// as a YAML number (`10`) or quoted (`"10"`) (see CORE-005). The schema accepts exactly the forms
+// parseDuration understands.
 
-export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$';
+export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
@@ -28,8 +29,9 @@ export function writtenMs(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
   if (typeof value !== 'string') return undefined;
   const match = DURATION.exec(value);
-  const unit = match?.groups?.unit as keyof typeof UNIT_MS | undefined;
-  if (!match || !unit) return undefined;
+  if (!match) return undefined;
+  // No unit: seconds, as for a number.
+  const unit = (match.groups?.unit ?? 's') as keyof typeof UNIT_MS;
   return Math.round(Number.parseFloat(value) * UNIT_MS[unit]);
 }
 

@@ -13,8 +13,15 @@ import { checkRollout } from './rollout-checks.js';
 import { checkSecrets } from './secret-checks.js';
 import { varEnvName } from './template.js';
 import { checkTemplates } from './template-checks.js';
+import { quoteExcerpt } from './value-excerpt.js';
 
 const SSH_ONLY = ['user', 'port', 'identityFile'] as const;
+
+/**
+ * Linux holds one environment string, `NAME=value` and its NUL, to 128 KiB (MAX_ARG_STRLEN): a
+ * host var past it fails every command on that host with E2BIG once the run has started.
+ */
+export const MAX_ENV_STRING_BYTES = 128 * 1024;
 
 export function checkFleet(fleet: MergedFleet): ConfigError[] {
   return [
@@ -37,7 +44,11 @@ function checkHosts(fleet: MergedFleet): ConfigError[] {
   const errors: ConfigError[] = [];
   for (const { id, value, source } of fleet.hosts.values()) {
     errors.push(...checkVarNames(id, value.vars ?? {}, source));
-    if ((value.transport ?? 'local') === 'ssh') continue;
+    errors.push(...checkVarSizes(id, value.vars ?? {}, source));
+    if ((value.transport ?? 'local') === 'ssh') {
+      errors.push(...checkSshWords(id, value, source));
+      continue;
+    }
     for (const field of SSH_ONLY) {
       if (value[field] === undefined) continue;
       errors.push(
@@ -50,6 +61,51 @@ function checkHosts(fleet: MergedFleet): ConfigError[] {
         ),
       );
     }
+  }
+  return errors;
+}
+
+/**
+ * ssh reads an address or a user that starts with `-` as an option (`-oProxyCommand=…`): nixfleet
+ * passes them after `--` and `-l`, and ssh refuses them at run time, but that is a fleet file
+ * mistake, so validate says so where it is (CORE-005, CORE-007).
+ */
+function checkSshWords(id: string, host: { address?: string; user?: string }, source: FleetEntry<unknown>['source']) {
+  const errors: ConfigError[] = [];
+  for (const field of ['address', 'user'] as const) {
+    const word = host[field];
+    if (typeof word !== 'string' || !word.startsWith('-')) continue;
+    errors.push(
+      errorAt(
+        source,
+        ['hosts', id, field],
+        'value',
+        `${quoteExcerpt(word)} starts with \`-\`: ssh would read it as an option, and refuses it`,
+        `write the ${field === 'address' ? 'host name or IP address' : 'user name'} alone; put ssh options in an ssh_config file`,
+      ),
+    );
+  }
+  return errors;
+}
+
+/** Each var travels as `NIXFLEET_VAR_<KEY>=value`, which must fit in one environment string. */
+function checkVarSizes(id: string, vars: Readonly<Record<string, unknown>>, source: FleetEntry<unknown>['source']) {
+  const errors: ConfigError[] = [];
+  for (const [key, value] of Object.entries(vars)) {
+    if (typeof value !== 'string') continue;
+    const name = varEnvName(key);
+    const most = MAX_ENV_STRING_BYTES - name.length - 2;
+    const bytes = Buffer.byteLength(value);
+    if (bytes <= most) continue;
+    errors.push(
+      errorAt(
+        source,
+        ['hosts', id, 'vars', key],
+        'value',
+        `the value is ${bytes} bytes; as \`${name}\` it can hold at most ${most} (Linux holds one environment variable to 128 KiB), so every command on \`${id}\` would fail to start`,
+        'keep a large value in a file on the host and pass its path as the var',
+      ),
+    );
   }
   return errors;
 }

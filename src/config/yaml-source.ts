@@ -4,6 +4,7 @@ import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, 
 import type { ConfigError } from '../errors/config-error.js';
 import { formatPath, type PathSegment } from './path-format.js';
 import { aliasStructureErrors } from './yaml-alias-checks.js';
+import { MAX_NESTING, tooDeepOffset } from './yaml-nesting.js';
 
 export type { PathSegment };
 
@@ -26,6 +27,15 @@ export interface YamlSource {
 }
 
 export function parseYamlSource(path: string, displayPath: string, text: string): YamlSource {
+  try {
+    return parseWhole(path, displayPath, text);
+  } catch (error) {
+    if (isStackOverflow(error)) return nestedTooDeeply(path, displayPath, text);
+    throw error;
+  }
+}
+
+function parseWhole(path: string, displayPath: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
   // merge: `<<: *defaults` keys are common in hand-written fleets. uniqueKeys is off because the
   // yaml package checks it pairwise (quadratic in a 2,000-host map); duplicateKeyErrors does the
@@ -34,6 +44,9 @@ export function parseYamlSource(path: string, displayPath: string, text: string)
   // What the yaml package only warns about is an error here: an unknown tag (`!vault`, a typo of
   // `!!str`) would otherwise become the plain string after it, and an unknown directive be ignored.
   const problems = [...document.errors, ...document.warnings];
+  // The package caught its own stack overflow (`RESOURCE_EXHAUSTION`): nested too deeply.
+  if (problems.some((problem) => problem.code === 'RESOURCE_EXHAUSTION'))
+    return nestedTooDeeply(path, displayPath, text);
   const errors: ConfigError[] = problems.slice(0, MAX_SYNTAX_ERRORS).map((error) => {
     const position = error.linePos?.[0] ?? { line: 1, col: 1 };
     return {
@@ -83,6 +96,7 @@ function toData(
     // would refuse ordinary fleets (see alias-expansion.ts).
     return document.toJS({ maxAliasCount: -1 });
   } catch (error) {
+    if (isStackOverflow(error)) throw error;
     const { line, col } = lineCounter.linePos(document.contents?.range?.[0] ?? 0);
     errors.push({
       file: displayPath,
@@ -93,6 +107,31 @@ function toData(
     });
     return undefined;
   }
+}
+
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/**
+ * A text nested so deeply that reading it ran out of stack: one error, at the place where its
+ * nesting passes MAX_NESTING levels (not where the stack happened to run out, which moves from
+ * one run to the next), and nothing else of the file.
+ */
+function nestedTooDeeply(path: string, displayPath: string, text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  lineCounter.addNewLine(0);
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lineCounter.addNewLine(at + 1);
+  const { line, col } = lineCounter.linePos(tooDeepOffset(text) ?? 0);
+  const error: ConfigError = {
+    file: displayPath,
+    line,
+    column: col,
+    path: '',
+    message: `invalid YAML: nested more than ${MAX_NESTING} levels deep`,
+    hint: 'is it a fleet file? One nests a few levels: hosts, a host, its vars',
+  };
+  return { path, displayPath, text, document: parseDocument(''), lineCounter, data: undefined, errors: [error] };
 }
 
 /**

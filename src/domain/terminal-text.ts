@@ -47,6 +47,25 @@ export function visibleControls(text: string): string {
   return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** An SGR sequence (colours, bold, underline): `ESC [ params m`, nothing else. */
+const SGR = /\u001b\[[0-9;:]*m/;
+const SGR_OR_CONTROL = new RegExp(`${SGR.source}|${CONTROL.source}`, 'g');
+
+/**
+ * Stored output made safe for a terminal, for `logs` when stdout is one (see CORE-002): each
+ * control character but tab and line feed is written as `\xNN` as `visibleControls` does, so an
+ * OSC title, a clear-screen or a cursor move is shown, not obeyed; a `\r` that ends a line (CRLF) is
+ * just the line end. Colour (SGR) sequences alone stay when `colour` is on, and are removed when
+ * it is off (NO_COLOR, --no-color): they only colour text, and written out they would bury it.
+ */
+export function shownOnTerminal(text: string, colour: boolean): string {
+  return text
+    .replace(/\r\n/g, '\n')
+    .replace(SGR_OR_CONTROL, (found) =>
+      found.length > 1 ? (colour ? found : '') : `\\x${found.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    );
+}
+
 /** The last `count` non-empty lines of `text`, cleaned. */
 export function lastLines(text: string, count: number): string[] {
   return stripTerminalCodes(text)

@@ -11,10 +11,13 @@ describe('durations', () => {
     expect(parseDuration('1.5s')).toBe(1500);
     expect(parseDuration(90)).toBe(90_000);
     expect(parseDuration(0.25)).toBe(250);
+    // Quoted, a number of seconds is still one.
+    expect(parseDuration('10')).toBe(10_000);
+    expect(parseDuration('0.5')).toBe(500);
   });
 
   it('rejects anything else, including zero', () => {
-    for (const bad of ['5 minutes', '10', '1d', '-1s', '', 'ms', 0, -3, Number.NaN, null, true]) {
+    for (const bad of ['5 minutes', '10 s', '1d', '0', '.5', '1.', '-1s', '', 'ms', 0, -3, Number.NaN, null, true]) {
       expect(parseDuration(bad), String(bad)).toBeUndefined();
     }
   });

@@ -1,6 +1,6 @@
 // What reaches a plain log or a terminal from commands and hosts (CORE-001, CORE-002).
 import { describe, expect, it } from 'vitest';
-import { lastLines, oneLine, stripTerminalCodes } from '../../src/domain/terminal-text.js';
+import { lastLines, oneLine, shownOnTerminal, stripTerminalCodes } from '../../src/domain/terminal-text.js';
 
 describe('terminal text', () => {
   it('a line redrawn with \\r reads as the terminal ended up showing it', () => {
@@ -21,5 +21,11 @@ describe('terminal text', () => {
     expect(oneLine('cwd /nonexist\n::warning title=x::pwned\n')).toBe('cwd /nonexist; ::warning title=x::pwned');
     expect(oneLine('a\u001b[2J\u001b[H\r\n  b  \n\n')).toBe('a; b');
     expect(oneLine('  indented')).toBe('  indented');
+  });
+
+  it('shows output on a terminal with its control characters written out, colours as asked', () => {
+    const text = '\u001b]0;t\u0007\u001b[2J\u001b[1;31mred\u001b[0m\r\n50%\r\u009b2J\tend\n';
+    expect(shownOnTerminal(text, true)).toBe('\\x1b]0;t\\x07\\x1b[2J\u001b[1;31mred\u001b[0m\n50%\\x0d\\x9b2J\tend\n');
+    expect(shownOnTerminal(text, false)).toBe('\\x1b]0;t\\x07\\x1b[2Jred\n50%\\x0d\\x9b2J\tend\n');
   });
 });

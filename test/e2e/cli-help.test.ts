@@ -74,6 +74,34 @@ describe('unknown flags', { timeout: 60_000 }, () => {
     expect(far.stderr).not.toContain('did you mean');
   });
 
+  it('before the command, an unknown flag or a missing value is one line on stderr, not the whole help, exit 2', async () => {
+    const dir = makeTempDir();
+    for (const [args, line, hint] of [
+      [['--bogus'], 'nixfleet: unknown flag `--bogus`', 'see `nixfleet --help`'],
+      [['--jsn'], 'nixfleet: unknown flag `--jsn`', 'did you mean `--json`? (see `nixfleet --help`)'],
+      [['-f'], 'nixfleet: `-f` needs a value (-f FILE)', 'see `nixfleet --help`'],
+      [['--data-dir'], 'nixfleet: `--data-dir` needs a value (--data-dir DIR)', 'see `nixfleet --help`'],
+      [['--json', '--file'], 'nixfleet: `--file` needs a value (--file FILE)', 'see `nixfleet --help`'],
+    ] as const) {
+      const result = await runCli(dir, args);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stdout, args.join(' ')).toBe('');
+      const [first, second, ...more] = result.stderr.split('\n');
+      expect(first).toBe(line);
+      expect(second).toMatch(/^ {2}hint: /);
+      expect(second).toContain(hint);
+      expect(more).toEqual([]);
+    }
+    // After a command, the same mistakes name the command.
+    const after = await runCli(dir, ['validate', '-f']);
+    expect(after.exitCode).toBe(2);
+    expect(after.stderr).toContain('nixfleet: validate: `-f` needs a value (-f FILE)');
+    // No flag mistake: the general help, as before.
+    const bare = await runCli(dir, ['--json']);
+    expect(bare.exitCode).toBe(2);
+    expect(bare.stdout).toContain('usage: nixfleet [global options] <command> [args]');
+  });
+
   it('a value that starts with `-` after a space is named, with the `--flag=value` form, exit 2', async () => {
     const dir = makeTempDir();
     const negative = await runCli(dir, ['runs', '--limit', '-1']);

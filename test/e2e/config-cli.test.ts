@@ -93,6 +93,62 @@ describe('nixfleet validate', () => {
     SLOW,
   );
 
+  it(
+    'refuses a host var one byte past what one environment variable holds; at the limit it runs',
+    async () => {
+      // NIXFLEET_VAR_BIG=value and its NUL: 128 KiB at most (Linux, MAX_ARG_STRLEN).
+      const most = 128 * 1024 - 'NIXFLEET_VAR_BIG='.length - 1;
+      const fleet = (bytes: number) =>
+        `version: 1\nhosts:\n  web1: { vars: { big: ${'x'.repeat(bytes)} } }\nops:\n  size: { run: 'printf %s "$NIXFLEET_VAR_BIG" | wc -c' }\n`;
+      const atLimit = makeTempDir({ 'fleet.yaml': fleet(most) });
+      const applied = await runCli(atLimit, ['apply', 'size']);
+      expect(applied.exitCode, applied.stderr).toBe(0);
+      expect((await runCli(atLimit, ['logs', 'c1'])).stdout.trim()).toBe(String(most));
+      const over = await runCli(makeTempDir({ 'fleet.yaml': fleet(most + 1) }), ['apply', 'size']);
+      expect(over.exitCode).toBe(2);
+      expect(over.stderr).toContain(
+        `fleet.yaml:3:24: hosts.web1.vars.big: the value is ${most + 1} bytes; as \`NIXFLEET_VAR_BIG\` it can hold at most ${most}`,
+      );
+      expect(over.stderr).toContain('(keep a large value in a file on the host and pass its path as the var)');
+    },
+    SLOW,
+  );
+
+  it('takes a quoted number of seconds as a duration, as the hint says', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml':
+        'version: 1\nhosts: { h1: {} }\nops:\n  a: { run: "true", timeout: "10" }\n  b: { run: "true", timeout: "2.5" }\n',
+    });
+    const ops = await runCli(dir, ['list', 'ops']);
+    expect(ops.exitCode, ops.stderr).toBe(0);
+    expect(ops.stdout).toMatch(/^a +host +10s /m);
+    expect(ops.stdout).toMatch(/^b +host +2500ms /m);
+    const words = makeTempDir({
+      'fleet.yaml': 'version: 1\nhosts: { h1: {} }\nops:\n  a: { run: "true", timeout: "10 s" }\n',
+    });
+    const refused = await runCli(words, ['validate']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(
+      'fleet.yaml:4:30: ops.a.timeout: `10 s` is not a duration (use 500ms, 30s, 2m, 1h or a number of seconds)',
+    );
+  });
+
+  it('a file nested too deeply to read is one line at a fixed place, with a hint', async () => {
+    let block = 'version: 1\nx-deep:\n';
+    for (let i = 1; i <= 2000; i++) block += `${' '.repeat(i)}a:\n`;
+    for (const [text, where] of [
+      [`version: 1\nhosts: ${'['.repeat(100_000)}\n`, 'fleet.yaml:2:107'],
+      // A block mapping 2,000 deep overflowed the parser itself: `internal error` and a stack trace.
+      [block, 'fleet.yaml:102:101'],
+    ] as const) {
+      const result = await runCli(makeTempDir({ 'fleet.yaml': text }), ['validate']);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toBe(
+        `${where}: invalid YAML: nested more than 100 levels deep (is it a fleet file? One nests a few levels: hosts, a host, its vars)\n1 error(s) in the fleet file; nothing was run`,
+      );
+    }
+  });
+
   it('says where the missing fleet file was looked for, and how to make one', async () => {
     const result = await runCli(makeTempDir(), ['validate']);
     expect(result.exitCode).toBe(2);

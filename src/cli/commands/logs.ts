@@ -1,13 +1,17 @@
 // `nixfleet logs COMMAND_ID` or `nixfleet logs RUN_ID [--host H]`: stored output, read through the
 // journal: the log files under DATA_DIR/logs/, or the database's chunks on PostgreSQL (see CORE-002,
-// CORE-003, CORE-012).
+// CORE-003, CORE-012). Into a file or a pipe the output is written byte for byte; to a terminal its
+// control characters are shown, not obeyed; under GitHub Actions workflow commands in it are inert
+// (CORE-002, `logs` and hostile output).
+import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { hostNames } from '../../domain/host-names.js';
+import { shownOnTerminal, visibleControls } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { JournalError } from '../../store/journal-error.js';
 import { outputPieces } from '../../store/output-reader.js';
 import type { CommandRecord, Journal } from '../../store/types.js';
-import type { CommandContext } from '../command.js';
+import type { CliIO, CommandContext } from '../command.js';
 import { openJournalToRead } from '../read-journal.js';
 
 export const usage = 'logs COMMAND_ID | RUN_ID [--host H]';
@@ -30,7 +34,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       if (host !== undefined) throw new UserError('--host goes with a run id, not a command id');
       const sizes = storedSizes(journal, [command]);
       if (ctx.global.json) await writeJsonEntries(out, journal, [command], sizes, false);
-      else await writeOutput(out, journal, command, sizes, false);
+      else {
+        const text = outputText(out, ctx.io, ctx.global.color);
+        await inertToGitHub(text, ctx.io, () => writeOutput(text, journal, command, sizes, false));
+      }
       return EXIT.OK;
     }
     const found = journal.getRun(id);
@@ -48,11 +55,14 @@ export async function run(ctx: CommandContext): Promise<number> {
       await writeJsonEntries(out, journal, commands, sizes, true);
       return EXIT.OK;
     }
-    for (const c of commands) {
-      const what = c.rollbackOf === null ? c.op : `${c.op} rollback of ${c.rollbackOf}`;
-      await out.write(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
-      await writeOutput(out, journal, c, sizes, true);
-    }
+    const text = outputText(out, ctx.io, ctx.global.color);
+    await inertToGitHub(text, ctx.io, async () => {
+      for (const c of commands) {
+        const what = c.rollbackOf === null ? c.op : `${c.op} rollback of ${c.rollbackOf}`;
+        await text.line(`==> ${c.id} [${c.hostId}] ${what} ${c.status} <==\n`);
+        await writeOutput(text, journal, c, sizes, true);
+      }
+    });
     return EXIT.OK;
   } finally {
     journal.close();
@@ -94,26 +104,100 @@ function outputWriter(stream: NodeJS.WritableStream): OutputWriter {
   };
 }
 
+/** Stored output and the lines around it, as they reach stdout. */
+interface OutputText {
+  /** A line of nixfleet's own (a header); on a terminal with its control characters shown. */
+  line(text: string): Promise<void>;
+  /** The next piece of one command's output. */
+  piece(chunk: Buffer): Promise<void>;
+  /** That output ended: what was held back of it goes out, and its colours are reset. */
+  endOutput(): Promise<void>;
+  /** Whether what was written last ends a line (true before anything is written). */
+  readonly endsLine: boolean;
+}
+
+/**
+ * Into a file or a pipe, the bytes as the journal holds them (people keep them in files). On a
+ * terminal, through `shownOnTerminal` (CORE-002): the output comes from hosts, and an OSC, a
+ * clear-screen or a cursor move in it would otherwise act on the reader's terminal. Text is
+ * decoded across pieces, and an escape sequence or CRLF cut by a piece's end waits for the next.
+ */
+function outputText(out: OutputWriter, io: CliIO, colour: boolean): OutputText {
+  const terminal = io.stdout.isTTY === true;
+  let decoder = new StringDecoder('utf8');
+  let held = '';
+  let coloured = false;
+  let endsLine = true;
+  const send = async (text: string | Buffer) => {
+    if (text.length === 0) return;
+    endsLine = text[text.length - 1] === (typeof text === 'string' ? '\n' : 0x0a);
+    await out.write(text);
+  };
+  const shown = (text: string) => {
+    const safe = shownOnTerminal(text, colour);
+    if (safe.includes('\u001b')) coloured = true;
+    return safe;
+  };
+  return {
+    line: (text) => send(terminal ? visibleControls(text.slice(0, -1)) + text.slice(-1) : text),
+    async piece(chunk) {
+      if (!terminal) return send(chunk);
+      const text = held + decoder.write(chunk);
+      const cut = /(?:\u001b(?:\[[0-9;:]*)?|\r)$/.exec(text)?.index ?? text.length;
+      held = text.slice(cut);
+      await send(shown(text.slice(0, cut)));
+    },
+    async endOutput() {
+      if (!terminal) return;
+      await send(shown(held + decoder.end()));
+      held = '';
+      decoder = new StringDecoder('utf8');
+      // A colour left on would colour the next header and the shell prompt after nixfleet.
+      if (coloured) await out.write('\u001b[0m');
+      coloured = false;
+    },
+    get endsLine() {
+      return endsLine;
+    },
+  };
+}
+
+/**
+ * Under GitHub Actions, the runner takes a line of a step's log that starts with `::` (or `##[`)
+ * for a workflow command, so a host's `::error::` or `::add-mask::` line would act. Everything
+ * `logs` writes goes between `::stop-commands::TOKEN` and `::TOKEN::`, TOKEN random per call: the
+ * runner's own way to print untrusted text, which keeps the output's bytes as they are (CORE-002).
+ */
+async function inertToGitHub(text: OutputText, io: CliIO, write: () => Promise<void>): Promise<void> {
+  if (io.env.GITHUB_ACTIONS !== 'true') return write();
+  const token = randomBytes(16).toString('hex');
+  await text.line(`::stop-commands::${token}\n`);
+  try {
+    await write();
+  } finally {
+    await text.line(`${text.endsLine ? '' : '\n'}::${token}::\n`);
+  }
+}
+
 /** A command's stored output, piece by piece; `ended`: make sure it ends with a line break. */
 async function writeOutput(
-  out: OutputWriter,
+  text: OutputText,
   journal: Journal,
   command: CommandRecord,
   sizes: StoredSizes,
   ended: boolean,
 ) {
-  let last = '\n';
   const size = sizes.get(command.id);
   if (size === undefined) {
     // Retention removes old output files; the record says what ran, the output is gone.
-    await out.write(goneText(command));
+    await text.line(goneText(command));
     return;
   }
   for (const piece of outputPieces(journal, command.id, { start: 0, end: size }, PIECE_BYTES)) {
-    last = String.fromCharCode(piece[piece.length - 1]!);
-    await out.write(piece);
+    await text.piece(piece);
   }
-  if (ended && last !== '\n') await out.write('\n');
+  await text.endOutput();
+  if (ended && !text.endsLine) await text.line('\n');
 }
 
 /**
