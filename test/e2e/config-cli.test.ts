@@ -62,9 +62,27 @@ describe('nixfleet init', () => {
         '  hint: pass a directory on a file system you can write to',
       ]);
       expect(existsSync('/proc/nixfleet-nope')).toBe(false);
+      // An existing directory there that takes no files: the same, for the file.
+      const proc = await runCli(makeTempDir(), ['init', '/proc/1'], { timeoutMs: 60_000 });
+      expect(proc.exitCode, proc.stderr).toBe(2);
+      expect(proc.stderr.trimEnd().split('\n')).toEqual([
+        'nixfleet: cannot write /proc/1/fleet.yaml: its file system does not allow new files there',
+        '  hint: pass a directory on a file system you can write to',
+      ]);
     },
     SLOW,
   );
+
+  it('given a file instead of a directory, says so, exit 2, and leaves the file alone', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\n' });
+    const result = await runCli(dir, ['init', 'fleet.yaml']);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `nixfleet: ${join(dir, 'fleet.yaml')} is a file, not a directory`,
+      '  hint: pass the directory to write fleet.yaml into (`nixfleet init` alone uses this one)',
+    ]);
+    expect(readFileSync(join(dir, 'fleet.yaml'), 'utf8')).toBe('version: 1\n');
+  });
 });
 
 describe('nixfleet validate', () => {

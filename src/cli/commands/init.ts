@@ -25,6 +25,12 @@ export async function run(ctx: CommandContext): Promise<number> {
         hint: 'pass a directory on a file system you can write to',
       });
     }
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      // `nixfleet init fleet.yaml`: DIR is where fleet.yaml goes, not the file.
+      throw new UserError(`${dir} is a file, not a directory`, {
+        hint: 'pass the directory to write fleet.yaml into (`nixfleet init` alone uses this one)',
+      });
+    }
     throw new UserError(`cannot create the directory ${dir}: ${code ?? error}`, {
       hint: 'pass a directory that does not exist or is a directory',
     });
@@ -38,7 +44,11 @@ export async function run(ctx: CommandContext): Promise<number> {
         hint: 'edit it, or run `nixfleet init DIR` to start a fleet somewhere else',
       });
     }
-    throw new UserError(`cannot write ${file}: ${(error as Error).message}`);
+    // `/proc/1`: a directory whose file system takes no new files, a read-only disk, no permission.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError(`cannot write ${file}: ${WRITE_FAILURES[code ?? ''] ?? (error as Error).message}`, {
+      hint: 'pass a directory on a file system you can write to',
+    });
   }
   if (ctx.global.json) {
     ctx.io.stdout.write(`${JSON.stringify({ file })}\n`);
@@ -49,6 +59,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
   return EXIT.OK;
 }
+
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: 'its file system does not allow new files there',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+};
 
 /**
  * Where the editor finds the schema: the file shipped with the nixfleet that runs `init` (in the
