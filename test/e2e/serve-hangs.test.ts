@@ -13,12 +13,14 @@ import { SyncProbe } from '../sync/support/sync-probe.js';
 
 vi.setConfig({ testTimeout: 150_000 });
 
-// 25-character ids, and one host whose var is over the kernel's limit for one environment string.
+// 25-character ids, and one host whose vars are together over the kernel's limit for a command's
+// environment (each is under the limit for one variable, which validate checks).
 const ID = 'e'.repeat(23);
+const BLOBS = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`blob${i}`, 'x'.repeat(100_000)]));
 const FLEET = `version: 1
 hosts:
   ${ID}01: {}
-  ${ID}02: { vars: { blob: ${'x'.repeat(300_000)} } }
+  ${ID}02: { vars: ${JSON.stringify(BLOBS)} }
 ops:
   hello:
     run: echo hello
