@@ -20,6 +20,7 @@ export function spawnFailureReason(cause: unknown, program: string): string {
   if (code === 'ENOENT') return `cannot start ${program} (no such file or directory)`;
   if (code === 'EACCES') return `cannot start ${program} (permission denied)`;
   if (code === 'E2BIG') return `cannot start ${program}: the command or its environment is too large (E2BIG)`;
+  if (code === 'EMFILE' || code === 'ENFILE') return `cannot start ${program}: too many open files (${code})`;
   if (/null bytes/.test(message)) {
     return `cannot start ${program}: the command or its environment contains a NUL byte`;
   }

@@ -1,7 +1,7 @@
 // nixfleet's end of the Perl spawner (spawner.pl; see CORE-001, "The spawner process"): the same
 // requests and replies as the Node spawner's IPC messages (protocol.ts), carried as length-prefixed
 // frames on the spawner's stdin and stdout.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
@@ -141,6 +141,9 @@ export function startPerlLink(perlPath: string, script: string): SpawnerLink {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: inheritedEnvironment(),
   });
+  // Out of file descriptors (EMFILE) the pipes are never made, and the spawn's 'error' follows:
+  // the link is gone from the start, and its commands fail with that error (spawner-client.ts).
+  if (!child.stdin || !child.stdout) return goneLink(child);
   // Piped stdio is a socket, which can be kept from holding the event loop like the process.
   const stdin = child.stdin as Socket;
   const stdout = child.stdout as Socket;
@@ -166,6 +169,20 @@ export function startPerlLink(perlPath: string, script: string): SpawnerLink {
     onReply: (listener) => stdout.on('data', replyReader(listener)),
     onGone: (listener) => {
       child.on('exit', listener);
+      child.on('error', listener);
+    },
+  };
+}
+
+/** A link whose process never started: it carries nothing, and `onGone` hears the spawn's error. */
+export function goneLink(child: ChildProcess): SpawnerLink {
+  return {
+    pid: undefined,
+    send: () => {},
+    connected: () => false,
+    hold: () => {},
+    onReply: () => {},
+    onGone: (listener) => {
       child.on('error', listener);
     },
   };

@@ -136,7 +136,7 @@ function startedSpawner(slot: number): Spawner {
   // end-of-file from the closed pipe (CORE-011). That one is started again on a new spawner, once.
   // (A terminal's Ctrl-C can kill a spawner while it is being forked, before it leaves nixfleet's
   // process group.)
-  const died = () => {
+  const died = (cause?: unknown) => {
     if (pool[slot] !== spawner) return;
     pool[slot] = undefined;
     const lost = [...spawner.running];
@@ -146,11 +146,21 @@ function startedSpawner(slot: number): Spawner {
         carry(id, { ...carried, restarted: true });
         continue;
       }
-      carried.events.failed(Object.assign(new Error('the spawner process ended'), { code: SPAWNER_LOST }));
+      carried.events.failed(lostBecause(cause));
     }
   };
   link.onGone(died);
   return spawner;
+}
+
+/**
+ * Why a spawner's commands failed: the error it could not be started with (out of file
+ * descriptors: EMFILE), which is then each command's; else its end (an exit, a signal).
+ */
+function lostBecause(cause: unknown): Error & { code?: string } {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (cause instanceof Error && code !== undefined) return Object.assign(new Error(cause.message), { code });
+  return Object.assign(new Error('the spawner process ended'), { code: SPAWNER_LOST });
 }
 
 /**
