@@ -175,7 +175,7 @@ export function startPerlLink(perlPath: string, script: string): SpawnerLink {
 }
 
 /** A link whose process never started: it carries nothing, and `onGone` hears the spawn's error. */
-export function goneLink(child: ChildProcess): SpawnerLink {
+function goneLink(child: ChildProcess): SpawnerLink {
   return {
     pid: undefined,
     send: () => {},
