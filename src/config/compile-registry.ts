@@ -16,6 +16,7 @@ import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
 import type { Duration, RollbackFile } from './fleet-file.js';
 import type { MergedFleet } from './merged-fleet.js';
+import { lazyHash } from './content-hash.js';
 import { compileRollout } from './rollout-compile.js';
 import { selectorText } from './semantic-checks.js';
 
@@ -125,23 +126,6 @@ export function compileRegistry(
   });
 }
 
-/**
- * The files' sha256, computed when first read. `validate`, `plan` and `list` never read it, and
- * loading `node:crypto` for it took 2-5 ms of their start (CORE-005, start-up). Only the paths
- * and texts are kept for it (not the parsed documents), and they are let go once it is known.
- */
-function lazyHash(files: readonly { readonly path: string; readonly text: string }[]): () => string {
-  let pending: typeof files | undefined = files;
-  let value: string | undefined;
-  return () => {
-    if (pending !== undefined) {
-      value = contentHash(pending);
-      pending = undefined;
-    }
-    return value as string;
-  };
-}
-
 /** CORE-009: a rollback's timeout defaults to its op's. */
 function compileRollback(rollback: string | RollbackFile, opTimeout: Duration | undefined): Rollback {
   const long = typeof rollback === 'string' ? { run: rollback } : rollback;
@@ -157,17 +141,4 @@ function resolvePath(baseDir: string, path: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
   return resolve(baseDir, path);
-}
-
-function contentHash(files: readonly { readonly path: string; readonly text: string }[]): string {
-  // Not imported: in the bundle an import of a built-in is taken when the module loads
-  // (scripts/bundle-cli.mjs), which would load node:crypto at every start again.
-  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
-  for (const source of files) {
-    hash.update(source.path);
-    hash.update('\0');
-    hash.update(source.text);
-    hash.update('\0');
-  }
-  return hash.digest('hex');
 }

@@ -17,6 +17,14 @@ export interface LoadOptions {
 }
 
 export async function loadRegistry(file: string, options: LoadOptions = {}): Promise<Registry> {
+  return (await loadFleetFiles(file, options)).registry;
+}
+
+/** loadRegistry, with the paths and texts of the files it read (the compile cache keeps them). */
+export async function loadFleetFiles(
+  file: string,
+  options: LoadOptions = {},
+): Promise<{ registry: Registry; sources: readonly { path: string; text: string }[] }> {
   const cwd = options.cwd ?? process.cwd();
   const mainPath = resolve(cwd, file);
   const sources = await readFleetSources(mainPath, cwd);
@@ -25,8 +33,9 @@ export async function loadRegistry(file: string, options: LoadOptions = {}): Pro
   errors.push(...checkFleet(fleet));
   if (errors.length > 0) throw new ConfigErrors(sortConfigErrors(errors, sources));
   const dataDir = options.dataDir === undefined ? undefined : resolve(cwd, options.dataDir);
-  return compileRegistry(fleet, sources.includeGlobs, {
+  const registry = compileRegistry(fleet, sources.includeGlobs, {
     rootDir: sources.rootDir,
     ...(dataDir === undefined ? {} : { dataDir }),
   });
+  return { registry, sources: fleet.files.map(({ path, text }) => ({ path, text })) };
 }
