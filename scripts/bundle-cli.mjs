@@ -27,6 +27,7 @@
 // imports by name at run time (an import() of a CommonJS module gets its named exports from
 // Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
 // cannot hold. meta.json says which sources each output file holds.
+import { createHash } from 'node:crypto';
 import { copyFileSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +100,16 @@ const distText = new Map(
     .filter((file) => file.endsWith('.js') && !file.startsWith('bundle'))
     .map((file) => [`dist/${file.split('\\').join('/')}`, readFileSync(resolve(root, 'dist', file), 'utf8')]),
 );
+// The build's id: a hash of everything it is made of (tsc's output, which holds the compiled
+// schema, and the schemas and package.json read at run time). The compile cache keeps a registry
+// only for the build that compiled it (src/config/compile-cache.ts, CORE-005, start-up).
+const buildHash = createHash('sha256');
+for (const file of [...distText.keys()].sort()) buildHash.update(`${file}\0${distText.get(file)}\0`);
+for (const name of readdirSync(resolve(root, 'schemas')).sort()) {
+  buildHash.update(`schemas/${name}\0${readFileSync(resolve(root, 'schemas', name), 'utf8')}\0`);
+}
+buildHash.update(readFileSync(resolve(root, 'package.json'), 'utf8'));
+const buildId = buildHash.digest('hex');
 const builtinImports = new Map();
 for (const [file, code] of distText) {
   // A default or namespace import would get only the names imported elsewhere: refused.
@@ -164,6 +175,7 @@ const result = await build({
   banner: {
     js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
   },
+  define: { NIXFLEET_BUILD_ID: JSON.stringify(buildId) },
   logLevel: 'warning',
   metafile: true,
 });

@@ -3,6 +3,7 @@
 // And its journal (CORE-012): --store, else $NIXFLEET_DATABASE_URL, else settings.store, else
 // the embedded SQLite journal in the data directory.
 import { resolve } from 'node:path';
+import { type CompileInputs, cachedRegistry, compileCacheAvailable, keepRegistry } from '../config/compile-cache.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { fleetDirectory, readFleetText, STDIN_FLEET, UNFIT_HINTS } from '../config/fleet-text.js';
 import { quoteExcerpt } from '../config/value-excerpt.js';
@@ -41,11 +42,34 @@ export function dataDirOverride(ctx: CommandContext): string | undefined {
 }
 
 export async function loadFleet(ctx: CommandContext): Promise<Registry> {
+  const file = fleetFilePath(ctx);
+  const dataDir = dataDirOverride(ctx);
+  const inputs: CompileInputs = { file, cwd: ctx.io.cwd, dataDir: dataDir ?? null };
+  const useCache = compileCacheAvailable() && file !== STDIN_FLEET && !ctx.io.env.NIXFLEET_NO_COMPILE_CACHE;
+  if (useCache) {
+    const cached = await fromCompileCache(inputs);
+    if (cached !== undefined) return cached;
+  }
   // The compiler (yaml, the schema, the checks) loads only in the commands that compile the fleet,
   // not in those that only read the journal (see CORE-005, start-up).
-  const { loadRegistry } = await import('../config/load.js');
-  const dataDir = dataDirOverride(ctx);
-  return loadRegistry(fleetFilePath(ctx), { cwd: ctx.io.cwd, ...(dataDir !== undefined ? { dataDir } : {}) });
+  const { loadFleetFiles } = await import('../config/load.js');
+  const { registry, sources } = await loadFleetFiles(file, {
+    cwd: ctx.io.cwd,
+    ...(dataDir !== undefined ? { dataDir } : {}),
+  });
+  if (useCache) keepRegistry(inputs, sources, registry);
+  return registry;
+}
+
+/** The registry the compile cache keeps for this fleet file as it is now, or undefined (CORE-005, start-up). */
+async function fromCompileCache(inputs: CompileInputs): Promise<Registry | undefined> {
+  const read = readFleetText(inputs.file);
+  if (!('text' in read)) return undefined;
+  // Where journalPlaceFor looks for the journal; an entry elsewhere is not found, and is written again.
+  const dataDir =
+    inputs.dataDir ??
+    resolve(fleetDirectory(inputs.file, inputs.cwd), (await settingIn(read.text, 'dataDir')) ?? DEFAULTS.dataDir);
+  return cachedRegistry(dataDir, inputs, read.text);
 }
 
 /**

@@ -40,9 +40,15 @@ pipelines:
  * The modules one run of the CLI loaded, as paths below the package (node_modules/x/..., dist/...):
  * each file of the bundle, then the sources it holds.
  */
-async function modulesLoadedBy(cwd: string, args: readonly string[]): Promise<string[]> {
+async function modulesLoadedBy(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<string[]> {
   const log = join(makeTempDir({}, 'nixfleet-modules-'), 'loaded.txt');
-  const result = await runCli(cwd, args, { env: { NODE_OPTIONS: `--import ${HOOK}`, NIXFLEET_MODULE_LOG: log } });
+  const result = await runCli(cwd, args, {
+    env: { NODE_OPTIONS: `--import ${HOOK}`, NIXFLEET_MODULE_LOG: log, ...env },
+  });
   expect(result.stderr).toBe('');
   expect(result.exitCode).toBe(0);
   const root = `${pathToFileURL(ROOT).href}/`;
@@ -112,7 +118,8 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
 
   it('validate, list and plan compile the fleet without the journal or anything that runs commands', async () => {
     for (const args of [['validate'], ['list'], ['plan', 'greet']]) {
-      const modules = await modulesLoadedBy(dir, args);
+      // As on a first start: the compile cache (below) would spare the compiler.
+      const modules = await modulesLoadedBy(dir, args, { NIXFLEET_NO_COMPILE_CACHE: '1' });
       const packages = packagesIn(modules);
       expect(bundleFilesIn(modules), args[0]).toEqual(
         ['errors.js', 'fleet-compiler.js', 'fleet-validators.js', 'main.js', `${args[0]}.js`].sort(),
@@ -125,6 +132,23 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
       // The validators compiled at build time, found next to the bundle: ajv's compiler stays unloaded.
       expect(modules, args[0]).toContain('dist/bundle/fleet-validators.js');
       expect(modules, args[0]).not.toContain('node_modules/ajv/dist/2020.js');
+    }
+  });
+});
+
+describe('a read-only command with the compile cache', { timeout: 120_000 }, () => {
+  it('validate, list and plan take the fleet from the cache: no yaml, no validators, no compiler', async () => {
+    sourcesOf = freshBundle();
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
+    // The first start after apply compiles and keeps the registry; the next ones take it back.
+    expect(bundleFilesIn(await modulesLoadedBy(dir, ['validate']))).toContain('fleet-compiler.js');
+    for (const args of [['validate'], ['list'], ['plan', 'greet']]) {
+      const modules = await modulesLoadedBy(dir, args);
+      expect(bundleFilesIn(modules), args[0]).toEqual(['errors.js', 'main.js', `${args[0]}.js`].sort());
+      for (const name of ['yaml', 'ajv', 'better-sqlite3', 'better-sqlite3-napi', ...RUNNING]) {
+        expect(packagesIn(modules).has(name), `${args[0]}: ${name}`).toBe(false);
+      }
     }
   });
 });
