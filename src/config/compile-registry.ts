@@ -12,11 +12,11 @@ import type {
   SecretSource,
   Settings,
 } from '../registry/types.js';
+import { lazyHash } from './content-hash.js';
 import { DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
 import type { Duration, RollbackFile } from './fleet-file.js';
 import type { MergedFleet } from './merged-fleet.js';
-import { lazyHash } from './content-hash.js';
 import { compileRollout } from './rollout-compile.js';
 import { selectorText } from './semantic-checks.js';
 
