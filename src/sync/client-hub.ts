@@ -5,7 +5,13 @@ import type { WebSocket } from 'ws';
 import type { VersionedChange } from '../store/types.js';
 import { JOURNAL_UNAVAILABLE_CLOSE, type ServerMessage } from './protocol.js';
 import type { SyncSnapshot } from './state-snapshot.js';
-import { encodeDeflatedTextFrame, encodeTextFrame } from './websocket-frame.js';
+import {
+  encodeDeflatedTextFrame,
+  encodeMessageStart,
+  encodeTextFrame,
+  frameWithEnd,
+  type MessageStart,
+} from './websocket-frame.js';
 
 export interface ClientHubOptions {
   /** Reads a fresh full state from the journal. */
@@ -26,6 +32,9 @@ export interface ClientHubOptions {
   readonly initTimeoutMs?: number;
 }
 
+/** One message as written to a socket: a whole frame, or the parts of one, written together in order. */
+type Frame = Buffer | readonly Buffer[];
+
 interface Client {
   readonly ws: WebSocket;
   readonly socket: Socket;
@@ -38,7 +47,7 @@ interface Client {
    * as large as the state, which may pass the buffer limit on its own, so it does not count
    * against it; what comes after waits here, bounded by the limit.
    */
-  held: Buffer[] | undefined;
+  held: Frame[] | undefined;
   heldBytes: number;
   initTimer: NodeJS.Timeout | undefined;
 }
@@ -51,13 +60,14 @@ export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
 type StateMessageType = 'init' | 'full_state';
 
 /**
- * One state read and serialized once, framed once per message type and compression (`init:true`),
- * shared by every client.
+ * One state read and serialized once, and the start of its message encoded once per message type
+ * and compression (`init:true`), shared by every client; only the server's `now` that ends the
+ * message is encoded per send.
  */
 interface CachedState {
   readonly version: number;
   readonly json: string;
-  readonly frames: Map<`${StateMessageType}:${boolean}`, Buffer>;
+  readonly starts: Map<`${StateMessageType}:${boolean}`, MessageStart>;
 }
 
 export class ClientHub {
@@ -119,8 +129,8 @@ export class ClientHub {
     ws.on('message', (data, isBinary) => this.receive(client, data, isBinary));
     client.initTimer = setTimeout(() => this.drop(client), this.initTimeoutMs);
     client.initTimer.unref();
-    // A whole frame in one write; ws writes whole frames too, so they never interleave.
-    socket.write(frame, (error) => {
+    // A whole frame in one go; ws writes whole frames too, so they never interleave.
+    write(socket, frame, (error) => {
       if (error || !this.clients.has(client)) return;
       this.release(client);
     });
@@ -172,10 +182,13 @@ export class ClientHub {
     }
   }
 
-  /** The beacon: a client whose version differs asks for the full state (CORE-004). */
+  /**
+   * The beacon: a client whose version differs asks for the full state, and every client sets its
+   * reading of the server's clock again (CORE-004).
+   */
   beacon(version: number): void {
     if (this.clients.size === 0) return;
-    const frame = encodeTextFrame(JSON.stringify({ type: 'sync', version } satisfies ServerMessage));
+    const frame = encodeTextFrame(JSON.stringify({ type: 'sync', version, now: Date.now() } satisfies ServerMessage));
     for (const client of this.clients) this.deliver(client, frame);
   }
 
@@ -214,7 +227,7 @@ export class ClientHub {
       return;
     }
     if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'get_state') {
-      let state: { version: number; frame: Buffer };
+      let state: { version: number; frame: Frame };
       try {
         state = this.stateFrame('full_state', client.deflate);
       } catch {
@@ -232,35 +245,35 @@ export class ClientHub {
   /**
    * The state as one framed message, read and serialized once per journal version, and compressed
    * once for the clients that speak permessage-deflate: every client that connects or asks while
-   * nothing changed shares the same bytes (CORE-004).
+   * nothing changed shares the same bytes, all but the last few, the server's `now` as it is sent
+   * (CORE-004).
    */
-  private stateFrame(type: StateMessageType, deflate: boolean): { version: number; frame: Buffer } {
+  private stateFrame(type: StateMessageType, deflate: boolean): { version: number; frame: Frame } {
     let cached = this.cached;
     if (cached === undefined || this.version === undefined || this.version() !== cached.version) {
       const { version, state } = this.snapshot();
       this.reads++;
-      cached = { version, json: JSON.stringify(state), frames: new Map() };
+      cached = { version, json: JSON.stringify(state), starts: new Map() };
       this.cached = this.version === undefined ? undefined : cached;
     }
     const key = `${type}:${deflate}` as const;
-    let frame = cached.frames.get(key);
-    if (frame === undefined) {
-      // The same text JSON.stringify({type, version, state}) gives, without serializing the state again.
-      const text = `{"type":"${type}","version":${cached.version},"state":${cached.json}}`;
-      frame = deflate ? encodeDeflatedTextFrame(text) : encodeTextFrame(text);
-      cached.frames.set(key, frame);
+    let start = cached.starts.get(key);
+    if (start === undefined) {
+      // The text JSON.stringify({type, version, state, now}) gives, without serializing the state again.
+      start = encodeMessageStart(`{"type":"${type}","version":${cached.version},"state":${cached.json}`, deflate);
+      cached.starts.set(key, start);
     }
-    return { version: cached.version, frame };
+    return { version: cached.version, frame: frameWithEnd(start, `,"now":${Date.now()}}`) };
   }
 
   /**
    * Writes a frame, or holds it while the client's init is being written. False when the client
    * is gone, or is dropped now for being past the buffer limit.
    */
-  private deliver(client: Client, frame: Buffer): boolean {
+  private deliver(client: Client, frame: Frame): boolean {
     if (client.ws.readyState !== client.ws.OPEN) return false;
     if (client.held !== undefined) {
-      client.heldBytes += frame.length;
+      client.heldBytes += frameLength(frame);
       if (client.heldBytes > this.maxBufferedBytes) {
         this.drop(client);
         return false;
@@ -274,8 +287,8 @@ export class ClientHub {
       this.drop(client);
       return false;
     }
-    // A whole frame in one write; ws writes whole frames too, so they never interleave.
-    client.socket.write(frame);
+    // A whole frame in one go; ws writes whole frames too, so they never interleave.
+    write(client.socket, frame);
     return true;
   }
 
@@ -287,7 +300,7 @@ export class ClientHub {
     client.held = undefined;
     client.heldBytes = 0;
     if (client.ws.readyState !== client.ws.OPEN) return;
-    for (const frame of held) client.socket.write(frame);
+    for (const frame of held) write(client.socket, frame);
   }
 
   /** Drops a client past the buffer limit, or whose init was not taken in time: it reconnects. */
@@ -304,4 +317,26 @@ export class ClientHub {
     client.held = undefined;
     this.clients.delete(client);
   }
+}
+
+function frameLength(frame: Frame): number {
+  if (Buffer.isBuffer(frame)) return frame.length;
+  let length = 0;
+  for (const part of frame as readonly Buffer[]) length += part.length;
+  return length;
+}
+
+/**
+ * A frame's parts go out together (one writev while corked), so nothing else is written between
+ * them and the shared start of a state message is never copied per client. `done` follows the last.
+ */
+function write(socket: Socket, frame: Frame, done?: (error?: Error | null) => void): void {
+  if (Buffer.isBuffer(frame)) {
+    socket.write(frame, done);
+    return;
+  }
+  const parts = frame as readonly Buffer[];
+  socket.cork();
+  for (let i = 0; i < parts.length; i++) socket.write(parts[i]!, i === parts.length - 1 ? done : undefined);
+  socket.uncork();
 }

@@ -31,10 +31,15 @@ export interface SyncState {
   readonly registry: RegistrySummary | null;
 }
 
+/**
+ * `now` is the server's clock as it sends the message (ms since the epoch): the page times what is
+ * running and counts a pause down against it, not against the browser's clock (CORE-004, the
+ * server's clock).
+ */
 export type ServerMessage =
-  | { readonly type: 'init'; readonly version: number; readonly state: SyncState }
+  | { readonly type: 'init'; readonly version: number; readonly state: SyncState; readonly now: number }
   | { readonly type: 'deltas'; readonly changes: readonly VersionedDelta[] }
-  | { readonly type: 'sync'; readonly version: number }
-  | { readonly type: 'full_state'; readonly version: number; readonly state: SyncState };
+  | { readonly type: 'sync'; readonly version: number; readonly now: number }
+  | { readonly type: 'full_state'; readonly version: number; readonly state: SyncState; readonly now: number };
 
 export type ClientMessage = { readonly type: 'get_state' };

@@ -28,21 +28,55 @@ export function encodeDeflatedTextFrame(text: string): Buffer {
   return frame(FIN_TEXT | RSV1, deflated.subarray(0, deflated.length - SYNC_FLUSH_TAIL));
 }
 
-function frame(first: number, payload: Buffer): Buffer {
-  const length = payload.length;
-  let header: Buffer;
-  if (length < 126) {
-    header = Buffer.from([first, length]);
-  } else if (length < 65_536) {
-    header = Buffer.alloc(4);
-    header[0] = first;
-    header[1] = 126;
-    header.writeUInt16BE(length, 2);
-  } else {
-    header = Buffer.alloc(10);
-    header[0] = first;
-    header[1] = 127;
-    header.writeBigUInt64BE(BigInt(length), 2);
+/**
+ * The long start of a message, encoded once and shared by every send of it: the text as is, or
+ * compressed on its own and ended with a whole sync flush, so that a separately compressed end can
+ * follow it in the same message (`frameWithEnd`).
+ */
+export interface MessageStart {
+  readonly deflated: boolean;
+  readonly bytes: Buffer;
+}
+
+export function encodeMessageStart(text: string, deflated: boolean): MessageStart {
+  const bytes = Buffer.from(text, 'utf8');
+  if (!deflated) return { deflated, bytes };
+  return { deflated, bytes: deflateRawSync(bytes, { level: 1, finishFlush: constants.Z_SYNC_FLUSH }) };
+}
+
+/**
+ * One frame of `start` followed by `end`, as the parts to write in order: the header, the shared
+ * start (never copied), and the end encoded now. Compressed, the payload is two deflate streams
+ * back to back: the start ends byte-aligned after its sync flush with no final block, and the end,
+ * compressed on its own, refers to nothing before it, so an inflater reads them as one stream
+ * (RFC 1951 §3.2.3, RFC 7692 §7.2.1); its own sync-flush tail is removed as for any message.
+ */
+export function frameWithEnd(start: MessageStart, end: string): Buffer[] {
+  let endBytes = Buffer.from(end, 'utf8');
+  if (start.deflated) {
+    const deflated = deflateRawSync(endBytes, { level: 1, finishFlush: constants.Z_SYNC_FLUSH });
+    endBytes = deflated.subarray(0, deflated.length - SYNC_FLUSH_TAIL);
   }
-  return Buffer.concat([header, payload]);
+  const first = start.deflated ? FIN_TEXT | RSV1 : FIN_TEXT;
+  return [header(first, start.bytes.length + endBytes.length), start.bytes, endBytes];
+}
+
+function frame(first: number, payload: Buffer): Buffer {
+  return Buffer.concat([header(first, payload.length), payload]);
+}
+
+function header(first: number, length: number): Buffer {
+  if (length < 126) return Buffer.from([first, length]);
+  if (length < 65_536) {
+    const bytes = Buffer.alloc(4);
+    bytes[0] = first;
+    bytes[1] = 126;
+    bytes.writeUInt16BE(length, 2);
+    return bytes;
+  }
+  const bytes = Buffer.alloc(10);
+  bytes[0] = first;
+  bytes[1] = 127;
+  bytes.writeBigUInt64BE(BigInt(length), 2);
+  return bytes;
 }

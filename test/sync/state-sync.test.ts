@@ -125,10 +125,16 @@ describe.each(ENGINES)('State Sync on $name', (engine) => {
     it('carries the current version every NIXFLEET_SYNC_BEACON_INTERVAL', async () => {
       fixture = await startFixture({ beaconIntervalMs: 100 }, undefined, engine.newStore().store);
       await writeFromAnotherProcess(fixture.dataDir, 'events', '3');
+      const connected = Date.now();
       const probe = await connect();
       await probe.waitFor(() => probe.messages.filter((m) => m.type === 'sync').length >= 2, 15_000, 'two beacons');
       const beacons = probe.messages.filter((m) => m.type === 'sync');
       expect(beacons.every((b) => b.version === fixture!.journal.version())).toBe(true);
+      // And the server's clock as each was sent (CORE-004, the server's clock).
+      const times = beacons.map((b) => (b.type === 'sync' ? b.now : Number.NaN));
+      expect(times[0]).toBeGreaterThanOrEqual(connected);
+      expect(times[1]).toBeGreaterThan(times[0]!);
+      expect(times.at(-1)).toBeLessThanOrEqual(Date.now());
       expect(probe.stateRequests).toBe(0);
     });
   });
@@ -139,11 +145,16 @@ describe.each(ENGINES)('State Sync on $name', (engine) => {
       await writeFromAnotherProcess(fixture.dataDir, 'events', '5');
       const probe = await connect({ followProtocol: false });
       await probe.waitFor(() => probe.messages.length > 0);
+      const asked = Date.now();
       probe.send({ type: 'get_state' });
       await probe.waitFor(() => probe.messages.some((m) => m.type === 'full_state'), 15_000, 'full_state');
       const full = probe.messages.find((m) => m.type === 'full_state');
       expect(full).toMatchObject({ type: 'full_state', version: fixture.journal.version() });
       if (full?.type === 'full_state') expect(full.state.events).toHaveLength(5);
+      // Stamped as it was sent, not when the init's read of the same version was.
+      const now = full?.type === 'full_state' ? full.now : Number.NaN;
+      expect(now).toBeGreaterThanOrEqual(asked);
+      expect(now).toBeLessThanOrEqual(Date.now());
     });
 
     it('closes the socket on a message that is not get_state', async () => {

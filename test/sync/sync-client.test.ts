@@ -1,8 +1,9 @@
 // The dashboard's State Sync logic (src/dashboard/static/sync-client.js) as a pure function:
-// in-order deltas apply, gaps and beacon mismatches ask for the state, init always wins.
+// in-order deltas apply, gaps and beacon mismatches ask for the state, init always wins, and the
+// server's clock is read from the messages that carry it.
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: plain ESM served to the browser as is, without types
-import { applyChange, emptyModel, receive } from '../../src/dashboard/static/sync-client.js';
+import { applyChange, emptyModel, receive, serverNow } from '../../src/dashboard/static/sync-client.js';
 
 const host = (id: string, updatedAt = 1) => ({
   id,
@@ -156,5 +157,51 @@ describe('init and full_state', () => {
     });
     expect(result.model.state).toBeNull();
     expect(result.requestState).toBe(false);
+  });
+});
+
+describe("the server's clock (CORE-004)", () => {
+  const MINUTE = 60_000;
+  // The browser's clock is 7 minutes behind the server's: the server says 10:07 as it reads 10:00.
+  const browserAt = Date.UTC(2026, 10, 27, 10, 0);
+  const serverAt = browserAt + 7 * MINUTE;
+
+  it('the init sets the offset from its now and the moment it arrived', () => {
+    const model = receive(emptyModel(), { type: 'init', version: 1, state: state(), now: serverAt }, browserAt).model;
+    expect(model.clockOffset).toBe(7 * MINUTE);
+    // Five seconds later by the browser's clock is five seconds later by the server's.
+    expect(serverNow(model, browserAt + 5_000)).toBe(serverAt + 5_000);
+  });
+
+  it('the beacon sets it again, matching or not, and deltas and a gap keep it', () => {
+    let model = receive(emptyModel(), { type: 'init', version: 1, state: state(), now: serverAt }, browserAt).model;
+    // The browser's clock was set right in the meantime: the next beacon follows it.
+    model = receive(model, { type: 'sync', version: 1, now: serverAt + 30_000 }, serverAt + 30_000).model;
+    expect(model.clockOffset).toBe(0);
+    const ahead = receive(model, { type: 'sync', version: 4, now: serverAt + 60_000 }, serverAt + 60_000 + MINUTE);
+    expect(ahead.requestState).toBe(true);
+    expect(ahead.model.clockOffset).toBe(-MINUTE);
+    model = ahead.model;
+    model = receive(model, {
+      type: 'deltas',
+      changes: [{ version: 2, change: { type: 'host_added', host: host('x') } }],
+    }).model;
+    expect(model.version).toBe(2);
+    expect(model.clockOffset).toBe(-MINUTE);
+    model = receive(model, {
+      type: 'deltas',
+      changes: [{ version: 9, change: { type: 'host_removed', hostId: 'x' } }],
+    }).model;
+    expect(model.awaitingState).toBe(true);
+    expect(model.clockOffset).toBe(-MINUTE);
+    const full = receive(model, { type: 'full_state', version: 9, state: state(), now: serverAt }, browserAt).model;
+    expect(full.clockOffset).toBe(7 * MINUTE);
+  });
+
+  it("a message without now (a server from before it) keeps what the page had: the browser's clock at first", () => {
+    expect(serverNow(started(1), browserAt)).toBe(browserAt);
+    const model = receive(emptyModel(), { type: 'init', version: 1, state: state(), now: serverAt }, browserAt).model;
+    expect(receive(model, { type: 'init', version: 2, state: state() }, browserAt).model.clockOffset).toBe(7 * MINUTE);
+    expect(receive(model, { type: 'sync', version: 1 }, browserAt).model.clockOffset).toBe(7 * MINUTE);
   });
 });

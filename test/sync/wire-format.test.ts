@@ -21,7 +21,7 @@ afterEach(async () => {
 
 interface Frame {
   readonly compressed: boolean;
-  readonly message: { type: string; version?: number; changes?: { version: number }[] };
+  readonly message: { type: string; version?: number; changes?: { version: number }[]; now?: number };
 }
 
 /** A client that does the handshake by hand and decodes every frame the server sends. */
@@ -116,10 +116,12 @@ describe('deltas on the wire', () => {
   it('one compressed batch (and init) for deflate clients, the same plain for the others', async () => {
     fixture = await startFixture();
     const { port } = fixture.server;
+    const opened = Date.now();
     const deflating = await RawClient.open(port, 'permessage-deflate; client_max_window_bits');
     const plain = await RawClient.open(port);
     // A client that wants a smaller server window than the shared compression uses.
     const narrow = await RawClient.open(port, 'permessage-deflate; server_max_window_bits=10');
+    const allOpen = Date.now();
     expect(deflating.response).toMatch(/Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover/i);
     expect(plain.response).not.toMatch(/permessage-deflate/i);
     const start = fixture.journal.version();
@@ -138,10 +140,39 @@ describe('deltas on the wire', () => {
     expect(narrow.deltaFrames().some((f) => f.compressed)).toBe(false);
     // The same messages, whichever way they travelled.
     expect(deflating.deltaFrames().map((f) => f.message)).toEqual(plain.deltaFrames().map((f) => f.message));
-    // The init too: compressed once for those that can take it, the same state for all.
+    // The init too: compressed once for those that can take it, the same state for all; only the
+    // server's clock that ends it is stamped for each client as it is sent.
     expect([deflating, plain, narrow].map((c) => c.frames[0]?.compressed)).toEqual([true, false, false]);
-    expect(deflating.frames[0]?.message).toEqual(plain.frames[0]?.message);
-    expect(narrow.frames[0]?.message).toEqual(plain.frames[0]?.message);
+    const { now: _, ...init } = plain.frames[0]!.message;
+    for (const client of [deflating, plain, narrow]) {
+      const { now, ...rest } = client.frames[0]!.message;
+      expect(rest).toEqual(init);
+      expect(now).toBeGreaterThanOrEqual(opened);
+      expect(now).toBeLessThanOrEqual(allOpen);
+    }
+    expect(fixture.server.hub.stateReads).toBe(1);
+  });
+});
+
+describe("the server's clock", () => {
+  it('ends each init with the time it was sent, after the state compressed once for all', async () => {
+    fixture = await startFixture();
+    const { port } = fixture.server;
+    const reads = fixture.server.hub.stateReads;
+    const first = await RawClient.open(port, 'permessage-deflate; client_max_window_bits');
+    await until(() => first.frames.length > 0, 'the first init');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = await RawClient.open(port, 'permessage-deflate; client_max_window_bits');
+    await until(() => second.frames.length > 0, 'the second init');
+    // One read and one compression of the state at this version served both ...
+    expect(fixture.server.hub.stateReads - reads).toBe(1);
+    const [a, b] = [first.frames[0]!, second.frames[0]!];
+    expect([a.compressed, b.compressed]).toEqual([true, true]);
+    const { now: firstNow, ...firstInit } = a.message;
+    const { now: secondNow, ...secondInit } = b.message;
+    expect(secondInit).toEqual(firstInit);
+    // ... and each says when it left, not when the state was read.
+    expect(secondNow! - firstNow!).toBeGreaterThanOrEqual(50);
   });
 });
 

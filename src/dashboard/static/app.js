@@ -8,6 +8,7 @@ import {
   PROTOCOL_MISMATCH_CODE,
   PROTOCOL_VERSION,
   receive,
+  serverNow,
 } from './sync-client.js';
 import { plainTerminalText } from './terminal-text.js';
 
@@ -41,13 +42,15 @@ function connect() {
     // User Timing marks (CORE-004, "The page"): what taking in a message and drawing it cost,
     // visible in the browser's performance panel and read by bench/dashboard.bench.mjs.
     const started = performance.now();
+    // CORE-004, the server's clock: when the message arrived, before parsing a large state delays it.
+    const receivedAt = Date.now();
     let message;
     try {
       message = JSON.parse(event.data);
     } catch {
       return;
     }
-    const result = receive(model, message);
+    const result = receive(model, message, receivedAt);
     model = result.model;
     if (result.requestState && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'get_state' }));
     setConnection(model.awaitingState ? 'resyncing' : 'live');
@@ -121,7 +124,9 @@ function scheduleRender() {
   renderTimer = setTimeout(() => {
     renderTimer = null;
     const started = performance.now();
-    const shownRunId = keepingFocus(() => render({ model, ui, now: Date.now() }, actions));
+    // Durations and a pause's countdown against the server's clock, which stamped them (CORE-004).
+    const now = serverNow(model, Date.now());
+    const shownRunId = keepingFocus(() => render({ model, ui, now }, actions));
     timed('nixfleet:render', started);
     followShownRun(shownRunId);
   }, 30);

@@ -1,7 +1,7 @@
 // The dashboard's half of State Sync (see CORE-004), with no DOM and no socket:
 // the page and the tests feed it server messages and act on what it returns.
 //
-//   receive(model, message) -> { model, requestState }
+//   receive(model, message, receivedAt) -> { model, requestState }
 //
 // Protocol 2 (the page asks for it in the /ws URL): the changes of one read of the journal arrive
 // together in one `deltas` message, each with its version, and are applied in order.
@@ -9,6 +9,12 @@
 // beacon that differs from the model's version. `init` and `full_state` are always taken as they
 // are, even when older than what the model had (the server may have restarted on an older
 // database): the server is the only truth.
+//
+// The server's clock too (CORE-004, the server's clock): `init`, `full_state` and the beacon carry
+// the server's `now`, and `receivedAt` is the browser's Date.now() as the message arrived. The
+// model keeps `clockOffset = now - receivedAt`, what to add to the browser's clock to read the
+// server's (`serverNow`), so times taken on the controller (a command's start, a pause's end) are
+// compared with the controller's clock, whatever the browser's says.
 
 /** How much history the page keeps beyond the active work (the server sends as much). */
 export const KEEP = { pipelines: 50, events: 100 };
@@ -20,41 +26,74 @@ export const PROTOCOL_MISMATCH_CODE = 4000;
 /** The close code of a server whose journal is unreachable (its database server is away): come back later. */
 export const JOURNAL_UNAVAILABLE_CODE = 1013;
 
-/** @returns {{version: number|null, state: object|null, tails: Record<string,string>, awaitingState: boolean}} */
+/**
+ * @returns {{version: number|null, state: object|null, tails: Record<string,string>, awaitingState: boolean,
+ *   clockOffset: number}}
+ */
 export function emptyModel() {
-  return { version: null, state: null, tails: {}, awaitingState: true };
+  return { version: null, state: null, tails: {}, awaitingState: true, clockOffset: 0 };
 }
 
-export function receive(model, message) {
+/** The server's clock now, read from the browser's (`browserNow`, its Date.now()) and the model's offset. */
+export function serverNow(model, browserNow) {
+  return browserNow + (model.clockOffset ?? 0);
+}
+
+export function receive(model, message, receivedAt) {
   switch (message?.type) {
     case 'init':
     case 'full_state':
       return {
-        model: { version: message.version, state: normalizeState(message.state), tails: {}, awaitingState: false },
+        model: {
+          version: message.version,
+          state: normalizeState(message.state),
+          tails: {},
+          awaitingState: false,
+          clockOffset: clockOffsetOf(model, message, receivedAt),
+        },
         requestState: false,
       };
     case 'deltas':
       return receiveDeltas(model, message.changes ?? []);
-    case 'sync':
+    case 'sync': {
+      const clocked = withClock(model, message, receivedAt);
       // A beacon that disagrees always asks again, even while a request is out: that request's
       // answer may be what got lost.
-      if (model.state === null) return { model, requestState: false };
-      if (message.version === model.version) return { model, requestState: false };
-      return { model: { ...model, awaitingState: true }, requestState: true };
+      if (model.state === null) return { model: clocked, requestState: false };
+      if (message.version === model.version) return { model: clocked, requestState: false };
+      return { model: { ...clocked, awaitingState: true }, requestState: true };
+    }
     default:
       return { model, requestState: false };
   }
+}
+
+/**
+ * The offset a message with the server's `now` gives, measured when it arrived; the model's own
+ * when the message has none (a server from before the field) or the arrival time is unknown.
+ * The newest reading wins: it was taken in transit like any other, and follows a browser clock
+ * that was set in the meantime.
+ */
+function clockOffsetOf(model, message, receivedAt) {
+  if (!Number.isFinite(message.now) || !Number.isFinite(receivedAt)) return model.clockOffset ?? 0;
+  return message.now - receivedAt;
+}
+
+function withClock(model, message, receivedAt) {
+  const clockOffset = clockOffsetOf(model, message, receivedAt);
+  return clockOffset === model.clockOffset ? model : { ...model, clockOffset };
 }
 
 /** Each change in order, as if it had arrived on its own; a gap stops the batch and asks. */
 function receiveDeltas(model, changes) {
   if (model.state === null) return { model, requestState: false };
   let { version, state, tails, awaitingState } = model;
+  const { clockOffset } = model;
   for (const delta of changes) {
     // Already included in the state we hold (it was newer than the delta stream).
     if (delta.version <= version) continue;
     if (delta.version !== version + 1) {
-      return { model: { version, state, tails, awaitingState: true }, requestState: !awaitingState };
+      return { model: { version, state, tails, awaitingState: true, clockOffset }, requestState: !awaitingState };
     }
     const next = applyChange(state, tails, delta.change);
     version = delta.version;
@@ -63,7 +102,7 @@ function receiveDeltas(model, changes) {
     awaitingState = false;
   }
   if (version === model.version) return { model, requestState: false };
-  return { model: { version, state, tails, awaitingState }, requestState: false };
+  return { model: { version, state, tails, awaitingState, clockOffset }, requestState: false };
 }
 
 export function normalizeState(state) {
