@@ -101,8 +101,8 @@ const distText = new Map(
     .map((file) => [`dist/${file.split('\\').join('/')}`, readFileSync(resolve(root, 'dist', file), 'utf8')]),
 );
 // The build's id: a hash of everything it is made of (tsc's output, which holds the compiled
-// schema, and the schemas and package.json read at run time). The compile cache keeps a registry
-// only for the build that compiled it (src/config/compile-cache.ts, CORE-005, start-up).
+// schema, and the schemas and package.json read at run time). The fleet cache keeps a registry
+// only for the build that compiled it (src/config/fleet-cache.ts, CORE-005, start-up).
 const buildHash = createHash('sha256');
 for (const file of [...distText.keys()].sort()) buildHash.update(`${file}\0${distText.get(file)}\0`);
 for (const name of readdirSync(resolve(root, 'schemas')).sort()) {

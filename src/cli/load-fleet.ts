@@ -3,8 +3,8 @@
 // And its journal (CORE-012): --store, else $NIXFLEET_DATABASE_URL, else settings.store, else
 // the embedded SQLite journal in the data directory.
 import { resolve } from 'node:path';
-import { type CompileInputs, cachedRegistry, compileCacheAvailable, keepRegistry } from '../config/compile-cache.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { type CompileInputs, cachedRegistry, fleetCacheAvailable, keepRegistry } from '../config/fleet-cache.js';
 import { fleetDirectory, readFleetText, STDIN_FLEET, UNFIT_HINTS } from '../config/fleet-text.js';
 import { quoteExcerpt } from '../config/value-excerpt.js';
 import { hidePassword } from '../domain/hidden-password.js';
@@ -45,7 +45,7 @@ export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   const file = fleetFilePath(ctx);
   const dataDir = dataDirOverride(ctx);
   const inputs: CompileInputs = { file, cwd: ctx.io.cwd, dataDir: dataDir ?? null };
-  const useCache = compileCacheAvailable() && file !== STDIN_FLEET && !ctx.io.env.NIXFLEET_NO_COMPILE_CACHE;
+  const useCache = fleetCacheAvailable() && file !== STDIN_FLEET && !ctx.io.env.NIXFLEET_NO_FLEET_CACHE;
   if (useCache) {
     const cached = await fromCompileCache(inputs);
     if (cached !== undefined) return cached;
@@ -61,7 +61,7 @@ export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   return registry;
 }
 
-/** The registry the compile cache keeps for this fleet file as it is now, or undefined (CORE-005, start-up). */
+/** The registry the fleet cache keeps for this fleet file as it is now, or undefined (CORE-005, start-up). */
 async function fromCompileCache(inputs: CompileInputs): Promise<Registry | undefined> {
   const read = readFleetText(inputs.file);
   if (!('text' in read)) return undefined;

@@ -1,5 +1,5 @@
 // A fleet's content hash (sha256 of its files' paths and texts), which runs journal (CORE-003).
-// Apart from the compiler so that a registry read back from the compile cache (CORE-005,
+// Apart from the compiler so that a registry read back from the fleet cache (CORE-005,
 // start-up) computes it the same way without loading the compiler.
 
 /**

@@ -20,7 +20,7 @@ export async function loadRegistry(file: string, options: LoadOptions = {}): Pro
   return (await loadFleetFiles(file, options)).registry;
 }
 
-/** loadRegistry, with the paths and texts of the files it read (the compile cache keeps them). */
+/** loadRegistry, with the paths and texts of the files it read (the fleet cache keeps them). */
 export async function loadFleetFiles(
   file: string,
   options: LoadOptions = {},

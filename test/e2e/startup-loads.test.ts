@@ -118,8 +118,8 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
 
   it('validate, list and plan compile the fleet without the journal or anything that runs commands', async () => {
     for (const args of [['validate'], ['list'], ['plan', 'greet']]) {
-      // As on a first start: the compile cache (below) would spare the compiler.
-      const modules = await modulesLoadedBy(dir, args, { NIXFLEET_NO_COMPILE_CACHE: '1' });
+      // As on a first start: the fleet cache (below) would spare the compiler.
+      const modules = await modulesLoadedBy(dir, args, { NIXFLEET_NO_FLEET_CACHE: '1' });
       const packages = packagesIn(modules);
       expect(bundleFilesIn(modules), args[0]).toEqual(
         ['errors.js', 'fleet-compiler.js', 'fleet-validators.js', 'main.js', `${args[0]}.js`].sort(),
@@ -136,7 +136,7 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
   });
 });
 
-describe('a read-only command with the compile cache', { timeout: 120_000 }, () => {
+describe('a read-only command with the fleet cache', { timeout: 120_000 }, () => {
   it('validate, list and plan take the fleet from the cache: no yaml, no validators, no compiler', async () => {
     sourcesOf = freshBundle();
     const dir = makeTempDir({ 'fleet.yaml': FLEET });

@@ -1,4 +1,4 @@
-// The compile cache (CORE-005, start-up), through the real CLI: the registry of the last compile is
+// The fleet cache (CORE-005, start-up), through the real CLI: the registry of the last compile is
 // kept in the data directory, and a command takes it back only for the same fleet text, build, home
 // directory, working directory and --data-dir. Whether a start compiled is seen by what it loaded
 // (test/support/module-log-hook.mjs): the fleet compiler's file of the bundle, or not.
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { makeTempDir, ROOT, runCli } from '../support/cli.js';
 
 const HOOK = pathToFileURL(join(ROOT, 'test/support/module-log-hook.mjs')).href;
-const ENTRY = '.nixfleet/compiled-fleet.json';
+const ENTRY = '.nixfleet/fleet-cache.json';
 
 const FLEET = `version: 1
 hosts:
@@ -40,7 +40,7 @@ function fleetDir(fleet = FLEET, files: Record<string, string> = {}): string {
   return dir;
 }
 
-describe('the compile cache', { timeout: 120_000 }, () => {
+describe('the fleet cache', { timeout: 120_000 }, () => {
   it('keeps the compiled fleet in the data directory, and the next start takes it back', async () => {
     const dir = fleetDir();
     const first = await run(dir, ['validate']);
@@ -49,7 +49,7 @@ describe('the compile cache', { timeout: 120_000 }, () => {
     expect(statSync(join(dir, ENTRY)).mode & 0o777).toBe(0o600);
     for (const args of [['validate'], ['list'], ['plan', 'greet'], ['list', '--json']]) {
       const again = await run(dir, args);
-      const cold = await run(dir, args, { NIXFLEET_NO_COMPILE_CACHE: '1' });
+      const cold = await run(dir, args, { NIXFLEET_NO_FLEET_CACHE: '1' });
       expect(again.compiled, args.join(' ')).toBe(false);
       expect(cold.compiled, args.join(' ')).toBe(true);
       expect(again.exitCode).toBe(0);
@@ -59,7 +59,7 @@ describe('the compile cache', { timeout: 120_000 }, () => {
     const applied = await run(dir, ['apply', 'greet']);
     expect(applied.exitCode, applied.stderr).toBe(0);
     expect(applied.compiled).toBe(false);
-    const compiled = await run(dir, ['apply', 'greet'], { NIXFLEET_NO_COMPILE_CACHE: '1' });
+    const compiled = await run(dir, ['apply', 'greet'], { NIXFLEET_NO_FLEET_CACHE: '1' });
     expect(compiled.exitCode, compiled.stderr).toBe(0);
     const db = new Database(join(dir, '.nixfleet/nixfleet.db'), { readonly: true });
     const hashes = db.prepare('SELECT registry_hash FROM pipelines ORDER BY id').pluck().all() as string[];
@@ -133,7 +133,7 @@ describe('the compile cache', { timeout: 120_000 }, () => {
 
     // Turned off: neither read nor written.
     const off = fleetDir();
-    expect((await run(off, ['validate'], { NIXFLEET_NO_COMPILE_CACHE: '1' })).exitCode).toBe(0);
+    expect((await run(off, ['validate'], { NIXFLEET_NO_FLEET_CACHE: '1' })).exitCode).toBe(0);
     expect(existsSync(join(off, ENTRY))).toBe(false);
     // No data directory: the cache does not create one.
     const none = makeTempDir({ 'fleet.yaml': FLEET });

@@ -1,10 +1,10 @@
-// The compile cache keeps a registry as JSON and gives it back (CORE-005, start-up): what it gives
+// The fleet cache keeps a registry as JSON and gives it back (CORE-005, start-up): what it gives
 // back must be the registry the compiler built, every field and the order of every map, and the
 // same content hash, for the demo fleet and for one that sets every key the compiler reads.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeRegistry, encodeRegistry } from '../../src/config/compile-cache.js';
+import { decodeRegistry, encodeRegistry } from '../../src/config/fleet-cache.js';
 import { loadFleetFiles } from '../../src/config/load.js';
 import { makeTempDir, ROOT } from '../support/cli.js';
 
@@ -68,7 +68,7 @@ async function roundTrip(dir: string, file: string) {
   return { registry, back };
 }
 
-describe('the compile cache', () => {
+describe('the fleet cache', () => {
   for (const [name, files] of Object.entries({
     'the demo fleet': { 'fleet.yaml': readFileSync(join(ROOT, 'fleet.yaml'), 'utf8') },
     'a fleet that sets every key': { 'fleet.yaml': EVERY_KEY },

@@ -1,4 +1,4 @@
-// The compile cache (see CORE-005, start-up): the last fleet a command compiled, kept in the data
+// The fleet cache (see CORE-005, start-up): the last fleet a command compiled, kept in the data
 // directory with everything the compile depended on, so that the next `validate`, `plan`, `list`,
 // `apply` or `retry` of the same fleet takes its registry back instead of parsing, checking and
 // compiling the file again. Only a fleet without `include:` is kept: its one file's text, the build
@@ -19,7 +19,7 @@ declare const NIXFLEET_BUILD_ID: string | undefined;
 const BUILD = typeof NIXFLEET_BUILD_ID === 'string' ? NIXFLEET_BUILD_ID : undefined;
 
 /** The entry's file, in the data directory. */
-export const COMPILE_CACHE_FILE = 'compiled-fleet.json';
+export const FLEET_CACHE_FILE = 'fleet-cache.json';
 const FORMAT = 1;
 
 /** What a compile reads besides the fleet file's text. */
@@ -51,7 +51,7 @@ export interface EncodedRegistry {
 }
 
 /** False when run from tsc's output or the sources: no build id tells one build's entries from another's. */
-export function compileCacheAvailable(): boolean {
+export function fleetCacheAvailable(): boolean {
   return BUILD !== undefined;
 }
 
@@ -59,7 +59,7 @@ export function compileCacheAvailable(): boolean {
 export function cachedRegistry(dataDir: string, inputs: CompileInputs, text: string): Registry | undefined {
   let entry: Entry;
   try {
-    entry = JSON.parse(readFileSync(join(dataDir, COMPILE_CACHE_FILE), 'utf8')) as Entry;
+    entry = JSON.parse(readFileSync(join(dataDir, FLEET_CACHE_FILE), 'utf8')) as Entry;
   } catch {
     return undefined;
   }
@@ -105,10 +105,10 @@ export function keepRegistry(
   };
   // Written beside and renamed into place: a command starting meanwhile reads the old entry or
   // the new one, never half of one. 0600: the file holds the fleet's text, settings.store included.
-  const temporary = join(dir, `${COMPILE_CACHE_FILE}.${process.pid}`);
+  const temporary = join(dir, `${FLEET_CACHE_FILE}.${process.pid}`);
   try {
     writeFileSync(temporary, JSON.stringify(entry), { mode: 0o600 });
-    renameSync(temporary, join(dir, COMPILE_CACHE_FILE));
+    renameSync(temporary, join(dir, FLEET_CACHE_FILE));
   } catch {
     try {
       unlinkSync(temporary);
