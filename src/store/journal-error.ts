@@ -1,7 +1,7 @@
 // The journal could not be used: a bad data directory, a damaged or foreign database, a full or
 // read-only disk, or a journal replaced under a running process (see CORE-003, errors). One line
 // that names the path, and a hint with the fix; the CLI prints both without a stack trace.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DAMAGED_COUNTER } from './damaged-counter-error.js';
 import { CORRUPT_ROW } from './rows.js';
@@ -230,6 +230,14 @@ function sqliteError(
         `make it writable, ${ELSEWHERE}`,
       );
     }
+    if (outOfDescriptors()) {
+      return new JournalError(
+        'unusable',
+        dbPath,
+        `cannot open ${dbPath}: too many open files`,
+        'raise the limit on open files (`ulimit -n`, 1024 or more) and run again',
+      );
+    }
     return new JournalError(
       kind,
       dbPath,
@@ -298,6 +306,24 @@ function existingAncestor(path: string): string {
   let at = path;
   while (!exists(at) && dirname(at) !== at) at = dirname(at);
   return at;
+}
+
+/**
+ * Whether this process is at its limit of open files. SQLite says only "unable to open database
+ * file", and has let go of what it held by then; it holds the database, its -wal and -shm and its
+ * directory at once, so a process that cannot open a few more files could not open the journal.
+ */
+function outOfDescriptors(): boolean {
+  const opened: number[] = [];
+  try {
+    for (let i = 0; i < 6; i++) opened.push(openSync('/dev/null', 'r'));
+    return false;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return code === 'EMFILE' || code === 'ENFILE';
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
 }
 
 /** Why `path` cannot be written to ("is on a read-only file system"), or undefined when it can. */

@@ -46,3 +46,37 @@ it('apply under a very low `ulimit -n` says so, with no stack trace, or runs', {
   // The checks above can fail: at least one of these limits is too low for apply to run.
   expect(refused.length).toBeGreaterThan(0);
 });
+
+it('runs under a very low `ulimit -n` blames the limit, not the data directory', { timeout: 120_000 }, async () => {
+  // SQLite says only "unable to open database file" when it runs out of descriptors: the journal
+  // must not send the user to check a data directory that is fine (CORE-003).
+  const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts: { h1: {} }\nops:\n  quick: { run: echo hi }\n' });
+  const applied = await execa('node', [BIN, 'apply', 'quick'], { cwd: dir, reject: false, env: { CI: 'true' } });
+  expect(applied.exitCode, applied.stderr).toBe(0);
+  const refused: string[] = [];
+  for (let limit = 16; limit <= 40; limit++) {
+    const result = await execa('sh', ['-c', `ulimit -n ${limit} && exec node "$0" runs`, BIN], {
+      cwd: dir,
+      reject: false,
+      env: { CI: 'true', NO_COLOR: '1' },
+      timeout: 60_000,
+    });
+    const context = `${limit}: ${result.stdout}${result.stderr}`;
+    if (result.exitCode === 0) {
+      expect(result.stdout, context).toMatch(/^r1\s+quick\s+COMPLETE/m);
+      continue;
+    }
+    const nodeAlone =
+      result.signal !== undefined ||
+      result.stderr.startsWith('node:internal') ||
+      result.stderr.startsWith('node:fs') ||
+      result.stderr.includes(`EMFILE: too many open files, open '${BIN}'`);
+    if (nodeAlone) continue;
+    expect(result.exitCode, context).toBe(2);
+    expect(result.stderr, context).not.toContain('writable directory');
+    expect(result.stderr, context).toContain('`ulimit -n`');
+    if (result.stderr.includes('nixfleet.db')) expect(result.stderr, context).toContain('too many open files');
+    refused.push(String(limit));
+  }
+  expect(refused.length).toBeGreaterThan(0);
+});
