@@ -1,11 +1,11 @@
 // Reads the main fleet file and the files its `include:` globs name, parsing each with positions
 // and checking each against the schema (see CORE-005, loading). Nothing here knows about ids yet.
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
 import { fleetDirectory, readFleetText, UNFIT_HINTS } from './fleet-text.js';
 import { includeGlob } from './include-pattern.js';
+import { includedPaths } from './included-paths.js';
 import { displayPathFor } from './path-format.js';
 import { validateAgainstSchema } from './schema.js';
 import { schemaErrorsToConfigErrors } from './schema-errors.js';
@@ -34,12 +34,9 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
   const patterns = includePatterns(main.data);
   const includeGlobs = patterns.map((pattern) => resolve(rootDir, includeGlob(pattern)));
   const included: YamlSource[] = [];
-  // By real path: a symbolic link under an include glob (`ops/up -> ..`) must not read the main
-  // file, or any file, a second time.
-  const seen = new Set([realPathOf(mainPath)]);
+  const { matches, paths } = await includedPaths(patterns, rootDir, mainPath);
   for (const [index, pattern] of patterns.entries()) {
-    const paths = await filesFor(includeGlob(pattern), rootDir);
-    if (paths.length === 0 && !(await import('tinyglobby')).isDynamicPattern(pattern)) {
+    if (matches[index]?.length === 0 && !(await import('tinyglobby')).isDynamicPattern(pattern)) {
       const position = locate(main, ['include', index], 'value');
       // The globber lists regular files only: a directory or a FIFO named as it is matches
       // nothing, but is there, and is said to be what it is.
@@ -53,23 +50,20 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
         ...(unfit ? { hint: UNFIT_HINTS.included[unfit.kind].replace('DIR', pattern.replace(/\/+$/, '')) } : {}),
       });
     }
-    for (const path of paths) {
-      const real = realPathOf(path);
-      if (seen.has(real)) continue;
-      seen.add(real);
-      const source = await readSource(path, cwd, 'included');
-      if ('error' in source) {
-        errors.push(source.error);
-        continue;
-      }
-      errors.push(...source.errors);
-      if (source.errors.length === 0) {
-        errors.push(
-          ...schemaErrorsToConfigErrors(source, await validateAgainstSchema(source.data, 'included'), 'included'),
-        );
-      }
-      included.push(source);
+  }
+  for (const path of paths) {
+    const source = await readSource(path, cwd, 'included');
+    if ('error' in source) {
+      errors.push(source.error);
+      continue;
     }
+    errors.push(...source.errors);
+    if (source.errors.length === 0) {
+      errors.push(
+        ...schemaErrorsToConfigErrors(source, await validateAgainstSchema(source.data, 'included'), 'included'),
+      );
+    }
+    included.push(source);
   }
   return { main, rootDir, included, includeGlobs, errors };
 }
@@ -97,14 +91,6 @@ async function readSource(
   return { error: { file: displayPath, line: 0, column: 0, path: '', message, ...(hint ? { hint } : {}) } };
 }
 
-function realPathOf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
 function emptySource(path: string, cwd: string): YamlSource {
   return parseYamlSource(path, displayPathFor(path, cwd), '');
 }
@@ -112,18 +98,4 @@ function emptySource(path: string, cwd: string): YamlSource {
 function includePatterns(data: unknown): string[] {
   const include = (data as FleetFile | undefined)?.include;
   return Array.isArray(include) ? include.filter((p): p is string => typeof p === 'string' && p !== '') : [];
-}
-
-async function filesFor(pattern: string, rootDir: string): Promise<string[]> {
-  // Loaded only for a fleet with `include:` (start-up, see CORE-005).
-  const { glob } = await import('tinyglobby');
-  // No extglobs, and include-pattern.ts made `(`, `)` and `|` literal: both could backtrack for ever.
-  const found = await glob(pattern, {
-    cwd: rootDir,
-    absolute: true,
-    onlyFiles: true,
-    expandDirectories: false,
-    extglob: false,
-  });
-  return found.map((path) => resolve(path)).sort();
 }
