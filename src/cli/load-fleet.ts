@@ -47,22 +47,22 @@ export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   const inputs: CompileInputs = { file, cwd: ctx.io.cwd, dataDir: dataDir ?? null };
   const useCache = fleetCacheAvailable() && file !== STDIN_FLEET && !ctx.io.env.NIXFLEET_NO_FLEET_CACHE;
   if (useCache) {
-    const cached = await fromCompileCache(inputs);
+    const cached = await fromFleetCache(inputs);
     if (cached !== undefined) return cached;
   }
   // The compiler (yaml, the schema, the checks) loads only in the commands that compile the fleet,
   // not in those that only read the journal (see CORE-005, start-up).
   const { loadFleetFiles } = await import('../config/load.js');
-  const { registry, sources } = await loadFleetFiles(file, {
+  const { registry, readings } = await loadFleetFiles(file, {
     cwd: ctx.io.cwd,
     ...(dataDir !== undefined ? { dataDir } : {}),
   });
-  if (useCache) keepRegistry(inputs, sources, registry);
+  if (useCache) keepRegistry(inputs, readings, registry);
   return registry;
 }
 
 /** The registry the fleet cache keeps for this fleet file as it is now, or undefined (CORE-005, start-up). */
-async function fromCompileCache(inputs: CompileInputs): Promise<Registry | undefined> {
+async function fromFleetCache(inputs: CompileInputs): Promise<Registry | undefined> {
   const read = readFleetText(inputs.file);
   if (!('text' in read)) return undefined;
   // Where journalPlaceFor looks for the journal; an entry elsewhere is not found, and is written again.

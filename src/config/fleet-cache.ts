@@ -1,18 +1,20 @@
 // The fleet cache (see CORE-005, start-up): the last fleet a command compiled, kept in the data
 // directory with everything the compile depended on, so that the next `validate`, `plan`, `list`,
 // `apply` or `retry` of the same fleet takes its registry back instead of parsing, checking and
-// compiling the file again. Only a fleet without `include:` is kept: its one file's text, the build
-// of nixfleet, the home directory (`~/` in paths), the working directory and `--data-dir` are all
-// a compile reads, and an entry is used only when every one of them is the same. A compile that
-// fails is not kept: its errors are found again.
+// compiling it again. A compile reads the texts of the main file and of the files its `include:`
+// patterns name, the home directory (`~/` in paths), the working directory and `--data-dir`; an
+// entry is used only when the same build of nixfleet wrote it and every one of those is the same,
+// the patterns naming the same files. A compile that fails is not kept: its errors are found again.
 //
 // Small on purpose: it loads with every command that compiles a fleet, and must not load the
 // compiler it stands in for.
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Host, Op, Pipeline, Registry, SecretDeclaration } from '../registry/types.js';
 import { lazyHash } from './content-hash.js';
+import { readFleetText } from './fleet-text.js';
+import { includedPaths } from './included-paths.js';
 
 /** Set by scripts/bundle-cli.mjs to a hash of the build: absent when run from tsc's output or the sources. */
 declare const NIXFLEET_BUILD_ID: string | undefined;
@@ -20,7 +22,7 @@ const BUILD = typeof NIXFLEET_BUILD_ID === 'string' ? NIXFLEET_BUILD_ID : undefi
 
 /** The entry's file, in the data directory. */
 export const FLEET_CACHE_FILE = 'fleet-cache.json';
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** What a compile reads besides the fleet file's text. */
 export interface CompileInputs {
@@ -31,18 +33,25 @@ export interface CompileInputs {
   readonly dataDir: string | null;
 }
 
+/** What a compile read: every file's path and text, the main file first, and its `include:` patterns. */
+export interface Readings {
+  readonly sources: readonly { readonly path: string; readonly text: string }[];
+  readonly includePatterns: readonly string[];
+}
+
 interface Entry {
   readonly format: number;
   readonly build: string;
   readonly home: string;
   readonly inputs: CompileInputs;
-  readonly text: string;
+  readonly readings: Readings;
   readonly registry: EncodedRegistry;
 }
 
 export interface EncodedRegistry {
   readonly file: string;
   readonly rootDir: string;
+  readonly includeGlobs: readonly string[];
   readonly settings: Registry['settings'];
   readonly hosts: readonly Host[];
   readonly ops: readonly Op[];
@@ -55,44 +64,56 @@ export function fleetCacheAvailable(): boolean {
   return BUILD !== undefined;
 }
 
-/** The registry kept in `dataDir` for these inputs and this text, or undefined. */
-export function cachedRegistry(dataDir: string, inputs: CompileInputs, text: string): Registry | undefined {
+/** The registry kept in `dataDir` for these inputs and this main file's text, or undefined. */
+export async function cachedRegistry(
+  dataDir: string,
+  inputs: CompileInputs,
+  text: string,
+): Promise<Registry | undefined> {
   let entry: Entry;
   try {
     entry = JSON.parse(readFileSync(join(dataDir, FLEET_CACHE_FILE), 'utf8')) as Entry;
   } catch {
     return undefined;
   }
-  const same =
-    BUILD !== undefined &&
-    entry?.format === FORMAT &&
-    entry.build === BUILD &&
-    entry.home === homedir() &&
-    entry.inputs?.file === inputs.file &&
-    entry.inputs.cwd === inputs.cwd &&
-    entry.inputs.dataDir === inputs.dataDir &&
-    entry.text === text;
-  if (!same) return undefined;
   try {
-    return decodeRegistry(entry.registry, text);
+    const same =
+      BUILD !== undefined &&
+      entry?.format === FORMAT &&
+      entry.build === BUILD &&
+      entry.home === homedir() &&
+      entry.inputs?.file === inputs.file &&
+      entry.inputs.cwd === inputs.cwd &&
+      entry.inputs.dataDir === inputs.dataDir &&
+      entry.readings.sources[0]?.path === inputs.file &&
+      entry.readings.sources[0].text === text &&
+      (await sameIncludes(entry.readings, inputs.file));
+    return same ? decodeRegistry(entry.registry, entry.readings) : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Whether the patterns still name the files they named, in the same order, each with the same text. */
+async function sameIncludes({ sources, includePatterns }: Readings, file: string): Promise<boolean> {
+  if (includePatterns.length === 0) return sources.length === 1;
+  const { paths } = await includedPaths(includePatterns, dirname(file), file);
+  if (paths.length !== sources.length - 1) return false;
+  return paths.every((path, index) => {
+    const kept = sources[index + 1];
+    if (kept?.path !== path) return false;
+    const read = readFleetText(path);
+    return 'text' in read && read.text === kept.text;
+  });
+}
+
 /**
- * Keeps a registry just compiled from `sources` in its data directory, when that directory exists
- * (the cache never creates it) and the fleet has no includes. Best effort: a directory nixfleet
- * may not write only means the next start compiles again.
+ * Keeps a registry just compiled from `readings` in its data directory, when that directory exists
+ * (the cache never creates it). Best effort: a directory nixfleet may not write only means the
+ * next start compiles again.
  */
-export function keepRegistry(
-  inputs: CompileInputs,
-  sources: readonly { readonly path: string; readonly text: string }[],
-  registry: Registry,
-): void {
-  const [main] = sources;
-  if (BUILD === undefined || sources.length !== 1 || main?.path !== inputs.file || registry.includeGlobs.length > 0)
-    return;
+export function keepRegistry(inputs: CompileInputs, readings: Readings, registry: Registry): void {
+  if (BUILD === undefined || readings.sources[0]?.path !== inputs.file) return;
   const dir = registry.settings.dataDir;
   if (!isDirectory(dir)) return;
   const entry: Entry = {
@@ -100,7 +121,7 @@ export function keepRegistry(
     build: BUILD,
     home: homedir(),
     inputs,
-    text: main.text,
+    readings: { sources: readings.sources, includePatterns: readings.includePatterns },
     registry: encodeRegistry(registry),
   };
   // Written beside and renamed into place: a command starting meanwhile reads the old entry or
@@ -123,6 +144,7 @@ export function encodeRegistry(registry: Registry): EncodedRegistry {
   return {
     file: registry.file,
     rootDir: registry.rootDir,
+    includeGlobs: registry.includeGlobs,
     settings: registry.settings,
     hosts: [...registry.hosts.values()],
     ops: [...registry.ops.values()],
@@ -132,15 +154,15 @@ export function encodeRegistry(registry: Registry): EncodedRegistry {
 }
 
 /** The registry as compileRegistry builds it (config/compile-registry.ts): frozen, in the file's order. */
-export function decodeRegistry(encoded: EncodedRegistry, text: string): Registry {
+export function decodeRegistry(encoded: EncodedRegistry, readings: Readings): Registry {
   const byId = <T extends { readonly id: string }>(items: readonly T[]) =>
     new Map(items.map((item) => [item.id, deepFreeze(item)]));
-  const hash = lazyHash([{ path: encoded.file, text }]);
+  const hash = lazyHash(readings.sources);
   return Object.freeze({
     file: encoded.file,
     rootDir: encoded.rootDir,
-    files: Object.freeze([encoded.file]),
-    includeGlobs: Object.freeze([]),
+    files: Object.freeze(readings.sources.map((source) => source.path)),
+    includeGlobs: Object.freeze([...encoded.includeGlobs]),
     settings: deepFreeze(encoded.settings),
     hosts: byId(encoded.hosts),
     ops: byId(encoded.ops),

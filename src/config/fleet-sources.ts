@@ -16,6 +16,8 @@ export interface FleetSources {
   readonly included: readonly YamlSource[];
   /** Where the main file's relative paths start (`fleetDirectory`: its own, or the current one for standard input). */
   readonly rootDir: string;
+  /** The main file's `include:` patterns, as written. */
+  readonly includePatterns: readonly string[];
   /** Absolute include globs, for watchers. */
   readonly includeGlobs: readonly string[];
   readonly errors: readonly ConfigError[];
@@ -26,7 +28,14 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
   const rootDir = fleetDirectory(mainPath, cwd);
   const main = await readSource(mainPath, cwd, 'main');
   if ('error' in main)
-    return { main: emptySource(mainPath, cwd), rootDir, included: [], includeGlobs: [], errors: [main.error] };
+    return {
+      main: emptySource(mainPath, cwd),
+      rootDir,
+      included: [],
+      includePatterns: [],
+      includeGlobs: [],
+      errors: [main.error],
+    };
   const errors: ConfigError[] = [...main.errors];
   if (main.errors.length === 0) {
     errors.push(...schemaErrorsToConfigErrors(main, await validateAgainstSchema(main.data, 'main'), 'main'));
@@ -65,7 +74,7 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
     }
     included.push(source);
   }
-  return { main, rootDir, included, includeGlobs, errors };
+  return { main, rootDir, included, includePatterns: patterns, includeGlobs, errors };
 }
 
 async function readSource(

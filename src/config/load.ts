@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { ConfigErrors } from '../errors/config-error.js';
 import type { Registry } from '../registry/types.js';
 import { compileRegistry } from './compile-registry.js';
+import type { Readings } from './fleet-cache.js';
 import { readFleetSources } from './fleet-sources.js';
 import { mergeFleet } from './merged-fleet.js';
 import { checkFleet } from './semantic-checks.js';
@@ -20,11 +21,11 @@ export async function loadRegistry(file: string, options: LoadOptions = {}): Pro
   return (await loadFleetFiles(file, options)).registry;
 }
 
-/** loadRegistry, with the paths and texts of the files it read (the fleet cache keeps them). */
+/** loadRegistry, with what it read (the fleet cache keeps it). */
 export async function loadFleetFiles(
   file: string,
   options: LoadOptions = {},
-): Promise<{ registry: Registry; sources: readonly { path: string; text: string }[] }> {
+): Promise<{ registry: Registry; readings: Readings }> {
   const cwd = options.cwd ?? process.cwd();
   const mainPath = resolve(cwd, file);
   const sources = await readFleetSources(mainPath, cwd);
@@ -37,5 +38,11 @@ export async function loadFleetFiles(
     rootDir: sources.rootDir,
     ...(dataDir === undefined ? {} : { dataDir }),
   });
-  return { registry, sources: fleet.files.map(({ path, text }) => ({ path, text })) };
+  return {
+    registry,
+    readings: {
+      sources: fleet.files.map(({ path, text }) => ({ path, text })),
+      includePatterns: sources.includePatterns,
+    },
+  };
 }

@@ -62,16 +62,21 @@ pipelines:
 `;
 
 async function roundTrip(dir: string, file: string) {
-  const { registry, sources } = await loadFleetFiles(file, { cwd: dir });
-  const [main] = sources;
-  const back = decodeRegistry(JSON.parse(JSON.stringify(encodeRegistry(registry))), main?.text ?? '');
+  const { registry, readings } = await loadFleetFiles(file, { cwd: dir });
+  const back = decodeRegistry(JSON.parse(JSON.stringify(encodeRegistry(registry))), readings);
   return { registry, back };
 }
 
 describe('the fleet cache', () => {
-  for (const [name, files] of Object.entries({
+  for (const [name, files] of Object.entries<Record<string, string>>({
     'the demo fleet': { 'fleet.yaml': readFileSync(join(ROOT, 'fleet.yaml'), 'utf8') },
     'a fleet that sets every key': { 'fleet.yaml': EVERY_KEY },
+    'a fleet with includes': {
+      'fleet.yaml': `${EVERY_KEY}include: [more/*.yaml, extra.yaml]\n`,
+      'more/b.yaml': 'hosts:\n  b-host: { tags: [db] }\n',
+      'more/a.yaml': 'ops:\n  from-a: { run: echo a }\n',
+      'extra.yaml': 'pipelines:\n  extra: { ops: [from-a] }\n',
+    },
   })) {
     it(`gives back the registry the compiler built: ${name}`, async () => {
       const dir = makeTempDir(files);
@@ -83,6 +88,8 @@ describe('the fleet cache', () => {
       expect(back.hash).toBe(registry.hash);
       expect(back.hash).toMatch(/^[0-9a-f]{64}$/);
       expect(Object.isFrozen(back)).toBe(true);
+      expect(back.files).toEqual(registry.files);
+      expect(back.includeGlobs).toEqual(registry.includeGlobs);
       expect(Object.isFrozen(back.hosts.get([...back.hosts.keys()][0] ?? '')?.tags)).toBe(true);
     });
   }
