@@ -381,12 +381,26 @@ describe('an output file that cannot be read', () => {
     return cwd;
   }
 
-  function expectOneLine(result: { exitCode: number; stdout: string; stderr: string }, lines: readonly string[]) {
+  function expectOneLine(
+    result: { exitCode: number; stdout: string; stderr: string },
+    lines: readonly string[],
+    json = false,
+  ) {
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(result.exitCode, result.stderr).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toEqual(lines);
-    // Nothing printed before it was found: no half text, no half JSON.
-    expect(result.stdout).toBe('');
+    // Nothing printed before it was found: no half text, no half JSON; with --json only the
+    // error object, in the same words (CORE-002).
+    if (!json) expect(result.stdout).toBe('');
+    else {
+      expect(JSON.parse(result.stdout)).toEqual({
+        error: {
+          message: lines[0]!.replace(/^nixfleet: /, ''),
+          hint: lines[1]!.replace(/^ {2}hint: /, ''),
+          exitCode: 2,
+        },
+      });
+    }
   }
 
   it('a directory in its place: exit 2 naming it, before anything is printed; the journal keeps the rest', {
@@ -406,7 +420,7 @@ describe('an output file that cannot be read', () => {
       ['logs', 'r1'],
       ['logs', 'r1', '--json'],
     ]) {
-      expectOneLine(await runCli(cwd, args), lines);
+      expectOneLine(await runCli(cwd, args), lines, args.includes('--json'));
     }
     // Nothing journaled is lost: the run and the other host's output are there.
     expect((await runCli(cwd, ['logs', 'c2'])).stdout).toBe('hi');
@@ -434,7 +448,7 @@ describe('an output file that cannot be read', () => {
       '  hint: make it readable by the user running nixfleet, or run nixfleet as its owner',
     ];
     expectOneLine(await logs(['logs', 'c2']), lines);
-    expectOneLine(await logs(['logs', 'r1', '--json']), lines);
+    expectOneLine(await logs(['logs', 'r1', '--json']), lines, true);
     expect(readFileSync(file, 'utf8')).toBe('hi\n');
     expect((await logs(['logs', 'c1'])).stdout).toBe('hi');
   });
