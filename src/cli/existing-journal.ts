@@ -44,9 +44,15 @@ function isDirectoryOrMissing(path: string): boolean {
 export const NO_JOURNAL_HINT =
   'run nixfleet in the folder of your fleet.yaml, or point at the journal with -f FILE or --data-dir DIR';
 
-/** Opens the journal, or fails (exit 2) without creating anything when there is none. */
-export async function openExistingJournal(ctx: CommandContext): Promise<Journal> {
+/**
+ * Opens the journal, or fails (exit 2) without creating anything when there is none. `noOutputs`:
+ * the command reads and writes no output file, so a broken `logs/` does not stop it (CORE-003).
+ */
+export async function openExistingJournal(
+  ctx: CommandContext,
+  options: { noOutputs?: boolean } = {},
+): Promise<Journal> {
   const { dir, exists, store } = await existingDataDir(ctx);
   if (!exists) throw new UserError(noJournalText(ctx, dir), { hint: NO_JOURNAL_HINT });
-  return openJournal(dir, store);
+  return openJournal(dir, { ...store, ...options });
 }

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
-import { ConfigErrors, formatConfigError } from '../errors/config-error.js';
+import { type ConfigError, ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
 import { JournalError } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
@@ -81,11 +81,16 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     );
   });
   io.stderr.on('error', () => {});
+  const stdoutUsed = watchWrites(io.stdout);
   let code: number;
   try {
     code = await dispatch(argv, io);
   } catch (error) {
-    code = reportError(error, io);
+    // With --json a script reads stdout: an error is one JSON object there too, unless the
+    // command already wrote its own document (validate's errors, a report half streamed).
+    code = reportError(error, io, jsonWanted(argv) && !stdoutUsed.yet);
+  } finally {
+    stdoutUsed.stop();
   }
   // A write's failure is reported after the write: wait for what was written to be done with.
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
@@ -259,70 +264,134 @@ function commandEntry(name: string): CommandEntry {
   });
 }
 
+/**
+ * Whether `--json` was given, read from the words themselves: an error may come before or while
+ * they are parsed (`nixfleet --json --bogus`). Words after `--` are arguments, not flags.
+ */
+function jsonWanted(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** Notes whether anything is written to `stream` until `stop()`. */
+function watchWrites(stream: NodeJS.WritableStream): { readonly yet: boolean; stop(): void } {
+  const own = Object.hasOwn(stream, 'write');
+  const write = stream.write;
+  const watch = {
+    yet: false,
+    stop() {
+      if (own) stream.write = write;
+      else delete (stream as { write?: unknown }).write;
+    },
+  };
+  stream.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
+    if ((chunk as { length?: number } | undefined)?.length !== 0) watch.yet = true;
+    return (write as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
+  } as typeof stream.write;
+  return watch;
+}
+
 function isValueOfGlobalFlag(argv: readonly string[], arg: string): boolean {
   const i = argv.indexOf(arg);
   const prev = argv[i - 1];
   return prev === '-f' || prev === '--file' || prev === '--data-dir' || prev === '--store';
 }
 
-function reportError(error: unknown, io: CliIO): number {
+/**
+ * What the user is told about an error: `message` and `hint` as printed on stderr
+ * (`nixfleet: <message>`, `  hint: <hint>`), or `text` when it is printed otherwise.
+ */
+interface ErrorReport {
+  readonly exitCode: number;
+  readonly message: string;
+  readonly hint: string | null;
+  /** The stderr text, when it is not `nixfleet: <message>` and its hint. */
+  readonly text?: string;
+  /** A fleet file's errors, each as `validate --json` gives them (CORE-005). */
+  readonly errors?: readonly ConfigError[];
+}
+
+/**
+ * The one place an error becomes a message and an exit code (CORE-002): its text on stderr and,
+ * with `--json` when nothing is on stdout yet, `{"error": {message, hint, exitCode}}` there, so
+ * stdout always holds one JSON document.
+ */
+function reportError(error: unknown, io: CliIO, json: boolean): number {
+  const report = errorReport(error);
+  io.stderr.write(
+    report.text ?? `nixfleet: ${report.message}\n${report.hint === null ? '' : `  hint: ${report.hint}\n`}`,
+  );
+  if (json) {
+    const { message, hint, exitCode, errors } = report;
+    io.stdout.write(`${JSON.stringify({ error: { message, hint, exitCode, ...(errors ? { errors } : {}) } })}\n`);
+  }
+  return report.exitCode;
+}
+
+function errorReport(error: unknown): ErrorReport {
   if (error instanceof ConfigErrors) {
-    for (const e of error.errors) io.stderr.write(`${formatConfigError(e)}\n`);
-    io.stderr.write(`${error.errors.length} error(s) in the fleet file; nothing was run\n`);
-    return EXIT.USAGE;
+    const message = `${error.errors.length} error(s) in the fleet file; nothing was run`;
+    const lines = error.errors.map((e) => `${formatConfigError(e)}\n`).join('');
+    return { exitCode: EXIT.USAGE, message, hint: null, text: `${lines}${message}\n`, errors: error.errors };
   }
   if (error instanceof RecordNotFoundError) {
-    io.stderr.write(`nixfleet: ${error.message}\n  hint: see \`nixfleet runs\` for recent runs\n`);
-    return EXIT.USAGE;
+    return { exitCode: EXIT.USAGE, message: error.message, hint: 'see `nixfleet runs` for recent runs' };
   }
   if (error instanceof StoreUnavailableError) {
-    io.stderr.write(`nixfleet: ${error.message}\n`);
     if (error.when === 'in use') {
       // What was under way stopped, as on a SQLite journal that failed mid-run (CORE-012).
-      io.stderr.write(
-        '  hint: once the server is back, `nixfleet runs` shows what was recorded and `nixfleet retry RUN` runs the rest\n',
-      );
-      return EXIT.FAILED;
+      return {
+        exitCode: EXIT.FAILED,
+        message: error.message,
+        hint: 'once the server is back, `nixfleet runs` shows what was recorded and `nixfleet retry RUN` runs the rest',
+      };
     }
-    io.stderr.write(
-      '  hint: check --store, $NIXFLEET_DATABASE_URL or settings.store, and that the server is running and reachable\n',
-    );
-    return EXIT.USAGE;
+    return {
+      exitCode: EXIT.USAGE,
+      message: error.message,
+      hint: 'check --store, $NIXFLEET_DATABASE_URL or settings.store, and that the server is running and reachable',
+    };
   }
   if (error instanceof JournalError) {
     // A data directory that cannot be used as found is the user's to fix (exit 2); a write that
     // failed or a journal replaced mid-work stopped that work (exit 1). See CORE-003.
-    io.stderr.write(`nixfleet: ${error.message}\n  hint: ${error.hint}\n`);
-    return error.kind === 'unusable' ? EXIT.USAGE : EXIT.FAILED;
+    return {
+      exitCode: error.kind === 'unusable' ? EXIT.USAGE : EXIT.FAILED,
+      message: error.message,
+      hint: error.hint,
+    };
   }
   if (error instanceof UserError) {
-    io.stderr.write(`nixfleet: ${error.message}\n`);
-    if (error.hint) io.stderr.write(`  hint: ${error.hint}\n`);
-    return error.exitCode;
+    return { exitCode: error.exitCode, message: error.message, hint: error.hint ?? null };
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'EMFILE' || code === 'ENFILE') {
     // Out of file descriptors (`ulimit -n 60`) while nixfleet loads its own modules, before
     // anything ran: the machine's limit, not a bug. Running out later fails only the commands
     // that could not start (CORE-001).
-    io.stderr.write(
-      `nixfleet: too many open files (${(error as Error).message})\n  hint: raise the limit on open files (\`ulimit -n\`, 1024 or more) and run again\n`,
-    );
-    return EXIT.USAGE;
+    return {
+      exitCode: EXIT.USAGE,
+      message: `too many open files (${(error as Error).message})`,
+      hint: 'raise the limit on open files (`ulimit -n`, 1024 or more) and run again',
+    };
   }
   if (code === 'ERR_MODULE_NOT_FOUND') {
     // One of nixfleet's own files or packages: an install with a part missing, or Node's resolver
     // that ran out of file descriptors as above and took the file for missing.
-    io.stderr.write(
-      `nixfleet: cannot load a part of nixfleet (${(error as Error).message.split('\n')[0]})\n  hint: install nixfleet again (\`npm ci\` in its checkout); if the limit on open files is low (\`ulimit -n\`), raise it\n`,
-    );
-    return EXIT.USAGE;
+    return {
+      exitCode: EXIT.USAGE,
+      message: `cannot load a part of nixfleet (${(error as Error).message.split('\n')[0]})`,
+      hint: 'install nixfleet again (`npm ci` in its checkout); if the limit on open files is low (`ulimit -n`), raise it',
+    };
   }
   // Only a bug in nixfleet itself gets here, so the stack is worth showing.
-  io.stderr.write(
-    `nixfleet: internal error (please report it)\n${error instanceof Error ? error.stack : String(error)}\n`,
-  );
-  return EXIT.FAILED;
+  const message = 'internal error (please report it)';
+  return {
+    exitCode: EXIT.FAILED,
+    message: `${message}: ${error instanceof Error ? error.message : String(error)}`,
+    hint: null,
+    text: `nixfleet: ${message}\n${error instanceof Error ? error.stack : String(error)}\n`,
+  };
 }
 
 function packageVersion(): string {

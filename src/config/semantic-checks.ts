@@ -2,6 +2,7 @@
 // and pipelines, selectors, settings that name things, and options that only make sense together.
 
 import { didYouMean } from '../domain/closest-name.js';
+import { MAX_ENV_STRING_BYTES } from '../domain/environment-limits.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { resolveSelector, type SelectableHost } from '../registry/selector.js';
 import { checkDurations } from './duration-checks.js';
@@ -16,12 +17,6 @@ import { checkTemplates } from './template-checks.js';
 import { quoteExcerpt } from './value-excerpt.js';
 
 const SSH_ONLY = ['user', 'port', 'identityFile'] as const;
-
-/**
- * Linux holds one environment string, `NAME=value` and its NUL, to 128 KiB (MAX_ARG_STRLEN): a
- * host var past it fails every command on that host with E2BIG once the run has started.
- */
-export const MAX_ENV_STRING_BYTES = 128 * 1024;
 
 export function checkFleet(fleet: MergedFleet): ConfigError[] {
   return [

@@ -47,6 +47,12 @@ export interface JournalOptions {
    * opening, so a role that may only SELECT can read, and create or upgrade no schema (CORE-012).
    */
   readonly readOnly?: boolean;
+  /**
+   * For commands that neither read nor write output files (`cancel`, `show`, `runs`): the data
+   * directory's `logs/` is not made, so a broken one (a file in its place) does not stop them
+   * from using the journal; the commands that use it still refuse it (see CORE-003, errors).
+   */
+  readonly noOutputs?: boolean;
 }
 
 export const DB_FILE = 'nixfleet.db';
@@ -70,7 +76,7 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
   const paths = { dataDir: root, dbPath: join(root, DB_FILE), logsDir: join(root, LOGS_DIR) };
   try {
     return openWith(paths, options, () => {
-      makeDirectory(paths.logsDir);
+      makeDirectory(options.noOutputs === true ? root : paths.logsDir);
       // A command that writes finds out now that it may not (CORE-003): exit 2, nothing run.
       return { db: openDatabase(paths.dbPath, { mustWrite: options.readOnly !== true }) };
     });

@@ -121,6 +121,7 @@ export function toRunRecord(row: RunRow): RunRecord {
 
 /** `output_file` is stored relative to the data directory so a moved data directory still works. */
 export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord {
+  const outputFile = row.output_file === null ? null : outputFileIn(dataDir, row.output_file);
   return {
     id: row.id,
     runId: row.pipeline_id,
@@ -134,7 +135,8 @@ export function toCommandRecord(row: CommandRow, dataDir: string): CommandRecord
     finishedAt: row.finished_at,
     exitCode: row.exit_code,
     error: row.error,
-    outputFile: row.output_file === null ? null : outputFileIn(dataDir, row.output_file),
+    outputFile,
+    ...(row.output_file !== null && outputFile === null ? { outputOutside: row.output_file } : {}),
     batch: row.batch ?? null,
     rollbackOf: row.rollback_of ?? null,
     armed:

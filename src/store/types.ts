@@ -42,6 +42,12 @@ export interface CommandRecord {
    * on SQLite, `postgres:<id>` on PostgreSQL (chunks in the database). Read it with Journal.readOutput.
    */
   readonly outputFile: string | null;
+  /**
+   * Set only when the row's `output_file` names a place outside DATA_DIR/logs/ (a damaged or
+   * hand-edited journal): that path as stored. `outputFile` is then null, and nothing there is
+   * ever read or removed (CORE-003, retention).
+   */
+  readonly outputOutside?: string;
   /** The rollout batch the command ran in (0: canary), or null (see CORE-008). */
   readonly batch: number | null;
   /** For a rollback, the command whose failure it undoes (see CORE-009); null otherwise. */

@@ -127,4 +127,37 @@ describe('apply outcomes', () => {
     expect(target.exitCode, String(target.stderr)).toBe(2);
     expect(target.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('with --json a mistake is one error object on stdout, the same text on stderr (CORE-002)', async () => {
+    const target = await runCli(dir, ['--json', 'apply', 'nope']);
+    expect(target.exitCode, String(target.stderr)).toBe(2);
+    expect(target.stderr).toBe(
+      'nixfleet: unknown pipeline or op `nope`\n  hint: run `nixfleet list` to see the pipelines and ops',
+    );
+    // One line (the test's runner drops the line break at its end).
+    expect(target.stdout.split('\n')).toHaveLength(1);
+    expect(JSON.parse(target.stdout)).toEqual({
+      error: {
+        message: 'unknown pipeline or op `nope`',
+        hint: 'run `nixfleet list` to see the pipelines and ops',
+        exitCode: 2,
+      },
+    });
+    // A flag mistake, found while the words are parsed.
+    const flag = await runCli(dir, ['apply', '--concurency', '2', '--json']);
+    expect(flag.exitCode, String(flag.stderr)).toBe(2);
+    expect(JSON.parse(flag.stdout).error).toMatchObject({ message: 'apply: unknown flag `--concurency`', exitCode: 2 });
+    // A broken fleet file: its errors as `validate --json` gives them.
+    const broken = makeTempDir({
+      'fleet.yaml': 'version: 1\nhosts: { a: {} }\nops: { x: { run: echo, timeout: soon } }\n',
+    });
+    const config = await runCli(broken, ['apply', 'x', '--json']);
+    expect(config.exitCode, String(config.stderr)).toBe(2);
+    const { error } = JSON.parse(config.stdout);
+    expect(error).toMatchObject({ message: '1 error(s) in the fleet file; nothing was run', hint: null, exitCode: 2 });
+    expect(error.errors).toEqual([expect.objectContaining({ file: 'fleet.yaml', line: 3, path: 'ops.x.timeout' })]);
+    expect(config.stderr).toMatch(/^fleet\.yaml:3:\d+: ops\.x\.timeout: /);
+    // Without --json stdout stays empty.
+    expect((await runCli(dir, ['apply', 'nope'])).stdout).toBe('');
+  });
 });

@@ -43,7 +43,10 @@ describe('--junit', () => {
       const result = await runCli(cwd, ['apply', 'touch', '--junit', path, '--json']);
       expect(result.stderr).toMatch(message);
       expect(result.exitCode).toBe(2);
-      expect(result.stdout).toBe('');
+      // With --json only the error object (CORE-002), in the words of stderr's first line.
+      const { error } = JSON.parse(result.stdout);
+      expect(`nixfleet: ${error.message}`).toBe(result.stderr.split('\n')[0]);
+      expect(error.exitCode).toBe(2);
     }
     // Nothing ran and nothing was journaled.
     expect(existsSync(join(cwd, 'ran'))).toBe(false);

@@ -220,6 +220,16 @@ describe('busy hosts and cancel from another process', () => {
     expect(second.exitCode, String(second.stderr)).toBe(3);
     expect(second.stderr).toMatch(/host\(s\) busy: h1 \(run r1\)/);
     expect(second.stderr).toContain('nixfleet cancel r1');
+    // With --json, the refusal is the error object on stdout (CORE-002), exit 3 still.
+    const secondJson = await runCli(dir, ['--json', 'apply', 'hang', '--on', 'h1']);
+    expect(secondJson.exitCode, String(secondJson.stderr)).toBe(3);
+    expect(JSON.parse(secondJson.stdout)).toEqual({
+      error: {
+        message: 'host(s) busy: h1 (run r1); nothing was started',
+        hint: 'wait for run r1 to finish, or `nixfleet cancel r1`',
+        exitCode: 3,
+      },
+    });
     const runs = await runCli(dir, ['runs', '--json']);
     expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r1']);
 

@@ -85,12 +85,16 @@ describe('unknown flags', { timeout: 60_000 }, () => {
     ] as const) {
       const result = await runCli(dir, args);
       expect(result.exitCode, args.join(' ')).toBe(2);
-      expect(result.stdout, args.join(' ')).toBe('');
       const [first, second, ...more] = result.stderr.split('\n');
       expect(first).toBe(line);
       expect(second).toMatch(/^ {2}hint: /);
       expect(second).toContain(hint);
       expect(more).toEqual([]);
+      // With --json, the same words as one error object (CORE-002); else nothing.
+      const error = { message: line.replace(/^nixfleet: /, ''), hint: second?.replace(/^ {2}hint: /, ''), exitCode: 2 };
+      expect(result.stdout, args.join(' ')).toBe(
+        (args as readonly string[]).includes('--json') ? JSON.stringify({ error }) : '',
+      );
     }
     // After a command, the same mistakes name the command.
     const after = await runCli(dir, ['validate', '-f']);

@@ -22,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
-import { BIN, makeTempDir, runCli } from '../support/cli.js';
+import { waitForFile } from '../engine/support/wait-for.js';
+import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { mountTmpfs, type SmallDisk } from '../support/small-disk.js';
 
 const FLEET = `version: 1
@@ -96,6 +97,9 @@ const FAULTS: readonly Fault[] = [
       writeFileSync(join(d, 'logs'), 'x');
       return join(d, 'logs');
     },
+    // The commands that read or write output files; `runs`, `show` and `cancel` need only the
+    // journal (below, "a broken logs/").
+    commands: ['apply', 'logs', 'serve', 'prune', 'watch --run'],
   },
   {
     name: 'nixfleet.db is a directory',
@@ -381,12 +385,26 @@ describe('an output file that cannot be read', () => {
     return cwd;
   }
 
-  function expectOneLine(result: { exitCode: number; stdout: string; stderr: string }, lines: readonly string[]) {
+  function expectOneLine(
+    result: { exitCode: number; stdout: string; stderr: string },
+    lines: readonly string[],
+    json = false,
+  ) {
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(result.exitCode, result.stderr).toBe(2);
     expect(result.stderr.trimEnd().split('\n')).toEqual(lines);
-    // Nothing printed before it was found: no half text, no half JSON.
-    expect(result.stdout).toBe('');
+    // Nothing printed before it was found: no half text, no half JSON; with --json only the
+    // error object, in the same words (CORE-002).
+    if (!json) expect(result.stdout).toBe('');
+    else {
+      expect(JSON.parse(result.stdout)).toEqual({
+        error: {
+          message: lines[0]!.replace(/^nixfleet: /, ''),
+          hint: lines[1]!.replace(/^ {2}hint: /, ''),
+          exitCode: 2,
+        },
+      });
+    }
   }
 
   it('a directory in its place: exit 2 naming it, before anything is printed; the journal keeps the rest', {
@@ -406,7 +424,7 @@ describe('an output file that cannot be read', () => {
       ['logs', 'r1'],
       ['logs', 'r1', '--json'],
     ]) {
-      expectOneLine(await runCli(cwd, args), lines);
+      expectOneLine(await runCli(cwd, args), lines, args.includes('--json'));
     }
     // Nothing journaled is lost: the run and the other host's output are there.
     expect((await runCli(cwd, ['logs', 'c2'])).stdout).toBe('hi');
@@ -434,9 +452,60 @@ describe('an output file that cannot be read', () => {
       '  hint: make it readable by the user running nixfleet, or run nixfleet as its owner',
     ];
     expectOneLine(await logs(['logs', 'c2']), lines);
-    expectOneLine(await logs(['logs', 'r1', '--json']), lines);
+    expectOneLine(await logs(['logs', 'r1', '--json']), lines, true);
     expect(readFileSync(file, 'utf8')).toBe('hi\n');
     expect((await logs(['logs', 'c1'])).stdout).toBe('hi');
+  });
+});
+
+describe('a broken logs/', () => {
+  it('does not keep `cancel --kill` from stopping a run, nor `show` and `runs` from reading the journal', {
+    timeout: 180_000,
+  }, async () => {
+    const cwd = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { a: {}, b: {}, c: {} }
+ops:
+  long:
+    run: touch "started-$NIXFLEET_HOST"; echo start; sleep 20; echo end
+`,
+    });
+    const apply = spawnCli(cwd, ['apply', 'long'], { timeoutMs: 120_000 });
+    for (const host of ['a', 'b', 'c']) await waitForFile(join(cwd, `started-${host}`), 60_000);
+    const logsDir = join(cwd, '.nixfleet', 'logs');
+    rmSync(logsDir, { recursive: true });
+    writeFileSync(logsDir, '');
+
+    const asked = Date.now();
+    const cancel = await runCli(cwd, ['cancel', 'r1', '--kill']);
+    expect(cancel.exitCode, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toContain('kill requested for run r1');
+    const applied = await apply;
+    // Killed, not run to the end of its 20 s sleep.
+    expect(applied.exitCode, String(applied.stderr)).toBe(130);
+    expect(Date.now() - asked).toBeLessThan(15_000);
+
+    const show = await runCli(cwd, ['show', 'r1', '--json']);
+    expect(show.exitCode, show.stderr).toBe(0);
+    const { run, commands } = JSON.parse(show.stdout);
+    expect(run.status).toBe('CANCELLED');
+    expect(commands.map((c: { status: string }) => c.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    const runs = await runCli(cwd, ['runs']);
+    expect(runs.exitCode, runs.stderr).toBe(0);
+    expect(runs.stdout).toMatch(/^r1\s+long\s+CANCELLED/m);
+    // The commands that read or write output files still refuse it, naming it.
+    for (const args of [
+      ['logs', 'r1'],
+      ['apply', 'long'],
+    ]) {
+      const refused = await runCli(cwd, args);
+      expect(refused.exitCode, refused.stderr).toBe(2);
+      expect(refused.stderr.trimEnd().split('\n')).toEqual([
+        `nixfleet: ${logsDir} is a file, not a directory`,
+        '  hint: move it away, or choose another data directory with --data-dir',
+      ]);
+    }
+    expect(readFileSync(logsDir, 'utf8')).toBe('');
   });
 });
 

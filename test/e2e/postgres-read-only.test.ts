@@ -131,11 +131,13 @@ describe('a PostgreSQL role that may only read', () => {
     for (const args of [['runs'], ['runs', '--json'], ['show', 'r1'], ['logs', 'r1']]) {
       const result = await runCli(dir, args, { env });
       expect(result.exitCode, args.join(' ')).toBe(2);
-      expect(result.stdout, args.join(' ')).toBe('');
-      expect(result.stderr.trimEnd().split('\n'), args.join(' ')).toEqual([
-        `nixfleet: the journal in ${shown(role.url)} has schema version ${older}, older than this nixfleet's (${PG_SCHEMA_VERSION}): it has not been upgraded yet`,
-        '  hint: run `nixfleet apply` once as a user that may create tables in that database (the owner of its tables): it upgrades the journal',
-      ]);
+      const message = `the journal in ${shown(role.url)} has schema version ${older}, older than this nixfleet's (${PG_SCHEMA_VERSION}): it has not been upgraded yet`;
+      const hint =
+        'run `nixfleet apply` once as a user that may create tables in that database (the owner of its tables): it upgrades the journal';
+      expect(result.stderr.trimEnd().split('\n'), args.join(' ')).toEqual([`nixfleet: ${message}`, `  hint: ${hint}`]);
+      // With --json the same words as the error object on stdout (CORE-002), else nothing there.
+      const expected = args.includes('--json') ? JSON.stringify({ error: { message, hint, exitCode: 2 } }) : '';
+      expect(result.stdout, args.join(' ')).toBe(expected);
     }
     expect(psql(url, 'SELECT version FROM nixfleet_schema')).toBe(String(older));
     expect((await runCli(dir, ['apply', 'hello'], { env: { NIXFLEET_DATABASE_URL: url } })).exitCode).toBe(0);

@@ -57,6 +57,17 @@ describe('retry', () => {
     const again = await runCli(dir, ['retry', 'r2']);
     expect(again.exitCode, String(again.stderr)).toBe(0);
     expect(again.stderr).toContain('nothing to retry');
+    expect(again.stdout).toBe('');
+    // With --json stdout still holds one document: no run was started, and why (CORE-002).
+    const againJson = await runCli(dir, ['--json', 'retry', 'r2']);
+    expect(againJson.exitCode, String(againJson.stderr)).toBe(0);
+    expect(againJson.stderr).toBe('run r2 completed on every host; nothing to retry');
+    expect(JSON.parse(againJson.stdout)).toEqual({
+      runId: null,
+      retryOf: 'r2',
+      nothingToRetry: true,
+      message: 'run r2 completed on every host; nothing to retry',
+    });
     // r1 again would run h2's migrate and restart a second time: the newest attempt is r2.
     const twice = await runCli(dir, ['retry', 'r1']);
     expect(twice.exitCode, String(twice.stderr)).toBe(2);
@@ -108,6 +119,26 @@ pipelines:
     const result = await runCli(dir, ['retry', 'r99']);
     expect(result.exitCode, String(result.stderr)).toBe(2);
     expect(result.stderr).toContain('no run `r99`');
+  });
+
+  it('with --json an unknown run is the error object on stdout for retry, show, logs and cancel', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': fleet(true) });
+    expect((await runCli(dir, ['apply'])).exitCode).toBe(1);
+    for (const command of ['retry', 'show', 'logs', 'cancel']) {
+      const result = await runCli(dir, ['--json', command, 'r99']);
+      expect(result.exitCode, `${command}: ${result.stderr}`).toBe(2);
+      const [line, hint] = result.stderr.split('\n');
+      const { error } = JSON.parse(result.stdout);
+      // The same words as stderr's two lines.
+      expect(`nixfleet: ${error.message}`, command).toBe(line);
+      expect(`  hint: ${error.hint}`, command).toBe(hint);
+      expect(error.message, command).toMatch(/^no (command or )?run `r99`$/);
+      expect(error.exitCode, command).toBe(2);
+    }
+    // A run that already ended: cancel's own answer, nothing requested.
+    const cancel = await runCli(dir, ['--json', 'cancel', 'r1']);
+    expect(cancel.exitCode, String(cancel.stderr)).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toEqual({ runId: 'r1', status: 'PARTIAL', cancelRequested: false });
   });
 });
 

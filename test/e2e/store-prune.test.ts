@@ -1,6 +1,6 @@
 // `nixfleet prune` as a user runs it (see CORE-003): the real CLI on a
 // real data directory whose journal holds runs finished long ago.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteDriver } from '../../src/store/database.js';
@@ -54,12 +54,30 @@ describe('nixfleet prune', () => {
     const db = new SqliteDriver(join(dataDir, 'nixfleet.db'));
     db.exec("UPDATE commands SET output_file = '../precious.txt'");
     db.close();
+    // `logs` says that the output is not stored, as for a file retention removed (it printed
+    // nothing and exited 0), in its text and in its JSON; it still reads nothing there.
+    const outside =
+      "(output of c1 is not stored: the journal names ../precious.txt, outside the data directory's logs/, and nixfleet reads no file there)";
     const logs = await runCli(cwd, ['logs', 'r1']);
-    expect(logs.stdout).not.toContain('keep me');
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    expect(logs.stdout).toBe(`==> c1 [web1] pull SUCCESS <==\n${outside}`);
+    const one = await runCli(cwd, ['logs', 'c1']);
+    expect(one.exitCode, one.stderr).toBe(0);
+    expect(one.stdout).toBe(outside);
+    const json = await runCli(cwd, ['logs', 'r1', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ commandId: 'c1', output: `${outside}\n` })]);
     const result = await runCli(cwd, ['prune']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^pruned 1 run\(s\), 1 command\(s\), 0 output file\(s\)/);
     expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
+  });
+
+  it('logs of an output file that retention (or anyone) removed says it is no longer stored', async () => {
+    const { cwd, outputFile } = await journalWithRunFinished(3);
+    rmSync(outputFile);
+    const logs = await runCli(cwd, ['logs', 'c1']);
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    expect(logs.stdout).toBe('(output of c1 is no longer stored)');
   });
 
   it('--older-than overrides the 30 days, and --json prints the counts', async () => {

@@ -15,7 +15,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined)
     throw new UserError('cancel needs a run id', { hint: 'see `nixfleet runs` for running ones' });
-  const journal = await openExistingJournal(ctx);
+  // Cancelling needs only the journal: a broken logs/ must not keep a run from being stopped.
+  const journal = await openExistingJournal(ctx, { noOutputs: true });
   try {
     const existing = journal.getRun(runId);
     if (!existing) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for running ones' });

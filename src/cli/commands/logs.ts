@@ -188,9 +188,8 @@ async function writeOutput(
   ended: boolean,
 ) {
   const size = sizes.get(command.id);
-  if (size === undefined) {
-    // Retention removes old output files; the record says what ran, the output is gone.
-    await text.line(goneText(command));
+  if (size === undefined || command.outputOutside !== undefined) {
+    await text.line(notStoredText(command));
     return;
   }
   for (const piece of outputPieces(journal, command.id, { start: 0, end: size }, PIECE_BYTES)) {
@@ -223,8 +222,9 @@ async function writeJsonEntries(
     const [head, tail] = text.split(`"${MARK}"`) as [string, string];
     await out.write(`${array ? (index === 0 ? '[\n' : ',\n') : ''}${head}"`);
     const size = sizes.get(command.id);
-    if (size === undefined) await out.write(JSON.stringify(goneText(command)).slice(1, -1));
-    else {
+    if (size === undefined || command.outputOutside !== undefined) {
+      await out.write(JSON.stringify(notStoredText(command)).slice(1, -1));
+    } else {
       const decoder = new StringDecoder('utf8');
       for (const piece of outputPieces(journal, command.id, { start: 0, end: size }, PIECE_BYTES)) {
         await out.write(JSON.stringify(decoder.write(piece)).slice(1, -1));
@@ -259,7 +259,15 @@ function storedSize(journal: Journal, command: CommandRecord): number | undefine
   }
 }
 
-const goneText = (command: CommandRecord) => `(output of ${command.id} is no longer stored)\n`;
+/**
+ * Printed in place of an output that cannot be shown: retention removed its file (the record says
+ * what ran, the output is gone), or the journal names a file outside the data directory's `logs/`,
+ * which is never read (CORE-003; `logs` used to print nothing at all for it).
+ */
+function notStoredText(command: CommandRecord): string {
+  if (command.outputOutside === undefined) return `(output of ${command.id} is no longer stored)\n`;
+  return `(output of ${command.id} is not stored: the journal names ${visibleControls(command.outputOutside)}, outside the data directory's logs/, and nixfleet reads no file there)\n`;
+}
 
 function entryOf(command: CommandRecord) {
   return {

@@ -31,7 +31,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true, rollout });
     if (retry.kind === 'nothing') {
+      // CORE-002: with --json stdout still holds one document, saying that no run was started.
       ctx.io.stderr.write(`${retry.message}\n`);
+      if (ctx.global.json) {
+        ctx.io.stdout.write(
+          `${JSON.stringify({ runId: null, retryOf: runId, nothingToRetry: true, message: retry.message })}\n`,
+        );
+      }
       return EXIT.OK;
     }
     const { plan, fromStage } = retry;

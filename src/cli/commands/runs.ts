@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!exists) return listNothing(noJournalText(ctx, dir), NO_JOURNAL_HINT);
   let journal: Journal;
   try {
-    journal = openJournalInToRead(ctx, dir, store);
+    journal = openJournalInToRead(ctx, dir, { ...store, noOutputs: true });
   } catch (error) {
     // CORE-012: a PostgreSQL database whose journal has not been created yet lists nothing too.
     if (!(error instanceof NoJournalError)) throw error;

@@ -18,7 +18,7 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
   if (runId === undefined) throw new UserError('show needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
-  const journal = await openJournalToRead(ctx);
+  const journal = await openJournalToRead(ctx, { noOutputs: true });
   try {
     const found = journal.getRun(runId);
     if (!found) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });

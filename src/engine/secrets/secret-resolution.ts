@@ -3,6 +3,7 @@
 // before the run is journaled, so nothing runs. Values stay in memory: nothing here writes them.
 import { readFileSync, type Stats, statSync } from 'node:fs';
 import { execa } from 'execa';
+import { MAX_ENV_STRING_BYTES } from '../../domain/environment-limits.js';
 import { signalProcessGroup } from '../../domain/process-group.js';
 import { UserError } from '../../errors/user-error.js';
 import type { Registry, SecretDeclaration } from '../../registry/types.js';
@@ -145,8 +146,8 @@ async function readValue(
   }
 }
 
-/** 128 KiB less room for the longest variable name (NIXFLEET_SECRET_...=). */
-const MAX_SECRET_BYTES = 128 * 1024 - 256;
+/** One environment string's limit less room for the longest variable name (NIXFLEET_SECRET_...=). */
+const MAX_SECRET_BYTES = MAX_ENV_STRING_BYTES - 256;
 
 function checkValue(declaration: SecretDeclaration, value: string): void {
   const where = `secret \`${declaration.name}\` (${describeSource(declaration)})`;

@@ -13,7 +13,7 @@ const DEFAULT_LIST_LIMIT = 1000;
 
 /** Output lives in output_chunks; output_file only says that there is some (see CORE-012). */
 export function toPgCommandRecord(row: CommandRow): CommandRecord {
-  return { ...toCommandRecord(row, '/'), outputFile: row.output_file };
+  return { ...toCommandRecord({ ...row, output_file: null }, '/'), outputFile: row.output_file };
 }
 
 export async function commandRow(db: pg.ClientBase, id: string): Promise<CommandRow | undefined> {
