@@ -125,11 +125,15 @@ ops:
     run: echo said
 `;
 
-  /** Every file of the directory (the data directory included), by relative path, with its bytes. */
+  /**
+   * Every file of the directory (the data directory included), by relative path, with its bytes;
+   * but the fleet cache, which any start that compiles the fleet may write (CORE-005, start-up):
+   * it is neither the journal nor the fleet.
+   */
   const contents = (dir: string) =>
     Object.fromEntries(
       readdirSync(dir, { recursive: true, withFileTypes: true })
-        .filter((entry) => entry.isFile())
+        .filter((entry) => entry.isFile() && entry.name !== 'fleet-cache.json')
         .map((entry) => {
           const path = join(entry.parentPath, entry.name);
           return [relative(dir, path), readFileSync(path).toString('base64')];
