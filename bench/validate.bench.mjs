@@ -3,10 +3,12 @@
 // is a fresh `node` child whose own peak RSS (process.resourceUsage().maxRSS) is reported when it
 // exits. Baselines measured in the same run: `node` starting and doing nothing, and the plain
 // `yaml` package parsing the same file (no positions, schema or checks).
-// Targets: validate < 1.5 s wall time and < 250 MB peak RSS.
+// Targets: validate < 1.5 s wall time and < 250 MB peak RSS, compiling the file (no data directory,
+// so no fleet cache). Then, with a data directory: the start that compiles and keeps the registry in
+// the fleet cache (its entry deleted before each), and the one that takes it back (CORE-005).
 // Run: npx tsc -p tsconfig.build.json && node bench/validate.bench.mjs
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +50,8 @@ function generateFleet() {
 }
 
 // Runs `code` as an ES module in a fresh node, then reads the child's own peak RSS from fd 3.
-function measure(code, args) {
+function measure(code, args, before = () => {}) {
+  before();
   const wrapped = `
 import { writeSync } from 'node:fs';
 process.on('exit', () => {
@@ -74,8 +77,8 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function run(name, code, args) {
-  const samples = Array.from({ length: REPEATS }, () => measure(code, args));
+function run(name, code, args, before) {
+  const samples = Array.from({ length: REPEATS }, () => measure(code, args, before));
   return {
     name,
     ms: median(samples.map((s) => s.ms)),
@@ -103,17 +106,23 @@ try {
 parse(readFileSync(process.argv[1], 'utf8'));`,
     [file],
   );
-  const validate = run(
-    'nixfleet validate',
-    `process.argv = [process.argv[0], ${JSON.stringify(bin)}, 'validate', '-f', process.argv[1]];
-await import(${JSON.stringify(bin)});`,
-    [file],
-  );
+  const validateCode =
+    () => `process.argv = [process.argv[0], ${JSON.stringify(bin)}, 'validate', '-f', process.argv[1]];
+await import(${JSON.stringify(bin)});`;
+  const validate = run('nixfleet validate', validateCode(), [file]);
   if (!validate.last.stdout.includes('valid (2000 hosts, 200 ops, 20 pipelines)')) {
     throw new Error(`validate did not accept the generated fleet:\n${validate.last.stdout}`);
   }
 
-  const rows = [startup, yamlParse, validate];
+  mkdirSync(join(dir, '.nixfleet'));
+  const entry = join(dir, '.nixfleet/fleet-cache.json');
+  const keeping = run('validate, keeping the entry', validateCode(), [file], () => rmSync(entry, { force: true }));
+  const cached = run('validate, from the cache', validateCode(), [file]);
+  if (!cached.last.stdout.includes('valid (2000 hosts, 200 ops, 20 pipelines)')) {
+    throw new Error(`validate from the cache said otherwise:\n${cached.last.stdout}`);
+  }
+
+  const rows = [startup, yamlParse, validate, keeping, cached];
   const pad = (s, n) => String(s).padEnd(n);
   console.log(
     `${pad('case', 28)}${pad('wall ms', 10)}${pad('cpu ms', 10)}${pad('peak RSS MB', 13)}wall vs node startup`,
