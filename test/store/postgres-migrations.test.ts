@@ -3,9 +3,11 @@
 // controllers starting at once on a new database migrate it exactly once, and a database from a
 // newer nixfleet is refused.
 
+import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
-import { PG_SCHEMA_VERSION } from '../../src/store/postgres/pg-schema.js';
+import { requireCurrentSchema } from '../../src/store/postgres/pg-migrate.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/store/postgres/pg-schema.js';
 import { ensureBuiltDist } from '../support/built-dist.js';
 import { freshDatabaseUrl, psql } from '../support/postgres.js';
 import { type JournalChild, startChild } from './child-process.js';
@@ -54,6 +56,49 @@ describe('the PostgreSQL schema', () => {
     const claims = await Promise.all(started.map((child, i) => child.ask(`claim web${i}`)));
     expect(claims.map((claim) => claim.claim)).toEqual(['won', 'won', 'won', 'won']);
   }, 120_000);
+
+  it('is read by a command that looks while another nixfleet creates it, not taken for another program', async () => {
+    // The reader's first look finds no journal; the journal's creation commits right after it, so
+    // the reader's next look finds its tables. They are a journal, not another program's tables.
+    const store = freshDatabaseUrl();
+    const creator = new pg.Client({ connectionString: store });
+    const reader = new pg.Client({ connectionString: store });
+    await creator.connect();
+    await reader.connect();
+    try {
+      await creator.query('BEGIN');
+      await creator.query('CREATE TABLE nixfleet_schema (version INTEGER NOT NULL)');
+      for (const migration of PG_MIGRATIONS) await creator.query(migration);
+      await creator.query('INSERT INTO nixfleet_schema (version) VALUES ($1)', [PG_SCHEMA_VERSION]);
+      let looks = 0;
+      const racing = {
+        query: async (...args: Parameters<pg.Client['query']>) => {
+          const result = await (reader.query as (...a: unknown[]) => Promise<unknown>)(...args);
+          if (looks++ === 0) await creator.query('COMMIT');
+          return result;
+        },
+      } as unknown as pg.Client;
+      await expect(requireCurrentSchema(racing, store)).resolves.toBeUndefined();
+      expect(looks).toBeGreaterThan(1);
+    } finally {
+      await creator.end();
+      await reader.end();
+    }
+  });
+
+  it('still refuses tables of another program in a database without a journal', async () => {
+    const store = freshDatabaseUrl();
+    psql(store, 'CREATE TABLE hosts (id TEXT)');
+    const reader = new pg.Client({ connectionString: store });
+    await reader.connect();
+    try {
+      await expect(requireCurrentSchema(reader, store)).rejects.toThrow(
+        /already holds tables of another program \(hosts\)/,
+      );
+    } finally {
+      await reader.end();
+    }
+  });
 
   it('refuses a database from a newer nixfleet instead of guessing', () => {
     const store = POSTGRES.newStore();

@@ -67,22 +67,25 @@ export async function requireCurrentSchema(client: pg.Client, where: string): Pr
  * Refuses another program's tables and a schema newer than this nixfleet's.
  */
 async function schemaVersion(client: pg.Client, where: string): Promise<number | undefined> {
-  const { rows: journal } = await client.query<{ present: boolean }>(
-    "SELECT to_regclass('nixfleet_schema') IS NOT NULL AS present",
-  );
-  if (!journal[0]?.present) {
+  const journalThere = async () =>
+    (await client.query<{ present: boolean }>("SELECT to_regclass('nixfleet_schema') IS NOT NULL AS present")).rows[0]
+      ?.present === true;
+  if (!(await journalThere())) {
     // Checked before anything is created: a refused database is left as it was found.
     const { rows: taken } = await client.query<{ name: string }>(
       'SELECT relname AS name FROM pg_class WHERE relname = ANY($1) AND pg_table_is_visible(oid) ORDER BY relname',
       [OWN_TABLES],
     );
-    if (taken.length > 0) {
+    if (taken.length === 0) return undefined;
+    // Another nixfleet may have created the journal between the two looks (each statement sees
+    // what is committed when it starts): its migration creates nixfleet_schema in the same
+    // transaction as these tables, so a journal is there now, and tables without it are not one.
+    if (!(await journalThere())) {
       throw unusable(
         `${where} already holds tables of another program (${taken.map((t) => t.name).join(', ')})`,
         "give nixfleet's journal a database of its own (CREATE DATABASE nixfleet), or another --store",
       );
     }
-    return undefined;
   }
   const { rows } = await client.query<{ version: number }>('SELECT version FROM nixfleet_schema');
   const version = rows[0]?.version ?? 0;
