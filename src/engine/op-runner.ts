@@ -28,6 +28,11 @@ export interface CommandJob extends RollbackJob {
 export interface CommandRunContext extends RollbackRunContext {
   /** A plain cancel lets a running attempt finish but starts no automatic retry. */
   readonly isCancelRequested: () => boolean;
+  /**
+   * The op's final status is journaled and its rollback starts now: the rollout counts the host
+   * as failed from here, not once the rollback ended (see CORE-008, CORE-009).
+   */
+  readonly onRollbackStart?: (status: CommandStatus) => void;
 }
 
 /** Runs the command to a terminal status and returns it. Never throws for a failing command. */
@@ -103,7 +108,10 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
         error: redact(settled.error),
       });
       emit({ ...commandStatusEvent(record), ...(rollback ? { rollbackId: rollback.id } : {}) });
-      if (rollback) await guard.run(rollback);
+      if (rollback) {
+        ctx.onRollbackStart?.(record.status);
+        await guard.run(rollback);
+      }
       return record.status;
     }
     journal.logEvent({

@@ -216,6 +216,9 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
   // Each stage's planned commands by host, looked up per start: a search of the stage's list was
   // quadratic in the fleet's size.
   const plannedOf = plan.stages.map((s) => new Map(s.commands.map((c) => [c.hostId, c])));
+  // Ends the wait for a running command early: the scheduler learnt something (a host failed
+  // while its rollback still runs) and must be asked again now.
+  let wake: () => void = () => {};
   const runOne = async (stage: PlannedStage, hostId: string, commandId: string) => {
     if (cancellation.isRequested()) {
       settle(commandId, 'CANCELLED');
@@ -243,6 +246,12 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         isCancelRequested: cancellation.isRequested,
         ...(options.rollback === false ? { rollback: false } : {}),
         onJournalFailure,
+        // CORE-008: a host that failed counts against the budget (or stops the canary) at once,
+        // not only once its rollback ended: until then, queued commands must not start.
+        onRollbackStart: (final) => {
+          schedule.failing({ ...commands.byId(commandId)!, status: final });
+          wake();
+        },
       },
     );
     setStatus(commandId, status);
@@ -320,7 +329,12 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         }
         if (decision.start.length > 0 || decision.skip.length > 0) continue;
         if (running.size === 0) break;
-        await Promise.race(running.values());
+        await Promise.race([
+          ...running.values(),
+          new Promise<void>((resolve) => {
+            wake = resolve;
+          }),
+        ]);
       }
     } catch (error) {
       // The executor's own journal writes (SKIPPED, the wave, the pause) fail like a command's:

@@ -33,6 +33,12 @@ export interface Decision {
 export interface Schedule {
   /** A command's status changed: `command` is the live record, already showing the new one. */
   update(command: ScheduledCommand): void;
+  /**
+   * A started command ended failed (its final status is journaled) and its rollback runs now: its
+   * host counts as failed from this moment (CORE-008), while the command keeps its stage open
+   * until the rollback ends and `update` tells its status (CORE-009).
+   */
+  failing(command: ScheduledCommand): void;
   decide(released: ReadonlySet<number>, freeSlots: number): Decision;
 }
 
@@ -119,6 +125,9 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
 
   return {
     update,
+    failing: (c) => {
+      if (!counted.has(c.id) && isTerminalCommand(c.status)) finished(c);
+    },
     decide(released, freeSlots) {
       const stopped = stopReason(plan, failed);
       if (stopped !== null && !stopApplied) {
