@@ -170,7 +170,12 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
 export function stopReason(plan: RolloutPlan, failed: ReadonlySet<string>): string | null {
   const failedCanary = plan.canary.filter((h) => failed.has(h));
   if (failedCanary.length > 0) {
-    return `canary failed on ${hostNames(failedCanary)}: the other hosts were not started`;
+    // A canary of every host of the run has no other hosts to hold back (CORE-008).
+    const alone = plan.waves.every((w) => w.batch === 0);
+    const rest = alone
+      ? 'the canary is every host of the run, so nothing more was started'
+      : 'the other hosts were not started';
+    return `canary failed on ${hostNames(failedCanary)}: ${rest}`;
   }
   if (plan.maxFailures !== null && failed.size > plan.maxFailures) {
     const total = plan.waves.reduce((sum, w) => sum + w.hosts.length, 0);

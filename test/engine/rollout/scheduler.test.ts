@@ -127,6 +127,17 @@ describe('the rollout scheduler (CORE-008)', () => {
     expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
   });
 
+  it('a canary of every host says so when it fails: there were no other hosts to hold back', () => {
+    const all = hosts(3);
+    const plan = rollout([all], { canary: true });
+    // One at a time: h1 fails while h2 and h3 wait; neither starts.
+    const { log, commands, stopped } = play(plan, 1, 1, (host) => host === 'h1');
+    expect(log.filter((l) => l.startsWith('start'))).toEqual(['start h1/0']);
+    expect(stopped).toBe('canary failed on h1: the canary is every host of the run, so nothing more was started');
+    const rest = commands.filter((c) => c.hostId !== 'h1');
+    expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
+  });
+
   it('names a few failed canaries and counts the rest', () => {
     const all = hosts(12);
     const plan = rollout([all.slice(0, 10), all.slice(10)], { canary: true });
