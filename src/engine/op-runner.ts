@@ -94,7 +94,15 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     const attempted = await runAttempt(job, exec);
     started ||= attempted.notRun !== true;
     const verdict = started ? { ...attempted, notRun: false } : attempted;
-    const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested();
+    // CORE-009: once the armed timer is due, its rollback has run (or is about to); an attempt
+    // after it would make the change again, with nothing left to undo it.
+    const timerDue = attempt < attempts && verdict.status !== 'SUCCESS' && guard?.due() === true;
+    if (timerDue) {
+      onOutput(
+        `\n[nixfleet] ${redact(verdict.error)}; no attempt ${attempt + 1}: the armed rollback was due, the host rolls the change back\n`,
+      );
+    }
+    const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested() || timerDue;
     if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) {
       if (!guard) return finish(verdict);
       const outcome = await guard.settle(verdict, onOutput);
