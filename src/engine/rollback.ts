@@ -282,12 +282,13 @@ export function createRollbackGuard(
     }
     setArmed('unknown');
     const why = typeof last === 'string' ? `not reached: ${last}` : `timer state ${last.kind}`;
-    return {
-      status: 'ERROR',
-      exitCode: null,
-      // A person will want the timer's own record: say where it is kept on the host.
-      error: `the armed rollback's outcome is unknown (${why}); the host keeps it in ~/.nixfleet/armed/${name}/`,
-    };
+    // A person will want the timer's own record: say where it is kept on the host, unless the
+    // host was reached and it is not there any more (CORE-009).
+    const where =
+      typeof last !== 'string' && last.kind === 'missing'
+        ? `~/.nixfleet/armed/${name}/ is gone from the host`
+        : `the host keeps it in ~/.nixfleet/armed/${name}/`;
+    return { status: 'ERROR', exitCode: null, error: `the armed rollback's outcome is unknown (${why}); ${where}` };
   }
 }
 

@@ -70,6 +70,11 @@ ops:
     rollback:
       run: echo timer > state-{{ host.name }}
       armed: 1s
+  armed-gone:
+    run: rm -rf "$HOME/.nixfleet/armed"
+    rollback:
+      run: echo restored > state-{{ host.name }}
+      armed: 30s
 pipelines:
   deploy: { ops: [change, after] }
 `;
@@ -274,6 +279,19 @@ describe('armed rollback on a local host', () => {
     expect(state('a')).toBe('timer');
     const logs = await cli(['logs', 'r1', '--host', 'a']);
     expect(logs.stdout).toContain('no attempt 2: the armed rollback was due, the host rolls the change back');
+  });
+
+  it('a timer whose state is gone from the host: the error does not send a person to look for it there', async () => {
+    const result = await cli(['apply', 'armed-gone', '--on', 'a', '--json']);
+    expect(result.exitCode, result.stderr).toBe(4);
+    const entry = JSON.parse(result.stdout).hosts.a[0];
+    expect(entry).toMatchObject({ status: 'ERROR', armed: { delayMs: 30_000, state: 'unknown' } });
+    expect(entry.error).toBe("the armed rollback's state is gone from the host; nixfleet cannot tell whether it fired");
+    expect(entry.rollback.status).toBe('ERROR');
+    expect(entry.rollback.error).toMatch(
+      /^the armed rollback's outcome is unknown \(timer state missing\); ~\/\.nixfleet\/armed\/r1-c\d+-[0-9a-f]{12}\/ is gone from the host$/,
+    );
+    expect(existsSync(join(dir, 'home', '.nixfleet', 'armed'))).toBe(false);
   });
 
   it('an op outliving the delay fails: the timer ran the rollback, journaled with its output', async () => {
