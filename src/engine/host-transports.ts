@@ -12,8 +12,12 @@ import type { Transport, TransportFactory } from './types.js';
 export interface HostTransports {
   /** The host's transport, opened if it is not. */
   of(hostId: string): Transport;
-  /** One of the host's commands reached a terminal status; the last one closes its transport. */
-  ended(hostId: string): void;
+  /**
+   * One of the host's commands reached a terminal status; the last one closes its transport.
+   * `held`: the command had taken the transport (`of`); false for one SKIPPED or CANCELLED before
+   * it started, which never closes a transport another command of the host still runs on.
+   */
+  ended(hostId: string, held?: boolean): void;
   /** Closes what is still open and waits for every close, the earlier ones included. */
   closeAll(): Promise<void>;
 }
@@ -38,6 +42,8 @@ export function createHostTransports(
   for (const c of commands) {
     if (!isTerminalCommand(c.status)) left.set(c.hostId, (left.get(c.hostId) ?? 0) + 1);
   }
+  /** Per host, its commands that took the transport and have not ended yet. */
+  const running = new Map<string, number>();
   const closing: Promise<void>[] = [];
   const close = (transport: Transport) => {
     // A close that fails (a master already gone) leaves nothing to do.
@@ -46,6 +52,7 @@ export function createHostTransports(
   return {
     of(hostId) {
       idle.delete(hostId);
+      running.set(hostId, (running.get(hostId) ?? 0) + 1);
       let transport = open.get(hostId);
       if (!transport) {
         transport = factory(registry.hosts.get(hostId), registry);
@@ -53,11 +60,15 @@ export function createHostTransports(
       }
       return transport;
     },
-    ended(hostId) {
+    ended(hostId, held = true) {
       const remaining = (left.get(hostId) ?? 0) - 1;
       left.set(hostId, remaining);
+      if (held) running.set(hostId, (running.get(hostId) ?? 1) - 1);
       const transport = open.get(hostId);
       if (!transport) return;
+      // A later stage SKIPPED while the host's command (or its rollback, CORE-009) still runs on
+      // the transport: that command's own end decides, not this one.
+      if ((running.get(hostId) ?? 0) > 0) return;
       if (remaining > 0 && idle.size < idleLimit) {
         idle.add(hostId);
         return;

@@ -28,6 +28,11 @@ export interface CommandJob extends RollbackJob {
 export interface CommandRunContext extends RollbackRunContext {
   /** A plain cancel lets a running attempt finish but starts no automatic retry. */
   readonly isCancelRequested: () => boolean;
+  /**
+   * The op's final status is journaled and its rollback starts now: the rollout counts the host
+   * as failed from here, not once the rollback ended (see CORE-008, CORE-009).
+   */
+  readonly onRollbackStart?: (status: CommandStatus) => void;
 }
 
 /** Runs the command to a terminal status and returns it. Never throws for a failing command. */
@@ -89,7 +94,15 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     const attempted = await runAttempt(job, exec);
     started ||= attempted.notRun !== true;
     const verdict = started ? { ...attempted, notRun: false } : attempted;
-    const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested();
+    // CORE-009: once the armed timer is due, its rollback has run (or is about to); an attempt
+    // after it would make the change again, with nothing left to undo it.
+    const timerDue = attempt < attempts && verdict.status !== 'SUCCESS' && guard?.due() === true;
+    if (timerDue) {
+      onOutput(
+        `\n[nixfleet] ${redact(verdict.error)}; no attempt ${attempt + 1}: the armed rollback was due, the host rolls the change back\n`,
+      );
+    }
+    const isLast = attempt >= attempts || ctx.killSignal.aborted || ctx.isCancelRequested() || timerDue;
     if (verdict.status === 'SUCCESS' || verdict.status === 'CANCELLED' || isLast) {
       if (!guard) return finish(verdict);
       const outcome = await guard.settle(verdict, onOutput);
@@ -103,7 +116,10 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
         error: redact(settled.error),
       });
       emit({ ...commandStatusEvent(record), ...(rollback ? { rollbackId: rollback.id } : {}) });
-      if (rollback) await guard.run(rollback);
+      if (rollback) {
+        ctx.onRollbackStart?.(record.status);
+        await guard.run(rollback);
+      }
       return record.status;
     }
     journal.logEvent({

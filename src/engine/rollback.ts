@@ -49,6 +49,11 @@ export interface RollbackRunContext {
 export interface RollbackGuard {
   /** Leaves the armed timer on the host; a verdict when that failed (the op must not run). */
   arm(onOutput: (chunk: string) => void): Promise<Verdict | undefined>;
+  /**
+   * The armed timer's delay has passed since it was armed: it has run the rollback, or is about
+   * to. Another attempt of the op would make the change again after it (CORE-009).
+   */
+  due(): boolean;
   /** Disarms after a success, or claims the timer after a failure; may turn a success into an ERROR. */
   settle(verdict: Verdict, onOutput: (chunk: string) => void): Promise<Verdict>;
   /** The PENDING rollback command when the final verdict calls for one. */
@@ -150,6 +155,8 @@ export function createRollbackGuard(
       log('info', 'armed', `${job.op.id} on ${job.hostId}: rollback armed, fires in ${formatDuration(delayMs)}`);
       return undefined;
     },
+
+    due: () => delayMs !== undefined && armedAt > 0 && Date.now() >= armedAt + delayMs,
 
     async settle(verdict, onOutput) {
       if (delayMs === undefined || armedAt === 0) return verdict;
@@ -275,12 +282,13 @@ export function createRollbackGuard(
     }
     setArmed('unknown');
     const why = typeof last === 'string' ? `not reached: ${last}` : `timer state ${last.kind}`;
-    return {
-      status: 'ERROR',
-      exitCode: null,
-      // A person will want the timer's own record: say where it is kept on the host.
-      error: `the armed rollback's outcome is unknown (${why}); the host keeps it in ~/.nixfleet/armed/${name}/`,
-    };
+    // A person will want the timer's own record: say where it is kept on the host, unless the
+    // host was reached and it is not there any more (CORE-009).
+    const where =
+      typeof last !== 'string' && last.kind === 'missing'
+        ? `~/.nixfleet/armed/${name}/ is gone from the host`
+        : `the host keeps it in ~/.nixfleet/armed/${name}/`;
+    return { status: 'ERROR', exitCode: null, error: `the armed rollback's outcome is unknown (${why}); ${where}` };
   }
 }
 

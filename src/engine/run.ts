@@ -190,13 +190,15 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
   // CORE-008: the rollout scheduler decides what starts next and what is SKIPPED; it hears of every
   // status change and is asked after each.
   const schedule = createSchedule(state.rollout, commands.all());
+  // Commands that took their host's transport and have not ended: only their end may close it.
+  const holding = new Set<string>();
   const setStatus = (commandId: string, status: CommandStatus) => {
     const command = commands.byId(commandId);
     if (!command) return;
     const ends = !isTerminalCommand(command.status) && isTerminalCommand(status);
     commands.setStatus(commandId, status);
     schedule.update(command);
-    if (ends) transports.ended(command.hostId);
+    if (ends) transports.ended(command.hostId, holding.delete(commandId));
   };
   const settle = (commandId: string, to: 'SKIPPED' | 'CANCELLED', reason: string | null = null) => {
     const record = journal.transitionCommand(commandId, to, reason !== null ? { error: reason } : undefined);
@@ -216,6 +218,13 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
   // Each stage's planned commands by host, looked up per start: a search of the stage's list was
   // quadratic in the fleet's size.
   const plannedOf = plan.stages.map((s) => new Map(s.commands.map((c) => [c.hostId, c])));
+  // Ends the wait for a running command early: the scheduler learnt something (a host failed
+  // while its rollback still runs) and must be asked again now.
+  let wake: () => void = () => {};
+  const holdTransport = (hostId: string, commandId: string) => {
+    holding.add(commandId);
+    return transports.of(hostId);
+  };
   const runOne = async (stage: PlannedStage, hostId: string, commandId: string) => {
     if (cancellation.isRequested()) {
       settle(commandId, 'CANCELLED');
@@ -230,7 +239,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         stage: stage.index,
         op: stage.op,
         rendered: planned.rendered,
-        transport: transports.of(hostId),
+        transport: holdTransport(hostId, commandId),
         shell: plan.registry.settings.shell,
         secrets: state.secrets,
         redact: state.redact,
@@ -243,6 +252,12 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         isCancelRequested: cancellation.isRequested,
         ...(options.rollback === false ? { rollback: false } : {}),
         onJournalFailure,
+        // CORE-008: a host that failed counts against the budget (or stops the canary) at once,
+        // not only once its rollback ended: until then, queued commands must not start.
+        onRollbackStart: (final) => {
+          schedule.failing({ ...commands.byId(commandId)!, status: final });
+          wake();
+        },
       },
     );
     setStatus(commandId, status);
@@ -320,7 +335,12 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         }
         if (decision.start.length > 0 || decision.skip.length > 0) continue;
         if (running.size === 0) break;
-        await Promise.race(running.values());
+        await Promise.race([
+          ...running.values(),
+          new Promise<void>((resolve) => {
+            wake = resolve;
+          }),
+        ]);
       }
     } catch (error) {
       // The executor's own journal writes (SKIPPED, the wave, the pause) fail like a command's:

@@ -63,6 +63,18 @@ ops:
     rollback:
       run: echo timer > state-{{ host.name }}; echo from the timer
       armed: 1s
+  armed-again:
+    run: echo attempt >> attempts-{{ host.name }}; echo changed > state-{{ host.name }}; if [ ! -e failed-once ]; then touch failed-once; sleep 2; exit 1; fi
+    retryable: true
+    retries: 1
+    rollback:
+      run: echo timer > state-{{ host.name }}
+      armed: 1s
+  armed-gone:
+    run: rm -rf "$HOME/.nixfleet/armed"
+    rollback:
+      run: echo restored > state-{{ host.name }}
+      armed: 30s
 pipelines:
   deploy: { ops: [change, after] }
 `;
@@ -253,6 +265,33 @@ describe('armed rollback on a local host', () => {
     expect(result.stderr).not.toContain('needs a person');
     // The timer was due 3 s after it was armed.
     await waitFor(() => state('a') === 'rolled back r1', 'the timer rolled a back', 15_000);
+  });
+
+  it('no automatic retry starts once the timer is due: it would make the change again after the rollback', async () => {
+    // The first attempt fails two seconds after arming, a second after the timer (1s) fired.
+    const result = await cli(['apply', 'armed-again', '--on', 'a', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const entry = JSON.parse(result.stdout).hosts.a[0];
+    expect(entry).toMatchObject({ status: 'ERROR', error: 'exit code 1', armed: { delayMs: 1000, state: 'fired' } });
+    expect(entry.rollback).toMatchObject({ status: 'SUCCESS' });
+    // One attempt: the timer's rollback is the host's last word, as the report says.
+    expect(readFileSync(join(dir, 'attempts-a'), 'utf8').trim().split('\n')).toEqual(['attempt']);
+    expect(state('a')).toBe('timer');
+    const logs = await cli(['logs', 'r1', '--host', 'a']);
+    expect(logs.stdout).toContain('no attempt 2: the armed rollback was due, the host rolls the change back');
+  });
+
+  it('a timer whose state is gone from the host: the error does not send a person to look for it there', async () => {
+    const result = await cli(['apply', 'armed-gone', '--on', 'a', '--json']);
+    expect(result.exitCode, result.stderr).toBe(4);
+    const entry = JSON.parse(result.stdout).hosts.a[0];
+    expect(entry).toMatchObject({ status: 'ERROR', armed: { delayMs: 30_000, state: 'unknown' } });
+    expect(entry.error).toBe("the armed rollback's state is gone from the host; nixfleet cannot tell whether it fired");
+    expect(entry.rollback.status).toBe('ERROR');
+    expect(entry.rollback.error).toMatch(
+      /^the armed rollback's outcome is unknown \(timer state missing\); ~\/\.nixfleet\/armed\/r1-c\d+-[0-9a-f]{12}\/ is gone from the host$/,
+    );
+    expect(existsSync(join(dir, 'home', '.nixfleet', 'armed'))).toBe(false);
   });
 
   it('an op outliving the delay fails: the timer ran the rollback, journaled with its output', async () => {

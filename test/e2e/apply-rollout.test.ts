@@ -217,6 +217,41 @@ describe('the failure budget', () => {
     }
     expect([...stamps(dir).keys()].sort()).toEqual(['h1', 'h2', 'h3']);
   });
+
+  it('a host counts as failed while its rollback runs: no queued host starts meanwhile (CORE-009)', async () => {
+    // Two at a time: h1 fails and rolls back; h2 ends only once that rollback runs, which frees a
+    // slot while the test holds the rollback. When h1 counted as failed only once its rollback
+    // ended, h3 and h4 started in that slot, past a budget of 0.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+settings: { concurrency: 2 }
+hosts: { h1: {}, h2: {}, h3: {}, h4: {} }
+ops:
+  deploy:
+    run: 'touch ran/$NIXFLEET_HOST; if [ "$NIXFLEET_HOST" = h1 ]; then exit 1; fi; if [ "$NIXFLEET_HOST" = h2 ]; then while [ ! -f rolling ]; do sleep 0.05; done; fi'
+    rollback: 'touch rolling; while [ ! -f release ]; do sleep 0.05; done'
+`,
+      'ran/.keep': '',
+    });
+    const apply = spawnCli(dir, ['apply', 'deploy', '--max-failures', '0', '--json'], { timeoutMs: 120_000 });
+    const status = (host: string) => commandStatus(dir, host, 'deploy');
+    // h2 has ended while h1's rollback still runs; h3 has either been started or SKIPPED by then.
+    await waitFor(
+      () => status('h2') === 'SUCCESS' && status('h3') !== undefined && status('h3') !== 'PENDING',
+      'h2 SUCCESS and h3 started or SKIPPED',
+    );
+    expect(existsSync(join(dir, 'release'))).toBe(false);
+    writeFileSync(join(dir, 'release'), '');
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    const report = JSON.parse(String(result.stdout));
+    const reason = 'failure budget exceeded: 1 of 4 hosts failed, limit 0';
+    expect(report).toMatchObject({ status: 'FAILED', stopped: reason });
+    expect(report.hosts.h1[0]).toMatchObject({ status: 'ERROR', rollback: { status: 'SUCCESS' } });
+    expect(report.hosts.h2[0]).toMatchObject({ status: 'SUCCESS' });
+    for (const h of ['h3', 'h4']) expect(report.hosts[h][0]).toMatchObject({ status: 'SKIPPED', error: reason });
+    expect(readdirSync(join(dir, 'ran')).sort()).toEqual(['.keep', 'h1', 'h2']);
+  });
 });
 
 describe('plan and flags', () => {

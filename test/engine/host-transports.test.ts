@@ -47,4 +47,29 @@ describe('host transports', () => {
     await transports.closeAll();
     expect(live.size).toBe(0);
   });
+
+  it('a later command SKIPPED while the host still runs one does not close its transport, even past the limit', async () => {
+    const closed: string[] = [];
+    const factory = (host: Host | undefined): Transport => ({
+      exec: () => Promise.reject(new Error('not used')),
+      close: async () => {
+        closed.push(host!.id);
+      },
+    });
+    const registry = { hosts: new Map([['h0', { id: 'h0' } as Host]]) } as unknown as Registry;
+    const commands = Array.from({ length: 3 }, () => ({ hostId: 'h0', status: 'PENDING' as const }));
+    // No transport may wait idle: a host's is closed as soon as nothing of it runs.
+    const transports = createHostTransports(factory, registry, commands, 0);
+    transports.of('h0');
+    // A stopped rollout (CORE-008) SKIPS the host's two later stages while its command (or that
+    // command's rollback, CORE-009) still runs on the transport.
+    transports.ended('h0', false);
+    transports.ended('h0', false);
+    expect(closed).toEqual([]);
+    // The running command's end is the host's last: it closes the transport.
+    transports.ended('h0', true);
+    expect(closed).toEqual(['h0']);
+    await transports.closeAll();
+    expect(closed).toEqual(['h0']);
+  });
 });

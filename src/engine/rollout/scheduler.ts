@@ -33,6 +33,12 @@ export interface Decision {
 export interface Schedule {
   /** A command's status changed: `command` is the live record, already showing the new one. */
   update(command: ScheduledCommand): void;
+  /**
+   * A started command ended failed (its final status is journaled) and its rollback runs now: its
+   * host counts as failed from this moment (CORE-008), while the command keeps its stage open
+   * until the rollback ends and `update` tells its status (CORE-009).
+   */
+  failing(command: ScheduledCommand): void;
   decide(released: ReadonlySet<number>, freeSlots: number): Decision;
 }
 
@@ -119,6 +125,9 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
 
   return {
     update,
+    failing: (c) => {
+      if (!counted.has(c.id) && isTerminalCommand(c.status)) finished(c);
+    },
     decide(released, freeSlots) {
       const stopped = stopReason(plan, failed);
       if (stopped !== null && !stopApplied) {
@@ -161,7 +170,12 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
 export function stopReason(plan: RolloutPlan, failed: ReadonlySet<string>): string | null {
   const failedCanary = plan.canary.filter((h) => failed.has(h));
   if (failedCanary.length > 0) {
-    return `canary failed on ${hostNames(failedCanary)}: the other hosts were not started`;
+    // A canary of every host of the run has no other hosts to hold back (CORE-008).
+    const alone = plan.waves.every((w) => w.batch === 0);
+    const rest = alone
+      ? 'the canary is every host of the run, so nothing more was started'
+      : 'the other hosts were not started';
+    return `canary failed on ${hostNames(failedCanary)}: ${rest}`;
   }
   if (plan.maxFailures !== null && failed.size > plan.maxFailures) {
     const total = plan.waves.reduce((sum, w) => sum + w.hosts.length, 0);

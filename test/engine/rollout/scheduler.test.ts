@@ -127,6 +127,65 @@ describe('the rollout scheduler (CORE-008)', () => {
     expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
   });
 
+  it('a canary of every host says so when it fails: there were no other hosts to hold back', () => {
+    const all = hosts(3);
+    const plan = rollout([all], { canary: true });
+    // One at a time: h1 fails while h2 and h3 wait; neither starts.
+    const { log, commands, stopped } = play(plan, 1, 1, (host) => host === 'h1');
+    expect(log.filter((l) => l.startsWith('start'))).toEqual(['start h1/0']);
+    expect(stopped).toBe('canary failed on h1: the canary is every host of the run, so nothing more was started');
+    const rest = commands.filter((c) => c.hostId !== 'h1');
+    expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
+  });
+
+  it('a host failing while its rollback runs counts at once, and its stage stays open until the rollback ended', () => {
+    // Two waves of two, budget 0, one slot: h1 runs, fails, and starts its rollback (CORE-009).
+    const plan = rollout([hosts(2), ['h3', 'h4']], { maxFailures: 0 });
+    const commands: Sim[] = ['h1', 'h2', 'h3', 'h4'].map((hostId, i) => ({
+      id: `c${i + 1}`,
+      stage: 0,
+      hostId,
+      batch: i < 2 ? 1 : 2,
+      status: 'PENDING',
+      started: false,
+      reason: null,
+    }));
+    const schedule = createSchedule(plan, commands);
+    expect(schedule.decide(new Set(), 1).release?.batch).toBe(1);
+    expect(schedule.decide(new Set([1]), 1).start).toEqual(['c1']);
+    Object.assign(commands[0]!, { started: true, status: 'EXECUTING' });
+    schedule.update(commands[0]!);
+    schedule.failing({ ...commands[0]!, status: 'ERROR' });
+    // The slot is still the rollback's, yet nothing may start any more: every other command SKIPPED.
+    const stopped = 'failure budget exceeded: 1 of 4 hosts failed, limit 0';
+    const decision = schedule.decide(new Set([1]), 1);
+    expect(decision).toMatchObject({ start: [], stopped });
+    expect(decision.skip).toEqual(['c2', 'c3', 'c4'].map((id) => ({ id, reason: stopped })));
+    expect(decision.release).toBeUndefined();
+
+    // Without a budget: h2 ends while h1 still rolls back; the next wave waits for the rollback.
+    const open = rollout([hosts(2), ['h3']]);
+    const again: Sim[] = ['h1', 'h2', 'h3'].map((hostId, i) => ({
+      id: `c${i + 1}`,
+      stage: 0,
+      hostId,
+      batch: i < 2 ? 1 : 2,
+      status: 'PENDING',
+      started: false,
+      reason: null,
+    }));
+    const later = createSchedule(open, again);
+    later.decide(new Set(), 2);
+    expect(later.decide(new Set([1]), 2).start).toEqual(['c1', 'c2']);
+    for (const c of again.slice(0, 2)) later.update(Object.assign(c, { started: true, status: 'EXECUTING' as const }));
+    later.failing({ ...again[0]!, status: 'ERROR' });
+    later.update(Object.assign(again[1]!, { status: 'SUCCESS' as const }));
+    expect(later.decide(new Set([1]), 1)).toMatchObject({ start: [], skip: [], stopped: null });
+    expect(later.decide(new Set([1]), 1).release).toBeUndefined();
+    later.update(Object.assign(again[0]!, { status: 'ERROR' as const }));
+    expect(later.decide(new Set([1]), 1).release?.batch).toBe(2);
+  });
+
   it('names a few failed canaries and counts the rest', () => {
     const all = hosts(12);
     const plan = rollout([all.slice(0, 10), all.slice(10)], { canary: true });
