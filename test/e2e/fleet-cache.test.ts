@@ -5,8 +5,8 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
 import { makeTempDir, ROOT, runCli } from '../support/cli.js';
 
 const HOOK = pathToFileURL(join(ROOT, 'test/support/module-log-hook.mjs')).href;
