@@ -138,10 +138,9 @@ describe('the rollout scheduler (CORE-008)', () => {
     expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
   });
 
-  it('a host failing while its rollback runs counts at once, and its stage stays open until the rollback ended', () => {
-    // Two waves of two, budget 0, one slot: h1 runs, fails, and starts its rollback (CORE-009).
-    const plan = rollout([hosts(2), ['h3', 'h4']], { maxFailures: 0 });
-    const commands: Sim[] = ['h1', 'h2', 'h3', 'h4'].map((hostId, i) => ({
+  /** One stage's PENDING commands, `c1`, `c2`, ... by host: the first two hosts in batch 1, the rest in 2. */
+  const oneStage = (hostIds: readonly string[]): Sim[] =>
+    hostIds.map((hostId, i) => ({
       id: `c${i + 1}`,
       stage: 0,
       hostId,
@@ -150,6 +149,11 @@ describe('the rollout scheduler (CORE-008)', () => {
       started: false,
       reason: null,
     }));
+
+  it('a host failing while its rollback runs counts at once, and its stage stays open until the rollback ended', () => {
+    // Two waves of two, budget 0, one slot: h1 runs, fails, and starts its rollback (CORE-009).
+    const plan = rollout([hosts(2), ['h3', 'h4']], { maxFailures: 0 });
+    const commands = oneStage(['h1', 'h2', 'h3', 'h4']);
     const schedule = createSchedule(plan, commands);
     expect(schedule.decide(new Set(), 1).release?.batch).toBe(1);
     expect(schedule.decide(new Set([1]), 1).start).toEqual(['c1']);
@@ -165,15 +169,7 @@ describe('the rollout scheduler (CORE-008)', () => {
 
     // Without a budget: h2 ends while h1 still rolls back; the next wave waits for the rollback.
     const open = rollout([hosts(2), ['h3']]);
-    const again: Sim[] = ['h1', 'h2', 'h3'].map((hostId, i) => ({
-      id: `c${i + 1}`,
-      stage: 0,
-      hostId,
-      batch: i < 2 ? 1 : 2,
-      status: 'PENDING',
-      started: false,
-      reason: null,
-    }));
+    const again = oneStage(['h1', 'h2', 'h3']);
     const later = createSchedule(open, again);
     later.decide(new Set(), 2);
     expect(later.decide(new Set([1]), 2).start).toEqual(['c1', 'c2']);
