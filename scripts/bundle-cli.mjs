@@ -20,13 +20,14 @@
 // (src/engine/transports/spawner/spawner-client.ts). The one such file that is not JavaScript, the
 // Perl spawner (spawner.pl), is copied beside the bundle and beside tsc's spawner-client.js.
 //
-// Of the packages, yaml (73 files, most of what validate, list and plan load) and the validators'
-// ajv helpers are bundled: an ES module import of CommonJS first loads Node's CommonJS export
-// scanner, and yaml is bundled from its ES module build. The others stay in node_modules, loaded as before: what only
-// running commands, the dashboard or the PostgreSQL journal use; ajv's compiler, which the code
-// imports by name at run time (an import() of a CommonJS module gets its named exports from
-// Node, not from a bundle); better-sqlite3 and pg, which have native or optional parts a bundle
-// cannot hold. meta.json says which sources each output file holds.
+// Of the packages, yaml (73 files, most of what validate, list and plan load), the validators'
+// ajv helpers and the JavaScript of both better-sqlite3 majors are bundled: an ES module import of
+// CommonJS first loads Node's CommonJS export scanner, and yaml is bundled from its ES module
+// build. better-sqlite3's addon stays in node_modules, loaded by its path (src/store/database.ts).
+// The others stay in node_modules, loaded as before: what only running commands, the dashboard or
+// the PostgreSQL journal use; ajv's compiler, which the code imports by name at run time (an
+// import() of a CommonJS module gets its named exports from Node, not from a bundle); pg, which
+// has optional parts a bundle cannot hold. meta.json says which sources each output file holds.
 import { createHash } from 'node:crypto';
 import { copyFileSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
@@ -157,7 +158,9 @@ const result = await build({
   target: 'node20',
   external: [
     'ajv/dist/2020.js',
-    'better-sqlite3',
+    // Reached only by a better-sqlite3 12 that was given no addon, which the bundle never does
+    // (src/store/database.ts).
+    'bindings',
     'chokidar',
     'execa',
     'pg',

@@ -2,8 +2,9 @@
 // never block the writer, a busy timeout so concurrent processes wait instead of failing, and
 // synchronous=NORMAL (in WAL a crash of the process loses nothing committed; only a power loss
 // can drop the last transactions). Then brings the schema up to date.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { BUSY_TIMEOUT_MS, JournalError } from './journal-error.js';
 import { pauseSync } from './pause.js';
@@ -23,26 +24,68 @@ const requireHere = createRequire(import.meta.url);
  * 20 keeps 12, which is sound there.
  */
 const NODE_API_DRIVER = Number(process.versions.napi) >= 10;
-const Database = requireHere(NODE_API_DRIVER ? 'better-sqlite3-napi' : 'better-sqlite3') as typeof BetterSqlite3;
+/**
+ * The driver's compiled addon, by its path: found here, the driver's JavaScript is the copy in
+ * the CLI's bundle, and neither package looks for its addon itself (12 through the `bindings`
+ * package, which walks the call stack and tries a dozen paths; 13 from its own directory, which a
+ * bundled copy does not have). Undefined where the addon is not where an install puts it: the
+ * package is then loaded from node_modules and finds its addon its own way.
+ */
+const nativeBinding = NODE_API_DRIVER ? prebuiltAddon() : builtAddon();
+const Database = loadDriver();
 /**
  * The driver's constructor, for tests that open a second connection in the journal's process: two
  * copies of SQLite in one process do not see each other's file locks, and the one closing last
  * deletes the other's write-ahead log.
  */
 export const SqliteDriver = Database;
-/**
- * better-sqlite3 12's compiled addon, by its path: without it, the package finds the addon through
- * the `bindings` package, which walks the call stack and tries a dozen paths on every start.
- * Undefined where the addon is not at its usual place, and for 13, which finds its own prebuilt
- * addon directly; the package's own lookup then runs.
- */
-const nativeBinding = NODE_API_DRIVER ? undefined : addonPath();
 
-function addonPath(): string | undefined {
+/**
+ * In the CLI's bundle (scripts/bundle-cli.mjs) `require` is defined and the literal `require()`s
+ * below are the driver's JavaScript bundled in: loading its thirteen files from node_modules took
+ * 6-16 ms of every start that opens the journal on Node 22 and 30-40 ms on Node 20 (CORE-005,
+ * start-up). Elsewhere (tsc's output, the tests) `require` is undefined in an ES module and the
+ * package is loaded from node_modules.
+ */
+function loadDriver(): typeof BetterSqlite3 {
+  if (typeof require === 'function' && nativeBinding !== undefined) {
+    return NODE_API_DRIVER ? require('better-sqlite3-napi') : require('better-sqlite3');
+  }
+  return requireHere(NODE_API_DRIVER ? 'better-sqlite3-napi' : 'better-sqlite3') as typeof BetterSqlite3;
+}
+
+/** 12's addon, which its install compiles (or downloads) into build/Release. */
+function builtAddon(): string | undefined {
   try {
     return requireHere.resolve('better-sqlite3/build/Release/better_sqlite3.node');
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * 13's addon, which ships prebuilt as prebuilds/<platform>-<arch>.node (or was compiled into
+ * build/Release on purpose). A C library other than glibc on Linux (musl's prebuilds carry
+ * another name) is left to the package's own lookup.
+ */
+function prebuiltAddon(): string | undefined {
+  try {
+    const dir = dirname(requireHere.resolve('better-sqlite3-napi/package.json'));
+    const candidates = [join(dir, 'build/Release/better_sqlite3.node')];
+    if (process.platform !== 'linux' || glibcLoaded()) {
+      candidates.push(join(dir, 'prebuilds', `${process.platform}-${process.arch}.node`));
+    }
+    return candidates.find((file) => existsSync(file));
+  } catch {
+    return undefined;
+  }
+}
+
+function glibcLoaded(): boolean {
+  try {
+    return /\/(?:ld-linux[^/\s]*|libc)\.so\.\d/.test(readFileSync('/proc/self/maps', 'latin1'));
+  } catch {
+    return false;
   }
 }
 

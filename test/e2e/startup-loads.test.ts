@@ -45,6 +45,15 @@ async function modulesLoadedBy(
   args: readonly string[],
   env: Record<string, string> = {},
 ): Promise<string[]> {
+  return (await filesLoadedBy(cwd, args, env)).flatMap((path) => [path, ...(sourcesOf[path] ?? [])]);
+}
+
+/** The files one run of the CLI loaded, as paths below the package: each file of the bundle, not its sources. */
+async function filesLoadedBy(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<string[]> {
   const log = join(makeTempDir({}, 'nixfleet-modules-'), 'loaded.txt');
   const result = await runCli(cwd, args, {
     env: { NODE_OPTIONS: `--import ${HOOK}`, NIXFLEET_MODULE_LOG: log, ...env },
@@ -55,8 +64,7 @@ async function modulesLoadedBy(
   return readFileSync(log, 'utf8')
     .split('\n')
     .filter((url) => url.startsWith(root))
-    .map((url) => url.slice(root.length))
-    .flatMap((path) => [path, ...(sourcesOf[path] ?? [])]);
+    .map((url) => url.slice(root.length));
 }
 
 /** Node's own modules one run of the CLI loaded (`crypto`, `fs/promises`, `internal/...`). */
@@ -107,6 +115,12 @@ describe('what a read-only command loads', { timeout: 120_000 }, () => {
       expect(packages.has(DRIVER), args[0]).toBe(true);
       // The addon is loaded by its path, not found through `bindings` (store/database.ts).
       expect(packages.has('bindings'), args[0]).toBe(false);
+      // The driver's JavaScript is the copy in the bundle: of its package only the addon is
+      // loaded from node_modules (store/database.ts, CORE-005 start-up).
+      expect(sourcesOf[`dist/bundle/${args[0]}.js`], args[0]).toContain(`node_modules/${DRIVER}/lib/database.js`);
+      const fromPackage = (await filesLoadedBy(dir, args)).filter((path) => path.startsWith(`node_modules/${DRIVER}/`));
+      expect(fromPackage.length, args[0]).toBe(1);
+      expect(fromPackage[0], args[0]).toMatch(/\.node$/);
       for (const name of ['yaml', 'ajv', 'tinyglobby', ...RUNNING])
         expect(packages.has(name), `${args[0]}: ${name}`).toBe(false);
       expect(
