@@ -146,6 +146,7 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
       batch: c.batch,
     })),
     rollout,
+    retryOf: created.run.retryOf,
     at: created.run.createdAt,
   });
   // Without all its secrets (reading them was aborted) a run must not start a command.

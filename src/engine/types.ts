@@ -131,6 +131,8 @@ export type RunEvent =
       /** Every command of the run as created PENDING (a retry has none for stages a host already did). */
       readonly commands?: readonly PlannedCommandRef[];
       readonly rollout?: RolloutPlan;
+      /** The run this one retries, as journaled (`retry_of`), null for a fresh run (see CORE-002, retry). */
+      readonly retryOf?: string | null;
       readonly at: number;
     }
   | {

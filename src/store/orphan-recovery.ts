@@ -27,6 +27,7 @@ export interface OrphanRecovery {
 
 interface UnfinishedRow {
   id: string;
+  started_at: number | null;
   process_group: number | null;
   process_started_at: number | null;
   process_tag: string | null;
@@ -50,7 +51,7 @@ export function createOrphanRecovery(
   );
   const ownerFilter = 'owner_pid = ? AND owner_hostname = ? AND owner_started_at = ?';
   const unfinishedCommands = db.prepare(
-    `SELECT id, process_group, process_started_at, process_tag FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
+    `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
   );
   const runningRuns = db
     .prepare(`SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${ownerFilter} ORDER BY rowid`)
@@ -76,11 +77,13 @@ export function createOrphanRecovery(
       // work stays as it is and its hosts stay busy until a later recovery finds them gone.
       if (!killWitnesses(witnessesOf(unfinished), 0)) continue;
       // No ORDER BY in SQL: it would make SQLite scan the table instead of the small index.
-      const commandIds = unfinished.map((row) => row.id).sort(byIdNumber);
+      const sorted = [...unfinished].sort((a, b) => byIdNumber(a.id, b.id));
+      const commandIds = sorted.map((row) => row.id);
       const runIds = runningRuns.all(...key) as string[];
       if (commandIds.length === 0 && runIds.length === 0) continue;
-      const error = `orphaned: nixfleet process ${owner.pid} on ${owner.hostname} stopped before this finished`;
-      for (const id of commandIds) tables.commands.transition(id, 'ORPHANED', { error });
+      for (const row of sorted) {
+        tables.commands.transition(row.id, 'ORPHANED', { error: orphanedText(owner, row.started_at !== null) });
+      }
       for (const id of runIds) tables.runs.finish(id, 'ORPHANED');
       tables.events.append({
         category: 'recovery',
@@ -107,6 +110,17 @@ export function createOrphanRecovery(
     recover: () => markOrphans(deadOwners()),
     markOrphans,
   };
+}
+
+/**
+ * The reason an ORPHANED command gives (CORE-003, recovery): one that started was cut short; one
+ * still PENDING never began, and said so too ("stopped before this finished" read as if it had
+ * run). `lease`: on PostgreSQL, where a dead owner is known by its expired lease (CORE-012).
+ */
+export function orphanedText(owner: Owner, started: boolean, lease = false): string {
+  const who = `nixfleet process ${owner.pid} on ${owner.hostname}`;
+  const why = started ? `${who} stopped before this finished` : `never started: ${who} stopped before starting it`;
+  return `orphaned: ${why}${lease ? ' (its lease expired)' : ''}`;
 }
 
 /** `c12` after `c9`: ids are a letter and a counter. */

@@ -73,3 +73,12 @@ export function* outputPieces(
     yield piece;
   }
 }
+
+/**
+ * Said in place of the output of a command whose journal row names a file outside the data
+ * directory's `logs/` (a hand-edited or damaged journal): nothing there is ever read (CORE-003,
+ * retention). One wording for `nixfleet logs` and the dashboard's output route (CORE-004).
+ */
+export function outputOutsideText(commandId: string, storedPath: string): string {
+  return `output of ${commandId} is not stored: the journal names ${storedPath}, outside the data directory's logs/, and nixfleet reads no file there`;
+}

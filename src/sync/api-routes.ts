@@ -7,7 +7,7 @@ import { readStaticFile } from '../dashboard/static-files.js';
 import { openRegularFile } from '../domain/regular-file.js';
 import { UserError } from '../errors/user-error.js';
 import { HostsBusyError } from '../store/hosts-busy-error.js';
-import { outputPieces } from '../store/output-reader.js';
+import { outputOutsideText, outputPieces } from '../store/output-reader.js';
 import type { Journal } from '../store/types.js';
 import { tokenOf, tokensMatch } from './access-token.js';
 import { sendError, sendJson } from './http-response.js';
@@ -197,6 +197,11 @@ async function streamOutput({ res, params, url }: RouteContext, journal: Journal
   const commandId = params.id ?? '';
   const command = journal.getCommand(commandId);
   if (!command) return sendError(res, 404, `no command ${commandId}`);
+  // A row naming a file outside logs/ has no output to send (CORE-003): said as `nixfleet logs`
+  // says it, where an empty 200 looked like a command that printed nothing (CORE-004).
+  if (command.outputOutside !== undefined) {
+    return sendError(res, 404, outputOutsideText(commandId, command.outputOutside));
+  }
   const headers = { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' };
   if (command.outputFile === null) {
     res.writeHead(200, { ...headers, 'Content-Length': 0 });

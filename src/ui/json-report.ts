@@ -26,6 +26,8 @@ export interface JsonReportEntry {
 
 export interface JsonReport {
   readonly runId: string;
+  /** The run that `nixfleet retry` retried (as journaled), null for `apply` (see CORE-002). */
+  readonly retryOf: string | null;
   readonly target: string;
   readonly status: RunStatus;
   /** Why the rollout stopped early (budget exceeded, canary failed), else null (see CORE-008). */
@@ -69,5 +71,12 @@ export function jsonReport(view: RunView): JsonReport {
       ...(c.armed ? { armed: { ...c.armed } } : {}),
     });
   }
-  return { runId: view.runId, target: view.target, status: view.status, stopped: view.stopped, hosts };
+  return {
+    runId: view.runId,
+    retryOf: view.retryOf,
+    target: view.target,
+    status: view.status,
+    stopped: view.stopped,
+    hosts,
+  };
 }

@@ -36,6 +36,8 @@ export interface CommandView {
 
 export interface RunView {
   runId: string;
+  /** The run this one retries (CORE-002, retry), else null. */
+  retryOf: string | null;
   target: string;
   hosts: readonly string[];
   stages: readonly string[];
@@ -60,6 +62,7 @@ export interface RunView {
 export function createRunView(): RunView {
   return {
     runId: '',
+    retryOf: null,
     target: '',
     hosts: [],
     stages: [],
@@ -81,6 +84,7 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
   switch (event.type) {
     case 'run_started':
       view.runId = event.runId;
+      view.retryOf = event.retryOf ?? null;
       view.target = event.target;
       view.hosts = event.hosts;
       view.stages = event.stages;

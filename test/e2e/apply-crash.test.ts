@@ -1,6 +1,7 @@
 // A nixfleet killed with SIGKILL mid-run (see CORE-011): its commands do not outlive it, and the
 // next run on those hosts never overlaps a command that is still running.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openJournal } from '../../src/store/journal.js';
@@ -68,6 +69,30 @@ describe('kill -9 of nixfleet during a local run', () => {
     } finally {
       journal.close();
     }
+  });
+});
+
+describe('kill -9 of nixfleet with stages still to come', () => {
+  it('says of each ORPHANED command whether it was cut short or never started', async () => {
+    // `hang` runs on both hosts when nixfleet dies; `check`, the next stage, never starts.
+    const dir = makeTempDir({ 'fleet.yaml': `${FLEET}pipelines:\n  both: { ops: [hang, check] }\n` });
+    const apply = spawnCli(dir, ['apply', 'both'], { timeoutMs: 240_000 });
+    for (const file of PID_FILES) await waitForFile(join(dir, file));
+    apply.kill('SIGKILL');
+    await apply;
+    const pids = PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
+    await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the killed run’s processes to end', 30_000);
+    // `show` opens the journal to write, so it is what recovers the dead run (CORE-003).
+    const show = await runCli(dir, ['show', 'r1']);
+    expect(show.exitCode, show.stderr).toBe(0);
+    const who = `nixfleet process ${apply.pid} on ${hostname()}`;
+    // CORE-003, recovery: `check` was PENDING; it read "stopped before this finished" as if it ran.
+    expect(show.stdout.split('\n').filter((line) => line.includes(' ORPHANED: '))).toEqual([
+      `c1 [h1] hang ORPHANED: orphaned: ${who} stopped before this finished`,
+      `c2 [h2] hang ORPHANED: orphaned: ${who} stopped before this finished`,
+      `c3 [h1] check ORPHANED: orphaned: never started: ${who} stopped before starting it`,
+      `c4 [h2] check ORPHANED: orphaned: never started: ${who} stopped before starting it`,
+    ]);
   });
 });
 

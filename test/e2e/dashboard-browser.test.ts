@@ -1,11 +1,13 @@
 // The dashboard in a real browser (CORE-004): headless Debian chromium loads the page, a run
 // started by another `nixfleet apply` fills the grid live and ends COMPLETE without a reload,
 // and when the server dies mid-run the page reconnects and heals by itself.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { SqliteDriver } from '../../src/store/database.js';
 import { browserSession } from '../support/browser-session.js';
+import { openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
 import { freshDatabaseUrl, takeDatabaseDown } from '../support/postgres.js';
 import { startServe } from '../sync/support/serve-process.js';
@@ -145,6 +147,57 @@ pipelines:
     expect(await page.locator('#output').textContent()).toBe(
       'green plain\tafter tab\nsecond line 10%\n20%\nlink bell soh del end\n',
     );
+    await page.close();
+  }, 120_000);
+
+  it('says where the output would be that a row naming a file outside logs/ has none, over HTTP and in the page', async () => {
+    if (session.serve) await session.serve.stop('SIGKILL');
+    session.serve = undefined;
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  web1: {}
+ops:
+  hello:
+    run: echo hello
+pipelines:
+  greet:
+    ops: [hello]
+`,
+    });
+    const applied = await spawnCli(dir, ['apply', 'greet']);
+    expect(applied.exitCode).toBe(0);
+    // A hand-edited row: it names a file beside the data directory (markup in its name), which
+    // nixfleet must neither send nor read (CORE-003); the endpoint answered an empty 200.
+    const outside = '../<img src=x onerror=alert(1)>precious.txt';
+    writeFileSync(join(dir, '<img src=x onerror=alert(1)>precious.txt'), 'keep me\n');
+    const db = new SqliteDriver(join(dir, '.nixfleet/nixfleet.db'));
+    db.prepare('UPDATE commands SET output_file = ?').run(outside);
+    db.close();
+    const said = `output of c1 is not stored: the journal names ${outside}, outside the data directory's logs/, and nixfleet reads no file there`;
+
+    session.serve = await startServe(dir, [], env);
+    const response = await fetch(new URL('api/commands/c1/output', session.serve.baseUrl), {
+      headers: { Authorization: `Bearer ${session.serve.token}` },
+    });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ error: said });
+
+    const { page, pageErrors } = await openLiveDashboard(session.browser, session.serve.url, {
+      width: 1440,
+      height: 860,
+    });
+    await page.waitForSelector('#grid tr[data-host="web1"] .cell[data-status="SUCCESS"]', { timeout: 30_000 });
+    await page.evaluate(() => document.querySelector<HTMLElement>('#grid tr[data-host="web1"] .cell')?.click());
+    await page.waitForFunction(() => document.getElementById('output-title')?.textContent?.startsWith('c1'), null, {
+      timeout: 30_000,
+    });
+    await page.waitForFunction((text) => document.getElementById('output')?.textContent === text, said, {
+      timeout: 30_000,
+    });
+    expect(await page.locator('#output img').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
     await page.close();
   }, 120_000);
 

@@ -29,8 +29,10 @@ const ranLines = (dir: string) => readFileSync(join(dir, 'ran.txt'), 'utf8').tri
 describe('retry', () => {
   it('re-runs, for each host that did not complete, from the stage where it stopped', async () => {
     const dir = makeTempDir({ 'fleet.yaml': fleet(true) });
-    const first = await runCli(dir, ['apply']);
+    const first = await runCli(dir, ['apply', '--json']);
     expect(first.exitCode, String(first.stderr)).toBe(1);
+    // The report says which run a retry retries (CORE-002); a fresh run retries none.
+    expect(JSON.parse(first.stdout)).toMatchObject({ runId: 'r1', retryOf: null, status: 'PARTIAL' });
     expect(ranLines(dir)).toHaveLength(8);
     writeFileSync(join(dir, 'fixed'), '');
     writeFileSync(join(dir, 'ran.txt'), '');
@@ -38,7 +40,7 @@ describe('retry', () => {
     const retry = await runCli(dir, ['retry', 'r1', '--json']);
     expect(retry.exitCode, String(retry.stderr)).toBe(0);
     const report = JSON.parse(retry.stdout);
-    expect(report).toMatchObject({ runId: 'r2', status: 'COMPLETE' });
+    expect(report).toMatchObject({ runId: 'r2', retryOf: 'r1', status: 'COMPLETE' });
     expect(report.hosts).toEqual({
       h2: [
         expect.objectContaining({ op: 'migrate', status: 'SUCCESS' }),

@@ -2,6 +2,7 @@
 // killed with SIGKILL leaves ORPHANED rows (and everything it wrote before, intact), and a live
 // process's work is never touched. The children run the built dist/ (journal-child.mjs).
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostsBusyError } from '../../src/store/hosts-busy-error.js';
 import { openJournal } from '../../src/store/journal.js';
@@ -60,8 +61,17 @@ describe('a process killed with SIGKILL mid-run', () => {
     expect(run.status).toBe('ORPHANED');
     expect(run.finishedAt).not.toBeNull();
     expect(journal.getCommand(done!)).toMatchObject({ status: 'SUCCESS', exitCode: 0, attempt: 1 });
-    for (const id of [running, laterOne, laterTwo]) {
-      expect(journal.getCommand(id!)).toMatchObject({ status: 'ORPHANED', error: expect.stringMatching(/^orphaned/) });
+    // CORE-003, recovery: the reason says which command was cut short and which never started.
+    const who = `nixfleet process ${doomed.pid} on ${hostname()}`;
+    expect(journal.getCommand(running!)).toMatchObject({
+      status: 'ORPHANED',
+      error: `orphaned: ${who} stopped before this finished`,
+    });
+    for (const id of [laterOne, laterTwo]) {
+      expect(journal.getCommand(id!)).toMatchObject({
+        status: 'ORPHANED',
+        error: `orphaned: never started: ${who} stopped before starting it`,
+      });
     }
     expect(readFileSync(journal.getCommand(done!)!.outputFile!, 'utf8')).toBe('pulled\n');
     expect(readFileSync(journal.getCommand(running!)!.outputFile!, 'utf8')).toBe('half of the output\n');

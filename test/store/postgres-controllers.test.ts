@@ -3,6 +3,7 @@
 // processes give exactly one winner each time; a controller killed with SIGKILL is orphaned once
 // its lease has expired (by the database's clock) and not while it holds one; a live owner whose
 // heartbeat renews a short lease is never orphaned. The children run the built dist/.
+import { hostname } from 'node:os';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HostsBusyError } from '../../src/store/hosts-busy-error.js';
 import type { Journal } from '../../src/store/types.js';
@@ -87,8 +88,17 @@ describe('controllers sharing one PostgreSQL', () => {
     expect(recovered).toEqual({ runs: 1, commands: 3 });
     expect(journal.getRun(before.runId as string)?.status).toBe('ORPHANED');
     expect(journal.getCommand(done!)).toMatchObject({ status: 'SUCCESS', exitCode: 0 });
-    for (const id of [running, laterOne, laterTwo]) {
-      expect(journal.getCommand(id!)).toMatchObject({ status: 'ORPHANED', error: expect.stringMatching(/^orphaned/) });
+    // CORE-003, recovery: the reason says which command was cut short and which never started.
+    const who = `nixfleet process ${doomed.pid} on ${hostname()}`;
+    expect(journal.getCommand(running!)).toMatchObject({
+      status: 'ORPHANED',
+      error: `orphaned: ${who} stopped before this finished (its lease expired)`,
+    });
+    for (const id of [laterOne, laterTwo]) {
+      expect(journal.getCommand(id!)).toMatchObject({
+        status: 'ORPHANED',
+        error: `orphaned: never started: ${who} stopped before starting it (its lease expired)`,
+      });
     }
     expect(journal.readOutput(done!).toString()).toBe('pulled\n');
     expect(journal.readOutput(running!).toString()).toBe('half of the output\n');

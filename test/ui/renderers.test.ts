@@ -93,6 +93,7 @@ describe('reports', () => {
   it('the JSON report lists each host’s commands in stage order', () => {
     expect(jsonReport(view)).toEqual({
       runId: 'r1',
+      retryOf: null,
       target: 'deploy',
       status: 'PARTIAL',
       stopped: null,

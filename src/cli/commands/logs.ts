@@ -9,7 +9,7 @@ import { hostNames } from '../../domain/host-names.js';
 import { shownOnTerminal, visibleControls } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { JournalError } from '../../store/journal-error.js';
-import { outputPieces } from '../../store/output-reader.js';
+import { outputOutsideText, outputPieces } from '../../store/output-reader.js';
 import type { CommandRecord, Journal } from '../../store/types.js';
 import type { CliIO, CommandContext } from '../command.js';
 import { openJournalToRead } from '../read-journal.js';
@@ -266,7 +266,7 @@ function storedSize(journal: Journal, command: CommandRecord): number | undefine
  */
 function notStoredText(command: CommandRecord): string {
   if (command.outputOutside === undefined) return `(output of ${command.id} is no longer stored)\n`;
-  return `(output of ${command.id} is not stored: the journal names ${visibleControls(command.outputOutside)}, outside the data directory's logs/, and nixfleet reads no file there)\n`;
+  return `(${outputOutsideText(command.id, visibleControls(command.outputOutside))})\n`;
 }
 
 function entryOf(command: CommandRecord) {

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
 import { type CommandWitness, isWitnessAlive, killWitnesses, WITNESS_KILL_WAIT_MS } from '../command-witness.js';
+import { orphanedText } from '../orphan-recovery.js';
 import type { BusyHost, Owner } from '../types.js';
 import { transitionCommand } from './pg-commands.js';
 import { appendEvent } from './pg-events.js';
@@ -115,8 +116,8 @@ export async function markOrphans(
   for (const owner of dead) {
     const key = [owner.pid, owner.hostname, owner.startedAt];
     const filter = 'owner_pid = $1 AND owner_hostname = $2 AND owner_started_at = $3';
-    const commands = await db.query<{ id: string } & WitnessRow>(
-      `SELECT id, process_group, process_started_at, process_tag FROM commands
+    const commands = await db.query<{ id: string; started_at: number | null } & WitnessRow>(
+      `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands
        WHERE finished_at IS NULL AND ${filter} ORDER BY seq`,
       key,
     );
@@ -139,8 +140,10 @@ export async function markOrphans(
       key,
     );
     const { expired_at: leaseExpiredAt, noticed_at: noticedAt } = lease.rows[0]!;
-    const error = `orphaned: nixfleet process ${owner.pid} on ${owner.hostname} stopped before this finished (its lease expired)`;
-    for (const id of commandIds) await transitionCommand(db, id, 'ORPHANED', { error }, at);
+    for (const row of commands.rows) {
+      const error = orphanedText(owner, row.started_at !== null, true);
+      await transitionCommand(db, row.id, 'ORPHANED', { error }, at);
+    }
     for (const id of runIds) await finishRun(db, id, 'ORPHANED', at);
     await appendEvent(
       db,
