@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
-import { JournalError } from '../store/journal-error.js';
+import { JournalError, RAISE_OPEN_FILES } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
@@ -372,7 +372,7 @@ function errorReport(error: unknown): ErrorReport {
     return {
       exitCode: EXIT.USAGE,
       message: `too many open files (${(error as Error).message})`,
-      hint: 'raise the limit on open files (`ulimit -n`, 1024 or more) and run again',
+      hint: RAISE_OPEN_FILES,
     };
   }
   if (code === 'ERR_MODULE_NOT_FOUND') {
