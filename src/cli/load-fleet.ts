@@ -66,9 +66,8 @@ async function fromFleetCache(inputs: CompileInputs): Promise<Registry | undefin
   const read = readFleetText(inputs.file);
   if (!('text' in read)) return undefined;
   // Where journalPlaceFor looks for the journal; an entry elsewhere is not found, and is written again.
-  const dataDir =
-    inputs.dataDir ??
-    resolve(fleetDirectory(inputs.file, inputs.cwd), (await settingIn(read.text, 'dataDir')) ?? DEFAULTS.dataDir);
+  // A NUL byte in settings.dataDir finds no entry, and is left to the compiler, which shows where it is.
+  const { dataDir } = await dataDirFor(inputs.file, inputs.cwd, inputs.dataDir ?? undefined, read.text);
   return cachedRegistry(dataDir, inputs, read.text);
 }
 
@@ -83,19 +82,32 @@ export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: s
   const override = dataDirOverride(ctx);
   const given = givenStore(ctx);
   const text = override === undefined || given === undefined ? fleetText(file) : undefined;
-  const setting = override === undefined && text !== undefined ? await settingIn(text, 'dataDir') : undefined;
+  const { dataDir, setting } = await dataDirFor(file, ctx.io.cwd, override, text);
   if (setting?.includes('\0')) {
     // Compiling refuses it at its line (`validate`); read alone, it would reach the file system.
     throw new UserError(`settings.dataDir in ${file} contains a NUL byte (\\0), which no path can hold`, {
       hint: 'remove the NUL byte (`nixfleet validate` shows where), or choose another data directory with --data-dir',
     });
   }
-  const dataDir =
-    override ??
-    (text === undefined
-      ? resolve(ctx.io.cwd, DEFAULTS.dataDir)
-      : resolve(fleetDirectory(file, ctx.io.cwd), setting ?? DEFAULTS.dataDir));
   return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };
+}
+
+/**
+ * The data directory (CORE-005): `override` (--data-dir, $NIXFLEET_DATA_DIR), else settings.dataDir
+ * in the fleet file's `text`, else the default, both from the fleet file's directory; the default in
+ * the working directory when there is no text (a file that cannot be read). With the setting as
+ * written, unchecked: journalPlaceFor refuses a NUL byte in it, the compiler shows where it is.
+ */
+async function dataDirFor(
+  file: string,
+  cwd: string,
+  override: string | undefined,
+  text: string | undefined,
+): Promise<{ dataDir: string; setting: string | undefined }> {
+  if (override !== undefined) return { dataDir: override, setting: undefined };
+  if (text === undefined) return { dataDir: resolve(cwd, DEFAULTS.dataDir), setting: undefined };
+  const setting = await settingIn(text, 'dataDir');
+  return { dataDir: resolve(fleetDirectory(file, cwd), setting ?? DEFAULTS.dataDir), setting };
 }
 
 /** The journal to open, as in journalPlaceFor, for commands that compiled the fleet. */
