@@ -43,11 +43,17 @@ export function dataDirOverride(ctx: CommandContext): string | undefined {
 
 export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   const file = fleetFilePath(ctx);
-  const dataDir = dataDirOverride(ctx);
-  const inputs: CompileInputs = { file, cwd: ctx.io.cwd, dataDir: dataDir ?? null };
+  const override = dataDirOverride(ctx);
+  const inputs: CompileInputs = { file, cwd: ctx.io.cwd, dataDir: override ?? null };
   const useCache = fleetCacheAvailable() && file !== STDIN_FLEET && !ctx.io.env.NIXFLEET_NO_FLEET_CACHE;
-  if (useCache) {
-    const cached = await fromFleetCache(inputs);
+  // Read once: for the cache and, when it has no entry, for the compiler, which also says why a
+  // file could not be read.
+  const read = useCache ? readFleetText(file) : undefined;
+  if (read !== undefined && 'text' in read) {
+    // Where journalPlaceFor looks for the journal; an entry elsewhere is not found, and is written
+    // again. A NUL byte in settings.dataDir finds none, and is left to the compiler, which shows where.
+    const { dataDir } = await dataDirFor(file, ctx.io.cwd, override, read.text);
+    const cached = await cachedRegistry(dataDir, inputs, read.text);
     if (cached !== undefined) return cached;
   }
   // The compiler (yaml, the schema, the checks) loads only in the commands that compile the fleet,
@@ -55,20 +61,11 @@ export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   const { loadFleetFiles } = await import('../config/load.js');
   const { registry, readings } = await loadFleetFiles(file, {
     cwd: ctx.io.cwd,
-    ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(override !== undefined ? { dataDir: override } : {}),
+    ...(read !== undefined ? { mainRead: read } : {}),
   });
   if (useCache) keepRegistry(inputs, readings, registry);
   return registry;
-}
-
-/** The registry the fleet cache keeps for this fleet file as it is now, or undefined (CORE-005, start-up). */
-async function fromFleetCache(inputs: CompileInputs): Promise<Registry | undefined> {
-  const read = readFleetText(inputs.file);
-  if (!('text' in read)) return undefined;
-  // Where journalPlaceFor looks for the journal; an entry elsewhere is not found, and is written again.
-  // A NUL byte in settings.dataDir finds no entry, and is left to the compiler, which shows where it is.
-  const { dataDir } = await dataDirFor(inputs.file, inputs.cwd, inputs.dataDir ?? undefined, read.text);
-  return cachedRegistry(dataDir, inputs, read.text);
 }
 
 /**
