@@ -44,7 +44,7 @@ export function dataDirOverride(ctx: CommandContext): string | undefined {
 export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   const file = fleetFilePath(ctx);
   const override = dataDirOverride(ctx);
-  const inputs: CompileInputs = { file, cwd: ctx.io.cwd, dataDir: override ?? null };
+  const inputs: CompileInputs = { file, dataDir: override ?? null };
   const useCache = fleetCacheAvailable() && file !== STDIN_FLEET && !ctx.io.env.NIXFLEET_NO_FLEET_CACHE;
   // Read once: for the cache and, when it has no entry, for the compiler, which also says why a
   // file could not be read.
