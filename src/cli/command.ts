@@ -1,5 +1,7 @@
 // What every `nixfleet <command>` module exports, and the context it runs in.
 // Commands return their exit code; only cli/ decides codes and how errors are printed.
+import type { OutputStream } from '../domain/output-stream.js';
+
 /**
  * A node:util parseArgs option plus what `--help` prints for it (see CORE-002, the command line):
  * `description` is one short line; `valueName` names a string option's value (default VALUE).
@@ -16,7 +18,7 @@ export interface OptionSpec {
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 export interface CliIO {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly stdout: OutputStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;

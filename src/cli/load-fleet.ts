@@ -43,11 +43,17 @@ export function dataDirOverride(ctx: CommandContext): string | undefined {
 
 export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   const file = fleetFilePath(ctx);
-  const dataDir = dataDirOverride(ctx);
-  const inputs: CompileInputs = { file, cwd: ctx.io.cwd, dataDir: dataDir ?? null };
+  const override = dataDirOverride(ctx);
+  const inputs: CompileInputs = { file, dataDir: override ?? null };
   const useCache = fleetCacheAvailable() && file !== STDIN_FLEET && !ctx.io.env.NIXFLEET_NO_FLEET_CACHE;
-  if (useCache) {
-    const cached = await fromFleetCache(inputs);
+  // Read once: for the cache and, when it has no entry, for the compiler, which also says why a
+  // file could not be read.
+  const read = useCache ? readFleetText(file) : undefined;
+  if (read !== undefined && 'text' in read) {
+    // Where journalPlaceFor looks for the journal; an entry elsewhere is not found, and is written
+    // again. A NUL byte in settings.dataDir finds none, and is left to the compiler, which shows where.
+    const { dataDir } = await dataDirFor(file, ctx.io.cwd, override, read.text);
+    const cached = await cachedRegistry(dataDir, inputs, read.text);
     if (cached !== undefined) return cached;
   }
   // The compiler (yaml, the schema, the checks) loads only in the commands that compile the fleet,
@@ -55,21 +61,11 @@ export async function loadFleet(ctx: CommandContext): Promise<Registry> {
   const { loadFleetFiles } = await import('../config/load.js');
   const { registry, readings } = await loadFleetFiles(file, {
     cwd: ctx.io.cwd,
-    ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(override !== undefined ? { dataDir: override } : {}),
+    ...(read !== undefined ? { mainRead: read } : {}),
   });
   if (useCache) keepRegistry(inputs, readings, registry);
   return registry;
-}
-
-/** The registry the fleet cache keeps for this fleet file as it is now, or undefined (CORE-005, start-up). */
-async function fromFleetCache(inputs: CompileInputs): Promise<Registry | undefined> {
-  const read = readFleetText(inputs.file);
-  if (!('text' in read)) return undefined;
-  // Where journalPlaceFor looks for the journal; an entry elsewhere is not found, and is written again.
-  const dataDir =
-    inputs.dataDir ??
-    resolve(fleetDirectory(inputs.file, inputs.cwd), (await settingIn(read.text, 'dataDir')) ?? DEFAULTS.dataDir);
-  return cachedRegistry(dataDir, inputs, read.text);
 }
 
 /**
@@ -83,19 +79,32 @@ export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: s
   const override = dataDirOverride(ctx);
   const given = givenStore(ctx);
   const text = override === undefined || given === undefined ? fleetText(file) : undefined;
-  const setting = override === undefined && text !== undefined ? await settingIn(text, 'dataDir') : undefined;
+  const { dataDir, setting } = await dataDirFor(file, ctx.io.cwd, override, text);
   if (setting?.includes('\0')) {
     // Compiling refuses it at its line (`validate`); read alone, it would reach the file system.
     throw new UserError(`settings.dataDir in ${file} contains a NUL byte (\\0), which no path can hold`, {
       hint: 'remove the NUL byte (`nixfleet validate` shows where), or choose another data directory with --data-dir',
     });
   }
-  const dataDir =
-    override ??
-    (text === undefined
-      ? resolve(ctx.io.cwd, DEFAULTS.dataDir)
-      : resolve(fleetDirectory(file, ctx.io.cwd), setting ?? DEFAULTS.dataDir));
   return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };
+}
+
+/**
+ * The data directory (CORE-005): `override` (--data-dir, $NIXFLEET_DATA_DIR), else settings.dataDir
+ * in the fleet file's `text`, else the default, both from the fleet file's directory; the default in
+ * the working directory when there is no text (a file that cannot be read). With the setting as
+ * written, unchecked: journalPlaceFor refuses a NUL byte in it, the compiler shows where it is.
+ */
+async function dataDirFor(
+  file: string,
+  cwd: string,
+  override: string | undefined,
+  text: string | undefined,
+): Promise<{ dataDir: string; setting: string | undefined }> {
+  if (override !== undefined) return { dataDir: override, setting: undefined };
+  if (text === undefined) return { dataDir: resolve(cwd, DEFAULTS.dataDir), setting: undefined };
+  const setting = await settingIn(text, 'dataDir');
+  return { dataDir: resolve(fleetDirectory(file, cwd), setting ?? DEFAULTS.dataDir), setting };
 }
 
 /** The journal to open, as in journalPlaceFor, for commands that compiled the fleet. */

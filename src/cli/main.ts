@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
+import type { OutputStream } from '../domain/output-stream.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
-import { JournalError } from '../store/journal-error.js';
+import { JournalError, RAISE_OPEN_FILES } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
@@ -81,16 +82,14 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     );
   });
   io.stderr.on('error', () => {});
-  const stdoutUsed = watchWrites(io.stdout);
+  const stdout = noticingWrites(io.stdout);
   let code: number;
   try {
-    code = await dispatch(argv, io);
+    code = await dispatch(argv, { ...io, stdout });
   } catch (error) {
     // With --json a script reads stdout: an error is one JSON object there too, unless the
     // command already wrote its own document (validate's errors, a report half streamed).
-    code = reportError(error, io, jsonWanted(argv) && !stdoutUsed.yet);
-  } finally {
-    stdoutUsed.stop();
+    code = reportError(error, io, jsonWanted(argv) && !stdout.written);
   }
   // A write's failure is reported after the write: wait for what was written to be done with.
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
@@ -273,22 +272,30 @@ function jsonWanted(argv: readonly string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
-/** Notes whether anything is written to `stream` until `stop()`. */
-function watchWrites(stream: NodeJS.WritableStream): { readonly yet: boolean; stop(): void } {
-  const own = Object.hasOwn(stream, 'write');
-  const write = stream.write;
-  const watch = {
-    yet: false,
-    stop() {
-      if (own) stream.write = write;
-      else delete (stream as { write?: unknown }).write;
+/** `stream` as the commands get it: the same, noting whether anything was written to it. */
+function noticingWrites(stream: OutputStream): OutputStream & { readonly written: boolean } {
+  let written = false;
+  return {
+    get written() {
+      return written;
     },
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
+    },
+    get rows() {
+      return stream.rows;
+    },
+    write(chunk, callback) {
+      if (chunk.length !== 0) written = true;
+      return stream.write(chunk, callback);
+    },
+    on: (event, listener) => stream.on(event, listener),
+    once: (event, listener) => stream.once(event, listener),
+    off: (event, listener) => stream.off(event, listener),
   };
-  stream.write = function (this: unknown, chunk: unknown, ...rest: unknown[]) {
-    if ((chunk as { length?: number } | undefined)?.length !== 0) watch.yet = true;
-    return (write as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
-  } as typeof stream.write;
-  return watch;
 }
 
 function isValueOfGlobalFlag(argv: readonly string[], arg: string): boolean {
@@ -372,7 +379,7 @@ function errorReport(error: unknown): ErrorReport {
     return {
       exitCode: EXIT.USAGE,
       message: `too many open files (${(error as Error).message})`,
-      hint: 'raise the limit on open files (`ulimit -n`, 1024 or more) and run again',
+      hint: RAISE_OPEN_FILES,
     };
   }
   if (code === 'ERR_MODULE_NOT_FOUND') {

@@ -2,9 +2,12 @@
 // directory with everything the compile depended on, so that the next `validate`, `plan`, `list`,
 // `apply` or `retry` of the same fleet takes its registry back instead of parsing, checking and
 // compiling it again. A compile reads the texts of the main file and of the files its `include:`
-// patterns name, the home directory (`~/` in paths), the working directory and `--data-dir`; an
-// entry is used only when the same build of nixfleet wrote it and every one of those is the same,
-// the patterns naming the same files. A compile that fails is not kept: its errors are found again.
+// patterns name, the home directory (`~/` in paths) and `--data-dir`; an entry is used only when
+// the same build of nixfleet wrote it and every one of those is the same, the patterns naming the
+// same files. The working directory is not among them: a compile resolves every path from the
+// fleet file's directory or the home directory (`--data-dir` comes resolved, and standard input,
+// whose paths start from the working directory, is never kept); only the paths in its error texts
+// start from the working directory. A compile that fails is not kept: its errors are found again.
 //
 // Small on purpose: it loads with every command that compiles a fleet, and must not load the
 // compiler it stands in for.
@@ -22,13 +25,13 @@ const BUILD = typeof NIXFLEET_BUILD_ID === 'string' ? NIXFLEET_BUILD_ID : undefi
 
 /** The entry's file, in the data directory. */
 export const FLEET_CACHE_FILE = 'fleet-cache.json';
-const FORMAT = 2;
+/** Raised when what an entry holds changes, so that older entries are not used (3: no working directory). */
+const FORMAT = 3;
 
 /** What a compile reads besides the fleet file's text. */
 export interface CompileInputs {
   /** The main fleet file, absolute. */
   readonly file: string;
-  readonly cwd: string;
   /** `--data-dir` or `$NIXFLEET_DATA_DIR`, resolved; null when neither is given. */
   readonly dataDir: string | null;
 }
@@ -83,7 +86,6 @@ export async function cachedRegistry(
       entry.build === BUILD &&
       entry.home === homedir() &&
       entry.inputs?.file === inputs.file &&
-      entry.inputs.cwd === inputs.cwd &&
       entry.inputs.dataDir === inputs.dataDir &&
       entry.readings.sources[0]?.path === inputs.file &&
       entry.readings.sources[0].text === text &&

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { ConfigError } from '../errors/config-error.js';
 import type { FleetFile } from './fleet-file.js';
-import { fleetDirectory, readFleetText, UNFIT_HINTS } from './fleet-text.js';
+import { type FleetText, fleetDirectory, readFleetText, UNFIT_HINTS } from './fleet-text.js';
 import { includeGlob } from './include-pattern.js';
 import { includedPaths } from './included-paths.js';
 import { displayPathFor } from './path-format.js';
@@ -23,10 +23,17 @@ export interface FleetSources {
   readonly errors: readonly ConfigError[];
 }
 
-/** Reads and schema-checks every file; `errors` is empty only when all of them are well-formed. */
-export async function readFleetSources(mainPath: string, cwd: string): Promise<FleetSources> {
+/**
+ * Reads and schema-checks every file; `errors` is empty only when all of them are well-formed.
+ * `mainRead`: the main file as the caller already read it (`readFleetText`), read here otherwise.
+ */
+export async function readFleetSources(
+  mainPath: string,
+  cwd: string,
+  mainRead: FleetText = readFleetText(mainPath),
+): Promise<FleetSources> {
   const rootDir = fleetDirectory(mainPath, cwd);
-  const main = await readSource(mainPath, cwd, 'main');
+  const main = await readSource(mainPath, cwd, 'main', mainRead);
   if ('error' in main)
     return {
       main: emptySource(mainPath, cwd),
@@ -61,7 +68,7 @@ export async function readFleetSources(mainPath: string, cwd: string): Promise<F
     }
   }
   for (const path of paths) {
-    const source = await readSource(path, cwd, 'included');
+    const source = await readSource(path, cwd, 'included', readFleetText(path));
     if ('error' in source) {
       errors.push(source.error);
       continue;
@@ -81,9 +88,9 @@ async function readSource(
   path: string,
   cwd: string,
   role: 'main' | 'included',
+  read: FleetText,
 ): Promise<YamlSource | { error: ConfigError }> {
   const displayPath = displayPathFor(path, cwd);
-  const read = readFleetText(path);
   if ('text' in read) return parseYamlSource(path, displayPath, read.text);
   const missing = 'code' in read && read.code === 'ENOENT';
   const message =

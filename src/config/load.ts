@@ -6,6 +6,7 @@ import type { Registry } from '../registry/types.js';
 import { compileRegistry } from './compile-registry.js';
 import type { Readings } from './fleet-cache.js';
 import { readFleetSources } from './fleet-sources.js';
+import type { FleetText } from './fleet-text.js';
 import { mergeFleet } from './merged-fleet.js';
 import { checkFleet } from './semantic-checks.js';
 import { sortConfigErrors } from './sort-errors.js';
@@ -15,6 +16,8 @@ export interface LoadOptions {
   readonly dataDir?: string;
   /** Base for relative paths and for the file names shown in errors (default: process.cwd()). */
   readonly cwd?: string;
+  /** The main file as already read (`readFleetText`), so that it is read once; read here otherwise. */
+  readonly mainRead?: FleetText;
 }
 
 export async function loadRegistry(file: string, options: LoadOptions = {}): Promise<Registry> {
@@ -28,7 +31,7 @@ export async function loadFleetFiles(
 ): Promise<{ registry: Registry; readings: Readings }> {
   const cwd = options.cwd ?? process.cwd();
   const mainPath = resolve(cwd, file);
-  const sources = await readFleetSources(mainPath, cwd);
+  const sources = await readFleetSources(mainPath, cwd, options.mainRead);
   if (sources.errors.length > 0) throw new ConfigErrors(sortConfigErrors(sources.errors, sources));
   const { fleet, errors } = mergeFleet(sources.main, sources.included);
   errors.push(...checkFleet(fleet));

@@ -6,6 +6,9 @@ import { dirname } from 'node:path';
 import { DAMAGED_COUNTER } from './damaged-counter-error.js';
 import { CORRUPT_ROW } from './rows.js';
 
+/** The hint for a process out of file descriptors, here and while the CLI loads its modules. */
+export const RAISE_OPEN_FILES = 'raise the limit on open files (`ulimit -n`, 1024 or more) and run again';
+
 /**
  * `unusable`: the data directory or database cannot be used as found (exit 2 in the CLI).
  * `write`: the disk refused a write while working (full, read-only, I/O error); work in progress
@@ -231,12 +234,7 @@ function sqliteError(
       );
     }
     if (outOfDescriptors()) {
-      return new JournalError(
-        'unusable',
-        dbPath,
-        `cannot open ${dbPath}: too many open files`,
-        'raise the limit on open files (`ulimit -n`, 1024 or more) and run again',
-      );
+      return new JournalError('unusable', dbPath, `cannot open ${dbPath}: too many open files`, RAISE_OPEN_FILES);
     }
     return new JournalError(
       kind,

@@ -4,6 +4,7 @@
 import { appendFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatDuration } from '../config/duration.js';
+import type { OutputStream } from '../domain/output-stream.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEvent } from '../engine/types.js';
 import { EXIT, UserError } from '../errors/user-error.js';
@@ -19,7 +20,7 @@ import { createTtyRenderer } from './tty-renderer.js';
 
 export interface AttendedRunOptions {
   readonly journal: Journal;
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
+  readonly stdout: OutputStream;
   readonly stderr: NodeJS.WritableStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;

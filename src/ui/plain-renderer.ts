@@ -8,6 +8,7 @@
 import { formatDuration } from '../config/duration.js';
 import { groupBy } from '../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../domain/host-names.js';
+import type { OutputStream } from '../domain/output-stream.js';
 import { isTerminalCommand } from '../domain/status.js';
 import { lastLines, oneLine } from '../domain/terminal-text.js';
 import type { RunEvent } from '../engine/types.js';
@@ -41,7 +42,7 @@ export interface PlainRendererOptions {
   readonly github?: boolean;
 }
 
-export function createPlainRenderer(out: NodeJS.WritableStream, options: PlainRendererOptions = {}): RunRenderer {
+export function createPlainRenderer(out: OutputStream, options: PlainRendererOptions = {}): RunRenderer {
   const view = createRunView();
   // Every line is one line: a reason or a name cannot start another (nor a `::` workflow command).
   const write = (line: string) => out.write(`${oneLine(line)}\n`);

@@ -4,13 +4,12 @@
 // wait without a spinner. The frame always fits the terminal (fleet-frame.ts); at the end it is
 // replaced by the final tree and the recap, which stay in the scrollback.
 import { displayWidth } from '../domain/display-width.js';
+import type { OutputStream } from '../domain/output-stream.js';
 import type { RunEvent } from '../engine/types.js';
 import { finalFrame, liveFrame } from './fleet-frame.js';
 import { recapLines } from './run-recap.js';
 import type { RunRenderer } from './run-renderer.js';
 import { applyRunEvent, createRunView } from './run-view.js';
-
-export type TerminalStream = NodeJS.WritableStream & { rows?: number; columns?: number };
 
 /** Redraws per second: enough for a spinner and elapsed tenths, little CPU on a loaded machine. */
 const FRAME_INTERVAL_MS = 125;
@@ -32,7 +31,7 @@ const NO_WRAP = '\u001b[?7l';
 const WRAP = '\u001b[?7h';
 const CLEAR_DOWN = '\u001b[J';
 
-export function createTtyRenderer(out: TerminalStream): RunRenderer & { log(text: string): void } {
+export function createTtyRenderer(out: OutputStream): RunRenderer & { log(text: string): void } {
   const view = createRunView();
   /** The columns each line of the frame on screen takes, and the terminal's width when it was drawn. */
   let drawnWidths: number[] = [];

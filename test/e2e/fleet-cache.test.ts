@@ -1,6 +1,6 @@
 // The fleet cache (CORE-005, start-up), through the real CLI: the registry of the last compile is
 // kept in the data directory, and a command takes it back only for the same fleet text, build, home
-// directory, working directory and --data-dir. Whether a start compiled is seen by what it loaded
+// directory and --data-dir, from any working directory. Whether a start compiled is seen by what it loaded
 // (test/support/module-log-hook.mjs): the fleet compiler's file of the bundle, or not.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,7 +88,7 @@ describe('the fleet cache', { timeout: 120_000 }, () => {
     expect((await run(dir, ['validate'])).compiled).toBe(false);
   });
 
-  it('compiles again for another home directory, working directory or --data-dir', async () => {
+  it('compiles again for another home directory or --data-dir, not for another working directory', async () => {
     const fleet = FLEET.replace(
       'web1: { tags: [web] }',
       'web1: { tags: [web], transport: ssh, identityFile: ~/.ssh/k }',
@@ -106,13 +106,31 @@ describe('the fleet cache', { timeout: 120_000 }, () => {
     const b = await hostsWith(dir, [], '/home/b');
     expect(b.compiled).toBe(true);
     expect(b.hosts[0]?.identityFile).toBe('/home/b/.ssh/k');
-    const fromSub = await run(join(dir, 'sub'), ['validate', '-f', '../fleet.yaml'], { HOME: '/home/b' });
-    expect(fromSub.exitCode, fromSub.stderr).toBe(0);
-    expect(fromSub.compiled).toBe(true);
+    // The same fleet file, home and data directory from another working directory: a compile there
+    // gives the same registry (only its errors' paths start from the working directory), so the
+    // entry is taken, and the output is what a compile there prints.
+    const sub = join(dir, 'sub');
+    const fromSub = await hostsWith(sub, ['-f', '../fleet.yaml'], '/home/b');
+    expect(fromSub.compiled).toBe(false);
+    expect(fromSub.stdout).toBe(b.stdout);
+    for (const args of [
+      ['validate', '-f', '../fleet.yaml'],
+      ['plan', 'greet', '-f', '../fleet.yaml'],
+    ]) {
+      const again = await run(sub, args, { HOME: '/home/b' });
+      const cold = await run(sub, args, { HOME: '/home/b', NIXFLEET_NO_FLEET_CACHE: '1' });
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.compiled, args.join(' ')).toBe(false);
+      expect(again.stdout).toBe(cold.stdout);
+    }
     const elsewhere = await run(dir, ['apply', 'greet', '--on', 'web2', '--data-dir', 'other'], { HOME: '/home/b' });
     expect(elsewhere.exitCode, elsewhere.stderr).toBe(0);
     expect(elsewhere.compiled).toBe(true);
     expect(existsSync(join(dir, 'other/nixfleet.db'))).toBe(true);
+    // --data-dir is resolved first: the same directory named from elsewhere finds its entry.
+    const otherFromSub = await hostsWith(sub, ['-f', '../fleet.yaml', '--data-dir', '../other'], '/home/b');
+    expect(otherFromSub.compiled).toBe(false);
+    expect(otherFromSub.stdout).toBe(b.stdout);
   });
 
   it('with includes, compiles again when an included file changes, appears or goes', async () => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { hostNames } from '../../domain/host-names.js';
+import type { OutputStream } from '../../domain/output-stream.js';
 import { shownOnTerminal, visibleControls } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { JournalError } from '../../store/journal-error.js';
@@ -77,7 +78,7 @@ interface OutputWriter {
   write(chunk: string | Buffer): Promise<void>;
 }
 
-function outputWriter(stream: NodeJS.WritableStream): OutputWriter {
+function outputWriter(stream: OutputStream): OutputWriter {
   let gone = false;
   const stop = () => {
     gone = true;
@@ -88,17 +89,12 @@ function outputWriter(stream: NodeJS.WritableStream): OutputWriter {
     async write(chunk) {
       if (gone || stream.write(chunk)) return;
       await new Promise<void>((resolve) => {
+        const events = ['drain', 'close', 'error'] as const;
         const done = () => {
-          for (const [event, listener] of [
-            ['drain', done],
-            ['close', done],
-            ['error', done],
-          ] as const) {
-            stream.off(event, listener);
-          }
+          for (const event of events) stream.off(event, done);
           resolve();
         };
-        stream.once('drain', done).once('close', done).once('error', done);
+        for (const event of events) stream.once(event, done);
       });
     },
   };
