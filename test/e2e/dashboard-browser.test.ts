@@ -43,6 +43,16 @@ const env = { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' };
 
 const session = browserSession();
 
+/** Stops the session's `serve`, then journals one run of `pipeline` from `fleet` in a fresh directory. */
+async function appliedFleet(fleet: string, pipeline: string): Promise<string> {
+  if (session.serve) await session.serve.stop('SIGKILL');
+  session.serve = undefined;
+  const dir = makeTempDir({ 'fleet.yaml': fleet });
+  const applied = await spawnCli(dir, ['apply', pipeline]);
+  expect(applied.exitCode).toBe(0);
+  return dir;
+}
+
 const runStatus = (page: Page) => page.locator('#run-status').getAttribute('data-status');
 
 describe('the dashboard in a browser', () => {
@@ -114,12 +124,10 @@ describe('the dashboard in a browser', () => {
   }, 240_000);
 
   it('shows output as plain text: escape sequences and control characters removed, newlines and tabs kept', async () => {
-    if (session.serve) await session.serve.stop('SIGKILL');
-    session.serve = undefined;
     // Real terminal noise: a window title (OSC, ended by BEL and by ST), colours (CSI), a hyperlink
     // (OSC 8), a charset switch (ESC ( B), CR LF, a lone CR, BEL, SOH and DEL.
-    const dir = makeTempDir({
-      'fleet.yaml': `version: 1
+    const dir = await appliedFleet(
+      `version: 1
 hosts:
   web1: {}
 ops:
@@ -132,9 +140,8 @@ pipelines:
   noise:
     ops: [noisy]
 `,
-    });
-    const applied = await spawnCli(dir, ['apply', 'noise']);
-    expect(applied.exitCode).toBe(0);
+      'noise',
+    );
     session.serve = await startServe(dir, [], env);
     const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
     await page.goto(session.serve.url);
@@ -151,10 +158,8 @@ pipelines:
   }, 120_000);
 
   it('says where the output would be that a row naming a file outside logs/ has none, over HTTP and in the page', async () => {
-    if (session.serve) await session.serve.stop('SIGKILL');
-    session.serve = undefined;
-    const dir = makeTempDir({
-      'fleet.yaml': `version: 1
+    const dir = await appliedFleet(
+      `version: 1
 hosts:
   web1: {}
 ops:
@@ -164,9 +169,8 @@ pipelines:
   greet:
     ops: [hello]
 `,
-    });
-    const applied = await spawnCli(dir, ['apply', 'greet']);
-    expect(applied.exitCode).toBe(0);
+      'greet',
+    );
     // A hand-edited row: it names a file beside the data directory (markup in its name), which
     // nixfleet must neither send nor read (CORE-003); the endpoint answered an empty 200.
     const outside = '../<img src=x onerror=alert(1)>precious.txt';
