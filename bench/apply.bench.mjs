@@ -3,9 +3,9 @@
 // stage barriers, the run's changes). Baselines measured in the same run, on the same machine:
 //   xargs       `xargs -P 50` running the same 900 `sh -c true` (no journal, no barriers)
 //   node spawn  Node's own child_process.spawn of the same 900 `sh -c true` at 50 at a time
-//               (the floor of the Node spawner, which nixfleet uses where there is no perl; with
-//               perl on PATH it uses the Perl spawner, CORE-001; run with a PATH without perl to
-//               measure the Node one)
+//               (the floor of the Node spawner, which nixfleet uses where there is neither
+//               python3 nor perl; it prefers the Python spawner, then the Perl one, CORE-001; run
+//               with a PATH without them to measure the others)
 // Rounds alternate so load from the rest of the machine hits every contender alike.
 // Beside the wall time, the CPU each contender's processes used per command (Linux, /proc): on a
 // machine with fewer cores than commands at once, that is what the wall time is made of.
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { loadRegistry } from '../dist/config/load.js';
 import { buildPlan } from '../dist/engine/plan.js';
 import { startRun } from '../dist/engine/run.js';
-import { findPerl } from '../dist/engine/transports/spawner/perl-link.js';
+import { spawnerKind } from '../dist/engine/transports/spawner/spawner-client.js';
 import { openJournal } from '../dist/store/journal.js';
 import { descendantsCpu, processCpu } from './support/process-cpu.mjs';
 
@@ -53,7 +53,7 @@ async function benchNixfleet(root) {
   for (const [pid, now] of descendantsCpu()) {
     const then = before.descendants.get(pid) ?? { self: 0, reaped: 0 };
     cpu[now.name] = (cpu[now.name] ?? 0) + now.self - then.self;
-    if (now.name === 'perl' || now.name === 'node') cpu.commands += now.reaped - then.reaped;
+    if (now.name === 'python3' || now.name === 'perl' || now.name === 'node') cpu.commands += now.reaped - then.reaped;
   }
   const succeeded = journal.listCommands({ runId: run.runId, limit: COMMANDS }).filter((c) => c.status === 'SUCCESS');
   journal.close();
@@ -121,7 +121,7 @@ const fmt = (ms) => `${(ms / 1000).toFixed(2)}s`;
 console.log(
   `${HOSTS} hosts × ${STAGES} no-op stages = ${COMMANDS} commands, concurrency ${CONCURRENCY}, ${ROUNDS} rounds`,
 );
-console.log(`nixfleet's spawners: ${findPerl() === null ? 'Node (no perl on PATH)' : `Perl (${findPerl()})`}`);
+console.log(`nixfleet's spawners: ${spawnerKind()}`);
 console.log('contender                     median    per round');
 for (const [name, label] of [
   ['nixfleet', 'nixfleet (journaled)'],

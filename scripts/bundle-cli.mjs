@@ -17,8 +17,9 @@
 // under the names it looks for: fleet-validators.js (src/config/schema.ts),
 // compile-worker-entry.js (src/watch/compile-in-worker.ts), pg-worker-entry.js
 // (src/store/postgres/postgres-journal.ts) and spawner-process.js
-// (src/engine/transports/spawner/spawner-client.ts). The one such file that is not JavaScript, the
-// Perl spawner (spawner.pl), is copied beside the bundle and beside tsc's spawner-client.js.
+// (src/engine/transports/spawner/spawner-client.ts). The files that are not JavaScript, the
+// Python and Perl spawners (spawner.py, spawner.pl), are copied beside the bundle and beside tsc's
+// spawner-client.js.
 //
 // Of the packages, yaml (73 files, most of what validate, list and plan load), the validators'
 // ajv helpers and the JavaScript of both better-sqlite3 majors are bundled: an ES module import of
@@ -211,8 +212,10 @@ writeFileSync(
   resolve(outdir, 'meta.json'),
   JSON.stringify(result.metafile).replaceAll(`dist/bundle.${process.pid}/`, 'dist/bundle/'),
 );
-const perlSpawner = 'src/engine/transports/spawner/spawner.pl';
-copyFileSync(resolve(root, perlSpawner), resolve(outdir, 'spawner.pl'));
-copyFileSync(resolve(root, perlSpawner), resolve(root, 'dist/engine/transports/spawner/spawner.pl'));
+for (const script of ['spawner.py', 'spawner.pl']) {
+  const source = resolve(root, 'src/engine/transports/spawner', script);
+  copyFileSync(source, resolve(outdir, script));
+  copyFileSync(source, resolve(root, 'dist/engine/transports/spawner', script));
+}
 rmSync(target, { recursive: true, force: true });
 renameSync(outdir, target);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs first in `npm test`: the tests need a few Debian packages besides node_modules (the ssh tests
 # start their own sshd on 127.0.0.1 and connect with the system ssh; the dashboard test drives
-# /usr/bin/chromium; the JUnit test checks the report with xmllint; the secret reader is tried under busybox's ash). Whatever is missing is installed with apt-get when we are root and apt-get
+# /usr/bin/chromium; the JUnit test checks the report with xmllint; the secret reader is tried under busybox's ash; the Python spawner is tested with /usr/bin/python3). Whatever is missing is installed with apt-get when we are root and apt-get
 # exists; otherwise this prints the one command to run and fails, so no test starts half-equipped.
 set -eu
 
@@ -15,6 +15,7 @@ chromium       /usr/bin/chromium
 postgresql     /usr/lib/postgresql/*/bin/initdb
 libxml2-utils  xmllint
 busybox        /usr/bin/busybox /bin/busybox
+python3        /usr/bin/python3
 '
 
 # Succeeds when the programs of one package are there: every bare name, and one of the paths.

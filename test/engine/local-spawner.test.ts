@@ -1,13 +1,14 @@
 // Local commands are started by nixfleet's spawner processes (CORE-001, "The spawner process"):
 // processes apart from nixfleet, in their own session, whose loss stops the commands they carried
-// and is replaced by the next command. Perl's where perl is on PATH, Node's where it is not.
+// and is replaced by the next command. Python's where a python3 with posix_spawn is on PATH, else
+// Perl's where perl is, else Node's.
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { isProcessGroupAlive } from '../../src/domain/process-group.js';
 import { createLocalTransport } from '../../src/engine/transports/local.js';
-import { spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
+import { spawnerKind, spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
 import { BIN, makeTempDir, runCli } from '../support/cli.js';
 import { waitFor, waitForFile } from './support/wait-for.js';
 
@@ -40,11 +41,13 @@ describe.runIf(process.platform === 'linux')('the spawner process', () => {
     const ours = parentAndSession(process.pid).session;
     expect(parentAndSession(parent)).toEqual({ parent: process.pid, session: parent });
     expect(ours).not.toBe(parent);
-    expect(readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0')).toEqual([
-      expect.stringMatching(/\/perl$/),
-      join(import.meta.dirname, '../../src/engine/transports/spawner/spawner.pl'),
-      '',
-    ]);
+    const scripts = join(import.meta.dirname, '../../src/engine/transports/spawner');
+    const expected = {
+      Python: [expect.stringMatching(/\/python3[.\d]*$/), '-I', '-S', join(scripts, 'spawner.py'), ''],
+      Perl: [expect.stringMatching(/\/perl$/), join(scripts, 'spawner.pl'), ''],
+      Node: [process.execPath, expect.stringMatching(/spawner-process\.js$/), ''],
+    }[spawnerKind()];
+    expect(readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0')).toEqual(expected);
   });
 
   it('where there is no perl on PATH, apply runs its commands through the Node spawner alike', async () => {
@@ -81,14 +84,16 @@ pipelines:
     expect(logs.stdout).toContain('out b\nerr');
   });
 
-  // Both spawners: Perl's where perl is on PATH, Node's where it is not.
+  // Each spawner, chosen by what is on PATH: Python's where python3 is, Perl's where only perl
+  // is, Node's where neither is.
   it.each([
-    ['Perl', ['perl']],
-    ['Node', []],
+    ['Python', ['python3', 'perl'], 'python3'],
+    ['Perl', ['perl'], 'perl'],
+    ['Node', [], 'node'],
   ])(
     'the %s spawner: no signal ignored or blocked, no variables of another op',
     { timeout: 90_000 },
-    async (_name, extra) => {
+    async (_name, extra, spawner) => {
       const dir = makeTempDir({
         'fleet.yaml': `version: 1
 hosts:
@@ -101,7 +106,7 @@ ops:
     run: 'echo "$FIRST_OF" > first-{{ host.name }}'
     env: { FIRST_OF: "{{ host.name }}" }
   second:
-    run: 'echo "\${FIRST_OF-unset}" > second-{{ host.name }}; exec cat /proc/self/status > status-{{ host.name }}'
+    run: 'echo "\${FIRST_OF-unset}" > second-{{ host.name }}; cat /proc/$PPID/cmdline > parent-{{ host.name }}; exec cat /proc/self/status > status-{{ host.name }}'
 pipelines:
   default: { ops: [first, second] }
 `,
@@ -127,8 +132,13 @@ pipelines:
         // The command's own process, as the shell left it: exec'd, not forked (a shell blocks every
         // signal while it forks).
         const status = readFileSync(join(dir, `status-${host}`), 'utf8');
-        expect(status).toMatch(/^SigIgn:\s+0+$/m);
+        // Python's spawner starts commands with glibc's posix_spawn, which leaves glibc's own two
+        // signals (32 and 33, below SIGRTMIN, which no program can use) ignored (CORE-001).
+        expect(status).toMatch(spawner === 'python3' ? /^SigIgn:\s+0+180000000$/m : /^SigIgn:\s+0+$/m);
         expect(status).toMatch(/^SigBlk:\s+0+$/m);
+        // The shell's parent is the spawner this PATH chooses.
+        const parent = readFileSync(join(dir, `parent-${host}`), 'utf8').split('\0')[0];
+        expect(parent).toMatch(new RegExp(`/${spawner}$`));
       }
     },
   );

@@ -1,6 +1,6 @@
 // The messages between nixfleet and its spawner processes (see CORE-001, "The spawner process").
-// Requests go down the spawner's channel (Node's IPC channel, or the Perl spawner's stdin as frames,
-// perl-link.ts); replies come back in the order they happened.
+// Requests go down the spawner's channel (Node's IPC channel, or the Python or Perl spawner's stdin as frames,
+// frame-link.ts); replies come back in the order they happened.
 
 /** nixfleet → spawner */
 export type SpawnerRequest =

@@ -1,16 +1,21 @@
 // nixfleet's side of the spawner processes (see CORE-001, "The spawner process"): started with the
 // first local commands, shared by every local transport of this nixfleet, kept only while commands
 // run (they never keep nixfleet's event loop alive on their own), and started again if one dies.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { inheritedEnvironment } from '../../command-environment.js';
-import { findPerl, startPerlLink } from './perl-link.js';
+import { findOnPath, startFrameLink } from './frame-link.js';
 import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
-/** The Perl spawner, beside this file in the sources, in dist/ and in the bundle (the build copies it). */
+/** The Python and Perl spawners, beside this file in the sources, in dist/ and in the bundle (the build copies them). */
+const PYTHON_SCRIPT = fileURLToPath(new URL('./spawner.py', import.meta.url));
 const PERL_SCRIPT = fileURLToPath(new URL('./spawner.pl', import.meta.url));
+/** Python without its user site, environment variables (PYTHONPATH) or `site` module: only the script. */
+const PYTHON_FLAGS = ['-I', '-S'];
+/** What spawner.py needs: `os.posix_spawn` with `setsid` (Python 3.8). */
+const PYTHON_PROBE = 'import os, sys; sys.exit(0 if sys.version_info >= (3, 8) and hasattr(os, "posix_spawn") else 1)';
 // Under the TypeScript sources (tests) the compiled entry in dist/ is used, as for the PostgreSQL worker.
 const NODE_ENTRY = import.meta.url.endsWith('.ts')
   ? new URL('../../../../dist/engine/transports/spawner/spawner-process.js', import.meta.url)
@@ -19,7 +24,7 @@ const NODE_ENTRY = import.meta.url.endsWith('.ts')
 /**
  * One spawner per core, at most two: a Node spawner spends most of its time forking, which one
  * core does one at a time; a third gained nothing on two cores and costs memory. For the Perl
- * spawner one and two measured alike, so the pool is the same for both (CORE-002).
+ * spawner one and two measured alike, so the pool is the same for all (CORE-002).
  */
 const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
 
@@ -103,8 +108,8 @@ export function spawnerPids(): number[] {
 function startedSpawner(slot: number): Spawner {
   const existing = pool[slot];
   if (existing) return existing;
-  const perl = findPerl();
-  const link = perl !== null && existsSync(PERL_SCRIPT) ? startPerlLink(perl, PERL_SCRIPT) : startNodeLink();
+  const program = spawnerProgram();
+  const link = program === undefined ? startNodeLink() : startFrameLink(program.file, program.args);
   const spawner: Spawner = { link, running: new Map() };
   pool[slot] = spawner;
   const forget = (id: number) => {
@@ -151,6 +156,48 @@ function startedSpawner(slot: number): Spawner {
   };
   link.onGone(died);
   return spawner;
+}
+
+export type SpawnerKind = 'Python' | 'Perl' | 'Node';
+let chosen: { kind: SpawnerKind; file: string; args: readonly string[] } | undefined;
+
+/**
+ * Which spawner this process starts (CORE-001, "The spawner process"), chosen once: Python's
+ * where a `python3` on PATH has `os.posix_spawn` (asked once, by running it), else Perl's where
+ * `perl` is on PATH, else Node's. Undefined for Node's, which is started with `fork`.
+ */
+function spawnerProgram(): { file: string; args: readonly string[] } | undefined {
+  if (chosen === undefined) {
+    const python = findOnPath('python3');
+    const perl = findOnPath('perl');
+    if (python !== null && existsSync(PYTHON_SCRIPT) && pythonCanSpawn(python)) {
+      chosen = { kind: 'Python', file: python, args: [...PYTHON_FLAGS, PYTHON_SCRIPT] };
+    } else if (perl !== null && existsSync(PERL_SCRIPT)) {
+      chosen = { kind: 'Perl', file: perl, args: [PERL_SCRIPT] };
+    } else {
+      chosen = { kind: 'Node', file: process.execPath, args: [] };
+    }
+  }
+  return chosen.kind === 'Node' ? undefined : chosen;
+}
+
+/** The kind of spawner this process uses (the benchmark and tests say which one ran). */
+export function spawnerKind(): SpawnerKind {
+  spawnerProgram();
+  return chosen!.kind;
+}
+
+function pythonCanSpawn(python: string): boolean {
+  try {
+    execFileSync(python, [...PYTHON_FLAGS, '-c', PYTHON_PROBE], {
+      stdio: 'ignore',
+      timeout: 10_000,
+      env: inheritedEnvironment(),
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

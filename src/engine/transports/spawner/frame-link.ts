@@ -1,6 +1,6 @@
-// nixfleet's end of the Perl spawner (spawner.pl; see CORE-001, "The spawner process"): the same
-// requests and replies as the Node spawner's IPC messages (protocol.ts), carried as length-prefixed
-// frames on the spawner's stdin and stdout.
+// nixfleet's end of the Python and Perl spawners (spawner.py, spawner.pl; see CORE-001, "The
+// spawner process"): the same requests and replies as the Node spawner's IPC messages
+// (protocol.ts), carried as length-prefixed frames on the spawner's stdin and stdout.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import type { Socket } from 'node:net';
@@ -110,33 +110,28 @@ function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) =>
 }
 
 /**
- * The first executable `perl` in PATH's absolute directories (never one in the working directory),
- * looked up once: where there is none, the Node spawner is used.
+ * The first executable `name` in PATH's absolute directories (never one in the working directory),
+ * or null.
  */
-let perl: string | null | undefined;
-export function findPerl(): string | null {
-  if (perl === undefined) {
-    perl = null;
-    for (const dir of (process.env.PATH ?? '').split(delimiter).filter((entry) => isAbsolute(entry))) {
-      const candidate = join(dir, 'perl');
-      try {
-        accessSync(candidate, fsConstants.X_OK);
-        perl = candidate;
-        break;
-      } catch {
-        // Not here.
-      }
+export function findOnPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter((entry) => isAbsolute(entry))) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // Not here.
     }
   }
-  return perl;
+  return null;
 }
 
 /**
- * Starts `perl script` in a session of its own (a terminal's Ctrl-C is nixfleet's to act on), with
- * requests on its stdin and replies on its stdout.
+ * Starts `program args` (an interpreter and its spawner script) in a session of its own (a
+ * terminal's Ctrl-C is nixfleet's to act on), with requests on its stdin and replies on its stdout.
  */
-export function startPerlLink(perlPath: string, script: string): SpawnerLink {
-  const child = spawn(perlPath, [script], {
+export function startFrameLink(program: string, args: readonly string[]): SpawnerLink {
+  const child = spawn(program, args, {
     detached: true,
     stdio: ['pipe', 'pipe', 'inherit'],
     env: inheritedEnvironment(),
