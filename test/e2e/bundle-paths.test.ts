@@ -39,6 +39,7 @@ describe('the paths the bundle computes from import.meta.url', () => {
         'dist/bundle/pg-worker-entry.js',
         'dist/bundle/spawner-process.js',
         'dist/bundle/spawner.pl',
+        'dist/bundle/spawner.py',
         'package.json',
         'schemas/fleet.schema.json',
       ]),
