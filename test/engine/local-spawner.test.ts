@@ -2,7 +2,7 @@
 // processes apart from nixfleet, in their own session, whose loss stops the commands they carried
 // and is replaced by the next command. Python's where a python3 with posix_spawn is on PATH, else
 // Perl's where perl is, else Node's.
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -84,16 +84,46 @@ pipelines:
     expect(logs.stdout).toContain('out b\nerr');
   });
 
+  it('passes over a python3 whose real name does not say 3.8 or newer (a shim script, a 3.7): Perl starts the commands', async () => {
+    for (const [real, body] of [
+      ['python3', '#!/bin/sh\nexec /usr/bin/python3 "$@"\n'],
+      ['python3.7', '#!/bin/sh\nexec /usr/bin/python3 "$@"\n'],
+    ] as const) {
+      const dir = makeTempDir({
+        'fleet.yaml': `version: 1
+hosts:
+  a: {}
+ops:
+  parent:
+    run: cat /proc/$PPID/cmdline > parent
+pipelines:
+  default: { ops: [parent] }
+`,
+        [`versions/${real}`]: body,
+      });
+      chmodSync(join(dir, 'versions', real), 0o755);
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      for (const name of ['node', 'sh', 'cat', 'perl']) {
+        symlinkSync(name === 'node' ? process.execPath : `/usr/bin/${name}`, join(bin, name));
+      }
+      symlinkSync(join(dir, 'versions', real), join(bin, 'python3'));
+      const result = await runCli(dir, ['apply', 'default'], { env: { PATH: bin } });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'parent'), 'utf8').split('\0')[0], real).toMatch(/\/perl$/);
+    }
+  });
+
   // Each spawner, chosen by what is on PATH: Python's where python3 is, Perl's where only perl
   // is, Node's where neither is.
   it.each([
-    ['Python', ['python3', 'perl'], 'python3'],
+    ['Python', ['python3', 'perl'], 'python3\\.\\d+'],
     ['Perl', ['perl'], 'perl'],
     ['Node', [], 'node'],
   ])(
     'the %s spawner: no signal ignored or blocked, no variables of another op',
     { timeout: 90_000 },
-    async (_name, extra, spawner) => {
+    async (name, extra, spawner) => {
       const dir = makeTempDir({
         'fleet.yaml': `version: 1
 hosts:
@@ -134,7 +164,7 @@ pipelines:
         const status = readFileSync(join(dir, `status-${host}`), 'utf8');
         // Python's spawner starts commands with glibc's posix_spawn, which leaves glibc's own two
         // signals (32 and 33, below SIGRTMIN, which no program can use) ignored (CORE-001).
-        expect(status).toMatch(spawner === 'python3' ? /^SigIgn:\s+0+180000000$/m : /^SigIgn:\s+0+$/m);
+        expect(status).toMatch(name === 'Python' ? /^SigIgn:\s+0+180000000$/m : /^SigIgn:\s+0+$/m);
         expect(status).toMatch(/^SigBlk:\s+0+$/m);
         // The shell's parent is the spawner this PATH chooses.
         const parent = readFileSync(join(dir, `parent-${host}`), 'utf8').split('\0')[0];

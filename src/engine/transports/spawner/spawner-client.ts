@@ -1,9 +1,10 @@
 // nixfleet's side of the spawner processes (see CORE-001, "The spawner process"): started with the
 // first local commands, shared by every local transport of this nixfleet, kept only while commands
 // run (they never keep nixfleet's event loop alive on their own), and started again if one dies.
-import { execFileSync, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inheritedEnvironment } from '../../command-environment.js';
 import { findOnPath, startFrameLink } from './frame-link.js';
@@ -14,8 +15,6 @@ const PYTHON_SCRIPT = fileURLToPath(new URL('./spawner.py', import.meta.url));
 const PERL_SCRIPT = fileURLToPath(new URL('./spawner.pl', import.meta.url));
 /** Python without its user site, environment variables (PYTHONPATH) or `site` module: only the script. */
 const PYTHON_FLAGS = ['-I', '-S'];
-/** What spawner.py needs: `os.posix_spawn` with `setsid` (Python 3.8). */
-const PYTHON_PROBE = 'import os, sys; sys.exit(0 if sys.version_info >= (3, 8) and hasattr(os, "posix_spawn") else 1)';
 // Under the TypeScript sources (tests) the compiled entry in dist/ is used, as for the PostgreSQL worker.
 const NODE_ENTRY = import.meta.url.endsWith('.ts')
   ? new URL('../../../../dist/engine/transports/spawner/spawner-process.js', import.meta.url)
@@ -163,14 +162,14 @@ let chosen: { kind: SpawnerKind; file: string; args: readonly string[] } | undef
 
 /**
  * Which spawner this process starts (CORE-001, "The spawner process"), chosen once: Python's
- * where a `python3` on PATH has `os.posix_spawn` (asked once, by running it), else Perl's where
- * `perl` is on PATH, else Node's. Undefined for Node's, which is started with `fork`.
+ * where `python3` on PATH is Python 3.8 or newer, else Perl's where `perl` is on PATH, else
+ * Node's. Undefined for Node's, which is started with `fork`.
  */
 function spawnerProgram(): { file: string; args: readonly string[] } | undefined {
   if (chosen === undefined) {
-    const python = findOnPath('python3');
+    const python = recentPython();
     const perl = findOnPath('perl');
-    if (python !== null && existsSync(PYTHON_SCRIPT) && pythonCanSpawn(python)) {
+    if (python !== null && existsSync(PYTHON_SCRIPT)) {
       chosen = { kind: 'Python', file: python, args: [...PYTHON_FLAGS, PYTHON_SCRIPT] };
     } else if (perl !== null && existsSync(PERL_SCRIPT)) {
       chosen = { kind: 'Perl', file: perl, args: [PERL_SCRIPT] };
@@ -187,16 +186,22 @@ export function spawnerKind(): SpawnerKind {
   return chosen!.kind;
 }
 
-function pythonCanSpawn(python: string): boolean {
+/**
+ * `python3` on PATH, by its real path, when that names its version (`python3.11`, as Debian,
+ * Ubuntu, Fedora and Homebrew install it) and the version has `os.posix_spawn` with `setsid`
+ * (3.8). Nothing is run to ask: a version manager's shim (a script named `python3`) would cost
+ * each start a fifth of a second, and such a `python3` is passed over, as is one whose version
+ * its name does not say.
+ */
+function recentPython(): string | null {
+  const python = findOnPath('python3');
+  if (python === null) return null;
   try {
-    execFileSync(python, [...PYTHON_FLAGS, '-c', PYTHON_PROBE], {
-      stdio: 'ignore',
-      timeout: 10_000,
-      env: inheritedEnvironment(),
-    });
-    return true;
+    const real = realpathSync(python);
+    const minor = /^python3\.(\d+)$/.exec(basename(real))?.[1];
+    return minor !== undefined && Number(minor) >= 8 ? real : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
