@@ -43,6 +43,26 @@ export async function resolveSecrets(
   return values;
 }
 
+/**
+ * The values of the `env:` secrets whose variables are set in any of `envs`, whether the run uses
+ * them or not (CORE-010, redaction): a local command inherits nixfleet's environment (CORE-001),
+ * so it holds every such variable, and one that prints its environment (`env`, a tool's debug
+ * output) printed the value into the output file, the journal and the dashboard whenever no
+ * command of the run used the secret, since only resolved values were redacted. Never refused:
+ * a secret the run does not use need not be valid (unset, or too short to redact: left out).
+ */
+export function inheritedSecretValues(registry: Registry, envs: readonly NodeJS.ProcessEnv[]): string[] {
+  const values = new Set<string>();
+  for (const declaration of registry.secrets.values()) {
+    if (declaration.source.kind !== 'env') continue;
+    for (const env of envs) {
+      const value = env[declaration.source.variable];
+      if (value !== undefined && value.length >= MIN_SECRET_LENGTH) values.add(value);
+    }
+  }
+  return [...values];
+}
+
 async function readValue(
   declaration: SecretDeclaration,
   registry: Registry,
