@@ -45,6 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const bind = parseBind(ctx.values.bind as string | undefined);
   const port = parsePort(ctx.values.port as string | undefined);
   const token = parseToken((ctx.values.token as string | undefined) ?? nonEmpty(ctx.io.env.NIXFLEET_TOKEN));
+  if (ctx.values.token !== undefined) hideFromCommandLine(token);
   const settings = syncSettingsFrom(ctx.io.env);
   const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
   const file = rereadFleetFilePath(ctx, 'serve');
@@ -237,6 +238,17 @@ function parseToken(value: string | undefined): string {
     });
   }
   return value;
+}
+
+/**
+ * CORE-004, Access: a token given with `--token` is rewritten out of this process's command line,
+ * which every user of the machine can read (`ps`, /proc/PID/cmdline): a server bound to loopback
+ * is reachable by all of them, and the token is all that stands in their way. The title replaces
+ * the arguments in place (it is never longer: `***` for a token of 16 characters or more).
+ */
+function hideFromCommandLine(token: string): void {
+  if (!process.argv.some((arg) => arg.includes(token))) return;
+  process.title = [process.argv0, ...process.argv.slice(1)].map((arg) => arg.replaceAll(token, '***')).join(' ');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
