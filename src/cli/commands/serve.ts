@@ -19,6 +19,7 @@ import { syncSettingsFrom } from '../../sync/sync-settings.js';
 import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
+import { hideOnCommandLine } from '../hidden-arguments.js';
 import { journalPlaceFor, rereadFleetFilePath } from '../load-fleet.js';
 import { type PruneSchedule, pruneIntervalFrom, schedulePrune } from '../prune-schedule.js';
 import { waitForStopSignal } from '../stop-signal.js';
@@ -45,7 +46,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const bind = parseBind(ctx.values.bind as string | undefined);
   const port = parsePort(ctx.values.port as string | undefined);
   const token = parseToken((ctx.values.token as string | undefined) ?? nonEmpty(ctx.io.env.NIXFLEET_TOKEN));
-  if (ctx.values.token !== undefined) hideFromCommandLine(token);
+  // CORE-004, Access: a loopback server is reachable by every user of the machine, who can read
+  // its command line too; the token is all that stands in their way.
+  if (ctx.values.token !== undefined) hideOnCommandLine(token);
   const settings = syncSettingsFrom(ctx.io.env);
   const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
   const file = rereadFleetFilePath(ctx, 'serve');
@@ -238,17 +241,6 @@ function parseToken(value: string | undefined): string {
     });
   }
   return value;
-}
-
-/**
- * CORE-004, Access: a token given with `--token` is rewritten out of this process's command line,
- * which every user of the machine can read (`ps`, /proc/PID/cmdline): a server bound to loopback
- * is reachable by all of them, and the token is all that stands in their way. The title replaces
- * the arguments in place (it is never longer: `***` for a token of 16 characters or more).
- */
-function hideFromCommandLine(token: string): void {
-  if (!process.argv.some((arg) => arg.includes(token))) return;
-  process.title = [process.argv0, ...process.argv.slice(1)].map((arg) => arg.replaceAll(token, '***')).join(' ');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
