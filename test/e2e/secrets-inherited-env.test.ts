@@ -76,3 +76,34 @@ describe("the dashboard's token", () => {
     expect(logs.stdout).not.toContain(DASHBOARD_TOKEN);
   });
 });
+
+describe("a secret command's failure", () => {
+  it('quotes its last stderr line without the values of other secrets', async () => {
+    // A secret command that needs another secret (a vault or sops key in the environment) may
+    // name it in its error; the quoted line went to the terminal, `--json` and the dashboard.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  token: { env: NF_INHERITED_TOKEN }
+  first: { command: "cat first.txt" }
+  broken: { command: 'echo "login failed for $NF_INHERITED_TOKEN after $(cat first.txt)" >&2; exit 1' }
+hosts:
+  h1: {}
+ops:
+  both:
+    run: echo {{ secret.first }} {{ secret.broken }}
+`,
+      'first.txt': 'first-value-1a2b3c\n',
+    });
+    const env = { NF_INHERITED_TOKEN: VALUE };
+    const plain = await runCli(dir, ['apply', 'both'], { env });
+    const json = await runCli(dir, ['--json', 'apply', 'both'], { env });
+    for (const result of [plain, json]) {
+      expect(result.exitCode).toBe(2);
+      const text = result.stdout + result.stderr;
+      expect(text).toContain('failed with exit code 1: login failed for *** after ***');
+      expect(text).not.toContain(VALUE);
+      expect(text).not.toContain('first-value-1a2b3c');
+    }
+  });
+});

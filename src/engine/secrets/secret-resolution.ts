@@ -10,7 +10,7 @@ import type { Registry, SecretDeclaration } from '../../registry/types.js';
 import { inheritedEnvironment } from '../command-environment.js';
 import { START_GATE } from '../process-record.js';
 import { holdGroup, releaseGroup } from '../transports/lifeline.js';
-import { MIN_SECRET_LENGTH } from './secret-redactor.js';
+import { MIN_SECRET_LENGTH, redactionPatterns, redactText } from './secret-redactor.js';
 
 /** A secret command that takes longer than this is stuck (waiting for a passphrase, a network). */
 export const SECRET_COMMAND_TIMEOUT_MS = 60_000;
@@ -27,6 +27,11 @@ export async function resolveSecrets(
   abort?: AbortSignal,
 ): Promise<Map<string, string>> {
   const values = new Map<string, string>();
+  // CORE-010: a failing secret command's last stderr line is quoted in the refusal, which reaches
+  // the terminal, `--json` and the dashboard; the values it may hold (an `env:` secret it needed,
+  // one read before it) are `***` there as in output.
+  const inherited = inheritedSecretValues(registry, [env]);
+  const hide = (text: string) => redactText(text, redactionPatterns([...values.values(), ...inherited]));
   for (const name of names) {
     if (values.has(name)) continue;
     const declaration = registry.secrets.get(name);
@@ -35,7 +40,7 @@ export async function resolveSecrets(
     }
     // A run cancelled while its secrets are read (a Ctrl-C, CORE-010) needs none: it never starts.
     if (abort?.aborted) break;
-    const value = await readValue(declaration, registry, env, abort);
+    const value = await readValue(declaration, registry, env, abort, hide);
     if (abort?.aborted) break;
     checkValue(declaration, value);
     values.set(name, value);
@@ -68,6 +73,7 @@ async function readValue(
   registry: Registry,
   env: NodeJS.ProcessEnv,
   abort: AbortSignal | undefined,
+  hide: (text: string) => string,
 ): Promise<string> {
   const { source } = declaration;
   const fail = (problem: string, hint: string): never => {
@@ -156,7 +162,7 @@ async function readValue(
         return fail(`could not run (${cause.split('\n')[0]})`, hint);
       }
       if (result.exitCode !== 0) {
-        const said = lastLine(String(result.stderr));
+        const said = hide(lastLine(String(result.stderr)));
         const how =
           result.exitCode === undefined ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`;
         return fail(said === '' ? how : `${how}: ${said}`, hint);
