@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
+import { hidePassword } from '../domain/hidden-password.js';
 import type { OutputStream } from '../domain/output-stream.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
@@ -11,6 +12,7 @@ import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
 import { commandHelp, topLevelHelp } from './help-text.js';
+import { hideOnCommandLine } from './hidden-arguments.js';
 
 interface CommandEntry {
   readonly summary: string;
@@ -129,6 +131,8 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
     return EXIT.OK;
   }
   const { values, positionals } = parseCommandArgs(name, rest, module);
+  // CORE-012: the journal's password stays off the command line every user can read (`ps`).
+  if (typeof values.store === 'string') hideOnCommandLine(values.store, hidePassword(values.store));
   if (positionals.length > module.maxPositionals) {
     throw new UserError(
       `\`${name}\` takes at most ${module.maxPositionals} argument(s), got: ${positionals.join(' ')}`,

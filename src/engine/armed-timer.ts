@@ -7,9 +7,17 @@ import { shellQuote } from '../config/shell-quote.js';
 /** The marker that starts the line nixfleet reads back; anything an rc file prints is ignored. */
 const MARK = 'nixfleet-armed:';
 
-/** Where the timers' state directories are on the host: private, under the remote home. */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
-const TIMERS = '"${HOME:-/tmp}/.nixfleet/armed"';
+/**
+ * Where the timers' state directories are on the host: private, under the remote home. Never a
+ * shared directory: under `/tmp` (once the fallback for an unset HOME) another user could own
+ * `.nixfleet` first, rename the timer's directory and put one with a rollback of their own in its
+ * place, which the timer would run as the deploying user (CORE-009). `armScript` refuses instead.
+ */
+const TIMERS = '"$HOME/.nixfleet/armed"';
+
+/** The line `armScript` prints, and exits 1 after, on a host whose HOME is not an absolute path. */
+export const NO_PRIVATE_HOME =
+  'HOME is not an absolute path on this host; the timer needs a private directory under it';
 
 /** The timer's state directory on the host, one per op command. */
 export function timerDirectory(name: string): string {
@@ -62,6 +70,7 @@ export function armScript(name: string, delayMs: number, shell: string, rollback
     `{ "$4" "$1/rollback" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; } | ${REDACTED_LOG} >"$1/log"; ` +
     'mv "$1/exit.tmp" "$1/exit"';
   return [
+    `case $HOME in /*) ;; *) echo ${shellQuote(NO_PRIVATE_HOME)}; exit 1 ;; esac`,
     'umask 077',
     `for o in ${TIMERS}/*; do`,
     `  if [ "$(cat "$o/owner" 2>/dev/null)" = ${shellQuote(owner)} ] && mv "$o/token" "$o/claimed" 2>/dev/null; then`,

@@ -1,9 +1,11 @@
 // The environment every command on this machine starts from (CORE-001): nixfleet's own, less the
 // variables that are for nixfleet alone. `NIXFLEET_DATABASE_URL` names the shared journal with its
 // password (CORE-012); a command that prints its environment would put that password into output
-// every reader of the journal and the dashboard sees. The spawners start with it, and so do
+// every reader of the journal and the dashboard sees. `NIXFLEET_TOKEN` is the dashboard's token
+// (CORE-004), which lets whoever holds it start and kill runs: printed by a command, it reached
+// every reader of the output and of `nixfleet logs`. The spawners start without them, and so do
 // secret commands (CORE-010).
-const FOR_NIXFLEET_ALONE = ['NIXFLEET_DATABASE_URL'];
+const FOR_NIXFLEET_ALONE = ['NIXFLEET_DATABASE_URL', 'NIXFLEET_TOKEN'];
 
 export function inheritedEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const inherited = { ...env };

@@ -134,9 +134,11 @@ export function createRollbackGuard(
       if (delayMs === undefined) return undefined;
       const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command, `${job.hostId} ${job.op.id}`);
       let superseded: string[] = [];
+      let said = '';
       // Arming may use the op's own connection: nothing on the host has changed yet.
       const reply = await ask(script, job.op.timeoutMs, false, (text) => {
         superseded = [...text.matchAll(/^superseded (\S+)$/gm)].map((match) => match[1] as string);
+        said = text.trim().split('\n').pop()?.trim() ?? '';
       });
       // CORE-009: an earlier run's timer for this op, never confirmed nor undone (that nixfleet died
       // or was killed), is claimed so that it cannot undo this run's change; this timer guards it now.
@@ -146,7 +148,10 @@ export function createRollbackGuard(
         log('warn', 'superseded', message, { superseded: earlier });
       }
       if (typeof reply === 'string' || reply.kind !== 'armed') {
-        const reason = `could not arm the rollback timer: ${typeof reply === 'string' ? reply : reply.kind}`;
+        // What the script said last is why (a HOME it refuses, a `mkdir` that failed).
+        const why =
+          typeof reply !== 'string' ? reply.kind : said === '' || reply.endsWith(said) ? reply : `${reply}: ${said}`;
+        const reason = `could not arm the rollback timer: ${why}`;
         onOutput(`[nixfleet] ${reason}\n`);
         return { status: 'ERROR', exitCode: null, error: reason };
       }

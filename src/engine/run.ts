@@ -20,7 +20,7 @@ import { createSchedule } from './rollout/scheduler.js';
 import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
 import { redactionPatterns } from './secrets/secret-redactor.js';
-import { resolveSecrets } from './secrets/secret-resolution.js';
+import { inheritedSecretValues, resolveSecrets } from './secrets/secret-resolution.js';
 import { createTransportFactory } from './transports/factory.js';
 import type { Plan, PlannedStage, RunEvent, RunEventListener, TransportFactory } from './types.js';
 
@@ -159,7 +159,11 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
     emit,
     rollout,
     secrets,
-    redact: redactionPatterns(secrets.values()),
+    // CORE-010: also the values of `env:` secrets it does not use, which its local commands inherit.
+    redact: redactionPatterns([
+      ...secrets.values(),
+      ...inheritedSecretValues(plan.registry, [options.env ?? process.env, process.env]),
+    ]),
   });
   return {
     runId,

@@ -19,6 +19,7 @@ import { syncSettingsFrom } from '../../sync/sync-settings.js';
 import { describeDiff } from '../../watch/describe-diff.js';
 import { type RegistryWatcher, watchRegistry } from '../../watch/registry-watcher.js';
 import type { CommandContext } from '../command.js';
+import { hideOnCommandLine } from '../hidden-arguments.js';
 import { journalPlaceFor, rereadFleetFilePath } from '../load-fleet.js';
 import { type PruneSchedule, pruneIntervalFrom, schedulePrune } from '../prune-schedule.js';
 import { waitForStopSignal } from '../stop-signal.js';
@@ -45,6 +46,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const bind = parseBind(ctx.values.bind as string | undefined);
   const port = parsePort(ctx.values.port as string | undefined);
   const token = parseToken((ctx.values.token as string | undefined) ?? nonEmpty(ctx.io.env.NIXFLEET_TOKEN));
+  // CORE-004, Access: a loopback server is reachable by every user of the machine, who can read
+  // its command line too; the token is all that stands in their way.
+  if (ctx.values.token !== undefined) hideOnCommandLine(token);
   const settings = syncSettingsFrom(ctx.io.env);
   const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
   const file = rereadFleetFilePath(ctx, 'serve');

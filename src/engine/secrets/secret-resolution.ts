@@ -10,7 +10,7 @@ import type { Registry, SecretDeclaration } from '../../registry/types.js';
 import { inheritedEnvironment } from '../command-environment.js';
 import { START_GATE } from '../process-record.js';
 import { holdGroup, releaseGroup } from '../transports/lifeline.js';
-import { MIN_SECRET_LENGTH } from './secret-redactor.js';
+import { MIN_SECRET_LENGTH, redactionPatterns, redactText } from './secret-redactor.js';
 
 /** A secret command that takes longer than this is stuck (waiting for a passphrase, a network). */
 export const SECRET_COMMAND_TIMEOUT_MS = 60_000;
@@ -27,6 +27,11 @@ export async function resolveSecrets(
   abort?: AbortSignal,
 ): Promise<Map<string, string>> {
   const values = new Map<string, string>();
+  // CORE-010: a failing secret command's last stderr line is quoted in the refusal, which reaches
+  // the terminal, `--json` and the dashboard; the values it may hold (an `env:` secret it needed,
+  // one read before it) are `***` there as in output.
+  const inherited = inheritedSecretValues(registry, [env]);
+  const hide = (text: string) => redactText(text, redactionPatterns([...values.values(), ...inherited]));
   for (const name of names) {
     if (values.has(name)) continue;
     const declaration = registry.secrets.get(name);
@@ -35,7 +40,7 @@ export async function resolveSecrets(
     }
     // A run cancelled while its secrets are read (a Ctrl-C, CORE-010) needs none: it never starts.
     if (abort?.aborted) break;
-    const value = await readValue(declaration, registry, env, abort);
+    const value = await readValue(declaration, registry, env, abort, hide);
     if (abort?.aborted) break;
     checkValue(declaration, value);
     values.set(name, value);
@@ -43,11 +48,32 @@ export async function resolveSecrets(
   return values;
 }
 
+/**
+ * The values of the `env:` secrets whose variables are set in any of `envs`, whether the run uses
+ * them or not (CORE-010, redaction): a local command inherits nixfleet's environment (CORE-001),
+ * so it holds every such variable, and one that prints its environment (`env`, a tool's debug
+ * output) printed the value into the output file, the journal and the dashboard whenever no
+ * command of the run used the secret, since only resolved values were redacted. Never refused:
+ * a secret the run does not use need not be valid (unset, or too short to redact: left out).
+ */
+export function inheritedSecretValues(registry: Registry, envs: readonly NodeJS.ProcessEnv[]): string[] {
+  const values = new Set<string>();
+  for (const declaration of registry.secrets.values()) {
+    if (declaration.source.kind !== 'env') continue;
+    for (const env of envs) {
+      const value = env[declaration.source.variable];
+      if (value !== undefined && value.length >= MIN_SECRET_LENGTH) values.add(value);
+    }
+  }
+  return [...values];
+}
+
 async function readValue(
   declaration: SecretDeclaration,
   registry: Registry,
   env: NodeJS.ProcessEnv,
   abort: AbortSignal | undefined,
+  hide: (text: string) => string,
 ): Promise<string> {
   const { source } = declaration;
   const fail = (problem: string, hint: string): never => {
@@ -136,7 +162,7 @@ async function readValue(
         return fail(`could not run (${cause.split('\n')[0]})`, hint);
       }
       if (result.exitCode !== 0) {
-        const said = lastLine(String(result.stderr));
+        const said = hide(lastLine(String(result.stderr)));
         const how =
           result.exitCode === undefined ? `was killed by ${result.signal}` : `failed with exit code ${result.exitCode}`;
         return fail(said === '' ? how : `${how}: ${said}`, hint);
