@@ -53,7 +53,8 @@ async function benchNixfleet(root) {
   for (const [pid, now] of descendantsCpu()) {
     const then = before.descendants.get(pid) ?? { self: 0, reaped: 0 };
     cpu[now.name] = (cpu[now.name] ?? 0) + now.self - then.self;
-    if (now.name.startsWith('python3') || now.name === 'perl' || now.name === 'node') cpu.commands += now.reaped - then.reaped;
+    if (now.name.startsWith('python3') || now.name === 'perl' || now.name === 'node')
+      cpu.commands += now.reaped - then.reaped;
   }
   const succeeded = journal.listCommands({ runId: run.runId, limit: COMMANDS }).filter((c) => c.status === 'SUCCESS');
   journal.close();
