@@ -1,7 +1,17 @@
 // Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
 // cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
 // outcome into the exit code of CORE-002.
-import { appendFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  constants,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import type { OutputStream } from '../domain/output-stream.js';
@@ -198,6 +208,10 @@ function writeReport(options: AttendedRunOptions, xml: string): boolean {
  */
 function writeReportFile(path: string, text: string): void {
   const there = statSync(path, { throwIfNoEntry: false });
+  if (there?.isFIFO()) {
+    writeToNamedPipe(path, text);
+    return;
+  }
   if (there !== undefined && !there.isFile()) {
     writeFileSync(path, text);
     return;
@@ -210,6 +224,34 @@ function writeReportFile(path: string, text: string): void {
     // EEXIST: the name was someone else's, and is left to them.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(temporary, { force: true });
     throw error;
+  }
+}
+
+/**
+ * A named pipe is written as it is, to the process reading it. With none, opening it to write
+ * waits for one, in a call that holds nixfleet's only thread: no signal could end that wait, only
+ * SIGKILL (CORE-002, report files). Opened without waiting first, a pipe nobody reads fails at
+ * once (ENXIO); that end stays open until the report is written, so a reader that is there never
+ * sees the pipe's end between the two opens.
+ */
+function writeToNamedPipe(path: string, text: string): void {
+  let probe: number;
+  try {
+    probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') throw new Error('no process reads this named pipe');
+    throw error;
+  }
+  try {
+    const fd = openSync(path, 'w');
+    try {
+      const bytes = Buffer.from(text);
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    closeSync(probe);
   }
 }
 
