@@ -228,9 +228,9 @@ function writeReportFile(path: string, text: string): void {
 }
 
 /**
- * A named pipe is written as it is, to the process reading it. With none, opening it to write
- * waits for one, in a call that holds nixfleet's only thread: no signal could end that wait, only
- * SIGKILL (CORE-002, report files). Opened without waiting first, a pipe nobody reads fails at
+ * A named pipe is written as it is, to the process reading it (a report, a job summary). With
+ * none, opening it to write waits for one, in a call that holds nixfleet's only thread: no signal
+ * could end that wait, only SIGKILL (CORE-002, report files). Opened without waiting first, a pipe nobody reads fails at
  * once (ENXIO); that end stays open until the report is written, so a reader that is there never
  * sees the pipe's end between the two opens.
  */
@@ -258,7 +258,9 @@ function writeToNamedPipe(path: string, text: string): void {
 /** Appends the run to the GitHub job summary; a summary that cannot be written is said, not thrown. */
 function writeJobSummary(options: AttendedRunOptions, path: string, markdown: string): void {
   try {
-    appendFileSync(path, markdown);
+    // A named pipe would hold nixfleet in open(2) until a reader comes, as a report would.
+    if (statSync(path, { throwIfNoEntry: false })?.isFIFO()) writeToNamedPipe(path, markdown);
+    else appendFileSync(path, markdown);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     options.stderr.write(`nixfleet: the job summary was not written to ${path}: ${reason}\n`);
