@@ -47,8 +47,14 @@ export function visibleControls(text: string): string {
   return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/**
+ * The most parameter characters an SGR sequence may have (the longest real one, two 24-bit
+ * colours with attributes, has about 40). A longer `ESC [ digits…` is no colour, and `logs`
+ * holds an unfinished sequence back only this far (CORE-002): one with no end was held whole.
+ */
+export const SGR_PARAMETERS_MAX = 64;
 /** An SGR sequence (colours, bold, underline): `ESC [ params m`, nothing else. */
-const SGR = /\u001b\[[0-9;:]*m/;
+const SGR = new RegExp(`\\u001b\\[[0-9;:]{0,${SGR_PARAMETERS_MAX}}m`);
 const SGR_OR_CONTROL = new RegExp(`${SGR.source}|${CONTROL.source}`, 'g');
 
 /**

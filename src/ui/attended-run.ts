@@ -1,7 +1,17 @@
 // Drives one run for a person or a CI job (`apply`, `retry`): picks the renderer, wires Ctrl-C to
 // cancel (once: let running commands finish; twice: kill them), writes the reports, and turns the
 // outcome into the exit code of CORE-002.
-import { appendFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  constants,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import type { OutputStream } from '../domain/output-stream.js';
@@ -198,6 +208,10 @@ function writeReport(options: AttendedRunOptions, xml: string): boolean {
  */
 function writeReportFile(path: string, text: string): void {
   const there = statSync(path, { throwIfNoEntry: false });
+  if (there?.isFIFO()) {
+    writeToNamedPipe(path, text);
+    return;
+  }
   if (there !== undefined && !there.isFile()) {
     writeFileSync(path, text);
     return;
@@ -213,10 +227,40 @@ function writeReportFile(path: string, text: string): void {
   }
 }
 
+/**
+ * A named pipe is written as it is, to the process reading it (a report, a job summary). With
+ * none, opening it to write waits for one, in a call that holds nixfleet's only thread: no signal
+ * could end that wait, only SIGKILL (CORE-002, report files). Opened without waiting first, a pipe nobody reads fails at
+ * once (ENXIO); that end stays open until the report is written, so a reader that is there never
+ * sees the pipe's end between the two opens.
+ */
+function writeToNamedPipe(path: string, text: string): void {
+  let probe: number;
+  try {
+    probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') throw new Error('no process reads this named pipe');
+    throw error;
+  }
+  try {
+    const fd = openSync(path, 'w');
+    try {
+      const bytes = Buffer.from(text);
+      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    closeSync(probe);
+  }
+}
+
 /** Appends the run to the GitHub job summary; a summary that cannot be written is said, not thrown. */
 function writeJobSummary(options: AttendedRunOptions, path: string, markdown: string): void {
   try {
-    appendFileSync(path, markdown);
+    // A named pipe would hold nixfleet in open(2) until a reader comes, as a report would.
+    if (statSync(path, { throwIfNoEntry: false })?.isFIFO()) writeToNamedPipe(path, markdown);
+    else appendFileSync(path, markdown);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     options.stderr.write(`nixfleet: the job summary was not written to ${path}: ${reason}\n`);

@@ -189,6 +189,24 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('a summary that is a named pipe nobody reads is said on stderr; the run exits as it ended', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const summary = join(dir, 'summary.md');
+    execFileSync('mkfifo', [summary]);
+    // Appending waited in open(2) for a reader forever, deaf to SIGINT and SIGTERM (CORE-002);
+    // the bound is execa's, which sends SIGTERM, then SIGKILL.
+    const result = await runCli(dir, ['apply', 'ship'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+      timeoutMs: 60_000,
+    });
+    expect(result.stderr).toContain(
+      `nixfleet: the job summary was not written to ${summary}: no process reads this named pipe`,
+    );
+    expect(result.exitCode, result.stderr).toBe(1);
+  });
+
   it('without GITHUB_ACTIONS there are no workflow commands and no summary', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const summary = join(dir, 'summary.md');

@@ -1,6 +1,6 @@
 // A nixfleet killed with SIGKILL mid-run (see CORE-011): its commands do not outlive it, and the
 // next run on those hosts never overlaps a command that is still running.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -122,6 +122,49 @@ describe('a lifeline killed while nixfleet runs', () => {
     apply.kill('SIGKILL');
     await apply;
     await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the run’s processes to end', 30_000);
+  });
+});
+
+describe('kill -9 of nixfleet started with a PATH that has no awk or grep', () => {
+  it('still has its lifeline kill the command and the daemon it moved out of its group', async () => {
+    // A PATH that names only what the op runs (a service unit's, a pure build shell's): the
+    // lifeline's awk and grep are not on it (CORE-011, "The local lifeline").
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {} }
+ops:
+  hang:
+    run: setsid sh -c 'echo $$ > daemon-pid; exec sleep 600' </dev/null >/dev/null 2>&1 & echo $$ > shell-pid; sleep 600
+`,
+    });
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    for (const name of ['sh', 'sleep', 'setsid']) symlinkSync(`/usr/bin/${name}`, join(bin, name));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const apply = spawnCli(dir, ['apply', 'hang'], { timeoutMs: 240_000, env: { PATH: bin } });
+    const pids: number[] = [];
+    try {
+      for (const file of ['shell-pid', 'daemon-pid']) {
+        await waitForFile(join(dir, file));
+        pids.push(Number(readFileSync(join(dir, file), 'utf8')));
+      }
+      expect(pids.filter(isRunning)).toEqual(pids);
+      apply.kill('SIGKILL');
+      await apply;
+      await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the killed run’s processes to end', 30_000);
+    } finally {
+      apply.kill('SIGKILL');
+      // What a failed run leaves: the shell's group (it leads it) and the daemon.
+      for (const pid of pids) {
+        for (const target of [-pid, pid]) {
+          try {
+            process.kill(target, 'SIGKILL');
+          } catch {
+            // Gone, as it should be.
+          }
+        }
+      }
+    }
   });
 });
 

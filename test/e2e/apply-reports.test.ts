@@ -67,6 +67,39 @@ describe('--junit', () => {
   });
 });
 
+describe('--junit naming a named pipe (FIFO)', () => {
+  it('with no reader, the run ends as a report that could not be written (exit 1), instead of waiting for one', {
+    timeout: 120_000,
+  }, async () => {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    expect(spawnSync('mkfifo', [join(cwd, 'junit.xml')]).status).toBe(0);
+    // Nixfleet waited in open(2) for a reader forever, deaf to SIGINT and SIGTERM; only
+    // SIGKILL ended it (the bound below is execa's, which sends SIGTERM, then SIGKILL).
+    const result = await runCli(cwd, ['apply', 'touch', '--junit', 'junit.xml', '--json'], { timeoutMs: 60_000 });
+    expect(result.stderr).toMatch(
+      /^nixfleet: the JUnit report was not written to .*\/junit\.xml: no process reads this named pipe$/m,
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ runId: 'r1', status: 'COMPLETE' });
+    expect(result.exitCode).toBe(1);
+  });
+
+  it('with a reader, gets the whole report, as a pipe is written as it is', { timeout: 120_000 }, async () => {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = spawnSync(
+      'sh',
+      [
+        '-c',
+        'mkfifo junit.xml && { cat junit.xml > got.xml & } && "$0" "$1" apply touch --junit junit.xml; s=$?; wait; exit $s',
+        process.execPath,
+        BIN,
+      ],
+      { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, CI: 'true', NO_COLOR: '1' } },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(join(cwd, 'got.xml'), 'utf8')).toMatch(/^<\?xml[\s\S]*<\/testsuites>\n?$/);
+  });
+});
+
 describe('flags that would lose or overwrite something', () => {
   it('are refused with exit 2 and nothing run: a report over the fleet or its journal, repeated values, --json with a renderer', {
     timeout: 120_000,

@@ -55,3 +55,35 @@ ops:
   const one = JSON.parse(readFileSync(await logs(['logs', 'c1', '--json'], 'c1.json'), 'utf8'));
   expect(one.output).toBe(expected);
 });
+
+// On a terminal `logs` holds back an escape sequence cut by a piece's end until the next piece
+// (CORE-002). One that never ends, `ESC [` and 46 MiB of digits, was held whole, piece after
+// piece: with the same 32 MB heap `logs` ran out of memory and aborted.
+it('on a terminal, streams an output that is one endless escape sequence with a 32 MB heap', {
+  timeout: 120_000,
+}, async () => {
+  const digits = 46 * 1024 * 1024;
+  const dir = makeTempDir({
+    'fleet.yaml': `version: 1
+hosts: { h1: {} }
+ops:
+  esc: { run: 'printf "\\\\033["; head -c ${digits} /dev/zero | tr "\\\\0" 7; printf "m\\\\nafter\\\\n"' }
+`,
+  });
+  const applied = await runCli(dir, ['apply', 'esc']);
+  expect(applied.exitCode, applied.stderr).toBe(0);
+  // script(1) gives `logs` a terminal; what it writes there comes back on script's stdout.
+  const shown = await execa('script', ['-qec', `exec node --max-old-space-size=32 ${BIN} logs c1`, '/dev/null'], {
+    cwd: dir,
+    reject: false,
+    env: { NO_COLOR: '1', CI: undefined, GITHUB_ACTIONS: undefined },
+    timeout: 110_000,
+  });
+  expect(shown.exitCode, String(shown.stderr)).toBe(0);
+  const text = String(shown.stdout).replaceAll('\r\n', '\n');
+  // Every character is shown: the ESC as \x1b, then the rest as text, no escape reaching the terminal.
+  expect(text.length).toBe('\\x1b['.length + digits + 'm\nafter'.length);
+  expect(text.startsWith('\\x1b[777')).toBe(true);
+  expect(text.endsWith('777m\nafter')).toBe(true);
+  expect(text).not.toContain('\u001b');
+});

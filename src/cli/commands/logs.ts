@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { hostNames } from '../../domain/host-names.js';
 import type { OutputStream } from '../../domain/output-stream.js';
-import { shownOnTerminal, visibleControls } from '../../domain/terminal-text.js';
+import { SGR_PARAMETERS_MAX, shownOnTerminal, visibleControls } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { JournalError } from '../../store/journal-error.js';
 import { outputOutsideText, outputPieces } from '../../store/output-reader.js';
@@ -113,6 +113,13 @@ interface OutputText {
 }
 
 /**
+ * What a piece's end may cut and the next piece may finish: an ESC, a colour's `ESC [ params` (no
+ * longer than a colour can be: an `ESC [` followed by endless digits was held whole, piece after
+ * piece, until `logs` ran out of memory), a CR that may start a CRLF.
+ */
+const UNFINISHED = new RegExp(`(?:\\u001b(?:\\[[0-9;:]{0,${SGR_PARAMETERS_MAX}})?|\\r)$`);
+
+/**
  * Into a file or a pipe, the bytes as the journal holds them (people keep them in files). On a
  * terminal, through `shownOnTerminal` (CORE-002): the output comes from hosts, and an OSC, a
  * clear-screen or a cursor move in it would otherwise act on the reader's terminal. Text is
@@ -139,7 +146,7 @@ function outputText(out: OutputWriter, io: CliIO, colour: boolean): OutputText {
     async piece(chunk) {
       if (!terminal) return send(chunk);
       const text = held + decoder.write(chunk);
-      const cut = /(?:\u001b(?:\[[0-9;:]*)?|\r)$/.exec(text)?.index ?? text.length;
+      const cut = UNFINISHED.exec(text)?.index ?? text.length;
       held = text.slice(cut);
       await send(shown(text.slice(0, cut)));
     },

@@ -5,6 +5,7 @@
 // on its list. A command that ends normally is taken off the list first, so nothing it left in the
 // background on purpose is touched while nixfleet lives.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { delimiter, isAbsolute } from 'node:path';
 import { TAG_KILL_PASSES } from '../../domain/tagged-processes.js';
 
 /**
@@ -61,13 +62,26 @@ const MAX_REPLACEMENTS = 10;
  */
 const MAX_LIST_IN_ENVIRONMENT = 100_000;
 
+/**
+ * Where the lifeline finds its awk and grep: the absolute directories of nixfleet's PATH, then the
+ * usual system ones it lacks. A PATH that names only what the ops run (a service unit's, a pure
+ * build shell's) left the lifeline without awk: it ended at once, each time, and a killed
+ * nixfleet left its commands running (CORE-011, "The local lifeline"). A relative entry is
+ * dropped, so an `awk` in the working directory never stands in for the system's.
+ */
+const SYSTEM_DIRECTORIES = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin', '/run/current-system/sw/bin'];
+function lifelinePath(): string {
+  const own = (process.env.PATH ?? '').split(delimiter).filter((entry) => isAbsolute(entry));
+  return [...new Set([...own, ...SYSTEM_DIRECTORIES])].join(delimiter);
+}
+
 function startLifeline(ids: readonly string[]): ChildProcess {
   const list = ids.join(' ');
   const inEnvironment = list.length <= MAX_LIST_IN_ENVIRONMENT;
   const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
-    env: { ...process.env, NIXFLEET_HELD: inEnvironment ? list : '' },
+    env: { ...process.env, PATH: lifelinePath(), NIXFLEET_HELD: inEnvironment ? list : '' },
   });
   if (!inEnvironment) child.stdin?.write(ids.map((id) => `+ ${id}\n`).join(''));
   // Neither the process nor its pipe may keep nixfleet's event loop alive.
