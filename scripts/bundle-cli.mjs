@@ -55,6 +55,7 @@ const LAZY = {
 /** The classes that cross between files (thrown in one, told apart with instanceof in another). */
 const SHARED = [
   'dist/errors/user-error.js',
+  'dist/store/already-retried-error.js',
   'dist/errors/config-error.js',
   'dist/store/journal-error.js',
   'dist/store/hosts-busy-error.js',

@@ -3,13 +3,31 @@
 // Throws UserError when the run cannot be retried as asked; the host locks are taken by startRun,
 // as for any run.
 import { hostNames } from '../domain/host-names.js';
+import type { RunStatus } from '../domain/status.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
+import { AlreadyRetriedError } from '../store/already-retried-error.js';
 import type { Journal } from '../store/types.js';
 import { buildPlan } from './plan.js';
 import { planRetry, unsafeToRerun } from './retry-plan.js';
 import { type RolloutOverrides, resumeRollout, singleWave } from './rollout/rollout-plan.js';
 import type { Plan } from './types.js';
+
+/**
+ * A retry refused where its run was created, because another retry of the same run was created
+ * first (AlreadyRetriedError, CORE-002 retry), said as `prepareRetry` says it; any other error as
+ * it is.
+ */
+export function retryRefusal(error: unknown, options: { readonly forceHint?: string } = {}): unknown {
+  if (!(error instanceof AlreadyRetriedError)) return error;
+  return alreadyRetried(error.runId, error.laterId, error.laterStatus, options.forceHint);
+}
+
+function alreadyRetried(runId: string, laterId: string, laterStatus: RunStatus, forceHint?: string): UserError {
+  return new UserError(`run ${runId} was already retried by ${laterId} (${laterStatus})`, {
+    hint: `retry ${laterId} instead, the newest attempt${forceHint === undefined ? `, or pass --force to run again what ${runId} left` : ''}`,
+  });
+}
 
 export type RetryRequest =
   | { readonly kind: 'nothing'; readonly message: string }
@@ -33,11 +51,10 @@ export function prepareRetry(
   }
   // A run is retried once: a second retry of it would run again what the first already did.
   // The newest attempt is the one to retry (CORE-002).
+  // Checked again where the retry's run is created (firstRetry), for a retry that came meanwhile.
   const [later] = journal.listRuns({ retryOf: runId, limit: 1 });
   if (later !== undefined && options.force !== true) {
-    throw new UserError(`run ${runId} was already retried by ${later.id} (${later.status})`, {
-      hint: `retry ${later.id} instead, the newest attempt${options.forceHint === undefined ? `, or pass --force to run again what ${runId} left` : ''}`,
-    });
+    throw alreadyRetried(runId, later.id, later.status, options.forceHint);
   }
   const hosts = [...retry.fromStage.keys()];
   const gone = hosts.filter((h) => !registry.hosts.has(h));

@@ -34,6 +34,12 @@ export interface StartRunOptions {
   readonly transportFor?: TransportFactory;
   /** The run this one retries (journaled). */
   readonly retryOf?: string;
+  /**
+   * Only as the first retry of `retryOf` (`retry` without --force, the dashboard's Retry): the
+   * journal refuses it with AlreadyRetriedError, before anything runs, when another retry of that
+   * run was created since `prepareRetry` looked (CORE-002, retry).
+   */
+  readonly firstRetry?: boolean;
   /** Per host, the first stage to run (`nixfleet retry`); hosts absent from the map start at 0. */
   readonly fromStage?: ReadonlyMap<string, number>;
   /** Where `env:` secrets are read from; defaults to this process's environment. */
@@ -111,6 +117,7 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
     commands: wanted.map(({ stage, hostId, op, batch }) => ({ stage, hostId, op, batch })),
     registryHash: plan.registry.hash,
     retryOf: options.retryOf ?? null,
+    ...(options.firstRetry === true ? { firstRetry: true } : {}),
     actor: options.actor,
     rollout: rolloutRecordOf(rollout),
   });

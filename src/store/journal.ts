@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AlreadyRetriedError } from './already-retried-error.js';
 import { createChangeLog } from './change-log.js';
 import { createCommandTable } from './command-table.js';
 import { openDatabase, openSnapshot, type SqliteDatabase } from './database.js';
@@ -176,6 +177,10 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
       if (!Number.isInteger(command.stage) || command.stage < 0 || command.stage >= run.stages.length) {
         throw new RangeError(`new run ${run.name}: command stage ${command.stage} is not one of its stages`);
       }
+    }
+    if (run.firstRetry === true && run.retryOf) {
+      const [later] = runs.list({ retryOf: run.retryOf, limit: 1 });
+      if (later !== undefined) throw new AlreadyRetriedError(run.retryOf, later.id, later.status);
     }
     const hostIds = run.commands.map((command) => command.hostId);
     let check = locks.check(hostIds);

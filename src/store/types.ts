@@ -166,6 +166,12 @@ export interface NewRun {
   readonly registryHash: string;
   readonly rollout?: RolloutRecord;
   readonly retryOf?: string | null;
+  /**
+   * The first retry of `retryOf` only (`retry` without --force, the dashboard's Retry): refused
+   * with AlreadyRetriedError when that run has a retry already, in the transaction that creates
+   * this one (CORE-002, retry).
+   */
+  readonly firstRetry?: boolean;
   /** Who started it (`cli`, `dashboard`, `watch`), for the event log. */
   readonly actor: string;
 }

@@ -2,7 +2,7 @@
 // snapshot and executed in the server process by the same engine as `nixfleet apply`.
 import { hostNames } from '../domain/host-names.js';
 import { buildPlan } from '../engine/plan.js';
-import { prepareRetry } from '../engine/retry-request.js';
+import { prepareRetry, retryRefusal } from '../engine/retry-request.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
@@ -87,19 +87,20 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
     async retry(runId: string) {
       // The CLI's rules (CORE-002, retry); --force stays a CLI decision, made by a person.
       return start(async () => {
-        const retry = prepareRetry(currentRegistry(), journal, runId, {
-          forceHint: `mark them \`retryable: true\` if running them twice is safe, or run \`nixfleet retry ${runId} --force\``,
-        });
+        const forceHint = `mark them \`retryable: true\` if running them twice is safe, or run \`nixfleet retry ${runId} --force\``;
+        const retry = prepareRetry(currentRegistry(), journal, runId, { forceHint });
         if (retry.kind === 'nothing') return { nothing: retry.message };
-        return track(
-          await startRun(retry.plan, {
-            journal,
-            actor: 'dashboard',
-            retryOf: runId,
-            fromStage: retry.fromStage,
-            secretsAbort: secretsAbort.signal,
-          }),
-        );
+        const started = await startRun(retry.plan, {
+          journal,
+          actor: 'dashboard',
+          retryOf: runId,
+          firstRetry: true,
+          fromStage: retry.fromStage,
+          secretsAbort: secretsAbort.signal,
+        }).catch((error: unknown) => {
+          throw retryRefusal(error, { forceHint });
+        });
+        return track(started);
       });
     },
     cancel(runId: string, request: CancelRequest = {}) {

@@ -40,6 +40,8 @@ export interface AttendedRunOptions {
   readonly junitFile?: string;
   readonly concurrency?: number;
   readonly retryOf?: string;
+  /** As the first retry of `retryOf` only (`retry` without --force; CORE-002, retry). */
+  readonly firstRetry?: boolean;
   readonly fromStage?: ReadonlyMap<string, number>;
   /** False with --no-rollback (CORE-009). */
   readonly rollback?: false;
@@ -124,6 +126,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
       env: options.env,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
+      ...(options.firstRetry === true ? { firstRetry: true } : {}),
       ...(options.fromStage !== undefined ? { fromStage: options.fromStage } : {}),
       ...(options.rollback === false ? { rollback: false } : {}),
       // A signal while the secrets were read (CORE-010): the run starts cancelled, nothing runs.

@@ -2,7 +2,7 @@
 // from the stage where it stopped, with the current fleet file (see CORE-002, retry). An op that
 // already ran and failed is run again only when it is marked `retryable`, unless --force. The
 // rollout flags plan its hosts afresh instead of keeping the run's waves (CORE-008, retry).
-import { prepareRetry } from '../../engine/retry-request.js';
+import { prepareRetry, retryRefusal } from '../../engine/retry-request.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
@@ -46,7 +46,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       ...ioOf(ctx),
       ...runOptions,
       retryOf: runId,
+      firstRetry: ctx.values.force !== true,
       fromStage,
+    }).catch((error: unknown) => {
+      throw retryRefusal(error);
     });
   } finally {
     journal.close();

@@ -4,6 +4,7 @@
 // number of controllers serialize, and change versions commit contiguously and in order.
 import pg from 'pg';
 import type { RegistryDiff, RegistrySummary } from '../../registry/types.js';
+import { AlreadyRetriedError } from '../already-retried-error.js';
 import { HostsBusyError } from '../hosts-busy-error.js';
 import { BUSY_TIMEOUT_MS } from '../journal-error.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
@@ -179,6 +180,10 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
           if (!Number.isInteger(command.stage) || command.stage < 0 || command.stage >= run.stages.length) {
             throw new RangeError(`new run ${run.name}: command stage ${command.stage} is not one of its stages`);
           }
+        }
+        if (run.firstRetry === true && run.retryOf) {
+          const [later] = await runs.listRuns(db, { retryOf: run.retryOf, limit: 1 });
+          if (later !== undefined) throw new AlreadyRetriedError(run.retryOf, later.id, later.status);
         }
         const check = await checkLocks(db, hostIds);
         // A holder whose lease expired is recovered now, so a crashed run never blocks its hosts.

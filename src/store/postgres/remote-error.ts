@@ -1,7 +1,8 @@
 // Errors cross from the PostgreSQL worker thread to the caller as plain data and come back as the
-// same classes the SQLite journal throws (HostsBusyError, IllegalTransitionError, …), so callers
+// same classes the SQLite journal throws (HostsBusyError, AlreadyRetriedError, IllegalTransitionError, …), so callers
 // catch them the same way whichever engine runs (see CORE-012).
 import { IllegalTransitionError } from '../../domain/status.js';
+import { AlreadyRetriedError } from '../already-retried-error.js';
 import { HostsBusyError } from '../hosts-busy-error.js';
 import { RecordNotFoundError } from '../record-not-found-error.js';
 
@@ -13,6 +14,7 @@ export interface EncodedError {
 }
 
 const CLASSES: Record<string, { prototype: Error }> = {
+  AlreadyRetriedError,
   HostsBusyError,
   IllegalTransitionError,
   RecordNotFoundError,
