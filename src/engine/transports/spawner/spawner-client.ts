@@ -107,7 +107,7 @@ export function spawnerPids(): number[] {
 function startedSpawner(slot: number): Spawner {
   const existing = pool[slot];
   if (existing) return existing;
-  const program = spawnerProgram();
+  const { program } = spawnerChoice();
   const link = program === undefined ? startNodeLink() : startFrameLink(program.file, program.args);
   const spawner: Spawner = { link, running: new Map() };
   pool[slot] = spawner;
@@ -158,32 +158,32 @@ function startedSpawner(slot: number): Spawner {
 }
 
 export type SpawnerKind = 'Python' | 'Perl' | 'Node';
-let chosen: { kind: SpawnerKind; file: string; args: readonly string[] } | undefined;
+/** The spawner this process starts, chosen once; `program` is what to run, absent for Node's (`fork`). */
+let chosen: { readonly kind: SpawnerKind; readonly program?: { file: string; args: readonly string[] } } | undefined;
 
 /**
  * Which spawner this process starts (CORE-001, "The spawner process"), chosen once: Python's
  * where `python3` on PATH is Python 3.8 or newer, else Perl's where `perl` is on PATH, else
- * Node's. Undefined for Node's, which is started with `fork`.
+ * Node's.
  */
-function spawnerProgram(): { file: string; args: readonly string[] } | undefined {
+function spawnerChoice(): NonNullable<typeof chosen> {
   if (chosen === undefined) {
     const python = recentPython();
     const perl = findOnPath('perl');
     if (python !== null && existsSync(PYTHON_SCRIPT)) {
-      chosen = { kind: 'Python', file: python, args: [...PYTHON_FLAGS, PYTHON_SCRIPT] };
+      chosen = { kind: 'Python', program: { file: python, args: [...PYTHON_FLAGS, PYTHON_SCRIPT] } };
     } else if (perl !== null && existsSync(PERL_SCRIPT)) {
-      chosen = { kind: 'Perl', file: perl, args: [PERL_SCRIPT] };
+      chosen = { kind: 'Perl', program: { file: perl, args: [PERL_SCRIPT] } };
     } else {
-      chosen = { kind: 'Node', file: process.execPath, args: [] };
+      chosen = { kind: 'Node' };
     }
   }
-  return chosen.kind === 'Node' ? undefined : chosen;
+  return chosen;
 }
 
 /** The kind of spawner this process uses (the benchmark and tests say which one ran). */
 export function spawnerKind(): SpawnerKind {
-  spawnerProgram();
-  return chosen!.kind;
+  return spawnerChoice().kind;
 }
 
 /**
