@@ -76,17 +76,22 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   };
   const guard = createRollbackGuard({ ...job, transport }, ctx, env);
 
-  transition('VALIDATING');
-  if (job.rendered.precheck !== undefined) {
-    const blocked = checkPrecheck(await exec(job.rendered.precheck), op.timeoutMs);
-    if (blocked) return finish(blocked);
+  if (job.rendered.precheck === undefined && guard === undefined) {
+    // Nothing to check or arm in between: both steps in one journal transaction (CORE-003).
+    for (const record of journal.transitionCommandSteps(commandId, ['VALIDATING', 'EXECUTING'])) {
+      emit(commandStatusEvent(record));
+    }
+  } else {
+    transition('VALIDATING');
+    if (job.rendered.precheck !== undefined) {
+      const blocked = checkPrecheck(await exec(job.rendered.precheck), op.timeoutMs);
+      if (blocked) return finish(blocked);
+    }
+    // CORE-009: an armed timer is left on the host before anything there changes.
+    const unarmed = await guard?.arm(onOutput);
+    if (unarmed) return finish(unarmed);
+    transition('EXECUTING');
   }
-
-  // CORE-009: an armed timer is left on the host before anything there changes.
-  const unarmed = await guard?.arm(onOutput);
-  if (unarmed) return finish(unarmed);
-
-  transition('EXECUTING');
   const attempts = 1 + (op.retryable ? op.retries : 0);
   // CORE-009: an op is rolled back if any attempt started on the host, even if the last did not.
   let started = false;

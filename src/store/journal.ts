@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { CommandStatus } from '../domain/status.js';
 import { AlreadyRetriedError } from './already-retried-error.js';
 import { createChangeLog } from './change-log.js';
 import { createCommandTable } from './command-table.js';
@@ -254,6 +255,9 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     countRuns: () => runs.count(),
 
     transitionCommand: write(commands.transition),
+    transitionCommandSteps: write((commandId: string, steps: readonly CommandStatus[]) =>
+      steps.map((to) => commands.transition(commandId, to)),
+    ),
     reportProgress: write(commands.progress),
     getCommand: (commandId) => commands.get(commandId),
     addRollback,

@@ -272,6 +272,11 @@ export interface Journal {
 
   /** A legal step of the status machine, or it throws IllegalTransitionError (command_started / command_progress / command_finished). */
   transitionCommand(commandId: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;
+  /**
+   * Several legal steps in one transaction, each with its change, as `transitionCommand` one after
+   * another would make them: VALIDATING then EXECUTING when there is nothing to check in between.
+   */
+  transitionCommandSteps(commandId: string, steps: readonly CommandStatus[]): CommandRecord[];
   /** A live tail of output (command_progress). Callers throttle. */
   reportProgress(commandId: string, tail: string): void;
   getCommand(commandId: string): CommandRecord | undefined;

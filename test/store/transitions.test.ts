@@ -100,6 +100,29 @@ describe.each(ENGINES)('command transitions on $name', (engine) => {
     expect(j.transitionCommand(id, 'SUCCESS', { exitCode: 0 })).toMatchObject({ attempt: 3, exitCode: 0 });
   });
 
+  it('several steps in one call are journaled as one step after another would be, in one transaction', () => {
+    const { id, journal: j, clock } = commandAt(engine, 'PENDING');
+    const version = j.version();
+    clock.advance(1000);
+    const [validating, executing] = j.transitionCommandSteps(id, ['VALIDATING', 'EXECUTING']);
+    expect(validating).toMatchObject({ status: 'VALIDATING', startedAt: clock.now(), attempt: 1 });
+    expect(executing).toMatchObject({ status: 'EXECUTING', startedAt: clock.now(), attempt: 1 });
+    expect(j.getCommand(id)).toEqual(executing);
+    expect(j.changesSince(version)).toEqual([
+      { version: version + 1, change: { type: 'command_started', command: validating } },
+      { version: version + 2, change: { type: 'command_progress', command: executing } },
+    ]);
+  });
+
+  it('an illegal step among several writes none of them', () => {
+    const { id, journal: j } = commandAt(engine, 'PENDING');
+    const before = j.getCommand(id);
+    const version = j.version();
+    expect(() => j.transitionCommandSteps(id, ['VALIDATING', 'SKIPPED'])).toThrow(IllegalTransitionError);
+    expect(j.getCommand(id)).toEqual(before);
+    expect(j.version()).toBe(version);
+  });
+
   it('an unknown command id is an error, not a silent no-op', () => {
     const { journal: j } = commandAt(engine, 'PENDING');
     expect(() => j.transitionCommand('c999', 'VALIDATING')).toThrow(/no command with id c999/);

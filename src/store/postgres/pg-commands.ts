@@ -84,7 +84,33 @@ export async function transitionCommand(
   known?: CommandRow,
 ): Promise<CommandRecord> {
   const row = known ?? (await existingRow(db, id));
-  const next = transitionedRow(id, row, to, patch, at);
+  return writeTransition(db, id, to, transitionedRow(id, row, to, patch, at), at);
+}
+
+/** Several steps of the status machine in a row, each with its change, in the caller's transaction. */
+export async function transitionCommandSteps(
+  db: pg.ClientBase,
+  id: string,
+  steps: readonly CommandStatus[],
+  at: number,
+  known?: CommandRow,
+): Promise<CommandRecord[]> {
+  let row = known ?? (await existingRow(db, id));
+  const records: CommandRecord[] = [];
+  for (const to of steps) {
+    row = transitionedRow(id, row, to, {}, at);
+    records.push(await writeTransition(db, id, to, row, at));
+  }
+  return records;
+}
+
+async function writeTransition(
+  db: pg.ClientBase,
+  id: string,
+  to: CommandStatus,
+  next: CommandRow,
+  at: number,
+): Promise<CommandRecord> {
   const command = toPgCommandRecord(next);
   const type =
     to === 'VALIDATING' ? 'command_started' : isTerminalCommand(to) ? 'command_finished' : 'command_progress';

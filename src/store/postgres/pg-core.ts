@@ -223,6 +223,15 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
         },
         `SELECT * FROM commands WHERE id = ${db.escapeLiteral(id)}`,
       ),
+    transitionCommandSteps: (at: number, id: string, steps: Parameters<typeof commands.transitionCommandSteps>[2]) =>
+      write(
+        (read) => {
+          const row = read?.rows[0] as CommandRow | undefined;
+          if (!row) throw new RecordNotFoundError('command', id);
+          return commands.transitionCommandSteps(db, id, steps, at, row);
+        },
+        `SELECT * FROM commands WHERE id = ${db.escapeLiteral(id)}`,
+      ),
     reportProgress: (at: number, id: string, tail: string) => write(() => commands.reportProgress(db, id, tail, at)),
     addRollback: (at: number, failedId: string) =>
       write(async () => {
