@@ -67,8 +67,9 @@ export function watchJournalIdentity(
 
 function fileId(path: string): FileId | undefined {
   try {
-    const stat = statSync(path, { bigint: false });
-    return { dev: stat.dev, ino: stat.ino };
+    // No exception for a missing file: the -wal of a journal nobody has open is missing at every start.
+    const stat = statSync(path, { bigint: false, throwIfNoEntry: false });
+    return stat === undefined ? undefined : { dev: stat.dev, ino: stat.ino };
   } catch {
     return undefined;
   }
