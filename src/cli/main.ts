@@ -10,6 +10,7 @@ import { EXIT, UserError } from '../errors/user-error.js';
 import { JournalError, RAISE_OPEN_FILES } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import { stdoutWasClosed } from './closed-stdout.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
 import { commandHelp, topLevelHelp } from './help-text.js';
 import { hideOnCommandLine } from './hidden-arguments.js';
@@ -76,15 +77,21 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   // disk under `> report.json`) is said on stderr, and a command that would have exited 0 exits 1,
   // so a script notices that what it asked for is not there.
   let stdoutFailed = false;
-  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' || stdoutFailed) return;
+  const failed = (reason: string) => {
+    if (stdoutFailed) return;
     stdoutFailed = true;
     io.stderr.write(
-      `nixfleet: cannot write to stdout (${error.code ?? error.message}); the rest of it is dropped, and the journal keeps every command's output\n`,
+      `nixfleet: cannot write to stdout (${reason}); the rest of it is dropped, and the journal keeps every command's output\n`,
     );
+  };
+  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') failed(error.code ?? error.message);
   });
   io.stderr.on('error', () => {});
-  const stdout = noticingWrites(io.stdout);
+  // Started with stdout closed (`>&-`), writes go nowhere without an error (closed-stdout.ts):
+  // the first one fails as a write to a closed descriptor would.
+  const closed = io.stdout === process.stdout && stdoutWasClosed();
+  const stdout = noticingWrites(io.stdout, closed ? () => failed('EBADF: it is closed') : undefined);
   let code: number;
   try {
     code = await dispatch(argv, { ...io, stdout });
@@ -276,8 +283,11 @@ function jsonWanted(argv: readonly string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
-/** `stream` as the commands get it: the same, noting whether anything was written to it. */
-function noticingWrites(stream: OutputStream): OutputStream & { readonly written: boolean } {
+/**
+ * `stream` as the commands get it: the same, noting whether anything was written to it, and
+ * calling `onWrite` (when given) at each write of something.
+ */
+function noticingWrites(stream: OutputStream, onWrite?: () => void): OutputStream & { readonly written: boolean } {
   let written = false;
   return {
     get written() {
@@ -293,7 +303,10 @@ function noticingWrites(stream: OutputStream): OutputStream & { readonly written
       return stream.rows;
     },
     write(chunk, callback) {
-      if (chunk.length !== 0) written = true;
+      if (chunk.length !== 0) {
+        written = true;
+        onWrite?.();
+      }
       return stream.write(chunk, callback);
     },
     on: (event, listener) => stream.on(event, listener),

@@ -78,7 +78,8 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
   const paths = { dataDir: root, dbPath: join(root, DB_FILE), logsDir: join(root, LOGS_DIR) };
   try {
     return openWith(paths, options, () => {
-      makeDirectory(options.noOutputs === true ? root : paths.logsDir);
+      // Owner only, as are the files in it (CORE-003, who may read it).
+      makeDirectory(options.noOutputs === true ? root : paths.logsDir, { private: true });
       // A command that writes finds out now that it may not (CORE-003): exit 2, nothing run.
       return { db: openDatabase(paths.dbPath, { mustWrite: options.readOnly !== true }) };
     });

@@ -1,6 +1,7 @@
 // Output that cannot be written (see CORE-002): a reader that closes its end of the pipe early
-// (`nixfleet runs | head -1`), and a full disk (/dev/full). The command drops what is left to
-// print, with no stack trace, and finishes as it would; an apply still runs every command.
+// (`nixfleet runs | head -1`), a full disk (/dev/full), and no stdout at all (`>&-`). The command
+// drops what is left to print, with no stack trace, and finishes as it would; an apply still runs
+// every command.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -35,6 +36,8 @@ async function withStdout(dir: string, args: readonly string[], to: string): Pro
   };
 }
 const withClosedStdout = (dir: string, args: readonly string[]) => withStdout(dir, args, '| true');
+/** Started with no stdout at all: Node puts /dev/null, opened read-write, in its place. */
+const withoutStdout = (dir: string, args: readonly string[]) => withStdout(dir, args, '>&-');
 const withFullStdout = (dir: string, args: readonly string[]) => withStdout(dir, args, '>/dev/full');
 
 describe('stdout closed by its reader', { timeout: 120_000 }, () => {
@@ -66,5 +69,52 @@ describe('stdout closed by its reader', { timeout: 120_000 }, () => {
     expect(commands.map((c: { status: string }) => c.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
     const listed = await withFullStdout(dir, ['runs', '--json']);
     expect(listed).toEqual({ code: 1, stderr: note });
+  });
+});
+
+describe('stdout closed before nixfleet starts (>&-)', { timeout: 120_000 }, () => {
+  const note =
+    "nixfleet: cannot write to stdout (EBADF: it is closed); the rest of it is dropped, and the journal keeps every command's output\n";
+
+  it('apply still runs and journals everything, says so on stderr, and exits 1', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const applied = await withoutStdout(dir, ['apply', 'greet', '--renderer', 'plain']);
+    expect(applied).toEqual({ code: 1, stderr: note });
+    const { run, commands } = JSON.parse((await runCli(dir, ['show', 'r1', '--json'])).stdout);
+    expect(run.status).toBe('COMPLETE');
+    expect(commands.map((c: { status: string }) => c.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+  });
+
+  it('every command that only reads says so in one line on stderr and exits 1', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
+    const reads = [
+      ['runs'],
+      ['runs', '--json'],
+      ['show', 'r1'],
+      ['logs', 'r1'],
+      ['list'],
+      ['plan', 'greet'],
+      ['validate'],
+      ['--help'],
+      ['help', 'runs'],
+      ['--version'],
+    ];
+    for (const args of reads) {
+      expect(await withoutStdout(dir, args), args.join(' ')).toEqual({ code: 1, stderr: note });
+    }
+  });
+
+  it('a /dev/null the user chose is written to as always: exit 0, nothing on stderr', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    expect(await withStdout(dir, ['list'], '>/dev/null')).toEqual({ code: 0, stderr: '' });
+    // As a daemon gives its children every standard stream: /dev/null opened read-write, stderr too.
+    const quoted = [BIN, 'list'].map((a) => `'${a}'`).join(' ');
+    const daemonLike = await execa('sh', ['-c', `node ${quoted} 1<>/dev/null 2<>/dev/null`], {
+      cwd: dir,
+      reject: false,
+      env: { CI: 'true', NO_COLOR: '1' },
+    });
+    expect(daemonLike.exitCode).toBe(0);
   });
 });

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { delimiter, isAbsolute } from 'node:path';
 import { TAG_KILL_PASSES } from '../../domain/tagged-processes.js';
+import { inheritedEnvironment } from '../command-environment.js';
 
 /**
  * `+ g<pgid>` / `+ p<pid>` / `+ t<tag>` add, `- …` remove. At end-of-file groups get SIGKILL
@@ -81,7 +82,7 @@ function startLifeline(ids: readonly string[]): ChildProcess {
   const child = spawn('/bin/sh', ['-c', LIFELINE_SCRIPT], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
-    env: { ...process.env, PATH: lifelinePath(), NIXFLEET_HELD: inEnvironment ? list : '' },
+    env: { ...inheritedEnvironment(), PATH: lifelinePath(), NIXFLEET_HELD: inEnvironment ? list : '' },
   });
   if (!inEnvironment) child.stdin?.write(ids.map((id) => `+ ${id}\n`).join(''));
   // Neither the process nor its pipe may keep nixfleet's event loop alive.

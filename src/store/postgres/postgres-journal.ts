@@ -163,7 +163,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   // The data directory stays local (CORE-012): made for commands that write, never for readers.
   if (options.readOnly !== true) {
     try {
-      makeDirectory(root);
+      makeDirectory(root, { private: true });
     } catch (error) {
       const paths = { dataDir: root, dbPath: redact(url), logsDir: join(root, 'logs') };
       throw journalErrorOf(error, paths, 'open') ?? error;

@@ -10,7 +10,6 @@ import {
   chmodSync,
   existsSync,
   lstatSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -19,6 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeDirectory } from '../../../store/make-directory.js';
 import { currentOwner, isOwnerAlive } from '../../../store/owner.js';
 import type { Owner } from '../../../store/types.js';
 import { askMasterToExit } from './mux-control.js';
@@ -55,7 +55,8 @@ export function createControlSocket(controlDir: string): ControlSocket {
   for (const { parent, prefix } of candidates) {
     // mkdtemp adds 6 characters to the prefix; the socket adds "/m".
     if (join(parent, `${prefix}XXXXXX`, SOCKET_NAME).length > MAX_SOCKET_PATH) continue;
-    mkdirSync(parent, { recursive: true });
+    // The data directory's `ssh/`, when nixfleet makes it, is owner only like the rest of it (CORE-003).
+    makeDirectory(parent, { private: true });
     const directory = mkdtempSync(join(parent, prefix));
     // Anyone who can open the socket can run commands as the remote user: owner only.
     chmodSync(directory, 0o700);

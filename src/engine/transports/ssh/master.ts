@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROCESS_TAG_VARIABLE } from '../../../domain/tagged-processes.js';
+import { inheritedEnvironment } from '../../command-environment.js';
 import { killedInItsFork, spawnFailureReason, tryStart } from '../spawn-failure.js';
 import { type ConnectionOptions, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
@@ -87,7 +88,8 @@ async function attemptMaster(
     spawn('ssh', sshArgs(connection, mode), {
       stdio: ['ignore', 'ignore', log],
       detached: true,
-      env: { ...process.env, [PROCESS_TAG_VARIABLE]: limits.tag },
+      // Without nixfleet's own secrets (command-environment.ts): the master's ProxyCommand inherits it.
+      env: { ...inheritedEnvironment(), [PROCESS_TAG_VARIABLE]: limits.tag },
     }),
   );
   closeSync(log);

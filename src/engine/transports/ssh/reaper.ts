@@ -1,6 +1,7 @@
 // Ends a remote command's process group from a second ssh invocation (see CORE-007, timeouts):
 // SIGTERM or SIGKILL now, SIGKILL after the grace period for anything that survives.
 import { execa } from 'execa';
+import { inheritedEnvironment } from '../../command-environment.js';
 import { tryStart } from '../spawn-failure.js';
 import { type ConnectionOptions, type ControlMode, connectTimeoutSeconds, sshArgs } from './arguments.js';
 import { buildReaperCommand } from './remote-command.js';
@@ -23,7 +24,15 @@ export async function stopRemoteGroup(
   // Bounded: connecting (when there is no master), the grace period, SIGKILL by tag until a pass
   // finds nothing (CORE-011), and a margin.
   const deadlineMs = connectTimeoutSeconds(connection.settings) * 1000 + KILL_GRACE_MS + TAG_KILL_MS + 3_000;
-  const started = tryStart(() => execa('ssh', sshArgs(connection, mode, remote), { stdin: 'ignore', reject: false }));
+  // Without nixfleet's own secrets (command-environment.ts); execa would add process.env back.
+  const started = tryStart(() =>
+    execa('ssh', sshArgs(connection, mode, remote), {
+      stdin: 'ignore',
+      reject: false,
+      env: inheritedEnvironment(),
+      extendEnv: false,
+    }),
+  );
   // ssh that cannot even start cannot stop anything (see spawn-failure.ts).
   if (!('child' in started)) return null;
   const reaper = started.child;

@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { processStartTime } from '../../../store/owner.js';
+import { inheritedEnvironment } from '../../command-environment.js';
 import { notRecordedReason } from '../../process-record.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import { holdGroup, releaseGroup } from '../lifeline.js';
@@ -55,7 +56,10 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
   // was a measurable part of one command over an open master (CORE-007, "Against bare OpenSSH").
   // Node throws at once for what it refuses (a NUL byte, E2BIG), which tryStart catches, and
   // reports a missing or unrunnable ssh through 'error'.
-  const started = tryStart(() => spawn('ssh', [...options.args], { stdio: 'pipe', detached: true }));
+  // Without nixfleet's own secrets in its environment (command-environment.ts).
+  const started = tryStart(() =>
+    spawn('ssh', [...options.args], { stdio: 'pipe', detached: true, env: inheritedEnvironment() }),
+  );
   if (!('child' in started)) {
     const transportError = `ssh: ${spawnFailureReason(started.cause, 'ssh')}`;
     return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, transportError });
