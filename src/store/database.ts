@@ -2,7 +2,7 @@
 // never block the writer, a busy timeout so concurrent processes wait instead of failing, and
 // synchronous=NORMAL (in WAL a crash of the process loses nothing committed; only a power loss
 // can drop the last transactions). Then brings the schema up to date.
-import { accessSync, closeSync, constants, existsSync, fchmodSync, openSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -106,7 +106,6 @@ export function openDatabase(
   if (options.mustWrite === true) {
     for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) mayWrite(file);
   }
-  if (options.readonly !== true) createPrivately(dbPath);
   const db = new Database(
     dbPath,
     withAddon({ readonly: options.readonly === true, fileMustExist: options.readonly === true }),
@@ -126,29 +125,6 @@ export function openDatabase(
   } catch (error) {
     db.close();
     throw error;
-  }
-}
-
-/**
- * Creates a missing database file empty and owner only (0600, whatever the umask), before SQLite
- * would create it with 0644 less the umask: it holds commands' output tails and errors (CORE-003,
- * who may read it). SQLite gives the `-wal` and `-shm` it creates the database file's mode. An
- * empty file is an empty database to SQLite. Best effort: where this cannot create the file,
- * SQLite meets the same refusal and reports it as it always did; an existing file is left as it is.
- */
-function createPrivately(dbPath: string): void {
-  let fd: number;
-  try {
-    fd = openSync(dbPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  } catch {
-    return;
-  }
-  try {
-    fchmodSync(fd, 0o600);
-  } catch {
-    // A file system without modes.
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -78,8 +78,11 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
   const paths = { dataDir: root, dbPath: join(root, DB_FILE), logsDir: join(root, LOGS_DIR) };
   try {
     return openWith(paths, options, () => {
-      // Owner only, as are the files in it (CORE-003, who may read it).
-      makeDirectory(options.noOutputs === true ? root : paths.logsDir, { private: true });
+      // Made owner only, which keeps what it holds from other users whatever their modes; one the
+      // user made keeps the mode they chose, and what is made in it follows the umask (CORE-003,
+      // who may read it).
+      makeDirectory(root, { private: true });
+      if (options.noOutputs !== true) makeDirectory(paths.logsDir);
       // A command that writes finds out now that it may not (CORE-003): exit 2, nothing run.
       return { db: openDatabase(paths.dbPath, { mustWrite: options.readOnly !== true }) };
     });

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface DirectoryOptions {
-  /** Owner only (0700), for what nixfleet keeps: the data directory, its `logs/` and `ssh/`. */
+  /** Owner only (0700): the data directory and its `ssh/`. */
   readonly private?: boolean;
 }
 

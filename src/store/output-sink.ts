@@ -4,9 +4,7 @@ import { createWriteStream } from 'node:fs';
 import type { OutputSink } from './types.js';
 
 export function createOutputSink(path: string): OutputSink {
-  // Owner only: output may hold what redaction missed (CORE-003, who may read it). An existing
-  // file keeps its mode; the umask can only take bits away from 0600.
-  const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  const stream = createWriteStream(path, { flags: 'a' });
   let failure: Error | undefined;
   // A full disk must not crash the run: the error surfaces when the sink is closed.
   stream.on('error', (error) => {
