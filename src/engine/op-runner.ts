@@ -59,12 +59,12 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   );
   // CORE-001: a reason is one line, whatever a host value or a remote error put in it.
   const redact = (error: string | null) => (error === null ? null : oneLine(redactText(error, patterns)));
-  const exec = (command: string): Promise<ExecResult> =>
+  const exec = (command: string, signal: AbortSignal = ctx.killSignal): Promise<ExecResult> =>
     transport.exec(command, {
       env,
       ...(job.rendered.cwd !== undefined ? { cwd: job.rendered.cwd } : {}),
       timeoutMs: op.timeoutMs,
-      signal: ctx.killSignal,
+      signal,
       onOutput,
       onProcess: processRecorder(ctx, commandId),
     });
@@ -75,6 +75,23 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     return transition(final.status, { exitCode: final.exitCode, error: redact(final.error) });
   };
   const guard = createRollbackGuard({ ...job, transport }, ctx, env);
+  /**
+   * CORE-009: once a timer is armed, the op's commands are killed (SIGKILL, as a kill is) at its
+   * deadline, and none starts after it: the host's rollback must never run beside the op.
+   */
+  const execArmed = async (command: string): Promise<AttemptResult> => {
+    const deadline = guard?.deadline();
+    if (deadline === undefined) return exec(command);
+    if (Date.now() >= deadline) return { ...NOT_STARTED, armedDue: true };
+    const due = new AbortController();
+    const timer = setTimeout(() => due.abort(), deadline - Date.now());
+    try {
+      const result = await exec(command, AbortSignal.any([ctx.killSignal, due.signal]));
+      return due.signal.aborted && !ctx.killSignal.aborted ? { ...result, aborted: false, armedDue: true } : result;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   if (job.rendered.precheck === undefined && guard === undefined) {
     // Nothing to check or arm in between: both steps in one journal transaction (CORE-003).
@@ -96,7 +113,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   // CORE-009: an op is rolled back if any attempt started on the host, even if the last did not.
   let started = false;
   for (let attempt = 1; ; attempt++) {
-    const attempted = await runAttempt(job, exec);
+    const attempted = await runAttempt(job, execArmed, (started) => guard?.dueReason(started) ?? '');
     started ||= attempted.notRun !== true;
     const verdict = started ? { ...attempted, notRun: false } : attempted;
     // CORE-009: once the armed timer is due, its rollback has run (or is about to); an attempt
@@ -156,9 +173,22 @@ function checkPrecheck(result: ExecResult, timeoutMs: number): Verdict | null {
   return { status: 'BLOCKED', exitCode: result.exitCode, error: reason };
 }
 
-async function runAttempt(job: CommandJob, exec: (command: string) => Promise<ExecResult>): Promise<Verdict> {
+/** A command's result; `armedDue`: killed at its armed timer's deadline, or not started after it. */
+type AttemptResult = ExecResult & { readonly armedDue?: boolean };
+
+const NOT_STARTED: ExecResult = { exitCode: null, signal: null, timedOut: false, aborted: false, started: false };
+
+async function runAttempt(
+  job: CommandJob,
+  exec: (command: string) => Promise<AttemptResult>,
+  dueReason: (started: boolean) => string,
+): Promise<Verdict> {
   const timeoutMs = job.op.timeoutMs;
   const result = await exec(job.rendered.run);
+  if (result.armedDue === true) {
+    const started = result.started !== false;
+    return { status: 'TIMEOUT', exitCode: null, error: dueReason(started), notRun: !started };
+  }
   const reason = failureReason('run', result, timeoutMs);
   if (reason !== null) {
     const notRun = result.transportError !== undefined && result.started !== true;
@@ -166,6 +196,8 @@ async function runAttempt(job: CommandJob, exec: (command: string) => Promise<Ex
   }
   if (job.rendered.postcheck === undefined) return { status: 'SUCCESS', exitCode: 0, error: null };
   const check = await exec(job.rendered.postcheck);
+  // The run itself did start: a postcheck killed at the deadline leaves a change to undo.
+  if (check.armedDue === true) return { status: 'TIMEOUT', exitCode: null, error: dueReason(true) };
   const checkReason = failureReason('postcheck', check, timeoutMs);
   return checkReason === null ? { status: 'SUCCESS', exitCode: 0, error: null } : verdictOf(check, checkReason);
 }

@@ -50,10 +50,17 @@ export interface RollbackGuard {
   /** Leaves the armed timer on the host; a verdict when that failed (the op must not run). */
   arm(onOutput: (chunk: string) => void): Promise<Verdict | undefined>;
   /**
-   * The armed timer's delay has passed since it was armed: it has run the rollback, or is about
-   * to. Another attempt of the op would make the change again after it (CORE-009).
+   * Epoch ms by which the op's commands must be over: the host's timer is due just after it
+   * (CORE-009). Undefined when no timer is armed.
+   */
+  deadline(): number | undefined;
+  /**
+   * The deadline has passed: the timer has run the rollback, or is about to. Another attempt of
+   * the op would make the change again after it (CORE-009).
    */
   due(): boolean;
+  /** Why a command of the op was killed at the deadline, or not started after it. */
+  dueReason(started: boolean): string;
   /** Disarms after a success, or claims the timer after a failure; may turn a success into an ERROR. */
   settle(verdict: Verdict, onOutput: (chunk: string) => void): Promise<Verdict>;
   /** The PENDING rollback command when the final verdict calls for one. */
@@ -78,6 +85,8 @@ export function createRollbackGuard(
   const delayMs = spec.armedMs;
   const name = `${job.runId}-${job.commandId}-${randomBytes(6).toString('hex')}`;
   let armedAt = 0;
+  /** When nixfleet asked the host to arm: the host's timer cannot start before (CORE-009). */
+  let armAskedAt = 0;
   // Who runs the rollback: nixfleet, or the host's own timer (which nixfleet then follows).
   let byHost = false;
   let unreachable = '';
@@ -129,12 +138,21 @@ export function createRollbackGuard(
       details: { runId: job.runId, commandId: job.commandId, ...details },
     });
 
+  /**
+   * The host's timer sleeps the delay, rounded up to whole seconds, from a moment after nixfleet
+   * asked it to arm; the op's commands are over a tenth of the delay (at most a second) before
+   * the earliest moment it can fire, so that the kill has landed (CORE-009).
+   */
+  const deadline = () =>
+    delayMs === undefined || armedAt === 0 ? undefined : armAskedAt + delayMs - Math.min(1000, delayMs / 10);
+
   return {
     async arm(onOutput) {
       if (delayMs === undefined) return undefined;
       const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command, `${job.hostId} ${job.op.id}`);
       let superseded: string[] = [];
       let said = '';
+      armAskedAt = Date.now();
       // Arming may use the op's own connection: nothing on the host has changed yet.
       const reply = await ask(script, job.op.timeoutMs, false, (text) => {
         superseded = [...text.matchAll(/^superseded (\S+)$/gm)].map((match) => match[1] as string);
@@ -161,7 +179,15 @@ export function createRollbackGuard(
       return undefined;
     },
 
-    due: () => delayMs !== undefined && armedAt > 0 && Date.now() >= armedAt + delayMs,
+    deadline,
+    due() {
+      const at = deadline();
+      return at !== undefined && Date.now() >= at;
+    },
+    dueReason: (started) =>
+      started
+        ? `killed before its armed rollback was due (armed ${formatDuration(delayMs ?? 0)}), so that the rollback does not run beside it`
+        : `not started: its armed rollback was due (armed ${formatDuration(delayMs ?? 0)})`,
 
     async settle(verdict, onOutput) {
       if (delayMs === undefined || armedAt === 0) return verdict;

@@ -59,7 +59,7 @@ ops:
       run: echo "rolled back $NIXFLEET_RUN_ID" > state-{{ host.name }}
       armed: 3s
   armed-late:
-    run: echo changed > state-{{ host.name }}; sleep 4
+    run: echo changed > state-{{ host.name }}; sleep 3; echo still running > late-{{ host.name }}
     rollback:
       run: echo timer > state-{{ host.name }}; echo from the timer
       armed: 1s
@@ -268,11 +268,17 @@ describe('armed rollback on a local host', () => {
   });
 
   it('no automatic retry starts once the timer is due: it would make the change again after the rollback', async () => {
-    // The first attempt fails two seconds after arming, a second after the timer (1s) fired.
+    // The first attempt would fail two seconds after arming; it is killed before the timer (1s) is due.
     const result = await cli(['apply', 'armed-again', '--on', 'a', '--json']);
     expect(result.exitCode, result.stderr).toBe(1);
     const entry = JSON.parse(result.stdout).hosts.a[0];
-    expect(entry).toMatchObject({ status: 'ERROR', error: 'exit code 1', armed: { delayMs: 1000, state: 'fired' } });
+    expect(entry).toMatchObject({
+      status: 'TIMEOUT',
+      error: 'killed before its armed rollback was due (armed 1s), so that the rollback does not run beside it',
+      armed: { delayMs: 1000 },
+    });
+    // nixfleet's claim and the timer race from here: either way the rollback ran once, after the op.
+    expect(['disarmed', 'fired']).toContain(entry.armed.state);
     expect(entry.rollback).toMatchObject({ status: 'SUCCESS' });
     // One attempt: the timer's rollback is the host's last word, as the report says.
     expect(readFileSync(join(dir, 'attempts-a'), 'utf8').trim().split('\n')).toEqual(['attempt']);
@@ -294,14 +300,20 @@ describe('armed rollback on a local host', () => {
     expect(existsSync(join(dir, 'home', '.nixfleet', 'armed'))).toBe(false);
   });
 
-  it('an op outliving the delay fails: the timer ran the rollback, journaled with its output', async () => {
+  it('an op still running at its armed deadline is killed first: the rollback never runs beside it', async () => {
     const result = await cli(['apply', 'armed-late', '--on', 'a', '--json']);
     expect(result.exitCode, result.stderr).toBe(1);
     const entry = JSON.parse(result.stdout).hosts.a[0];
-    expect(entry.error).toBe('the armed rollback fired before nixfleet could disarm it (armed 1s)');
-    expect(entry.armed).toEqual({ delayMs: 1000, state: 'fired' });
+    expect(entry).toMatchObject({
+      status: 'TIMEOUT',
+      error: 'killed before its armed rollback was due (armed 1s), so that the rollback does not run beside it',
+    });
+    expect(['disarmed', 'fired']).toContain(entry.armed.state);
     expect(entry.rollback).toMatchObject({ status: 'SUCCESS', exitCode: 0 });
-    // The op wrote `changed` first; the timer's rollback overwrote it while the op slept.
+    // The op wrote `changed` first, then was killed; the rollback wrote after it, and nothing of the
+    // op's wrote after the rollback (it would have three seconds after arming).
+    await sleep(3000);
+    expect(existsSync(join(dir, 'late-a'))).toBe(false);
     expect(state('a')).toBe('timer');
     const logs = await cli(['logs', entry.rollback.commandId]);
     expect(logs.stdout).toContain('from the timer');
