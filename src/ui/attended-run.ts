@@ -15,6 +15,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatDuration } from '../config/duration.js';
 import type { OutputStream } from '../domain/output-stream.js';
+import { canaryCapText } from '../engine/rollout/rollout-plan.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEvent } from '../engine/types.js';
 import { EXIT, UserError } from '../errors/user-error.js';
@@ -114,6 +115,10 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     killing(signal, run.runId);
     run.cancel({ kill: true });
   };
+  // CORE-008: a canary count cut so some host waits for it is said once, on stderr, whatever the
+  // renderer (stdout may be the --json report).
+  const capped = plan.rollout ? canaryCapText(plan.rollout) : null;
+  if (capped !== null) options.stderr.write(`nixfleet: ${capped}\n`);
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onTerminate);
   process.on('SIGHUP', onTerminate);
