@@ -15,7 +15,7 @@ import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
 import { processRecorder } from './process-record.js';
-import type { RenderedCommand, RunEventListener, Transport } from './types.js';
+import type { OutputChunk, RenderedCommand, RunEventListener, Transport } from './types.js';
 import { isRollbackWorthy, type Verdict, withLostOutput } from './verdict.js';
 
 export interface RollbackJob {
@@ -48,14 +48,14 @@ export interface RollbackRunContext {
 
 export interface RollbackGuard {
   /** Leaves the armed timer on the host; a verdict when that failed (the op must not run). */
-  arm(onOutput: (chunk: string) => void): Promise<Verdict | undefined>;
+  arm(onOutput: (chunk: OutputChunk) => void): Promise<Verdict | undefined>;
   /**
    * The armed timer's delay has passed since it was armed: it has run the rollback, or is about
    * to. Another attempt of the op would make the change again after it (CORE-009).
    */
   due(): boolean;
   /** Disarms after a success, or claims the timer after a failure; may turn a success into an ERROR. */
-  settle(verdict: Verdict, onOutput: (chunk: string) => void): Promise<Verdict>;
+  settle(verdict: Verdict, onOutput: (chunk: OutputChunk) => void): Promise<Verdict>;
   /** The PENDING rollback command when the final verdict calls for one. */
   reserve(verdict: Verdict): CommandRecord | undefined;
   /** Runs (or, when the host's timer has it, follows) the rollback to a final status. */
@@ -83,7 +83,7 @@ export function createRollbackGuard(
   let unreachable = '';
   let hostReply: TimerReply | undefined;
 
-  const execOptions = (timeoutMs: number, onOutput: (chunk: string) => void, fresh: boolean) => ({
+  const execOptions = (timeoutMs: number, onOutput: (chunk: OutputChunk) => void, fresh: boolean) => ({
     env,
     ...(job.rendered.cwd !== undefined ? { cwd: job.rendered.cwd } : {}),
     timeoutMs,
@@ -233,7 +233,7 @@ export function createRollbackGuard(
     },
   };
 
-  async function runHere(onOutput: (chunk: string) => void, rollbackId: string): Promise<Verdict> {
+  async function runHere(onOutput: (chunk: OutputChunk) => void, rollbackId: string): Promise<Verdict> {
     const result = await job.transport.exec(command!, {
       ...execOptions(spec!.timeoutMs, onOutput, false),
       env: { ...env, NIXFLEET_COMMAND_ID: rollbackId, NIXFLEET_ROLLBACK_OF: job.commandId },
@@ -248,7 +248,7 @@ export function createRollbackGuard(
   }
 
   /** Waits for the host's timer to be due, then reads what it did until the rollback's timeout. */
-  async function followHost(onOutput: (chunk: string) => void): Promise<Verdict> {
+  async function followHost(onOutput: (chunk: OutputChunk) => void): Promise<Verdict> {
     const dueAt = armedAt + (delayMs ?? 0);
     const deadline = dueAt + spec!.timeoutMs;
     if (hostReply === undefined) {
