@@ -15,7 +15,7 @@ import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
 import { processRecorder } from './process-record.js';
-import type { RenderedCommand, RunEventListener, Transport } from './types.js';
+import type { OutputChunk, RenderedCommand, RunEventListener, Transport } from './types.js';
 import { isRollbackWorthy, type Verdict, withLostOutput } from './verdict.js';
 
 export interface RollbackJob {
@@ -48,7 +48,7 @@ export interface RollbackRunContext {
 
 export interface RollbackGuard {
   /** Leaves the armed timer on the host; a verdict when that failed (the op must not run). */
-  arm(onOutput: (chunk: string) => void): Promise<Verdict | undefined>;
+  arm(onOutput: (chunk: OutputChunk) => void): Promise<Verdict | undefined>;
   /**
    * Epoch ms by which the op's commands must be over: the host's timer is due just after it
    * (CORE-009). Undefined when no timer is armed.
@@ -62,7 +62,7 @@ export interface RollbackGuard {
   /** Why a command of the op was killed at the deadline, or not started after it. */
   dueReason(started: boolean): string;
   /** Disarms after a success, or claims the timer after a failure; may turn a success into an ERROR. */
-  settle(verdict: Verdict, onOutput: (chunk: string) => void): Promise<Verdict>;
+  settle(verdict: Verdict, onOutput: (chunk: OutputChunk) => void): Promise<Verdict>;
   /** The PENDING rollback command when the final verdict calls for one. */
   reserve(verdict: Verdict): CommandRecord | undefined;
   /** Runs (or, when the host's timer has it, follows) the rollback to a final status. */
@@ -92,7 +92,7 @@ export function createRollbackGuard(
   let unreachable = '';
   let hostReply: TimerReply | undefined;
 
-  const execOptions = (timeoutMs: number, onOutput: (chunk: string) => void, fresh: boolean) => ({
+  const execOptions = (timeoutMs: number, onOutput: (chunk: OutputChunk) => void, fresh: boolean) => ({
     env,
     ...(job.rendered.cwd !== undefined ? { cwd: job.rendered.cwd } : {}),
     timeoutMs,
@@ -259,7 +259,7 @@ export function createRollbackGuard(
     },
   };
 
-  async function runHere(onOutput: (chunk: string) => void, rollbackId: string): Promise<Verdict> {
+  async function runHere(onOutput: (chunk: OutputChunk) => void, rollbackId: string): Promise<Verdict> {
     const result = await job.transport.exec(command!, {
       ...execOptions(spec!.timeoutMs, onOutput, false),
       env: { ...env, NIXFLEET_COMMAND_ID: rollbackId, NIXFLEET_ROLLBACK_OF: job.commandId },
@@ -274,7 +274,7 @@ export function createRollbackGuard(
   }
 
   /** Waits for the host's timer to be due, then reads what it did until the rollback's timeout. */
-  async function followHost(onOutput: (chunk: string) => void): Promise<Verdict> {
+  async function followHost(onOutput: (chunk: OutputChunk) => void): Promise<Verdict> {
     const dueAt = armedAt + (delayMs ?? 0);
     const deadline = dueAt + spec!.timeoutMs;
     if (hostReply === undefined) {

@@ -51,6 +51,13 @@ export interface Plan {
   readonly rollout?: RolloutPlan;
 }
 
+/**
+ * A piece of a command's output (see CORE-001, output): a Buffer is the command's own bytes, as
+ * they came, never decoded on the way to its log file; a string is nixfleet's own text (a retry
+ * line, a kill notice), stored as UTF-8.
+ */
+export type OutputChunk = Buffer | string;
+
 export interface ExecOptions {
   readonly env: Readonly<Record<string, string>>;
   readonly cwd?: string;
@@ -61,7 +68,7 @@ export interface ExecOptions {
    * Output as it arrives. `stream` tells apart pipes a transport reads separately (ssh's stdout
    * and stderr), so a redactor can follow each one (see CORE-010); absent for one merged pipe.
    */
-  readonly onOutput?: (chunk: string, stream?: 'stdout' | 'stderr') => void;
+  readonly onOutput?: (chunk: OutputChunk, stream?: 'stdout' | 'stderr') => void;
   /**
    * Variables whose values are secret (`NIXFLEET_SECRET_<NAME>`, env entries using secrets): handed
    * over privately, never on a command line; the child's environment locally, the stdin preamble

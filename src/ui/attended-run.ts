@@ -13,8 +13,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../config/duration.js';
 import type { OutputStream } from '../domain/output-stream.js';
+import { canaryCapText } from '../engine/rollout/rollout-plan.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import type { Plan, RunEvent } from '../engine/types.js';
 import { EXIT, UserError } from '../errors/user-error.js';
@@ -47,6 +49,14 @@ export interface AttendedRunOptions {
   readonly rollback?: false;
 }
 
+/**
+ * A named pipe's reader that takes none of a report for this long is given up on (CORE-002,
+ * report files): it opened the pipe, so the report's start is in the pipe, but it stopped reading.
+ */
+export const PIPE_STALL_MS = 10_000;
+/** How often a full pipe is tried again. */
+const PIPE_RETRY_MS = 10;
+
 export async function runAttended(plan: Plan, options: AttendedRunOptions): Promise<number> {
   const kind = resolveRenderer(options.renderer, {
     json: options.json,
@@ -76,11 +86,19 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   let terminatedBy: NodeJS.Signals | undefined;
   // ... and stops the reading at once: a secret command may wait a minute for a vault (CORE-010).
   const secretsAbort = new AbortController();
+  // Once the run ended, a signal gives up the reports still being written to a named pipe's
+  // reader that is slow to take them (CORE-002, report files); the run is journaled already.
+  const reportsAbort = new AbortController();
+  let reporting = false;
   const cancelling = (runId: string) =>
     tell(
       `nixfleet: cancelling run ${runId}: running commands finish, pending ones are cancelled (Ctrl-C again to kill them)`,
     );
   const onInterrupt = () => {
+    if (reporting) {
+      reportsAbort.abort();
+      return;
+    }
     interrupts++;
     if (run === undefined) {
       secretsAbort.abort();
@@ -106,6 +124,10 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     }
   };
   const onTerminate = (signal: NodeJS.Signals) => {
+    if (reporting) {
+      reportsAbort.abort();
+      return;
+    }
     if (run === undefined) {
       terminatedBy = signal;
       secretsAbort.abort();
@@ -114,6 +136,10 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     killing(signal, run.runId);
     run.cancel({ kill: true });
   };
+  // CORE-008: a canary count cut so some host waits for it is said once, on stderr, whatever the
+  // renderer (stdout may be the --json report).
+  const capped = plan.rollout ? canaryCapText(plan.rollout) : null;
+  if (capped !== null) options.stderr.write(`nixfleet: ${capped}\n`);
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onTerminate);
   process.on('SIGHUP', onTerminate);
@@ -177,9 +203,12 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
         `nixfleet: ${c.op} on ${c.hostId} was killed while its rollback was armed (${formatDuration(c.armed.delayMs)}); nothing confirmed the change, so ${c.hostId} rolls it back when the timer fires, unless ${c.op} runs there again first\n`,
       );
     }
+    reporting = true;
     const summaryFile = options.env.GITHUB_STEP_SUMMARY;
-    if (onGitHubActions(options.env) && summaryFile) writeJobSummary(options, summaryFile, jobSummaryMarkdown(view));
-    if (options.junitFile !== undefined && !writeReport(options, junitXml(view))) {
+    if (onGitHubActions(options.env) && summaryFile) {
+      await writeJobSummary(options, summaryFile, jobSummaryMarkdown(view), reportsAbort.signal);
+    }
+    if (options.junitFile !== undefined && !(await writeReport(options, junitXml(view), reportsAbort.signal))) {
       return outcome.exitCode === EXIT.OK ? EXIT.FAILED : outcome.exitCode;
     }
     return outcome.exitCode;
@@ -191,10 +220,10 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
 }
 
 /** Writes the JUnit report; false (with the reason on stderr) when it cannot be written. */
-function writeReport(options: AttendedRunOptions, xml: string): boolean {
+async function writeReport(options: AttendedRunOptions, xml: string, signal: AbortSignal): Promise<boolean> {
   const path = resolve(options.cwd, options.junitFile!);
   try {
-    writeReportFile(path, xml);
+    await writeReportFile(path, xml, signal);
     return true;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -209,10 +238,10 @@ function writeReport(options: AttendedRunOptions, xml: string): boolean {
  * the links there before the run already followed and checked: src/cli/report-path.ts, see
  * CORE-002, report files). A device or a pipe (`/dev/stdout`) is written as it is.
  */
-function writeReportFile(path: string, text: string): void {
+async function writeReportFile(path: string, text: string, signal: AbortSignal): Promise<void> {
   const there = statSync(path, { throwIfNoEntry: false });
   if (there?.isFIFO()) {
-    writeToNamedPipe(path, text);
+    await writeToNamedPipe(path, text, signal);
     return;
   }
   if (there !== undefined && !there.isFile()) {
@@ -233,36 +262,61 @@ function writeReportFile(path: string, text: string): void {
 /**
  * A named pipe is written as it is, to the process reading it (a report, a job summary). With
  * none, opening it to write waits for one, in a call that holds nixfleet's only thread: no signal
- * could end that wait, only SIGKILL (CORE-002, report files). Opened without waiting first, a pipe nobody reads fails at
- * once (ENXIO); that end stays open until the report is written, so a reader that is there never
- * sees the pipe's end between the two opens.
+ * could end that wait, only SIGKILL (CORE-002, report files). So it is opened without waiting
+ * (O_NONBLOCK): a pipe nobody reads fails at once (ENXIO). It is written through that same
+ * descriptor, which never waits either: a full pipe (EAGAIN) is tried again every PIPE_RETRY_MS
+ * while the event loop runs, and given up once its reader took nothing for PIPE_STALL_MS, or at
+ * a signal. A blocking write to a reader that opened the pipe and stopped reading held nixfleet
+ * forever once the pipe was full, as the open did.
  */
-function writeToNamedPipe(path: string, text: string): void {
-  let probe: number;
+async function writeToNamedPipe(path: string, text: string, signal: AbortSignal): Promise<void> {
+  let fd: number;
   try {
-    probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENXIO') throw new Error('no process reads this named pipe');
     throw error;
   }
   try {
-    const fd = openSync(path, 'w');
-    try {
-      const bytes = Buffer.from(text);
-      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-    } finally {
-      closeSync(fd);
+    const bytes = Buffer.from(text);
+    let written = 0;
+    let tookLast = Date.now();
+    const partly = () => `${written} of ${bytes.length} bytes written`;
+    while (written < bytes.length) {
+      if (signal.aborted) throw new Error(`stopped by a signal while its reader was slow (${partly()})`);
+      let n = 0;
+      try {
+        n = writeSync(fd, bytes, written);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      }
+      if (n > 0) {
+        written += n;
+        tookLast = Date.now();
+        continue;
+      }
+      if (Date.now() - tookLast >= PIPE_STALL_MS) {
+        throw new Error(
+          `the process reading this named pipe took nothing for ${formatDuration(PIPE_STALL_MS)} (${partly()})`,
+        );
+      }
+      await sleep(PIPE_RETRY_MS);
     }
   } finally {
-    closeSync(probe);
+    closeSync(fd);
   }
 }
 
 /** Appends the run to the GitHub job summary; a summary that cannot be written is said, not thrown. */
-function writeJobSummary(options: AttendedRunOptions, path: string, markdown: string): void {
+async function writeJobSummary(
+  options: AttendedRunOptions,
+  path: string,
+  markdown: string,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     // A named pipe would hold nixfleet in open(2) until a reader comes, as a report would.
-    if (statSync(path, { throwIfNoEntry: false })?.isFIFO()) writeToNamedPipe(path, markdown);
+    if (statSync(path, { throwIfNoEntry: false })?.isFIFO()) await writeToNamedPipe(path, markdown, signal);
     else appendFileSync(path, markdown);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -32,6 +32,8 @@ export interface JsonReport {
   readonly status: RunStatus;
   /** Why the rollout stopped early (budget exceeded, canary failed), else null (see CORE-008). */
   readonly stopped: string | null;
+  /** The hosts of the canary wave as the run had them (a count may be capped), [] without one (see CORE-008). */
+  readonly canary: readonly string[];
   /** Per host (and `@controller` for controller ops), its commands in stage order. */
   readonly hosts: Record<string, JsonReportEntry[]>;
 }
@@ -77,6 +79,7 @@ export function jsonReport(view: RunView): JsonReport {
     target: view.target,
     status: view.status,
     stopped: view.stopped,
+    canary: view.rollout?.canary ?? [],
     hosts,
   };
 }

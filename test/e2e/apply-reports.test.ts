@@ -1,7 +1,7 @@
 // Report files of `apply` (see CORE-002, reports): a --junit path that cannot be written is refused
 // before anything runs (exit 2), and one that fails to write after the run never hides the run's
 // outcome. The real CLI in a temp directory.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   linkSync,
@@ -15,7 +15,10 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, makeTempDir, runCli } from '../support/cli.js';
+import { SqliteDriver } from '../../src/store/database.js';
+import { PIPE_STALL_MS } from '../../src/ui/attended-run.js';
+import { waitFor } from '../engine/support/wait-for.js';
+import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 
 const FLEET = `version: 1
 hosts:
@@ -99,6 +102,83 @@ describe('--junit naming a named pipe (FIFO)', () => {
     expect(readFileSync(join(cwd, 'got.xml'), 'utf8')).toMatch(/^<\?xml[\s\S]*<\/testsuites>\n?$/);
   });
 });
+
+describe('--junit naming a named pipe whose reader stopped reading', () => {
+  /** 30 failing hosts, each with 4 KB of output in its <failure>: a report larger than a pipe holds; a reader that opened the pipe and never reads. */
+  function stalledPipe() {
+    const hosts = Array.from({ length: 30 }, (_, i) => `h${i + 1}: {}`).join(', ');
+    const cwd = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { ${hosts} }
+ops:
+  noisy:
+    run: i=0; while [ $i -lt 40 ]; do printf '%0100d\\n' $i; i=$((i+1)); done; exit 1
+`,
+    });
+    expect(spawnSync('mkfifo', [join(cwd, 'junit.xml')]).status).toBe(0);
+    const reader = spawn('sh', ['-c', 'exec sleep 600 < junit.xml'], { cwd, stdio: 'ignore' });
+    return { cwd, reader };
+  }
+
+  it('gives up once the reader took nothing for a while: the reason on stderr, exit 1, the run journaled whole', {
+    timeout: 120_000,
+  }, async () => {
+    const { cwd, reader } = stalledPipe();
+    try {
+      const started = Date.now();
+      // Nixfleet blocked in write(2) forever once the pipe was full, deaf to SIGTERM.
+      const result = await runCli(cwd, ['apply', 'noisy', '--junit', 'junit.xml', '--json'], { timeoutMs: 60_000 });
+      expect(result.stderr).toMatch(
+        /^nixfleet: the JUnit report was not written to .*\/junit\.xml: the process reading this named pipe took nothing for 10s \(65536 of \d+ bytes written\)$/m,
+      );
+      expect(Date.now() - started).toBeLessThan(PIPE_STALL_MS + 30_000);
+      expect(result.exitCode).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ runId: 'r1', status: 'FAILED' });
+      // The journal has the whole run: its end and each command's status and output.
+      const shown = JSON.parse((await runCli(cwd, ['--json', 'show', 'r1'])).stdout);
+      expect(shown.run.status).toBe('FAILED');
+      const logs = await runCli(cwd, ['logs', 'r1']);
+      expect(logs.stdout.match(/^==> c\d+ \[h\d+\] noisy ERROR <==$/gm)).toHaveLength(30);
+      expect(logs.stdout.match(/^0{98}39$/gm)).toHaveLength(30);
+    } finally {
+      reader.kill('SIGKILL');
+    }
+  });
+
+  it('gives up at once on SIGTERM while it waits for the reader', { timeout: 120_000 }, async () => {
+    const { cwd, reader } = stalledPipe();
+    try {
+      const apply = spawnCli(cwd, ['apply', 'noisy', '--junit', 'junit.xml'], { timeoutMs: 60_000 });
+      await waitFor(() => runStatus(cwd) === 'FAILED', 'the run journaled FAILED');
+      // The report is being written by now (the run's end is journaled before it).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const signalled = Date.now();
+      apply.kill('SIGTERM');
+      const result = await apply;
+      expect(Date.now() - signalled).toBeLessThan(PIPE_STALL_MS / 2);
+      expect(String(result.stderr)).toMatch(
+        /^nixfleet: the JUnit report was not written to .*\/junit\.xml: stopped by a signal while its reader was slow \(65536 of \d+ bytes written\)$/m,
+      );
+      expect(result.exitCode).toBe(1);
+    } finally {
+      reader.kill('SIGKILL');
+    }
+  });
+});
+
+/** The status of run r1 as its journal has it, read-only while nixfleet runs. */
+function runStatus(cwd: string): string | undefined {
+  const path = join(cwd, '.nixfleet', 'nixfleet.db');
+  if (!existsSync(path)) return undefined;
+  const db = new SqliteDriver(path, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT status FROM pipelines WHERE id = 'r1'").get() as { status: string } | undefined)?.status;
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
+}
 
 describe('flags that would lose or overwrite something', () => {
   it('are refused with exit 2 and nothing run: a report over the fleet or its journal, repeated values, --json with a renderer', {

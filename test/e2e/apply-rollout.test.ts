@@ -265,8 +265,9 @@ describe('plan and flags', () => {
     expect(text.stdout).toMatch(/^ {2}canary\s+h1$/m);
     expect(text.stdout).toMatch(/^ {2}batch 1\/3\s+h2, h3, h4$/m);
     expect(text.stdout).toMatch(/^ {2}batch 3\/3\s+h8, h9, h10$/m);
-    // A canary of every host has no rest, yet stops the run at its first failure: plan says so.
-    const everyHostDir = dirWithFleet(fleet('{ canary: 10 }'));
+    // A canary of every host (a selector that matches them all: a count is capped, below) has
+    // no rest, yet stops the run at its first failure: plan says so.
+    const everyHostDir = dirWithFleet(fleet("{ canary: '*' }"));
     const everyHost = await runCli(everyHostDir, ['plan', 'deploy']);
     expect(everyHost.stdout).toMatch(
       /^rollout: canary h1, h2, .*: every target host, so the first failure stops the run; no failure budget$/m,
@@ -302,6 +303,61 @@ describe('plan and flags', () => {
         { batch: 3, hosts: ['h9'] },
       ],
     });
+  });
+
+  it('a canary count over the run’s hosts is capped so one host waits for it; plan, apply and the report agree', async () => {
+    const dir = dirWithFleet(fleet('{ canary: 3 }', { fail: ['h1'], failIn: 'build' }));
+    const capped = 'canary 3 capped at 1 of 2 hosts, so at least one host waits for the canary';
+    const text = await runCli(dir, ['plan', 'deploy', '--on', 'h1,h2']);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^${capped}\n`, 'm'));
+    expect(text.stdout).toContain('rollout: canary h1 first, alone; then the rest stage by stage; no failure budget');
+    const json = await runCli(dir, ['plan', 'deploy', '--on', 'h1,h2', '--json']);
+    expect(JSON.parse(json.stdout).rollout).toMatchObject({
+      canary: ['h1'],
+      canaryAsked: 3,
+      waves: [
+        { batch: 0, hosts: ['h1'] },
+        { batch: 1, hosts: ['h2'] },
+      ],
+    });
+    // The canary h1 fails its build: h2 waited for it, so it never starts.
+    const applied = await runCli(dir, ['apply', 'deploy', '--on', 'h1,h2', '--json']);
+    expect(applied.exitCode, applied.stderr).toBe(1);
+    expect(applied.stderr).toMatch(new RegExp(`^nixfleet: ${capped}$`, 'm'));
+    const report = JSON.parse(applied.stdout);
+    expect(report).toMatchObject({ status: 'FAILED', canary: ['h1'] });
+    expect(report.stopped).toMatch(/^canary failed on h1: /);
+    expect(report.hosts.h1[0]).toMatchObject({ status: 'ERROR', batch: 0 });
+    expect(report.hosts.h2.map((e: { status: string; batch: number }) => [e.status, e.batch])).toEqual([
+      ['SKIPPED', 1],
+      ['SKIPPED', 1],
+      ['SKIPPED', 1],
+    ]);
+    expect([...stamps(dir).keys()]).toEqual(['h1']);
+    // The flag is capped the same way, in the plain output too; a one-host run has its host as canary.
+    const flag = await runCli(dirWithFleet(fleet('{ maxFailures: 1 }')), [
+      'apply',
+      'deploy',
+      '--on',
+      'h3,h4',
+      '--canary',
+      '5',
+    ]);
+    expect(flag.exitCode, flag.stderr).toBe(0);
+    expect(flag.stderr).toContain(
+      'nixfleet: canary 5 capped at 1 of 2 hosts, so at least one host waits for the canary',
+    );
+    expect(flag.stdout).toMatch(/^canary: h3$/m);
+    expect(flag.stdout).toMatch(/^batch 1\/1: h4$/m);
+    const one = await runCli(dir, ['plan', 'deploy', '--on', 'h2', '--canary', '2']);
+    expect(one.stdout).toContain('canary 2 capped at 1 of 1 host, the only host of the run\n');
+    expect(one.stdout).toContain('rollout: canary h2: every target host, so the first failure stops the run');
+    // Nothing is said when the count fits.
+    const fits = await runCli(dir, ['apply', 'deploy', '--on', 'h3,h4,h5,h6', '--json']);
+    expect(fits.exitCode, fits.stderr).toBe(0);
+    expect(fits.stderr).not.toContain('capped');
+    expect(JSON.parse(fits.stdout).canary).toEqual(['h3', 'h4', 'h5']);
   });
 
   it('bad rollout flags are exit 2 with a hint, before anything runs', async () => {

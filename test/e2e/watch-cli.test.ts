@@ -204,6 +204,17 @@ pipelines:
     proc.kill('SIGINT');
     expect((await proc).exitCode).toBe(0);
     expect(readFileSync(join(dir, 'order.txt'), 'utf8').trim().split('\n')).toEqual(['web3', 'web1', 'web2']);
+    // A canary count of every host is capped, as for `apply`, and said (CORE-008).
+    const capped = startWatch(dir, ['--run', 'all', '--canary', '5']);
+    await capped.until('the run to end', 'stdout', /run r2 COMPLETE/);
+    capped.proc.kill('SIGINT');
+    const seen = await capped.proc;
+    expect(seen.exitCode).toBe(0);
+    expect(String(seen.stdout)).toMatch(
+      /^canary 5 capped at 2 of 3 hosts, so at least one host waits for the canary$/m,
+    );
+    expect(String(seen.stdout)).toMatch(/^canary: web1, web2$/m);
+    expect(String(seen.stdout)).toMatch(/^batch 1\/1: web3$/m);
     const bad = await runCli(dir, ['watch', '--run', 'all', '--batch', '0']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--batch must be a whole number of at least 1');

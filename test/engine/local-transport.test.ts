@@ -23,26 +23,28 @@ describe('the local transport', () => {
     expect(output).toBe(`${join(dir, 'sub')}\nout\nerr\nhi there\n`);
   });
 
-  it('a shell killed by a signal ends with no exit code and the signal by name; multi-byte output split anywhere arrives whole', async () => {
+  it('a shell killed by a signal ends with no exit code and the signal by name; output arrives as the bytes written', async () => {
     const dir = makeTempDir();
     for (const signal of ['KILL', 'ABRT', 'TERM']) {
       const result = await transportIn(dir).exec(`kill -${signal} $$`, { env: {}, timeoutMs: 5000 });
       expect(result).toEqual({ exitCode: null, signal: `SIG${signal}`, timedOut: false, aborted: false });
     }
-    // Each € written as two writes (its first byte, then the other two): the pipe is read between them.
-    let output = '';
+    // Each € written as two writes (its first byte, then the other two): the pipe is read between
+    // them. The transport passes bytes on undecoded (CORE-001, output); the command's output
+    // decodes them for showing (test/engine/command-output.test.ts).
+    const chunks: Buffer[] = [];
     const result = await transportIn(dir).exec(
       "i=0; while [ $i -lt 2000 ]; do printf '\\342'; printf '\\202\\254'; i=$((i+1)); done",
       {
         env: {},
         timeoutMs: 10_000,
         onOutput: (chunk) => {
-          output += chunk;
+          chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
         },
       },
     );
     expect(result.exitCode).toBe(0);
-    expect(output).toBe('€'.repeat(2000));
+    expect(Buffer.concat(chunks).toString('utf8')).toBe('€'.repeat(2000));
   });
 
   it('a missing working directory is a transport error, not an exit code', async () => {

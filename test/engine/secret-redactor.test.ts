@@ -8,6 +8,8 @@ import {
   redactionPatterns,
   redactText,
 } from '../../src/engine/secrets/secret-redactor.js';
+import { withSecrets } from '../../src/engine/secrets/secret-transport.js';
+import type { Transport } from '../../src/engine/types.js';
 
 const streamed = (patterns: readonly string[], chunks: readonly string[]) => {
   const redactor = createRedactor(patterns);
@@ -257,5 +259,32 @@ describe('many patterns', () => {
     // The last character completes it: no longer value can begin there, so it is out at once.
     expect(redactor.push(value.slice(-1))).toBe(REDACTED);
     expect(redactor.flush()).toBe('');
+  });
+});
+
+describe('withSecrets on raw output', () => {
+  it('redacts a value with non-ASCII characters from bytes split at every point, keeping bytes that are no UTF-8', async () => {
+    const secret = 'pässwörd-€42';
+    const output = Buffer.concat([Buffer.from([0xff, 0x20]), Buffer.from(secret), Buffer.from([0x80, 0x0a])]);
+    const patterns = redactionPatterns([secret]);
+    for (let cut = 0; cut <= output.length; cut++) {
+      const fake: Transport = {
+        async exec(_command, options) {
+          options.onOutput?.(output.subarray(0, cut));
+          options.onOutput?.(output.subarray(cut));
+          return { exitCode: 0, signal: null, timedOut: false, aborted: false };
+        },
+        close: async () => {},
+      };
+      const got: Buffer[] = [];
+      await withSecrets(fake, {}, patterns).exec('x', {
+        env: {},
+        timeoutMs: 1000,
+        onOutput: (chunk) => {
+          got.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+        },
+      });
+      expect(Buffer.concat(got), `cut at ${cut}`).toEqual(Buffer.from([0xff, 0x20, 0x2a, 0x2a, 0x2a, 0x80, 0x0a]));
+    }
   });
 });

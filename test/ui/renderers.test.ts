@@ -97,6 +97,7 @@ describe('reports', () => {
       target: 'deploy',
       status: 'PARTIAL',
       stopped: null,
+      canary: [],
       hosts: {
         web1: [
           { op: 'pull', status: 'SUCCESS', exitCode: 0, durationMs: 1200, error: null, batch: null },

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { plural } from '../../domain/plural.js';
+import { canaryCapText } from '../../engine/rollout/rollout-plan.js';
 import type { RunEventListener } from '../../engine/types.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
@@ -94,9 +95,13 @@ export async function run(ctx: CommandContext): Promise<number> {
           : createPlainRenderer(ctx.io.stdout, { github: ctx.io.env.GITHUB_ACTIONS === 'true' });
         return drawing.onEvent;
       },
-      onStarting: (plan, version) =>
-        ctx.global.json ||
-        say(`applying ${plan.target} on ${hostList(plan.hosts)} (registry v${version})`, { type: '' }),
+      onStarting: (plan, version) => {
+        if (ctx.global.json) return;
+        say(`applying ${plan.target} on ${hostList(plan.hosts)} (registry v${version})`, { type: '' });
+        // CORE-008: a canary count cut so some host waits for it is said, as `apply` says it.
+        const capped = plan.rollout ? canaryCapText(plan.rollout) : null;
+        if (capped !== null) say(capped, { type: '' });
+      },
       onStarted: (started, plan, version) =>
         ctx.global.json &&
         say('', { type: 'run_started', runId: started.runId, target: plan.target, version, hosts: plan.hosts }),

@@ -21,6 +21,6 @@ export function batchesOf(
 }
 
 export function rolloutRecordOf(rollout: RolloutPlan): RolloutRecord {
-  const { waves: _waves, ...record } = rollout;
+  const { waves: _waves, canaryAsked: _asked, ...record } = rollout;
   return record;
 }

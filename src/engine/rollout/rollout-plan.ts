@@ -15,6 +15,12 @@ export interface Wave {
 
 export interface RolloutPlan extends RolloutRecord {
   readonly waves: readonly Wave[];
+  /**
+   * `canary: N` asked for more hosts than it got: a run of 2 or more hosts keeps at least one
+   * after the canary wave, a run of one host has it as its canary (CORE-008, capped canary).
+   * Absent when the canary is what was asked for; not journaled.
+   */
+  readonly canaryAsked?: number;
 }
 
 /** `apply --batch/--canary/--max-failures`: each replaces the pipeline's own setting. */
@@ -35,6 +41,8 @@ export function planRollout(
   const budget = overrides.maxFailures ?? declared?.maxFailures;
   const strategy = overrides.batch !== undefined ? 'batches' : (declared?.strategy ?? 'stages');
   const canary = canarySpec === undefined ? [] : canaryHosts(registry, hosts, canarySpec);
+  const capped =
+    canarySpec !== undefined && 'count' in canarySpec && hosts.length > 0 && canarySpec.count > canary.length;
   const rest = hosts.filter((h) => !canary.includes(h));
   const size = strategy === 'batches' && batch !== undefined ? batchSize(batch, rest.length) : rest.length;
   const waves: Wave[] = canary.length > 0 ? [{ batch: 0, hosts: canary }] : [];
@@ -49,7 +57,16 @@ export function planRollout(
     maxFailuresSpec: budget === undefined ? null : formatHostAmount(budget),
     pauseMs: declared?.pauseMs ?? 0,
     waves,
+    ...(capped ? { canaryAsked: canarySpec.count } : {}),
   };
+}
+
+/** `canary 3 capped at 1 of 2 hosts, …`: said by `plan` and `apply` when the count was cut (CORE-008). */
+export function canaryCapText(rollout: RolloutPlan): string | null {
+  if (rollout.canaryAsked === undefined) return null;
+  const total = rollout.waves.reduce((sum, wave) => sum + wave.hosts.length, 0);
+  const cut = `canary ${rollout.canaryAsked} capped at ${rollout.canary.length} of ${total} host${total === 1 ? '' : 's'}`;
+  return total === 1 ? `${cut}, the only host of the run` : `${cut}, so at least one host waits for the canary`;
 }
 
 /** Today's behaviour: every host in one wave, no budget. */
@@ -77,7 +94,9 @@ export function resumeRollout(record: RolloutRecord, hosts: readonly string[], b
 }
 
 function canaryHosts(registry: Registry, hosts: readonly string[], spec: NonNullable<Rollout['canary']>): string[] {
-  if ('count' in spec) return hosts.slice(0, spec.count);
+  // A count never takes every host of a run of two or more: a canary with no host after it would
+  // hold nothing back (CORE-008). A selector is taken as given, even when it matches them all.
+  if ('count' in spec) return hosts.slice(0, Math.min(spec.count, Math.max(1, hosts.length - 1)));
   const chosen = new Set(selectHosts(registry, spec.selector));
   const canary = hosts.filter((h) => chosen.has(h));
   if (canary.length === 0) {

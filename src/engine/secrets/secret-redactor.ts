@@ -52,6 +52,21 @@ export function createRedactor(patterns: readonly string[]): Redactor {
   };
 }
 
+// Command output is bytes, passed on undecoded (CORE-001, output): a redactor looks through it as
+// a string of one character per byte (latin1) for each value's UTF-8 bytes, written the same way.
+// Every array of patterns is turned into bytes once, as it is indexed once (below).
+const asBytes = new WeakMap<readonly string[], readonly string[]>();
+
+/** `patterns` as their UTF-8 bytes, one character per byte, for a redactor of raw output. */
+export function bytePatterns(patterns: readonly string[]): readonly string[] {
+  let bytes = asBytes.get(patterns);
+  if (bytes === undefined) {
+    bytes = patterns.map((pattern) => Buffer.from(pattern, 'utf8').toString('latin1'));
+    asBytes.set(patterns, bytes);
+  }
+  return bytes;
+}
+
 /** Redacts a whole text at once (error messages, anything not streamed). */
 export function redactText(text: string, patterns: readonly string[]): string {
   const index = indexPatterns(patterns);

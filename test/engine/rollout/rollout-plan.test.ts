@@ -1,7 +1,7 @@
 // CORE-008: how a run's hosts are split into waves, the budget resolved, and a retry's waves
 // rebuilt from the journal. Pure functions over a hand-built registry.
 import { describe, expect, it } from 'vitest';
-import { planRollout, resumeRollout } from '../../../src/engine/rollout/rollout-plan.js';
+import { canaryCapText, planRollout, resumeRollout } from '../../../src/engine/rollout/rollout-plan.js';
 import { UserError } from '../../../src/errors/user-error.js';
 import { handRegistry } from '../support/hand-plan.js';
 
@@ -71,6 +71,31 @@ describe('planRollout', () => {
       [1, 'h1,h2'],
       [2, 'h3,h4'],
     ]);
+  });
+
+  it('a canary count leaves at least one host after the canary; a one-host run has its host as canary', () => {
+    const canary = (count: number, of: string[]) =>
+      planRollout(registry, of, { strategy: 'stages', pauseMs: 0 }, { canary: { count } });
+    const two = canary(3, ['h1', 'h2']);
+    expect(waves(two)).toEqual([
+      [0, 'h1'],
+      [1, 'h2'],
+    ]);
+    expect(two).toMatchObject({ canary: ['h1'], canaryAsked: 3, batches: 1 });
+    expect(canaryCapText(two)).toBe('canary 3 capped at 1 of 2 hosts, so at least one host waits for the canary');
+    expect(canary(10, hosts)).toMatchObject({ canary: hosts.slice(0, 9), canaryAsked: 10 });
+    const fits = canary(9, hosts);
+    expect(fits.canary).toEqual(hosts.slice(0, 9));
+    expect(fits).not.toHaveProperty('canaryAsked');
+    expect(canaryCapText(fits)).toBeNull();
+    const one = canary(2, ['h4']);
+    expect(waves(one)).toEqual([[0, 'h4']]);
+    expect(canaryCapText(one)).toBe('canary 2 capped at 1 of 1 host, the only host of the run');
+    expect(canary(1, ['h4'])).not.toHaveProperty('canaryAsked');
+    // A selector names its hosts: taken as given, even every host of the run.
+    const all = planRollout(registry, ['h1', 'h2'], { strategy: 'stages', canary: { selector: '*' }, pauseMs: 0 });
+    expect(waves(all)).toEqual([[0, 'h1,h2']]);
+    expect(all).not.toHaveProperty('canaryAsked');
   });
 
   it('a canary selector that matches none of the run’s hosts is a UserError', () => {

@@ -6,7 +6,6 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { inheritedEnvironment } from '../../command-environment.js';
 import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
@@ -53,10 +52,9 @@ function encodeRequest(request: SpawnerRequest): Buffer {
   ]);
 }
 
-/** Reads the spawner's frames from its stdout as replies; output is decoded per command, as UTF-8. */
+/** Reads the spawner's frames from its stdout as replies; output stays the bytes it came as. */
 function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) => void {
   let pending: Buffer = Buffer.alloc(0);
-  const decoders = new Map<number, StringDecoder>();
   const decode = (reply: Buffer): SpawnerReply => {
     const type = String.fromCharCode(reply[0] as number);
     const id = reply.readUInt32BE(1);
@@ -71,11 +69,8 @@ function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) =>
           code === 'ERR_INVALID_ARG_VALUE' ? 'an argument must be a string without null bytes' : `spawn ${code}`;
         return { t: 'failed', id, code, message };
       }
-      case 'o': {
-        const decoder = decoders.get(id) ?? new StringDecoder('utf8');
-        decoders.set(id, decoder);
-        return { t: 'out', id, chunk: decoder.write(rest) };
-      }
+      case 'o':
+        return { t: 'out', id, chunk: rest };
       case 'e': {
         const code = rest.readUInt32BE(0);
         const signal = rest.readUInt32BE(4);
@@ -86,13 +81,9 @@ function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) =>
           signal: signal === 0 ? null : (SIGNAL_NAMES.get(signal) ?? `SIG${signal}`),
         };
       }
-      default: {
-        // 'd': the output ended; what the decoder held back is the last of it.
-        const last = decoders.get(id)?.end();
-        decoders.delete(id);
-        if (last) onReply({ t: 'out', id, chunk: last });
+      default:
+        // 'd': the output ended.
         return { t: 'end', id };
-      }
     }
   };
   return (chunk) => {
@@ -103,7 +94,7 @@ function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) =>
       if (pending.length - offset - 4 < length) break;
       const reply = decode(pending.subarray(offset + 4, offset + 4 + length));
       offset += 4 + length;
-      if (reply.t !== 'out' || reply.chunk !== '') onReply(reply);
+      if (reply.t !== 'out' || reply.chunk.length > 0) onReply(reply);
     }
     pending = pending.subarray(offset);
   };

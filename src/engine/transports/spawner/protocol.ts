@@ -25,7 +25,12 @@ export type SpawnerReply =
   | { readonly t: 'spawned'; readonly id: number; readonly pid: number }
   /** The process could not be created; `code` is the errno name when there is one. */
   | { readonly t: 'failed'; readonly id: number; readonly code?: string; readonly message: string }
-  | { readonly t: 'out'; readonly id: number; readonly chunk: string }
+  /**
+   * The command's bytes, never decoded (CORE-001, output): a Buffer from the Python and Perl
+   * spawners' frames; from the Node spawner, whose IPC carries JSON, a string of one character
+   * per byte (latin1).
+   */
+  | { readonly t: 'out'; readonly id: number; readonly chunk: Buffer | string }
   | { readonly t: 'exit'; readonly id: number; readonly code: number | null; readonly signal: string | null }
   /** The command's output reached end-of-file (both of its pipes, or the Perl spawner's one). */
   | { readonly t: 'end'; readonly id: number };

@@ -32,7 +32,8 @@ export interface SpawnEvents {
   spawned(pid: number): void;
   /** It could not be created, or the spawner died: `cause` carries the errno `code` and a message. */
   failed(cause: Error & { code?: string }): void;
-  output(chunk: string): void;
+  /** The command's bytes as they came (CORE-001, output). */
+  output(chunk: Buffer): void;
   exit(code: number | null, signal: string | null): void;
   /** After `exit`: its output pipes are closed, every byte was delivered. */
   end(): void;
@@ -127,7 +128,7 @@ function startedSpawner(slot: number): Spawner {
         forget(reply.id);
         return events.failed(Object.assign(new Error(reply.message), { code: reply.code }));
       case 'out':
-        return events.output(reply.chunk);
+        return events.output(typeof reply.chunk === 'string' ? Buffer.from(reply.chunk, 'latin1') : reply.chunk);
       case 'exit':
         return events.exit(reply.code, reply.signal);
       case 'end':

@@ -51,7 +51,8 @@ function start(request: Extract<SpawnerRequest, { t: 'start' }>): void {
     reply({ t: 'end', id });
   };
   for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding('utf8');
+    // latin1: one character per byte, so bytes that are not UTF-8 reach the log as they came (CORE-001).
+    stream?.setEncoding('latin1');
     stream?.on('data', (chunk: string) => reply({ t: 'out', id, chunk }));
     stream?.on('error', () => {});
     stream?.once('close', () => {

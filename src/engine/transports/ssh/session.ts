@@ -134,13 +134,15 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     };
     exec.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => exec.onOutput?.(chunk, 'stdout'));
-    child.stderr?.setEncoding('utf8');
+    // The command's output is passed on as the bytes it wrote (CORE-001, output): stdout as it
+    // comes, stderr read as one character per byte (latin1) for the start and end lines, and
+    // turned back into those bytes.
+    child.stdout?.on('data', (chunk: Buffer) => exec.onOutput?.(chunk, 'stdout'));
+    child.stderr?.setEncoding('latin1');
     child.stderr?.on('data', (chunk: string) => {
       const hadStarted = scanner.pgid !== undefined;
       const text = scanner.push(chunk);
-      if (text !== '') exec.onOutput?.(text, 'stderr');
+      if (text !== '') exec.onOutput?.(Buffer.from(text, 'latin1'), 'stderr');
       const pgid = scanner.pgid;
       if (!hadStarted && pgid !== undefined && group !== undefined) {
         try {
@@ -175,7 +177,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     const conclude = async (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (stopping) await stopping;
       const held = scanner.flush();
-      if (held !== '') exec.onOutput?.(held, 'stderr');
+      if (held !== '') exec.onOutput?.(Buffer.from(held, 'latin1'), 'stderr');
       const pgid = scanner.pgid;
       if (timedOut || aborted) {
         const by = endedBy ?? stopWanted;
@@ -188,8 +190,10 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
         return;
       }
       if (pgid === undefined) {
-        const stderr = scanner.beforeStart;
-        if (stderr !== '') exec.onOutput?.(stderr);
+        const before = Buffer.from(scanner.beforeStart, 'latin1');
+        if (before.length > 0) exec.onOutput?.(before);
+        // ssh's own diagnostics, as text for the reason.
+        const stderr = before.toString('utf8');
         if (exitCode === 255 || exitCode === null) {
           finish({
             exitCode: null,
