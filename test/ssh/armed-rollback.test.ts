@@ -20,6 +20,8 @@ beforeAll(async () => {
   const away = JSON.stringify(join(sshd.dir, 'authorized_keys.away'));
   const mark = JSON.stringify(join(dir, 'mark'));
   const ranLog = JSON.stringify(join(dir, 'rollback-ran'));
+  const slowMark = JSON.stringify(join(dir, 'slow-mark'));
+  const late = JSON.stringify(join(dir, 'late'));
   const host = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user });
   writeFileSync(
     join(dir, 'fleet.yaml'),
@@ -48,6 +50,11 @@ ops:
       armed: 3s
   ping:
     run: echo pong
+  slow-change:
+    run: echo changed > ${slowMark}; sleep 6; echo still running > ${late}
+    rollback:
+      run: echo rolled back > ${slowMark}
+      armed: 3s
   plain-rollback:
     run: exit 3
     rollback: echo undone
@@ -90,6 +97,24 @@ describe('armed rollback over ssh', () => {
     const later = await cli(['apply', 'ping', '--on', 'box', '--json']);
     expect(later.exitCode, later.stderr).toBe(0);
     expect(JSON.parse(later.stdout).hosts.box[0].status).toBe('SUCCESS');
+  });
+
+  it('an op still running at its armed deadline is killed on the host first: the rollback never runs beside it', {
+    timeout: 120_000,
+  }, async () => {
+    const result = await cli(['apply', 'slow-change', '--on', 'box', '--json']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const entry = JSON.parse(result.stdout).hosts.box[0];
+    expect(entry).toMatchObject({
+      status: 'TIMEOUT',
+      error: 'killed before its armed rollback was due (armed 3s), so that the rollback does not run beside it',
+    });
+    expect(['disarmed', 'fired']).toContain(entry.armed.state);
+    expect(entry.rollback).toMatchObject({ status: 'SUCCESS' });
+    // The op would have written `late` six seconds after it started: it was killed on the host.
+    await sleep(5_000);
+    expect(existsSync(join(dir, 'late'))).toBe(false);
+    expect(readFileSync(join(dir, 'slow-mark'), 'utf8')).toBe('rolled back\n');
   });
 
   it('rolls back where the op ran and failed, not where ssh never got in', { timeout: 120_000 }, async () => {
