@@ -3,9 +3,8 @@
 // ran it, and a secret split across two writes of such output is still redacted (CORE-010).
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { describe, expect, it, vi } from 'vitest';
-import { BIN, makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, runCliBytes } from '../support/cli.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -45,15 +44,9 @@ function pathFor(dir: string, interpreter: { name: string; target: string } | nu
 
 /** `nixfleet logs ID` into a pipe, as bytes. */
 async function logsBytes(dir: string, id: string): Promise<Buffer> {
-  const result = await execa('node', [BIN, 'logs', id], {
-    cwd: dir,
-    reject: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    env: { CI: 'true', NO_COLOR: '1' },
-  });
-  expect(result.exitCode, String(result.stderr)).toBe(0);
-  return Buffer.from(result.stdout);
+  const result = await runCliBytes(dir, ['logs', id]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return result.stdout;
 }
 
 describe('logs gives back the bytes a command wrote', () => {

@@ -1,9 +1,5 @@
-// Over the real sshd (CORE-007): a remote command's stdout and stderr are stored as the bytes it
-// wrote (CORE-001, output), with or without a multiplexing master, and a secret split across two
-// writes of output that is no UTF-8 is still redacted on each pipe (CORE-010).
-import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { BIN, makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, runCliBytes } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
 let sshd: TestSshd;
@@ -43,16 +39,11 @@ pipelines:
   });
 }
 
+/** `nixfleet logs ID` into a pipe, as bytes. */
 async function logsBytes(dir: string, id: string): Promise<Buffer> {
-  const result = await execa('node', [BIN, 'logs', id], {
-    cwd: dir,
-    reject: false,
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    env: { CI: 'true', NO_COLOR: '1' },
-  });
-  expect(result.exitCode, String(result.stderr)).toBe(0);
-  return Buffer.from(result.stdout);
+  const result = await runCliBytes(dir, ['logs', id]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return result.stdout;
 }
 
 it.each([true, false])(

@@ -42,6 +42,22 @@ export async function runCli(cwd: string, args: readonly string[], options: RunO
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
+/** Runs the CLI to completion with stdout as bytes, undecoded (`logs` of binary output). */
+export async function runCliBytes(
+  cwd: string,
+  args: readonly string[],
+): Promise<{ exitCode: number; stdout: Buffer; stderr: string }> {
+  const result = await execa('node', [BIN, ...args], {
+    cwd,
+    reject: false,
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    env: { CI: 'true', NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: Buffer.from(result.stdout), stderr: String(result.stderr) };
+}
+
 /** Starts the CLI without waiting (for SIGINT, SIGKILL and concurrency tests). */
 export function spawnCli(cwd: string, args: readonly string[], options: RunOptions = {}): ResultPromise {
   return execa('node', [BIN, ...args], {
