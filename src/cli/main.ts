@@ -96,8 +96,9 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   try {
     code = await dispatch(argv, { ...io, stdout });
   } catch (error) {
-    // With --json a script reads stdout: an error is one JSON object there too, unless the
-    // command already wrote its own document (validate's errors, a report half streamed).
+    // With --json (or --renderer json) a script reads stdout: an error is one JSON object there
+    // too, unless the command already wrote its own document (validate's errors, a report half
+    // streamed).
     code = reportError(error, io, jsonWanted(argv) && !stdout.written);
   }
   // A write's failure is reported after the write: wait for what was written to be done with.
@@ -275,12 +276,17 @@ function commandEntry(name: string): CommandEntry {
 }
 
 /**
- * Whether `--json` was given, read from the words themselves: an error may come before or while
- * they are parsed (`nixfleet --json --bogus`). Words after `--` are arguments, not flags.
+ * Whether stdout was asked to be JSON, read from the words themselves: an error may come before or
+ * while they are parsed (`nixfleet --json --bogus`). `--json`, or `--renderer json` (`apply`,
+ * `retry`), whose reader waits for the run's report there (CORE-002, renderers). Words after `--`
+ * are arguments, not flags.
  */
 function jsonWanted(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
-  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+  const words = end === -1 ? argv : argv.slice(0, end);
+  return words.some(
+    (word, i) => word === '--json' || word === '--renderer=json' || (word === 'json' && words[i - 1] === '--renderer'),
+  );
 }
 
 /**
@@ -337,7 +343,7 @@ interface ErrorReport {
 
 /**
  * The one place an error becomes a message and an exit code (CORE-002): its text on stderr and,
- * with `--json` when nothing is on stdout yet, `{"error": {message, hint, exitCode}}` there, so
+ * with `--json` or `--renderer json` when nothing is on stdout yet, `{"error": {message, hint, exitCode}}` there, so
  * stdout always holds one JSON document.
  */
 function reportError(error: unknown, io: CliIO, json: boolean): number {

@@ -3,6 +3,7 @@
 import { hostNames } from '../domain/host-names.js';
 import { buildPlan } from '../engine/plan.js';
 import { prepareRetry, retryRefusal } from '../engine/retry-request.js';
+import { canaryCapText } from '../engine/rollout/rollout-plan.js';
 import { type StartedRun, startRun } from '../engine/run.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
@@ -81,7 +82,10 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       // target host is held by another run. Either way nothing was journaled.
       return start(async () => {
         const plan = buildPlan(currentRegistry(), request.target, request.on);
-        return track(await startRun(plan, { journal, actor: 'dashboard', secretsAbort: secretsAbort.signal }));
+        const started = track(await startRun(plan, { journal, actor: 'dashboard', secretsAbort: secretsAbort.signal }));
+        // CORE-008: a capped canary is said to whoever started the run, as `apply` says it on stderr.
+        const capped = plan.rollout ? canaryCapText(plan.rollout) : null;
+        return capped === null ? started : { ...started, notice: capped };
       });
     },
     async retry(runId: string) {

@@ -21,6 +21,15 @@ export interface ApplyRequest {
   readonly on?: string;
 }
 
+export interface ApplyStarted {
+  readonly runId: string;
+  /**
+   * What `nixfleet apply` would say on stderr before the run: its canary count capped (CORE-008,
+   * canaryCapText). Absent when there is nothing to say.
+   */
+  readonly notice?: string;
+}
+
 export interface CancelRequest {
   readonly kill?: boolean;
   readonly hostId?: string;
@@ -31,7 +40,7 @@ export interface RunDispatcher {
    * Starts the run and resolves once it is journaled. Rejects with HostsBusyError or UserError,
    * and with ServerStoppingError once the server is stopping.
    */
-  apply(request: ApplyRequest): Promise<{ runId: string }>;
+  apply(request: ApplyRequest): Promise<ApplyStarted>;
   /**
    * Reruns what did not complete of a finished run, with the rules of `nixfleet retry` (without
    * --force). Rejects with UserError (cannot be retried), RecordNotFound as UserError, HostsBusyError,

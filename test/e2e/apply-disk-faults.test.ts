@@ -125,34 +125,44 @@ ops:
 });
 
 describe('a journal replaced under a running process', () => {
-  it('the -wal deleted: the running apply stops and kills its commands instead of forking history', {
-    timeout: 120_000,
-  }, async () => {
-    const cwd = makeTempDir();
-    const pidFile = join(cwd, 'hold.pid');
-    const finished = join(cwd, 'finished');
-    writeFileSync(
-      join(cwd, 'fleet.yaml'),
-      `version: 1
+  // With --renderer json the reader waiting for the report gets the error object instead (CORE-002).
+  it.each(['plain', 'json'])(
+    'the -wal deleted: the running apply stops and kills its commands instead of forking history (--renderer %s)',
+    {
+      timeout: 120_000,
+    },
+    async (renderer) => {
+      const cwd = makeTempDir();
+      const pidFile = join(cwd, 'hold.pid');
+      const finished = join(cwd, 'finished');
+      writeFileSync(
+        join(cwd, 'fleet.yaml'),
+        `version: 1
 hosts:
   a: {}
 ops:
   hold:
     run: echo $$ > ${JSON.stringify(pidFile)}; sleep 30; touch ${JSON.stringify(finished)}
 `,
-    );
-    const first = spawnCli(cwd, ['apply', 'hold'], { timeoutMs: 90_000 });
-    const pid = Number(await waitForFile(pidFile));
-    rmSync(join(cwd, '.nixfleet', 'nixfleet.db-wal'));
-    const result = await first;
-    const stderr = String(result.stderr);
-    expect(stderr).not.toMatch(/internal error|\n\s+at /);
-    expect(stderr).toMatch(/nixfleet\.db-wal was deleted while nixfleet had the journal open/);
-    expect(result.exitCode).toBe(1);
-    // Killed, not waited for: the journal is checked while commands run, not only at their end.
-    expect(isAlive(pid)).toBe(false);
-    expect(existsSync(finished)).toBe(false);
-  });
+      );
+      const first = spawnCli(cwd, ['apply', 'hold', '--renderer', renderer], { timeoutMs: 90_000 });
+      const pid = Number(await waitForFile(pidFile));
+      rmSync(join(cwd, '.nixfleet', 'nixfleet.db-wal'));
+      const result = await first;
+      const stderr = String(result.stderr);
+      expect(stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(stderr).toMatch(/nixfleet\.db-wal was deleted while nixfleet had the journal open/);
+      expect(result.exitCode).toBe(1);
+      // Killed, not waited for: the journal is checked while commands run, not only at their end.
+      expect(isAlive(pid)).toBe(false);
+      expect(existsSync(finished)).toBe(false);
+      if (renderer === 'json') {
+        const { error } = JSON.parse(String(result.stdout));
+        expect(error).toMatchObject({ exitCode: 1, hint: expect.any(String) });
+        expect(error.message).toMatch(/nixfleet\.db-wal was deleted while nixfleet had the journal open/);
+      }
+    },
+  );
 
   it('the -wal deleted under serve: it stops with the reason (exit 1), no stack trace', {
     timeout: 120_000,

@@ -160,4 +160,38 @@ describe('apply outcomes', () => {
     // Without --json stdout stays empty.
     expect((await runCli(dir, ['apply', 'nope'])).stdout).toBe('');
   });
+
+  it('with --renderer json a mistake is the same error object on stdout, where the report was awaited (CORE-002)', async () => {
+    // A broken fleet file: exit 2, its errors on stderr as before, and the object on stdout.
+    const broken = makeTempDir({
+      'fleet.yaml': 'version: 1\nhosts: { a: {} }\nops: { x: { run: echo, timeout: soon } }\n',
+    });
+    const config = await runCli(broken, ['apply', 'x', '--renderer', 'json']);
+    expect(config.exitCode, String(config.stderr)).toBe(2);
+    expect(config.stderr).toMatch(
+      /^fleet\.yaml:3:\d+: ops\.x\.timeout: .*\n1 error\(s\) in the fleet file; nothing was run$/s,
+    );
+    expect(config.stdout.split('\n')).toHaveLength(1);
+    const { error } = JSON.parse(config.stdout);
+    expect(error).toMatchObject({ message: '1 error(s) in the fleet file; nothing was run', hint: null, exitCode: 2 });
+    expect(error.errors).toEqual([expect.objectContaining({ file: 'fleet.yaml', line: 3, path: 'ops.x.timeout' })]);
+    // A flag mistake, with `--renderer=json` written as one word.
+    const flag = await runCli(dir, ['apply', 'healthy', '--renderer=json', '--concurency', '2']);
+    expect(flag.exitCode, String(flag.stderr)).toBe(2);
+    expect(flag.stderr).toContain('nixfleet: apply: unknown flag `--concurency`');
+    expect(JSON.parse(flag.stdout).error).toMatchObject({ message: 'apply: unknown flag `--concurency`', exitCode: 2 });
+    // An unknown target: the same object as with --json.
+    const target = await runCli(dir, ['apply', 'nope', '--renderer', 'json']);
+    expect(target.exitCode, String(target.stderr)).toBe(2);
+    expect(JSON.parse(target.stdout)).toEqual({
+      error: {
+        message: 'unknown pipeline or op `nope`',
+        hint: 'run `nixfleet list` to see the pipelines and ops',
+        exitCode: 2,
+      },
+    });
+    // Another renderer keeps stdout free of it; words after `--` are not flags.
+    expect((await runCli(dir, ['apply', 'nope', '--renderer', 'plain'])).stdout).toBe('');
+    expect((await runCli(dir, ['apply', 'nope', '--', '--renderer', 'json'])).stdout).toBe('');
+  });
 });

@@ -230,6 +230,13 @@ describe('busy hosts and cancel from another process', () => {
         exitCode: 3,
       },
     });
+    // With --renderer json too: the reader waiting for the report gets the refusal instead.
+    const secondRenderer = await runCli(dir, ['apply', 'hang', '--on', 'h1', '--renderer', 'json']);
+    expect(secondRenderer.exitCode, String(secondRenderer.stderr)).toBe(3);
+    expect(secondRenderer.stderr).toBe(
+      'nixfleet: host(s) busy: h1 (run r1); nothing was started\n  hint: wait for run r1 to finish, or `nixfleet cancel r1`',
+    );
+    expect(JSON.parse(secondRenderer.stdout)).toEqual(JSON.parse(secondJson.stdout));
     const runs = await runCli(dir, ['runs', '--json']);
     expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r1']);
 

@@ -133,4 +133,43 @@ pipelines:
     }
     expect((await apply).exitCode).toBe(130);
   }, 240_000);
+
+  it('says a canary count capped by the plan when the run is started here, as apply does (CORE-008)', async () => {
+    // canary: 3 on a run of 2 hosts: the server plans a canary of 1, and says so.
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {} }
+ops:
+  build: { run: 'true' }
+pipelines:
+  deploy: { ops: [build], rollout: { canary: 3 } }
+  plain: { ops: [build] }
+`,
+    });
+    await session.serve?.stop('SIGKILL'); // the previous test's
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const page = await session.browser.newPage({ viewport: { width: 1440, height: 860 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(session.serve.url);
+    const message = page.locator('#message');
+    await page.locator('[data-pipeline="deploy"] button.apply').click();
+    await message.getByText(/^started r1/).waitFor({ timeout: 30_000 });
+    expect(await message.textContent()).toBe(
+      'started r1 (deploy); canary 3 capped at 1 of 2 hosts, so at least one host waits for the canary',
+    );
+    await page.waitForSelector('#run-status[data-run-id="r1"][data-status="COMPLETE"]', { timeout: 60_000 });
+    const labels = await page
+      .locator('#grid tbody tr')
+      .evaluateAll((rows) =>
+        rows.map((row) => [row.getAttribute('data-host'), row.querySelector('.batch-tag')?.textContent ?? null]),
+      );
+    expect(labels[0]).toEqual(['h1', 'canary']);
+    // A run with nothing cut says only that it started.
+    await page.locator('[data-pipeline="plain"] button.apply').click();
+    await message.getByText(/^started r2/).waitFor({ timeout: 30_000 });
+    expect(await message.textContent()).toBe('started r2 (plain)');
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 240_000);
 });

@@ -168,7 +168,9 @@ const actions = {
       if (!result.ok) return showMessage('error', errorText(result));
       ui.selectedRunId = result.body.runId;
       ui.selectedCommandId = null;
-      showMessage('ok', `started ${result.body.runId} (${target})`);
+      // CORE-008: a canary count capped by the server's plan is said here, as `apply` says it.
+      const notice = result.body.notice ? `; ${result.body.notice}` : '';
+      showMessage('ok', `started ${result.body.runId} (${target})${notice}`);
     } catch (error) {
       showMessage('error', `could not reach the server: ${error.message}`);
     }
