@@ -48,6 +48,12 @@ export interface CommandModule {
   /** Lines of help between the usage and the options (arguments, examples); optional. */
   readonly details?: readonly string[];
   readonly options: OptionSpecs;
+  /**
+   * With --json, stdout is a stream of JSON lines, each one object with a `type` (`watch`): an
+   * error that ends the command once a line was written is one more line there, `type: "error"`
+   * (CORE-002, CORE-006).
+   */
+  readonly jsonLines?: boolean;
   /** Most positionals accepted. */
   readonly maxPositionals: number;
   run(ctx: CommandContext): Promise<number>;

@@ -93,20 +93,29 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   const closed = io.stdout === process.stdout && stdoutWasClosed();
   const stdout = noticingWrites(io.stdout, closed ? () => failed('EBADF: it is closed') : undefined);
   let code: number;
+  const dispatched: { module?: CommandModule } = {};
   try {
-    code = await dispatch(argv, { ...io, stdout });
+    code = await dispatch(argv, { ...io, stdout }, dispatched);
   } catch (error) {
     // With --json (or --renderer json) a script reads stdout: an error is one JSON object there
     // too, unless the command already wrote its own document (validate's errors, a report half
-    // streamed).
-    code = reportError(error, io, jsonWanted(argv) && !stdout.written);
+    // streamed). A stream of JSON lines (`watch`) gets it as its last line instead.
+    const json = !jsonWanted(argv)
+      ? 'none'
+      : !stdout.written
+        ? 'object'
+        : dispatched.module?.jsonLines
+          ? 'line'
+          : 'none';
+    code = reportError(error, io, json);
   }
   // A write's failure is reported after the write: wait for what was written to be done with.
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
   return stdoutFailed && code === EXIT.OK ? EXIT.FAILED : code;
 }
 
-async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
+/** Runs the command `argv` names; `dispatched.module` is its module once loaded. */
+async function dispatch(argv: readonly string[], io: CliIO, dispatched: { module?: CommandModule }): Promise<number> {
   const name = argv.find((a) => !a.startsWith('-') && !isValueOfGlobalFlag(argv, a));
   if (argv.includes('--version') || argv.includes('-V')) {
     io.stdout.write(`${packageVersion()}\n`);
@@ -132,6 +141,7 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
   }
   const entry = commandEntry(name);
   const module = await entry.load();
+  dispatched.module = module;
   const rest = [...argv];
   rest.splice(rest.indexOf(name), 1);
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -343,17 +353,19 @@ interface ErrorReport {
 
 /**
  * The one place an error becomes a message and an exit code (CORE-002): its text on stderr and,
- * with `--json` or `--renderer json` when nothing is on stdout yet, `{"error": {message, hint, exitCode}}` there, so
- * stdout always holds one JSON document.
+ * with `--json` or `--renderer json`, the same on stdout: `object` when nothing is there yet,
+ * `{"error": {message, hint, exitCode}}`, so stdout always holds one JSON document; `line` after
+ * a stream of JSON lines (`watch`), its last line `{"type": "error", message, hint, exitCode}`.
  */
-function reportError(error: unknown, io: CliIO, json: boolean): number {
+function reportError(error: unknown, io: CliIO, json: 'object' | 'line' | 'none'): number {
   const report = errorReport(error);
   io.stderr.write(
     report.text ?? `nixfleet: ${report.message}\n${report.hint === null ? '' : `  hint: ${report.hint}\n`}`,
   );
-  if (json) {
+  if (json !== 'none') {
     const { message, hint, exitCode, errors } = report;
-    io.stdout.write(`${JSON.stringify({ error: { message, hint, exitCode, ...(errors ? { errors } : {}) } })}\n`);
+    const fields = { message, hint, exitCode, ...(errors ? { errors } : {}) };
+    io.stdout.write(`${JSON.stringify(json === 'line' ? { type: 'error', ...fields } : { error: fields })}\n`);
   }
   return report.exitCode;
 }

@@ -35,6 +35,12 @@ export interface ReloadRunnerOptions {
   onNotStarted?(message: string, hint?: string): void;
   /** A stop came while run `runId` read its secrets (CORE-010): it starts cancelled, nothing runs. */
   onCancelledAtStart?(runId: string): void;
+  /**
+   * A run could not go on and no later one may start: its journal failed mid-run (`runId` is the
+   * run the engine stopped, its commands killed; CORE-002), or starting or finishing it failed
+   * (`runId` undefined). Watching ends with `error` (CORE-006); no queued or later run starts.
+   */
+  onFatal?(error: unknown, runId: string | undefined): void | Promise<void>;
   /** A reload arrived during run `runId`: one re-run is queued behind it. */
   onQueued?(runId: string): void;
   /** The in-process registry version, for messages. */
@@ -65,18 +71,33 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
   // Aborted by that stop: the secret being read is not waited for.
   let secretsAbort: AbortController | undefined;
   let cancelledRun = false;
+  // Set once a run failed past recovery: nothing runs after it.
+  let failed = false;
 
   const queue = createRerunQueue(async () => {
-    const started = await startFromCurrent();
-    if (!started) return;
-    active = started;
-    // A kill asked for while the run was being journaled.
-    if (stopping?.kill) started.cancel({ kill: true });
+    if (failed) return;
+    // The run whose `done` rejected: the engine stopped it and killed its commands (CORE-002).
+    let stoppedRun: string | undefined;
     try {
-      lastOutcome = await started.done;
-      await options.onFinished?.(lastOutcome);
-    } finally {
-      active = undefined;
+      const started = await startFromCurrent();
+      if (!started) return;
+      active = started;
+      // A kill asked for while the run was being journaled.
+      if (stopping?.kill) started.cancel({ kill: true });
+      try {
+        lastOutcome = await started.done.catch((error: unknown) => {
+          stoppedRun = started.runId;
+          throw error;
+        });
+        await options.onFinished?.(lastOutcome);
+      } finally {
+        active = undefined;
+      }
+    } catch (error) {
+      // Not left as a rejection nobody awaits, which ended the process with a stack trace.
+      failed = true;
+      if (options.onFatal === undefined) throw error;
+      await options.onFatal(error, stoppedRun);
     }
   });
 
@@ -114,6 +135,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
 
   return {
     request() {
+      if (failed) return;
       if (active && !queue.isQueued) options.onQueued?.(active.runId);
       queue.request();
     },

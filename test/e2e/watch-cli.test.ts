@@ -37,6 +37,15 @@ function startWatch(dir: string, args: string[]) {
   return { proc, seen, until };
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
 
 const plainFleet = (description: string) => `version: 1
@@ -162,6 +171,48 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
       .map((line) => JSON.parse(line) as { type: string });
     expect(lines.find((line) => line.type === 'cancelling')).toEqual({ type: 'cancelling', runId: 'r1' });
   });
+
+  it.each([
+    ['--json', true],
+    ['text', false],
+  ] as const)(
+    'the journal failing during a run ends watch with its error and exit 1 (%s); with --json it is the last line, {"type":"error",…}',
+    async (_name, json) => {
+      const dir = tempFleet(`version: 1
+hosts:
+  web1: {}
+ops:
+  hold:
+    run: echo $$ > hold.pid; sleep 30; touch finished
+`);
+      const { proc, seen } = startWatch(dir, ['--run', 'hold', ...(json ? ['--json'] : [])]);
+      await waitFor('the op to run', () => existsSync(join(dir, 'hold.pid')), 30_000);
+      // The journal replaced under the running process: it may record nothing more (CORE-003).
+      rmSync(join(dir, '.nixfleet', 'nixfleet.db-wal'));
+      const result = await proc;
+
+      const replaced = /nixfleet\.db-wal was deleted while nixfleet had the journal open/;
+      // Before, the rejected run was left unhandled: a stack trace, and the lines just stopped.
+      expect(seen.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(seen.stderr).toMatch(/^nixfleet: run r1 stopped and its running commands were killed$/m);
+      expect(seen.stderr).toMatch(new RegExp(`^nixfleet: .*${replaced.source}.*\n {2}hint: \\S`, 'm'));
+      expect(result.exitCode).toBe(1);
+      // Killed, not waited for (CORE-002).
+      expect(isAlive(Number(readFileSync(join(dir, 'hold.pid'), 'utf8')))).toBe(false);
+      if (!json) return;
+      const lines = seen.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.map((line) => line.type)).toEqual(['watching', 'run_started', 'error']);
+      const last = lines.at(-1)!;
+      expect(Object.keys(last)).toEqual(['type', 'message', 'hint', 'exitCode']);
+      expect(last).toMatchObject({ exitCode: 1, hint: expect.stringMatching(/\S/) });
+      expect(last.message).toMatch(replaced);
+      // The words stderr shows.
+      expect(seen.stderr).toContain(`nixfleet: ${last.message}\n  hint: ${last.hint}\n`);
+    },
+  );
 
   it('SIGINT while a run reads its secrets: the run starts cancelled, nothing runs, exit 130', async () => {
     const dir = tempFleet(`version: 1

@@ -11,6 +11,7 @@ import type { RunEventListener } from '../../engine/types.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../../errors/config-error.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { openJournal } from '../../store/journal.js';
+import type { Journal } from '../../store/types.js';
 import { createPlainRenderer } from '../../ui/plain-renderer.js';
 import { type RunRenderer, resolveRenderer } from '../../ui/run-renderer.js';
 import { createTtyRenderer } from '../../ui/tty-renderer.js';
@@ -33,6 +34,8 @@ export const options = {
   'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
 } as const;
 export const maxPositionals = 0;
+// With --json, one object with a `type` per line (CORE-006).
+export const jsonLines = true;
 
 type Line = Record<string, unknown> & { type: string };
 
@@ -73,6 +76,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   const place = isRunning ? await journalPlaceFor(ctx) : undefined;
   const journal = place ? openJournal(place.dataDir, place.store) : undefined;
   let runner: ReloadRunner | undefined;
+  // A run that failed past recovery (its journal failed mid-run; CORE-006) ends watching with its
+  // error, as it ends `apply`.
+  let fatal: { error: unknown } | undefined;
+  let endWithFatal!: () => void;
+  const fatalCame = new Promise<void>((resolve) => {
+    endWithFatal = resolve;
+  });
   const cancelling = (runId: string) =>
     say(`cancelling run ${runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling', runId });
 
@@ -115,6 +125,16 @@ export async function run(ctx: CommandContext): Promise<number> {
       },
       onNotStarted: (message, hint) =>
         say(`run not started: ${message}${hint ? ` (${hint})` : ''}`, { type: 'run_not_started', message }),
+      onFatal: async (error, runId) => {
+        const finished = drawing;
+        drawing = undefined;
+        await finished?.finish();
+        // CORE-002: the engine killed the run's running commands before `done` rejected.
+        if (runId !== undefined)
+          ctx.io.stderr.write(`nixfleet: run ${runId} stopped and its running commands were killed\n`);
+        fatal = { error };
+        endWithFatal();
+      },
       onQueued: (runId) => say(`saved during run ${runId}: one re-run queued`, { type: 'run_queued', after: runId }),
     });
   };
@@ -182,7 +202,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     say(`watching ${name(file)}; Ctrl-C to stop`, { type: 'watching', version: 0, file: name(file) });
   }
 
-  await stopped.signal;
+  await Promise.race([stopped.signal, fatalCame]);
+  if (fatal !== undefined) {
+    // main.ts reports it: with --json, as the stream's last line (`type: "error"`).
+    stopped.dispose();
+    await runner?.stop();
+    await watcher.close();
+    closeQuietly(journal);
+    throw fatal.error;
+  }
   if (runner?.active !== undefined) cancelling(runner.active.runId);
   // Also a run still reading its secrets, which then starts cancelled: that is during a run too.
   const cancelled = (await runner?.stop({ cancel: true })) === true;
@@ -191,6 +219,15 @@ export async function run(ctx: CommandContext): Promise<number> {
   journal?.close();
   say('stopped watching', { type: 'stopped' });
   return cancelled ? EXIT.CANCELLED : EXIT.OK;
+}
+
+/** The journal's own failure is what is reported; closing it after that may fail as well. */
+function closeQuietly(journal: Journal | undefined): void {
+  try {
+    journal?.close();
+  } catch {
+    // the error that ended watching is already on its way
+  }
 }
 
 function hostList(hosts: readonly string[]): string {
