@@ -1,0 +1,78 @@
+// An ssh host's command travels as one argument (CORE-007): the remote line of
+// transports/ssh/remote-command.ts, which ssh gets in its argv and the host's login shell gets
+// after `-c`. Linux refuses one longer than MAX_ARGUMENT_BYTES (E2BIG), and it failed only when
+// the run reached that command, maybe after other hosts had changed. The plan refuses it instead,
+// before anything runs, naming the op, the host, the size and the fix.
+import { secretVariable } from '../config/secret-reference.js';
+import { MAX_ARGUMENT_BYTES } from '../domain/environment-limits.js';
+import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
+import { UserError } from '../errors/user-error.js';
+import { CONTROLLER_HOST_ID, type Registry } from '../registry/types.js';
+import { buildRemoteCommand } from './transports/ssh/remote-command.js';
+import type { PlannedStage, RenderedCommand } from './types.js';
+
+const FIELDS = ['run', 'precheck', 'postcheck', 'rollback'] as const;
+
+// What the run adds at exec time (op-runner.ts, transports/ssh.ts), as long as it may get: ids
+// of twenty characters, a tag and a token as the transport makes them.
+const RUN_ID = `r${'9'.repeat(19)}`;
+const COMMAND_ID = `c${'9'.repeat(19)}`;
+const TAG = 'f'.repeat(16);
+const START_TOKEN = `nixfleet-start-${'f'.repeat(16)}`;
+
+/** The bytes of the remote line for `command` of `rendered`, with its NUL. */
+export function sshLineBytes(command: string, rendered: RenderedCommand, shell: string): number {
+  // Secrets come on stdin (CORE-010): only their names are in the line.
+  const privateNames = [...(rendered.secrets ?? []).map(secretVariable), ...Object.keys(rendered.secretEnv ?? {})];
+  const line = buildRemoteCommand({
+    command,
+    env: { ...rendered.env, NIXFLEET_RUN_ID: RUN_ID, NIXFLEET_COMMAND_ID: COMMAND_ID, [PROCESS_TAG_VARIABLE]: TAG },
+    tag: TAG,
+    ...(rendered.cwd !== undefined ? { cwd: rendered.cwd } : {}),
+    shell,
+    startToken: START_TOKEN,
+    privateEnv: Object.fromEntries(privateNames.map((name) => [name, ''])),
+  });
+  return Buffer.byteLength(line) + 1;
+}
+
+/**
+ * At least the bytes of sshLineBytes, counted without building the line: quoting makes a byte at
+ * most four (`'` is `'\''`), and the fixed parts (start gate, lifeline, start and end lines, secret
+ * reader) are under 8 KiB. Building every line of a large fleet's plan took 20 µs a command.
+ */
+function upperBound(command: string, rendered: RenderedCommand, shell: string): number {
+  let bytes = Buffer.byteLength(command) + Buffer.byteLength(shell) + Buffer.byteLength(rendered.cwd ?? '');
+  for (const [name, value] of Object.entries(rendered.env)) bytes += name.length + Buffer.byteLength(value) + 1;
+  bytes += RUN_ID.length + COMMAND_ID.length + TAG.length + 3 * 32;
+  const privateNames = [...(rendered.secrets ?? []).map(secretVariable), ...Object.keys(rendered.secretEnv ?? {})];
+  for (const name of privateNames) bytes += 4 * name.length + 16;
+  return 4 * bytes + 8 * 1024;
+}
+
+/** Throws a UserError (exit 2) when a command of `stages` on an ssh host is too long to start. */
+export function refuseOverlongSshCommands(registry: Registry, stages: readonly PlannedStage[]): void {
+  const over: { op: string; field: string; hostId: string; bytes: number }[] = [];
+  for (const stage of stages) {
+    for (const planned of stage.commands) {
+      if (planned.hostId === CONTROLLER_HOST_ID) continue;
+      if (registry.hosts.get(planned.hostId)?.transport !== 'ssh') continue;
+      for (const field of FIELDS) {
+        const command = planned.rendered[field];
+        if (command === undefined) continue;
+        if (upperBound(command, planned.rendered, registry.settings.shell) <= MAX_ARGUMENT_BYTES) continue;
+        const bytes = sshLineBytes(command, planned.rendered, registry.settings.shell);
+        if (bytes > MAX_ARGUMENT_BYTES) over.push({ op: stage.op.id, field, hostId: planned.hostId, bytes });
+      }
+    }
+  }
+  const first = over[0];
+  if (first === undefined) return;
+  const more = over.length > 1 ? ` (and ${over.length - 1} more command(s) of this run)` : '';
+  throw new UserError(
+    `op \`${first.op}\` on \`${first.hostId}\`: its \`${first.field}\` makes an ssh command line of ${first.bytes} bytes, more than the ${MAX_ARGUMENT_BYTES} (128 KiB) Linux lets one argument be, so ssh could not start it${more}; nothing was run`,
+    {
+      hint: `put the long part in a script on the host and run that from \`${first.op}\`, or shorten the command (its env and the host's vars travel in the same line)`,
+    },
+  );
+}
