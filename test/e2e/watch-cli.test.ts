@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { isRunning } from '../support/processes.js';
 import { pause, waitFor, writeBurst } from '../watch/fleet-edits.js';
 
 const dirs: string[] = [];
@@ -35,15 +36,6 @@ function startWatch(dir: string, args: string[]) {
     }
   };
   return { proc, seen, until };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const count = (text: string, pattern: RegExp) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
@@ -198,7 +190,7 @@ ops:
       expect(seen.stderr).toMatch(new RegExp(`^nixfleet: .*${replaced.source}.*\n {2}hint: \\S`, 'm'));
       expect(result.exitCode).toBe(1);
       // Killed, not waited for (CORE-002).
-      expect(isAlive(Number(readFileSync(join(dir, 'hold.pid'), 'utf8')))).toBe(false);
+      expect(isRunning(Number(readFileSync(join(dir, 'hold.pid'), 'utf8')))).toBe(false);
       if (!json) return;
       const lines = seen.stdout
         .trim()
