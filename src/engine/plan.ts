@@ -14,8 +14,8 @@ import { controllerOpBetweenHostOps } from '../domain/controller-placement.js';
 import { UserError } from '../errors/user-error.js';
 import { selectHosts } from '../registry/selector.js';
 import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
+import { refuseOverlongCommands } from './command-size.js';
 import { planRollout, type RolloutOverrides, type RolloutPlan } from './rollout/rollout-plan.js';
-import { refuseOverlongSshCommands } from './ssh-command-size.js';
 import type { Plan, PlannedCommand, PlannedStage, RenderedCommand, SecretEnvPart } from './types.js';
 
 export function buildPlan(
@@ -50,8 +50,8 @@ export function buildPlan(
     if (!op) throw new Error(`registry invariant broken: pipeline \`${targetId}\` names unknown op \`${opId}\``);
     return { index, op, commands: planStage(registry, op, hosts, pipelineId) };
   });
-  // CORE-007: a command too long for ssh's command line is refused before anything runs.
-  refuseOverlongSshCommands(registry, stages);
+  // CORE-001, CORE-007: a command too long to be one argument is refused before anything runs.
+  refuseOverlongCommands(registry, stages);
   const rollout =
     rolloutOverrides !== undefined && 'waves' in rolloutOverrides
       ? rolloutOverrides

@@ -5,7 +5,10 @@
 // regression fails instead of hanging the suite. Over ssh the whole command travels in one
 // argument, which the plan now measures and refuses before anything runs
 // (test/ssh/long-command.test.ts); the ssh transport's own E2BIG is test/ssh/transport.test.ts.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localScript } from '../../src/engine/transports/local.js';
 import { makeTempDir, runCli } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 
@@ -96,5 +99,51 @@ ops:
       );
       expect(result.stderr).toContain('fleet.yaml:7:20: ops.hello.env.UNUSED: value contains a NUL byte');
     }
+  });
+});
+
+describe('a local command longer than one argument may be (CORE-001)', () => {
+  const LIMIT = 128 * 1024;
+  /** `: xxx…; echo big-ran` whose shell script (`sh -c` gets it whole) is `bytes` long with its NUL. */
+  const bigCommand = (bytes: number) => {
+    const fixed = Buffer.byteLength(localScript(': ; echo big-ran')) + 1;
+    return `: ${'x'.repeat(bytes - fixed)}; echo big-ran`;
+  };
+  const localFleet = (dir: string, command: string) =>
+    `version: 1
+hosts:
+  a: {}
+ops:
+  change:
+    run: touch ${JSON.stringify(`${dir}/changed`)}
+  big:
+    run: ${JSON.stringify(command)}
+pipelines:
+  p: { ops: [change, big] }
+`;
+
+  it('is refused when the plan is built: exit 2, the op, the host and the size, and nothing runs', async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), localFleet(dir, bigCommand(LIMIT + 1)));
+    const expected = `nixfleet: op \`big\` on \`a\`: its \`run\` makes a shell script of ${LIMIT + 1} bytes, more than the ${LIMIT} (128 KiB) Linux lets one argument be, so the shell could not start it; nothing was run\n  hint: put the long part in a script and run that from \`big\`, or shorten the command`;
+    for (const args of [
+      ['plan', 'p'],
+      ['apply', 'p'],
+    ]) {
+      const result = await runCli(dir, args);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toBe(expected);
+    }
+    // Before, `change` ran first and `big` failed with E2BIG once the run reached it.
+    expect(existsSync(join(dir, 'changed'))).toBe(false);
+    expect(JSON.parse((await runCli(dir, ['runs', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('one of exactly the limit runs', async () => {
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), localFleet(dir, bigCommand(LIMIT)));
+    const result = await runCli(dir, ['apply', 'p', '--renderer', 'plain']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect((await runCli(dir, ['logs', 'r1', '--host', 'a'])).stdout).toContain('big-ran');
   });
 });

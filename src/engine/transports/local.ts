@@ -18,6 +18,11 @@ import { holdCommand, releaseCommand } from './lifeline.js';
 import { spawnFailureReason } from './spawn-failure.js';
 import { SPAWNER_LOST, spawnThroughSpawner } from './spawner/spawner-client.js';
 
+/** What the shell gets after `-c` for `command`: one argument, so at most MAX_ARGUMENT_BYTES. */
+export function localScript(command: string): string {
+  return `exec 2>&1\n${START_GATE}\n${command}`;
+}
+
 /** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
 /**
@@ -142,7 +147,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     // never starts. The command itself reads /dev/null.
     const spawned = spawnThroughSpawner(
       base.shell,
-      ['-c', `exec 2>&1\n${START_GATE}\n${command}`],
+      ['-c', localScript(command)],
       {
         cwd,
         // Laid over nixfleet's own environment, which the spawner inherited (CORE-001).

@@ -1,13 +1,15 @@
-// An ssh host's command travels as one argument (CORE-007): the remote line of
+// A command travels as one argument: on an ssh host the remote line of
 // transports/ssh/remote-command.ts, which ssh gets in its argv and the host's login shell gets
-// after `-c`. Linux refuses one longer than MAX_ARGUMENT_BYTES (E2BIG), and it failed only when
-// the run reached that command, maybe after other hosts had changed. The plan refuses it instead,
+// after `-c` (CORE-007); on a local host the script its shell gets after `-c` (transports/local.ts,
+// CORE-001). Linux refuses one longer than MAX_ARGUMENT_BYTES (E2BIG), and it failed only when the
+// run reached that command, maybe after other hosts had changed. The plan refuses it instead,
 // before anything runs, naming the op, the host, the size and the fix.
 import { secretVariable } from '../config/secret-reference.js';
 import { MAX_ARGUMENT_BYTES } from '../domain/environment-limits.js';
 import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
 import { UserError } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID, type Registry } from '../registry/types.js';
+import { localScript } from './transports/local.js';
 import { buildRemoteCommand } from './transports/ssh/remote-command.js';
 import type { PlannedStage, RenderedCommand } from './types.js';
 
@@ -50,29 +52,40 @@ function upperBound(command: string, rendered: RenderedCommand, shell: string): 
   return 4 * bytes + 8 * 1024;
 }
 
-/** Throws a UserError (exit 2) when a command of `stages` on an ssh host is too long to start. */
-export function refuseOverlongSshCommands(registry: Registry, stages: readonly PlannedStage[]): void {
-  const over: { op: string; field: string; hostId: string; bytes: number }[] = [];
+/** The bytes of the argument that starts `command` on this host, with its NUL. */
+function argumentBytes(ssh: boolean, command: string, rendered: RenderedCommand, shell: string): number {
+  if (!ssh) return Buffer.byteLength(localScript(command)) + 1;
+  // Building every line of a large fleet's plan took 20 µs a command: only near the limit.
+  if (upperBound(command, rendered, shell) <= MAX_ARGUMENT_BYTES) return 0;
+  return sshLineBytes(command, rendered, shell);
+}
+
+/** Throws a UserError (exit 2) when a command of `stages` is too long to start on its host. */
+export function refuseOverlongCommands(registry: Registry, stages: readonly PlannedStage[]): void {
+  const over: { op: string; field: string; hostId: string; bytes: number; ssh: boolean }[] = [];
   for (const stage of stages) {
     for (const planned of stage.commands) {
-      if (planned.hostId === CONTROLLER_HOST_ID) continue;
-      if (registry.hosts.get(planned.hostId)?.transport !== 'ssh') continue;
+      // The controller's commands (CORE-001) and local hosts start the same way.
+      const ssh = planned.hostId !== CONTROLLER_HOST_ID && registry.hosts.get(planned.hostId)?.transport === 'ssh';
       for (const field of FIELDS) {
         const command = planned.rendered[field];
         if (command === undefined) continue;
-        if (upperBound(command, planned.rendered, registry.settings.shell) <= MAX_ARGUMENT_BYTES) continue;
-        const bytes = sshLineBytes(command, planned.rendered, registry.settings.shell);
-        if (bytes > MAX_ARGUMENT_BYTES) over.push({ op: stage.op.id, field, hostId: planned.hostId, bytes });
+        const bytes = argumentBytes(ssh, command, planned.rendered, registry.settings.shell);
+        if (bytes > MAX_ARGUMENT_BYTES) over.push({ op: stage.op.id, field, hostId: planned.hostId, bytes, ssh });
       }
     }
   }
   const first = over[0];
   if (first === undefined) return;
   const more = over.length > 1 ? ` (and ${over.length - 1} more command(s) of this run)` : '';
+  const what = first.ssh ? 'an ssh command line' : 'a shell script';
+  const who = first.ssh ? 'ssh' : 'the shell';
   throw new UserError(
-    `op \`${first.op}\` on \`${first.hostId}\`: its \`${first.field}\` makes an ssh command line of ${first.bytes} bytes, more than the ${MAX_ARGUMENT_BYTES} (128 KiB) Linux lets one argument be, so ssh could not start it${more}; nothing was run`,
+    `op \`${first.op}\` on \`${first.hostId}\`: its \`${first.field}\` makes ${what} of ${first.bytes} bytes, more than the ${MAX_ARGUMENT_BYTES} (128 KiB) Linux lets one argument be, so ${who} could not start it${more}; nothing was run`,
     {
-      hint: `put the long part in a script on the host and run that from \`${first.op}\`, or shorten the command (its env and the host's vars travel in the same line)`,
+      hint: first.ssh
+        ? `put the long part in a script on the host and run that from \`${first.op}\`, or shorten the command (its env and the host's vars travel in the same line)`
+        : `put the long part in a script and run that from \`${first.op}\`, or shorten the command`,
     },
   );
 }
