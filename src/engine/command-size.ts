@@ -9,7 +9,7 @@ import { MAX_ARGUMENT_BYTES } from '../domain/environment-limits.js';
 import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
 import { UserError } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID, type Registry } from '../registry/types.js';
-import { localScript } from './transports/local.js';
+import { localScript } from './process-record.js';
 import { buildRemoteCommand } from './transports/ssh/remote-command.js';
 import type { PlannedStage, RenderedCommand } from './types.js';
 

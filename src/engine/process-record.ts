@@ -9,6 +9,14 @@ import type { CommandProcess } from './types.js';
  */
 export const START_GATE = 'read -r _ || exit 125; exec </dev/null';
 
+/**
+ * What a local command's shell gets after `-c` (transports/local.ts): stderr onto stdout, the
+ * gate, then the command. One argument, so at most MAX_ARGUMENT_BYTES (command-size.ts, CORE-001).
+ */
+export function localScript(command: string): string {
+  return `exec 2>&1\n${START_GATE}\n${command}`;
+}
+
 export interface ProcessRecordContext {
   readonly journal: Journal;
   /** The journal failed outside a status step: the run stops (CORE-002). */

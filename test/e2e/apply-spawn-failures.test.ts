@@ -8,7 +8,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localScript } from '../../src/engine/transports/local.js';
+import { localScript } from '../../src/engine/process-record.js';
 import { makeTempDir, runCli } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 

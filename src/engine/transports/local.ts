@@ -12,16 +12,11 @@ import {
   taggedProcesses,
 } from '../../domain/tagged-processes.js';
 import { processStartTime } from '../../store/owner.js';
-import { notRecordedReason, START_GATE } from '../process-record.js';
+import { localScript, notRecordedReason } from '../process-record.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdCommand, releaseCommand } from './lifeline.js';
 import { spawnFailureReason } from './spawn-failure.js';
 import { SPAWNER_LOST, spawnThroughSpawner } from './spawner/spawner-client.js';
-
-/** What the shell gets after `-c` for `command`: one argument, so at most MAX_ARGUMENT_BYTES. */
-export function localScript(command: string): string {
-  return `exec 2>&1\n${START_GATE}\n${command}`;
-}
 
 /** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
