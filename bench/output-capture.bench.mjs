@@ -31,6 +31,18 @@ function run(fn, chunk, n) {
   runs.sort((a, b) => a - b);
   return runs[2];
 }
+/** Each path's ns per chunk; a `… now` path also its ratio to its `… before` (the baseline). */
+function report(size, paths, buf, n) {
+  const before = new Map();
+  for (const [name, fn] of Object.entries(paths)) {
+    const ns = run(fn, buf, n);
+    const path = name.replace(/\s+(before|now)$/, '');
+    let ratio = '';
+    if (name.endsWith('before')) before.set(path, ns);
+    else ratio = `  now/before ${(ns / before.get(path)).toFixed(2)}`;
+    console.log(`${size.padEnd(7)} ${name}  ${ns.toFixed(0).padStart(8)} ns/chunk${ratio}`);
+  }
+}
 for (const [size, text] of Object.entries(sizes)) {
   const buf = Buffer.from(text);
   const n = size === '80 B' ? 400_000 : 4_000;
@@ -73,8 +85,7 @@ for (const [size, text] of Object.entries(sizes)) {
       shown += nowDec.write(b).length;
     },
   };
-  for (const [name, fn] of Object.entries(paths))
-    console.log(`${size.padEnd(7)} ${name}  ${run(fn, buf, n).toFixed(0).padStart(8)} ns/chunk`);
+  report(size, paths, buf, n);
 }
 // Node spawner: the spawner decodes, JSON over IPC both ways; now latin1 there and bytes again here.
 for (const [size, text] of Object.entries(sizes)) {
@@ -96,8 +107,7 @@ for (const [size, text] of Object.entries(sizes)) {
       shown += nowDec.write(bytes).length;
     },
   };
-  for (const [name, fn] of Object.entries(paths))
-    console.log(`${size.padEnd(7)} ${name}  ${run(fn, buf, n).toFixed(0).padStart(8)} ns/chunk`);
+  report(size, paths, buf, n);
 }
 // Kept so that no step above is optimised away.
 if (sinkBytes + shown === 0) console.log('nothing captured');
