@@ -22,10 +22,14 @@ const COMMAND_ID = `c${'9'.repeat(19)}`;
 const TAG = 'f'.repeat(16);
 const START_TOKEN = `nixfleet-start-${'f'.repeat(16)}`;
 
+/** Secrets come on stdin (CORE-010): only their names are in the line. */
+function privateNamesOf(rendered: RenderedCommand): string[] {
+  return [...(rendered.secrets ?? []).map(secretVariable), ...Object.keys(rendered.secretEnv ?? {})];
+}
+
 /** The bytes of the remote line for `command` of `rendered`, with its NUL. */
 export function sshLineBytes(command: string, rendered: RenderedCommand, shell: string): number {
-  // Secrets come on stdin (CORE-010): only their names are in the line.
-  const privateNames = [...(rendered.secrets ?? []).map(secretVariable), ...Object.keys(rendered.secretEnv ?? {})];
+  const privateNames = privateNamesOf(rendered);
   const line = buildRemoteCommand({
     command,
     env: { ...rendered.env, NIXFLEET_RUN_ID: RUN_ID, NIXFLEET_COMMAND_ID: COMMAND_ID, [PROCESS_TAG_VARIABLE]: TAG },
@@ -47,7 +51,7 @@ function upperBound(command: string, rendered: RenderedCommand, shell: string): 
   let bytes = Buffer.byteLength(command) + Buffer.byteLength(shell) + Buffer.byteLength(rendered.cwd ?? '');
   for (const [name, value] of Object.entries(rendered.env)) bytes += name.length + Buffer.byteLength(value) + 1;
   bytes += RUN_ID.length + COMMAND_ID.length + TAG.length + 3 * 32;
-  const privateNames = [...(rendered.secrets ?? []).map(secretVariable), ...Object.keys(rendered.secretEnv ?? {})];
+  const privateNames = privateNamesOf(rendered);
   for (const name of privateNames) bytes += 4 * name.length + 16;
   return 4 * bytes + 8 * 1024;
 }
