@@ -6,6 +6,7 @@ import type { CommandStatus } from '../domain/status.js';
 import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
 import { oneLine } from '../domain/terminal-text.js';
 import { LOGS_DIR } from '../store/journal.js';
+import type { CommandPatch } from '../store/types.js';
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
@@ -14,7 +15,7 @@ import { createRollbackGuard, type RollbackJob, type RollbackRunContext } from '
 import { privateEnvOf } from './secrets/private-env.js';
 import { redactText } from './secrets/secret-redactor.js';
 import { withSecrets } from './secrets/secret-transport.js';
-import type { ExecResult } from './types.js';
+import type { CommandProcess, ExecResult } from './types.js';
 import { type Verdict, withLostOutput } from './verdict.js';
 
 /** A command of a run: what its rollback needs (rollback.ts), plus the run's secrets. */
@@ -39,11 +40,27 @@ export interface CommandRunContext extends RollbackRunContext {
 export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promise<CommandStatus> {
   const { journal, emit } = ctx;
   const { op, commandId } = job;
-  const transition = (to: CommandStatus, patch?: { exitCode?: number | null; error?: string | null }) => {
-    const record = journal.transitionCommand(commandId, to, patch);
+  /** The steps still to take before any other (see `startSteps` below). */
+  let startSteps: CommandStatus[] | undefined;
+  const start = (process?: CommandProcess) => {
+    if (startSteps === undefined) return false;
+    const steps = startSteps;
+    startSteps = undefined;
+    for (const record of journal.transitionCommandSteps(commandId, steps, process)) emit(commandStatusEvent(record));
+    return true;
+  };
+  const transitionRecord = (to: CommandStatus, patch?: CommandPatch) => {
+    start();
+    return journal.transitionCommand(commandId, to, patch);
+  };
+  const transition = (to: CommandStatus, patch?: CommandPatch) => {
+    const record = transitionRecord(to, patch);
     emit(commandStatusEvent(record));
     return record.status;
   };
+  const onProcess = processRecorder(ctx, commandId, (process) => {
+    if (!start(process)) journal.recordProcess(commandId, process);
+  });
 
   const output = createCommandOutput(journal, emit, job, ctx.onJournalFailure);
   const onOutput = output.write;
@@ -66,15 +83,20 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       timeoutMs: op.timeoutMs,
       signal,
       onOutput,
-      onProcess: processRecorder(ctx, commandId),
+      onProcess,
     });
+  const guard = createRollbackGuard({ ...job, transport }, ctx, env);
+  // With nothing to check or arm first, VALIDATING and EXECUTING wait for the command's processes
+  // and go into the journal with them, in one transaction (CORE-003): the command is EXECUTING from
+  // the moment its start gate is about to open. One that ends before it had processes (not
+  // started, cancelled first) takes both steps on its way to its final status.
+  if (job.rendered.precheck === undefined && guard === undefined) startSteps = ['VALIDATING', 'EXECUTING'];
   const finish = async (verdict: Verdict) => {
     // The log file is complete before anyone can see the final status.
     const lost = await output.close();
     const final = lost === undefined ? verdict : withLostOutput(verdict, `${LOGS_DIR}/${commandId}.log`, lost);
     return transition(final.status, { exitCode: final.exitCode, error: redact(final.error) });
   };
-  const guard = createRollbackGuard({ ...job, transport }, ctx, env);
   /**
    * CORE-009: once a timer is armed, the op's commands are killed (SIGKILL, as a kill is) at its
    * deadline, and none starts after it: the host's rollback must never run beside the op.
@@ -93,12 +115,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     }
   };
 
-  if (job.rendered.precheck === undefined && guard === undefined) {
-    // Nothing to check or arm in between: both steps in one journal transaction (CORE-003).
-    for (const record of journal.transitionCommandSteps(commandId, ['VALIDATING', 'EXECUTING'])) {
-      emit(commandStatusEvent(record));
-    }
-  } else {
+  if (startSteps === undefined) {
     transition('VALIDATING');
     if (job.rendered.precheck !== undefined) {
       const blocked = checkPrecheck(await exec(job.rendered.precheck), op.timeoutMs);
@@ -133,7 +150,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       // The rollback is created while the failed command still holds the host (CORE-009); output
       // that could not be stored is no reason to undo a change that worked.
       const rollback = guard.reserve(outcome);
-      const record = journal.transitionCommand(commandId, settled.status, {
+      const record = transitionRecord(settled.status, {
         exitCode: settled.exitCode,
         error: redact(settled.error),
       });
@@ -155,7 +172,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     });
     onOutput(`\n[nixfleet] ${redact(verdict.error)}; attempt ${attempt + 1} of ${attempts}\n`);
     // The journal keeps the retry's reason in the event log; renderers get it with the new attempt.
-    const again = journal.transitionCommand(commandId, 'EXECUTING');
+    const again = transitionRecord('EXECUTING');
     const retryReason = redact(verdict.error);
     emit({ ...commandStatusEvent(again), ...(retryReason !== null ? { retryReason } : {}) });
   }

@@ -24,14 +24,19 @@ export interface ProcessRecordContext {
 }
 
 /**
- * The `onProcess` of a command's exec. A journal that cannot take the record (busy past its
- * wait, gone) ends the run, and the throw tells the transport not to open the start gate: a
- * command whose processes the journal does not know could outlive a crash with its host freed.
+ * The `onProcess` of a command's exec: `record` (by default `journal.recordProcess`). A journal
+ * that cannot take the record (busy past its wait, gone) ends the run, and the throw tells the
+ * transport not to open the start gate: a command whose processes the journal does not know
+ * could outlive a crash with its host freed.
  */
-export function processRecorder(ctx: ProcessRecordContext, commandId: string): (process: CommandProcess) => void {
+export function processRecorder(
+  ctx: ProcessRecordContext,
+  commandId: string,
+  record: (process: CommandProcess) => void = (process) => ctx.journal.recordProcess(commandId, process),
+): (process: CommandProcess) => void {
   return (process) => {
     try {
-      ctx.journal.recordProcess(commandId, process);
+      record(process);
     } catch (error) {
       ctx.onJournalFailure(error);
       throw error;

@@ -26,7 +26,7 @@ import { createRetention, DAY_MS, LAST_PRUNE_KEY, retentionFromEnv } from './ret
 import { LOGS_DIR } from './rows.js';
 import { createRunTable } from './run-table.js';
 import { isPostgresUrl } from './store-url.js';
-import type { CommandRecord, Journal, NewRun, Owner } from './types.js';
+import type { CommandProcessRecord, CommandRecord, Journal, NewRun, Owner } from './types.js';
 
 export interface JournalOptions {
   /** The clock for every timestamp (tests drive it). */
@@ -259,8 +259,12 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     countRuns: () => runs.count(),
 
     transitionCommand: write(commands.transition),
-    transitionCommandSteps: write((commandId: string, steps: readonly CommandStatus[]) =>
-      steps.map((to) => commands.transition(commandId, to)),
+    transitionCommandSteps: write(
+      (commandId: string, steps: readonly CommandStatus[], process?: CommandProcessRecord) => {
+        const records = steps.map((to) => commands.transition(commandId, to));
+        if (process !== undefined) commands.setProcess(commandId, process);
+        return records;
+      },
     ),
     reportProgress: write(commands.progress),
     getCommand: (commandId) => commands.get(commandId),

@@ -275,8 +275,14 @@ export interface Journal {
   /**
    * Several legal steps in one transaction, each with its change, as `transitionCommand` one after
    * another would make them: VALIDATING then EXECUTING when there is nothing to check in between.
+   * With `process`, the command's processes are recorded in the same transaction, as
+   * `recordProcess` would: such a command becomes EXECUTING as its start gate is about to open.
    */
-  transitionCommandSteps(commandId: string, steps: readonly CommandStatus[]): CommandRecord[];
+  transitionCommandSteps(
+    commandId: string,
+    steps: readonly CommandStatus[],
+    process?: CommandProcessRecord,
+  ): CommandRecord[];
   /** A live tail of output (command_progress). Callers throttle. */
   reportProgress(commandId: string, tail: string): void;
   getCommand(commandId: string): CommandRecord | undefined;

@@ -1,5 +1,7 @@
 // The journal contract runs on both engines (see CORE-012): each contract test is written once
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SqliteDriver } from '../../src/store/database.js';
 // and run by `describe.each(ENGINES)` against SQLite and against a real PostgreSQL.
 import { type JournalOptions, openJournal } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';
@@ -46,4 +48,19 @@ export const ENGINES: readonly Engine[] = [SQLITE, POSTGRES];
 export function outputStored(at: StoreLocation, commandId: string, outputFile: string): boolean {
   if (at.store === undefined) return existsSync(outputFile);
   return Number(psql(at.store, `SELECT count(*) FROM output_chunks WHERE command_id = '${commandId}'`)) > 0;
+}
+
+/** The process columns of a command's row as stored (`recordProcess`), those set, joined by `|`. */
+export function storedProcess(at: StoreLocation, commandId: string): string {
+  const query = `SELECT process_group, process_started_at, remote_group, process_tag FROM commands WHERE id = '${commandId}'`;
+  if (at.store !== undefined)
+    return psql(at.store, query.replace('SELECT ', "SELECT concat_ws('|', ").replace(' FROM', ') FROM'));
+  const db = new SqliteDriver(join(at.dataDir, 'nixfleet.db'), { readonly: true, fileMustExist: true });
+  try {
+    return Object.values(db.prepare(query).get() as object)
+      .filter((value) => value !== null)
+      .join('|');
+  } finally {
+    db.close();
+  }
 }

@@ -9,7 +9,7 @@ import {
   isTerminalCommand,
 } from '../../src/domain/status.js';
 import type { Journal } from '../../src/store/types.js';
-import { ENGINES, type Engine } from './engines.js';
+import { ENGINES, type Engine, storedProcess } from './engines.js';
 import { fakeClock, newRun } from './new-run.js';
 
 /** How to bring a fresh PENDING command to each status. */
@@ -112,6 +112,32 @@ describe.each(ENGINES)('command transitions on $name', (engine) => {
       { version: version + 1, change: { type: 'command_started', command: validating } },
       { version: version + 2, change: { type: 'command_progress', command: executing } },
     ]);
+  });
+
+  it("several steps can record the command's processes in the same transaction, with no change of their own", () => {
+    const at = engine.newStore();
+    const j = engine.open({}, at);
+    try {
+      const { commands } = j.createRun(newRun(['web1']));
+      const id = commands[0]!.id;
+      const version = j.version();
+      const steps = j.transitionCommandSteps(id, ['VALIDATING', 'EXECUTING'], {
+        group: 4242,
+        startedAt: 7,
+        tag: 'nixfleet-x',
+      });
+      expect(steps.map((record) => record.status)).toEqual(['VALIDATING', 'EXECUTING']);
+      expect(j.version()).toBe(version + 2);
+      expect(storedProcess(at, id)).toBe('4242|7|nixfleet-x');
+      // An illegal step records no process either.
+      const other = j.createRun(newRun(['web2'])).commands[0]!.id;
+      expect(() => j.transitionCommandSteps(other, ['VALIDATING', 'SKIPPED'], { group: 1, startedAt: 1 })).toThrow(
+        IllegalTransitionError,
+      );
+      expect(storedProcess(at, other)).toBe('');
+    } finally {
+      j.close();
+    }
   });
 
   it('an illegal step among several writes none of them', () => {

@@ -223,12 +223,19 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
         },
         `SELECT * FROM commands WHERE id = ${db.escapeLiteral(id)}`,
       ),
-    transitionCommandSteps: (at: number, id: string, steps: Parameters<typeof commands.transitionCommandSteps>[2]) =>
+    transitionCommandSteps: (
+      at: number,
+      id: string,
+      steps: Parameters<typeof commands.transitionCommandSteps>[2],
+      process?: Parameters<typeof commands.setProcess>[2],
+    ) =>
       write(
-        (read) => {
+        async (read) => {
           const row = read?.rows[0] as CommandRow | undefined;
           if (!row) throw new RecordNotFoundError('command', id);
-          return commands.transitionCommandSteps(db, id, steps, at, row);
+          const records = await commands.transitionCommandSteps(db, id, steps, at, row);
+          if (process !== undefined) await commands.setProcess(db, id, process);
+          return records;
         },
         `SELECT * FROM commands WHERE id = ${db.escapeLiteral(id)}`,
       ),

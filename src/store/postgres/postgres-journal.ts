@@ -211,7 +211,8 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     countRuns: () => call('countRuns'),
 
     transitionCommand: (commandId, to, patch) => call('transitionCommand', now(), commandId, to, patch ?? {}),
-    transitionCommandSteps: (commandId, steps) => call('transitionCommandSteps', now(), commandId, steps),
+    transitionCommandSteps: (commandId, steps, process) =>
+      call('transitionCommandSteps', now(), commandId, steps, process),
     reportProgress: (commandId, tail) => call('reportProgress', now(), commandId, tail),
     getCommand: (commandId) => call('getCommand', commandId),
     addRollback: (commandId) => call('addRollback', now(), commandId),
