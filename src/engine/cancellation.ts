@@ -32,15 +32,22 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
   setMaxListeners(0, kill.signal);
   let requested = false;
   const listeners: (() => void)[] = [];
+  // One signal per host, aborted by a kill of its host or of the whole run: a command listens on
+  // its host's alone, so none needs a signal of its own combining the two.
   const hostKills = new Map<string, AbortController>();
   const hostKill = (hostId: string) => {
     let controller = hostKills.get(hostId);
     if (!controller) {
       controller = new AbortController();
       setMaxListeners(0, controller.signal);
+      if (kill.signal.aborted) controller.abort();
       hostKills.set(hostId, controller);
     }
     return controller;
+  };
+  const killAll = () => {
+    kill.abort();
+    for (const controller of hostKills.values()) controller.abort();
   };
   const failureListeners: ((error: JournalError | StoreUnavailableError) => void)[] = [];
 
@@ -62,7 +69,7 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
         return;
       }
       if (run?.cancelRequested) markRequested();
-      if (run?.killRequested) kill.abort();
+      if (run?.killRequested) killAll();
       for (const hostId of run?.killHosts ?? []) hostKill(hostId).abort();
     } catch (error) {
       // A busy database must not stop the run; the next poll asks again. A journal that failed,
@@ -88,7 +95,7 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
         }
       }
       markRequested();
-      if (options.kill) kill.abort();
+      if (options.kill) killAll();
     },
     killHost(hostId) {
       try {
@@ -99,7 +106,7 @@ export function createRunCancellation(journal: Journal, runId: string): RunCance
       hostKill(hostId).abort();
     },
     killSignalFor(hostId) {
-      return AbortSignal.any([kill.signal, hostKill(hostId).signal]);
+      return hostKill(hostId).signal;
     },
     onRequest(listener) {
       listeners.push(listener);
