@@ -24,7 +24,17 @@ describe('a local command and the lifeline', () => {
     expect(outputBeforeReport).toBe(false);
     const [pid, stdin, tag] = output.trim().split('\n');
     expect(stdin).toBe('/dev/null');
-    expect(tag).toMatch(/^[0-9a-f]{16}$/);
+    expect(tag).toMatch(/^[0-9a-f]{20}$/);
     expect(reported).toEqual([{ group: Number(pid), startedAt: expect.any(Number), tag }]);
+  });
+
+  it('tags every command apart, all of one length, so that no tag is the start of another', async () => {
+    const transport = createLocalTransport({ shell: '/bin/sh', cwd: makeTempDir() });
+    const tags: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await transport.exec('true', { env: {}, timeoutMs: 30_000, onProcess: ({ tag }) => tags.push(tag ?? '') });
+    }
+    expect(new Set(tags).size).toBe(3);
+    for (const tag of tags) expect(tag).toMatch(/^[0-9a-f]{20}$/);
   });
 });

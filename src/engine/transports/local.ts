@@ -35,6 +35,18 @@ export function createLocalTransport(options: { shell: string; cwd: string }): T
   };
 }
 
+let tagPrefix: string | undefined;
+let tagCount = 0;
+
+/**
+ * A tag no other command on this machine has: random per nixfleet process, then a count. All are
+ * one length, so none is the start of another (the lifeline finds them with `grep -F`).
+ */
+function newProcessTag(): string {
+  tagPrefix ??= randomBytes(6).toString('hex');
+  return `${tagPrefix}${(tagCount++ % 2 ** 32).toString(16).padStart(8, '0')}`;
+}
+
 function execLocal(command: string, base: { shell: string; cwd: string }, options: ExecOptions): Promise<ExecResult> {
   const cwd =
     options.cwd === undefined ? base.cwd : isAbsolute(options.cwd) ? options.cwd : resolve(base.cwd, options.cwd);
@@ -42,7 +54,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: true });
   }
   // CORE-011: what escapes the group (`setsid`) is still found by this tag in its environment.
-  const tag = randomBytes(8).toString('hex');
+  const tag = newProcessTag();
 
   return new Promise<ExecResult>((settle) => {
     let pid: number | undefined;
