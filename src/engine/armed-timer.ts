@@ -48,6 +48,20 @@ const REDACTED_LOG =
   `{ if command -v awk >/dev/null 2>&1; then LC_ALL=C awk '${REDACT_AWK}'; ` +
   `else echo "[nixfleet] no awk on this host: the rollback's output is not kept"; fi; cat >/dev/null; }`;
 
+/**
+ * The timer of one op command: its directory's name, unique per arming (`nonce`, hex), and its
+ * owner, the op on the host that a later arming of the same op takes over from.
+ */
+export function timerName(runId: string, commandId: string, nonce: string): string {
+  return `${runId}-${commandId}-${nonce}`;
+}
+export function timerOwner(hostId: string, opId: string): string {
+  return `${hostId} ${opId}`;
+}
+
+/** Bytes of randomness in a timer's name (`nonce`, twice as many hex digits). */
+export const TIMER_NONCE_BYTES = 6;
+
 /** Whole seconds, at least one: POSIX `sleep` takes no fractions. */
 export function timerSeconds(delayMs: number): number {
   return Math.max(1, Math.ceil(delayMs / 1000));

@@ -10,7 +10,16 @@ import type { CommandStatus } from '../domain/status.js';
 import type { Op } from '../registry/types.js';
 import { LOGS_DIR } from '../store/journal.js';
 import type { CommandRecord, Journal } from '../store/types.js';
-import { armScript, claimScript, parseTimerReply, statusScript, type TimerReply } from './armed-timer.js';
+import {
+  armScript,
+  claimScript,
+  parseTimerReply,
+  statusScript,
+  TIMER_NONCE_BYTES,
+  type TimerReply,
+  timerName,
+  timerOwner,
+} from './armed-timer.js';
 import { createCommandOutput } from './command-output.js';
 import { commandStatusEvent } from './command-status-event.js';
 import { failureReason } from './failure-reason.js';
@@ -83,7 +92,7 @@ export function createRollbackGuard(
   if (ctx.rollback === false || spec === undefined || command === undefined) return undefined;
   const { journal } = ctx;
   const delayMs = spec.armedMs;
-  const name = `${job.runId}-${job.commandId}-${randomBytes(6).toString('hex')}`;
+  const name = timerName(job.runId, job.commandId, randomBytes(TIMER_NONCE_BYTES).toString('hex'));
   let armedAt = 0;
   /** When nixfleet asked the host to arm: the host's timer cannot start before (CORE-009). */
   let armAskedAt = 0;
@@ -149,7 +158,8 @@ export function createRollbackGuard(
   return {
     async arm(onOutput) {
       if (delayMs === undefined) return undefined;
-      const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command, `${job.hostId} ${job.op.id}`);
+      // CORE-009: command-size.ts measures this line at plan time; keep the two alike.
+      const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command, timerOwner(job.hostId, job.op.id));
       let superseded: string[] = [];
       let said = '';
       armAskedAt = Date.now();

@@ -147,3 +147,75 @@ pipelines:
     expect((await runCli(dir, ['logs', 'r1', '--host', 'a'])).stdout).toContain('big-ran');
   });
 });
+
+describe('an armed rollback longer than one argument once armed (CORE-009, CORE-001)', () => {
+  const LIMIT = 128 * 1024;
+  // `big` runs after `change`; its rollback is armed, so it reaches the host inside the timer's
+  // script, quoted, as the op's first command.
+  const armedFleet = (dir: string, rollback: string, armed: boolean) =>
+    `version: 1
+hosts:
+  a: {}
+ops:
+  change:
+    run: touch ${JSON.stringify(`${dir}/changed`)}
+  big:
+    run: touch ${JSON.stringify(`${dir}/big-ran`)}
+    rollback:
+      run: ${JSON.stringify(rollback)}
+${armed ? '      armed: 30s\n' : ''}pipelines:
+  p: { ops: [change, big] }
+`;
+  const REFUSAL =
+    /^nixfleet: op `big` on `a`: its armed `rollback`, quoted inside the script that arms the host's timer, makes a shell script of (\d+) bytes, more than the 131072 \(128 KiB\) Linux lets one argument be, so the shell could not start it; nothing was run\n {2}hint: put the long part of the rollback in a script and run that from `big`'s rollback, or shorten the rollback \(armed, it travels quoted in the timer's script\)$/;
+
+  it('is refused when the plan is built, though the rollback alone fits: exit 2, the op, the host, the size, the fix', async () => {
+    // About 56 KB as written; each `'` is four bytes once quoted, so over 140 KB armed.
+    const rollback = `echo ${"'x' ".repeat(14_000)}`;
+    expect(Buffer.byteLength(localScript(rollback)) + 1).toBeLessThan(LIMIT / 2);
+    const dir = makeTempDir({ 'home/.keep': '' });
+    const env = { HOME: join(dir, 'home') };
+    // Not armed, nixfleet runs it as it is: it fits.
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, rollback, false));
+    const plain = await runCli(dir, ['plan', 'p'], { env });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, rollback, true));
+    for (const args of [
+      ['plan', 'p'],
+      ['apply', 'p'],
+    ]) {
+      const result = await runCli(dir, args, { env });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(REFUSAL);
+      expect(Number(REFUSAL.exec(result.stderr)?.[1])).toBeGreaterThan(LIMIT);
+    }
+    // Before, plan passed, `change` ran, and arming `big`'s timer failed with E2BIG.
+    expect(existsSync(join(dir, 'changed'))).toBe(false);
+    expect(existsSync(join(dir, 'big-ran'))).toBe(false);
+    expect(JSON.parse((await runCli(dir, ['runs', '--json'])).stdout)).toEqual([]);
+  });
+
+  it('one at the limit as measured arms its timer and runs; one byte more is refused', async () => {
+    const dir = makeTempDir({ 'home/.keep': '' });
+    const env = { HOME: join(dir, 'home') };
+    const padded = (bytes: number) => `: ${'x'.repeat(bytes)}; echo undone`;
+    // The refusal says how long the armed line is: the padding that makes it exactly the limit.
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, padded(LIMIT), true));
+    const probe = await runCli(dir, ['plan', 'p'], { env });
+    const bytes = Number(REFUSAL.exec(probe.stderr)?.[1]);
+    expect(bytes, probe.stderr).toBeGreaterThan(LIMIT);
+    const padding = LIMIT - (bytes - LIMIT);
+
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, padded(padding + 1), true));
+    const over = await runCli(dir, ['apply', 'p'], { env });
+    expect(over.exitCode, over.stderr).toBe(2);
+    expect(over.stderr).toContain(`makes a shell script of ${LIMIT + 1} bytes`);
+
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, padded(padding), true));
+    const at = await runCli(dir, ['apply', 'p', '--renderer', 'plain'], { env });
+    expect(at.exitCode, at.stdout + at.stderr).toBe(0);
+    expect(existsSync(join(dir, 'big-ran'))).toBe(true);
+    expect(existsSync(join(dir, 'home/.nixfleet/armed'))).toBe(true);
+  });
+});

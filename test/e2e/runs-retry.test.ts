@@ -144,6 +144,83 @@ pipelines:
   });
 });
 
+describe('retry --renderer json (CORE-002)', () => {
+  // h2 fails `migrate` until `fixed` exists; `hold` on h2 waits until the file `go` exists.
+  const held = `version: 1
+settings: { defaultPipeline: deploy }
+hosts: { h1: {}, h2: {} }
+ops:
+  fetch:
+    run: echo fetch
+  migrate:
+    run: test "$NIXFLEET_HOST" != h2 || test -f fixed
+    retryable: true
+  hold:
+    run: touch holding; i=0; while [ ! -f go ] && [ $i -lt 1500 ]; do i=$((i+1)); sleep 0.02; done
+    timeout: 60s
+pipelines:
+  deploy: { ops: [fetch, migrate] }
+`;
+  // The words of stderr's two lines, and the exit code, as one object alone on stdout.
+  const expectErrorObject = (result: { exitCode: number; stdout: string; stderr: string }, exitCode: number) => {
+    expect(result.exitCode, result.stderr).toBe(exitCode);
+    expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const parsed = JSON.parse(result.stdout);
+    expect(Object.keys(parsed)).toEqual(['error']);
+    const [line, hint] = result.stderr.split('\n');
+    expect(`nixfleet: ${parsed.error.message}`).toBe(line);
+    expect(`  hint: ${parsed.error.hint}`).toBe(hint);
+    expect(parsed.error.exitCode).toBe(exitCode);
+    return parsed.error as { message: string; hint: string; exitCode: number };
+  };
+
+  it('an error that ends retry is the {"error": …} object on stdout, and a retry that ran is its report', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': held });
+    expect((await runCli(dir, ['apply', '--renderer', 'plain'])).exitCode).toBe(1);
+
+    // An unknown run: exit 2.
+    const unknown = await runCli(dir, ['retry', 'r99', '--renderer', 'json']);
+    expect(expectErrorObject(unknown, 2).message).toBe('no run `r99`');
+
+    // h2 busy with another run: exit 3, nothing started.
+    const hold = spawnCli(dir, ['apply', 'hold', '--on', 'h2', '--renderer', 'plain'], { timeoutMs: 90_000 });
+    await waitForFile(join(dir, 'holding'));
+    const busy = await runCli(dir, ['retry', 'r1', '--renderer=json']);
+    expect(expectErrorObject(busy, 3).message).toBe('host(s) busy: h2 (run r2); nothing was started');
+    writeFileSync(join(dir, 'go'), '');
+    expect((await hold).exitCode).toBe(0);
+
+    // The retry that runs: its report, retryOf the run it retried, only what did not complete.
+    writeFileSync(join(dir, 'fixed'), '');
+    const retry = await runCli(dir, ['retry', 'r1', '--renderer', 'json']);
+    expect(retry.exitCode, retry.stderr).toBe(0);
+    const report = JSON.parse(retry.stdout);
+    expect(Object.keys(report)).toEqual(['runId', 'retryOf', 'target', 'status', 'stopped', 'canary', 'hosts']);
+    expect(report).toMatchObject({ runId: 'r3', retryOf: 'r1', target: 'deploy', status: 'COMPLETE', stopped: null });
+    expect(report.hosts).toEqual({
+      h2: [expect.objectContaining({ op: 'migrate', status: 'SUCCESS', exitCode: 0, error: null })],
+    });
+
+    // Retried already: exit 2, the newest attempt named.
+    const twice = await runCli(dir, ['retry', 'r1', '--renderer', 'json']);
+    expect(expectErrorObject(twice, 2).message).toBe('run r1 was already retried by r3 (COMPLETE)');
+
+    // Nothing left to retry: exit 0 and `--json`'s document, not an empty stdout. Before, the
+    // reader waiting for a report got nothing at all.
+    const nothing = await runCli(dir, ['retry', 'r3', '--renderer', 'json']);
+    expect(nothing.exitCode, nothing.stderr).toBe(0);
+    expect(nothing.stderr).toBe('run r3 completed on every host; nothing to retry');
+    expect(JSON.parse(nothing.stdout)).toEqual({
+      runId: null,
+      retryOf: 'r3',
+      nothingToRetry: true,
+      message: 'run r3 completed on every host; nothing to retry',
+    });
+    // Another renderer keeps stdout free of it.
+    expect((await runCli(dir, ['retry', 'r3', '--renderer', 'plain'])).stdout).toBe('');
+  });
+});
+
 describe('runs, show and logs', () => {
   it('show lays out hosts × stages; logs prints stored output by command or by run and host', async () => {
     const dir = makeTempDir({ 'fleet.yaml': fleet(true) });

@@ -258,6 +258,39 @@ pipelines:
     );
     expect(String(seen.stdout)).toMatch(/^canary: web1, web2$/m);
     expect(String(seen.stdout)).toMatch(/^batch 1\/1: web3$/m);
+    // With --json the run's own line says it: the canary it got, the count asked, the words.
+    // Before, the JSON lines said nothing of the cut.
+    const json = startWatch(dir, ['--run', 'all', '--canary', '5', '--json']);
+    await json.until('the run to end', 'stdout', /"type":"run_finished"/);
+    json.proc.kill('SIGINT');
+    const jsonSeen = await json.proc;
+    expect(jsonSeen.exitCode).toBe(0);
+    const lines = String(jsonSeen.stdout)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.type)).toEqual(['watching', 'run_started', 'run_finished', 'stopped']);
+    expect(lines[1]).toEqual({
+      type: 'run_started',
+      runId: 'r3',
+      target: 'all',
+      version: 1,
+      hosts: ['web1', 'web2', 'web3'],
+      canary: ['web1', 'web2'],
+      canaryAsked: 5,
+      notice: 'canary 5 capped at 2 of 3 hosts, so at least one host waits for the canary',
+    });
+    // Nothing cut, nothing said.
+    const uncut = startWatch(dir, ['--run', 'all', '--canary', '2', '--json']);
+    await uncut.until('the run to end', 'stdout', /"type":"run_finished"/);
+    uncut.proc.kill('SIGINT');
+    expect((await uncut.proc).exitCode).toBe(0);
+    const started = String(uncut.seen.stdout)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.type === 'run_started');
+    expect(Object.keys(started ?? {})).toEqual(['type', 'runId', 'target', 'version', 'hosts']);
     const bad = await runCli(dir, ['watch', '--run', 'all', '--batch', '0']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--batch must be a whole number of at least 1');

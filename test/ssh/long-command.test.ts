@@ -120,4 +120,57 @@ ops:
     const logs = await runCli(dir, ['logs', 'r1']);
     expect(logs.stdout).toContain('big-ran');
   });
+
+  it('an armed rollback is measured as the line that arms its timer: refused though it fits alone, and one at the limit arms and runs', async () => {
+    const dir = makeTempDir();
+    const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig };
+    const ssh = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user });
+    const armedFleet = (rollback: string, armed: boolean) =>
+      writeFileSync(
+        join(dir, 'fleet.yaml'),
+        `version: 1
+settings:
+  ssh: { identityFile: ${JSON.stringify(sshd.clientKey)}, connectTimeout: 5s }
+hosts:
+  web1: ${ssh}
+ops:
+  big:
+    run: touch ${JSON.stringify(join(dir, 'big-ran'))}
+    rollback:
+      run: ${JSON.stringify(rollback)}
+${armed ? '      armed: 30s\n' : ''}`,
+      );
+    const refusal =
+      /^nixfleet: op `big` on `web1`: its armed `rollback`, quoted inside the script that arms the host's timer, makes an ssh command line of (\d+) bytes, more than the 131072 \(128 KiB\) Linux lets one argument be, so ssh could not start it; nothing was run\n {2}hint: put the long part of the rollback in a script on the host and run that from `big`'s rollback, or shorten the rollback \(armed, it travels quoted in the timer's script, with the op's env and the host's vars\)$/;
+    // The remote line quotes a command, so each `'` is 4 bytes of it (about 50 KB here); armed,
+    // it is quoted into the timer's script first, then that is quoted: 13 (over 140 KB).
+    const quotes = `echo ${"'x' ".repeat(5_000)}`;
+    armedFleet(quotes, false);
+    const alone = await runCli(dir, ['plan', 'big'], { env });
+    expect(alone.exitCode, alone.stderr).toBe(0);
+    armedFleet(quotes, true);
+    const refused = await runCli(dir, ['apply', 'big'], { env });
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(refusal);
+    expect(existsSync(join(dir, 'big-ran'))).toBe(false);
+
+    // At the limit as measured (the refusal says the size), the timer is armed over ssh and disarmed.
+    const padded = (bytes: number) => `: ${'x'.repeat(bytes)}; echo undone`;
+    armedFleet(padded(LIMIT), true);
+    const probe = await runCli(dir, ['plan', 'big'], { env });
+    const bytes = Number(refusal.exec(probe.stderr)?.[1]);
+    expect(bytes, probe.stderr).toBeGreaterThan(LIMIT);
+    armedFleet(padded(LIMIT - (bytes - LIMIT) + 1), true);
+    const over = await runCli(dir, ['plan', 'big'], { env });
+    expect(over.exitCode, over.stderr).toBe(2);
+    expect(over.stderr).toContain(`makes an ssh command line of ${LIMIT + 1} bytes`);
+    armedFleet(padded(LIMIT - (bytes - LIMIT)), true);
+    const at = await runCli(dir, ['apply', 'big', '--json'], { env, timeoutMs: 60_000 });
+    expect(at.exitCode, at.stderr).toBe(0);
+    expect(JSON.parse(at.stdout).hosts.web1[0]).toMatchObject({
+      status: 'SUCCESS',
+      armed: { delayMs: 30_000, state: 'disarmed' },
+    });
+    expect(existsSync(join(dir, 'big-ran'))).toBe(true);
+  });
 });

@@ -31,9 +31,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true, rollout });
     if (retry.kind === 'nothing') {
-      // CORE-002: with --json stdout still holds one document, saying that no run was started.
+      // CORE-002: with --json (or --renderer json, whose reader waits for the run's report there)
+      // stdout still holds one document, saying that no run was started.
       ctx.io.stderr.write(`${retry.message}\n`);
-      if (ctx.global.json) {
+      if (ctx.global.json || flags.renderer === 'json') {
         ctx.io.stdout.write(
           `${JSON.stringify({ runId: null, retryOf: runId, nothingToRetry: true, message: retry.message })}\n`,
         );

@@ -112,9 +112,22 @@ export async function run(ctx: CommandContext): Promise<number> {
         const capped = plan.rollout ? canaryCapText(plan.rollout) : null;
         if (capped !== null) say(capped, { type: '' });
       },
-      onStarted: (started, plan, version) =>
-        ctx.global.json &&
-        say('', { type: 'run_started', runId: started.runId, target: plan.target, version, hosts: plan.hosts }),
+      onStarted: (started, plan, version) => {
+        if (!ctx.global.json) return;
+        // CORE-008: a capped canary is said on the run's own line, with the count asked for (as
+        // `plan --json` gives it) and the words the text output shows (as the dashboard's `notice`).
+        const capped = plan.rollout ? canaryCapText(plan.rollout) : null;
+        say('', {
+          type: 'run_started',
+          runId: started.runId,
+          target: plan.target,
+          version,
+          hosts: plan.hosts,
+          ...(capped === null || plan.rollout === undefined
+            ? {}
+            : { canary: plan.rollout.canary, canaryAsked: plan.rollout.canaryAsked, notice: capped }),
+        });
+      },
       onCancelledAtStart: cancelling,
       // The renderer prints the run's recap; JSON readers get the outcome.
       onFinished: async (outcome) => {
