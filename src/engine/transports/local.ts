@@ -84,10 +84,8 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       signalTaggedProcesses(tag, signal);
       forceKill ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killTree('SIGTERM');
-    }, options.timeoutMs);
+    /** The command's timeout, counted from its start gate (set in `spawned` below). */
+    let timer: NodeJS.Timeout | undefined;
     const onAbort = () => {
       aborted = true;
       killTree('SIGKILL');
@@ -172,8 +170,17 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
           } catch (error) {
             unrecorded = notRecordedReason(error);
           }
-          if (aborted || timedOut || unrecorded !== undefined) spawned.cancel();
-          else spawned.go();
+          if (aborted || unrecorded !== undefined) {
+            spawned.cancel();
+            return;
+          }
+          // CORE-001: the timeout counts the command's own time, from the gate opening: not the
+          // wait for a busy spawner, which the journal does not count as running either.
+          timer = setTimeout(() => {
+            timedOut = true;
+            killTree('SIGTERM');
+          }, options.timeoutMs);
+          spawned.go();
         },
         failed: (cause) => {
           // The spawner itself died mid-command: nothing reads this command any more.
