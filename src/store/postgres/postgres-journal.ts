@@ -174,7 +174,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   const env = options.env ?? process.env;
   const leaseMs = options.leaseMs ?? leaseMsFrom(env);
   const readOnly = options.readOnly === true;
-  let opened: { handle: number; recovers: boolean };
+  let opened: { handle: number; recovers: boolean; id: string };
   try {
     opened = ask({ kind: 'open', url, owner, leaseMs, readOnly }, redact(url)) as typeof opened;
   } catch (error) {
@@ -197,6 +197,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     dbPath: redact(url),
     logsDir: join(root, 'logs'),
     owner,
+    id: opened.id,
 
     syncHosts: (hosts) => call('syncHosts', now(), hosts),
     listHosts: () => call('listHosts'),
