@@ -72,15 +72,16 @@ const RECOVERY_WRITES = [
  * Opens the journal's connections. `readOnly` (commands that only read, CORE-012): the schema must
  * already be current and nothing is written on opening, so a role that may only SELECT can read;
  * no lease is taken (a reader owns no runs), and `recovers` says whether the role may write what
- * orphan recovery writes. `id` is the journal's id, made here by the first open that may write
- * (empty for a reader of a journal that has none yet).
+ * orphan recovery writes. A writer's `id` is the journal's id, made here by the first open that
+ * may write; a reader's is undefined: it reads the id only when asked (`journalId` below), so its
+ * opening reads no more tables than before.
  */
 export async function openPgCore(
   url: string,
   owner: Owner,
   leaseMs: number,
   readOnly = false,
-): Promise<{ core: PgCore; recovers: boolean; id: string }> {
+): Promise<{ core: PgCore; recovers: boolean; id: string | undefined }> {
   const connectionString = pgConnectionString(url);
   const main = await openReplaceableConnection({
     connectionString,
@@ -104,7 +105,6 @@ export async function openPgCore(
       checks.push("has_sequence_privilege(pg_get_serial_sequence('event_log', 'id'), 'USAGE')");
       const { rows } = await db.query<{ may: boolean }>(`SELECT ${checks.join(' AND ')} AS may`);
       recovers = rows[0]?.may === true;
-      id = await journalId(db, false);
     } else {
       lease = await openLeaseConnection({
         connectionString,
@@ -113,7 +113,7 @@ export async function openPgCore(
         connectionTimeoutMillis: Math.max(1_000, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)),
       });
       await migrate(db, redact(url));
-      id = await journalId(db, true);
+      id = (await journalId(db, true)) ?? '';
       await renewLease(lease.current(), owner, leaseMs);
     }
   } catch (error) {
@@ -144,7 +144,7 @@ export async function openPgCore(
       await Promise.allSettled([main.end(), heartbeat?.end()]);
     },
   };
-  return { core, recovers, id: id ?? '' };
+  return { core, recovers, id };
 }
 
 function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection | undefined) {
@@ -285,6 +285,8 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
       return stored === undefined ? null : JSON.parse(stored);
     },
     lastPrune: () => getMeta(db, LAST_PRUNE_KEY),
+    /** The journal's id as stored, '' when it has none yet; a reader asks for it here (openPgCore). */
+    journalId: async () => (await journalId(db, false)) ?? '',
 
     version: () => headVersion(db),
     changesSince: (version: number, limit?: number) => changesSince(db, version, limit),
