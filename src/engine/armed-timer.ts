@@ -48,15 +48,9 @@ const REDACTED_LOG =
   `{ if command -v awk >/dev/null 2>&1; then LC_ALL=C awk '${REDACT_AWK}'; ` +
   `else echo "[nixfleet] no awk on this host: the rollback's output is not kept"; fi; cat >/dev/null; }`;
 
-/**
- * The timer of one op command: its directory's name, unique per arming (`nonce`, hex), and its
- * owner, the op on the host that a later arming of the same op takes over from.
- */
+/** The timer of one op command: its directory's name, unique per arming (`nonce`, hex). */
 export function timerName(runId: string, commandId: string, nonce: string): string {
   return `${runId}-${commandId}-${nonce}`;
-}
-export function timerOwner(hostId: string, opId: string): string {
-  return `${hostId} ${opId}`;
 }
 
 /** Bytes of randomness in a timer's name (`nonce`, twice as many hex digits). */
@@ -68,26 +62,57 @@ export function timerSeconds(delayMs: number): number {
 }
 
 /**
+ * Whose a timer is: the op on the host, armed through the journal whose id (`Journal.id`,
+ * CORE-003) it names. A later arming of the same op on the same host through the same journal
+ * takes it over (CORE-009).
+ */
+export interface TimerOwner {
+  readonly hostId: string;
+  readonly opId: string;
+  readonly journalId: string;
+}
+export function timerOwner(hostId: string, opId: string, journalId: string): TimerOwner {
+  return { hostId, opId, journalId };
+}
+
+/**
+ * A journal id as long as any (CORE-003, the journal's id: 32 hex digits), for measuring the
+ * arming line at plan time, when no journal is open (command-size.ts).
+ */
+export const LONGEST_JOURNAL_ID = 'f'.repeat(32);
+
+/** The timer's `owner` file: `web1 switch 3f…` (ids hold no spaces). */
+export function ownerLine(owner: TimerOwner): string {
+  return `${owner.hostId} ${owner.opId} ${owner.journalId}`;
+}
+
+/**
  * Leaves a detached timer that, after the delay, renames `token` to `fired` and runs the rollback
  * (kept in the file `rollback`) with `shell` in the op's working directory and environment
  * (inherited from this script), its output in `log` and its exit status in `exit`. Prints
  * `nixfleet-armed:armed` once it is set.
  *
- * First it takes over any earlier timer of the same op on the same host (`owner`, e.g. `web1
- * switch`) that is still waiting: a run that died or was killed before it confirmed or undid its
- * change. That timer is claimed, so it never fires into this run's change (which this timer now
- * guards); each one is printed as `superseded <name>`. Local hosts share one home, hence the host.
+ * First it takes over any earlier timer of the same journal, host and op (`owner`, e.g. `web1
+ * switch 3f…`) that is still waiting: a run of this journal that died or was killed before it
+ * confirmed or undid its change. That timer is claimed, so it never fires into this run's change
+ * (which this timer now guards); each one is printed as `superseded <name>`. Local hosts share one
+ * home, hence the host; journals share hosts, hence the journal: another journal's timer guards a
+ * change its own nixfleet may still confirm, and is left to it. A timer an older nixfleet left
+ * (`web1 switch`, no journal) is taken over as that nixfleet would have (CORE-009).
  */
-export function armScript(name: string, delayMs: number, shell: string, rollback: string, owner: string): string {
+export function armScript(name: string, delayMs: number, shell: string, rollback: string, owner: TimerOwner): string {
   const timer =
     'sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
     `{ "$4" "$1/rollback" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; } | ${REDACTED_LOG} >"$1/log"; ` +
     'mv "$1/exit.tmp" "$1/exit"';
+  // What an older nixfleet wrote to `owner`: the host and op, no journal.
+  const legacy = `${owner.hostId} ${owner.opId}`;
   return [
     `case $HOME in /*) ;; *) echo ${shellQuote(NO_PRIVATE_HOME)}; exit 1 ;; esac`,
     'umask 077',
     `for o in ${TIMERS}/*; do`,
-    `  if [ "$(cat "$o/owner" 2>/dev/null)" = ${shellQuote(owner)} ] && mv "$o/token" "$o/claimed" 2>/dev/null; then`,
+    `  case $(cat "$o/owner" 2>/dev/null) in ${shellQuote(ownerLine(owner))}|${shellQuote(legacy)}) ;; *) continue ;; esac`,
+    '  if mv "$o/token" "$o/claimed" 2>/dev/null; then',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax, not a JS template
     '    rm -rf "$o"; echo "superseded ${o##*/}"',
     '  fi',
@@ -95,7 +120,7 @@ export function armScript(name: string, delayMs: number, shell: string, rollback
     `d=${timerDirectory(name)}`,
     // The command waits in the private directory, not on the timer's command line, where `ps`
     // would show it (and any secret rendered into it) to every user for the whole delay.
-    `mkdir -p "$d" && printf '%s\n' ${shellQuote(rollback)} >"$d/rollback" && printf '%s' ${shellQuote(owner)} >"$d/owner" && : >"$d/token" || exit 1`,
+    `mkdir -p "$d" && printf '%s\n' ${shellQuote(rollback)} >"$d/rollback" && printf '%s' ${shellQuote(ownerLine(owner))} >"$d/owner" && : >"$d/token" || exit 1`,
     'w=$(pwd)',
     // setsid takes the timer out of the op's process group and session, so stopping the op (a
     // timeout, a cancel) or the end of the ssh session cannot stop the timer with it.

@@ -11,7 +11,15 @@ import { MAX_ARGUMENT_BYTES } from '../domain/environment-limits.js';
 import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
 import { UserError } from '../errors/user-error.js';
 import { CONTROLLER_HOST_ID, type Op, type Registry } from '../registry/types.js';
-import { armScript, TIMER_NONCE_BYTES, timerName, timerOwner } from './armed-timer.js';
+import {
+  armScript,
+  LONGEST_JOURNAL_ID,
+  ownerLine,
+  TIMER_NONCE_BYTES,
+  type TimerOwner,
+  timerName,
+  timerOwner,
+} from './armed-timer.js';
 import { localScript } from './process-record.js';
 import { buildRemoteCommand } from './transports/ssh/remote-command.js';
 import type { PlannedStage, RenderedCommand } from './types.js';
@@ -26,7 +34,7 @@ const TAG = 'f'.repeat(16);
 const START_TOKEN = `nixfleet-start-${'f'.repeat(16)}`;
 const TIMER_NAME = timerName(RUN_ID, COMMAND_ID, 'f'.repeat(2 * TIMER_NONCE_BYTES));
 // The timer's script with nothing of the op's in it; its delay's digits are at most 16 more.
-const ARM_SCRIPT_FIXED = Buffer.byteLength(armScript(TIMER_NAME, 1000, '', '', '')) + 16;
+const ARM_SCRIPT_FIXED = Buffer.byteLength(armScript(TIMER_NAME, 1000, '', '', timerOwner('', '', ''))) + 16;
 
 /** Secrets come on stdin (CORE-010): only their names are in the line. */
 function privateNamesOf(rendered: RenderedCommand): string[] {
@@ -72,19 +80,21 @@ function argumentBytes(ssh: boolean, command: string, rendered: RenderedCommand,
 
 /**
  * The bytes of the argument that arms the timer of `rollback` on this host (rollback.ts, `arm`):
- * the timer's script, with the rollback, the owner and the shell quoted in it, started as any
- * command of the op is. Zero when it is surely under the limit: quoting makes a byte at most four.
+ * the timer's script, with the rollback, the owner (three times: its own, the one an older
+ * nixfleet wrote, and in the file) and the shell quoted in it, started as any command of the op
+ * is. Zero when it is surely under the limit: quoting makes a byte at most four.
  */
 function armedArgumentBytes(
   ssh: boolean,
   rollback: string,
   armedMs: number,
-  owner: string,
+  owner: TimerOwner,
   rendered: RenderedCommand,
   shell: string,
 ): number {
   const script =
-    ARM_SCRIPT_FIXED + 4 * (Buffer.byteLength(rollback) + 2 * Buffer.byteLength(owner) + 2 * Buffer.byteLength(shell));
+    ARM_SCRIPT_FIXED +
+    4 * (Buffer.byteLength(rollback) + 3 * Buffer.byteLength(ownerLine(owner)) + 2 * Buffer.byteLength(shell));
   const bound = ssh ? upperBound(script, rendered, shell) : script + LOCAL_GATE_BYTES;
   if (bound <= MAX_ARGUMENT_BYTES) return 0;
   return argumentBytes(ssh, armScript(TIMER_NAME, armedMs, shell, rollback, owner), rendered, shell);
@@ -106,7 +116,8 @@ function fieldBytes(
   // CORE-009: an armed rollback is sent inside the timer's script, which is longer than the
   // rollback alone (nixfleet may also run the rollback itself, a shorter line of the same host).
   if (armedMs !== undefined) {
-    return armedArgumentBytes(ssh, command, armedMs, timerOwner(hostId, op.id), rendered, shell);
+    // No journal is open at plan time: an id as long as any stands for the one the run will have.
+    return armedArgumentBytes(ssh, command, armedMs, timerOwner(hostId, op.id, LONGEST_JOURNAL_ID), rendered, shell);
   }
   return argumentBytes(ssh, command, rendered, shell);
 }

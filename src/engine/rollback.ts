@@ -159,7 +159,13 @@ export function createRollbackGuard(
     async arm(onOutput) {
       if (delayMs === undefined) return undefined;
       // CORE-009: command-size.ts measures this line at plan time; keep the two alike.
-      const script = armScript(name, delayMs, job.shell ?? '/bin/sh', command, timerOwner(job.hostId, job.op.id));
+      const script = armScript(
+        name,
+        delayMs,
+        job.shell ?? '/bin/sh',
+        command,
+        timerOwner(job.hostId, job.op.id, journal.id),
+      );
       let superseded: string[] = [];
       let said = '';
       armAskedAt = Date.now();
@@ -168,8 +174,9 @@ export function createRollbackGuard(
         superseded = [...text.matchAll(/^superseded (\S+)$/gm)].map((match) => match[1] as string);
         said = text.trim().split('\n').pop()?.trim() ?? '';
       });
-      // CORE-009: an earlier run's timer for this op, never confirmed nor undone (that nixfleet died
-      // or was killed), is claimed so that it cannot undo this run's change; this timer guards it now.
+      // CORE-009: an earlier run's timer for this op on this host, of this journal (or an older
+      // nixfleet's, which names none), never confirmed nor undone (that nixfleet died or was
+      // killed), is claimed so that it cannot undo this run's change; this timer guards it now.
       for (const earlier of superseded) {
         const message = `${job.op.id} on ${job.hostId}: took over the armed rollback left by an earlier run (${earlier}), which was never confirmed`;
         onOutput(`[nixfleet] ${message}\n`);

@@ -170,6 +170,8 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
   const locks = createHostLocks(db, isAlive);
   const recovery = createOrphanRecovery(db, { runs, commands, events }, isAlive);
   const retention = createRetention(db, root, { events, meta, changes });
+  // Made by the first open that may write; a read-only one writes nothing (CORE-003, the journal's id).
+  const id = meta.journalId(options.readOnly !== true && !db.readonly) ?? '';
 
   /** Wraps a mutation in BEGIN IMMEDIATE: the write lock is taken before the first read. */
   const write = <A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) => {
@@ -244,6 +246,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     dbPath,
     logsDir,
     owner,
+    id,
 
     syncHosts: write(hosts.sync),
     listHosts: () => hosts.list(),

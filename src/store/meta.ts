@@ -1,6 +1,13 @@
-// The `meta` key/value table: id counters, the current registry summary, the last prune time.
+// The `meta` key/value table: id counters, the current registry summary, the last prune time, the
+// journal's id.
 import { COUNTERS, counterNumber, DamagedCounterError, type IdCounter } from './damaged-counter-error.js';
 import type { SqliteDatabase } from './database.js';
+
+/**
+ * The journal's id in `meta` (CORE-003, the journal's id). A key like the last prune time, not a
+ * schema change: an older nixfleet ignores it, and opens the journal as before.
+ */
+export const JOURNAL_ID_KEY = 'journal_id';
 
 export interface MetaStore {
   get(key: string): string | undefined;
@@ -10,12 +17,22 @@ export interface MetaStore {
    * counter that is not a whole number, or whose ids are taken, throws DamagedCounterError.
    */
   reserve(counter: IdCounter, count: number): number;
+  /**
+   * The journal's id; when it has none and `make`, one is made first: 16 random bytes from
+   * SQLite's `randomblob`, as hex. A process opening the journal at the same moment either made
+   * it first or finds the one made: it is only inserted where there is none, and never changed.
+   * Without `make` (a read-only open), undefined when there is none.
+   */
+  journalId(make: boolean): string | undefined;
 }
 
 export function createMetaStore(db: SqliteDatabase): MetaStore {
   const select = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
   const upsert = db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
+  const makeId = db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, lower(hex(randomblob(16)))) ON CONFLICT (key) DO NOTHING',
   );
   const checksOf = (counter: IdCounter) => {
     const { table, prefix } = COUNTERS[counter];
@@ -33,6 +50,12 @@ export function createMetaStore(db: SqliteDatabase): MetaStore {
   const checks = { next_run: checksOf('next_run'), next_command: checksOf('next_command') };
   return {
     get: (key) => select.get(key) as string | undefined,
+    journalId(make) {
+      const stored = select.get(JOURNAL_ID_KEY) as string | undefined;
+      if (stored !== undefined || !make) return stored;
+      makeId.run(JOURNAL_ID_KEY);
+      return select.get(JOURNAL_ID_KEY) as string | undefined;
+    },
     set: (key, value) => {
       upsert.run(key, value);
     },

@@ -236,6 +236,15 @@ export interface Journal {
    */
   snapshotReason?: string;
   readonly owner: Owner;
+  /**
+   * The journal's own id (CORE-003, the journal's id): 32 random hex digits, made once by the
+   * first open that may write (a new journal's, or an older one's first since ids exist) and
+   * never changed. Every handle on one SQLite data directory, and every controller on one
+   * PostgreSQL database, has the same id; another data directory or database has another. An
+   * armed rollback timer names it, so a timer takes over only those of its own journal (CORE-009).
+   * Empty on a `readOnly` open of a journal that has none yet: such an open writes nothing.
+   */
+  readonly id: string;
 
   /** Upserts the registry's hosts (host_added / host_updated); hosts no longer declared are removed (host_removed). */
   syncHosts(

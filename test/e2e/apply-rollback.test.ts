@@ -75,6 +75,11 @@ ops:
     rollback:
       run: echo restored > state-{{ host.name }}
       armed: 30s
+  armed-wait:
+    run: echo started >> started-{{ host.name }}; i=0; while [ ! -e release ] && [ $i -lt 1500 ]; do i=$((i+1)); sleep 0.02; done; echo changed > state-{{ host.name }}
+    rollback:
+      run: echo restored > state-{{ host.name }}
+      armed: 20s
 pipelines:
   deploy: { ops: [change, after] }
 `;
@@ -250,6 +255,29 @@ describe('armed rollback on a local host', () => {
     expect(state('a')).toBe('changed by r2');
     const logs = await cli(['logs', 'r2', '--host', 'a']);
     expect(logs.stdout).toMatch(/took over the armed rollback left by an earlier run \(r1-c1-[0-9a-f]+\)/);
+  });
+
+  it('two journals arming one op on one host (two data directories, one home) each keep their own timer', async () => {
+    // Two teammates' journals, each with its own run r1: neither takes the other's timer over.
+    const apply = (dataDir: string) =>
+      spawnCli(dir, ['apply', 'armed-wait', '--on', 'a', '--data-dir', dataDir, '--renderer', 'plain'], {
+        env: { HOME: join(dir, 'home') },
+      });
+    const started = () => (existsSync(join(dir, 'started-a')) ? readFileSync(join(dir, 'started-a'), 'utf8') : '');
+    const first = apply('journal-one');
+    // The timer is armed before the op's command starts.
+    await waitFor(() => started() === 'started\n', 'the first op started');
+    const second = apply('journal-two');
+    await waitFor(() => started() === 'started\nstarted\n', 'the second op started');
+    writeFileSync(join(dir, 'release'), '');
+    const [one, two] = await Promise.all([first, second]);
+    for (const result of [one, two]) {
+      const [stdout, stderr] = [String(result.stdout), String(result.stderr)];
+      expect(result.exitCode, stdout + stderr).toBe(0);
+      expect(stdout).toContain('[a] armed-wait rollback timer disarmed (armed 20s)');
+      expect(stdout).not.toContain('took over');
+    }
+    expect(state('a')).toBe('changed');
   });
 
   it('a killed op leaves its timer armed: apply says the host rolls it back, exit 130, and it does', async () => {

@@ -1,17 +1,35 @@
 // The armed rollback timer's scripts (see CORE-009), run by a real /bin/sh with a home of the
 // test's own: the race for `token` has exactly one winner, and what the timer did is read back.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { armScript, claimScript, parseTimerReply, statusScript } from '../../src/engine/armed-timer.js';
+import {
+  armScript,
+  claimScript,
+  parseTimerReply,
+  statusScript,
+  type TimerOwner,
+  timerOwner,
+} from '../../src/engine/armed-timer.js';
 import { waitForFile } from './support/wait-for.js';
 
 const home = mkdtempSync(join(tmpdir(), 'nixfleet-armed-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
+/** A timer of `op` on `host` armed by the journal `journal` (its `Journal.id`). */
+const of = (host: string, op: string, journal = 'a1a1a1'): TimerOwner => timerOwner(host, op, journal);
 const sh = async (script: string) => {
   const result = await execa('/bin/sh', ['-c', script], {
     env: { HOME: home },
@@ -24,7 +42,7 @@ const sh = async (script: string) => {
 
 describe('the armed timer on a host', () => {
   it('claimed before it fires: the rollback never runs', async () => {
-    expect(await sh(armScript('r1-c1-a', 1000, '/bin/sh', 'touch rolled-back', 'web1 switch'))).toEqual({
+    expect(await sh(armScript('r1-c1-a', 1000, '/bin/sh', 'touch rolled-back', of('web1', 'switch')))).toEqual({
       kind: 'armed',
     });
     expect(await sh(statusScript('r1-c1-a'))).toEqual({ kind: 'armed' });
@@ -51,7 +69,7 @@ describe('the armed timer on a host', () => {
   });
 
   it('fired first: a claim loses and reads the rollback’s exit status and output, once', async () => {
-    await sh(armScript('r1-c2-b', 1000, '/bin/sh', 'echo "it\'s undone; $HOME"; exit 7', 'web1 switch'));
+    await sh(armScript('r1-c2-b', 1000, '/bin/sh', 'echo "it\'s undone; $HOME"; exit 7', of('web1', 'switch')));
     const exitFile = join(home, '.nixfleet/armed/r1-c2-b/exit');
     const deadline = Date.now() + 15_000;
     while (!existsSync(exitFile)) {
@@ -64,14 +82,18 @@ describe('the armed timer on a host', () => {
 
   it('a new timer of the same op on the same host takes over an earlier one still waiting; others are left alone', async () => {
     // r1's timers were left when its nixfleet died: web1's and web2's `switch`, web1's `migrate`.
-    await sh(armScript('r1-c1-x', 1500, '/bin/sh', 'touch r1-web1-switch', 'web1 switch'));
-    await sh(armScript('r1-c2-x', 1500, '/bin/sh', 'touch r1-web2-switch', 'web2 switch'));
-    await sh(armScript('r1-c3-x', 1500, '/bin/sh', 'touch r1-web1-migrate', 'web1 migrate'));
+    await sh(armScript('r1-c1-x', 1500, '/bin/sh', 'touch r1-web1-switch', of('web1', 'switch')));
+    await sh(armScript('r1-c2-x', 1500, '/bin/sh', 'touch r1-web2-switch', of('web2', 'switch')));
+    await sh(armScript('r1-c3-x', 1500, '/bin/sh', 'touch r1-web1-migrate', of('web1', 'migrate')));
     // A retry arms web1's `switch` again.
-    const armed = await execa('/bin/sh', ['-c', armScript('r2-c9-y', 60_000, '/bin/sh', 'touch r2', 'web1 switch')], {
-      env: { HOME: home },
-      cwd: home,
-    });
+    const armed = await execa(
+      '/bin/sh',
+      ['-c', armScript('r2-c9-y', 60_000, '/bin/sh', 'touch r2', of('web1', 'switch'))],
+      {
+        env: { HOME: home },
+        cwd: home,
+      },
+    );
     expect(parseTimerReply(String(armed.stdout))).toEqual({ kind: 'armed' });
     expect(String(armed.stdout).split('\n')).toContain('superseded r1-c1-x');
     await sleep(3000);
@@ -79,6 +101,37 @@ describe('the armed timer on a host', () => {
     expect(existsSync(join(home, 'r1-web2-switch'))).toBe(true);
     expect(existsSync(join(home, 'r1-web1-migrate'))).toBe(true);
     expect(await sh(claimScript('r2-c9-y'))).toEqual({ kind: 'claimed' });
+  });
+
+  it('takes over only the timers of its own journal: another journal’s, on the same host and op, fires as set', async () => {
+    /** Arms a timer; the names of those it took over. */
+    const arm = async (name: string, delayMs: number, rollback: string, owner: TimerOwner) => {
+      const armed = await execa('/bin/sh', ['-c', armScript(name, delayMs, '/bin/sh', rollback, owner)], {
+        env: { HOME: home },
+        cwd: home,
+      });
+      expect(parseTimerReply(String(armed.stdout))).toEqual({ kind: 'armed' });
+      return [...String(armed.stdout).matchAll(/^superseded (\S+)$/gm)].map((match) => match[1]).sort();
+    };
+    // Two journals deploy web1's `switch` (two teammates' data directories, both with a run r1):
+    // journal b1b1b1's timer guards a change its own nixfleet has not confirmed yet.
+    expect(await arm('r1-c1-o', 1500, 'touch other-journal', of('web1', 'switch', 'b1b1b1'))).toEqual([]);
+    // Journal a1a1a1 arms the same host and op, in a run that then dies: b1b1b1's is not its own.
+    expect(await arm('r1-c1-d', 1500, 'touch dead-run', of('web1', 'switch', 'a1a1a1'))).toEqual([]);
+    expect(readFileSync(join(home, '.nixfleet/armed/r1-c1-d/owner'), 'utf8')).toBe('web1 switch a1a1a1');
+    // A timer armed by a nixfleet from before journal ids: its `owner` names no journal.
+    expect(await arm('r1-c1-l', 1500, 'touch older-nixfleet', of('web1', 'switch', 'c1c1c1'))).toEqual([]);
+    writeFileSync(join(home, '.nixfleet/armed/r1-c1-l/owner'), 'web1 switch');
+    // a1a1a1's next run of `switch` on web1 takes over its own dead run's timer and the older one.
+    expect(await arm('r2-c9-z', 60_000, 'touch r2', of('web1', 'switch', 'a1a1a1'))).toEqual(['r1-c1-d', 'r1-c1-l']);
+    await waitForFile(join(home, '.nixfleet/armed/r1-c1-o/exit'));
+    // The three were due together: a second later the two taken over have still not run.
+    await sleep(1000);
+    expect(existsSync(join(home, 'dead-run'))).toBe(false);
+    expect(existsSync(join(home, 'older-nixfleet'))).toBe(false);
+    // The other journal's nixfleet finds its timer where it left it, fired as set.
+    expect(await sh(claimScript('r1-c1-o'))).toEqual({ kind: 'done', exitCode: 0, log: '' });
+    expect(await sh(claimScript('r2-c9-z'))).toEqual({ kind: 'claimed' });
   });
 
   it('keeps no secret value in its log on the host: each is `***` there and in the reply', async () => {
@@ -92,7 +145,10 @@ describe('the armed timer on a host', () => {
     };
     const rollback =
       'echo "token=$NIXFLEET_SECRET_TOKEN; short=$NIXFLEET_SECRET_SHORT"; printf "%s\\n" "$NIXFLEET_SECRET_KEY"; exit 3';
-    await execa('/bin/sh', ['-c', armScript('r1-c4-s', 1000, '/bin/sh', rollback, 'web1 switch')], { env, cwd: home });
+    await execa('/bin/sh', ['-c', armScript('r1-c4-s', 1000, '/bin/sh', rollback, of('web1', 'switch'))], {
+      env,
+      cwd: home,
+    });
     const dir = join(home, '.nixfleet/armed/r1-c4-s');
     await waitForFile(join(dir, 'exit'));
     const log = 'token=***; short=***\n***\n***\n';
@@ -109,7 +165,10 @@ describe('the armed timer on a host', () => {
     const env = { HOME: home, PATH: bin, NIXFLEET_SECRET_TOKEN: 'hunter2-secret' };
     const rollback =
       'i=0; while [ $i -lt 2000 ]; do echo "$NIXFLEET_SECRET_TOKEN $i"; i=$((i+1)); done; touch no-awk-done';
-    await execa('/bin/sh', ['-c', armScript('r1-c5-n', 1000, '/bin/sh', rollback, 'web1 switch')], { env, cwd: home });
+    await execa('/bin/sh', ['-c', armScript('r1-c5-n', 1000, '/bin/sh', rollback, of('web1', 'switch'))], {
+      env,
+      cwd: home,
+    });
     const dir = join(home, '.nixfleet/armed/r1-c5-n');
     await waitForFile(join(dir, 'exit'));
     expect(readFileSync(join(dir, 'exit'), 'utf8')).toBe('0\n');

@@ -17,7 +17,7 @@ import * as commands from './pg-commands.js';
 import { appendEvent, listEvents } from './pg-events.js';
 import { listHosts, syncHosts } from './pg-hosts.js';
 import { HEARTBEATS_PER_LEASE, releaseLease, renewLease, renewLeaseOver, startHeartbeat } from './pg-lease.js';
-import { getMeta, reserve, setMeta } from './pg-meta.js';
+import { getMeta, journalId, reserve, setMeta } from './pg-meta.js';
 import { migrate, requireCurrentSchema } from './pg-migrate.js';
 import { appendOutput, outputSize, readOutput } from './pg-output.js';
 import { checkLocks, deadOwners, markOrphans, settleDeadOwners } from './pg-recovery.js';
@@ -72,14 +72,16 @@ const RECOVERY_WRITES = [
  * Opens the journal's connections. `readOnly` (commands that only read, CORE-012): the schema must
  * already be current and nothing is written on opening, so a role that may only SELECT can read;
  * no lease is taken (a reader owns no runs), and `recovers` says whether the role may write what
- * orphan recovery writes.
+ * orphan recovery writes. A writer's `id` is the journal's id, made here by the first open that
+ * may write; a reader's is undefined: it reads the id only when asked (`journalId` below), so its
+ * opening reads no more tables than before.
  */
 export async function openPgCore(
   url: string,
   owner: Owner,
   leaseMs: number,
   readOnly = false,
-): Promise<{ core: PgCore; recovers: boolean }> {
+): Promise<{ core: PgCore; recovers: boolean; id: string | undefined }> {
   const connectionString = pgConnectionString(url);
   const main = await openReplaceableConnection({
     connectionString,
@@ -94,6 +96,7 @@ export async function openPgCore(
   // The heartbeat has its own connection: a long transaction on the main one never delays it.
   let lease: LeaseConnection | undefined;
   let recovers = true;
+  let id: string | undefined;
   try {
     if (readOnly) {
       await requireCurrentSchema(db, redact(url));
@@ -110,6 +113,7 @@ export async function openPgCore(
         connectionTimeoutMillis: Math.max(1_000, Math.floor(leaseMs / HEARTBEATS_PER_LEASE)),
       });
       await migrate(db, redact(url));
+      id = (await journalId(db, true)) ?? '';
       await renewLease(lease.current(), owner, leaseMs);
     }
   } catch (error) {
@@ -140,7 +144,7 @@ export async function openPgCore(
       await Promise.allSettled([main.end(), heartbeat?.end()]);
     },
   };
-  return { core, recovers };
+  return { core, recovers, id };
 }
 
 function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection | undefined) {
@@ -281,6 +285,8 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
       return stored === undefined ? null : JSON.parse(stored);
     },
     lastPrune: () => getMeta(db, LAST_PRUNE_KEY),
+    /** The journal's id as stored, '' when it has none yet; a reader asks for it here (openPgCore). */
+    journalId: async () => (await journalId(db, false)) ?? '',
 
     version: () => headVersion(db),
     changesSince: (version: number, limit?: number) => changesSince(db, version, limit),

@@ -1,6 +1,8 @@
-// The `meta` key/value table on PostgreSQL: id counters, the registry summary, the last prune time.
+// The `meta` key/value table on PostgreSQL: id counters, the registry summary, the last prune time,
+// the journal's id.
 import type pg from 'pg';
 import { COUNTERS, DamagedCounterError, type IdCounter } from '../damaged-counter-error.js';
+import { JOURNAL_ID_KEY } from '../meta.js';
 
 export async function getMeta(db: pg.ClientBase, key: string): Promise<string | undefined> {
   const { rows } = await db.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key]);
@@ -39,4 +41,21 @@ export async function reserve(db: pg.ClientBase, counter: IdCounter, count: numb
     `SELECT coalesce(max(substr(id, 2)::bigint), 0) AS n FROM ${table} WHERE id ~ '^${prefix}[0-9]+$'`,
   );
   throw new DamagedCounterError(counter, stored, reserved?.taken ?? undefined, Number(highest.rows[0]!.n));
+}
+
+/**
+ * The journal's id (CORE-003, the journal's id), one for every controller on the database; when
+ * it has none and `make`, one is made first: a random UUID's 32 hex digits (`gen_random_uuid`,
+ * PostgreSQL 13 and later). Controllers opening at the same moment all end with the first one
+ * inserted: it is only inserted where there is none, and never changed. Without `make` (a
+ * read-only open, which writes nothing), undefined when there is none.
+ */
+export async function journalId(db: pg.ClientBase, make: boolean): Promise<string | undefined> {
+  const stored = await getMeta(db, JOURNAL_ID_KEY);
+  if (stored !== undefined || !make) return stored;
+  await db.query(
+    "INSERT INTO meta (key, value) VALUES ($1, replace(gen_random_uuid()::text, '-', '')) ON CONFLICT (key) DO NOTHING",
+    [JOURNAL_ID_KEY],
+  );
+  return getMeta(db, JOURNAL_ID_KEY);
 }

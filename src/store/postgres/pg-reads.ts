@@ -14,6 +14,7 @@ export const READ_OPERATIONS: ReadonlySet<keyof PgOperations> = new Set<keyof Pg
   'listEvents',
   'currentRegistry',
   'lastPrune',
+  'journalId',
   'version',
   'changesSince',
   'oldestVersion',

@@ -29,10 +29,10 @@ let nextHandle = 1;
 async function handle(request: PgRequest): Promise<unknown> {
   switch (request.kind) {
     case 'open': {
-      const { core, recovers } = await openPgCore(request.url, request.owner, request.leaseMs, request.readOnly);
-      const id = nextHandle++;
-      cores.set(id, core);
-      return { handle: id, recovers };
+      const opened = await openPgCore(request.url, request.owner, request.leaseMs, request.readOnly);
+      const handle = nextHandle++;
+      cores.set(handle, opened.core);
+      return { handle, recovers: opened.recovers, id: opened.id };
     }
     case 'call': {
       const core = cores.get(request.handle);

@@ -174,7 +174,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   const env = options.env ?? process.env;
   const leaseMs = options.leaseMs ?? leaseMsFrom(env);
   const readOnly = options.readOnly === true;
-  let opened: { handle: number; recovers: boolean };
+  let opened: { handle: number; recovers: boolean; id: string | undefined };
   try {
     opened = ask({ kind: 'open', url, owner, leaseMs, readOnly }, redact(url)) as typeof opened;
   } catch (error) {
@@ -197,6 +197,12 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     dbPath: redact(url),
     logsDir: join(root, 'logs'),
     owner,
+    // A writer's open made or read it; a reader reads it when first asked, so that opening to read
+    // needs SELECT on no more tables than before (CORE-012, read-only users).
+    get id(): string {
+      opened.id ??= call('journalId') as string;
+      return opened.id;
+    },
 
     syncHosts: (hosts) => call('syncHosts', now(), hosts),
     listHosts: () => call('listHosts'),

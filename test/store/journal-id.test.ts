@@ -1,0 +1,83 @@
+// CORE-003, the journal's id: made once, at random, by the first open that may write, and the same
+// for every handle on the journal (two processes on one SQLite data directory, controllers on one
+// PostgreSQL database); another journal has another. Armed rollback timers name it (CORE-009).
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteDriver as Database } from '../../src/store/database.js';
+import type { JournalOptions } from '../../src/store/journal.js';
+import type { Journal } from '../../src/store/types.js';
+import { psql } from '../support/postgres.js';
+import { ENGINES, type StoreLocation } from './engines.js';
+import { tempDataDir } from './new-run.js';
+
+/** Runs SQL on the store the way a person with sqlite3 or psql would. */
+function query(at: StoreLocation, sql: string): string {
+  if (at.store !== undefined) return psql(at.store, sql);
+  const db = new Database(join(at.dataDir, 'nixfleet.db'));
+  try {
+    const statement = db.prepare(sql);
+    if (!statement.reader) {
+      statement.run();
+      return '';
+    }
+    return statement
+      .raw()
+      .all()
+      .map((row) => (row as unknown[]).join('|'))
+      .join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+const ID = /^[0-9a-f]{32}$/;
+
+describe.each(ENGINES)("the journal's id on $name", (engine) => {
+  const journals: Journal[] = [];
+  afterEach(() => {
+    for (const journal of journals.splice(0)) journal.close();
+  });
+  const open = (at: StoreLocation, options: JournalOptions = {}) => {
+    const journal = engine.open(options, at);
+    journals.push(journal);
+    return journal;
+  };
+  /** Another handle on the same journal: on PostgreSQL a controller with a data directory of its own. */
+  const sameJournal = (at: StoreLocation): StoreLocation =>
+    at.store === undefined ? at : { dataDir: tempDataDir(), store: at.store };
+
+  it('is made with a new journal, kept across reopening, and stored where the journal is', () => {
+    const at = engine.newStore();
+    const first = open(at);
+    expect(first.id).toMatch(ID);
+    first.close();
+    journals.splice(0);
+    expect(open(at).id).toBe(first.id);
+    expect(query(at, "SELECT value FROM meta WHERE key = 'journal_id'")).toBe(first.id);
+  });
+
+  it('is the same for every handle open on one journal at once, and differs between journals', () => {
+    const at = engine.newStore();
+    const one = open(at);
+    const two = open(sameJournal(at));
+    const three = open(sameJournal(at), { readOnly: true });
+    expect(two.id).toBe(one.id);
+    expect(three.id).toBe(one.id);
+    const other = open(engine.newStore());
+    expect(other.id).toMatch(ID);
+    expect(other.id).not.toBe(one.id);
+  });
+
+  it('a journal from before ids gets one at its first open that may write; a read-only open writes none', () => {
+    const at = engine.newStore();
+    open(at).close();
+    journals.splice(0);
+    query(at, "DELETE FROM meta WHERE key = 'journal_id'");
+    expect(open(sameJournal(at), { readOnly: true }).id).toBe('');
+    expect(query(at, "SELECT count(*) FROM meta WHERE key = 'journal_id'")).toBe('0');
+    const made = open(sameJournal(at)).id;
+    expect(made).toMatch(ID);
+    expect(open(sameJournal(at), { readOnly: true }).id).toBe(made);
+    expect(query(at, "SELECT value FROM meta WHERE key = 'journal_id'")).toBe(made);
+  });
+});
