@@ -44,9 +44,11 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   let startSteps: CommandStatus[] | undefined;
   const start = (process?: CommandProcess) => {
     if (startSteps === undefined) return false;
-    const steps = startSteps;
+    // Taken only once journaled: after a failed try (a journal busy past its wait) the command is
+    // still PENDING, and its final status takes the steps first.
+    const records = journal.transitionCommandSteps(commandId, startSteps, process);
     startSteps = undefined;
-    for (const record of journal.transitionCommandSteps(commandId, steps, process)) emit(commandStatusEvent(record));
+    for (const record of records) emit(commandStatusEvent(record));
     return true;
   };
   const transitionRecord = (to: CommandStatus, patch?: CommandPatch) => {
