@@ -88,11 +88,16 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
       onProcess,
     });
   const guard = createRollbackGuard({ ...job, transport }, ctx, env);
-  // With nothing to check or arm first, VALIDATING and EXECUTING wait for the command's processes
-  // and go into the journal with them, in one transaction (CORE-003): the command is EXECUTING from
-  // the moment its start gate is about to open. One that ends before it had processes (not
-  // started, cancelled first) takes both steps on its way to its final status.
-  if (job.rendered.precheck === undefined && guard === undefined) startSteps = ['VALIDATING', 'EXECUTING'];
+  // With nothing to check or arm first, VALIDATING and EXECUTING go into the journal in one
+  // transaction (CORE-003). Where the command's time starts at its start gate (a local host) they
+  // wait for its processes and go in with them: it is EXECUTING from the moment the gate is about
+  // to open, and one that ends before it had processes (cancelled first, not spawned) takes both
+  // steps on its way to its final status. Over ssh its time starts now, connecting included.
+  const nothingFirst = job.rendered.precheck === undefined && guard === undefined;
+  if (nothingFirst) {
+    startSteps = ['VALIDATING', 'EXECUTING'];
+    if (transport.startsAtGate !== true) start();
+  }
   const finish = async (verdict: Verdict) => {
     // The log file is complete before anyone can see the final status.
     const lost = await output.close();
@@ -117,7 +122,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
     }
   };
 
-  if (startSteps === undefined) {
+  if (!nothingFirst) {
     transition('VALIDATING');
     if (job.rendered.precheck !== undefined) {
       const blocked = checkPrecheck(await exec(job.rendered.precheck), op.timeoutMs);

@@ -110,6 +110,12 @@ export interface ExecResult {
 
 /** How a command reaches a host (specs/README.md, decision 5). */
 export interface Transport {
+  /**
+   * A command's time starts at its start gate, where the transport reports its processes first
+   * (local, CORE-011): the op runner journals its start with them (CORE-003). Unset (ssh), the
+   * command's time starts with `exec`, connecting included, and so does its journaled start.
+   */
+  readonly startsAtGate?: boolean;
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
   /** Release connections (ssh multiplex masters). Idempotent. */
   close(): Promise<void>;

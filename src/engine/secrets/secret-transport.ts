@@ -15,6 +15,7 @@ export function withSecrets(
   if (patterns.length === 0 && !hasPrivateEnv) return transport;
   const inBytes = bytePatterns(patterns);
   return {
+    ...(transport.startsAtGate === true ? { startsAtGate: true } : {}),
     async exec(command: string, options: ExecOptions): Promise<ExecResult> {
       const onOutput = options.onOutput;
       // One redactor per pipe, flushed when the command ends so nothing held back is lost.

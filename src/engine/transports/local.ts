@@ -30,6 +30,7 @@ const DRAIN_MS = 100;
 
 export function createLocalTransport(options: { shell: string; cwd: string }): Transport {
   return {
+    startsAtGate: true,
     exec: (command, execOptions) => execLocal(command, options, execOptions),
     close: async () => {},
   };
