@@ -10,7 +10,7 @@ import { secretVariable } from '../config/secret-reference.js';
 import { MAX_ARGUMENT_BYTES } from '../domain/environment-limits.js';
 import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
 import { UserError } from '../errors/user-error.js';
-import { CONTROLLER_HOST_ID, type Op, type Registry } from '../registry/types.js';
+import { CONTROLLER_HOST_ID, type Registry } from '../registry/types.js';
 import {
   armScript,
   LONGEST_JOURNAL_ID,
@@ -101,39 +101,35 @@ function armedArgumentBytes(
 }
 const LOCAL_GATE_BYTES = Buffer.byteLength(localScript('')) + 1;
 
-/** The bytes of the argument that starts `field` of `op` on this host (0 when surely under the limit). */
-function fieldBytes(
-  ssh: boolean,
-  op: Op,
-  field: (typeof FIELDS)[number],
-  hostId: string,
-  rendered: RenderedCommand,
-  shell: string,
-): number {
-  const command = rendered[field];
-  if (command === undefined) return 0;
-  const armedMs = field === 'rollback' ? op.rollback?.armedMs : undefined;
-  // CORE-009: an armed rollback is sent inside the timer's script, which is longer than the
-  // rollback alone (nixfleet may also run the rollback itself, a shorter line of the same host).
-  if (armedMs !== undefined) {
-    // No journal is open at plan time: an id as long as any stands for the one the run will have.
-    return armedArgumentBytes(ssh, command, armedMs, timerOwner(hostId, op.id, LONGEST_JOURNAL_ID), rendered, shell);
-  }
-  return argumentBytes(ssh, command, rendered, shell);
-}
-
 /** Throws a UserError (exit 2) when a command of `stages` is too long to start on its host. */
 export function refuseOverlongCommands(registry: Registry, stages: readonly PlannedStage[]): void {
   const over: { op: string; field: string; armed: boolean; hostId: string; bytes: number; ssh: boolean }[] = [];
+  const { shell } = registry.settings;
   for (const stage of stages) {
-    for (const planned of stage.commands) {
+    for (const { rendered, hostId } of stage.commands) {
       // The controller's commands (CORE-001) and local hosts start the same way.
-      const ssh = planned.hostId !== CONTROLLER_HOST_ID && registry.hosts.get(planned.hostId)?.transport === 'ssh';
+      const ssh = hostId !== CONTROLLER_HOST_ID && registry.hosts.get(hostId)?.transport === 'ssh';
       for (const field of FIELDS) {
-        const bytes = fieldBytes(ssh, stage.op, field, planned.hostId, planned.rendered, registry.settings.shell);
-        if (bytes <= MAX_ARGUMENT_BYTES) continue;
-        const armed = field === 'rollback' && stage.op.rollback?.armedMs !== undefined;
-        over.push({ op: stage.op.id, field, armed, hostId: planned.hostId, bytes, ssh });
+        const command = rendered[field];
+        if (command === undefined) continue;
+        // CORE-009: an armed rollback is sent inside the timer's script, which is longer than the
+        // rollback alone (nixfleet may also run the rollback itself, a shorter line of the same
+        // host). No journal is open at plan time: an id as long as any stands for the run's.
+        const armedMs = field === 'rollback' ? stage.op.rollback?.armedMs : undefined;
+        const bytes =
+          armedMs === undefined
+            ? argumentBytes(ssh, command, rendered, shell)
+            : armedArgumentBytes(
+                ssh,
+                command,
+                armedMs,
+                timerOwner(hostId, stage.op.id, LONGEST_JOURNAL_ID),
+                rendered,
+                shell,
+              );
+        if (bytes > MAX_ARGUMENT_BYTES) {
+          over.push({ op: stage.op.id, field, armed: armedMs !== undefined, hostId, bytes, ssh });
+        }
       }
     }
   }
