@@ -40,14 +40,14 @@ export interface CommandRunContext extends RollbackRunContext {
 export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promise<CommandStatus> {
   const { journal, emit } = ctx;
   const { op, commandId } = job;
-  /** The steps still to take before any other (see `startSteps` below). */
-  let startSteps: CommandStatus[] | undefined;
+  /** VALIDATING and EXECUTING are still to take before any other step (see `nothingFirst` below). */
+  let startPending = false;
   const start = (process?: CommandProcess) => {
-    if (startSteps === undefined) return false;
+    if (!startPending) return false;
     // Taken only once journaled: after a failed try (a journal busy past its wait) the command is
     // still PENDING, and its final status takes the steps first.
-    const records = journal.transitionCommandSteps(commandId, startSteps, process);
-    startSteps = undefined;
+    const records = journal.transitionCommandSteps(commandId, ['VALIDATING', 'EXECUTING'], process);
+    startPending = false;
     for (const record of records) emit(commandStatusEvent(record));
     return true;
   };
@@ -95,7 +95,7 @@ export async function runCommand(job: CommandJob, ctx: CommandRunContext): Promi
   // steps on its way to its final status. Over ssh its time starts now, connecting included.
   const nothingFirst = job.rendered.precheck === undefined && guard === undefined;
   if (nothingFirst) {
-    startSteps = ['VALIDATING', 'EXECUTING'];
+    startPending = true;
     if (transport.startsAtGate !== true) start();
   }
   const finish = async (verdict: Verdict) => {
