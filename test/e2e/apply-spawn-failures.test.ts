@@ -102,6 +102,19 @@ ops:
   });
 });
 
+/** Local host `a`: `change` touches a file, then `big` (its keys after `run:`, as given). */
+const changeThenBig = (dir: string, big: string) =>
+  `version: 1
+hosts:
+  a: {}
+ops:
+  change:
+    run: touch ${JSON.stringify(`${dir}/changed`)}
+  big:
+    run: ${big}pipelines:
+  p: { ops: [change, big] }
+`;
+
 describe('a local command longer than one argument may be (CORE-001)', () => {
   const LIMIT = 128 * 1024;
   /** `: xxx…; echo big-ran` whose shell script (`sh -c` gets it whole) is `bytes` long with its NUL. */
@@ -109,18 +122,7 @@ describe('a local command longer than one argument may be (CORE-001)', () => {
     const fixed = Buffer.byteLength(localScript(': ; echo big-ran')) + 1;
     return `: ${'x'.repeat(bytes - fixed)}; echo big-ran`;
   };
-  const localFleet = (dir: string, command: string) =>
-    `version: 1
-hosts:
-  a: {}
-ops:
-  change:
-    run: touch ${JSON.stringify(`${dir}/changed`)}
-  big:
-    run: ${JSON.stringify(command)}
-pipelines:
-  p: { ops: [change, big] }
-`;
+  const localFleet = (dir: string, command: string) => changeThenBig(dir, `${JSON.stringify(command)}\n`);
 
   it('is refused when the plan is built: exit 2, the op, the host and the size, and nothing runs', async () => {
     const dir = makeTempDir();
@@ -153,19 +155,13 @@ describe('an armed rollback longer than one argument once armed (CORE-009, CORE-
   // `big` runs after `change`; its rollback is armed, so it reaches the host inside the timer's
   // script, quoted, as the op's first command.
   const armedFleet = (dir: string, rollback: string, armed: boolean) =>
-    `version: 1
-hosts:
-  a: {}
-ops:
-  change:
-    run: touch ${JSON.stringify(`${dir}/changed`)}
-  big:
-    run: touch ${JSON.stringify(`${dir}/big-ran`)}
+    changeThenBig(
+      dir,
+      `touch ${JSON.stringify(`${dir}/big-ran`)}
     rollback:
       run: ${JSON.stringify(rollback)}
-${armed ? '      armed: 30s\n' : ''}pipelines:
-  p: { ops: [change, big] }
-`;
+${armed ? '      armed: 30s\n' : ''}`,
+    );
   const REFUSAL =
     /^nixfleet: op `big` on `a`: its armed `rollback`, quoted inside the script that arms the host's timer, makes a shell script of (\d+) bytes, more than the 131072 \(128 KiB\) Linux lets one argument be, so the shell could not start it; nothing was run\n {2}hint: put the long part of the rollback in a script and run that from `big`'s rollback, or shorten the rollback \(armed, it travels quoted in the timer's script\)$/;
 

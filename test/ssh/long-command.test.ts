@@ -21,18 +21,25 @@ afterAll(async () => {
 
 const LIMIT = 128 * 1024;
 
-/** A fleet of two ssh hosts: `change` touches a file, then `big` runs `: xxx…; echo big-ran`. */
-function writeFleet(dir: string, padding: number): void {
-  const ssh = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user });
+/** Writes `dir`'s fleet file: `hosts` on the test's sshd (each with `fields` too), then `rest`. */
+function writeSshFleet(dir: string, hosts: readonly string[], rest: string, fields: object = {}): void {
+  const ssh = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user, ...fields });
   writeFileSync(
     join(dir, 'fleet.yaml'),
     `version: 1
 settings:
   ssh: { identityFile: ${JSON.stringify(sshd.clientKey)}, connectTimeout: 5s }
 hosts:
-  web1: ${ssh}
-  web2: ${ssh}
-ops:
+${hosts.map((host) => `  ${host}: ${ssh}\n`).join('')}${rest}`,
+  );
+}
+
+/** A fleet of two ssh hosts: `change` touches a file, then `big` runs `: xxx…; echo big-ran`. */
+function writeFleet(dir: string, padding: number): void {
+  writeSshFleet(
+    dir,
+    ['web1', 'web2'],
+    `ops:
   change:
     run: touch ${JSON.stringify(join(dir, 'changed'))}
   big:
@@ -77,18 +84,14 @@ describe('an ssh command longer than one argument may be', { timeout: 150_000 },
   it('host vars that together overflow the line are refused the same way (each alone passes validate)', async () => {
     const dir = makeTempDir();
     const vars = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`blob${i}`, 'x'.repeat(50_000)]));
-    const ssh = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user, vars });
-    writeFileSync(
-      join(dir, 'fleet.yaml'),
-      `version: 1
-settings:
-  ssh: { identityFile: ${JSON.stringify(sshd.clientKey)}, connectTimeout: 5s }
-hosts:
-  web1: ${ssh}
-ops:
+    writeSshFleet(
+      dir,
+      ['web1'],
+      `ops:
   hello:
     run: touch ${JSON.stringify(join(dir, 'ran'))}
 `,
+      { vars },
     );
     expect((await runCli(dir, ['validate'])).exitCode).toBe(0);
     const result = await runCli(dir, ['apply', 'hello'], { env: { NIXFLEET_SSH_CONFIG: sshd.clientConfig } });
@@ -124,16 +127,11 @@ ops:
   it('an armed rollback is measured as the line that arms its timer: refused though it fits alone, and one at the limit arms and runs', async () => {
     const dir = makeTempDir();
     const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig };
-    const ssh = JSON.stringify({ transport: 'ssh', address: '127.0.0.1', port: sshd.port, user: sshd.user });
     const armedFleet = (rollback: string, armed: boolean) =>
-      writeFileSync(
-        join(dir, 'fleet.yaml'),
-        `version: 1
-settings:
-  ssh: { identityFile: ${JSON.stringify(sshd.clientKey)}, connectTimeout: 5s }
-hosts:
-  web1: ${ssh}
-ops:
+      writeSshFleet(
+        dir,
+        ['web1'],
+        `ops:
   big:
     run: touch ${JSON.stringify(join(dir, 'big-ran'))}
     rollback:
