@@ -78,10 +78,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   let runner: ReloadRunner | undefined;
   // A run that failed past recovery (its journal failed mid-run; CORE-006) ends watching with its
   // error, as it ends `apply`.
-  let fatal: { error: unknown } | undefined;
-  let endWithFatal!: () => void;
-  const fatalCame = new Promise<void>((resolve) => {
-    endWithFatal = resolve;
+  let endWithFatal!: (error: unknown) => void;
+  const fatalCame = new Promise<{ error: unknown }>((resolve) => {
+    endWithFatal = (error) => resolve({ error });
   });
   const cancelling = (runId: string) =>
     say(`cancelling run ${runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling', runId });
@@ -145,8 +144,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         // CORE-002: the engine killed the run's running commands before `done` rejected.
         if (runId !== undefined)
           ctx.io.stderr.write(`nixfleet: run ${runId} stopped and its running commands were killed\n`);
-        fatal = { error };
-        endWithFatal();
+        endWithFatal(error);
       },
       onQueued: (runId) => say(`saved during run ${runId}: one re-run queued`, { type: 'run_queued', after: runId }),
     });
@@ -215,7 +213,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     say(`watching ${name(file)}; Ctrl-C to stop`, { type: 'watching', version: 0, file: name(file) });
   }
 
-  await Promise.race([stopped.signal, fatalCame]);
+  const fatal = await Promise.race([stopped.signal.then(() => undefined), fatalCame]);
   if (fatal !== undefined) {
     // main.ts reports it: with --json, as the stream's last line (`type: "error"`).
     stopped.dispose();
