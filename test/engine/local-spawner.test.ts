@@ -2,7 +2,7 @@
 // processes apart from nixfleet, in their own session, whose loss stops the commands they carried
 // and is replaced by the next command. Python's where a python3 with posix_spawn is on PATH, else
 // Perl's where perl is, else Node's.
-import { chmodSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -215,5 +215,85 @@ pipelines:
     expect(output).toBe('done\n');
     expect(readFileSync(join(dir, 'runs'), 'utf8')).toBe('ran\n');
     expect(spawnerPids().filter((pid) => stopped.includes(pid))).toEqual([]);
+  });
+
+  describe('a spawner that does not answer (stopped)', () => {
+    /** Every spawner of the pool exists (a command each), then all of them are stopped. */
+    const stopSpawners = async (transport: ReturnType<typeof createLocalTransport>) => {
+      await Promise.all([1, 2].map(() => transport.exec('true', { env: {}, timeoutMs: 30_000 })));
+      const stopped = spawnerPids();
+      for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+      return stopped;
+    };
+    /** Resumes them and lets each handle what waited: the command asked for earlier, never to run. */
+    const resume = async (transport: ReturnType<typeof createLocalTransport>, stopped: number[]) => {
+      for (const pid of stopped) process.kill(pid, 'SIGCONT');
+      const after = await Promise.all([1, 2].map(() => transport.exec('true', { env: {}, timeoutMs: 30_000 })));
+      expect(after.map((result) => result.exitCode)).toEqual([0, 0]);
+      expect(spawnerPids()).toEqual(stopped);
+    };
+
+    it("ends the command at its op's timeout, as never started; it does not run later", async () => {
+      const dir = makeTempDir();
+      const transport = createLocalTransport({ shell: '/bin/sh', cwd: dir });
+      const stopped = await stopSpawners(transport);
+      const result = await transport.exec('echo ran >> runs', { env: {}, timeoutMs: 1_000 });
+      expect(result).toEqual({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        aborted: false,
+        transportError:
+          "local: nixfleet's spawner did not start /bin/sh within the op's timeout (1s); the command never ran",
+      });
+      await resume(transport, stopped);
+      expect(existsSync(join(dir, 'runs'))).toBe(false);
+    });
+
+    it('no longer keeps nixfleet running once its command was given up', async () => {
+      const dist = join(import.meta.dirname, '../../dist/engine/transports');
+      const dir = makeTempDir({
+        'given-up.mjs': `import { writeFileSync } from 'node:fs';
+import { createLocalTransport } from ${JSON.stringify(join(dist, 'local.js'))};
+import { spawnerPids } from ${JSON.stringify(join(dist, 'spawner/spawner-client.js'))};
+const transport = createLocalTransport({ shell: '/bin/sh', cwd: process.cwd() });
+await Promise.all([1, 2].map(() => transport.exec('true', { env: {}, timeoutMs: 30000 })));
+writeFileSync('spawners', spawnerPids().join(' '));
+for (const pid of spawnerPids()) process.kill(pid, 'SIGSTOP');
+const result = await transport.exec('echo ran >> runs', { env: {}, timeoutMs: 500 });
+writeFileSync('error', result.transportError);
+`,
+      });
+      // The spawners share nixfleet's stderr: a stopped one would hold a pipe open.
+      const result = await execa(process.execPath, ['given-up.mjs'], {
+        cwd: dir,
+        stdio: 'ignore',
+        reject: false,
+        timeout: 20_000,
+      });
+      const stopped = readFileSync(join(dir, 'spawners'), 'utf8').split(' ').map(Number);
+      // Resumed, they read end-of-file from nixfleet's side and end.
+      for (const pid of stopped) process.kill(pid, 'SIGCONT');
+      expect(result.timedOut).toBe(false);
+      expect(result.exitCode).toBe(0);
+      expect(stopped).toHaveLength(2);
+      expect(readFileSync(join(dir, 'error'), 'utf8')).toContain(
+        "did not start /bin/sh within the op's timeout (500ms)",
+      );
+      await waitFor(() => stopped.every((pid) => !existsSync(`/proc/${pid}`)), 'the spawners to end', 10_000);
+      expect(existsSync(join(dir, 'runs'))).toBe(false);
+    });
+
+    it('a kill ends the command at once; it does not run later', async () => {
+      const dir = makeTempDir();
+      const transport = createLocalTransport({ shell: '/bin/sh', cwd: dir });
+      const stopped = await stopSpawners(transport);
+      const kill = new AbortController();
+      const running = transport.exec('echo ran >> runs', { env: {}, timeoutMs: 600_000, signal: kill.signal });
+      kill.abort();
+      expect(await running).toEqual({ exitCode: null, signal: null, timedOut: false, aborted: true });
+      await resume(transport, stopped);
+      expect(existsSync(join(dir, 'runs'))).toBe(false);
+    });
   });
 });

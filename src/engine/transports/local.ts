@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
+import { formatDuration } from '../../config/duration.js';
 import { isProcessGroupAlive, liveGroupMembers, signalProcessGroup } from '../../domain/process-group.js';
 import {
   killTaggedProcesses,
@@ -89,7 +90,10 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => {
       aborted = true;
-      killTree('SIGKILL');
+      // Not started yet: nothing runs to kill, and a spawner that never answers must not hold the
+      // kill up. If the shell comes after all, its gate stays shut.
+      if (pid === undefined) giveUp({ exitCode: null, signal: null, timedOut: false, aborted: true });
+      else killTree('SIGKILL');
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -101,6 +105,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
         releaseCommand(pid, tag);
       }
       clearTimeout(timer);
+      clearTimeout(notStarted);
       clearTimeout(forceKill);
       clearTimeout(drain);
       options.signal?.removeEventListener('abort', onAbort);
@@ -145,6 +150,26 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       }, 50);
     };
 
+    // CORE-001: a spawner that does not start the shell within the op's timeout (stopped, or stuck
+    // in the kernel) ends the command as not started, instead of leaving it waiting for ever.
+    const notStarted = setTimeout(
+      () =>
+        giveUp({
+          exitCode: null,
+          signal: null,
+          timedOut: false,
+          aborted: false,
+          transportError: `local: nixfleet's spawner did not start ${base.shell} within the op's timeout (${formatDuration(options.timeoutMs)}); the command never ran`,
+        }),
+      options.timeoutMs,
+    );
+
+    /** Over before the spawner reported the shell: it never runs, and nothing of it is heard. */
+    const giveUp = (result: ExecResult) => {
+      spawned.abandon();
+      finish(result);
+    };
+
     // The spawner (spawner/spawner-client.ts) runs `shell -c` in a new session, so the shell leads
     // a process group that a timeout or kill reaches whole. `exec 2>&1` first: one pipe keeps stdout
     // and stderr in the order the command wrote them. Then the gate (CORE-011): the shell waits for
@@ -162,6 +187,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       },
       {
         spawned: (group) => {
+          clearTimeout(notStarted);
           pid = group;
           // CORE-011: if nixfleet dies while the command runs, the lifeline kills its group, and the
           // journal knows the group (and its leader's start time) so recovery can tell whether it is gone.
@@ -171,7 +197,7 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
           } catch (error) {
             unrecorded = notRecordedReason(error);
           }
-          if (aborted || unrecorded !== undefined) {
+          if (unrecorded !== undefined) {
             spawned.cancel();
             return;
           }

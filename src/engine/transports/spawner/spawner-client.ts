@@ -44,6 +44,12 @@ export interface SpawnedCommand {
   go(): void;
   /** Never let it run. */
   cancel(): void;
+  /**
+   * Never let it run, and hear nothing more of it: for a command given up on before its spawner
+   * reported it spawned (killed, or not started in time). A spawner that never answers then no
+   * longer keeps nixfleet running.
+   */
+  abandon(): void;
   /** Stop reading output that only background children still hold open. */
   close(): void;
 }
@@ -85,7 +91,19 @@ export function spawnThroughSpawner(
     go: () => send({ t: 'go', id }),
     cancel: () => send({ t: 'cancel', id }),
     close: () => send({ t: 'close', id }),
+    abandon: () => {
+      const spawner = carrierOf(id);
+      if (spawner === undefined) return;
+      // After its `start` in the channel: the spawner closes the gate of the shell it starts.
+      if (spawner.link.connected()) spawner.link.send({ t: 'cancel', id });
+      forget(spawner, id);
+    },
   };
+}
+
+function forget(spawner: Spawner, id: number): void {
+  spawner.running.delete(id);
+  if (spawner.running.size === 0) spawner.link.hold(false);
 }
 
 /** Hands a command to its spawner (started if need be) and sends it the `start`. */
@@ -112,10 +130,6 @@ function startedSpawner(slot: number): Spawner {
   const link = program === undefined ? startNodeLink() : startFrameLink(program.file, program.args);
   const spawner: Spawner = { link, running: new Map() };
   pool[slot] = spawner;
-  const forget = (id: number) => {
-    spawner.running.delete(id);
-    if (spawner.running.size === 0) link.hold(false);
-  };
   link.onReply((reply: SpawnerReply) => {
     const carried = spawner.running.get(reply.id);
     if (!carried) return;
@@ -125,14 +139,14 @@ function startedSpawner(slot: number): Spawner {
         carried.start = undefined;
         return events.spawned(reply.pid);
       case 'failed':
-        forget(reply.id);
+        forget(spawner, reply.id);
         return events.failed(Object.assign(new Error(reply.message), { code: reply.code }));
       case 'out':
         return events.output(typeof reply.chunk === 'string' ? Buffer.from(reply.chunk, 'latin1') : reply.chunk);
       case 'exit':
         return events.exit(reply.code, reply.signal);
       case 'end':
-        forget(reply.id);
+        forget(spawner, reply.id);
         return events.end();
     }
   });
