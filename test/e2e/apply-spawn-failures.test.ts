@@ -17,13 +17,6 @@ let sshd: TestSshd;
 // 32 of 100 KB are more than execve accepts in all (Linux: 2 MiB with an 8 MiB stack).
 const HUGE = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`blob${i}`, 'x'.repeat(100_000)]));
 
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  await sshd?.stop();
-});
-
 interface Report {
   status: string;
   hosts: Record<string, { op: string; status: string; error: string | null }[]>;
@@ -50,6 +43,14 @@ pipelines:
 }
 
 describe('a command that cannot be started', () => {
+  // Only this block has an ssh host: the others run without sshd.
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
   it('is ERROR with a one-line reason; the run ends and releases its hosts', {
     timeout: 150_000,
   }, async () => {
