@@ -16,7 +16,7 @@ import { selectHosts } from '../registry/selector.js';
 import { CONTROLLER_HOST_ID, type Host, type Op, type Registry } from '../registry/types.js';
 import { refuseOverlongCommands } from './command-size.js';
 import { planRollout, type RolloutOverrides, type RolloutPlan } from './rollout/rollout-plan.js';
-import type { Plan, PlannedCommand, PlannedStage, RenderedCommand, SecretEnvPart } from './types.js';
+import type { Plan, PlannedCommand, PlannedStage, PlanOptions, RenderedCommand, SecretEnvPart } from './types.js';
 
 export function buildPlan(
   registry: Registry,
@@ -24,6 +24,8 @@ export function buildPlan(
   selector: string | undefined,
   /** The `apply` flags, or a rollout already settled (`retry` resumes the journaled one). */
   rolloutOverrides?: RolloutOverrides | RolloutPlan,
+  /** `rollback: false` for a run with --no-rollback (CORE-009). */
+  options: PlanOptions = {},
 ): Plan {
   const targetId = target ?? registry.settings.defaultPipeline;
   if (targetId === undefined) {
@@ -50,8 +52,9 @@ export function buildPlan(
     if (!op) throw new Error(`registry invariant broken: pipeline \`${targetId}\` names unknown op \`${opId}\``);
     return { index, op, commands: planStage(registry, op, hosts, pipelineId) };
   });
-  // CORE-001, CORE-007: a command too long to be one argument is refused before anything runs.
-  refuseOverlongCommands(registry, stages);
+  // CORE-001, CORE-007: a command too long to be one argument is refused before anything runs;
+  // a rollback only when the run may send it (CORE-009).
+  refuseOverlongCommands(registry, stages, options);
   const rollout =
     rolloutOverrides !== undefined && 'waves' in rolloutOverrides
       ? rolloutOverrides

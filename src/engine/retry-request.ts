@@ -11,7 +11,7 @@ import type { Journal } from '../store/types.js';
 import { buildPlan } from './plan.js';
 import { planRetry, unsafeToRerun } from './retry-plan.js';
 import { type RolloutOverrides, resumeRollout, singleWave } from './rollout/rollout-plan.js';
-import type { Plan } from './types.js';
+import type { Plan, PlanOptions } from './types.js';
 
 /**
  * A retry refused where its run was created, because another retry of the same run was created
@@ -37,7 +37,12 @@ export function prepareRetry(
   registry: Registry,
   journal: Journal,
   runId: string,
-  options: { readonly force?: boolean; readonly forceHint?: string; readonly rollout?: RolloutOverrides } = {},
+  /** With `rollback: false` (--no-rollback) the plan does not measure the rollbacks (CORE-009). */
+  options: PlanOptions & {
+    readonly force?: boolean;
+    readonly forceHint?: string;
+    readonly rollout?: RolloutOverrides;
+  } = {},
 ): RetryRequest {
   const previous = journal.getRun(runId);
   if (!previous) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });
@@ -73,7 +78,7 @@ export function prepareRetry(
       : previous.rollout === null
         ? singleWave(hosts)
         : resumeRollout(previous.rollout, hosts, (host) => batchOf.get(host) ?? 1);
-  const plan = buildPlan(registry, previous.name, hosts.join(','), rollout);
+  const plan = buildPlan(registry, previous.name, hosts.join(','), rollout, options);
   const ops = plan.stages.map((s) => s.op.id);
   if (ops.join(' ') !== previous.stages.join(' ')) {
     throw new UserError(

@@ -38,6 +38,12 @@ export interface PlannedStage {
   readonly commands: readonly PlannedCommand[];
 }
 
+/** How the planned run will run, as far as the plan depends on it. */
+export interface PlanOptions {
+  /** False with --no-rollback (CORE-009): no rollback is sent, so none is measured. */
+  readonly rollback?: false;
+}
+
 export interface Plan {
   /** The pipeline id, or the op id when a single op is applied. */
   readonly target: string;

@@ -103,7 +103,7 @@ export function createReloadRunner(options: ReloadRunnerOptions): ReloadRunner {
 
   async function startFromCurrent(): Promise<StartedRun | undefined> {
     try {
-      const plan = buildPlan(options.current(), options.target, options.selector, options.rollout);
+      const plan = buildPlan(options.current(), options.target, options.selector, options.rollout, options);
       options.onStarting?.(plan, options.version());
       const listener = options.listenerFor?.(plan);
       secretsAbort = new AbortController();

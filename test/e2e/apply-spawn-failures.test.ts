@@ -9,8 +9,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localScript } from '../../src/engine/process-record.js';
-import { makeTempDir, runCli } from '../support/cli.js';
+import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
+import { waitFor } from '../watch/fleet-edits.js';
 
 let sshd: TestSshd;
 // Each NIXFLEET_VAR_* is one environment string, which validate keeps under 128 KiB (CORE-005);
@@ -163,12 +164,13 @@ describe('an armed rollback longer than one argument once armed (CORE-009, CORE-
       run: ${JSON.stringify(rollback)}
 ${armed ? '      armed: 30s\n' : ''}`,
     );
+  // About 56 KB as written; each `'` is four bytes once quoted, so over 140 KB armed.
+  const QUOTED_ROLLBACK = `echo ${"'x' ".repeat(14_000)}`;
   const REFUSAL =
     /^nixfleet: op `big` on `a`: its armed `rollback`, quoted inside the script that arms the host's timer, makes a shell script of (\d+) bytes, more than the 131072 \(128 KiB\) Linux lets one argument be, so the shell could not start it; nothing was run\n {2}hint: put the long part of the rollback in a script and run that from `big`'s rollback, or shorten the rollback \(armed, it travels quoted in the timer's script\)$/;
 
   it('is refused when the plan is built, though the rollback alone fits: exit 2, the op, the host, the size, the fix', async () => {
-    // About 56 KB as written; each `'` is four bytes once quoted, so over 140 KB armed.
-    const rollback = `echo ${"'x' ".repeat(14_000)}`;
+    const rollback = QUOTED_ROLLBACK;
     expect(Buffer.byteLength(localScript(rollback)) + 1).toBeLessThan(LIMIT / 2);
     const dir = makeTempDir({ 'home/.keep': '' });
     const env = { HOME: join(dir, 'home') };
@@ -191,6 +193,63 @@ ${armed ? '      armed: 30s\n' : ''}`,
     expect(existsSync(join(dir, 'changed'))).toBe(false);
     expect(existsSync(join(dir, 'big-ran'))).toBe(false);
     expect(JSON.parse((await runCli(dir, ['runs', '--json'])).stdout)).toEqual([]);
+  });
+
+  // CORE-009: with --no-rollback no rollback is sent and no timer armed, so none is measured.
+  it('apply --no-rollback runs the pipeline, arming no timer', async () => {
+    const dir = makeTempDir({ 'home/.keep': '' });
+    const env = { HOME: join(dir, 'home') };
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, QUOTED_ROLLBACK, true));
+    const result = await runCli(dir, ['apply', 'p', '--no-rollback', '--renderer', 'plain'], { env });
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(existsSync(join(dir, 'changed'))).toBe(true);
+    expect(existsSync(join(dir, 'big-ran'))).toBe(true);
+    expect(existsSync(join(dir, 'home/.nixfleet'))).toBe(false);
+  });
+
+  it('retry --no-rollback reruns it; retry with rollbacks is refused', async () => {
+    const dir = makeTempDir({ 'home/.keep': '' });
+    const env = { HOME: join(dir, 'home') };
+    // `big` fails until `go` exists.
+    const run = JSON.stringify(`test -f ${JSON.stringify(`${dir}/go`)} && touch ${JSON.stringify(`${dir}/big-ran`)}`);
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      changeThenBig(
+        dir,
+        `${run}\n    retryable: true\n    rollback:\n      run: ${JSON.stringify(QUOTED_ROLLBACK)}\n      armed: 30s\n`,
+      ),
+    );
+    const first = await runCli(dir, ['apply', 'p', '--no-rollback', '--renderer', 'plain'], { env });
+    expect(first.exitCode, first.stdout + first.stderr).toBe(1);
+    writeFileSync(join(dir, 'go'), '');
+    const refused = await runCli(dir, ['retry', 'r1'], { env });
+    expect(refused.exitCode, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(REFUSAL);
+    const retried = await runCli(dir, ['retry', 'r1', '--no-rollback', '--renderer', 'plain'], { env });
+    expect(retried.exitCode, retried.stdout + retried.stderr).toBe(0);
+    expect(existsSync(join(dir, 'big-ran'))).toBe(true);
+    expect(existsSync(join(dir, 'home/.nixfleet'))).toBe(false);
+  });
+
+  it('watch --run --no-rollback runs it', async () => {
+    const dir = makeTempDir({ 'home/.keep': '' });
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, QUOTED_ROLLBACK, true));
+    const proc = spawnCli(dir, ['watch', '--run', 'p', '--no-rollback'], {
+      env: { HOME: join(dir, 'home') },
+      timeoutMs: 60_000,
+    });
+    let stdout = '';
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    try {
+      await waitFor('the run to end', () => /^run r1 (COMPLETE|FAILED|PARTIAL)|nothing was run/m.test(stdout), 30_000);
+    } finally {
+      proc.kill('SIGINT');
+      await proc;
+    }
+    expect(stdout).toMatch(/^run r1 COMPLETE/m);
+    expect(existsSync(join(dir, 'big-ran'))).toBe(true);
   });
 
   it('one at the limit as measured arms its timer and runs; one byte more is refused', async () => {

@@ -27,7 +27,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const registry = await loadFleet(ctx);
   const runOptions = checkRunFlagsAgainst(flags, registry, ctx);
   const on = ctx.values.on;
-  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
+  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout, runOptions);
   const journal = openFleetJournal(registry, storeFor(ctx, registry));
   try {
     return await runAttended(plan, { journal, ...ioOf(ctx), ...runOptions });

@@ -29,7 +29,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const runOptions = checkRunFlagsAgainst(flags, registry, ctx);
   const journal = openFleetJournal(registry, storeFor(ctx, registry));
   try {
-    const retry = prepareRetry(registry, journal, runId, { force: ctx.values.force === true, rollout });
+    const retry = prepareRetry(registry, journal, runId, {
+      force: ctx.values.force === true,
+      rollout,
+      ...(flags.rollback === false ? { rollback: false } : {}),
+    });
     if (retry.kind === 'nothing') {
       // CORE-002: with --json (or --renderer json, whose reader waits for the run's report there)
       // stdout still holds one document, saying that no run was started.
