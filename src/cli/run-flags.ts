@@ -6,6 +6,16 @@ import { RENDERER_NAMES, type RendererName } from '../ui/run-renderer.js';
 import type { CommandContext } from './command.js';
 import { checkReportNotFleetFile, checkReportPath } from './report-path.js';
 
+/** --no-rollback (CORE-009): of the runs, and of `plan`, which then plans such a run. */
+export const NO_ROLLBACK_OPTION = {
+  'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
+} as const;
+
+/** `{rollback: false}` when --no-rollback was given, else nothing (CORE-009). */
+export function parseNoRollback(ctx: CommandContext): { readonly rollback?: false } {
+  return ctx.values['no-rollback'] === true ? { rollback: false } : {};
+}
+
 export const RUN_OPTIONS = {
   concurrency: {
     type: 'string',
@@ -18,7 +28,7 @@ export const RUN_OPTIONS = {
     description: 'output: the live view in a terminal, plain lines in CI (default auto)',
   },
   junit: { type: 'string', valueName: 'FILE', description: 'also write a JUnit XML report to FILE' },
-  'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
+  ...NO_ROLLBACK_OPTION,
 } as const;
 
 /** --concurrency N: a whole number of at least 1, or undefined when not given. */
@@ -61,7 +71,7 @@ export function parseRunOptions(ctx: CommandContext): RunFlags {
     renderer: rendererName as RendererName,
     ...(parsedConcurrency !== undefined ? { concurrency: parsedConcurrency } : {}),
     ...(typeof junit === 'string' ? { junitFile: junit } : {}),
-    ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
+    ...parseNoRollback(ctx),
   };
 }
 

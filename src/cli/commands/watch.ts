@@ -21,7 +21,7 @@ import { createReloadRunner, type ReloadRunner } from '../../watch/reload-runner
 import type { CommandContext } from '../command.js';
 import { dataDirOverride, journalPlaceFor, rereadFleetFilePath } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
-import { parseConcurrency } from '../run-flags.js';
+import { NO_ROLLBACK_OPTION, parseConcurrency, parseNoRollback } from '../run-flags.js';
 import { waitForStopSignal } from '../stop-signal.js';
 
 export const usage =
@@ -31,7 +31,7 @@ export const options = {
   on: { type: 'string', valueName: 'SEL', description: 'with --run: only these hosts (web1,db1  @tag  web*  !web3)' },
   concurrency: { type: 'string', valueName: 'N', description: 'with --run: most hosts running a stage at once' },
   ...ROLLOUT_OPTIONS,
-  'no-rollback': { type: 'boolean', description: 'do not run rollbacks of failed ops, arm no rollback timer' },
+  ...NO_ROLLBACK_OPTION,
 } as const;
 export const maxPositionals = 0;
 // With --json, one object with a `type` per line (CORE-006).
@@ -94,7 +94,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       actor: 'watch',
       ...(concurrency === undefined ? {} : { concurrency }),
       rollout,
-      ...(ctx.values['no-rollback'] === true ? { rollback: false as const } : {}),
+      ...parseNoRollback(ctx),
       current: () => watcher.current(),
       version: () => watcher.version(),
       listenerFor: (): RunEventListener | undefined => {
