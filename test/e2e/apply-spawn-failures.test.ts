@@ -196,6 +196,44 @@ ${armed ? '      armed: 30s\n' : ''}`,
   });
 
   // CORE-009: with --no-rollback no rollback is sent and no timer armed, so none is measured.
+  it('plan --no-rollback accepts it and says rollbacks are off (text and --json)', async () => {
+    const dir = makeTempDir({ 'home/.keep': '' });
+    const env = { HOME: join(dir, 'home') };
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, QUOTED_ROLLBACK, true));
+
+    const text = await runCli(dir, ['plan', 'p', '--no-rollback'], { env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      '\nrollbacks off (--no-rollback): no failed op is rolled back, no rollback timer is armed\n',
+    );
+    expect(text.stdout).toContain('stage 2/2  big (timeout 10m, rollback off)\n');
+    expect(text.stdout).not.toContain('rollback  $');
+    expect(text.stdout).toContain('nothing was run; `nixfleet apply p --no-rollback` runs it');
+    // With rollbacks on, the same plan shows the rollback and its timer.
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, 'echo undone', true));
+    const on = await runCli(dir, ['plan', 'p'], { env });
+    expect(on.stdout).toContain('stage 2/2  big (timeout 10m, rollback timeout 10m, armed 30s)\n');
+    expect(on.stdout).not.toContain('rollbacks off');
+
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, QUOTED_ROLLBACK, true));
+    const json = await runCli(dir, ['--json', 'plan', 'p', '--no-rollback'], { env });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const plan = JSON.parse(json.stdout) as {
+      rollbacks: boolean;
+      stages: { op: string; rollback: unknown; commands: Record<string, unknown>[] }[];
+    };
+    expect(plan.rollbacks).toBe(false);
+    expect(plan.stages[1]!.op).toBe('big');
+    expect(plan.stages[1]!.rollback).toBeNull();
+    expect(plan.stages[1]!.commands[0]).not.toHaveProperty('rollback');
+    // Without the flag the JSON keeps its fields and says rollbacks are on.
+    writeFileSync(join(dir, 'fleet.yaml'), armedFleet(dir, 'echo undone', true));
+    const jsonOn = JSON.parse((await runCli(dir, ['--json', 'plan', 'p'], { env })).stdout) as typeof plan;
+    expect(jsonOn.rollbacks).toBe(true);
+    expect(jsonOn.stages[1]!.rollback).toEqual({ timeoutMs: 600_000, armedMs: 30_000 });
+    expect(jsonOn.stages[1]!.commands[0]!.rollback).toBe('echo undone');
+  });
+
   it('apply --no-rollback runs the pipeline, arming no timer', async () => {
     const dir = makeTempDir({ 'home/.keep': '' });
     const env = { HOME: join(dir, 'home') };

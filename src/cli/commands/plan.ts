@@ -1,4 +1,5 @@
 // `nixfleet plan [TARGET] [--on SEL]`: stages × hosts with the rendered commands; runs nothing.
+// With --no-rollback it plans the run `apply --no-rollback` would start: no rollback (CORE-009).
 import { formatDuration } from '../../config/duration.js';
 import { cdPath } from '../../config/shell-quote.js';
 import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
@@ -6,37 +7,48 @@ import { groupBy } from '../../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';
 import { visibleControls } from '../../domain/terminal-text.js';
 import { buildPlan } from '../../engine/plan.js';
-import type { Plan, PlannedCommand, PlannedStage } from '../../engine/types.js';
+import type { Plan, PlannedStage, PlanOptions, RenderedCommand } from '../../engine/types.js';
 import { EXIT } from '../../errors/user-error.js';
 import type { Rollback } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { rolloutLines } from '../rollout-text.js';
+import { NO_ROLLBACK_OPTION, parseNoRollback } from '../run-flags.js';
 
-export const usage = 'plan [TARGET] [--on SEL] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%]';
+export const usage = 'plan [TARGET] [--on SEL] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--no-rollback]';
 export const options = {
   on: { type: 'string', valueName: 'SEL', description: 'only these hosts: web1,db1  @tag  web*  !web3' },
   ...ROLLOUT_OPTIONS,
+  ...NO_ROLLBACK_OPTION,
 } as const;
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const rollout = parseRolloutFlags(ctx);
+  const planOptions = parseNoRollback(ctx);
   const registry = await loadFleet(ctx);
   const on = ctx.values.on;
-  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout);
-  ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : planText(plan));
+  const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout, planOptions);
+  ctx.io.stdout.write(
+    ctx.global.json ? `${JSON.stringify(planJson(plan, planOptions), null, 2)}\n` : planText(plan, planOptions),
+  );
   return EXIT.OK;
 }
 
-export function planJson(plan: Plan) {
+/**
+ * With rollbacks off (CORE-009) the run sends no rollback: `rollbacks` is false, and each stage's
+ * `rollback` and each command's are left out as for an op without one.
+ */
+export function planJson(plan: Plan, options: PlanOptions = {}) {
+  const rollbacks = options.rollback !== false;
   return {
     target: plan.target,
     targetKind: plan.targetKind,
     selector: plan.selector,
     hosts: plan.hosts,
     rollout: plan.rollout ?? null,
+    rollbacks,
     stages: plan.stages.map((stage) => ({
       index: stage.index,
       op: stage.op.id,
@@ -45,31 +57,47 @@ export function planJson(plan: Plan) {
       timeoutMs: stage.op.timeoutMs,
       retryable: stage.op.retryable,
       retries: stage.op.retries,
-      rollback: stage.op.rollback
-        ? { timeoutMs: stage.op.rollback.timeoutMs, armedMs: stage.op.rollback.armedMs ?? null }
-        : null,
-      commands: stage.commands.map((command) => ({ host: command.hostId, ...command.rendered })),
+      rollback:
+        rollbacks && stage.op.rollback
+          ? { timeoutMs: stage.op.rollback.timeoutMs, armedMs: stage.op.rollback.armedMs ?? null }
+          : null,
+      commands: stage.commands.map((command) => ({ host: command.hostId, ...sent(command.rendered, rollbacks) })),
     })),
   };
 }
 
-function planText(plan: Plan): string {
+/** What the run sends of `rendered`: without its rollback when rollbacks are off (CORE-009). */
+function sent(rendered: RenderedCommand, rollbacks: boolean): RenderedCommand {
+  if (rollbacks || rendered.rollback === undefined) return rendered;
+  const { rollback: _, ...rest } = rendered;
+  return rest;
+}
+
+function planText(plan: Plan, options: PlanOptions): string {
+  const rollbacks = options.rollback !== false;
   const lines = [
     `${plan.targetKind} ${plan.target} on ${plan.hosts.length} host(s) (selector ${plan.selector}): ${hostNames(plan.hosts)}`,
   ];
   if (plan.rollout) lines.push(...rolloutLines(plan.rollout));
-  const stages = plan.stages.map(stageEntries);
+  if (!rollbacks) lines.push('rollbacks off (--no-rollback): no failed op is rolled back, no rollback timer is armed');
+  const stages = plan.stages.map((stage) => stageEntries(stage, rollbacks));
   const width = Math.max(...stages.flatMap((entries) => entries.map((entry) => entry.label.length)));
   const onController = plan.stages.map((stage) => stage.op.runsOn === 'controller');
   const waves = plan.rollout?.waves.length ?? 1;
   for (const stage of plan.stages) {
     lines.push(
       '',
-      stageTitle(stage, plan.stages.length, waves > 1 ? controllerPlacement(onController, stage.index) : null),
+      stageTitle(
+        stage,
+        plan.stages.length,
+        waves > 1 ? controllerPlacement(onController, stage.index) : null,
+        rollbacks,
+      ),
     );
     for (const entry of stages[stage.index]!) lines.push(...entryLines(entry, width));
   }
-  lines.push('', `nothing was run; \`nixfleet apply ${plan.target}\` runs it`, '');
+  const apply = `nixfleet apply ${plan.target}${rollbacks ? '' : ' --no-rollback'}`;
+  lines.push('', `nothing was run; \`${apply}\` runs it`, '');
   // Fleet values are shown, not obeyed: an escape sequence in one would drive the terminal.
   return visibleControls(lines.join('\n'));
 }
@@ -84,9 +112,9 @@ interface StageEntry {
   readonly hosts?: readonly string[];
 }
 
-function stageEntries(stage: PlannedStage): StageEntry[] {
+function stageEntries(stage: PlannedStage, rollbacks: boolean): StageEntry[] {
   const rendered = stage.commands.map((command) => {
-    const lines = renderedLines(command);
+    const lines = renderedLines(sent(command.rendered, rollbacks));
     return { hostId: command.hostId, lines, key: lines.join('\0') };
   });
   const alike = groupBy(rendered, (r) => r.key);
@@ -106,7 +134,12 @@ const CONTROLLER_WAVE: Readonly<Record<ControllerPlacement, string>> = {
   between: '',
 };
 
-function stageTitle(stage: PlannedStage, total: number, placement: ControllerPlacement | null): string {
+function stageTitle(
+  stage: PlannedStage,
+  total: number,
+  placement: ControllerPlacement | null,
+  rollbacks: boolean,
+): string {
   const op = stage.op;
   const traits = [
     `timeout ${formatDuration(op.timeoutMs)}`,
@@ -116,7 +149,8 @@ function stageTitle(stage: PlannedStage, total: number, placement: ControllerPla
     ...(op.retryable
       ? [op.retries > 0 ? `retryable, ${op.retries} automatic ${op.retries === 1 ? 'retry' : 'retries'}` : 'retryable']
       : []),
-    ...(op.rollback ? [rollbackTrait(op.rollback)] : []),
+    // With --no-rollback an op that has a rollback says it is off (CORE-009).
+    ...(op.rollback ? [rollbacks ? rollbackTrait(op.rollback) : 'rollback off'] : []),
   ];
   const description = op.description ? `: ${op.description}` : '';
   return `stage ${stage.index + 1}/${total}  ${op.id}${description} (${traits.join(', ')})`;
@@ -128,7 +162,7 @@ function rollbackTrait(rollback: Rollback): string {
   return `rollback timeout ${formatDuration(rollback.timeoutMs)}${armed}`;
 }
 
-function renderedLines({ rendered }: PlannedCommand): string[] {
+function renderedLines(rendered: RenderedCommand): string[] {
   const lines: string[] = [];
   // Quoted as the remote line quotes it: the value is a directory's name, never code (CORE-005).
   if (rendered.cwd !== undefined) lines.push(`cd ${cdPath(rendered.cwd)}`);
