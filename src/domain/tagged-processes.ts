@@ -8,9 +8,18 @@ export const PROCESS_TAG_VARIABLE = 'NIXFLEET_PROCESS_TAG';
 
 /** Linux: running processes whose environment holds NIXFLEET_PROCESS_TAG=<tag>; [] elsewhere. */
 export function taggedProcesses(tag: string): number[] {
-  if (process.platform !== 'linux' || tag === '') return [];
-  const needle = Buffer.from(`\0${PROCESS_TAG_VARIABLE}=${tag}\0`);
-  const found: number[] = [];
+  return processesByTag([tag]).get(tag) ?? [];
+}
+
+/**
+ * Linux: the running processes carrying each of `tags`, found in one look at /proc however many
+ * tags are asked for: each process's environment is read once and its NIXFLEET_PROCESS_TAG values
+ * are looked up among them. A tag no process carries has no entry; all are empty elsewhere.
+ */
+export function processesByTag(tags: Iterable<string>): Map<string, number[]> {
+  const wanted = new Set([...tags].filter((tag) => tag !== ''));
+  const found = new Map<string, number[]>();
+  if (process.platform !== 'linux' || wanted.size === 0) return found;
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -20,14 +29,33 @@ export function taggedProcesses(tag: string): number[] {
   for (const entry of entries) {
     if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue;
     try {
-      // A leading NUL lets the first variable match like the others.
-      const environ = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${entry}/environ`)]);
-      if (environ.includes(needle) && isRunning(entry)) found.push(Number(entry));
+      const carried = tagsIn(readFileSync(`/proc/${entry}/environ`)).filter((tag) => wanted.has(tag));
+      if (carried.length === 0 || !isRunning(entry)) continue;
+      for (const tag of new Set(carried)) {
+        const pids = found.get(tag);
+        if (pids === undefined) found.set(tag, [Number(entry)]);
+        else pids.push(Number(entry));
+      }
     } catch {
       // Gone, or not ours to read.
     }
   }
   return found;
+}
+
+const TAG_ASSIGNMENT = Buffer.from(`${PROCESS_TAG_VARIABLE}=`);
+
+/** Every NIXFLEET_PROCESS_TAG value in an environ (NUL-separated NAME=value entries). */
+function tagsIn(environ: Buffer): string[] {
+  const tags: string[] = [];
+  for (let at = environ.indexOf(TAG_ASSIGNMENT); at !== -1; at = environ.indexOf(TAG_ASSIGNMENT, at + 1)) {
+    // Only at the start of an entry: not inside another variable's name or value.
+    if (at > 0 && environ[at - 1] !== 0) continue;
+    const start = at + TAG_ASSIGNMENT.length;
+    const end = environ.indexOf(0, start);
+    tags.push(environ.toString('utf8', start, end === -1 ? environ.length : end));
+  }
+  return tags;
 }
 
 /** Sends `signal` to every tagged process; how many there were. */
@@ -52,15 +80,15 @@ export function signalTaggedProcesses(tag: string, signal: NodeJS.Signals): numb
 export const TAG_KILL_PASSES = 10;
 
 /**
- * SIGKILLs every tagged process, pass after pass, until a pass finds none it has not killed yet,
- * at most TAG_KILL_PASSES passes. A process with SIGKILL pending can no longer fork, so those a
- * pass finds again (still exiting) are no reason for another pass; whoever must see them gone
- * waits for that.
+ * SIGKILLs every process carrying one of `tags`, pass after pass, until a pass finds none it has
+ * not killed yet, at most TAG_KILL_PASSES passes; each pass is one look at /proc for all the tags.
+ * A process with SIGKILL pending can no longer fork, so those a pass finds again (still exiting)
+ * are no reason for another pass; whoever must see them gone waits for that.
  */
-export function killTaggedProcesses(tag: string): void {
+export function killTaggedProcesses(...tags: string[]): void {
   const killed = new Set<number>();
   for (let pass = 0; pass < TAG_KILL_PASSES; pass++) {
-    const found = taggedProcesses(tag).filter((pid) => !killed.has(pid));
+    const found = [...new Set([...processesByTag(tags).values()].flat())].filter((pid) => !killed.has(pid));
     if (found.length === 0) return;
     for (const pid of found) {
       killed.add(pid);
