@@ -3,7 +3,7 @@
 // local command, the ssh client of a remote one: it exits only once the remote session closed)
 // and the start time of its leader. Recovery never frees a host while that group is alive.
 import { isProcessGroupAlive, signalProcessGroup } from '../domain/process-group.js';
-import { killTaggedProcesses, taggedProcesses } from '../domain/tagged-processes.js';
+import { killTaggedProcesses, processesByTag } from '../domain/tagged-processes.js';
 import { processStartTime } from './owner.js';
 import { pauseSync } from './pause.js';
 
@@ -22,8 +22,18 @@ const START_TIME_TOLERANCE_MS = 2000;
  */
 export const WITNESS_KILL_WAIT_MS = 3_000;
 
-export function isWitnessAlive(witness: CommandWitness): boolean {
-  return isGroupAlive(witness) || (witness.tag ? taggedProcesses(witness.tag).length > 0 : false);
+/**
+ * Those of `witnesses` whose command may still run: its group is alive, or a process carries its
+ * tag. It only looks, never signals, so it is what a write transaction may do (CORE-011): the
+ * group checks are two reads each, and the tags of all witnesses whose group is gone are looked
+ * up in one pass over /proc, however many there are.
+ */
+export function liveWitnesses(witnesses: readonly CommandWitness[]): CommandWitness[] {
+  const groupGone = witnesses.filter((witness) => !isGroupAlive(witness));
+  const tags = groupGone.flatMap((witness) => (witness.tag ? [witness.tag] : []));
+  const tagged = tags.length === 0 ? new Map<string, number[]>() : processesByTag(tags);
+  const gone = new Set(groupGone.filter((witness) => !witness.tag || !tagged.has(witness.tag)));
+  return witnesses.filter((witness) => !gone.has(witness));
 }
 
 function isGroupAlive(witness: CommandWitness): boolean {
@@ -40,22 +50,22 @@ function isGroupAlive(witness: CommandWitness): boolean {
  * SIGKILLs the groups still alive and their tagged processes, again at every look that still finds
  * some, until none is alive or `waitMs` is over. True when all are gone. What a tagged process
  * forks while one kill runs escapes it (CORE-011, "Processes that leave the group"). It blocks the
- * caller: this only happens after a crash whose lifeline did not (yet) clean up. Inside a
- * transaction `waitMs` is 0, one kill and no wait (the write lock is never held while waiting:
- * every other nixfleet on the journal would wait for it, and a live run gives up after 5 s); the
- * wait comes before, with the lock free (`settle` in orphan-recovery.ts).
+ * caller, so it is never called with the write lock held (every other nixfleet on the journal
+ * would wait for it, and a live run gives up after 5 s): `settle` in orphan-recovery.ts and
+ * `settleDeadOwners` in pg-recovery.ts call it before their transaction, which only looks
+ * (`liveWitnesses`).
  */
 export function killWitnesses(witnesses: readonly CommandWitness[], waitMs: number): boolean {
-  let alive = witnesses.filter(isWitnessAlive);
+  let alive = liveWitnesses(witnesses);
   const giveUpAt = Date.now() + waitMs;
   while (alive.length > 0) {
     for (const witness of alive) {
       if (isGroupAlive(witness)) signalProcessGroup(witness.group, 'SIGKILL');
-      if (witness.tag) killTaggedProcesses(witness.tag);
     }
+    killTaggedProcesses(...alive.flatMap((witness) => (witness.tag ? [witness.tag] : [])));
     if (Date.now() >= giveUpAt) break;
     pauseSync(25);
-    alive = alive.filter(isWitnessAlive);
+    alive = liveWitnesses(alive);
   }
   return alive.length === 0;
 }

@@ -3,7 +3,7 @@
 // is alive. The caller checks inside the BEGIN IMMEDIATE transaction that also inserts the new
 // run, so two processes can never both see a host free.
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
-import { isWitnessAlive } from './command-witness.js';
+import { type CommandWitness, liveWitnesses } from './command-witness.js';
 import type { SqliteDatabase } from './database.js';
 import type { BusyHost, Owner } from './types.js';
 
@@ -39,12 +39,12 @@ export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => b
 
   return {
     check(hostIds) {
-      const busy: BusyHost[] = [];
-      const dead = new Map<string, Owner>();
       const verdicts = new Map<string, boolean>();
+      const holdersOf = new Map<string, Holder[]>();
       for (const hostId of new Set(hostIds)) {
         // CORE-003: controller ops run on the machine running nixfleet and never hold a host.
         if (hostId === CONTROLLER_HOST_ID) continue;
+        const seen: Holder[] = [];
         for (const row of holders.all(hostId) as HolderRow[]) {
           const owner = { pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at };
           const key = `${owner.hostname}\u0000${owner.pid}\u0000${owner.startedAt}`;
@@ -53,13 +53,25 @@ export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => b
             alive = isAlive(owner);
             verdicts.set(key, alive);
           }
-          // CORE-011: a dead owner's command whose processes still run keeps its host busy.
-          const stillRunning =
-            !alive &&
-            row.process_group !== null &&
-            isWitnessAlive({ group: row.process_group, startedAt: row.process_started_at, tag: row.process_tag });
+          const witness =
+            alive || row.process_group === null
+              ? undefined
+              : { group: row.process_group, startedAt: row.process_started_at, tag: row.process_tag };
+          seen.push({ row, owner, key, alive, witness });
+          if (alive) break;
+        }
+        holdersOf.set(hostId, seen);
+      }
+      // CORE-011: a dead owner's command whose processes still run keeps its host busy. One look
+      // for all of them, which signals nothing: this runs under the write lock.
+      const witnesses = [...holdersOf.values()].flat().flatMap((holder) => holder.witness ?? []);
+      const running = new Set(liveWitnesses(witnesses));
+      const busy: BusyHost[] = [];
+      const dead = new Map<string, Owner>();
+      for (const [hostId, seen] of holdersOf) {
+        for (const { row, owner, key, alive, witness } of seen) {
           if (!alive) dead.set(key, owner);
-          if (!alive && !stillRunning) continue;
+          if (!alive && !(witness !== undefined && running.has(witness))) continue;
           busy.push({ hostId, runId: row.pipeline_id, commandId: row.id });
           break;
         }
@@ -67,4 +79,12 @@ export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => b
       return { busy, deadOwners: [...dead.values()] };
     },
   };
+}
+
+interface Holder {
+  readonly row: HolderRow;
+  readonly owner: Owner;
+  readonly key: string;
+  readonly alive: boolean;
+  readonly witness: CommandWitness | undefined;
 }

@@ -2,7 +2,7 @@
 // ORPHANED, with one warn event per dead owner. A live owner's work, or work owned from another
 // machine (which we cannot check), is never touched.
 import type { CommandTable } from './command-table.js';
-import { type CommandWitness, killWitnesses, WITNESS_KILL_WAIT_MS } from './command-witness.js';
+import { type CommandWitness, killWitnesses, liveWitnesses, WITNESS_KILL_WAIT_MS } from './command-witness.js';
 import type { SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { RunTable } from './run-table.js';
@@ -21,7 +21,11 @@ export interface OrphanRecovery {
   settle(owners?: readonly Owner[]): void;
   /** Checks every owner with unfinished work; call inside an IMMEDIATE transaction. */
   recover(): RecoveryResult;
-  /** Marks the given (already known dead) owners' unfinished work; call inside a transaction. */
+  /**
+   * Marks the given (already known dead) owners' unfinished work; call inside a transaction,
+   * after `settle`. An owner one of whose commands still runs is left as it is: this signals
+   * nothing and never waits.
+   */
   markOrphans(owners: readonly Owner[]): RecoveryResult;
 }
 
@@ -69,13 +73,18 @@ export function createOrphanRecovery(
   const markOrphans = (dead: readonly Owner[]): RecoveryResult => {
     let runCount = 0;
     let commandCount = 0;
-    for (const owner of dead) {
-      const key = [owner.pid, owner.hostname, owner.startedAt];
-      const unfinished = unfinishedCommands.all(...key) as UnfinishedRow[];
-      // CORE-011: a dead owner's command whose processes still run (its lifeline did not get to
-      // them yet, nor `settle`) is killed now, without waiting under the write lock: the owner's
-      // work stays as it is and its hosts stay busy until a later recovery finds them gone.
-      if (!killWitnesses(witnessesOf(unfinished), 0)) continue;
+    const keys = dead.map((owner) => [owner.pid, owner.hostname, owner.startedAt]);
+    const unfinishedOf = keys.map((key) => unfinishedCommands.all(...key) as UnfinishedRow[]);
+    const witnesses = unfinishedOf.map(witnessesOf);
+    // CORE-011: a dead owner's command whose processes still run (its lifeline did not get to
+    // them yet, nor `settle`) leaves the owner's work as it is, its hosts busy, until a later
+    // recovery finds them gone. Under the write lock this only looks, once for all owners:
+    // killing, and waiting for it, is `settle`'s, before the lock.
+    const live = new Set(liveWitnesses(witnesses.flat()));
+    for (const [index, owner] of dead.entries()) {
+      if (witnesses[index]!.some((witness) => live.has(witness))) continue;
+      const key = keys[index]!;
+      const unfinished = unfinishedOf[index]!;
       // No ORDER BY in SQL: it would make SQLite scan the table instead of the small index.
       const sorted = [...unfinished].sort((a, b) => byIdNumber(a.id, b.id));
       const commandIds = sorted.map((row) => row.id);

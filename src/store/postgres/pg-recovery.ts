@@ -2,12 +2,13 @@
 // host-locks.ts and orphan-recovery.ts, with "alive" meaning "holds an unexpired lease" instead of
 // a pid check, because the owner may run on another machine. Call inside a write transaction.
 // A dead owner's command whose processes still run on this machine (CORE-011) is handled as on
-// SQLite: it keeps its host busy, and recovery kills it before marking it ORPHANED. On another
-// machine we cannot see its processes; its lifeline ends them there.
+// SQLite: it keeps its host busy; `settleDeadOwners` kills it, before the transaction, and inside
+// the transaction recovery only looks. On another machine we cannot see its processes; its
+// lifeline ends them there.
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
-import { type CommandWitness, isWitnessAlive, killWitnesses, WITNESS_KILL_WAIT_MS } from '../command-witness.js';
+import { type CommandWitness, killWitnesses, liveWitnesses, WITNESS_KILL_WAIT_MS } from '../command-witness.js';
 import { orphanedText } from '../orphan-recovery.js';
 import type { BusyHost, Owner } from '../types.js';
 import { transitionCommand } from './pg-commands.js';
@@ -61,16 +62,21 @@ export async function checkLocks(
   );
   const busy: BusyHost[] = [];
   const dead = new Map<string, Owner>();
+  // A dead owner's command whose processes still run here keeps the host busy (CORE-011): one
+  // look for all of them, which signals nothing.
+  const witnesses = new Map<HolderRow, CommandWitness>();
+  for (const row of rows) {
+    const witness = row.alive ? undefined : localWitness(row, row);
+    if (witness !== undefined) witnesses.set(row, witness);
+  }
+  const running = new Set(liveWitnesses([...witnesses.values()]));
+  const stillRunning = (row: HolderRow) => running.has(witnesses.get(row) as CommandWitness);
   for (const hostId of wanted) {
     const holders = rows.filter((row) => row.host_id === hostId);
     for (const row of holders.filter((holder) => !holder.alive)) {
       dead.set(`${row.owner_hostname}\u0000${row.owner_pid}\u0000${row.owner_started_at}`, ownerOf(row));
     }
-    // A dead owner's command whose processes still run here keeps the host busy (CORE-011).
-    const live = holders.find((holder) => {
-      const witness = holder.alive ? undefined : localWitness(holder, holder);
-      return holder.alive || (witness !== undefined && isWitnessAlive(witness));
-    });
+    const live = holders.find((holder) => holder.alive || stillRunning(holder));
     if (live) busy.push({ hostId, runId: live.pipeline_id, commandId: live.id });
   }
   return { busy, deadOwners: [...dead.values()] };
@@ -113,9 +119,10 @@ export async function markOrphans(
 ): Promise<{ runs: number; commands: number }> {
   let runCount = 0;
   let commandCount = 0;
+  const filter = 'owner_pid = $1 AND owner_hostname = $2 AND owner_started_at = $3';
+  const unfinished = [];
   for (const owner of dead) {
     const key = [owner.pid, owner.hostname, owner.startedAt];
-    const filter = 'owner_pid = $1 AND owner_hostname = $2 AND owner_started_at = $3';
     const commands = await db.query<{ id: string; started_at: number | null } & WitnessRow>(
       `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands
        WHERE finished_at IS NULL AND ${filter} ORDER BY seq`,
@@ -123,9 +130,14 @@ export async function markOrphans(
     );
     const ownerRow = { owner_pid: owner.pid, owner_hostname: owner.hostname, owner_started_at: owner.startedAt };
     const witnesses = commands.rows.flatMap((row) => localWitness(ownerRow, row) ?? []);
-    // Processes still alive (`settleDeadOwners` could not end them) are killed without waiting
-    // in the transaction, and leave the owner's work as it is, its hosts busy, for a later look.
-    if (!killWitnesses(witnesses, 0)) continue;
+    unfinished.push({ owner, key, commands, witnesses });
+  }
+  // Processes still alive (`settleDeadOwners` could not end them) leave the owner's work as it
+  // is, its hosts busy, for a later look. In the transaction this only looks, once for all
+  // owners, and signals nothing (CORE-011).
+  const live = new Set(liveWitnesses(unfinished.flatMap((entry) => entry.witnesses)));
+  for (const { owner, key, commands, witnesses } of unfinished) {
+    if (witnesses.some((witness) => live.has(witness))) continue;
     const runs = await db.query<{ id: string }>(
       `SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${filter} ORDER BY seq`,
       key,
