@@ -70,7 +70,10 @@ export async function checkLocks(
     if (witness !== undefined) witnesses.set(row, witness);
   }
   const running = new Set(liveWitnesses([...witnesses.values()]));
-  const stillRunning = (row: HolderRow) => running.has(witnesses.get(row) as CommandWitness);
+  const stillRunning = (row: HolderRow) => {
+    const witness = witnesses.get(row);
+    return witness !== undefined && running.has(witness);
+  };
   for (const hostId of wanted) {
     const holders = rows.filter((row) => row.host_id === hostId);
     for (const row of holders.filter((holder) => !holder.alive)) {
