@@ -27,7 +27,9 @@ export const CHECK_INTERVAL_MS = 10;
 
 export function watchJournalIdentity(
   dbPath: string,
-  clock: () => number = performance.now.bind(performance),
+  // A monotonic clock in milliseconds. Not `performance.now`: the global `performance` loads a
+  // dozen of Node's modules on first use, in every start of `runs` and `show` (CORE-005, start-up).
+  clock: () => number = () => Number(process.hrtime.bigint() / 1000n) / 1000,
 ): JournalIdentity {
   const walPath = `${dbPath}-wal`;
   const db = fileId(dbPath);

@@ -180,6 +180,16 @@ describe("Node's own modules a read-only command loads", { timeout: 120_000 }, (
       expect(builtins, args[0]).not.toContain('fs/promises');
     }
   });
+
+  it('runs and show do not load perf_hooks (the global `performance` loads it on first use)', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
+    for (const args of [['runs'], ['show', 'r1']]) {
+      const builtins = await builtinsLoadedBy(dir, args);
+      expect(builtins, args[0]).toContain('fs');
+      expect(builtins, args[0]).not.toContain('perf_hooks');
+    }
+  });
 });
 
 describe('runs and show still follow the settings of the fleet file', { timeout: 120_000 }, () => {
