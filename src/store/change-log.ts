@@ -1,6 +1,6 @@
 // The `changes` table: every mutation appends one row in its own transaction, and the row's
 // integer key is the State Sync version (specs/README.md, decision 2; see CORE-003, CORE-004).
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import type { Change, VersionedChange } from './types.js';
 
 export interface ChangeLog {
@@ -20,11 +20,14 @@ interface ChangeRow {
 const DEFAULT_LIMIT = 10_000;
 
 export function createChangeLog(db: SqliteDatabase, now: () => number): ChangeLog {
-  const insert = db.prepare('INSERT INTO changes (type, created_at, payload) VALUES (?, ?, ?)');
-  const select = db.prepare('SELECT version, payload FROM changes WHERE version > ? ORDER BY version LIMIT ?');
+  const insert = prepareLater(db, 'INSERT INTO changes (type, created_at, payload) VALUES (?, ?, ?)');
+  const select = prepareLater(db, 'SELECT version, payload FROM changes WHERE version > ? ORDER BY version LIMIT ?');
   // sqlite_sequence keeps the last version handed out even when retention emptied the table.
-  const head = db.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) AS v").pluck();
-  const first = db.prepare('SELECT min(version) FROM changes').pluck();
+  const head = prepareLater(
+    db,
+    "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) AS v",
+  ).pluck();
+  const first = prepareLater(db, 'SELECT min(version) FROM changes').pluck();
 
   return {
     append(change) {

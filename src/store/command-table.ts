@@ -4,7 +4,7 @@
 import type { ArmedState } from '../domain/armed-state.js';
 import { type CommandStatus, isTerminalCommand } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
 import { type NewCommandRow, pendingCommandRecord, transitionedRow } from './record-rules.js';
 import { type CommandRow, toCommandRecord } from './rows.js';
@@ -37,37 +37,47 @@ export function createCommandTable(
   now: () => number,
   dataDir: string,
 ): CommandTable {
-  const insert = db.prepare(
+  const insert = prepareLater(
+    db,
     `INSERT INTO commands (id, pipeline_id, host_id, op, stage, status, attempt, created_at,
        owner_pid, owner_hostname, owner_started_at, batch, rollback_of)
      VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?, ?, ?)`,
   );
-  const select = db.prepare('SELECT * FROM commands WHERE id = ?');
+  const select = prepareLater(db, 'SELECT * FROM commands WHERE id = ?');
   // Two statements: only the final step sets finished_at, so the others never touch the
   // unfinished-commands index (see schema.ts). This is most of the hot path's disk writes.
-  const update = db.prepare(
+  const update = prepareLater(
+    db,
     'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ? WHERE id = ?',
   );
-  const finish = db.prepare(
+  const finish = prepareLater(
+    db,
     'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?, finished_at = ? WHERE id = ?',
   );
-  const setOutput = db.prepare('UPDATE commands SET output_file = ? WHERE id = ?');
-  const setArmedState = db.prepare('UPDATE commands SET armed_ms = ?, armed_state = ? WHERE id = ?');
-  const setProcessRow = db.prepare(
+  const setOutput = prepareLater(db, 'UPDATE commands SET output_file = ? WHERE id = ?');
+  const setArmedState = prepareLater(db, 'UPDATE commands SET armed_ms = ?, armed_state = ? WHERE id = ?');
+  const setProcessRow = prepareLater(
+    db,
     'UPDATE commands SET process_group = ?, process_started_at = ?, remote_group = ?, process_tag = ? WHERE id = ?',
   );
   const listQueries = {
-    run: db.prepare(
+    run: prepareLater(
+      db,
       'SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
     ),
-    runHost: db.prepare(
+    runHost: prepareLater(
+      db,
       'SELECT * FROM commands WHERE pipeline_id = ? AND host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
     ),
-    host: db.prepare(
+    host: prepareLater(
+      db,
       'SELECT * FROM commands WHERE host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY created_at DESC, rowid DESC LIMIT ?',
     ),
-    active: db.prepare('SELECT * FROM commands WHERE finished_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?'),
-    all: db.prepare('SELECT * FROM commands ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+    active: prepareLater(
+      db,
+      'SELECT * FROM commands WHERE finished_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?',
+    ),
+    all: prepareLater(db, 'SELECT * FROM commands ORDER BY created_at DESC, rowid DESC LIMIT ?'),
   };
 
   const rowOf = (id: string): CommandRow => {

@@ -13,6 +13,27 @@ import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type SqliteDatabase = BetterSqlite3.Database;
 
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+/** What the journal uses of a statement; `pluck()` returns the first column only, as SQLite's. */
+export type LazyStatement = Pick<Statement, 'run' | 'get' | 'all'> & { pluck(): LazyStatement };
+
+/**
+ * `db.prepare(sql)` at the statement's first use, not when the journal opens: a journal opened
+ * for `runs` or `show` uses a handful of its fifty statements, and preparing them all was a
+ * tenth of those commands' start (CORE-005, start-up). The schema is migrated and checked before
+ * any is prepared, as before.
+ */
+export function prepareLater(db: SqliteDatabase, sql: string, pluck = false): LazyStatement {
+  let statement: Statement | undefined;
+  const ready = () => (statement ??= pluck ? db.prepare(sql).pluck() : db.prepare(sql));
+  return {
+    run: (...params) => ready().run(...params),
+    get: (...params) => ready().get(...params),
+    all: (...params) => ready().all(...params),
+    pluck: () => prepareLater(db, sql, true),
+  };
+}
+
 // better-sqlite3 is CommonJS: required, not imported, because an ES module import of CommonJS
 // first loads Node's CommonJS export scanner, several milliseconds of every `runs` or `show`
 // (see CORE-005, start-up).

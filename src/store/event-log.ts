@@ -1,7 +1,7 @@
 // The `event_log` table: the audit trail (who did what, when, on which host). Each event is also
 // a change, so the dashboard's event list updates live (see CORE-003).
 import type { ChangeLog } from './change-log.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import { newEventRow } from './record-rules.js';
 import { type EventRow, toEventRecord } from './rows.js';
 import type { EventRecord, NewEvent } from './types.js';
@@ -15,11 +15,12 @@ export interface EventLog {
 const DEFAULT_LIST_LIMIT = 100;
 
 export function createEventLog(db: SqliteDatabase, changes: ChangeLog, now: () => number): EventLog {
-  const insert = db.prepare(
+  const insert = prepareLater(
+    db,
     `INSERT INTO event_log (timestamp, category, level, actor, host_id, action, message, details)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const newest = db.prepare('SELECT * FROM event_log ORDER BY id DESC LIMIT ?');
+  const newest = prepareLater(db, 'SELECT * FROM event_log ORDER BY id DESC LIMIT ?');
   return {
     append(event) {
       const row = newEventRow(event, now());

@@ -4,7 +4,7 @@
 // run, so two processes can never both see a host free.
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { type CommandWitness, liveWitnesses } from './command-witness.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import type { BusyHost, Owner } from './types.js';
 
 export interface LockCheck {
@@ -29,7 +29,8 @@ interface HolderRow {
 }
 
 export function createHostLocks(db: SqliteDatabase, isAlive: (owner: Owner) => boolean): HostLocks {
-  const holders = db.prepare(
+  const holders = prepareLater(
+    db,
     `SELECT c.id, c.pipeline_id, c.owner_pid, c.owner_hostname, c.owner_started_at, c.process_group,
        c.process_started_at, c.process_tag
      FROM commands c JOIN pipelines p ON p.id = c.pipeline_id

@@ -2,7 +2,7 @@
 // hosts without the fleet file (see CORE-003). Only real differences become changes.
 import type { TransportKind } from '../registry/types.js';
 import type { ChangeLog } from './change-log.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import { type HostRow, toHostRecord } from './rows.js';
 import type { HostRecord } from './types.js';
 
@@ -20,12 +20,16 @@ export interface HostTable {
 }
 
 export function createHostTable(db: SqliteDatabase, changes: ChangeLog, now: () => number): HostTable {
-  const all = db.prepare('SELECT * FROM hosts ORDER BY created_at, id');
-  const insert = db.prepare(
+  const all = prepareLater(db, 'SELECT * FROM hosts ORDER BY created_at, id');
+  const insert = prepareLater(
+    db,
     'INSERT INTO hosts (id, hostname, transport, tags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const update = db.prepare('UPDATE hosts SET hostname = ?, transport = ?, tags = ?, updated_at = ? WHERE id = ?');
-  const remove = db.prepare('DELETE FROM hosts WHERE id = ?');
+  const update = prepareLater(
+    db,
+    'UPDATE hosts SET hostname = ?, transport = ?, tags = ?, updated_at = ? WHERE id = ?',
+  );
+  const remove = prepareLater(db, 'DELETE FROM hosts WHERE id = ?');
 
   return {
     sync(hosts) {

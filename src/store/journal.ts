@@ -173,10 +173,16 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
   // Made by the first open that may write; a read-only one writes nothing (CORE-003, the journal's id).
   const id = meta.journalId(options.readOnly !== true && !db.readonly) ?? '';
 
-  /** Wraps a mutation in BEGIN IMMEDIATE: the write lock is taken before the first read. */
+  /**
+   * Wraps a mutation in BEGIN IMMEDIATE: the write lock is taken before the first read. Made at
+   * its first call, as the statements are (`prepareLater`): a reader calls none of them.
+   */
   const write = <A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) => {
-    const transaction = db.transaction(fn);
-    return (...args: A) => transaction.immediate(...args);
+    let transaction: (((...args: A) => R) & { immediate: (...args: A) => R }) | undefined;
+    return (...args: A) => {
+      transaction ??= db.transaction(fn);
+      return transaction.immediate(...args);
+    };
   };
 
   const claimRun = write((run: NewRun) => {

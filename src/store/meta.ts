@@ -1,7 +1,7 @@
 // The `meta` key/value table: id counters, the current registry summary, the last prune time, the
 // journal's id.
 import { COUNTERS, counterNumber, DamagedCounterError, type IdCounter } from './damaged-counter-error.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 
 /**
  * The journal's id in `meta` (CORE-003, the journal's id). A key like the last prune time, not a
@@ -27,23 +27,24 @@ export interface MetaStore {
 }
 
 export function createMetaStore(db: SqliteDatabase): MetaStore {
-  const select = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-  const upsert = db.prepare(
+  const select = prepareLater(db, 'SELECT value FROM meta WHERE key = ?').pluck();
+  const upsert = prepareLater(
+    db,
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   );
-  const makeId = db.prepare(
+  const makeId = prepareLater(
+    db,
     'INSERT INTO meta (key, value) VALUES (?, lower(hex(randomblob(16)))) ON CONFLICT (key) DO NOTHING',
   );
   const checksOf = (counter: IdCounter) => {
     const { table, prefix } = COUNTERS[counter];
     return {
-      exists: db.prepare<[string], number>(`SELECT 1 FROM ${table} WHERE id = ?`).pluck(),
+      exists: prepareLater(db, `SELECT 1 FROM ${table} WHERE id = ?`).pluck(),
       // Only asked when the counter is damaged, so a scan is fine.
-      highest: db
-        .prepare<[], number>(
-          `SELECT coalesce(max(CAST(substr(id, 2) AS INTEGER)), 0) FROM ${table} WHERE id GLOB '${prefix}[0-9]*'`,
-        )
-        .pluck(),
+      highest: prepareLater(
+        db,
+        `SELECT coalesce(max(CAST(substr(id, 2) AS INTEGER)), 0) FROM ${table} WHERE id GLOB '${prefix}[0-9]*'`,
+      ).pluck(),
       prefix,
     };
   };
@@ -63,7 +64,8 @@ export function createMetaStore(db: SqliteDatabase): MetaStore {
       const stored = select.get(counter);
       const first = counterNumber(stored);
       const check = checks[counter];
-      const damaged = (taken?: string) => new DamagedCounterError(counter, stored, taken, check.highest.get() ?? 0);
+      const damaged = (taken?: string) =>
+        new DamagedCounterError(counter, stored, taken, (check.highest.get() as number | undefined) ?? 0);
       if (first === undefined) throw damaged();
       for (let n = first; n < first + count; n++) {
         if (check.exists.get(`${check.prefix}${n}`) !== undefined) throw damaged(`${check.prefix}${n}`);

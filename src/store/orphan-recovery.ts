@@ -3,7 +3,7 @@
 // machine (which we cannot check), is never touched.
 import type { CommandTable } from './command-table.js';
 import { type CommandWitness, killWitnesses, liveWitnesses, WITNESS_KILL_WAIT_MS } from './command-witness.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { RunTable } from './run-table.js';
 import type { Owner } from './types.js';
@@ -48,18 +48,21 @@ export function createOrphanRecovery(
   tables: { readonly runs: RunTable; readonly commands: CommandTable; readonly events: EventLog },
   isAlive: (owner: Owner) => boolean,
 ): OrphanRecovery {
-  const owners = db.prepare(
+  const owners = prepareLater(
+    db,
     `SELECT owner_pid, owner_hostname, owner_started_at FROM pipelines WHERE status = 'RUNNING'
      UNION
      SELECT owner_pid, owner_hostname, owner_started_at FROM commands WHERE finished_at IS NULL`,
   );
   const ownerFilter = 'owner_pid = ? AND owner_hostname = ? AND owner_started_at = ?';
-  const unfinishedCommands = db.prepare(
+  const unfinishedCommands = prepareLater(
+    db,
     `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
   );
-  const runningRuns = db
-    .prepare(`SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${ownerFilter} ORDER BY rowid`)
-    .pluck();
+  const runningRuns = prepareLater(
+    db,
+    `SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${ownerFilter} ORDER BY rowid`,
+  ).pluck();
 
   const witnessesOf = (rows: readonly UnfinishedRow[]): CommandWitness[] =>
     rows

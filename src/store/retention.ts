@@ -4,7 +4,7 @@
 // rolled-back prune never loses output a kept row points to.
 import { rmSync } from 'node:fs';
 import type { ChangeLog } from './change-log.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import type { EventLog } from './event-log.js';
 import type { MetaStore } from './meta.js';
 import { outputFileIn } from './rows.js';
@@ -92,23 +92,23 @@ export function createRetention(
   tables: { readonly events: EventLog; readonly meta: MetaStore; readonly changes: ChangeLog },
 ): Retention {
   // Only finished runs none of whose commands is still unfinished: retention never races a run.
-  const expiredRuns = db
-    .prepare(
-      `SELECT id FROM pipelines p
+  const expiredRuns = prepareLater(
+    db,
+    `SELECT id FROM pipelines p
        WHERE p.status <> 'RUNNING' AND p.finished_at IS NOT NULL AND p.finished_at < ?
          AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.pipeline_id = p.id AND c.finished_at IS NULL)`,
-    )
-    .pluck();
-  const outputFiles = db
-    .prepare('SELECT output_file FROM commands WHERE pipeline_id = ? AND output_file IS NOT NULL')
-    .pluck();
-  const deleteCommands = db.prepare('DELETE FROM commands WHERE pipeline_id = ?');
-  const deleteRun = db.prepare('DELETE FROM pipelines WHERE id = ?');
-  const deleteEvents = db.prepare('DELETE FROM event_log WHERE timestamp < ?');
-  const head = db.prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck();
-  const deleteChanges = db.prepare('DELETE FROM changes WHERE version <= ? AND created_at < ?');
+  ).pluck();
+  const outputFiles = prepareLater(
+    db,
+    'SELECT output_file FROM commands WHERE pipeline_id = ? AND output_file IS NOT NULL',
+  ).pluck();
+  const deleteCommands = prepareLater(db, 'DELETE FROM commands WHERE pipeline_id = ?');
+  const deleteRun = prepareLater(db, 'DELETE FROM pipelines WHERE id = ?');
+  const deleteEvents = prepareLater(db, 'DELETE FROM event_log WHERE timestamp < ?');
+  const head = prepareLater(db, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck();
+  const deleteChanges = prepareLater(db, 'DELETE FROM changes WHERE version <= ? AND created_at < ?');
 
-  const pruneRows = db.transaction((policy: RetentionPolicy, at: number, problems: readonly string[]) => {
+  const pruneRows = (policy: RetentionPolicy, at: number, problems: readonly string[]) => {
     const files: string[] = [];
     let commands = 0;
     let pipelines = 0;
@@ -126,11 +126,12 @@ export function createRetention(
     for (const event of pruneEvents(result, problems, policy)) tables.events.append(event);
     tables.meta.set(LAST_PRUNE_KEY, String(at));
     return { result, files };
-  });
+  };
 
   return {
     prune(policy, at, problems = []) {
-      const { result, files } = pruneRows.immediate(policy, at, problems);
+      // Made at the first prune, as the statements are prepared at their first use.
+      const { result, files } = db.transaction(pruneRows).immediate(policy, at, problems);
       let removed = 0;
       for (const file of files) {
         const path = outputFileIn(dataDir, file);

@@ -1,7 +1,7 @@
 // The `pipelines` table: one row per run of a pipeline or single op (see CORE-002, CORE-003).
 import { assertRunTransition, type RunStatus } from '../domain/status.js';
 import type { ChangeLog } from './change-log.js';
-import type { SqliteDatabase } from './database.js';
+import { prepareLater, type SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
 import { advancedRow, newRunValues, pausedRow, withCancelRequest } from './record-rules.js';
 import { type RunRow, toRunRecord } from './rows.js';
@@ -22,29 +22,33 @@ export interface RunTable {
 const DEFAULT_LIST_LIMIT = 50;
 
 export function createRunTable(db: SqliteDatabase, changes: ChangeLog, now: () => number): RunTable {
-  const insert = db.prepare(
+  const insert = prepareLater(
+    db,
     `INSERT INTO pipelines (id, name, target_kind, hosts, stages, current_stage, status, created_at,
        registry_hash, retry_of, cancel_requested, actor, owner_pid, owner_hostname, owner_started_at, rollout)
      VALUES (?, ?, ?, ?, ?, 0, 'RUNNING', ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
   );
-  const select = db.prepare('SELECT * FROM pipelines WHERE id = ?');
-  const setStage = db.prepare(
+  const select = prepareLater(db, 'SELECT * FROM pipelines WHERE id = ?');
+  const setStage = prepareLater(
+    db,
     'UPDATE pipelines SET current_stage = ?, current_batch = ?, paused_until = NULL, paused_before = NULL WHERE id = ?',
   );
-  const setPause = db.prepare('UPDATE pipelines SET paused_until = ?, paused_before = ? WHERE id = ?');
+  const setPause = prepareLater(db, 'UPDATE pipelines SET paused_until = ?, paused_before = ? WHERE id = ?');
   // CORE-008: a run that ended is no longer paused, however it ended.
-  const setFinished = db.prepare(
+  const setFinished = prepareLater(
+    db,
     'UPDATE pipelines SET status = ?, finished_at = ?, paused_until = NULL, paused_before = NULL WHERE id = ?',
   );
-  const setCancel = db.prepare(
+  const setCancel = prepareLater(
+    db,
     'UPDATE pipelines SET cancel_requested = ?, kill_requested = ?, kill_hosts = ? WHERE id = ?',
   );
   // Newest first; ids are `r<N>`, so the number breaks ties within one millisecond.
   const order = 'ORDER BY created_at DESC, CAST(substr(id, 2) AS INTEGER) DESC LIMIT ?';
-  const newest = db.prepare(`SELECT * FROM pipelines ${order}`);
-  const newestActive = db.prepare(`SELECT * FROM pipelines WHERE status = 'RUNNING' ${order}`);
-  const newestRetries = db.prepare(`SELECT * FROM pipelines WHERE retry_of = ? ${order}`);
-  const countAll = db.prepare('SELECT count(*) AS n FROM pipelines');
+  const newest = prepareLater(db, `SELECT * FROM pipelines ${order}`);
+  const newestActive = prepareLater(db, `SELECT * FROM pipelines WHERE status = 'RUNNING' ${order}`);
+  const newestRetries = prepareLater(db, `SELECT * FROM pipelines WHERE retry_of = ? ${order}`);
+  const countAll = prepareLater(db, 'SELECT count(*) AS n FROM pipelines');
 
   const rowOf = (id: string): RunRow => {
     const row = select.get(id) as RunRow | undefined;
