@@ -3,11 +3,15 @@ import { waveName } from '../domain/wave-name.js';
 import type { CommandRecord, RunRecord } from '../store/types.js';
 import { formatElapsed } from './elapsed.js';
 
+/**
+ * `2026-11-27 06:31:02Z`, in UTC. From the UTC fields, not `toISOString`, whose first call costs
+ * about a millisecond of every `runs` and `show` (CORE-005, start-up).
+ */
 export function formatTimestamp(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, 'Z');
+  const at = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const day = `${String(at.getUTCFullYear()).padStart(4, '0')}-${two(at.getUTCMonth() + 1)}-${two(at.getUTCDate())}`;
+  return `${day} ${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())}Z`;
 }
 
 export function runDuration(run: RunRecord, now: number = Date.now()): string {
