@@ -6,7 +6,7 @@
 // before anything runs, naming the op, the host, the size and the fix. An armed rollback (CORE-009)
 // reaches the host inside the timer's script (armed-timer.ts, `armScript`), quoted, as the op's
 // first command: that script is what is measured for it. With rollbacks off (`--no-rollback`,
-// CORE-009) no rollback is sent, so none is measured.
+// CORE-009) the plan renders no rollback, so none is measured.
 import { secretVariable } from '../config/secret-reference.js';
 import { MAX_ARGUMENT_BYTES } from '../domain/environment-limits.js';
 import { PROCESS_TAG_VARIABLE } from '../domain/tagged-processes.js';
@@ -23,7 +23,7 @@ import {
 } from './armed-timer.js';
 import { localScript } from './process-record.js';
 import { buildRemoteCommand } from './transports/ssh/remote-command.js';
-import type { PlannedStage, PlanOptions, RenderedCommand } from './types.js';
+import type { PlannedStage, RenderedCommand } from './types.js';
 
 const FIELDS = ['run', 'precheck', 'postcheck', 'rollback'] as const;
 
@@ -102,23 +102,15 @@ function armedArgumentBytes(
 }
 const LOCAL_GATE_BYTES = Buffer.byteLength(localScript('')) + 1;
 
-/**
- * Throws a UserError (exit 2) when a command of `stages` is too long to start on its host.
- * `rollback: false` is a run without rollbacks (CORE-009): their commands are never sent.
- */
-export function refuseOverlongCommands(
-  registry: Registry,
-  stages: readonly PlannedStage[],
-  options: PlanOptions = {},
-): void {
-  const fields = options.rollback === false ? FIELDS.filter((field) => field !== 'rollback') : FIELDS;
+/** Throws a UserError (exit 2) when a command of `stages` is too long to start on its host. */
+export function refuseOverlongCommands(registry: Registry, stages: readonly PlannedStage[]): void {
   const over: { op: string; field: string; armed: boolean; hostId: string; bytes: number; ssh: boolean }[] = [];
   const { shell } = registry.settings;
   for (const stage of stages) {
     for (const { rendered, hostId } of stage.commands) {
       // The controller's commands (CORE-001) and local hosts start the same way.
       const ssh = hostId !== CONTROLLER_HOST_ID && registry.hosts.get(hostId)?.transport === 'ssh';
-      for (const field of fields) {
+      for (const field of FIELDS) {
         const command = rendered[field];
         if (command === undefined) continue;
         // CORE-009: an armed rollback is sent inside the timer's script, which is longer than the

@@ -24,7 +24,7 @@ export function buildPlan(
   selector: string | undefined,
   /** The `apply` flags, or a rollout already settled (`retry` resumes the journaled one). */
   rolloutOverrides?: RolloutOverrides | RolloutPlan,
-  /** `rollback: false` for a run with --no-rollback (CORE-009). */
+  /** `rollback: false` for a run with --no-rollback: no rollback is rendered (CORE-009). */
   options: PlanOptions = {},
 ): Plan {
   const targetId = target ?? registry.settings.defaultPipeline;
@@ -50,11 +50,10 @@ export function buildPlan(
   const stages: PlannedStage[] = opIds.map((opId, index) => {
     const op = registry.ops.get(opId);
     if (!op) throw new Error(`registry invariant broken: pipeline \`${targetId}\` names unknown op \`${opId}\``);
-    return { index, op, commands: planStage(registry, op, hosts, pipelineId) };
+    return { index, op, commands: planStage(registry, op, hosts, pipelineId, options.rollback !== false) };
   });
-  // CORE-001, CORE-007: a command too long to be one argument is refused before anything runs;
-  // a rollback only when the run may send it (CORE-009).
-  refuseOverlongCommands(registry, stages, options);
+  // CORE-001, CORE-007: a command too long to be one argument is refused before anything runs.
+  refuseOverlongCommands(registry, stages);
   const rollout =
     rolloutOverrides !== undefined && 'waves' in rolloutOverrides
       ? rolloutOverrides
@@ -77,8 +76,14 @@ export function buildPlan(
   };
 }
 
-function planStage(registry: Registry, op: Op, hosts: readonly Host[], pipelineId: string): PlannedCommand[] {
-  const templates = parseOpTemplates(op);
+function planStage(
+  registry: Registry,
+  op: Op,
+  hosts: readonly Host[],
+  pipelineId: string,
+  rollbacks: boolean,
+): PlannedCommand[] {
+  const templates = parseOpTemplates(op, rollbacks);
   if (op.runsOn === 'controller') {
     const rendered = renderCommand(registry, op, templates, undefined, pipelineId);
     const env = { ...rendered.env, NIXFLEET_HOSTS: hosts.map((host) => host.id).join(',') };
@@ -96,12 +101,16 @@ interface OpTemplates {
   readonly env: readonly (readonly [string, ParsedTemplate])[];
 }
 
-function parseOpTemplates(op: Op): OpTemplates {
+/**
+ * With rollbacks off (`--no-rollback`, CORE-009) the rollback is not rendered: the run never sends
+ * it, so neither its length, nor a host value or secret only it uses, can stop the run.
+ */
+function parseOpTemplates(op: Op, rollbacks: boolean): OpTemplates {
   return {
     run: parseTemplate(op.run),
     ...(op.precheck !== undefined ? { precheck: parseTemplate(op.precheck) } : {}),
     ...(op.postcheck !== undefined ? { postcheck: parseTemplate(op.postcheck) } : {}),
-    ...(op.rollback !== undefined ? { rollback: parseTemplate(op.rollback.run) } : {}),
+    ...(op.rollback !== undefined && rollbacks ? { rollback: parseTemplate(op.rollback.run) } : {}),
     ...(op.cwd !== undefined ? { cwd: parseTemplate(op.cwd) } : {}),
     env: Object.entries(op.env).map(([key, value]) => [key, parseTemplate(value)] as const),
   };

@@ -217,6 +217,40 @@ describe('rollback', () => {
     expect(shown.commands.filter((c: { rollbackOf: string | null }) => c.rollbackOf !== null)).toEqual([]);
   });
 
+  it('--no-rollback needs nothing only a rollback uses: neither its secret nor its host value', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  vault: { command: "echo the vault is sealed >&2; exit 3" }
+hosts: { a: {}, b: { vars: { backup: /srv/backup } } }
+ops:
+  with-secret:
+    run: echo ran > ran-secret
+    rollback: restore --token {{ secret.vault }}
+  with-value:
+    run: echo ran > ran-value
+    rollback: restore --from {{ host.vars.backup }}
+`,
+    });
+    const refused = await runCli(dir, ['apply', 'with-secret', '--on', 'a']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('secret `vault`');
+    const undefinedValue = await runCli(dir, ['apply', 'with-value', '--on', 'a']);
+    expect(undefinedValue.exitCode).toBe(2);
+    expect(undefinedValue.stderr).toContain('which host `a` does not define');
+    expect(existsSync(join(dir, 'ran-secret')) || existsSync(join(dir, 'ran-value'))).toBe(false);
+
+    for (const op of ['with-secret', 'with-value']) {
+      const result = await runCli(dir, ['apply', op, '--on', 'a', '--no-rollback']);
+      expect(result.exitCode, result.stderr).toBe(0);
+      const plan = await runCli(dir, ['plan', op, '--on', 'a', '--no-rollback', '--json']);
+      expect(plan.exitCode, plan.stderr).toBe(0);
+      expect(JSON.parse(plan.stdout).stages[0].commands[0]).not.toHaveProperty('rollback');
+    }
+    expect(readFileSync(join(dir, 'ran-secret'), 'utf8')).toBe('ran\n');
+    expect(readFileSync(join(dir, 'ran-value'), 'utf8')).toBe('ran\n');
+  });
+
   it('plan shows each host’s rendered rollback and the armed delay', async () => {
     const plan = await cli(['plan', 'armed-ok', '--on', 'b']);
     expect(plan.exitCode, plan.stderr).toBe(0);

@@ -61,16 +61,9 @@ export function planJson(plan: Plan, options: PlanOptions = {}) {
         rollbacks && stage.op.rollback
           ? { timeoutMs: stage.op.rollback.timeoutMs, armedMs: stage.op.rollback.armedMs ?? null }
           : null,
-      commands: stage.commands.map((command) => ({ host: command.hostId, ...sent(command.rendered, rollbacks) })),
+      commands: stage.commands.map((command) => ({ host: command.hostId, ...command.rendered })),
     })),
   };
-}
-
-/** What the run sends of `rendered`: without its rollback when rollbacks are off (CORE-009). */
-function sent(rendered: RenderedCommand, rollbacks: boolean): RenderedCommand {
-  if (rollbacks || rendered.rollback === undefined) return rendered;
-  const { rollback: _, ...rest } = rendered;
-  return rest;
 }
 
 function planText(plan: Plan, options: PlanOptions): string {
@@ -80,7 +73,7 @@ function planText(plan: Plan, options: PlanOptions): string {
   ];
   if (plan.rollout) lines.push(...rolloutLines(plan.rollout));
   if (!rollbacks) lines.push('rollbacks off (--no-rollback): no failed op is rolled back, no rollback timer is armed');
-  const stages = plan.stages.map((stage) => stageEntries(stage, rollbacks));
+  const stages = plan.stages.map(stageEntries);
   const width = Math.max(...stages.flatMap((entries) => entries.map((entry) => entry.label.length)));
   const onController = plan.stages.map((stage) => stage.op.runsOn === 'controller');
   const waves = plan.rollout?.waves.length ?? 1;
@@ -112,9 +105,9 @@ interface StageEntry {
   readonly hosts?: readonly string[];
 }
 
-function stageEntries(stage: PlannedStage, rollbacks: boolean): StageEntry[] {
+function stageEntries(stage: PlannedStage): StageEntry[] {
   const rendered = stage.commands.map((command) => {
-    const lines = renderedLines(sent(command.rendered, rollbacks));
+    const lines = renderedLines(command.rendered);
     return { hostId: command.hostId, lines, key: lines.join('\0') };
   });
   const alike = groupBy(rendered, (r) => r.key);
