@@ -10,7 +10,7 @@ import { isProcessGroupAlive } from '../../src/domain/process-group.js';
 import { createLocalTransport } from '../../src/engine/transports/local.js';
 import { spawnerKind, spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
 import { BIN, makeTempDir, runCli } from '../support/cli.js';
-import { waitFor, waitForFile } from './support/wait-for.js';
+import { waitFor, waitForLine } from './support/wait-for.js';
 
 /** Parent pid and session id of a process, from /proc/<pid>/stat (fields 4 and 6). */
 function parentAndSession(pid: number): { parent: number; session: number } {
@@ -177,8 +177,7 @@ pipelines:
     const dir = makeTempDir();
     const transport = createLocalTransport({ shell: '/bin/sh', cwd: dir });
     const running = transport.exec('echo $$ > pgid; sleep 600', { env: {}, timeoutMs: 600_000 });
-    await waitForFile(join(dir, 'pgid'));
-    const group = Number(readFileSync(join(dir, 'pgid'), 'utf8'));
+    const group = Number(await waitForLine(join(dir, 'pgid')));
     const carrier = parentAndSession(group).parent;
     expect(spawnerPids()).toContain(carrier);
     process.kill(carrier, 'SIGKILL');

@@ -1,5 +1,5 @@
 // Bounded polling for tests that watch real processes: never an open-ended sleep.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export async function waitFor(condition: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -10,3 +10,13 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
 }
 
 export const waitForFile = (path: string, timeoutMs?: number) => waitFor(() => existsSync(path), path, timeoutMs);
+
+/**
+ * The first line of `path` once it is whole: `echo $$ > file` makes the file before it writes to
+ * it, so a file that exists may still be empty.
+ */
+export async function waitForLine(path: string, timeoutMs?: number): Promise<string> {
+  const line = () => (existsSync(path) ? /^(.*)\n/.exec(readFileSync(path, 'utf8'))?.[1] : undefined);
+  await waitFor(() => line() !== undefined, `a line in ${path}`, timeoutMs);
+  return line()!;
+}
