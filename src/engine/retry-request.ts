@@ -37,7 +37,7 @@ export function prepareRetry(
   registry: Registry,
   journal: Journal,
   runId: string,
-  /** With `rollback: false` (--no-rollback) the plan does not measure the rollbacks (CORE-009). */
+  /** With `rollback: false` (--no-rollback) the plan renders no rollback (CORE-009). */
   options: PlanOptions & {
     readonly force?: boolean;
     readonly forceHint?: string;

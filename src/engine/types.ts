@@ -40,7 +40,7 @@ export interface PlannedStage {
 
 /** How the planned run will run, as far as the plan depends on it. */
 export interface PlanOptions {
-  /** False with --no-rollback (CORE-009): no rollback is sent, so none is measured. */
+  /** False with --no-rollback (CORE-009): no rollback is sent, so none is rendered. */
   readonly rollback?: false;
 }
 
