@@ -86,8 +86,6 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       signalTaggedProcesses(tag, signal);
       forceKill ??= setTimeout(() => killTree('SIGKILL'), KILL_GRACE_MS);
     };
-    /** The command's timeout, counted from its start gate (set in `spawned` below). */
-    let timer: NodeJS.Timeout | undefined;
     const onAbort = () => {
       aborted = true;
       // Not started yet: nothing runs to kill, and a spawner that never answers must not hold the
@@ -105,7 +103,6 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
         releaseCommand(pid, tag);
       }
       clearTimeout(timer);
-      clearTimeout(notStarted);
       clearTimeout(forceKill);
       clearTimeout(drain);
       options.signal?.removeEventListener('abort', onAbort);
@@ -150,19 +147,24 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       }, 50);
     };
 
-    // CORE-001: a spawner that does not start the shell within the op's timeout (stopped, or stuck
-    // in the kernel) ends the command as not started, instead of leaving it waiting for ever.
-    const notStarted = setTimeout(
-      () =>
-        giveUp({
-          exitCode: null,
-          signal: null,
-          timedOut: false,
-          aborted: false,
-          transportError: `local: nixfleet's spawner did not start ${base.shell} within the op's timeout (${formatDuration(options.timeoutMs)}); the command never ran`,
-        }),
-      options.timeoutMs,
-    );
+    // CORE-001: the op's timeout. First it bounds the wait for the spawner to report the shell: one
+    // stopped, or stuck in the kernel, ends the command as never started instead of leaving it
+    // waiting for ever. Then it counts again from the gate opening (`spawned`): the command's own
+    // time, not the wait for a busy spawner, which the journal does not count as running either.
+    const timer = setTimeout(() => {
+      if (pid !== undefined) {
+        timedOut = true;
+        killTree('SIGTERM');
+        return;
+      }
+      giveUp({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        aborted: false,
+        transportError: `local: nixfleet's spawner did not start ${base.shell} within the op's timeout (${formatDuration(options.timeoutMs)}); the command never ran`,
+      });
+    }, options.timeoutMs);
 
     /** Over before the spawner reported the shell: it never runs, and nothing of it is heard. */
     const giveUp = (result: ExecResult) => {
@@ -187,7 +189,6 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
       },
       {
         spawned: (group) => {
-          clearTimeout(notStarted);
           pid = group;
           // CORE-011: if nixfleet dies while the command runs, the lifeline kills its group, and the
           // journal knows the group (and its leader's start time) so recovery can tell whether it is gone.
@@ -198,15 +199,11 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
             unrecorded = notRecordedReason(error);
           }
           if (unrecorded !== undefined) {
+            clearTimeout(timer);
             spawned.cancel();
             return;
           }
-          // CORE-001: the timeout counts the command's own time, from the gate opening: not the
-          // wait for a busy spawner, which the journal does not count as running either.
-          timer = setTimeout(() => {
-            timedOut = true;
-            killTree('SIGTERM');
-          }, options.timeoutMs);
+          timer.refresh();
           spawned.go();
         },
         failed: (cause) => {
