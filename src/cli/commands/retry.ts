@@ -8,7 +8,7 @@ import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
 import { loadFleet, storeFor } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
-import { checkRunFlagsAgainst, parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
+import { checkRunFlagsAgainst, parseNoRollback, parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
 import { ioOf, openFleetJournal } from './apply.js';
 
 export const usage =
@@ -32,7 +32,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const retry = prepareRetry(registry, journal, runId, {
       force: ctx.values.force === true,
       rollout,
-      ...(flags.rollback === false ? { rollback: false } : {}),
+      ...parseNoRollback(ctx),
     });
     if (retry.kind === 'nothing') {
       // CORE-002: with --json (or --renderer json, whose reader waits for the run's report there)
