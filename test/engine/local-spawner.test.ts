@@ -1,8 +1,8 @@
 // Local commands are started by nixfleet's spawner processes (CORE-001, "The spawner process"):
 // processes apart from nixfleet, in their own session, whose loss stops the commands they carried
-// and is replaced by the next command. Python's where a python3 with posix_spawn is on PATH, else
-// Perl's where perl is, else Node's.
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+// and is replaced by the next command. Python's where a python3 with posix_spawn is on PATH (looking
+// past a shim), else Perl's where perl is, else Node's.
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,33 @@ pipelines:
       expect(result.exitCode, result.stderr).toBe(0);
       expect(readFileSync(join(dir, 'parent'), 'utf8').split('\0')[0], real).toMatch(/\/perl$/);
     }
+  });
+
+  it('looks past a shim for a python3 later on PATH: Python starts the commands', async () => {
+    const real = realpathSync('/usr/bin/python3');
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  a: {}
+ops:
+  parent:
+    run: cat /proc/$PPID/cmdline > parent
+pipelines:
+  default: { ops: [parent] }
+`,
+      // pyenv's shim, first on PATH, as in root's PATH on these machines.
+      'shims/python3': '#!/bin/sh\nexec /usr/bin/python3 "$@"\n',
+    });
+    chmodSync(join(dir, 'shims', 'python3'), 0o755);
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    for (const name of ['node', 'sh', 'cat', 'perl']) {
+      symlinkSync(name === 'node' ? process.execPath : `/usr/bin/${name}`, join(bin, name));
+    }
+    symlinkSync(real, join(bin, 'python3'));
+    const result = await runCli(dir, ['apply', 'default'], { env: { PATH: `${join(dir, 'shims')}:${bin}` } });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'parent'), 'utf8').split('\0')[0]).toBe(real);
   });
 
   // Each spawner, chosen by what is on PATH: Python's where python3 is, Perl's where only perl

@@ -101,19 +101,24 @@ function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) =>
 }
 
 /**
- * The first executable `name` in PATH's absolute directories (never one in the working directory),
- * or null.
+ * The executable files named `name` in PATH's absolute directories (never one in the working
+ * directory), in PATH's order.
  */
-export function findOnPath(name: string): string | null {
+export function* onPath(name: string): Generator<string> {
   for (const dir of (process.env.PATH ?? '').split(delimiter).filter((entry) => isAbsolute(entry))) {
     const candidate = join(dir, name);
     try {
       accessSync(candidate, fsConstants.X_OK);
-      return candidate;
+      yield candidate;
     } catch {
       // Not here.
     }
   }
+}
+
+/** The first executable `name` on PATH (`onPath`), or null. */
+export function findOnPath(name: string): string | null {
+  for (const candidate of onPath(name)) return candidate;
   return null;
 }
 

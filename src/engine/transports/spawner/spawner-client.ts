@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inheritedEnvironment } from '../../command-environment.js';
-import { findOnPath, startFrameLink } from './frame-link.js';
+import { findOnPath, onPath, startFrameLink } from './frame-link.js';
 import type { SpawnerLink, SpawnerReply, SpawnerRequest } from './protocol.js';
 
 /** The Python and Perl spawners, beside this file in the sources, in dist/ and in the bundle (the build copies them). */
@@ -178,7 +178,7 @@ let chosen: { readonly kind: SpawnerKind; readonly program?: { file: string; arg
 
 /**
  * Which spawner this process starts (CORE-001, "The spawner process"), chosen once: Python's
- * where `python3` on PATH is Python 3.8 or newer, else Perl's where `perl` is on PATH, else
+ * where a `python3` on PATH is Python 3.8 or newer, else Perl's where `perl` is on PATH, else
  * Node's.
  */
 function spawnerChoice(): NonNullable<typeof chosen> {
@@ -202,22 +202,24 @@ export function spawnerKind(): SpawnerKind {
 }
 
 /**
- * `python3` on PATH, by its real path, when that names its version (`python3.11`, as Debian,
- * Ubuntu, Fedora and Homebrew install it) and the version has `os.posix_spawn` with `setsid`
- * (3.8). Nothing is run to ask: a version manager's shim (a script named `python3`) would cost
- * each start a fifth of a second, and such a `python3` is passed over, as is one whose version
- * its name does not say.
+ * The first `python3` on PATH whose real path names its version (`python3.11`, as Debian, Ubuntu,
+ * Fedora and Homebrew install it) where the version has `os.posix_spawn` with `setsid` (3.8), by
+ * that real path. Nothing is run to ask: a version manager's shim (a script named `python3`) would
+ * cost each start a fifth of a second, so such a `python3` is passed over for the next one on
+ * PATH (pyenv's shims come before the system's `/usr/bin`), as is one whose version its name does
+ * not say.
  */
 function recentPython(): string | null {
-  const python = findOnPath('python3');
-  if (python === null) return null;
-  try {
-    const real = realpathSync(python);
-    const minor = /^python3\.(\d+)$/.exec(basename(real))?.[1];
-    return minor !== undefined && Number(minor) >= 8 ? real : null;
-  } catch {
-    return null;
+  for (const python of onPath('python3')) {
+    try {
+      const real = realpathSync(python);
+      const minor = /^python3\.(\d+)$/.exec(basename(real))?.[1];
+      if (minor !== undefined && Number(minor) >= 8) return real;
+    } catch {
+      // A dangling link: the next one.
+    }
   }
+  return null;
 }
 
 /**
