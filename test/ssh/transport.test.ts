@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
 import { askMasterPid, askMasterToExit } from '../../src/engine/transports/ssh/mux-control.js';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/engine/types.js';
@@ -86,6 +87,41 @@ describe('output and exit codes', () => {
     expect(failed.exitCode).toBe(7);
     expect(failed.transportError).toBeUndefined();
     expect(failed.output).toBe('before\n');
+  });
+
+  it('keeps stdout and stderr apart, each as the bytes written', async () => {
+    const chunks: { text: string; stream: string | undefined }[] = [];
+    const result = await transport().exec("printf 'o1\\n'; printf 'e\\377\\n' >&2; printf 'o2\\n'", {
+      env: {},
+      timeoutMs: 60_000,
+      onOutput: (chunk, stream) => chunks.push({ text: Buffer.from(chunk).toString('latin1'), stream }),
+    });
+    expect(result.exitCode).toBe(0);
+    const of = (stream: string) =>
+      chunks
+        .filter((chunk) => chunk.stream === stream)
+        .map((chunk) => chunk.text)
+        .join('');
+    expect(of('stdout')).toBe('o1\no2\n');
+    expect(of('stderr')).toBe('e\xff\n');
+  });
+
+  it("the ssh client is started by nixfleet's spawner, not forked from nixfleet (CORE-007)", async () => {
+    let group: number | undefined;
+    let parent: number | undefined;
+    const result = await transport().exec('true', {
+      env: {},
+      timeoutMs: 60_000,
+      onProcess: (process) => {
+        group ??= process.group;
+        const stat = readFileSync(`/proc/${process.group}/stat`, 'utf8');
+        parent ??= Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(group).toBeGreaterThan(0);
+    expect(parent).not.toBe(process.pid);
+    expect(spawnerPids()).toContain(parent);
   });
 
   it('a command exiting 255 is the command failing, not ssh', async () => {
@@ -204,6 +240,28 @@ describe('timeout and cancel reach the remote process', () => {
     const result = await run(t, `sleep 60 & echo "$$ $!" > ${pids}; wait`, { timeoutMs: 2_500 });
     expect(result).toMatchObject({ exitCode: null, timedOut: true, aborted: false, signal: 'SIGTERM' });
     expect(Date.now() - started).toBeLessThan(8_000);
+    const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    expect(isAlive(shell!)).toBe(false);
+    expect(isAlive(child!)).toBe(false);
+  });
+
+  it('a spawner that stops answering while ssh runs does not hold the command past its timeout', async () => {
+    const pids = join(work, 'stopped-spawner.pids');
+    const t = transport();
+    await run(t, 'true');
+    let stopped: number[] = [];
+    const running = run(t, `sleep 60 & echo "$$ $!" > ${pids}; wait`, { timeoutMs: 2_500 });
+    await waitForFile(pids);
+    // The ssh client's exit can no longer be told: every spawner is stopped (SIGSTOP).
+    stopped = spawnerPids();
+    for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+    try {
+      // Without the bound it waited for ever; given up on here, so that the spawners resume.
+      const result = await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 60_000, 'waiting'))]);
+      expect(result).toMatchObject({ exitCode: null, timedOut: true, aborted: false });
+    } finally {
+      for (const pid of stopped) process.kill(pid, 'SIGCONT');
+    }
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
     expect(isAlive(shell!)).toBe(false);
     expect(isAlive(child!)).toBe(false);

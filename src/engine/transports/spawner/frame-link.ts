@@ -16,7 +16,7 @@ const SIGNAL_NAMES = new Map(
     .map(([name, number]) => [number, name]),
 );
 const NO_EXIT_CODE = 0xffffffff;
-const REQUEST_TYPES = { start: 'S', go: 'G', cancel: 'C', close: 'X' } as const;
+const REQUEST_TYPES = { start: 'S', go: 'G', feed: 'F', cancel: 'C', close: 'X' } as const;
 
 function frame(parts: readonly Buffer[]): Buffer {
   const length = parts.reduce((sum, part) => sum + part.length, 0);
@@ -38,11 +38,13 @@ function string(value: string): Buffer {
 
 function encodeRequest(request: SpawnerRequest): Buffer {
   const head = Buffer.from(REQUEST_TYPES[request.t]);
+  if (request.t === 'feed') return frame([head, number(request.id), Buffer.from(request.input, 'utf8')]);
   if (request.t !== 'start') return frame([head, number(request.id)]);
   const env = Object.entries(request.env);
   return frame([
     head,
     number(request.id),
+    Buffer.from(request.split ? 'P' : 'M'),
     string(request.file),
     string(request.cwd),
     number(request.args.length),
@@ -71,6 +73,8 @@ function replyReader(onReply: (reply: SpawnerReply) => void): (chunk: Buffer) =>
       }
       case 'o':
         return { t: 'out', id, chunk: rest };
+      case 'r':
+        return { t: 'out', id, chunk: rest, stderr: true };
       case 'e': {
         const code = rest.readUInt32BE(0);
         const signal = rest.readUInt32BE(4);

@@ -12,10 +12,23 @@ export type SpawnerRequest =
       readonly args: readonly string[];
       readonly cwd: string;
       readonly env: Readonly<Record<string, string>>;
+      /**
+       * stdout and stderr on pipes of their own, told apart in `out` (an ssh client's, whose
+       * stderr carries the start and end lines, CORE-007); else one pipe for both.
+       */
+      readonly split?: boolean;
     }
   /** Open the start gate: one line on the command's stdin, then end-of-file. */
   | { readonly t: 'go'; readonly id: number }
-  /** Close the gate unopened: the shell reads end-of-file and never runs the command. */
+  /**
+   * Write `input` on the command's stdin, which then stays open until `cancel` (an ssh client's:
+   * the remote gate's line and the secret preamble, then the remote lifeline, CORE-011).
+   */
+  | { readonly t: 'feed'; readonly id: number; readonly input: string }
+  /**
+   * Close stdin: a gate never opened reads end-of-file and the shell never runs the command;
+   * after `feed`, the end of the input.
+   */
   | { readonly t: 'cancel'; readonly id: number }
   /** Stop reading the command's output (only background children still hold it open). */
   | { readonly t: 'close'; readonly id: number };
@@ -30,7 +43,7 @@ export type SpawnerReply =
    * spawners' frames; from the Node spawner, whose IPC carries JSON, a string of one character
    * per byte (latin1).
    */
-  | { readonly t: 'out'; readonly id: number; readonly chunk: Buffer | string }
+  | { readonly t: 'out'; readonly id: number; readonly chunk: Buffer | string; readonly stderr?: boolean }
   | { readonly t: 'exit'; readonly id: number; readonly code: number | null; readonly signal: string | null }
   /** The command's output reached end-of-file (both of its pipes, or the Perl spawner's one). */
   | { readonly t: 'end'; readonly id: number };

@@ -32,8 +32,8 @@ export interface SpawnEvents {
   spawned(pid: number): void;
   /** It could not be created, or the spawner died: `cause` carries the errno `code` and a message. */
   failed(cause: Error & { code?: string }): void;
-  /** The command's bytes as they came (CORE-001, output). */
-  output(chunk: Buffer): void;
+  /** The command's bytes as they came (CORE-001, output); `stderr` only where started `split`. */
+  output(chunk: Buffer, stderr: boolean): void;
   exit(code: number | null, signal: string | null): void;
   /** After `exit`: its output pipes are closed, every byte was delivered. */
   end(): void;
@@ -42,7 +42,9 @@ export interface SpawnEvents {
 export interface SpawnedCommand {
   /** Let the command run (the start gate, CORE-011). */
   go(): void;
-  /** Never let it run. */
+  /** Write `input` on its stdin, which stays open until `cancel` (instead of `go`). */
+  feed(input: string): void;
+  /** Never let it run; after `feed`, end its input. */
   cancel(): void;
   /**
    * Never let it run, and hear nothing more of it: for a command given up on before its spawner
@@ -76,19 +78,21 @@ let nextId = 1;
 export function spawnThroughSpawner(
   file: string,
   args: readonly string[],
-  options: { readonly cwd: string; readonly env: Readonly<Record<string, string>> },
+  options: { readonly cwd: string; readonly env: Readonly<Record<string, string>>; readonly split?: boolean },
   events: SpawnEvents,
 ): SpawnedCommand {
   const id = nextId++;
-  carry(id, { events, start: { t: 'start', id, file, args, cwd: options.cwd, env: options.env }, restarted: false });
-  // The command may move to another spawner before it is spawned (see `died`); `go`, `cancel` and
-  // `close` only come after `spawned`, so they go to whichever carries it then.
+  const { cwd, env, split } = options;
+  carry(id, { events, start: { t: 'start', id, file, args, cwd, env, split }, restarted: false });
+  // The command may move to another spawner before it is spawned (see `died`); `go`, `feed`,
+  // `cancel` and `close` only come after `spawned`, so they go to whichever carries it then.
   const send = (request: SpawnerRequest) => {
     const spawner = carrierOf(id);
     if (spawner?.link.connected()) spawner.link.send(request);
   };
   return {
     go: () => send({ t: 'go', id }),
+    feed: (input) => send({ t: 'feed', id, input }),
     cancel: () => send({ t: 'cancel', id }),
     close: () => send({ t: 'close', id }),
     abandon: () => {
@@ -142,7 +146,10 @@ function startedSpawner(slot: number): Spawner {
         forget(spawner, reply.id);
         return events.failed(Object.assign(new Error(reply.message), { code: reply.code }));
       case 'out':
-        return events.output(typeof reply.chunk === 'string' ? Buffer.from(reply.chunk, 'latin1') : reply.chunk);
+        return events.output(
+          typeof reply.chunk === 'string' ? Buffer.from(reply.chunk, 'latin1') : reply.chunk,
+          reply.stderr === true,
+        );
       case 'exit':
         return events.exit(reply.code, reply.signal);
       case 'end':

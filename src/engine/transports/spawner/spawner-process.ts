@@ -48,12 +48,14 @@ function start(request: Extract<SpawnerRequest, { t: 'start' }>): void {
   const endWhenDone = () => {
     if (open > 0 || !exited) return;
     children.delete(id);
+    child.stdin?.destroy();
     reply({ t: 'end', id });
   };
   for (const stream of [child.stdout, child.stderr]) {
     // latin1: one character per byte, so bytes that are not UTF-8 reach the log as they came (CORE-001).
     stream?.setEncoding('latin1');
-    stream?.on('data', (chunk: string) => reply({ t: 'out', id, chunk }));
+    const stderr = request.split === true && stream === child.stderr;
+    stream?.on('data', (chunk: string) => reply(stderr ? { t: 'out', id, chunk, stderr } : { t: 'out', id, chunk }));
     stream?.on('error', () => {});
     stream?.once('close', () => {
       open--;
@@ -74,6 +76,9 @@ process.on('message', (request: SpawnerRequest) => {
       return;
     case 'go':
       children.get(request.id)?.stdin?.end('\n');
+      return;
+    case 'feed':
+      children.get(request.id)?.stdin?.write(request.input);
       return;
     case 'cancel':
       children.get(request.id)?.stdin?.destroy();

@@ -3,9 +3,11 @@
 # megabytes with nothing between fork and exec but the exec's own set-up. Only perl-base modules.
 #
 # Frames both ways: a 32-bit big-endian length, then that many bytes.
-#   nixfleet -> here, on stdin:  S id file cwd nargs args... nenv (name value)...   (start)
-#                                G id (go) | C id (cancel) | X id (close)
-#   here -> nixfleet, on stdout: s id pid (spawned) | f id errno-name (failed) | o id bytes (output)
+#   nixfleet -> here, on stdin:  S id mode file cwd nargs args... nenv (name value)...   (start;
+#                                mode M: stdout and stderr on one pipe, P: a pipe each)
+#                                G id (go) | F id bytes (feed) | C id (cancel) | X id (close)
+#   here -> nixfleet, on stdout: s id pid (spawned) | f id errno-name (failed)
+#                                o id bytes (output; stdout with mode P) | r id bytes (stderr, mode P)
 #                                e id code signal-number (exit) | d id (output ended)
 # Numbers are 32-bit big-endian; strings are a 32-bit length and their bytes.
 use strict;
@@ -25,7 +27,7 @@ nonblocking($wake_w);
 $SIG{CHLD} = sub { syswrite $wake_w, 'x' };
 
 my $NO_SIGNALS = POSIX::SigSet->new;
-my %commands;    # id -> { pid, gate, output, exec_status, exited, failed }
+my %commands;    # id -> { pid, gate, input, output, errors, exec_status, exited, failed }
 my %by_pid;      # pid -> id
 my $requests = '';
 
@@ -57,12 +59,15 @@ sub errno_name {
 }
 
 sub start {
-  my ($id, $file, $cwd, $args, $env) = @_;
+  my ($id, $split, $file, $cwd, $args, $env) = @_;
   # What Node's spawn refuses before any process exists, refused the same way (a C string ends at NUL).
   return reply('f', $id, 'ERR_INVALID_ARG_VALUE') if grep { index($_, "\0") >= 0 } $file, $cwd, @$args, @$env;
-  my ($gate_r, $gate_w, $out_r, $out_w, $status_r, $status_w);
-  pipe($gate_r, $gate_w) && pipe($out_r, $out_w) && pipe($status_r, $status_w)
-    or return reply('f', $id, errno_name($! + 0));
+  my ($gate_r, $gate_w, $out_r, $out_w, $err_r, $err_w, $status_r, $status_w);
+  if (!(pipe($gate_r, $gate_w) && pipe($out_r, $out_w) && (!$split || pipe($err_r, $err_w)) && pipe($status_r, $status_w))) {
+    my $code = errno_name($! + 0);
+    close $_ for grep { defined } $gate_r, $gate_w, $out_r, $out_w, $err_r, $err_w, $status_r;
+    return reply('f', $id, $code);
+  }
   # The command's variables are laid over the spawner's own environment around the fork, and
   # taken off again when `start` returns: the child then has nothing to build before exec.
   my %variables = @$env;
@@ -70,13 +75,14 @@ sub start {
   my $pid = fork;
   if (!defined $pid) {
     my $code = errno_name($! + 0);
-    close $_ for $gate_r, $gate_w, $out_r, $out_w, $status_r, $status_w;
+    close $_ for grep { defined } $gate_r, $gate_w, $out_r, $out_w, $err_r, $err_w, $status_r, $status_w;
     return reply('f', $id, $code);
   }
   if ($pid == 0) {
     # The child: its own session and process group, every signal as a new program expects it,
-    # the gate on stdin, one pipe for stdout and stderr. Perl's pipes are close-on-exec, so
-    # only these three descriptors reach the command (and the status pipe, until exec).
+    # the gate on stdin, one pipe for stdout and stderr (or one each). Perl's pipes are
+    # close-on-exec, so only these three descriptors reach the command (and the status pipe,
+    # until exec).
     # As little Perl as can be runs here: each page of the spawner the child writes to is
     # copied first, and undoing every entry of %SIG and rebuilding %ENV here made each command
     # cost half a millisecond more (CORE-001). Node starts the spawner with every signal at its
@@ -86,7 +92,7 @@ sub start {
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), $NO_SIGNALS);
     POSIX::dup2(fileno $gate_r, 0);
     POSIX::dup2(fileno $out_w, 1);
-    POSIX::dup2(fileno $out_w, 2);
+    POSIX::dup2(fileno($err_w // $out_w), 2);
     if (chdir $cwd) {
       no warnings 'exec';    # the failure goes back on the status pipe, not into the output
       exec { $file } $file, @$args;
@@ -94,9 +100,9 @@ sub start {
     syswrite $status_w, errno_name($! + 0);
     POSIX::_exit(127);
   }
-  close $_ for $gate_r, $out_w, $status_w;
-  nonblocking($out_r);
-  $commands{$id} = { pid => $pid, gate => $gate_w, output => $out_r, exec_status => $status_r };
+  close $_ for grep { defined } $gate_r, $out_w, $err_w, $status_w;
+  nonblocking($_) for grep { defined } $out_r, $err_r;
+  $commands{$id} = { pid => $pid, gate => $gate_w, input => '', output => $out_r, errors => $err_r, exec_status => $status_r };
   $by_pid{$pid} = $id;
 }
 
@@ -118,36 +124,59 @@ sub read_exec_status {
   }
   # It never ran: nothing but the failure is reported, and the child is reaped without a word.
   $command->{failed} = 1;
-  close delete $command->{gate};
-  close delete $command->{output};
+  close_input($id);
+  close delete $command->{$_} for grep { $command->{$_} } 'output', 'errors';
   reply('f', $id, $status);
 }
 
+# `which` is 'output' (replied as 'o') or 'errors' ('r').
 sub read_output {
-  my ($id) = @_;
+  my ($id, $which) = @_;
   my $command = $commands{$id};
-  my $read = sysread $command->{output}, my $chunk, 65536;
+  my $read = sysread $command->{$which}, my $chunk, 65536;
   return if !defined $read && ($!{EINTR} || $!{EAGAIN});
   if ($read) {
-    reply('o', $id, $chunk);
+    reply($which eq 'output' ? 'o' : 'r', $id, $chunk);
     return;
   }
-  close_output($id);
+  close_output($id, $which);
 }
 
 sub close_output {
+  my ($id, @which) = @_;
+  my $command = $commands{$id};
+  close delete $command->{$_} for grep { $command->{$_} } @which;
+  finish($id);
+}
+
+# What `feed` gave, written as the command reads it: a command that reads slowly, or not at all,
+# never holds up the spawner.
+sub write_input {
   my ($id) = @_;
   my $command = $commands{$id};
-  return if !$command->{output};
-  close delete $command->{output};
-  finish($id);
+  my $written = syswrite $command->{gate}, $command->{input};
+  if (!defined $written) {
+    return if $!{EINTR} || $!{EAGAIN};
+    $command->{input} = '';    # the command is gone; its exit says so
+    return;
+  }
+  substr($command->{input}, 0, $written, '');
+}
+
+sub close_input {
+  my ($id) = @_;
+  my $command = $commands{$id};
+  return if !$command->{gate};
+  close delete $command->{gate};
+  $command->{input} = '';
 }
 
 # 'd' follows 'e': nixfleet forgets a command at 'd'.
 sub finish {
   my ($id) = @_;
   my $command = $commands{$id};
-  return if $command->{output} || !defined $command->{exited};
+  return if $command->{output} || $command->{errors} || !defined $command->{exited};
+  close_input($id);
   delete $commands{$id};
   reply('d', $id) if !$command->{failed};
 }
@@ -182,21 +211,26 @@ sub handle_request {
   my $type = substr($frame, 0, 1, '');
   my $id = unpack('N', substr($frame, 0, 4, ''));
   if ($type eq 'S') {
+    my $split = substr($frame, 0, 1, '') eq 'P';
     my $file = take_string(\$frame);
     my $cwd = take_string(\$frame);
     my @args = map { take_string(\$frame) } 1 .. unpack('N', substr($frame, 0, 4, ''));
     my @env = map { take_string(\$frame) } 1 .. 2 * unpack('N', substr($frame, 0, 4, ''));
-    start($id, $file, $cwd, \@args, \@env);
+    start($id, $split, $file, $cwd, \@args, \@env);
     return;
   }
   my $command = $commands{$id} or return;
   if ($type eq 'G' && $command->{gate}) {
     syswrite $command->{gate}, "\n";
-    close delete $command->{gate};
-  } elsif ($type eq 'C' && $command->{gate}) {
-    close delete $command->{gate};
+    close_input($id);
+  } elsif ($type eq 'F' && $command->{gate}) {
+    nonblocking($command->{gate});
+    $command->{input} .= $frame;
+    write_input($id);
+  } elsif ($type eq 'C') {
+    close_input($id);
   } elsif ($type eq 'X') {
-    close_output($id);
+    close_output($id, 'output', 'errors');
   }
 }
 
@@ -215,17 +249,19 @@ sub read_requests {
 }
 
 while (1) {
-  my $readable = '';
+  my ($readable, $writable) = ('', '');
   vec($readable, fileno STDIN, 1) = 1;
   vec($readable, fileno $wake_r, 1) = 1;
   for my $command (values %commands) {
-    vec($readable, fileno $command->{output}, 1) = 1 if $command->{output};
-    vec($readable, fileno $command->{exec_status}, 1) = 1 if $command->{exec_status};
+    for my $handle (grep { $_ } @$command{'output', 'errors', 'exec_status'}) {
+      vec($readable, fileno $handle, 1) = 1;
+    }
+    vec($writable, fileno $command->{gate}, 1) = 1 if $command->{gate} && length $command->{input};
   }
   # Linux's select takes descriptors past 1,024; a system whose select refuses them ends the
   # spawner here, and nixfleet stops what it carried (CORE-001), rather than spinning.
-  my $found = $readable;
-  if (select($found, undef, undef, undef) < 0) {
+  my ($found, $ready) = ($readable, $writable);
+  if (select($found, $ready, undef, undef) < 0) {
     next if $!{EINTR};
     die "nixfleet spawner: select: $!\n";
   }
@@ -236,8 +272,12 @@ while (1) {
   for my $id (keys %commands) {
     my $command = $commands{$id} or next;
     read_exec_status($id) if $command->{exec_status} && vec($found, fileno $command->{exec_status}, 1);
+    for my $which ('output', 'errors') {
+      $command = $commands{$id} or last;
+      read_output($id, $which) if $command->{$which} && vec($found, fileno $command->{$which}, 1);
+    }
     $command = $commands{$id} or next;
-    read_output($id) if $command->{output} && vec($found, fileno $command->{output}, 1);
+    write_input($id) if $command->{gate} && length $command->{input} && vec($ready, fileno $command->{gate}, 1);
   }
   read_requests() if vec($found, fileno STDIN, 1);
 }

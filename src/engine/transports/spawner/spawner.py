@@ -26,9 +26,10 @@ signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 REQUESTS = sys.stdin.fileno()
 REPLIES = sys.stdout.fileno()
 BASE_ENV = dict(os.environb)
-commands = {}  # id -> {'pid', 'gate', 'output', 'exited'}
+commands = {}  # id -> {'pid', 'gate', 'input', 'output', 'errors', 'exited'}
 by_pid = {}
-by_output = {}
+by_output = {}  # fd -> (id, 'output' or 'errors')
+by_gate = {}  # fd -> id, while input waits to be written
 poller = select.epoll()
 poller.register(REQUESTS, select.EPOLLIN)
 poller.register(wake_r, select.EPOLLIN)
@@ -61,27 +62,28 @@ def program(file, env):
     return file  # posix_spawn then fails with ENOENT, as exec would
 
 
-def start(command_id, file, cwd, args, env):
+def start(command_id, split, file, cwd, args, env):
     # What Node's spawn refuses before any process exists, refused the same way.
     if any(b'\0' in part for part in [file, cwd] + args + env):
         return reply(b'f', command_id, b'ERR_INVALID_ARG_VALUE')
     variables = dict(BASE_ENV)
     for i in range(0, len(env), 2):
         variables[env[i]] = env[i + 1]
+    fds = []
     try:
-        gate_r, gate_w = os.pipe()
+        for _ in range(3 if split else 2):
+            fds.extend(os.pipe())
     except OSError as error:
+        for fd in fds:
+            os.close(fd)
         return reply(b'f', command_id, errno_name(error))
-    try:
-        out_r, out_w = os.pipe()
-    except OSError as error:
-        os.close(gate_r)
-        os.close(gate_w)
-        return reply(b'f', command_id, errno_name(error))
+    gate_r, gate_w, out_r, out_w = fds[:4]
+    err_r, err_w = fds[4:] if split else (None, out_w)
     try:
         # The command starts in `cwd`: the spawner moves there (no other command is started
         # meanwhile), and the next command moves where it starts. The pipes are close-on-exec;
-        # dup2 hands the command its stdin (the gate) and one pipe for stdout and stderr.
+        # dup2 hands the command its stdin (the gate) and one pipe for stdout and stderr (or one
+        # each).
         os.chdir(cwd)
         pid = os.posix_spawn(
             program(file, variables),
@@ -90,56 +92,91 @@ def start(command_id, file, cwd, args, env):
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, gate_r, 0),
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
-                (os.POSIX_SPAWN_DUP2, out_w, 2),
+                (os.POSIX_SPAWN_DUP2, err_w, 2),
             ],
             setsid=True,
             setsigdef=RESTORED,
             setsigmask=[],
         )
     except OSError as error:
-        for fd in (gate_r, gate_w, out_r, out_w):
+        for fd in fds:
             os.close(fd)
         return reply(b'f', command_id, errno_name(error))
-    os.close(gate_r)
-    os.close(out_w)
-    os.set_blocking(out_r, False)
-    commands[command_id] = {'pid': pid, 'gate': gate_w, 'output': out_r, 'exited': False}
+    for fd in (gate_r, out_w, err_w) if split else (gate_r, out_w):
+        os.close(fd)
+    command = {'pid': pid, 'gate': gate_w, 'input': b'', 'output': out_r, 'errors': err_r, 'exited': False}
+    commands[command_id] = command
     by_pid[pid] = command_id
-    by_output[out_r] = command_id
-    poller.register(out_r, select.EPOLLIN)
+    for which in ('output', 'errors') if split else ('output',):
+        os.set_blocking(command[which], False)
+        by_output[command[which]] = (command_id, which)
+        poller.register(command[which], select.EPOLLIN)
     reply(b's', command_id, struct.pack('>I', pid))
 
 
 def finish(command_id):
     """'d' follows 'e': nixfleet forgets a command at 'd'."""
     command = commands.get(command_id)
-    if command is None or command['output'] is not None or not command['exited']:
+    if command is None or command['output'] is not None or command['errors'] is not None or not command['exited']:
         return
+    close_input(command_id)
     del commands[command_id]
     reply(b'd', command_id)
 
 
-def close_output(command_id):
+def close_output(command_id, *which):
     command = commands[command_id]
-    fd = command['output']
-    if fd is None:
-        return
-    poller.unregister(fd)
-    del by_output[fd]
-    os.close(fd)
-    command['output'] = None
+    for name in which:
+        fd = command[name]
+        if fd is None:
+            continue
+        poller.unregister(fd)
+        del by_output[fd]
+        os.close(fd)
+        command[name] = None
     finish(command_id)
 
 
-def read_output(command_id):
+def read_output(command_id, which):
     try:
-        chunk = os.read(commands[command_id]['output'], 65536)
+        chunk = os.read(commands[command_id][which], 65536)
     except BlockingIOError:
         return
     if chunk:
-        reply(b'o', command_id, chunk)
+        reply(b'o' if which == 'output' else b'r', command_id, chunk)
     else:
-        close_output(command_id)
+        close_output(command_id, which)
+
+
+def write_input(command_id):
+    """What `feed` gave, written as the command reads it: a slow reader never holds up the spawner."""
+    command = commands[command_id]
+    try:
+        written = os.write(command['gate'], command['input'])
+    except BlockingIOError:
+        written = 0
+    except OSError:
+        written = len(command['input'])  # the command is gone; its exit says so
+    command['input'] = command['input'][written:]
+    fd = command['gate']
+    if command['input'] and fd not in by_gate:
+        by_gate[fd] = command_id
+        poller.register(fd, select.EPOLLOUT)
+    elif not command['input'] and fd in by_gate:
+        del by_gate[fd]
+        poller.unregister(fd)
+
+
+def close_input(command_id):
+    command = commands[command_id]
+    fd = command['gate']
+    if fd is None:
+        return
+    if by_gate.pop(fd, None) is not None:
+        poller.unregister(fd)
+    os.close(fd)
+    command['gate'] = None
+    command['input'] = b''
 
 
 def reap():
@@ -173,26 +210,31 @@ def handle_request(frame):
     kind = frame[0:1]
     (command_id,) = struct.unpack_from('>I', frame, 1)
     if kind == b'S':
-        (file, cwd), offset = strings(frame, 5, 2)
+        split = frame[5:6] == b'P'
+        (file, cwd), offset = strings(frame, 6, 2)
         (count,) = struct.unpack_from('>I', frame, offset)
         args, offset = strings(frame, offset + 4, count)
         (count,) = struct.unpack_from('>I', frame, offset)
         env, offset = strings(frame, offset + 4, 2 * count)
-        start(command_id, file, cwd, args, env)
+        start(command_id, split, file, cwd, args, env)
         return
     command = commands.get(command_id)
     if command is None:
         return
-    if kind in (b'G', b'C') and command['gate'] is not None:
-        if kind == b'G':
-            try:
-                os.write(command['gate'], b'\n')
-            except OSError:
-                pass  # the shell is gone already; its exit says so
-        os.close(command['gate'])
-        command['gate'] = None
+    if kind == b'G' and command['gate'] is not None:
+        try:
+            os.write(command['gate'], b'\n')
+        except OSError:
+            pass  # the shell is gone already; its exit says so
+        close_input(command_id)
+    elif kind == b'F' and command['gate'] is not None:
+        os.set_blocking(command['gate'], False)
+        command['input'] += frame[5:]
+        write_input(command_id)
+    elif kind == b'C':
+        close_input(command_id)
     elif kind == b'X':
-        close_output(command_id)
+        close_output(command_id, 'output', 'errors')
 
 
 pending = b''
@@ -232,7 +274,9 @@ def main():
             elif fd == REQUESTS:
                 read_requests()
             elif fd in by_output:
-                read_output(by_output[fd])
+                read_output(*by_output[fd])
+            elif fd in by_gate:
+                write_input(by_gate[fd])
 
 
 try:

@@ -1,13 +1,12 @@
 // One op command on one host through `ssh` (see CORE-007): streams output, enforces the timeout
 // and cancel on the remote side, and decides between the command's exit status and ssh's failure.
 
-import { spawn } from 'node:child_process';
 import { processStartTime } from '../../../store/owner.js';
-import { inheritedEnvironment } from '../../command-environment.js';
 import { notRecordedReason } from '../../process-record.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import { holdGroup, releaseGroup } from '../lifeline.js';
-import { spawnFailureReason, tryStart } from '../spawn-failure.js';
+import { spawnFailureReason } from '../spawn-failure.js';
+import { SPAWNER_LOST, spawnThroughSpawner } from '../spawner/spawner-client.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
@@ -52,57 +51,53 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
   // until the command ends. ssh leads its own process group so a Ctrl-C at the terminal reaches
   // nixfleet only (the first one lets running commands finish), and the local lifeline can kill
   // ssh if nixfleet dies, which closes the session and so the remote lifeline too.
-  // Node's own spawn, not execa: nothing here needs execa's buffering or promise, and its set-up
-  // was a measurable part of one command over an open master (CORE-007, "Against bare OpenSSH").
-  // Node throws at once for what it refuses (a NUL byte, E2BIG), which tryStart catches, and
-  // reports a missing or unrunnable ssh through 'error'.
-  // Without nixfleet's own secrets in its environment (command-environment.ts).
-  const started = tryStart(() =>
-    spawn('ssh', [...options.args], { stdio: 'pipe', detached: true, env: inheritedEnvironment() }),
-  );
-  if (!('child' in started)) {
-    const transportError = `ssh: ${spawnFailureReason(started.cause, 'ssh')}`;
-    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, aborted: false, transportError });
-  }
-  const { child } = started;
-  // EPIPE when the remote side is gone early: the exit status tells what happened.
-  child.stdin?.on('error', () => {});
-  const scanner = new StartMarkerScanner(options.startToken);
-  const group = child.pid;
-  const startedAt = group === undefined ? null : (processStartTime(group) ?? null);
-  /** Why the start gate stayed shut: the journal could not record the ssh client's group. */
-  let unrecorded: string | undefined;
-  if (group !== undefined) {
-    holdGroup(group);
-    try {
-      exec.onProcess?.({ group, startedAt });
-    } catch (error) {
-      unrecorded = notRecordedReason(error);
-    }
-  }
-  // CORE-011: now the lifeline holds ssh and the journal knows it, the remote line may start
-  // (REMOTE_START_GATE); CORE-010: the secret preamble follows on that channel, which then stays open.
-  // Unrecorded, the channel ends instead: the gate reads end-of-file and nothing runs.
-  if (unrecorded === undefined) child.stdin?.write(`\n${options.input ?? ''}`);
-  else child.stdin?.end();
-
+  // ssh is started by nixfleet's spawner (spawner/spawner-client.ts), as local commands are: a
+  // fork of nixfleet's own, larger process was most of nixfleet's CPU per ssh command (CORE-007,
+  // "Against bare OpenSSH"). Its environment is the spawner's, nixfleet's own without
+  // nixfleet's secrets (command-environment.ts).
   return new Promise<ExecResult>((settle) => {
     let timedOut = false;
     let aborted = false;
     let exited = false;
+    let outputEnded = false;
     let settled = false;
     let stopWanted: StopSignal | undefined;
     let stopping: Promise<void> | undefined;
     let endedBy: StopSignal | null = null;
     let startWait: NodeJS.Timeout | undefined;
     let endWait: NodeJS.Timeout | undefined;
+    let drain: NodeJS.Timeout | undefined;
+    let killWait: NodeJS.Timeout | undefined;
+    /** The ssh client's pid, which leads its own process group, once the spawner started it. */
+    let group: number | undefined;
+    let startedAt: number | null = null;
+    /** Why the start gate stayed shut: the journal could not record the ssh client's group. */
+    let unrecorded: string | undefined;
+    const scanner = new StartMarkerScanner(options.startToken);
+
+    /** Ends the local ssh client (SIGKILL), which closes the session; only while it has not exited. */
+    const killSsh = () => {
+      if (group === undefined || exited) return;
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // Gone already: its exit is on the way.
+      }
+      // Its exit comes through the spawner: one that stopped answering must not hold the command.
+      killWait ??= setTimeout(() => {
+        if (exited) return;
+        exited = true;
+        spawned.abandon();
+        concludeOnce(null, 'SIGKILL');
+      }, KILL_GRACE_MS);
+    };
 
     // Timeout and cancel act on the remote process group through a second ssh invocation (over
     // the master when multiplexing); killing only the local ssh would leave the command running.
     const stopRemoteNow = (pgid: number, first: StopSignal) => {
       stopping = options.stopRemote(pgid, first).then((signal) => {
         endedBy = signal;
-        if (!exited) child.kill('SIGKILL');
+        killSsh();
       });
     };
     const stop = (first: StopSignal) => {
@@ -118,7 +113,14 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       // killing only the local ssh would then leave it running: wait, bounded, for the start line
       // and stop it remotely; if it never comes, nothing started and ending ssh ends the attempt.
       startWait ??= setTimeout(() => {
-        if (scanner.pgid === undefined && !exited) child.kill('SIGKILL');
+        if (scanner.pgid !== undefined) return;
+        // A spawner that never started ssh: nothing ran, and the command is given up.
+        if (group === undefined) {
+          spawned.abandon();
+          finish({ exitCode: null, signal: null, timedOut, aborted });
+          return;
+        }
+        killSsh();
       }, KILL_GRACE_MS);
     };
     const timer = setTimeout(
@@ -137,9 +139,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     // The command's output is passed on as the bytes it wrote (CORE-001, output): stdout as it
     // comes, stderr read as one character per byte (latin1) for the start and end lines, and
     // turned back into those bytes.
-    child.stdout?.on('data', (chunk: Buffer) => exec.onOutput?.(chunk, 'stdout'));
-    child.stderr?.setEncoding('latin1');
-    child.stderr?.on('data', (chunk: string) => {
+    const onStderr = (chunk: string) => {
       const hadStarted = scanner.pgid !== undefined;
       const text = scanner.push(chunk);
       if (text !== '') exec.onOutput?.(Buffer.from(text, 'latin1'), 'stderr');
@@ -155,21 +155,20 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
         stopRemoteNow(pgid, stopWanted);
       }
       if (scanner.endCode !== undefined && endWait === undefined) {
-        endWait = setTimeout(() => {
-          if (!exited) child.kill('SIGKILL');
-        }, END_DRAIN_MS);
+        endWait = setTimeout(killSsh, END_DRAIN_MS);
       }
-    });
-    for (const stream of [child.stdout, child.stderr]) stream?.on('error', () => {});
+    };
 
     const finish = (result: ExecResult) => {
       if (settled) return;
       settled = true;
       if (group !== undefined) releaseGroup(group);
-      child.stdin?.destroy();
+      spawned.cancel();
       clearTimeout(timer);
       clearTimeout(startWait);
       clearTimeout(endWait);
+      clearTimeout(drain);
+      clearTimeout(killWait);
       exec.signal?.removeEventListener('abort', onAbort);
       settle(unrecorded === undefined ? result : { ...result, exitCode: null, transportError: unrecorded });
     };
@@ -232,46 +231,88 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
       finish({ exitCode, signal, timedOut, aborted });
     };
 
-    const failedToStart = (error: unknown) => {
-      exited = true;
-      const reason =
-        (error as NodeJS.ErrnoException).code === 'ENOENT'
-          ? 'ssh: no `ssh` client on PATH (install OpenSSH)'
-          : `ssh: ${spawnFailureReason(error, 'ssh')}`;
-      finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
+    let concluded = false;
+    const concludeOnce = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (concluded) return;
+      concluded = true;
+      void conclude(exitCode, signal);
     };
-    child.on('error', failedToStart);
-    child.on('exit', (exitCode, signal) => {
-      exited = true;
-      child.stdin?.destroy();
-      let open = [child.stdout, child.stderr].filter((s) => s && !s.readableEnded).length;
-      let concluded = false;
-      const done = () => {
-        if (concluded) return;
-        concluded = true;
-        void conclude(exitCode, signal);
-      };
-      if (open === 0) {
-        done();
-        return;
-      }
-      const drain = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        done();
-      }, DRAIN_MS);
-      for (const stream of [child.stdout, child.stderr]) {
-        stream?.once('end', () => {
-          open--;
-          if (open === 0) {
-            clearTimeout(drain);
-            done();
+    let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+    const spawned = spawnThroughSpawner(
+      'ssh',
+      options.args,
+      { cwd: process.cwd(), env: {}, split: true },
+      {
+        spawned: (pid) => {
+          group = pid;
+          startedAt = processStartTime(pid) ?? null;
+          holdGroup(pid);
+          try {
+            exec.onProcess?.({ group: pid, startedAt });
+          } catch (error) {
+            unrecorded = notRecordedReason(error);
           }
-        });
-      }
-    });
+          // CORE-011: now the lifeline holds ssh and the journal knows it, the remote line may start
+          // (REMOTE_START_GATE); CORE-010: the secret preamble follows on that channel, which then
+          // stays open. Unrecorded, or stopped before ssh existed, the channel ends instead: the
+          // gate reads end-of-file and nothing runs.
+          if (unrecorded === undefined && stopWanted === undefined) {
+            spawned.feed(`\n${options.input ?? ''}`);
+            return;
+          }
+          spawned.cancel();
+          if (stopWanted !== undefined) killSsh();
+        },
+        failed: (cause) => {
+          if (group !== undefined) {
+            // The spawner itself died mid-command: nothing reads this ssh any more.
+            killSsh();
+            exited = true;
+            finish({ exitCode: null, signal: null, timedOut, aborted, transportError: SPAWNER_ENDED });
+            return;
+          }
+          exited = true;
+          const code = (cause as NodeJS.ErrnoException).code;
+          const reason =
+            code === 'ENOENT'
+              ? 'ssh: no `ssh` client on PATH (install OpenSSH)'
+              : code === SPAWNER_LOST
+                ? SPAWNER_ENDED
+                : `ssh: ${spawnFailureReason(cause, 'ssh')}`;
+          finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
+        },
+        output: (chunk, stderr) => {
+          if (stderr) onStderr(chunk.toString('latin1'));
+          else exec.onOutput?.(chunk, 'stdout');
+        },
+        exit: (code, signal) => {
+          exited = true;
+          exitStatus = { code, signal: signal as NodeJS.Signals | null };
+          spawned.cancel();
+          if (outputEnded) {
+            concludeOnce(code, exitStatus.signal);
+            return;
+          }
+          // Normally the output ends at once; a mux client's master can hold copies of the pipes
+          // until the session closes.
+          drain = setTimeout(() => {
+            spawned.close();
+            concludeOnce(code, exitStatus?.signal ?? null);
+          }, DRAIN_MS);
+        },
+        end: () => {
+          outputEnded = true;
+          if (exitStatus === undefined) return;
+          clearTimeout(drain);
+          concludeOnce(exitStatus.code, exitStatus.signal);
+        },
+      },
+    );
   });
 }
+
+const SPAWNER_ENDED = "ssh: nixfleet's spawner process ended; the command was stopped";
 
 /** How long a 255 without an end line waits for a dying master's socket to go (CORE-007). */
 const MASTER_GONE_WAIT_MS = 2_000;
