@@ -19,6 +19,17 @@ function parentAndSession(pid: number): { parent: number; session: number } {
   return { parent: Number(fields[1]), session: Number(fields[3]) };
 }
 
+/** A fleet whose one command writes its parent's (the spawner's) command line to `parent`. */
+const PARENT_FLEET = `version: 1
+hosts:
+  a: {}
+ops:
+  parent:
+    run: cat /proc/$PPID/cmdline > parent
+pipelines:
+  default: { ops: [parent] }
+`;
+
 describe.runIf(process.platform === 'linux')('the spawner process', () => {
   it('starts each command in a session of its own, and runs in one of its own, apart from nixfleet', async () => {
     const dir = makeTempDir();
@@ -90,15 +101,7 @@ pipelines:
       ['python3.7', '#!/bin/sh\nexec /usr/bin/python3 "$@"\n'],
     ] as const) {
       const dir = makeTempDir({
-        'fleet.yaml': `version: 1
-hosts:
-  a: {}
-ops:
-  parent:
-    run: cat /proc/$PPID/cmdline > parent
-pipelines:
-  default: { ops: [parent] }
-`,
+        'fleet.yaml': PARENT_FLEET,
         [`versions/${real}`]: body,
       });
       chmodSync(join(dir, 'versions', real), 0o755);
@@ -117,15 +120,7 @@ pipelines:
   it('looks past a shim for a python3 later on PATH: Python starts the commands', async () => {
     const real = realpathSync('/usr/bin/python3');
     const dir = makeTempDir({
-      'fleet.yaml': `version: 1
-hosts:
-  a: {}
-ops:
-  parent:
-    run: cat /proc/$PPID/cmdline > parent
-pipelines:
-  default: { ops: [parent] }
-`,
+      'fleet.yaml': PARENT_FLEET,
       // pyenv's shim, first on PATH, as in root's PATH on these machines.
       'shims/python3': '#!/bin/sh\nexec /usr/bin/python3 "$@"\n',
     });
