@@ -17,7 +17,7 @@ import { localScript, notRecordedReason } from '../process-record.js';
 import type { ExecOptions, ExecResult, Transport } from '../types.js';
 import { holdCommand, releaseCommand } from './lifeline.js';
 import { spawnFailureReason } from './spawn-failure.js';
-import { SPAWNER_LOST, spawnThroughSpawner } from './spawner/spawner-client.js';
+import { SPAWNER_LOST, spawnerLostReason, spawnThroughSpawner } from './spawner/spawner-client.js';
 
 /** CORE-001 (TIMEOUT): SIGTERM first, SIGKILL this long after if anything survives. */
 export const KILL_GRACE_MS = 5_000;
@@ -258,7 +258,7 @@ const IN_DIRECTORY: Readonly<Record<string, string>> = {
 
 function describeSpawnError(error: unknown, shell: string, cwd: string): string {
   if ((error as NodeJS.ErrnoException).code === SPAWNER_LOST) {
-    return "local: nixfleet's spawner process ended; the command was stopped";
+    return spawnerLostReason('local');
   }
   // Each of these is about the directory as often as the shell, so the line names both.
   const why = IN_DIRECTORY[(error as NodeJS.ErrnoException).code ?? ''];

@@ -45,7 +45,7 @@ export type SpawnerReply =
    */
   | { readonly t: 'out'; readonly id: number; readonly chunk: Buffer | string; readonly stderr?: boolean }
   | { readonly t: 'exit'; readonly id: number; readonly code: number | null; readonly signal: string | null }
-  /** The command's output reached end-of-file (both of its pipes, or the Perl spawner's one). */
+  /** The command's output reached end-of-file (each of its pipes: one, or two where `split`). */
   | { readonly t: 'end'; readonly id: number };
 
 /**

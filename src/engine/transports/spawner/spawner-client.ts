@@ -1,6 +1,7 @@
 // nixfleet's side of the spawner processes (see CORE-001, "The spawner process"): started with the
-// first local commands, shared by every local transport of this nixfleet, kept only while commands
-// run (they never keep nixfleet's event loop alive on their own), and started again if one dies.
+// first command (a local one's shell, or an ssh client), shared by every transport of this
+// nixfleet, kept only while commands run (they never keep nixfleet's event loop alive on their
+// own), and started again if one dies.
 import { fork } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -73,6 +74,10 @@ interface Spawner {
 const pool: (Spawner | undefined)[] = [];
 /** The `code` of a failure that is the spawner's own end, not the command's. */
 export const SPAWNER_LOST = 'ESPAWNERLOST';
+/** A transport's reason for a command whose spawner ended under it (`transport`: `local`, `ssh`). */
+export function spawnerLostReason(transport: string): string {
+  return `${transport}: nixfleet's spawner process ended; the command was stopped`;
+}
 let nextId = 1;
 
 export function spawnThroughSpawner(

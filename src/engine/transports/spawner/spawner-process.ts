@@ -1,5 +1,5 @@
 // The spawner process (see CORE-001, "The spawner process"): a small Node process that starts
-// local commands for nixfleet and relays their output. Forking copies the parent's page tables,
+// commands for nixfleet (local ones' shells, ssh clients) and relays their output. Forking copies the parent's page tables,
 // so a fork from nixfleet's own, larger process cost about twice as much main-thread time as
 // everything else a local command needs; here it costs less and runs beside nixfleet's event loop.
 // It imports nothing but Node's own modules, so it starts in a few tens of milliseconds.

@@ -1,5 +1,5 @@
-# The spawner process in Perl (see CORE-001, "The spawner process"): starts local commands for
-# nixfleet and relays their output, like spawner-process.ts, but forks from a process of a few
+# The spawner process in Perl (see CORE-001, "The spawner process"): starts commands for
+# nixfleet (local ones' shells, ssh clients) and relays their output, like spawner-process.ts, but forks from a process of a few
 # megabytes with nothing between fork and exec but the exec's own set-up. Only perl-base modules.
 #
 # Frames both ways: a 32-bit big-endian length, then that many bytes.

@@ -1,5 +1,5 @@
-# The spawner process in Python (see CORE-001, "The spawner process"): starts local commands for
-# nixfleet and relays their output, answering the same frames as spawner.pl (whose top describes
+# The spawner process in Python (see CORE-001, "The spawner process"): starts commands for
+# nixfleet (local ones' shells, ssh clients) and relays their output, answering the same frames as spawner.pl (whose top describes
 # them), but with posix_spawn: the child shares the spawner's memory until it runs the command,
 # so nothing of the spawner is copied for it (a fork copies its page tables, and each page either
 # process then writes). Started as `python3 -I -S spawner.py`, standard library only, Python 3.8+.

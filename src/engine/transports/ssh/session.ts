@@ -6,7 +6,7 @@ import { notRecordedReason } from '../../process-record.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import { holdGroup, releaseGroup } from '../lifeline.js';
 import { spawnFailureReason } from '../spawn-failure.js';
-import { SPAWNER_LOST, spawnThroughSpawner } from '../spawner/spawner-client.js';
+import { SPAWNER_LOST, spawnerLostReason, spawnThroughSpawner } from '../spawner/spawner-client.js';
 import type { SshDestination } from './arguments.js';
 import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
@@ -269,7 +269,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
             // The spawner itself died mid-command: nothing reads this ssh any more.
             killSsh();
             exited = true;
-            finish({ exitCode: null, signal: null, timedOut, aborted, transportError: SPAWNER_ENDED });
+            finish({ exitCode: null, signal: null, timedOut, aborted, transportError: spawnerLostReason('ssh') });
             return;
           }
           exited = true;
@@ -278,7 +278,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
             code === 'ENOENT'
               ? 'ssh: no `ssh` client on PATH (install OpenSSH)'
               : code === SPAWNER_LOST
-                ? SPAWNER_ENDED
+                ? spawnerLostReason('ssh')
                 : `ssh: ${spawnFailureReason(cause, 'ssh')}`;
           finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
         },
@@ -311,8 +311,6 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
     );
   });
 }
-
-const SPAWNER_ENDED = "ssh: nixfleet's spawner process ended; the command was stopped";
 
 /** How long a 255 without an end line waits for a dying master's socket to go (CORE-007). */
 const MASTER_GONE_WAIT_MS = 2_000;
