@@ -3,8 +3,18 @@
 // asks whether a dead nixfleet's command group is still alive (see CORE-011).
 import { readdirSync, readFileSync } from 'node:fs';
 
+/**
+ * Whether `pid` can lead a group nixfleet started. Anything else is never signalled or counted:
+ * `kill(-0)` reaches nixfleet's own process group, `kill(-1)` every process it may signal, and a
+ * damaged journal row must turn into neither.
+ */
+function isGroupLeaderPid(pid: number): boolean {
+  return Number.isSafeInteger(pid) && pid > 1;
+}
+
 /** Sends `signal` to the group led by `pid`; false when the group is already gone. */
 export function signalProcessGroup(pid: number, signal: NodeJS.Signals): boolean {
+  if (!isGroupLeaderPid(pid)) return false;
   try {
     process.kill(-pid, signal);
     return true;
@@ -18,6 +28,7 @@ export function signalProcessGroup(pid: number, signal: NodeJS.Signals): boolean
  * killed child waits to be reaped by init, which in containers may take seconds.
  */
 export function isProcessGroupAlive(pid: number): boolean {
+  if (!isGroupLeaderPid(pid)) return false;
   try {
     process.kill(-pid, 0);
   } catch (error) {

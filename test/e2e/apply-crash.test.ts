@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openJournal } from '../../src/store/journal.js';
-import { waitFor, waitForFile } from '../engine/support/wait-for.js';
+import { waitFor, waitForFile, waitForPid, waitForPids } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { childrenMatching, isRunning, killWithLifeline, processesMatching } from '../support/processes.js';
 
@@ -30,14 +30,14 @@ const PID_FILES = ['shell-h1', 'child-h1', 'shell-h2', 'child-h2'];
 
 async function startAndKill(dir: string, alsoKillLifeline: boolean): Promise<number[]> {
   const apply = spawnCli(dir, ['apply', 'hang'], { timeoutMs: 240_000 });
-  for (const file of PID_FILES) await waitForFile(join(dir, file));
+  const pids = await waitForPids(PID_FILES.map((file) => join(dir, file)));
   expect(childrenMatching(apply.pid!, 'held[$2]')).toHaveLength(1);
   if (alsoKillLifeline) await killWithLifeline(apply);
   else {
     apply.kill('SIGKILL');
     await apply;
   }
-  return PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
+  return pids;
 }
 
 describe('kill -9 of nixfleet during a local run', () => {
@@ -77,10 +77,9 @@ describe('kill -9 of nixfleet with stages still to come', () => {
     // `hang` runs on both hosts when nixfleet dies; `check`, the next stage, never starts.
     const dir = makeTempDir({ 'fleet.yaml': `${FLEET}pipelines:\n  both: { ops: [hang, check] }\n` });
     const apply = spawnCli(dir, ['apply', 'both'], { timeoutMs: 240_000 });
-    for (const file of PID_FILES) await waitForFile(join(dir, file));
+    const pids = await waitForPids(PID_FILES.map((file) => join(dir, file)));
     apply.kill('SIGKILL');
     await apply;
-    const pids = PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
     await waitFor(() => pids.every((pid) => !isRunning(pid)), 'the killed run’s processes to end', 30_000);
     // `show` opens the journal to write, so it is what recovers the dead run (CORE-003).
     const show = await runCli(dir, ['show', 'r1']);
@@ -100,7 +99,7 @@ describe('a lifeline killed while nixfleet runs', () => {
   it('is replaced at once by one that holds every running command, and kills them when nixfleet dies', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const apply = spawnCli(dir, ['apply', 'hang'], { timeoutMs: 240_000 });
-    for (const file of PID_FILES) await waitForFile(join(dir, file));
+    const pids = await waitForPids(PID_FILES.map((file) => join(dir, file)));
     const [first] = childrenMatching(apply.pid!, 'held[$2]');
     process.kill(-first!, 'SIGKILL');
     // No command starts or ends while they hang: only the replacement can hold them now.
@@ -109,7 +108,6 @@ describe('a lifeline killed while nixfleet runs', () => {
       'a new lifeline',
       30_000,
     );
-    const pids = PID_FILES.map((file) => Number(readFileSync(join(dir, file), 'utf8')));
     expect(pids.filter(isRunning)).toEqual(pids);
     // It holds the list from its start, in its environment: nothing written after the spawn,
     // which a nixfleet killed at once would never have written.
@@ -145,8 +143,7 @@ ops:
     const pids: number[] = [];
     try {
       for (const file of ['shell-pid', 'daemon-pid']) {
-        await waitForFile(join(dir, file));
-        pids.push(Number(readFileSync(join(dir, file), 'utf8')));
+        pids.push(await waitForPid(join(dir, file)));
       }
       expect(pids.filter(isRunning)).toEqual(pids);
       apply.kill('SIGKILL');
@@ -183,13 +180,12 @@ ops:
 `;
 
 describe('a daemon an op moved out of its process group (setsid)', () => {
-  const daemonPid = (dir: string) => Number(readFileSync(join(dir, 'daemon-pid'), 'utf8'));
+  const daemonPid = (dir: string) => waitForPid(join(dir, 'daemon-pid'));
 
   it('is killed by the lifeline when nixfleet is killed with SIGKILL', async () => {
     const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
     const apply = spawnCli(dir, ['apply', 'daemon-and-wait'], { timeoutMs: 240_000 });
-    await waitForFile(join(dir, 'daemon-pid'));
-    const daemon = daemonPid(dir);
+    const daemon = await daemonPid(dir);
     expect(isRunning(daemon)).toBe(true);
     apply.kill('SIGKILL');
     await apply;
@@ -201,15 +197,14 @@ describe('a daemon an op moved out of its process group (setsid)', () => {
     const result = await runCli(dir, ['apply', 'daemon-and-time-out', '--json']);
     expect(result.exitCode, result.stderr).toBe(1);
     expect(JSON.parse(result.stdout).hosts.h1[0].status).toBe('TIMEOUT');
-    expect(isRunning(daemonPid(dir))).toBe(false);
+    expect(isRunning(await daemonPid(dir))).toBe(false);
   });
 
   it('is left running when the command that started it succeeded, as a daemon should be', async () => {
     const dir = makeTempDir({ 'fleet.yaml': DAEMON_FLEET });
     const result = await runCli(dir, ['apply', 'daemon-and-succeed']);
     expect(result.exitCode, result.stderr).toBe(0);
-    await waitForFile(join(dir, 'daemon-pid'));
-    const daemon = daemonPid(dir);
+    const daemon = await daemonPid(dir);
     // nixfleet has exited and its lifeline has read end-of-file: the daemon was released first.
     await new Promise((r) => setTimeout(r, 1_000));
     expect(isRunning(daemon)).toBe(true);

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { describe, expect, it, vi } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { openJournal } from '../../src/store/journal.js';
-import { waitForFile } from '../engine/support/wait-for.js';
+import { waitForFile, waitForPid } from '../engine/support/wait-for.js';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 
 // Real processes on a shared two-core machine: generous bounds, every wait still bounded.
@@ -197,8 +197,7 @@ ops:
       });
       // Well under the secret timeout (60 s): without the fix the CLI is still waiting when it ends.
       const apply = spawnCli(dir, ['apply', 'use', '--json'], { timeoutMs: 30_000 });
-      await waitForFile(join(dir, 'secret.pid'));
-      const pid = Number(readFileSync(join(dir, 'secret.pid'), 'utf8'));
+      const pid = await waitForPid(join(dir, 'secret.pid'));
       apply.kill(signal);
       const result = await apply;
       expect(result.timedOut, 'still waiting for the secret command').toBe(false);

@@ -1,11 +1,10 @@
 // The dashboard's Kill buttons in a real browser (see CORE-011): headless Debian chromium, the
 // real `nixfleet serve`, and a run owned by another `nixfleet apply` process. The per-host Kill
 // ends only that host's running command; the run's Kill ends the rest and the run is CANCELLED.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
-import { waitForFile } from '../engine/support/wait-for.js';
+import { waitForPids } from '../engine/support/wait-for.js';
 import { browserSession } from '../support/browser-session.js';
 import { openLiveDashboard } from '../support/chromium.js';
 import { makeTempDir, spawnCli } from '../support/cli.js';
@@ -34,9 +33,8 @@ describe('Kill in the dashboard', () => {
     });
 
     const apply = spawnCli(dir, ['apply', 'long', '--json'], { timeoutMs: 240_000 });
-    await waitForFile(join(dir, 'pgid-web1'));
-    await waitForFile(join(dir, 'pgid-web2'));
-    const group = (host: string) => Number(readFileSync(join(dir, `pgid-${host}`), 'utf8'));
+    const [web1, web2] = await waitForPids([join(dir, 'pgid-web1'), join(dir, 'pgid-web2')]);
+    const group = (host: string) => (host === 'web1' ? web1! : web2!);
 
     // Kill needs the token, like every mutating route.
     const refused = await fetch(new URL('api/runs/r1/cancel', session.serve.baseUrl), {

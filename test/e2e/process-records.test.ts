@@ -1,10 +1,10 @@
 // CORE-011: no command starts before the journal knows its processes, the rollback included, so
 // that after a crash recovery never frees a host while something of a run still runs there.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { SqliteDriver } from '../../src/store/database.js';
-import { waitForFile } from '../engine/support/wait-for.js';
+import { waitForFile, waitForPid } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { childrenMatching, isRunning, killWithLifeline } from '../support/processes.js';
 
@@ -36,8 +36,7 @@ describe('the journal knows every process of a run before it starts', () => {
   it('a rollback still running when nixfleet and its lifeline die is killed before its host is freed', async () => {
     const dir = makeTempDir({ 'fleet.yaml': FLEET });
     const apply = spawnCli(dir, ['apply', 'broken'], { timeoutMs: 120_000 });
-    await waitForFile(join(dir, 'rollback-pid'));
-    const rollback = Number(readFileSync(join(dir, 'rollback-pid'), 'utf8'));
+    const rollback = await waitForPid(join(dir, 'rollback-pid'));
     expect(childrenMatching(apply.pid!, 'held[$2]')).toHaveLength(1);
     // Both at once (the OOM killer, `kill -9` of both): nothing but recovery is left to kill it.
     await killWithLifeline(apply);

@@ -2,11 +2,12 @@
 // selectors): a selector that made matching backtrack for ever froze the whole server on one
 // `POST /api/apply`, and a command that could not be started left the run RUNNING and the
 // server deaf to SIGTERM. Every wait here is bounded, so a regression fails instead of hanging.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { openJournal } from '../../src/store/journal.js';
+import { waitForPid } from '../engine/support/wait-for.js';
 import { makeTempDir } from '../support/cli.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -132,8 +133,7 @@ ops:
       body: JSON.stringify({ target: 'use' }),
       signal: AbortSignal.timeout(60_000),
     }).catch((error: unknown) => error);
-    await vi.waitFor(() => expect(existsSync(join(dir, 'secret.pid'))).toBe(true), { timeout: 30_000, interval: 25 });
-    const pid = Number(readFileSync(join(dir, 'secret.pid'), 'utf8'));
+    const pid = await waitForPid(join(dir, 'secret.pid'), 30_000);
     serve = undefined;
     // It cancelled the run started here: 130, as for any run it cancels on the way out.
     expect(await server.stop('SIGTERM')).toBe(130);

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { OWNER_FILE } from '../../src/engine/transports/ssh/control-socket.js';
 import { askMasterPid } from '../../src/engine/transports/ssh/mux-control.js';
 import { currentOwner } from '../../src/store/owner.js';
-import { waitFor, waitForFile } from '../engine/support/wait-for.js';
+import { waitFor, waitForFile, waitForPid, waitForPids } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { type ForkingDaemon, forkingDaemon, killForkingDaemon, survivors } from '../support/forking-daemon.js';
 import {
@@ -67,8 +67,7 @@ describe('kill -9 of nixfleet during an ssh run', () => {
       const env = { NIXFLEET_SSH_CONFIG: sshd.clientConfig };
       const apply = spawnCli(dir, ['apply', 'hang'], { env, timeoutMs: 240_000 });
       const files = ['shell-h1', 'child-h1', 'shell-h2', 'child-h2'].map((f) => join(workdir, f));
-      for (const file of files) await waitForFile(file);
-      const pids = files.map((file) => Number(readFileSync(file, 'utf8')));
+      const pids = await waitForPids(files);
       // Every ssh process of this run names the data directory (its control socket or its key).
       const sshMarker = multiplex ? join(dir, '.nixfleet', 'ssh') : sshd.clientKey;
       expect(processesMatching(sshMarker).length).toBeGreaterThan(0);
@@ -132,8 +131,7 @@ describe('a daemon an ssh op moved out of its process group (setsid)', () => {
   it('is killed on the host by the remote lifeline when nixfleet is killed with SIGKILL', async () => {
     const { dir, daemonFile, env } = setup();
     const apply = spawnCli(dir, ['apply', 'daemon', '--on', 'h1'], { env, timeoutMs: 240_000 });
-    await waitForFile(daemonFile);
-    const daemon = Number(readFileSync(daemonFile, 'utf8'));
+    const daemon = await waitForPid(daemonFile);
     expect(isRunning(daemon)).toBe(true);
     apply.kill('SIGKILL');
     await apply;

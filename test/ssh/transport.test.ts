@@ -295,7 +295,8 @@ open(my $f, '>', '${pids}'); print $f "$$ $c\\n"; close $f; sleep 60;
     );
     const command = `env -u NIXFLEET_PROCESS_TAG perl ${parent} </dev/null >/dev/null 2>&1 & echo "$$" > ${pids}.shell; wait`;
     const result = await run(t, command, { timeoutMs: 3_000 });
-    const [perl, zombie] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    // Whole, with its newline: perl's buffered print makes an empty file first.
+    const [perl, zombie] = (await waitForFile(pids)).trim().split(' ').map(Number);
     try {
       const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
       expect(stat.slice(stat.lastIndexOf(')') + 2)[0]).toBe('Z');

@@ -89,4 +89,22 @@ describe('a dead owner’s recorded processes', () => {
       process.kill(-stranger, 'SIGKILL');
     }
   });
+
+  it('a recorded group of 0 (a damaged journal) is never signalled nor waited for: the host is freed', () => {
+    const dataDir = tempDataDir();
+    const dead = openJournal(dataDir, { owner: deadOwner });
+    const { commands } = dead.createRun(newRun(['web1']));
+    dead.recordProcess(commands[0]!.id, { group: 0, startedAt: null });
+    dead.close();
+
+    // `kill(-0)` is this process's own group: under CI, the whole test run and the script above
+    // it. test/support/kill-guard.ts refuses the call and fails this test if it is made.
+    const next = openJournal(dataDir);
+    try {
+      expect(next.getRun('r1')?.status).toBe('ORPHANED');
+      expect(next.createRun(newRun(['web1'])).run.id).toBe('r2');
+    } finally {
+      next.close();
+    }
+  });
 });

@@ -20,3 +20,21 @@ export async function waitForLine(path: string, timeoutMs?: number): Promise<str
   await waitFor(() => line() !== undefined, `a line in ${path}`, timeoutMs);
   return line()!;
 }
+
+/**
+ * The pid `echo $$ > path` wrote, once whole. Read from a file that exists but is still empty it
+ * would be `Number('')`, 0, and a signal to 0 or -0 reaches the test run's own process group.
+ */
+export async function waitForPid(path: string, timeoutMs?: number): Promise<number> {
+  const line = await waitForLine(path, timeoutMs);
+  const pid = Number(line);
+  if (!Number.isSafeInteger(pid) || pid < 2) throw new Error(`${path} holds ${JSON.stringify(line)}, not a pid`);
+  return pid;
+}
+
+/** waitForPid for each of `paths`, in order. */
+export async function waitForPids(paths: readonly string[], timeoutMs?: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const path of paths) pids.push(await waitForPid(path, timeoutMs));
+  return pids;
+}
