@@ -22,16 +22,24 @@ export function isDistStale(): boolean {
   });
 }
 
-/** Rebuilds dist/ if it is stale; returns whether it is fresh afterwards. */
+/**
+ * Rebuilds dist/ if it is stale, as `npm run build` does; returns whether it is fresh afterwards.
+ * The bundle too: bin/nixfleet.js runs tsc's dist/cli/ instead of a bundle older than it, and
+ * the CLI tests running meanwhile (test/e2e/fleet-cache.test.ts) look for the bundle's files.
+ */
 export function ensureBuiltDist(): boolean {
   if (isDistStale()) {
-    try {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-        cwd: ROOT,
-        stdio: 'ignore',
-      });
-    } catch {
-      // tsc still emits when another part of the tree has type errors; the check below is what matters.
+    const steps = [
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      [join(ROOT, 'scripts/build-validators.mjs')],
+      [join(ROOT, 'scripts/bundle-cli.mjs')],
+    ];
+    for (const step of steps) {
+      try {
+        execFileSync(process.execPath, step, { cwd: ROOT, stdio: 'ignore' });
+      } catch {
+        // tsc still emits when another part of the tree has type errors; the check below is what matters.
+      }
     }
   }
   return !isDistStale();
