@@ -10,7 +10,6 @@ import { EXIT, UserError } from '../errors/user-error.js';
 import { JournalError, RAISE_OPEN_FILES } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
-import { stdoutWasClosed } from './closed-stdout.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
 import { commandHelp, topLevelHelp } from './help-text.js';
 import { hideOnCommandLine } from './hidden-arguments.js';
@@ -88,10 +87,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
     if (error.code !== 'EPIPE') failed(error.code ?? error.message);
   });
   io.stderr.on('error', () => {});
-  // Started with stdout closed (`>&-`), writes go nowhere without an error (closed-stdout.ts):
-  // the first one fails as a write to a closed descriptor would.
-  const closed = io.stdout === process.stdout && stdoutWasClosed();
-  const stdout = noticingWrites(io.stdout, closed ? () => failed('EBADF: it is closed') : undefined);
+  const stdout = noticingWrites(io.stdout);
   let code: number;
   const dispatched: { module?: CommandModule } = {};
   try {
@@ -299,11 +295,8 @@ function jsonWanted(argv: readonly string[]): boolean {
   );
 }
 
-/**
- * `stream` as the commands get it: the same, noting whether anything was written to it, and
- * calling `onWrite` (when given) at each write of something.
- */
-function noticingWrites(stream: OutputStream, onWrite?: () => void): OutputStream & { readonly written: boolean } {
+/** `stream` as the commands get it: the same, noting whether anything was written to it. */
+function noticingWrites(stream: OutputStream): OutputStream & { readonly written: boolean } {
   let written = false;
   return {
     get written() {
@@ -319,10 +312,7 @@ function noticingWrites(stream: OutputStream, onWrite?: () => void): OutputStrea
       return stream.rows;
     },
     write(chunk, callback) {
-      if (chunk.length !== 0) {
-        written = true;
-        onWrite?.();
-      }
+      if (chunk.length !== 0) written = true;
       return stream.write(chunk, callback);
     },
     on: (event, listener) => stream.on(event, listener),
