@@ -304,7 +304,12 @@ export function createRollbackGuard(
       }
       for (;;) {
         if (typeof last === 'string' || last.kind !== 'done') {
-          last = await ask(statusScript(name), Math.max(1000, Math.min(30_000, deadline - Date.now())));
+          const budgetMs = Math.max(1000, Math.min(30_000, deadline - Date.now()));
+          const answer = await ask(statusScript(name), budgetMs);
+          // A try the deadline cut short says less than why the host turned the one before away
+          // (`permission denied`): that reason stays.
+          const cutShort = answer === `timed out after ${formatDuration(budgetMs)}`;
+          if (!(cutShort && typeof last === 'string' && last !== '')) last = answer;
         }
         if (typeof last !== 'string' && last.kind === 'done') {
           setArmed('fired');
