@@ -1,7 +1,10 @@
 // Drives nixfleet's spawner (the built one in dist/) as the ssh transport does (CORE-001): stdout
 // and stderr apart (`split`), and a `feed` larger than a pipe holds, to a command that reads it
-// only once a later command on the same spawner has run. Prints what it saw as one JSON line.
+// only once a later command on the same spawner has run; then a start with `stderrTo`, as for an
+// ssh master. Prints what it saw as one JSON line.
 // Usage: node spawner-feed.mjs <directory>; PATH chooses the spawner.
+import { readFileSync, writeFileSync } from 'node:fs';
+
 const { spawnThroughSpawner, spawnerKind } = await import(
   new URL('../../../dist/engine/transports/spawner/spawner-client.js', import.meta.url).href
 );
@@ -42,4 +45,31 @@ const results = await Promise.all([
   // Behind its start gate, as a local command is (CORE-011): `go` follows the first one's `feed`.
   run('read -r _; touch go; echo touched'),
 ]);
-console.log(JSON.stringify({ kind: spawnerKind(), bytes, results }));
+
+// `stderrTo`: no pipes. `cat` reads /dev/null (a pipe left open would keep it waiting), stdout goes
+// nowhere, stderr is appended to the log, and the background `sleep`, which holds both as an ssh
+// master does, keeps nothing open: `end` follows `exit` without waiting for it.
+const log = `${dir}/master.log`;
+writeFileSync(log, 'before\n');
+const detached = await new Promise((resolve) => {
+  const seen = { out: '', code: undefined };
+  spawnThroughSpawner(
+    '/bin/sh',
+    ['-c', 'echo out; echo err >&2; cat; echo "read $?" >&2; sleep 300 & echo $! > bg.pid'],
+    { cwd: dir, env: {}, stderrTo: log },
+    {
+      spawned: () => {},
+      failed: (cause) => resolve({ failed: cause.message }),
+      output: (chunk) => {
+        seen.out += chunk.toString('latin1');
+      },
+      exit: (code) => {
+        seen.code = code;
+      },
+      end: () => resolve(seen),
+    },
+  );
+});
+process.kill(Number(readFileSync(`${dir}/bg.pid`, 'utf8')), 'SIGKILL');
+detached.log = readFileSync(log, 'utf8');
+console.log(JSON.stringify({ kind: spawnerKind(), bytes, results, detached }));

@@ -44,13 +44,14 @@ function encodeRequest(request: SpawnerRequest): Buffer {
   return frame([
     head,
     number(request.id),
-    Buffer.from(request.split ? 'P' : 'M'),
+    Buffer.from(request.stderrTo !== undefined ? 'L' : request.split ? 'P' : 'M'),
     string(request.file),
     string(request.cwd),
     number(request.args.length),
     ...request.args.map(string),
     number(env.length),
     ...env.flatMap(([name, value]) => [string(name), string(value)]),
+    ...(request.stderrTo !== undefined ? [string(request.stderrTo)] : []),
   ]);
 }
 

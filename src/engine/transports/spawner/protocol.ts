@@ -17,6 +17,12 @@ export type SpawnerRequest =
        * stderr carries the start and end lines, CORE-007); else one pipe for both.
        */
       readonly split?: boolean;
+      /**
+       * No pipes at all: stdin and stdout on /dev/null, stderr appended to this file, which must
+       * exist. For an ssh master (CORE-007), which lives on in the background and would hold a
+       * pipe open for as long as it runs. `end` follows `exit` at once.
+       */
+      readonly stderrTo?: string;
     }
   /** Open the start gate: one line on the command's stdin, then end-of-file. */
   | { readonly t: 'go'; readonly id: number }

@@ -83,12 +83,17 @@ let nextId = 1;
 export function spawnThroughSpawner(
   file: string,
   args: readonly string[],
-  options: { readonly cwd: string; readonly env: Readonly<Record<string, string>>; readonly split?: boolean },
+  options: {
+    readonly cwd: string;
+    readonly env: Readonly<Record<string, string>>;
+    readonly split?: boolean;
+    readonly stderrTo?: string;
+  },
   events: SpawnEvents,
 ): SpawnedCommand {
   const id = nextId++;
-  const { cwd, env, split } = options;
-  carry(id, { events, start: { t: 'start', id, file, args, cwd, env, split }, restarted: false });
+  const { cwd, env, split, stderrTo } = options;
+  carry(id, { events, start: { t: 'start', id, file, args, cwd, env, split, stderrTo }, restarted: false });
   // The command may move to another spawner before it is spawned (see `died`); `go`, `feed`,
   // `cancel` and `close` only come after `spawned`, so they go to whichever carries it then.
   const send = (request: SpawnerRequest) => {

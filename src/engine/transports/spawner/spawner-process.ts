@@ -4,6 +4,7 @@
 // everything else a local command needs; here it costs less and runs beside nixfleet's event loop.
 // It imports nothing but Node's own modules, so it starts in a few tens of milliseconds.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import type { SpawnerReply, SpawnerRequest } from './protocol.js';
 
 const children = new Map<number, ChildProcess>();
@@ -20,17 +21,22 @@ function reply(message: SpawnerReply): void {
 function start(request: Extract<SpawnerRequest, { t: 'start' }>): void {
   const { id } = request;
   let child: ChildProcess;
+  let log: number | undefined;
   try {
+    // `stderrTo` (an ssh master): no pipe for it to hold while it lives on in the background.
+    if (request.stderrTo !== undefined) log = openSync(request.stderrTo, 'a');
     child = spawn(request.file, [...request.args], {
       cwd: request.cwd,
       env: { ...inherited, ...request.env },
       detached: true,
-      stdio: 'pipe',
+      stdio: log === undefined ? 'pipe' : ['ignore', 'ignore', log],
     });
   } catch (error) {
     // Refused before any process exists (a NUL byte, E2BIG): no event will follow.
     reply({ t: 'failed', id, code: (error as NodeJS.ErrnoException).code, message: String((error as Error).message) });
     return;
+  } finally {
+    if (log !== undefined) closeSync(log);
   }
   let spawned = false;
   child.on('spawn', () => {
@@ -43,7 +49,7 @@ function start(request: Extract<SpawnerRequest, { t: 'start' }>): void {
   });
   child.stdin?.on('error', () => {});
   // 'end' comes after 'exit' (nixfleet forgets a command at 'end'), however the kernel orders them.
-  let open = 2;
+  let open = log === undefined ? 2 : 0;
   let exited = false;
   const endWhenDone = () => {
     if (open > 0 || !exited) return;

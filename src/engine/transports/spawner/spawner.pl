@@ -3,8 +3,10 @@
 # megabytes with nothing between fork and exec but the exec's own set-up. Only perl-base modules.
 #
 # Frames both ways: a 32-bit big-endian length, then that many bytes.
-#   nixfleet -> here, on stdin:  S id mode file cwd nargs args... nenv (name value)...   (start;
-#                                mode M: stdout and stderr on one pipe, P: a pipe each)
+#   nixfleet -> here, on stdin:  S id mode file cwd nargs args... nenv (name value)... [log]
+#                                (start; mode M: stdout and stderr on one pipe, P: a pipe each,
+#                                L: no pipes, stdin and stdout on /dev/null, stderr appended to
+#                                the existing file `log`)
 #                                G id (go) | F id bytes (feed) | C id (cancel) | X id (close)
 #   here -> nixfleet, on stdout: s id pid (spawned) | f id errno-name (failed)
 #                                o id bytes (output; stdout with mode P) | r id bytes (stderr, mode P)
@@ -59,11 +61,12 @@ sub errno_name {
 }
 
 sub start {
-  my ($id, $split, $file, $cwd, $args, $env) = @_;
+  my ($id, $split, $file, $cwd, $args, $env, $log) = @_;
   # What Node's spawn refuses before any process exists, refused the same way (a C string ends at NUL).
-  return reply('f', $id, 'ERR_INVALID_ARG_VALUE') if grep { index($_, "\0") >= 0 } $file, $cwd, @$args, @$env;
+  return reply('f', $id, 'ERR_INVALID_ARG_VALUE') if grep { index($_, "\0") >= 0 } $file, $cwd, $log // '', @$args, @$env;
   my ($gate_r, $gate_w, $out_r, $out_w, $err_r, $err_w, $status_r, $status_w);
-  if (!(pipe($gate_r, $gate_w) && pipe($out_r, $out_w) && (!$split || pipe($err_r, $err_w)) && pipe($status_r, $status_w))) {
+  my $pipes = defined $log || (pipe($gate_r, $gate_w) && pipe($out_r, $out_w) && (!$split || pipe($err_r, $err_w)));
+  if (!($pipes && pipe($status_r, $status_w))) {
     my $code = errno_name($! + 0);
     close $_ for grep { defined } $gate_r, $gate_w, $out_r, $out_w, $err_r, $err_w, $status_r;
     return reply('f', $id, $code);
@@ -90,10 +93,16 @@ sub start {
     POSIX::setsid();
     $SIG{PIPE} = 'DEFAULT';
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), $NO_SIGNALS);
-    POSIX::dup2(fileno $gate_r, 0);
-    POSIX::dup2(fileno $out_w, 1);
-    POSIX::dup2(fileno($err_w // $out_w), 2);
-    if (chdir $cwd) {
+    my $ready;
+    if (defined $log) {
+      # Mode L (an ssh master): no pipe for it to hold while it lives on in the background.
+      my $null = POSIX::open('/dev/null', POSIX::O_RDWR());
+      my $appended = POSIX::open($log, POSIX::O_WRONLY() | POSIX::O_APPEND());
+      $ready = defined $null && defined $appended && POSIX::dup2($null, 0) && POSIX::dup2($null, 1) && POSIX::dup2($appended, 2);
+    } else {
+      $ready = POSIX::dup2(fileno $gate_r, 0) && POSIX::dup2(fileno $out_w, 1) && POSIX::dup2(fileno($err_w // $out_w), 2);
+    }
+    if ($ready && chdir $cwd) {
       no warnings 'exec';    # the failure goes back on the status pipe, not into the output
       exec { $file } $file, @$args;
     }
@@ -211,12 +220,12 @@ sub handle_request {
   my $type = substr($frame, 0, 1, '');
   my $id = unpack('N', substr($frame, 0, 4, ''));
   if ($type eq 'S') {
-    my $split = substr($frame, 0, 1, '') eq 'P';
+    my $mode = substr($frame, 0, 1, '');
     my $file = take_string(\$frame);
     my $cwd = take_string(\$frame);
     my @args = map { take_string(\$frame) } 1 .. unpack('N', substr($frame, 0, 4, ''));
     my @env = map { take_string(\$frame) } 1 .. 2 * unpack('N', substr($frame, 0, 4, ''));
-    start($id, $split, $file, $cwd, \@args, \@env);
+    start($id, $mode eq 'P', $file, $cwd, \@args, \@env, $mode eq 'L' ? take_string(\$frame) : undef);
     return;
   }
   my $command = $commands{$id} or return;

@@ -62,23 +62,38 @@ def program(file, env):
     return file  # posix_spawn then fails with ENOENT, as exec would
 
 
-def start(command_id, split, file, cwd, args, env):
+def start(command_id, mode, file, cwd, args, env, log):
     # What Node's spawn refuses before any process exists, refused the same way.
-    if any(b'\0' in part for part in [file, cwd] + args + env):
+    if any(b'\0' in part for part in [file, cwd, log or b''] + args + env):
         return reply(b'f', command_id, b'ERR_INVALID_ARG_VALUE')
     variables = dict(BASE_ENV)
     for i in range(0, len(env), 2):
         variables[env[i]] = env[i + 1]
+    split = mode == b'P'
     fds = []
     try:
-        for _ in range(3 if split else 2):
+        for _ in range(0 if log is not None else 3 if split else 2):
             fds.extend(os.pipe())
     except OSError as error:
         for fd in fds:
             os.close(fd)
         return reply(b'f', command_id, errno_name(error))
-    gate_r, gate_w, out_r, out_w = fds[:4]
-    err_r, err_w = fds[4:] if split else (None, out_w)
+    if log is not None:
+        # Mode L (an ssh master): no pipe for it to hold while it lives on in the background.
+        gate_r = gate_w = out_r = out_w = err_r = err_w = None
+        actions = [
+            (os.POSIX_SPAWN_OPEN, 0, b'/dev/null', os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, b'/dev/null', os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, log, os.O_WRONLY | os.O_APPEND, 0),
+        ]
+    else:
+        gate_r, gate_w, out_r, out_w = fds[:4]
+        err_r, err_w = fds[4:] if split else (None, out_w)
+        actions = [
+            (os.POSIX_SPAWN_DUP2, gate_r, 0),
+            (os.POSIX_SPAWN_DUP2, out_w, 1),
+            (os.POSIX_SPAWN_DUP2, err_w, 2),
+        ]
     try:
         # The command starts in `cwd`: the spawner moves there (no other command is started
         # meanwhile), and the next command moves where it starts. The pipes are close-on-exec;
@@ -89,11 +104,7 @@ def start(command_id, split, file, cwd, args, env):
             program(file, variables),
             [file] + args,
             variables,
-            file_actions=[
-                (os.POSIX_SPAWN_DUP2, gate_r, 0),
-                (os.POSIX_SPAWN_DUP2, out_w, 1),
-                (os.POSIX_SPAWN_DUP2, err_w, 2),
-            ],
+            file_actions=actions,
             setsid=True,
             setsigdef=RESTORED,
             setsigmask=[],
@@ -103,11 +114,12 @@ def start(command_id, split, file, cwd, args, env):
             os.close(fd)
         return reply(b'f', command_id, errno_name(error))
     for fd in (gate_r, out_w, err_w) if split else (gate_r, out_w):
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     command = {'pid': pid, 'gate': gate_w, 'input': b'', 'output': out_r, 'errors': err_r, 'exited': False}
     commands[command_id] = command
     by_pid[pid] = command_id
-    for which in ('output', 'errors') if split else ('output',):
+    for which in () if log is not None else ('output', 'errors') if split else ('output',):
         os.set_blocking(command[which], False)
         by_output[command[which]] = (command_id, which)
         poller.register(command[which], select.EPOLLIN)
@@ -210,13 +222,14 @@ def handle_request(frame):
     kind = frame[0:1]
     (command_id,) = struct.unpack_from('>I', frame, 1)
     if kind == b'S':
-        split = frame[5:6] == b'P'
+        mode = frame[5:6]
         (file, cwd), offset = strings(frame, 6, 2)
         (count,) = struct.unpack_from('>I', frame, offset)
         args, offset = strings(frame, offset + 4, count)
         (count,) = struct.unpack_from('>I', frame, offset)
         env, offset = strings(frame, offset + 4, 2 * count)
-        start(command_id, split, file, cwd, args, env)
+        log = strings(frame, offset, 1)[0][0] if mode == b'L' else None
+        start(command_id, mode, file, cwd, args, env, log)
         return
     command = commands.get(command_id)
     if command is None:

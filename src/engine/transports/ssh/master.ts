@@ -2,15 +2,15 @@
 // command of the run, asked for its pid and asked to exit over its own control socket
 // (mux-control.ts). Its stderr goes to a file beside the socket: the master lives on in the
 // background and would hold a pipe open for as long as it runs.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROCESS_TAG_VARIABLE } from '../../../domain/tagged-processes.js';
-import { inheritedEnvironment } from '../../command-environment.js';
-import { killedInItsFork, spawnFailureReason, tryStart } from '../spawn-failure.js';
+import { killedInItsFork, spawnFailureReason } from '../spawn-failure.js';
+import { SPAWNER_LOST, spawnerLostReason, spawnThroughSpawner } from '../spawner/spawner-client.js';
 import { type ConnectionOptions, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 import { askMasterPid, askMasterToExit } from './mux-control.js';
+import { KILL_GRACE_MS } from './reaper.js';
 
 /**
  * How long an idle master stays up. Long enough to bridge the wait between stages (another host
@@ -44,10 +44,11 @@ export interface MasterLimits {
 
 /**
  * Runs `ssh -N -f` with the master's options and waits for its foreground process: it exits 0
- * once the connection is up and the socket listens, or 255 with the reason in the log. Node's own
- * spawn, as for sessions (CORE-007, "Against bare OpenSSH"); in a session of its own, so that a
- * Ctrl-C at the terminal does not end a login that is under way (CORE-002). One killed while it
- * was being forked ran nothing and is started again, once (CORE-011, "A Ctrl-C during a fork").
+ * once the connection is up and the socket listens, or 255 with the reason in the log. Started by
+ * nixfleet's spawner, as sessions are (CORE-007, "Masters through the spawner"), in a session of
+ * its own, with no pipe: the master it leaves in the background would hold one for as long as it
+ * runs. One killed by a terminal's signal is started again, once (CORE-011, "A Ctrl-C during a
+ * fork").
  */
 export async function startMaster(
   connection: ConnectionOptions,
@@ -56,6 +57,15 @@ export async function startMaster(
 ): Promise<MasterStart> {
   const first = await attemptMaster(connection, control, limits);
   return !first.ok && killedInItsFork(first.signal) ? attemptMaster(connection, control, limits) : first;
+}
+
+interface MasterEnd {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Why it never ran, when it did not. */
+  readonly notStarted?: string;
+  readonly timedOut: boolean;
+  readonly aborted: boolean;
 }
 
 async function attemptMaster(
@@ -78,62 +88,80 @@ async function attemptMaster(
   if (limits.signal?.aborted) return failed('', null, { aborted: true });
   const logFile = join(control.directory, 'master.log');
   const mode = { kind: 'master', socketPath: control.socketPath, persistSeconds: MASTER_PERSIST_SECONDS } as const;
-  let log: number;
+  // Made (or emptied) here, where a failure can name it; the spawner appends ssh's stderr to it.
   try {
-    log = openSync(logFile, 'w', 0o600);
+    closeSync(openSync(logFile, 'w', 0o600));
   } catch (error) {
     return failed(`cannot write the connection log ${logFile}: ${(error as Error).message}`, null);
   }
-  const started = tryStart(() =>
-    spawn('ssh', sshArgs(connection, mode), {
-      stdio: ['ignore', 'ignore', log],
-      detached: true,
-      // Without nixfleet's own secrets (command-environment.ts): the master's ProxyCommand inherits it.
-      env: { ...inheritedEnvironment(), [PROCESS_TAG_VARIABLE]: limits.tag },
-    }),
-  );
-  closeSync(log);
-  if (!('child' in started)) return failed(spawnFailureReason(started.cause, 'ssh'), null);
-  const { child } = started;
-  const ended = await new Promise<{
-    exitCode: number | null;
-    signal: NodeJS.Signals | null;
-    missing: boolean;
-    timedOut: boolean;
-    aborted: boolean;
-  }>((resolve) => {
-    let timedOut = false;
-    let aborted = false;
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        child.kill('SIGTERM');
-      },
-      Math.max(1, limits.timeoutMs),
-    );
-    const onAbort = () => {
-      aborted = true;
-      child.kill('SIGTERM');
-    };
-    limits.signal?.addEventListener('abort', onAbort, { once: true });
+  const ended = await new Promise<MasterEnd>((resolve) => {
+    let pid: number | undefined;
+    let stop: 'timedOut' | 'aborted' | undefined;
+    let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let killWait: NodeJS.Timeout | undefined;
     let settled = false;
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException) => {
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, notStarted?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(killWait);
       limits.signal?.removeEventListener('abort', onAbort);
-      resolve({ exitCode, signal, missing: error?.code === 'ENOENT', timedOut, aborted });
+      resolve({ exitCode, signal, notStarted, timedOut: stop === 'timedOut', aborted: stop === 'aborted' });
     };
-    child.once('error', (error: NodeJS.ErrnoException) => finish(null, null, error));
-    child.once('exit', (exitCode, signal) => finish(exitCode, signal));
+    const end = (why: 'timedOut' | 'aborted') => {
+      stop ??= why;
+      if (pid === undefined) {
+        // Not started yet: it never will be.
+        spawned.abandon();
+        finish(null, null);
+        return;
+      }
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // Exited already: its exit is on the way.
+      }
+      // A spawner that stopped answering must not hold the run: its exit is not waited for long.
+      killWait ??= setTimeout(() => {
+        spawned.abandon();
+        finish(null, 'SIGTERM');
+      }, KILL_GRACE_MS);
+    };
+    const timer = setTimeout(() => end('timedOut'), Math.max(1, limits.timeoutMs));
+    const onAbort = () => end('aborted');
+    limits.signal?.addEventListener('abort', onAbort, { once: true });
+    // Without nixfleet's own secrets: the spawner's environment is inheritedEnvironment()
+    // (command-environment.ts), and the master's ProxyCommand inherits it.
+    const spawned = spawnThroughSpawner(
+      'ssh',
+      sshArgs(connection, mode),
+      { cwd: process.cwd(), env: { [PROCESS_TAG_VARIABLE]: limits.tag }, stderrTo: logFile },
+      {
+        spawned: (started) => {
+          pid = started;
+          if (stop !== undefined) end(stop);
+        },
+        failed: (cause) => {
+          const code = (cause as NodeJS.ErrnoException).code;
+          const reason =
+            code === 'ENOENT'
+              ? 'no `ssh` client on PATH (install OpenSSH)'
+              : code === SPAWNER_LOST
+                ? spawnerLostReason('ssh')
+                : spawnFailureReason(cause, 'ssh');
+          finish(null, null, reason);
+        },
+        output: () => {},
+        exit: (code, signal) => {
+          exitStatus = { code, signal: signal as NodeJS.Signals | null };
+        },
+        end: () => finish(exitStatus?.code ?? null, exitStatus?.signal ?? null),
+      },
+    );
   });
   if (ended.exitCode === 0 && !ended.timedOut && !ended.aborted && isMasterUp(control)) return { ok: true };
-  const stderr = ended.missing
-    ? 'no `ssh` client on PATH (install OpenSSH)'
-    : existsSync(logFile)
-      ? readFileSync(logFile, 'utf8')
-      : '';
-  return failed(stderr, ended.exitCode, ended);
+  if (ended.notStarted !== undefined) return failed(ended.notStarted, null, ended);
+  return failed(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '', ended.exitCode, ended);
 }
 
 /**
