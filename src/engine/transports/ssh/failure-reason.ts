@@ -1,7 +1,17 @@
 // Turns ssh's own diagnostics into one clear line for the journal (see CORE-007, errors).
 // ssh exits 255 both when it fails itself and when the remote command exits 255; the caller tells
 // those apart (the remote side announces its start), and only ssh's own failures come here.
+import { spawnFailureReason } from '../spawn-failure.js';
+import { SPAWNER_LOST, spawnerLostReason } from '../spawner/spawner-client.js';
 import type { SshDestination } from './arguments.js';
+
+/** Why an ssh client (a session's or a master's) never started: its spawner said it failed. */
+export function sshNotStartedReason(cause: unknown): string {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'ssh: no `ssh` client on PATH (install OpenSSH)';
+  if (code === SPAWNER_LOST) return spawnerLostReason('ssh');
+  return `ssh: ${spawnFailureReason(cause, 'ssh')}`;
+}
 
 function who(destination: SshDestination): string {
   return destination.user === undefined ? destination.address : `${destination.user}@${destination.address}`;

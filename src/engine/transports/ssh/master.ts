@@ -5,10 +5,11 @@
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROCESS_TAG_VARIABLE } from '../../../domain/tagged-processes.js';
-import { killedInItsFork, spawnFailureReason } from '../spawn-failure.js';
-import { SPAWNER_LOST, spawnerLostReason, spawnThroughSpawner } from '../spawner/spawner-client.js';
+import { killedInItsFork } from '../spawn-failure.js';
+import { spawnThroughSpawner } from '../spawner/spawner-client.js';
 import { type ConnectionOptions, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
+import { sshNotStartedReason } from './failure-reason.js';
 import { askMasterPid, askMasterToExit } from './mux-control.js';
 import { KILL_GRACE_MS } from './reaper.js';
 
@@ -141,16 +142,7 @@ async function attemptMaster(
           pid = started;
           if (stop !== undefined) end(stop);
         },
-        failed: (cause) => {
-          const code = (cause as NodeJS.ErrnoException).code;
-          const reason =
-            code === 'ENOENT'
-              ? 'no `ssh` client on PATH (install OpenSSH)'
-              : code === SPAWNER_LOST
-                ? spawnerLostReason('ssh')
-                : spawnFailureReason(cause, 'ssh');
-          finish(null, null, reason);
-        },
+        failed: (cause) => finish(null, null, sshNotStartedReason(cause)),
         output: () => {},
         exit: (code, signal) => {
           exitStatus = { code, signal: signal as NodeJS.Signals | null };

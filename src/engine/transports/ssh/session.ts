@@ -5,10 +5,9 @@ import { processStartTime } from '../../../store/owner.js';
 import { notRecordedReason } from '../../process-record.js';
 import type { ExecOptions, ExecResult } from '../../types.js';
 import { holdGroup, releaseGroup } from '../lifeline.js';
-import { spawnFailureReason } from '../spawn-failure.js';
-import { SPAWNER_LOST, spawnerLostReason, spawnThroughSpawner } from '../spawner/spawner-client.js';
+import { spawnerLostReason, spawnThroughSpawner } from '../spawner/spawner-client.js';
 import type { SshDestination } from './arguments.js';
-import { connectionLossReason, describeSshFailure, isConnectionLoss } from './failure-reason.js';
+import { connectionLossReason, describeSshFailure, isConnectionLoss, sshNotStartedReason } from './failure-reason.js';
 import { KILL_GRACE_MS, type StopSignal } from './reaper.js';
 import { StartMarkerScanner } from './start-marker.js';
 
@@ -273,14 +272,7 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
             return;
           }
           exited = true;
-          const code = (cause as NodeJS.ErrnoException).code;
-          const reason =
-            code === 'ENOENT'
-              ? 'ssh: no `ssh` client on PATH (install OpenSSH)'
-              : code === SPAWNER_LOST
-                ? spawnerLostReason('ssh')
-                : `ssh: ${spawnFailureReason(cause, 'ssh')}`;
-          finish({ exitCode: null, signal: null, timedOut, aborted, transportError: reason });
+          finish({ exitCode: null, signal: null, timedOut, aborted, transportError: sshNotStartedReason(cause) });
         },
         output: (chunk, stderr) => {
           if (stderr) onStderr(chunk.toString('latin1'));
