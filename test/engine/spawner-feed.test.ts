@@ -22,7 +22,7 @@ describe.runIf(process.platform === 'linux')('a spawner feeding a command', () =
       const dir = makeTempDir();
       const bin = join(dir, 'bin');
       mkdirSync(bin);
-      for (const name of ['sh', 'head', 'wc', 'sleep', 'touch', 'cat', ...extra])
+      for (const name of ['sh', 'head', 'wc', 'sleep', 'touch', 'cat', 'ls', 'readlink', 'grep', ...extra])
         symlinkSync(`/usr/bin/${name}`, join(bin, name));
       const run = await execa(process.execPath, [DRIVER, dir], {
         cwd: dir,
@@ -38,7 +38,11 @@ describe.runIf(process.platform === 'linux')('a spawner feeding a command', () =
       expect(fed).toEqual({ out: `${bytes}\n`, err: 'reading\n', code: 0 });
       expect(plain).toEqual({ out: '', err: '', code: 0 });
       expect(toucher).toEqual({ out: 'touched\n', err: '', code: 0 });
-      expect(detached).toEqual({ out: '', code: 0, log: 'before\nerr\nread 0\n' });
+      expect(detached).toEqual({
+        out: '',
+        code: 0,
+        log: 'before\nerr\nread 0\n0 /dev/null, 1 /dev/null, log open 1\n',
+      });
     },
   );
 });

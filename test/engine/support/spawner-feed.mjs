@@ -47,15 +47,19 @@ const results = await Promise.all([
 ]);
 
 // `stderrTo`: no pipes. `cat` reads /dev/null (a pipe left open would keep it waiting), stdout goes
-// nowhere, stderr is appended to the log, and the background `sleep`, which holds both as an ssh
-// master does, keeps nothing open: `end` follows `exit` without waiting for it.
+// to /dev/null, stderr is appended to the log, which no other descriptor holds, and the
+// background `sleep`, which holds both as an ssh master does, keeps nothing open: `end` follows
+// `exit` without waiting for it.
 const log = `${dir}/master.log`;
 writeFileSync(log, 'before\n');
 const detached = await new Promise((resolve) => {
   const seen = { out: '', code: undefined };
   spawnThroughSpawner(
     '/bin/sh',
-    ['-c', 'echo out; echo err >&2; cat; echo "read $?" >&2; sleep 300 & echo $! > bg.pid'],
+    [
+      '-c',
+      'echo out; echo err >&2; cat; echo "read $?" >&2; echo "0 $(readlink /proc/$$/fd/0), 1 $(readlink /proc/$$/fd/1), log open $(ls -l /proc/$$/fd | grep -c master.log)" >&2; sleep 300 & echo $! > bg.pid',
+    ],
     { cwd: dir, env: {}, stderrTo: log },
     {
       spawned: () => {},

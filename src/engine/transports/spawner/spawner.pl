@@ -99,6 +99,7 @@ sub start {
       my $null = POSIX::open('/dev/null', POSIX::O_RDWR());
       my $appended = POSIX::open($log, POSIX::O_WRONLY() | POSIX::O_APPEND());
       $ready = defined $null && defined $appended && POSIX::dup2($null, 0) && POSIX::dup2($null, 1) && POSIX::dup2($appended, 2);
+      POSIX::close($_) for grep { defined && $_ > 2 } $null, $appended;    # only 0, 1 and 2 reach ssh
     } else {
       $ready = POSIX::dup2(fileno $gate_r, 0) && POSIX::dup2(fileno $out_w, 1) && POSIX::dup2(fileno($err_w // $out_w), 2);
     }
