@@ -1,31 +1,46 @@
 // A command's output streams to DATA_DIR/logs/<command-id>.log, never into SQLite or memory in
 // bulk (specs/README.md, decision 6; see CORE-003). Appends, so a retried attempt keeps earlier output.
-import { createWriteStream } from 'node:fs';
+// Written with synchronous calls on the main thread, as the journal beside it is: a write stream
+// handed each open, write and close to libuv's thread pool, and on a busy machine every hand-off
+// cost the event loop its turn on the CPU (CORE-003, "Output files").
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { OutputSink } from './types.js';
 
 export function createOutputSink(path: string): OutputSink {
-  const stream = createWriteStream(path, { flags: 'a' });
-  let failure: Error | undefined;
+  let fd: number | undefined;
   // A full disk must not crash the run: the error surfaces when the sink is closed.
-  stream.on('error', (error) => {
+  let failure: unknown;
+  let closed = false;
+  const fail = (error: unknown) => {
     failure ??= error;
-  });
-  let closing: Promise<void> | undefined;
+  };
+  try {
+    fd = openSync(path, 'a');
+  } catch (error) {
+    fail(error);
+  }
   return {
     write(chunk) {
-      if (!failure && !closing) stream.write(chunk);
+      if (fd === undefined || failure !== undefined || closed) return;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      try {
+        for (let offset = 0; offset < bytes.byteLength; ) offset += writeSync(fd, bytes, offset);
+      } catch (error) {
+        fail(error);
+      }
     },
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        const settle = () => (failure ? reject(failure) : resolve());
-        if (stream.closed) settle();
-        else {
-          // autoClose: 'close' follows 'finish' (or an error), once the descriptor is released.
-          stream.once('close', settle);
-          stream.end();
+      if (!closed) {
+        closed = true;
+        if (fd !== undefined) {
+          try {
+            closeSync(fd);
+          } catch (error) {
+            fail(error);
+          }
         }
-      });
-      return closing;
+      }
+      return failure === undefined ? Promise.resolve() : Promise.reject(failure);
     },
   };
 }

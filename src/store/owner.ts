@@ -9,12 +9,12 @@ const CLOCK_TICKS_PER_SECOND = 100;
 /** Boot time is whole seconds and can be re-derived slightly differently after clock slews. */
 const START_TIME_TOLERANCE_MS = 2000;
 
+let ownStartTime: number | undefined;
+
 export function currentOwner(): Owner {
-  return {
-    pid: process.pid,
-    hostname: hostname(),
-    startedAt: processStartTime(process.pid) ?? Math.round(Date.now() - process.uptime() * 1000),
-  };
+  // This process's start never changes: read once, not at every ssh host's control socket.
+  ownStartTime ??= processStartTime(process.pid) ?? Math.round(Date.now() - process.uptime() * 1000);
+  return { pid: process.pid, hostname: hostname(), startedAt: ownStartTime };
 }
 
 /**
