@@ -77,6 +77,9 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
       });
       return undefined;
     }
+    // A login that got as far as its background master before it failed (its spawner lost, its
+    // time up) leaves that master listening: asked to exit before its tag is let go.
+    await stopMaster(socket);
     releaseTag(tag);
     if (started.stderr !== '') exec.onOutput?.(started.stderr);
     const failure: ExecResult = {

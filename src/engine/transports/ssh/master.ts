@@ -142,7 +142,18 @@ async function attemptMaster(
           pid = started;
           if (stop !== undefined) end(stop);
         },
-        failed: (cause) => finish(null, null, sshNotStartedReason(cause)),
+        failed: (cause) => {
+          // The spawner died after it started ssh: nothing will report this login's end, and a
+          // login that went on would leave a master in the background that no one holds.
+          if (pid !== undefined && exitStatus === undefined) {
+            try {
+              process.kill(pid, 'SIGTERM');
+            } catch {
+              // Exited already.
+            }
+          }
+          finish(null, null, sshNotStartedReason(cause));
+        },
         output: () => {},
         exit: (code, signal) => {
           exitStatus = { code, signal: signal as NodeJS.Signals | null };

@@ -1,0 +1,87 @@
+// A host's master whose spawner dies while ssh logs in (CORE-007, "Masters through the spawner"):
+// nothing would report that login's end any more, so nixfleet stops the foreground ssh itself,
+// and no master is left listening in the background with no one holding it. A wrapper first on
+// PATH writes down the master's pid and holds the login for a moment, in which the test kills
+// every spawner of this process; the real sshd on loopback is the host.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
+import { createSshTransport } from '../../src/engine/transports/ssh.js';
+import { waitFor, waitForPid } from '../engine/support/wait-for.js';
+import { makeTempDir } from '../support/cli.js';
+import { describeProcesses, isRunning, processesMatching } from '../support/processes.js';
+import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+import { sshHost, sshSettings } from './ssh-host.js';
+
+vi.setConfig({ testTimeout: 90_000 });
+
+let sshd: TestSshd;
+const originalPath = process.env.PATH;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  process.env.PATH = originalPath;
+  await sshd?.stop();
+});
+
+describe('a spawner lost while the master logs in', () => {
+  it('stops the foreground ssh, and leaves no master behind', async () => {
+    const dir = makeTempDir();
+    const pidFile = join(dir, 'master.pid');
+    const controlDir = join(dir, 'control');
+    // The spawners of this test file start after this, with this PATH.
+    process.env.PATH = pathWithSshWrapper(
+      dir,
+      `case " $* " in *" -N "*) echo $$ > ${JSON.stringify(pidFile)}; sleep 3 ;; esac`,
+    );
+    const transport = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
+    const running = transport.exec('true', { env: {}, timeoutMs: 60_000 });
+    const master = await waitForPid(pidFile);
+    const spawners = spawnerPids();
+    expect(spawners.length).toBeGreaterThan(0);
+    for (const pid of spawners) process.kill(pid, 'SIGKILL');
+
+    const result = await running;
+    expect(result.exitCode).toBeNull();
+    expect(result.transportError).toBe("ssh: nixfleet's spawner process ended; the command was stopped");
+    // Stopped while it waited: it never became ssh, never logged in.
+    await waitFor(() => !isRunning(master), `the master's foreground ssh (${master}) to end`, 2_000);
+    // Past the wrapper's hold and a login on loopback: no ssh names this transport's sockets.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const left = processesMatching(controlDir);
+    expect(left, describeProcesses(left)).toEqual([]);
+    await transport.close();
+  });
+
+  it('after the login forked its master: that master is asked to exit', async () => {
+    const dir = makeTempDir();
+    const pidFile = join(dir, 'master.pid');
+    const controlDir = join(dir, 'control');
+    // The foreground stays after its master went to the background, as if the spawner died
+    // before it could report the exit.
+    process.env.PATH = pathWithSshWrapper(
+      dir,
+      `case " $* " in *" -N "*) echo $$ > ${JSON.stringify(pidFile)}; PATH=${JSON.stringify(originalPath)} ssh "$@"; sleep 3; exit ;; esac`,
+    );
+    const transport = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
+    const running = transport.exec('true', { env: {}, timeoutMs: 60_000 });
+    await waitForPid(pidFile);
+    const listening = () => readdirSync(controlDir).some((name) => existsSync(join(controlDir, name, 'm')));
+    await waitFor(listening, 'the master in the background to listen', 30_000);
+    for (const pid of spawnerPids()) process.kill(pid, 'SIGKILL');
+
+    const result = await running;
+    expect(result.transportError).toBe("ssh: nixfleet's spawner process ended; the command was stopped");
+    // It answered `-O exit` before the result came; its own exit may take a moment more. Without
+    // the request it would stay for its ControlPersist (300 s).
+    const gone = () => processesMatching(controlDir).length === 0;
+    await waitFor(gone, 'the master to exit', 5_000).catch(() => {});
+    const left = processesMatching(controlDir);
+    expect(left, describeProcesses(left)).toEqual([]);
+    await transport.close();
+  });
+});
