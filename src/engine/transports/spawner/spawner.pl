@@ -17,6 +17,18 @@ use warnings;
 use Errno ();
 use POSIX ();
 
+# Descriptors whoever started nixfleet left open without close-on-exec (a lock a deploy script
+# holds as `exec 200>lock; flock 200`) came through nixfleet to here: closed before this opens
+# anything, so no command, and nothing a command leaves running, holds them (CORE-001). Perl's
+# own are close-on-exec.
+for my $directory ('/proc/self/fd', '/dev/fd') {
+  opendir(my $listing, $directory) or next;
+  my @inherited = grep { /^\d+$/ && $_ > 2 } readdir $listing;
+  closedir $listing;
+  POSIX::close($_) for @inherited;    # the listing's own is closed already: EBADF, ignored
+  last;
+}
+
 $SIG{PIPE} = 'IGNORE';
 binmode STDIN;
 binmode STDOUT;

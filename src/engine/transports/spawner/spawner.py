@@ -15,6 +15,23 @@ import sys
 RESTORED = [signal.SIGPIPE, signal.SIGXFSZ]
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 
+# Descriptors whoever started nixfleet left open without close-on-exec (a lock a deploy script
+# holds as `exec 200>lock; flock 200`) came through nixfleet to here: they are made close-on-exec,
+# so no command, and nothing a command leaves running, holds them (CORE-001). This process's own
+# descriptors are close-on-exec already (Python makes them so).
+for _fd_directory in ('/proc/self/fd', '/dev/fd'):
+    try:
+        _names = os.listdir(_fd_directory)
+    except OSError:
+        continue
+    for _name in _names:
+        if int(_name) > 2:
+            try:
+                os.set_inheritable(int(_name), False)
+            except OSError:
+                pass  # the listing's own descriptor, closed since
+    break
+
 # SIGCHLD wakes the loop: Python writes to this pipe when the signal arrives, so an exit just
 # before `poll` is seen there, not missed until the next event.
 wake_r, wake_w = os.pipe()

@@ -1,0 +1,76 @@
+// A descriptor nixfleet inherited without close-on-exec never reaches its commands (CORE-001, "The
+// spawner process"). The case that matters: a deploy script holds a lock as `exec 200>lock;
+// flock -n 200` (bash) and runs `nixfleet apply`, whose op leaves a daemon running. Had the daemon
+// inherited fd 200, the lock would stay held after the script ended, and every later run of the
+// script would find it taken. The real CLI under the Python and the Perl spawner, each chosen by
+// what is on PATH.
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitForPid } from '../engine/support/wait-for.js';
+import { BIN, makeTempDir } from '../support/cli.js';
+import { isRunning } from '../support/processes.js';
+
+const daemons: number[] = [];
+afterEach(() => {
+  for (const pid of daemons.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+});
+
+describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/flock'))(
+  'a lock the caller holds on an inherited descriptor',
+  () => {
+    it.each([
+      ['Python', 'python3', 'spawner.py'],
+      ['Perl', 'perl', 'spawner.pl'],
+    ])(
+      'is not held by what an op leaves running (the %s spawner)',
+      { timeout: 90_000 },
+      async (_, program, spawner) => {
+        const dir = makeTempDir();
+        const bin = join(dir, 'bin');
+        mkdirSync(bin);
+        for (const name of ['sh', 'sleep', 'flock', 'ls', 'cat', program])
+          symlinkSync(`/usr/bin/${name}`, join(bin, name));
+        const pidFile = join(dir, 'daemon.pid');
+        const listing = join(dir, 'fds');
+        const parent = join(dir, 'parent');
+        writeFileSync(
+          join(dir, 'fleet.yaml'),
+          `version: 1
+hosts:
+  web1: { transport: local }
+ops:
+  start:
+    run: 'cat /proc/$PPID/cmdline > ${parent}; ls /proc/self/fd > ${listing}; sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}'
+`,
+        );
+        const lock = join(dir, 'deploy.lock');
+        const script = `exec 200>"$LOCK"; flock -n 200 || exit 9; exec "$NODE" "$NIXFLEET" apply start --renderer plain`;
+        const run = await execa('/bin/bash', ['-c', script], {
+          cwd: dir,
+          reject: false,
+          env: { PATH: bin, LOCK: lock, NODE: process.execPath, NIXFLEET: BIN },
+          extendEnv: false,
+          timeout: 60_000,
+        });
+        expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+        expect(readFileSync(parent, 'utf8')).toContain(spawner);
+        const daemon = await waitForPid(pidFile);
+        daemons.push(daemon);
+        expect(isRunning(daemon)).toBe(true);
+        // The op's shell had only its standard streams (and ls its own listing).
+        expect(readFileSync(listing, 'utf8').split('\n').filter(Boolean).map(Number)).not.toContain(200);
+        // The script is gone; its lock is free though the daemon runs on.
+        const taken = await execa('/usr/bin/flock', ['-n', lock, 'true'], { reject: false });
+        expect(taken.exitCode).toBe(0);
+      },
+    );
+  },
+);
