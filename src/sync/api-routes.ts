@@ -139,9 +139,10 @@ function retryRequestRefusal(value: unknown): { error: string; hint: string } | 
 
 function applyRequestOf(value: unknown): ApplyRequest | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return 'the body must be a JSON object {"target": "...", "on": "..."}';
+    return 'the body must be a JSON object {"target": "...", "on": "...", "rollback": false}';
   }
-  const { target, on } = value as Record<string, unknown>;
+  const { target, on, rollback } = value as Record<string, unknown>;
+  if (rollback !== undefined && typeof rollback !== 'boolean') return '`rollback` must be true or false';
   for (const [name, field] of [
     ['target', target],
     ['on', on],
@@ -150,9 +151,10 @@ function applyRequestOf(value: unknown): ApplyRequest | string {
       return `\`${name}\` must be a string`;
     }
   }
-  const request: { target?: string; on?: string } = {};
+  const request: { target?: string; on?: string; rollback?: false } = {};
   if (typeof target === 'string' && target.trim() !== '') request.target = target.trim();
   if (typeof on === 'string' && on.trim() !== '') request.on = on.trim();
+  if (rollback === false) request.rollback = false;
   return request;
 }
 

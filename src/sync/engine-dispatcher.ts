@@ -81,8 +81,11 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       // UserError for an unknown target or a selector matching nothing; HostsBusyError when a
       // target host is held by another run. Either way nothing was journaled.
       return start(async () => {
-        const plan = buildPlan(currentRegistry(), request.target, request.on);
-        const started = track(await startRun(plan, { journal, actor: 'dashboard', secretsAbort: secretsAbort.signal }));
+        const noRollback = request.rollback === false ? ({ rollback: false } as const) : {};
+        const plan = buildPlan(currentRegistry(), request.target, request.on, undefined, noRollback);
+        const started = track(
+          await startRun(plan, { journal, actor: 'dashboard', secretsAbort: secretsAbort.signal, ...noRollback }),
+        );
         // CORE-008: a capped canary is said to whoever started the run, as `apply` says it on stderr.
         const capped = plan.rollout ? canaryCapText(plan.rollout) : null;
         return capped === null ? started : { ...started, notice: capped };

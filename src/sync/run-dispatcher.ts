@@ -19,6 +19,8 @@ export interface ApplyRequest {
   readonly target?: string;
   /** A host selector; undefined means the pipeline's own `hosts`, else every host. */
   readonly on?: string;
+  /** False: no rollback runs and no rollback timer is armed, as `apply --no-rollback` (CORE-009). */
+  readonly rollback?: false;
 }
 
 export interface ApplyStarted {

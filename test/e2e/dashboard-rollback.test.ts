@@ -1,11 +1,12 @@
 // Rollbacks on the dashboard (see CORE-009), in headless Debian chromium: a run where one host's
 // op fails and is rolled back, started by another `nixfleet apply`, shows the op's own status in
 // its grid cell with a rollback chip beside it; the chip opens the rollback's output, as text.
+// Started from the page with "no rollbacks" ticked, as `apply --no-rollback`, nothing is rolled back.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { browserSession } from '../support/browser-session.js';
 import { openLiveDashboard } from '../support/chromium.js';
-import { makeTempDir, ROOT, spawnCli } from '../support/cli.js';
+import { makeTempDir, ROOT, runCli, spawnCli } from '../support/cli.js';
 import { startServe } from '../sync/support/serve-process.js';
 
 const FLEET = `version: 1
@@ -71,5 +72,32 @@ describe('rollbacks on the dashboard', () => {
       timeout: 30_000,
     });
     await phone.close();
+  }, 120_000);
+
+  it('"no rollbacks" ticked: the run started from the page rolls nothing back', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    session.serve = await startServe(dir, [], { NIXFLEET_SYNC_BEACON_INTERVAL: '500ms' });
+    const { page, pageErrors } = await openLiveDashboard(session.browser, session.serve.url, {
+      width: 1280,
+      height: 800,
+    });
+    await page.locator('#no-rollback').check();
+    await page.locator('[data-pipeline="deploy"] button.apply').click();
+    await page.waitForSelector('#run-status[data-run-id="r1"][data-status="PARTIAL"]', { timeout: 30_000 });
+    const shown = await runCli(dir, ['show', 'r1', '--json']);
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    const commands: { hostId: string; op: string; status: string; rollbackOf: string | null }[] = JSON.parse(
+      shown.stdout,
+    ).commands;
+    expect(commands.map((c) => [c.hostId, c.op, c.status, c.rollbackOf])).toEqual(
+      expect.arrayContaining([
+        ['web1', 'switch', 'SUCCESS', null],
+        ['web2', 'switch', 'ERROR', null],
+      ]),
+    );
+    expect(commands.filter((c) => c.rollbackOf !== null)).toEqual([]);
+    expect(await page.locator('.rollback-chip').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await page.close();
   }, 120_000);
 });

@@ -67,6 +67,17 @@ describe('errors', () => {
     expect(form.status).toBe(415);
   });
 
+  it('refuses an apply whose `rollback` is not true or false, before anything else', async () => {
+    fixture = await startFixture();
+    const response = await fetch(new URL('/api/apply', fixture.server.url), {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{"target":"deploy","rollback":"no"}',
+    });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toBe('`rollback` must be true or false');
+  });
+
   it('answers 503 for apply when the server has no fleet file', async () => {
     fixture = await startFixture();
     const response = await fetch(new URL('/api/apply', fixture.server.url), {

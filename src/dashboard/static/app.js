@@ -162,9 +162,15 @@ function showMessage(kind, text) {
 const actions = {
   async apply(target) {
     const on = document.getElementById('selector').value.trim();
+    // CORE-009: as `apply --no-rollback`.
+    const noRollback = document.getElementById('no-rollback').checked;
     showMessage('info', `starting ${target}…`);
     try {
-      const result = await api('POST', '/api/apply', on ? { target, on } : { target });
+      const result = await api('POST', '/api/apply', {
+        target,
+        ...(on ? { on } : {}),
+        ...(noRollback ? { rollback: false } : {}),
+      });
       if (!result.ok) return showMessage('error', errorText(result));
       ui.selectedRunId = result.body.runId;
       ui.selectedCommandId = null;
