@@ -1,6 +1,7 @@
 // `nixfleet apply` when the disk fails it (see CORE-001, CORE-002, CORE-003): output that cannot
 // be stored, a journal whose disk fills up mid-run, and a journal whose -wal file is deleted under
 // a running process. The real CLI, real files, and a real small tmpfs where mounting is permitted.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,30 @@ pipelines:
     expect(result.exitCode).toBe(1);
     const show = await runCli(cwd, ['show', 'r1']);
     expect(show.stdout).toMatch(/c1 \[a\] talk ERROR: output not stored/);
+  });
+});
+
+describe('a FIFO in place of an output file', () => {
+  it('is output not stored, not a run that waits for a reader for ever', { timeout: 120_000 }, async () => {
+    const cwd = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts:
+  a: {}
+ops:
+  talk:
+    run: echo hello
+`,
+    });
+    mkdirSync(join(cwd, '.nixfleet', 'logs'), { recursive: true });
+    execFileSync('mkfifo', [join(cwd, '.nixfleet', 'logs', 'c1.log')]);
+    const result = await runCli(cwd, ['apply', 'talk', '--json'], { timeoutMs: 60_000 });
+    expect(result.stderr).not.toMatch(/internal error/);
+    const report = JSON.parse(result.stdout) as Report;
+    expect(report.hosts.a![0]).toMatchObject({ op: 'talk', status: 'ERROR', exitCode: 0 });
+    expect(report.hosts.a![0]!.error).toMatch(
+      /^output not stored \(logs\/c1\.log\): ENXIO.*; the command itself succeeded$/,
+    );
+    expect(result.exitCode).toBe(1);
   });
 });
 
