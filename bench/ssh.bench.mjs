@@ -7,7 +7,8 @@
 // path: one `ssh -S <socket> host true` over an open master (single command), and the 20 x 5
 // pipeline as `xargs -P 10` of `ssh -o ControlMaster=auto -o ControlPath=<per host>` per stage.
 // As root, the target account is a plain user created here (nfbench, login shell /bin/sh, no rc
-// files), so the figures are ssh's and nixfleet's, not a login shell's start-up.
+// files), so the figures are ssh's and nixfleet's, not a login shell's start-up. Beside each
+// pipeline's wall time, the CPU the whole machine spent while it ran (Linux, /proc/stat).
 // Run: npm run build && node bench/ssh.bench.mjs   (needs /usr/sbin/sshd and ssh-keygen)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,9 +67,17 @@ async function main() {
   // medians are compared (a single pair of runs moved the ratio by 0.3 from run to run).
   const bareWalls = [];
   const muxRuns = [];
+  // CPU of the whole machine while each side ran (Linux): both sides' ssh clients, sshd and the
+  // host's shells share the two cores, so the wall time follows this, and this moves less with
+  // what else the machine does. It counts everything running, so take it on a quiet machine.
+  const cpu = { bare: [], mux: [] };
   for (let round = 0; round < PIPELINE_ROUNDS; round++) {
+    let before = machineCpuMs();
     bareWalls.push(await barePipeline());
+    cpu.bare.push(machineCpuMs() - before);
+    before = machineCpuMs();
     muxRuns.push(await runPipeline('mux'));
+    cpu.mux.push(machineCpuMs() - before);
   }
   bare.pipeline = median(bareWalls);
   const pipeline = {
@@ -105,6 +114,11 @@ async function main() {
   console.log(
     `  medians of ${PIPELINE_ROUNDS} alternated rounds; bare ${bareWalls.map(fmt).join(' ')} ms, nixfleet multiplexed ${muxRuns.map((r) => fmt(r.wall)).join(' ')} ms`,
   );
+  if (!Number.isNaN(cpu.bare[0])) {
+    console.log(
+      `  CPU of the whole machine (/proc/stat), medians: bare ${fmt(median(cpu.bare))} ms, nixfleet multiplexed ${fmt(median(cpu.mux))} ms; nixfleet / bare ${ratio2(median(cpu.mux), median(cpu.bare))}`,
+    );
+  }
   console.log(`target account: ${server.user} (login shell ${server.shell})`);
   console.log('');
   console.log(
@@ -299,6 +313,17 @@ async function barePipeline() {
     await run('ssh', bareArgs(['-S', join(work, `bare-h${i}.sock`), '-O', 'exit', '127.0.0.1'])).catch(() => {});
   }
   return wall;
+}
+
+/** CPU time the whole machine spent (user, nice, system, irq, softirq), in ms; NaN without /proc. */
+function machineCpuMs() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // Linux counts in USER_HZ, 100 per second on every mainstream kernel.
+    return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function ratio(a, b) {
