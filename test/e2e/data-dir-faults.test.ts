@@ -473,6 +473,8 @@ ops:
     const apply = spawnCli(cwd, ['apply', 'long'], { timeoutMs: 120_000 });
     for (const host of ['a', 'b', 'c']) await waitForFile(join(cwd, `started-${host}`), 60_000);
     const logsDir = join(cwd, '.nixfleet', 'logs');
+    // Each command's `start` has made its output file: none is made while the directory is removed.
+    for (const id of ['c1', 'c2', 'c3']) await waitForFile(join(logsDir, `${id}.log`), 60_000);
     rmSync(logsDir, { recursive: true });
     writeFileSync(logsDir, '');
 
