@@ -2,8 +2,8 @@
 // spawner process"). The case that matters: a deploy script holds a lock as `exec 200>lock;
 // flock -n 200` (bash) and runs `nixfleet apply`, whose op leaves a daemon running. Had the daemon
 // inherited fd 200, the lock would stay held after the script ended, and every later run of the
-// script would find it taken. The real CLI under the Python and the Perl spawner, each chosen by
-// what is on PATH.
+// script would find it taken. The real CLI under each spawner, chosen by what is on PATH (the Node
+// one where neither `python3` nor `perl` is).
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -29,6 +29,7 @@ describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/flock'))(
     it.each([
       ['Python', 'python3', 'spawner.py'],
       ['Perl', 'perl', 'spawner.pl'],
+      ['Node', null, 'spawner-process.js'],
     ])(
       'is not held by what an op leaves running (the %s spawner)',
       { timeout: 90_000 },
@@ -36,7 +37,7 @@ describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/flock'))(
         const dir = makeTempDir();
         const bin = join(dir, 'bin');
         mkdirSync(bin);
-        for (const name of ['sh', 'sleep', 'flock', 'ls', 'cat', program])
+        for (const name of ['sh', 'sleep', 'flock', 'ls', 'cat', ...(program === null ? [] : [program])])
           symlinkSync(`/usr/bin/${name}`, join(bin, name));
         const pidFile = join(dir, 'daemon.pid');
         const listing = join(dir, 'fds');

@@ -4,7 +4,7 @@
 // everything else a local command needs; here it costs less and runs beside nixfleet's event loop.
 // It imports nothing but Node's own modules, so it starts in a few tens of milliseconds.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import type { SpawnerReply, SpawnerRequest } from './protocol.js';
 
 const children = new Map<number, ChildProcess>();
@@ -13,6 +13,36 @@ const children = new Map<number, ChildProcess>();
  * `process.env` goes through the runtime, and copying it per command was a measurable cost.
  */
 const inherited: Readonly<Record<string, string | undefined>> = { ...process.env };
+
+/** `O_CLOEXEC` as Linux prints it in `/proc/self/fdinfo/N` (`flags:` in octal). */
+const CLOSE_ON_EXEC = 0o2000000;
+
+/**
+ * Closes the descriptors this process inherited without close-on-exec (a lock the calling script
+ * holds on fd 200), since Node's spawn would pass them to every command (CORE-001). Node offers no
+ * call that sets close-on-exec, but every descriptor it opens has it, the IPC channel's included,
+ * so any descriptor past 2 without it is inherited and unused here. Where `/proc` is not there,
+ * nothing is closed.
+ */
+function closeInheritedDescriptors(): void {
+  let names: string[];
+  try {
+    names = readdirSync('/proc/self/fdinfo');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const fd = Number(name);
+    if (fd <= 2) continue;
+    try {
+      const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))?.[1];
+      if (flags !== undefined && (Number.parseInt(flags, 8) & CLOSE_ON_EXEC) === 0) closeSync(fd);
+    } catch {
+      // The listing's own descriptor, closed by now.
+    }
+  }
+}
+closeInheritedDescriptors();
 
 function reply(message: SpawnerReply): void {
   process.send?.(message);
