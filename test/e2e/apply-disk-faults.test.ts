@@ -41,9 +41,17 @@ afterAll(async () => {
 });
 
 describe('output that cannot be stored', () => {
-  it('is in the command record, and the run is not COMPLETE (exit 1)', { timeout: 120_000 }, async () => {
-    const cwd = makeTempDir({
-      'fleet.yaml': `version: 1
+  // The first command's output file is a device that refuses every write with ENOSPC, or a FIFO
+  // with no reader, whose open would wait for one for ever.
+  it.each([
+    ['a full device', (file: string) => symlinkSync('/dev/full', file), 'ENOSPC: no space left on device'],
+    ['a FIFO', (file: string) => execFileSync('mkfifo', [file]), 'ENXIO'],
+  ])(
+    '(%s) is in the command record, and the run is not COMPLETE (exit 1)',
+    { timeout: 120_000 },
+    async (_, make, errno) => {
+      const cwd = makeTempDir({
+        'fleet.yaml': `version: 1
 hosts:
   a: {}
 ops:
@@ -55,47 +63,23 @@ pipelines:
   p:
     ops: [talk, later]
 `,
-    });
-    // The first command's output file is a device that refuses every write with ENOSPC.
-    mkdirSync(join(cwd, '.nixfleet', 'logs'), { recursive: true });
-    symlinkSync('/dev/full', join(cwd, '.nixfleet', 'logs', 'c1.log'));
-    const result = await runCli(cwd, ['apply', 'p', '--json']);
-    expect(result.stderr).not.toMatch(/internal error/);
-    const report = JSON.parse(result.stdout) as Report;
-    expect(report.hosts.a![0]).toMatchObject({ op: 'talk', status: 'ERROR', exitCode: 0 });
-    expect(report.hosts.a![0]!.error).toMatch(
-      /^output not stored \(logs\/c1\.log\): ENOSPC: no space left on device.*; the command itself succeeded$/,
-    );
-    expect(report.hosts.a![1]!.status).toBe('SKIPPED');
-    expect(report.status).toBe('FAILED');
-    expect(result.exitCode).toBe(1);
-    const show = await runCli(cwd, ['show', 'r1']);
-    expect(show.stdout).toMatch(/c1 \[a\] talk ERROR: output not stored/);
-  });
-});
-
-describe('a FIFO in place of an output file', () => {
-  it('is output not stored, not a run that waits for a reader for ever', { timeout: 120_000 }, async () => {
-    const cwd = makeTempDir({
-      'fleet.yaml': `version: 1
-hosts:
-  a: {}
-ops:
-  talk:
-    run: echo hello
-`,
-    });
-    mkdirSync(join(cwd, '.nixfleet', 'logs'), { recursive: true });
-    execFileSync('mkfifo', [join(cwd, '.nixfleet', 'logs', 'c1.log')]);
-    const result = await runCli(cwd, ['apply', 'talk', '--json'], { timeoutMs: 60_000 });
-    expect(result.stderr).not.toMatch(/internal error/);
-    const report = JSON.parse(result.stdout) as Report;
-    expect(report.hosts.a![0]).toMatchObject({ op: 'talk', status: 'ERROR', exitCode: 0 });
-    expect(report.hosts.a![0]!.error).toMatch(
-      /^output not stored \(logs\/c1\.log\): ENXIO.*; the command itself succeeded$/,
-    );
-    expect(result.exitCode).toBe(1);
-  });
+      });
+      mkdirSync(join(cwd, '.nixfleet', 'logs'), { recursive: true });
+      make(join(cwd, '.nixfleet', 'logs', 'c1.log'));
+      const result = await runCli(cwd, ['apply', 'p', '--json'], { timeoutMs: 60_000 });
+      expect(result.stderr).not.toMatch(/internal error/);
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.hosts.a![0]).toMatchObject({ op: 'talk', status: 'ERROR', exitCode: 0 });
+      expect(report.hosts.a![0]!.error).toMatch(
+        new RegExp(`^output not stored \\(logs/c1\\.log\\): ${errno}.*; the command itself succeeded$`),
+      );
+      expect(report.hosts.a![1]!.status).toBe('SKIPPED');
+      expect(report.status).toBe('FAILED');
+      expect(result.exitCode).toBe(1);
+      const show = await runCli(cwd, ['show', 'r1']);
+      expect(show.stdout).toMatch(/c1 \[a\] talk ERROR: output not stored/);
+    },
+  );
 });
 
 describe('a disk that fills up', () => {
