@@ -28,18 +28,27 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
+/**
+ * A master's login through a wrapper first on PATH that runs `wrapper` (with `$PID_FILE` set) for
+ * the master's ssh (`-N`), and one command waiting on it. The spawners of this test file start
+ * after this, with this PATH.
+ */
+function startThroughWrapper(wrapper: string) {
+  const dir = makeTempDir();
+  const pidFile = join(dir, 'master.pid');
+  const controlDir = join(dir, 'control');
+  process.env.PATH = pathWithSshWrapper(
+    dir,
+    `case " $* " in *" -N "*) PID_FILE=${JSON.stringify(pidFile)}; ${wrapper} ;; esac`,
+  );
+  const transport = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
+  const running = transport.exec('true', { env: {}, timeoutMs: 60_000 });
+  return { pidFile, controlDir, transport, running };
+}
+
 describe('a spawner lost while the master logs in', () => {
   it('stops the foreground ssh, and leaves no master behind', async () => {
-    const dir = makeTempDir();
-    const pidFile = join(dir, 'master.pid');
-    const controlDir = join(dir, 'control');
-    // The spawners of this test file start after this, with this PATH.
-    process.env.PATH = pathWithSshWrapper(
-      dir,
-      `case " $* " in *" -N "*) echo $$ > ${JSON.stringify(pidFile)}; sleep 3 ;; esac`,
-    );
-    const transport = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
-    const running = transport.exec('true', { env: {}, timeoutMs: 60_000 });
+    const { pidFile, controlDir, transport, running } = startThroughWrapper('echo $$ > "$PID_FILE"; sleep 3');
     const master = await waitForPid(pidFile);
     const spawners = spawnerPids();
     expect(spawners.length).toBeGreaterThan(0);
@@ -58,17 +67,11 @@ describe('a spawner lost while the master logs in', () => {
   });
 
   it('after the login forked its master: that master is asked to exit', async () => {
-    const dir = makeTempDir();
-    const pidFile = join(dir, 'master.pid');
-    const controlDir = join(dir, 'control');
     // The foreground stays after its master went to the background, as if the spawner died
     // before it could report the exit.
-    process.env.PATH = pathWithSshWrapper(
-      dir,
-      `case " $* " in *" -N "*) echo $$ > ${JSON.stringify(pidFile)}; PATH=${JSON.stringify(originalPath)} ssh "$@"; sleep 3; exit ;; esac`,
+    const { pidFile, controlDir, transport, running } = startThroughWrapper(
+      `echo $$ > "$PID_FILE"; PATH=${JSON.stringify(originalPath)} ssh "$@"; sleep 3; exit`,
     );
-    const transport = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
-    const running = transport.exec('true', { env: {}, timeoutMs: 60_000 });
     await waitForPid(pidFile);
     const listening = () => readdirSync(controlDir).some((name) => existsSync(join(controlDir, name, 'm')));
     await waitFor(listening, 'the master in the background to listen', 30_000);
