@@ -2,37 +2,18 @@
 // be stored, a journal whose disk fills up mid-run, and a journal whose -wal file is deleted under
 // a running process. The real CLI, real files, and a real small tmpfs where mounting is permitted.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitForPid } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { isRunning } from '../support/processes.js';
 import { fillDisk, mountTmpfs, type SmallDisk } from '../support/small-disk.js';
 import { startServe } from '../sync/support/serve-process.js';
 
 interface Report {
   status: string;
   hosts: Record<string, { op: string; status: string; exitCode: number | null; error: string | null }[]>;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForFile(path: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8').trim();
-      if (text !== '') return text;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${path} never appeared`);
 }
 
 const disks: SmallDisk[] = [];
@@ -118,7 +99,7 @@ ops:
     expect(result.stderr).toMatch(/nixfleet: .*nixfleet\.db.*\n {2}hint: .*free/);
     expect(result.exitCode).toBe(1);
     // b's command did not outlive nixfleet.
-    expect(isAlive(Number(await waitForFile(pidFile)))).toBe(false);
+    expect(isRunning(await waitForPid(pidFile))).toBe(false);
 
     // Still full: reading commands read it, with a warning; writing ones refuse cleanly (exit 2).
     await fillDisk(disk.dir);
@@ -155,7 +136,7 @@ ops:
 `,
       );
       const first = spawnCli(cwd, ['apply', 'hold', '--renderer', renderer], { timeoutMs: 90_000 });
-      const pid = Number(await waitForFile(pidFile));
+      const pid = await waitForPid(pidFile);
       rmSync(join(cwd, '.nixfleet', 'nixfleet.db-wal'));
       const result = await first;
       const stderr = String(result.stderr);
@@ -163,7 +144,7 @@ ops:
       expect(stderr).toMatch(/nixfleet\.db-wal was deleted while nixfleet had the journal open/);
       expect(result.exitCode).toBe(1);
       // Killed, not waited for: the journal is checked while commands run, not only at their end.
-      expect(isAlive(pid)).toBe(false);
+      expect(isRunning(pid)).toBe(false);
       expect(existsSync(finished)).toBe(false);
       if (renderer === 'json') {
         const { error } = JSON.parse(String(result.stdout));

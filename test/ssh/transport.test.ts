@@ -10,6 +10,7 @@ import { askMasterPid, askMasterToExit } from '../../src/engine/transports/ssh/m
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import type { ExecOptions, ExecResult, Transport } from '../../src/engine/types.js';
 import type { Host, Settings } from '../../src/registry/types.js';
+import { waitForLine } from '../engine/support/wait-for.js';
 import { makeTempDir } from '../support/cli.js';
 import { isRunning } from '../support/processes.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
@@ -48,29 +49,6 @@ async function run(t: Transport, command: string, options: Partial<ExecOptions> 
     ...options,
   });
   return { ...result, output };
-}
-
-/** Running, as opposed to gone or a zombie (this container's init may never reap orphans). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
-async function waitForFile(file: string, withinMs = 10_000): Promise<string> {
-  const until = Date.now() + withinMs;
-  while (Date.now() < until) {
-    if (existsSync(file)) {
-      const text = readFileSync(file, 'utf8');
-      if (text.endsWith('\n')) return text;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`${file} was not written within ${withinMs}ms`);
 }
 
 describe('output and exit codes', () => {
@@ -241,8 +219,8 @@ describe('timeout and cancel reach the remote process', () => {
     expect(result).toMatchObject({ exitCode: null, timedOut: true, aborted: false, signal: 'SIGTERM' });
     expect(Date.now() - started).toBeLessThan(8_000);
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
-    expect(isAlive(shell!)).toBe(false);
-    expect(isAlive(child!)).toBe(false);
+    expect(isRunning(shell!)).toBe(false);
+    expect(isRunning(child!)).toBe(false);
   });
 
   it('a spawner that stops answering while ssh runs does not hold the command past its timeout', async () => {
@@ -251,7 +229,7 @@ describe('timeout and cancel reach the remote process', () => {
     await run(t, 'true');
     let stopped: number[] = [];
     const running = run(t, `sleep 60 & echo "$$ $!" > ${pids}; wait`, { timeoutMs: 2_500 });
-    await waitForFile(pids);
+    await waitForLine(pids);
     // The ssh client's exit can no longer be told: every spawner is stopped (SIGSTOP).
     stopped = spawnerPids();
     for (const pid of stopped) process.kill(pid, 'SIGSTOP');
@@ -263,8 +241,8 @@ describe('timeout and cancel reach the remote process', () => {
       for (const pid of stopped) process.kill(pid, 'SIGCONT');
     }
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
-    expect(isAlive(shell!)).toBe(false);
-    expect(isAlive(child!)).toBe(false);
+    expect(isRunning(shell!)).toBe(false);
+    expect(isRunning(child!)).toBe(false);
   });
 
   it('a command that ignores SIGTERM is killed after the grace period', async () => {
@@ -275,8 +253,8 @@ describe('timeout and cancel reach the remote process', () => {
     const result = await run(t, `trap '' TERM; sleep 60 & echo "$$ $!" > ${pids}; wait; wait`, { timeoutMs: 3_000 });
     expect(result).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
-    expect(isAlive(shell!)).toBe(false);
-    expect(isAlive(child!)).toBe(false);
+    expect(isRunning(shell!)).toBe(false);
+    expect(isRunning(child!)).toBe(false);
   });
 
   it('a member that exited but is never reaped (no init to reap it) counts as gone: SIGTERM ended the group', async () => {
@@ -296,11 +274,11 @@ open(my $f, '>', '${pids}'); print $f "$$ $c\\n"; close $f; sleep 60;
     const command = `env -u NIXFLEET_PROCESS_TAG perl ${parent} </dev/null >/dev/null 2>&1 & echo "$$" > ${pids}.shell; wait`;
     const result = await run(t, command, { timeoutMs: 3_000 });
     // Whole, with its newline: perl's buffered print makes an empty file first.
-    const [perl, zombie] = (await waitForFile(pids)).trim().split(' ').map(Number);
+    const [perl, zombie] = (await waitForLine(pids)).trim().split(' ').map(Number);
     try {
       const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
       expect(stat.slice(stat.lastIndexOf(')') + 2)[0]).toBe('Z');
-      expect(isAlive(Number(readFileSync(`${pids}.shell`, 'utf8')))).toBe(false);
+      expect(isRunning(Number(readFileSync(`${pids}.shell`, 'utf8')))).toBe(false);
       // Before, `kill -0` counted the zombie as alive: the reaper waited out the grace period and
       // sent SIGKILL to a group in which nothing ran any more.
       expect(result).toMatchObject({ exitCode: null, timedOut: true, signal: 'SIGTERM' });
@@ -313,13 +291,13 @@ open(my $f, '>', '${pids}'); print $f "$$ $c\\n"; close $f; sleep 60;
     const pids = join(work, 'abort.pids');
     const controller = new AbortController();
     const pending = run(transport(), `sleep 60 & echo "$$ $!" > ${pids}; wait`, { signal: controller.signal });
-    const [shell, child] = (await waitForFile(pids)).trim().split(' ').map(Number);
-    expect(isAlive(shell!)).toBe(true);
+    const [shell, child] = (await waitForLine(pids)).trim().split(' ').map(Number);
+    expect(isRunning(shell!)).toBe(true);
     controller.abort();
     const result = await pending;
     expect(result).toMatchObject({ exitCode: null, aborted: true, timedOut: false, signal: 'SIGKILL' });
-    expect(isAlive(shell!)).toBe(false);
-    expect(isAlive(child!)).toBe(false);
+    expect(isRunning(shell!)).toBe(false);
+    expect(isRunning(child!)).toBe(false);
   });
 });
 
@@ -342,7 +320,7 @@ describe('multiplexing', () => {
 
     await t.close();
     expect(existsSync(socketDir)).toBe(false);
-    await vi.waitFor(() => expect(isAlive(pid!)).toBe(false), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(isRunning(pid!)).toBe(false), { timeout: 10_000, interval: 50 });
     await t.close();
   });
 
