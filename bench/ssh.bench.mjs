@@ -286,7 +286,7 @@ async function muxAgainstBare(transport) {
     if (i > 0) times.bare.push(performance.now() - started);
   }
   await transport.close();
-  await run('ssh', bareArgs(['-S', socket, '-O', 'exit', '127.0.0.1'])).catch(() => {});
+  await run('ssh', bareArgs(['-q', '-S', socket, '-O', 'exit', '127.0.0.1'])).catch(() => {});
   return { mux: median(times.mux), bare: median(times.bare) };
 }
 
@@ -310,7 +310,7 @@ async function barePipeline() {
   await run('sh', ['-c', script]);
   const wall = performance.now() - started;
   for (let i = 1; i <= HOSTS; i++) {
-    await run('ssh', bareArgs(['-S', join(work, `bare-h${i}.sock`), '-O', 'exit', '127.0.0.1'])).catch(() => {});
+    await run('ssh', bareArgs(['-q', '-S', join(work, `bare-h${i}.sock`), '-O', 'exit', '127.0.0.1'])).catch(() => {});
   }
   return wall;
 }
