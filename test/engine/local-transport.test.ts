@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { liveGroupMembers } from '../../src/domain/process-group.js';
 import { createLocalTransport, KILL_GRACE_MS } from '../../src/engine/transports/local.js';
 import { makeTempDir } from '../support/cli.js';
+import { waitForPid } from './support/wait-for.js';
 
 const transportIn = (cwd: string) => createLocalTransport({ shell: '/bin/sh', cwd });
 
@@ -87,16 +88,20 @@ describe('the local transport', () => {
   it('aborting kills the whole tree at once', async () => {
     const dir = makeTempDir();
     const abort = new AbortController();
-    setTimeout(() => abort.abort(), 200);
-    const started = Date.now();
-    const result = await transportIn(dir).exec('echo $$ > pgid; sleep 30 & sleep 31; wait', {
+    const running = transportIn(dir).exec('echo $$ > pgid; sleep 30 & sleep 31; wait', {
       env: {},
       timeoutMs: 10_000,
       signal: abort.signal,
     });
+    // Aborted once the tree runs: a fixed 200 ms was sometimes before a loaded machine started the
+    // shell, and then nothing had run to be killed.
+    const group = await waitForPid(join(dir, 'pgid'), 9_000);
+    const started = Date.now();
+    abort.abort();
+    const result = await running;
     expect(result).toMatchObject({ aborted: true, timedOut: false, exitCode: null });
     expect(Date.now() - started).toBeLessThan(1500);
-    expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid'), 'utf8')))).toEqual([]);
+    expect(liveGroupMembers(group)).toEqual([]);
   });
 
   // Node refuses these spawns before any process exists; execa then emits no event at all.
