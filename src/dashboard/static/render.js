@@ -2,13 +2,12 @@
 // attribute values, never as HTML (see CORE-004).
 import { el } from './dom.js';
 import {
+  createFleetView,
   defaultRunId,
   durationMs,
   FAILED_COMMAND_STATUSES,
   formatClock,
   formatDuration,
-  hostStatuses,
-  runGrid,
   waveName,
 } from './fleet-view.js';
 import { hostMatcher } from './host-filter.js';
@@ -25,6 +24,8 @@ export { onHostListShownChange } from './host-list.js';
 export { renderNoAccess } from './no-access.js';
 
 const byId = (id) => document.getElementById(id);
+/** The hosts' statuses and the run's grid, kept between renders: a delta derives only the hosts it touched. */
+const fleetView = createFleetView();
 const badge = (status) =>
   status ? el('span', { class: 'badge', 'data-status': status }, status) : el('span', { class: 'muted' }, '·');
 
@@ -91,7 +92,7 @@ function renderPipelines(state, ui, actions) {
 }
 
 function renderHosts(state, matches, actions) {
-  const shown = hostStatuses(state).filter(({ host }) => matches(host.id));
+  const shown = fleetView.hostStatuses(state).filter(({ host }) => matches(host.id));
   const count = shown.length === state.hosts.length ? '' : `${shown.length}/`;
   byId('hosts-count').textContent = `${count}${state.hosts.length}`;
   const table = byId('hosts');
@@ -150,7 +151,7 @@ function pauseLabel({ pause, rollout }, now) {
 function renderRun(state, runId, ui, now, actions, matches) {
   const head = byId('run-head');
   const grid = byId('grid');
-  const data = runId ? runGrid(state, runId) : null;
+  const data = runId ? fleetView.runGrid(state, runId) : null;
   if (!data) {
     head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
     byId('host-list').replaceChildren();
