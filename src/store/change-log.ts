@@ -22,11 +22,8 @@ const DEFAULT_LIMIT = 10_000;
 export function createChangeLog(db: SqliteDatabase, now: () => number): ChangeLog {
   const insert = prepareLater(db, 'INSERT INTO changes (type, created_at, payload) VALUES (?, ?, ?)');
   const select = prepareLater(db, 'SELECT version, payload FROM changes WHERE version > ? ORDER BY version LIMIT ?');
-  // sqlite_sequence keeps the last version handed out even when retention emptied the table.
-  const head = prepareLater(
-    db,
-    "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) AS v",
-  ).pluck();
+  // The newest version is the newest row: retention always keeps the newest changes (CORE-003).
+  const head = prepareLater(db, 'SELECT coalesce(max(version), 0) FROM changes').pluck();
   const first = prepareLater(db, 'SELECT min(version) FROM changes').pluck();
 
   return {

@@ -13,7 +13,7 @@ import type { NewEvent, PruneResult } from './types.js';
 export const DAY_MS = 86_400_000;
 export const DEFAULT_COMMAND_RETENTION_DAYS = 30;
 export const DEFAULT_EVENT_RETENTION_DAYS = 7;
-/** The change log keeps at least this many newest changes… */
+/** The change log keeps at least this many newest changes (never none: the next version counts on from the newest)… */
 export const CHANGES_KEPT = 10_000;
 /** …and at least every change of the last day, whichever is more. */
 export const CHANGES_KEPT_MS = DAY_MS;
@@ -105,7 +105,6 @@ export function createRetention(
   const deleteCommands = prepareLater(db, 'DELETE FROM commands WHERE pipeline_id = ?');
   const deleteRun = prepareLater(db, 'DELETE FROM pipelines WHERE id = ?');
   const deleteEvents = prepareLater(db, 'DELETE FROM event_log WHERE timestamp < ?');
-  const head = prepareLater(db, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)").pluck();
   const deleteChanges = prepareLater(db, 'DELETE FROM changes WHERE version <= ? AND created_at < ?');
 
   const pruneRows = (policy: RetentionPolicy, at: number, problems: readonly string[]) => {
@@ -121,7 +120,8 @@ export function createRetention(
     // Open dashboards drop them too (CORE-004): the snapshot a page builds stays the journal's.
     if (runIds.length > 0) tables.changes.append({ type: 'pipelines_removed', runIds });
     const events = deleteEvents.run(at - policy.eventRetentionMs).changes;
-    const changes = deleteChanges.run((head.get() as number) - CHANGES_KEPT, at - CHANGES_KEPT_MS).changes;
+    // Never the newest: a change's version is the newest one's plus one (CORE-003).
+    const changes = deleteChanges.run(tables.changes.version() - CHANGES_KEPT, at - CHANGES_KEPT_MS).changes;
     const result: PruneResult = { commands, pipelines, events, changes, outputFiles: files.length };
     for (const event of pruneEvents(result, problems, policy)) tables.events.append(event);
     tables.meta.set(LAST_PRUNE_KEY, String(at));

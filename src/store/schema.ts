@@ -124,6 +124,22 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE pipelines ADD COLUMN paused_until INTEGER;
   ALTER TABLE pipelines ADD COLUMN paused_before INTEGER;
   `,
+  // CORE-003: a change's version is its rowid, the newest version plus one, no longer
+  // AUTOINCREMENT's counter, whose row in sqlite_sequence was one more page written by every
+  // transition. Retention always keeps the newest changes, so a version is still never handed out
+  // twice. The table is copied as it is: every version stays.
+  `
+  CREATE TABLE changes_by_rowid (
+    version INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    payload TEXT NOT NULL
+  );
+  INSERT INTO changes_by_rowid (version, type, created_at, payload)
+    SELECT version, type, created_at, payload FROM changes ORDER BY version;
+  DROP TABLE changes;
+  ALTER TABLE changes_by_rowid RENAME TO changes;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

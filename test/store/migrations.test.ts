@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
-import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.js';
 import { newRun, tempDataDir } from './new-run.js';
 
 function columns(dbPath: string, table: string): string[] {
@@ -108,6 +108,39 @@ describe('schema and migrations', () => {
     expect(next.run.id).toBe('r2');
     expect(next.commands[0]!.id).toBe('c5');
     second.close();
+  });
+
+  it('a journal whose change log counted versions with AUTOINCREMENT keeps them and counts on from the newest', () => {
+    const dataDir = tempDataDir();
+    mkdirSync(dataDir, { recursive: true });
+    const dbPath = join(dataDir, 'nixfleet.db');
+    const before = MIGRATIONS.findIndex((m) => m.includes('changes_by_rowid'));
+    const old = new Database(dbPath);
+    old.pragma('journal_mode = WAL');
+    for (const migration of MIGRATIONS.slice(0, before)) old.exec(migration);
+    old.pragma(`user_version = ${before}`);
+    const insert = old.prepare("INSERT INTO changes (type, created_at, payload) VALUES ('event', 1, ?)");
+    for (let n = 1; n <= 5; n++) insert.run(JSON.stringify({ type: 'event', n }));
+    // Retention had removed the oldest two.
+    old.exec('DELETE FROM changes WHERE version <= 2');
+    old.close();
+
+    const journal = openJournal(dataDir);
+    expect(journal.version()).toBe(5);
+    expect(journal.changesSince(0).map(({ version, change }) => [version, (change as { n?: number }).n])).toEqual([
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+    journal.logEvent({ category: 'run', level: 'info', action: 'note', message: 'after' });
+    expect(journal.version()).toBe(6);
+    journal.close();
+    const db = new Database(dbPath, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'changes'").pluck().get()).not.toMatch(
+      /AUTOINCREMENT/,
+    );
+    db.close();
   });
 
   it('refuses a database from a newer nixfleet instead of guessing', () => {
