@@ -12,7 +12,7 @@ import {
 } from './fleet-view.js';
 import { hostMatcher } from './host-filter.js';
 import { renderHostList } from './host-list.js';
-import { tableBody } from './keyed-rows.js';
+import { syncChildren, syncRows, tableBody } from './keyed-rows.js';
 import { progressBar } from './progress-bar.js';
 import { rollbackChip } from './rollback-chip.js';
 import { batchTag, rolloutTags } from './rollout-tags.js';
@@ -54,17 +54,27 @@ function renderConnection(connection, model) {
 }
 
 function renderRegistry(registry) {
-  const box = byId('registry-info');
-  if (!registry) return box.replaceChildren(el('span', { class: 'muted' }, 'no registry loaded'));
-  box.replaceChildren(
-    el('span', { class: 'file', title: registry.file }, registry.file.split('/').slice(-2).join('/')),
-    el('span', { class: 'hash', title: registry.hash }, registry.hash.slice(0, 10)),
+  syncChildren(byId('registry-info'), [registry], () =>
+    registry
+      ? [
+          el('span', { class: 'file', title: registry.file }, registry.file.split('/').slice(-2).join('/')),
+          el('span', { class: 'hash', title: registry.hash }, registry.hash.slice(0, 10)),
+        ]
+      : [el('span', { class: 'muted' }, 'no registry loaded')],
   );
 }
 
 function renderPipelines(state, ui, actions) {
-  const pipelines = state.registry?.pipelines ?? [];
-  const ops = state.registry?.ops ?? [];
+  // Kept until the registry changes: an Apply button is never swapped under a click.
+  syncChildren(byId('pipelines'), [state.registry], () => pipelineItems(state.registry, actions));
+  const message = byId('message');
+  message.textContent = ui.message?.text ?? '';
+  message.dataset.kind = ui.message?.kind ?? '';
+}
+
+function pipelineItems(registry, actions) {
+  const pipelines = registry?.pipelines ?? [];
+  const ops = registry?.ops ?? [];
   const items = pipelines.map((p) =>
     el(
       'li',
@@ -73,7 +83,7 @@ function renderPipelines(state, ui, actions) {
         'div',
         { class: 'pipeline-line' },
         el('span', { class: 'name' }, p.id),
-        p.id === state.registry?.defaultPipeline ? el('span', { class: 'tag' }, 'default') : null,
+        p.id === registry?.defaultPipeline ? el('span', { class: 'tag' }, 'default') : null,
         el(
           'button',
           { class: 'apply', type: 'button', 'data-focus-key': `apply:${p.id}`, onclick: () => actions.apply(p.id) },
@@ -85,10 +95,7 @@ function renderPipelines(state, ui, actions) {
     ),
   );
   if (pipelines.length === 0 && ops.length === 0) items.push(el('li', { class: 'muted' }, 'no pipelines'));
-  byId('pipelines').replaceChildren(...items);
-  const message = byId('message');
-  message.textContent = ui.message?.text ?? '';
-  message.dataset.kind = ui.message?.kind ?? '';
+  return items;
 }
 
 function renderHosts(state, matches, actions) {
@@ -153,7 +160,10 @@ function renderRun(state, runId, ui, now, actions, matches) {
   const grid = byId('grid');
   const data = runId ? fleetView.runGrid(state, runId) : null;
   if (!data) {
-    head.replaceChildren(el('h2', {}, 'Run'), el('span', { class: 'muted' }, 'nothing has run yet'));
+    syncRows(head, [
+      { key: 'title', inputs: [], build: () => el('h2', {}, 'Run') },
+      { key: 'nothing', inputs: [], build: () => el('span', { class: 'muted' }, 'nothing has run yet') },
+    ]);
     byId('host-list').replaceChildren();
     grid.style.margin = '';
     return grid.replaceChildren();
@@ -165,19 +175,27 @@ function renderRun(state, runId, ui, now, actions, matches) {
       : run.pause
         ? pauseLabel(run, now)
         : `${waveLabel(run)}stage ${run.currentStage + 1}/${run.stages.length}`;
-  const parts = [
-    el('h2', {}, 'Run'),
-    el('span', { class: 'mono strong', id: 'run-id' }, run.id),
-    el('span', { class: 'strong' }, run.name),
-    el('span', { id: 'run-status', 'data-run-id': run.id, 'data-status': run.status, class: 'badge' }, run.status),
-    el('span', { class: 'muted' }, stageText),
-    el('span', { class: 'muted' }, formatDuration(durationMs(run.createdAt, run.finishedAt, now))),
-    run.cancelRequested && run.status === 'RUNNING' ? el('span', { class: 'tag warn' }, 'cancel requested') : null,
-    ...rolloutTags(rollout),
-    el('span', { class: 'spacer' }),
-    ...runActions(run, actions),
-  ];
-  head.replaceChildren(...parts.filter((part) => part !== null && part !== false), progressBar(rows));
+  const took = formatDuration(durationMs(run.createdAt, run.finishedAt, now));
+  const part = (key, inputs, build) => ({ key, inputs, build });
+  // Each part redrawn only when what it shows changed; the action buttons only when the run's
+  // record did, so a Cancel or Kill is never swapped under a click by a delta or the ticking clock.
+  syncRows(head, [
+    part('title', [], () => el('h2', {}, 'Run')),
+    part('id', [run.id], () => el('span', { class: 'mono strong', id: 'run-id' }, run.id)),
+    part('name', [run.name], () => el('span', { class: 'strong' }, run.name)),
+    part('status', [run.id, run.status], () =>
+      el('span', { id: 'run-status', 'data-run-id': run.id, 'data-status': run.status, class: 'badge' }, run.status),
+    ),
+    part('stage', [stageText], () => el('span', { class: 'muted' }, stageText)),
+    part('took', [took], () => el('span', { class: 'muted' }, took)),
+    ...(run.cancelRequested && run.status === 'RUNNING'
+      ? [part('cancel-requested', [], () => el('span', { class: 'tag warn' }, 'cancel requested'))]
+      : []),
+    part('rollout', [rollout], () => el('span', { class: 'run-parts' }, ...rolloutTags(rollout))),
+    part('spacer', [], () => el('span', { class: 'spacer' })),
+    part('actions', [run], () => el('span', { class: 'run-parts' }, ...runActions(run, actions))),
+    part('progress', [rows], () => progressBar(rows)),
+  ]);
   tableBody(grid, () => el('thead'));
   // Replaced only when it reads differently: a new header makes the browser lay out the table's
   // columns again.
@@ -278,28 +296,7 @@ function gridCell(command, ui, now, actions, rollback) {
 }
 
 function renderRuns(state, selectedRunId, now, actions) {
-  const rows = state.pipelines.slice(0, 25).map((run) =>
-    el(
-      'tr',
-      {
-        class: run.id === selectedRunId ? 'selected' : '',
-        'data-run-id': run.id,
-        onclick: () => actions.selectRun(run.id),
-      },
-      // The run's id is its button; its click reaches the row's handler.
-      el(
-        'td',
-        { class: 'mono' },
-        el('button', { class: 'run-pick', type: 'button', 'data-focus-key': `run:${run.id}` }, run.id),
-      ),
-      el('td', {}, run.name),
-      el('td', {}, badge(run.status)),
-      el('td', { class: 'muted' }, String(run.hosts.length)),
-      el('td', { class: 'muted mono' }, formatClock(run.createdAt)),
-      el('td', { class: 'muted mono' }, formatDuration(durationMs(run.createdAt, run.finishedAt, now))),
-    ),
-  );
-  byId('runs').replaceChildren(
+  const body = tableBody(byId('runs'), () =>
     el(
       'thead',
       {},
@@ -309,27 +306,59 @@ function renderRuns(state, selectedRunId, now, actions) {
         ['run', 'target', 'status', 'hosts', 'started', 'took'].map((h) => el('th', {}, h)),
       ),
     ),
-    el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { class: 'muted', colspan: 6 }, 'no runs yet'))),
   );
+  const runs = state.pipelines.slice(0, 25);
+  // Per run, redrawn only when its record, its selection or the duration it shows changed.
+  const items = runs.map((run) => {
+    const took = formatDuration(durationMs(run.createdAt, run.finishedAt, now));
+    const selected = run.id === selectedRunId;
+    return {
+      key: run.id,
+      inputs: [run, selected, took],
+      build: () =>
+        el(
+          'tr',
+          { class: selected ? 'selected' : '', 'data-run-id': run.id, onclick: () => actions.selectRun(run.id) },
+          // The run's id is its button; its click reaches the row's handler.
+          el(
+            'td',
+            { class: 'mono' },
+            el('button', { class: 'run-pick', type: 'button', 'data-focus-key': `run:${run.id}` }, run.id),
+          ),
+          el('td', {}, run.name),
+          el('td', {}, badge(run.status)),
+          el('td', { class: 'muted' }, String(run.hosts.length)),
+          el('td', { class: 'muted mono' }, formatClock(run.createdAt)),
+          el('td', { class: 'muted mono' }, took),
+        ),
+    };
+  });
+  const none = {
+    key: '',
+    inputs: [],
+    build: () => el('tr', {}, el('td', { class: 'muted', colspan: 6 }, 'no runs yet')),
+  };
+  syncRows(body, items.length > 0 ? items : [none]);
 }
 
 function renderEvents(events) {
-  const rows = events
-    .slice(0, 100)
-    .map((event) =>
-      el(
-        'tr',
-        { 'data-level': event.level },
-        el('td', { class: 'muted mono' }, formatClock(event.timestamp)),
-        el('td', {}, el('span', { class: 'level', 'data-level': event.level }, event.level)),
-        el('td', { class: 'muted' }, event.category),
-        el('td', { class: 'mono' }, event.hostId ?? ''),
-        el('td', { class: 'message-cell' }, event.message),
-      ),
-    );
-  byId('events').replaceChildren(
-    el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { class: 'muted' }, 'no events'))),
-  );
+  // Rebuilt only when an event arrived.
+  syncChildren(byId('events'), [events], () => {
+    const rows = events
+      .slice(0, 100)
+      .map((event) =>
+        el(
+          'tr',
+          { 'data-level': event.level },
+          el('td', { class: 'muted mono' }, formatClock(event.timestamp)),
+          el('td', {}, el('span', { class: 'level', 'data-level': event.level }, event.level)),
+          el('td', { class: 'muted' }, event.category),
+          el('td', { class: 'mono' }, event.hostId ?? ''),
+          el('td', { class: 'message-cell' }, event.message),
+        ),
+      );
+    return [el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { class: 'muted' }, 'no events')))];
+  });
 }
 
 export function renderOutput(title, text) {
