@@ -26,10 +26,13 @@ const session = browserSession();
 
 /** Presses the mouse on `selector`, holds it through three of the page's renders, and releases it. */
 async function slowClick(page: Page, selector: string): Promise<void> {
-  // The page records each render as a `nixfleet:render` measure (app.js).
+  // The page records each render as a `nixfleet:render` measure (app.js): counted by one observer
+  // per page, from zero at each click.
   await page.evaluate(() => {
-    const w = window as unknown as { renders: number };
+    const w = window as unknown as { renders: number; counting?: boolean };
     w.renders = 0;
+    if (w.counting) return;
+    w.counting = true;
     new PerformanceObserver((list) => {
       w.renders += list.getEntries().filter((entry) => entry.name === 'nixfleet:render').length;
     }).observe({ entryTypes: ['measure'] });
