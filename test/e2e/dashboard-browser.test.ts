@@ -79,8 +79,8 @@ describe('the dashboard in a browser', () => {
     const apply = spawnCli(dir, ['apply', 'deploy'], { timeoutMs: 180_000 });
     await page.waitForSelector('#run-status[data-status="RUNNING"]', { timeout: 30_000 });
     await page.waitForSelector('#grid .cell[data-status="SUCCESS"]', { timeout: 30_000 });
-    // Clicked in the page: while a run goes on the grid is redrawn every second, and a click
-    // that waits for a stable element can wait a long time on a loaded machine.
+    // Clicked in the page: while a run goes on, a row is redrawn whenever one of its commands
+    // changes, and a click that waits for a stable element can wait long on a loaded machine.
     await page.evaluate(() => document.querySelector<HTMLElement>('#grid tr[data-host="web1"] .cell')?.click());
     mkdirSync(join(ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-results/dashboard-running.png'), fullPage: true });

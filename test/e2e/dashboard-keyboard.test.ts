@@ -1,6 +1,6 @@
 // The dashboard by keyboard alone (CORE-004, "Keyboard"), in headless Debian chromium: Tab reaches
 // a grid cell and a run in the recent runs, Enter selects them, and the focus stays on its cell
-// while the live grid redraws that cell's row every second.
+// when the live grid redraws that cell's row.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { browserSession } from '../support/browser-session.js';
@@ -55,8 +55,8 @@ describe('the dashboard by keyboard', () => {
     await tabTo(page, `${soakCell} button`);
     const key = await focusKey(page);
     expect(key).toMatch(/^command:c\d+$/);
-    // The running cell's row is drawn again every second (its duration ticks): the element the
-    // focus was on is replaced, and the new one with the same key has the focus.
+    // The running cell's row is drawn again when its command finishes (its record changes): the
+    // element the focus was on is replaced, and the new one with the same key has the focus.
     await page.evaluate(() => {
       (document.activeElement as HTMLElement & { drawnBefore?: boolean }).drawnBefore = true;
     });

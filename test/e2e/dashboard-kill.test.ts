@@ -60,7 +60,7 @@ describe('Kill in the dashboard', () => {
 
     const cell = (host: string, stage: number) => `#grid tr[data-host="${host}"] .cell:nth-of-type(${stage + 1})`;
     await page.waitForSelector('[data-kill-host="web1"]', { timeout: 30_000 });
-    // Clicked in the page: the running grid is redrawn every second.
+    // Clicked in the page: a running row is redrawn whenever one of its commands changes.
     await page.evaluate(() => document.querySelector<HTMLElement>('[data-kill-host="web1"]')?.click());
     await page.waitForSelector(`${cell('web1', 0)}[data-status="CANCELLED"]`, { timeout: 30_000 });
     expect(liveGroupMembers(group('web1'))).toEqual([]);

@@ -43,7 +43,27 @@ export function render(view, actions) {
   renderRun(state, runId, ui, now, actions, matches);
   renderRuns(state, runId, now, actions);
   renderEvents(state.events);
+  tickDurations(now);
   return runId;
+}
+
+/**
+ * How long a command or run took, or has taken so far. An unfinished one's text is a span that
+ * `tickDurations` moves on in place at every render, so that its row, and the buttons in it, is not
+ * rebuilt every second (or every render, below ten seconds) just to show the next figure: a button
+ * rebuilt between the press and the release of a click never gets the click.
+ */
+function tookText(startedAt, finishedAt, now) {
+  const text = formatDuration(durationMs(startedAt, finishedAt, now));
+  const ticking = (startedAt ?? null) !== null && (finishedAt ?? null) === null;
+  return ticking ? el('span', { 'data-since': startedAt }, text) : text;
+}
+
+function tickDurations(now) {
+  for (const node of document.querySelectorAll('[data-since]')) {
+    const text = formatDuration(durationMs(Number(node.dataset.since), null, now));
+    if (node.textContent !== text) node.textContent = text;
+  }
 }
 
 function renderConnection(connection, model) {
@@ -175,7 +195,6 @@ function renderRun(state, runId, ui, now, actions, matches) {
       : run.pause
         ? pauseLabel(run, now)
         : `${waveLabel(run)}stage ${run.currentStage + 1}/${run.stages.length}`;
-  const took = formatDuration(durationMs(run.createdAt, run.finishedAt, now));
   const part = (key, inputs, build) => ({ key, inputs, build });
   // Each part redrawn only when what it shows changed; the action buttons only when the run's
   // record did, so a Cancel or Kill is never swapped under a click by a delta or the ticking clock.
@@ -187,7 +206,9 @@ function renderRun(state, runId, ui, now, actions, matches) {
       el('span', { id: 'run-status', 'data-run-id': run.id, 'data-status': run.status, class: 'badge' }, run.status),
     ),
     part('stage', [stageText], () => el('span', { class: 'muted' }, stageText)),
-    part('took', [took], () => el('span', { class: 'muted' }, took)),
+    part('took', [run.createdAt, run.finishedAt], () =>
+      el('span', { class: 'muted' }, tookText(run.createdAt, run.finishedAt, now)),
+    ),
     ...(run.cancelRequested && run.status === 'RUNNING'
       ? [part('cancel-requested', [], () => el('span', { class: 'tag warn' }, 'cancel requested'))]
       : []),
@@ -219,8 +240,9 @@ function renderRun(state, runId, ui, now, actions, matches) {
   const shape = tall ? 'tall' : 'short';
   if (grid.dataset.rows !== shape) grid.dataset.rows = shape;
   // Redrawn per host row, only where something the row shows changed: a command or rollback
-  // record, the batch label, the selection, the ticking duration of an unfinished command, or
-  // what the host's Kill button depends on (run-actions.js); only the rows in view.
+  // record, the batch label, the selection, or what the host's Kill button depends on
+  // (run-actions.js); only the rows in view. An unfinished command's duration counts on in place
+  // (`tickDurations`).
   syncWindow(
     byId('grid-wrap'),
     grid,
@@ -229,9 +251,7 @@ function renderRun(state, runId, ui, now, actions, matches) {
       const inputs = [rollout?.labels.get(row.hostId) ?? null, run.id, run.status, run.killRequested === true];
       inputs.push((run.killHosts ?? []).includes(row.hostId));
       for (const { command, rollback } of row.cells) {
-        const ticking = command && command.finishedAt === null ? durationMs(command.startedAt, null, now) : null;
-        inputs.push(command, rollback, ticking === null ? null : formatDuration(ticking));
-        inputs.push(command !== null && command.id === ui.selectedCommandId);
+        inputs.push(command, rollback, command !== null && command.id === ui.selectedCommandId);
       }
       return {
         key: row.hostId,
@@ -257,15 +277,12 @@ function showsReason(command) {
 
 function gridCell(command, ui, now, actions, rollback) {
   if (!command) return el('td', { class: 'cell empty' }, '');
-  const duration = formatDuration(durationMs(command.startedAt, command.finishedAt, now));
   const detail = [
     command.exitCode !== null ? `exit ${command.exitCode}` : null,
     command.attempt > 1 ? `try ${command.attempt}` : null,
     command.armed ? `armed ${command.armed.state}` : null,
-    duration,
-  ]
-    .filter(Boolean)
-    .join(' · ');
+  ].filter(Boolean);
+  const duration = tookText(command.startedAt, command.finishedAt, now);
   return el(
     'td',
     {
@@ -288,7 +305,7 @@ function gridCell(command, ui, now, actions, rollback) {
       },
       command.status,
     ),
-    el('div', { class: 'cell-detail' }, detail),
+    el('div', { class: 'cell-detail' }, detail.join(' · '), detail.length > 0 && duration ? ' · ' : null, duration),
     // A failure says why right in the grid; the title keeps the whole text.
     showsReason(command) ? el('div', { class: 'cell-reason' }, command.error) : null,
     rollback ? rollbackChip(rollback, actions) : null,
@@ -308,13 +325,13 @@ function renderRuns(state, selectedRunId, now, actions) {
     ),
   );
   const runs = state.pipelines.slice(0, 25);
-  // Per run, redrawn only when its record, its selection or the duration it shows changed.
+  // Per run, redrawn only when its record or its selection changed; a running run's duration
+  // counts on in place (`tickDurations`).
   const items = runs.map((run) => {
-    const took = formatDuration(durationMs(run.createdAt, run.finishedAt, now));
     const selected = run.id === selectedRunId;
     return {
       key: run.id,
-      inputs: [run, selected, took],
+      inputs: [run, selected],
       build: () =>
         el(
           'tr',
@@ -329,7 +346,7 @@ function renderRuns(state, selectedRunId, now, actions) {
           el('td', {}, badge(run.status)),
           el('td', { class: 'muted' }, String(run.hosts.length)),
           el('td', { class: 'muted mono' }, formatClock(run.createdAt)),
-          el('td', { class: 'muted mono' }, took),
+          el('td', { class: 'muted mono' }, tookText(run.createdAt, run.finishedAt, now)),
         ),
     };
   });
