@@ -15,6 +15,8 @@ interface FileId {
 }
 
 export interface JournalIdentity {
+  /** The database file opened, as `dev:ino` (the journal's id belongs to it, CORE-003). */
+  readonly file?: string;
   /** Throws a `replaced` JournalError when the database or its WAL file is no longer the one opened. */
   check(): void;
 }
@@ -48,6 +50,7 @@ export function watchJournalIdentity(
     throw broken;
   };
   return {
+    file: db === undefined ? undefined : `${db.dev}:${db.ino}`,
     check() {
       if (broken) throw broken;
       const at = clock();

@@ -8,6 +8,12 @@ import { prepareLater, type SqliteDatabase } from './database.js';
  * schema change: an older nixfleet ignores it, and opens the journal as before.
  */
 export const JOURNAL_ID_KEY = 'journal_id';
+/**
+ * Which database file the journal's id belongs to: its device and inode, as `dev:ino`. A file
+ * that is not that one (a `cp -r` of the data directory, a cache or a backup put in its place) is
+ * another journal, and gets an id of its own (CORE-003, the journal's id).
+ */
+export const JOURNAL_FILE_KEY = 'journal_file';
 
 export interface MetaStore {
   get(key: string): string | undefined;
@@ -18,12 +24,14 @@ export interface MetaStore {
    */
   reserve(counter: IdCounter, count: number): number;
   /**
-   * The journal's id; when it has none and `make`, one is made first: 16 random bytes from
-   * SQLite's `randomblob`, as hex. A process opening the journal at the same moment either made
-   * it first or finds the one made: it is only inserted where there is none, and never changed.
-   * Without `make` (a read-only open), undefined when there is none.
+   * The journal's id. With `file` (the database file's `dev:ino`, an open that may write): made
+   * when there is none, and made again when it was made for another file, this one being a copy;
+   * either way 16 random bytes from SQLite's `randomblob`, as hex, and `file` recorded with it. A
+   * process opening the journal at the same moment either made it first or finds the one made:
+   * both look and write under the write lock. Without `file` (a read-only open), the id as stored,
+   * undefined when there is none; nothing is written.
    */
-  journalId(make: boolean): string | undefined;
+  journalId(file?: string): string | undefined;
 }
 
 export function createMetaStore(db: SqliteDatabase): MetaStore {
@@ -34,8 +42,20 @@ export function createMetaStore(db: SqliteDatabase): MetaStore {
   );
   const makeId = prepareLater(
     db,
-    'INSERT INTO meta (key, value) VALUES (?, lower(hex(randomblob(16)))) ON CONFLICT (key) DO NOTHING',
+    'INSERT INTO meta (key, value) VALUES (?, lower(hex(randomblob(16)))) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   );
+  /** Gives the journal an id for the database file `file` (`journalId`), under the write lock. */
+  const renew = (file: string) => {
+    // Looked at again under the lock: another process opening the journal may have just done it.
+    const id = select.get(JOURNAL_ID_KEY);
+    const madeFor = select.get(JOURNAL_FILE_KEY);
+    if (id !== undefined && madeFor === file) return;
+    // An id without a file is from before files were recorded, and is kept: whether this file is
+    // a copy cannot be told.
+    if (id === undefined || madeFor !== undefined) makeId.run(JOURNAL_ID_KEY);
+    upsert.run(JOURNAL_FILE_KEY, file);
+  };
+  let renewing: { immediate: (file: string) => void } | undefined;
   const checksOf = (counter: IdCounter) => {
     const { table, prefix } = COUNTERS[counter];
     return {
@@ -51,10 +71,11 @@ export function createMetaStore(db: SqliteDatabase): MetaStore {
   const checks = { next_run: checksOf('next_run'), next_command: checksOf('next_command') };
   return {
     get: (key) => select.get(key) as string | undefined,
-    journalId(make) {
-      const stored = select.get(JOURNAL_ID_KEY) as string | undefined;
-      if (stored !== undefined || !make) return stored;
-      makeId.run(JOURNAL_ID_KEY);
+    journalId(file) {
+      if (file !== undefined && (select.get(JOURNAL_ID_KEY) === undefined || select.get(JOURNAL_FILE_KEY) !== file)) {
+        renewing ??= db.transaction(renew);
+        renewing.immediate(file);
+      }
       return select.get(JOURNAL_ID_KEY) as string | undefined;
     },
     set: (key, value) => {

@@ -1,13 +1,16 @@
 // CORE-003, the journal's id: made once, at random, by the first open that may write, and the same
 // for every handle on the journal (two processes on one SQLite data directory, controllers on one
-// PostgreSQL database); another journal has another. Armed rollback timers name it (CORE-009).
+// PostgreSQL database); another journal has another, and so has a copy of a SQLite data directory.
+// Armed rollback timers name it (CORE-009).
+import { cpSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
 import type { JournalOptions } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';
+import { makeTempDir, runCli } from '../support/cli.js';
 import { psql } from '../support/postgres.js';
-import { ENGINES, type StoreLocation } from './engines.js';
+import { ENGINES, SQLITE, type StoreLocation } from './engines.js';
 import { tempDataDir } from './new-run.js';
 
 /** Runs SQL on the store the way a person with sqlite3 or psql would. */
@@ -79,5 +82,81 @@ describe.each(ENGINES)("the journal's id on $name", (engine) => {
     expect(made).toMatch(ID);
     expect(open(sameJournal(at), { readOnly: true }).id).toBe(made);
     expect(query(at, "SELECT value FROM meta WHERE key = 'journal_id'")).toBe(made);
+  });
+});
+
+describe('a copy of a SQLite data directory (cp -r, a cache, a backup put back)', () => {
+  const journals: Journal[] = [];
+  afterEach(() => {
+    for (const journal of journals.splice(0)) journal.close();
+  });
+  const open = (at: StoreLocation, options: JournalOptions = {}) => {
+    const journal = SQLITE.open(options, at);
+    journals.push(journal);
+    return journal;
+  };
+  const closeAll = () => {
+    for (const journal of journals.splice(0)) journal.close();
+  };
+  const copyOf = (at: StoreLocation): StoreLocation => {
+    const dataDir = tempDataDir();
+    cpSync(at.dataDir, dataDir, { recursive: true });
+    return { dataDir };
+  };
+  const fileOf = (at: StoreLocation) => {
+    const stat = statSync(join(at.dataDir, 'nixfleet.db'));
+    return `${stat.dev}:${stat.ino}`;
+  };
+  const stored = (at: StoreLocation, key: string) => query(at, `SELECT value FROM meta WHERE key = '${key}'`);
+
+  it('gets an id of its own at its first open that may write, and keeps it; the original keeps its own', () => {
+    const original = SQLITE.newStore();
+    const id = open(original).id;
+    expect(stored(original, 'journal_file')).toBe(fileOf(original));
+    closeAll();
+    const copy = copyOf(original);
+    expect(stored(copy, 'journal_id')).toBe(id);
+
+    // Read-only, it is taken as it is: nothing is written, and nothing is armed through it.
+    expect(open(copy, { readOnly: true }).id).toBe(id);
+    expect(stored(copy, 'journal_file')).toBe(fileOf(original));
+    closeAll();
+
+    const own = open(copy).id;
+    expect(own).toMatch(ID);
+    expect(own).not.toBe(id);
+    expect(stored(copy, 'journal_file')).toBe(fileOf(copy));
+    // A second handle at once, and later ones, have the copy's id.
+    expect(open(copy).id).toBe(own);
+    closeAll();
+    expect(open(copy).id).toBe(own);
+    expect(open(original).id).toBe(id);
+  });
+
+  it('a journal from before files were recorded keeps its id, and a copy of it then gets its own', () => {
+    const original = SQLITE.newStore();
+    const id = open(original).id;
+    closeAll();
+    query(original, "DELETE FROM meta WHERE key = 'journal_file'");
+    expect(open(original).id).toBe(id);
+    expect(stored(original, 'journal_file')).toBe(fileOf(original));
+    closeAll();
+    const copy = copyOf(original);
+    expect(open(copy).id).not.toBe(id);
+  });
+
+  it('through the real CLI: `apply` in a copy of a data directory runs under a journal id of its own', async () => {
+    const fleet = 'version: 1\nhosts: { web1: {} }\nops: { hello: { run: echo hello } }\n';
+    const first = makeTempDir({ 'fleet.yaml': fleet });
+    expect((await runCli(first, ['apply', 'hello'])).exitCode).toBe(0);
+    const second = makeTempDir({ 'fleet.yaml': fleet });
+    cpSync(join(first, '.nixfleet'), join(second, '.nixfleet'), { recursive: true });
+    expect((await runCli(second, ['apply', 'hello'])).exitCode).toBe(0);
+    const [one, two] = [first, second].map((dir) => stored({ dataDir: join(dir, '.nixfleet') }, 'journal_id'));
+    expect(one).toMatch(ID);
+    expect(two).toMatch(ID);
+    expect(two).not.toBe(one);
+    // The copy's history came with it: its run is the second.
+    expect((await runCli(second, ['runs', '--json'])).stdout).toContain('"r2"');
   });
 });
