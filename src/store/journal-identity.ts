@@ -15,8 +15,11 @@ interface FileId {
 }
 
 export interface JournalIdentity {
-  /** The database file opened, as `dev:ino` (the journal's id belongs to it, CORE-003). */
-  readonly file?: string;
+  /**
+   * The database file's inode number when opened (the journal's id belongs to it, CORE-003). Not
+   * its device: btrfs and LVM can give a filesystem another device number at a reboot or remount.
+   */
+  readonly inode?: number;
   /** Throws a `replaced` JournalError when the database or its WAL file is no longer the one opened. */
   check(): void;
 }
@@ -50,7 +53,7 @@ export function watchJournalIdentity(
     throw broken;
   };
   return {
-    file: db === undefined ? undefined : `${db.dev}:${db.ino}`,
+    inode: db?.ino,
     check() {
       if (broken) throw broken;
       const at = clock();

@@ -172,7 +172,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
   const retention = createRetention(db, root, { events, meta, changes });
   // Made by the first open that may write of this database file; a read-only one writes nothing
   // (CORE-003, the journal's id).
-  const id = meta.journalId(options.readOnly !== true && !db.readonly ? identity.file : undefined) ?? '';
+  const id = meta.journalId(options.readOnly !== true && !db.readonly ? identity.inode : undefined) ?? '';
 
   /**
    * Wraps a mutation in BEGIN IMMEDIATE: the write lock is taken before the first read. Made at

@@ -9,11 +9,11 @@ import { prepareLater, type SqliteDatabase } from './database.js';
  */
 export const JOURNAL_ID_KEY = 'journal_id';
 /**
- * Which database file the journal's id belongs to: its device and inode, as `dev:ino`. A file
- * that is not that one (a `cp -r` of the data directory, a cache or a backup put in its place) is
- * another journal, and gets an id of its own (CORE-003, the journal's id).
+ * Which database file the journal's id belongs to: its inode number. A file that is not that one
+ * (a `cp -r` of the data directory, a cache restored into it) is another journal, and gets an id
+ * of its own (CORE-003, the journal's id).
  */
-export const JOURNAL_FILE_KEY = 'journal_file';
+export const JOURNAL_INODE_KEY = 'journal_inode';
 
 export interface MetaStore {
   get(key: string): string | undefined;
@@ -24,14 +24,14 @@ export interface MetaStore {
    */
   reserve(counter: IdCounter, count: number): number;
   /**
-   * The journal's id. With `file` (the database file's `dev:ino`, an open that may write): made
-   * when there is none, and made again when it was made for another file, this one being a copy;
-   * either way 16 random bytes from SQLite's `randomblob`, as hex, and `file` recorded with it. A
-   * process opening the journal at the same moment either made it first or finds the one made:
-   * both look and write under the write lock. Without `file` (a read-only open), the id as stored,
-   * undefined when there is none; nothing is written.
+   * The journal's id. With `inode` (the database file's, an open that may write): made when there
+   * is none, and made again when it was made for another file, this one being a copy; either way
+   * 16 random bytes from SQLite's `randomblob`, as hex, and `inode` recorded with it. Processes
+   * opening the journal at the same moment all end with one id: they look and write under the
+   * write lock. Without `inode` (a read-only open), the id as stored, undefined when there is
+   * none; nothing is written.
    */
-  journalId(file?: string): string | undefined;
+  journalId(inode?: number): string | undefined;
 }
 
 export function createMetaStore(db: SqliteDatabase): MetaStore {
@@ -40,22 +40,22 @@ export function createMetaStore(db: SqliteDatabase): MetaStore {
     db,
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   );
-  const makeId = prepareLater(
+  const newId = prepareLater(
     db,
     'INSERT INTO meta (key, value) VALUES (?, lower(hex(randomblob(16)))) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   );
-  /** Gives the journal an id for the database file `file` (`journalId`), under the write lock. */
-  const renew = (file: string) => {
+  /** Gives the journal an id for the database file of `inode` (`journalId`), under the write lock. */
+  const renew = (inode: string) => {
     // Looked at again under the lock: another process opening the journal may have just done it.
     const id = select.get(JOURNAL_ID_KEY);
-    const madeFor = select.get(JOURNAL_FILE_KEY);
-    if (id !== undefined && madeFor === file) return;
-    // An id without a file is from before files were recorded, and is kept: whether this file is
-    // a copy cannot be told.
-    if (id === undefined || madeFor !== undefined) makeId.run(JOURNAL_ID_KEY);
-    upsert.run(JOURNAL_FILE_KEY, file);
+    const madeFor = select.get(JOURNAL_INODE_KEY);
+    if (id !== undefined && madeFor === inode) return;
+    // An id without an inode is from before inodes were recorded, and is kept: whether this file
+    // is a copy cannot be told.
+    if (id === undefined || madeFor !== undefined) newId.run(JOURNAL_ID_KEY);
+    upsert.run(JOURNAL_INODE_KEY, inode);
   };
-  let renewing: { immediate: (file: string) => void } | undefined;
+  let renewing: { immediate: (inode: string) => void } | undefined;
   const checksOf = (counter: IdCounter) => {
     const { table, prefix } = COUNTERS[counter];
     return {
@@ -71,8 +71,9 @@ export function createMetaStore(db: SqliteDatabase): MetaStore {
   const checks = { next_run: checksOf('next_run'), next_command: checksOf('next_command') };
   return {
     get: (key) => select.get(key) as string | undefined,
-    journalId(file) {
-      if (file !== undefined && (select.get(JOURNAL_ID_KEY) === undefined || select.get(JOURNAL_FILE_KEY) !== file)) {
+    journalId(inode) {
+      const file = inode === undefined ? undefined : String(inode);
+      if (file !== undefined && (select.get(JOURNAL_ID_KEY) === undefined || select.get(JOURNAL_INODE_KEY) !== file)) {
         renewing ??= db.transaction(renew);
         renewing.immediate(file);
       }

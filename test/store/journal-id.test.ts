@@ -103,29 +103,26 @@ describe('a copy of a SQLite data directory (cp -r, a cache, a backup put back)'
     cpSync(at.dataDir, dataDir, { recursive: true });
     return { dataDir };
   };
-  const fileOf = (at: StoreLocation) => {
-    const stat = statSync(join(at.dataDir, 'nixfleet.db'));
-    return `${stat.dev}:${stat.ino}`;
-  };
+  const inodeOf = (at: StoreLocation) => String(statSync(join(at.dataDir, 'nixfleet.db')).ino);
   const stored = (at: StoreLocation, key: string) => query(at, `SELECT value FROM meta WHERE key = '${key}'`);
 
   it('gets an id of its own at its first open that may write, and keeps it; the original keeps its own', () => {
     const original = SQLITE.newStore();
     const id = open(original).id;
-    expect(stored(original, 'journal_file')).toBe(fileOf(original));
+    expect(stored(original, 'journal_inode')).toBe(inodeOf(original));
     closeAll();
     const copy = copyOf(original);
     expect(stored(copy, 'journal_id')).toBe(id);
 
     // Read-only, it is taken as it is: nothing is written, and nothing is armed through it.
     expect(open(copy, { readOnly: true }).id).toBe(id);
-    expect(stored(copy, 'journal_file')).toBe(fileOf(original));
+    expect(stored(copy, 'journal_inode')).toBe(inodeOf(original));
     closeAll();
 
     const own = open(copy).id;
     expect(own).toMatch(ID);
     expect(own).not.toBe(id);
-    expect(stored(copy, 'journal_file')).toBe(fileOf(copy));
+    expect(stored(copy, 'journal_inode')).toBe(inodeOf(copy));
     // A second handle at once, and later ones, have the copy's id.
     expect(open(copy).id).toBe(own);
     closeAll();
@@ -133,13 +130,13 @@ describe('a copy of a SQLite data directory (cp -r, a cache, a backup put back)'
     expect(open(original).id).toBe(id);
   });
 
-  it('a journal from before files were recorded keeps its id, and a copy of it then gets its own', () => {
+  it('a journal from before inodes were recorded keeps its id, and a copy of it then gets its own', () => {
     const original = SQLITE.newStore();
     const id = open(original).id;
     closeAll();
-    query(original, "DELETE FROM meta WHERE key = 'journal_file'");
+    query(original, "DELETE FROM meta WHERE key = 'journal_inode'");
     expect(open(original).id).toBe(id);
-    expect(stored(original, 'journal_file')).toBe(fileOf(original));
+    expect(stored(original, 'journal_inode')).toBe(inodeOf(original));
     closeAll();
     const copy = copyOf(original);
     expect(open(copy).id).not.toBe(id);
