@@ -200,7 +200,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     for (const c of view.commands.values()) {
       if (c.status !== 'CANCELLED' || c.armed?.state !== 'unknown') continue;
       options.stderr.write(
-        `nixfleet: ${c.op} on ${c.hostId} was killed while its rollback was armed (${formatDuration(c.armed.delayMs)}); nothing confirmed the change, so ${c.hostId} rolls it back when the timer fires, unless ${c.op} runs there again first\n`,
+        `nixfleet: ${c.op} on ${c.hostId} was killed while its rollback was armed (${formatDuration(c.armed.delayMs)}); nothing confirmed the change, so ${c.hostId} rolls it back when the timer fires, unless a run from this journal runs ${c.op} there first\n`,
       );
     }
     reporting = true;

@@ -322,7 +322,7 @@ describe('armed rollback on a local host', () => {
     const result = await first;
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toContain(
-      'nixfleet: armed-retry on a was killed while its rollback was armed (3s); nothing confirmed the change, so a rolls it back when the timer fires, unless armed-retry runs there again first',
+      'nixfleet: armed-retry on a was killed while its rollback was armed (3s); nothing confirmed the change, so a rolls it back when the timer fires, unless a run from this journal runs armed-retry there first',
     );
     expect(result.stderr).not.toContain('needs a person');
     // The timer was due 3 s after it was armed.
