@@ -10,7 +10,7 @@ import type { JournalOptions } from '../../src/store/journal.js';
 import type { Journal } from '../../src/store/types.js';
 import { makeTempDir, runCli } from '../support/cli.js';
 import { psql } from '../support/postgres.js';
-import { ENGINES, SQLITE, type StoreLocation } from './engines.js';
+import { ENGINES, type Engine, SQLITE, type StoreLocation } from './engines.js';
 import { tempDataDir } from './new-run.js';
 
 /** Runs SQL on the store the way a person with sqlite3 or psql would. */
@@ -35,16 +35,23 @@ function query(at: StoreLocation, sql: string): string {
 
 const ID = /^[0-9a-f]{32}$/;
 
-describe.each(ENGINES)("the journal's id on $name", (engine) => {
+/** Opens journals on `engine`; `closeAll` closes them, and so does the end of each test. */
+function journalsOn(engine: Engine) {
   const journals: Journal[] = [];
-  afterEach(() => {
+  const closeAll = () => {
     for (const journal of journals.splice(0)) journal.close();
-  });
+  };
+  afterEach(closeAll);
   const open = (at: StoreLocation, options: JournalOptions = {}) => {
     const journal = engine.open(options, at);
     journals.push(journal);
     return journal;
   };
+  return { open, closeAll };
+}
+
+describe.each(ENGINES)("the journal's id on $name", (engine) => {
+  const { open, closeAll } = journalsOn(engine);
   /** Another handle on the same journal: on PostgreSQL a controller with a data directory of its own. */
   const sameJournal = (at: StoreLocation): StoreLocation =>
     at.store === undefined ? at : { dataDir: tempDataDir(), store: at.store };
@@ -53,8 +60,7 @@ describe.each(ENGINES)("the journal's id on $name", (engine) => {
     const at = engine.newStore();
     const first = open(at);
     expect(first.id).toMatch(ID);
-    first.close();
-    journals.splice(0);
+    closeAll();
     expect(open(at).id).toBe(first.id);
     expect(query(at, "SELECT value FROM meta WHERE key = 'journal_id'")).toBe(first.id);
   });
@@ -73,8 +79,8 @@ describe.each(ENGINES)("the journal's id on $name", (engine) => {
 
   it('a journal from before ids gets one at its first open that may write; a read-only open writes none', () => {
     const at = engine.newStore();
-    open(at).close();
-    journals.splice(0);
+    open(at);
+    closeAll();
     query(at, "DELETE FROM meta WHERE key = 'journal_id'");
     expect(open(sameJournal(at), { readOnly: true }).id).toBe('');
     expect(query(at, "SELECT count(*) FROM meta WHERE key = 'journal_id'")).toBe('0');
@@ -85,19 +91,8 @@ describe.each(ENGINES)("the journal's id on $name", (engine) => {
   });
 });
 
-describe('a copy of a SQLite data directory (cp -r, a cache, a backup put back)', () => {
-  const journals: Journal[] = [];
-  afterEach(() => {
-    for (const journal of journals.splice(0)) journal.close();
-  });
-  const open = (at: StoreLocation, options: JournalOptions = {}) => {
-    const journal = SQLITE.open(options, at);
-    journals.push(journal);
-    return journal;
-  };
-  const closeAll = () => {
-    for (const journal of journals.splice(0)) journal.close();
-  };
+describe('a copy of a SQLite data directory (cp -r, a CI cache)', () => {
+  const { open, closeAll } = journalsOn(SQLITE);
   const copyOf = (at: StoreLocation): StoreLocation => {
     const dataDir = tempDataDir();
     cpSync(at.dataDir, dataDir, { recursive: true });
