@@ -75,21 +75,31 @@ export function signalTaggedProcesses(tag: string, signal: NodeJS.Signals): numb
  * How many passes of SIGKILL a kill by tag makes at most, here and in the lifelines' shell loops.
  * A pass kills what one look at /proc found; what those processes forked meanwhile is found by the
  * next. Once the forker itself is gone, the second pass normally finds only its last children and
- * the third nothing (CORE-011, "Processes that leave the group").
+ * the next two nothing (CORE-011, "Processes that leave the group").
  */
 export const TAG_KILL_PASSES = 10;
 
 /**
- * SIGKILLs every process carrying one of `tags`, pass after pass, until a pass finds none it has
- * not killed yet, at most TAG_KILL_PASSES passes; each pass is one look at /proc for all the tags.
- * A process with SIGKILL pending can no longer fork, so those a pass finds again (still exiting)
- * are no reason for another pass; whoever must see them gone waits for that.
+ * How many passes in a row must find nothing left to kill before a kill by tag ends. One is not
+ * enough: a child in the middle of `execve` has an environment that reads as empty for that
+ * moment (the kernel has given it its new memory but not yet copied its environment in), so a
+ * pass can miss the last child a killed forker left, and that child lives on (CORE-011).
+ */
+export const TAG_KILL_QUIET_PASSES = 2;
+
+/**
+ * SIGKILLs every process carrying one of `tags`, pass after pass, until TAG_KILL_QUIET_PASSES
+ * passes in a row find none it has not killed yet, at most TAG_KILL_PASSES passes; each pass is
+ * one look at /proc for all the tags. A process with SIGKILL pending can no longer fork, so those
+ * a pass finds again (still exiting) are no reason for another pass; whoever must see them gone
+ * waits for that.
  */
 export function killTaggedProcesses(...tags: string[]): void {
   const killed = new Set<number>();
-  for (let pass = 0; pass < TAG_KILL_PASSES; pass++) {
+  let quiet = 0;
+  for (let pass = 0; pass < TAG_KILL_PASSES && quiet < TAG_KILL_QUIET_PASSES; pass++) {
     const found = [...new Set([...processesByTag(tags).values()].flat())].filter((pid) => !killed.has(pid));
-    if (found.length === 0) return;
+    quiet = found.length === 0 ? quiet + 1 : 0;
     for (const pid of found) {
       killed.add(pid);
       try {

@@ -6,15 +6,15 @@
 // background on purpose is touched while nixfleet lives.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { delimiter, isAbsolute } from 'node:path';
-import { TAG_KILL_PASSES } from '../../domain/tagged-processes.js';
+import { TAG_KILL_PASSES, TAG_KILL_QUIET_PASSES } from '../../domain/tagged-processes.js';
 import { inheritedEnvironment } from '../command-environment.js';
 
 /**
  * `+ g<pgid>` / `+ p<pid>` / `+ t<tag>` add, `- …` remove. At end-of-file groups get SIGKILL
  * (nothing is left to wait for them), single pids (ssh masters) SIGTERM, which lets ssh remove its
  * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL, pass
- * after pass until a pass finds none (what they fork during one pass escapes it), at most
- * TAG_KILL_PASSES passes. It ignores the terminal's signals (awk inherits that): a closed terminal
+ * after pass until TAG_KILL_QUIET_PASSES passes in a row find none (what they fork during one pass
+ * escapes it), at most TAG_KILL_PASSES passes. It ignores the terminal's signals (awk inherits that): a closed terminal
  * (SIGHUP) or Ctrl-C must not take it down before nixfleet has cleaned up. awk keeps the list, a set with constant-time adds
  * and removes: the shell string it replaced was rewritten on every line, and with the masters of a
  * few hundred ssh hosts held it burned seconds of a core per run (CORE-011, "The local lifeline").
@@ -32,13 +32,12 @@ $1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in held) 
   done
   [ -n "$tags" ] && cd /proc 2>/dev/null || exit 0
   patterns=$(for t in $tags; do echo "NIXFLEET_PROCESS_TAG=$t"; done)
-  pass=0
-  while [ $pass -lt ${TAG_KILL_PASSES} ]; do
-    pass=$((pass + 1)) found=
+  pass=0 quiet=0
+  while [ $pass -lt ${TAG_KILL_PASSES} ] && [ $quiet -lt ${TAG_KILL_QUIET_PASSES} ]; do
+    pass=$((pass + 1)) quiet=$((quiet + 1))
     for e in $(grep -lsF "$patterns" [0-9]*/environ); do
-      kill -KILL "\${e%/environ}" 2>/dev/null && found=1
+      kill -KILL "\${e%/environ}" 2>/dev/null && quiet=0
     done
-    [ -n "$found" ] || break
   done
 }
 `;

@@ -7,7 +7,7 @@
 // optional preamble the remote line reads before anything else, then nothing: the channel stays
 // open until the command ends, and end-of-file while it runs kills it. The op's own command never
 // sees this channel: its standard input is /dev/null.
-import { TAG_KILL_PASSES } from '../../../domain/tagged-processes.js';
+import { TAG_KILL_PASSES, TAG_KILL_QUIET_PASSES } from '../../../domain/tagged-processes.js';
 
 /**
  * A shell fragment for the remote line, after the start line and any preamble, before the `cd`
@@ -27,8 +27,9 @@ export function remoteLifeline(tag?: string): string {
  * Signals every process on the host whose environment holds NIXFLEET_PROCESS_TAG=<tag>: what the
  * command moved out of its group (`setsid`). Linux `/proc` only; elsewhere the glob matches
  * nothing readable and nothing is signalled. The watcher itself does not carry the tag: it is set
- * by the `env` that starts the op's shell. SIGKILL goes pass after pass until a pass finds none,
- * at most TAG_KILL_PASSES passes: what they fork during one pass escapes it (CORE-011).
+ * by the `env` that starts the op's shell. SIGKILL goes pass after pass until TAG_KILL_QUIET_PASSES
+ * passes in a row find none, at most TAG_KILL_PASSES passes: what they fork during one pass escapes
+ * it (CORE-011).
  */
 export function signalTagged(tag: string, signal: 'TERM' | 'KILL'): string {
   if (!/^[0-9a-f]+$/.test(tag)) throw new RangeError(`not a process tag: ${tag}`);
@@ -37,5 +38,5 @@ export function signalTagged(tag: string, signal: 'TERM' | 'KILL'): string {
   const pass = (found: string) =>
     `for e in $(cd /proc 2>/dev/null && grep -lsF 'NIXFLEET_PROCESS_TAG=${tag}' [0-9]*/environ); do kill -${signal} "\${e%/environ}" 2>/dev/null${found}; done;`;
   if (signal === 'TERM') return pass('');
-  return `n=0; while [ $n -lt ${TAG_KILL_PASSES} ]; do n=$((n+1)); f=; ${pass(' && f=1')} [ -n "$f" ] || break; done;`;
+  return `n=0 q=0; while [ $n -lt ${TAG_KILL_PASSES} ] && [ $q -lt ${TAG_KILL_QUIET_PASSES} ]; do n=$((n+1)) q=$((q+1)); ${pass(' && q=0')} done;`;
 }

@@ -21,8 +21,8 @@ export async function stopRemoteGroup(
   tag?: string,
 ): Promise<StopSignal | null> {
   const remote = buildReaperCommand(pgid, first, KILL_GRACE_MS, tag);
-  // Bounded: connecting (when there is no master), the grace period, SIGKILL by tag until a pass
-  // finds nothing (CORE-011), and a margin.
+  // Bounded: connecting (when there is no master), the grace period, SIGKILL by tag until two passes
+  // in a row find nothing (CORE-011), and a margin.
   const deadlineMs = connectTimeoutSeconds(connection.settings) * 1000 + KILL_GRACE_MS + TAG_KILL_MS + 3_000;
   // Without nixfleet's own secrets (command-environment.ts); execa would add process.env back.
   const started = tryStart(() =>
