@@ -95,8 +95,8 @@ describe('SIGHUP to `nixfleet watch --run`', () => {
 });
 
 // CORE-011, "Processes that leave the group": the lifeline's and recovery's SIGKILL by tag go on,
-// pass after pass, until a pass finds nothing; a child that forks without pause while one pass
-// runs is found by the next.
+// pass after pass, until two passes in a row find nothing; a child that forks without pause
+// while one pass runs is found by the next.
 describe('kill -9 of nixfleet while a setsid child of its command forks without pause', () => {
   /** The loop runs and has children of its own outside the command's group. */
   async function forking(dir: string, daemon: ForkingDaemon): Promise<void> {

@@ -67,8 +67,8 @@ ops:
   });
 });
 
-// CORE-011, "Processes that leave the group": SIGKILL by tag goes on, pass after pass, until a
-// pass finds nothing, and the command is over only then.
+// CORE-011, "Processes that leave the group": SIGKILL by tag goes on, pass after pass, until two
+// passes in a row find nothing, and the command is over only then.
 describe('a timed-out command whose setsid child forks without pause and ignores SIGTERM', () => {
   const daemon = forkingDaemon('7203', '2s');
   afterEach(() => killForkingDaemon(daemon));

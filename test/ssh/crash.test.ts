@@ -148,8 +148,8 @@ describe('a daemon an ssh op moved out of its process group (setsid)', () => {
 });
 
 // CORE-011, "Processes that leave the group": the remote lifeline and the reaper kill by tag pass
-// after pass until a pass finds nothing; a child that forks without pause while one pass runs is
-// found by the next.
+// after pass until two passes in a row find nothing; a child that forks without pause while one
+// pass runs is found by the next.
 describe('a setsid child of an ssh op that forks without pause and ignores SIGTERM', () => {
   const setup = (id: string, timeout: string) => {
     const dir = makeTempDir();
