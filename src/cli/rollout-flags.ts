@@ -30,9 +30,12 @@ export function parseRolloutFlags(ctx: CommandContext): RolloutOverrides {
     const parsed = parseHostAmount(value);
     const size = parsed && ('count' in parsed ? parsed.count : parsed.percent);
     if (parsed === undefined || size === undefined || size < least || ('percent' in parsed && parsed.percent > 100)) {
-      throw new UserError(`${flag} must be a whole number of at least ${least} or a percentage, got \`${value}\``, {
-        hint: `e.g. \`${flag} ${least === 0 ? '2' : '3'}\` or \`${flag} 25%\``,
-      });
+      throw new UserError(
+        `${flag} must be a whole number of at least ${least} or a percentage from ${least}% to 100%, got \`${value}\``,
+        {
+          hint: `e.g. \`${flag} ${least === 0 ? '2' : '3'}\` or \`${flag} 25%\``,
+        },
+      );
     }
     return parsed;
   };

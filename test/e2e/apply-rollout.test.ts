@@ -363,8 +363,12 @@ describe('plan and flags', () => {
   it('bad rollout flags are exit 2 with a hint, before anything runs', async () => {
     const dir = dirWithFleet(fleet('{ strategy: stages }'));
     for (const [args, message] of [
-      [['--batch', '0'], '--batch must be a whole number of at least 1 or a percentage, got `0`'],
-      [['--max-failures', 'lots'], '--max-failures must be a whole number of at least 0 or a percentage, got `lots`'],
+      [['--batch', '0'], '--batch must be a whole number of at least 1 or a percentage from 1% to 100%, got `0`'],
+      [['--batch', '150%'], '--batch must be a whole number of at least 1 or a percentage from 1% to 100%, got `150%`'],
+      [
+        ['--max-failures', 'lots'],
+        '--max-failures must be a whole number of at least 0 or a percentage from 0% to 100%, got `lots`',
+      ],
       [['--canary', 'web9'], 'unknown host `web9`'],
       [['--canary', '0'], '--canary needs hosts or a number of at least 1, got `0`'],
       [['--canary', '50%'], '--canary is a number of hosts or a selector, not a percentage, got `50%`'],
