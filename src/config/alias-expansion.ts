@@ -5,7 +5,7 @@
 // data. The yaml package's own guard (`maxAliasCount`) counts alias uses rather than data, so it
 // refused 1,000 hosts sharing `<<: *defaults` while its limit would have to be huge to allow
 // them. This measures the expanded size exactly, in one pass over the document.
-import { type Alias, type Document, isAlias, isCollection, isPair, type Node, visit } from 'yaml';
+import { type Alias, type Document, isAlias, isCollection, isNode, isPair, type Node, visit } from 'yaml';
 
 /** Most nodes a document may expand to: far above any real fleet (2,000 hosts merging defaults
  * expand to about 50,000), far below what would take the schema check more than a second. */
@@ -24,13 +24,18 @@ export function aliasTargets(document: Document.Parsed): Map<Alias, Node> {
   const targets = new Map<Alias, Node>();
   visit(document, {
     Node(_, node) {
-      if (isAlias(node)) {
-        const target = anchors.get(node.source);
-        if (target !== undefined) targets.set(node, target);
-      } else if (node.anchor) anchors.set(node.anchor, node);
+      noteAnchorOrAlias(node, anchors, targets);
     },
   });
   return targets;
+}
+
+/** One step of `aliasTargets`, for a walk that visits every node in document order. */
+export function noteAnchorOrAlias(node: unknown, anchors: Map<string, Node>, targets: Map<Alias, Node>): void {
+  if (isAlias(node)) {
+    const target = anchors.get(node.source);
+    if (target !== undefined) targets.set(node, target);
+  } else if (isNode(node) && node.anchor) anchors.set(node.anchor, node);
 }
 
 export function aliasExpansionProblem(

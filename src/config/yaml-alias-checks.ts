@@ -1,22 +1,26 @@
 // The alias and merge-key checks a parsed YAML file goes through before it becomes plain data
 // (see CORE-005, YAML): each problem at its position, never an exception from deep in `toJS`.
-import type { Document, LineCounter } from 'yaml';
+import type { Alias, Document, LineCounter, Node, Pair } from 'yaml';
 import type { ConfigError } from '../errors/config-error.js';
-import { aliasExpansionProblem, aliasTargets, MAX_EXPANDED_NODES } from './alias-expansion.js';
+import { aliasExpansionProblem, MAX_EXPANDED_NODES } from './alias-expansion.js';
 import { badMergeOffset } from './merge-keys.js';
 
-/** Merge keys of anything but mappings, and aliases expanding to too much data or to themselves. */
+/**
+ * Merge keys of anything but mappings, and aliases expanding to too much data or to themselves.
+ * `targets` and `mergePairs` are what a walk of the whole document found (yaml-source.ts).
+ */
 export function aliasStructureErrors(
   document: Document.Parsed,
   lineCounter: LineCounter,
   displayPath: string,
+  targets: ReadonlyMap<Alias, Node>,
+  mergePairs: readonly Pair[],
 ): ConfigError[] {
   const error = (offset: number, message: string, hint: string): ConfigError[] => {
     const { line, col } = lineCounter.linePos(offset);
     return [{ file: displayPath, line, column: col, path: '', message, hint }];
   };
-  const targets = aliasTargets(document);
-  const merge = badMergeOffset(document, targets);
+  const merge = badMergeOffset(mergePairs, targets);
   if (merge !== undefined) {
     return error(
       merge,

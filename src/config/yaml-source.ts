@@ -1,7 +1,22 @@
 // A YAML file parsed with its node positions kept, so every later error can point at the exact
 // line and column of the value (or key) it is about (see CORE-005, errors).
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  visit,
+  type YAMLMap,
+} from 'yaml';
 import type { ConfigError } from '../errors/config-error.js';
+import { noteAnchorOrAlias } from './alias-expansion.js';
+import { isMergePair } from './merge-keys.js';
 import { formatPath, type PathSegment } from './path-format.js';
 import { aliasStructureErrors } from './yaml-alias-checks.js';
 import { MAX_NESTING, tooDeepOffset } from './yaml-nesting.js';
@@ -75,10 +90,7 @@ function parseWhole(path: string, displayPath: string, text: string): YamlSource
       hint: 'is it a fleet file?',
     });
   }
-  if (errors.length === 0) errors.push(...duplicateKeyErrors(document, lineCounter, displayPath));
-  if (errors.length === 0) errors.push(...nulByteErrors(document, lineCounter, displayPath));
-  if (errors.length === 0) errors.push(...collectionKeyErrors(document, lineCounter, displayPath));
-  if (errors.length === 0) errors.push(...aliasStructureErrors(document, lineCounter, displayPath));
+  if (errors.length === 0) errors.push(...structureErrors(document, lineCounter, displayPath));
   const data = errors.length === 0 ? toData(document, lineCounter, displayPath, errors) : undefined;
   return { path, displayPath, text, document, lineCounter, data, errors };
 }
@@ -91,7 +103,6 @@ function toData(
   errors: ConfigError[],
 ): unknown {
   try {
-    keepWrittenText(document);
     // aliasExpansionProblem bounds the expanded size exactly; the package's own alias count
     // would refuse ordinary fleets (see alias-expansion.ts).
     return document.toJS({ maxAliasCount: -1 });
@@ -135,102 +146,109 @@ function nestedTooDeeply(path: string, displayPath: string, text: string): YamlS
 }
 
 /**
+ * The checks a parsed file goes through before it becomes plain data (CORE-005), in one walk of
+ * the document; the same walk keeps names and text as written (`keepWrittenText`). yaml's `visit`
+ * builds the list of a node's ancestors at every node: one walk of a 2,000-host fleet costs 30-70
+ * ms, and there used to be six. Only the first kind of error found is reported, in this order:
+ * duplicate keys, NUL bytes, keys that are mappings or lists, then merge keys and aliases.
+ */
+function structureErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
+  const duplicates: ConfigError[] = [];
+  const nulBytes: ConfigError[] = [];
+  const collectionKeys: ConfigError[] = [];
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Alias, Node>();
+  const mergePairs: Pair[] = [];
+  const error = (offset: number, path: readonly PathSegment[], message: string, hint: string): ConfigError => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file: displayPath, line, column: col, path: formatPath(path), message, hint };
+  };
+  visit(document, (key, node, ancestors) => {
+    noteAnchorOrAlias(node, anchors, targets);
+    if (isMap(node)) {
+      // Before its pairs are visited, so before keepWrittenText changes their keys.
+      duplicates.push(...duplicateKeys(node, () => pathOf(ancestors), error, lineCounter));
+    } else if (isPair(node)) {
+      if (isMergePair(node)) mergePairs.push(node);
+      if (isMap(node.key) || isSeq(node.key)) {
+        // A key is a name: `? [a, b]` or `{a: 1}: …` has no meaning here (YAML would make a string of it).
+        collectionKeys.push(
+          error(
+            node.key.range?.[0] ?? 0,
+            pathOf(ancestors),
+            `a key must be a name, not a ${isMap(node.key) ? 'mapping' : 'list'}`,
+            'write the name as the key',
+          ),
+        );
+      }
+      keepWrittenText(node, ancestors);
+    } else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('\0')) {
+      // No command line, argument or environment variable can hold a NUL byte (`"\0"` in a quoted
+      // scalar): such a value could only fail when a command starts (see CORE-001, spawn failures),
+      // so it is refused here, wherever it is written, even where no command uses it yet.
+      nulBytes.push(
+        error(
+          node.range?.[0] ?? 0,
+          // A key's path would print the NUL itself: name the mapping that holds it instead.
+          key === 'key' ? pathOf(ancestors).slice(0, -1) : pathOf([...ancestors, node]),
+          `${key === 'key' ? 'a key' : 'value'} contains a NUL byte (\\0), which no command or environment variable can carry`,
+          'remove the NUL byte',
+        ),
+      );
+    }
+  });
+  for (const found of [duplicates, nulBytes, collectionKeys]) if (found.length > 0) return found;
+  return aliasStructureErrors(document, lineCounter, displayPath, targets, mergePairs);
+}
+
+/** A key repeated in one mapping is almost always a copy-paste mistake that drops a value. */
+function duplicateKeys(
+  map: YAMLMap,
+  pathOfMap: () => PathSegment[],
+  error: (offset: number, path: readonly PathSegment[], message: string, hint: string) => ConfigError,
+  lineCounter: LineCounter,
+): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const seen = new Map<string, number>();
+  for (const pair of map.items) {
+    const key = keyText(pair.key);
+    const offset = startOf(pair.key);
+    if (key === undefined || offset === undefined) continue;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, offset);
+      continue;
+    }
+    errors.push(
+      error(
+        offset,
+        [...pathOfMap(), key],
+        `duplicate key \`${key}\`, first written at line ${lineCounter.linePos(first).line}`,
+        'a repeated key would silently replace the first value; rename or merge them',
+      ),
+    );
+  }
+  return errors;
+}
+
+/**
  * Names and text as written (CORE-005): a key is always a name, so `007:` is the host `007`, not
  * 7, and `1e3:` not 1000 (an ssh host's address defaults to its name); a host var or an op's env
  * value is text, so `1.10` stays `1.10` and `0x10` stays `0x10`. YAML's core schema would make
  * numbers, booleans or null of them. Other values (`concurrency: 10`) keep their YAML type.
  */
-function keepWrittenText(document: Document.Parsed): void {
-  visit(document, {
-    Pair(_, pair, ancestors) {
-      if (isScalar(pair.key) && typeof pair.key.value !== 'string' && pair.key.source !== undefined) {
-        pair.key.value = pair.key.source;
-      }
-      if (isScalar(pair.value) && typeof pair.value.value === 'number' && pair.value.source !== undefined) {
-        if (holdsText(pathOf(ancestors))) pair.value.value = pair.value.source;
-      }
-    },
-  });
+function keepWrittenText(pair: Pair, ancestors: readonly unknown[]): void {
+  if (isScalar(pair.key) && typeof pair.key.value !== 'string' && pair.key.source !== undefined) {
+    pair.key.value = pair.key.source;
+  }
+  if (isScalar(pair.value) && typeof pair.value.value === 'number' && pair.value.source !== undefined) {
+    if (holdsText(pathOf(ancestors))) pair.value.value = pair.value.source;
+  }
 }
 
 /** `hosts.NAME.vars` and `ops.NAME.env`: maps whose values are text. */
 function holdsText(path: readonly PathSegment[]): boolean {
   return path.length === 3 && ((path[0] === 'hosts' && path[2] === 'vars') || (path[0] === 'ops' && path[2] === 'env'));
-}
-
-/** A key repeated in one mapping is almost always a copy-paste mistake that drops a value. */
-function duplicateKeyErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
-  const errors: ConfigError[] = [];
-  visit(document, {
-    Map(_, map, ancestors) {
-      const seen = new Map<string, number>();
-      for (const pair of map.items) {
-        const key = keyText(pair.key);
-        const offset = startOf(pair.key);
-        if (key === undefined || offset === undefined) continue;
-        const first = seen.get(key);
-        if (first === undefined) {
-          seen.set(key, offset);
-          continue;
-        }
-        const { line, col } = lineCounter.linePos(offset);
-        errors.push({
-          file: displayPath,
-          line,
-          column: col,
-          path: formatPath([...pathOf(ancestors), key]),
-          message: `duplicate key \`${key}\`, first written at line ${lineCounter.linePos(first).line}`,
-          hint: 'a repeated key would silently replace the first value; rename or merge them',
-        });
-      }
-    },
-  });
-  return errors;
-}
-
-/**
- * No command line, argument or environment variable can hold a NUL byte (`"\0"` in a quoted
- * scalar): such a value could only fail when a command starts (see CORE-001, spawn failures), so
- * it is refused here, wherever it is written, even where no command uses it yet.
- */
-function nulByteErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
-  const errors: ConfigError[] = [];
-  visit(document, {
-    Scalar(key, scalar, ancestors) {
-      if (typeof scalar.value !== 'string' || !scalar.value.includes('\0')) return;
-      const { line, col } = lineCounter.linePos(scalar.range?.[0] ?? 0);
-      errors.push({
-        file: displayPath,
-        line,
-        column: col,
-        // A key's path would print the NUL itself: name the mapping that holds it instead.
-        path: formatPath(key === 'key' ? pathOf(ancestors).slice(0, -1) : pathOf([...ancestors, scalar])),
-        message: `${key === 'key' ? 'a key' : 'value'} contains a NUL byte (\\0), which no command or environment variable can carry`,
-        hint: 'remove the NUL byte',
-      });
-    },
-  });
-  return errors;
-}
-
-/** A key is a name: `? [a, b]` or `{a: 1}: …` has no meaning here (YAML would make a string of it). */
-function collectionKeyErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
-  const errors: ConfigError[] = [];
-  visit(document, {
-    Pair(_, pair, ancestors) {
-      if (!isMap(pair.key) && !isSeq(pair.key)) return;
-      const { line, col } = lineCounter.linePos((pair.key as Node).range?.[0] ?? 0);
-      errors.push({
-        file: displayPath,
-        line,
-        column: col,
-        path: formatPath(pathOf(ancestors)),
-        message: `a key must be a name, not a ${isMap(pair.key) ? 'mapping' : 'list'}`,
-        hint: 'write the name as the key',
-      });
-    },
-  });
-  return errors;
 }
 
 function pathOf(ancestors: readonly unknown[]): PathSegment[] {
