@@ -211,7 +211,8 @@ function duplicateKeys(
   const errors: ConfigError[] = [];
   const seen = new Map<string, number>();
   for (const pair of map.items) {
-    const key = keyText(pair.key);
+    // The name the key becomes (keepWrittenText): `007` and `7` are two hosts, not one written twice.
+    const key = isScalar(pair.key) && pair.key.source !== undefined ? pair.key.source : keyText(pair.key);
     const offset = startOf(pair.key);
     if (key === undefined || offset === undefined) continue;
     const first = seen.get(key);

@@ -156,6 +156,14 @@ ops:
     // Other values keep their YAML type.
     expect(registry.settings.concurrency).toBe(16);
   });
+
+  it('takes keys written `007` and `7`, or `1e3` and `1000`, for two names, not one written twice', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': 'version: 1\nhosts:\n  007: {}\n  7: {}\n  1e3: {}\n  1000: {}\n',
+    });
+    const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+    expect([...registry.hosts.keys()].sort()).toEqual(['007', '1000', '1e3', '7']);
+  });
 });
 
 describe('x- keys', () => {
