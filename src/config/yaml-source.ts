@@ -166,7 +166,6 @@ function structureErrors(document: Document.Parsed, lineCounter: LineCounter, di
   visit(document, (key, node, ancestors) => {
     noteAnchorOrAlias(node, anchors, targets);
     if (isMap(node)) {
-      // Before its pairs are visited, so before keepWrittenText changes their keys.
       duplicates.push(...duplicateKeys(node, () => pathOf(ancestors), error, lineCounter));
     } else if (isPair(node)) {
       if (isMergePair(node)) mergePairs.push(node);
