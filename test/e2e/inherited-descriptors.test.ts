@@ -39,9 +39,15 @@ describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/flock'))(
         mkdirSync(bin);
         for (const name of ['sh', 'sleep', 'flock', 'ls', 'cat', ...(program === null ? [] : [program])])
           symlinkSync(`/usr/bin/${name}`, join(bin, name));
+        // The lifeline (CORE-011) takes its awk from PATH: this one lingers a second after the
+        // real one ends, so a lifeline that outlived nixfleet would still hold fd 200 then.
+        writeFileSync(join(bin, 'awk'), '#!/bin/sh\n/usr/bin/awk "$@"; s=$?; /usr/bin/sleep 1; exit $s\n', {
+          mode: 0o755,
+        });
         const pidFile = join(dir, 'daemon.pid');
         const listing = join(dir, 'fds');
         const parent = join(dir, 'parent');
+        const parentListing = join(dir, 'parent-fds');
         writeFileSync(
           join(dir, 'fleet.yaml'),
           `version: 1
@@ -49,7 +55,7 @@ hosts:
   web1: { transport: local }
 ops:
   start:
-    run: 'cat /proc/$PPID/cmdline > ${parent}; ls /proc/self/fd > ${listing}; sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}'
+    run: 'cat /proc/$PPID/cmdline > ${parent}; ls /proc/$PPID/fd > ${parentListing}; ls /proc/self/fd > ${listing}; sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}'
 `,
         );
         const lock = join(dir, 'deploy.lock');
@@ -66,9 +72,13 @@ ops:
         const daemon = await waitForPid(pidFile);
         daemons.push(daemon);
         expect(isRunning(daemon)).toBe(true);
-        // The op's shell had only its standard streams (and ls its own listing).
-        expect(readFileSync(listing, 'utf8').split('\n').filter(Boolean).map(Number)).not.toContain(200);
-        // The script is gone; its lock is free though the daemon runs on.
+        // The op's shell had only its standard streams (and ls its own listing), and its spawner
+        // did not keep fd 200 either.
+        const descriptors = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
+        expect(descriptors(listing)).not.toContain(200);
+        expect(descriptors(parentListing)).not.toContain(200);
+        // The script is gone; its lock is free though the daemon runs on, and nothing else of
+        // nixfleet holds it: its lifeline ended before it did.
         const taken = await execa('/usr/bin/flock', ['-n', lock, 'true'], { reject: false });
         expect(taken.exitCode).toBe(0);
       },

@@ -43,6 +43,10 @@ $1 == "+" { held[$2] = 1 } $1 == "-" { delete held[$2] } END { for (id in held) 
 `;
 
 let lifeline: ChildProcess | undefined;
+/** Whether nixfleet's normal end (`endWithNixfleet`) is listened for: once a lifeline started. */
+let endListened = false;
+/** How long nixfleet's normal end waits for its lifeline to end; a bound, not a pause. */
+const END_WAIT_MS = 5_000;
 /**
  * What the lifeline holds, as nixfleet told it (`g<pgid>`, `p<pid>`, `t<tag>`). A lifeline that
  * ends while nixfleet lives takes its list with it, so its successor is given this one.
@@ -135,6 +139,29 @@ function send(op: '+' | '-', ids: readonly string[]): void {
 function startWithList(): void {
   if (held.size === 0) return;
   lifeline = startLifeline([...held]);
+  if (!endListened) {
+    endListened = true;
+    process.on('beforeExit', endWithNixfleet);
+  }
+}
+
+/**
+ * At nixfleet's normal end (its event loop has nothing left to do) the lifeline is told to end,
+ * as nixfleet's exit would tell it, and nixfleet waits for it, at most END_WAIT_MS. Like every
+ * process Node starts, it holds what nixfleet inherited without close-on-exec (a deploy script's
+ * `flock` on fd 200) and nixfleet's working directory: left to end after nixfleet, it kept them a
+ * moment after nixfleet had exited, and a script that took its lock again at once found it busy
+ * (CORE-011, "The local lifeline"). Should more work come after all, the next hold starts a new one.
+ */
+function endWithNixfleet(): void {
+  const child = lifeline;
+  if (child === undefined) return;
+  // Its end is no loss to replace.
+  lifeline = undefined;
+  child.stdin?.end();
+  child.ref();
+  const bound = setTimeout(() => child.unref(), END_WAIT_MS);
+  child.once('exit', () => clearTimeout(bound));
 }
 
 /** `t<tag>` for a tag the lifeline can hold (hexadecimal, as nixfleet makes them). */

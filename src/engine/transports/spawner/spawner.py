@@ -16,9 +16,9 @@ RESTORED = [signal.SIGPIPE, signal.SIGXFSZ]
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 # Descriptors whoever started nixfleet left open without close-on-exec (a lock a deploy script
-# holds as `exec 200>lock; flock 200`) came through nixfleet to here: they are made close-on-exec,
-# so no command, and nothing a command leaves running, holds them (CORE-001). This process's own
-# descriptors are close-on-exec already (Python makes them so).
+# holds as `exec 200>lock; flock 200`) came through nixfleet to here: they are closed, so no
+# command, nothing a command leaves running, and not this process either holds them (CORE-001).
+# This process's own descriptors are close-on-exec (Python makes them so), so not closed.
 for _fd_directory in ('/proc/self/fd', '/dev/fd'):
     try:
         _names = os.listdir(_fd_directory)
@@ -27,7 +27,8 @@ for _fd_directory in ('/proc/self/fd', '/dev/fd'):
     for _name in _names:
         if int(_name) > 2:
             try:
-                os.set_inheritable(int(_name), False)
+                if os.get_inheritable(int(_name)):
+                    os.close(int(_name))
             except OSError:
                 pass  # the listing's own descriptor, closed since
     break
