@@ -162,6 +162,7 @@ export function startFrameLink(program: string, args: readonly string[]): Spawne
         else handle.unref();
       }
     },
+    end: () => stdin.end(),
     onReply: (listener) => stdout.on('data', replyReader(listener)),
     onGone: (listener) => {
       child.on('exit', listener);
@@ -177,6 +178,7 @@ function goneLink(child: ChildProcess): SpawnerLink {
     send: () => {},
     connected: () => false,
     hold: () => {},
+    end: () => {},
     onReply: () => {},
     onGone: (listener) => {
       child.on('error', listener);

@@ -65,6 +65,8 @@ export interface SpawnerLink {
   connected(): boolean;
   /** Whether it may keep nixfleet's event loop alive (only while it carries commands). */
   hold(held: boolean): void;
+  /** Closes nixfleet's end of the channel: the spawner ends once it has read it all. */
+  end(): void;
   /** Replies, in the order they happened. */
   onReply(listener: (reply: SpawnerReply) => void): void;
   /** It ended, or could not be started. */

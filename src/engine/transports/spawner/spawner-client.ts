@@ -72,6 +72,10 @@ interface Spawner {
 }
 
 const pool: (Spawner | undefined)[] = [];
+/** Whether nixfleet's normal end (`endWithNixfleet`) is listened for: once a spawner started. */
+let endListened = false;
+/** How long nixfleet's normal end waits for its spawners to end; a bound, not a pause. */
+const END_WAIT_MS = 5_000;
 /** The `code` of a failure that is the spawner's own end, not the command's. */
 export const SPAWNER_LOST = 'ESPAWNERLOST';
 /** A transport's reason for a command whose spawner ended under it (`transport`: `local`, `ssh`). */
@@ -144,6 +148,10 @@ function startedSpawner(slot: number): Spawner {
   const link = program === undefined ? startNodeLink() : startFrameLink(program.file, program.args);
   const spawner: Spawner = { link, running: new Map() };
   pool[slot] = spawner;
+  if (!endListened) {
+    endListened = true;
+    process.on('beforeExit', endWithNixfleet);
+  }
   link.onReply((reply: SpawnerReply) => {
     const carried = spawner.running.get(reply.id);
     if (!carried) return;
@@ -187,6 +195,25 @@ function startedSpawner(slot: number): Spawner {
   };
   link.onGone(died);
   return spawner;
+}
+
+/**
+ * At nixfleet's normal end (its event loop has nothing left to do) each idle spawner is told to
+ * end, as nixfleet's exit would tell it, and nixfleet waits for it, at most END_WAIT_MS, as for
+ * its lifeline (CORE-011, "The local lifeline"): a spawner keeps nixfleet's working directory, and
+ * left to end after nixfleet, a script's `umount` of it just after nixfleet could find it busy.
+ * Should more work come after all, the next command starts a new one.
+ */
+function endWithNixfleet(): void {
+  for (const [slot, spawner] of pool.entries()) {
+    if (spawner === undefined || spawner.running.size > 0) continue;
+    // Its end is no loss: it carries nothing.
+    pool[slot] = undefined;
+    spawner.link.end();
+    spawner.link.hold(true);
+    const bound = setTimeout(() => spawner.link.hold(false), END_WAIT_MS);
+    spawner.link.onGone(() => clearTimeout(bound));
+  }
 }
 
 export type SpawnerKind = 'Python' | 'Perl' | 'Node';
@@ -276,6 +303,9 @@ function startNodeLink(): SpawnerLink {
         child.unref();
         child.channel?.unref();
       }
+    },
+    end: () => {
+      if (child.connected) child.disconnect();
     },
     onReply: (listener) => child.on('message', listener),
     onGone: (listener) => {
