@@ -14,10 +14,11 @@ import { inheritedEnvironment } from '../command-environment.js';
  * (nothing is left to wait for them), single pids (ssh masters) SIGTERM, which lets ssh remove its
  * control socket, and processes carrying a held tag in their environment (Linux) SIGKILL, pass
  * after pass until TAG_KILL_QUIET_PASSES passes in a row find none (what they fork during one pass
- * escapes it), at most TAG_KILL_PASSES passes. It ignores the terminal's signals (awk inherits that): a closed terminal
- * (SIGHUP) or Ctrl-C must not take it down before nixfleet has cleaned up. awk keeps the list, a set with constant-time adds
- * and removes: the shell string it replaced was rewritten on every line, and with the masters of a
- * few hundred ssh hosts held it burned seconds of a core per run (CORE-011, "The local lifeline").
+ * escapes it), at most TAG_KILL_PASSES passes. It ignores the terminal's signals (awk inherits
+ * that): a closed terminal (SIGHUP) or Ctrl-C must not take it down before nixfleet has cleaned
+ * up. awk keeps the list, a set with constant-time adds and removes: the shell string it replaced
+ * was rewritten on every line, and with the masters of a few hundred ssh hosts held it burned
+ * seconds of a core per run (CORE-011, "The local lifeline").
  */
 const LIFELINE_SCRIPT = `trap '' HUP INT TERM PIPE
 awk 'BEGIN { n = split(ENVIRON["NIXFLEET_HELD"], ids, " "); for (i = 1; i <= n; i++) held[ids[i]] = 1 }

@@ -73,8 +73,9 @@ function execLocal(command: string, base: { shell: string; cwd: string }, option
     let unrecorded: string | undefined;
     let survivedKill = false;
 
-    // SIGKILL by tag goes in passes until two in a row find nothing left to kill: what a tagged process
-    // forks while a pass runs escapes that pass (CORE-011). A group's SIGKILL reaches its forks too.
+    // SIGKILL by tag goes in passes until two in a row find nothing left to kill: what a tagged
+    // process forks while a pass runs escapes that pass (CORE-011). A group's SIGKILL reaches its
+    // forks too.
     const killTree = (signal: NodeJS.Signals) => {
       if (pid === undefined) return;
       signalProcessGroup(pid, signal);
