@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readlinkSync, realpathSync, symlinkSync, writeF
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { BIN, makeTempDir } from '../support/cli.js';
+import { BIN, lingeringProgram, makeTempDir } from '../support/cli.js';
 import { describeProcesses } from '../support/processes.js';
 
 /** Processes whose working directory is `dir`. */
@@ -24,11 +24,6 @@ function inDirectory(dir: string): number[] {
   return found;
 }
 
-/** `name` in `bin`: runs `real`, then lingers a second before it exits with its status. */
-function lingering(bin: string, name: string, real: string): void {
-  writeFileSync(join(bin, name), `#!/bin/sh\n${real} "$@"; s=$?; /usr/bin/sleep 1; exit $s\n`, { mode: 0o755 });
-}
-
 describe.runIf(process.platform === 'linux')('once apply has exited', () => {
   it.each([
     ['Python', 'python3'],
@@ -39,12 +34,12 @@ describe.runIf(process.platform === 'linux')('once apply has exited', () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin);
     for (const name of ['sh', 'sleep', 'true']) symlinkSync(`/usr/bin/${name}`, join(bin, name));
-    lingering(bin, 'awk', '/usr/bin/awk');
-    if (program === 'perl') lingering(bin, 'perl', '/usr/bin/perl');
+    lingeringProgram(bin, 'awk', '/usr/bin/awk');
+    if (program === 'perl') lingeringProgram(bin, 'perl', '/usr/bin/perl');
     if (program === 'python3') {
       // nixfleet runs the python3 whose real name says its version (CORE-001).
       const real = realpathSync('/usr/bin/python3');
-      lingering(bin, basename(real), real);
+      lingeringProgram(bin, basename(real), real);
       symlinkSync(basename(real), join(bin, 'python3'));
     }
     writeFileSync(

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForPid } from '../engine/support/wait-for.js';
-import { BIN, makeTempDir } from '../support/cli.js';
+import { BIN, lingeringProgram, makeTempDir } from '../support/cli.js';
 import { isRunning } from '../support/processes.js';
 
 const daemons: number[] = [];
@@ -41,9 +41,7 @@ describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/flock'))(
           symlinkSync(`/usr/bin/${name}`, join(bin, name));
         // The lifeline (CORE-011) takes its awk from PATH: this one lingers a second after the
         // real one ends, so a lifeline that outlived nixfleet would still hold fd 200 then.
-        writeFileSync(join(bin, 'awk'), '#!/bin/sh\n/usr/bin/awk "$@"; s=$?; /usr/bin/sleep 1; exit $s\n', {
-          mode: 0o755,
-        });
+        lingeringProgram(bin, 'awk', '/usr/bin/awk');
         const pidFile = join(dir, 'daemon.pid');
         const listing = join(dir, 'fds');
         const parent = join(dir, 'parent');

@@ -24,6 +24,15 @@ export function makeTempDir(files: Record<string, string> = {}, prefix = 'nixfle
   return dir;
 }
 
+/**
+ * A program `name` in the PATH directory `bin` that runs `real`, then lingers a second before it
+ * exits with its status: whatever nixfleet started it as (a spawner, the lifeline's awk) is then
+ * seen if nixfleet does not wait for it to end.
+ */
+export function lingeringProgram(bin: string, name: string, real: string): void {
+  writeFileSync(join(bin, name), `#!/bin/sh\n${real} "$@"; s=$?; /usr/bin/sleep 1; exit $s\n`, { mode: 0o755 });
+}
+
 export interface RunOptions {
   readonly env?: Record<string, string | undefined>;
   readonly timeoutMs?: number;
