@@ -89,7 +89,7 @@ function startLifeline(ids: readonly string[]): ChildProcess {
     env: { ...inheritedEnvironment(), PATH: lifelinePath(), NIXFLEET_HELD: inEnvironment ? list : '' },
   });
   if (!inEnvironment) child.stdin?.write(ids.map((id) => `+ ${id}\n`).join(''));
-  // Neither the process nor its pipe may keep nixfleet's event loop alive.
+  // Neither the process nor its pipe may keep nixfleet's event loop alive (until endWithNixfleet).
   child.unref();
   child.stdin?.on('error', () => {});
   (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();

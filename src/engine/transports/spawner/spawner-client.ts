@@ -1,7 +1,7 @@
 // nixfleet's side of the spawner processes (see CORE-001, "The spawner process"): started with the
 // first command (a local one's shell, or an ssh client), shared by every transport of this
-// nixfleet, kept only while commands run (they never keep nixfleet's event loop alive on their
-// own), and started again if one dies.
+// nixfleet, holding nixfleet's event loop only while commands run (and at its normal end, until
+// they have ended: `endWithNixfleet`), and started again if one dies.
 import { fork } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

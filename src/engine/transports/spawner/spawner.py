@@ -24,11 +24,11 @@ for _fd_directory in ('/proc/self/fd', '/dev/fd'):
         _names = os.listdir(_fd_directory)
     except OSError:
         continue
-    for _name in _names:
-        if int(_name) > 2:
+    for _fd in map(int, _names):
+        if _fd > 2:
             try:
-                if os.get_inheritable(int(_name)):
-                    os.close(int(_name))
+                if os.get_inheritable(_fd):
+                    os.close(_fd)
             except OSError:
                 pass  # the listing's own descriptor, closed since
     break
