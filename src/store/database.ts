@@ -239,12 +239,13 @@ function userVersion(db: SqliteDatabase): number {
 }
 
 /**
- * A private in-memory copy of the database file, for commands that only read, when the file cannot
- * be opened in place (a full or read-only disk: WAL mode needs a writable `-shm`). It holds what
- * was checkpointed into the file; what only the `-wal` holds is missing (see CORE-003).
+ * A private in-memory copy of the database, for commands that only read, when the file cannot be
+ * written in place (a full or read-only disk: WAL mode needs a writable `-shm`). Copied from a
+ * read-only connection (`from`), it holds all that connection sees, the `-wal` included; read
+ * from the file, only what was checkpointed into it (see CORE-003).
  */
-export function openSnapshot(dbPath: string): SqliteDatabase {
-  const bytes = readFileSync(dbPath);
+export function openSnapshot(dbPath: string, from?: SqliteDatabase): SqliteDatabase {
+  const bytes = from === undefined ? readFileSync(dbPath) : from.serialize();
   // Header bytes 18-19 are 2 in WAL mode; a copy in memory cannot use a WAL, so it reads it as a
   // rollback-journal database, which is the same file format otherwise.
   if (bytes.length >= 20) {

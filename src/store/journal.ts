@@ -17,7 +17,7 @@ import { type JournalPaths, journalErrorOf } from './journal-error.js';
 import { type JournalIdentity, watchJournalIdentity } from './journal-identity.js';
 import { makeDirectory } from './make-directory.js';
 import { createMetaStore } from './meta.js';
-import { createOrphanRecovery } from './orphan-recovery.js';
+import { createOrphanRecovery, hasDeadOwners } from './orphan-recovery.js';
 import { fileSize as outputFileSize, readFileRange } from './output-reader.js';
 import { createOutputSink } from './output-sink.js';
 import { currentOwner, isOwnerAlive } from './owner.js';
@@ -103,7 +103,7 @@ function openSqliteJournal(dataDir: string, options: JournalOptions): Journal {
  * For commands that only read, on a disk that refuses writes or a journal another process keeps
  * locked: first a read-only connection, which sees everything (including the -wal) when the -shm
  * already exists; else an in-memory copy of the database file. Neither runs orphan recovery on
- * the file (see CORE-003).
+ * the file; what it would mark is marked in an in-memory copy (`openWith`, see CORE-003).
  */
 function openReadOnly(paths: JournalPaths, options: JournalOptions, problem: string): Journal | undefined {
   try {
@@ -132,6 +132,14 @@ function openWith(paths: JournalPaths, options: JournalOptions, open: () => Open
   let opened: Opened | undefined;
   try {
     opened = open();
+    if (opened.db.readonly && hasDeadOwners(opened.db, (owner) => isOwnerAlive(owner, hostname()))) {
+      // A reader may not mark a dead owner's work in the file, and showing it still RUNNING would
+      // be wrong: it marks it in a private copy instead, as the next open that may write will
+      // (CORE-003, reading a journal on a full or read-only disk).
+      const copy = openSnapshot(paths.dbPath, opened.db);
+      opened.db.close();
+      opened = { ...opened, db: copy };
+    }
     const journal = createJournal(opened, paths, options);
     if (!opened.db.readonly) journal.recoverOrphans();
     return journal;

@@ -43,17 +43,31 @@ interface OwnerRow {
   owner_started_at: number;
 }
 
+/** The owners of unfinished work: running runs and commands without an end. */
+const OWNERS_SQL = `SELECT owner_pid, owner_hostname, owner_started_at FROM pipelines WHERE status = 'RUNNING'
+  UNION
+  SELECT owner_pid, owner_hostname, owner_started_at FROM commands WHERE finished_at IS NULL`;
+
+function deadOwnersOf(rows: readonly OwnerRow[], isAlive: (owner: Owner) => boolean): Owner[] {
+  return rows
+    .map((row) => ({ pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at }))
+    .filter((owner) => !isAlive(owner));
+}
+
+/**
+ * Whether a dead owner left work unfinished, which recovery would mark. Only reads, so a
+ * read-only connection can ask before it decides to recover in a copy (CORE-003).
+ */
+export function hasDeadOwners(db: SqliteDatabase, isAlive: (owner: Owner) => boolean): boolean {
+  return deadOwnersOf(db.prepare(OWNERS_SQL).all() as OwnerRow[], isAlive).length > 0;
+}
+
 export function createOrphanRecovery(
   db: SqliteDatabase,
   tables: { readonly runs: RunTable; readonly commands: CommandTable; readonly events: EventLog },
   isAlive: (owner: Owner) => boolean,
 ): OrphanRecovery {
-  const owners = prepareLater(
-    db,
-    `SELECT owner_pid, owner_hostname, owner_started_at FROM pipelines WHERE status = 'RUNNING'
-     UNION
-     SELECT owner_pid, owner_hostname, owner_started_at FROM commands WHERE finished_at IS NULL`,
-  );
+  const owners = prepareLater(db, OWNERS_SQL);
   const ownerFilter = 'owner_pid = ? AND owner_hostname = ? AND owner_started_at = ?';
   const unfinishedCommands = prepareLater(
     db,
@@ -68,10 +82,7 @@ export function createOrphanRecovery(
     rows
       .filter((row) => row.process_group !== null)
       .map((row) => ({ group: row.process_group!, startedAt: row.process_started_at, tag: row.process_tag }));
-  const deadOwners = (): Owner[] =>
-    (owners.all() as OwnerRow[])
-      .map((row) => ({ pid: row.owner_pid, hostname: row.owner_hostname, startedAt: row.owner_started_at }))
-      .filter((owner) => !isAlive(owner));
+  const deadOwners = (): Owner[] => deadOwnersOf(owners.all() as OwnerRow[], isAlive);
 
   const markOrphans = (dead: readonly Owner[]): RecoveryResult => {
     let runCount = 0;

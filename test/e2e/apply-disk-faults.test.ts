@@ -105,7 +105,8 @@ ops:
     await fillDisk(disk.dir);
     const runs = await runCli(cwd, ['runs', '--data-dir', dataDir]);
     expect(runs.exitCode, runs.stderr).toBe(0);
-    expect(runs.stdout).toMatch(/^r1\s+fill\s/m);
+    // Its nixfleet is gone: shown ORPHANED, as the next open that may write will record it (CORE-003).
+    expect(runs.stdout).toMatch(/^r1\s+fill\s+ORPHANED\s/m);
     expect(runs.stderr).toMatch(/^nixfleet: warning: /);
     const again = await runCli(cwd, ['apply', 'fill', '--data-dir', dataDir]);
     expect(again.stderr).not.toMatch(/internal error|\n\s+at /);

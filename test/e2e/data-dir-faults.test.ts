@@ -16,14 +16,16 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
 import { openJournal } from '../../src/store/journal.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
-import { waitForFile } from '../engine/support/wait-for.js';
+import { waitFor, waitForFile, waitForPid } from '../engine/support/wait-for.js';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
+import { isRunning } from '../support/processes.js';
 import { mountTmpfs, type SmallDisk } from '../support/small-disk.js';
 
 const FLEET = `version: 1
@@ -370,6 +372,62 @@ describe('a read-only file system', () => {
     const show = await runCli(cwd, ['show', 'r1', '--data-dir', dataDir]);
     expect(show.exitCode, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^a\s+SUCCESS/m);
+  });
+});
+
+describe('a read-only file system holding a run whose nixfleet was killed', () => {
+  // Reading commands could not mark the dead run's work in the file, and showed it RUNNING, its
+  // commands EXECUTING, with a duration that kept growing (CORE-003).
+  it('runs and show show it ORPHANED, as the next writer records it, and write nothing', {
+    timeout: 180_000,
+  }, async () => {
+    const disk = await mountTmpfs('8m');
+    if (disk === undefined) {
+      // Mounting needs root (CI runs as root); say so rather than pass silently.
+      console.warn('skipped: cannot mount a tmpfs here');
+      return;
+    }
+    try {
+      const cwd = makeTempDir();
+      const pidFile = join(cwd, 'hold.pid');
+      writeFileSync(
+        join(cwd, 'fleet.yaml'),
+        `version: 1\nhosts:\n  a: {}\nops:\n  hold:\n    run: echo $$ > ${JSON.stringify(pidFile)}; exec sleep 60\n`,
+      );
+      const dataDir = join(disk.dir, 'data');
+      const apply = spawnCli(cwd, ['apply', 'hold', '--data-dir', dataDir], { timeoutMs: 90_000 });
+      const commandPid = await waitForPid(pidFile);
+      apply.kill('SIGKILL');
+      await apply;
+      // Its lifeline kills the command; recovery would leave a live one's work as it is.
+      await waitFor(() => !isRunning(commandPid), `command ${commandPid} to be killed`, 30_000);
+      await disk.remount('ro');
+      const files = ['nixfleet.db', 'nixfleet.db-wal'].map((name) => join(dataDir, name));
+      const before = files.map((file) => readFileSync(file));
+
+      const runs = await runCli(cwd, ['runs', '--data-dir', dataDir]);
+      expect(runs.exitCode, runs.stderr).toBe(0);
+      expect(runs.stderr).toMatch(/^nixfleet: warning: .*nixfleet\.db.*read-only/);
+      expect(runs.stdout).toMatch(/^r1\s+hold\s+ORPHANED\s/m);
+      const show = await runCli(cwd, ['show', 'r1', '--data-dir', dataDir]);
+      expect(show.exitCode, show.stderr).toBe(0);
+      expect(show.stdout).toMatch(/^a\s+ORPHANED/m);
+      expect(show.stdout).toContain(
+        `orphaned: nixfleet process ${apply.pid} on ${hostname()} stopped before this finished`,
+      );
+      expect(files.map((file) => readFileSync(file))).toEqual(before);
+
+      // Writable again: the next open records what the readers showed.
+      await disk.remount('rw');
+      const written = await runCli(cwd, ['runs', '--data-dir', dataDir]);
+      expect(written.stderr).toBe('');
+      expect(written.stdout).toMatch(/^r1\s+hold\s+ORPHANED\s/m);
+      const journal = openJournal(dataDir, { readOnly: true });
+      expect(journal.getRun('r1')?.status).toBe('ORPHANED');
+      journal.close();
+    } finally {
+      await disk.unmount();
+    }
   });
 });
 
