@@ -11,6 +11,7 @@ import { JournalError, RAISE_OPEN_FILES } from '../store/journal-error.js';
 import { RecordNotFoundError } from '../store/record-not-found-error.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { CliIO, CommandModule, OptionSpecs } from './command.js';
+import { fleetFileHint, looksLikeFleetFile } from './fleet-file-argument.js';
 import { commandHelp, topLevelHelp } from './help-text.js';
 import { hideOnCommandLine } from './hidden-arguments.js';
 
@@ -148,11 +149,10 @@ async function dispatch(argv: readonly string[], io: CliIO, dispatched: { module
   // CORE-012: the journal's password stays off the command line every user can read (`ps`).
   if (typeof values.store === 'string') hideOnCommandLine(values.store, hidePassword(values.store));
   if (positionals.length > module.maxPositionals) {
+    const file = positionals.find(looksLikeFleetFile);
     throw new UserError(
-      `\`${name}\` takes at most ${module.maxPositionals} argument(s), got: ${positionals.join(' ')}`,
-      {
-        hint: `usage: nixfleet ${module.usage}`,
-      },
+      `\`${name}\` takes ${module.maxPositionals === 0 ? 'no arguments' : 'one argument'}, got ${positionals.map((word) => `\`${word}\``).join(' ')}`,
+      { hint: file === undefined ? `usage: nixfleet ${module.usage}` : fleetFileHint(name, file, positionals) },
     );
   }
   const noColor = values['no-color'] === true || io.env.NO_COLOR !== undefined || values.color === false;

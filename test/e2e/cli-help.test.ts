@@ -144,6 +144,43 @@ describe('unknown flags', { timeout: 60_000 }, () => {
   });
 });
 
+describe('arguments a command does not take', { timeout: 60_000 }, () => {
+  it('are named, and a YAML file among them gets the same call with -f, exit 2, nothing created', async () => {
+    // No fleet file here: a fleet file given as a target is refused before one is looked for.
+    const dir = makeTempDir();
+    const cases: [readonly string[], string, string][] = [
+      [['validate', 'prod.yaml'], '`validate` takes no arguments, got `prod.yaml`', 'nixfleet validate -f prod.yaml'],
+      [['show', 'r1', 'x.yml'], '`show` takes one argument, got `r1` `x.yml`', 'nixfleet show r1 -f x.yml'],
+      [
+        ['apply', 'my fleet.yaml'],
+        '`my fleet.yaml` is not a pipeline or op: it looks like a fleet file',
+        "nixfleet apply -f 'my fleet.yaml' [TARGET]",
+      ],
+      [
+        ['plan', 'prod.YML'],
+        '`prod.YML` is not a pipeline or op: it looks like a fleet file',
+        'nixfleet plan -f prod.YML [TARGET]',
+      ],
+    ];
+    for (const [args, message, call] of cases) {
+      const result = await runCli(dir, args);
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        `nixfleet: ${message}`,
+        `  hint: the fleet file is given with -f: ${call}`,
+      ]);
+    }
+    const runs = await runCli(dir, ['runs', 'a', 'b']);
+    expect(runs.exitCode).toBe(2);
+    expect(runs.stderr.trimEnd().split('\n')).toEqual([
+      'nixfleet: `runs` takes no arguments, got `a` `b`',
+      '  hint: usage: nixfleet runs [--limit N]',
+    ]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('read-only commands with no journal', { timeout: 60_000 }, () => {
   it('runs, show and logs say there is none and create nothing', async () => {
     const dir = makeTempDir();

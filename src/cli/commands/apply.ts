@@ -8,6 +8,7 @@ import { openJournal } from '../../store/journal.js';
 import type { Journal } from '../../store/types.js';
 import { runAttended } from '../../ui/attended-run.js';
 import type { CommandContext } from '../command.js';
+import { refuseFileAsTarget } from '../fleet-file-argument.js';
 import { loadFleet, storeFor } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { checkRunFlagsAgainst, parseRunOptions, RUN_OPTIONS } from '../run-flags.js';
@@ -22,6 +23,7 @@ export const options = {
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
+  refuseFileAsTarget('apply', ctx.positionals[0]);
   const flags = parseRunOptions(ctx);
   const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);

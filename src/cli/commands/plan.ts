@@ -11,6 +11,7 @@ import type { Plan, PlannedStage, PlanOptions, RenderedCommand } from '../../eng
 import { EXIT } from '../../errors/user-error.js';
 import type { Rollback } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';
+import { refuseFileAsTarget } from '../fleet-file-argument.js';
 import { loadFleet } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { rolloutLines } from '../rollout-text.js';
@@ -25,6 +26,7 @@ export const options = {
 export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
+  refuseFileAsTarget('plan', ctx.positionals[0]);
   const rollout = parseRolloutFlags(ctx);
   const planOptions = parseNoRollback(ctx);
   const registry = await loadFleet(ctx);
