@@ -161,6 +161,7 @@ describe('arguments a command does not take', { timeout: 60_000 }, () => {
         '`prod.YML` is not a pipeline or op: it looks like a fleet file',
         'nixfleet plan -f prod.YML [TARGET]',
       ],
+      [['list', 'prod.yaml'], 'cannot list `prod.yaml`', 'nixfleet list -f prod.yaml'],
     ];
     for (const [args, message, call] of cases) {
       const result = await runCli(dir, args);

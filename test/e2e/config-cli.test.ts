@@ -1,6 +1,6 @@
 // CORE-005 for init, validate, list, schema and plan: the real bin/nixfleet.js in temp
 // directories, asserting exit codes, stdout/stderr and JSON shapes as a user or script sees them.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir, runCli } from '../support/cli.js';
@@ -82,6 +82,21 @@ describe('nixfleet init', () => {
       '  hint: pass the directory to write fleet.yaml into (`nixfleet init` alone uses this one)',
     ]);
     expect(readFileSync(join(dir, 'fleet.yaml'), 'utf8')).toBe('version: 1\n');
+  });
+
+  it('given a new YAML file name, makes no directory of that name, exit 2; an existing directory so named is used', async () => {
+    const dir = makeTempDir();
+    const result = await runCli(dir, ['init', 'prod.yaml']);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `nixfleet: ${join(dir, 'prod.yaml')} looks like a file name: init writes fleet.yaml into a directory`,
+      '  hint: pass the directory to write fleet.yaml into (`nixfleet init` alone uses this one); rename the file afterwards if you like, and give it to the other commands with -f',
+    ]);
+    expect(readdirSync(dir)).toEqual([]);
+    mkdirSync(join(dir, 'conf.d.yml'));
+    const made = await runCli(dir, ['init', 'conf.d.yml']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    expect(existsSync(join(dir, 'conf.d.yml', 'fleet.yaml'))).toBe(true);
   });
 });
 

@@ -1,4 +1,5 @@
 // `nixfleet init [DIR]`: writes a commented starter fleet.yaml; never overwrites one.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +7,7 @@ import { SCHEMA_PATH } from '../../config/schema.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { makeDirectory } from '../../store/make-directory.js';
 import type { CommandContext } from '../command.js';
+import { looksLikeFleetFile } from '../fleet-file-argument.js';
 
 export const usage = 'init [DIR]';
 export const options = {};
@@ -14,6 +16,13 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const dir = resolve(ctx.io.cwd, ctx.positionals[0] ?? '.');
   const file = join(dir, 'fleet.yaml');
+  // `nixfleet init prod.yaml` made a directory of that name with a fleet.yaml in it. (A file that
+  // exists is refused below, as any file is; a directory of that name is used.)
+  if (looksLikeFleetFile(dir) && !existsSync(dir)) {
+    throw new UserError(`${dir} looks like a file name: init writes fleet.yaml into a directory`, {
+      hint: 'pass the directory to write fleet.yaml into (`nixfleet init` alone uses this one); rename the file afterwards if you like, and give it to the other commands with -f',
+    });
+  }
   try {
     // Level by level: Node's recursive mkdir never returns under /proc (see CORE-003, errors).
     makeDirectory(dir);

@@ -5,6 +5,7 @@ import { didYouMean } from '../../domain/closest-name.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { Registry } from '../../registry/types.js';
 import type { CommandContext } from '../command.js';
+import { fleetFileHint, looksLikeFleetFile } from '../fleet-file-argument.js';
 import { loadFleet } from '../load-fleet.js';
 import { textTable } from '../text-table.js';
 
@@ -33,7 +34,9 @@ function parseKind(value: string | undefined): Kind | undefined {
   if (value === undefined) return undefined;
   if ((KINDS as readonly string[]).includes(value)) return value as Kind;
   throw new UserError(`cannot list \`${value}\``, {
-    hint: didYouMean(value, KINDS) ?? `choose one of ${KINDS.join(', ')}`,
+    hint: looksLikeFleetFile(value)
+      ? fleetFileHint('list', value)
+      : (didYouMean(value, KINDS) ?? `choose one of ${KINDS.join(', ')}`),
   });
 }
 
