@@ -18,14 +18,20 @@ export function processCpu(pid) {
   return { name, self: ticks(11) + ticks(12), reaped: ticks(13) + ticks(14), ppid: Number(fields[1]) };
 }
 
-/** This process's live descendants, with their CPU so far, by pid. */
-export function descendantsCpu() {
+/** Every process on the machine, with its CPU so far, by pid. */
+export function allProcessesCpu() {
   const all = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const cpu = processCpu(entry);
     if (cpu) all.set(Number(entry), cpu);
   }
+  return all;
+}
+
+/** This process's live descendants, with their CPU so far, by pid. */
+export function descendantsCpu() {
+  const all = allProcessesCpu();
   const isOurs = (pid) => {
     for (let at = all.get(pid); at; at = all.get(at.ppid)) if (at.ppid === process.pid) return true;
     return false;
