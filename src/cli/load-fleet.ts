@@ -2,7 +2,7 @@
 // $NIXFLEET_FILE, else ./fleet.yaml; --data-dir, else $NIXFLEET_DATA_DIR, else settings.dataDir.
 // And its journal (CORE-012): --store, else $NIXFLEET_DATABASE_URL, else settings.store, else
 // the embedded SQLite journal in the data directory.
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { DEFAULTS } from '../config/defaults.js';
 import { type CompileInputs, cachedRegistry, fleetCacheAvailable, keepRegistry } from '../config/fleet-cache.js';
 import { fleetDirectory, readFleetText, STDIN_FLEET, UNFIT_HINTS } from '../config/fleet-text.js';
@@ -74,11 +74,22 @@ export async function loadFleet(ctx: CommandContext): Promise<Registry> {
  * the journal to open as openJournal's options (`{ store: URL }` for PostgreSQL, `{}` for
  * SQLite). The fleet file is read once, and only when a flag or variable leaves a setting to it.
  */
-export async function journalPlaceFor(ctx: CommandContext): Promise<{ dataDir: string; store: { store?: string } }> {
+export async function journalPlaceFor(
+  ctx: CommandContext,
+  options: { readonly namedFileMayBeMissing?: boolean } = {},
+): Promise<{ dataDir: string; store: { store?: string } }> {
   const file = fleetFilePath(ctx);
   const override = dataDirOverride(ctx);
   const given = givenStore(ctx);
-  const text = override === undefined || given === undefined ? fleetText(file) : undefined;
+  // A file named with -f or $NIXFLEET_FILE that cannot be read is refused where it alone would
+  // place the journal: neither a data directory nor a store is given.
+  const named =
+    options.namedFileMayBeMissing !== true &&
+    override === undefined &&
+    given === undefined &&
+    (ctx.global.file ?? nonEmpty(ctx.io.env.NIXFLEET_FILE)) !== undefined;
+  const text =
+    override === undefined || given === undefined ? fleetText(file, named ? ctx.io.cwd : undefined) : undefined;
   const { dataDir, setting } = await dataDirFor(file, ctx.io.cwd, override, text);
   if (setting?.includes('\0')) {
     // Compiling refuses it at its line (`validate`); read alone, it would reach the file system.
@@ -153,14 +164,26 @@ function checkedStore({ where, value, fromFile }: StoreValue): { store?: string 
 /**
  * The fleet file's text, or undefined when it cannot be read (missing, no permission). What is no
  * fleet file at all (a directory, a device, a FIFO, too large) is refused: read, a device never
- * ends and a FIFO never starts, and its settings are not there to be had (see CORE-005).
+ * ends and a FIFO never starts, and its settings are not there to be had (see CORE-005). So is one
+ * that cannot be read when it was named and would place the journal (`namedFrom`, the working
+ * directory): with `-f prod.yml` for prod.yaml, `runs`, `cancel` and `prune` used the working
+ * directory's journal, which may be another fleet's.
  */
-function fleetText(file: string): string | undefined {
+function fleetText(file: string, namedFrom?: string): string | undefined {
   const read = readFleetText(file);
   if ('unfit' in read) {
     throw new UserError(`the fleet file ${file} ${read.unfit}`, {
       hint: UNFIT_HINTS.main[read.kind],
     });
+  }
+  if ('code' in read && namedFrom !== undefined) {
+    const shown = relative(namedFrom, file) || file;
+    throw new UserError(
+      read.code === 'ENOENT' ? `no fleet file at ${shown}` : `cannot read the fleet file ${shown} (${read.code})`,
+      {
+        hint: 'the journal is found through the fleet file: check -f and $NIXFLEET_FILE, or name the journal itself with --data-dir DIR or --store URL',
+      },
+    );
   }
   return 'text' in read ? read.text : undefined;
 }

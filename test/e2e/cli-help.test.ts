@@ -201,3 +201,29 @@ describe('read-only commands with no journal', { timeout: 60_000 }, () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('a fleet file named with -f or $NIXFLEET_FILE that is not there', { timeout: 120_000 }, () => {
+  // It alone says where the journal is: `cancel r1 -f prod.yml` (for prod.yaml) cancelled r1 of
+  // the working directory's journal, which may be another fleet's, and `prune` pruned it.
+  it('is refused by the commands that find the journal through it (exit 2), and the journal here is untouched', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts: { h1: {} }\nops:\n  hi: { run: echo hi }\n' });
+    expect((await runCli(dir, ['apply', 'hi'])).exitCode).toBe(0);
+    const refusal = [
+      'nixfleet: no fleet file at prod.yml',
+      '  hint: the journal is found through the fleet file: check -f and $NIXFLEET_FILE, or name the journal itself with --data-dir DIR or --store URL',
+    ];
+    for (const args of [['runs'], ['show', 'r1'], ['logs', 'c1'], ['cancel', 'r1'], ['prune', '--older-than', '0']]) {
+      const flagged = await runCli(dir, [...args, '-f', 'prod.yml']);
+      expect(flagged.exitCode, args[0]).toBe(2);
+      expect(flagged.stdout, args[0]).toBe('');
+      expect(flagged.stderr.trimEnd().split('\n'), args[0]).toEqual(refusal);
+      const variable = await runCli(dir, args, { env: { NIXFLEET_FILE: 'prod.yml' } });
+      expect(variable.exitCode, args[0]).toBe(2);
+      expect(variable.stderr.trimEnd().split('\n'), args[0]).toEqual(refusal);
+    }
+    // The journal named outright is read as before; the run prune would have removed is there.
+    const named = await runCli(dir, ['runs', '-f', 'prod.yml', '--data-dir', '.nixfleet']);
+    expect(named.exitCode, named.stderr).toBe(0);
+    expect(named.stdout).toMatch(/^r1\s+hi\s+COMPLETE/m);
+  });
+});

@@ -52,7 +52,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const settings = syncSettingsFrom(ctx.io.env);
   const pruneEveryMs = pruneIntervalFrom(ctx.io.env);
   const file = rereadFleetFilePath(ctx, 'serve');
-  const { dataDir, store } = await journalPlaceFor(ctx);
+  // Without its fleet file, serve shows the journal and says so (below).
+  const { dataDir, store } = await journalPlaceFor(ctx, { namedFileMayBeMissing: true });
   const name = (path: string) => relative(ctx.io.cwd, path) || path;
   const say = (text: string, json: Record<string, unknown>) =>
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
