@@ -6,6 +6,8 @@ import { UserError } from '../errors/user-error.js';
 import { compileHostGlob, NOT_LITERAL } from './host-glob.js';
 import type { Registry } from './types.js';
 
+const LIST_HOSTS_HINT = 'run `nixfleet list hosts` to see the names and tags';
+
 export interface SelectableHost {
   readonly id: string;
   readonly tags: readonly string[];
@@ -61,7 +63,7 @@ export function resolveSelector(hosts: readonly SelectableHost[], selector: stri
     return {
       ok: false,
       message: `selector \`${selector}\` matches no host`,
-      hint: 'run `nixfleet list hosts` to see the names and tags',
+      hint: LIST_HOSTS_HINT,
     };
   }
   return { ok: true, hosts: selected };
@@ -103,6 +105,7 @@ export function selectHosts(registry: Registry, selector: string | undefined): s
     return hosts.map((host) => host.id);
   }
   const result = resolveSelector(hosts, selector);
-  if (!result.ok) throw new UserError(result.message, result.hint === undefined ? {} : { hint: result.hint });
+  // A name nothing resembles (`--on nothing`) had no hint at all.
+  if (!result.ok) throw new UserError(result.message, { hint: result.hint ?? LIST_HOSTS_HINT });
   return [...result.hosts];
 }

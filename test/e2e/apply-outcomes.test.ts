@@ -126,6 +126,12 @@ describe('apply outcomes', () => {
     const target = await runCli(dir, ['apply', 'nope']);
     expect(target.exitCode, String(target.stderr)).toBe(2);
     expect(target.stderr).not.toMatch(/\n\s+at /);
+    // A host name nothing resembles gets where to look; it had no hint.
+    const host = await runCli(dir, ['apply', '--on', 'zzzzzz']);
+    expect(host.exitCode, String(host.stderr)).toBe(2);
+    expect(host.stderr).toBe(
+      'nixfleet: unknown host `zzzzzz`\n  hint: run `nixfleet list hosts` to see the names and tags',
+    );
   });
 
   it('with --json a mistake is one error object on stdout, the same text on stderr (CORE-002)', async () => {
