@@ -192,8 +192,11 @@ function fleetText(file: string, namedFrom?: string): string | undefined {
 async function settingIn(text: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
   // YAML can spell a key without its own letters only with a backslash escape in a quoted
   // scalar: a file with neither cannot set it, and is not parsed (loading yaml would be a good
-  // part of the start of `runs` or `show`; see CORE-005, start-up).
-  if (!text.includes(key) && !text.includes('\\')) return undefined;
+  // part of the start of `runs` or `show`; see CORE-005, start-up). A line whose first character
+  // other than a blank is `#` is a comment or a block scalar's text, never a key: `nixfleet init`'s
+  // own `# dataDir: .nixfleet` made every start of `runs` and `show` parse the file.
+  const keyLines = text.replace(/^[ \t]*#.*$/gm, '');
+  if (!keyLines.includes(key) && !keyLines.includes('\\')) return undefined;
   const { parsedSetting } = await import('./fleet-setting.js');
   return parsedSetting(text, key);
 }
