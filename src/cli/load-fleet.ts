@@ -195,10 +195,17 @@ async function settingIn(text: string, key: 'dataDir' | 'store'): Promise<string
   // part of the start of `runs` or `show`; see CORE-005, start-up). A line whose first character
   // other than a blank is `#` is a comment or a block scalar's text, never a key: `nixfleet init`'s
   // own `# dataDir: .nixfleet` made every start of `runs` and `show` parse the file.
-  const keyLines = text.replace(/^[ \t]*#.*$/gm, '');
-  if (!keyLines.includes(key) && !keyLines.includes('\\')) return undefined;
+  if (!onKeyLine(text, key) && !onKeyLine(text, '\\')) return undefined;
   const { parsedSetting } = await import('./fleet-setting.js');
   return parsedSetting(text, key);
+}
+
+/** Whether `word` is in `text` on a line that does not start (after blanks) with `#`. */
+function onKeyLine(text: string, word: string): boolean {
+  for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
+    if (!/^[ \t]*#/.test(text.slice(text.lastIndexOf('\n', at) + 1, at))) return true;
+  }
+  return false;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
