@@ -51,8 +51,8 @@ describe('a spawner lost while the master logs in', () => {
     const { pidFile, controlDir, transport, running } = startThroughWrapper('echo $$ > "$PID_FILE"; sleep 3');
     const master = await waitForPid(pidFile);
     // The pid file comes as the login starts, and the spawner reports it just after: killed in
-    // between (under load, once in a CI run), it has not reported the login, which is then a
-    // login that never started and is started again (spawner-client.ts, `died`). This case is
+    // between (under load, once in a CI run), it has not reported the login, which is then
+    // stopped by its tag and started once more (master-spawner-unreported.test.ts). This case is
     // the spawner lost once it has: a second of the wrapper's three.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const spawners = spawnerPids();

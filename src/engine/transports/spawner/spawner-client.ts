@@ -62,8 +62,11 @@ interface Carried {
   readonly events: SpawnEvents;
   /** Cleared once the spawner reported the process; until then a lost spawner's command is started anew. */
   start: Extract<SpawnerRequest, { t: 'start' }> | undefined;
-  /** Set once the command was started anew: a second lost spawner fails it. */
-  restarted: boolean;
+  /**
+   * Whether a lost spawner's command it had not reported is started anew: once, and only a command
+   * behind a start gate (see `died`).
+   */
+  startAgain: boolean;
 }
 
 interface Spawner {
@@ -92,12 +95,18 @@ export function spawnThroughSpawner(
     readonly env: Readonly<Record<string, string>>;
     readonly split?: boolean;
     readonly stderrTo?: string;
+    /**
+     * It has no start gate (an ssh master, CORE-007): it runs once forked, so if its spawner is
+     * lost before reporting it, it may be running, and is failed (SPAWNER_LOST), not started again.
+     */
+    readonly ungated?: boolean;
   },
   events: SpawnEvents,
 ): SpawnedCommand {
   const id = nextId++;
   const { cwd, env, split, stderrTo } = options;
-  carry(id, { events, start: { t: 'start', id, file, args, cwd, env, split, stderrTo }, restarted: false });
+  const start = { t: 'start', id, file, args, cwd, env, split, stderrTo } as const;
+  carry(id, { events, start, startAgain: options.ungated !== true });
   // The command may move to another spawner before it is spawned (see `died`); `go`, `feed`,
   // `cancel` and `close` only come after `spawned`, so they go to whichever carries it then.
   const send = (request: SpawnerRequest) => {
@@ -179,15 +188,15 @@ function startedSpawner(slot: number): Spawner {
   // it had not reported spawned yet never ran: if its shell exists, its start gate reads
   // end-of-file from the closed pipe (CORE-011). That one is started again on a new spawner, once.
   // (A terminal's Ctrl-C can kill a spawner while it is being forked, before it leaves nixfleet's
-  // process group.)
+  // process group.) One with no gate may have run: it fails, and its caller stops it.
   const died = (cause?: unknown) => {
     if (pool[slot] !== spawner) return;
     pool[slot] = undefined;
     const lost = [...spawner.running];
     spawner.running.clear();
     for (const [id, carried] of lost) {
-      if (carried.start && !carried.restarted) {
-        carry(id, { ...carried, restarted: true });
+      if (carried.start && carried.startAgain) {
+        carry(id, { ...carried, startAgain: false });
         continue;
       }
       carried.events.failed(lostBecause(cause));

@@ -2,11 +2,17 @@
 // command of the run, asked for its pid and asked to exit over its own control socket
 // (mux-control.ts). Its stderr goes to a file beside the socket: the master lives on in the
 // background and would hold a pipe open for as long as it runs.
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROCESS_TAG_VARIABLE } from '../../../domain/tagged-processes.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  killTaggedProcesses,
+  PROCESS_TAG_VARIABLE,
+  signalTaggedProcesses,
+  taggedProcesses,
+} from '../../../domain/tagged-processes.js';
 import { killedInItsFork } from '../spawn-failure.js';
-import { spawnThroughSpawner } from '../spawner/spawner-client.js';
+import { SPAWNER_LOST, spawnThroughSpawner } from '../spawner/spawner-client.js';
 import { type ConnectionOptions, sshArgs } from './arguments.js';
 import type { ControlSocket } from './control-socket.js';
 import { sshNotStartedReason } from './failure-reason.js';
@@ -30,6 +36,8 @@ export type MasterStart =
       readonly signal: NodeJS.Signals | null;
       readonly timedOut: boolean;
       readonly aborted: boolean;
+      /** Its spawner was lost before it reported the login, which may have begun (then stopped). */
+      readonly lostUnreported: boolean;
     };
 
 export function isMasterUp(control: ControlSocket): boolean {
@@ -49,7 +57,8 @@ export interface MasterLimits {
  * nixfleet's spawner, as sessions are (CORE-007, "Masters through the spawner"), in a session of
  * its own, with no pipe: the master it leaves in the background would hold one for as long as it
  * runs. One killed by a terminal's signal is started again, once (CORE-011, "A Ctrl-C during a
- * fork").
+ * fork"), and so is one whose spawner was lost before it reported the login, once what that login
+ * may have started is stopped (CORE-001, "The spawner process").
  */
 export async function startMaster(
   connection: ConnectionOptions,
@@ -57,7 +66,8 @@ export async function startMaster(
   limits: MasterLimits,
 ): Promise<MasterStart> {
   const first = await attemptMaster(connection, control, limits);
-  return !first.ok && killedInItsFork(first.signal) ? attemptMaster(connection, control, limits) : first;
+  const again = !first.ok && (killedInItsFork(first.signal) || first.lostUnreported);
+  return again ? attemptMaster(connection, control, limits) : first;
 }
 
 interface MasterEnd {
@@ -67,6 +77,7 @@ interface MasterEnd {
   readonly notStarted?: string;
   readonly timedOut: boolean;
   readonly aborted: boolean;
+  readonly lostUnreported: boolean;
 }
 
 async function attemptMaster(
@@ -77,7 +88,7 @@ async function attemptMaster(
   const failed = (
     stderr: string,
     exitCode: number | null,
-    end: { signal?: NodeJS.Signals | null; timedOut?: boolean; aborted?: boolean } = {},
+    end: { signal?: NodeJS.Signals | null; timedOut?: boolean; aborted?: boolean; lostUnreported?: boolean } = {},
   ): MasterStart => ({
     ok: false,
     stderr,
@@ -85,6 +96,7 @@ async function attemptMaster(
     signal: end.signal ?? null,
     timedOut: end.timedOut ?? false,
     aborted: end.aborted ?? false,
+    lostUnreported: end.lostUnreported ?? false,
   });
   if (limits.signal?.aborted) return failed('', null, { aborted: true });
   const logFile = join(control.directory, 'master.log');
@@ -101,13 +113,14 @@ async function attemptMaster(
     let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let killWait: NodeJS.Timeout | undefined;
     let settled = false;
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, notStarted?: string) => {
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, notStarted?: string, lost = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(killWait);
       limits.signal?.removeEventListener('abort', onAbort);
-      resolve({ exitCode, signal, notStarted, timedOut: stop === 'timedOut', aborted: stop === 'aborted' });
+      const stopped = { timedOut: stop === 'timedOut', aborted: stop === 'aborted' };
+      resolve({ exitCode, signal, notStarted, ...stopped, lostUnreported: lost });
     };
     const end = (why: 'timedOut' | 'aborted') => {
       stop ??= why;
@@ -136,7 +149,7 @@ async function attemptMaster(
     const spawned = spawnThroughSpawner(
       'ssh',
       sshArgs(connection, mode),
-      { cwd: process.cwd(), env: { [PROCESS_TAG_VARIABLE]: limits.tag }, stderrTo: logFile },
+      { cwd: process.cwd(), env: { [PROCESS_TAG_VARIABLE]: limits.tag }, stderrTo: logFile, ungated: true },
       {
         spawned: (started) => {
           pid = started;
@@ -152,7 +165,8 @@ async function attemptMaster(
               // Exited already.
             }
           }
-          finish(null, null, sshNotStartedReason(cause));
+          // Lost before it reported the login: ssh may be logging in, with no pid known to stop.
+          finish(null, null, sshNotStartedReason(cause), pid === undefined && cause.code === SPAWNER_LOST);
         },
         output: () => {},
         exit: (code, signal) => {
@@ -162,9 +176,30 @@ async function attemptMaster(
       },
     );
   });
+  if (ended.lostUnreported) await stopUnreportedLogin(limits.tag, control);
   if (ended.exitCode === 0 && !ended.timedOut && !ended.aborted && isMasterUp(control)) return { ok: true };
   if (ended.notStarted !== undefined) return failed(ended.notStarted, null, ended);
   return failed(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '', ended.exitCode, ended);
+}
+
+/**
+ * Stops what a login whose spawner was lost before reporting it may have started (its foreground
+ * ssh, or the master that one left in the background), found by the tag in its environment:
+ * SIGTERM, which lets a master remove its socket, then SIGKILL to whatever is left after
+ * KILL_GRACE_MS, and the socket such a master leaves is removed (the directory is this
+ * transport's alone, and no master of it was up, or none would have been started).
+ */
+async function stopUnreportedLogin(tag: string, control: ControlSocket): Promise<void> {
+  if (signalTaggedProcesses(tag, 'SIGTERM') === 0) return;
+  const deadline = Date.now() + KILL_GRACE_MS;
+  while (taggedProcesses(tag).length > 0) {
+    if (Date.now() >= deadline) {
+      killTaggedProcesses(tag);
+      rmSync(control.socketPath, { force: true });
+      return;
+    }
+    await sleep(20);
+  }
 }
 
 /**
