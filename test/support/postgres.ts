@@ -71,7 +71,9 @@ export async function holdWriteLock(url: string): Promise<{ release(): Promise<v
     psqlArgs(url, `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY}); SELECT pg_sleep(600); COMMIT;`),
     { reject: false },
   );
-  const holders = `FROM pg_locks WHERE locktype = 'advisory' AND objid = ${WRITE_LOCK_KEY} AND granted`;
+  // pg_locks is the whole server's: only this database's holder, not another test file's journal.
+  const holders = `FROM pg_locks WHERE locktype = 'advisory' AND objid = ${WRITE_LOCK_KEY} AND granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
   const giveUpAt = Date.now() + 30_000;
   while (psql(url, `SELECT count(*) ${holders}`) !== '1') {
     if (Date.now() > giveUpAt || holder.exitCode !== null) throw new Error('the write lock was never held');
