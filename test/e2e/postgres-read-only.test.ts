@@ -69,15 +69,28 @@ describe('a PostgreSQL role that may only read', () => {
     // No lease was taken either: the reader owns nothing.
     expect(psql(url, 'SELECT count(*) FROM owners')).toBe('0');
 
-    // A run whose controller is gone (no lease): orphan recovery would write, so the reader shows
-    // it as journaled, and the next nixfleet that may write marks it ORPHANED.
+    // A run whose controller is gone (no lease), its command cut short: the reader may not
+    // write what recovery writes, so it shows what recovery would record, and writes nothing; the
+    // next nixfleet that may write records it.
     psql(url, "UPDATE pipelines SET status = 'RUNNING', finished_at = NULL WHERE id = 'r1'");
+    psql(url, "UPDATE commands SET status = 'EXECUTING', finished_at = NULL, exit_code = NULL WHERE id = 'c1'");
     const seen = await runCli(dir, ['runs', '--json'], { env });
     expect(seen.exitCode, seen.stderr).toBe(0);
-    expect((JSON.parse(seen.stdout) as Run[])[0]).toMatchObject({ id: 'r1', status: 'RUNNING' });
+    expect((JSON.parse(seen.stdout) as Run[])[0]).toMatchObject({ id: 'r1', status: 'ORPHANED' });
+    const shownRun = await runCli(dir, ['show', 'r1', '--json'], { env });
+    expect(shownRun.exitCode, shownRun.stderr).toBe(0);
+    const [command] = (JSON.parse(shownRun.stdout) as { commands: { id: string; status: string; error: string }[] })
+      .commands;
+    expect(command).toMatchObject({ id: 'c1', status: 'ORPHANED' });
+    expect(command?.error).toMatch(
+      /^orphaned: nixfleet process \d+ on .+ stopped before this finished \(its lease expired\)$/,
+    );
+    expect(psql(url, "SELECT status FROM pipelines WHERE id = 'r1'")).toBe('RUNNING');
+    expect(psql(url, "SELECT status FROM commands WHERE id = 'c1'")).toBe('EXECUTING');
     const recovered = await runCli(dir, ['runs', '--json'], { env: writer });
     expect(recovered.exitCode, recovered.stderr).toBe(0);
     expect((JSON.parse(recovered.stdout) as Run[])[0]).toMatchObject({ id: 'r1', status: 'ORPHANED' });
+    expect(psql(url, "SELECT status FROM commands WHERE id = 'c1'")).toBe('ORPHANED');
   });
 
   it('is told in one line that the journal has not been created, and that apply creates it; nothing is made', async () => {

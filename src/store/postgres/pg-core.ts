@@ -20,7 +20,7 @@ import { HEARTBEATS_PER_LEASE, releaseLease, renewLease, renewLeaseOver, startHe
 import { getMeta, journalId, reserve, setMeta } from './pg-meta.js';
 import { migrate, requireCurrentSchema } from './pg-migrate.js';
 import { appendOutput, outputSize, readOutput } from './pg-output.js';
-import { checkLocks, deadOwners, markOrphans, settleDeadOwners } from './pg-recovery.js';
+import { checkLocks, deadOwners, markOrphans, orphansShown, settleDeadOwners } from './pg-recovery.js';
 import { pruneRows } from './pg-retention.js';
 import * as runs from './pg-runs.js';
 import { isConnectionLoss } from './remote-error.js';
@@ -132,7 +132,8 @@ export async function openPgCore(
     }
   };
   const core: PgCore = {
-    operations: operations(db, owner, leaseMs, heartbeat),
+    // A reader that may not recover shows what recovery would record (CORE-012, read-only users).
+    operations: operations(db, owner, leaseMs, heartbeat, !recovers),
     async reconnectIfDropped() {
       if (main.dropped()) await reconnect();
     },
@@ -147,7 +148,13 @@ export async function openPgCore(
   return { core, recovers, id };
 }
 
-function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseConnection | undefined) {
+function operations(
+  db: pg.Client,
+  owner: Owner,
+  leaseMs: number,
+  lease: LeaseConnection | undefined,
+  showOrphans: boolean,
+) {
   /**
    * Runs `fn` in a transaction holding the write lock. `read`, a query without parameters, goes in
    * the same round trip as BEGIN and the lock, and `fn` gets its result.
@@ -212,8 +219,16 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
       write(() => runs.finishRun(db, id, status, at)),
     requestCancel: (at: number, id: string, options: { kill?: boolean; hostId?: string } = {}) =>
       write(() => runs.requestCancel(db, id, options, at)),
-    getRun: (id: string) => runs.getRun(db, id),
-    listRuns: (options?: Parameters<typeof runs.listRuns>[1]) => runs.listRuns(db, options),
+    getRun: async (id: string) => {
+      const run = await runs.getRun(db, id);
+      return run && showOrphans ? (await orphansShown(db)).run(run) : run;
+    },
+    listRuns: async (options?: Parameters<typeof runs.listRuns>[1]) => {
+      const found = await runs.listRuns(db, options);
+      if (!showOrphans) return found;
+      const shown = found.map((await orphansShown(db)).run);
+      return options?.activeOnly ? shown.filter((run) => run.status === 'RUNNING') : shown;
+    },
     countRuns: () => runs.countRuns(db),
 
     // Three round trips: begin + lock + read (the id quoted as a literal, as a multi-statement
@@ -259,9 +274,15 @@ function operations(db: pg.Client, owner: Owner, leaseMs: number, lease: LeaseCo
       write(() => commands.setArmed(db, id, delayMs, state, at)),
     getCommand: async (id: string) => {
       const row = await commands.commandRow(db, id);
-      return row ? commands.toPgCommandRecord(row) : undefined;
+      const command = row ? commands.toPgCommandRecord(row) : undefined;
+      return command && showOrphans ? (await orphansShown(db)).command(command) : command;
     },
-    listCommands: (options?: Parameters<typeof commands.listCommands>[1]) => commands.listCommands(db, options),
+    listCommands: async (options?: Parameters<typeof commands.listCommands>[1]) => {
+      const found = await commands.listCommands(db, options);
+      if (!showOrphans) return found;
+      const shown = found.map((await orphansShown(db)).command);
+      return options?.activeOnly ? shown.filter((command) => command.finishedAt === null) : shown;
+    },
     openOutput: async (id: string) => {
       const marker = `${OUTPUT_MARKER_PREFIX}${id}`;
       if ((await commands.commandRow(db, id))?.output_file !== marker) await commands.setOutputFile(db, id, marker);

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
 import { type CommandWitness, killWitnesses, liveWitnesses, WITNESS_KILL_WAIT_MS } from '../command-witness.js';
 import { orphanedText } from '../orphan-recovery.js';
-import type { BusyHost, Owner } from '../types.js';
+import type { BusyHost, CommandRecord, Owner, RunRecord } from '../types.js';
 import { transitionCommand } from './pg-commands.js';
 import { appendEvent } from './pg-events.js';
 import { ownerIsLive } from './pg-lease.js';
@@ -115,6 +115,74 @@ export async function settleDeadOwners(db: pg.ClientBase, dead: readonly Owner[]
   );
 }
 
+/** A dead owner's work as recovery finds it: its unfinished commands and its running runs. */
+interface Orphans {
+  readonly owner: Owner;
+  readonly key: unknown[];
+  readonly commands: readonly { readonly id: string; readonly started_at: number | null }[];
+  readonly runIds: readonly string[];
+}
+
+const OWNER_FILTER = 'owner_pid = $1 AND owner_hostname = $2 AND owner_started_at = $3';
+
+/**
+ * What recovery would mark of the dead owners' work, read only: nothing of an owner whose
+ * commands' processes still run on this machine (`settleDeadOwners` could not end them), which
+ * keeps its hosts busy for a later look. This only looks, once for all owners, and signals
+ * nothing (CORE-011).
+ */
+async function orphansOf(db: pg.ClientBase, dead: readonly Owner[]): Promise<Orphans[]> {
+  const unfinished = [];
+  for (const owner of dead) {
+    const key = [owner.pid, owner.hostname, owner.startedAt];
+    const commands = await db.query<{ id: string; started_at: number | null } & WitnessRow>(
+      `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands
+       WHERE finished_at IS NULL AND ${OWNER_FILTER} ORDER BY seq`,
+      key,
+    );
+    const ownerRow = { owner_pid: owner.pid, owner_hostname: owner.hostname, owner_started_at: owner.startedAt };
+    const witnesses = commands.rows.flatMap((row) => localWitness(ownerRow, row) ?? []);
+    unfinished.push({ owner, key, commands: commands.rows, witnesses });
+  }
+  const live = new Set(liveWitnesses(unfinished.flatMap((entry) => entry.witnesses)));
+  const found: Orphans[] = [];
+  for (const { owner, key, commands, witnesses } of unfinished) {
+    if (witnesses.some((witness) => live.has(witness))) continue;
+    const runs = await db.query<{ id: string }>(
+      `SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${OWNER_FILTER} ORDER BY seq`,
+      key,
+    );
+    const runIds = runs.rows.map((row) => row.id);
+    if (commands.length > 0 || runIds.length > 0) found.push({ owner, key, commands, runIds });
+  }
+  return found;
+}
+
+/**
+ * What a reader that may not write shows (CORE-012, read-only users): the dead owners' work as
+ * recovery would record it at this moment (ORPHANED, ended now, with its reason), written nowhere.
+ */
+export async function orphansShown(db: pg.ClientBase): Promise<{
+  run(run: RunRecord): RunRecord;
+  command(command: CommandRecord): CommandRecord;
+}> {
+  const found = await orphansOf(db, await deadOwners(db));
+  const at = Date.now();
+  const runIds = new Set(found.flatMap((orphans) => orphans.runIds));
+  const reasons = new Map(
+    found.flatMap(({ owner, commands }) =>
+      commands.map((row) => [row.id, orphanedText(owner, row.started_at !== null, true)] as const),
+    ),
+  );
+  return {
+    run: (run) => (runIds.has(run.id) ? { ...run, status: 'ORPHANED', finishedAt: at, pause: null } : run),
+    command: (command) => {
+      const error = reasons.get(command.id);
+      return error === undefined ? command : { ...command, status: 'ORPHANED', finishedAt: at, error };
+    },
+  };
+}
+
 export async function markOrphans(
   db: pg.ClientBase,
   dead: readonly Owner[],
@@ -122,40 +190,16 @@ export async function markOrphans(
 ): Promise<{ runs: number; commands: number }> {
   let runCount = 0;
   let commandCount = 0;
-  const filter = 'owner_pid = $1 AND owner_hostname = $2 AND owner_started_at = $3';
-  const unfinished = [];
-  for (const owner of dead) {
-    const key = [owner.pid, owner.hostname, owner.startedAt];
-    const commands = await db.query<{ id: string; started_at: number | null } & WitnessRow>(
-      `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands
-       WHERE finished_at IS NULL AND ${filter} ORDER BY seq`,
-      key,
-    );
-    const ownerRow = { owner_pid: owner.pid, owner_hostname: owner.hostname, owner_started_at: owner.startedAt };
-    const witnesses = commands.rows.flatMap((row) => localWitness(ownerRow, row) ?? []);
-    unfinished.push({ owner, key, commands, witnesses });
-  }
-  // Processes still alive (`settleDeadOwners` could not end them) leave the owner's work as it
-  // is, its hosts busy, for a later look. In the transaction this only looks, once for all
-  // owners, and signals nothing (CORE-011).
-  const live = new Set(liveWitnesses(unfinished.flatMap((entry) => entry.witnesses)));
-  for (const { owner, key, commands, witnesses } of unfinished) {
-    if (witnesses.some((witness) => live.has(witness))) continue;
-    const runs = await db.query<{ id: string }>(
-      `SELECT id FROM pipelines WHERE status = 'RUNNING' AND ${filter} ORDER BY seq`,
-      key,
-    );
-    const commandIds = commands.rows.map((row) => row.id);
-    const runIds = runs.rows.map((row) => row.id);
-    if (commandIds.length === 0 && runIds.length === 0) continue;
+  for (const { owner, key, commands, runIds } of await orphansOf(db, dead)) {
+    const commandIds = commands.map((row) => row.id);
     // Both in the database's clock: when the lease ran out (null if it was given up) and now.
     const lease = await db.query<{ expired_at: number | null; noticed_at: number }>(
-      `SELECT (SELECT (extract(epoch FROM lease_expires_at) * 1000)::bigint FROM owners WHERE ${filter}) AS expired_at,
+      `SELECT (SELECT (extract(epoch FROM lease_expires_at) * 1000)::bigint FROM owners WHERE ${OWNER_FILTER}) AS expired_at,
               (extract(epoch FROM now()) * 1000)::bigint AS noticed_at`,
       key,
     );
     const { expired_at: leaseExpiredAt, noticed_at: noticedAt } = lease.rows[0]!;
-    for (const row of commands.rows) {
+    for (const row of commands) {
       const error = orphanedText(owner, row.started_at !== null, true);
       await transitionCommand(db, row.id, 'ORPHANED', { error }, at);
     }
@@ -172,7 +216,7 @@ export async function markOrphans(
       },
       at,
     );
-    await db.query(`DELETE FROM owners WHERE ${filter} AND lease_expires_at < now()`, key);
+    await db.query(`DELETE FROM owners WHERE ${OWNER_FILTER} AND lease_expires_at < now()`, key);
     runCount += runIds.length;
     commandCount += commandIds.length;
   }
