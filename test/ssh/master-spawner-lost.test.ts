@@ -5,28 +5,18 @@
 // every spawner of this process; the real sshd on loopback is the host.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawnerPids } from '../../src/engine/transports/spawner/spawner-client.js';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import { waitFor, waitForPid } from '../engine/support/wait-for.js';
 import { makeTempDir } from '../support/cli.js';
 import { describeProcesses, isRunning, processesMatching } from '../support/processes.js';
 import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
-import { sshHost, sshSettings } from './ssh-host.js';
+import { sshdRestoringPath, sshHost, sshSettings } from './ssh-host.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 
-let sshd: TestSshd;
-const originalPath = process.env.PATH;
-
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  process.env.PATH = originalPath;
-  await sshd?.stop();
-});
+const { sshd, originalPath } = sshdRestoringPath();
 
 /**
  * A master's login through a wrapper first on PATH that runs `wrapper` (with `$PID_FILE` set) for
@@ -41,7 +31,7 @@ function startThroughWrapper(wrapper: string) {
     dir,
     `case " $* " in *" -N "*) PID_FILE=${JSON.stringify(pidFile)}; ${wrapper} ;; esac`,
   );
-  const transport = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
+  const transport = createSshTransport(sshHost(sshd()), sshSettings(), { controlDir, configFile: sshd().clientConfig });
   const running = transport.exec('true', { env: {}, timeoutMs: 60_000 });
   return { pidFile, controlDir, transport, running };
 }

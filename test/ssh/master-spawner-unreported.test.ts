@@ -8,31 +8,21 @@
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawnerKind } from '../../src/engine/transports/spawner/spawner-client.js';
 import { createSshTransport } from '../../src/engine/transports/ssh.js';
 import { waitFor } from '../engine/support/wait-for.js';
 import { makeTempDir } from '../support/cli.js';
 import { describeProcesses, isRunning, processesMatching } from '../support/processes.js';
 import { pathWithSshWrapper } from '../support/ssh-wrapper.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
-import { sshHost, sshSettings } from './ssh-host.js';
+import { sshdRestoringPath, sshHost, sshSettings } from './ssh-host.js';
 
 vi.setConfig({ testTimeout: 90_000 });
 
 const PERL_SPAWNER = fileURLToPath(new URL('../../src/engine/transports/spawner/spawner.pl', import.meta.url));
 const REPORT = "    reply('s', $id, pack('N', $command->{pid}));";
 
-let sshd: TestSshd;
-const originalPath = process.env.PATH;
-
-beforeAll(async () => {
-  sshd = await startSshd();
-});
-afterAll(async () => {
-  process.env.PATH = originalPath;
-  await sshd?.stop();
-});
+const { sshd } = sshdRestoringPath();
 
 /**
  * A PATH with a spawner first on it that dies, once, just before it would report a master (the
@@ -61,7 +51,10 @@ describe('a spawner lost after it started the master, before it reported it', ()
     const pids = join(dir, 'master-logins');
     const controlDir = join(dir, 'control');
     process.env.PATH = pathWithDyingSpawner(dir, pids);
-    const transport = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
+    const transport = createSshTransport(sshHost(sshd()), sshSettings(), {
+      controlDir,
+      configFile: sshd().clientConfig,
+    });
 
     const result = await transport.exec('echo ran', { env: {}, timeoutMs: 60_000 });
     expect(spawnerKind()).toBe('Python');
