@@ -190,12 +190,12 @@ function fleetText(file: string, namedFrom?: string): string | undefined {
 
 /** A string setting of the fleet file's text, or undefined (not YAML, not set, empty). */
 async function settingIn(text: string, key: 'dataDir' | 'store'): Promise<string | undefined> {
-  // YAML can spell a key without its own letters only with a backslash escape in a quoted
+  // YAML can spell a key without its own letters only with a backslash escape in a double-quoted
   // scalar: a file with neither cannot set it, and is not parsed (loading yaml would be a good
   // part of the start of `runs` or `show`; see CORE-005, start-up). A line whose first character
   // other than a blank is `#` is a comment or a block scalar's text, never a key: `nixfleet init`'s
   // own `# dataDir: .nixfleet` made every start of `runs` and `show` parse the file.
-  if (!onKeyLine(text, key) && !onKeyLine(text, '\\')) return undefined;
+  if (!onKeyLine(text, key) && !escapeAfterQuote(text)) return undefined;
   const { parsedSetting } = await import('./fleet-setting.js');
   return parsedSetting(text, key);
 }
@@ -204,6 +204,21 @@ async function settingIn(text: string, key: 'dataDir' | 'store'): Promise<string
 function onKeyLine(text: string, word: string): boolean {
   for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
     if (!/^[ \t]*#/.test(text.slice(text.lastIndexOf('\n', at) + 1, at))) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a `\` has a `"` before it on its line. Only a double-quoted scalar can spell a key with
+ * an escape, and its first backslash is on the line that opens it: a key is on one line, unless
+ * written as `? "…"`, and over several lines a double-quoted scalar holds a folded space, which no
+ * setting's name has, unless its line breaks are escaped, the first at the end of its first line.
+ * A shell command's `\` elsewhere (`awk '{print $1}' \`) made every start of `runs` and `show`
+ * parse the file.
+ */
+function escapeAfterQuote(text: string): boolean {
+  for (let at = text.indexOf('\\'); at !== -1; at = text.indexOf('\\', at + 1)) {
+    if (text.slice(text.lastIndexOf('\n', at) + 1, at).includes('"')) return true;
   }
   return false;
 }
