@@ -14,8 +14,12 @@ import { isPostgresUrl } from '../store/store-url.js';
 import type { CommandContext } from './command.js';
 
 export function fleetFilePath(ctx: CommandContext): string {
-  const given = ctx.global.file ?? nonEmpty(ctx.io.env.NIXFLEET_FILE) ?? 'fleet.yaml';
-  return resolve(ctx.io.cwd, given);
+  return resolve(ctx.io.cwd, namedFleetFile(ctx) ?? 'fleet.yaml');
+}
+
+/** The fleet file as -f or $NIXFLEET_FILE names it; undefined when neither does. */
+function namedFleetFile(ctx: CommandContext): string | undefined {
+  return ctx.global.file ?? nonEmpty(ctx.io.env.NIXFLEET_FILE);
 }
 
 /**
@@ -87,7 +91,7 @@ export async function journalPlaceFor(
     options.namedFileMayBeMissing !== true &&
     override === undefined &&
     given === undefined &&
-    (ctx.global.file ?? nonEmpty(ctx.io.env.NIXFLEET_FILE)) !== undefined;
+    namedFleetFile(ctx) !== undefined;
   const text =
     override === undefined || given === undefined ? fleetText(file, named ? ctx.io.cwd : undefined) : undefined;
   const { dataDir, setting } = await dataDirFor(file, ctx.io.cwd, override, text);
@@ -195,30 +199,22 @@ async function settingIn(text: string, key: 'dataDir' | 'store'): Promise<string
   // part of the start of `runs` or `show`; see CORE-005, start-up). A line whose first character
   // other than a blank is `#` is a comment or a block scalar's text, never a key: `nixfleet init`'s
   // own `# dataDir: .nixfleet` made every start of `runs` and `show` parse the file.
-  if (!onKeyLine(text, key) && !escapeAfterQuote(text)) return undefined;
+  const notComment = (before: string) => !/^[ \t]*#/.test(before);
+  // Only after a `"` on its line can a backslash be a key's escape (see CORE-005): a key is on
+  // one line, unless written as `? "…"`, and over several lines a double-quoted scalar holds a
+  // folded space, which no setting's name has, unless its line breaks are escaped, the first at
+  // the end of its first line. A shell command's `\` elsewhere (`awk '{print $1}' \`) made every
+  // start of `runs` and `show` parse the file.
+  const afterQuote = (before: string) => before.includes('"');
+  if (!occursWhere(text, key, notComment) && !occursWhere(text, '\\', afterQuote)) return undefined;
   const { parsedSetting } = await import('./fleet-setting.js');
   return parsedSetting(text, key);
 }
 
-/** Whether `word` is in `text` on a line that does not start (after blanks) with `#`. */
-function onKeyLine(text: string, word: string): boolean {
+/** Whether `word` is in `text` where `fits` holds of the text before it on its line. */
+function occursWhere(text: string, word: string, fits: (before: string) => boolean): boolean {
   for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
-    if (!/^[ \t]*#/.test(text.slice(text.lastIndexOf('\n', at) + 1, at))) return true;
-  }
-  return false;
-}
-
-/**
- * Whether a `\` has a `"` before it on its line. Only a double-quoted scalar can spell a key with
- * an escape, and its first backslash is on the line that opens it: a key is on one line, unless
- * written as `? "…"`, and over several lines a double-quoted scalar holds a folded space, which no
- * setting's name has, unless its line breaks are escaped, the first at the end of its first line.
- * A shell command's `\` elsewhere (`awk '{print $1}' \`) made every start of `runs` and `show`
- * parse the file.
- */
-function escapeAfterQuote(text: string): boolean {
-  for (let at = text.indexOf('\\'); at !== -1; at = text.indexOf('\\', at + 1)) {
-    if (text.slice(text.lastIndexOf('\n', at) + 1, at).includes('"')) return true;
+    if (fits(text.slice(text.lastIndexOf('\n', at) + 1, at))) return true;
   }
   return false;
 }

@@ -209,7 +209,7 @@ describe("Node's own modules a read-only command loads", { timeout: 120_000 }, (
 describe('runs and show still follow the settings of the fleet file', { timeout: 120_000 }, () => {
   it('finds the journal in settings.dataDir, written plainly or with an escaped key', async () => {
     // The third over two lines, its line break escaped: its `\x44` is on a line with no quote
-    // (load-fleet.ts, `escapeAfterQuote`).
+    // (load-fleet.ts, `settingIn`).
     for (const key of ['dataDir', '"data\\x44ir"', '? "data\\\n    \\x44ir"\n  ']) {
       const dir = makeTempDir({ 'fleet.yaml': `${FLEET}settings:\n  ${key}: state\n` });
       expect((await runCli(dir, ['apply', 'greet'])).exitCode).toBe(0);
