@@ -7,7 +7,7 @@ import type { ChangeLog } from './change-log.js';
 import { prepareLater, type SqliteDatabase } from './database.js';
 import { RecordNotFoundError } from './record-not-found-error.js';
 import { type NewCommandRow, pendingCommandRecord, transitionedRow } from './record-rules.js';
-import { type CommandRow, toCommandRecord } from './rows.js';
+import { COMMAND_COLUMNS, type CommandRow, commandRowOf, toCommandRecord } from './rows.js';
 import type { CommandPatch, CommandProcessRecord, CommandRecord, Owner } from './types.js';
 
 export interface CommandListOptions {
@@ -20,6 +20,8 @@ export interface CommandListOptions {
 export interface CommandTable {
   insert(command: NewCommandRow, owner: Owner, at: number): CommandRecord;
   transition(id: string, to: CommandStatus, patch?: CommandPatch): CommandRecord;
+  /** `transition` to each of `steps` in turn, and the processes: one read and one update. */
+  steps(id: string, steps: readonly CommandStatus[], process?: CommandProcessRecord): CommandRecord[];
   progress(id: string, tail: string): void;
   setOutputFile(id: string, relativePath: string): void;
   setArmed(id: string, delayMs: number, state: ArmedState): CommandRecord;
@@ -43,7 +45,7 @@ export function createCommandTable(
        owner_pid, owner_hostname, owner_started_at, batch, rollback_of)
      VALUES (?, ?, ?, ?, ?, 'PENDING', 1, ?, ?, ?, ?, ?, ?)`,
   );
-  const select = prepareLater(db, 'SELECT * FROM commands WHERE id = ?');
+  const select = prepareLater(db, `SELECT ${COMMAND_COLUMNS} FROM commands WHERE id = ?`).raw();
   // Two statements: only the final step sets finished_at, so the others never touch the
   // unfinished-commands index (see schema.ts). This is most of the hot path's disk writes.
   const update = prepareLater(
@@ -54,6 +56,12 @@ export function createCommandTable(
     db,
     'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?, finished_at = ? WHERE id = ?',
   );
+  // A command's start: its last step and its processes in one update (`steps`).
+  const startProcess = prepareLater(
+    db,
+    `UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?,
+       process_group = ?, process_started_at = ?, remote_group = ?, process_tag = ? WHERE id = ?`,
+  );
   const setOutput = prepareLater(db, 'UPDATE commands SET output_file = ? WHERE id = ?');
   const setArmedState = prepareLater(db, 'UPDATE commands SET armed_ms = ?, armed_state = ? WHERE id = ?');
   const setProcessRow = prepareLater(
@@ -63,25 +71,59 @@ export function createCommandTable(
   const listQueries = {
     run: prepareLater(
       db,
-      'SELECT * FROM commands WHERE pipeline_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
-    ),
+      `SELECT ${COMMAND_COLUMNS} FROM commands WHERE pipeline_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?`,
+    ).raw(),
     runHost: prepareLater(
       db,
-      'SELECT * FROM commands WHERE pipeline_id = ? AND host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?',
-    ),
+      `SELECT ${COMMAND_COLUMNS} FROM commands WHERE pipeline_id = ? AND host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY stage, rowid LIMIT ?`,
+    ).raw(),
     host: prepareLater(
       db,
-      'SELECT * FROM commands WHERE host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY created_at DESC, rowid DESC LIMIT ?',
-    ),
+      `SELECT ${COMMAND_COLUMNS} FROM commands WHERE host_id = ? AND (? = 0 OR finished_at IS NULL) ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    ).raw(),
     active: prepareLater(
       db,
-      'SELECT * FROM commands WHERE finished_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?',
-    ),
-    all: prepareLater(db, 'SELECT * FROM commands ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+      `SELECT ${COMMAND_COLUMNS} FROM commands WHERE finished_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    ).raw(),
+    all: prepareLater(db, `SELECT ${COMMAND_COLUMNS} FROM commands ORDER BY created_at DESC, rowid DESC LIMIT ?`).raw(),
+  };
+
+  /** The change a status step makes, and the record it carries. */
+  const appendTransition = (row: CommandRow, to: CommandStatus): CommandRecord => {
+    const command = toCommandRecord(row, dataDir);
+    if (to === 'VALIDATING') changes.append({ type: 'command_started', command });
+    else if (isTerminalCommand(to)) changes.append({ type: 'command_finished', command });
+    else changes.append({ type: 'command_progress', command });
+    return command;
+  };
+
+  /** A status step's columns; only a final status sets finished_at (see `finish` above). */
+  const writeStatus = (next: CommandRow) => {
+    if (isTerminalCommand(next.status as CommandStatus)) {
+      finish.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, next.finished_at, next.id);
+    } else {
+      update.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, next.id);
+    }
+  };
+
+  const setProcess = (id: string, process: CommandProcessRecord) => {
+    const changed = setProcessRow.run(
+      process.group,
+      process.startedAt,
+      process.remoteGroup ?? null,
+      process.tag ?? null,
+      id,
+    ).changes;
+    if (changed === 0) throw new RecordNotFoundError('command', id);
+  };
+
+  const readRow = (id: string): CommandRow | undefined => {
+    const values = select.get(id);
+    return values === undefined ? undefined : commandRowOf(values);
   };
 
   const rowOf = (id: string): CommandRow => {
-    const row = select.get(id) as CommandRow | undefined;
+    const row = readRow(id);
     if (!row) throw new RecordNotFoundError('command', id);
     return row;
   };
@@ -105,19 +147,38 @@ export function createCommandTable(
     },
 
     transition(id, to, patch = {}) {
-      const row = rowOf(id);
+      const next = transitionedRow(id, rowOf(id), to, patch, now());
+      writeStatus(next);
+      return appendTransition(next, to);
+    },
+
+    steps(id, steps, process) {
       const at = now();
-      const next = transitionedRow(id, row, to, patch, at);
-      if (isTerminalCommand(to)) {
-        finish.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, next.finished_at, id);
-      } else {
-        update.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, id);
+      const first = rowOf(id);
+      let row = first;
+      const records = steps.map((to) => {
+        row = transitionedRow(id, row, to, {}, at);
+        return appendTransition(row, to);
+      });
+      if (process !== undefined && row !== first && !isTerminalCommand(row.status as CommandStatus)) {
+        // The usual start (VALIDATING, EXECUTING, its processes) is a single update.
+        startProcess.run(
+          row.status,
+          row.attempt,
+          row.started_at,
+          row.exit_code,
+          row.error,
+          process.group,
+          process.startedAt,
+          process.remoteGroup ?? null,
+          process.tag ?? null,
+          id,
+        );
+        return records;
       }
-      const command = toCommandRecord(next, dataDir);
-      if (to === 'VALIDATING') changes.append({ type: 'command_started', command });
-      else if (isTerminalCommand(to)) changes.append({ type: 'command_finished', command });
-      else changes.append({ type: 'command_progress', command });
-      return command;
+      if (row !== first) writeStatus(row);
+      if (process !== undefined) setProcess(id, process);
+      return records;
     },
 
     progress(id, tail) {
@@ -136,37 +197,28 @@ export function createCommandTable(
       return command;
     },
 
-    setProcess(id, process) {
-      const changed = setProcessRow.run(
-        process.group,
-        process.startedAt,
-        process.remoteGroup ?? null,
-        process.tag ?? null,
-        id,
-      ).changes;
-      if (changed === 0) throw new RecordNotFoundError('command', id);
-    },
+    setProcess,
 
     get(id) {
-      const row = select.get(id) as CommandRow | undefined;
+      const row = readRow(id);
       return row ? toCommandRecord(row, dataDir) : undefined;
     },
 
     row(id) {
-      return select.get(id) as CommandRow | undefined;
+      return readRow(id);
     },
 
     list(options = {}) {
       const limit = options.limit ?? DEFAULT_LIST_LIMIT;
       const active = options.activeOnly ? 1 : 0;
-      let rows: CommandRow[];
+      let rows: unknown[];
       if (options.runId !== undefined && options.hostId !== undefined) {
-        rows = listQueries.runHost.all(options.runId, options.hostId, active, limit) as CommandRow[];
-      } else if (options.runId !== undefined) rows = listQueries.run.all(options.runId, active, limit) as CommandRow[];
-      else if (options.hostId !== undefined) rows = listQueries.host.all(options.hostId, active, limit) as CommandRow[];
-      else if (options.activeOnly) rows = listQueries.active.all(limit) as CommandRow[];
-      else rows = listQueries.all.all(limit) as CommandRow[];
-      return rows.map((row) => toCommandRecord(row, dataDir));
+        rows = listQueries.runHost.all(options.runId, options.hostId, active, limit);
+      } else if (options.runId !== undefined) rows = listQueries.run.all(options.runId, active, limit);
+      else if (options.hostId !== undefined) rows = listQueries.host.all(options.hostId, active, limit);
+      else if (options.activeOnly) rows = listQueries.active.all(limit);
+      else rows = listQueries.all.all(limit);
+      return rows.map((values) => toCommandRecord(commandRowOf(values), dataDir));
     },
   };
 }

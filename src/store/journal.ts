@@ -4,7 +4,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CommandStatus } from '../domain/status.js';
 import { AlreadyRetriedError } from './already-retried-error.js';
 import { createChangeLog } from './change-log.js';
 import { createCommandTable } from './command-table.js';
@@ -26,7 +25,7 @@ import { createRetention, DAY_MS, LAST_PRUNE_KEY, retentionFromEnv } from './ret
 import { LOGS_DIR } from './rows.js';
 import { createRunTable } from './run-table.js';
 import { isPostgresUrl } from './store-url.js';
-import type { CommandProcessRecord, CommandRecord, Journal, NewRun, Owner } from './types.js';
+import type { CommandRecord, Journal, NewRun, Owner } from './types.js';
 
 export interface JournalOptions {
   /** The clock for every timestamp (tests drive it). */
@@ -277,13 +276,7 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     countRuns: () => runs.count(),
 
     transitionCommand: write(commands.transition),
-    transitionCommandSteps: write(
-      (commandId: string, steps: readonly CommandStatus[], process?: CommandProcessRecord) => {
-        const records = steps.map((to) => commands.transition(commandId, to));
-        if (process !== undefined) commands.setProcess(commandId, process);
-        return records;
-      },
-    ),
+    transitionCommandSteps: write(commands.steps),
     reportProgress: write(commands.progress),
     getCommand: (commandId) => commands.get(commandId),
     addRollback,

@@ -140,6 +140,15 @@ describe.each(ENGINES)('command transitions on $name', (engine) => {
     }
   });
 
+  it('several steps that end in a final status finish the command, as the last step alone would', () => {
+    const { id, journal: j, clock } = commandAt(engine, 'PENDING');
+    clock.advance(1000);
+    const [, blocked] = j.transitionCommandSteps(id, ['VALIDATING', 'BLOCKED']);
+    expect(blocked).toMatchObject({ status: 'BLOCKED', finishedAt: clock.now() });
+    expect(j.getCommand(id)).toEqual(blocked);
+    expect(j.listCommands({ activeOnly: true }).map((command) => command.id)).not.toContain(id);
+  });
+
   it('an illegal step among several writes none of them', () => {
     const { id, journal: j } = commandAt(engine, 'PENDING');
     const before = j.getCommand(id);

@@ -58,6 +58,8 @@ const held = new Set<string>();
  * Ctrl-C during its fork, CORE-011); this only keeps a /bin/sh that dies at once from looping.
  */
 let replacements = 0;
+/** Lines for the lifeline, written once the microtasks run; one started meanwhile got the whole list. */
+let unwritten = '';
 const MAX_REPLACEMENTS = 10;
 
 /**
@@ -121,19 +123,21 @@ function send(op: '+' | '-', ids: readonly string[]): void {
     if (op === '+') held.add(id);
     else held.delete(id);
   }
-  const stdin = lifeline?.stdin;
-  if (!stdin) {
+  if (!lifeline?.stdin) {
     startWithList();
     return;
   }
   // The lines of one run of callbacks go in one write. They are written when the microtasks run,
   // before any later turn of the event loop: a command's `go` (sent to its spawner once the
   // lifeline holds its group, CORE-011) goes out in a later turn, so never ahead of its hold.
-  if (stdin.writableCorked === 0) {
-    stdin.cork();
-    queueMicrotask(() => stdin.uncork());
-  }
-  stdin.write(ids.map((id) => `${op} ${id}\n`).join(''));
+  if (unwritten === '') queueMicrotask(writeLines);
+  for (const id of ids) unwritten += `${op} ${id}\n`;
+}
+
+function writeLines(): void {
+  const lines = unwritten;
+  unwritten = '';
+  if (lifeline?.stdin?.writable) lifeline.stdin.write(lines);
 }
 
 /** A new lifeline, if anything is held, told the whole list (which holds what was just added). */

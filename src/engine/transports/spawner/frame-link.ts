@@ -18,41 +18,52 @@ const SIGNAL_NAMES = new Map(
 const NO_EXIT_CODE = 0xffffffff;
 const REQUEST_TYPES = { start: 'S', go: 'G', feed: 'F', cancel: 'C', close: 'X' } as const;
 
-function frame(parts: readonly Buffer[]): Buffer {
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(length);
-  return Buffer.concat([head, ...parts], 4 + length);
-}
-
-function number(value: number): Buffer {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value);
-  return bytes;
-}
-
-function string(value: string): Buffer {
-  const bytes = Buffer.from(value, 'utf8');
-  return Buffer.concat([number(bytes.length), bytes]);
-}
-
+/**
+ * A request as one frame: its length (4 bytes, big-endian), its type letter, then its fields,
+ * each number 4 bytes and each string its UTF-8 length and bytes. Written into one buffer, sized
+ * first: this is on the path of every command (CORE-001).
+ */
 function encodeRequest(request: SpawnerRequest): Buffer {
-  const head = Buffer.from(REQUEST_TYPES[request.t]);
-  if (request.t === 'feed') return frame([head, number(request.id), Buffer.from(request.input, 'utf8')]);
-  if (request.t !== 'start') return frame([head, number(request.id)]);
+  if (request.t === 'feed') {
+    const frame = Buffer.allocUnsafe(9 + Buffer.byteLength(request.input));
+    frame.write(request.input, 9);
+    return head(frame, request);
+  }
+  if (request.t !== 'start') return head(Buffer.allocUnsafe(9), request);
+  const strings = [request.file, request.cwd];
+  strings.push(...request.args);
   const env = Object.entries(request.env);
-  return frame([
-    head,
-    number(request.id),
-    Buffer.from(request.stderrTo !== undefined ? 'L' : request.split ? 'P' : 'M'),
-    string(request.file),
-    string(request.cwd),
-    number(request.args.length),
-    ...request.args.map(string),
-    number(env.length),
-    ...env.flatMap(([name, value]) => [string(name), string(value)]),
-    ...(request.stderrTo !== undefined ? [string(request.stderrTo)] : []),
-  ]);
+  for (const [name, value] of env) strings.push(name, value);
+  if (request.stderrTo !== undefined) strings.push(request.stderrTo);
+  // The mode letter, the two counts, and a length before each string.
+  let size = 9 + 1 + 8 + 4 * strings.length;
+  for (const text of strings) size += Buffer.byteLength(text);
+  const frame = head(Buffer.allocUnsafe(size), request);
+  let at = frame.write(request.stderrTo !== undefined ? 'L' : request.split ? 'P' : 'M', 9, 'latin1') + 9;
+  const putString = (text: string) => {
+    const length = frame.write(text, at + 4);
+    frame.writeUInt32BE(length, at);
+    at += 4 + length;
+  };
+  putString(request.file);
+  putString(request.cwd);
+  at = frame.writeUInt32BE(request.args.length, at);
+  for (const arg of request.args) putString(arg);
+  at = frame.writeUInt32BE(env.length, at);
+  for (const [name, value] of env) {
+    putString(name);
+    putString(value);
+  }
+  if (request.stderrTo !== undefined) putString(request.stderrTo);
+  return frame;
+}
+
+/** Writes a frame's length, its type letter and the request's id into its first 9 bytes. */
+function head(frame: Buffer, request: SpawnerRequest): Buffer {
+  frame.writeUInt32BE(frame.length - 4, 0);
+  frame.write(REQUEST_TYPES[request.t], 4, 'latin1');
+  frame.writeUInt32BE(request.id, 5);
+  return frame;
 }
 
 /** Reads the spawner's frames from its stdout as replies; output stays the bytes it came as. */
@@ -144,16 +155,20 @@ export function startFrameLink(program: string, args: readonly string[]): Spawne
   const stdin = child.stdin as Socket;
   const stdout = child.stdout as Socket;
   stdin.on('error', () => {});
+  let queued: Buffer[] = [];
+  const flush = () => {
+    if (queued.length === 0) return;
+    const frames = queued;
+    queued = [];
+    stdin.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+  };
   return {
     pid: child.pid,
     send: (request) => {
       // What one turn of the event loop asks goes down in one write: a write per request woke the
       // spawner once for each, and was the largest cost per command on nixfleet's side (CORE-001).
-      if (stdin.writableCorked === 0) {
-        stdin.cork();
-        setImmediate(() => stdin.uncork());
-      }
-      stdin.write(encodeRequest(request));
+      if (queued.length === 0) setImmediate(flush);
+      queued.push(encodeRequest(request));
     },
     connected: () => stdin.writable,
     hold: (held) => {
@@ -162,7 +177,10 @@ export function startFrameLink(program: string, args: readonly string[]): Spawne
         else handle.unref();
       }
     },
-    end: () => stdin.end(),
+    end: () => {
+      flush();
+      stdin.end();
+    },
     onReply: (listener) => stdout.on('data', replyReader(listener)),
     onGone: (listener) => {
       child.on('exit', listener);
