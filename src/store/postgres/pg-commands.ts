@@ -84,61 +84,87 @@ export async function transitionCommand(
   known?: CommandRow,
 ): Promise<CommandRecord> {
   const row = known ?? (await existingRow(db, id));
-  return writeTransition(db, id, to, transitionedRow(id, row, to, patch, at), at);
+  const [record] = await writeTransitions(db, id, [{ to, next: transitionedRow(id, row, to, patch, at) }], at);
+  return record!;
 }
 
-/** Several steps of the status machine in a row, each with its change, in the caller's transaction. */
+/**
+ * Several steps of the status machine in a row, each with its change, and the command's processes
+ * when given, in the caller's transaction.
+ */
 export async function transitionCommandSteps(
   db: pg.ClientBase,
   id: string,
   steps: readonly CommandStatus[],
   at: number,
   known?: CommandRow,
+  process?: CommandProcessRecord,
 ): Promise<CommandRecord[]> {
   let row = known ?? (await existingRow(db, id));
-  const records: CommandRecord[] = [];
-  for (const to of steps) {
+  const moves = steps.map((to) => {
     row = transitionedRow(id, row, to, {}, at);
-    records.push(await writeTransition(db, id, to, row, at));
+    return { to, next: row };
+  });
+  if (moves.length === 0) {
+    if (process !== undefined) await setProcess(db, id, process);
+    return [];
   }
-  return records;
+  return writeTransitions(db, id, moves, at, process);
 }
 
-async function writeTransition(
+/**
+ * The engine's hot path: the row as its last step left it (and its processes, when given) and a
+ * change per step, as appendChange writes them, in one statement and so one round trip: a local
+ * command's start (two steps and its processes) took four.
+ */
+async function writeTransitions(
   db: pg.ClientBase,
   id: string,
-  to: CommandStatus,
-  next: CommandRow,
+  moves: readonly { readonly to: CommandStatus; readonly next: CommandRow }[],
   at: number,
-): Promise<CommandRecord> {
-  const command = toPgCommandRecord(next);
-  const type =
-    to === 'VALIDATING' ? 'command_started' : isTerminalCommand(to) ? 'command_finished' : 'command_progress';
-  // The engine's hot path: the update and its change (as appendChange writes it) in one round trip.
+  process?: CommandProcessRecord,
+): Promise<CommandRecord[]> {
+  const records = moves.map(({ next }) => toPgCommandRecord(next));
+  const types = moves.map(({ to }) =>
+    to === 'VALIDATING' ? 'command_started' : isTerminalCommand(to) ? 'command_finished' : 'command_progress',
+  );
+  const last = moves[moves.length - 1]!.next;
   await db.query({
     // Named: prepared once per connection, so the hot path skips parsing and planning.
-    name: 'nixfleet_transition',
+    name: 'nixfleet_transitions',
     text: `WITH updated AS (
-       UPDATE commands SET status = $1, attempt = $2, started_at = $3, exit_code = $4, error = $5, finished_at = $6
+       UPDATE commands SET status = $1, attempt = $2, started_at = $3, exit_code = $4, error = $5, finished_at = $6,
+         process_group = CASE WHEN $11 THEN $12 ELSE process_group END,
+         process_started_at = CASE WHEN $11 THEN $13 ELSE process_started_at END,
+         remote_group = CASE WHEN $11 THEN $14 ELSE remote_group END,
+         process_tag = CASE WHEN $11 THEN $15 ELSE process_tag END
        WHERE id = $7
      ), head AS (
-       UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'change_head' RETURNING value::bigint AS version
+       UPDATE meta SET value = (value::bigint + cardinality($8::text[]))::text WHERE key = 'change_head'
+       RETURNING value::bigint AS version
      )
-     INSERT INTO changes (version, type, created_at, payload) SELECT version, $8, $9, $10 FROM head`,
+     INSERT INTO changes (version, type, created_at, payload)
+     SELECT head.version - cardinality($8::text[]) + step.n, step.type, $9, step.payload
+     FROM head, unnest($8::text[], $10::text[]) WITH ORDINALITY AS step(type, payload, n)`,
     values: [
-      next.status,
-      next.attempt,
-      next.started_at,
-      next.exit_code,
-      next.error,
-      next.finished_at,
+      last.status,
+      last.attempt,
+      last.started_at,
+      last.exit_code,
+      last.error,
+      last.finished_at,
       id,
-      type,
+      types,
       at,
-      JSON.stringify({ type, command }),
+      records.map((command, i) => JSON.stringify({ type: types[i], command })),
+      process !== undefined,
+      process?.group ?? null,
+      process?.startedAt ?? null,
+      process?.remoteGroup ?? null,
+      process?.tag ?? null,
     ],
   });
-  return command;
+  return records;
 }
 
 export async function setProcess(db: pg.ClientBase, id: string, process: CommandProcessRecord): Promise<void> {

@@ -252,9 +252,7 @@ function operations(
         async (read) => {
           const row = read?.rows[0] as CommandRow | undefined;
           if (!row) throw new RecordNotFoundError('command', id);
-          const records = await commands.transitionCommandSteps(db, id, steps, at, row);
-          if (process !== undefined) await commands.setProcess(db, id, process);
-          return records;
+          return commands.transitionCommandSteps(db, id, steps, at, row, process);
         },
         `SELECT * FROM commands WHERE id = ${db.escapeLiteral(id)}`,
       ),
