@@ -115,7 +115,7 @@ export async function transitionCommandSteps(
 /**
  * The engine's hot path: the row as its last step left it (and its processes, when given) and a
  * change per step, as appendChange writes them, in one statement and so one round trip: a local
- * command's start (two steps and its processes) took four.
+ * command's start (two steps and its processes) took three, one per statement (CORE-012).
  */
 async function writeTransitions(
   db: pg.ClientBase,
