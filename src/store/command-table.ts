@@ -56,7 +56,7 @@ export function createCommandTable(
     db,
     'UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?, finished_at = ? WHERE id = ?',
   );
-  // A command's start: its last step and its processes in one update (`steps`).
+  // A command's start: its last step and its processes in one update (`writeStatus`).
   const startProcess = prepareLater(
     db,
     `UPDATE commands SET status = ?, attempt = ?, started_at = ?, exit_code = ?, error = ?,
@@ -97,10 +97,28 @@ export function createCommandTable(
     return command;
   };
 
-  /** A status step's columns; only a final status sets finished_at (see `finish` above). */
-  const writeStatus = (next: CommandRow) => {
+  /**
+   * A status step's columns, and the command's processes when given: only a final status sets
+   * finished_at (see `finish` above), and the usual start (EXECUTING with its processes) is one
+   * update.
+   */
+  const writeStatus = (next: CommandRow, process?: CommandProcessRecord) => {
     if (isTerminalCommand(next.status as CommandStatus)) {
       finish.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, next.finished_at, next.id);
+      if (process !== undefined) setProcess(next.id, process);
+    } else if (process !== undefined) {
+      startProcess.run(
+        next.status,
+        next.attempt,
+        next.started_at,
+        next.exit_code,
+        next.error,
+        process.group,
+        process.startedAt,
+        process.remoteGroup ?? null,
+        process.tag ?? null,
+        next.id,
+      );
     } else {
       update.run(next.status, next.attempt, next.started_at, next.exit_code, next.error, next.id);
     }
@@ -160,24 +178,8 @@ export function createCommandTable(
         row = transitionedRow(id, row, to, {}, at);
         return appendTransition(row, to);
       });
-      if (process !== undefined && row !== first && !isTerminalCommand(row.status as CommandStatus)) {
-        // The usual start (VALIDATING, EXECUTING, its processes) is a single update.
-        startProcess.run(
-          row.status,
-          row.attempt,
-          row.started_at,
-          row.exit_code,
-          row.error,
-          process.group,
-          process.startedAt,
-          process.remoteGroup ?? null,
-          process.tag ?? null,
-          id,
-        );
-        return records;
-      }
-      if (row !== first) writeStatus(row);
-      if (process !== undefined) setProcess(id, process);
+      if (row !== first) writeStatus(row, process);
+      else if (process !== undefined) setProcess(id, process);
       return records;
     },
 

@@ -30,31 +30,24 @@ function encodeRequest(request: SpawnerRequest): Buffer {
     return head(frame, request);
   }
   if (request.t !== 'start') return head(Buffer.allocUnsafe(9), request);
-  const strings = [request.file, request.cwd];
-  strings.push(...request.args);
   const env = Object.entries(request.env);
-  for (const [name, value] of env) strings.push(name, value);
-  if (request.stderrTo !== undefined) strings.push(request.stderrTo);
-  // The mode letter, the two counts, and a length before each string.
-  let size = 9 + 1 + 8 + 4 * strings.length;
-  for (const text of strings) size += Buffer.byteLength(text);
+  // After the mode letter, in this order; each number counts what follows it (args, env pairs).
+  const fields: (string | number)[] = [request.file, request.cwd, request.args.length, ...request.args, env.length];
+  for (const [name, value] of env) fields.push(name, value);
+  if (request.stderrTo !== undefined) fields.push(request.stderrTo);
+  let size = 10;
+  for (const field of fields) size += typeof field === 'number' ? 4 : 4 + Buffer.byteLength(field);
   const frame = head(Buffer.allocUnsafe(size), request);
   let at = frame.write(request.stderrTo !== undefined ? 'L' : request.split ? 'P' : 'M', 9, 'latin1') + 9;
-  const putString = (text: string) => {
-    const length = frame.write(text, at + 4);
-    frame.writeUInt32BE(length, at);
-    at += 4 + length;
-  };
-  putString(request.file);
-  putString(request.cwd);
-  at = frame.writeUInt32BE(request.args.length, at);
-  for (const arg of request.args) putString(arg);
-  at = frame.writeUInt32BE(env.length, at);
-  for (const [name, value] of env) {
-    putString(name);
-    putString(value);
+  for (const field of fields) {
+    if (typeof field === 'number') {
+      at = frame.writeUInt32BE(field, at);
+    } else {
+      const length = frame.write(field, at + 4);
+      frame.writeUInt32BE(length, at);
+      at += 4 + length;
+    }
   }
-  if (request.stderrTo !== undefined) putString(request.stderrTo);
   return frame;
 }
 
