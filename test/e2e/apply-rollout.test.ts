@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { openJournal } from '../../src/store/journal.js';
 import { waitFor } from '../engine/support/wait-for.js';
 import { makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { commandStatus } from '../support/journal-peek.js';
@@ -112,6 +113,38 @@ describe('canary and batches', () => {
     }
     expect(readFileSync(junit, 'utf8')).toContain(`<skipped message="SKIPPED: ${reason}"/>`);
   });
+  it('a canary whose command alone was killed (the dashboard’s per-host Kill) stops the run like a failed one', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {} }
+ops:
+  go: { run: 'echo $NIXFLEET_HOST >> trace; if [ $NIXFLEET_HOST = h1 ]; then touch hung; sleep 600; fi' }
+  after: { run: 'true' }
+pipelines:
+  deploy: { ops: [go, after], rollout: { canary: 1 } }
+`,
+    });
+    const apply = spawnCli(dir, ['apply', 'deploy', '--json'], { timeoutMs: 240_000 });
+    await waitFor(() => existsSync(join(dir, 'hung')), 'the canary hangs');
+    // What the dashboard's per-host Kill journals (CORE-004): only h1's command is killed.
+    const journal = openJournal(join(dir, '.nixfleet'));
+    try {
+      journal.requestCancel('r1', { hostId: 'h1' });
+    } finally {
+      journal.close();
+    }
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    const reason = 'canary cancelled on h1: the other hosts were not started';
+    const report = JSON.parse(String(result.stdout));
+    expect(report).toMatchObject({ status: 'FAILED', stopped: reason });
+    expect(report.hosts.h1.map((e: { status: string }) => e.status)).toEqual(['CANCELLED', 'SKIPPED']);
+    for (const host of ['h2', 'h3']) {
+      for (const entry of report.hosts[host]) expect(entry).toMatchObject({ status: 'SKIPPED', error: reason });
+    }
+    expect(readFileSync(join(dir, 'trace'), 'utf8')).toBe('h1\n');
+  });
+
   it('pause: the next wave starts no sooner than the pause after the previous one ended', async () => {
     const dir = dirWithFleet(fleet('{ canary: 1, batch: 9, pause: 1500ms }'));
     const result = await runCli(dir, ['apply', 'deploy', '--renderer', 'plain']);

@@ -129,7 +129,7 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
       if (!counted.has(c.id) && isTerminalCommand(c.status)) finished(c);
     },
     decide(released, freeSlots) {
-      const stopped = stopReason(plan, failed);
+      const stopped = stopReason(plan, failed, dropped);
       if (stopped !== null && !stopApplied) {
         stopApplied = true;
         for (const c of commands) if (waiting(c)) skip(c, stopped);
@@ -166,16 +166,28 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
   };
 }
 
-/** A failed canary host, or more failed hosts than the budget allows, stops the rollout. */
-export function stopReason(plan: RolloutPlan, failed: ReadonlySet<string>): string | null {
+/**
+ * A canary host that failed, or dropped out otherwise (its command killed on its own, CANCELLED),
+ * or more failed hosts than the budget allows, stops the rollout. `dropped` holds `failed`.
+ */
+export function stopReason(
+  plan: RolloutPlan,
+  failed: ReadonlySet<string>,
+  dropped: ReadonlySet<string> = failed,
+): string | null {
   const failedCanary = plan.canary.filter((h) => failed.has(h));
-  if (failedCanary.length > 0) {
+  const cancelledCanary = plan.canary.filter((h) => dropped.has(h) && !failed.has(h));
+  if (failedCanary.length > 0 || cancelledCanary.length > 0) {
     // A canary of every host of the run has no other hosts to hold back (CORE-008).
     const alone = plan.waves.every((w) => w.batch === 0);
     const rest = alone
       ? 'the canary is every host of the run, so nothing more was started'
       : 'the other hosts were not started';
-    return `canary failed on ${hostNames(failedCanary)}: ${rest}`;
+    const what =
+      failedCanary.length > 0
+        ? `canary failed on ${hostNames(failedCanary)}`
+        : `canary cancelled on ${hostNames(cancelledCanary)}`;
+    return `${what}: ${rest}`;
   }
   if (plan.maxFailures !== null && failed.size > plan.maxFailures) {
     const total = plan.waves.reduce((sum, w) => sum + w.hosts.length, 0);

@@ -28,8 +28,11 @@ function rollout(waves: string[][], options: { canary?: boolean; maxFailures?: n
   };
 }
 
-/** Plays the run both ways; `fails(host, stage)` says which commands end in ERROR. */
-function play(plan: RolloutPlan, stages: number, slots: number, fails: (host: string, stage: number) => boolean) {
+/** How a command ends: `true` ERROR, `false` SUCCESS, or the status given. */
+type Outcome = (host: string, stage: number) => boolean | CommandStatus;
+
+/** Plays the run both ways; `fails(host, stage)` says how each command ends. */
+function play(plan: RolloutPlan, stages: number, slots: number, fails: Outcome) {
   const fresh = playOnce(plan, stages, slots, fails, false);
   const kept = playOnce(plan, stages, slots, fails, true);
   expect(kept.log).toEqual(fresh.log);
@@ -39,13 +42,7 @@ function play(plan: RolloutPlan, stages: number, slots: number, fails: (host: st
 }
 
 /** Plays the run once; returns the log, the commands and why the rollout stopped. */
-function playOnce(
-  plan: RolloutPlan,
-  stages: number,
-  slots: number,
-  fails: (host: string, stage: number) => boolean,
-  keepSchedule: boolean,
-) {
+function playOnce(plan: RolloutPlan, stages: number, slots: number, fails: Outcome, keepSchedule: boolean) {
   const commands: Sim[] = [];
   let next = 1;
   for (const wave of plan.waves) {
@@ -90,7 +87,8 @@ function playOnce(
     if (d.start.length > 0 || d.skip.length > 0) continue;
     const done = running.shift();
     if (!done) return { log, commands, stopped };
-    done.status = fails(done.hostId, done.stage) ? 'ERROR' : 'SUCCESS';
+    const outcome = fails(done.hostId, done.stage);
+    done.status = outcome === true ? 'ERROR' : outcome === false ? 'SUCCESS' : outcome;
     changed(done);
     log.push(`end ${done.hostId}/${done.stage}`);
   }
@@ -123,6 +121,17 @@ describe('the rollout scheduler (CORE-008)', () => {
     const { log, commands, stopped } = play(plan, 2, 10, (host, stage) => host === 'h1' && stage === 1);
     expect(log.filter((l) => l.startsWith('start'))).toEqual(['start h1/0', 'start h1/1']);
     expect(stopped).toBe('canary failed on h1: the other hosts were not started');
+    const rest = commands.filter((c) => c.hostId !== 'h1');
+    expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
+  });
+
+  it('a canary whose command was killed on its own (CANCELLED) did not succeed: the rest is not started', () => {
+    const all = hosts(3);
+    const plan = rollout([all.slice(0, 1), all.slice(1)], { canary: true, maxFailures: 0 });
+    const { log, commands, stopped } = play(plan, 2, 10, (host, stage) => host === 'h1' && stage === 0 && 'CANCELLED');
+    expect(log.filter((l) => l.startsWith('start'))).toEqual(['start h1/0']);
+    expect(stopped).toBe('canary cancelled on h1: the other hosts were not started');
+    expect(commands.find((c) => c.hostId === 'h1' && c.stage === 1)).toMatchObject({ status: 'SKIPPED', reason: null });
     const rest = commands.filter((c) => c.hostId !== 'h1');
     expect(rest.every((c) => c.status === 'SKIPPED' && c.reason === stopped)).toBe(true);
   });
