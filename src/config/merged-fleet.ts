@@ -67,7 +67,12 @@ function addEntries<Raw, T>(
 ): void {
   if (!values) return;
   const positions = keyPositions(source, [section]);
-  for (const [id, value] of Object.entries(values)) {
+  // In the order written: a plain object lists integer-like keys (`10`, `7`) before the others,
+  // which would move such hosts ahead of the canary the file put first (CORE-005, CORE-008).
+  const ids = new Set([...positions.keys()].filter((id) => Object.hasOwn(values, id)));
+  for (const id of Object.keys(values)) ids.add(id);
+  for (const id of ids) {
+    const value = values[id]!;
     const position = positions.get(id) ?? { line: 1, column: 1 };
     const previous = into.get(id);
     if (previous) {

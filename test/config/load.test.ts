@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/config/load.js';
+import { buildPlan } from '../../src/engine/plan.js';
 import { ConfigErrors } from '../../src/errors/config-error.js';
 import { makeTempDir } from '../support/cli.js';
 
@@ -93,6 +94,31 @@ describe('loadRegistry compiles a valid fleet', () => {
     });
     expect(registry.pipelines.get('do-all')).toMatchObject({ ops: ['pull', 'test'], hosts: '@web,db1' });
     expect(Object.isFrozen(registry)).toBe(true);
+  });
+
+  it('keeps ids that read as integers where the file wrote them, so the canary is the first host written', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+include: [more.yaml]
+hosts:
+  canary-box: {}
+  "20": {}
+  10: {}
+  007: {}
+ops:
+  b: { run: "true" }
+  "2": { run: "true" }
+pipelines:
+  deploy: { ops: [b, "2"], rollout: { canary: 1, batch: 1 } }
+`,
+      'more.yaml': 'hosts:\n  web: {}\n  "3": {}\n',
+    });
+    const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+    expect([...registry.hosts.keys()]).toEqual(['canary-box', '20', '10', '007', 'web', '3']);
+    expect([...registry.ops.keys()]).toEqual(['b', '2']);
+    const plan = buildPlan(registry, 'deploy', undefined);
+    expect(plan.hosts).toEqual(['canary-box', '20', '10', '007', 'web', '3']);
+    expect(plan.rollout?.canary).toEqual(['canary-box']);
   });
 
   it('reads each file once by its real path: a link back up under an include glob is not the main file again', async () => {
