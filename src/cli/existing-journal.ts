@@ -1,7 +1,7 @@
 // Commands that only read the journal (`runs`, `show`, `logs`, `cancel`) must not create one:
 // run in the wrong folder, they say where they looked and how to point elsewhere (see CORE-002,
 // the command line), and leave no `.nixfleet/` behind.
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors/user-error.js';
 import { DB_FILE, openJournal } from '../store/journal.js';
@@ -21,7 +21,7 @@ export async function existingDataDir(
   // A PostgreSQL store (CORE-012) keeps the journal in the database, not in the directory.
   return {
     dir,
-    exists: store.store !== undefined || existsSync(join(dir, DB_FILE)) || !isDirectoryOrMissing(dir),
+    exists: store.store !== undefined || isThere(join(dir, DB_FILE)) || !isDirectoryOrMissing(dir),
     store,
   };
 }
@@ -31,6 +31,21 @@ export function noJournalText(ctx: CommandContext, dir: string): string {
   const below = relative(ctx.io.cwd, dir);
   const shown = below === '' || below.startsWith('..') || isAbsolute(below) ? dir : below;
   return `no journal in ${shown}: nothing has run here yet`;
+}
+
+/**
+ * Whether something is at `path`. Only "no such file" says no: a journal in a directory this user
+ * may not enter (`.nixfleet` is 0700, another user's) counts as there, and opening it names the
+ * directory and the fix (CORE-003), where `existsSync` said "nothing has run here" and exit 0.
+ */
+function isThere(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
+  }
 }
 
 function isDirectoryOrMissing(path: string): boolean {

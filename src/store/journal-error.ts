@@ -1,7 +1,7 @@
 // The journal could not be used: a bad data directory, a damaged or foreign database, a full or
 // read-only disk, or a journal replaced under a running process (see CORE-003, errors). One line
 // that names the path, and a hint with the fix; the CLI prints both without a stack trace.
-import { accessSync, closeSync, constants, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DAMAGED_COUNTER } from './damaged-counter-error.js';
 import { CORRUPT_ROW } from './rows.js';
@@ -112,6 +112,8 @@ export function journalErrorOf(error: unknown, paths: JournalPaths, phase: Journ
     }
     case 'EACCES':
     case 'EPERM': {
+      const closed = closedDirectory(where);
+      if (closed !== undefined) return closed;
       // A file (the database, its -wal or -shm) says its mode: that is what to change.
       const mode = fileMode(where);
       return new JournalError(
@@ -214,6 +216,8 @@ function sqliteError(
     return new JournalError(kind, dbPath, `${dbPath} is damaged (${message})`, `restore it from a backup, or ${FRESH}`);
   }
   if (code.startsWith('SQLITE_CANTOPEN')) {
+    const closed = closedDirectory(dbPath);
+    if (closed !== undefined) return closed;
     // The file itself, not its directory, may be what this user may not open (chmod 000).
     const denied = fileDenied(dbPath, constants.R_OK | constants.W_OK);
     if (denied !== undefined) {
@@ -356,11 +360,48 @@ function fileDenied(path: string, mode: number): string | undefined {
 function fileMode(path: string): string | undefined {
   try {
     const stat = statSync(path);
-    if (!stat.isFile()) return undefined;
-    return `mode ${(stat.mode & 0o777).toString(8).padStart(3, '0')}, owned by uid ${stat.uid}`;
+    return stat.isFile() ? modeText(stat) : undefined;
   } catch {
     return undefined;
   }
+}
+
+function modeText(stat: Stats): string {
+  return `mode ${(stat.mode & 0o777).toString(8).padStart(3, '0')}, owned by uid ${stat.uid}`;
+}
+
+/**
+ * The outermost directory on the way to `path` that this user may not enter (another user's
+ * 0700 `.nixfleet`), as the error to give: that directory is what to change, not the file under it.
+ */
+function closedDirectory(path: string): JournalError | undefined {
+  const chain: string[] = [];
+  for (let at = path; ; at = dirname(at)) {
+    chain.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const dir of chain) {
+    let stat: Stats;
+    try {
+      stat = statSync(dir);
+    } catch {
+      return undefined;
+    }
+    if (!stat.isDirectory()) return undefined;
+    try {
+      accessSync(dir, constants.X_OK);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code !== 'EACCES' && code !== 'EPERM') return undefined;
+      return new JournalError(
+        'unusable',
+        dir,
+        `cannot enter ${dir}: permission denied (${modeText(stat)})`,
+        `run nixfleet as its owner, or let this user in (chmod or chgrp it), ${ELSEWHERE}`,
+      );
+    }
+  }
+  return undefined;
 }
 
 function exists(path: string): boolean {

@@ -701,6 +701,35 @@ describe('a journal this user may not write', () => {
     chmodSync(dirname(db), 0o755);
   });
 
+  it('a data directory it may not enter (another user’s, 0700): every command names it, exit 2; none says nothing ran', {
+    timeout: 300_000,
+  }, async () => {
+    const cwd = makeTempDir({ 'fleet.yaml': FLEET });
+    expect((await runCli(cwd, ['apply', 'hi'])).exitCode).toBe(0);
+    const dataDir = join(cwd, '.nixfleet');
+    const asRoot = process.getuid?.() === 0;
+    // Root enters any directory: nobody may not enter root's 0700 one; another user not their own 000.
+    if (asRoot) chmodSync(cwd, 0o755);
+    else chmodSync(dataDir, 0o000);
+    const drop = asRoot ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'] : [];
+    const mode = `mode ${asRoot ? '700' : '000'}, owned by uid ${statSync(dataDir).uid}`;
+    try {
+      for (const args of [...WRITERS, ...READERS, ['runs', '--json']]) {
+        const [program, ...rest] = [...drop, 'node', BIN, ...args];
+        const result = await execa(program!, rest, { cwd, reject: false, env: { CI: 'true' }, timeout: 30_000 });
+        expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+        expect(String(result.stderr).trimEnd().split('\n'), args.join(' ')).toEqual([
+          `nixfleet: cannot enter ${dataDir}: permission denied (${mode})`,
+          '  hint: run nixfleet as its owner, or let this user in (chmod or chgrp it), or choose another data directory with --data-dir',
+        ]);
+      }
+    } finally {
+      chmodSync(dataDir, 0o700);
+    }
+    // Nothing journaled is lost.
+    expect((await runCli(cwd, ['runs'])).stdout).toMatch(/^r1\s+hi\s+COMPLETE/m);
+  });
+
   it('a nixfleet.db it may not open in a writable directory: the message names the file and its mode, not the directory', {
     timeout: 180_000,
   }, async () => {

@@ -1,13 +1,11 @@
 // `nixfleet prune [--older-than 30d]`: applies the journal's retention now (see
 // CORE-003). --older-than replaces the runs/commands age (NIXFLEET_CMD_RETENTION_DAYS); events
 // keep NIXFLEET_LOG_RETENTION_DAYS.
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { EXIT, UserError } from '../../errors/user-error.js';
-import { DB_FILE, openJournal } from '../../store/journal.js';
+import { openJournal } from '../../store/journal.js';
 import { retentionFromEnv } from '../../store/retention.js';
 import type { CommandContext } from '../command.js';
-import { journalPlaceFor } from '../load-fleet.js';
+import { existingDataDir } from '../existing-journal.js';
 
 export const usage = 'prune [--older-than 30d]';
 export const options = {
@@ -29,8 +27,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (invalid.length > 0) {
     throw new UserError(invalid.join('; '), { hint: 'set it to a number of days, e.g. 30, or unset it' });
   }
-  const { dataDir, store } = await journalPlaceFor(ctx);
-  if (store.store === undefined && !existsSync(join(dataDir, DB_FILE)) && isDirectoryOrMissing(dataDir)) {
+  const { dir: dataDir, exists, store } = await existingDataDir(ctx);
+  if (!exists) {
     // Nothing was ever journaled here: do not create a data directory just to prune it.
     const empty = { commands: 0, pipelines: 0, events: 0, changes: 0, outputFiles: 0 };
     ctx.io.stdout.write(ctx.global.json ? `${JSON.stringify({ dataDir, ...empty })}\n` : `no journal in ${dataDir}\n`);
@@ -64,13 +62,4 @@ function parseAge(value: string): number {
   }
   const unit = (match.groups.unit ?? 'd') as keyof typeof UNIT_MS;
   return Number(match.groups.amount) * UNIT_MS[unit];
-}
-
-/** A data directory that is a file (or under one) is opened anyway, so the error names it (CORE-003). */
-function isDirectoryOrMissing(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT';
-  }
 }
