@@ -2,14 +2,15 @@
 // The fleet file and the `apply` flags accept exactly the same spellings.
 import type { HostAmount } from '../registry/types.js';
 
-export const AMOUNT_PATTERN = '^[0-9]+%$';
+/** The schema's pattern for a string amount: `20%`, or a number written in quotes (`"3"`), as durations take one. */
+export const AMOUNT_PATTERN = '^[0-9]+%?$';
 
 /** The amount, or undefined when the value is neither a whole number nor `N%`. */
 export function parseHostAmount(value: unknown): HostAmount | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? { count: value } : undefined;
   if (typeof value !== 'string') return undefined;
   if (/^[0-9]+$/.test(value)) return { count: Number(value) };
-  if (new RegExp(AMOUNT_PATTERN).test(value)) return { percent: Number(value.slice(0, -1)) };
+  if (/^[0-9]+%$/.test(value)) return { percent: Number(value.slice(0, -1)) };
   return undefined;
 }
 

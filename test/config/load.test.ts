@@ -121,6 +121,21 @@ pipelines:
     expect(plan.rollout?.canary).toEqual(['canary-box']);
   });
 
+  it('takes a rollout amount written in quotes (`"3"`) as the number, as durations do', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { a: {}, b: {} }
+ops: { go: { run: "true" } }
+pipelines:
+  deploy: { ops: [go], rollout: { batch: "3", maxFailures: "0" } }
+  half: { ops: [go], rollout: { batch: "50%" } }
+`,
+    });
+    const registry = await loadRegistry(join(dir, 'fleet.yaml'));
+    expect(registry.pipelines.get('deploy')?.rollout).toMatchObject({ batch: { count: 3 }, maxFailures: { count: 0 } });
+    expect(registry.pipelines.get('half')?.rollout).toMatchObject({ batch: { percent: 50 } });
+  });
+
   it('reads each file once by its real path: a link back up under an include glob is not the main file again', async () => {
     const dir = makeTempDir({
       'fleet.yaml': 'version: 1\ninclude: ["ops/**/*.yaml"]\nhosts:\n  h1: {}\npipelines:\n  default: { ops: [a] }\n',
