@@ -22,17 +22,22 @@ export function parseDuration(value: unknown): number | undefined {
 
 /**
  * What a value in a duration's form stands for, in whole milliseconds, 0 included (`0s`, and
- * `0.0001s`, which rounds to it): checkDurations refuses those at the value (CORE-005). Undefined
- * when the value is not in a duration's form (the schema says so).
+ * anything under 1 ms, `0.0009s` too, which rounding would have made 1 ms): checkDurations refuses
+ * those at the value (CORE-005). Undefined when the value is not in a duration's form (the schema
+ * says so).
  */
 export function writtenMs(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? wholeMs(value * 1000) : undefined;
   if (typeof value !== 'string') return undefined;
   const match = DURATION.exec(value);
   if (!match) return undefined;
   // No unit: seconds, as for a number.
   const unit = (match.groups?.unit ?? 's') as keyof typeof UNIT_MS;
-  return Math.round(Number.parseFloat(value) * UNIT_MS[unit]);
+  return wholeMs(Number.parseFloat(value) * UNIT_MS[unit]);
+}
+
+function wholeMs(ms: number): number {
+  return ms < 1 ? 0 : Math.round(ms);
 }
 
 /** The shortest exact spelling of a duration, for tables and plans (`600000` -> `10m`). */

@@ -14,10 +14,15 @@ describe('durations', () => {
     // Quoted, a number of seconds is still one.
     expect(parseDuration('10')).toBe(10_000);
     expect(parseDuration('0.5')).toBe(500);
+    expect(parseDuration('1.4ms')).toBe(1);
+    expect(parseDuration(0.001)).toBe(1);
   });
 
-  it('rejects anything else, including zero', () => {
+  it('rejects anything else, including zero and anything under 1 ms (not rounded up to it)', () => {
     for (const bad of ['5 minutes', '10 s', '1d', '0', '.5', '1.', '-1s', '', 'ms', 0, -3, Number.NaN, null, true]) {
+      expect(parseDuration(bad), String(bad)).toBeUndefined();
+    }
+    for (const bad of ['0.0009s', '0.5ms', '0.0005', 0.0009]) {
       expect(parseDuration(bad), String(bad)).toBeUndefined();
     }
   });
