@@ -33,12 +33,24 @@ export function isLoopback(bind: string): boolean {
  */
 export function isHostAllowed(req: IncomingMessage, server: ServerAddress): boolean {
   if (!isLoopback(server.bind)) return true;
-  const host = req.headers.host?.toLowerCase();
-  if (host === undefined) return false;
+  const host = hostOf(req.headers.host);
+  if (host === undefined || host.port !== (server.port === 80 ? '' : String(server.port))) return false;
   const bindName = server.bind.includes(':') ? `[${server.bind}]` : server.bind;
-  const names = new Set(['localhost', '127.0.0.1', '[::1]', bindName]);
-  const ports = server.port === 80 ? [':80', ''] : [`:${server.port}`];
-  return [...names].some((name) => ports.some((port) => host === `${name}${port}`));
+  // Compared as a URL spells them: a browser sends `--bind ::ffff:127.0.0.1` as `[::ffff:7f00:1]`.
+  return ['localhost', '127.0.0.1', '[::1]', bindName].some((name) => hostOf(name)?.name === host.name);
+}
+
+/** A Host header's name and port as a URL spells them (port '' for 80), or undefined if it is no host. */
+function hostOf(header: string | undefined): { name: string; port: string } | undefined {
+  if (header === undefined) return undefined;
+  try {
+    const url = new URL(`http://${header}`);
+    const bare =
+      url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+    return bare ? { name: url.hostname, port: url.port } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isOriginAllowed(req: IncomingMessage): boolean {

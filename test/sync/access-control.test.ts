@@ -95,6 +95,27 @@ describe('the Origin check on upgrade', () => {
       const own = `${name}:${fixture.server.port}`;
       expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), { Host: own, Origin: `http://${own}` }), name).toBe(101);
     }
+    // A name with more after it is no name of its own.
+    for (const host of [`localhost:${fixture.server.port}@evil.example`, `evil.example:${fixture.server.port}`]) {
+      expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), { Host: host }), host).toBe(403);
+    }
+  });
+
+  it('knows its bind address however a browser spells it: `::ffff:127.0.0.1` arrives as `[::ffff:7f00:1]`', async () => {
+    fixture = await startFixture({ bind: '::ffff:127.0.0.1' });
+    const port = fixture.server.port;
+    for (const host of [`[::ffff:7f00:1]:${port}`, `[::ffff:127.0.0.1]:${port}`, `127.0.0.1:${port}`]) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: '::ffff:127.0.0.1', port, path: '/', headers: { Host: host } });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status, host).toBe(200);
+    }
   });
 
   it('lets in the server’s own origin and clients that send none', async () => {
