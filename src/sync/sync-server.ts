@@ -158,7 +158,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
   // A handshake ws itself finds malformed (a bad key or extensions header) is refused here, so it
   // carries the same headers as every other response (CORE-004).
   wss.on('wsClientError', (_error, socket, req) => {
-    refuseUpgrade(
+    answerOnSocket(
       socket as Socket,
       req.method === 'GET' ? 400 : 405,
       req.method === 'GET' ? 'Bad Request' : 'Method Not Allowed',
@@ -169,15 +169,30 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
     const window = /server_max_window_bits=(\d+)/.exec(extensions ?? '')?.[1];
     if (extensions?.includes('permessage-deflate') && (window === undefined || window === '15')) shareable.add(req);
   });
+  // A request Node's parser refuses (a 20 KB header, a method it does not know, framing it cannot
+  // trust) was answered by Node itself, without the security headers.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+    if (error.code === 'HPE_HEADER_OVERFLOW') return answerOnSocket(socket, 431, 'Request Header Fields Too Large');
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return answerOnSocket(socket, 408, 'Request Timeout');
+    answerOnSocket(socket, 400, 'Bad Request');
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const url = requestUrl(req);
-    if (url?.pathname !== '/ws') return refuseUpgrade(socket, 404, 'Not Found');
-    // CORE-004: a page from another origin must never reach the socket, token or not.
-    if (!isHostAllowed(req, own) || !isOriginAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden');
-    if (!tokensMatch(tokenOf(req, url, { allowQuery: true }), token)) {
-      return refuseUpgrade(socket, 401, 'Unauthorized');
+    // Node gives every request with `Connection: Upgrade` to this listener, never to the routes:
+    // an `Upgrade: h2c` (`curl --http2`) got an empty 404 for the page. It is told why instead.
+    const protocol = req.headers.upgrade ?? '';
+    if (protocol.toLowerCase() !== 'websocket') {
+      const error = `this server does not switch to ${JSON.stringify(protocol)}: send the request without an Upgrade header (HTTP/1.1)`;
+      return answerOnSocket(socket, 400, 'Bad Request', error);
     }
-    if (waitingForJournal !== undefined) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    const url = requestUrl(req);
+    if (url?.pathname !== '/ws') return answerOnSocket(socket, 404, 'Not Found');
+    // CORE-004: a page from another origin must never reach the socket, token or not.
+    if (!isHostAllowed(req, own) || !isOriginAllowed(req)) return answerOnSocket(socket, 403, 'Forbidden');
+    if (!tokensMatch(tokenOf(req, url, { allowQuery: true }), token)) {
+      return answerOnSocket(socket, 401, 'Unauthorized');
+    }
+    if (waitingForJournal !== undefined) return answerOnSocket(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.setNoDelay(true);
       // Closed at once below, the socket is still read until the client's close: a bad frame
@@ -245,10 +260,17 @@ function requestUrl(req: IncomingMessage): URL | undefined {
   }
 }
 
-/** A refused upgrade is an HTTP response like any other, with the same headers (CORE-004). */
-function refuseUpgrade(socket: Socket, status: number, text: string): void {
+/**
+ * A refused upgrade, or a request Node's parser refused, is an HTTP response like any other, with
+ * the same headers (CORE-004); the connection closes after it.
+ */
+function answerOnSocket(socket: Socket, status: number, text: string, error?: string): void {
   const headers = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
-  socket.end(`HTTP/1.1 ${status} ${text}\r\n${headers.join('')}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+  const body = error === undefined ? '' : JSON.stringify({ error });
+  const type = error === undefined ? '' : 'Content-Type: application/json; charset=utf-8\r\n';
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\n${headers.join('')}${type}Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
   socket.destroy();
 }
 

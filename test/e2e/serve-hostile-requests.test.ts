@@ -120,6 +120,39 @@ describe('requests no page sends', () => {
   });
 });
 
+describe('requests Node answers before any route', () => {
+  it('an Upgrade other than websocket (curl --http2) is told why, not an empty 404; the parser’s own refusals carry the security headers', async () => {
+    serve = await startServe(makeTempDir({ 'fleet.yaml': FLEET }));
+    const { port } = serve;
+    const host = `Host: 127.0.0.1:${port}`;
+    const h2c = await rawRequest(port, ['GET / HTTP/1.1', host, 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c']);
+    expect(h2c).toMatch(/^HTTP\/1\.1 400 /);
+    expect(h2c.slice(h2c.indexOf('\r\n\r\n') + 4)).toBe(
+      JSON.stringify({
+        error: 'this server does not switch to "h2c": send the request without an Upgrade header (HTTP/1.1)',
+      }),
+    );
+    const refusals = {
+      431: await rawRequest(port, ['GET / HTTP/1.1', host, `X-Big: ${'a'.repeat(20_000)}`]),
+      400: await rawRequest(port, ['BREW / HTTP/1.1', host]),
+      '400 (framing)': await rawRequest(port, [
+        'POST /api/apply HTTP/1.1',
+        host,
+        'Transfer-Encoding: chunked',
+        'Content-Length: 3',
+      ]),
+      '400 (upgrade)': h2c,
+    };
+    for (const [status, response] of Object.entries(refusals)) {
+      expect(response, status).toMatch(new RegExp(`^HTTP/1\\.1 ${status.slice(0, 3)} `));
+      expect(response, status).toMatch(/^X-Content-Type-Options: nosniff\r$/m);
+      expect(response, status).toMatch(/^Content-Security-Policy: default-src 'none'/m);
+      expect(response, status).toMatch(/^Cache-Control: no-store\r$/m);
+    }
+    await expectServing(serve);
+  });
+});
+
 describe('a loopback address written another way', () => {
   it.each([
     ['0:0:0:0:0:0:0:1', '::1'],
