@@ -2,6 +2,7 @@
 // file its includes match recompiles; the snapshot is swapped only when the new one compiles, so
 // a broken save reports its errors and the last good registry stays current. Runs hold the
 // snapshot they started with (the Plan holds its Registry); only later runs see a new one.
+import { statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
@@ -80,6 +81,7 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
   let isClosed = false;
   let inFlight: Promise<void> | undefined;
   let targets: WatchTargets = deriveWatchTargets([mainFile], [], mainFile);
+  let targetGlobs: readonly string[] = [];
   let watcher: FSWatcher | undefined;
   const checkedOnly = new Set<string>();
   /** Paths the watched set gained, listed again once RESCAN_MS has passed since the last gain. */
@@ -169,12 +171,17 @@ export function watchRegistry(file: string, options: WatchRegistryOptions): Regi
   /** Re-derives the watched paths after each compile: includes may have changed (CORE-006). */
   function retarget(registry: Registry | undefined): void {
     const files = [mainFile, ...(registry?.files ?? []), ...errorFiles];
-    const next = deriveWatchTargets(files, registry?.includeGlobs ?? [], mainFile);
+    const globs = registry?.includeGlobs ?? [];
+    const next = deriveWatchTargets(files, globs, mainFile);
     const before = new Set(targets.paths);
     const after = new Set(next.paths);
+    // chokidar skipped the directories the old globs could not reach, below a directory watched
+    // before and after (`ops/*.yaml` widened to `ops/**/*.yaml`): given again, it lists them anew.
+    const globsChanged = globs.length !== targetGlobs.length || globs.some((g, i) => g !== targetGlobs[i]);
     targets = next;
+    targetGlobs = globs;
     if (!watcher) return;
-    const added = [...after].filter((p) => !before.has(p));
+    const added = [...after].filter((p) => !before.has(p) || (globsChanged && isDirectory(p)));
     const dropped = [...before].filter((p) => !after.has(p));
     if (added.length > 0) {
       watcher.add(added);
@@ -313,4 +320,12 @@ function labelFor(registry: Registry, changedFiles: readonly string[]): string {
     (f) => relative(registry.rootDir, f) || f,
   );
   return names.length > 3 ? `${names.slice(0, 3).join(', ')} +${names.length - 3} more` : names.join(', ');
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -136,6 +136,21 @@ describe('live reload of the fleet file (CORE-006)', () => {
     expect(reload.diff.ops.added).toEqual(['extra']);
   });
 
+  it('a glob widened over a directory already watched reaches into the subdirectories it skipped', async () => {
+    const { seen, dir, fleet } = await startWatching({
+      'fleet.yaml': fleetYaml({ include: ['ops/*.yaml'] }),
+      'ops/sub/d.yaml': opsYaml({ d: 'echo d' }),
+    });
+    writeFileSync(fleet, fleetYaml({ include: ['ops/**/*.yaml'] }));
+    const widened = await waitFor('the wider glob', () => seen.reloads[0]);
+    expect(widened.diff.ops.added).toEqual(['d']);
+    // `ops/` was watched before and after; `ops/sub`, skipped under `ops/*.yaml`, is watched now.
+    await pause(500);
+    writeFileSync(join(dir, 'ops/sub/f.yaml'), opsYaml({ f: 'echo f' }));
+    const created = await waitFor('the file created under the wider glob', () => seen.reloads[1]);
+    expect(created.diff.ops.added).toEqual(['f']);
+  });
+
   it('a broken save reports file:line:col, keeps the last good registry, and the next good save reloads', async () => {
     const { seen, fleet, watcher, first } = await startWatching({ 'fleet.yaml': fleetYaml() });
     const good = readFileSync(fleet, 'utf8');
