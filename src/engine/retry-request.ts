@@ -72,9 +72,14 @@ export function prepareRetry(
   // given rollout flags, its hosts are planned afresh, as `apply` would with them.
   // A rollback row has no batch (CORE-009): only the ops' own rows say where a host was.
   const batchOf = new Map(previousCommands.filter((c) => c.rollbackOf === null).map((c) => [c.hostId, c.batch ?? 1]));
+  // A canary that completed in the run has done its work: the fleet file's `canary:` would make
+  // the first host retried one, the host that failed when the run stopped by its budget. Only
+  // `--canary` asks for one again.
+  const canary = previous.rollout?.canary ?? [];
+  const canaryDone = canary.length > 0 && canary.every((h) => !retry.fromStage.has(h));
   const rollout =
     options.rollout !== undefined && Object.keys(options.rollout).length > 0
-      ? options.rollout
+      ? { ...(canaryDone ? { canary: { count: 0 } } : {}), ...options.rollout }
       : previous.rollout === null
         ? singleWave(hosts)
         : resumeRollout(previous.rollout, hosts, (host) => batchOf.get(host) ?? 1);

@@ -163,6 +163,37 @@ pipelines:
   });
 });
 
+describe('retry with rollout flags after a canary that completed', () => {
+  it('makes no host a canary again (the fleet file’s `canary: 1` would pick the one that failed); --canary still does', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {}, h5: {} }
+ops:
+  go: { run: 'echo "$NIXFLEET_HOST" >> ran.txt; [ "$NIXFLEET_HOST" != h2 ]', retryable: true }
+pipelines:
+  deploy: { ops: [go], rollout: { canary: 1, batch: 2, maxFailures: 0 } }
+`,
+    });
+    const first = JSON.parse((await runCli(dir, ['apply', 'deploy', '--json'])).stdout);
+    expect(first).toMatchObject({ status: 'FAILED', canary: ['h1'] });
+
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const on = await runCli(dir, ['retry', 'r1', '--max-failures', '2', '--json']);
+    expect(on.exitCode, on.stderr).toBe(1);
+    const report = JSON.parse(on.stdout);
+    // Before, h2 was made the canary, failed again, and h4 and h5 were never started.
+    expect(report).toMatchObject({ status: 'PARTIAL', stopped: null, canary: [] });
+    expect(ran(dir).sort()).toEqual(['h2', 'h4', 'h5']);
+
+    writeFileSync(join(dir, 'ran.txt'), '');
+    const asked = JSON.parse(
+      (await runCli(dir, ['retry', 'r1', '--force', '--max-failures', '2', '--canary', 'h4', '--json'])).stdout,
+    );
+    expect(asked).toMatchObject({ canary: ['h4'] });
+    expect(ran(dir)[0]).toBe('h4');
+  });
+});
+
 describe('retry after a canary that failed and was rolled back', () => {
   it('the canary goes first again, alone, in the canary wave: its rollback row does not move it into batch 1', async () => {
     // h1, the canary, fails `check` (its last stage) until `fixed` exists; `check` rolls back.
