@@ -118,7 +118,12 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
 
   // The port is known once listening, and no request comes before.
   const own = { bind, port: 0 };
+  // Connections with a response under way: a parser error on one (a bad request pipelined behind
+  // it) closes it, as Node does, rather than write an answer into the middle of that response.
+  const answering = new WeakSet<Socket>();
   const server = createServer((req, res) => {
+    answering.add(req.socket);
+    res.once('close', () => answering.delete(req.socket));
     setSecurityHeaders(res);
     // CORE-004: a page that reached a loopback server under another name gets nothing.
     if (!isHostAllowed(req, own)) return sendError(res, 403, 'this server answers only to its own address');
@@ -172,7 +177,7 @@ export async function startSyncServer(options: SyncServerOptions): Promise<SyncS
   // A request Node's parser refuses (a 20 KB header, a method it does not know, framing it cannot
   // trust) was answered by Node itself, without the security headers.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
+    if (!socket.writable || answering.has(socket) || error.code === 'ECONNRESET') return socket.destroy();
     if (error.code === 'HPE_HEADER_OVERFLOW') return answerOnSocket(socket, 431, 'Request Header Fields Too Large');
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return answerOnSocket(socket, 408, 'Request Timeout');
     answerOnSocket(socket, 400, 'Bad Request');
