@@ -1,6 +1,6 @@
 // CORE-004 access rules, against a real server: the token guards the socket and every /api call,
 // a foreign Origin never gets a socket, and the server listens on loopback unless told otherwise.
-import { request } from 'node:http';
+import { type RequestOptions, request } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
@@ -30,6 +30,19 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
     ws.once('error', (error) => {
       if (!String(error.message).includes('Unexpected server response')) reject(error);
     });
+  });
+}
+
+/** The HTTP status of a GET sent with exactly these headers. */
+function httpStatus(target: RequestOptions, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ ...target, headers });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -77,17 +90,14 @@ describe('the Origin check on upgrade', () => {
     const headers = { Host: rebound, Origin: `http://${rebound}` };
     expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), headers)).toBe(403);
     for (const path of ['', 'api/state']) {
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = request(new URL(path, fixture!.server.url), {
-          headers: { ...headers, Authorization: `Bearer ${TOKEN}` },
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      const url = new URL(path, fixture.server.url);
+      const status = await httpStatus(
+        { host: url.hostname, port: url.port, path: url.pathname },
+        {
+          ...headers,
+          Authorization: `Bearer ${TOKEN}`,
+        },
+      );
       expect(status, path).toBe(403);
     }
     // Its loopback names are its own.
@@ -105,16 +115,7 @@ describe('the Origin check on upgrade', () => {
     fixture = await startFixture({ bind: '::ffff:127.0.0.1' });
     const port = fixture.server.port;
     for (const host of [`[::ffff:7f00:1]:${port}`, `[::ffff:127.0.0.1]:${port}`, `127.0.0.1:${port}`]) {
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = request({ host: '::ffff:127.0.0.1', port, path: '/', headers: { Host: host } });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
-      expect(status, host).toBe(200);
+      expect(await httpStatus({ host: '::ffff:127.0.0.1', port, path: '/' }, { Host: host }), host).toBe(200);
     }
   });
 
