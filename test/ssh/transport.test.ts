@@ -124,6 +124,50 @@ describe('a connection lost under a running command', () => {
   });
 });
 
+describe('a master killed with SIGKILL, its socket file left behind', () => {
+  /** A transport with its own control directory, its master up, and that master's socket and pid. */
+  async function withMaster(name: string) {
+    const controlDir = join(work, name);
+    const t = createSshTransport(sshHost(sshd), sshSettings(), { controlDir, configFile: sshd.clientConfig });
+    open.push(t);
+    expect((await run(t, 'true')).exitCode).toBe(0);
+    const socket = join(controlDir, readdirSync(controlDir)[0]!, 'm');
+    const pid = await askMasterPid(socket);
+    expect(pid).toBeGreaterThan(0);
+    return { t, socket, pid: pid! };
+  }
+
+  it('under a running command: the connection was lost, not the command’s exit 255', async () => {
+    const { t, socket, pid } = await withMaster('mux-killed-under');
+    const started = join(work, 'killed-under.started');
+    const pending = run(t, `echo started > ${started}; sleep 30`);
+    await waitForLine(started);
+    process.kill(pid, 'SIGKILL');
+    const result = await pending;
+    // The file stays: only a master that exits on its own removes it.
+    expect(statSync(socket, { throwIfNoEntry: false })?.isSocket() ?? false).toBe(true);
+    expect(result.exitCode).toBeNull();
+    expect(result.transportError).toBe(`ssh: connection to 127.0.0.1:${sshd.port} was lost while the command ran`);
+  });
+
+  it('between commands: the next one opens a new master, and no ssh notice gets into its output', async () => {
+    const { t, socket, pid } = await withMaster('mux-killed-between');
+    process.kill(pid, 'SIGKILL');
+    await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 10_000, interval: 20 });
+    const before = sshd.acceptedLogins();
+    const results = [await run(t, 'echo one'), await run(t, 'echo two')];
+    expect(results.map((r) => [r.exitCode, r.output])).toEqual([
+      [0, 'one\n'],
+      [0, 'two\n'],
+    ]);
+    // One login, the new master's, for both commands.
+    expect(sshd.acceptedLogins() - before).toBe(1);
+    const again = await askMasterPid(socket);
+    expect(again).toBeGreaterThan(0);
+    expect(again).not.toBe(pid);
+  });
+});
+
 describe('a command that leaves a job in the background (`cmd &`)', () => {
   it.each([true, false])(
     'ends when its shell does, with its exit status, and the job keeps running (multiplex: %s)',

@@ -10,7 +10,7 @@ import { killedInItsFork } from './spawn-failure.js';
 import { type ConnectionOptions, type ControlMode, destinationOf, identityFileOf, sshArgs } from './ssh/arguments.js';
 import { type ControlSocket, createControlSocket, removeStaleControlDirectories } from './ssh/control-socket.js';
 import { describeSshFailure } from './ssh/failure-reason.js';
-import { isMasterUp, masterPid, startMaster, stopMaster } from './ssh/master.js';
+import { isMasterUp, masterPid, socketListens, startMaster, stopMaster } from './ssh/master.js';
 import { stopRemoteGroup } from './ssh/reaper.js';
 import { buildRemoteCommand } from './ssh/remote-command.js';
 import { secretPreamble } from './ssh/secret-preamble.js';
@@ -119,13 +119,14 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
         }
       }
       const socket = control;
-      if (!isMasterUp(socket)) {
+      // A master being opened is waited for, not looked at: its socket may not listen yet.
+      if (masterOpening === undefined && !(await isMasterUp(socket))) {
         masterOpening ??= openMaster(socket, execOptions).finally(() => {
           masterOpening = undefined;
         });
-        const failure = await masterOpening;
-        if (failure) return failure;
       }
+      const failure = await masterOpening;
+      if (failure) return failure;
       mode = { kind: 'client', socketPath: socket.socketPath };
     }
 
@@ -157,7 +158,7 @@ export function createSshTransport(host: Host, settings: Settings, options: SshT
         exec: execOptions,
         timeoutMs: execOptions.timeoutMs - (Date.now() - startedAt),
         stopRemote: (pgid, first) => stopRemoteGroup(connection, sessionMode, pgid, first, tag),
-        ...(sessionMode.kind === 'client' ? { isConnectionUp: () => existsSync(sessionMode.socketPath) } : {}),
+        ...(sessionMode.kind === 'client' ? { isConnectionUp: () => socketListens(sessionMode.socketPath) } : {}),
       });
     const result = await session();
     // Killed while it was being forked, so it ran nothing: started again, once (CORE-011).

@@ -3,6 +3,7 @@
 // (mux-control.ts). Its stderr goes to a file beside the socket: the master lives on in the
 // background and would hold a pipe open for as long as it runs.
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -40,8 +41,30 @@ export type MasterStart =
       readonly lostUnreported: boolean;
     };
 
-export function isMasterUp(control: ControlSocket): boolean {
-  return existsSync(control.socketPath);
+/**
+ * Whether a master listens on the control socket. The file alone does not say: a master killed
+ * with SIGKILL (the OOM killer) leaves it behind, and then every ssh client told to use it said
+ * `Control socket connect(...): Connection refused` into the command's output, connected on its
+ * own instead, and a session cut off with it had its 255 taken for the command's (CORE-007).
+ * Such a file is removed, so a new master can listen there.
+ */
+export async function isMasterUp(control: ControlSocket): Promise<boolean> {
+  if (!existsSync(control.socketPath)) return false;
+  if (await socketListens(control.socketPath)) return true;
+  rmSync(control.socketPath, { force: true });
+  return false;
+}
+
+/** Whether something accepts connections on this Unix socket (a left-over file refuses them). */
+export function socketListens(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 export interface MasterLimits {
@@ -177,7 +200,7 @@ async function attemptMaster(
     );
   });
   if (ended.lostUnreported) await stopUnreportedLogin(limits.tag, control);
-  if (ended.exitCode === 0 && !ended.timedOut && !ended.aborted && isMasterUp(control)) return { ok: true };
+  if (ended.exitCode === 0 && !ended.timedOut && !ended.aborted && (await isMasterUp(control))) return { ok: true };
   if (ended.notStarted !== undefined) return failed(ended.notStarted, null, ended);
   return failed(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '', ended.exitCode, ended);
 }
@@ -212,6 +235,6 @@ export function masterPid(control: ControlSocket): Promise<number | undefined> {
 
 /** Asks the master to exit; bounded, and quiet when it is already gone. */
 export async function stopMaster(control: ControlSocket): Promise<void> {
-  if (!isMasterUp(control)) return;
+  if (!existsSync(control.socketPath)) return;
   await askMasterToExit(control.socketPath);
 }

@@ -41,7 +41,7 @@ export interface SessionOptions {
    * False once the connection the session rode on is gone (a multiplexing master that died);
    * absent without a master, where ssh itself says when its connection was lost.
    */
-  readonly isConnectionUp?: () => boolean;
+  readonly isConnectionUp?: () => Promise<boolean>;
 }
 
 export function runSession(options: SessionOptions): Promise<ExecResult> {
@@ -308,10 +308,10 @@ export function runSession(options: SessionOptions): Promise<ExecResult> {
 const MASTER_GONE_WAIT_MS = 2_000;
 
 /** False as soon as the connection is seen down within MASTER_GONE_WAIT_MS; true if it stays up. */
-async function connectionStaysUp(isConnectionUp: (() => boolean) | undefined): Promise<boolean> {
+async function connectionStaysUp(isConnectionUp: (() => Promise<boolean>) | undefined): Promise<boolean> {
   if (isConnectionUp === undefined) return true;
   const giveUpAt = Date.now() + MASTER_GONE_WAIT_MS;
-  while (isConnectionUp()) {
+  while (await isConnectionUp()) {
     if (Date.now() >= giveUpAt) return true;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
