@@ -82,4 +82,20 @@ describe('a PostgreSQL journal whose lease connection the server drops (a restar
       journal.close();
     }
   });
+
+  it('closing gives the lease up over a new connection: what it left is orphaned at once, not a lease later', async () => {
+    const store = POSTGRES.newStore();
+    // A lease of a minute, beating every 20 s: no beat comes between the drop and the close.
+    const journal = POSTGRES.open({ leaseMs: 60_000 }, store);
+    const url = store.store!;
+    expect(psql(url, 'SELECT count(*) FROM owners')).toBe('1');
+    psql(
+      url,
+      `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+       WHERE application_name = '${LEASE_APPLICATION_NAME}' AND datname = current_database()`,
+    );
+    journal.close();
+    // Before, the release went over the dropped connection and failed quietly: the row stayed.
+    expect(psql(url, 'SELECT count(*) FROM owners')).toBe('0');
+  });
 });

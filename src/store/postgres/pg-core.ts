@@ -16,7 +16,7 @@ import { appendChange, changesSince, headVersion, oldestVersion } from './pg-cha
 import * as commands from './pg-commands.js';
 import { appendEvent, listEvents } from './pg-events.js';
 import { listHosts, syncHosts } from './pg-hosts.js';
-import { HEARTBEATS_PER_LEASE, releaseLease, renewLease, renewLeaseOver, startHeartbeat } from './pg-lease.js';
+import { HEARTBEATS_PER_LEASE, releaseLeaseOver, renewLease, renewLeaseOver, startHeartbeat } from './pg-lease.js';
 import { getMeta, journalId, reserve, setMeta } from './pg-meta.js';
 import { migrate, requireCurrentSchema } from './pg-migrate.js';
 import { appendOutput, outputSize, readOutput } from './pg-output.js';
@@ -141,7 +141,7 @@ export async function openPgCore(
     reconnect,
     async close() {
       await stopHeartbeat();
-      if (heartbeat) await releaseLease(heartbeat.current(), owner).catch(() => undefined);
+      if (heartbeat) await releaseLeaseOver(heartbeat, owner).catch(() => undefined);
       await Promise.allSettled([main.end(), heartbeat?.end()]);
     },
   };

@@ -38,12 +38,25 @@ export async function releaseLease(db: pg.ClientBase, owner: Owner): Promise<voi
 }
 
 /** Renews the lease; a renewal that fails replaces the connection and is tried once more. */
-export async function renewLeaseOver(connection: LeaseConnection, owner: Owner, leaseMs: number): Promise<void> {
+export function renewLeaseOver(connection: LeaseConnection, owner: Owner, leaseMs: number): Promise<void> {
+  return onceAgainIfDropped(connection, (db) => renewLease(db, owner, leaseMs));
+}
+
+/**
+ * Gives the lease up, as closing does. After a server restart the connection it had is gone: kept,
+ * the lease stayed until it expired, and with it the dead controller's runs RUNNING and their
+ * hosts busy, its own `retry` hint refused meanwhile.
+ */
+export function releaseLeaseOver(connection: LeaseConnection, owner: Owner): Promise<void> {
+  return onceAgainIfDropped(connection, (db) => releaseLease(db, owner));
+}
+
+async function onceAgainIfDropped(connection: LeaseConnection, write: (db: pg.ClientBase) => Promise<void>) {
   try {
-    await renewLease(connection.current(), owner, leaseMs);
+    await write(connection.current());
   } catch {
     await connection.reconnect();
-    await renewLease(connection.current(), owner, leaseMs);
+    await write(connection.current());
   }
 }
 
