@@ -1,6 +1,7 @@
 // Runs dispatched from the dashboard (see CORE-004): planned from the server's current registry
 // snapshot and executed in the server process by the same engine as `nixfleet apply`.
 import { hostNames } from '../domain/host-names.js';
+import { isTerminalCommand } from '../domain/status.js';
 import { buildPlan } from '../engine/plan.js';
 import { prepareRetry, retryRefusal } from '../engine/retry-request.js';
 import { canaryCapText } from '../engine/rollout/rollout-plan.js';
@@ -28,11 +29,20 @@ export interface EngineDispatcher extends RunDispatcher {
    * (a second signal), it asks again and resolves when all have ended too.
    */
   stopAll(options?: { kill?: boolean }): Promise<number>;
+  /**
+   * Records ORPHANED the runs started here that failed inside the engine (their journal was lost
+   * under them: CORE-002 stops such a run and kills what it ran, and its row stays RUNNING). A
+   * process that exits leaves them to the next one's recovery; serve lives on and renews its
+   * lease, so nothing else ever would, and their hosts stayed busy until serve stopped. Called
+   * from serve's recovery tick; a run whose journal is still away is tried again at the next.
+   */
+  settleFailedRuns(): void;
 }
 
 export function createEngineDispatcher(options: EngineDispatcherOptions): EngineDispatcher {
   const { journal } = options;
   const active = new Map<string, StartedRun>();
+  const failed = new Set<string>();
   // Starts under way (planned, claiming hosts, journaling): stopAll waits for them, so that a run
   // accepted just before the signal is cancelled and awaited like the others.
   const starting = new Set<Promise<unknown>>();
@@ -69,6 +79,7 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       },
       (error: unknown) => {
         active.delete(started.runId);
+        failed.add(started.runId);
         options.onFinished?.(started.runId, error instanceof Error ? error : new Error(String(error)));
       },
     );
@@ -129,6 +140,12 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
         ...(request.hostId !== undefined ? { hostId: request.hostId } : {}),
       });
     },
+    settleFailedRuns() {
+      for (const runId of failed) {
+        if (journal.getRun(runId)?.status === 'RUNNING') orphanFailedRun(journal, runId);
+        failed.delete(runId);
+      }
+    },
     async stopAll(stopOptions = {}) {
       stopping = true;
       secretsAbort.abort();
@@ -146,4 +163,25 @@ export function createEngineDispatcher(options: EngineDispatcherOptions): Engine
       return cancelled.size;
     },
   };
+}
+
+/** Every unfinished command of the run, then the run, ORPHANED, and a warning in the event log. */
+function orphanFailedRun(journal: Journal, runId: string): void {
+  const unfinished = journal.listCommands({ runId, limit: 1_000_000 }).filter((c) => !isTerminalCommand(c.status));
+  for (const command of unfinished) {
+    const error =
+      command.startedAt === null
+        ? 'orphaned: never started: the journal was lost before it started'
+        : 'orphaned: the journal was lost while it ran, and nixfleet killed it';
+    journal.transitionCommand(command.id, 'ORPHANED', { error });
+  }
+  journal.finishRun(runId, 'ORPHANED');
+  journal.logEvent({
+    category: 'recovery',
+    level: 'warn',
+    actor: 'serve',
+    action: 'orphaned',
+    message: `run ${runId} lost its journal while it ran: marked it and ${unfinished.length} command(s) ORPHANED`,
+    details: { runs: [runId], commands: unfinished.map((c) => c.id) },
+  });
 }

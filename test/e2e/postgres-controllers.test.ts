@@ -277,6 +277,48 @@ ops:
     expect(serve.errors()).not.toMatch(/internal error|\n\s+at /);
   });
 
+  it('serve records a run that lost its journal ORPHANED once the journal is back: its host is free again', async () => {
+    const url = freshDatabaseUrl();
+    const dir = makeTempDir();
+    writeFileSync(join(dir, 'fleet.yaml'), fleet(dir));
+    const env = { NIXFLEET_DATABASE_URL: url };
+    serve = await startServe(dir, ['--data-dir', 'serve-data'], env);
+    const applied = await fetch(new URL('api/apply', serve.baseUrl), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${serve.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: 'gated', on: 'web1' }),
+    });
+    expect(applied.status).toBe(202);
+    await until('the command', async () =>
+      readFileSync(join(dir, 'commands.log'), { flag: 'a+', encoding: 'utf8' }).includes('start web1')
+        ? true
+        : undefined,
+    );
+    const down = takeDatabaseDown(url);
+    try {
+      await until('the run to stop', async () =>
+        serve!.errors().includes('run r1 failed inside nixfleet') ? true : undefined,
+      );
+    } finally {
+      down.end();
+    }
+    // serve lives on and keeps its lease: no other process would ever take its run for a dead
+    // owner's. Before, r1 stayed RUNNING and web1 busy for as long as serve ran.
+    const orphaned = await until('r1 ORPHANED', async () =>
+      (await runsVia(dir, env, 'other-data')).find((r) => r.id === 'r1' && r.status === 'ORPHANED'),
+    );
+    expect(orphaned.owner.pid).toBe(serve.child.pid);
+    const show = JSON.parse((await runCli(dir, ['--data-dir', 'other-data', 'show', 'r1', '--json'], { env })).stdout);
+    expect(show.commands[0]).toMatchObject({
+      status: 'ORPHANED',
+      error: 'orphaned: the journal was lost while it ran, and nixfleet killed it',
+    });
+    appendFileSync(join(dir, 'gate'), '');
+    const again = await runCli(dir, ['--data-dir', 'other-data', 'apply', 'gated', '--on', 'web1'], { env });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(serve.errors()).not.toMatch(/internal error|\n\s+at /);
+  });
+
   it('a restart that is over before the next call goes unnoticed: the run connects again and completes', async () => {
     const url = freshDatabaseUrl();
     const dir = makeTempDir();

@@ -72,11 +72,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   // serve is often the one process watching when another one dies (an `apply` killed with -9 in
   // another terminal, a controller on another machine): it runs orphan recovery (CORE-003) while
   // it serves, so the page shows such runs ORPHANED without waiting for the next nixfleet to
-  // start. On PostgreSQL it looks for expired leases twice per lease (CORE-012).
+  // start. On PostgreSQL it looks for expired leases twice per lease (CORE-012). Its own runs that
+  // lost their journal are recorded too, once it answers again (CORE-004).
   const recovery = setInterval(
     () => {
       try {
         journal.recoverOrphans();
+        dispatcher?.settleFailedRuns();
       } catch (error) {
         // The PostgreSQL server away: the server's own lines say so, once (below).
         if (error instanceof StoreUnavailableError) return;
