@@ -155,11 +155,18 @@ async function storeSetting(file: string, text: string | undefined): Promise<Sto
 
 function checkedStore({ where, value, fromFile }: StoreValue): { store?: string } {
   if (value === undefined) return {};
+  // Never the password, whatever the scheme (CORE-012).
+  const shown = () => (fromFile ? quoteExcerpt(hidePassword(value)) : `\`${hidePassword(value)}\``);
   if (!isPostgresUrl(value)) {
-    // Never the password, whatever the scheme (CORE-012).
-    const shown = fromFile ? quoteExcerpt(hidePassword(value)) : `\`${hidePassword(value)}\``;
-    throw new UserError(`${where}: ${shown} is not a PostgreSQL URL`, {
+    throw new UserError(`${where}: ${shown()} is not a PostgreSQL URL`, {
       hint: 'give postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it unset for the embedded SQLite journal',
+    });
+  }
+  // The driver reads it as a URL too: one it cannot read was "Invalid URL" from the driver, with
+  // no word of where the value came from, and a hint about the server.
+  if (!URL.canParse(value)) {
+    throw new UserError(`${where}: ${shown()} cannot be read as a URL`, {
+      hint: 'write `#`, `/`, `?`, `@` and `:` in the user name or password percent-encoded (`#` as %23, `/` as %2F, `?` as %3F, `@` as %40, `:` as %3A)',
     });
   }
   return { store: value };

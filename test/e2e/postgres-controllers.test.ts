@@ -420,6 +420,16 @@ describe('choosing the store', () => {
     const validate = await runCli(dir, ['validate']);
     expect(validate.exitCode).toBe(2);
     expect(validate.stderr).toContain('`mysql://db/fleet` is not a PostgreSQL URL');
+    // A `#` left unencoded in the password: no URL at all. Said where it came from, with the fix;
+    // it was the driver's "Invalid URL" with a hint about the server.
+    const unreadable = await runCli(dir, ['runs'], {
+      env: { NIXFLEET_DATABASE_URL: 'postgres://nixfleet:pa#ss@127.0.0.1:1/fleet' },
+    });
+    expect(unreadable.exitCode).toBe(2);
+    expect(unreadable.stderr.trimEnd().split('\n')).toEqual([
+      'nixfleet: $NIXFLEET_DATABASE_URL: `postgres://nixfleet:***@127.0.0.1:1/fleet` cannot be read as a URL',
+      '  hint: write `#`, `/`, `?`, `@` and `:` in the user name or password percent-encoded (`#` as %23, `/` as %2F, `?` as %3F, `@` as %40, `:` as %3A)',
+    ]);
     // Port 1 on loopback: nothing listens there.
     const down = await runCli(dir, ['--store', 'postgres://nixfleet:secret@127.0.0.1:1/fleet', 'runs']);
     expect(down.exitCode).toBe(2);
