@@ -10,6 +10,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { waitForFile } from '../engine/support/wait-for.js';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
 import { freshDatabaseUrl, holdWriteLock, psql, takeDatabaseDown } from '../support/postgres.js';
+import { PASSWORD_ROLE, ROLE_PASSWORD } from '../support/postgres-server.js';
 import { isRunning } from '../support/processes.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
 import { SyncProbe } from '../sync/support/sync-probe.js';
@@ -462,6 +463,24 @@ describe('choosing the store', () => {
     expect(inQuery.stderr).not.toContain('s3cr3t');
     expect(down.stderr).not.toContain('secret');
     for (const result of [flag, fromEnv, fromFile, down]) expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('a password the server asks for: taken from the password file without a word; none at all said plainly', async () => {
+    const url = new URL(freshDatabaseUrl());
+    url.username = PASSWORD_ROLE;
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts: { h1: {} }\nops:\n  hi: { run: "true" }\n' });
+    const passwordFile = join(dir, 'pgpass');
+    writeFileSync(passwordFile, `127.0.0.1:${url.port}:*:${PASSWORD_ROLE}:${ROLE_PASSWORD}\n`, { mode: 0o600 });
+    const env = { NIXFLEET_DATABASE_URL: url.toString(), PGPASSFILE: passwordFile };
+    const fromFile = await runCli(dir, ['apply', 'hi'], { env });
+    expect(fromFile.exitCode, fromFile.stderr).toBe(0);
+    // pg printed a DeprecationWarning of several lines about its password file support, every time.
+    expect(fromFile.stderr).toBe('');
+    const none = await runCli(dir, ['runs'], { env: { ...env, PGPASSFILE: join(dir, 'absent') } });
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr.split('\n')[0]).toBe(
+      `nixfleet: cannot open the PostgreSQL journal at ${url.toString()}: the server asks for a password, and none was given: put it in the URL (percent-encoded), in $PGPASSWORD, or in ~/.pgpass ($PGPASSFILE)`,
+    );
   });
 
   it('a session holding the write lock stops apply after the busy timeout with one line, exit 1, as on SQLite', async () => {

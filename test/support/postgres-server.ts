@@ -1,13 +1,26 @@
 // A real PostgreSQL server for the PostgreSQL journal's tests (see CORE-012): initdb into a temp
 // directory (as the `postgres` user when we are root: initdb refuses root), then `postgres` on a
 // free port of 127.0.0.1 with trust auth and fsync off (a test server never survives a crash
-// anyway). A missing server fails loudly: `npm test` installs it first
+// anyway), but for one role, PASSWORD_ROLE, whose login the server asks a password of. A missing server fails loudly: `npm test` installs it first
 // (scripts/test-prerequisites.sh).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+
+/** The one role the server asks a password of (SCRAM), so the password paths can be tested. */
+export const PASSWORD_ROLE = 'nixfleet_pw';
+export const ROLE_PASSWORD = 'pw-for-tests';
 
 export interface TestPostgres {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
@@ -70,6 +83,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     '--no-sync',
   ]);
   execFileSync(initdb.command, initdb.args, { stdio: 'ignore' });
+  // First match wins: this role's logins over TCP are asked a password, everyone else is trusted.
+  const hba = join(dataDir, 'pg_hba.conf');
+  writeFileSync(hba, `host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`);
   const port = await freePort();
   const server = runAs(join(binDir, 'postgres'), [
     '-D',
@@ -107,6 +123,20 @@ export async function startPostgres(): Promise<TestPostgres> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+  execFileSync(join(binDir, 'psql'), [
+    '-X',
+    '-q',
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    'postgres',
+    '-d',
+    'postgres',
+    '-c',
+    `CREATE ROLE ${PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '${ROLE_PASSWORD}'`,
+  ]);
   return {
     url,
     port,

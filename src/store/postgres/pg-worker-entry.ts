@@ -23,6 +23,11 @@ export type PgReply =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly error: EncodedError };
 
+// pg warns that it will stop reading the password file (~/.pgpass, $PGPASSFILE), which CORE-012
+// offers for the journal's password: a DeprecationWarning of several lines on every start, about
+// pg's API, that no user of nixfleet can act on. This thread runs only pg.
+process.noDeprecation = true;
+
 const cores = new Map<number, PgCore>();
 let nextHandle = 1;
 

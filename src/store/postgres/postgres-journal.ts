@@ -59,6 +59,16 @@ function startWorker(): (request: PgRequest) => PgReply {
   return synckit.createSyncFn<(request: PgRequest) => Promise<PgReply>>(ENTRY);
 }
 
+/**
+ * Why the journal could not be opened, in the user's terms where the driver's are its own: asked
+ * for a password it was not given, pg says the password "must be a string" (CORE-012).
+ */
+function openingReason(message: string): string {
+  return /client password must be a string/.test(message)
+    ? 'the server asks for a password, and none was given: put it in the URL (percent-encoded), in $PGPASSWORD, or in ~/.pgpass ($PGPASSFILE)'
+    : message;
+}
+
 /** SQLSTATEs of a lock waited for past lock_timeout, and of a statement cancelled (statement_timeout). */
 const LOCK_NOT_AVAILABLE = '55P03';
 const QUERY_CANCELED = '57014';
@@ -185,7 +195,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     if (code === UNUSABLE_DATABASE)
       throw new JournalError('unusable', redact(url), (error as Error).message, String(hint));
     if (code === NO_JOURNAL) throw new NoJournalError(redact(url), (error as Error).message, String(hint));
-    throw new StoreUnavailableError(redact(url), (error as Error).message);
+    throw new StoreUnavailableError(redact(url), openingReason((error as Error).message));
   }
   const { handle } = opened;
   // The worker answers with the operation's result (PgOperations); the Journal signature each call fills types it.
