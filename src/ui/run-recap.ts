@@ -45,6 +45,14 @@ export function hostRecaps(view: RunView): HostRecap[] {
       command,
       controllerFailures.find((c) => c.stage < command.stage),
     );
+  // No host completes while a controller op of the run did not (completedHostsOf): a host whose
+  // own ops all succeeded says which, or the recap listed it among the completed while the status
+  // line said `0/6 host(s) completed`.
+  const controllerNotDone = (byHost.get(CONTROLLER_HOST_ID) ?? [])
+    .filter((c) => c.status !== 'SUCCESS')
+    .sort((a, b) => a.stage - b.stage)[0];
+  // The controller's own row says why.
+  const controllerWhy = controllerNotDone && `controller op ${controllerNotDone.op} ${controllerNotDone.status}`;
   return hosts.map((hostId) => {
     const own = (byHost.get(hostId) ?? []).sort((a, b) => a.stage - b.stage);
     const failed = own.find((c) => isFailure(c.status));
@@ -60,7 +68,13 @@ export function hostRecaps(view: RunView): HostRecap[] {
       failed: own.filter((c) => isFailure(c.status)).length,
       skipped: own.filter((c) => c.status === 'SKIPPED').length,
       cancelled: own.filter((c) => c.status === 'CANCELLED').length,
-      reason: failed ? `${failureText(failed)}${rolledBack}` : firstNotRun ? notRunWhy(firstNotRun) : null,
+      reason: failed
+        ? `${failureText(failed)}${rolledBack}`
+        : firstNotRun
+          ? notRunWhy(firstNotRun)
+          : hostId === CONTROLLER_HOST_ID
+            ? null
+            : (controllerWhy ?? null),
     };
   });
 }

@@ -449,6 +449,23 @@ pipelines:
     ]);
   });
 
+  it('one that comes last and never ran: the recap says so for the hosts whose own ops succeeded', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': rolloutFleet('build, deploy, report', '{ canary: 1, batch: 2, maxFailures: 0 }', 'h4'),
+    });
+    const result = await runCli(dir, ['apply', 'ship', '--renderer', 'plain']);
+    expect(result.exitCode, result.stderr).toBe(1);
+    // No host completes without its controller ops: the status line counts none, and the recap,
+    // which listed h1-h3 as completed with no reason, now says why not.
+    expect(result.stdout).toContain('run r1 FAILED: 0/5 host(s) completed');
+    for (const host of ['h1 \\[canary\\]', 'h2 \\[batch 1/2\\]', 'h3 \\[batch 1/2\\]']) {
+      expect(result.stdout).toMatch(
+        new RegExp(`^ {2}${host}\\s+ok=1\\s+failed=0\\s+skipped=0\\s+controller op report SKIPPED$`, 'm'),
+      );
+    }
+    expect(result.stdout).toMatch(/^ {2}h4 \[batch 2\/2\]\s+ok=0\s+failed=1\s+skipped=0\s+deploy ERROR: exit code 1$/m);
+  });
+
   it('one that comes last runs once, after the last batch, even when a host of the last batch failed', async () => {
     const dir = makeTempDir({
       'fleet.yaml': rolloutFleet('deploy, report', '{ batch: 2, maxFailures: 1 }', 'h5'),
