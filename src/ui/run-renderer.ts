@@ -1,12 +1,17 @@
 // What every renderer offers the command that drives a run (see CORE-002, renderers).
+
+import type { OutputStream } from '../domain/output-stream.js';
 import type { RunEventListener } from '../engine/types.js';
 
 export interface RunRenderer {
   readonly onEvent: RunEventListener;
   /** Resolves once everything is drawn (the TTY tree's last frame). */
   finish(): Promise<void>;
-  /** Prints a line of its own without breaking what is drawn (the tty frame redraws below it). */
-  log?(text: string): void;
+  /**
+   * Prints a line of its own without breaking what is drawn (the tty frame redraws below it), on
+   * `to` (stderr, for errors) or else the renderer's own stream.
+   */
+  log?(text: string, to?: OutputStream): void;
 }
 
 export type RendererName = 'auto' | 'tty' | 'plain' | 'json';

@@ -31,7 +31,7 @@ const NO_WRAP = '\u001b[?7l';
 const WRAP = '\u001b[?7h';
 const CLEAR_DOWN = '\u001b[J';
 
-export function createTtyRenderer(out: OutputStream): RunRenderer & { log(text: string): void } {
+export function createTtyRenderer(out: OutputStream): RunRenderer & Required<Pick<RunRenderer, 'log'>> {
   const view = createRunView();
   /** The columns each line of the frame on screen takes, and the terminal's width when it was drawn. */
   let drawnWidths: number[] = [];
@@ -116,13 +116,17 @@ export function createTtyRenderer(out: OutputStream): RunRenderer & { log(text: 
 
   return {
     onEvent,
-    log(text) {
+    // `to`: stderr for errors. On the terminal it shares with `out`, the frame is erased first and
+    // drawn again below: written under the frame, the next frame's erase took the lines with it.
+    log(text, to = out) {
       if (!live) {
-        out.write(`${text}\n`);
+        to.write(`${text}\n`);
         return;
       }
       // Wrapped like any line: only the frame is drawn with auto-wrap off.
-      out.write(`${erase()}${WRAP}${text}\n${NO_WRAP}`);
+      out.write(`${erase()}${WRAP}`);
+      to.write(`${text}\n`);
+      out.write(NO_WRAP);
       drawnWidths = [];
       draw();
     },

@@ -316,4 +316,33 @@ pipelines:
     // The plain renderer's per-command lines are not used in a terminal.
     expect(screen).not.toContain('[web1] deploy SUCCESS');
   });
+
+  it('a broken save during the run is said above the frame, and stays', async () => {
+    const fleet = `version: 1
+hosts: { web1: {}, web2: {} }
+ops:
+  deploy:
+    run: ${waitFor('gate')}
+pipelines:
+  ship: { ops: [deploy] }
+`;
+    const dir = makeTempDir({ 'fleet.yaml': fleet });
+    const run = start(dir, ['watch', '--run', 'ship'], 24, 100);
+    await run.waitFor((s) => s.split('\n').some((l) => SPINNER_LINE.test(l) && l.includes('web1')));
+    // Saved again until watch reports it: its file watch may not be up yet this early in the run.
+    const reported = () => run.raw().includes('error(s) in the fleet file; kept v1');
+    for (let save = 0; save < 20 && !reported(); save++) {
+      writeFileSync(join(dir, 'fleet.yaml'), `${fleet}  bad: [\n# save ${save}\n`);
+      for (let i = 0; i < 20 && !reported(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Written to the terminal while the frame is live; before, the next redraw erased it.
+    expect(reported()).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    writeFileSync(join(dir, 'gate'), '');
+    const screen = await run.waitFor((s) => s.includes('next: nixfleet show r1'));
+    expect(screen).toMatch(
+      /\nfleet\.yaml:10:1: invalid YAML[\s\S]*\n1 error\(s\) in the fleet file; kept v1\n✔ 1\/1 deploy/,
+    );
+    expect(count(screen, 'RECAP r1 ship')).toBe(1);
+  });
 });

@@ -156,8 +156,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       say('', { type: 'invalid', errors, keptVersion: watcher.version() || null });
       return;
     }
-    for (const e of errors) ctx.io.stderr.write(`${formatConfigError(e)}\n`);
-    ctx.io.stderr.write(`${errors.length} error(s) in the fleet file; ${kept}\n`);
+    const lines = [...errors.map(formatConfigError), `${errors.length} error(s) in the fleet file; ${kept}`].join('\n');
+    // Past a run's live frame, as `say` does, or the frame's next redraw erased them.
+    if (drawing?.log) drawing.log(lines, ctx.io.stderr);
+    else ctx.io.stderr.write(`${lines}\n`);
   };
 
   const watcher = watchRegistry(file, {
