@@ -6,6 +6,7 @@
 
 import { formatDuration } from '../config/duration.js';
 import { displayWidth, fitsWidth, sliceEndToWidth, sliceToWidth } from '../domain/display-width.js';
+import { LISTED_HOSTS } from '../domain/host-names.js';
 import { lastLines } from '../domain/terminal-text.js';
 import { failedHosts } from '../engine/rollout/scheduler.js';
 import { formatElapsed } from './elapsed.js';
@@ -95,13 +96,13 @@ function frameLines(view: RunView, detail: Detail, now: number, tick: number, fi
     const failed = commands.filter((c) => isFailure(c.status));
     const running = commands.filter((c) => isRunning(c.status));
     if (detail === 'failed-collapsed' && failed.length > 0) {
-      lines.push(`    ✖ ${failed.map((c) => `${hostWithBatch(view, c)} (${c.error ?? c.status})`).join(', ')}`);
+      lines.push(hostsOnOneLine(view, fit, '    ✖ ', failed, (c) => ` (${c.error ?? c.status})`));
     } else {
       for (const c of failed) lines.push(...failedHostLines(view, c, detail, fit));
     }
     if (running.length === 0) return;
     if (detail === 'running-collapsed' || detail === 'failed-collapsed') {
-      lines.push(`    ${spinner} ${running.map((c) => `${hostWithBatch(view, c)} ${elapsed(c, now)}`).join(', ')}`);
+      lines.push(hostsOnOneLine(view, fit, `    ${spinner} `, running, (c) => ` ${elapsed(c, now)}`));
       return;
     }
     for (const c of running) {
@@ -156,6 +157,39 @@ function shortenMiddle(name: string, columns: number): string {
   if (fitsWidth(name, columns)) return name;
   const head = Math.ceil((columns - 1) / 2);
   return `${sliceToWidth(name, head)}…${sliceEndToWidth(name, columns - 1 - head)}`;
+}
+
+/**
+ * Hosts of the compact form on one line, each with what `after` says of it: every one up to
+ * LISTED_HOSTS, past that three and a count (CORE-002, output at any size), and fewer while the
+ * line does not fit with their names shortened, down to one. Joined whole and cut at the end, one
+ * long name hid the other hosts and every reason.
+ */
+function hostsOnOneLine(
+  view: RunView,
+  fit: Fit,
+  lead: string,
+  commands: readonly CommandView[],
+  after: (c: CommandView) => string,
+): string {
+  const piecesFor = (count: number) => {
+    const pieces: Piece[] = [lead];
+    commands.slice(0, count).forEach((c, i) => {
+      const [host, batch] = hostPieces(view, c);
+      pieces.push(...(i > 0 ? [', '] : []), host, `${batch}${after(c)}`);
+    });
+    if (count < commands.length) pieces.push(` and ${commands.length - count} more`);
+    return pieces;
+  };
+  let count = commands.length <= LISTED_HOSTS ? commands.length : 3;
+  while (
+    !fit.final &&
+    count > 1 &&
+    !fitsWidth(shortenNames(piecesFor(count), fit.columns - 1).join(''), fit.columns - 1)
+  ) {
+    count -= 1;
+  }
+  return say(fit, piecesFor(count));
 }
 
 /** A host's name, which may be shortened, and its batch label, which may not: `h2`, ` [batch 1/3]`. */

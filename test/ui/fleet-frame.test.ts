@@ -156,6 +156,35 @@ describe('the terminal frame', () => {
     expect(liveFrame(view, { rows: 40, columns: 120 }, 121_000, 0)[0]).toBe('rollout: batch 1/2');
   });
 
+  it('in the compact form, long host names are shortened and past eight hosts three are named with a count', () => {
+    const hosts = Array.from(
+      { length: 30 },
+      (_, i) => `web-frontend-production-eu-west-1-zone-b-${String(i).padStart(3, '0')}`,
+    );
+    const view = viewOf([
+      {
+        type: 'run_started',
+        runId: 'r1',
+        target: 'ship',
+        hosts,
+        stages: ['deploy'],
+        commands: hosts.map((hostId, i) => ({ commandId: `c${i + 1}`, stage: 0, hostId, op: 'deploy', batch: null })),
+        at: 1000,
+      } as RunEvent,
+      ...hosts.map((host, i) =>
+        i < 20
+          ? status(`c${i + 1}`, host, 'ERROR', { durationMs: 100, exitCode: 1, error: 'exit code 1' })
+          : status(`c${i + 1}`, host, 'EXECUTING'),
+      ),
+    ]);
+    // Four rows: the stage, the failed hosts on one line, the running ones on another.
+    const [, failed, running] = liveFrame(view, { rows: 4, columns: 80 }, 2000, 0);
+    // Before: every name whole, `    ✖ web-frontend-production-eu-west-1-zone-b-000 (exit code 1), web-…`
+    // cut at the edge, so one host and no reason.
+    expect(failed).toBe('    ✖ web-fr…b-000 (exit code 1), web-front…one-b-001 (exit code 1) and 18 more');
+    expect(running).toMatch(/^ {4}[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] web-.*-020 1\.0s, web-.*-021 1\.0s, web-.*-022 1\.0s and 7 more$/);
+  });
+
   it('at narrow widths shortens the op name, keeping the batch label, status and reason', () => {
     const op = 'deploy-the-whole-stack';
     const begin = started(ROLLOUT) as Extract<RunEvent, { type: 'run_started' }>;
