@@ -11,9 +11,10 @@
 //
 // Small on purpose: it loads with every command that compiles a fleet, and must not load the
 // compiler it stands in for.
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { isDirectory } from '../domain/is-directory.js';
 import type { Host, Op, Pipeline, Registry, SecretDeclaration } from '../registry/types.js';
 import { lazyHash } from './content-hash.js';
 import { readFleetText } from './fleet-text.js';
@@ -174,15 +175,6 @@ export function decodeRegistry(encoded: EncodedRegistry, readings: Readings): Re
       return hash();
     },
   });
-}
-
-/** False for a missing path, or one that cannot be a directory (`ENOTDIR`, `ELOOP`, a name too long). */
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -3,6 +3,7 @@
 // that names the path, and a hint with the fix; the CLI prints both without a stack trace.
 import { accessSync, closeSync, constants, openSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isDirectory } from '../domain/is-directory.js';
 import { DAMAGED_COUNTER } from './damaged-counter-error.js';
 import { CORRUPT_ROW } from './rows.js';
 
@@ -408,14 +409,6 @@ function exists(path: string): boolean {
   try {
     statSync(path);
     return true;
-  } catch {
-    return false;
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
   } catch {
     return false;
   }

@@ -6,8 +6,9 @@
 // `private`: every directory made here is 0700 whatever the umask, because the data directory
 // holds commands' output (CORE-003, "Who may read it"). A directory that already exists is left
 // as it is: whoever made it chose who may read it.
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isDirectory } from '../domain/is-directory.js';
 
 export interface DirectoryOptions {
   /** Owner only (0700): the data directory and its `ssh/`. */
@@ -44,13 +45,5 @@ function make(path: string, options: DirectoryOptions): void {
     chmodSync(path, 0o700);
   } catch {
     // A file system without modes (vfat): the directory is there, and usable.
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }

@@ -1,11 +1,7 @@
-// A registry that follows the fleet file (see CORE-006). Every save of the fleet file or of a
-// file its includes match recompiles; the snapshot is swapped only when the new one compiles, so
-// a broken save reports its errors and the last good registry stays current. Runs hold the
-// snapshot they started with (the Plan holds its Registry); only later runs see a new one.
-import { statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { type FSWatcher, watch } from 'chokidar';
+import { isDirectory } from '../domain/is-directory.js';
 import { type ConfigError, ConfigErrors } from '../errors/config-error.js';
 import { diffRegistries, sameContent } from '../registry/diff.js';
 import type { Registry, RegistryDiff } from '../registry/types.js';
@@ -320,12 +316,4 @@ function labelFor(registry: Registry, changedFiles: readonly string[]): string {
     (f) => relative(registry.rootDir, f) || f,
   );
   return names.length > 3 ? `${names.slice(0, 3).join(', ')} +${names.length - 3} more` : names.join(', ');
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
