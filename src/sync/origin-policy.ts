@@ -26,6 +26,9 @@ export function isLoopback(bind: string): boolean {
   return family !== 0 && LOOPBACK.check(bind, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+/** The loopback names, already spelled as a URL spells them. */
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
 /**
  * On a loopback address, only `localhost`, `127.0.0.1`, `[::1]` or the bind address itself with
  * the server's port; on any other address every Host (the server cannot know the names it is
@@ -37,7 +40,7 @@ export function isHostAllowed(req: IncomingMessage, server: ServerAddress): bool
   if (host === undefined || host.port !== (server.port === 80 ? '' : String(server.port))) return false;
   const bindName = server.bind.includes(':') ? `[${server.bind}]` : server.bind;
   // Compared as a URL spells them: a browser sends `--bind ::ffff:127.0.0.1` as `[::ffff:7f00:1]`.
-  return ['localhost', '127.0.0.1', '[::1]', bindName].some((name) => hostOf(name)?.name === host.name);
+  return LOOPBACK_NAMES.includes(host.name) || hostOf(bindName)?.name === host.name;
 }
 
 /** A Host header's name and port as a URL spells them (port '' for 80), or undefined if it is no host. */
