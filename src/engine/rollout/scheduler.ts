@@ -173,7 +173,7 @@ export function createSchedule(plan: RolloutPlan, commands: readonly ScheduledCo
 export function stopReason(
   plan: RolloutPlan,
   failed: ReadonlySet<string>,
-  dropped: ReadonlySet<string> = failed,
+  dropped: ReadonlySet<string>,
 ): string | null {
   const failedCanary = plan.canary.filter((h) => failed.has(h));
   const cancelledCanary = plan.canary.filter((h) => dropped.has(h) && !failed.has(h));

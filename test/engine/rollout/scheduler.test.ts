@@ -194,7 +194,8 @@ describe('the rollout scheduler (CORE-008)', () => {
   it('names a few failed canaries and counts the rest', () => {
     const all = hosts(12);
     const plan = rollout([all.slice(0, 10), all.slice(10)], { canary: true });
-    expect(stopReason(plan, new Set(all.slice(0, 10)))).toBe(
+    const failed = new Set(all.slice(0, 10));
+    expect(stopReason(plan, failed, failed)).toBe(
       'canary failed on h1, h2, h3 and 7 more: the other hosts were not started',
     );
   });
