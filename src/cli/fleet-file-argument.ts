@@ -2,7 +2,7 @@
 // `nixfleet validate prod.yaml` or `nixfleet apply prod.yaml`, as other tools take their file;
 // nixfleet takes it with -f, and says so (CORE-002, command line). No pipeline or op id can end in
 // `.yaml`: ids are lower-case letters, digits and dashes.
-import { shellQuote } from '../config/shell-quote.js';
+import { shellQuote } from '../domain/shell-quote.js';
 import { UserError } from '../errors/user-error.js';
 
 export function looksLikeFleetFile(argument: string): boolean {

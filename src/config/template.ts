@@ -4,9 +4,9 @@
 // Parsing is checked when the registry compiles; rendering happens when a plan is built.
 
 import { didYouMean } from '../domain/closest-name.js';
+import { shellQuote } from '../domain/shell-quote.js';
 import type { Host } from '../registry/types.js';
 import { secretReference } from './secret-reference.js';
-import { shellQuote } from './shell-quote.js';
 
 export type TemplateRef =
   | { readonly kind: 'host.name' | 'host.address' | 'host.user' | 'op.id' | 'pipeline.id' }

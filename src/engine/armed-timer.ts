@@ -2,7 +2,7 @@
 // POSIX sh only: `mkdir`, `mv`, `sleep`, `nohup`, `awk`, and `setsid` when the host has it. The timer
 // and nixfleet race for one file with `mv`, which is atomic: whoever renames `token` first decides
 // whether the rollback runs on the host (`fired`) or not (`claimed`), never both.
-import { shellQuote } from '../config/shell-quote.js';
+import { shellQuote } from '../domain/shell-quote.js';
 
 /** The marker that starts the line nixfleet reads back; anything an rc file prints is ignored. */
 const MARK = 'nixfleet-armed:';

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unsafePlaceholders } from '../../src/config/shell-context.js';
-import { shellQuote } from '../../src/config/shell-quote.js';
 import { parseTemplate } from '../../src/config/template.js';
+import { shellQuote } from '../../src/domain/shell-quote.js';
 
 /** The context of each placeholder in order; undefined where it is a bare word. */
 function contexts(command: string): (string | undefined)[] {

@@ -1,7 +1,8 @@
 // `nixfleet plan [TARGET] [--on SEL]`: stages × hosts with the rendered commands; runs nothing.
 // With --no-rollback it plans the run `apply --no-rollback` would start: no rollback (CORE-009).
+
+import { cdPath } from '../../config/cd-path.js';
 import { formatDuration } from '../../config/duration.js';
-import { cdPath } from '../../config/shell-quote.js';
 import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
 import { groupBy } from '../../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';

@@ -1,7 +1,8 @@
 // The command line the remote login shell runs (see CORE-007). sshd hands ssh's command string to
 // the user's login shell with `-c`, so everything we send is one POSIX shell line whose every
 // variable piece is quoted: env values, cwd and the op's command arrive byte for byte.
-import { cdPath, shellQuote } from '../../../config/shell-quote.js';
+import { cdPath } from '../../../config/cd-path.js';
+import { shellQuote } from '../../../domain/shell-quote.js';
 import { remoteLifeline, signalTagged } from './lifeline.js';
 import { preambleReader, secretExports } from './secret-preamble.js';
 

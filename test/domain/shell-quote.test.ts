@@ -2,7 +2,7 @@
 // whatever characters it holds, and can never run anything of its own.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shellQuote } from '../../src/config/shell-quote.js';
+import { shellQuote } from '../../src/domain/shell-quote.js';
 
 const NASTY = [
   'plain',
