@@ -1,5 +1,6 @@
 // What every `nixfleet <command>` module exports, and the context it runs in.
 // Commands return their exit code; only cli/ decides codes and how errors are printed.
+import type { GlobalFlags } from '../domain/nixfleet-command.js';
 import type { OutputStream } from '../domain/output-stream.js';
 
 /**
@@ -24,13 +25,8 @@ export interface CliIO {
   readonly cwd: string;
 }
 
-export interface GlobalOptions {
-  /** -f/--file as given, else undefined (then $NIXFLEET_FILE, then ./fleet.yaml). */
-  readonly file?: string;
-  /** --data-dir as given, else undefined (then $NIXFLEET_DATA_DIR, then settings.dataDir). */
-  readonly dataDir?: string;
-  /** --store as given, else undefined (then $NIXFLEET_DATABASE_URL, then settings.store; see CORE-012). */
-  readonly store?: string;
+/** The global flags: -f, --data-dir and --store as given (else undefined), then output's. */
+export interface GlobalOptions extends GlobalFlags {
   readonly json: boolean;
   readonly color: boolean;
 }

@@ -8,6 +8,7 @@ import { type CompileInputs, cachedRegistry, fleetCacheAvailable, keepRegistry }
 import { fleetDirectory, readFleetText, STDIN_FLEET, UNFIT_HINTS } from '../config/fleet-text.js';
 import { quoteExcerpt } from '../config/value-excerpt.js';
 import { hidePassword } from '../domain/hidden-password.js';
+import { nixfleetCommand } from '../domain/nixfleet-command.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
 import { isPostgresUrl } from '../store/store-url.js';
@@ -98,7 +99,7 @@ export async function journalPlaceFor(
   if (setting?.includes('\0')) {
     // Compiling refuses it at its line (`validate`); read alone, it would reach the file system.
     throw new UserError(`settings.dataDir in ${file} contains a NUL byte (\\0), which no path can hold`, {
-      hint: 'remove the NUL byte (`nixfleet validate` shows where), or choose another data directory with --data-dir',
+      hint: `remove the NUL byte (\`${nixfleetCommand('validate', ctx.global)}\` shows where), or choose another data directory with --data-dir`,
     });
   }
   return { dataDir, store: checkedStore(given ?? (await storeSetting(file, text))) };

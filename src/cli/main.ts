@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { closestName } from '../domain/closest-name.js';
 import { hidePassword } from '../domain/hidden-password.js';
+import { type GlobalFlags, nixfleetCommand, recentRunsHint } from '../domain/nixfleet-command.js';
 import type { OutputStream } from '../domain/output-stream.js';
 import { type ConfigError, ConfigErrors, formatConfigError } from '../errors/config-error.js';
 import { EXIT, UserError } from '../errors/user-error.js';
@@ -90,7 +91,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
   io.stderr.on('error', () => {});
   const stdout = noticingWrites(io.stdout);
   let code: number;
-  const dispatched: { module?: CommandModule } = {};
+  const dispatched: Dispatched = {};
   try {
     code = await dispatch(argv, { ...io, stdout }, dispatched);
   } catch (error) {
@@ -104,7 +105,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
         : dispatched.module?.jsonLines
           ? 'line'
           : 'none';
-    code = reportError(error, io, json);
+    code = reportError(error, io, json, dispatched.flags);
   }
   // A write's failure is reported after the write: wait for what was written to be done with.
   await new Promise<void>((resolve) => io.stdout.write('', () => resolve()));
@@ -112,7 +113,13 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO): Prom
 }
 
 /** Runs the command `argv` names; `dispatched.module` is its module once loaded. */
-async function dispatch(argv: readonly string[], io: CliIO, dispatched: { module?: CommandModule }): Promise<number> {
+/** What `dispatch` learnt before an error: the command's module, once loaded, and the global flags, once parsed. */
+interface Dispatched {
+  module?: CommandModule;
+  flags?: GlobalFlags;
+}
+
+async function dispatch(argv: readonly string[], io: CliIO, dispatched: Dispatched): Promise<number> {
   const name = argv.find((a) => !a.startsWith('-') && !isValueOfGlobalFlag(argv, a));
   if (argv.includes('--version') || argv.includes('-V')) {
     io.stdout.write(`${packageVersion()}\n`);
@@ -155,15 +162,19 @@ async function dispatch(argv: readonly string[], io: CliIO, dispatched: { module
       { hint: file === undefined ? `usage: nixfleet ${module.usage}` : fleetFileHint(name, file, positionals) },
     );
   }
+  const flags = {
+    file: values.file as string | undefined,
+    dataDir: values['data-dir'] as string | undefined,
+    store: values.store as string | undefined,
+  };
+  dispatched.flags = flags;
   const noColor = values['no-color'] === true || io.env.NO_COLOR !== undefined || values.color === false;
   return module.run({
     io,
     positionals,
     values,
     global: {
-      file: values.file as string | undefined,
-      dataDir: values['data-dir'] as string | undefined,
-      store: values.store as string | undefined,
+      ...flags,
       json: values.json === true,
       color: !noColor && (values.color === true || io.stdout.isTTY === true),
     },
@@ -347,8 +358,13 @@ interface ErrorReport {
  * `{"error": {message, hint, exitCode}}`, so stdout always holds one JSON document; `line` after
  * a stream of JSON lines (`watch`), its last line `{"type": "error", message, hint, exitCode}`.
  */
-function reportError(error: unknown, io: CliIO, json: 'object' | 'line' | 'none'): number {
-  const report = errorReport(error);
+function reportError(
+  error: unknown,
+  io: CliIO,
+  json: 'object' | 'line' | 'none',
+  flags: GlobalFlags | undefined,
+): number {
+  const report = errorReport(error, flags);
   io.stderr.write(
     report.text ?? `nixfleet: ${report.message}\n${report.hint === null ? '' : `  hint: ${report.hint}\n`}`,
   );
@@ -360,14 +376,14 @@ function reportError(error: unknown, io: CliIO, json: 'object' | 'line' | 'none'
   return report.exitCode;
 }
 
-function errorReport(error: unknown): ErrorReport {
+function errorReport(error: unknown, flags: GlobalFlags | undefined): ErrorReport {
   if (error instanceof ConfigErrors) {
     const message = `${error.errors.length} error(s) in the fleet file; nothing was run`;
     const lines = error.errors.map((e) => `${formatConfigError(e)}\n`).join('');
     return { exitCode: EXIT.USAGE, message, hint: null, text: `${lines}${message}\n`, errors: error.errors };
   }
   if (error instanceof RecordNotFoundError) {
-    return { exitCode: EXIT.USAGE, message: error.message, hint: 'see `nixfleet runs` for recent runs' };
+    return { exitCode: EXIT.USAGE, message: error.message, hint: recentRunsHint(flags) };
   }
   if (error instanceof StoreUnavailableError) {
     if (error.when === 'in use') {
@@ -375,7 +391,7 @@ function errorReport(error: unknown): ErrorReport {
       return {
         exitCode: EXIT.FAILED,
         message: error.message,
-        hint: 'once the server is back, `nixfleet runs` shows what was recorded and `nixfleet retry RUN` runs the rest',
+        hint: `once the server is back, \`${nixfleetCommand('runs', flags)}\` shows what was recorded and \`${nixfleetCommand('retry RUN', flags)}\` runs the rest`,
       };
     }
     return {

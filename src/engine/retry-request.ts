@@ -3,6 +3,7 @@
 // Throws UserError when the run cannot be retried as asked; the host locks are taken by startRun,
 // as for any run.
 import { hostNames } from '../domain/host-names.js';
+import { type GlobalFlags, nixfleetCommand, recentRunsHint } from '../domain/nixfleet-command.js';
 import type { RunStatus } from '../domain/status.js';
 import { UserError } from '../errors/user-error.js';
 import type { Registry } from '../registry/types.js';
@@ -42,12 +43,16 @@ export function prepareRetry(
     readonly force?: boolean;
     readonly forceHint?: string;
     readonly rollout?: RolloutOverrides;
+    /** The global flags the commands in hints repeat (CORE-002, hints). */
+    readonly flags?: GlobalFlags;
   } = {},
 ): RetryRequest {
   const previous = journal.getRun(runId);
-  if (!previous) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });
+  if (!previous) throw new UserError(`no run \`${runId}\``, { hint: recentRunsHint(options.flags) });
   if (previous.status === 'RUNNING') {
-    throw new UserError(`run ${runId} is still running`, { hint: `wait for it, or \`nixfleet cancel ${runId}\`` });
+    throw new UserError(`run ${runId} is still running`, {
+      hint: `wait for it, or \`${nixfleetCommand(`cancel ${runId}`, options.flags)}\``,
+    });
   }
   const previousCommands = journal.listCommands({ runId, limit: 1_000_000 });
   const retry = planRetry(previous, previousCommands);
@@ -65,7 +70,7 @@ export function prepareRetry(
   const gone = hosts.filter((h) => !registry.hosts.has(h));
   if (gone.length > 0) {
     throw new UserError(`host(s) of run ${runId} no longer in the fleet file: ${hostNames(gone)}`, {
-      hint: `apply the pipeline again with \`nixfleet apply ${previous.name} --on ...\``,
+      hint: `apply the pipeline again with \`${nixfleetCommand(`apply ${previous.name} --on ...`, options.flags)}\``,
     });
   }
   // CORE-008: the retry keeps the run's canary, batches, budget and pause, each host in its batch;
@@ -88,7 +93,9 @@ export function prepareRetry(
   if (ops.join(' ') !== previous.stages.join(' ')) {
     throw new UserError(
       `${previous.name} now runs [${ops.join(', ')}], but run ${runId} ran [${previous.stages.join(', ')}]`,
-      { hint: `stages no longer line up; apply it again with \`nixfleet apply ${previous.name}\`` },
+      {
+        hint: `stages no longer line up; apply it again with \`${nixfleetCommand(`apply ${previous.name}`, options.flags)}\``,
+      },
     );
   }
   const unsafe = unsafeToRerun(retry.rerun, registry);

@@ -15,6 +15,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../config/duration.js';
+import { type GlobalFlags, nixfleetCommand } from '../domain/nixfleet-command.js';
 import type { OutputStream } from '../domain/output-stream.js';
 import { canaryCapText } from '../engine/rollout/rollout-plan.js';
 import { type StartedRun, startRun } from '../engine/run.js';
@@ -47,6 +48,8 @@ export interface AttendedRunOptions {
   readonly fromStage?: ReadonlyMap<string, number>;
   /** False with --no-rollback (CORE-009). */
   readonly rollback?: false;
+  /** The global flags the commands in hints repeat (CORE-002, hints). */
+  readonly flags?: GlobalFlags;
 }
 
 /**
@@ -65,9 +68,12 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
   });
   const renderer: RunRenderer | undefined =
     kind === 'tty'
-      ? createTtyRenderer(options.stdout)
+      ? createTtyRenderer(options.stdout, options.flags)
       : kind === 'plain'
-        ? createPlainRenderer(options.stdout, { github: onGitHubActions(options.env) })
+        ? createPlainRenderer(options.stdout, {
+            github: onGitHubActions(options.env),
+            ...(options.flags ? { flags: options.flags } : {}),
+          })
         : undefined;
   const view = createRunView();
   const onEvent = (event: RunEvent) => {
@@ -175,7 +181,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     const holders = [...new Set(error.busy.map((b) => b.runId))];
     throw new UserError(`${error.message}; nothing was started`, {
       exitCode: EXIT.BLOCKED,
-      hint: `wait for ${holders.map((r) => `run ${r}`).join(', ')} to finish, or \`nixfleet cancel ${holders[0]}\``,
+      hint: `wait for ${holders.map((r) => `run ${r}`).join(', ')} to finish, or \`${nixfleetCommand(`cancel ${holders[0]}`, options.flags)}\``,
     });
   }
 
@@ -193,7 +199,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     for (const c of view.commands.values()) {
       if (c.rollbackOf === null || c.status === 'SUCCESS') continue;
       options.stderr.write(
-        `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`nixfleet logs ${c.commandId}\`)\n`,
+        `nixfleet: rollback ${c.commandId} of ${c.op} on ${c.hostId} ${c.status}: ${c.error ?? 'did not finish'}; ${c.hostId} needs a person (\`${nixfleetCommand(`logs ${c.commandId}`, options.flags)}\`)\n`,
       );
     }
     // CORE-009: a killed op leaves its timer armed; the host undoes the change when it fires.
@@ -206,7 +212,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     reporting = true;
     const summaryFile = options.env.GITHUB_STEP_SUMMARY;
     if (onGitHubActions(options.env) && summaryFile) {
-      await writeJobSummary(options, summaryFile, jobSummaryMarkdown(view), reportsAbort.signal);
+      await writeJobSummary(options, summaryFile, jobSummaryMarkdown(view, options.flags), reportsAbort.signal);
     }
     if (options.junitFile !== undefined && !(await writeReport(options, junitXml(view), reportsAbort.signal))) {
       return outcome.exitCode === EXIT.OK ? EXIT.FAILED : outcome.exitCode;

@@ -3,11 +3,12 @@
 // and the next step. Hosts that did not complete come first: that is what the reader is after.
 // Hosts fold as in the recap, so 3,000 of them are a few rows, not 3,000.
 
+import { type GlobalFlags, nixfleetCommand } from '../domain/nixfleet-command.js';
 import { stripTerminalCodes } from '../domain/terminal-text.js';
 import { hostRecaps, type RecapRow, recapRows, runStatusLine } from './run-recap.js';
 import type { RunView } from './run-view.js';
 
-export function jobSummaryMarkdown(view: RunView): string {
+export function jobSummaryMarkdown(view: RunView, flags: GlobalFlags = {}): string {
   const recaps = hostRecaps(view);
   const { completed, stopped } = recapRows(recaps);
   // As in the recap: a cancelled column only for a run that has cancelled commands.
@@ -15,10 +16,8 @@ export function jobSummaryMarkdown(view: RunView): string {
   const row = ({ label, counts: r, note }: RecapRow, mark: string) =>
     `| ${cell(label)} | ${mark} | ${r.ok} | ${r.failed} | ${r.skipped} |${withCancelled ? ` ${r.cancelled} |` : ''} ${cell(note ?? '')} |`;
   const rows = [...stopped.map((entry) => row(entry, '❌')), ...completed.map((entry) => row(entry, '✅'))];
-  const next =
-    view.status === 'COMPLETE'
-      ? `\`nixfleet show ${view.runId}\``
-      : `\`nixfleet show ${view.runId}\`, then \`nixfleet retry ${view.runId}\``;
+  const show = `\`${nixfleetCommand(`show ${view.runId}`, flags)}\``;
+  const next = view.status === 'COMPLETE' ? show : `${show}, then \`${nixfleetCommand(`retry ${view.runId}`, flags)}\``;
   return [
     `### nixfleet ${cell(view.target)}: ${view.status}`,
     '',

@@ -8,6 +8,7 @@
 import { formatDuration } from '../config/duration.js';
 import { groupBy } from '../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../domain/host-names.js';
+import { type GlobalFlags, nixfleetCommand } from '../domain/nixfleet-command.js';
 import type { OutputStream } from '../domain/output-stream.js';
 import { isTerminalCommand } from '../domain/status.js';
 import { lastLines, oneLine } from '../domain/terminal-text.js';
@@ -40,6 +41,8 @@ const ANNOTATION_LIMIT = 10;
 export interface PlainRendererOptions {
   /** GITHUB_ACTIONS=true: workflow commands for groups and error annotations. */
   readonly github?: boolean;
+  /** The global flags the commands in hints repeat (CORE-002, hints). */
+  readonly flags?: GlobalFlags;
 }
 
 export function createPlainRenderer(out: OutputStream, options: PlainRendererOptions = {}): RunRenderer {
@@ -161,8 +164,8 @@ export function createPlainRenderer(out: OutputStream, options: PlainRendererOpt
       case 'run_finished': {
         if (timer !== undefined) clearInterval(timer);
         closeGroup();
-        for (const line of recapLines(view)) write(line);
-        if (options.github) for (const line of failureAnnotations(view)) out.write(`${line}\n`);
+        for (const line of recapLines(view, options.flags)) write(line);
+        if (options.github) for (const line of failureAnnotations(view, options.flags)) out.write(`${line}\n`);
         return;
       }
       default:
@@ -182,7 +185,7 @@ export function createPlainRenderer(out: OutputStream, options: PlainRendererOpt
  * for the rest, pointing at where every one of them is (a 3,000-host run printed 322, of which
  * GitHub showed 10 and dropped the rest without a word).
  */
-function failureAnnotations(view: RunView): string[] {
+function failureAnnotations(view: RunView, flags: GlobalFlags | undefined): string[] {
   const failed = hostRecaps(view).filter((r) => r.failed > 0 && r.reason !== null);
   const shown = failed.length > ANNOTATION_LIMIT ? failed.slice(0, ANNOTATION_LIMIT - 1) : failed;
   const lines = shown.map((r) =>
@@ -192,7 +195,7 @@ function failureAnnotations(view: RunView): string[] {
   if (more > 0) {
     lines.push(
       annotationError(
-        `${more} more hosts failed: every one is in the recap at the end of this step's log, in the job summary and in \`nixfleet show ${view.runId}\``,
+        `${more} more hosts failed: every one is in the recap at the end of this step's log, in the job summary and in \`${nixfleetCommand(`show ${view.runId}`, flags)}\``,
         `nixfleet ${view.runId}: ${more} more hosts failed`,
       ),
     );

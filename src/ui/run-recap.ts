@@ -4,6 +4,8 @@
 // the run's status line and the next step (`nixfleet show`, `nixfleet retry`).
 import { groupBy } from '../domain/group-by.js';
 import { LISTED_HOSTS } from '../domain/host-names.js';
+import { type GlobalFlags, nixfleetCommand } from '../domain/nixfleet-command.js';
+import { shellQuote } from '../domain/shell-quote.js';
 import { completedHostsOf } from '../engine/run-outcome.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
@@ -95,7 +97,7 @@ export function runStatusLine(view: RunView): string {
  * The recap block. Hosts that did not complete come last, next to the status line, so a large
  * fleet's failures are what stays on screen; many completed hosts fold into one line.
  */
-export function recapLines(view: RunView): string[] {
+export function recapLines(view: RunView, flags: GlobalFlags = {}): string[] {
   const recaps = hostRecaps(view);
   const { completed, stopped } = recapRows(recaps);
   const rows = [...completed, ...stopped];
@@ -115,7 +117,7 @@ export function recapLines(view: RunView): string[] {
   }
   if (view.stopped) lines.push(`rollout stopped: ${view.stopped}`);
   lines.push(runStatusLine(view));
-  lines.push(...nextStep(view, recaps));
+  lines.push(...nextStep(view, recaps, flags));
   return lines;
 }
 
@@ -167,11 +169,15 @@ function foldAlike(recaps: readonly HostRecap[]): RecapRow[] {
   });
 }
 
-function nextStep(view: RunView, recaps: readonly HostRecap[]): string[] {
-  const steps: [string, string][] = [[`nixfleet show ${view.runId}`, 'every command of the run']];
+function nextStep(view: RunView, recaps: readonly HostRecap[], flags: GlobalFlags): string[] {
+  const steps: [string, string][] = [[nixfleetCommand(`show ${view.runId}`, flags), 'every command of the run']];
   if (view.status !== 'COMPLETE') {
     const failed = recaps.find((r) => r.failed > 0 && r.hostId !== CONTROLLER_HOST_ID);
-    if (failed) steps.push([`nixfleet logs ${view.runId} --host ${failed.hostId}`, `what ${failed.hostId} printed`]);
+    if (failed)
+      steps.push([
+        nixfleetCommand(`logs ${view.runId} --host ${shellQuote(failed.hostId)}`, flags),
+        `what ${failed.hostId} printed`,
+      ]);
     const stopped = recaps.filter((r) => r.reason !== null && r.hostId !== CONTROLLER_HOST_ID).map((r) => r.hostId);
     const who =
       stopped.length === 0
@@ -179,7 +185,7 @@ function nextStep(view: RunView, recaps: readonly HostRecap[]): string[] {
         : stopped.length <= 3
           ? stopped.join(', ')
           : `${stopped.length} hosts`;
-    steps.push([`nixfleet retry ${view.runId}`, `rerun ${who} from where it stopped`]);
+    steps.push([nixfleetCommand(`retry ${view.runId}`, flags), `rerun ${who} from where it stopped`]);
   }
   const width = Math.max(...steps.map(([command]) => command.length));
   return steps.map(([command, what], i) => `${i === 0 ? 'next:' : '     '} ${command.padEnd(width)}  ${what}`);

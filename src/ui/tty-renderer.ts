@@ -4,6 +4,7 @@
 // wait without a spinner. The frame always fits the terminal (fleet-frame.ts); at the end it is
 // replaced by the final tree and the recap, which stay in the scrollback.
 import { displayWidth } from '../domain/display-width.js';
+import type { GlobalFlags } from '../domain/nixfleet-command.js';
 import type { OutputStream } from '../domain/output-stream.js';
 import type { RunEvent } from '../engine/types.js';
 import { finalFrame, liveFrame } from './fleet-frame.js';
@@ -31,7 +32,11 @@ const NO_WRAP = '\u001b[?7l';
 const WRAP = '\u001b[?7h';
 const CLEAR_DOWN = '\u001b[J';
 
-export function createTtyRenderer(out: OutputStream): RunRenderer & Required<Pick<RunRenderer, 'log'>> {
+/** `flags`: the global flags the commands in hints repeat (CORE-002, hints). */
+export function createTtyRenderer(
+  out: OutputStream,
+  flags: GlobalFlags = {},
+): RunRenderer & Required<Pick<RunRenderer, 'log'>> {
   const view = createRunView();
   /** The columns each line of the frame on screen takes, and the terminal's width when it was drawn. */
   let drawnWidths: number[] = [];
@@ -133,7 +138,7 @@ export function createTtyRenderer(out: OutputStream): RunRenderer & Required<Pic
     finish: async () => {
       stop();
       const { columns } = size();
-      out.write(`${[...finalFrame(view, columns), ...recapLines(view)].join('\n')}\n`);
+      out.write(`${[...finalFrame(view, columns), ...recapLines(view, flags)].join('\n')}\n`);
     },
   };
 }

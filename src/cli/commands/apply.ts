@@ -55,5 +55,12 @@ export function openFleetJournal(registry: Registry, store: { store?: string }):
 }
 
 export function ioOf(ctx: CommandContext) {
-  return { stdout: ctx.io.stdout, stderr: ctx.io.stderr, env: ctx.io.env, cwd: ctx.io.cwd, json: ctx.global.json };
+  return {
+    stdout: ctx.io.stdout,
+    stderr: ctx.io.stderr,
+    env: ctx.io.env,
+    cwd: ctx.io.cwd,
+    json: ctx.global.json,
+    flags: ctx.global,
+  };
 }

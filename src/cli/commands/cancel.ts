@@ -1,6 +1,7 @@
 // `nixfleet cancel RUN_ID [--kill]`: asks a running pipeline, owned by any process sharing the data
 // directory, to cancel (see CORE-002): its running commands finish, pending ones are cancelled.
 // With --kill the owning process kills the running commands too (see CORE-011).
+import { nixfleetCommand } from '../../domain/nixfleet-command.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import type { CommandContext } from '../command.js';
 import { openExistingJournal } from '../existing-journal.js';
@@ -13,13 +14,12 @@ export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
-  if (runId === undefined)
-    throw new UserError('cancel needs a run id', { hint: 'see `nixfleet runs` for running ones' });
+  if (runId === undefined) throw new UserError('cancel needs a run id', { hint: runningRunsHint(ctx) });
   // Cancelling needs only the journal: a broken logs/ must not keep a run from being stopped.
   const journal = await openExistingJournal(ctx, { noOutputs: true });
   try {
     const existing = journal.getRun(runId);
-    if (!existing) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for running ones' });
+    if (!existing) throw new UserError(`no run \`${runId}\``, { hint: runningRunsHint(ctx) });
     if (existing.status !== 'RUNNING') {
       if (ctx.global.json)
         ctx.io.stdout.write(`${JSON.stringify({ runId, status: existing.status, cancelRequested: false })}\n`);
@@ -53,4 +53,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   } finally {
     journal.close();
   }
+}
+
+function runningRunsHint(ctx: CommandContext): string {
+  return `see \`${nixfleetCommand('runs', ctx.global)}\` for running ones`;
 }

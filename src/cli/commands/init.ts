@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_PATH } from '../../config/schema.js';
+import { nixfleetCommand } from '../../domain/nixfleet-command.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { makeDirectory } from '../../store/make-directory.js';
 import type { CommandContext } from '../command.js';
@@ -62,9 +63,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (ctx.global.json) {
     ctx.io.stdout.write(`${JSON.stringify({ file })}\n`);
   } else {
-    ctx.io.stdout.write(
-      `wrote ${file}\nnext: \`nixfleet validate\`, then \`nixfleet plan\` to see what \`nixfleet apply\` would run\n`,
-    );
+    // Written elsewhere than here, the file is given with -f to the commands suggested (CORE-002, hints).
+    const flags = dir === resolve(ctx.io.cwd) ? {} : { file: relative(ctx.io.cwd, file) };
+    const [validate, plan, apply] = ['validate', 'plan', 'apply'].map((name) => nixfleetCommand(name, flags));
+    ctx.io.stdout.write(`wrote ${file}\nnext: \`${validate}\`, then \`${plan}\` to see what \`${apply}\` would run\n`);
   }
   return EXIT.OK;
 }

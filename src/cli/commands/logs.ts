@@ -3,9 +3,11 @@
 // CORE-003, CORE-012). Into a file or a pipe the output is written byte for byte; to a terminal its
 // control characters are shown, not obeyed; under GitHub Actions workflow commands in it are inert
 // (CORE-002, `logs` and hostile output).
+
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { hostNames } from '../../domain/host-names.js';
+import { nixfleetCommand } from '../../domain/nixfleet-command.js';
 import type { OutputStream } from '../../domain/output-stream.js';
 import { SGR_PARAMETERS_MAX, shownOnTerminal, visibleControls } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
@@ -24,7 +26,9 @@ export const maxPositionals = 1;
 export async function run(ctx: CommandContext): Promise<number> {
   const id = ctx.positionals[0];
   if (id === undefined) {
-    throw new UserError('logs needs a command id or a run id', { hint: '`nixfleet show RUN_ID` lists command ids' });
+    throw new UserError('logs needs a command id or a run id', {
+      hint: `\`${nixfleetCommand('show RUN_ID', ctx.global)}\` lists command ids`,
+    });
   }
   const host = typeof ctx.values.host === 'string' ? ctx.values.host : undefined;
   const journal = await openJournalToRead(ctx);
@@ -43,7 +47,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
     const found = journal.getRun(id);
     if (!found) {
-      throw new UserError(`no command or run \`${id}\``, { hint: 'see `nixfleet runs`, then `nixfleet show RUN_ID`' });
+      throw new UserError(`no command or run \`${id}\``, {
+        hint: `see \`${nixfleetCommand('runs', ctx.global)}\`, then \`${nixfleetCommand('show RUN_ID', ctx.global)}\``,
+      });
     }
     if (host !== undefined && !found.hosts.includes(host) && !host.startsWith('@')) {
       throw new UserError(`run ${id} has no host \`${host}\``, { hint: `its hosts: ${hostNames(found.hosts)}` });

@@ -6,6 +6,8 @@ import { formatDuration } from '../../config/duration.js';
 import { type ControllerPlacement, controllerPlacement } from '../../domain/controller-placement.js';
 import { groupBy } from '../../domain/group-by.js';
 import { hostNames, LISTED_HOSTS } from '../../domain/host-names.js';
+import { nixfleetCommand } from '../../domain/nixfleet-command.js';
+import { shellQuote } from '../../domain/shell-quote.js';
 import { visibleControls } from '../../domain/terminal-text.js';
 import { buildPlan } from '../../engine/plan.js';
 import type { Plan, PlannedStage, PlanOptions, RenderedCommand } from '../../engine/types.js';
@@ -34,9 +36,22 @@ export async function run(ctx: CommandContext): Promise<number> {
   const on = ctx.values.on;
   const plan = buildPlan(registry, ctx.positionals[0], typeof on === 'string' ? on : undefined, rollout, planOptions);
   ctx.io.stdout.write(
-    ctx.global.json ? `${JSON.stringify(planJson(plan, planOptions), null, 2)}\n` : planText(plan, planOptions),
+    ctx.global.json
+      ? `${JSON.stringify(planJson(plan, planOptions), null, 2)}\n`
+      : planText(plan, planOptions, applyCommand(plan, ctx)),
   );
   return EXIT.OK;
+}
+
+/** The `apply` that runs what was planned: the same target, hosts, rollout and rollbacks (CORE-002, hints). */
+function applyCommand(plan: Plan, ctx: CommandContext): string {
+  const words = ['apply', shellQuote(plan.target)];
+  for (const flag of ['on', ...Object.keys(ROLLOUT_OPTIONS)]) {
+    const value = ctx.values[flag];
+    if (typeof value === 'string') words.push(`--${flag}`, shellQuote(value));
+  }
+  if (ctx.values['no-rollback'] === true) words.push('--no-rollback');
+  return nixfleetCommand(words.join(' '), ctx.global);
 }
 
 /**
@@ -69,7 +84,7 @@ export function planJson(plan: Plan, options: PlanOptions = {}) {
   };
 }
 
-function planText(plan: Plan, options: PlanOptions): string {
+function planText(plan: Plan, options: PlanOptions, apply: string): string {
   const rollbacks = options.rollback !== false;
   const lines = [
     `${plan.targetKind} ${plan.target} on ${plan.hosts.length} host(s) (selector ${plan.selector}): ${hostNames(plan.hosts)}`,
@@ -92,7 +107,6 @@ function planText(plan: Plan, options: PlanOptions): string {
     );
     for (const entry of stages[stage.index]!) lines.push(...entryLines(entry, width));
   }
-  const apply = `nixfleet apply ${plan.target}${rollbacks ? '' : ' --no-rollback'}`;
   lines.push('', `nothing was run; \`${apply}\` runs it`, '');
   // Fleet values are shown, not obeyed: an escape sequence in one would drive the terminal.
   return visibleControls(lines.join('\n'));

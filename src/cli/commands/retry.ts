@@ -2,6 +2,7 @@
 // from the stage where it stopped, with the current fleet file (see CORE-002, retry). An op that
 // already ran and failed is run again only when it is marked `retryable`, unless --force. The
 // rollout flags plan its hosts afresh instead of keeping the run's waves (CORE-008, retry).
+import { recentRunsHint } from '../../domain/nixfleet-command.js';
 import { prepareRetry, retryRefusal } from '../../engine/retry-request.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { runAttended } from '../../ui/attended-run.js';
@@ -22,7 +23,7 @@ export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
-  if (runId === undefined) throw new UserError('retry needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
+  if (runId === undefined) throw new UserError('retry needs a run id', { hint: recentRunsHint(ctx.global) });
   const flags = parseRunOptions(ctx);
   const rollout = parseRolloutFlags(ctx);
   const registry = await loadFleet(ctx);
@@ -32,6 +33,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const retry = prepareRetry(registry, journal, runId, {
       force: ctx.values.force === true,
       rollout,
+      flags: ctx.global,
       ...parseNoRollback(ctx),
     });
     if (retry.kind === 'nothing') {

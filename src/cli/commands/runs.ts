@@ -1,5 +1,6 @@
 // `nixfleet runs [--limit N]`: past and running pipeline runs, newest first, and how many more
 // there are when the list stops short (CORE-002).
+import { nixfleetCommand } from '../../domain/nixfleet-command.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { NoJournalError } from '../../store/journal-error.js';
 import type { Journal } from '../../store/types.js';
@@ -43,7 +44,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       return EXIT.OK;
     }
     if (runs.length === 0) {
-      ctx.io.stdout.write('no runs yet; `nixfleet apply` starts one\n');
+      ctx.io.stdout.write(`no runs yet; \`${nixfleetCommand('apply', ctx.global)}\` starts one\n`);
       return EXIT.OK;
     }
     const rows = runs.map((r) => [

@@ -1,6 +1,7 @@
 // `nixfleet show RUN_ID`: one run as hosts × stages with statuses, exit codes and durations,
 // then the reason of every command that did not succeed (CORE-002).
 
+import { nixfleetCommand, recentRunsHint } from '../../domain/nixfleet-command.js';
 import { oneLine } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
 import { CONTROLLER_HOST_ID } from '../../registry/types.js';
@@ -17,11 +18,11 @@ export const maxPositionals = 1;
 
 export async function run(ctx: CommandContext): Promise<number> {
   const runId = ctx.positionals[0];
-  if (runId === undefined) throw new UserError('show needs a run id', { hint: 'see `nixfleet runs` for recent runs' });
+  if (runId === undefined) throw new UserError('show needs a run id', { hint: recentRunsHint(ctx.global) });
   const journal = await openJournalToRead(ctx, { noOutputs: true });
   try {
     const found = journal.getRun(runId);
-    if (!found) throw new UserError(`no run \`${runId}\``, { hint: 'see `nixfleet runs` for recent runs' });
+    if (!found) throw new UserError(`no run \`${runId}\``, { hint: recentRunsHint(ctx.global) });
     const commands = journal.listCommands({ runId, limit: 1_000_000 });
     if (ctx.global.json) {
       ctx.io.stdout.write(`${JSON.stringify({ run: found, commands }, null, 2)}\n`);
@@ -53,7 +54,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.io.stdout.write(
         `\n${problems.map((c) => `${c.id} [${c.hostId}] ${what(c)} ${c.status}: ${oneLine(c.error ?? '')}`).join('\n')}\n`,
       );
-      ctx.io.stdout.write('`nixfleet logs COMMAND_ID` shows the output\n');
+      ctx.io.stdout.write(`\`${nixfleetCommand('logs COMMAND_ID', ctx.global)}\` shows the output\n`);
     }
     return EXIT.OK;
   } finally {

@@ -100,8 +100,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       listenerFor: (): RunEventListener | undefined => {
         if (ctx.global.json) return undefined;
         drawing = tty
-          ? createTtyRenderer(ctx.io.stdout)
-          : createPlainRenderer(ctx.io.stdout, { github: ctx.io.env.GITHUB_ACTIONS === 'true' });
+          ? createTtyRenderer(ctx.io.stdout, ctx.global)
+          : createPlainRenderer(ctx.io.stdout, { github: ctx.io.env.GITHUB_ACTIONS === 'true', flags: ctx.global });
         return drawing.onEvent;
       },
       onStarting: (plan, version) => {
