@@ -26,26 +26,32 @@ export function timerDirectory(name: string): string {
 
 /**
  * Copies the rollback's output to the timer's `log` with every secret value the timer holds
- * (`NIXFLEET_SECRET_*`, whole, or each line of 6 characters or more of a multi-line value) replaced
- * by `***`, longest first, as nixfleet's own redactor does (CORE-010): the log stays on the host
- * when nixfleet cannot follow the rollback, so no value may be in it. Literal matches (`index`),
- * bytes (`LC_ALL=C`). Without awk the output is dropped, with a line saying so, and still read to
- * its end: a rollback must not die of a closed pipe.
+ * replaced by `***` (whole, or each line of 6 characters or more of a multi-line value), longest
+ * first, as nixfleet's own redactor does (CORE-010): the log stays on the host when nixfleet cannot
+ * follow the rollback, so no value may be in it. The values are those of `NIXFLEET_SECRET_*` (the
+ * op's secrets) and of `variables`, the variables `env:` secrets are read from, which a local
+ * host's timer inherits from nixfleet's environment whether the op uses them or not. Literal
+ * matches (`index`), bytes (`LC_ALL=C`). Without awk the output is dropped, with a line saying so,
+ * and still read to its end: a rollback must not die of a closed pipe.
  */
-const REDACT_AWK = [
-  'BEGIN { n = 0',
-  '  for (k in ENVIRON) if (k ~ /^NIXFLEET_SECRET_/) { m = split(ENVIRON[k], part, "\\n")',
-  '    for (i = 1; i <= m; i++) if (length(part[i]) >= 6) { v = part[i]; j = ++n',
-  '      while (j > 1 && length(s[j - 1]) < length(v)) { s[j] = s[j - 1]; j-- }',
-  '      s[j] = v } } }',
-  '{ line = $0',
-  '  for (i = 1; i <= n; i++) { out = ""',
-  '    while ((p = index(line, s[i])) > 0) { out = out substr(line, 1, p - 1) "***"; line = substr(line, p + length(s[i])) }',
-  '    line = out line }',
-  '  print line }',
-].join('\n');
-const REDACTED_LOG =
-  `{ if command -v awk >/dev/null 2>&1; then LC_ALL=C awk '${REDACT_AWK}'; ` +
+const redactAwk = (variables: readonly string[]) =>
+  [
+    `BEGIN { n = 0; split("${variables.filter((name) => VARIABLE_NAME.test(name)).join(' ')}", listed, " ")`,
+    '  for (i in listed) named[listed[i]] = 1',
+    '  for (k in ENVIRON) if (k ~ /^NIXFLEET_SECRET_/ || k in named) { m = split(ENVIRON[k], part, "\\n")',
+    '    for (i = 1; i <= m; i++) if (length(part[i]) >= 6) { v = part[i]; j = ++n',
+    '      while (j > 1 && length(s[j - 1]) < length(v)) { s[j] = s[j - 1]; j-- }',
+    '      s[j] = v } } }',
+    '{ line = $0',
+    '  for (i = 1; i <= n; i++) { out = ""',
+    '    while ((p = index(line, s[i])) > 0) { out = out substr(line, 1, p - 1) "***"; line = substr(line, p + length(s[i])) }',
+    '    line = out line }',
+    '  print line }',
+  ].join('\n');
+/** A name the awk program may hold as it is: the fleet file's schema takes no other (CORE-010). */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const redactedLog = (variables: readonly string[]) =>
+  `{ if command -v awk >/dev/null 2>&1; then LC_ALL=C awk '${redactAwk(variables)}'; ` +
   `else echo "[nixfleet] no awk on this host: the rollback's output is not kept"; fi; cat >/dev/null; }`;
 
 /** The timer of one op command: its directory's name, unique per arming (`nonce`, hex). */
@@ -86,10 +92,24 @@ export function ownerLine(owner: TimerOwner): string {
   return `${owner.hostId} ${owner.opId} ${owner.journalId}`;
 }
 
+/** What a timer is left with. */
+export interface TimerSpec {
+  readonly delayMs: number;
+  /** settings.shell, which runs the rollback. */
+  readonly shell: string;
+  /** The rendered rollback. */
+  readonly rollback: string;
+  readonly owner: TimerOwner;
+  /** The variables `env:` secrets are read from: their values are redacted from `log` too. */
+  readonly secretVariables: readonly string[];
+}
+
 /**
  * Leaves a detached timer that, after the delay, renames `token` to `fired` and runs the rollback
  * (kept in the file `rollback`) with `shell` in the op's working directory and environment
- * (inherited from this script), its output in `log` and its exit status in `exit`. Prints
+ * (inherited from this script), plus `NIXFLEET_ROLLBACK_OF` (the op command's id, as a rollback
+ * nixfleet runs has it), its output in `log` and its exit status in `exit`. While it waits it is in
+ * `/`, not in the op's directory: a mount there is not kept busy by a timer (CORE-009). Prints
  * `nixfleet-armed:armed` once it is set.
  *
  * First it takes over any earlier timer of the same journal, host and op (`owner`, e.g. `web1
@@ -100,10 +120,12 @@ export function ownerLine(owner: TimerOwner): string {
  * change its own nixfleet may still confirm, and is left to it. A timer an older nixfleet left
  * (`web1 switch`, no journal) is taken over as that nixfleet would have (CORE-009).
  */
-export function armScript(name: string, delayMs: number, shell: string, rollback: string, owner: TimerOwner): string {
+export function armScript(name: string, spec: TimerSpec): string {
+  const { delayMs, shell, rollback, owner } = spec;
   const timer =
-    'sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
-    `{ "$4" "$1/rollback" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; } | ${REDACTED_LOG} >"$1/log"; ` +
+    'cd /; sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
+    'NIXFLEET_ROLLBACK_OF=$NIXFLEET_COMMAND_ID; export NIXFLEET_ROLLBACK_OF; ' +
+    `{ "$4" "$1/rollback" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; } | ${redactedLog(spec.secretVariables)} >"$1/log"; ` +
     'mv "$1/exit.tmp" "$1/exit"';
   // What an older nixfleet wrote to `owner`: the host and op, no journal.
   const legacy = `${owner.hostId} ${owner.opId}`;

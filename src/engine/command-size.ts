@@ -17,11 +17,12 @@ import {
   LONGEST_JOURNAL_ID,
   ownerLine,
   TIMER_NONCE_BYTES,
-  type TimerOwner,
+  type TimerSpec,
   timerName,
   timerOwner,
 } from './armed-timer.js';
 import { localScript } from './process-record.js';
+import { secretVariables } from './secrets/secret-variables.js';
 import { buildRemoteCommand } from './transports/ssh/remote-command.js';
 import type { PlannedStage, RenderedCommand } from './types.js';
 
@@ -35,7 +36,16 @@ const TAG = 'f'.repeat(16);
 const START_TOKEN = `nixfleet-start-${'f'.repeat(16)}`;
 const TIMER_NAME = timerName(RUN_ID, COMMAND_ID, 'f'.repeat(2 * TIMER_NONCE_BYTES));
 // The timer's script with nothing of the op's in it; its delay's digits are at most 16 more.
-const ARM_SCRIPT_FIXED = Buffer.byteLength(armScript(TIMER_NAME, 1000, '', '', timerOwner('', '', ''))) + 16;
+const ARM_SCRIPT_FIXED =
+  Buffer.byteLength(
+    armScript(TIMER_NAME, {
+      delayMs: 1000,
+      shell: '',
+      rollback: '',
+      owner: timerOwner('', '', ''),
+      secretVariables: [],
+    }),
+  ) + 16;
 
 /** Secrets come on stdin (CORE-010): only their names are in the line. */
 function privateNamesOf(rendered: RenderedCommand): string[] {
@@ -80,25 +90,21 @@ function argumentBytes(ssh: boolean, command: string, rendered: RenderedCommand,
 }
 
 /**
- * The bytes of the argument that arms the timer of `rollback` on this host (rollback.ts, `arm`):
- * the timer's script, with the rollback, the owner (three times: its own, the one an older
- * nixfleet wrote, and in the file) and the shell quoted in it, started as any command of the op
- * is. Zero when it is surely under the limit: quoting makes a byte at most four.
+ * The bytes of the argument that arms the timer of `spec.rollback` on this host (rollback.ts,
+ * `arm`): the timer's script, with the rollback, the owner (three times: its own, the one an older
+ * nixfleet wrote, and in the file), the shell and the secrets' variable names quoted in it, started
+ * as any command of the op is. Zero when it is surely under the limit: quoting makes a byte at
+ * most four.
  */
-function armedArgumentBytes(
-  ssh: boolean,
-  rollback: string,
-  armedMs: number,
-  owner: TimerOwner,
-  rendered: RenderedCommand,
-  shell: string,
-): number {
+function armedArgumentBytes(ssh: boolean, spec: TimerSpec, rendered: RenderedCommand): number {
+  const { rollback, owner, shell } = spec;
+  const names = spec.secretVariables.reduce((sum, name) => sum + name.length + 1, 0);
   const script =
     ARM_SCRIPT_FIXED +
-    4 * (Buffer.byteLength(rollback) + 3 * Buffer.byteLength(ownerLine(owner)) + 2 * Buffer.byteLength(shell));
+    4 * (Buffer.byteLength(rollback) + 3 * Buffer.byteLength(ownerLine(owner)) + 2 * Buffer.byteLength(shell) + names);
   const bound = ssh ? upperBound(script, rendered, shell) : script + LOCAL_GATE_BYTES;
   if (bound <= MAX_ARGUMENT_BYTES) return 0;
-  return argumentBytes(ssh, armScript(TIMER_NAME, armedMs, shell, rollback, owner), rendered, shell);
+  return argumentBytes(ssh, armScript(TIMER_NAME, spec), rendered, shell);
 }
 const LOCAL_GATE_BYTES = Buffer.byteLength(localScript('')) + 1;
 
@@ -106,6 +112,7 @@ const LOCAL_GATE_BYTES = Buffer.byteLength(localScript('')) + 1;
 export function refuseOverlongCommands(registry: Registry, stages: readonly PlannedStage[]): void {
   const over: { op: string; field: string; armed: boolean; hostId: string; bytes: number; ssh: boolean }[] = [];
   const { shell } = registry.settings;
+  const variables = secretVariables(registry);
   for (const stage of stages) {
     for (const { rendered, hostId } of stage.commands) {
       // The controller's commands (CORE-001) and local hosts start the same way.
@@ -122,11 +129,14 @@ export function refuseOverlongCommands(registry: Registry, stages: readonly Plan
             ? argumentBytes(ssh, command, rendered, shell)
             : armedArgumentBytes(
                 ssh,
-                command,
-                armedMs,
-                timerOwner(hostId, stage.op.id, LONGEST_JOURNAL_ID),
+                {
+                  delayMs: armedMs,
+                  shell,
+                  rollback: command,
+                  owner: timerOwner(hostId, stage.op.id, LONGEST_JOURNAL_ID),
+                  secretVariables: variables,
+                },
                 rendered,
-                shell,
               );
         if (bytes > MAX_ARGUMENT_BYTES) {
           over.push({ op: stage.op.id, field, armed: armedMs !== undefined, hostId, bytes, ssh });

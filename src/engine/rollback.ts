@@ -37,6 +37,8 @@ export interface RollbackJob {
   readonly transport: Transport;
   /** settings.shell: an armed rollback timer runs the rollback with it on the host (CORE-009). */
   readonly shell?: string;
+  /** The variables `env:` secrets are read from: an armed timer redacts them too (CORE-010). */
+  readonly secretVariables?: readonly string[];
 }
 
 export interface RollbackRunContext {
@@ -159,13 +161,13 @@ export function createRollbackGuard(
     async arm(onOutput) {
       if (delayMs === undefined) return undefined;
       // CORE-009: command-size.ts measures this line at plan time; keep the two alike.
-      const script = armScript(
-        name,
+      const script = armScript(name, {
         delayMs,
-        job.shell ?? '/bin/sh',
-        command,
-        timerOwner(job.hostId, job.op.id, journal.id),
-      );
+        shell: job.shell ?? '/bin/sh',
+        rollback: command,
+        owner: timerOwner(job.hostId, job.op.id, journal.id),
+        secretVariables: job.secretVariables ?? [],
+      });
       let superseded: string[] = [];
       let said = '';
       armAskedAt = Date.now();

@@ -21,6 +21,7 @@ import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
 import { redactionPatterns } from './secrets/secret-redactor.js';
 import { inheritedSecretValues, resolveSecrets } from './secrets/secret-resolution.js';
+import { secretVariables } from './secrets/secret-variables.js';
 import { createTransportFactory } from './transports/factory.js';
 import type { Plan, PlannedStage, RunEvent, RunEventListener, TransportFactory } from './types.js';
 
@@ -237,6 +238,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     holding.add(commandId);
     return transports.of(hostId);
   };
+  const variables = secretVariables(plan.registry);
   const runOne = async (stage: PlannedStage, hostId: string, commandId: string) => {
     if (cancellation.isRequested()) {
       settle(commandId, 'CANCELLED');
@@ -253,6 +255,7 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         rendered: planned.rendered,
         transport: holdTransport(hostId, commandId),
         shell: plan.registry.settings.shell,
+        secretVariables: variables,
         secrets: state.secrets,
         redact: state.redact,
       },

@@ -1,7 +1,7 @@
 // `rollback:` end to end (see CORE-009): the real CLI on local hosts, a real journal. A rollback
 // runs only where its op failed, is journaled as its own command and shown everywhere; a failed
 // rollback exits 4; `--no-rollback` turns rollbacks off; armed timers fire or stay quiet.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -327,6 +327,43 @@ describe('armed rollback on a local host', () => {
     expect(result.stderr).not.toContain('needs a person');
     // The timer was due 3 s after it was armed.
     await waitFor(() => state('a') === 'rolled back r1', 'the timer rolled a back', 15_000);
+  });
+
+  it('the log a fired timer leaves on the host holds no `env:` secret nixfleet had, used by the op or not (CORE-010)', async () => {
+    const secretsDir = makeTempDir({
+      'fleet.yaml': `version: 1
+secrets:
+  used: { env: USED_SECRET }
+  unused: { env: UNUSED_SECRET }
+hosts: { a: {} }
+ops:
+  armed-env:
+    run: echo with {{ secret.used }} > /dev/null; touch started; sleep 30
+    rollback:
+      run: echo "undoing $NIXFLEET_ROLLBACK_OF"; env | grep _SECRET= | sort
+      armed: 1s
+`,
+      'home/.keep': '',
+    });
+    const env = { HOME: join(secretsDir, 'home'), USED_SECRET: 'used-value-123', UNUSED_SECRET: 'unused-value-456' };
+    const run = spawnCli(secretsDir, ['apply', 'armed-env'], { env });
+    await waitForFile(join(secretsDir, 'started'));
+    expect((await runCli(secretsDir, ['cancel', 'r1', '--kill'], { env })).exitCode).toBe(0);
+    expect((await run).exitCode).toBe(130);
+    // The timer's directory stays on the host: nixfleet is gone and never reads it back.
+    const armed = join(secretsDir, 'home/.nixfleet/armed');
+    await waitFor(
+      () => readdirSync(armed).some((name) => existsSync(join(armed, name, 'exit'))),
+      'the timer fired',
+      15_000,
+    );
+    const [timer] = readdirSync(armed);
+    const log = readFileSync(join(armed, timer ?? '', 'log'), 'utf8');
+    expect(log).toContain('undoing c1\n');
+    expect(log).toContain('UNUSED_SECRET=***\n');
+    expect(log).toContain('USED_SECRET=***\n');
+    expect(log).not.toContain('value-123');
+    expect(log).not.toContain('value-456');
   });
 
   it('no automatic retry starts once the timer is due: it would make the change again after the rollback', async () => {

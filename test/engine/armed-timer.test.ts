@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -22,6 +23,7 @@ import {
   parseTimerReply,
   statusScript,
   type TimerOwner,
+  type TimerSpec,
   timerOwner,
 } from '../../src/engine/armed-timer.js';
 import { waitForFile } from './support/wait-for.js';
@@ -30,6 +32,14 @@ const home = mkdtempSync(join(tmpdir(), 'nixfleet-armed-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 /** A timer of `op` on `host` armed by the journal `journal` (its `Journal.id`). */
 const of = (host: string, op: string, journal = 'a1a1a1'): TimerOwner => timerOwner(host, op, journal);
+/** A timer that runs `rollback` with /bin/sh after `delayMs`. */
+const timer = (delayMs: number, rollback: string, owner: TimerOwner, secretVariables: string[] = []): TimerSpec => ({
+  delayMs,
+  shell: '/bin/sh',
+  rollback,
+  owner,
+  secretVariables,
+});
 const sh = async (script: string) => {
   const result = await execa('/bin/sh', ['-c', script], {
     env: { HOME: home },
@@ -42,7 +52,7 @@ const sh = async (script: string) => {
 
 describe('the armed timer on a host', () => {
   it('claimed before it fires: the rollback never runs', async () => {
-    expect(await sh(armScript('r1-c1-a', 1000, '/bin/sh', 'touch rolled-back', of('web1', 'switch')))).toEqual({
+    expect(await sh(armScript('r1-c1-a', timer(1000, 'touch rolled-back', of('web1', 'switch'))))).toEqual({
       kind: 'armed',
     });
     expect(await sh(statusScript('r1-c1-a'))).toEqual({ kind: 'armed' });
@@ -69,7 +79,7 @@ describe('the armed timer on a host', () => {
   });
 
   it('fired first: a claim loses and reads the rollback’s exit status and output, once', async () => {
-    await sh(armScript('r1-c2-b', 1000, '/bin/sh', 'echo "it\'s undone; $HOME"; exit 7', of('web1', 'switch')));
+    await sh(armScript('r1-c2-b', timer(1000, 'echo "it\'s undone; $HOME"; exit 7', of('web1', 'switch'))));
     const exitFile = join(home, '.nixfleet/armed/r1-c2-b/exit');
     const deadline = Date.now() + 15_000;
     while (!existsSync(exitFile)) {
@@ -82,13 +92,13 @@ describe('the armed timer on a host', () => {
 
   it('a new timer of the same op on the same host takes over an earlier one still waiting; others are left alone', async () => {
     // r1's timers were left when its nixfleet died: web1's and web2's `switch`, web1's `migrate`.
-    await sh(armScript('r1-c1-x', 1500, '/bin/sh', 'touch r1-web1-switch', of('web1', 'switch')));
-    await sh(armScript('r1-c2-x', 1500, '/bin/sh', 'touch r1-web2-switch', of('web2', 'switch')));
-    await sh(armScript('r1-c3-x', 1500, '/bin/sh', 'touch r1-web1-migrate', of('web1', 'migrate')));
+    await sh(armScript('r1-c1-x', timer(1500, 'touch r1-web1-switch', of('web1', 'switch'))));
+    await sh(armScript('r1-c2-x', timer(1500, 'touch r1-web2-switch', of('web2', 'switch'))));
+    await sh(armScript('r1-c3-x', timer(1500, 'touch r1-web1-migrate', of('web1', 'migrate'))));
     // A retry arms web1's `switch` again.
     const armed = await execa(
       '/bin/sh',
-      ['-c', armScript('r2-c9-y', 60_000, '/bin/sh', 'touch r2', of('web1', 'switch'))],
+      ['-c', armScript('r2-c9-y', timer(60_000, 'touch r2', of('web1', 'switch')))],
       {
         env: { HOME: home },
         cwd: home,
@@ -106,7 +116,7 @@ describe('the armed timer on a host', () => {
   it('takes over only the timers of its own journal: another journal’s, on the same host and op, fires as set', async () => {
     /** Arms a timer; the names of those it took over. */
     const arm = async (name: string, delayMs: number, rollback: string, owner: TimerOwner) => {
-      const armed = await execa('/bin/sh', ['-c', armScript(name, delayMs, '/bin/sh', rollback, owner)], {
+      const armed = await execa('/bin/sh', ['-c', armScript(name, timer(delayMs, rollback, owner))], {
         env: { HOME: home },
         cwd: home,
       });
@@ -145,7 +155,7 @@ describe('the armed timer on a host', () => {
     };
     const rollback =
       'echo "token=$NIXFLEET_SECRET_TOKEN; short=$NIXFLEET_SECRET_SHORT"; printf "%s\\n" "$NIXFLEET_SECRET_KEY"; exit 3';
-    await execa('/bin/sh', ['-c', armScript('r1-c4-s', 1000, '/bin/sh', rollback, of('web1', 'switch'))], {
+    await execa('/bin/sh', ['-c', armScript('r1-c4-s', timer(1000, rollback, of('web1', 'switch')))], {
       env,
       cwd: home,
     });
@@ -154,6 +164,59 @@ describe('the armed timer on a host', () => {
     const log = 'token=***; short=***\n***\n***\n';
     expect(readFileSync(join(dir, 'log'), 'utf8')).toBe(log);
     expect(await sh(statusScript('r1-c4-s'))).toEqual({ kind: 'done', exitCode: 3, log });
+  });
+
+  it('redacts the variables `env:` secrets are read from, which a local timer inherits, and nothing else', async () => {
+    const env = {
+      HOME: home,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      API_TOKEN: 'api-token-value',
+      DB_PASSWORD: 'db-password-value',
+      NOT_A_SECRET: 'plain-value-123',
+    };
+    const rollback = 'echo "$API_TOKEN $DB_PASSWORD $NOT_A_SECRET"';
+    const spec = timer(1000, rollback, of('web1', 'switch'), ['API_TOKEN', 'DB_PASSWORD', 'UNSET_ONE']);
+    await execa('/bin/sh', ['-c', armScript('r1-c6-e', spec)], { env, cwd: home });
+    const dir = join(home, '.nixfleet/armed/r1-c6-e');
+    await waitForFile(join(dir, 'exit'));
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('*** *** plain-value-123\n');
+  });
+
+  it('gives the rollback NIXFLEET_ROLLBACK_OF, the op command it undoes, and waits outside the op’s directory', async () => {
+    const opDir = mkdtempSync(join(tmpdir(), 'nixfleet-op-cwd-'));
+    const env = { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', NIXFLEET_COMMAND_ID: 'c7' };
+    const rollback = 'echo "of=$NIXFLEET_ROLLBACK_OF in $(pwd)"';
+    await execa('/bin/sh', ['-c', armScript('r1-c7-w', timer(2000, rollback, of('web1', 'switch')))], {
+      env,
+      cwd: opDir,
+    });
+    // While it waits, neither the timer's shell nor its sleep is in the op's directory: a mount
+    // there would stay busy for the whole delay.
+    const timerProcesses = () =>
+      readdirSync('/proc')
+        .filter((pid) => /^[0-9]+$/.test(pid))
+        .filter((pid) => {
+          try {
+            const parent = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] ?? '';
+            return [pid, parent].some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('r1-c7-w'));
+          } catch {
+            return false;
+          }
+        });
+    // The timer's shell, and its sleep once it started it (after any `cd`).
+    const isSleep = (pid: string) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep');
+    let waiting = timerProcesses();
+    for (let i = 0; i < 100 && !waiting.some(isSleep); i++) {
+      await sleep(20);
+      waiting = timerProcesses();
+    }
+    expect(waiting.length).toBeGreaterThanOrEqual(2);
+    for (const pid of waiting) expect(readlinkSync(`/proc/${pid}/cwd`)).toBe('/');
+    const dir = join(home, '.nixfleet/armed/r1-c7-w');
+    await waitForFile(join(dir, 'exit'));
+    // It runs the rollback in the op's directory, as nixfleet would.
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe(`of=c7 in ${opDir}\n`);
+    rmSync(opDir, { recursive: true, force: true });
   });
 
   it('on a host without awk, drops the output with a line that says so, and the rollback still runs to its end', async () => {
@@ -165,7 +228,7 @@ describe('the armed timer on a host', () => {
     const env = { HOME: home, PATH: bin, NIXFLEET_SECRET_TOKEN: 'hunter2-secret' };
     const rollback =
       'i=0; while [ $i -lt 2000 ]; do echo "$NIXFLEET_SECRET_TOKEN $i"; i=$((i+1)); done; touch no-awk-done';
-    await execa('/bin/sh', ['-c', armScript('r1-c5-n', 1000, '/bin/sh', rollback, of('web1', 'switch'))], {
+    await execa('/bin/sh', ['-c', armScript('r1-c5-n', timer(1000, rollback, of('web1', 'switch')))], {
       env,
       cwd: home,
     });

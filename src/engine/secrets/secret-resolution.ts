@@ -11,6 +11,7 @@ import { inheritedEnvironment } from '../command-environment.js';
 import { START_GATE } from '../process-record.js';
 import { holdGroup, releaseGroup } from '../transports/lifeline.js';
 import { MIN_SECRET_LENGTH, redactionPatterns, redactText } from './secret-redactor.js';
+import { secretVariables } from './secret-variables.js';
 
 /** A secret command that takes longer than this is stuck (waiting for a passphrase, a network). */
 export const SECRET_COMMAND_TIMEOUT_MS = 60_000;
@@ -58,10 +59,9 @@ export async function resolveSecrets(
  */
 export function inheritedSecretValues(registry: Registry, envs: readonly NodeJS.ProcessEnv[]): string[] {
   const values = new Set<string>();
-  for (const declaration of registry.secrets.values()) {
-    if (declaration.source.kind !== 'env') continue;
+  for (const variable of secretVariables(registry)) {
     for (const env of envs) {
-      const value = env[declaration.source.variable];
+      const value = env[variable];
       if (value !== undefined && value.length >= MIN_SECRET_LENGTH) values.add(value);
     }
   }
