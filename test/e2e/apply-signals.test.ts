@@ -128,6 +128,44 @@ describe('SIGTERM', () => {
   });
 });
 
+/**
+ * `python3 -c HANG_UP FILE COMMAND…`: runs COMMAND as the only process of a terminal of its own
+ * (Python's pty.fork), closes the terminal once FILE exists, as a closed window or a dropped ssh
+ * session does, and prints how COMMAND ended: `exit N` or `signal N`.
+ */
+const HANG_UP = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+deadline = time.time() + 60
+while not os.path.exists(sys.argv[1]) and time.time() < deadline:
+    if select.select([fd], [], [], 0.1)[0]:
+        try:
+            os.read(fd, 65536)
+        except OSError:
+            break
+os.close(fd)
+_, status = os.waitpid(pid, 0)
+print('signal %d' % os.WTERMSIG(status) if os.WIFSIGNALED(status) else 'exit %d' % os.WEXITSTATUS(status))
+`;
+
+describe('a closed terminal', () => {
+  it('cancels the run and exits 130, where Node 20 aborted at exit on the hung-up terminal', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET });
+    const result = await execa('python3', ['-c', HANG_UP, 'started-h1', 'node', BIN, 'apply', 'hang'], {
+      cwd: dir,
+      reject: false,
+      env: { NO_COLOR: '1', CI: undefined, GITHUB_ACTIONS: undefined },
+      extendEnv: true,
+      timeout: 120_000,
+    });
+    expect(result.stdout, String(result.stderr)).toBe('exit 130');
+    expect(statuses(dir, 'r1').run).toBe('CANCELLED');
+    expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid-h1'), 'utf8')))).toEqual([]);
+  });
+});
+
 describe('a signal while the secrets are read', () => {
   it('SIGTERM during a slow secret command kills the run as soon as it exists: nothing runs, exit 130', async () => {
     const dir = makeTempDir({
