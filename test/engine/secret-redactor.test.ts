@@ -63,9 +63,21 @@ describe('createRedactor', () => {
   it('holds back at most the longest value minus one character', () => {
     const long = 'x'.repeat(40);
     const redactor = createRedactor([secret, long]);
-    const chunk = 'output then x'.padEnd(60, 'x').slice(0, 52);
+    const chunk = 'output then x'.padEnd(60, 'x').slice(0, 50);
     const out = redactor.push(chunk);
+    expect(out).toBe('output then ');
     expect(chunk.length - out.length).toBeLessThanOrEqual(long.length - 1);
+  });
+
+  it('holds back a value found only while a value overlapping it may still end after it', () => {
+    const long = 'x'.repeat(40);
+    const redactor = createRedactor([secret, long]);
+    // Forty x's are the value; one more would be another occurrence overlapping it.
+    expect(redactor.push(`output then ${long}`)).toBe('output then ');
+    expect(redactor.push('x and on')).toBe(`${REDACTED} and on`);
+    // A value that no other can overlap goes out at once.
+    expect(redactor.push(`then ${secret}`)).toBe(`then ${REDACTED}`);
+    expect(redactor.flush()).toBe('');
   });
 
   it('redacts a multi-line value whole and each of its lines printed alone, at every split point', () => {
@@ -88,28 +100,43 @@ describe('redactText', () => {
   it('redacts every occurrence in a whole text', () => {
     expect(redactText('x hunter2-tok y hunter2-tok', ['hunter2-tok'])).toBe(`x ${REDACTED} y ${REDACTED}`);
   });
+
+  it('hides two values printed overlapping, one ending with the start of the other, whole', () => {
+    // CORE-010: the second was cut at the end of the first, and `-Bravo-987` stayed in the clear.
+    const patterns = redactionPatterns(['Alpha-XYZ-shared', 'shared-Bravo-987']);
+    const text = 'key Alpha-XYZ-shared-Bravo-987 done';
+    expect(redactText(text, patterns)).toBe(`key ${REDACTED} done`);
+    for (let i = 0; i <= text.length; i++) {
+      expect(streamed(patterns, [text.slice(0, i), text.slice(i)]), `split at ${i}`).toBe(`key ${REDACTED} done`);
+    }
+  });
 });
 
 // The redactor looks patterns up in a sorted index instead of trying each one at each character
 // (see CORE-010, redaction). These check that what it finds is what trying each one finds.
 describe('many patterns', () => {
-  /** What the redaction means: at each position the longest pattern found there, left to right. */
+  /**
+   * What the redaction means: every character of every occurrence of a pattern is hidden, and
+   * occurrences that overlap are one `***`; so is the end of the text where it ends inside a value.
+   */
   const naive = (text: string, patterns: readonly string[]) => {
     let out = '';
-    let i = 0;
-    while (i < text.length) {
-      const found = patterns.filter((p) => p.length > 0 && text.startsWith(p, i)).sort((a, b) => b.length - a.length);
+    /** Where the run of overlapping occurrences being hidden ends; -1: none. */
+    let hiddenTo = -1;
+    for (let i = 0; i < text.length; i++) {
+      if (hiddenTo !== -1 && i >= hiddenTo) {
+        out += REDACTED;
+        hiddenTo = -1;
+      }
+      const ends = patterns.filter((p) => p.length > 0 && text.startsWith(p, i)).map((p) => i + p.length);
       // No value here, but the text ends inside one, with at least as much of it as a value must have.
       const rest = text.slice(i);
       const endsInValue = patterns.some((p) => p.length > rest.length && p.startsWith(rest));
-      if (found[0] === undefined && endsInValue && rest.length >= MIN_SECRET_LENGTH) return out + REDACTED;
-      if (found[0] === undefined) out += text[i++];
-      else {
-        out += REDACTED;
-        i += found[0].length;
-      }
+      if (ends.length === 0 && endsInValue && rest.length >= MIN_SECRET_LENGTH) return out + REDACTED;
+      if (ends.length > 0) hiddenTo = Math.max(hiddenTo, ...ends);
+      else if (hiddenTo === -1) out += text[i];
     }
-    return out;
+    return hiddenTo === -1 ? out : out + REDACTED;
   };
 
   /** A small deterministic generator (mulberry32), so a failure can be replayed. */
@@ -199,7 +226,8 @@ describe('many patterns', () => {
   it('lets the longest pattern win where several begin at the same place, whatever order they are given in', () => {
     const patterns = ['abcdef', 'abcdefgh', 'cdefghij', 'secret', 'secret-12345'];
     const text = 'xabcdefghij secret-1234x secret-12345 abcdefg';
-    const want = `x${REDACTED}ij ${REDACTED}-1234x ${REDACTED} ${REDACTED}g`;
+    // `abcdefgh` and `cdefghij` overlap: one `***` hides both, `ij` included.
+    const want = `x${REDACTED} ${REDACTED}-1234x ${REDACTED} ${REDACTED}g`;
     expect(naive(text, patterns)).toBe(want);
     for (const order of [patterns, [...patterns].reverse(), [...patterns].sort()]) {
       expect(redactText(text, order)).toBe(want);

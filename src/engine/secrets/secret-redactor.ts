@@ -147,12 +147,26 @@ function countNotAfter(sorted: readonly string[], below: number, text: string, a
   return low;
 }
 
+/**
+ * Values found where they overlap, one ending inside another (`Alpha-XYZ-shared` and
+ * `shared-Bravo-987` printed as `Alpha-XYZ-shared-Bravo-987`), are one `***`: each place inside a
+ * value found is looked at too, and the `***` covers up to where the last of them ends. Skipping
+ * to the end of the first left the rest of the second in the clear (CORE-010).
+ */
 function scan(text: string, index: PatternIndex, final: boolean): { out: string; rest: string } {
   const { sorted, hashed, firstCodes, hashedStarts } = index;
   let out = '';
   let copiedUpTo = 0;
+  /** The values found since copiedUpTo: from where the first begins (-1: none) to where the last ends. */
+  let foundFrom = -1;
+  let foundTo = 0;
   let i = 0;
   while (i < text.length) {
+    if (foundFrom !== -1 && i >= foundTo) {
+      out += text.slice(copiedUpTo, foundFrom) + REDACTED;
+      copiedUpTo = foundTo;
+      foundFrom = -1;
+    }
     if (
       firstCodes[text.charCodeAt(i)] === 0 ||
       (i + hashed <= text.length && hashedStarts[startHash(text, i, hashed)] === 0)
@@ -169,7 +183,8 @@ function scan(text: string, index: PatternIndex, final: boolean): { out: string;
     const next = sorted[notAfter];
     const endsInValue = next !== undefined && shared(next, text, i, end) === end - i;
     if (!final && endsInValue) {
-      return { out: out + text.slice(copiedUpTo, i), rest: text.slice(i) };
+      const held = foundFrom === -1 ? i : foundFrom;
+      return { out: out + text.slice(copiedUpTo, held), rest: text.slice(held) };
     }
     // The longest pattern the text begins with here: the last pattern not after the text, if the
     // text begins with it (a longer one that the text begins with would sort between the two).
@@ -190,14 +205,18 @@ function scan(text: string, index: PatternIndex, final: boolean): { out: string;
       // The output ends inside a value (a command killed mid-line, by its timeout, say): what it
       // shows of the value is hidden too, from as long as a value must be (CORE-010).
       if (endsInValue && text.length - i >= MIN_SECRET_LENGTH) {
-        return { out: `${out}${text.slice(copiedUpTo, i)}${REDACTED}`, rest: '' };
+        return { out: `${out}${text.slice(copiedUpTo, foundFrom === -1 ? i : foundFrom)}${REDACTED}`, rest: '' };
       }
       i++;
       continue;
     }
-    out += text.slice(copiedUpTo, i) + REDACTED;
-    i += match.length;
-    copiedUpTo = i;
+    if (foundFrom === -1) foundFrom = i;
+    foundTo = Math.max(foundTo, i + match.length);
+    i++;
+  }
+  if (foundFrom !== -1) {
+    out += text.slice(copiedUpTo, foundFrom) + REDACTED;
+    copiedUpTo = foundTo;
   }
   return { out: out + text.slice(copiedUpTo), rest: '' };
 }
