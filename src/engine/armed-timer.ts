@@ -26,27 +26,33 @@ export function timerDirectory(name: string): string {
 
 /**
  * Copies the rollback's output to the timer's `log` with every secret value the timer holds
- * replaced by `***` (whole, or each line of 6 characters or more of a multi-line value), longest
- * first, as nixfleet's own redactor does (CORE-010): the log stays on the host when nixfleet cannot
- * follow the rollback, so no value may be in it. The values are those of `NIXFLEET_SECRET_*` (the
- * op's secrets) and of `variables`, the variables `env:` secrets are read from, which a local
- * host's timer inherits from nixfleet's environment whether the op uses them or not. Literal
- * matches (`index`), bytes (`LC_ALL=C`). Without awk the output is dropped, with a line saying so,
- * and still read to its end: a rollback must not die of a closed pipe.
+ * hidden (whole, or each line of 6 characters or more of a multi-line value), as nixfleet's own
+ * redactor hides it (CORE-010): every occurrence of each, occurrences that overlap as one `***`.
+ * The log stays on the host when nixfleet cannot follow the rollback, so no value may be in it.
+ * The values are those of `NIXFLEET_SECRET_*` (the op's secrets) and of `variables`, the variables
+ * `env:` secrets are read from, which a local host's timer inherits from nixfleet's environment
+ * whether the op uses them or not. Per line: `e[j]` is where the longest occurrence starting at
+ * `j` ends; a run of overlapping ones becomes one `***`. Literal matches (`index`), bytes
+ * (`LC_ALL=C`). Without awk the output is dropped, with a line saying so, and still read to its
+ * end: a rollback must not die of a closed pipe.
  */
 const redactAwk = (variables: readonly string[]) =>
   [
     `BEGIN { n = 0; split("${variables.filter((name) => VARIABLE_NAME.test(name)).join(' ')}", listed, " ")`,
     '  for (i in listed) named[listed[i]] = 1',
     '  for (k in ENVIRON) if (k ~ /^NIXFLEET_SECRET_/ || k in named) { m = split(ENVIRON[k], part, "\\n")',
-    '    for (i = 1; i <= m; i++) if (length(part[i]) >= 6) { v = part[i]; j = ++n',
-    '      while (j > 1 && length(s[j - 1]) < length(v)) { s[j] = s[j - 1]; j-- }',
-    '      s[j] = v } } }',
-    '{ line = $0',
-    '  for (i = 1; i <= n; i++) { out = ""',
-    '    while ((p = index(line, s[i])) > 0) { out = out substr(line, 1, p - 1) "***"; line = substr(line, p + length(s[i])) }',
-    '    line = out line }',
-    '  print line }',
+    '    for (i = 1; i <= m; i++) if (length(part[i]) >= 6) s[++n] = part[i] } }',
+    '{ line = $0; split("", e); found = 0',
+    '  for (i = 1; i <= n; i++) { at = 0',
+    '    while ((p = index(substr(line, at + 1), s[i])) > 0) { at += p; found = 1',
+    '      if (!(at in e) || e[at] < at + length(s[i])) e[at] = at + length(s[i]) } }',
+    '  if (!found) { print line; next }',
+    '  out = ""; copied = 1; from = 0',
+    '  for (j = 1; j <= length(line); j++) {',
+    '    if (from && j >= to) { out = out substr(line, copied, from - copied) "***"; copied = to; from = 0 }',
+    '    if (j in e) { if (!from) { from = j; to = e[j] } else if (e[j] > to) to = e[j] } }',
+    '  if (from) { out = out substr(line, copied, from - copied) "***"; copied = to }',
+    '  print out substr(line, copied) }',
   ].join('\n');
 /** A name the awk program may hold as it is: the fleet file's schema takes no other (CORE-010). */
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

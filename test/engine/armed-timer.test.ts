@@ -166,6 +166,23 @@ describe('the armed timer on a host', () => {
     expect(await sh(statusScript('r1-c4-s'))).toEqual({ kind: 'done', exitCode: 3, log });
   });
 
+  it('hides two values printed overlapping whole, as one ***, and values side by side each as one', async () => {
+    const env = {
+      HOME: home,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      NIXFLEET_SECRET_A: 'Alpha-XYZ-shared',
+      NIXFLEET_SECRET_B: 'shared-Bravo-987',
+    };
+    const rollback = 'echo "key $NIXFLEET_SECRET_A-Bravo-987 done"; echo "$NIXFLEET_SECRET_B$NIXFLEET_SECRET_B x"';
+    await execa('/bin/sh', ['-c', armScript('r1-c8-o', timer(1000, rollback, of('web1', 'switch')))], {
+      env,
+      cwd: home,
+    });
+    const dir = join(home, '.nixfleet/armed/r1-c8-o');
+    await waitForFile(join(dir, 'exit'));
+    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('key *** done\n****** x\n');
+  });
+
   it('redacts the variables `env:` secrets are read from, which a local timer inherits, and nothing else', async () => {
     const env = {
       HOME: home,
