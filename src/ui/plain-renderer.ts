@@ -62,7 +62,8 @@ export function createPlainRenderer(out: OutputStream, options: PlainRendererOpt
       if (!isRunning(c.status) || c.startedAt === null || announced.has(c.commandId)) continue;
       if (now - c.startedAt < START_LINE_AFTER_MS) continue;
       announced.add(c.commandId);
-      write(`[${c.hostId}] ${c.op} running (${formatElapsed(now - c.startedAt)} so far)`);
+      const what = c.rollbackOf === null ? c.op : `${c.op} rollback`;
+      write(`[${c.hostId}] ${what} running (${formatElapsed(now - c.startedAt)} so far)`);
     }
   };
   const closeGroup = () => {

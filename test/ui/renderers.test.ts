@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RunEvent } from '../../src/engine/types.js';
 import { jsonReport } from '../../src/ui/json-report.js';
 import { junitXml } from '../../src/ui/junit-report.js';
@@ -83,6 +83,30 @@ describe('the plain renderer', () => {
     expect(text).toContain('[db"1] switch SKIPPED (pull ERROR: exit code 2 <&>)\n');
     expect(text).toContain('run r1 PARTIAL: 1/2 host(s) completed (2.4s)\n');
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+  });
+});
+
+describe('the plain renderer, a command still running', () => {
+  it('names a rollback as the rollback in its still-running line', () => {
+    vi.useFakeTimers({ now: 10_000 });
+    try {
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (d) => {
+        text += d;
+      });
+      const renderer = createPlainRenderer(out);
+      renderer.onEvent(EVENTS[0] as RunEvent);
+      renderer.onEvent({ type: 'stage_started', runId: 'r1', stage: 0, op: 'pull', at: 10_000 });
+      renderer.onEvent(status('c1', 'web1', 0, 'EXECUTING', { at: 10_000 }));
+      renderer.onEvent(status('c2', 'db"1', 0, 'ERROR', { exitCode: 1, error: 'exit code 1', rollbackId: 'c5' }));
+      renderer.onEvent(status('c5', 'db"1', 0, 'EXECUTING', { rollbackOf: 'c2', at: 10_000 }));
+      vi.advanceTimersByTime(6_000);
+      expect(text).toContain('[web1] pull running (');
+      expect(text).toContain('[db"1] pull rollback running (');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
