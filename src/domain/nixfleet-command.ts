@@ -22,11 +22,19 @@ export interface GlobalFlags {
 export function nixfleetCommand(rest: string, flags: GlobalFlags = {}): string {
   const words = ['nixfleet'];
   // Standard input (`-f /dev/stdin`, see config/fleet-text.ts) cannot be read a second time.
-  if (flags.file !== undefined && flags.file !== '/dev/stdin') words.push('-f', shellQuote(flags.file));
-  if (flags.dataDir !== undefined) words.push('--data-dir', shellQuote(flags.dataDir));
-  if (flags.store !== undefined) words.push('--store', shellQuote(hidePassword(flags.store)));
+  if (flags.file !== undefined && flags.file !== '/dev/stdin') words.push(flag('-f', '--file', flags.file));
+  if (flags.dataDir !== undefined) words.push(flag('--data-dir', '--data-dir', flags.dataDir));
+  if (flags.store !== undefined) words.push(flag('--store', '--store', hidePassword(flags.store)));
   words.push(rest);
   return words.join(' ');
+}
+
+/**
+ * `name value`; a value that starts with `-` as `long=value`, the one way the command line takes
+ * it (a separate word would read as a flag, CORE-002).
+ */
+function flag(name: string, long: string, value: string): string {
+  return value.startsWith('-') ? `${long}=${shellQuote(value)}` : `${name} ${shellQuote(value)}`;
 }
 
 /** Where a run id that was not found can be looked up. */

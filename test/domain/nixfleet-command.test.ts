@@ -16,6 +16,12 @@ describe('nixfleetCommand', () => {
     );
   });
 
+  it('writes a value that starts with `-` joined to its flag, where it cannot read as a flag', () => {
+    expect(nixfleetCommand('show r1', { file: '-fleet.yaml', dataDir: '-data dir' })).toBe(
+      "nixfleet --file=-fleet.yaml --data-dir='-data dir' show r1",
+    );
+  });
+
   it("shows a store's password as *** wherever the URL carries it", () => {
     expect(nixfleetCommand('runs', { store: 'postgres://ci:s3cret@db/fleet' })).toBe(
       "nixfleet --store 'postgres://ci:***@db/fleet' runs",

@@ -87,6 +87,16 @@ describe('suggested commands reach the same fleet file and journal', () => {
     expect(shown.stdout).toContain('run r1: pipeline deploy');
   });
 
+  it('a --data-dir that starts with `-` is repeated joined to its flag, where it cannot read as one', async () => {
+    const { dir, env } = workspace();
+    const run = await runCli(dir, ['-f', 'deploy/fleet.yaml', '--data-dir=-journal', 'apply'], { env });
+    expect(run.exitCode, run.stderr).toBe(1);
+    const [show] = nextCommands(run.stdout);
+    expect(show).toBe('nixfleet -f deploy/fleet.yaml --data-dir=-journal show r1');
+    const shown = await paste(dir, env, show ?? '');
+    expect(shown.exitCode, shown.stderr).toBe(0);
+  });
+
   it("`plan`'s apply runs what was planned: the same hosts, rollout and rollbacks", async () => {
     const { dir, env } = workspace();
     const plan = await runCli(
