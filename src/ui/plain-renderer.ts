@@ -177,6 +177,9 @@ export function createPlainRenderer(out: OutputStream, options: PlainRendererOpt
     onEvent,
     finish: async () => {
       if (timer !== undefined) clearInterval(timer);
+      // A run its journal stopped ends without run_finished: what is said about it next (on
+      // stderr) must not be folded away in the last stage's group (CORE-002, GitHub Actions).
+      closeGroup();
     },
   };
 }

@@ -110,6 +110,22 @@ describe('the plain renderer, a command still running', () => {
   });
 });
 
+describe('the plain renderer under GitHub Actions', () => {
+  it('closes the stage group of a run that ends without run_finished (its journal stopped it)', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d) => {
+      text += d;
+    });
+    const renderer = createPlainRenderer(out, { github: true });
+    renderer.onEvent(EVENTS[0] as RunEvent);
+    renderer.onEvent({ type: 'stage_started', runId: 'r1', stage: 0, op: 'pull', at: 1000 });
+    expect(text).toContain('::group::stage 1/2: pull\n');
+    await renderer.finish?.();
+    expect(text.endsWith('::endgroup::\n')).toBe(true);
+  });
+});
+
 describe('reports', () => {
   const view = createRunView();
   for (const e of EVENTS) applyRunEvent(view, e);
