@@ -6,6 +6,7 @@ import {
   closeSync,
   constants,
   openSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -322,11 +323,26 @@ async function writeJobSummary(
 ): Promise<void> {
   try {
     // A named pipe would hold nixfleet in open(2) until a reader comes, as a report would.
-    if (statSync(path, { throwIfNoEntry: false })?.isFIFO()) await writeToNamedPipe(path, markdown, signal);
-    else appendFileSync(path, markdown);
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats?.isFIFO()) await writeToNamedPipe(path, markdown, signal);
+    // After what an earlier step left without its last newline, the heading would join its line.
+    else appendFileSync(path, stats?.isFile() && !endsWithNewline(path, stats.size) ? `\n${markdown}` : markdown);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     options.stderr.write(`nixfleet: the job summary was not written to ${path}: ${reason}\n`);
+  }
+}
+
+/** Whether the file of `size` bytes at `path` is empty or ends with a line feed. */
+function endsWithNewline(path: string, size: number): boolean {
+  if (size === 0) return true;
+  const fd = openSync(path, 'r');
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }
 

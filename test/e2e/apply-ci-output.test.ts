@@ -189,6 +189,17 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('the summary starts on a line of its own after an earlier step that left no final newline', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': FLEET, 'summary.md': '| a | b |\n| - | - |\n| 1 | 2 |' });
+    const summary = join(dir, 'summary.md');
+    const result = await runCli(dir, ['apply', 'ship'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(result.exitCode, result.stderr).toBe(1);
+    const lines = readFileSync(summary, 'utf8').split('\n');
+    expect(lines.slice(0, 4)).toEqual(['| a | b |', '| - | - |', '| 1 | 2 |', '### nixfleet ship: PARTIAL']);
+  });
+
   it('a summary that is a named pipe nobody reads is said on stderr; the run exits as it ended', {
     timeout: 120_000,
   }, async () => {
