@@ -172,11 +172,14 @@ function foldAlike(recaps: readonly HostRecap[]): RecapRow[] {
 function nextStep(view: RunView, recaps: readonly HostRecap[], flags: GlobalFlags): string[] {
   const steps: [string, string][] = [[nixfleetCommand(`show ${view.runId}`, flags), 'every command of the run']];
   if (view.status !== 'COMPLETE') {
-    const failed = recaps.find((r) => r.failed > 0 && r.hostId !== CONTROLLER_HOST_ID);
+    // A host's output first; the controller's when only it failed (`--host @controller`, as
+    // `logs` takes it, where the recap's row says `controller`).
+    const failed =
+      recaps.find((r) => r.failed > 0 && r.hostId !== CONTROLLER_HOST_ID) ?? recaps.find((r) => r.failed > 0);
     if (failed)
       steps.push([
         nixfleetCommand(`logs ${view.runId} --host ${shellQuote(failed.hostId)}`, flags),
-        `what ${failed.hostId} printed`,
+        `what ${hostLabel(failed.hostId)} printed`,
       ]);
     const stopped = recaps.filter((r) => r.reason !== null && r.hostId !== CONTROLLER_HOST_ID).map((r) => r.hostId);
     const who =

@@ -97,6 +97,24 @@ describe('suggested commands reach the same fleet file and journal', () => {
     expect(shown.exitCode, shown.stderr).toBe(0);
   });
 
+  it('when only a controller op failed, `next:` shows its output with `--host @controller`', async () => {
+    const { dir, env } = workspace();
+    writeFileSync(
+      join(dir, 'deploy/fleet.yaml'),
+      FLEET.replace('ops:\n', 'ops:\n  announce: { runsOn: controller, run: echo announcing; exit 2 }\n').replace(
+        'pipelines:\n',
+        'pipelines:\n  solo: { ops: [announce, build] }\n',
+      ),
+    );
+    const run = await runCli(dir, ['-f', 'deploy/fleet.yaml', 'apply', 'solo'], { env });
+    expect(run.exitCode, run.stderr).toBe(1);
+    const logs = nextCommands(run.stdout)[1];
+    expect(logs).toBe('nixfleet -f deploy/fleet.yaml logs r1 --host @controller');
+    const shown = await paste(dir, env, logs ?? '');
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain('announcing');
+  });
+
   it("`plan`'s apply runs what was planned: the same hosts, rollout and rollbacks", async () => {
     const { dir, env } = workspace();
     const plan = await runCli(
