@@ -5,7 +5,10 @@
 // While a connection is open SQLite itself never deletes or replaces either file, so a different
 // device/inode (or a missing file) can only mean someone else did. The files are looked at no
 // more often than every CHECK_INTERVAL_MS: two `stat`s on each of the nine journal calls a
-// command makes were a tenth of nixfleet's own CPU per command in a 900-command apply.
+// command makes were a tenth of nixfleet's own CPU per command in a 900-command apply. The `-shm`
+// (the WAL's index, shared by every process) is watched too: deleted under a running process,
+// the next process made a new one, and the two wrote the WAL from two indexes; when the first
+// closed, the runs the others had committed meanwhile were gone, and their ids handed out again.
 import { statSync } from 'node:fs';
 import { JournalError } from './journal-error.js';
 
@@ -20,7 +23,7 @@ export interface JournalIdentity {
    * its device: btrfs and LVM can give a filesystem another device number at a reboot or remount.
    */
   readonly inode?: number;
-  /** Throws a `replaced` JournalError when the database or its WAL file is no longer the one opened. */
+  /** Throws a `replaced` JournalError when the database, its WAL or the WAL's index is no longer the one opened. */
   check(): void;
 }
 
@@ -36,11 +39,10 @@ export function watchJournalIdentity(
   // dozen of Node's modules on first use, in every start of `runs` and `show` (CORE-005, start-up).
   clock: () => number = () => Number(process.hrtime.bigint() / 1000n) / 1000,
 ): JournalIdentity {
-  const walPath = `${dbPath}-wal`;
   const db = fileId(dbPath);
-  // The WAL exists once the connection has read in WAL mode (openDatabase does); if it does not
-  // yet, it is remembered the first time it is seen.
-  let wal = fileId(walPath);
+  // The WAL and its index (`-shm`) exist once the connection has read in WAL mode (openDatabase
+  // does); one that does not yet is remembered the first time it is seen.
+  const companions = [`${dbPath}-wal`, `${dbPath}-shm`].map((path) => ({ path, id: fileId(path) }));
   let broken: JournalError | undefined;
   let checkedAt = clock();
   const fail = (path: string, what: string) => {
@@ -62,13 +64,12 @@ export function watchJournalIdentity(
       const nowDb = fileId(dbPath);
       if (nowDb === undefined) fail(dbPath, 'deleted');
       else if (db !== undefined && !same(db, nowDb)) fail(dbPath, 'replaced');
-      const nowWal = fileId(walPath);
-      if (wal === undefined) {
-        wal = nowWal;
-        return;
+      for (const companion of companions) {
+        const now = fileId(companion.path);
+        if (companion.id === undefined) companion.id = now;
+        else if (now === undefined) fail(companion.path, 'deleted');
+        else if (!same(companion.id, now)) fail(companion.path, 'replaced');
       }
-      if (nowWal === undefined) fail(walPath, 'deleted');
-      else if (!same(wal, nowWal)) fail(walPath, 'replaced');
     },
   };
 }

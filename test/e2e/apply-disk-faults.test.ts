@@ -151,6 +151,38 @@ ops:
     },
   );
 
+  it('the -shm deleted: the running apply stops, and the runs others made meanwhile stay, their ids not handed out again', {
+    timeout: 120_000,
+  }, async () => {
+    const cwd = makeTempDir();
+    const pidFile = join(cwd, 'hold.pid');
+    writeFileSync(
+      join(cwd, 'fleet.yaml'),
+      `version: 1
+hosts: { a: {}, b: {}, c: {} }
+ops:
+  hold:
+    run: echo $$ > ${JSON.stringify(pidFile)}; sleep 30
+  quick:
+    run: echo quick
+`,
+    );
+    const first = spawnCli(cwd, ['apply', 'hold', '--on', 'a'], { timeoutMs: 90_000 });
+    await waitForPid(pidFile);
+    rmSync(join(cwd, '.nixfleet', 'nixfleet.db-shm'));
+    // Other processes go on with the journal: each makes a new index and commits its run.
+    for (const host of ['b', 'c']) expect((await runCli(cwd, ['apply', 'quick', '--on', host])).exitCode).toBe(0);
+    const result = await first;
+    expect(String(result.stderr)).toMatch(/nixfleet\.db-shm was deleted while nixfleet had the journal open/);
+    expect(result.exitCode).toBe(1);
+    // Before, the first apply went on writing the WAL from its own index, exited 0, and r2 and r3
+    // were gone from the journal once it closed; the next run was r2 again.
+    const runs = await runCli(cwd, ['runs', '--json']);
+    expect(JSON.parse(runs.stdout).map((r: { id: string }) => r.id)).toEqual(['r3', 'r2', 'r1']);
+    const next = await runCli(cwd, ['apply', 'quick', '--on', 'b', '--json']);
+    expect(JSON.parse(next.stdout).runId).toBe('r4');
+  });
+
   it('the -wal deleted under serve: it stops with the reason (exit 1), no stack trace', {
     timeout: 120_000,
   }, async () => {
