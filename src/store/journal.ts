@@ -1,7 +1,7 @@
 // openJournal: the single writer of nixfleet's state (specs/README.md, decisions 2–4 and 6; see
 // CORE-003). Every mutation below runs in one BEGIN IMMEDIATE transaction that also appends its
 // change, so the state version moves exactly when the state does, across processes.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AlreadyRetriedError } from './already-retried-error.js';
@@ -148,6 +148,18 @@ function openWith(paths: JournalPaths, options: JournalOptions, open: () => Open
   }
 }
 
+/**
+ * Removes the regular file at `path`, if there is one. Anything else in its place (a FIFO, a
+ * device, a link, a directory) is left to fail the output when it is opened, as before (CORE-003).
+ */
+function removeLeftover(path: string): void {
+  try {
+    if (lstatSync(path, { throwIfNoEntry: false })?.isFile()) unlinkSync(path);
+  } catch {
+    // Not removable: opening it says why.
+  }
+}
+
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -284,8 +296,15 @@ function createJournal(opened: Opened, paths: JournalPaths, options: JournalOpti
     listCommands: (listOptions) => commands.list(listOptions),
     openOutput(commandId) {
       const relative = `${LOGS_DIR}/${commandId}.log`;
-      if (commands.row(commandId)?.output_file !== relative) setOutputFile(commandId, relative);
-      return createOutputSink(join(root, relative));
+      const path = join(root, relative);
+      if (commands.row(commandId)?.output_file !== relative) {
+        setOutputFile(commandId, relative);
+        // The command's first output starts a file of its own: a file of that name is left from an
+        // earlier journal of this data directory (deleted or replaced, its ids begin at c1 again).
+        // Its later attempts append (CORE-003).
+        removeLeftover(path);
+      }
+      return createOutputSink(path);
     },
     outputSize: (commandId) => outputFileSize(commands.get(commandId)?.outputFile ?? null),
     readOutput: (commandId, range = {}) => readFileRange(commands.get(commandId)?.outputFile ?? null, range),

@@ -1,7 +1,7 @@
 // CORE-003: a command's output streams to DATA_DIR/logs/<command-id>.log, referenced by
 // commands.output_file, never stored in SQLite. CORE-012: on PostgreSQL it is stored in the
 // database in chunks; either way Journal.readOutput gives it back, by byte range.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteDriver as Database } from '../../src/store/database.js';
@@ -94,6 +94,28 @@ describe('output files on SQLite', () => {
     const db = new Database(journal.dbPath, { readonly: true });
     expect(db.prepare('SELECT output_file FROM commands WHERE id = ?').pluck().get(id)).toBe(`logs/${id}.log`);
     db.close();
+    journal.close();
+  });
+
+  it('a file left in logs/ by an earlier journal of the data directory is not the new command’s output', async () => {
+    // The journal deleted (or replaced) and a new one made: its ids start at c1 again.
+    const dataDir = tempDataDir();
+    mkdirSync(join(dataDir, 'logs'), { recursive: true });
+    writeFileSync(join(dataDir, 'logs', 'c1.log'), 'output of the old journal’s c1\n');
+    writeFileSync(join(dataDir, 'logs', 'c2.log'), 'output of the old journal’s c2\n', { mode: 0o400 });
+    const journal = openJournal(dataDir);
+    const { commands } = journal.createRun(newRun(['web1', 'web2']));
+    for (const { id } of commands) {
+      const sink = journal.openOutput(id);
+      sink.write(`new ${id}\n`);
+      await sink.close();
+      expect(journal.readOutput(id).toString()).toBe(`new ${id}\n`);
+    }
+    // The command's own later attempts still append.
+    const again = journal.openOutput(commands[0]!.id);
+    again.write('attempt 2\n');
+    await again.close();
+    expect(journal.readOutput(commands[0]!.id).toString()).toBe(`new ${commands[0]!.id}\nattempt 2\n`);
     journal.close();
   });
 
