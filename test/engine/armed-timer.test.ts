@@ -40,6 +40,19 @@ const timer = (delayMs: number, rollback: string, owner: TimerOwner, secretVaria
   owner,
   secretVariables,
 });
+/** A host environment: the test's home, this PATH, and `extra`. */
+const withPath = (extra: Record<string, string>) => ({
+  HOME: home,
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  ...extra,
+});
+/** Arms `spec` as `name` with `env`, waits for the timer to fire and finish, and returns its log. */
+const firedLog = async (name: string, spec: TimerSpec, env: Record<string, string>) => {
+  await execa('/bin/sh', ['-c', armScript(name, spec)], { env, cwd: home });
+  const dir = join(home, '.nixfleet/armed', name);
+  await waitForFile(join(dir, 'exit'));
+  return readFileSync(join(dir, 'log'), 'utf8');
+};
 const sh = async (script: string) => {
   const result = await execa('/bin/sh', ['-c', script], {
     env: { HOME: home },
@@ -145,14 +158,12 @@ describe('the armed timer on a host', () => {
   });
 
   it('keeps no secret value in its log on the host: each is `***` there and in the reply', async () => {
-    const env = {
-      HOME: home,
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+    const env = withPath({
       NIXFLEET_SECRET_TOKEN: 'hunter2-secret',
       // A value inside another: the longer one is replaced whole, never leaving a part behind.
       NIXFLEET_SECRET_SHORT: 'hunter',
       NIXFLEET_SECRET_KEY: 'line-one-xyz\nline-two-abc',
-    };
+    });
     const rollback =
       'echo "token=$NIXFLEET_SECRET_TOKEN; short=$NIXFLEET_SECRET_SHORT"; printf "%s\\n" "$NIXFLEET_SECRET_KEY"; exit 3';
     await execa('/bin/sh', ['-c', armScript('r1-c4-s', timer(1000, rollback, of('web1', 'switch')))], {
@@ -167,41 +178,29 @@ describe('the armed timer on a host', () => {
   });
 
   it('hides two values printed overlapping whole, as one ***, and values side by side each as one', async () => {
-    const env = {
-      HOME: home,
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+    const env = withPath({
       NIXFLEET_SECRET_A: 'Alpha-XYZ-shared',
       NIXFLEET_SECRET_B: 'shared-Bravo-987',
-    };
-    const rollback = 'echo "key $NIXFLEET_SECRET_A-Bravo-987 done"; echo "$NIXFLEET_SECRET_B$NIXFLEET_SECRET_B x"';
-    await execa('/bin/sh', ['-c', armScript('r1-c8-o', timer(1000, rollback, of('web1', 'switch')))], {
-      env,
-      cwd: home,
     });
-    const dir = join(home, '.nixfleet/armed/r1-c8-o');
-    await waitForFile(join(dir, 'exit'));
-    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('key *** done\n****** x\n');
+    const rollback = 'echo "key $NIXFLEET_SECRET_A-Bravo-987 done"; echo "$NIXFLEET_SECRET_B$NIXFLEET_SECRET_B x"';
+    const log = await firedLog('r1-c8-o', timer(1000, rollback, of('web1', 'switch')), env);
+    expect(log).toBe('key *** done\n****** x\n');
   });
 
   it('redacts the variables `env:` secrets are read from, which a local timer inherits, and nothing else', async () => {
-    const env = {
-      HOME: home,
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+    const env = withPath({
       API_TOKEN: 'api-token-value',
       DB_PASSWORD: 'db-password-value',
       NOT_A_SECRET: 'plain-value-123',
-    };
+    });
     const rollback = 'echo "$API_TOKEN $DB_PASSWORD $NOT_A_SECRET"';
     const spec = timer(1000, rollback, of('web1', 'switch'), ['API_TOKEN', 'DB_PASSWORD', 'UNSET_ONE']);
-    await execa('/bin/sh', ['-c', armScript('r1-c6-e', spec)], { env, cwd: home });
-    const dir = join(home, '.nixfleet/armed/r1-c6-e');
-    await waitForFile(join(dir, 'exit'));
-    expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('*** *** plain-value-123\n');
+    expect(await firedLog('r1-c6-e', spec, env)).toBe('*** *** plain-value-123\n');
   });
 
   it('gives the rollback NIXFLEET_ROLLBACK_OF, the op command it undoes, and waits outside the op’s directory', async () => {
     const opDir = mkdtempSync(join(tmpdir(), 'nixfleet-op-cwd-'));
-    const env = { HOME: home, PATH: process.env.PATH ?? '/usr/bin:/bin', NIXFLEET_COMMAND_ID: 'c7' };
+    const env = withPath({ NIXFLEET_COMMAND_ID: 'c7' });
     const rollback = 'echo "of=$NIXFLEET_ROLLBACK_OF in $(pwd)"';
     await execa('/bin/sh', ['-c', armScript('r1-c7-w', timer(2000, rollback, of('web1', 'switch')))], {
       env,
