@@ -19,6 +19,13 @@ export const CHANGES_KEPT = 10_000;
 export const CHANGES_KEPT_MS = DAY_MS;
 export const LAST_PRUNE_KEY = 'last_prune_at';
 
+/**
+ * The event log rows retention removes without counting them: its own summaries of earlier
+ * prunes. Counted, each summary removed was reason for the next, and with
+ * `NIXFLEET_LOG_RETENTION_DAYS=0` `serve` wrote one, and said so, on every tick for ever (CORE-003).
+ */
+export const OWN_SUMMARIES = "category = 'retention' AND action = 'pruned'";
+
 export interface RetentionPolicy {
   readonly commandRetentionMs: number;
   readonly eventRetentionMs: number;
@@ -104,7 +111,8 @@ export function createRetention(
   ).pluck();
   const deleteCommands = prepareLater(db, 'DELETE FROM commands WHERE pipeline_id = ?');
   const deleteRun = prepareLater(db, 'DELETE FROM pipelines WHERE id = ?');
-  const deleteEvents = prepareLater(db, 'DELETE FROM event_log WHERE timestamp < ?');
+  const deleteEvents = prepareLater(db, `DELETE FROM event_log WHERE timestamp < ? AND NOT (${OWN_SUMMARIES})`);
+  const deleteOwnSummaries = prepareLater(db, `DELETE FROM event_log WHERE timestamp < ? AND ${OWN_SUMMARIES}`);
   const deleteChanges = prepareLater(db, 'DELETE FROM changes WHERE version <= ? AND created_at < ?');
 
   const pruneRows = (policy: RetentionPolicy, at: number, problems: readonly string[]) => {
@@ -120,6 +128,7 @@ export function createRetention(
     // Open dashboards drop them too (CORE-004): the snapshot a page builds stays the journal's.
     if (runIds.length > 0) tables.changes.append({ type: 'pipelines_removed', runIds });
     const events = deleteEvents.run(at - policy.eventRetentionMs).changes;
+    deleteOwnSummaries.run(at - policy.eventRetentionMs);
     // Never the newest: a change's version is the newest one's plus one (CORE-003).
     const changes = deleteChanges.run(tables.changes.version() - CHANGES_KEPT, at - CHANGES_KEPT_MS).changes;
     const result: PruneResult = { commands, pipelines, events, changes, outputFiles: files.length };

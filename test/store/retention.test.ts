@@ -78,6 +78,22 @@ describe.each(ENGINES)('retention on $name', (engine) => {
     journal.close();
   });
 
+  it('with events kept 0 days, its own summary of the last prune is removed without a new one', () => {
+    // Counted, each summary removed made the next one: `serve` pruned and said so on every tick.
+    const clock = fakeClock();
+    const journal = engine.open({ now: clock.now, env: { NIXFLEET_LOG_RETENTION_DAYS: '0' } });
+    journal.logEvent({ category: 'test', level: 'info', action: 'a', message: 'a' });
+    clock.advance(1000);
+    expect(journal.prune()).toMatchObject({ events: 1 });
+    expect(journal.listEvents().map((e) => e.action)).toEqual(['pruned']);
+    for (let tick = 0; tick < 3; tick++) {
+      clock.advance(1000);
+      expect(journal.prune()).toMatchObject({ pipelines: 0, events: 0 });
+    }
+    expect(journal.listEvents()).toEqual([]);
+    journal.close();
+  });
+
   it('an unreadable env value falls back to the default and says so in a warn event', async () => {
     const clock = fakeClock();
     const journal = engine.open({ now: clock.now, env: { NIXFLEET_CMD_RETENTION_DAYS: 'forever' } });

@@ -1,7 +1,14 @@
 // Retention on PostgreSQL (see CORE-003): the same policy as retention.ts; a pruned command's
 // output chunks go in the same transaction as its row, so nothing is ever left pointing nowhere.
 import type pg from 'pg';
-import { CHANGES_KEPT, CHANGES_KEPT_MS, LAST_PRUNE_KEY, pruneEvents, type RetentionPolicy } from '../retention.js';
+import {
+  CHANGES_KEPT,
+  CHANGES_KEPT_MS,
+  LAST_PRUNE_KEY,
+  OWN_SUMMARIES,
+  pruneEvents,
+  type RetentionPolicy,
+} from '../retention.js';
 import type { PruneResult } from '../types.js';
 import { appendChange, headVersion } from './pg-changes.js';
 import { appendEvent } from './pg-events.js';
@@ -31,8 +38,10 @@ export async function pruneRows(
   );
   const commands = (await db.query('DELETE FROM commands WHERE pipeline_id = ANY($1::text[])', [runIds])).rowCount ?? 0;
   const pipelines = (await db.query('DELETE FROM pipelines WHERE id = ANY($1::text[])', [runIds])).rowCount ?? 0;
+  const cut = at - policy.eventRetentionMs;
   const events =
-    (await db.query('DELETE FROM event_log WHERE timestamp < $1', [at - policy.eventRetentionMs])).rowCount ?? 0;
+    (await db.query(`DELETE FROM event_log WHERE timestamp < $1 AND NOT (${OWN_SUMMARIES})`, [cut])).rowCount ?? 0;
+  await db.query(`DELETE FROM event_log WHERE timestamp < $1 AND ${OWN_SUMMARIES}`, [cut]);
   const head = await headVersion(db);
   const changes =
     (
