@@ -113,6 +113,10 @@ describe('suggested commands reach the same fleet file and journal', () => {
     const shown = await paste(dir, env, logs ?? '');
     expect(shown.exitCode, shown.stderr).toBe(0);
     expect(shown.stdout).toContain('announcing');
+    // Asked by the name the recap's row gives it, `logs` says how it is spelt there.
+    const asRecap = await runCli(dir, ['-f', 'deploy/fleet.yaml', 'logs', 'r1', '--host', 'controller'], { env });
+    expect(asRecap.exitCode).toBe(2);
+    expect(asRecap.stderr).toContain('hint: its hosts: h1, h2, h3; its controller ops: @controller');
   });
 
   it("`plan`'s apply runs what was planned: the same hosts, rollout and rollbacks", async () => {

@@ -11,6 +11,7 @@ import { nixfleetCommand } from '../../domain/nixfleet-command.js';
 import type { OutputStream } from '../../domain/output-stream.js';
 import { SGR_PARAMETERS_MAX, shownOnTerminal, visibleControls } from '../../domain/terminal-text.js';
 import { EXIT, UserError } from '../../errors/user-error.js';
+import { CONTROLLER_HOST_ID } from '../../registry/types.js';
 import { JournalError } from '../../store/journal-error.js';
 import { outputOutsideText, outputPieces } from '../../store/output-reader.js';
 import type { CommandRecord, Journal } from '../../store/types.js';
@@ -51,12 +52,17 @@ export async function run(ctx: CommandContext): Promise<number> {
         hint: `see \`${nixfleetCommand('runs', ctx.global)}\`, then \`${nixfleetCommand('show RUN_ID', ctx.global)}\``,
       });
     }
+    const all = journal.listCommands({ runId: id, limit: 1_000_000 });
     if (host !== undefined && !found.hosts.includes(host) && !host.startsWith('@')) {
-      throw new UserError(`run ${id} has no host \`${host}\``, { hint: `its hosts: ${hostNames(found.hosts)}` });
+      // The recap calls the controller's row `controller`; here it is `@controller` (CORE-002).
+      const controller = all.some((c) => c.hostId === CONTROLLER_HOST_ID)
+        ? `; its controller ops: ${CONTROLLER_HOST_ID}`
+        : '';
+      throw new UserError(`run ${id} has no host \`${host}\``, {
+        hint: `its hosts: ${hostNames(found.hosts)}${controller}`,
+      });
     }
-    const commands = journal
-      .listCommands({ runId: id, limit: 1_000_000 })
-      .filter((c) => host === undefined || c.hostId === host);
+    const commands = all.filter((c) => host === undefined || c.hostId === host);
     const sizes = storedSizes(journal, commands);
     if (ctx.global.json) {
       await writeJsonEntries(out, journal, commands, sizes, true);
