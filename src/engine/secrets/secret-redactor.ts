@@ -38,15 +38,18 @@ export function createRedactor(patterns: readonly string[]): Redactor {
   const index = indexPatterns(patterns);
   if (index === undefined) return { push: (chunk) => chunk, flush: () => '' };
   let held = '';
+  let hidden = 0;
   return {
     push(chunk) {
-      const { out, rest } = scan(held + chunk, index, false);
-      held = rest;
-      return out;
+      const scanned = scan(held + chunk, index, false, hidden);
+      held = scanned.rest;
+      hidden = scanned.hidden;
+      return scanned.out;
     },
     flush() {
-      const { out } = scan(held, index, true);
+      const { out } = scan(held, index, true, hidden);
       held = '';
+      hidden = 0;
       return out;
     },
   };
@@ -152,20 +155,35 @@ function countNotAfter(sorted: readonly string[], below: number, text: string, a
  * `shared-Bravo-987` printed as `Alpha-XYZ-shared-Bravo-987`), are one `***`: each place inside a
  * value found is looked at too, and the `***` covers up to where the last of them ends. Skipping
  * to the end of the first left the rest of the second in the clear (CORE-010).
+ *
+ * `hidden`: text[0, hidden) lies in values whose `***` the last push already gave out, as it
+ * ended where a longer overlapping one might still follow. So what is held is never more than the
+ * longest value less one character: held from the first found value, a long run of one value
+ * printed back to back (`aaaaaa` in a megabyte of `a`s) was scanned again at every push.
  */
-function scan(text: string, index: PatternIndex, final: boolean): { out: string; rest: string } {
+function scan(
+  text: string,
+  index: PatternIndex,
+  final: boolean,
+  hidden = 0,
+): { out: string; rest: string; hidden: number } {
   const { sorted, hashed, firstCodes, hashedStarts } = index;
   let out = '';
   let copiedUpTo = 0;
   /** The values found since copiedUpTo: from where the first begins (-1: none) to where the last ends. */
-  let foundFrom = -1;
-  let foundTo = 0;
+  let foundFrom = hidden > 0 ? 0 : -1;
+  let foundTo = hidden;
+  /** Whether their `***` is out already. */
+  let said = hidden > 0;
+  /** The text up to the values found, and their `***` unless it is out. */
+  const upToFound = () => text.slice(copiedUpTo, foundFrom) + (said ? '' : REDACTED);
   let i = 0;
   while (i < text.length) {
     if (foundFrom !== -1 && i >= foundTo) {
-      out += text.slice(copiedUpTo, foundFrom) + REDACTED;
+      out += upToFound();
       copiedUpTo = foundTo;
       foundFrom = -1;
+      said = false;
     }
     if (
       firstCodes[text.charCodeAt(i)] === 0 ||
@@ -183,8 +201,9 @@ function scan(text: string, index: PatternIndex, final: boolean): { out: string;
     const next = sorted[notAfter];
     const endsInValue = next !== undefined && shared(next, text, i, end) === end - i;
     if (!final && endsInValue) {
-      const held = foundFrom === -1 ? i : foundFrom;
-      return { out: out + text.slice(copiedUpTo, held), rest: text.slice(held) };
+      if (foundFrom === -1) return { out: out + text.slice(copiedUpTo, i), rest: text.slice(i), hidden: 0 };
+      // Inside values found: their `***` goes out now; what follows from here is held.
+      return { out: out + upToFound(), rest: text.slice(i), hidden: foundTo - i };
     }
     // The longest pattern the text begins with here: the last pattern not after the text, if the
     // text begins with it (a longer one that the text begins with would sort between the two).
@@ -205,7 +224,8 @@ function scan(text: string, index: PatternIndex, final: boolean): { out: string;
       // The output ends inside a value (a command killed mid-line, by its timeout, say): what it
       // shows of the value is hidden too, from as long as a value must be (CORE-010).
       if (endsInValue && text.length - i >= MIN_SECRET_LENGTH) {
-        return { out: `${out}${text.slice(copiedUpTo, foundFrom === -1 ? i : foundFrom)}${REDACTED}`, rest: '' };
+        const tail = foundFrom === -1 ? text.slice(copiedUpTo, i) + REDACTED : upToFound();
+        return { out: out + tail, rest: '', hidden: 0 };
       }
       i++;
       continue;
@@ -215,8 +235,8 @@ function scan(text: string, index: PatternIndex, final: boolean): { out: string;
     i++;
   }
   if (foundFrom !== -1) {
-    out += text.slice(copiedUpTo, foundFrom) + REDACTED;
+    out += upToFound();
     copiedUpTo = foundTo;
   }
-  return { out: out + text.slice(copiedUpTo), rest: '' };
+  return { out: out + text.slice(copiedUpTo), rest: '', hidden: 0 };
 }
