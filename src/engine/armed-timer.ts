@@ -41,7 +41,8 @@ const redactAwk = (variables: readonly string[]) =>
     `BEGIN { n = 0; split("${variables.filter((name) => VARIABLE_NAME.test(name)).join(' ')}", listed, " ")`,
     '  for (i in listed) named[listed[i]] = 1',
     '  for (k in ENVIRON) if (k ~ /^NIXFLEET_SECRET_/ || k in named) { m = split(ENVIRON[k], part, "\\n")',
-    '    for (i = 1; i <= m; i++) if (length(part[i]) >= 6) s[++n] = part[i] } }',
+    '    for (i = 1; i <= m; i++) { v = part[i]; if (length(v) >= 6) s[++n] = v',
+    '      if (sub(/\\r$/, "", v) && length(v) >= 6) s[++n] = v } } }',
     '{ line = $0; split("", e); found = 0',
     '  for (i = 1; i <= n; i++) { at = 0',
     '    while ((p = index(substr(line, at + 1), s[i])) > 0) { at += p; found = 1',
@@ -98,6 +99,9 @@ export function ownerLine(owner: TimerOwner): string {
   return `${owner.hostId} ${owner.opId} ${owner.journalId}`;
 }
 
+/** The line a fired timer's `log` holds when it could not enter the op's directory. */
+export const CANNOT_ENTER = '[nixfleet] the rollback did not run: it cannot enter its directory';
+
 /** What a timer is left with. */
 export interface TimerSpec {
   readonly delayMs: number;
@@ -115,7 +119,9 @@ export interface TimerSpec {
  * (kept in the file `rollback`) with `shell` in the op's working directory and environment
  * (inherited from this script), plus `NIXFLEET_ROLLBACK_OF` (the op command's id, as a rollback
  * nixfleet runs has it), its output in `log` and its exit status in `exit`. While it waits it is in
- * `/`, not in the op's directory: a mount there is not kept busy by a timer (CORE-009). Prints
+ * `/`, not in the op's directory: a mount there is not kept busy by a timer (CORE-009). When that
+ * directory can no longer be entered (gone, renamed), the rollback is not run anywhere else: `log`
+ * says so and `exit` is 1, for a person to look at. Prints
  * `nixfleet-armed:armed` once it is set.
  *
  * First it takes over any earlier timer of the same journal, host and op (`owner`, e.g. `web1
@@ -129,9 +135,10 @@ export interface TimerSpec {
 export function armScript(name: string, spec: TimerSpec): string {
   const { delayMs, shell, rollback, owner } = spec;
   const timer =
-    'cd /; sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; cd "$2" 2>/dev/null; ' +
-    'NIXFLEET_ROLLBACK_OF=$NIXFLEET_COMMAND_ID; export NIXFLEET_ROLLBACK_OF; ' +
+    'cd /; sleep "$3"; mv "$1/token" "$1/fired" 2>/dev/null || exit 0; ' +
+    'if cd "$2" 2>/dev/null; then NIXFLEET_ROLLBACK_OF=$NIXFLEET_COMMAND_ID; export NIXFLEET_ROLLBACK_OF; ' +
     `{ "$4" "$1/rollback" 2>&1 </dev/null; echo "$?" >"$1/exit.tmp"; } | ${redactedLog(spec.secretVariables)} >"$1/log"; ` +
+    `else echo "${CANNOT_ENTER} $2" >"$1/log"; echo 1 >"$1/exit.tmp"; fi; ` +
     'mv "$1/exit.tmp" "$1/exit"';
   // What an older nixfleet wrote to `owner`: the host and op, no journal.
   const legacy = `${owner.hostId} ${owner.opId}`;

@@ -7,18 +7,20 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   armScript,
+  CANNOT_ENTER,
   claimScript,
   parseTimerReply,
   statusScript,
@@ -185,6 +187,38 @@ describe('the armed timer on a host', () => {
     const rollback = 'echo "key $NIXFLEET_SECRET_A-Bravo-987 done"; echo "$NIXFLEET_SECRET_B$NIXFLEET_SECRET_B x"';
     const log = await firedLog('r1-c8-o', timer(1000, rollback, of('web1', 'switch')), env);
     expect(log).toBe('key *** done\n****** x\n');
+  });
+
+  it('hides each line of a value written with CRLF line ends, as nixfleet does', async () => {
+    const env = withPath({ NIXFLEET_SECRET_K: 'other-line-1\r\nother-line-2' });
+    const log = await firedLog(
+      'r1-c9-r',
+      timer(1000, 'echo "says other-line-1 and other-line-2"', of('web1', 'k')),
+      env,
+    );
+    expect(log).toBe('says *** and ***\n');
+  });
+
+  it('runs no rollback when the op’s directory cannot be entered any more: its log says so, exit 1', async () => {
+    const opDir = mkdtempSync(join(tmpdir(), 'nixfleet-op-gone-'));
+    // A relative path, so that where the rollback ran shows: in `/` it would act there.
+    const marker = `${basename(opDir)}-rolled-back`;
+    try {
+      await execa('/bin/sh', ['-c', armScript('r1-c10-g', timer(1000, `touch ${marker}`, of('web1', 'g')))], {
+        env: withPath({}),
+        cwd: opDir,
+      });
+      renameSync(opDir, `${opDir}.old`);
+      const dir = join(home, '.nixfleet/armed/r1-c10-g');
+      await waitForFile(join(dir, 'exit'));
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe(`${CANNOT_ENTER} ${opDir}\n`);
+      expect(readFileSync(join(dir, 'exit'), 'utf8')).toBe('1\n');
+      expect(existsSync(join('/', marker))).toBe(false);
+      expect(existsSync(join(`${opDir}.old`, marker))).toBe(false);
+    } finally {
+      rmSync(join('/', marker), { force: true });
+      rmSync(`${opDir}.old`, { recursive: true, force: true });
+    }
   });
 
   it('redacts the variables `env:` secrets are read from, which a local timer inherits, and nothing else', async () => {
