@@ -19,6 +19,7 @@ import { type RolloutPlan, singleWave } from './rollout/rollout-plan.js';
 import { createSchedule } from './rollout/scheduler.js';
 import { createRunCommands, type RunCommands } from './run-commands.js';
 import { exitCodeOf, runStatusOf } from './run-outcome.js';
+import { refuseOversizedPrivateEnv } from './secrets/private-env.js';
 import { redactionPatterns } from './secrets/secret-redactor.js';
 import { inheritedSecretValues, resolveSecrets } from './secrets/secret-resolution.js';
 import { secretVariables } from './secrets/secret-variables.js';
@@ -110,6 +111,7 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
     options.env,
     options.secretsAbort,
   );
+  refuseOversizedPrivateEnv(plan.stages, secrets);
   const created = journal.createRun({
     name: plan.target,
     targetKind: plan.targetKind,

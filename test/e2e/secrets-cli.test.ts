@@ -141,6 +141,23 @@ describe('a secret that cannot be read stops the run before it starts (exit 2)',
       /secret `key` \(file \S+key\.pem\): the value is 140000 bytes; an environment variable holds at most 130816 \(Linux\)/,
     ],
     [
+      // Each value fits an environment variable; the one holding both does not. Before, the run
+      // started and every command of the op failed with E2BIG.
+      'a variable holding two values too large together',
+      (dir) => {
+        writeFileSync(join(dir, 'secrets/key.pem'), 'x'.repeat(70_000));
+        writeFileSync(
+          join(dir, 'fleet.yaml'),
+          secretFleet(HOSTS).replace(
+            'AUTH: "Bearer {{ secret.fromcmd }} on',
+            'AUTH: "{{ secret.key }}{{ secret.key }} on',
+          ),
+        );
+      },
+      ENV,
+      /^nixfleet: op `viaenv` on `h1`: its variable `AUTH`, with the secrets in it, is 1400\d\d bytes; Linux holds one environment variable to 131072 \(128 KiB\), so its command would fail to start\n {2}hint: /m,
+    ],
+    [
       'a value too short to redact',
       () => {},
       { NF_TEST_TOKEN: 'abc' },
