@@ -3,6 +3,8 @@
 // terminal closed) winds down and kills at once: nobody is left to send a second signal, and
 // nixfleet must not die of it with commands running (CORE-011).
 
+import { leaveHungUpTerminalAtExit } from '../domain/hung-up-terminal.js';
+
 export interface StopSignal {
   readonly signal: Promise<void>;
   dispose(): void;
@@ -15,6 +17,7 @@ export function waitForStopSignal(again: () => void): StopSignal {
     resolveSignal = resolve;
   });
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGHUP') leaveHungUpTerminalAtExit();
     count += 1;
     if (count === 1) resolveSignal();
     // A closed terminal cannot send the second signal: SIGHUP kills at once, like a second one.

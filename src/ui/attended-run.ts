@@ -16,6 +16,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatDuration } from '../config/duration.js';
+import { leaveHungUpTerminalAtExit } from '../domain/hung-up-terminal.js';
 import { type GlobalFlags, nixfleetCommand } from '../domain/nixfleet-command.js';
 import type { OutputStream } from '../domain/output-stream.js';
 import { canaryCapText } from '../engine/rollout/rollout-plan.js';
@@ -131,6 +132,7 @@ export async function runAttended(plan: Plan, options: AttendedRunOptions): Prom
     }
   };
   const onTerminate = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGHUP') leaveHungUpTerminalAtExit();
     if (reporting) {
       reportsAbort.abort();
       return;
