@@ -98,7 +98,7 @@ export function prepareRetry(
       },
     );
   }
-  const unsafe = unsafeToRerun(retry.rerun, registry);
+  const unsafe = unsafeToRerun(retry.rerun, (op) => registry.ops.get(op)?.retryable === true);
   if (unsafe.length > 0 && options.force !== true) {
     throw new UserError(`op(s) not marked retryable would run again: ${unsafe.join(', ')}`, {
       hint:

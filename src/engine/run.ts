@@ -157,6 +157,7 @@ export async function startRun(plan: Plan, options: StartRunOptions): Promise<St
     })),
     rollout,
     retryOf: created.run.retryOf,
+    retryableOps: plan.stages.filter((s) => s.op.retryable).map((s) => s.op.id),
     at: created.run.createdAt,
   });
   // Without all its secrets (reading them was aborted) a run must not start a command.

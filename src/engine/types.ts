@@ -152,6 +152,8 @@ export type RunEvent =
       readonly rollout?: RolloutPlan;
       /** The run this one retries, as journaled (`retry_of`), null for a fresh run (see CORE-002, retry). */
       readonly retryOf?: string | null;
+      /** The run's ops marked `retryable`: the recap's retry hint adds --force for the others (CORE-002, hints). */
+      readonly retryableOps?: readonly string[];
       readonly at: number;
     }
   | {

@@ -5,7 +5,7 @@
 
 import { type GlobalFlags, nixfleetCommand } from '../domain/nixfleet-command.js';
 import { stripTerminalCodes } from '../domain/terminal-text.js';
-import { hostRecaps, type RecapRow, recapRows, runStatusLine } from './run-recap.js';
+import { hostRecaps, type RecapRow, recapRows, retryStep, runStatusLine } from './run-recap.js';
 import type { RunView } from './run-view.js';
 
 export function jobSummaryMarkdown(view: RunView, flags: GlobalFlags = {}): string {
@@ -16,8 +16,12 @@ export function jobSummaryMarkdown(view: RunView, flags: GlobalFlags = {}): stri
   const row = ({ label, counts: r, note }: RecapRow, mark: string) =>
     `| ${cell(label)} | ${mark} | ${r.ok} | ${r.failed} | ${r.skipped} |${withCancelled ? ` ${r.cancelled} |` : ''} ${cell(note ?? '')} |`;
   const rows = [...stopped.map((entry) => row(entry, '❌')), ...completed.map((entry) => row(entry, '✅'))];
-  const show = `\`${nixfleetCommand(`show ${view.runId}`, flags)}\``;
-  const next = view.status === 'COMPLETE' ? show : `${show}, then \`${nixfleetCommand(`retry ${view.runId}`, flags)}\``;
+  const show = codeSpan(nixfleetCommand(`show ${view.runId}`, flags));
+  const retry = retryStep(view, flags);
+  const next =
+    view.status === 'COMPLETE'
+      ? show
+      : `${show}, then ${codeSpan(retry.command)}${retry.unsafe.length > 0 ? ` (${cell(retry.unsafe.join(', '))} ${retry.unsafe.length === 1 ? 'is' : 'are'} not marked retryable)` : ''}`;
   return [
     `### nixfleet ${cell(view.target)}: ${view.status}`,
     '',
@@ -38,4 +42,16 @@ function cell(value: string): string {
     .replace(/\s+/g, ' ')
     .replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`)
     .trim();
+}
+
+/**
+ * A Markdown code span of `text`, which may hold backticks (a path given to -f): the fence is one
+ * backtick longer than the longest run inside, and padded with a space where the text begins or
+ * ends with one (CommonMark, code spans).
+ */
+function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${text}${pad}${fence}`;
 }

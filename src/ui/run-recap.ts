@@ -6,6 +6,7 @@ import { groupBy } from '../domain/group-by.js';
 import { LISTED_HOSTS } from '../domain/host-names.js';
 import { type GlobalFlags, nixfleetCommand } from '../domain/nixfleet-command.js';
 import { shellQuote } from '../domain/shell-quote.js';
+import { planRetry, unsafeToRerun } from '../engine/retry-plan.js';
 import { completedHostsOf } from '../engine/run-outcome.js';
 import { CONTROLLER_HOST_ID } from '../registry/types.js';
 import { formatElapsed } from './elapsed.js';
@@ -169,6 +170,16 @@ function foldAlike(recaps: readonly HostRecap[]): RecapRow[] {
   });
 }
 
+/**
+ * The `retry` to suggest: with --force when an op that may have run would run again and is not
+ * marked retryable, as `retry` would refuse it without (CORE-002, hints).
+ */
+export function retryStep(view: RunView, flags: GlobalFlags): { command: string; unsafe: string[] } {
+  const { rerun } = planRetry(view, [...view.commands.values()]);
+  const unsafe = unsafeToRerun(rerun, (op) => view.retryableOps.has(op));
+  return { command: nixfleetCommand(`retry ${view.runId}${unsafe.length > 0 ? ' --force' : ''}`, flags), unsafe };
+}
+
 function nextStep(view: RunView, recaps: readonly HostRecap[], flags: GlobalFlags): string[] {
   const steps: [string, string][] = [[nixfleetCommand(`show ${view.runId}`, flags), 'every command of the run']];
   if (view.status !== 'COMPLETE') {
@@ -188,7 +199,13 @@ function nextStep(view: RunView, recaps: readonly HostRecap[], flags: GlobalFlag
         : stopped.length <= 3
           ? stopped.join(', ')
           : `${stopped.length} hosts`;
-    steps.push([nixfleetCommand(`retry ${view.runId}`, flags), `rerun ${who} from where it stopped`]);
+    const { command, unsafe } = retryStep(view, flags);
+    steps.push([
+      command,
+      unsafe.length === 0
+        ? `rerun ${who} from where it stopped`
+        : `rerun ${who} from where it stopped; ${unsafe.join(', ')} ${unsafe.length === 1 ? 'is' : 'are'} not marked retryable`,
+    ]);
   }
   const width = Math.max(...steps.map(([command]) => command.length));
   return steps.map(([command, what], i) => `${i === 0 ? 'next:' : '     '} ${command.padEnd(width)}  ${what}`);

@@ -38,6 +38,8 @@ export interface RunView {
   runId: string;
   /** The run this one retries (CORE-002, retry), else null. */
   retryOf: string | null;
+  /** The run's ops marked `retryable` (CORE-002, hints: the retry step). */
+  retryableOps: ReadonlySet<string>;
   target: string;
   hosts: readonly string[];
   stages: readonly string[];
@@ -63,6 +65,7 @@ export function createRunView(): RunView {
   return {
     runId: '',
     retryOf: null,
+    retryableOps: new Set(),
     target: '',
     hosts: [],
     stages: [],
@@ -85,6 +88,7 @@ export function applyRunEvent(view: RunView, event: RunEvent): CommandView | und
     case 'run_started':
       view.runId = event.runId;
       view.retryOf = event.retryOf ?? null;
+      view.retryableOps = new Set(event.retryableOps ?? []);
       view.target = event.target;
       view.hosts = event.hosts;
       view.stages = event.stages;

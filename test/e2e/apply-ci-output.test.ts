@@ -52,7 +52,10 @@ describe('plain output in CI', { timeout: 120_000 }, () => {
     expect(recap).toContain(
       'run r1 PARTIAL: 4/5 host(s) completed (' + /completed \((.*)\)/.exec(result.stdout)![1] + ')',
     );
-    expect(recap.at(-1)).toMatch(/nixfleet retry r1\s+rerun h2 from where it stopped$/);
+    // `build` ran, failed and is not retryable: `retry r1` alone would be refused (CORE-002, hints).
+    expect(recap.at(-1)).toMatch(
+      /nixfleet retry r1 --force\s+rerun h2 from where it stopped; build is not marked retryable$/,
+    );
     // Header, 3 stage lines, 15 command lines, the failure's output line, 3 totals, the recap (8 + 3).
     expect(lines.length).toBe(1 + 3 + 15 + 1 + 3 + 1 + 5 + 1 + 3);
   });
@@ -141,7 +144,7 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
     expect(markdown).toContain('### nixfleet ship: PARTIAL');
     expect(markdown).toContain('| h2 | ❌ | 1 | 1 | 1 | build ERROR: exit code 3 |');
     expect(markdown).toContain('| h1 | ✅ | 3 | 0 | 0 |  |');
-    expect(markdown).toContain('`nixfleet retry r1`');
+    expect(markdown).toContain('`nixfleet retry r1 --force` (build is not marked retryable)');
   });
 
   it('folds many completed hosts into one row of the summary, after the hosts that failed', async () => {
@@ -187,6 +190,19 @@ describe('under GitHub Actions', { timeout: 120_000 }, () => {
       '| h13 | ✅ | 1 | 0 | 0 |  |',
       '| h14 | ✅ | 1 | 0 | 0 |  |',
     ]);
+  });
+
+  it("a backtick in the -f path does not end the summary's code spans early", async () => {
+    const dir = makeTempDir({ 'a`b/fleet.yaml': FLEET });
+    const summary = join(dir, 'summary.md');
+    const result = await runCli(dir, ['-f', 'a`b/fleet.yaml', 'apply', 'ship'], {
+      env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
+    expect(result.exitCode, result.stderr).toBe(1);
+    // The fence is longer than any run of backticks inside (CommonMark, code spans).
+    expect(readFileSync(summary, 'utf8')).toContain(
+      "Next: ``nixfleet -f 'a`b/fleet.yaml' show r1``, then ``nixfleet -f 'a`b/fleet.yaml' retry r1 --force`` (build is not marked retryable)",
+    );
   });
 
   it('the summary starts on a line of its own after an earlier step that left no final newline', async () => {

@@ -35,6 +35,7 @@ hosts: { web1: {}, web2: {} }
 ops:
   deploy:
     run: if [ "$NIXFLEET_HOST" = web2 ]; then echo "disk full on web2"; exit 3; fi; echo ok
+    retryable: true
   check:
     run: "true"
 pipelines:
@@ -147,7 +148,8 @@ pipelines:
     expect(end).toMatch(/39 hosts\s+ok=2\s+failed=0\s+skipped=0\s+all completed: h01, h02, h04, …/);
     expect(end).toMatch(/h03\s+ok=0\s+failed=1\s+skipped=1\s+deploy ERROR: exit code 3/);
     expect(end).toContain('run r1 PARTIAL: 39/40 host(s) completed');
-    expect(end).toMatch(/nixfleet retry r1\s+rerun h03 from where it stopped/);
+    // `deploy` is not retryable: `retry r1` alone would be refused (CORE-002, hints).
+    expect(end).toMatch(/nixfleet retry r1 --force\s+rerun h03 from where it stopped;/);
   });
 
   it('folds running hosts into one line when even one line each does not fit', async () => {

@@ -76,6 +76,22 @@ describe('suggested commands reach the same fleet file and journal', () => {
     expect(retry?.stdout).toContain('run r2 FAILED: 0/1 host(s) completed');
   });
 
+  it('the retry of an op that is not retryable is suggested with --force, which `retry` alone refuses', async () => {
+    const { dir, env } = workspace();
+    writeFileSync(join(dir, 'deploy/fleet.yaml'), FLEET.replace("!= h2', retryable: true }", "!= h2' }"));
+    const run = await runCli(dir, ['-f', 'deploy/fleet.yaml', 'apply'], { env });
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/ {2}rerun h2 from where it stopped; check is not marked retryable$/m);
+    const retry = nextCommands(run.stdout)[2];
+    expect(retry).toBe('nixfleet -f deploy/fleet.yaml retry r1 --force');
+    const refused = await paste(dir, env, 'nixfleet -f deploy/fleet.yaml retry r1');
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain('not marked retryable would run again: check');
+    const retried = await paste(dir, env, retry ?? '');
+    expect(retried.exitCode, retried.stderr).toBe(1);
+    expect(retried.stdout).toContain('run r2 FAILED: 0/1 host(s) completed');
+  });
+
   it('a --data-dir with a space in it is repeated quoted, and the commands find the journal', async () => {
     const { dir, env } = workspace();
     const run = await runCli(dir, ['-f', 'deploy/fleet.yaml', '--data-dir', 'my journal', 'apply'], { env });
