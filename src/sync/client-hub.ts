@@ -30,6 +30,12 @@ export interface ClientHubOptions {
   readonly maxClientMessageBytes?: number;
   /** A client that has not taken its whole `init` within this long is dropped. */
   readonly initTimeoutMs?: number;
+  /**
+   * `get_state` is answered at most once per this many milliseconds, for every client that asked
+   * meanwhile at once: a client that asks in a loop costs one state read per interval, not one
+   * per message, and cannot hold up the others' deltas (CORE-004).
+   */
+  readonly stateIntervalMs?: number;
 }
 
 /** One message as written to a socket: a whole frame, or the parts of one, written together in order. */
@@ -56,6 +62,7 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Largest message a client may send: `{"type":"get_state"}` is 20 bytes. */
 export const MAX_CLIENT_MESSAGE_BYTES = 1024;
 export const DEFAULT_INIT_TIMEOUT_MS = 60_000;
+export const DEFAULT_STATE_INTERVAL_MS = 250;
 
 type StateMessageType = 'init' | 'full_state';
 
@@ -77,7 +84,12 @@ export class ClientHub {
   private readonly maxClientMessageBytes: number;
   private readonly initTimeoutMs: number;
   private readonly version: (() => number) | undefined;
+  private readonly stateIntervalMs: number;
   private cached: CachedState | undefined;
+  /** Clients whose `get_state` waits for the next answer (see `stateIntervalMs`). */
+  private readonly asking = new Set<Client>();
+  private askTimer: NodeJS.Timeout | undefined;
+  private lastAnswerAt = Number.NEGATIVE_INFINITY;
   private dropped = 0;
   private reads = 0;
 
@@ -87,6 +99,7 @@ export class ClientHub {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.maxClientMessageBytes = options.maxClientMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES;
     this.initTimeoutMs = options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
+    this.stateIntervalMs = options.stateIntervalMs ?? DEFAULT_STATE_INTERVAL_MS;
   }
 
   get size(): number {
@@ -197,6 +210,9 @@ export class ClientHub {
   }
 
   terminateAll(): void {
+    clearTimeout(this.askTimer);
+    this.askTimer = undefined;
+    this.asking.clear();
     for (const client of this.clients) {
       clearTimeout(client.initTimer);
       client.ws.terminate();
@@ -227,19 +243,49 @@ export class ClientHub {
       return;
     }
     if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'get_state') {
+      this.ask(client);
+      return;
+    }
+    client.ws.close(1008, 'unknown message type; clients may only send {"type":"get_state"}');
+  }
+
+  /**
+   * A `get_state`: answered now if no answer went out within `stateIntervalMs`, else with every
+   * other client that asks meanwhile when the interval ends, from one state read. Asking again
+   * while waiting adds nothing.
+   */
+  private ask(client: Client): void {
+    this.asking.add(client);
+    if (this.askTimer !== undefined) return;
+    const wait = this.lastAnswerAt + this.stateIntervalMs - performance.now();
+    if (wait <= 0) {
+      this.answer();
+      return;
+    }
+    this.askTimer = setTimeout(() => {
+      this.askTimer = undefined;
+      this.answer();
+    }, wait);
+    this.askTimer.unref();
+  }
+
+  private answer(): void {
+    this.lastAnswerAt = performance.now();
+    const asking = [...this.asking];
+    this.asking.clear();
+    for (const client of asking) {
+      if (!this.clients.has(client)) continue;
       let state: { version: number; frame: Frame };
       try {
         state = this.stateFrame('full_state', client.deflate);
       } catch {
         // The journal cannot be read now; the server's tail, which reads it too, says why.
         client.ws.close(JOURNAL_UNAVAILABLE_CLOSE.code, JOURNAL_UNAVAILABLE_CLOSE.reason);
-        return;
+        continue;
       }
       const { version, frame } = state;
       if (this.deliver(client, frame)) client.version = Math.max(client.version, version);
-      return;
     }
-    client.ws.close(1008, 'unknown message type; clients may only send {"type":"get_state"}');
   }
 
   /**
@@ -312,6 +358,7 @@ export class ClientHub {
   }
 
   private forget(client: Client): void {
+    this.asking.delete(client);
     clearTimeout(client.initTimer);
     client.initTimer = undefined;
     client.held = undefined;

@@ -135,4 +135,45 @@ describe('a state larger than the buffer limit (SQLite)', () => {
     expect(fixture.server.hub.stateReads - before).toBe(2);
     for (const client of clients) client.close();
   }, 120_000);
+
+  it('answers a client that asks for the state in a loop once per interval, and the others keep their deltas', async () => {
+    fixture = await startFixture();
+    const { journal, server } = fixture;
+    const flooder = await SyncProbe.connect(server.url, { token: TOKEN });
+    const healthy = await SyncProbe.connect(server.url, { token: TOKEN, followProtocol: true });
+    await flooder.waitFor(() => flooder.messages.length > 0, 15_000, 'init');
+    await healthy.waitFor(() => healthy.model.version !== null, 15_000, 'init');
+    const before = server.hub.stateReads;
+    // The journal moves every 10 ms, so no two asks 5 ms apart could share one read before.
+    const writer = setInterval(
+      () => journal.logEvent({ category: 'test', level: 'info', actor: 'writer', action: 'tick', message: 'tick' }),
+      10,
+    );
+    const started = performance.now();
+    let lastAsked = 0;
+    try {
+      for (let i = 0; i < 200; i++) {
+        lastAsked = journal.version();
+        flooder.send({ type: 'get_state' });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    } finally {
+      clearInterval(writer);
+    }
+    const elapsed = performance.now() - started;
+    const head = journal.version();
+    // The last ask is answered too, with the state as it was then or later.
+    const answered = () =>
+      flooder.messages.some((m) => m.type === 'full_state' && (m as { version: number }).version >= lastAsked);
+    await flooder.waitFor(answered, 15_000, 'an answer to the last get_state');
+    await healthy.waitFor(() => healthy.model.version === head, 15_000, `version ${head}`);
+    // One read per 250 ms interval (and one at each end), where each of the 200 asks read before.
+    const reads = server.hub.stateReads - before;
+    expect(reads).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+    expect(flooder.messages.filter((m) => m.type === 'full_state').length).toBeLessThanOrEqual(
+      Math.ceil(elapsed / 250) + 2,
+    );
+    flooder.close();
+    healthy.close();
+  }, 120_000);
 });
