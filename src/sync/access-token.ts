@@ -17,11 +17,12 @@ export function tokensMatch(given: string | undefined, expected: string): boolea
 
 /**
  * The token a request carries: `Authorization: Bearer T`, or `?token=T` where a header cannot be
- * set (a browser's WebSocket, a link to an output file).
+ * set (a browser's WebSocket, a link to an output file). An `Authorization` of another scheme is
+ * not ours: a browser adds `Basic …` on its own behind a proxy that asks for a login.
  */
 export function tokenOf(req: IncomingMessage, url: URL, options: { allowQuery: boolean }): string | undefined {
   const header = req.headers.authorization;
-  if (header !== undefined) {
+  if (header !== undefined && /^Bearer(\s|$)/i.test(header)) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return match?.[1];
   }

@@ -67,6 +67,20 @@ describe('the socket needs the token', () => {
     expect(await upgradeStatus(wsUrl(), { Authorization: `Bearer ${TOKEN}` })).toBe(101);
   });
 
+  it('takes ?token= beside an Authorization of another scheme, as a browser behind a login proxy sends', async () => {
+    fixture = await startFixture();
+    const basic = { Authorization: `Basic ${Buffer.from('user:pass').toString('base64')}` };
+    expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), basic)).toBe(101);
+    expect(await upgradeStatus(wsUrl('?token=wrong-token-0123456789'), basic)).toBe(401);
+    // A Bearer header is the token given, even beside a right one in the query.
+    expect(await upgradeStatus(wsUrl(`?token=${TOKEN}`), { Authorization: 'Bearer nope' })).toBe(401);
+    const output = new URL(`/api/commands/c1/output?token=${TOKEN}`, fixture.server.url);
+    expect((await fetch(output, { headers: basic })).status).not.toBe(401);
+    // Reading routes that need the header still refuse the query.
+    const state = new URL(`/api/state?token=${TOKEN}`, fixture.server.url);
+    expect((await fetch(state, { headers: basic })).status).toBe(401);
+  });
+
   it('answers 404 for an upgrade anywhere but /ws', async () => {
     fixture = await startFixture();
     const url = new URL(`/socket?token=${TOKEN}`, fixture.server.url);
