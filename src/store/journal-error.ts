@@ -30,6 +30,12 @@ export const UNUSABLE_DATABASE = 'NIXFLEET_UNUSABLE_DATABASE';
  */
 export const NO_JOURNAL = 'NIXFLEET_NO_JOURNAL';
 
+/**
+ * The code of an error from the PostgreSQL worker for a schema upgrade that waited too long for a
+ * lock another session holds (CORE-012).
+ */
+export const SCHEMA_BUSY = 'NIXFLEET_SCHEMA_BUSY';
+
 export type JournalErrorKind = 'unusable' | 'write' | 'replaced' | 'taken' | 'busy';
 
 /** When the failure happened: while opening, everything makes the journal unusable. */

@@ -7,9 +7,10 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from '../../src/store/postgres/pg-schema.js';
 import { waitForFile } from '../engine/support/wait-for.js';
 import { BIN, makeTempDir, runCli, spawnCli } from '../support/cli.js';
-import { freshDatabaseUrl, holdWriteLock, psql, takeDatabaseDown } from '../support/postgres.js';
+import { freshDatabaseUrl, holdTables, holdWriteLock, psql, takeDatabaseDown } from '../support/postgres.js';
 import { PASSWORD_ROLE, ROLE_PASSWORD } from '../support/postgres-server.js';
 import { isRunning } from '../support/processes.js';
 import { type ServeProcess, startServe } from '../sync/support/serve-process.js';
@@ -502,6 +503,36 @@ describe('choosing the store', () => {
     // Nothing journaled is lost, and the next apply goes through.
     expect((await runCli(dir, ['apply', 'hello'], { env })).exitCode).toBe(0);
     expect(psql(url, 'SELECT count(*) FROM pipelines')).toBe('2');
+  });
+
+  it('an upgrade behind a long transaction (a pg_dump) gives up after 15 s with one line, exit 1, and runs once it is over', async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
+    const url = freshDatabaseUrl();
+    // A journal one schema version behind this nixfleet's.
+    psql(
+      url,
+      [
+        'CREATE TABLE nixfleet_schema (version INTEGER NOT NULL)',
+        ...PG_MIGRATIONS.slice(0, PG_SCHEMA_VERSION - 1),
+        `INSERT INTO nixfleet_schema (version) VALUES (${PG_SCHEMA_VERSION - 1})`,
+      ].join(';\n'),
+    );
+    const env = { NIXFLEET_DATABASE_URL: url };
+    const dump = await holdTables(url);
+    try {
+      const result = await runCli(dir, ['apply', 'hello'], { env, timeoutMs: 90_000 });
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(
+        /^nixfleet: upgrading the journal in postgres:\/\/.* waited 15 s for a lock another session holds\n {2}hint: run again once that session is done: a long transaction on its tables \(a pg_dump/,
+      );
+    } finally {
+      await dump.release();
+    }
+    // Nothing waits behind the one that gave up, and the upgrade is whole or not at all.
+    expect(psql(url, 'SELECT version FROM nixfleet_schema')).toBe(String(PG_SCHEMA_VERSION - 1));
+    const after = await runCli(dir, ['apply', 'hello'], { env });
+    expect(after.exitCode, after.stderr).toBe(0);
+    expect(psql(url, 'SELECT version FROM nixfleet_schema')).toBe(String(PG_SCHEMA_VERSION));
   });
 
   it('a database of another program, or from a newer nixfleet, is exit 2 with one line and what to do, and left as found', async () => {

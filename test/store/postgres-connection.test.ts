@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LEASE_APPLICATION_NAME } from '../../src/store/postgres/replaceable-connection.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
 import { waitFor } from '../engine/support/wait-for.js';
-import { psql, takeDatabaseDown } from '../support/postgres.js';
+import { holdWriteLock, psql, takeDatabaseDown } from '../support/postgres.js';
 import { POSTGRES } from './engines.js';
 
 describe('a PostgreSQL journal losing its connection', () => {
@@ -51,6 +51,29 @@ describe('a PostgreSQL journal losing its connection', () => {
     expect(journal.version()).toBe(0);
     journal.close();
   });
+});
+
+describe('a PostgreSQL journal whose write lock another session holds past the busy timeout', () => {
+  it('fails that write, and the next write on the same journal goes through once the lock is free', async () => {
+    const store = POSTGRES.newStore();
+    const journal = POSTGRES.open({}, store);
+    const tick = (message: string) =>
+      journal.logEvent({ category: 'test', level: 'info', actor: 'test', action: 'tick', message });
+    tick('before');
+    const lock = await holdWriteLock(store.store!);
+    try {
+      expect(() => tick('while held')).toThrow(/is locked by another session \(nixfleet waited 5 s for it\)/);
+    } finally {
+      await lock.release();
+    }
+    // The session is not left in the aborted transaction of the lock it waited for: every later
+    // call on it failed with `current transaction is aborted` (serve died of it).
+    tick('after');
+    expect(journal.listEvents({ limit: 10 }).map((e) => e.message)).toEqual(
+      expect.arrayContaining(['before', 'after']),
+    );
+    journal.close();
+  }, 60_000);
 });
 
 describe('a PostgreSQL journal whose lease connection the server drops (a restart, a failover)', () => {

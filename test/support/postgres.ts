@@ -89,6 +89,32 @@ export async function holdWriteLock(url: string): Promise<{ release(): Promise<v
 }
 
 /**
+ * Another session reading every table of the database in an open transaction, as a `pg_dump`
+ * does, until `release()`: an `ALTER TABLE` waits for it. Returns once it holds them.
+ */
+export async function holdTables(url: string): Promise<{ release(): Promise<void> }> {
+  const tables = psql(url, "SELECT string_agg(tablename, ', ') FROM pg_tables WHERE schemaname = 'public'");
+  const name = `nixfleet-test-reader-${counter++}`;
+  const holder = execa(
+    join(inject('postgresBin'), 'psql'),
+    psqlArgs(url, `BEGIN; LOCK TABLE ${tables} IN ACCESS SHARE MODE; SELECT pg_sleep(600); COMMIT;`),
+    { reject: false, env: { PGAPPNAME: name } },
+  );
+  const mine = `FROM pg_stat_activity WHERE application_name = '${name}' AND datname = current_database()`;
+  const giveUpAt = Date.now() + 30_000;
+  while (psql(url, `SELECT count(*) FROM pg_locks WHERE granted AND pid IN (SELECT pid ${mine})`) === '0') {
+    if (Date.now() > giveUpAt || holder.exitCode !== null) throw new Error('the tables were never held');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    release: async () => {
+      psql(url, `SELECT pg_terminate_backend(pid) ${mine}`);
+      await holder;
+    },
+  };
+}
+
+/**
  * A server restart as the journal's database sees it, without touching the server the other test
  * files share: every session of the database is dropped and, until `restart.end()`, no new one
  * is let in (as while the server is down).

@@ -162,15 +162,20 @@ function operations(
   const write = async <R>(fn: (read?: pg.QueryResult) => Promise<R>, read?: string): Promise<R> => {
     // The lock is waited for as long as SQLite's busy timeout, no longer (CORE-012): a session that
     // holds it for ever must not hold every controller for ever.
-    const begun = await db.query(
-      `BEGIN; SET LOCAL lock_timeout = ${BUSY_TIMEOUT_MS}; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})${read ? `; ${read}` : ''}`,
-    );
+    // Everything after BEGIN is inside the transaction, the lock's wait too: a wait past the
+    // timeout leaves the session in an aborted transaction, which only a ROLLBACK ends (else every
+    // later call on the session fails with `current transaction is aborted`).
     try {
+      const begun = await db.query(
+        `BEGIN; SET LOCAL lock_timeout = ${BUSY_TIMEOUT_MS}; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})${read ? `; ${read}` : ''}`,
+      );
       const result = await fn(read ? (begun as unknown as pg.QueryResult[])[3] : undefined);
       await db.query('COMMIT');
       return result;
     } catch (error) {
-      await db.query('ROLLBACK');
+      // The error that ended the transaction is the one to report; a ROLLBACK on a lost session
+      // fails too, and says less.
+      await db.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
   };

@@ -3,7 +3,7 @@
 // while the others wait, then find nothing left to do. Commands that only read never migrate:
 // they check that the schema is current, writing and locking nothing.
 import type pg from 'pg';
-import { NO_JOURNAL, UNUSABLE_DATABASE } from '../journal-error.js';
+import { NO_JOURNAL, SCHEMA_BUSY, UNUSABLE_DATABASE } from '../journal-error.js';
 import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema.js';
 
 /** Advisory lock keys are global to the database server's cluster of one database; any constant works. */
@@ -15,7 +15,37 @@ const OWN_TABLES = ['changes', 'commands', 'event_log', 'hosts', 'meta', 'output
 const unusable = (message: string, hint: string) =>
   Object.assign(new Error(message), { code: UNUSABLE_DATABASE, hint });
 
+/**
+ * How long opening waits for the locks an upgrade takes: the migration lock another nixfleet holds
+ * while it upgrades, and each table an `ALTER TABLE` changes, which waits for every transaction
+ * that read it (a `pg_dump`, a psql left open). Longer than the write lock's 5 s, as a controller
+ * that starts with others on a new database waits for one of them to create every table.
+ */
+export const MIGRATION_WAIT_MS = 15_000;
+
+/** SQLSTATE of a lock waited for past lock_timeout. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 export async function migrate(client: pg.Client, where: string): Promise<void> {
+  // The session's own setting, put back before the session does anything else (RESET, below).
+  await client.query(`SET lock_timeout = ${MIGRATION_WAIT_MS}`);
+  try {
+    await upgrade(client, where);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw error;
+    throw Object.assign(
+      new Error(
+        `upgrading the journal in ${where} waited ${MIGRATION_WAIT_MS / 1000} s for a lock another session holds`,
+      ),
+      { code: SCHEMA_BUSY },
+    );
+  } finally {
+    // On a lost session this fails too; the error above says more.
+    await client.query('RESET lock_timeout').catch(() => undefined);
+  }
+}
+
+async function upgrade(client: pg.Client, where: string): Promise<void> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
   try {
     const from = await schemaVersion(client, where);

@@ -13,6 +13,7 @@ import {
   journalErrorOf,
   NO_JOURNAL,
   NoJournalError,
+  SCHEMA_BUSY,
   UNUSABLE_DATABASE,
 } from '../journal-error.js';
 import { makeDirectory } from '../make-directory.js';
@@ -91,6 +92,15 @@ function ask(request: PgRequest, where = 'the PostgreSQL store'): unknown {
       where,
       `${where} is locked by another session (nixfleet waited ${BUSY_TIMEOUT_MS / 1000} s for it)`,
       'run again once that session is done (another nixfleet, or a psql with a transaction open)',
+    );
+  }
+  if (code === SCHEMA_BUSY) {
+    // An upgrade that would wait for ever behind a long transaction (CORE-012, schema).
+    throw new JournalError(
+      'busy',
+      where,
+      reply.error.message,
+      'run again once that session is done: a long transaction on its tables (a pg_dump, a psql left open) or another nixfleet upgrading it; pg_stat_activity names it',
     );
   }
   if (code === QUERY_CANCELED) {
