@@ -6,6 +6,16 @@ export function isPostgresUrl(store: string): boolean {
   return /^postgres(ql)?:\/\//i.test(store);
 }
 
+/** Whether the URL carries a password of its own (else `pg` takes $PGPASSWORD or the password file). */
+export function hasOwnPassword(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.password !== '' || parsed.searchParams.has('password');
+  } catch {
+    return false;
+  }
+}
+
 /** The URL without its password, wherever it is written, for messages and Journal.dbPath. */
 export function redact(url: string): string {
   try {

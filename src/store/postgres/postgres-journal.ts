@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type * as Synckit from 'synckit';
+import { withholdFromCommands } from '../../domain/withheld-variables.js';
 import { UserError } from '../../errors/user-error.js';
 import { DAMAGED_COUNTER } from '../damaged-counter-error.js';
 import {
@@ -21,7 +22,7 @@ import { currentOwner } from '../owner.js';
 import { DAY_MS, retentionFromEnv } from '../retention.js';
 import { CORRUPT_ROW } from '../rows.js';
 import { StoreUnavailableError } from '../store-unavailable-error.js';
-import { redact } from '../store-url.js';
+import { hasOwnPassword, redact } from '../store-url.js';
 import type { Journal, Owner, PruneResult } from '../types.js';
 import { DEFAULT_LEASE_MS } from './pg-lease.js';
 import { createPgOutputSink } from './pg-output-sink.js';
@@ -207,6 +208,9 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     if (code === NO_JOURNAL) throw new NoJournalError(redact(url), (error as Error).message, String(hint));
     throw new StoreUnavailableError(redact(url), openingReason((error as Error).message));
   }
+  // The worker logged in with $PGPASSWORD, which its thread copied from ours: the commands must
+  // not inherit it, as they do not inherit $NIXFLEET_DATABASE_URL (CORE-012).
+  if (!hasOwnPassword(url) && process.env.PGPASSWORD !== undefined) withholdFromCommands('PGPASSWORD');
   const { handle } = opened;
   // The worker answers with the operation's result (PgOperations); the Journal signature each call fills types it.
   const call = (method: Extract<PgRequest, { kind: 'call' }>['method'], ...args: unknown[]): never =>
