@@ -517,7 +517,7 @@ describe('a broken logs/', () => {
 hosts: { a: {}, b: {}, c: {} }
 ops:
   long:
-    run: touch "started-$NIXFLEET_HOST"; echo start; sleep 20; echo end
+    run: touch "started-$NIXFLEET_HOST"; echo start; sleep 20; touch "ended-$NIXFLEET_HOST"; echo end
 `,
     });
     const apply = spawnCli(cwd, ['apply', 'long'], { timeoutMs: 120_000 });
@@ -528,14 +528,14 @@ ops:
     rmSync(logsDir, { recursive: true });
     writeFileSync(logsDir, '');
 
-    const asked = Date.now();
     const cancel = await runCli(cwd, ['cancel', 'r1', '--kill']);
     expect(cancel.exitCode, cancel.stderr).toBe(0);
     expect(cancel.stdout).toContain('kill requested for run r1');
     const applied = await apply;
-    // Killed, not run to the end of its 20 s sleep.
+    // Killed, not run to the end of its 20 s sleep (a clock said so before, and a loaded machine
+    // took longer than it allowed).
     expect(applied.exitCode, String(applied.stderr)).toBe(130);
-    expect(Date.now() - asked).toBeLessThan(15_000);
+    expect(readdirSync(cwd).filter((name) => name.startsWith('ended-'))).toEqual([]);
 
     const show = await runCli(cwd, ['show', 'r1', '--json']);
     expect(show.exitCode, show.stderr).toBe(0);
