@@ -21,8 +21,11 @@ export function runStatusOf(
   cancelled: boolean,
   rolloutStopped = false,
 ): RunStatus {
-  if (cancelled) return 'CANCELLED';
+  // A rollout that stopped before any cancel was seen (the executor stops deciding once one is)
+  // keeps that first reason: a cancel that came after had nothing left to cancel but its
+  // rollbacks (CORE-008, statuses).
   if (rolloutStopped) return 'FAILED';
+  if (cancelled) return 'CANCELLED';
   const completed = completedHostsOf(hosts, commands).length;
   if (completed === hosts.length) return 'COMPLETE';
   return completed > 0 ? 'PARTIAL' : 'FAILED';

@@ -383,14 +383,14 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
       level: RUN_FINISHED_LEVEL[status],
       actor: options.actor,
       action: 'finished',
-      message: `run ${runId} ${status}: ${plan.target}${stopped !== null && !cancelled ? ` (${stopped})` : ''}`,
+      message: `run ${runId} ${status}: ${plan.target}${stopped !== null ? ` (${stopped})` : ''}`,
       details: { runId, status, stopped },
     });
     emit({
       type: 'run_finished',
       runId,
       status,
-      ...(stopped !== null && !cancelled ? { stopped } : {}),
+      ...(stopped !== null ? { stopped } : {}),
       at: finished.finishedAt ?? Date.now(),
     });
     // CORE-009: a rollback that did not succeed outranks every other outcome: a host needs a person.

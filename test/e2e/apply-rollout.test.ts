@@ -145,6 +145,36 @@ pipelines:
     expect(readFileSync(join(dir, 'trace'), 'utf8')).toBe('h1\n');
   });
 
+  it('a cancel that comes after the canary failed, while its rollback runs, keeps FAILED and the reason, exit 1', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {} }
+ops:
+  switch:
+    run: exit 1
+    rollback: touch rolling-back; while [ ! -f gate ]; do sleep 0.05; done
+pipelines:
+  deploy: { ops: [switch], rollout: { canary: 1 } }
+`,
+    });
+    const apply = spawnCli(dir, ['apply', 'deploy', '--renderer', 'plain'], { timeoutMs: 240_000 });
+    await waitFor(() => existsSync(join(dir, 'rolling-back')), "the canary's rollback runs");
+    const cancel = await runCli(dir, ['cancel', 'r1']);
+    expect(cancel.exitCode, cancel.stderr).toBe(0);
+    // The run has seen the cancel (it journals the request at once; the run polls it).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    writeFileSync(join(dir, 'gate'), '');
+    const result = await apply;
+    const reason = 'canary failed on h1: the other hosts were not started';
+    expect(result.exitCode, String(result.stderr)).toBe(1);
+    expect(String(result.stdout)).toContain(`rollout stopped: ${reason}`);
+    expect(String(result.stdout)).toMatch(/^run r1 FAILED: 0\/3 host\(s\) completed/m);
+    const show = await runCli(dir, ['show', 'r1', '--json']);
+    const shown = JSON.parse(show.stdout);
+    expect(shown.run.status).toBe('FAILED');
+    expect(shown.commands.map((c: { status: string }) => c.status)).toEqual(['ERROR', 'SKIPPED', 'SKIPPED', 'SUCCESS']);
+  });
+
   it('pause: the next wave starts no sooner than the pause after the previous one ended', async () => {
     const dir = dirWithFleet(fleet('{ canary: 1, batch: 9, pause: 1500ms }'));
     const result = await runCli(dir, ['apply', 'deploy', '--renderer', 'plain']);
