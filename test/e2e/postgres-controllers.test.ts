@@ -484,7 +484,7 @@ describe('choosing the store', () => {
     );
   });
 
-  it('a session holding the write lock stops apply after the busy timeout with one line, exit 1, as on SQLite', async () => {
+  it('a session holding the write lock stops apply after the busy timeout with one line, exit 1, as on SQLite; readers read', async () => {
     const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  web1: {}\nops:\n  hello:\n    run: echo hi\n' });
     const url = freshDatabaseUrl();
     const env = { NIXFLEET_DATABASE_URL: url };
@@ -497,6 +497,16 @@ describe('choosing the store', () => {
         /^nixfleet: postgres:\/\/.* is locked by another session \(nixfleet waited 5 s for it\)\n {2}hint: run again once that session is done/,
       );
       expect(result.stderr).not.toContain('internal error');
+      // Readers show the journal meanwhile, with a warning, as on SQLite (CORE-003, errors): their
+      // recovery needs the lock too, and they exited 1.
+      for (const args of [['runs'], ['show', 'r1'], ['logs', 'r1']]) {
+        const read = await runCli(dir, args, { env, timeoutMs: 60_000 });
+        expect(read.exitCode, read.stderr).toBe(0);
+        expect(read.stderr).toMatch(
+          /^nixfleet: warning: postgres:\/\/.* is locked by another session \(nixfleet waited 5 s for it\); showing the journal read-only$/,
+        );
+        expect(read.stdout, args[0]).toMatch(args[0] === 'logs' ? /^hi$/m : /\bCOMPLETE\b/);
+      }
     } finally {
       await lock.release();
     }

@@ -153,8 +153,11 @@ function operations(
   owner: Owner,
   leaseMs: number,
   lease: LeaseConnection | undefined,
-  showOrphans: boolean,
+  mayNotRecover: boolean,
 ) {
+  // A reader that may not recover, or whose recovery another session's lock kept out, shows what
+  // recovery would record (CORE-012, read-only users).
+  let showOrphans = mayNotRecover;
   /**
    * Runs `fn` in a transaction holding the write lock. `read`, a query without parameters, goes in
    * the same round trip as BEGIN and the lock, and `fn` gets its result.
@@ -316,6 +319,10 @@ function operations(
     changesSince: (version: number, limit?: number) => changesSince(db, version, limit),
     oldestVersion: () => oldestVersion(db),
 
+    /** For a reader whose recovery met the write lock held (CORE-012): it shows the orphans instead. */
+    showOrphansFromNow: async () => {
+      showOrphans = true;
+    },
     recoverOrphans: async (at: number) => {
       await settleDeadOwners(db, await deadOwners(db));
       return write(async () => markOrphans(db, await deadOwners(db), at));

@@ -291,6 +291,16 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     },
   };
 
-  if (opened.recovers) journal.recoverOrphans();
+  if (opened.recovers) {
+    try {
+      journal.recoverOrphans();
+    } catch (error) {
+      // As on SQLite (CORE-003, errors): a command that only reads shows the journal when another
+      // session holds the write lock, with a warning, and what recovery would record, written nowhere.
+      if (!readOnly || !(error instanceof JournalError) || error.kind !== 'busy') throw error;
+      call('showOrphansFromNow');
+      journal.snapshotReason = `${error.message}; showing the journal read-only`;
+    }
+  }
   return journal;
 }
