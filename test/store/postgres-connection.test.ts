@@ -121,4 +121,19 @@ describe('a PostgreSQL journal whose lease connection the server drops (a restar
     // Before, the release went over the dropped connection and failed quietly: the row stayed.
     expect(psql(url, 'SELECT count(*) FROM owners')).toBe('0');
   });
+
+  it('closing while the server is away for a moment gives the lease up once it is back', async () => {
+    const store = POSTGRES.newStore();
+    const journal = POSTGRES.open({ leaseMs: 60_000 }, store);
+    const url = store.store!;
+    expect(psql(url, 'SELECT count(*) FROM owners')).toBe('1');
+    const down = takeDatabaseDown(url);
+    const back = down.endAfter(1_500);
+    // A restart that stopped a run: `apply` closes its journal at once, before the server is back.
+    journal.close();
+    await back;
+    // Before, the one retry came while the server was still away: the lease stayed for its minute,
+    // the run RUNNING and its hosts busy, and `retry` refused.
+    expect(psql(url, 'SELECT count(*) FROM owners')).toBe('0');
+  });
 });

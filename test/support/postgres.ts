@@ -119,11 +119,22 @@ export async function holdTables(url: string): Promise<{ release(): Promise<void
  * files share: every session of the database is dropped and, until `restart.end()`, no new one
  * is let in (as while the server is down).
  */
-export function takeDatabaseDown(url: string): { end(): void } {
+export function takeDatabaseDown(url: string): { end(): void; endAfter(ms: number): Promise<unknown> } {
   const name = new URL(url).pathname.slice(1);
   const admin = new URL(url);
   admin.pathname = '/postgres';
   psql(admin.toString(), `ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
   psql(admin.toString(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${name}'`);
-  return { end: () => void psql(admin.toString(), `ALTER DATABASE ${name} ALLOW_CONNECTIONS true`) };
+  const back = `ALTER DATABASE ${name} ALLOW_CONNECTIONS true`;
+  return {
+    end: () => void psql(admin.toString(), back),
+    // From another process, for a test whose own thread is blocked meanwhile (a journal's close).
+    endAfter: (ms) =>
+      execa('sh', [
+        '-c',
+        `sleep ${ms / 1000}; exec "$0" "$@"`,
+        join(inject('postgresBin'), 'psql'),
+        ...psqlArgs(admin.toString(), back),
+      ]),
+  };
 }

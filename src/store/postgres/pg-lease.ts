@@ -47,9 +47,24 @@ export function renewLeaseOver(connection: LeaseConnection, owner: Owner, leaseM
  * the lease stayed until it expired, and with it the dead controller's runs RUNNING and their
  * hosts busy, its own `retry` hint refused meanwhile.
  */
-export function releaseLeaseOver(connection: LeaseConnection, owner: Owner): Promise<void> {
-  return onceAgainIfDropped(connection, (db) => releaseLease(db, owner));
+export async function releaseLeaseOver(connection: LeaseConnection, owner: Owner): Promise<void> {
+  // A restart is seldom over when the controller closes (an `apply` whose run the restart stopped
+  // exits at once): the release is tried again, on a new connection, for a few seconds.
+  const giveUpAt = Date.now() + RELEASE_WINDOW_MS;
+  for (;;) {
+    try {
+      await onceAgainIfDropped(connection, (db) => releaseLease(db, owner));
+      return;
+    } catch (error) {
+      if (Date.now() + RELEASE_RETRY_MS > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RELEASE_RETRY_MS));
+    }
+  }
 }
+
+/** How long closing tries to give its lease up while the server is away (CORE-012, ownership). */
+export const RELEASE_WINDOW_MS = 5_000;
+const RELEASE_RETRY_MS = 250;
 
 async function onceAgainIfDropped(connection: LeaseConnection, write: (db: pg.ClientBase) => Promise<void>) {
   try {
