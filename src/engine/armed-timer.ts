@@ -26,34 +26,50 @@ export function timerDirectory(name: string): string {
 
 /**
  * Copies the rollback's output to the timer's `log` with every secret value the timer holds
- * hidden (whole, or each line of 6 characters or more of a multi-line value), as nixfleet's own
+ * hidden (whole, and each line of 6 characters or more of a multi-line value), as nixfleet's own
  * redactor hides it (CORE-010): every occurrence of each, occurrences that overlap as one `***`.
  * The log stays on the host when nixfleet cannot follow the rollback, so no value may be in it.
  * The values are those of `NIXFLEET_SECRET_*` (the op's secrets) and of `variables`, the variables
  * `env:` secrets are read from, which a local host's timer inherits from nixfleet's environment
- * whether the op uses them or not. Per line: `e[j]` is where the longest occurrence starting at
- * `j` ends; a run of overlapping ones becomes one `***`. Literal matches (`index`), bytes
- * (`LC_ALL=C`). Without awk the output is dropped, with a line saying so, and still read to its
- * end: a rollback must not die of a closed pipe.
+ * whether the op uses them or not.
+ *
+ * awk reads lines, so a multi-line value is found across the lines it spans: the last `L - 1`
+ * lines are held back (`L`, the most lines of any value), and each new line is tried as the last
+ * of each value (its first part ending a held line, its middle parts whole lines, its last part
+ * beginning the new one); a match becomes one `***` on one line. Its lines of 6 characters or more
+ * are also hidden wherever they are (`s`). Per line (`red`): `e[j]` is where the longest
+ * occurrence starting at `j` ends; a run of overlapping ones becomes one `***`. Literal matches
+ * (`index`), bytes (`LC_ALL=C`). Without awk the output is dropped, with a line saying so, and
+ * still read to its end: a rollback must not die of a closed pipe.
  */
 const redactAwk = (variables: readonly string[]) =>
   [
-    `BEGIN { n = 0; split("${variables.filter((name) => VARIABLE_NAME.test(name)).join(' ')}", listed, " ")`,
-    '  for (i in listed) named[listed[i]] = 1',
-    '  for (k in ENVIRON) if (k ~ /^NIXFLEET_SECRET_/ || k in named) { m = split(ENVIRON[k], part, "\\n")',
-    '    for (i = 1; i <= m; i++) { v = part[i]; if (length(v) >= 6) s[++n] = v',
-    '      if (sub(/\\r$/, "", v) && length(v) >= 6) s[++n] = v } } }',
-    '{ line = $0; split("", e); found = 0',
+    'function red(line,  i, j, at, p, found, out, copied, from, to, e) { split("", e); found = 0',
     '  for (i = 1; i <= n; i++) { at = 0',
     '    while ((p = index(substr(line, at + 1), s[i])) > 0) { at += p; found = 1',
     '      if (!(at in e) || e[at] < at + length(s[i])) e[at] = at + length(s[i]) } }',
-    '  if (!found) { print line; next }',
+    '  if (!found) return line',
     '  out = ""; copied = 1; from = 0',
     '  for (j = 1; j <= length(line); j++) {',
     '    if (from && j >= to) { out = out substr(line, copied, from - copied) "***"; copied = to; from = 0 }',
     '    if (j in e) { if (!from) { from = j; to = e[j] } else if (e[j] > to) to = e[j] } }',
     '  if (from) { out = out substr(line, copied, from - copied) "***"; copied = to }',
-    '  print out substr(line, copied) }',
+    '  return out substr(line, copied) }',
+    'function ends(a, b) { return length(a) >= length(b) && substr(a, length(a) - length(b) + 1) == b }',
+    'function starts(a, b) { return b == "" || index(a, b) == 1 }',
+    'function whole(  v, k, j, i, ok) { for (v = 1; v <= nv; v++) { k = vk[v]; j = nb - k + 1; if (j < 1) continue',
+    '    ok = ends(b[j], vp[v, 1]) && starts(b[nb], vp[v, k])',
+    '    for (i = 2; ok && i < k; i++) ok = b[j + i - 1] == vp[v, i]',
+    '    if (ok) { b[j] = substr(b[j], 1, length(b[j]) - length(vp[v, 1])) "***" substr(b[nb], length(vp[v, k]) + 1); nb = j } } }',
+    'function emit(  i) { print red(b[1]); for (i = 1; i < nb; i++) b[i] = b[i + 1]; nb-- }',
+    `BEGIN { n = 0; nv = 0; nb = 0; L = 1; split("${variables.filter((name) => VARIABLE_NAME.test(name)).join(' ')}", listed, " ")`,
+    '  for (i in listed) named[listed[i]] = 1',
+    '  for (k in ENVIRON) if (k ~ /^NIXFLEET_SECRET_/ || k in named) { m = split(ENVIRON[k], part, "\\n")',
+    '    if (m > 1) { nv++; vk[nv] = m; if (m > L) L = m; for (i = 1; i <= m; i++) vp[nv, i] = part[i] }',
+    '    for (i = 1; i <= m; i++) { v = part[i]; if (length(v) >= 6) s[++n] = v',
+    '      if (sub(/\\r$/, "", v) && length(v) >= 6) s[++n] = v } } }',
+    '{ b[++nb] = $0; whole(); if (nb >= L) emit() }',
+    'END { while (nb > 0) emit() }',
   ].join('\n');
 /** A name the awk program may hold as it is: the fleet file's schema takes no other (CORE-010). */
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -174,7 +174,8 @@ describe('the armed timer on a host', () => {
     });
     const dir = join(home, '.nixfleet/armed/r1-c4-s');
     await waitForFile(join(dir, 'exit'));
-    const log = 'token=***; short=***\n***\n***\n';
+    // The two-line value is one `***`, as nixfleet's redactor makes it.
+    const log = 'token=***; short=***\n***\n';
     expect(readFileSync(join(dir, 'log'), 'utf8')).toBe(log);
     expect(await sh(statusScript('r1-c4-s'))).toEqual({ kind: 'done', exitCode: 3, log });
   });
@@ -197,6 +198,23 @@ describe('the armed timer on a host', () => {
       env,
     );
     expect(log).toBe('says *** and ***\n');
+  });
+
+  it('hides a multi-line value whole across the lines it spans, however short each line', async () => {
+    const env = withPath({
+      NIXFLEET_SECRET_ML: 'ab\ncd\nef\ngh',
+      NIXFLEET_SECRET_CR: 'Line-1\r\nx\r\nLine-3',
+    });
+    const rollback = [
+      'printf "before\\n"',
+      'printf "ml=%s tail\\n" "$NIXFLEET_SECRET_ML"',
+      'printf "cr=%s!\\n" "$NIXFLEET_SECRET_CR"',
+      // Its lines alone are not the value: left as they are, short ones and all.
+      'printf "ab\\ncd\\nlast\\n"',
+    ].join('; ');
+    const log = await firedLog('r1-c10-m', timer(1000, rollback, of('web1', 'ml')), env);
+    // Before, each line was looked at alone, and lines under 6 characters were never hidden.
+    expect(log).toBe('before\nml=*** tail\ncr=***!\nab\ncd\nlast\n');
   });
 
   it('runs no rollback when the op’s directory cannot be entered any more: its log says so, exit 1', async () => {
