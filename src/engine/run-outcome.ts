@@ -21,9 +21,8 @@ export function runStatusOf(
   cancelled: boolean,
   rolloutStopped = false,
 ): RunStatus {
-  // A rollout that stopped before any cancel was seen (the executor stops deciding once one is)
-  // keeps that first reason: a cancel that came after had nothing left to cancel but its
-  // rollbacks (CORE-008, statuses).
+  // `rolloutStopped` only for a rollout that stopped before any cancel was seen (the executor
+  // stops deciding once one is) and whose later cancel killed no op command (CORE-008, statuses).
   if (rolloutStopped) return 'FAILED';
   if (cancelled) return 'CANCELLED';
   const completed = completedHostsOf(hosts, commands).length;

@@ -287,6 +287,8 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
   const released = new Set<number>();
   const running = new Map<string, Promise<void>>();
   let stopped: string | null = null;
+  /** Op commands CANCELLED when the rollout stopped: more at the end means a later cancel killed one. */
+  let cancelledAtStop = 0;
   let current: { batch: number; stage: number } | undefined;
   let journaled: { batch: number; stage: number } | undefined;
   try {
@@ -298,7 +300,10 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
         }
         const decision = schedule.decide(released, concurrency - running.size);
         // The first reason is the one the SKIPPED commands carry; later failures do not rewrite it.
-        stopped ??= decision.stopped;
+        if (stopped === null && decision.stopped !== null) {
+          stopped = decision.stopped;
+          cancelledAtStop = commands.all().filter((c) => c.status === 'CANCELLED').length;
+        }
         for (const { id, reason } of decision.skip) settle(id, 'SKIPPED', reason);
         if (decision.release) {
           // Every command of the waves before has ended: their last stage is finished now, not when
@@ -376,7 +381,10 @@ async function executeRun(plan: Plan, options: StartRunOptions, state: RunState)
     if (current) emit({ type: 'stage_finished', runId, stage: current.stage, at: Date.now() });
     for (const c of left.filter((c) => !inCurrent(c))) settle(c.id, cancelled ? 'CANCELLED' : 'SKIPPED');
     const summaries = commands.all();
-    const status = runStatusOf(plan.hosts, summaries, cancelled, stopped !== null);
+    // CORE-008: a rollout that stopped before the cancel was seen is the run's outcome, unless the
+    // cancel then killed an op command still running: it interrupted work, as any cancel does.
+    const killedWork = cancelled && summaries.filter((c) => c.status === 'CANCELLED').length > cancelledAtStop;
+    const status = runStatusOf(plan.hosts, summaries, cancelled, stopped !== null && !killedWork);
     const finished = journal.finishRun(runId, status);
     journal.logEvent({
       category: 'run',

@@ -175,6 +175,31 @@ pipelines:
     expect(shown.commands.map((c: { status: string }) => c.status)).toEqual(['ERROR', 'SKIPPED', 'SKIPPED', 'SUCCESS']);
   });
 
+  it('a cancel --kill after the budget stopped the rollout, killing a command still running, is CANCELLED, 130', async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+hosts: { h1: {}, h2: {}, h3: {}, h4: {} }
+ops:
+  switch:
+    run: if [ $NIXFLEET_HOST = h1 ]; then exit 1; fi; touch "running-$NIXFLEET_HOST"; sleep 60
+pipelines:
+  deploy: { ops: [switch], rollout: { batch: 2, maxFailures: 0 } }
+`,
+    });
+    const apply = spawnCli(dir, ['apply', 'deploy', '--renderer', 'plain'], { timeoutMs: 240_000 });
+    await waitFor(() => existsSync(join(dir, 'running-h2')), 'h2 runs');
+    await waitFor(() => commandStatus(dir, 'h1', 'switch') === 'ERROR', 'h1 failed');
+    const cancel = await runCli(dir, ['cancel', 'r1', '--kill']);
+    expect(cancel.exitCode, cancel.stderr).toBe(0);
+    const result = await apply;
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(String(result.stdout)).toContain('rollout stopped: failure budget exceeded');
+    expect(String(result.stdout)).toMatch(/^run r1 CANCELLED: /m);
+    const shown = JSON.parse((await runCli(dir, ['show', 'r1', '--json'])).stdout);
+    expect(shown.run.status).toBe('CANCELLED');
+    expect(shown.commands.map((c: { status: string }) => c.status)).toEqual(['ERROR', 'CANCELLED', 'SKIPPED', 'SKIPPED']);
+  });
+
   it('pause: the next wave starts no sooner than the pause after the previous one ended', async () => {
     const dir = dirWithFleet(fleet('{ canary: 1, batch: 9, pause: 1500ms }'));
     const result = await runCli(dir, ['apply', 'deploy', '--renderer', 'plain']);
