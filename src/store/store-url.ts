@@ -6,11 +6,14 @@ export function isPostgresUrl(store: string): boolean {
   return /^postgres(ql)?:\/\//i.test(store);
 }
 
-/** Whether the URL carries a password of its own (else `pg` takes $PGPASSWORD or the password file). */
+/**
+ * Whether the URL carries a password of its own (else `pg` takes $PGPASSWORD or the password
+ * file): an empty one is none to pg.
+ */
 export function hasOwnPassword(url: string): boolean {
   try {
     const parsed = new URL(url);
-    return parsed.password !== '' || parsed.searchParams.has('password');
+    return parsed.password !== '' || (parsed.searchParams.get('password') ?? '') !== '';
   } catch {
     return false;
   }

@@ -197,7 +197,12 @@ pipelines:
     expect(String(result.stdout)).toMatch(/^run r1 CANCELLED: /m);
     const shown = JSON.parse((await runCli(dir, ['show', 'r1', '--json'])).stdout);
     expect(shown.run.status).toBe('CANCELLED');
-    expect(shown.commands.map((c: { status: string }) => c.status)).toEqual(['ERROR', 'CANCELLED', 'SKIPPED', 'SKIPPED']);
+    expect(shown.commands.map((c: { status: string }) => c.status)).toEqual([
+      'ERROR',
+      'CANCELLED',
+      'SKIPPED',
+      'SKIPPED',
+    ]);
   });
 
   it('pause: the next wave starts no sooner than the pause after the previous one ended', async () => {

@@ -50,7 +50,7 @@ pipelines:
   },
 );
 
-it('a journal that logged in with $PGPASSWORD keeps it from the commands; one with its own password leaves it to them', async () => {
+it('a journal that logged in with $PGPASSWORD keeps it from the commands; one with its own password, or asked none, leaves it to them', async () => {
   const dir = makeTempDir({
     'fleet.yaml': `version: 1
 hosts:
@@ -77,4 +77,8 @@ pipelines:
   const own = { ...env, NIXFLEET_DATABASE_URL: url.toString(), PGPASSWORD: 'for-the-commands' };
   expect((await runCli(dir, ['apply', 'on-host'], { env: own })).exitCode).toBe(0);
   expect((await runCli(dir, ['logs', 'r2'], { env: own })).stdout).toContain('pw=for-the-commands kept=yes');
+  // Nor when the server asks for no password (trust, as for the test server's other roles).
+  const trusted = { ...own, NIXFLEET_DATABASE_URL: freshDatabaseUrl() };
+  expect((await runCli(dir, ['apply', 'on-host'], { env: trusted })).exitCode).toBe(0);
+  expect((await runCli(dir, ['logs', 'r1'], { env: trusted })).stdout).toContain('pw=for-the-commands kept=yes');
 });

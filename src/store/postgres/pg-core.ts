@@ -81,7 +81,7 @@ export async function openPgCore(
   owner: Owner,
   leaseMs: number,
   readOnly = false,
-): Promise<{ core: PgCore; recovers: boolean; id: string | undefined }> {
+): Promise<{ core: PgCore; recovers: boolean; id: string | undefined; passwordAsked: boolean }> {
   const connectionString = pgConnectionString(url);
   const main = await openReplaceableConnection({
     connectionString,
@@ -145,7 +145,7 @@ export async function openPgCore(
       await Promise.allSettled([main.end(), heartbeat?.end()]);
     },
   };
-  return { core, recovers, id };
+  return { core, recovers, id, passwordAsked: main.passwordAsked };
 }
 
 function operations(

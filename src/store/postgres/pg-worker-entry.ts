@@ -37,7 +37,7 @@ async function handle(request: PgRequest): Promise<unknown> {
       const opened = await openPgCore(request.url, request.owner, request.leaseMs, request.readOnly);
       const handle = nextHandle++;
       cores.set(handle, opened.core);
-      return { handle, recovers: opened.recovers, id: opened.id };
+      return { handle, recovers: opened.recovers, id: opened.id, passwordAsked: opened.passwordAsked };
     }
     case 'call': {
       const core = cores.get(request.handle);

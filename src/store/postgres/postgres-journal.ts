@@ -195,7 +195,7 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
   const env = options.env ?? process.env;
   const leaseMs = options.leaseMs ?? leaseMsFrom(env);
   const readOnly = options.readOnly === true;
-  let opened: { handle: number; recovers: boolean; id: string | undefined };
+  let opened: { handle: number; recovers: boolean; id: string | undefined; passwordAsked: boolean };
   try {
     opened = ask({ kind: 'open', url, owner, leaseMs, readOnly }, redact(url)) as typeof opened;
   } catch (error) {
@@ -208,9 +208,10 @@ export function openPostgresJournal(dataDir: string, url: string, options: Postg
     if (code === NO_JOURNAL) throw new NoJournalError(redact(url), (error as Error).message, String(hint));
     throw new StoreUnavailableError(redact(url), openingReason((error as Error).message));
   }
-  // The worker logged in with $PGPASSWORD, which its thread copied from ours: the commands must
-  // not inherit it, as they do not inherit $NIXFLEET_DATABASE_URL (CORE-012).
-  if (!hasOwnPassword(url) && process.env.PGPASSWORD !== undefined) withholdFromCommands('PGPASSWORD');
+  // The server asked for a password, and with none in the URL pg sent $PGPASSWORD (its thread
+  // copied ours): the commands must not inherit it, as they do not inherit
+  // $NIXFLEET_DATABASE_URL (CORE-012).
+  if (opened.passwordAsked && !hasOwnPassword(url) && process.env.PGPASSWORD) withholdFromCommands('PGPASSWORD');
   const { handle } = opened;
   // The worker answers with the operation's result (PgOperations); the Journal signature each call fills types it.
   const call = (method: Extract<PgRequest, { kind: 'call' }>['method'], ...args: unknown[]): never =>

@@ -19,6 +19,8 @@ export interface ReplaceableConnection {
   /** Replaces the connection with a new one; the old one is ended. Rejects if it cannot connect. */
   reconnect(): Promise<void>;
   end(): Promise<void>;
+  /** Whether the server asked for a password when it first let this connection in. */
+  readonly passwordAsked: boolean;
 }
 export type LeaseConnection = ReplaceableConnection;
 
@@ -29,8 +31,18 @@ export function openLeaseConnection(config: pg.ClientConfig): Promise<LeaseConne
 export async function openReplaceableConnection(config: pg.ClientConfig): Promise<ReplaceableConnection> {
   let broken = false;
   let current: pg.Client | undefined;
+  let passwordAsked = false;
   const connected = async () => {
     const client = new pg.Client(config);
+    // Which of pg's ways to log in the server asked for: with a password, and where no URL gave
+    // one, pg sends $PGPASSWORD (CORE-012: then the commands must not inherit it).
+    const asked = () => {
+      passwordAsked = true;
+    };
+    const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+    for (const request of ['authenticationCleartextPassword', 'authenticationMD5Password', 'authenticationSASL']) {
+      connection.once(request, asked);
+    }
     // A dropped connection must not take the worker thread down: the next query fails instead.
     // Only the connection in use marks the pair dropped, not one being replaced or ended.
     const drop = () => {
@@ -48,7 +60,9 @@ export async function openReplaceableConnection(config: pg.ClientConfig): Promis
   };
   let client = await connected();
   current = client;
+  const firstAsked = passwordAsked;
   return {
+    passwordAsked: firstAsked,
     current: () => client,
     dropped: () => broken,
     async reconnect() {
