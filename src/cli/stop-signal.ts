@@ -6,20 +6,21 @@
 import { leaveHungUpTerminalAtExit } from '../domain/hung-up-terminal.js';
 
 export interface StopSignal {
-  readonly signal: Promise<void>;
+  /** The first signal: after SIGHUP, what runs is already being killed. */
+  readonly signal: Promise<NodeJS.Signals>;
   dispose(): void;
 }
 
 export function waitForStopSignal(again: () => void): StopSignal {
   let count = 0;
-  let resolveSignal!: () => void;
-  const signal = new Promise<void>((resolve) => {
+  let resolveSignal!: (signal: NodeJS.Signals) => void;
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
     resolveSignal = resolve;
   });
   const onSignal = (signal: NodeJS.Signals) => {
     if (signal === 'SIGHUP') leaveHungUpTerminalAtExit();
     count += 1;
-    if (count === 1) resolveSignal();
+    if (count === 1) resolveSignal(signal);
     // A closed terminal cannot send the second signal: SIGHUP kills at once, like a second one.
     if (count > 1 || signal === 'SIGHUP') again();
   };
@@ -34,4 +35,11 @@ export function waitForStopSignal(again: () => void): StopSignal {
       process.off('SIGHUP', onSignal);
     },
   };
+}
+
+/** How a stopping command says what happens to its runs' running commands after `signal`. */
+export function runningCommandsAfter(signal: NodeJS.Signals): string {
+  return signal === 'SIGHUP'
+    ? 'the terminal closed: running commands are killed'
+    : 'Ctrl-C again to kill running commands';
 }

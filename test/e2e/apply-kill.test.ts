@@ -91,6 +91,9 @@ describe('SIGHUP to `nixfleet watch --run`', () => {
       commands: { h1: ['CANCELLED', 'killed by cancel'], h2: ['CANCELLED', null] },
     });
     expect(liveGroupMembers(Number(readFileSync(join(dir, 'pgid-h1'), 'utf8')))).toEqual([]);
+    // It says what it does, not to press Ctrl-C again (nobody can).
+    expect(String(result.stdout)).toContain('cancelling run r1 (the terminal closed: running commands are killed)');
+    expect(String(result.stdout)).not.toContain('Ctrl-C again');
   });
 });
 

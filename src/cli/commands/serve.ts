@@ -22,7 +22,7 @@ import type { CommandContext } from '../command.js';
 import { hideOnCommandLine } from '../hidden-arguments.js';
 import { journalPlaceFor, rereadFleetFilePath } from '../load-fleet.js';
 import { type PruneSchedule, pruneIntervalFrom, schedulePrune } from '../prune-schedule.js';
-import { waitForStopSignal } from '../stop-signal.js';
+import { runningCommandsAfter, waitForStopSignal } from '../stop-signal.js';
 
 export const usage = 'serve [--bind 127.0.0.1] [--port 7420] [--token T]';
 export const options = {
@@ -186,8 +186,12 @@ export async function run(ctx: CommandContext): Promise<number> {
       version: journal.version(),
     });
 
-    const failure = await Promise.race([stopped.signal.then(() => undefined), journalFailed]);
-    if (failure !== undefined) {
+    const outcome = await Promise.race([
+      stopped.signal.then((signal) => ({ signal })),
+      journalFailed.then((failure) => ({ failure })),
+    ]);
+    if ('failure' in outcome) {
+      const { failure } = outcome;
       // CORE-003: a journal that fails or was replaced under us is not followed or written any
       // further: the runs started here are killed and serve exits 1 with the reason.
       await dispatcher?.stopAll({ kill: true });
@@ -199,7 +203,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
     const running = dispatcher?.active.size ?? 0;
     if (running > 0)
-      say(`cancelling ${running} run(s) started here (Ctrl-C again to kill running commands)`, {
+      say(`cancelling ${running} run(s) started here (${runningCommandsAfter(outcome.signal)})`, {
         type: 'cancelling',
         runs: running,
       });

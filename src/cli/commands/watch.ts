@@ -22,7 +22,7 @@ import type { CommandContext } from '../command.js';
 import { dataDirOverride, journalPlaceFor, rereadFleetFilePath } from '../load-fleet.js';
 import { parseRolloutFlags, ROLLOUT_OPTIONS } from '../rollout-flags.js';
 import { NO_ROLLBACK_OPTION, parseConcurrency, parseNoRollback } from '../run-flags.js';
-import { waitForStopSignal } from '../stop-signal.js';
+import { runningCommandsAfter, waitForStopSignal } from '../stop-signal.js';
 
 export const usage =
   'watch [--run TARGET] [--on SEL] [--concurrency N] [--batch N|N%] [--canary SEL|N] [--max-failures N|N%] [--no-rollback]';
@@ -82,8 +82,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const fatalCame = new Promise<{ error: unknown }>((resolve) => {
     endWithFatal = (error) => resolve({ error });
   });
-  const cancelling = (runId: string) =>
-    say(`cancelling run ${runId} (Ctrl-C again to kill running commands)`, { type: 'cancelling', runId });
+  const cancelling = (runId: string, signal: NodeJS.Signals = 'SIGINT') =>
+    say(`cancelling run ${runId} (${runningCommandsAfter(signal)})`, { type: 'cancelling', runId });
 
   const startRunsOn = () => {
     if (!journal || runner) return;
@@ -215,8 +215,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     say(`watching ${name(file)}; Ctrl-C to stop`, { type: 'watching', version: 0, file: name(file) });
   }
 
-  const fatal = await Promise.race([stopped.signal.then(() => undefined), fatalCame]);
-  if (fatal !== undefined) {
+  const fatal = await Promise.race([stopped.signal.then((signal) => ({ signal })), fatalCame]);
+  if ('error' in fatal) {
     // main.ts reports it: with --json, as the stream's last line (`type: "error"`).
     stopped.dispose();
     await runner?.stop();
@@ -224,7 +224,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     closeQuietly(journal);
     throw fatal.error;
   }
-  if (runner?.active !== undefined) cancelling(runner.active.runId);
+  if (runner?.active !== undefined) cancelling(runner.active.runId, fatal.signal);
   // Also a run still reading its secrets, which then starts cancelled: that is during a run too.
   const cancelled = (await runner?.stop({ cancel: true })) === true;
   stopped.dispose();
