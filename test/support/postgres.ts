@@ -65,50 +65,53 @@ export function psql(url: string, query: string): string {
  * Another session holding the journal's write lock in an open transaction (a psql someone left
  * open), until `release()`. Returns once the lock is held.
  */
-export async function holdWriteLock(url: string): Promise<{ release(): Promise<void> }> {
-  const holder = execa(
-    join(inject('postgresBin'), 'psql'),
-    psqlArgs(url, `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY}); SELECT pg_sleep(600); COMMIT;`),
-    { reject: false },
-  );
+export function holdWriteLock(url: string): Promise<{ release(): Promise<void> }> {
   // pg_locks is the whole server's: only this database's holder, not another test file's journal.
-  const holders = `FROM pg_locks WHERE locktype = 'advisory' AND objid = ${WRITE_LOCK_KEY} AND granted
+  const held = `FROM pg_locks WHERE locktype = 'advisory' AND objid = ${WRITE_LOCK_KEY} AND granted
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
-  const giveUpAt = Date.now() + 30_000;
-  while (psql(url, `SELECT count(*) ${holders}`) !== '1') {
-    if (Date.now() > giveUpAt || holder.exitCode !== null) throw new Error('the write lock was never held');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    release: async () => {
-      // The server ends the session: a sleeping backend would not notice its client gone.
-      psql(url, `SELECT pg_terminate_backend(pid) ${holders}`);
-      await holder;
-    },
-  };
+  return holdInSession(url, `SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`, held, 'the write lock');
 }
 
 /**
  * Another session reading every table of the database in an open transaction, as a `pg_dump`
  * does, until `release()`: an `ALTER TABLE` waits for it. Returns once it holds them.
  */
-export async function holdTables(url: string): Promise<{ release(): Promise<void> }> {
+export function holdTables(url: string): Promise<{ release(): Promise<void> }> {
   const tables = psql(url, "SELECT string_agg(tablename, ', ') FROM pg_tables WHERE schemaname = 'public'");
   const name = `nixfleet-test-reader-${counter++}`;
+  const held = `FROM pg_locks WHERE granted AND pid IN (SELECT pid FROM pg_stat_activity
+    WHERE application_name = '${name}' AND datname = current_database())`;
+  return holdInSession(url, `LOCK TABLE ${tables} IN ACCESS SHARE MODE`, held, 'the tables', { PGAPPNAME: name });
+}
+
+/**
+ * A psql session that runs `sql` in a transaction it leaves open, until `release()`. Returns once
+ * `held` (a FROM clause of pg_locks rows) finds its locks; the same rows name the session to end.
+ */
+async function holdInSession(
+  url: string,
+  sql: string,
+  held: string,
+  what: string,
+  env: Record<string, string> = {},
+): Promise<{ release(): Promise<void> }> {
   const holder = execa(
     join(inject('postgresBin'), 'psql'),
-    psqlArgs(url, `BEGIN; LOCK TABLE ${tables} IN ACCESS SHARE MODE; SELECT pg_sleep(600); COMMIT;`),
-    { reject: false, env: { PGAPPNAME: name } },
+    psqlArgs(url, `BEGIN; ${sql}; SELECT pg_sleep(600); COMMIT;`),
+    {
+      reject: false,
+      env,
+    },
   );
-  const mine = `FROM pg_stat_activity WHERE application_name = '${name}' AND datname = current_database()`;
   const giveUpAt = Date.now() + 30_000;
-  while (psql(url, `SELECT count(*) FROM pg_locks WHERE granted AND pid IN (SELECT pid ${mine})`) === '0') {
-    if (Date.now() > giveUpAt || holder.exitCode !== null) throw new Error('the tables were never held');
+  while (psql(url, `SELECT count(*) ${held}`) === '0') {
+    if (Date.now() > giveUpAt || holder.exitCode !== null) throw new Error(`${what}: not held within 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     release: async () => {
-      psql(url, `SELECT pg_terminate_backend(pid) ${mine}`);
+      // The server ends the session: a sleeping backend would not notice its client gone.
+      psql(url, `SELECT pg_terminate_backend(pid) FROM (SELECT DISTINCT pid ${held}) AS holders`);
       await holder;
     },
   };
