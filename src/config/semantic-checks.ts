@@ -62,23 +62,39 @@ function checkHosts(fleet: MergedFleet): ConfigError[] {
 
 /**
  * ssh reads an address or a user that starts with `-` as an option (`-oProxyCommand=…`): nixfleet
- * passes them after `--` and `-l`, and ssh refuses them at run time, but that is a fleet file
- * mistake, so validate says so where it is (CORE-005, CORE-007).
+ * passes them after `--` and `-l`, and ssh refuses them at run time, as it refuses one that holds a
+ * space or a control character, but that is a fleet file mistake, so validate says so where it is
+ * (CORE-005, CORE-007).
  */
 function checkSshWords(id: string, host: { address?: string; user?: string }, source: FleetEntry<unknown>['source']) {
   const errors: ConfigError[] = [];
   for (const field of ['address', 'user'] as const) {
     const word = host[field];
-    if (typeof word !== 'string' || !word.startsWith('-')) continue;
-    errors.push(
-      errorAt(
-        source,
-        ['hosts', id, field],
-        'value',
-        `${quoteExcerpt(word)} starts with \`-\`: ssh would read it as an option, and refuses it`,
-        `write the ${field === 'address' ? 'host name or IP address' : 'user name'} alone; put ssh options in an ssh_config file`,
-      ),
-    );
+    if (typeof word !== 'string') continue;
+    const alone = `write the ${field === 'address' ? 'host name or IP address' : 'user name'} alone; put ssh options in an ssh_config file`;
+    if (word.startsWith('-')) {
+      errors.push(
+        errorAt(
+          source,
+          ['hosts', id, field],
+          'value',
+          `${quoteExcerpt(word)} starts with \`-\`: ssh would read it as an option, and refuses it`,
+          alone,
+        ),
+      );
+    } else if (/[\s\p{Cc}]/u.test(word)) {
+      // `127.0.0.1 -p 22` passed validate, then every command failed with ssh's `hostname
+      // contains invalid characters`, which names neither the host nor the value.
+      errors.push(
+        errorAt(
+          source,
+          ['hosts', id, field],
+          'value',
+          `${quoteExcerpt(word)} holds a space or a control character, which ssh refuses in a ${field === 'address' ? 'host name' : 'user name'}`,
+          `write the ${field === 'address' ? 'host name or IP address' : 'user name'} alone: a port goes in \`port:\`, other ssh options in an ssh_config file`,
+        ),
+      );
+    }
   }
   return errors;
 }
