@@ -82,6 +82,17 @@ describe.each([
     expect(result).toMatchObject({ exitCode: null, ran: false });
   });
 
+  it('an ssh_config that sets RemoteCommand is named, with the fix, and nothing runs', async () => {
+    const config = join(work, `remote-command-${multiplex}_ssh_config`);
+    writeFileSync(config, `Host *\n  RemoteCommand echo from-the-config\nInclude ${sshd.clientConfig}\n`);
+    const result = await attempt({}, sshSettings({ multiplex }), config);
+    // Before, ssh's own line: `ssh: Cannot execute command-line and remote command.`
+    expect(result.transportError).toBe(
+      'ssh: the ssh_config for 127.0.0.1 sets RemoteCommand, and nixfleet sends a command of its own: set `RemoteCommand none` for it, or give nixfleet an ssh_config of its own (NIXFLEET_SSH_CONFIG)',
+    );
+    expect(result).toMatchObject({ exitCode: null, ran: false });
+  });
+
   it('a host key that differs from known_hosts is a mismatch, and nothing runs', async () => {
     // Any valid ed25519 key that is not the server's: the client key's public half will do.
     const otherKey = readFileSync(`${sshd.clientKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');

@@ -57,6 +57,12 @@ const RULES: readonly Rule[] = [
     reason: (d) => `ssh: identity file for ${who(d)} is not readable`,
   },
   {
+    // A user's ssh_config may run a command of its own on login; nixfleet always sends one.
+    pattern: /Cannot execute command-line and remote command/,
+    reason: (d) =>
+      `ssh: the ssh_config for ${d.address} sets RemoteCommand, and nixfleet sends a command of its own: set \`RemoteCommand none\` for it, or give nixfleet an ssh_config of its own (NIXFLEET_SSH_CONFIG)`,
+  },
+  {
     pattern: /Connection (closed|reset) by .*|kex_exchange_identification/,
     reason: (d) => `ssh: connection to ${where(d)} closed during the handshake`,
   },
