@@ -90,7 +90,13 @@ function parseWhole(path: string, displayPath: string, text: string): YamlSource
       hint: 'is it a fleet file?',
     });
   }
-  if (errors.length === 0) errors.push(...structureErrors(document, lineCounter, displayPath));
+  if (errors.length === 0) {
+    const structure = structureErrors(document, lineCounter, displayPath);
+    // Nested too deeply, though the parse had the stack for it (a worker thread, whose stack is
+    // larger: `watch` and `serve` compile there): the same error as where it runs out.
+    if (structure === TOO_DEEP) return nestedTooDeeply(path, displayPath, text);
+    errors.push(...structure);
+  }
   const data = errors.length === 0 ? toData(document, lineCounter, displayPath, errors) : undefined;
   return { path, displayPath, text, document, lineCounter, data, errors };
 }
@@ -152,7 +158,11 @@ function nestedTooDeeply(path: string, displayPath: string, text: string): YamlS
  * ms, and there used to be six. Only the first kind of error found is reported, in this order:
  * duplicate keys, NUL bytes, keys that are mappings or lists, then merge keys and aliases.
  */
-function structureErrors(document: Document.Parsed, lineCounter: LineCounter, displayPath: string): ConfigError[] {
+function structureErrors(
+  document: Document.Parsed,
+  lineCounter: LineCounter,
+  displayPath: string,
+): ConfigError[] | typeof TOO_DEEP {
   const duplicates: ConfigError[] = [];
   const nulBytes: ConfigError[] = [];
   const collectionKeys: ConfigError[] = [];
@@ -163,7 +173,14 @@ function structureErrors(document: Document.Parsed, lineCounter: LineCounter, di
     const { line, col } = lineCounter.linePos(offset);
     return { file: displayPath, line, column: col, path: formatPath(path), message, hint };
   };
+  let tooDeep = false;
   visit(document, (key, node, ancestors) => {
+    // Counted only where it may be past the limit: a collection has fewer collections above it
+    // than ancestors.
+    if ((isMap(node) || isSeq(node)) && ancestors.length >= MAX_NESTING && collectionsIn(ancestors) >= MAX_NESTING) {
+      tooDeep = true;
+      return visit.BREAK;
+    }
     noteAnchorOrAlias(node, anchors, targets);
     if (isMap(node)) {
       duplicates.push(...duplicateKeys(node, () => pathOf(ancestors), error, lineCounter));
@@ -196,8 +213,18 @@ function structureErrors(document: Document.Parsed, lineCounter: LineCounter, di
       );
     }
   });
+  if (tooDeep) return TOO_DEEP;
   for (const found of [duplicates, nulBytes, collectionKeys]) if (found.length > 0) return found;
   return aliasStructureErrors(document, lineCounter, displayPath, targets, mergePairs);
+}
+
+/** What structureErrors finds of a document that nests more than MAX_NESTING collections. */
+const TOO_DEEP = Symbol('nested too deeply');
+
+function collectionsIn(ancestors: readonly unknown[]): number {
+  let n = 0;
+  for (const node of ancestors) if (isMap(node) || isSeq(node)) n++;
+  return n;
 }
 
 /** A key repeated in one mapping is almost always a copy-paste mistake that drops a value. */

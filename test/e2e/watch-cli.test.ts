@@ -92,6 +92,25 @@ describe('nixfleet watch (CORE-006)', { timeout: 120_000 }, () => {
     expect(existsSync(join(dir, '.nixfleet'))).toBe(false);
   });
 
+  it('refuses a save nested 2,000 levels deep, as validate does, though its worker has the stack to read it', async () => {
+    const dir = tempFleet(plainFleet('first'));
+    const { proc, seen, until } = startWatch(dir, []);
+    await until('the start line', 'stdout', /watching fleet\.yaml .*v1/);
+    const deep = Array.from({ length: 2000 }, (_, i) => `${'  '.repeat(i + 1)}k${i}:`).join('\n');
+    const deepFleet = `${plainFleet('deep')}x-deep:\n${deep}\n${'  '.repeat(2001)}v\n`;
+    const validated = await runCli(dir, ['-f', '/dev/stdin', 'validate'], { input: deepFleet });
+    expect(validated.exitCode).toBe(2);
+    const error = validated.stderr.split('\n')[0]!.replace(/^[^:]*:/, 'fleet.yaml:');
+    expect(error).toMatch(/^fleet\.yaml:\d+:\d+: invalid YAML: nested more than 100 levels deep/);
+    writeFileSync(join(dir, 'fleet.yaml'), deepFleet);
+    // Before, watch reloaded it (`reloaded fleet.yaml (v2): ~op hello`), and `watch --run` ran it.
+    await until('the error', 'stderr', /kept v1/);
+    expect(seen.stderr).toContain(error);
+    expect(seen.stdout).not.toMatch(/reloaded/);
+    proc.kill('SIGINT');
+    expect((await proc).exitCode).toBe(0);
+  });
+
   it('--run applies once at start and once per burst; saves during a run queue one re-run and the run keeps its definitions', async () => {
     const dir = tempFleet(gatedFleet('v1'));
     writeFileSync(join(dir, 'go'), '');
