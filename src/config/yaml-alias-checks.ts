@@ -1,25 +1,48 @@
 // The alias and merge-key checks a parsed YAML file goes through before it becomes plain data
 // (see CORE-005, YAML): each problem at its position, never an exception from deep in `toJS`.
 import type { Alias, Document, LineCounter, Node, Pair } from 'yaml';
+import { didYouMean } from '../domain/closest-name.js';
 import type { ConfigError } from '../errors/config-error.js';
 import { aliasExpansionProblem, MAX_EXPANDED_NODES } from './alias-expansion.js';
 import { badMergeOffset } from './merge-keys.js';
 
+/** What a walk of the whole document found of its anchors, aliases and merge keys (yaml-source.ts). */
+export interface AliasesFound {
+  /** Each alias's target: the last node with its anchor before it. */
+  readonly targets: ReadonlyMap<Alias, Node>;
+  /** Every anchor, by name. */
+  readonly anchors: ReadonlyMap<string, Node>;
+  /** Aliases that name no anchor set before them. */
+  readonly unresolved: readonly Alias[];
+  readonly mergePairs: readonly Pair[];
+}
+
 /**
- * Merge keys of anything but mappings, and aliases expanding to too much data or to themselves.
- * `targets` and `mergePairs` are what a walk of the whole document found (yaml-source.ts).
+ * Aliases that name no anchor set before them, merge keys of anything but mappings, and aliases
+ * expanding to too much data or to themselves.
  */
 export function aliasStructureErrors(
   document: Document.Parsed,
   lineCounter: LineCounter,
   displayPath: string,
-  targets: ReadonlyMap<Alias, Node>,
-  mergePairs: readonly Pair[],
+  { targets, anchors, unresolved, mergePairs }: AliasesFound,
 ): ConfigError[] {
   const error = (offset: number, message: string, hint: string): ConfigError[] => {
     const { line, col } = lineCounter.linePos(offset);
     return [{ file: displayPath, line, column: col, path: '', message, hint }];
   };
+  // Each at its own place, with the anchor it may be a typo of: the package's error came from
+  // `toJS`, at 1:1, and one inside `<<:` was reported as a merge of something not a mapping.
+  if (unresolved.length > 0) {
+    return unresolved.flatMap((alias) =>
+      error(
+        alias.range?.[0] ?? 0,
+        `invalid YAML: alias \`*${alias.source}\` names no anchor set before it`,
+        didYouMean(alias.source, anchors.keys())?.replace('`', '`*') ??
+          `set \`&${alias.source}\` on a value above it, or use an anchor that is`,
+      ),
+    );
+  }
   const merge = badMergeOffset(mergePairs, targets);
   if (merge !== undefined) {
     return error(

@@ -3,6 +3,7 @@
 import {
   type Alias,
   type Document,
+  isAlias,
   isMap,
   isPair,
   isScalar,
@@ -168,6 +169,7 @@ function structureErrors(
   const collectionKeys: ConfigError[] = [];
   const anchors = new Map<string, Node>();
   const targets = new Map<Alias, Node>();
+  const unresolved: Alias[] = [];
   const mergePairs: Pair[] = [];
   const error = (offset: number, path: readonly PathSegment[], message: string, hint: string): ConfigError => {
     const { line, col } = lineCounter.linePos(offset);
@@ -182,6 +184,7 @@ function structureErrors(
       return visit.BREAK;
     }
     noteAnchorOrAlias(node, anchors, targets);
+    if (isAlias(node) && !targets.has(node)) unresolved.push(node);
     if (isMap(node)) {
       duplicates.push(...duplicateKeys(node, () => pathOf(ancestors), error, lineCounter));
     } else if (isPair(node)) {
@@ -215,7 +218,7 @@ function structureErrors(
   });
   if (tooDeep) return TOO_DEEP;
   for (const found of [duplicates, nulBytes, collectionKeys]) if (found.length > 0) return found;
-  return aliasStructureErrors(document, lineCounter, displayPath, targets, mergePairs);
+  return aliasStructureErrors(document, lineCounter, displayPath, { targets, anchors, unresolved, mergePairs });
 }
 
 /** What structureErrors finds of a document that nests more than MAX_NESTING collections. */

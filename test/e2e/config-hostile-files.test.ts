@@ -91,6 +91,32 @@ ops:
       'fleet.yaml:4:12: invalid YAML: alias `*self` is inside its own anchor (an alias must refer to a value that does not contain it)',
     );
   });
+
+  it('each alias that names no anchor is refused where it is, with the anchor it may be a typo of', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({
+      'fleet.yaml': `version: 1
+x-d: &defaults { tags: [web] }
+hosts:
+  c:
+    tags: *nope2
+  d: { <<: *defautls }
+ops:
+  o: { run: echo hi }
+`,
+    });
+    const result = await runCli(dir, ['validate'], BOUND);
+    // Before: only \`fleet.yaml:7:9: invalid YAML: \`<<\` merges mappings only\`, and without the
+    // merge \`fleet.yaml:1:1: invalid YAML: Unresolved alias (the anchor must be set before the alias): nope2\`.
+    expectRefused(
+      result,
+      'fleet.yaml:5:11: invalid YAML: alias `*nope2` names no anchor set before it (set `&nope2` on a value above it, or use an anchor that is)',
+    );
+    expect(result.stderr.split('\n')[1]).toBe(
+      'fleet.yaml:6:12: invalid YAML: alias `*defautls` names no anchor set before it (did you mean `*defaults`?)',
+    );
+  });
 });
 
 describe('files that are not fleet files', () => {
