@@ -91,7 +91,24 @@ async function readSource(
   read: FleetText,
 ): Promise<YamlSource | { error: ConfigError }> {
   const displayPath = displayPathFor(path, cwd);
-  if ('text' in read) return parseYamlSource(path, displayPath, read.text);
+  if ('text' in read) {
+    if (read.badByteAt === undefined) return parseYamlSource(path, displayPath, read.text);
+    // CORE-005: refused where it is, as a NUL byte is; read on, it would be `\uFFFD` in a value.
+    const before = read.text.slice(0, read.badByteAt.index);
+    const line = before.split('\n').length;
+    const column = read.badByteAt.index - before.lastIndexOf('\n');
+    const byte = read.badByteAt.byte.toString(16).toUpperCase().padStart(2, '0');
+    return {
+      error: {
+        file: displayPath,
+        line,
+        column,
+        path: '',
+        message: `not UTF-8 text: the byte 0x${byte} here is no UTF-8 character`,
+        hint: 'save the file as UTF-8; from Latin-1: `iconv -f latin1 -t utf-8 FILE`',
+      },
+    };
+  }
   const missing = 'code' in read && read.code === 'ENOENT';
   const message =
     'unfit' in read

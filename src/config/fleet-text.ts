@@ -23,7 +23,8 @@ export function fleetDirectory(path: string, cwd: string): string {
 export const MAX_FLEET_FILE_BYTES = 8 * 1024 * 1024;
 
 export type FleetText =
-  | { readonly text: string }
+  /** `badByteAt`: where in `text` the first byte that is not UTF-8 was (its `\uFFFD`). */
+  | { readonly text: string; readonly badByteAt?: { readonly index: number; readonly byte: number } }
   /** The file cannot be read: `ENOENT`, `EACCES`, ... */
   | { readonly code: string }
   /** It can, but is no fleet file: `is a directory`, ... (the file's name goes before it). */
@@ -75,11 +76,31 @@ function readUpToLimit(fd: number): FleetText {
     } catch (error) {
       return { code: (error as NodeJS.ErrnoException).code ?? String(error) };
     }
-    if (n === 0) return { text: Buffer.concat(chunks).toString('utf8') };
+    if (n === 0) return decoded(Buffer.concat(chunks));
     total += n;
     if (total > MAX_FLEET_FILE_BYTES) return tooLarge(undefined);
     chunks.push(chunk.subarray(0, n));
   }
+}
+
+/**
+ * The text, and where its first byte that is not UTF-8 is: Node puts `\uFFFD` in its place, which
+ * would change a value without a word (a Latin-1 `café`). A `\uFFFD` written as such (EF BF BD)
+ * is text like any other.
+ */
+function decoded(bytes: Buffer): FleetText {
+  const text = bytes.toString('utf8');
+  if (!text.includes('\uFFFD') || Buffer.from(text, 'utf8').equals(bytes)) return { text };
+  let at = 0;
+  for (let index = 0; index < text.length; ) {
+    const point = text.codePointAt(index) ?? 0;
+    const written = point === 0xfffd && bytes[at] === 0xef && bytes[at + 1] === 0xbf && bytes[at + 2] === 0xbd;
+    if (point === 0xfffd && !written) return { text, badByteAt: { index, byte: bytes[at] ?? 0 } };
+    const size = point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+    at += size;
+    index += point > 0xffff ? 2 : 1;
+  }
+  return { text };
 }
 
 /** `bytes` when known before reading. */

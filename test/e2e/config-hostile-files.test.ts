@@ -119,6 +119,24 @@ ops:
   });
 });
 
+describe('text encoding', () => {
+  it('a U+FFFD written as UTF-8 is text like any other, where a byte that is no UTF-8 is refused', {
+    timeout: TEST_TIMEOUT,
+  }, async () => {
+    const dir = makeTempDir({ 'fleet.yaml': 'version: 1\nhosts:\n  a: { vars: { k: "\uFFFD and \u20AC" } }\n' });
+    const result = await runCli(dir, ['validate'], BOUND);
+    expect(result.exitCode, result.stderr).toBe(0);
+    writeFileSync(
+      join(dir, 'fleet.yaml'),
+      Buffer.from('version: 1\nhosts:\n  a: { vars: { k: "caf\xe9" } }\n', 'latin1'),
+    );
+    expectRefused(
+      await runCli(dir, ['validate'], BOUND),
+      'fleet.yaml:3:23: not UTF-8 text: the byte 0xE9 here is no UTF-8 character (save the file as UTF-8; from Latin-1: `iconv -f latin1 -t utf-8 FILE`)',
+    );
+  });
+});
+
 describe('files that are not fleet files', () => {
   it('a 2 MB scalar is quoted in a short excerpt', { timeout: TEST_TIMEOUT }, async () => {
     const dir = makeTempDir({ 'fleet.yaml': `${'x'.repeat(2_000_000)}\n` });
