@@ -76,7 +76,17 @@ function mapError(source: YamlSource, error: ErrorObject, kind: 'main' | 'includ
       return at(path, 'key', `missing required property \`${name}\``);
     }
     case 'type':
-      return at(path, 'value', `must be ${describeTypes(params.type)}, not ${describeValue(error.data)}`);
+      return at(
+        path,
+        'value',
+        `must be ${describeTypes(params.type)}, not ${describeValue(error.data)}`,
+        // The whole file empty, or only comments: what it should hold.
+        path.length === 0 && (error.data === null || error.data === undefined)
+          ? kind === 'main'
+            ? 'a fleet file begins with `version: 1`, then `hosts:` and `ops:`; `nixfleet init` writes one'
+            : 'an included file holds `hosts:`, `ops:` or `pipelines:`; remove it, or its pattern from `include:`'
+          : undefined,
+      );
     case 'enum': {
       const allowed = ((params.allowedValues as unknown[]) ?? []).map(String);
       const hint = didYouMean(String(error.data), allowed);
