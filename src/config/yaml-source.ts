@@ -157,7 +157,9 @@ function nestedTooDeeply(path: string, displayPath: string, text: string): YamlS
  * the document; the same walk keeps names and text as written (`keepWrittenText`). yaml's `visit`
  * builds the list of a node's ancestors at every node: one walk of a 2,000-host fleet costs 30-70
  * ms, and there used to be six. Only the first kind of error found is reported, in this order:
- * duplicate keys, NUL bytes, keys that are mappings or lists, then merge keys and aliases.
+ * duplicate keys, NUL bytes, keys that are mappings or lists, then aliases naming no anchor, merge
+ * keys and what aliases expand to (yaml-alias-checks.ts). A document nesting more than
+ * MAX_NESTING collections is that alone (TOO_DEEP).
  */
 function structureErrors(
   document: Document.Parsed,
