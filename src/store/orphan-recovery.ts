@@ -32,6 +32,8 @@ export interface OrphanRecovery {
 interface UnfinishedRow {
   id: string;
   started_at: number | null;
+  armed_ms: number | null;
+  armed_state: string | null;
   process_group: number | null;
   process_started_at: number | null;
   process_tag: string | null;
@@ -71,7 +73,7 @@ export function createOrphanRecovery(
   const ownerFilter = 'owner_pid = ? AND owner_hostname = ? AND owner_started_at = ?';
   const unfinishedCommands = prepareLater(
     db,
-    `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
+    `SELECT id, started_at, armed_ms, armed_state, process_group, process_started_at, process_tag FROM commands WHERE finished_at IS NULL AND ${ownerFilter}`,
   );
   const runningRuns = prepareLater(
     db,
@@ -105,6 +107,8 @@ export function createOrphanRecovery(
       const runIds = runningRuns.all(...key) as string[];
       if (commandIds.length === 0 && runIds.length === 0) continue;
       for (const row of sorted) {
+        // CORE-009: no one is left to disarm or follow its timer, as for a killed op.
+        if (row.armed_state === 'armed') tables.commands.setArmed(row.id, row.armed_ms ?? 0, 'unknown');
         tables.commands.transition(row.id, 'ORPHANED', { error: orphanedText(owner, row.started_at !== null) });
       }
       for (const id of runIds) tables.runs.finish(id, 'ORPHANED');

@@ -66,6 +66,8 @@ describe('a process killed with SIGKILL mid-run', () => {
     expect(journal.getCommand(running!)).toMatchObject({
       status: 'ORPHANED',
       error: `orphaned: ${who} stopped before this finished`,
+      // CORE-009: no one is left to disarm or follow its timer, as for a killed op.
+      armed: { delayMs: 3000, state: 'unknown' },
     });
     for (const id of [laterOne, laterTwo]) {
       expect(journal.getCommand(id!)).toMatchObject({
@@ -85,6 +87,7 @@ describe('a process killed with SIGKILL mid-run', () => {
     });
     const recovery = changes.slice(versionAtKill).map((c) => c.change.type);
     expect(recovery).toEqual([
+      'command_progress',
       'command_finished',
       'command_finished',
       'command_finished',

@@ -93,6 +93,8 @@ describe('controllers sharing one PostgreSQL', () => {
     expect(journal.getCommand(running!)).toMatchObject({
       status: 'ORPHANED',
       error: `orphaned: ${who} stopped before this finished (its lease expired)`,
+      // CORE-009: no one is left to disarm or follow its timer, as for a killed op.
+      armed: { delayMs: 3000, state: 'unknown' },
     });
     for (const id of [laterOne, laterTwo]) {
       expect(journal.getCommand(id!)).toMatchObject({

@@ -11,7 +11,7 @@ import { CONTROLLER_HOST_ID } from '../../registry/types.js';
 import { type CommandWitness, killWitnesses, liveWitnesses, WITNESS_KILL_WAIT_MS } from '../command-witness.js';
 import { orphanedText } from '../orphan-recovery.js';
 import type { BusyHost, CommandRecord, Owner, RunRecord } from '../types.js';
-import { transitionCommand } from './pg-commands.js';
+import { setArmed, transitionCommand } from './pg-commands.js';
 import { appendEvent } from './pg-events.js';
 import { ownerIsLive } from './pg-lease.js';
 import { finishRun } from './pg-runs.js';
@@ -119,7 +119,12 @@ export async function settleDeadOwners(db: pg.ClientBase, dead: readonly Owner[]
 interface Orphans {
   readonly owner: Owner;
   readonly key: unknown[];
-  readonly commands: readonly { readonly id: string; readonly started_at: number | null }[];
+  readonly commands: readonly {
+    readonly id: string;
+    readonly started_at: number | null;
+    readonly armed_ms: number | null;
+    readonly armed_state: string | null;
+  }[];
   readonly runIds: readonly string[];
 }
 
@@ -135,8 +140,10 @@ async function orphansOf(db: pg.ClientBase, dead: readonly Owner[]): Promise<Orp
   const unfinished = [];
   for (const owner of dead) {
     const key = [owner.pid, owner.hostname, owner.startedAt];
-    const commands = await db.query<{ id: string; started_at: number | null } & WitnessRow>(
-      `SELECT id, started_at, process_group, process_started_at, process_tag FROM commands
+    const commands = await db.query<
+      { id: string; started_at: number | null; armed_ms: number | null; armed_state: string | null } & WitnessRow
+    >(
+      `SELECT id, started_at, armed_ms, armed_state, process_group, process_started_at, process_tag FROM commands
        WHERE finished_at IS NULL AND ${OWNER_FILTER} ORDER BY seq`,
       key,
     );
@@ -178,7 +185,9 @@ export async function orphansShown(db: pg.ClientBase): Promise<{
     run: (run) => (runIds.has(run.id) ? { ...run, status: 'ORPHANED', finishedAt: at, pause: null } : run),
     command: (command) => {
       const error = reasons.get(command.id);
-      return error === undefined ? command : { ...command, status: 'ORPHANED', finishedAt: at, error };
+      if (error === undefined) return command;
+      const armed = command.armed?.state === 'armed' ? { ...command.armed, state: 'unknown' as const } : command.armed;
+      return { ...command, status: 'ORPHANED', finishedAt: at, error, armed };
     },
   };
 }
@@ -201,6 +210,8 @@ export async function markOrphans(
     const { expired_at: leaseExpiredAt, noticed_at: noticedAt } = lease.rows[0]!;
     for (const row of commands) {
       const error = orphanedText(owner, row.started_at !== null, true);
+      // CORE-009: no one is left to disarm or follow its timer, as for a killed op.
+      if (row.armed_state === 'armed') await setArmed(db, row.id, Number(row.armed_ms ?? 0), 'unknown', at);
       await transitionCommand(db, row.id, 'ORPHANED', { error }, at);
     }
     for (const id of runIds) await finishRun(db, id, 'ORPHANED', at);
