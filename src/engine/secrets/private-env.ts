@@ -38,10 +38,9 @@ export function privateEnvOf(
 export function refuseOversizedPrivateEnv(stages: readonly PlannedStage[], secrets: ReadonlyMap<string, string>): void {
   for (const stage of stages) {
     for (const { hostId, rendered } of stage.commands) {
-      if (rendered.secrets === undefined && rendered.secretEnv === undefined) continue;
       // Only commands whose secrets were all read: those of the stages a retry runs again.
-      const uses = [...(rendered.secrets ?? []), ...secretsOfEnv(rendered)];
-      if (uses.some((name) => !secrets.has(name))) continue;
+      // `secrets` names every secret the command uses, its `env:` entries' too (plan.ts).
+      if (rendered.secrets === undefined || rendered.secrets.some((name) => !secrets.has(name))) continue;
       for (const [name, value] of Object.entries(privateEnvOf(rendered, secrets, new Set()))) {
         const bytes = Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
         if (bytes <= MAX_ENV_STRING_BYTES) continue;
@@ -52,10 +51,4 @@ export function refuseOversizedPrivateEnv(stages: readonly PlannedStage[], secre
       }
     }
   }
-}
-
-function secretsOfEnv(rendered: RenderedCommand): string[] {
-  return Object.values(rendered.secretEnv ?? {}).flatMap((parts) =>
-    parts.flatMap((part) => (typeof part === 'string' ? [] : [part.secret])),
-  );
 }
