@@ -71,28 +71,22 @@ function checkSshWords(id: string, host: { address?: string; user?: string }, so
   for (const field of ['address', 'user'] as const) {
     const word = host[field];
     if (typeof word !== 'string') continue;
-    const alone = `write the ${field === 'address' ? 'host name or IP address' : 'user name'} alone; put ssh options in an ssh_config file`;
-    if (word.startsWith('-')) {
+    const alone = `write the ${field === 'address' ? 'host name or IP address' : 'user name'} alone`;
+    const refuse = (message: string, hint: string) =>
       errors.push(
-        errorAt(
-          source,
-          ['hosts', id, field],
-          'value',
-          `${quoteExcerpt(word)} starts with \`-\`: ssh would read it as an option, and refuses it`,
-          alone,
-        ),
+        errorAt(source, ['hosts', id, field], 'value', `${quoteExcerpt(word)} ${message}`, `${alone}${hint}`),
+      );
+    if (word.startsWith('-')) {
+      refuse(
+        'starts with `-`: ssh would read it as an option, and refuses it',
+        '; put ssh options in an ssh_config file',
       );
     } else if (/[\s\p{Cc}]/u.test(word)) {
       // `127.0.0.1 -p 22` passed validate, then every command failed with ssh's `hostname
       // contains invalid characters`, which names neither the host nor the value.
-      errors.push(
-        errorAt(
-          source,
-          ['hosts', id, field],
-          'value',
-          `${quoteExcerpt(word)} holds a space or a control character, which ssh refuses in a ${field === 'address' ? 'host name' : 'user name'}`,
-          `write the ${field === 'address' ? 'host name or IP address' : 'user name'} alone: a port goes in \`port:\`, other ssh options in an ssh_config file`,
-        ),
+      refuse(
+        `holds a space or a control character, which ssh refuses in a ${field === 'address' ? 'host name' : 'user name'}`,
+        ': a port goes in `port:`, other ssh options in an ssh_config file',
       );
     }
   }
