@@ -9,7 +9,7 @@ import { includedPaths } from './included-paths.js';
 import { displayPathFor } from './path-format.js';
 import { validateAgainstSchema } from './schema.js';
 import { schemaErrorsToConfigErrors } from './schema-errors.js';
-import { locate, parseYamlSource, type YamlSource } from './yaml-source.js';
+import { lineCounterOf, locate, parseYamlSource, type YamlSource } from './yaml-source.js';
 
 export interface FleetSources {
   readonly main: YamlSource;
@@ -94,9 +94,7 @@ async function readSource(
   if ('text' in read) {
     if (read.badByteAt === undefined) return parseYamlSource(path, displayPath, read.text);
     // CORE-005: refused where it is, as a NUL byte is; read on, it would be `\uFFFD` in a value.
-    const before = read.text.slice(0, read.badByteAt.index);
-    const line = before.split('\n').length;
-    const column = read.badByteAt.index - before.lastIndexOf('\n');
+    const { line, col: column } = lineCounterOf(read.text).linePos(read.badByteAt.index);
     const byte = read.badByteAt.byte.toString(16).toUpperCase().padStart(2, '0');
     return {
       error: {

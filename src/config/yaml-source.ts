@@ -137,9 +137,7 @@ function isStackOverflow(error: unknown): boolean {
  * one run to the next), and nothing else of the file.
  */
 function nestedTooDeeply(path: string, displayPath: string, text: string): YamlSource {
-  const lineCounter = new LineCounter();
-  lineCounter.addNewLine(0);
-  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lineCounter.addNewLine(at + 1);
+  const lineCounter = lineCounterOf(text);
   const { line, col } = lineCounter.linePos(tooDeepOffset(text) ?? 0);
   const error: ConfigError = {
     file: displayPath,
@@ -150,6 +148,14 @@ function nestedTooDeeply(path: string, displayPath: string, text: string): YamlS
     hint: 'is it a fleet file? One nests a few levels: hosts, a host, its vars',
   };
   return { path, displayPath, text, document: parseDocument(''), lineCounter, data: undefined, errors: [error] };
+}
+
+/** Lines and columns of a text the yaml package did not parse (or not whole), as it counts them. */
+export function lineCounterOf(text: string): LineCounter {
+  const lineCounter = new LineCounter();
+  lineCounter.addNewLine(0);
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lineCounter.addNewLine(at + 1);
+  return lineCounter;
 }
 
 /**
